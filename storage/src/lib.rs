@@ -1,1 +1,38 @@
+//! The embedded store of a crawl, on [`sled`].
+//!
+//! One store holds everything a crawl knows: every fetched (or failed) URL with its
+//! metadata, the bodies, the outlinks, the frontier (URLs discovered and not yet
+//! fetched) and the seen-set (fingerprints of every URL ever queued). It is what lets
+//! a crawl be queried when it is done and resumed when it was interrupted.
+//!
+//! The central promise is atomicity: [`Store::write_page`] stores a page together with
+//! its body, its outlinks, the frontier entries those outlinks create and the removal
+//! of the page's own frontier entry, in one sled batch. After a crash the store holds
+//! either all of that or none of it.
+//!
+//! This crate knows nothing about HTTP, HTML or URL syntax: URLs are opaque strings
+//! (the engine canonicalizes them before they get here), statuses are numbers and
+//! error kinds are short names chosen by the engine.
+//!
+//! ```
+//! use crawler_storage::{PageRecord, PageWrite, QueueEntry, Store, StoreOptions};
+//! let dir = tempfile::tempdir()?;
+//! let store = Store::open(dir.path(), StoreOptions::default())?;
+//! store.enqueue(&[(1, QueueEntry::seed("http://a.test/"))])?;
+//! let page = PageRecord { status: Some(200), ..PageRecord::new("http://a.test/", "a.test", 0) };
+//! store.write_page(&PageWrite { page: Some(&page), body: Some(b"<html></html>"), ..PageWrite::default() })?;
+//! assert_eq!(store.page("http://a.test/")?.and_then(|p| p.status), Some(200));
+//! assert_eq!(store.queued().count(), 0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
+mod error;
+mod keys;
+mod record;
+mod stats;
+mod store;
+
+pub use error::StoreError;
+pub use record::{CrawlRun, PageRecord, QueueEntry};
+pub use stats::StoreStats;
+pub use store::{PageWrite, Store, StoreOptions, FORMAT_VERSION};

@@ -1,0 +1,49 @@
+//! `crawler demo`: a first crawl with no internet, against the fixtures' synthetic web.
+
+use std::process::ExitCode;
+
+use crawler_core::{CanonicalUrl, CrawlConfig};
+use crawler_fixtures::{FixtureServer, WebConfig};
+
+use crate::args::DemoArgs;
+use crate::Failure;
+
+pub fn run(args: DemoArgs) -> Result<ExitCode, Failure> {
+    let store = args.store.unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("crawler-demo-{}", std::process::id()))
+    });
+    let server = FixtureServer::start(WebConfig {
+        hosts: args.hosts,
+        pages: args.pages,
+        ..WebConfig::default()
+    })?;
+    println!(
+        "Serving a synthetic web of {} hosts x {} pages on 127.0.0.1:{} (h0.test .. h{}.test).",
+        args.hosts,
+        args.pages,
+        server.port(),
+        args.hosts.saturating_sub(1)
+    );
+    let seeds = server
+        .seeds()
+        .iter()
+        .map(|s| CanonicalUrl::parse(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let config = CrawlConfig {
+        store: store.clone(),
+        per_host_rate: args.per_host_rate,
+        resolve: vec![server.resolve_arg()],
+        ..CrawlConfig::default()
+    };
+    let code = super::crawl::crawl(config, seeds, false, true)?;
+    let first = server.seeds().into_iter().next().unwrap_or_default();
+    let store = store.display();
+    println!();
+    println!("Query what was stored:");
+    println!("  crawler stats --store {store}");
+    println!("  crawler ls --store {store} | head");
+    println!("  crawler get --store {store} {first}");
+    println!("  crawler get --store {store} {first} --links");
+    server.shutdown();
+    Ok(code)
+}

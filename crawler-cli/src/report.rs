@@ -1,0 +1,109 @@
+//! What the user sees of a crawl: the live progress line and the final summary.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use crawler_core::{CrawlSummary, Progress};
+use crossbeam_channel::{bounded, Sender};
+
+/// A progress line on stderr, redrawn five times a second; absent when stderr is not a terminal.
+pub struct ProgressBar {
+    done: Sender<()>,
+    thread: thread::JoinHandle<()>,
+}
+
+impl ProgressBar {
+    pub fn start(progress: Arc<Progress>) -> Option<ProgressBar> {
+        if !io::stderr().is_terminal() {
+            return None;
+        }
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        let (done, stop) = bounded::<()>(1);
+        let thread = thread::Builder::new()
+            .name("progress".into())
+            .spawn(move || loop {
+                let s = progress.snapshot();
+                bar.set_message(format!(
+                    "{} pages, {:.0}/s, {} queued, {} in flight, {} hosts, {} errors",
+                    s.fetched, s.pages_per_sec, s.queued, s.in_flight, s.hosts, s.errors
+                ));
+                bar.tick();
+                if stop.recv_timeout(Duration::from_millis(200)).is_ok() {
+                    bar.finish_and_clear();
+                    return;
+                }
+            })
+            .ok()?;
+        Some(ProgressBar { done, thread })
+    }
+
+    pub fn finish(self) {
+        let _ = self.done.send(());
+        let _ = self.thread.join();
+    }
+}
+
+pub fn print_summary(summary: &CrawlSummary, store: &Path, json: bool) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    if json {
+        serde_json::to_writer(&mut out, summary)?;
+        return writeln!(out);
+    }
+    writeln!(
+        out,
+        "{} {} pages in {:.1} s ({:.0} pages/s), {}",
+        if summary.stopped {
+            "Stopped after"
+        } else {
+            "Crawled"
+        },
+        summary.pages_fetched,
+        summary.elapsed_secs,
+        summary.pages_per_sec,
+        human_bytes(summary.bytes)
+    )?;
+    let classes: Vec<String> = summary
+        .by_status_class
+        .iter()
+        .map(|(class, n)| format!("{class} {n}"))
+        .collect();
+    if !classes.is_empty() {
+        writeln!(out, "  responses: {}", classes.join(", "))?;
+    }
+    let errors: Vec<String> = summary
+        .errors
+        .iter()
+        .map(|(kind, n)| format!("{kind} {n}"))
+        .collect();
+    if !errors.is_empty() {
+        writeln!(out, "  errors: {}", errors.join(", "))?;
+    }
+    if summary.queued_left > 0 {
+        writeln!(out, "  {} URLs left in the frontier", summary.queued_left)?;
+    }
+    writeln!(out, "  store: {}", store.display())
+}
+
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64;
+    let mut unit = "B";
+    for next in UNITS {
+        if value < 1024.0 {
+            break;
+        }
+        value /= 1024.0;
+        unit = next;
+    }
+    format!("{value:.1} {unit}")
+}

@@ -1,0 +1,274 @@
+//! The one configuration struct of a crawl, shared by the library and the CLI.
+//!
+//! [`CrawlConfig`] is plain data with defaults; [`CrawlConfig::validate`] checks it
+//! once and compiles what needs compiling, with errors that name the setting.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::fetch::ResolveRule;
+use crate::url::ScopeMode;
+
+/// Which response bodies the store keeps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub enum BodyPolicy {
+    /// Every body up to the body limit.
+    #[default]
+    All,
+    /// HTML bodies only; other types are stored as metadata.
+    Html,
+}
+
+impl std::str::FromStr for BodyPolicy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<BodyPolicy, String> {
+        match s {
+            "all" => Ok(BodyPolicy::All),
+            "html" => Ok(BodyPolicy::Html),
+            other => Err(format!(
+                "unknown body policy {other:?} (expected all or html)"
+            )),
+        }
+    }
+}
+
+/// Every setting of a crawl. `Default` gives the documented defaults.
+#[derive(Clone, Debug, Serialize)]
+pub struct CrawlConfig {
+    /// Directory of the sled store (created if absent).
+    pub store: PathBuf,
+    /// Worker threads fetching in parallel.
+    pub workers: usize,
+    /// Requests in flight at once to one host (scheme + host + port).
+    pub per_host_concurrency: usize,
+    /// Requests per second to one host, evenly spaced; 0 means no limit.
+    pub per_host_rate: f64,
+    /// Which hosts the seeds admit.
+    #[serde(serialize_with = "display")]
+    pub scope: ScopeMode,
+    /// Regular expressions a URL must match one of (when any are given).
+    pub allow: Vec<String>,
+    /// Regular expressions no URL may match.
+    pub deny: Vec<String>,
+    /// Links deeper than this are not followed (seeds are depth 0).
+    pub max_depth: Option<u32>,
+    /// Stop dispatching once this many fetches have started.
+    pub max_pages: Option<u64>,
+    /// Stop dispatching to a host once this many fetches to it have started.
+    pub max_pages_per_host: Option<u64>,
+    /// The `User-Agent` header.
+    pub user_agent: String,
+    /// Total time allowed for one request, body included.
+    pub timeout: Duration,
+    /// Time allowed to open a connection.
+    pub connect_timeout: Duration,
+    /// Largest body accepted, counted on decompressed bytes.
+    pub max_body: u64,
+    /// Which bodies are stored.
+    pub bodies: BodyPolicy,
+    /// Redirect hops followed from one URL before giving up.
+    pub max_redirects: u8,
+    /// Name-to-address overrides, curl's `HOST:PORT:ADDR` syntax.
+    pub resolve: Vec<String>,
+    /// sled's page cache in MiB.
+    pub cache_mb: u64,
+}
+
+/// The default `User-Agent`: the crawler's name and version.
+pub const DEFAULT_USER_AGENT: &str = concat!("crawler/", env!("CARGO_PKG_VERSION"));
+
+impl Default for CrawlConfig {
+    fn default() -> CrawlConfig {
+        CrawlConfig {
+            store: PathBuf::from("crawl.store"),
+            workers: 16,
+            per_host_concurrency: 1,
+            per_host_rate: 2.0,
+            scope: ScopeMode::Host,
+            allow: Vec::new(),
+            deny: Vec::new(),
+            max_depth: None,
+            max_pages: None,
+            max_pages_per_host: None,
+            user_agent: DEFAULT_USER_AGENT.to_owned(),
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            max_body: 10 * 1024 * 1024,
+            bodies: BodyPolicy::All,
+            max_redirects: 10,
+            resolve: Vec::new(),
+            cache_mb: 256,
+        }
+    }
+}
+
+/// A setting with a value the crawl cannot run with.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("invalid setting {setting}: {reason}")]
+pub struct ConfigError {
+    /// The setting's name as the CLI spells it (`per-host-rate`, ...).
+    pub setting: &'static str,
+    pub reason: String,
+}
+
+fn invalid(setting: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError {
+        setting,
+        reason: reason.into(),
+    }
+}
+
+/// A validated configuration with its regexes and resolve rules compiled.
+#[derive(Clone, Debug)]
+pub struct ValidConfig {
+    pub config: CrawlConfig,
+    pub allow: Vec<regex::Regex>,
+    pub deny: Vec<regex::Regex>,
+    pub resolve: Vec<ResolveRule>,
+}
+
+impl CrawlConfig {
+    /// Checks every setting; the error names the first bad one.
+    pub fn validate(self) -> Result<ValidConfig, ConfigError> {
+        if self.workers == 0 || self.workers > 4096 {
+            return Err(invalid(
+                "workers",
+                format!("{} is not between 1 and 4096", self.workers),
+            ));
+        }
+        if self.per_host_concurrency == 0 {
+            return Err(invalid("per-host-concurrency", "must be at least 1"));
+        }
+        if !self.per_host_rate.is_finite() || self.per_host_rate < 0.0 {
+            return Err(invalid(
+                "per-host-rate",
+                format!(
+                    "{} is not a number of requests per second >= 0",
+                    self.per_host_rate
+                ),
+            ));
+        }
+        if self.per_host_rate > 0.0 && self.per_host_rate < 1e-6 {
+            return Err(invalid("per-host-rate", "below one request per 11 days"));
+        }
+        if self.timeout.is_zero() {
+            return Err(invalid("timeout", "must be more than 0"));
+        }
+        if self.connect_timeout.is_zero() {
+            return Err(invalid("connect-timeout", "must be more than 0"));
+        }
+        if self.max_body == 0 {
+            return Err(invalid("max-body", "must be more than 0"));
+        }
+        if self.user_agent.trim().is_empty()
+            || reqwest::header::HeaderValue::from_str(&self.user_agent).is_err()
+        {
+            return Err(invalid(
+                "user-agent",
+                format!("{:?} is not a valid header value", self.user_agent),
+            ));
+        }
+        if self.store.as_os_str().is_empty() {
+            return Err(invalid("store", "empty path"));
+        }
+        let allow = compile_all("allow", &self.allow)?;
+        let deny = compile_all("deny", &self.deny)?;
+        let resolve = self
+            .resolve
+            .iter()
+            .map(|rule| {
+                rule.parse::<ResolveRule>()
+                    .map_err(|e| invalid("resolve", e.to_string()))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(ValidConfig {
+            config: self,
+            allow,
+            deny,
+            resolve,
+        })
+    }
+}
+
+fn compile_all(
+    setting: &'static str,
+    patterns: &[String],
+) -> Result<Vec<regex::Regex>, ConfigError> {
+    patterns
+        .iter()
+        .map(|p| regex::Regex::new(p).map_err(|e| invalid(setting, format!("{p:?}: {e}"))))
+        .collect()
+}
+
+fn display<T: std::fmt::Display, S: serde::Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert!(CrawlConfig::default().validate().is_ok());
+    }
+
+    #[test]
+    fn errors_name_the_setting() {
+        let bad = |config: CrawlConfig| config.validate().err().map(|e| e.setting);
+        let d = CrawlConfig::default;
+        assert_eq!(bad(CrawlConfig { workers: 0, ..d() }), Some("workers"));
+        assert_eq!(
+            bad(CrawlConfig {
+                per_host_concurrency: 0,
+                ..d()
+            }),
+            Some("per-host-concurrency")
+        );
+        assert_eq!(
+            bad(CrawlConfig {
+                per_host_rate: -1.0,
+                ..d()
+            }),
+            Some("per-host-rate")
+        );
+        assert_eq!(
+            bad(CrawlConfig {
+                per_host_rate: f64::NAN,
+                ..d()
+            }),
+            Some("per-host-rate")
+        );
+        assert_eq!(
+            bad(CrawlConfig {
+                allow: vec!["(".into()],
+                ..d()
+            }),
+            Some("allow")
+        );
+        assert_eq!(
+            bad(CrawlConfig {
+                deny: vec!["[".into()],
+                ..d()
+            }),
+            Some("deny")
+        );
+        assert_eq!(
+            bad(CrawlConfig {
+                resolve: vec!["nonsense".into()],
+                ..d()
+            }),
+            Some("resolve")
+        );
+        assert_eq!(
+            bad(CrawlConfig {
+                user_agent: "a\nb".into(),
+                ..d()
+            }),
+            Some("user-agent")
+        );
+        assert_eq!(bad(CrawlConfig { max_body: 0, ..d() }), Some("max-body"));
+    }
+}

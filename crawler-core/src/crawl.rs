@@ -1,0 +1,366 @@
+//! Wiring a crawl together: the store, the seen-set, the frontier, the worker pool and
+//! the scheduler loop that moves URLs between them.
+//!
+//! Data flow: seeds -> frontier -> scheduler -> worker (fetch, parse, store) ->
+//! report -> frontier. The scheduler is the only owner of the frontier; it hands a
+//! job to a worker only when a worker is idle, so a job never waits in a channel
+//! while its host's politeness clock runs.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crawler_storage::{CrawlRun, QueueEntry, Store, StoreError, StoreOptions};
+use crossbeam_channel::{select, Receiver, Sender};
+
+use crate::config::{CrawlConfig, ValidConfig};
+use crate::fetch::{ClientBuildError, Fetcher};
+use crate::frontier::{Frontier, Next, Politeness, Queued};
+use crate::progress::{CrawlSummary, Progress};
+use crate::seen::SeenSet;
+use crate::url::{CanonicalUrl, Scope};
+use crate::worker::{run_worker, unix_ms, Report, WorkerContext};
+use crate::ConfigError;
+
+/// Why a crawl could not start or had to end early.
+#[derive(Debug, thiserror::Error)]
+pub enum CrawlError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Client(#[from] ClientBuildError),
+    #[error("cannot start a thread: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
+/// Asks a running crawl to stop: no new fetches; fetches in flight finish and are stored.
+#[derive(Clone, Debug)]
+pub struct StopHandle {
+    stopped: Arc<AtomicBool>,
+    wake: Sender<()>,
+}
+
+impl StopHandle {
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        let _ = self.wake.try_send(());
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::SeqCst)
+    }
+}
+
+/// A crawl ready to run over its store.
+pub struct Crawler {
+    config: ValidConfig,
+    store: Arc<Store>,
+    seeds: Vec<CanonicalUrl>,
+    progress: Arc<Progress>,
+    stop: StopHandle,
+    stop_signal: Receiver<()>,
+}
+
+impl Crawler {
+    /// Validates the configuration and opens (or creates) the store.
+    ///
+    /// A store that already holds a crawl is continued: its frontier is loaded and
+    /// every URL it has seen stays seen.
+    pub fn new(config: CrawlConfig) -> Result<Crawler, CrawlError> {
+        let config = config.validate()?;
+        let store = Store::open(
+            &config.config.store,
+            StoreOptions {
+                cache_mb: config.config.cache_mb,
+                create: true,
+            },
+        )?;
+        let (wake, stop_signal) = crossbeam_channel::bounded(1);
+        Ok(Crawler {
+            config,
+            store: Arc::new(store),
+            seeds: Vec::new(),
+            progress: Arc::new(Progress::default()),
+            stop: StopHandle {
+                stopped: Arc::new(AtomicBool::new(false)),
+                wake,
+            },
+            stop_signal,
+        })
+    }
+
+    /// Adds seeds: they set the scope and start the crawl at depth 0.
+    pub fn add_seeds(&mut self, seeds: impl IntoIterator<Item = CanonicalUrl>) {
+        self.seeds.extend(seeds);
+    }
+
+    /// Live counters, readable from any thread while the crawl runs.
+    pub fn progress(&self) -> Arc<Progress> {
+        Arc::clone(&self.progress)
+    }
+
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
+    }
+
+    /// The store the crawl writes to.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// Runs the crawl to the end (frontier exhausted, budget spent or stopped).
+    pub fn run(self) -> Result<CrawlSummary, CrawlError> {
+        let settings = &self.config.config;
+        let all_seeds = self.seeds_with_previous_runs()?;
+        let scope = Scope::new(
+            settings.scope,
+            &all_seeds,
+            self.config.allow.clone(),
+            self.config.deny.clone(),
+        );
+        let seen = SeenSet::default();
+        for fingerprint in self.store.seen() {
+            seen.insert(fingerprint?);
+        }
+        let mut frontier = Frontier::new(Politeness {
+            concurrency: settings.per_host_concurrency,
+            rate: settings.per_host_rate,
+            max_pages_per_host: settings.max_pages_per_host,
+        });
+        for entry in self.store.queued() {
+            if let Some(queued) = queued_from_store(entry?) {
+                frontier.push(queued);
+            }
+        }
+        let mut new_seeds = Vec::new();
+        for seed in &self.seeds {
+            if seen.insert(seed.fingerprint()) {
+                new_seeds.push((seed.fingerprint(), QueueEntry::seed(seed.as_str())));
+                frontier.push(Queued {
+                    url: seed.clone(),
+                    depth: 0,
+                    from: None,
+                    hops: 0,
+                });
+            }
+        }
+        self.store.enqueue(&new_seeds)?;
+
+        let mut run = CrawlRun {
+            started_at_ms: unix_ms(),
+            config: run_description(settings, &self.seeds),
+            ..CrawlRun::default()
+        };
+        let run_index = self.store.start_run(&run)?;
+
+        let context = Arc::new(WorkerContext {
+            fetcher: Fetcher::new(&self.config)?,
+            store: Arc::clone(&self.store),
+            seen: Arc::new(seen),
+            scope: Arc::new(scope),
+            progress: Arc::clone(&self.progress),
+            max_depth: settings.max_depth,
+            max_redirects: settings.max_redirects,
+            bodies: settings.bodies,
+        });
+        let (job_tx, job_rx) = crossbeam_channel::unbounded();
+        let (report_tx, report_rx) = crossbeam_channel::unbounded();
+        let mut workers = Vec::with_capacity(settings.workers);
+        for index in 0..settings.workers {
+            let (context, jobs, reports) =
+                (Arc::clone(&context), job_rx.clone(), report_tx.clone());
+            let spawned = thread::Builder::new()
+                .name(format!("worker-{index}"))
+                .spawn(move || run_worker(context, jobs, reports));
+            match spawned {
+                Ok(handle) => workers.push(handle),
+                Err(e) => {
+                    drop(job_tx);
+                    join_all(workers);
+                    return Err(e.into());
+                }
+            }
+        }
+        drop((job_rx, report_tx));
+
+        let mut scheduler = Scheduler {
+            frontier,
+            jobs: job_tx,
+            reports: report_rx,
+            stop_signal: self.stop_signal.clone(),
+            stop: self.stop.clone(),
+            progress: Arc::clone(&self.progress),
+            idle_workers: settings.workers,
+            max_pages: settings.max_pages,
+            dispatched: 0,
+            failure: None,
+        };
+        scheduler.run();
+        let Scheduler {
+            frontier,
+            jobs,
+            failure,
+            ..
+        } = scheduler;
+        drop(jobs);
+        join_all(workers);
+
+        let stopped = self.stop.is_stopped() || failure.is_some();
+        let mut summary = self.progress.summary(stopped);
+        summary.queued_left = frontier.queued() as u64;
+        run.finished_at_ms = Some(unix_ms());
+        run.fetched = summary.pages_fetched;
+        run.interrupted = stopped;
+        self.store.finish_run(run_index, &run)?;
+        self.store.flush()?;
+        match failure {
+            Some(error) => Err(error.into()),
+            None => Ok(summary),
+        }
+    }
+
+    /// Seeds of this run and of earlier runs over the same store: together they set the scope.
+    fn seeds_with_previous_runs(&self) -> Result<Vec<CanonicalUrl>, CrawlError> {
+        let mut seeds = self.seeds.clone();
+        for run in self.store.runs()? {
+            let earlier = run
+                .config
+                .get("seeds")
+                .and_then(|s| s.as_array())
+                .cloned()
+                .unwrap_or_default();
+            seeds.extend(
+                earlier
+                    .iter()
+                    .filter_map(|s| CanonicalUrl::parse(s.as_str()?).ok()),
+            );
+        }
+        Ok(seeds)
+    }
+}
+
+fn queued_from_store(entry: QueueEntry) -> Option<Queued> {
+    Some(Queued {
+        url: CanonicalUrl::parse(&entry.url).ok()?,
+        depth: entry.depth,
+        from: entry.from,
+        hops: entry.hops,
+    })
+}
+
+fn run_description(settings: &CrawlConfig, seeds: &[CanonicalUrl]) -> serde_json::Value {
+    let mut value = serde_json::to_value(settings).unwrap_or_default();
+    if let Some(object) = value.as_object_mut() {
+        let seeds = seeds
+            .iter()
+            .map(|s| serde_json::Value::from(s.as_str()))
+            .collect();
+        object.insert("seeds".into(), serde_json::Value::Array(seeds));
+    }
+    value
+}
+
+fn join_all(workers: Vec<thread::JoinHandle<()>>) {
+    for worker in workers {
+        // A worker catches panics per page; one escaping here has already been reported.
+        let _ = worker.join();
+    }
+}
+
+/// The loop that owns the frontier: take reports, hand out jobs, wait for the next event.
+struct Scheduler {
+    frontier: Frontier,
+    jobs: Sender<crate::frontier::Job>,
+    reports: Receiver<Report>,
+    stop_signal: Receiver<()>,
+    stop: StopHandle,
+    progress: Arc<Progress>,
+    idle_workers: usize,
+    max_pages: Option<u64>,
+    dispatched: u64,
+    failure: Option<StoreError>,
+}
+
+/// How often the scheduler refreshes the live counters when nothing else happens.
+const TICK: Duration = Duration::from_millis(200);
+
+impl Scheduler {
+    fn run(&mut self) {
+        loop {
+            while let Ok(report) = self.reports.try_recv() {
+                self.handle(report);
+            }
+            let wake_at = self.dispatch();
+            self.publish();
+            let stopping = self.stop.is_stopped() || self.failure.is_some();
+            let budget_spent = self.max_pages.is_some_and(|max| self.dispatched >= max);
+            if self.frontier.in_flight() == 0
+                && (stopping || budget_spent || self.frontier.is_exhausted())
+            {
+                return;
+            }
+            let timeout = wake_at
+                .map(|at| at.saturating_duration_since(Instant::now()))
+                .unwrap_or(TICK)
+                .min(TICK);
+            select! {
+                recv(self.reports) -> report => match report {
+                    Ok(report) => self.handle(report),
+                    Err(_) => return, // every worker is gone
+                },
+                recv(self.stop_signal) -> _ => {}
+                default(timeout) => {}
+            }
+        }
+    }
+
+    /// Hands jobs to idle workers; returns when the next waiting host becomes ready.
+    fn dispatch(&mut self) -> Option<Instant> {
+        if self.stop.is_stopped() || self.failure.is_some() {
+            return None;
+        }
+        while self.idle_workers > 0 && self.max_pages.is_none_or(|max| self.dispatched < max) {
+            match self.frontier.next(Instant::now()) {
+                Next::Job(job) => {
+                    let host = job.host;
+                    if self.jobs.send(job).is_err() {
+                        self.frontier.complete(host);
+                        return None;
+                    }
+                    self.idle_workers -= 1;
+                    self.dispatched += 1;
+                }
+                Next::WaitUntil(at) => return Some(at),
+                Next::Idle => return None,
+            }
+        }
+        None
+    }
+
+    fn handle(&mut self, report: Report) {
+        self.idle_workers += 1;
+        match report {
+            Report::Done { host, discovered } => {
+                self.frontier.complete(host);
+                for queued in discovered {
+                    self.frontier.push(queued);
+                }
+            }
+            Report::StoreFailed { host, error } => {
+                self.frontier.complete(host);
+                self.failure.get_or_insert(error);
+            }
+        }
+    }
+
+    fn publish(&self) {
+        self.progress.set_frontier(
+            self.frontier.queued(),
+            self.frontier.in_flight(),
+            self.frontier.hosts(),
+        );
+    }
+}

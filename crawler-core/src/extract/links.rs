@@ -1,0 +1,642 @@
+//! Link extraction: the outlinks, title, canonical URL and robots directives
+//! of one HTML page.
+//!
+//! The page is parsed with html5ever (through `scraper`), the same HTML5
+//! algorithm browsers use, so unquoted attributes, unclosed tags and comments
+//! are understood as a browser understands them, and nothing inside a comment,
+//! a `<script>` or a `<template>` is taken for a link.
+//!
+//! Why a hand-written walk and not `Html::select`: `select` visits nodes in the
+//! order the parser *created* them, which differs from document order whenever
+//! the parser moves content (a stray `<a>` inside a `<table>` is moved before
+//! the table), and it also descends into `<template>` contents, which `scraper`
+//! keeps as a fragment under the `<template>` element. The walk below visits
+//! the tree in document order, skips `<template>` subtrees, dispatches on the
+//! element name (cheaper than matching a selector per element), uses no
+//! recursion (hostile pages nest deeply) and allocates nothing per element.
+//!
+//! Links are resolved after the walk, so that `<base href>` applies to every
+//! link of the page, including links that come before it, as in a browser.
+
+use std::collections::HashMap;
+use std::ops::Deref;
+
+use scraper::{ElementRef, Html};
+use url::Url;
+
+use crate::url::CanonicalUrl;
+
+/// Which element a link came from; the frontier may prioritize by it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkKind {
+    /// `<a href>`.
+    Anchor,
+    /// `<area href>` (image maps).
+    Area,
+    /// `<link rel="canonical" href>`.
+    Canonical,
+    /// `<iframe src>`.
+    Iframe,
+    /// `<frame src>`.
+    Frame,
+}
+
+/// One outlink of a page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Link {
+    /// Where it points, resolved against the page's base URL.
+    pub url: CanonicalUrl,
+    /// The element it came from (its first occurrence).
+    pub kind: LinkKind,
+    /// `rel` contains `nofollow` on every occurrence of this URL in the page.
+    pub nofollow: bool,
+}
+
+/// What [`extract_links`] found in a page.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExtractedPage {
+    /// The first `<title>`, whitespace collapsed and trimmed; `None` if absent
+    /// or empty.
+    pub title: Option<String>,
+    /// Followable links in document order, one per URL (first occurrence).
+    pub links: Vec<Link>,
+    /// The first resolvable `<link rel="canonical">`. It is in `links` too.
+    pub canonical: Option<CanonicalUrl>,
+    /// The `content` of `<meta name="robots">`, lowercased; several such
+    /// tags are joined with `", "`, since crawlers apply all of them.
+    pub meta_robots: Option<String>,
+}
+
+/// Extracts links and metadata from an HTML page fetched from `page_url`.
+///
+/// Never fails: anything malformed (unparsable URLs, `javascript:`,
+/// `mailto:`, `tel:`, `data:` and other non-http(s) targets, fragment-only and
+/// empty references) is skipped silently, because one bad link must not cost
+/// the page's other links.
+pub fn extract_links(html: &str, page_url: &Url) -> ExtractedPage {
+    let document = Html::parse_document(html);
+    let mut found = Found::default();
+    walk(&document, |element| found.visit(element));
+    found.resolve(page_url)
+}
+
+/// A link as written in the page, before resolution.
+struct RawLink<'a> {
+    href: &'a str,
+    kind: LinkKind,
+    nofollow: bool,
+}
+
+/// What the walk collects; strings are borrowed from the parsed document.
+#[derive(Default)]
+struct Found<'a> {
+    base: Option<&'a str>,
+    title: Option<String>,
+    meta_robots: Option<String>,
+    links: Vec<RawLink<'a>>,
+}
+
+impl<'a> Found<'a> {
+    /// Looks at one element; returns whether to walk into its children.
+    fn visit(&mut self, element: ElementRef<'a>) -> bool {
+        let el = element.value();
+        match el.name() {
+            "template" => return false,
+            "a" => self.push(el.attr("href"), LinkKind::Anchor, el.attr("rel")),
+            "area" => self.push(el.attr("href"), LinkKind::Area, el.attr("rel")),
+            "link" if has_token(el.attr("rel"), "canonical") => {
+                self.push(el.attr("href"), LinkKind::Canonical, el.attr("rel"));
+            }
+            "iframe" => self.push(el.attr("src"), LinkKind::Iframe, None),
+            "frame" => self.push(el.attr("src"), LinkKind::Frame, None),
+            // Only the first `<base>` with an `href` counts, as in browsers.
+            "base" if self.base.is_none() => self.base = el.attr("href"),
+            "title" if self.title.is_none() && is_html(element) => {
+                self.title = collapse_whitespace(element.text());
+            }
+            "meta"
+                if el
+                    .attr("name")
+                    .is_some_and(|n| n.trim().eq_ignore_ascii_case("robots")) =>
+            {
+                self.add_robots(el.attr("content"));
+            }
+            _ => {}
+        }
+        true
+    }
+
+    fn push(&mut self, href: Option<&'a str>, kind: LinkKind, rel: Option<&str>) {
+        if let Some(href) = href.filter(|href| is_followable(href)) {
+            let nofollow = has_token(rel, "nofollow");
+            self.links.push(RawLink {
+                href,
+                kind,
+                nofollow,
+            });
+        }
+    }
+
+    fn add_robots(&mut self, content: Option<&str>) {
+        let Some(content) = content.map(str::trim).filter(|c| !c.is_empty()) else {
+            return;
+        };
+        let content = content.to_lowercase();
+        match &mut self.meta_robots {
+            Some(all) => {
+                all.push_str(", ");
+                all.push_str(&content);
+            }
+            None => self.meta_robots = Some(content),
+        }
+    }
+
+    /// Resolves the collected links against the base URL, dropping invalid
+    /// ones and merging duplicates.
+    fn resolve(self, page_url: &Url) -> ExtractedPage {
+        let base = self.base.and_then(|href| resolve_base(page_url, href));
+        let base = base.as_ref().unwrap_or(page_url);
+        let mut links = Links::with_capacity(self.links.len());
+        let mut canonical = None;
+        for raw in self.links {
+            let Ok(url) = CanonicalUrl::join(base, raw.href) else {
+                continue;
+            };
+            if raw.kind == LinkKind::Canonical && canonical.is_none() {
+                canonical = Some(url.clone());
+            }
+            links.add(url, raw.kind, raw.nofollow);
+        }
+        ExtractedPage {
+            title: self.title,
+            links: links.list,
+            canonical,
+            meta_robots: self.meta_robots,
+        }
+    }
+}
+
+/// The page's links, deduplicated by URL while keeping document order.
+struct Links {
+    list: Vec<Link>,
+    /// Fingerprint to index in `list`. A (practically impossible) collision
+    /// is detected by comparing URLs and only costs the merge.
+    index: HashMap<u128, usize>,
+}
+
+impl Links {
+    fn with_capacity(capacity: usize) -> Links {
+        Links {
+            list: Vec::with_capacity(capacity),
+            index: HashMap::with_capacity(capacity),
+        }
+    }
+
+    /// Adds a link; a URL seen before stays where it first appeared and stays
+    /// `nofollow` only if this occurrence is `nofollow` too.
+    fn add(&mut self, url: CanonicalUrl, kind: LinkKind, nofollow: bool) {
+        let key = url.fingerprint();
+        if let Some(earlier) = self.index.get(&key).and_then(|&i| self.list.get_mut(i)) {
+            if earlier.url == url {
+                earlier.nofollow &= nofollow;
+                return;
+            }
+        }
+        self.index.entry(key).or_insert(self.list.len());
+        self.list.push(Link {
+            url,
+            kind,
+            nofollow,
+        });
+    }
+}
+
+/// The document's base URL from `<base href>`, if it resolves to http(s).
+///
+/// A `<base>` pointing elsewhere (`javascript:`, `data:`) would make every
+/// relative link unresolvable; it is ignored like an invalid one.
+fn resolve_base(page_url: &Url, href: &str) -> Option<Url> {
+    page_url
+        .join(href)
+        .ok()
+        .filter(|url| matches!(url.scheme(), "http" | "https"))
+}
+
+/// Cheap checks that skip references which can never become a crawlable URL,
+/// before paying for URL parsing. Anything that passes is still checked by
+/// [`CanonicalUrl::join`].
+fn is_followable(href: &str) -> bool {
+    // The URL parser trims C0 controls and spaces; so do we.
+    let href = href.trim_matches(|c: char| c <= ' ');
+    if href.is_empty() || href.starts_with('#') {
+        return false;
+    }
+    const SKIPPED: [&str; 4] = ["javascript:", "mailto:", "tel:", "data:"];
+    !SKIPPED.iter().any(|scheme| {
+        href.get(..scheme.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(scheme))
+    })
+}
+
+/// Whether a space-separated token list (`rel`) contains `token`, ignoring
+/// ASCII case.
+fn has_token(list: Option<&str>, token: &str) -> bool {
+    list.is_some_and(|list| {
+        list.split_ascii_whitespace()
+            .any(|t| t.eq_ignore_ascii_case(token))
+    })
+}
+
+/// Whether the element is in the HTML namespace (an SVG `<title>` is not the
+/// page title).
+fn is_html(element: ElementRef<'_>) -> bool {
+    &*element.value().name.ns == "http://www.w3.org/1999/xhtml"
+}
+
+/// Joins text pieces, collapsing ASCII whitespace runs into one space and
+/// trimming; `None` if nothing is left.
+fn collapse_whitespace<'t>(pieces: impl Iterator<Item = &'t str>) -> Option<String> {
+    let joined: String = pieces.collect();
+    let mut out = String::with_capacity(joined.len());
+    for word in joined.split_ascii_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// A node of the parsed tree (`ego_tree::NodeRef`, named through `scraper`
+/// so that the crate needs no direct dependency on `ego_tree`).
+type NodeRef<'a> = <ElementRef<'a> as Deref>::Target;
+
+/// Visits every element of `document` in document order, without recursion.
+/// `visit` returns whether to descend into the element's children.
+fn walk<'a>(document: &'a Html, mut visit: impl FnMut(ElementRef<'a>) -> bool) {
+    let mut next = document.tree.root().first_child();
+    while let Some(node) = next {
+        let descend = ElementRef::wrap(node).is_none_or(&mut visit);
+        let child = if descend { node.first_child() } else { None };
+        next = child.or_else(|| following(node));
+    }
+}
+
+/// The node after `node`'s subtree in document order: its next sibling, or
+/// the next sibling of its nearest ancestor that has one.
+fn following(node: NodeRef<'_>) -> Option<NodeRef<'_>> {
+    let mut current = node;
+    loop {
+        if let Some(sibling) = current.next_sibling() {
+            return Some(sibling);
+        }
+        current = current.parent()?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const PAGE: &str = "http://a.test/dir/page.html";
+
+    fn page_url() -> Url {
+        Url::parse(PAGE).unwrap_or_else(|e| panic!("{PAGE}: {e}"))
+    }
+
+    fn extract(html: &str) -> ExtractedPage {
+        extract_links(html, &page_url())
+    }
+
+    fn urls(html: &str) -> Vec<String> {
+        extract(html)
+            .links
+            .iter()
+            .map(|l| l.url.as_str().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn finds_every_followed_kind_in_document_order() {
+        let page = extract(
+            "<link rel=canonical href=/canon>\
+             <a href=a1>x</a>\
+             <map><area href=/area></map>\
+             <iframe src='/if'></iframe>\
+             <frameset><frame src=/fr></frameset>",
+        );
+        let got: Vec<_> = page
+            .links
+            .iter()
+            .map(|l| (l.url.as_str(), l.kind))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("http://a.test/canon", LinkKind::Canonical),
+                ("http://a.test/dir/a1", LinkKind::Anchor),
+                ("http://a.test/area", LinkKind::Area),
+                ("http://a.test/if", LinkKind::Iframe),
+            ]
+        );
+        // A frameset after body content is dropped by the HTML parser, as in
+        // browsers; in a frameset document frames are found.
+        let frames = urls("<html><frameset><frame src=/f1><frame src='f2'></frameset></html>");
+        assert_eq!(frames, ["http://a.test/f1", "http://a.test/dir/f2"]);
+        assert!(extract("<frameset><frame src=/f></frameset>").links[0].kind == LinkKind::Frame);
+    }
+
+    #[test]
+    fn ignores_elements_and_rels_that_are_not_followed() {
+        let html = "<link rel=stylesheet href=/s.css><link rel=alternate href=/alt>\
+                    <img src=/i.png><script src=/s.js></script><a>no href</a><iframe></iframe>\
+                    <form action=/f></form><link href=/no-rel>";
+        assert!(urls(html).is_empty());
+    }
+
+    #[test]
+    fn rel_canonical_is_a_case_insensitive_token() {
+        let page = extract("<link rel='Shortcut CANONICAL' href=/c1><link rel=canonical href=/c2>");
+        assert_eq!(
+            page.canonical.map(|c| c.to_string()).as_deref(),
+            Some("http://a.test/c1")
+        );
+        assert!(urls("<link rel=canonicalize href=/x>").is_empty());
+    }
+
+    #[test]
+    fn canonical_skips_unresolvable_declarations() {
+        let page =
+            extract("<link rel=canonical href='http://[bad'><link rel=canonical href=/good>");
+        assert_eq!(
+            page.canonical.map(|c| c.to_string()).as_deref(),
+            Some("http://a.test/good")
+        );
+    }
+
+    #[test]
+    fn nofollow_from_rel() {
+        let page =
+            extract("<a href=/n rel='External NoFollow'>n</a><a href=/f rel=nofollower>f</a>");
+        let flags: Vec<_> = page.links.iter().map(|l| l.nofollow).collect();
+        assert_eq!(flags, [true, false]);
+    }
+
+    #[test]
+    fn duplicates_keep_first_position_and_nofollow_only_if_all_are() {
+        let page = extract(
+            "<a href=/x rel=nofollow>1</a><a href=/y>2</a>\
+             <a href='/x#frag'>3</a><area href=/y rel=nofollow>\
+             <a href=/z rel=nofollow><a href=/Z rel=nofollow><a href=/%7A rel=nofollow>",
+        );
+        let got: Vec<_> = page
+            .links
+            .iter()
+            .map(|l| (l.url.as_str(), l.kind, l.nofollow))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("http://a.test/x", LinkKind::Anchor, false),
+                ("http://a.test/y", LinkKind::Anchor, false),
+                ("http://a.test/z", LinkKind::Anchor, true),
+                ("http://a.test/Z", LinkKind::Anchor, true),
+            ]
+        );
+    }
+
+    #[test]
+    fn first_base_href_applies_to_all_links() {
+        let html = "<a href=early>e</a><base href='http://b.test/root/'><base href=http://c.test/>\
+                    <a href=late>l</a><a href=/abs>a</a>";
+        assert_eq!(
+            urls(html),
+            [
+                "http://b.test/root/early",
+                "http://b.test/root/late",
+                "http://b.test/abs"
+            ]
+        );
+    }
+
+    #[test]
+    fn relative_base_resolves_against_the_page() {
+        assert_eq!(
+            urls("<base href=../other/><a href=x>"),
+            ["http://a.test/other/x"]
+        );
+    }
+
+    #[test]
+    fn invalid_or_non_http_base_is_ignored() {
+        assert_eq!(
+            urls("<base href='http://[bad/'><a href=x>"),
+            ["http://a.test/dir/x"]
+        );
+        assert_eq!(
+            urls("<base href='javascript:void(0)'><a href=x>"),
+            ["http://a.test/dir/x"]
+        );
+        // A `<base>` without `href` does not count as the first one.
+        assert_eq!(
+            urls("<base target=_top><base href=/b/><a href=x>"),
+            ["http://a.test/b/x"]
+        );
+    }
+
+    #[test]
+    fn skips_non_http_fragment_only_and_empty_references() {
+        let html = "<a href='javascript:go()'>j</a><a href=' JavaScript:go()'>j</a>\
+                    <a href='mailto:a@b.test'>m</a><a href='tel:+1'>t</a>\
+                    <a href='data:text/html,x'>d</a><a href='#top'>f</a><a href=''>e</a>\
+                    <a href='  '>s</a><a href='ftp://a.test/'>ftp</a><a href='java\nscript:x'>n</a>\
+                    <a href='http://[::1'>bad</a><a href='//'>empty host</a><a href='file:///x'>f</a>";
+        assert!(urls(html).is_empty(), "{:?}", urls(html));
+    }
+
+    #[test]
+    fn query_only_and_self_references_are_kept() {
+        assert_eq!(urls("<a href=?p=2>"), ["http://a.test/dir/page.html?p=2"]);
+        assert_eq!(
+            urls("<a href=page.html#x>"),
+            ["http://a.test/dir/page.html"]
+        );
+    }
+
+    #[test]
+    fn attribute_whitespace_is_trimmed_and_tabs_newlines_removed() {
+        let html = "<a href=' \n /a\t/b\n '>x</a><iframe src='\t/c\n'></iframe>";
+        assert_eq!(urls(html), ["http://a.test/a/b", "http://a.test/c"]);
+    }
+
+    #[test]
+    fn unquoted_and_odd_attributes_work() {
+        let html = "<A HREF=/one>1</A><a href=/two?x=1&amp;y=2 class=c>2</a><a\nhref\n=\n/three>";
+        assert_eq!(
+            urls(html),
+            [
+                "http://a.test/one",
+                "http://a.test/two?x=1&y=2",
+                "http://a.test/three"
+            ]
+        );
+    }
+
+    #[test]
+    fn comments_scripts_and_templates_are_not_followed() {
+        let html = "<!-- <a href=/comment>c</a> -->\
+                    <script>document.write('<a href=/script>s</a>')</script>\
+                    <template><a href=/template>t</a><link rel=canonical href=/tc></template>\
+                    <noscript><a href=/noscript>n</a></noscript>\
+                    <textarea><a href=/textarea></textarea>\
+                    <a href=/real>r</a>";
+        let page = extract(html);
+        assert_eq!(urls(html), ["http://a.test/noscript", "http://a.test/real"]);
+        assert_eq!(page.canonical, None);
+    }
+
+    #[test]
+    fn scraper_select_would_find_template_contents() {
+        // Documents why `walk` exists: `Html::select` descends into templates.
+        let document = Html::parse_document("<template><a href=/t>t</a></template>");
+        let selector = scraper::Selector::parse("a[href]").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(document.select(&selector).count(), 1);
+        assert!(urls("<template><a href=/t>t</a></template>").is_empty());
+    }
+
+    #[test]
+    fn links_moved_by_the_parser_come_in_document_order() {
+        // The parser moves the `<a>` out of the table ("foster parenting"), so
+        // it is created after `/in-cell` but sits before the table.
+        let html = "<table><tr><td><a href=/in-cell>c</a></td></tr><a href=/fostered>f</a></table>";
+        assert_eq!(
+            urls(html),
+            ["http://a.test/fostered", "http://a.test/in-cell"]
+        );
+    }
+
+    #[test]
+    fn title_is_first_html_title_with_collapsed_whitespace() {
+        let page = extract(
+            "<svg><title>icon</title></svg><title>\n  Hello \t\r\n World  </title><title>2</title>",
+        );
+        // An SVG title in body comes after the head title in document order,
+        // but it would be first here: only HTML titles count.
+        assert_eq!(page.title.as_deref(), Some("Hello World"));
+        assert_eq!(
+            extract("<title> &amp; &lt;b&gt; </title>").title.as_deref(),
+            Some("& <b>")
+        );
+        assert_eq!(extract("<title> </title>").title, None);
+        assert_eq!(extract("<p>no title</p>").title, None);
+    }
+
+    #[test]
+    fn meta_robots_is_lowercased_and_combined() {
+        let page = extract(
+            "<meta name=ROBOTS content='NoIndex, Follow'><meta name=description content=x>\
+             <meta name=robots content=noarchive><meta name=robots>",
+        );
+        assert_eq!(
+            page.meta_robots.as_deref(),
+            Some("noindex, follow, noarchive")
+        );
+        assert_eq!(
+            extract("<meta name=googlebot content=noindex>").meta_robots,
+            None
+        );
+    }
+
+    #[test]
+    fn non_ascii_links_are_encoded() {
+        let html = "<a href='/café?q=ü'>x</a><a href='http://bücher.test/'>y</a>";
+        assert_eq!(
+            urls(html),
+            [
+                "http://a.test/caf%C3%A9?q=%C3%BC",
+                "http://xn--bcher-kva.test/"
+            ]
+        );
+    }
+
+    #[test]
+    fn deep_nesting_does_not_overflow_the_stack() {
+        let html = format!("{}<a href=/deep>d</a>", "<div>".repeat(100_000));
+        assert_eq!(urls(&html), ["http://a.test/deep"]);
+    }
+
+    #[test]
+    fn empty_and_garbage_documents() {
+        assert_eq!(extract(""), ExtractedPage::default());
+        assert!(extract("\0<<>><a href=\0/x>").links.len() <= 1);
+    }
+
+    fn html_soup() -> impl Strategy<Value = String> {
+        let part = prop::sample::select(vec![
+            "<a href=",
+            "<a href='",
+            "'",
+            "\"",
+            ">",
+            "</a>",
+            "<base href=",
+            "<link rel=canonical href=",
+            "<iframe src=",
+            "<template>",
+            "</template>",
+            "<!--",
+            "-->",
+            "<script>",
+            "</script>",
+            "<title>",
+            "</title>",
+            "<meta name=robots content=",
+            "/x",
+            "../y",
+            "#f",
+            "?q=1",
+            "http://b.test/",
+            "javascript:",
+            "%zz",
+            "%41",
+            " ",
+            "\n",
+            "é",
+            "<table>",
+            "<td>",
+            "<svg>",
+            "rel=nofollow",
+            "//",
+            "http://[",
+            "mailto:x",
+        ]);
+        prop::collection::vec(part, 0..40).prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_and_links_are_canonical(html in any::<String>()) {
+            check_page(&extract(&html))?;
+        }
+
+        #[test]
+        fn soup_never_panics_and_links_are_canonical(html in html_soup()) {
+            check_page(&extract(&html))?;
+        }
+    }
+
+    fn check_page(page: &ExtractedPage) -> Result<(), TestCaseError> {
+        for link in &page.links {
+            let reparsed = CanonicalUrl::parse(link.url.as_str());
+            prop_assert_eq!(reparsed.as_ref(), Ok(&link.url));
+            prop_assert!(matches!(link.url.as_url().scheme(), "http" | "https"));
+        }
+        let mut seen = std::collections::HashSet::new();
+        prop_assert!(
+            page.links.iter().all(|l| seen.insert(l.url.clone())),
+            "duplicates"
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,310 @@
+//! Fetching one URL: the shared blocking client, timeouts, the body limit and error kinds.
+//!
+//! Redirects are not followed here: a 3xx comes back as a response with its
+//! `Location`, and the engine queues the target like any link, through scope, dedup
+//! and the target host's politeness.
+
+mod resolver;
+
+use std::io::Read;
+use std::sync::{Arc, Once};
+use std::time::{Duration, Instant};
+
+use reqwest::header::{self, HeaderMap};
+use url::Url;
+
+pub use resolver::{DnsFailure, OverrideResolver, ResolveRule, ResolveRuleError};
+
+use crate::config::ValidConfig;
+
+/// Why a fetch produced no usable response. The names are what the store records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FetchErrorKind {
+    /// The request (body included) took longer than the timeout.
+    Timeout,
+    /// The connection could not be opened (refused, unreachable, connect timeout).
+    Connect,
+    /// The host name did not resolve.
+    Dns,
+    /// The TLS handshake failed (bad or self-signed certificate, protocol error).
+    Tls,
+    /// The decompressed body exceeded the body limit.
+    BodyTooLarge,
+    /// A redirect chain went past the hop limit.
+    TooManyRedirects,
+    /// The connection broke while the body was being received.
+    Read,
+    /// The server's response was not valid HTTP.
+    Protocol,
+    /// Anything else.
+    Other,
+}
+
+impl FetchErrorKind {
+    /// Every kind, in a fixed order (for per-kind counters).
+    pub const ALL: [FetchErrorKind; 9] = [
+        FetchErrorKind::Timeout,
+        FetchErrorKind::Connect,
+        FetchErrorKind::Dns,
+        FetchErrorKind::Tls,
+        FetchErrorKind::BodyTooLarge,
+        FetchErrorKind::TooManyRedirects,
+        FetchErrorKind::Read,
+        FetchErrorKind::Protocol,
+        FetchErrorKind::Other,
+    ];
+
+    /// The name stored and printed: `timeout`, `connect`, `dns`, ...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FetchErrorKind::Timeout => "timeout",
+            FetchErrorKind::Connect => "connect",
+            FetchErrorKind::Dns => "dns",
+            FetchErrorKind::Tls => "tls",
+            FetchErrorKind::BodyTooLarge => "body-too-large",
+            FetchErrorKind::TooManyRedirects => "too-many-redirects",
+            FetchErrorKind::Read => "read",
+            FetchErrorKind::Protocol => "protocol",
+            FetchErrorKind::Other => "other",
+        }
+    }
+
+    /// Position in [`FetchErrorKind::ALL`].
+    pub fn index(self) -> usize {
+        FetchErrorKind::ALL
+            .iter()
+            .position(|k| *k == self)
+            .unwrap_or(0)
+    }
+}
+
+impl std::fmt::Display for FetchErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failed fetch: its kind and a human-readable detail.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FetchError {
+    pub kind: FetchErrorKind,
+    pub message: String,
+}
+
+/// The response headers the store keeps.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResponseMeta {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub content_length: Option<u64>,
+    pub last_modified: Option<String>,
+    pub etag: Option<String>,
+    pub location: Option<String>,
+}
+
+impl ResponseMeta {
+    /// Whether the body is HTML (`text/html` or `application/xhtml+xml`).
+    pub fn is_html(&self) -> bool {
+        self.content_type.as_deref().is_some_and(|ct| {
+            let mime = ct.split(';').next().unwrap_or_default().trim();
+            mime.eq_ignore_ascii_case("text/html")
+                || mime.eq_ignore_ascii_case("application/xhtml+xml")
+        })
+    }
+}
+
+/// What one fetch produced: a response (maybe with a body), an error, or both
+/// (a response whose body broke the limit or the connection).
+#[derive(Debug)]
+pub struct FetchOutcome {
+    pub response: Option<ResponseMeta>,
+    pub body: Vec<u8>,
+    pub error: Option<FetchError>,
+    /// Decompressed body bytes received, also when the body was discarded.
+    pub bytes: u64,
+    pub elapsed: Duration,
+}
+
+/// The client could not be built (bad TLS setup, bad header value).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the HTTP client: {0}")]
+pub struct ClientBuildError(#[from] reqwest::Error);
+
+/// One blocking HTTP client shared by every worker (it pools connections per host).
+#[derive(Clone)]
+pub struct Fetcher {
+    client: reqwest::blocking::Client,
+    timeout: Duration,
+    max_body: u64,
+}
+
+static CRYPTO_PROVIDER: Once = Once::new();
+
+impl Fetcher {
+    pub fn new(config: &ValidConfig) -> Result<Fetcher, ClientBuildError> {
+        CRYPTO_PROVIDER.call_once(|| {
+            // Fails only if another provider is installed already, which is as good.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        });
+        let settings = &config.config;
+        let client = reqwest::blocking::Client::builder()
+            .user_agent(settings.user_agent.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.timeout)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(settings.per_host_concurrency.max(1))
+            .tcp_nodelay(true)
+            .dns_resolver(Arc::new(OverrideResolver::new(config.resolve.clone())))
+            .build()?;
+        Ok(Fetcher {
+            client,
+            timeout: settings.timeout,
+            max_body: settings.max_body,
+        })
+    }
+
+    /// Fetches `url` once. Never panics and never takes (much) longer than the timeout.
+    pub fn fetch(&self, url: &Url) -> FetchOutcome {
+        let started = Instant::now();
+        let mut outcome = FetchOutcome {
+            response: None,
+            body: Vec::new(),
+            error: None,
+            bytes: 0,
+            elapsed: Duration::ZERO,
+        };
+        match self.client.get(url.clone()).timeout(self.timeout).send() {
+            Ok(response) => {
+                let meta = response_meta(response.status().as_u16(), response.headers());
+                let capacity = meta
+                    .content_length
+                    .unwrap_or(16 * 1024)
+                    .min(self.max_body.min(1 << 20));
+                outcome.body = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+                outcome.response = Some(meta);
+                let limit = self.max_body.saturating_add(1);
+                if let Err(e) = response.take(limit).read_to_end(&mut outcome.body) {
+                    outcome.error = Some(classify_io(&e));
+                    outcome.body.clear();
+                } else if outcome.body.len() as u64 > self.max_body {
+                    outcome.error = Some(FetchError {
+                        kind: FetchErrorKind::BodyTooLarge,
+                        message: format!(
+                            "body larger than {} bytes (after decompression)",
+                            self.max_body
+                        ),
+                    });
+                    outcome.bytes = outcome.body.len() as u64;
+                    outcome.body = Vec::new();
+                }
+                if outcome.error.is_none() {
+                    outcome.bytes = outcome.body.len() as u64;
+                }
+            }
+            Err(e) => outcome.error = Some(classify(&e)),
+        }
+        outcome.elapsed = started.elapsed();
+        outcome
+    }
+}
+
+fn response_meta(status: u16, headers: &HeaderMap) -> ResponseMeta {
+    let text = |name: header::HeaderName| {
+        headers
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_owned())
+    };
+    ResponseMeta {
+        status,
+        content_type: text(header::CONTENT_TYPE),
+        content_length: text(header::CONTENT_LENGTH).and_then(|v| v.parse().ok()),
+        last_modified: text(header::LAST_MODIFIED),
+        etag: text(header::ETAG),
+        location: text(header::LOCATION),
+    }
+}
+
+/// Sorts a request error into a kind by looking through its source chain.
+fn classify(error: &reqwest::Error) -> FetchError {
+    let message = error_chain(error);
+    let kind = if error.is_timeout() {
+        FetchErrorKind::Timeout
+    } else if let Some(kind) = kind_from_sources(error) {
+        kind
+    } else if error.is_connect() {
+        FetchErrorKind::Connect
+    } else if error.is_body() || error.is_decode() {
+        FetchErrorKind::Read
+    } else if error.is_request() {
+        FetchErrorKind::Protocol
+    } else {
+        FetchErrorKind::Other
+    };
+    FetchError { kind, message }
+}
+
+/// Errors while reading the body arrive as `io::Error`s wrapping reqwest's.
+fn classify_io(error: &std::io::Error) -> FetchError {
+    let inner = error
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<reqwest::Error>());
+    match inner {
+        Some(e) if e.is_timeout() => FetchError {
+            kind: FetchErrorKind::Timeout,
+            message: error_chain(e),
+        },
+        _ if error.kind() == std::io::ErrorKind::TimedOut => FetchError {
+            kind: FetchErrorKind::Timeout,
+            message: error.to_string(),
+        },
+        _ => FetchError {
+            kind: kind_from_sources(error).unwrap_or(FetchErrorKind::Read),
+            message: error_chain(error),
+        },
+    }
+}
+
+fn kind_from_sources(error: &(dyn std::error::Error + 'static)) -> Option<FetchErrorKind> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if e.is::<DnsFailure>() {
+            return Some(FetchErrorKind::Dns);
+        }
+        if e.is::<rustls::Error>() {
+            return Some(FetchErrorKind::Tls);
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.is::<rustls::Error>())
+            {
+                return Some(FetchErrorKind::Tls);
+            }
+            match io.kind() {
+                std::io::ErrorKind::TimedOut => return Some(FetchErrorKind::Timeout),
+                std::io::ErrorKind::ConnectionRefused => return Some(FetchErrorKind::Connect),
+                _ => {}
+            }
+        }
+        if e.to_string().contains("invalid HTTP") || e.to_string().contains("invalid header") {
+            return Some(FetchErrorKind::Protocol);
+        }
+        source = e.source();
+    }
+    None
+}
+
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = e.source();
+    }
+    message
+}

@@ -1,0 +1,182 @@
+//! `--resolve HOST:PORT:ADDR`: name-to-address overrides, curl's syntax.
+//!
+//! This is what lets one loopback server stand in for thousands of hostnames. HOST
+//! may be `*.example.test` (any name ending in `.example.test`). Names no rule
+//! matches go to the system resolver.
+//!
+//! Deviation from curl: the rule's PORT is checked for syntax but the address is used
+//! for the name on every port, because reqwest's resolver is asked for names only.
+
+use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
+use std::sync::Arc;
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+
+/// One override: names matching `host` resolve to `addr`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolveRule {
+    /// Lowercased host, or `*.suffix` for a wildcard.
+    pub host: String,
+    pub port: u16,
+    pub addr: IpAddr,
+}
+
+/// A `--resolve` value that does not follow `HOST:PORT:ADDR`.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{input:?} is not HOST:PORT:ADDR ({reason})")]
+pub struct ResolveRuleError {
+    pub input: String,
+    pub reason: &'static str,
+}
+
+impl FromStr for ResolveRule {
+    type Err = ResolveRuleError;
+
+    fn from_str(input: &str) -> Result<ResolveRule, ResolveRuleError> {
+        let fail = |reason| ResolveRuleError {
+            input: input.to_owned(),
+            reason,
+        };
+        let mut parts = input.splitn(3, ':');
+        let host = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let port = parts.next().ok_or_else(|| fail("missing PORT"))?;
+        let addr = parts.next().ok_or_else(|| fail("missing ADDR"))?;
+        if host.is_empty() || host == "*." || host.contains('/') {
+            return Err(fail("bad HOST"));
+        }
+        if host.contains('*') && !(host.starts_with("*.") && !host[2..].contains('*')) {
+            return Err(fail("a wildcard HOST must look like *.example.test"));
+        }
+        let port = port
+            .parse::<u16>()
+            .map_err(|_| fail("PORT is not a number from 0 to 65535"))?;
+        let addr = addr.trim_start_matches('[').trim_end_matches(']');
+        let addr = addr
+            .parse::<IpAddr>()
+            .map_err(|_| fail("ADDR is not an IP address"))?;
+        Ok(ResolveRule { host, port, addr })
+    }
+}
+
+impl ResolveRule {
+    fn matches(&self, name: &str) -> bool {
+        match self.host.strip_prefix("*.") {
+            Some(suffix) => {
+                name.len() > suffix.len() + 1
+                    && name.ends_with(suffix)
+                    && name[..name.len() - suffix.len()].ends_with('.')
+            }
+            None => self.host == name,
+        }
+    }
+}
+
+/// A name resolution failure; found in an error's source chain to classify it as `dns`.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot resolve {name}: {reason}")]
+pub struct DnsFailure {
+    pub name: String,
+    pub reason: String,
+}
+
+/// The resolver handed to reqwest: rules first, then the system resolver.
+#[derive(Clone, Debug, Default)]
+pub struct OverrideResolver {
+    rules: Arc<Vec<ResolveRule>>,
+}
+
+impl OverrideResolver {
+    pub fn new(rules: Vec<ResolveRule>) -> OverrideResolver {
+        OverrideResolver {
+            rules: Arc::new(rules),
+        }
+    }
+
+    /// The address a rule gives `name`, if any rule matches (the first wins).
+    pub fn lookup_override(&self, name: &str) -> Option<IpAddr> {
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        self.rules
+            .iter()
+            .find(|rule| rule.matches(&name))
+            .map(|rule| rule.addr)
+    }
+}
+
+impl Resolve for OverrideResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let host = name.as_str().to_owned();
+        if let Some(addr) = self.lookup_override(&host) {
+            let addrs: Addrs = Box::new(std::iter::once(SocketAddr::new(addr, 0)));
+            return Box::pin(std::future::ready(Ok(addrs)));
+        }
+        Box::pin(async move {
+            let found = tokio::net::lookup_host((host.as_str(), 0))
+                .await
+                .map_err(|e| DnsFailure {
+                    name: host.clone(),
+                    reason: e.to_string(),
+                })?;
+            let addrs: Vec<SocketAddr> = found.collect();
+            if addrs.is_empty() {
+                return Err(Box::new(DnsFailure {
+                    name: host,
+                    reason: "no addresses".into(),
+                }) as _);
+            }
+            Ok(Box::new(addrs.into_iter()) as Addrs)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_curl_syntax_with_wildcards_and_ipv6() {
+        let rule: ResolveRule = "*.Example.test:8080:127.0.0.1".parse().unwrap();
+        assert_eq!(rule.host, "*.example.test");
+        assert_eq!(rule.port, 8080);
+        let v6: ResolveRule = "a.test:80:[::1]".parse().unwrap();
+        assert_eq!(v6.addr, "::1".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn rejects_bad_rules_with_a_reason() {
+        for bad in [
+            "",
+            "a.test",
+            "a.test:80",
+            "a.test:x:127.0.0.1",
+            "a.test:80:nope",
+            "*:80:127.0.0.1",
+            "a*.test:80:127.0.0.1",
+        ] {
+            let err = bad.parse::<ResolveRule>().err();
+            assert!(err.is_some(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn wildcard_matches_subdomains_only() {
+        let resolver = OverrideResolver::new(vec![
+            "*.web.test:80:127.0.0.2".parse().unwrap(),
+            "exact.test:80:127.0.0.3".parse().unwrap(),
+        ]);
+        assert_eq!(
+            resolver.lookup_override("h1.web.test"),
+            Some("127.0.0.2".parse().unwrap())
+        );
+        assert_eq!(
+            resolver.lookup_override("A.B.WEB.TEST."),
+            Some("127.0.0.2".parse().unwrap())
+        );
+        assert_eq!(resolver.lookup_override("web.test"), None);
+        assert_eq!(resolver.lookup_override("xweb.test"), None);
+        assert_eq!(
+            resolver.lookup_override("exact.test"),
+            Some("127.0.0.3".parse().unwrap())
+        );
+    }
+}

@@ -1,0 +1,161 @@
+//! Live counters of a running crawl and the summary it ends with.
+//!
+//! Workers and the scheduler bump atomics; anyone may take a [`Progress::snapshot`]
+//! from any thread at any time without stopping the crawl.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::fetch::FetchErrorKind;
+
+const CLASSES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"];
+
+/// Counters shared by every thread of a crawl.
+#[derive(Debug)]
+pub struct Progress {
+    started: Instant,
+    fetched: AtomicU64,
+    errors: AtomicU64,
+    bytes: AtomicU64,
+    queued: AtomicU64,
+    in_flight: AtomicU64,
+    hosts: AtomicU64,
+    by_class: [AtomicU64; CLASSES.len()],
+    by_error: [AtomicU64; FetchErrorKind::ALL.len()],
+}
+
+/// A copy of the counters at one instant.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Snapshot {
+    /// Fetches completed (with a response or an error).
+    pub fetched: u64,
+    /// Fetches that ended in an error.
+    pub errors: u64,
+    pub bytes: u64,
+    /// URLs waiting in the frontier.
+    pub queued: u64,
+    pub in_flight: u64,
+    /// Hosts the frontier knows.
+    pub hosts: u64,
+    pub elapsed_secs: f64,
+    pub pages_per_sec: f64,
+}
+
+/// What a finished (or stopped) crawl did in this run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct CrawlSummary {
+    /// Fetches completed.
+    pub pages_fetched: u64,
+    /// Responses by status class (`2xx`, `3xx`, ...).
+    pub by_status_class: BTreeMap<String, u64>,
+    /// Failed fetches and refused URLs by error kind.
+    pub errors: BTreeMap<String, u64>,
+    /// Decompressed body bytes received.
+    pub bytes: u64,
+    pub elapsed_secs: f64,
+    pub pages_per_sec: f64,
+    /// URLs left in the frontier (budget spent, or stopped).
+    pub queued_left: u64,
+    /// Whether the crawl was stopped before its frontier was exhausted.
+    pub stopped: bool,
+}
+
+impl Default for Progress {
+    fn default() -> Progress {
+        Progress {
+            started: Instant::now(),
+            fetched: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            queued: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            hosts: AtomicU64::new(0),
+            by_class: Default::default(),
+            by_error: Default::default(),
+        }
+    }
+}
+
+impl Progress {
+    pub(crate) fn record_response(&self, status: u16, bytes: u64) {
+        let class = match status {
+            100..=199 => 0,
+            200..=299 => 1,
+            300..=399 => 2,
+            400..=499 => 3,
+            500..=599 => 4,
+            _ => 5,
+        };
+        self.by_class[class].fetch_add(1, Relaxed);
+        self.bytes.fetch_add(bytes, Relaxed);
+    }
+
+    pub(crate) fn record_error(&self, kind: FetchErrorKind) {
+        self.by_error[kind.index()].fetch_add(1, Relaxed);
+        self.errors.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn record_fetched(&self) {
+        self.fetched.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn set_frontier(&self, queued: usize, in_flight: usize, hosts: usize) {
+        self.queued.store(queued as u64, Relaxed);
+        self.in_flight.store(in_flight as u64, Relaxed);
+        self.hosts.store(hosts as u64, Relaxed);
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        let elapsed_secs = self.started.elapsed().as_secs_f64();
+        let fetched = self.fetched.load(Relaxed);
+        Snapshot {
+            fetched,
+            errors: self.errors.load(Relaxed),
+            bytes: self.bytes.load(Relaxed),
+            queued: self.queued.load(Relaxed),
+            in_flight: self.in_flight.load(Relaxed),
+            hosts: self.hosts.load(Relaxed),
+            elapsed_secs,
+            pages_per_sec: rate(fetched, elapsed_secs),
+        }
+    }
+
+    pub(crate) fn summary(&self, stopped: bool) -> CrawlSummary {
+        let snapshot = self.snapshot();
+        let nonzero =
+            |pairs: Vec<(String, u64)>| pairs.into_iter().filter(|(_, n)| *n > 0).collect();
+        CrawlSummary {
+            pages_fetched: snapshot.fetched,
+            by_status_class: nonzero(
+                CLASSES
+                    .iter()
+                    .zip(&self.by_class)
+                    .map(|(name, n)| (name.to_string(), n.load(Relaxed)))
+                    .collect(),
+            ),
+            errors: nonzero(
+                FetchErrorKind::ALL
+                    .iter()
+                    .zip(&self.by_error)
+                    .map(|(kind, n)| (kind.as_str().to_owned(), n.load(Relaxed)))
+                    .collect(),
+            ),
+            bytes: snapshot.bytes,
+            elapsed_secs: snapshot.elapsed_secs,
+            pages_per_sec: snapshot.pages_per_sec,
+            queued_left: snapshot.queued,
+            stopped,
+        }
+    }
+}
+
+fn rate(count: u64, secs: f64) -> f64 {
+    if secs > 0.0 {
+        count as f64 / secs
+    } else {
+        0.0
+    }
+}

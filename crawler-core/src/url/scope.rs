@@ -1,0 +1,283 @@
+//! [`Scope`]: which canonical URLs a crawl may fetch.
+//!
+//! A crawl starts from seeds and would, left alone, wander off to the whole
+//! web. The scope keeps it where the user meant it to be: on the seeds' hosts,
+//! on their registrable domains, or anywhere, further narrowed by allow and
+//! deny regular expressions over the canonical URL string.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::str::FromStr;
+
+use regex::Regex;
+use url::Host;
+
+use super::CanonicalUrl;
+
+/// How far from its seeds a crawl may go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ScopeMode {
+    /// Only URLs whose host name equals a seed's host name, whatever the
+    /// scheme and port: `http://a.test/` seeds `https://a.test:8443/` too, so an
+    /// http-to-https redirect stays in scope. `www.a.test` is a different host.
+    #[default]
+    Host,
+    /// Only URLs on a seed's registrable domain (public suffix + one label):
+    /// seeding `https://www.a.test/` admits `http://blog.a.test/`, but seeding
+    /// `https://user.github.io/` does not admit `other.github.io`. IP addresses
+    /// and names the public suffix list cannot split fall back to the exact host.
+    Domain,
+    /// Any http(s) URL; only the allow and deny patterns restrict the crawl.
+    All,
+}
+
+impl ScopeMode {
+    const CHOICES: &'static str = "host, domain, all";
+
+    /// The name used in flags and config files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScopeMode::Host => "host",
+            ScopeMode::Domain => "domain",
+            ScopeMode::All => "all",
+        }
+    }
+}
+
+impl fmt::Display for ScopeMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A scope mode name that is none of `host`, `domain`, `all`.
+#[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
+#[error("unknown scope mode `{value}`; expected one of: {choices}", choices = ScopeMode::CHOICES)]
+pub struct ScopeModeError {
+    /// The rejected value, as given.
+    pub value: String,
+}
+
+impl FromStr for ScopeMode {
+    type Err = ScopeModeError;
+
+    /// Parses `host`, `domain` or `all`, ignoring ASCII case.
+    fn from_str(value: &str) -> Result<ScopeMode, ScopeModeError> {
+        [ScopeMode::Host, ScopeMode::Domain, ScopeMode::All]
+            .into_iter()
+            .find(|mode| mode.as_str().eq_ignore_ascii_case(value))
+            .ok_or_else(|| ScopeModeError {
+                value: value.to_owned(),
+            })
+    }
+}
+
+/// The rule deciding whether a URL belongs to the crawl.
+///
+/// A URL is admitted when it passes the mode check, at least one allow pattern
+/// matches (or there are none), and no deny pattern matches. Patterns are
+/// searched (not anchored) in [`CanonicalUrl::as_str`], so write them against
+/// the canonical form: lowercase host, no default port, no fragment.
+#[derive(Clone, Debug)]
+pub struct Scope {
+    mode: ScopeMode,
+    /// Seed hosts (Host mode) or registrable domains (Domain mode).
+    keys: HashSet<String>,
+    allow: Vec<Regex>,
+    deny: Vec<Regex>,
+}
+
+impl Scope {
+    /// Builds the scope of a crawl from its mode, seeds and patterns.
+    pub fn new(
+        mode: ScopeMode,
+        seeds: &[CanonicalUrl],
+        allow: Vec<Regex>,
+        deny: Vec<Regex>,
+    ) -> Scope {
+        let mut scope = Scope {
+            mode,
+            keys: HashSet::with_capacity(seeds.len()),
+            allow,
+            deny,
+        };
+        for seed in seeds {
+            scope.add_seed(seed);
+        }
+        scope
+    }
+
+    /// Widens the scope to a seed added later (a resumed crawl's new seeds).
+    pub fn add_seed(&mut self, seed: &CanonicalUrl) {
+        if self.mode != ScopeMode::All {
+            let key = self.key(seed);
+            if !self.keys.contains(key) {
+                self.keys.insert(key.to_owned());
+            }
+        }
+    }
+
+    /// Whether the crawl may fetch `url`.
+    pub fn admits(&self, url: &CanonicalUrl) -> bool {
+        self.mode_admits(url) && self.patterns_admit(url.as_str())
+    }
+
+    fn mode_admits(&self, url: &CanonicalUrl) -> bool {
+        self.mode == ScopeMode::All || self.keys.contains(self.key(url))
+    }
+
+    fn patterns_admit(&self, url: &str) -> bool {
+        let allowed = self.allow.is_empty() || self.allow.iter().any(|re| re.is_match(url));
+        allowed && !self.deny.iter().any(|re| re.is_match(url))
+    }
+
+    /// The part of `url` that the mode compares with the seeds.
+    fn key<'u>(&self, url: &'u CanonicalUrl) -> &'u str {
+        match self.mode {
+            ScopeMode::Domain => registrable_domain(url),
+            ScopeMode::Host | ScopeMode::All => url.host(),
+        }
+    }
+}
+
+/// The registrable domain of `url`'s host, or the whole host when there is
+/// none (IP addresses, bare public suffixes, single-label names).
+fn registrable_domain(url: &CanonicalUrl) -> &str {
+    match url.as_url().host() {
+        Some(Host::Domain(_)) => psl::domain_str(url.host()).unwrap_or(url.host()),
+        _ => url.host(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn url(input: &str) -> CanonicalUrl {
+        CanonicalUrl::parse(input).unwrap_or_else(|e| panic!("test URL {input}: {e}"))
+    }
+
+    fn re(pattern: &str) -> Regex {
+        Regex::new(pattern).unwrap_or_else(|e| panic!("test pattern {pattern}: {e}"))
+    }
+
+    fn scope(mode: ScopeMode, seeds: &[&str]) -> Scope {
+        let seeds: Vec<_> = seeds.iter().map(|s| url(s)).collect();
+        Scope::new(mode, &seeds, vec![], vec![])
+    }
+
+    #[test]
+    fn mode_parses_case_insensitively_and_names_bad_values() {
+        assert_eq!("host".parse(), Ok(ScopeMode::Host));
+        assert_eq!("Domain".parse(), Ok(ScopeMode::Domain));
+        assert_eq!("ALL".parse(), Ok(ScopeMode::All));
+        assert_eq!(ScopeMode::default(), ScopeMode::Host);
+        let err = "site".parse::<ScopeMode>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown scope mode `site`; expected one of: host, domain, all"
+        );
+        for mode in [ScopeMode::Host, ScopeMode::Domain, ScopeMode::All] {
+            assert_eq!(mode.to_string().parse(), Ok(mode));
+        }
+    }
+
+    #[test]
+    fn host_mode_matches_the_host_name_across_schemes_and_ports() {
+        let s = scope(ScopeMode::Host, &["http://a.test/start"]);
+        assert!(s.admits(&url("http://a.test/other")));
+        assert!(s.admits(&url("https://A.test:8443/x")));
+        assert!(!s.admits(&url("http://www.a.test/")));
+        assert!(!s.admits(&url("http://b.test/")));
+        assert!(!s.admits(&url("http://a.test.evil.test/")));
+    }
+
+    #[test]
+    fn domain_mode_uses_registrable_domains() {
+        let s = scope(ScopeMode::Domain, &["https://www.example.co.uk/"]);
+        assert!(s.admits(&url("http://example.co.uk/")));
+        assert!(s.admits(&url("http://deep.blog.example.co.uk/")));
+        assert!(!s.admits(&url("http://other.co.uk/")));
+
+        let s = scope(ScopeMode::Domain, &["https://alice.github.io/"]);
+        assert!(s.admits(&url("https://alice.github.io/repo")));
+        assert!(!s.admits(&url("https://bob.github.io/")));
+    }
+
+    #[test]
+    fn domain_mode_falls_back_to_the_host_for_ips_and_unsplittable_names() {
+        let s = scope(
+            ScopeMode::Domain,
+            &[
+                "http://127.0.0.1:8080/",
+                "http://[::1]/",
+                "http://localhost/",
+            ],
+        );
+        assert!(s.admits(&url("http://127.0.0.1/x")));
+        assert!(!s.admits(&url("http://127.0.0.2/")));
+        assert!(!s.admits(&url("http://1.0.0.1/")));
+        assert!(s.admits(&url("https://[::1]:9/")));
+        assert!(s.admits(&url("http://localhost:3000/")));
+        assert!(!s.admits(&url("http://other/")));
+    }
+
+    #[test]
+    fn all_mode_admits_anything_the_patterns_allow() {
+        let s = Scope::new(ScopeMode::All, &[], vec![], vec![re(r"\.pdf$")]);
+        assert!(s.admits(&url("http://anything.test/")));
+        assert!(!s.admits(&url("http://anything.test/x.pdf")));
+    }
+
+    #[test]
+    fn allow_and_deny_run_on_the_canonical_string() {
+        let seeds = [url("http://a.test/")];
+        let s = Scope::new(
+            ScopeMode::Host,
+            &seeds,
+            vec![re("^http://a\\.test/docs/"), re("~")],
+            vec![re("/private")],
+        );
+        assert!(s.admits(&url("HTTP://A.TEST:80/docs/x")));
+        assert!(
+            s.admits(&url("http://a.test/%7Euser")),
+            "matches the decoded `~`"
+        );
+        assert!(!s.admits(&url("http://a.test/blog/")));
+        assert!(!s.admits(&url("http://a.test/docs/private/1")));
+        assert!(
+            !s.admits(&url("http://b.test/docs/")),
+            "mode check still applies"
+        );
+    }
+
+    #[test]
+    fn seeds_can_be_added_later() {
+        let mut s = scope(ScopeMode::Host, &["http://a.test/"]);
+        assert!(!s.admits(&url("http://b.test/")));
+        s.add_seed(&url("http://b.test/resume"));
+        s.add_seed(&url("http://b.test/again"));
+        assert!(s.admits(&url("http://b.test/")));
+        assert_eq!(s.keys.len(), 2);
+    }
+
+    #[test]
+    fn no_seeds_admit_nothing_outside_all_mode() {
+        assert!(!scope(ScopeMode::Host, &[]).admits(&url("http://a.test/")));
+        assert!(!scope(ScopeMode::Domain, &[]).admits(&url("http://a.test/")));
+    }
+
+    proptest! {
+        #[test]
+        fn every_seed_is_in_its_own_scope(host in "[a-z]{1,8}(\\.[a-z]{1,8}){0,3}", path in "[a-z/]{0,10}") {
+            let Ok(seed) = CanonicalUrl::parse(&format!("http://{host}/{path}")) else {
+                return Ok(());
+            };
+            for mode in [ScopeMode::Host, ScopeMode::Domain, ScopeMode::All] {
+                let s = Scope::new(mode, std::slice::from_ref(&seed), vec![], vec![]);
+                prop_assert!(s.admits(&seed), "{} {}", mode, seed);
+            }
+        }
+    }
+}

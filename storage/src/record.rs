@@ -1,0 +1,116 @@
+use serde::{Deserialize, Serialize};
+
+/// What the crawl knows about one URL it fetched, or tried to, or decided not to.
+///
+/// Exactly one of `status` and `error` is normally set: a response was received
+/// (any status, 3xx included) or the fetch failed (or was refused) with an error kind.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageRecord {
+    /// The canonical URL.
+    pub url: String,
+    /// The URL's host, for per-host statistics and filters.
+    pub host: String,
+    /// HTTP status, or `None` when no response was received.
+    pub status: Option<u16>,
+    /// Error kind (`timeout`, `connect`, `dns`, `body-too-large`, `too-many-redirects`, ...).
+    pub error: Option<String>,
+    /// Human-readable detail of the error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    /// Link distance from a seed (seeds are 0; a redirect target keeps its source's depth).
+    pub depth: u32,
+    /// The page this URL was discovered on (`None` for seeds).
+    pub from: Option<String>,
+    #[serde(default)]
+    pub content_type: Option<String>,
+    /// The `Content-Length` header, as sent.
+    #[serde(default)]
+    pub content_length: Option<u64>,
+    #[serde(default)]
+    pub last_modified: Option<String>,
+    #[serde(default)]
+    pub etag: Option<String>,
+    /// The `Location` header of a redirect, as sent.
+    #[serde(default)]
+    pub location: Option<String>,
+    /// The decoded `<title>`.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Milliseconds since the Unix epoch when the fetch started.
+    pub fetched_at_ms: u64,
+    /// How long the fetch took, body included.
+    pub fetch_ms: u64,
+    /// Decompressed body length received (also when the body was not stored).
+    pub bytes: u64,
+    /// Whether the body is in the store.
+    pub body_stored: bool,
+    /// Number of outlinks stored for this page.
+    pub outlinks: u32,
+    /// Fetch attempts made (1 without retries).
+    pub attempts: u32,
+}
+
+impl PageRecord {
+    /// An empty record for `url`, to be filled in.
+    pub fn new(url: &str, host: &str, depth: u32) -> PageRecord {
+        PageRecord {
+            url: url.to_owned(),
+            host: host.to_owned(),
+            depth,
+            attempts: 1,
+            ..PageRecord::default()
+        }
+    }
+
+    /// `"2xx"`, `"3xx"`, ... or `"error"`.
+    pub fn status_class(&self) -> &'static str {
+        match self.status {
+            Some(100..=199) => "1xx",
+            Some(200..=299) => "2xx",
+            Some(300..=399) => "3xx",
+            Some(400..=499) => "4xx",
+            Some(500..=599) => "5xx",
+            Some(_) => "other",
+            None => "error",
+        }
+    }
+}
+
+/// A URL in the frontier: discovered, admitted, not yet fetched.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueEntry {
+    /// The canonical URL.
+    pub url: String,
+    pub depth: u32,
+    /// The page it was discovered on (`None` for seeds).
+    pub from: Option<String>,
+    /// Redirect hops that led here (0 for a link).
+    #[serde(default)]
+    pub hops: u8,
+}
+
+impl QueueEntry {
+    /// A seed: depth 0, discovered on no page.
+    pub fn seed(url: &str) -> QueueEntry {
+        QueueEntry {
+            url: url.to_owned(),
+            depth: 0,
+            from: None,
+            hops: 0,
+        }
+    }
+}
+
+/// One run of the crawler over this store (a crawl, or one resumption of it).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CrawlRun {
+    pub started_at_ms: u64,
+    pub finished_at_ms: Option<u64>,
+    /// Fetches completed in this run.
+    pub fetched: u64,
+    /// Whether the run was stopped before the frontier was exhausted.
+    pub interrupted: bool,
+    /// The configuration of the run, as the engine chose to describe it.
+    #[serde(default)]
+    pub config: serde_json::Value,
+}

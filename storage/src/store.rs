@@ -1,0 +1,434 @@
+use std::path::{Path, PathBuf};
+
+use crate::keys::{self, url_key};
+use crate::record::{CrawlRun, PageRecord, QueueEntry};
+use crate::StoreError;
+
+/// The on-disk format this build writes and reads. Stored under `m` + `format`.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// How to open a store.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// sled's page cache, in MiB.
+    pub cache_mb: u64,
+    /// Create the store when the directory is absent or empty. Readers set this to false.
+    pub create: bool,
+}
+
+impl Default for StoreOptions {
+    fn default() -> StoreOptions {
+        StoreOptions {
+            cache_mb: 256,
+            create: true,
+        }
+    }
+}
+
+/// Everything that changes when one fetch completes, written atomically.
+#[derive(Default)]
+pub struct PageWrite<'a> {
+    pub page: Option<&'a PageRecord>,
+    /// The body to keep, if any.
+    pub body: Option<&'a [u8]>,
+    /// The page's outlinks (canonical URLs, deduplicated).
+    pub outlinks: &'a [String],
+    /// New frontier entries, each with the fingerprint that marks it seen.
+    pub discovered: &'a [(u128, QueueEntry)],
+    /// URLs settled without a fetch (refused, too many redirects, ...), marked seen too.
+    pub settled: &'a [(u128, PageRecord)],
+}
+
+/// A crawl store. Cheap to share between threads (`&Store` is enough to write).
+pub struct Store {
+    path: PathBuf,
+    db: sled::Db,
+    tree: sled::Tree,
+}
+
+impl Store {
+    /// Opens the store at `path`, creating it when `options.create` allows.
+    ///
+    /// Fails with a clear error when the path is a file, a directory that is not a
+    /// crawl store, a store of another format version, or a store another process has open.
+    pub fn open(path: &Path, options: StoreOptions) -> Result<Store, StoreError> {
+        let owned = || path.to_path_buf();
+        match std::fs::metadata(path) {
+            Ok(meta) if !meta.is_dir() => return Err(StoreError::NotADirectory { path: owned() }),
+            Ok(_) if !looks_like_store(path) && !is_empty_dir(path) => {
+                return Err(StoreError::NotAStore { path: owned() })
+            }
+            Ok(_) if !options.create && !looks_like_store(path) => {
+                return Err(StoreError::NotAStore { path: owned() })
+            }
+            Err(_) if !options.create => return Err(StoreError::Missing { path: owned() }),
+            _ => {}
+        }
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(options.cache_mb.saturating_mul(1024 * 1024))
+            .open()
+            .map_err(|source| open_error(path, source))?;
+        let tree = db
+            .open_tree("crawl")
+            .map_err(|source| open_error(path, source))?;
+        let store = Store {
+            path: owned(),
+            db,
+            tree,
+        };
+        store.check_format(options.create)?;
+        Ok(store)
+    }
+
+    fn check_format(&self, create: bool) -> Result<(), StoreError> {
+        let key = keys::meta_key("format");
+        match self.tree.get(&key)? {
+            Some(found) if found.as_ref() == FORMAT_VERSION.to_string().as_bytes() => Ok(()),
+            Some(found) => Err(StoreError::UnsupportedFormat {
+                path: self.path.clone(),
+                found: String::from_utf8_lossy(&found).into_owned(),
+                supported: FORMAT_VERSION,
+            }),
+            None if create && self.tree.is_empty() => {
+                self.tree
+                    .insert(key, FORMAT_VERSION.to_string().as_bytes())?;
+                self.db.flush()?;
+                Ok(())
+            }
+            None => Err(StoreError::NotAStore {
+                path: self.path.clone(),
+            }),
+        }
+    }
+
+    /// The directory of this store.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Stores one completed fetch: page, body, outlinks, the frontier entries and
+    /// seen marks its outlinks create, and the removal of its own frontier entry,
+    /// all in one atomic batch.
+    pub fn write_page(&self, write: &PageWrite<'_>) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        if let Some(page) = write.page {
+            batch.remove(url_key(keys::QUEUE, &page.url));
+            batch.insert(url_key(keys::PAGE, &page.url), to_json(page));
+            match write.body {
+                Some(body) => batch.insert(url_key(keys::BODY, &page.url), body),
+                None => batch.remove(url_key(keys::BODY, &page.url)),
+            }
+            if write.outlinks.is_empty() {
+                batch.remove(url_key(keys::OUTLINKS, &page.url));
+            } else {
+                batch.insert(url_key(keys::OUTLINKS, &page.url), to_json(&write.outlinks));
+            }
+        }
+        for (fingerprint, entry) in write.discovered {
+            batch.insert(&keys::seen_key(*fingerprint)[..], &[][..]);
+            batch.insert(url_key(keys::QUEUE, &entry.url), to_json(entry));
+        }
+        for (fingerprint, record) in write.settled {
+            batch.insert(&keys::seen_key(*fingerprint)[..], &[][..]);
+            batch.remove(url_key(keys::QUEUE, &record.url));
+            batch.insert(url_key(keys::PAGE, &record.url), to_json(record));
+        }
+        self.tree.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// Adds frontier entries (seeds) and marks them seen, atomically.
+    pub fn enqueue(&self, entries: &[(u128, QueueEntry)]) -> Result<(), StoreError> {
+        self.write_page(&PageWrite {
+            discovered: entries,
+            ..PageWrite::default()
+        })
+    }
+
+    /// Whether a URL with this fingerprint was ever queued or settled.
+    pub fn is_seen(&self, fingerprint: u128) -> Result<bool, StoreError> {
+        Ok(self.tree.contains_key(keys::seen_key(fingerprint))?)
+    }
+
+    /// Every seen fingerprint, for rebuilding the in-memory seen-set on resume.
+    pub fn seen(&self) -> impl Iterator<Item = Result<u128, StoreError>> + '_ {
+        self.tree.scan_prefix([keys::SEEN]).map(|item| {
+            let (key, _) = item?;
+            let bytes: [u8; 16] =
+                key.get(1..17)
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or_else(|| StoreError::Corrupt {
+                        key: format!("{key:?}"),
+                        reason: "seen key is not 17 bytes".into(),
+                    })?;
+            Ok(u128::from_be_bytes(bytes))
+        })
+    }
+
+    /// The record of one URL (exact canonical spelling).
+    pub fn page(&self, url: &str) -> Result<Option<PageRecord>, StoreError> {
+        let key = url_key(keys::PAGE, url);
+        self.tree
+            .get(&key)?
+            .map(|value| from_json(&key, &value))
+            .transpose()
+    }
+
+    /// The stored body of one URL.
+    pub fn body(&self, url: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .tree
+            .get(url_key(keys::BODY, url))?
+            .map(|body| body.to_vec()))
+    }
+
+    /// The outlinks of one URL (empty when it has none or is unknown).
+    pub fn outlinks(&self, url: &str) -> Result<Vec<String>, StoreError> {
+        let key = url_key(keys::OUTLINKS, url);
+        match self.tree.get(&key)? {
+            Some(value) => from_json(&key, &value),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Every page record, in URL order.
+    pub fn pages(&self) -> impl Iterator<Item = Result<PageRecord, StoreError>> + '_ {
+        self.scan(keys::PAGE)
+    }
+
+    /// Every frontier entry (URLs discovered and not yet settled), in URL order.
+    pub fn queued(&self) -> impl Iterator<Item = Result<QueueEntry, StoreError>> + '_ {
+        self.scan(keys::QUEUE)
+    }
+
+    fn scan<T: serde::de::DeserializeOwned>(
+        &self,
+        kind: u8,
+    ) -> impl Iterator<Item = Result<T, StoreError>> + '_ {
+        self.tree.scan_prefix([kind]).map(|item| {
+            let (key, value) = item?;
+            from_json(&key, &value)
+        })
+    }
+
+    /// Records the start of a run; returns its index for [`Store::finish_run`].
+    pub fn start_run(&self, run: &CrawlRun) -> Result<usize, StoreError> {
+        let mut runs = self.runs()?;
+        runs.push(run.clone());
+        self.put_runs(&runs)?;
+        Ok(runs.len() - 1)
+    }
+
+    /// Overwrites run `index` (normally with its end time and totals).
+    pub fn finish_run(&self, index: usize, run: &CrawlRun) -> Result<(), StoreError> {
+        let mut runs = self.runs()?;
+        if let Some(slot) = runs.get_mut(index) {
+            *slot = run.clone();
+        } else {
+            runs.push(run.clone());
+        }
+        self.put_runs(&runs)
+    }
+
+    /// The runs made over this store, oldest first.
+    pub fn runs(&self) -> Result<Vec<CrawlRun>, StoreError> {
+        let key = keys::meta_key("runs");
+        match self.tree.get(&key)? {
+            Some(value) => from_json(&key, &value),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn put_runs(&self, runs: &[CrawlRun]) -> Result<(), StoreError> {
+        self.tree.insert(keys::meta_key("runs"), to_json(&runs))?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Writes everything to disk. sled also flushes by itself every half second.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Bytes the store occupies on disk.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.db.size_on_disk()?)
+    }
+}
+
+fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    // Serializing plain structs of strings and numbers cannot fail.
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(key: &[u8], value: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(value).map_err(|e| StoreError::Corrupt {
+        key: keys::url_of(key),
+        reason: e.to_string(),
+    })
+}
+
+fn open_error(path: &Path, source: sled::Error) -> StoreError {
+    let locked =
+        matches!(&source, sled::Error::Io(e) if e.to_string().contains("could not acquire lock"));
+    if locked {
+        StoreError::InUse {
+            path: path.to_path_buf(),
+        }
+    } else {
+        StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+fn looks_like_store(path: &Path) -> bool {
+    path.join("conf").is_file() && path.join("db").is_file()
+}
+
+fn is_empty_dir(path: &Path) -> bool {
+    std::fs::read_dir(path).is_ok_and(|mut entries| entries.next().is_none())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(url: &str, status: u16) -> PageRecord {
+        PageRecord {
+            status: Some(status),
+            ..PageRecord::new(url, "a.test", 1)
+        }
+    }
+
+    #[test]
+    fn page_write_stores_links_frontier_and_releases_its_own_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        store
+            .enqueue(&[(1, QueueEntry::seed("http://a.test/"))])
+            .unwrap();
+        assert!(store.is_seen(1).unwrap());
+
+        let root = page("http://a.test/", 200);
+        let outlinks = vec!["http://a.test/x".to_string()];
+        let discovered = vec![(
+            2,
+            QueueEntry {
+                url: "http://a.test/x".into(),
+                depth: 1,
+                from: Some("http://a.test/".into()),
+                hops: 0,
+            },
+        )];
+        store
+            .write_page(&PageWrite {
+                page: Some(&root),
+                body: Some(b"hello"),
+                outlinks: &outlinks,
+                discovered: &discovered,
+                settled: &[],
+            })
+            .unwrap();
+
+        assert_eq!(store.page("http://a.test/").unwrap(), Some(root));
+        assert_eq!(
+            store.body("http://a.test/").unwrap().as_deref(),
+            Some(&b"hello"[..])
+        );
+        assert_eq!(store.outlinks("http://a.test/").unwrap(), outlinks);
+        let queued: Vec<_> = store.queued().map(Result::unwrap).collect();
+        assert_eq!(queued, vec![discovered[0].1.clone()]);
+        assert_eq!(
+            store.seen().map(Result::unwrap).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
+    }
+
+    #[test]
+    fn reopening_keeps_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+            store
+                .enqueue(&[(7, QueueEntry::seed("http://a.test/"))])
+                .unwrap();
+            store.flush().unwrap();
+        }
+        let store = Store::open(
+            dir.path(),
+            StoreOptions {
+                create: false,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(store.queued().count(), 1);
+        assert!(store.is_seen(7).unwrap());
+    }
+
+    #[test]
+    fn refuses_files_foreign_directories_and_missing_stores() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        std::fs::write(&file, "x").unwrap();
+        let err = Store::open(&file, StoreOptions::default()).err().unwrap();
+        assert!(matches!(err, StoreError::NotADirectory { .. }), "{err}");
+
+        let foreign = dir.path().join("foreign");
+        std::fs::create_dir(&foreign).unwrap();
+        std::fs::write(foreign.join("notes.txt"), "x").unwrap();
+        let err = Store::open(&foreign, StoreOptions::default())
+            .err()
+            .unwrap();
+        assert!(matches!(err, StoreError::NotAStore { .. }), "{err}");
+        assert!(err.to_string().contains("foreign"), "{err}");
+
+        let missing = dir.path().join("missing");
+        let read_only = StoreOptions {
+            create: false,
+            ..Default::default()
+        };
+        let err = Store::open(&missing, read_only).err().unwrap();
+        assert!(matches!(err, StoreError::Missing { .. }), "{err}");
+    }
+
+    #[test]
+    fn refuses_a_store_of_another_format() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+            store
+                .tree
+                .insert(keys::meta_key("format"), &b"99"[..])
+                .unwrap();
+            store.flush().unwrap();
+        }
+        let err = Store::open(dir.path(), StoreOptions::default())
+            .err()
+            .unwrap();
+        assert!(matches!(err, StoreError::UnsupportedFormat { .. }), "{err}");
+    }
+
+    #[test]
+    fn settled_urls_are_recorded_and_seen_without_a_body() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        let refused = PageRecord {
+            error: Some("too-many-redirects".into()),
+            ..PageRecord::new("http://a.test/r", "a.test", 0)
+        };
+        store
+            .write_page(&PageWrite {
+                settled: &[(9, refused.clone())],
+                ..PageWrite::default()
+            })
+            .unwrap();
+        assert_eq!(store.page("http://a.test/r").unwrap(), Some(refused));
+        assert!(store.is_seen(9).unwrap());
+        assert_eq!(store.body("http://a.test/r").unwrap(), None);
+    }
+}
