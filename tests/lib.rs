@@ -1,1 +1,182 @@
+//! The end-to-end test harness.
+//!
+//! The tests themselves live in `tests/e2e/` and are compiled as integration tests of
+//! `crawler-cli` (so Cargo builds the real `crawler` binary for them); this crate holds
+//! what they share: running the binary against a [`FixtureServer`], and judging
+//! politeness from the server's request log, never from the crawler's own account.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+pub use crawler_fixtures::{FixtureServer, RequestRecord, WebConfig};
+
+/// A temporary directory holding one store, removed when dropped.
+pub struct Workspace {
+    dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Workspace {
+        Workspace {
+            dir: tempfile::tempdir().expect("temporary directory"),
+        }
+    }
+
+    pub fn store(&self) -> PathBuf {
+        self.dir.path().join("store")
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+impl Default for Workspace {
+    fn default() -> Workspace {
+        Workspace::new()
+    }
+}
+
+/// The output of one run of the binary.
+pub struct Run {
+    pub output: Output,
+}
+
+impl Run {
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    pub fn code(&self) -> Option<i32> {
+        self.output.status.code()
+    }
+
+    /// Panics with both streams when the run did not exit 0.
+    pub fn success(self) -> Run {
+        assert!(
+            self.output.status.success(),
+            "crawler failed ({:?})\nstdout:\n{}\nstderr:\n{}",
+            self.code(),
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        self.stdout()
+            .lines()
+            .map(|line| {
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON: {line:?}: {e}"))
+            })
+            .collect()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        let lines = self.json_lines();
+        assert_eq!(
+            lines.len(),
+            1,
+            "expected one JSON line, got:\n{}",
+            self.stdout()
+        );
+        lines.into_iter().next().unwrap_or_default()
+    }
+}
+
+/// Runs `binary` with `args` and returns its output.
+pub fn run(binary: &str, args: &[&str]) -> Run {
+    let output = Command::new(binary)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {binary}: {e}"));
+    Run { output }
+}
+
+/// `crawler crawl` over `seeds` into `store`, resolving the fixture hosts to loopback.
+pub fn crawl(
+    binary: &str,
+    server: &FixtureServer,
+    store: &Path,
+    seeds: &[String],
+    extra: &[&str],
+) -> Run {
+    let store = store.to_string_lossy().into_owned();
+    let resolve = server.resolve_args();
+    let mut args = vec!["crawl", "--store", &store, "--no-progress"];
+    for rule in &resolve {
+        args.extend(["--resolve", rule.as_str()]);
+    }
+    args.extend(seeds.iter().map(String::as_str));
+    args.extend_from_slice(extra);
+    run(binary, &args)
+}
+
+/// Requests per (host, path), to check that each URL was fetched exactly once.
+pub fn request_counts(log: &[RequestRecord]) -> BTreeMap<(String, String), usize> {
+    let mut counts = BTreeMap::new();
+    for record in log {
+        *counts
+            .entry((record.host.clone(), record.path.clone()))
+            .or_insert(0) += 1;
+    }
+    counts
+}
+
+/// `http://HOST:PORT/PATH` for every request in the log.
+pub fn requested_urls(log: &[RequestRecord], port: u16) -> BTreeSet<String> {
+    log.iter()
+        .map(|r| format!("http://{}:{}{}", r.host, port, r.path))
+        .collect()
+}
+
+/// The largest number of requests one host had open at once, per host.
+pub fn max_open_per_host(log: &[RequestRecord]) -> BTreeMap<String, usize> {
+    let mut by_host: BTreeMap<String, Vec<&RequestRecord>> = BTreeMap::new();
+    for record in log {
+        by_host.entry(record.host.clone()).or_default().push(record);
+    }
+    by_host
+        .into_iter()
+        .map(|(host, records)| {
+            let mut events: Vec<(std::time::Instant, i32)> = Vec::new();
+            for r in records {
+                events.push((r.start, 1));
+                events.push((r.end, -1));
+            }
+            // At equal instants, count the end first: touching is not overlapping.
+            events.sort();
+            let (mut open, mut most) = (0i32, 0i32);
+            for (_, delta) in events {
+                open += delta;
+                most = most.max(open);
+            }
+            (host, usize::try_from(most).unwrap_or(0))
+        })
+        .collect()
+}
+
+/// The shortest gap between the starts of two consecutive requests to one host.
+pub fn min_gap_per_host(log: &[RequestRecord]) -> BTreeMap<String, Duration> {
+    let mut by_host: BTreeMap<String, Vec<std::time::Instant>> = BTreeMap::new();
+    for record in log {
+        by_host
+            .entry(record.host.clone())
+            .or_default()
+            .push(record.start);
+    }
+    by_host
+        .into_iter()
+        .filter_map(|(host, mut starts)| {
+            starts.sort();
+            let gap = starts.windows(2).map(|w| w[1] - w[0]).min()?;
+            Some((host, gap))
+        })
+        .collect()
+}

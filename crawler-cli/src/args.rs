@@ -59,7 +59,7 @@ pub struct CrawlSettings {
     #[arg(long, value_name = "N")]
     pub per_host_concurrency: Option<usize>,
     /// Requests per second per host, evenly spaced; 0 for no limit [default: 2].
-    #[arg(long, value_name = "R")]
+    #[arg(long, value_name = "R", allow_negative_numbers = true)]
     pub per_host_rate: Option<f64>,
     /// What the seeds admit: host (the seeds' hosts), domain (their registrable domains), all [default: host].
     #[arg(long, value_name = "SCOPE")]
@@ -83,10 +83,10 @@ pub struct CrawlSettings {
     #[arg(long, value_name = "UA")]
     pub user_agent: Option<String>,
     /// Seconds allowed per request, body included [default: 30].
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
     pub timeout: Option<f64>,
     /// Seconds allowed to connect [default: 10].
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
     pub connect_timeout: Option<f64>,
     /// Largest body accepted, after decompression: bytes, or with K, M, G (KiB, MiB, GiB) [default: 10M].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]

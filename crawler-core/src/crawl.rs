@@ -327,7 +327,7 @@ impl Scheduler {
                 Next::Job(job) => {
                     let host = job.host;
                     if self.jobs.send(job).is_err() {
-                        self.frontier.complete(host);
+                        self.frontier.complete(host, None);
                         return None;
                     }
                     self.idle_workers -= 1;
@@ -343,14 +343,18 @@ impl Scheduler {
     fn handle(&mut self, report: Report) {
         self.idle_workers += 1;
         match report {
-            Report::Done { host, discovered } => {
-                self.frontier.complete(host);
+            Report::Done {
+                host,
+                answered,
+                discovered,
+            } => {
+                self.frontier.complete(host, answered);
                 for queued in discovered {
                     self.frontier.push(queued);
                 }
             }
             Report::StoreFailed { host, error } => {
-                self.frontier.complete(host);
+                self.frontier.complete(host, None);
                 self.failure.get_or_insert(error);
             }
         }

@@ -5,7 +5,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crawler_storage::{PageRecord, PageWrite, QueueEntry, Store, StoreError};
 use crossbeam_channel::{Receiver, Sender};
@@ -23,6 +23,8 @@ pub(crate) enum Report {
     /// The job is settled and stored; these URLs are new to the frontier.
     Done {
         host: HostId,
+        /// When the response began (`None` when no request was made).
+        answered: Option<Instant>,
         discovered: Vec<Queued>,
     },
     /// The store refused a write: the crawl must stop.
@@ -58,7 +60,11 @@ pub(crate) fn run_worker(
         let url = job.url.clone();
         let (depth, from) = (job.depth, job.from.clone());
         let report = match catch_unwind(AssertUnwindSafe(|| context.process(job))) {
-            Ok(Ok(discovered)) => Report::Done { host, discovered },
+            Ok(Ok((answered, discovered))) => Report::Done {
+                host,
+                answered: Some(answered),
+                discovered,
+            },
             Ok(Err(error)) => Report::StoreFailed { host, error },
             Err(panic) => context.record_panic(host, &url, depth, from, panic.as_ref()),
         };
@@ -69,7 +75,7 @@ pub(crate) fn run_worker(
 }
 
 impl WorkerContext {
-    fn process(&self, job: Job) -> Result<Vec<Queued>, StoreError> {
+    fn process(&self, job: Job) -> Result<(Instant, Vec<Queued>), StoreError> {
         let fetched_at_ms = unix_ms();
         let outcome = self.fetcher.fetch(job.url.as_url());
         self.progress.record_fetched();
@@ -114,7 +120,7 @@ impl WorkerContext {
             discovered: &discovered,
             settled: &settled,
         })?;
-        Ok(queued)
+        Ok((outcome.answered, queued))
     }
 
     /// Fills in what the response body says: the redirect target or the links and title.
@@ -251,6 +257,7 @@ impl WorkerContext {
         }) {
             Ok(()) => Report::Done {
                 host,
+                answered: None,
                 discovered: Vec::new(),
             },
             Err(error) => Report::StoreFailed { host, error },

@@ -143,7 +143,7 @@ fn meta_encoding(cursor: &mut Cursor<'_>) -> Option<Option<&'static Encoding>> {
                 }
             }
             2 => {
-                charset = Some(Encoding::for_label(trim_space(value)));
+                charset = Some(label_in_meta_charset(value));
                 need_pragma = Some(false);
             }
             _ => {}
@@ -155,6 +155,16 @@ fn meta_encoding(cursor: &mut Cursor<'_>) -> Option<Option<&'static Encoding>> {
         None => None,
     };
     Some(declared)
+}
+
+/// The encoding a `<meta charset>` value names.
+///
+/// One tolerance beyond the Standard: `<meta charset=utf-8/>` reads the value
+/// `utf-8/`, an unknown label; the trailing `/` is dropped and the label tried
+/// again, since that is what the author meant.
+fn label_in_meta_charset(value: &[u8]) -> Option<&'static Encoding> {
+    let label = trim_space(value);
+    Encoding::for_label(label).or_else(|| Encoding::for_label(label.strip_suffix(b"/")?))
 }
 
 /// The HTML Standard's "extracting a character encoding from a meta element",
@@ -400,7 +410,7 @@ mod tests {
         let cases: [(&[u8], &Encoding); 7] = [
             (b"<meta charset=\"windows-1251\">", WINDOWS_1251),
             (b"<META CHARSET='KOI8-R'>", KOI8_R),
-            (b"<meta charset=shift_jis/>", SHIFT_JIS),
+            (b"<meta charset=shift_jis />", SHIFT_JIS),
             (b"<meta\ncharset = koi8-r >", KOI8_R),
             (b"<meta/charset=koi8-r>", KOI8_R),
             (
@@ -451,6 +461,12 @@ mod tests {
                 String::from_utf8_lossy(body)
             );
         }
+    }
+
+    #[test]
+    fn meta_charset_tolerates_a_self_closing_slash() {
+        assert_eq!(encoding_of(b"<meta charset=shift_jis/>", None), SHIFT_JIS);
+        assert_eq!(encoding_of(b"<meta charset=/>", None), UTF_8);
     }
 
     #[test]

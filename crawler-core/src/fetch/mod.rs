@@ -123,6 +123,9 @@ pub struct FetchOutcome {
     /// Decompressed body bytes received, also when the body was discarded.
     pub bytes: u64,
     pub elapsed: Duration,
+    /// When the response headers arrived (or the request failed). The server saw the
+    /// request before this instant, which makes it the safe base for politeness spacing.
+    pub answered: Instant,
 }
 
 /// The client could not be built (bad TLS setup, bad header value).
@@ -173,8 +176,11 @@ impl Fetcher {
             error: None,
             bytes: 0,
             elapsed: Duration::ZERO,
+            answered: started,
         };
-        match self.client.get(url.clone()).timeout(self.timeout).send() {
+        let sent = self.client.get(url.clone()).timeout(self.timeout).send();
+        outcome.answered = Instant::now();
+        match sent {
             Ok(response) => {
                 let meta = response_meta(response.status().as_u16(), response.headers());
                 let capacity = meta

@@ -1,6 +1,7 @@
 //! One host's queue: URLs bucketed by depth, so lower depths go first (breadth-first).
 
 use std::collections::VecDeque;
+use std::time::Instant;
 
 use super::Queued;
 
@@ -21,6 +22,8 @@ pub struct HostQueue {
     pub in_flight: usize,
     pub dispatched: u64,
     pub slot: Slot,
+    /// No request to this host may start before this instant.
+    pub not_before: Instant,
 }
 
 impl HostQueue {
@@ -32,6 +35,7 @@ impl HostQueue {
             in_flight: 0,
             dispatched: 0,
             slot: Slot::Idle,
+            not_before: Instant::now(),
         }
     }
 

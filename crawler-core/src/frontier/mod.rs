@@ -75,15 +75,20 @@ pub struct Frontier {
     limiter: Option<DefaultKeyedRateLimiter<HostId>>,
     clock: DefaultClock,
     politeness: Politeness,
+    /// The even spacing the rate asks for (zero without a rate).
+    period: Duration,
     queued: usize,
     in_flight: usize,
 }
 
 impl Frontier {
     pub fn new(politeness: Politeness) -> Frontier {
+        let period = if politeness.rate > 0.0 {
+            Duration::from_secs_f64(1.0 / politeness.rate).max(Duration::from_nanos(1))
+        } else {
+            Duration::ZERO
+        };
         let limiter = (politeness.rate > 0.0).then(|| {
-            let period =
-                Duration::from_secs_f64(1.0 / politeness.rate).max(Duration::from_nanos(1));
             let quota = Quota::with_period(period)
                 .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
                 .allow_burst(NonZeroU32::MIN);
@@ -97,6 +102,7 @@ impl Frontier {
             limiter,
             clock: DefaultClock::default(),
             politeness,
+            period,
             queued: 0,
             in_flight: 0,
         }
@@ -134,6 +140,12 @@ impl Frontier {
             if !self.dispatchable(id) {
                 continue;
             }
+            let not_before = self.hosts[id].not_before;
+            if not_before > now {
+                self.hosts[id].slot = Slot::Waiting;
+                self.waiting.push(Reverse((not_before, id)));
+                continue;
+            }
             if let Some(wait) = self.rate_wait(id) {
                 self.hosts[id].slot = Slot::Waiting;
                 self.waiting.push(Reverse((now + wait, id)));
@@ -160,9 +172,15 @@ impl Frontier {
         }
     }
 
-    /// A fetch of `host` finished (whatever its outcome).
-    pub fn complete(&mut self, host: HostId) {
+    /// A fetch of `host` finished (whatever its outcome). `answered` is when its
+    /// response began: the server had the request by then, so waiting a full period
+    /// from it guarantees the spacing as the server sees it, whatever the delays
+    /// between dispatch, send and arrival (a new connection costs milliseconds).
+    pub fn complete(&mut self, host: HostId, answered: Option<Instant>) {
         if let Some(state) = self.hosts.get_mut(host) {
+            if let Some(answered) = answered.filter(|_| !self.period.is_zero()) {
+                state.not_before = state.not_before.max(answered + self.period);
+            }
             state.in_flight = state.in_flight.saturating_sub(1);
             self.in_flight = self.in_flight.saturating_sub(1);
             self.wake(host);
@@ -258,7 +276,7 @@ mod tests {
             None,
             "second request while the first is in flight"
         );
-        frontier.complete(first.host);
+        frontier.complete(first.host, None);
         assert_eq!(take(&mut frontier).unwrap().url.as_str(), "http://a.test/2");
         assert_eq!(frontier.next(Instant::now()), Next::Idle);
     }
@@ -286,7 +304,7 @@ mod tests {
         let mut order = Vec::new();
         while let Some(job) = take(&mut frontier) {
             order.push(job.url.as_url().path().to_owned());
-            frontier.complete(job.host);
+            frontier.complete(job.host, None);
         }
         assert_eq!(order, ["/shallow", "/mid", "/deep"]);
         assert!(frontier.is_exhausted());
@@ -318,7 +336,7 @@ mod tests {
         let mut dispatched = 0;
         while let Some(job) = take(&mut frontier) {
             dispatched += 1;
-            frontier.complete(job.host);
+            frontier.complete(job.host, None);
         }
         assert_eq!(dispatched, 2);
         assert!(

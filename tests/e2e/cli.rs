@@ -1,0 +1,246 @@
+//! The command line: bad input gets a clear message and exit code; queries answer.
+
+use crawler_tests::{crawl, run, FixtureServer, WebConfig, Workspace};
+
+use crate::CRAWLER;
+
+#[test]
+fn a_bad_seed_line_names_file_and_line_and_nothing_is_crawled() {
+    let server = FixtureServer::start(WebConfig::default()).unwrap();
+    let ws = Workspace::new();
+    let seeds = ws.path("seeds.txt");
+    std::fs::write(
+        &seeds,
+        format!("# seeds\n{}\n\nnot a url\n", server.seeds()[0]),
+    )
+    .unwrap();
+    let store = ws.store();
+    let out = run(
+        CRAWLER,
+        &[
+            "crawl",
+            "--store",
+            store.to_str().unwrap(),
+            "--seeds",
+            seeds.to_str().unwrap(),
+            "--resolve",
+            &server.resolve_arg(),
+        ],
+    );
+    assert_eq!(out.code(), Some(2), "{}", out.stderr());
+    assert!(out.stderr().contains("seeds.txt:4:"), "{}", out.stderr());
+    assert!(!out.stderr().contains("panicked"), "{}", out.stderr());
+    assert!(
+        server.log().is_empty(),
+        "nothing may be fetched when a seed is bad"
+    );
+}
+
+#[test]
+fn seeds_come_from_a_file_with_comments_blank_lines_and_crlf() {
+    let server = FixtureServer::start(WebConfig {
+        hosts: 2,
+        pages: 3,
+        ..WebConfig::default()
+    })
+    .unwrap();
+    let ws = Workspace::new();
+    let seeds = ws.path("seeds.txt");
+    let text: String = server
+        .seeds()
+        .iter()
+        .map(|s| format!("{s}\r\n# c\r\n\r\n"))
+        .collect();
+    std::fs::write(&seeds, format!("\u{feff}{text}")).unwrap();
+    let store = ws.store();
+    let out = run(
+        CRAWLER,
+        &[
+            "crawl",
+            "--store",
+            store.to_str().unwrap(),
+            "--seeds",
+            seeds.to_str().unwrap(),
+            "--resolve",
+            &server.resolve_arg(),
+            "--per-host-rate",
+            "0",
+            "--json",
+            "--no-progress",
+        ],
+    )
+    .success();
+    assert_eq!(out.json()["pages_fetched"], 6);
+}
+
+#[test]
+fn nonsense_flag_values_are_usage_errors_naming_the_flag() {
+    let ws = Workspace::new();
+    let store = ws.store();
+    let store = store.to_str().unwrap();
+    let cases: [(&[&str], &str); 6] = [
+        (&["--workers", "0"], "workers"),
+        (&["--per-host-rate", "-1"], "per-host-rate"),
+        (&["--per-host-rate", "fast"], "--per-host-rate"),
+        (&["--deny", "("], "deny"),
+        (&["--resolve", "nonsense"], "resolve"),
+        (&["--max-body", "ten"], "--max-body"),
+    ];
+    for (flags, named) in cases {
+        let mut args = vec!["crawl", "--store", store, "http://127.0.0.1:9/"];
+        args.extend_from_slice(flags);
+        let out = run(CRAWLER, &args);
+        assert_eq!(out.code(), Some(2), "{flags:?}: {}", out.stderr());
+        assert!(
+            out.stderr().contains(named),
+            "{flags:?} should name {named}: {}",
+            out.stderr()
+        );
+        assert!(!out.stderr().contains("panicked"), "{}", out.stderr());
+    }
+}
+
+#[test]
+fn a_store_path_that_is_a_file_or_not_a_store_is_refused_clearly() {
+    let ws = Workspace::new();
+    let file = ws.path("file");
+    std::fs::write(&file, "x").unwrap();
+    let out = run(
+        CRAWLER,
+        &[
+            "crawl",
+            "--store",
+            file.to_str().unwrap(),
+            "http://127.0.0.1:9/",
+        ],
+    );
+    assert_eq!(out.code(), Some(1));
+    assert!(out.stderr().contains("not a directory"), "{}", out.stderr());
+
+    let foreign = ws.path("foreign");
+    std::fs::create_dir(&foreign).unwrap();
+    std::fs::write(foreign.join("notes.txt"), "x").unwrap();
+    let out = run(CRAWLER, &["stats", "--store", foreign.to_str().unwrap()]);
+    assert_eq!(out.code(), Some(1));
+    assert!(
+        out.stderr().contains("not a crawl store"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(
+        std::fs::read_dir(&foreign).unwrap().count(),
+        1,
+        "a foreign directory must be left alone"
+    );
+
+    let out = run(
+        CRAWLER,
+        &["ls", "--store", ws.path("missing").to_str().unwrap()],
+    );
+    assert_eq!(out.code(), Some(1));
+    assert!(out.stderr().contains("does not exist"), "{}", out.stderr());
+}
+
+#[test]
+fn stats_ls_and_get_answer_from_the_store() {
+    let server = FixtureServer::start(WebConfig {
+        hosts: 3,
+        pages: 10,
+        ..WebConfig::default()
+    })
+    .unwrap();
+    let ws = Workspace::new();
+    crawl(
+        CRAWLER,
+        &server,
+        &ws.store(),
+        &server.seeds(),
+        &["--per-host-rate", "0"],
+    )
+    .success();
+    let store = ws.store();
+    let store = store.to_str().unwrap();
+
+    let stats = run(CRAWLER, &["stats", "--store", store, "--json"])
+        .success()
+        .json();
+    assert_eq!(stats["urls"], server.log().len());
+    assert_eq!(stats["by_status_class"]["2xx"], 30);
+    assert_eq!(stats["pages_per_host"]["h1.test"], 10);
+    let text = run(CRAWLER, &["stats", "--store", store])
+        .success()
+        .stdout();
+    assert!(text.contains("h2.test"), "{text}");
+
+    let pages = run(CRAWLER, &["ls", "--store", store, "--json"])
+        .success()
+        .json_lines();
+    assert_eq!(pages.len(), 30);
+    for page in &pages {
+        for field in [
+            "url",
+            "status",
+            "error",
+            "depth",
+            "content_type",
+            "bytes",
+            "title",
+            "from",
+        ] {
+            assert!(page.get(field).is_some(), "ls --json lacks {field}: {page}");
+        }
+    }
+
+    // `get` takes any spelling of the URL.
+    let root = server.url("h0.test", "/");
+    let spelled = format!("HTTP://H0.TEST:{}/x/../#top", server.port());
+    let page = run(CRAWLER, &["get", "--store", store, &spelled, "--json"])
+        .success()
+        .json();
+    assert_eq!(page["url"], root);
+    assert_eq!(page["title"], "Host 0 page 0");
+    let links = run(CRAWLER, &["get", "--store", store, &root, "--links"])
+        .success()
+        .stdout();
+    let expected = crawler_fixtures::synthetic_outlinks(server.web(), 0, 0, server.port());
+    assert_eq!(links.lines().collect::<Vec<_>>(), expected);
+    let body = run(CRAWLER, &["get", "--store", store, &root, "--body"])
+        .success()
+        .stdout();
+    assert!(body.contains("<title>Host 0 page 0</title>"));
+
+    let missing = run(CRAWLER, &["get", "--store", store, "http://h0.test/nope"]);
+    assert_eq!(missing.code(), Some(1));
+    assert!(missing.stderr().contains("not in the store"));
+}
+
+#[test]
+fn a_second_run_on_the_same_store_fetches_nothing_again() {
+    let server = FixtureServer::start(WebConfig {
+        hosts: 2,
+        pages: 10,
+        ..WebConfig::default()
+    })
+    .unwrap();
+    let ws = Workspace::new();
+    crawl(
+        CRAWLER,
+        &server,
+        &ws.store(),
+        &server.seeds(),
+        &["--per-host-rate", "0"],
+    )
+    .success();
+    assert_eq!(server.log().len(), 20);
+    server.clear_log();
+    let again = crawl(
+        CRAWLER,
+        &server,
+        &ws.store(),
+        &server.seeds(),
+        &["--per-host-rate", "0", "--json"],
+    )
+    .success();
+    assert_eq!(again.json()["pages_fetched"], 0);
+    assert!(server.log().is_empty());
+}

@@ -1,0 +1,79 @@
+//! The hand-written link-extraction cases of `cases.test`, judged from the request log.
+
+use std::collections::BTreeSet;
+
+use crawler_fixtures::{
+    cases_expected_followed, cases_never_followed, CHARSET_LATIN1_TITLE, CHARSET_META_TITLE,
+};
+use crawler_tests::{
+    crawl, request_counts, requested_urls, run, FixtureServer, WebConfig, Workspace,
+};
+
+use crate::CRAWLER;
+
+#[test]
+fn follows_exactly_the_links_a_browser_user_could_click() {
+    let server = FixtureServer::start(WebConfig::default()).unwrap();
+    let ws = Workspace::new();
+    crawl(
+        CRAWLER,
+        &server,
+        &ws.store(),
+        &[server.cases_seed()],
+        &["--per-host-rate", "0"],
+    )
+    .success();
+    let log = server.log();
+
+    let requested = requested_urls(&log, server.port());
+    let expected = cases_expected_followed(server.port());
+    let missing: BTreeSet<_> = expected.difference(&requested).collect();
+    let extra: BTreeSet<_> = requested.difference(&expected).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing: {missing:#?}\nextra: {extra:#?}"
+    );
+
+    let paths: BTreeSet<&str> = log.iter().map(|r| r.path.as_str()).collect();
+    for never in cases_never_followed(server.port()) {
+        assert!(
+            !paths.contains(never.as_str()),
+            "{never} must not be requested"
+        );
+    }
+    let twice: Vec<_> = request_counts(&log)
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .collect();
+    assert!(
+        twice.is_empty(),
+        "equivalent spellings fetched more than once: {twice:?}"
+    );
+}
+
+#[test]
+fn titles_are_decoded_by_the_declared_charset() {
+    let server = FixtureServer::start(WebConfig::default()).unwrap();
+    let ws = Workspace::new();
+    crawl(
+        CRAWLER,
+        &server,
+        &ws.store(),
+        &[server.cases_seed()],
+        &["--per-host-rate", "0"],
+    )
+    .success();
+    let store = ws.store();
+    let title_of = |path: &str| {
+        let url = server.url("cases.test", path);
+        let page = run(
+            CRAWLER,
+            &["get", "--store", store.to_str().unwrap(), &url, "--json"],
+        )
+        .success()
+        .json();
+        page["title"].as_str().unwrap_or_default().to_owned()
+    };
+    assert_eq!(title_of("/charset-latin1"), CHARSET_LATIN1_TITLE);
+    assert_eq!(title_of("/charset-meta"), CHARSET_META_TITLE);
+}

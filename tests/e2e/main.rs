@@ -1,0 +1,11 @@
+//! End-to-end tests: the real `crawler` binary (and the library) against the fixtures
+//! web, judged from the server's request log and from what the store holds.
+
+mod cli;
+mod crawl;
+mod extraction;
+mod fetching;
+mod library;
+
+/// The `crawler` binary Cargo built for these tests.
+pub const CRAWLER: &str = env!("CARGO_BIN_EXE_crawler");
