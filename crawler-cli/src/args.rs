@@ -21,7 +21,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Crawl from seed URLs into a store (continues the crawl a store already holds).
-    Crawl(CrawlArgs),
+    Crawl(Box<CrawlArgs>),
     /// Totals of a stored crawl: statuses, errors, bytes, pages per host.
     Stats(StatsArgs),
     /// One line per stored URL.

@@ -30,7 +30,7 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Crawl(args) => commands::crawl::run(args),
+        Command::Crawl(args) => commands::crawl::run(*args),
         Command::Stats(args) => commands::query::stats(args),
         Command::Ls(args) => commands::query::ls(args),
         Command::Get(args) => commands::query::get(args),

@@ -45,8 +45,8 @@ fn depths(
     while let Some((host, page, d)) = queue.pop_front() {
         for link in synthetic_outlinks(web, host, page, port) {
             if let Some((h, p)) = index_of(&link) {
-                if !depth.contains_key(&link) {
-                    depth.insert(link, d + 1);
+                if let std::collections::btree_map::Entry::Vacant(slot) = depth.entry(link) {
+                    slot.insert(d + 1);
                     queue.push_back((h, p, d + 1));
                 }
             }

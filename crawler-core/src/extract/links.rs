@@ -6,14 +6,20 @@
 //! are understood as a browser understands them, and nothing inside a comment,
 //! a `<script>` or a `<template>` is taken for a link.
 //!
-//! Why a hand-written walk and not `Html::select`: `select` visits nodes in the
-//! order the parser *created* them, which differs from document order whenever
-//! the parser moves content (a stray `<a>` inside a `<table>` is moved before
-//! the table), and it also descends into `<template>` contents, which `scraper`
-//! keeps as a fragment under the `<template>` element. The walk below visits
-//! the tree in document order, skips `<template>` subtrees, dispatches on the
-//! element name (cheaper than matching a selector per element), uses no
-//! recursion (hostile pages nest deeply) and allocates nothing per element.
+//! Why a hand-written walk and not a selector: `Html::select` visits nodes in
+//! the order the parser *created* them, which differs from document order
+//! whenever the parser moves content (a stray `<a>` inside a `<table>` is
+//! moved before the table), and every `select` descends into `<template>`
+//! contents, which `scraper` keeps as a fragment under the `<template>`
+//! element. The walk below visits the tree in document order, skips
+//! `<template>` subtrees, dispatches on the element name (cheaper than
+//! matching a selector per element), uses no recursion (hostile pages nest
+//! deeply) and allocates only for what it keeps.
+//!
+//! Known cost: html5ever's own parse time grows quadratically with the nesting
+//! depth of block elements (50,000 nested `<div>`s, a 250 KB page, take about
+//! 5 s in a release build), so the caller should bound the body size it hands
+//! over. A typical 11 KB page with 18 links takes about 50 µs.
 //!
 //! Links are resolved after the walk, so that `<base href>` applies to every
 //! link of the page, including links that come before it, as in a browser.
@@ -642,78 +648,5 @@ mod tests {
             "duplicates"
         );
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tmp_bench {
-    use super::*;
-    #[test]
-    #[ignore]
-    fn tmp_bench() {
-        let mut html = String::from("<!doctype html><html><head><title>Bench page</title><meta name=robots content=index></head><body>");
-        for i in 0..18 {
-            html.push_str(&format!("<p>Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud exercitation ullamco laboris nisi ut aliquip ex ea commodo consequat. Duis aute irure dolor in reprehenderit in voluptate velit esse cillum dolore eu fugiat nulla pariatur.<a href=\"/page/{i}?x=%7e{i}\" class=link>link {i}</a></p><div class=a><span>x</span></div>"));
-        }
-        html.push_str("</body></html>");
-        println!("page bytes {}", html.len());
-        let base = Url::parse("http://a.test/dir/").unwrap();
-        let t = std::time::Instant::now();
-        let n = 2000;
-        let mut total = 0;
-        for _ in 0..n {
-            total += extract_links(&html, &base).links.len();
-        }
-        let el = t.elapsed();
-        println!(
-            "extract: {:.1} us/page, {:.0} pages/s, links {}",
-            el.as_secs_f64() * 1e6 / n as f64,
-            n as f64 / el.as_secs_f64(),
-            total / n
-        );
-        let t = std::time::Instant::now();
-        for _ in 0..n {
-            std::hint::black_box(Html::parse_document(&html));
-        }
-        println!(
-            "parse only: {:.1} us/page",
-            t.elapsed().as_secs_f64() * 1e6 / n as f64
-        );
-
-        let inputs = [
-            "http://a.test/page/1?x=1",
-            "https://A.test:443/x/../y/%7euser#f",
-            "http://a.test/some/longer/path/index.html",
-        ];
-        for input in inputs {
-            let t = std::time::Instant::now();
-            let n = 200_000;
-            for _ in 0..n {
-                std::hint::black_box(
-                    crate::url::CanonicalUrl::parse(std::hint::black_box(input)).unwrap(),
-                );
-            }
-            println!(
-                "parse {input}: {:.0} ns",
-                t.elapsed().as_secs_f64() * 1e9 / n as f64
-            );
-            let t = std::time::Instant::now();
-            for _ in 0..n {
-                std::hint::black_box(
-                    crate::url::CanonicalUrl::join(
-                        &base,
-                        std::hint::black_box("../other/page.html?q=1"),
-                    )
-                    .unwrap(),
-                );
-            }
-            println!("join: {:.0} ns", t.elapsed().as_secs_f64() * 1e9 / n as f64);
-        }
-        for depth in [10_000, 50_000, 100_000] {
-            let html = format!("{}<a href=/deep>d</a>", "<div>".repeat(depth));
-            let t = std::time::Instant::now();
-            let p = extract_links(&html, &base);
-            println!("depth {depth}: {:?} {}", t.elapsed(), p.links.len());
-        }
     }
 }

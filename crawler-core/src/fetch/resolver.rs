@@ -45,7 +45,11 @@ impl FromStr for ResolveRule {
         if host.is_empty() || host == "*." || host.contains('/') {
             return Err(fail("bad HOST"));
         }
-        if host.contains('*') && !(host.starts_with("*.") && !host[2..].contains('*')) {
+        let stars_ok = match host.strip_prefix("*.") {
+            Some(suffix) => !suffix.contains('*'),
+            None => !host.contains('*'),
+        };
+        if !stars_ok {
             return Err(fail("a wildcard HOST must look like *.example.test"));
         }
         let port = port
