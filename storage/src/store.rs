@@ -1,5 +1,6 @@
 use std::path::{Path, PathBuf};
 
+use crate::body;
 use crate::keys::{self, url_key};
 use crate::record::{CrawlRun, PageRecord, QueueEntry};
 use crate::StoreError;
@@ -116,7 +117,7 @@ impl Store {
             batch.remove(url_key(keys::QUEUE, &page.url));
             batch.insert(url_key(keys::PAGE, &page.url), to_json(page));
             match write.body {
-                Some(body) => batch.insert(url_key(keys::BODY, &page.url), body),
+                Some(body) => batch.insert(url_key(keys::BODY, &page.url), body::encode(body)),
                 None => batch.remove(url_key(keys::BODY, &page.url)),
             }
             if write.outlinks.is_empty() {
@@ -177,10 +178,10 @@ impl Store {
 
     /// The stored body of one URL.
     pub fn body(&self, url: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .tree
+        self.tree
             .get(url_key(keys::BODY, url))?
-            .map(|body| body.to_vec()))
+            .map(|value| body::decode(url, &value))
+            .transpose()
     }
 
     /// The outlinks of one URL (empty when it has none or is unknown).
