@@ -23,6 +23,12 @@ pub enum StoreError {
         #[source]
         source: sled::Error,
     },
+    #[error("store {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("store: {0}")]
     Sled(#[from] sled::Error),
     #[error("store: damaged record under key {key:?}: {reason}")]

@@ -5,7 +5,7 @@
 
 /// `p` + URL -> [`crate::PageRecord`] as JSON.
 pub const PAGE: u8 = b'p';
-/// `b` + URL -> the body, encoded by [`crate::body`].
+/// `b` + URL -> where the body is in the body log ([`crate::body_log`]).
 pub const BODY: u8 = b'b';
 /// `o` + URL -> the outlinks, a JSON array of URL strings.
 pub const OUTLINKS: u8 = b'o';

@@ -5,6 +5,10 @@
 //! fetched) and the seen-set (fingerprints of every URL ever queued). It is what lets
 //! a crawl be queried when it is done and resumed when it was interrupted.
 //!
+//! Bodies are the one thing not inside sled: they are appended, LZ4-compressed, to
+//! segment files in `bodies/` and sled holds a pointer to each (see `body_log`),
+//! because sled rewrites large values several times over as it compacts.
+//!
 //! The central promise is atomicity: [`Store::write_page`] stores a page together with
 //! its body, its outlinks, the frontier entries those outlinks create and the removal
 //! of the page's own frontier entry, in one sled batch. After a crash the store holds
@@ -27,6 +31,7 @@
 //! ```
 
 mod body;
+mod body_log;
 mod error;
 mod keys;
 mod record;

@@ -1,6 +1,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::body;
+use crate::body_log::{BodyLog, BodyPointer};
 use crate::keys::{self, url_key};
 use crate::record::{CrawlRun, PageRecord, QueueEntry};
 use crate::StoreError;
@@ -45,6 +46,7 @@ pub struct Store {
     path: PathBuf,
     db: sled::Db,
     tree: sled::Tree,
+    bodies: BodyLog,
 }
 
 impl Store {
@@ -77,6 +79,7 @@ impl Store {
             path: owned(),
             db,
             tree,
+            bodies: BodyLog::open(&path.join("bodies")),
         };
         store.check_format(options.create)?;
         Ok(store)
@@ -117,7 +120,10 @@ impl Store {
             batch.remove(url_key(keys::QUEUE, &page.url));
             batch.insert(url_key(keys::PAGE, &page.url), to_json(page));
             match write.body {
-                Some(body) => batch.insert(url_key(keys::BODY, &page.url), body::encode(body)),
+                Some(body) => {
+                    let pointer = self.bodies.append(&body::encode(body))?;
+                    batch.insert(url_key(keys::BODY, &page.url), &pointer.encode()[..]);
+                }
                 None => batch.remove(url_key(keys::BODY, &page.url)),
             }
             if write.outlinks.is_empty() {
@@ -178,10 +184,14 @@ impl Store {
 
     /// The stored body of one URL.
     pub fn body(&self, url: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.tree
-            .get(url_key(keys::BODY, url))?
-            .map(|value| body::decode(url, &value))
-            .transpose()
+        let Some(value) = self.tree.get(url_key(keys::BODY, url))? else {
+            return Ok(None);
+        };
+        let pointer = BodyPointer::decode(&value).ok_or_else(|| StoreError::Corrupt {
+            key: url.to_owned(),
+            reason: "body pointer is not 16 bytes".into(),
+        })?;
+        body::decode(url, &self.bodies.read(pointer)?).map(Some)
     }
 
     /// The outlinks of one URL (empty when it has none or is unknown).
@@ -247,15 +257,17 @@ impl Store {
         Ok(())
     }
 
-    /// Writes everything to disk. sled also flushes by itself every half second.
+    /// Writes everything to disk: bodies first, then the records pointing to them.
+    /// sled also flushes by itself every half second.
     pub fn flush(&self) -> Result<(), StoreError> {
+        self.bodies.sync()?;
         self.db.flush()?;
         Ok(())
     }
 
     /// Bytes the store occupies on disk.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
-        Ok(self.db.size_on_disk()?)
+        Ok(self.db.size_on_disk()? + self.bodies.size_on_disk())
     }
 }
 

@@ -1,0 +1,258 @@
+//! The body log: page bodies appended to segment files beside the sled database.
+//!
+//! sled is a fine index but a poor home for megabytes of bodies: every value it
+//! stores is rewritten as its pages are consolidated and its segments cleaned, so
+//! bodies cost several times their size in disk writes. Here a body is written once,
+//! sequentially, and sled keeps a 17-byte pointer to it in the page's batch.
+//!
+//! Writers never lock around the write: each reserves its byte range in the current
+//! segment with an atomic add, then writes there with `pwrite`; many workers append
+//! to one file at once. A short mutex guards only the swap to a new segment.
+//!
+//! Crash behaviour: a body is written before the sled batch that points to it, so a
+//! pointer the store holds never runs ahead of its bytes (after `kill -9` the bytes
+//! are in the OS page cache). A crash between the two leaves unreferenced bytes in a
+//! segment, which cost space and nothing else. [`BodyLog::sync`] runs before each
+//! explicit store flush so that flushed pointers have durable bodies.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::StoreError;
+
+/// A segment is closed for appends once it reaches this size.
+const SEGMENT_BYTES: u64 = 1 << 30;
+
+/// Where one body lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BodyPointer {
+    pub segment: u32,
+    pub offset: u64,
+    pub len: u32,
+}
+
+impl BodyPointer {
+    pub const ENCODED_LEN: usize = 16;
+
+    pub fn encode(&self) -> [u8; Self::ENCODED_LEN] {
+        let mut out = [0u8; Self::ENCODED_LEN];
+        out[..4].copy_from_slice(&self.segment.to_be_bytes());
+        out[4..12].copy_from_slice(&self.offset.to_be_bytes());
+        out[12..].copy_from_slice(&self.len.to_be_bytes());
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Option<BodyPointer> {
+        let bytes: &[u8; Self::ENCODED_LEN] = bytes.try_into().ok()?;
+        Some(BodyPointer {
+            segment: u32::from_be_bytes(bytes[..4].try_into().ok()?),
+            offset: u64::from_be_bytes(bytes[4..12].try_into().ok()?),
+            len: u32::from_be_bytes(bytes[12..].try_into().ok()?),
+        })
+    }
+}
+
+struct Segment {
+    id: u32,
+    file: File,
+    /// The next free byte; reserved by `fetch_add`.
+    end: AtomicU64,
+}
+
+pub struct BodyLog {
+    dir: PathBuf,
+    /// The segment appends go to; created by the first append, so readers write nothing.
+    current: Mutex<Option<Arc<Segment>>>,
+}
+
+impl BodyLog {
+    /// Opens the log in `dir`. Appends go to a new segment, created on first use.
+    pub fn open(dir: &Path) -> BodyLog {
+        BodyLog {
+            dir: dir.to_path_buf(),
+            current: Mutex::new(None),
+        }
+    }
+
+    /// The id after the highest segment on disk.
+    fn next_segment_id(dir: &Path) -> Result<u32, StoreError> {
+        let highest = std::fs::read_dir(dir)
+            .map_err(|e| io_error(dir, e))?
+            .filter_map(|entry| {
+                let name = entry.ok()?.file_name();
+                name.to_str()?.strip_suffix(".body")?.parse::<u32>().ok()
+            })
+            .max();
+        Ok(highest.map_or(0, |id| id + 1))
+    }
+
+    fn segment_path(dir: &Path, id: u32) -> PathBuf {
+        dir.join(format!("{id:08}.body"))
+    }
+
+    fn create_segment(dir: &Path, id: u32) -> Result<Segment, StoreError> {
+        let path = Self::segment_path(dir, id);
+        let file = OpenOptions::new()
+            .create_new(true)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| io_error(&path, e))?;
+        Ok(Segment {
+            id,
+            file,
+            end: AtomicU64::new(0),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<Arc<Segment>>> {
+        // The guarded value is an Arc swapped whole; a panic cannot leave it half-made.
+        self.current.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The segment to append to, created on first use.
+    fn current(&self) -> Result<Arc<Segment>, StoreError> {
+        let mut current = self.lock();
+        if let Some(segment) = current.as_ref() {
+            return Ok(Arc::clone(segment));
+        }
+        std::fs::create_dir_all(&self.dir).map_err(|e| io_error(&self.dir, e))?;
+        let segment = Arc::new(Self::create_segment(
+            &self.dir,
+            Self::next_segment_id(&self.dir)?,
+        )?);
+        *current = Some(Arc::clone(&segment));
+        Ok(segment)
+    }
+
+    /// Appends `bytes` and returns where they are.
+    pub fn append(&self, bytes: &[u8]) -> Result<BodyPointer, StoreError> {
+        let len = u32::try_from(bytes.len()).map_err(|_| StoreError::Corrupt {
+            key: "body".into(),
+            reason: format!("a body of {} bytes is over 4 GiB", bytes.len()),
+        })?;
+        loop {
+            let segment = self.current()?;
+            let offset = segment.end.fetch_add(u64::from(len), Ordering::Relaxed);
+            if offset > 0 && offset + u64::from(len) > SEGMENT_BYTES {
+                self.roll(&segment)?;
+                continue;
+            }
+            segment
+                .file
+                .write_all_at(bytes, offset)
+                .map_err(|e| io_error(&Self::segment_path(&self.dir, segment.id), e))?;
+            return Ok(BodyPointer {
+                segment: segment.id,
+                offset,
+                len,
+            });
+        }
+    }
+
+    /// Starts a new segment unless another writer already has; the full one is synced.
+    fn roll(&self, full: &Arc<Segment>) -> Result<(), StoreError> {
+        let mut current = self.lock();
+        if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, full)) {
+            full.file
+                .sync_data()
+                .map_err(|e| io_error(&Self::segment_path(&self.dir, full.id), e))?;
+            *current = Some(Arc::new(Self::create_segment(&self.dir, full.id + 1)?));
+        }
+        Ok(())
+    }
+
+    /// Reads the bytes a pointer names.
+    pub fn read(&self, pointer: BodyPointer) -> Result<Vec<u8>, StoreError> {
+        let path = Self::segment_path(&self.dir, pointer.segment);
+        let file = File::open(&path).map_err(|e| io_error(&path, e))?;
+        let mut bytes = vec![0u8; pointer.len as usize];
+        file.read_exact_at(&mut bytes, pointer.offset)
+            .map_err(|e| io_error(&path, e))?;
+        Ok(bytes)
+    }
+
+    /// Bytes in all segments.
+    pub fn size_on_disk(&self) -> u64 {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return 0;
+        };
+        entries
+            .filter_map(|entry| entry.ok()?.metadata().ok())
+            .map(|meta| meta.len())
+            .sum()
+    }
+
+    /// Makes every appended body durable.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        let Some(current) = self.lock().clone() else {
+            return Ok(());
+        };
+        current
+            .file
+            .sync_data()
+            .map_err(|e| io_error(&Self::segment_path(&self.dir, current.id), e))
+    }
+}
+
+fn io_error(path: &Path, source: std::io::Error) -> StoreError {
+    StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appends_from_many_threads_read_back_intact() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Arc::new(BodyLog::open(dir.path()));
+        let handles: Vec<_> = (0..8u8)
+            .map(|t| {
+                let log = Arc::clone(&log);
+                std::thread::spawn(move || {
+                    (0..200u32)
+                        .map(|i| {
+                            let body = vec![t; (i as usize * 7) % 3000 + 1];
+                            (log.append(&body).unwrap(), body)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for handle in handles {
+            for (pointer, body) in handle.join().unwrap() {
+                assert_eq!(log.read(pointer).unwrap(), body);
+                assert_eq!(BodyPointer::decode(&pointer.encode()), Some(pointer));
+            }
+        }
+    }
+
+    #[test]
+    fn reopening_appends_to_a_new_segment_and_old_bodies_stay_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = BodyLog::open(dir.path()).append(b"one").unwrap();
+        let log = BodyLog::open(dir.path());
+        let second = log.append(b"two").unwrap();
+        assert_ne!(first.segment, second.segment);
+        assert_eq!(log.read(first).unwrap(), b"one");
+        assert_eq!(log.read(second).unwrap(), b"two");
+    }
+
+    #[test]
+    fn a_pointer_past_the_end_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = BodyLog::open(dir.path());
+        let mut pointer = log.append(b"abc").unwrap();
+        pointer.len = 1000;
+        assert!(log.read(pointer).is_err());
+        pointer.segment = 99;
+        assert!(log.read(pointer).is_err());
+    }
+}
