@@ -13,6 +13,11 @@ use clap::Parser;
 
 use args::{Cli, Command};
 
+/// glibc's allocator spends a tenth of a crawl's CPU time contending between 16
+/// workers; mimalloc's per-thread heaps do not.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// An error with the exit code it deserves.
 pub enum Failure {
     /// Bad usage: bad flag values, bad seeds (exit 2).

@@ -1,7 +1,8 @@
-//! Body encoding: bodies are stored LZ4-compressed when that makes them smaller.
+//! Value encoding for bulky text: bodies and outlink lists are stored LZ4-compressed
+//! when that makes them smaller.
 //!
-//! HTML shrinks three to eight times, which cuts the bytes sled writes (and the store
-//! on disk) by as much; LZ4 costs far less CPU than the write it saves.
+//! HTML and lists of URLs shrink two to eight times, which cuts the bytes written
+//! (and the store on disk) by as much; LZ4 costs far less CPU than the write it saves.
 
 use crate::StoreError;
 

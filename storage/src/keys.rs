@@ -7,7 +7,7 @@
 pub const PAGE: u8 = b'p';
 /// `b` + URL -> where the body is in the body log ([`crate::body_log`]).
 pub const BODY: u8 = b'b';
-/// `o` + URL -> the outlinks, a JSON array of URL strings.
+/// `o` + URL -> the outlinks, one per line, encoded (compressed) like bodies.
 pub const OUTLINKS: u8 = b'o';
 /// `q` + URL -> [`crate::QueueEntry`] as JSON: the frontier.
 pub const QUEUE: u8 = b'q';

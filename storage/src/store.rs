@@ -129,7 +129,10 @@ impl Store {
             if write.outlinks.is_empty() {
                 batch.remove(url_key(keys::OUTLINKS, &page.url));
             } else {
-                batch.insert(url_key(keys::OUTLINKS, &page.url), to_json(&write.outlinks));
+                batch.insert(
+                    url_key(keys::OUTLINKS, &page.url),
+                    body::encode(write.outlinks.join("\n").as_bytes()),
+                );
             }
         }
         for (fingerprint, entry) in write.discovered {
@@ -196,11 +199,15 @@ impl Store {
 
     /// The outlinks of one URL (empty when it has none or is unknown).
     pub fn outlinks(&self, url: &str) -> Result<Vec<String>, StoreError> {
-        let key = url_key(keys::OUTLINKS, url);
-        match self.tree.get(&key)? {
-            Some(value) => from_json(&key, &value),
-            None => Ok(Vec::new()),
-        }
+        let Some(value) = self.tree.get(url_key(keys::OUTLINKS, url))? else {
+            return Ok(Vec::new());
+        };
+        let text = body::decode(url, &value)?;
+        let text = String::from_utf8(text).map_err(|e| StoreError::Corrupt {
+            key: url.to_owned(),
+            reason: format!("outlinks are not UTF-8: {e}"),
+        })?;
+        Ok(text.split('\n').map(str::to_owned).collect())
     }
 
     /// Every page record, in URL order.
