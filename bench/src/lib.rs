@@ -1,0 +1,142 @@
+//! Shared pieces of the benchmarks: start the fixtures server as its own process,
+//! run a child to completion while recording its wall time, CPU time and peak RSS.
+//!
+//! The benchmarks run the release binaries built next to them (`cargo build --release`
+//! first), so what is measured is exactly what users run. All traffic stays on
+//! 127.0.0.1.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A binary built beside the running benchmark (same profile directory).
+pub fn sibling_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    exe.parent()
+        .map(|dir| dir.join(name))
+        .unwrap_or_else(|| PathBuf::from(name))
+}
+
+/// `crawler-fixtures serve` running in its own process.
+pub struct FixtureProcess {
+    child: Child,
+    pub port: u16,
+    pub seeds_file: PathBuf,
+    _stdout: BufReader<ChildStdout>,
+}
+
+impl FixtureProcess {
+    pub fn start(hosts: usize, pages: usize, dir: &Path) -> Result<FixtureProcess, String> {
+        let seeds_file = dir.join("seeds.txt");
+        let binary = sibling_binary("crawler-fixtures");
+        let mut child = Command::new(&binary)
+            .args([
+                "serve",
+                "--hosts",
+                &hosts.to_string(),
+                "--pages",
+                &pages.to_string(),
+            ])
+            .arg("--seeds-out")
+            .arg(&seeds_file)
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| {
+                format!(
+                    "cannot start {}: {e} (run `cargo build --release` first)",
+                    binary.display()
+                )
+            })?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or("no stdout from crawler-fixtures")?;
+        let mut stdout = BufReader::new(stdout);
+        let mut line = String::new();
+        while stdout.read_line(&mut line).map_err(|e| e.to_string())? > 0 {
+            if let Some(port) = line.trim().strip_prefix("port: ") {
+                let port = port
+                    .parse()
+                    .map_err(|_| format!("bad port line {line:?}"))?;
+                return Ok(FixtureProcess {
+                    child,
+                    port,
+                    seeds_file,
+                    _stdout: stdout,
+                });
+            }
+            line.clear();
+        }
+        Err("crawler-fixtures exited before printing its port".into())
+    }
+
+    pub fn resolve_arg(&self) -> String {
+        format!("*.test:{}:127.0.0.1", self.port)
+    }
+}
+
+impl Drop for FixtureProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What one child process cost.
+#[derive(Clone, Debug)]
+pub struct Measured {
+    pub wall: Duration,
+    pub user: Duration,
+    pub system: Duration,
+    pub peak_rss_kib: u64,
+    pub success: bool,
+    pub stdout: String,
+}
+
+/// Runs `command` to completion, measuring it with `wait4` (the kernel's own figures).
+pub fn measure(command: &mut Command) -> Result<Measured, String> {
+    let started = Instant::now();
+    let mut child = command
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {command:?}: {e}"))?;
+    let mut stdout = String::new();
+    if let Some(mut out) = child.stdout.take() {
+        std::io::Read::read_to_string(&mut out, &mut stdout).map_err(|e| e.to_string())?;
+    }
+    let pid = libc::pid_t::try_from(child.id()).map_err(|e| e.to_string())?;
+    let mut status: libc::c_int = 0;
+    // SAFETY: an all-zero `rusage` is a valid value of this plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our own unreaped child (std's `Child` has not waited on it and
+    // is never waited on after this), and both pointers are to live, writable locals.
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    if reaped != pid {
+        return Err(format!("wait4 failed: {}", std::io::Error::last_os_error()));
+    }
+    let wall = started.elapsed();
+    let seconds = |tv: libc::timeval| {
+        Duration::from_secs(u64::try_from(tv.tv_sec).unwrap_or(0))
+            + Duration::from_micros(u64::try_from(tv.tv_usec).unwrap_or(0))
+    };
+    Ok(Measured {
+        wall,
+        user: seconds(usage.ru_utime),
+        system: seconds(usage.ru_stime),
+        peak_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
+        success: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        stdout,
+    })
+}
+
+/// The median of some figures (the mean of the middle two for an even count).
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    match n {
+        0 => 0.0,
+        _ if n % 2 == 1 => values[n / 2],
+        _ => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
