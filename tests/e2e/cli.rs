@@ -244,3 +244,111 @@ fn a_second_run_on_the_same_store_fetches_nothing_again() {
     assert_eq!(again.json()["pages_fetched"], 0);
     assert!(server.log().is_empty());
 }
+
+#[test]
+fn seeds_can_come_from_standard_input() {
+    use std::io::Write;
+    let server = FixtureServer::start(WebConfig {
+        hosts: 1,
+        pages: 4,
+        ..WebConfig::default()
+    })
+    .unwrap();
+    let ws = Workspace::new();
+    let store = ws.store();
+    let mut child = std::process::Command::new(CRAWLER)
+        .args([
+            "crawl",
+            "--seeds",
+            "-",
+            "--json",
+            "--no-progress",
+            "--per-host-rate",
+            "0",
+        ])
+        .args([
+            "--store",
+            store.to_str().unwrap(),
+            "--resolve",
+            &server.resolve_arg(),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "# from a pipe\n{}", server.seeds()[0]).unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["pages_fetched"], 4);
+}
+
+#[test]
+fn bodies_html_keeps_other_bodies_out_of_the_store() {
+    let server = FixtureServer::start(WebConfig::default()).unwrap();
+    let ws = Workspace::new();
+    let binary = server.url("h0.test", "/_fixture/binary");
+    let html = server.url("h1.test", "/_fixture/status/200");
+    crawl(
+        CRAWLER,
+        &server,
+        &ws.store(),
+        &[binary.clone(), html.clone()],
+        &["--bodies", "html"],
+    )
+    .success();
+    let store = ws.store();
+    let store = store.to_str().unwrap();
+    let record = run(CRAWLER, &["get", "--store", store, &binary, "--json"])
+        .success()
+        .json();
+    assert_eq!(record["body_stored"], false);
+    assert_eq!(
+        record["bytes"], 2048,
+        "the body is measured even when not kept"
+    );
+    let no_body = run(CRAWLER, &["get", "--store", store, &binary, "--body"]);
+    assert_eq!(no_body.code(), Some(1));
+    assert!(
+        no_body.stderr().contains("no body stored"),
+        "{}",
+        no_body.stderr()
+    );
+    let page = run(CRAWLER, &["get", "--store", store, &html, "--json"])
+        .success()
+        .json();
+    assert_eq!(page["body_stored"], true);
+}
+
+#[test]
+fn demo_crawls_its_own_web_and_shows_how_to_query_it() {
+    let ws = Workspace::new();
+    let store = ws.store();
+    let out = run(
+        CRAWLER,
+        &[
+            "demo",
+            "--store",
+            store.to_str().unwrap(),
+            "--hosts",
+            "2",
+            "--pages",
+            "6",
+            "--per-host-rate",
+            "50",
+        ],
+    )
+    .success();
+    let text = out.stdout();
+    assert!(text.contains("Crawled 12 pages"), "{text}");
+    assert!(text.contains("crawler stats --store"), "{text}");
+    let stats = run(
+        CRAWLER,
+        &["stats", "--store", store.to_str().unwrap(), "--json"],
+    )
+    .success()
+    .json();
+    assert_eq!(stats["by_status_class"]["2xx"], 12);
+}
