@@ -117,6 +117,7 @@ impl WorkerContext {
             page: Some(&page),
             body,
             outlinks: &outlinks,
+            exchange: outcome.exchange.as_ref(),
             discovered: &discovered,
             settled: &settled,
         })?;

@@ -1,36 +1,56 @@
 use std::path::PathBuf;
 
 /// Why the store could not be opened, read or written.
+///
+/// Every message names the store (or the damaged key) and reads as one line.
+// The variants' fields are what their messages show; they need no docs of their own.
+#[allow(missing_docs)]
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The store path names a file.
     #[error("store {path}: is not a directory")]
     NotADirectory { path: PathBuf },
+    /// Nothing at the path, and the store was not to be created.
     #[error("store {path}: does not exist")]
     Missing { path: PathBuf },
+    /// A directory with other things in it; it is left alone.
     #[error("store {path}: the directory is not empty and is not a crawl store")]
     NotAStore { path: PathBuf },
-    #[error("store {path}: in use by another process (a crawl may be running on it)")]
-    InUse { path: PathBuf },
+    /// Another process has the store open (sled locks it exclusively): normally a
+    /// crawl that is running. `holder` describes that process when it said who it is.
+    #[error(
+        "store {path}: in use by another process{}: one process at a time can open a store, and a running crawl keeps it open until it finishes or is stopped",
+        holder.as_deref().map(|h| format!(" ({h})")).unwrap_or_default()
+    )]
+    InUse {
+        path: PathBuf,
+        holder: Option<String>,
+    },
+    /// Written by another version of the crawler.
     #[error("store {path}: format version {found} is not supported (this build reads version {supported})")]
     UnsupportedFormat {
         path: PathBuf,
         found: String,
         supported: u32,
     },
+    /// sled could not open the database.
     #[error("store {path}: {source}")]
     Open {
         path: PathBuf,
         #[source]
         source: sled::Error,
     },
+    /// A file of the store (a body segment) could not be read or written.
     #[error("store {path}: {source}")]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
+    /// sled failed while reading or writing.
     #[error("store: {0}")]
     Sled(#[from] sled::Error),
+    /// A record that does not decode: the store is damaged (or was edited).
     #[error("store: damaged record under key {key:?}: {reason}")]
     Corrupt { key: String, reason: String },
 }

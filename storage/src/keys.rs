@@ -2,19 +2,55 @@
 //!
 //! Keeping every kind of record in one tree is what makes a page write atomic: a sled
 //! batch is atomic within one tree, and cross-tree transactions are slower and retry.
+//!
+//! | prefix | key | value |
+//! |---|---|---|
+//! | `p` | URL | [`crate::PageRecord`] as JSON |
+//! | `b` | URL | where the body is in the body log |
+//! | `o` | URL | the outlinks, one per line, encoded (compressed) like bodies |
+//! | `x` | URL | [`crate::HttpExchange`] as JSON, encoded like bodies |
+//! | `q` | URL | [`crate::QueueEntry`] as JSON: the frontier |
+//! | `s` | 16-byte big-endian fingerprint | empty: the seen-set |
+//! | `m` | name | metadata (format version, runs) |
+//! | `h` | varint length, host, URL | empty: pages by host |
+//! | `c` | 2-byte big-endian status (0: no response), URL | empty: pages by status |
+//! | `e` | varint length, error kind, URL | empty: pages by error kind |
+//! | `t` | 8-byte big-endian fetch time (ms), URL | empty: pages by fetch time |
+//! | `i` | 8-byte xxh3 of the target URL, source URL | empty: inlinks |
+//!
+//! The index entries (`h`, `c`, `e`, `t`, `i`) carry the URL in the key, so a filtered
+//! scan is a prefix or range scan that costs in proportion to what it finds. Hosts and
+//! error kinds are length-prefixed so that no host is a prefix of another's entries.
+//!
+//! Inlink keys name their target by a 64-bit hash rather than in full: a page has
+//! about twenty outlinks, and writing each target URL again would double the index
+//! volume sled writes during a crawl. Two distinct targets share a hash with a
+//! probability of about `n / 2^64` per lookup among `n` targets; that is accepted.
 
 /// `p` + URL -> [`crate::PageRecord`] as JSON.
 pub const PAGE: u8 = b'p';
-/// `b` + URL -> where the body is in the body log ([`crate::body_log`]).
+/// `b` + URL -> where the body is in the body log (`crate::body_log`).
 pub const BODY: u8 = b'b';
 /// `o` + URL -> the outlinks, one per line, encoded (compressed) like bodies.
 pub const OUTLINKS: u8 = b'o';
+/// `x` + URL -> [`crate::HttpExchange`] as JSON, encoded like bodies.
+pub const EXCHANGE: u8 = b'x';
 /// `q` + URL -> [`crate::QueueEntry`] as JSON: the frontier.
 pub const QUEUE: u8 = b'q';
 /// `s` + 16-byte big-endian fingerprint -> empty: the seen-set.
 pub const SEEN: u8 = b's';
 /// `m` + name -> metadata (format version, runs).
 pub const META: u8 = b'm';
+/// `h` + varint length + host + URL -> empty.
+pub const BY_HOST: u8 = b'h';
+/// `c` + big-endian u16 status (0 when there was no response) + URL -> empty.
+pub const BY_STATUS: u8 = b'c';
+/// `e` + varint length + error kind + URL -> empty.
+pub const BY_ERROR: u8 = b'e';
+/// `t` + big-endian u64 fetch time in ms + URL -> empty.
+pub const BY_TIME: u8 = b't';
+/// `i` + big-endian xxh3-64 of the target URL + source URL -> empty.
+pub const INLINK: u8 = b'i';
 
 pub fn url_key(kind: u8, url: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(url.len() + 1);
@@ -37,4 +73,78 @@ pub fn meta_key(name: &str) -> Vec<u8> {
 /// The URL part of a `kind + URL` key, for error messages and iteration.
 pub fn url_of(key: &[u8]) -> String {
     String::from_utf8_lossy(key.get(1..).unwrap_or_default()).into_owned()
+}
+
+/// `kind` + LEB128 length of `name` + `name`: the prefix of every entry for `name`.
+pub fn named_prefix(kind: u8, name: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(name.len() + 3);
+    key.push(kind);
+    let mut len = name.len();
+    loop {
+        let byte = (len & 0x7f) as u8;
+        len >>= 7;
+        if len == 0 {
+            key.push(byte);
+            break;
+        }
+        key.push(byte | 0x80);
+    }
+    key.extend_from_slice(name.as_bytes());
+    key
+}
+
+/// `prefix` + URL.
+pub fn with_url(mut prefix: Vec<u8>, url: &str) -> Vec<u8> {
+    prefix.extend_from_slice(url.as_bytes());
+    prefix
+}
+
+/// The prefix of the status index entries for `status` (0: no response).
+pub fn status_prefix(status: u16) -> Vec<u8> {
+    let [hi, lo] = status.to_be_bytes();
+    vec![BY_STATUS, hi, lo]
+}
+
+/// The prefix of the time index entries at `ms`.
+pub fn time_prefix(ms: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(9);
+    key.push(BY_TIME);
+    key.extend_from_slice(&ms.to_be_bytes());
+    key
+}
+
+/// The prefix of the inlink entries of `target`.
+pub fn inlink_prefix(target: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(9);
+    key.push(INLINK);
+    key.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(target.as_bytes()).to_be_bytes());
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn named_prefixes_are_never_prefixes_of_each_other() {
+        let a = named_prefix(BY_HOST, "a.test");
+        let ab = named_prefix(BY_HOST, "a.test.b");
+        assert!(!ab.starts_with(&a));
+        assert!(!with_url(ab, "http://x/").starts_with(&a));
+    }
+
+    #[test]
+    fn lengths_past_127_take_more_bytes() {
+        let long = "x".repeat(300);
+        let key = named_prefix(BY_ERROR, &long);
+        assert_eq!(&key[..3], &[BY_ERROR, 0xac, 0x02]);
+        assert_eq!(key.len(), 3 + 300);
+    }
+
+    #[test]
+    fn status_and_time_prefixes_sort_numerically() {
+        assert!(status_prefix(99) < status_prefix(200));
+        assert!(status_prefix(299) < status_prefix(300));
+        assert!(time_prefix(255) < time_prefix(256));
+    }
 }

@@ -14,12 +14,20 @@
 //! of the page's own frontier entry, in one sled batch. After a crash the store holds
 //! either all of that or none of it.
 //!
+//! Reading a crawl back is cheap at any size: secondary indexes by host, status, error
+//! kind and fetch time, and an inlink index, are written in the page's batch too, so
+//! [`Store::query`] with a [`PageFilter`] costs in proportion to what it finds, and
+//! [`Store::inlinks`] in proportion to the inlinks. Large results are iterators.
+//! A store is open in one process at a time (sled's lock); a second process gets
+//! [`StoreError::InUse`] at once, naming the process that holds it.
+//!
 //! This crate knows nothing about HTTP, HTML or URL syntax: URLs are opaque strings
 //! (the engine canonicalizes them before they get here), statuses are numbers and
-//! error kinds are short names chosen by the engine.
+//! error kinds are short names chosen by the engine. The HTTP heads it keeps for
+//! archives ([`HttpExchange`]) are stored as given, not interpreted.
 //!
 //! ```
-//! use crawler_storage::{PageRecord, PageWrite, QueueEntry, Store, StoreOptions};
+//! use crawler_storage::{PageFilter, PageRecord, PageWrite, QueueEntry, StatusFilter, Store, StoreOptions};
 //! let dir = tempfile::tempdir()?;
 //! let store = Store::open(dir.path(), StoreOptions::default())?;
 //! store.enqueue(&[(1, QueueEntry::seed("http://a.test/"))])?;
@@ -27,18 +35,28 @@
 //! store.write_page(&PageWrite { page: Some(&page), body: Some(b"<html></html>"), ..PageWrite::default() })?;
 //! assert_eq!(store.page("http://a.test/")?.and_then(|p| p.status), Some(200));
 //! assert_eq!(store.queued().count(), 0);
+//!
+//! let ok = PageFilter { status: Some(StatusFilter::Class(2)), ..PageFilter::default() };
+//! let urls: Vec<String> = store.query(&ok).map(|p| p.map(|p| p.url)).collect::<Result<_, _>>()?;
+//! assert_eq!(urls, ["http://a.test/"]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+
+#![warn(missing_docs)]
 
 mod body;
 mod body_log;
 mod error;
+mod holder;
+mod index;
 mod keys;
+mod query;
 mod record;
 mod stats;
 mod store;
 
 pub use error::StoreError;
-pub use record::{CrawlRun, PageRecord, QueueEntry};
+pub use query::{PageFilter, Pages, StatusFilter};
+pub use record::{CrawlRun, HttpExchange, Link, PageRecord, QueueEntry, RequestHead, ResponseHead};
 pub use stats::StoreStats;
 pub use store::{PageWrite, Store, StoreOptions, FORMAT_VERSION};

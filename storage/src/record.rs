@@ -21,13 +21,16 @@ pub struct PageRecord {
     pub depth: u32,
     /// The page this URL was discovered on (`None` for seeds).
     pub from: Option<String>,
+    /// The `Content-Type` header, as sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
     /// The `Content-Length` header, as sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_length: Option<u64>,
+    /// The `Last-Modified` header, as sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_modified: Option<String>,
+    /// The `ETag` header, as sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub etag: Option<String>,
     /// The `Location` header of a redirect, as sent.
@@ -81,6 +84,7 @@ impl PageRecord {
 pub struct QueueEntry {
     /// The canonical URL.
     pub url: String,
+    /// Link distance from a seed.
     pub depth: u32,
     /// The page it was discovered on (`None` for seeds).
     pub from: Option<String>,
@@ -104,7 +108,9 @@ impl QueueEntry {
 /// One run of the crawler over this store (a crawl, or one resumption of it).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CrawlRun {
+    /// Milliseconds since the Unix epoch when the run started.
     pub started_at_ms: u64,
+    /// When it ended; `None` while it runs, or when it was killed.
     pub finished_at_ms: Option<u64>,
     /// Fetches completed in this run.
     pub fetched: u64,
@@ -113,4 +119,54 @@ pub struct CrawlRun {
     /// The configuration of the run, as the engine chose to describe it.
     #[serde(default)]
     pub config: serde_json::Value,
+}
+
+/// The HTTP request sent for a page and the head of the response that came back, as
+/// the engine recorded them (for `crawler get --headers` and WARC exports).
+///
+/// The store does not interpret them. Header names and values are kept in the order
+/// they were sent; values that were not UTF-8 are stored lossily.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpExchange {
+    /// What was sent.
+    pub request: RequestHead,
+    /// What came back, body excluded.
+    pub response: ResponseHead,
+}
+
+/// A request line and its headers.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestHead {
+    /// `GET`.
+    pub method: String,
+    /// The request target: path and query, as on the request line.
+    pub target: String,
+    /// `HTTP/1.1`, `HTTP/2.0`, ...
+    pub version: String,
+    /// Every header sent, `Host` included, in order.
+    pub headers: Vec<(String, String)>,
+}
+
+/// A status line and its headers.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResponseHead {
+    /// `HTTP/1.1`, `HTTP/2.0`, ...
+    pub version: String,
+    /// The status code.
+    pub status: u16,
+    /// The reason phrase (`OK`, `Not Found`); may be empty.
+    pub reason: String,
+    /// Every header received, in order. Headers that describe an encoding the HTTP
+    /// client undid (`Content-Encoding`, `Content-Length` of a decompressed body) are
+    /// absent, because the stored body is the decoded one.
+    pub headers: Vec<(String, String)>,
+}
+
+/// One edge of the link graph: `from` links to `to`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Link {
+    /// The page the link is on.
+    pub from: String,
+    /// Where it points (canonical; it may be out of scope and never fetched).
+    pub to: String,
 }

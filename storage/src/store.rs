@@ -2,12 +2,15 @@ use std::path::{Path, PathBuf};
 
 use crate::body;
 use crate::body_log::{BodyLog, BodyPointer};
+use crate::holder;
+use crate::index;
 use crate::keys::{self, url_key};
-use crate::record::{CrawlRun, PageRecord, QueueEntry};
+use crate::record::{CrawlRun, HttpExchange, PageRecord, QueueEntry};
 use crate::StoreError;
 
 /// The on-disk format this build writes and reads. Stored under `m` + `format`.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version 2 added the secondary indexes and the HTTP exchanges.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// How to open a store.
 #[derive(Clone, Debug)]
@@ -16,6 +19,16 @@ pub struct StoreOptions {
     pub cache_mb: u64,
     /// Create the store when the directory is absent or empty. Readers set this to false.
     pub create: bool,
+}
+
+impl StoreOptions {
+    /// Options for reading a store that must already exist.
+    pub fn existing() -> StoreOptions {
+        StoreOptions {
+            create: false,
+            ..StoreOptions::default()
+        }
+    }
 }
 
 impl Default for StoreOptions {
@@ -30,11 +43,15 @@ impl Default for StoreOptions {
 /// Everything that changes when one fetch completes, written atomically.
 #[derive(Default)]
 pub struct PageWrite<'a> {
+    /// The record of the fetched URL; its frontier entry is removed.
     pub page: Option<&'a PageRecord>,
     /// The body to keep, if any.
     pub body: Option<&'a [u8]>,
-    /// The page's outlinks (canonical URLs, deduplicated).
+    /// The page's outlinks (canonical URLs, deduplicated). Each becomes an inlink of
+    /// its target.
     pub outlinks: &'a [String],
+    /// The HTTP request and response head, when a response was received.
+    pub exchange: Option<&'a HttpExchange>,
     /// New frontier entries, each with the fingerprint that marks it seen.
     pub discovered: &'a [(u128, QueueEntry)],
     /// URLs settled without a fetch (refused, too many redirects, ...), marked seen too.
@@ -82,6 +99,7 @@ impl Store {
             bodies: BodyLog::open(&path.join("bodies")),
         };
         store.check_format(options.create)?;
+        holder::claim(path);
         Ok(store)
     }
 
@@ -111,14 +129,23 @@ impl Store {
         &self.path
     }
 
-    /// Stores one completed fetch: page, body, outlinks, the frontier entries and
-    /// seen marks its outlinks create, and the removal of its own frontier entry,
-    /// all in one atomic batch.
+    pub(crate) fn tree(&self) -> &sled::Tree {
+        &self.tree
+    }
+
+    /// Stores one completed fetch: page, body, outlinks, HTTP exchange, the index
+    /// entries they imply, the frontier entries and seen marks its outlinks create,
+    /// and the removal of its own frontier entry, all in one atomic batch.
+    ///
+    /// A URL written again replaces its record; the index entries of the old record
+    /// are removed in the same batch.
     pub fn write_page(&self, write: &PageWrite<'_>) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
         if let Some(page) = write.page {
+            self.unindex_previous(&mut batch, &page.url)?;
             batch.remove(url_key(keys::QUEUE, &page.url));
             batch.insert(url_key(keys::PAGE, &page.url), to_json(page));
+            index::add(&mut batch, page, write.outlinks);
             match write.body {
                 Some(body) => {
                     let pointer = self.bodies.append(&body::encode(body))?;
@@ -134,17 +161,41 @@ impl Store {
                     body::encode(write.outlinks.join("\n").as_bytes()),
                 );
             }
+            match write.exchange {
+                Some(exchange) => batch.insert(
+                    url_key(keys::EXCHANGE, &page.url),
+                    body::encode(&to_json(exchange)),
+                ),
+                None => batch.remove(url_key(keys::EXCHANGE, &page.url)),
+            }
         }
         for (fingerprint, entry) in write.discovered {
             batch.insert(&keys::seen_key(*fingerprint)[..], &[][..]);
             batch.insert(url_key(keys::QUEUE, &entry.url), to_json(entry));
         }
         for (fingerprint, record) in write.settled {
+            self.unindex_previous(&mut batch, &record.url)?;
             batch.insert(&keys::seen_key(*fingerprint)[..], &[][..]);
             batch.remove(url_key(keys::QUEUE, &record.url));
             batch.insert(url_key(keys::PAGE, &record.url), to_json(record));
+            index::add(&mut batch, record, &[]);
         }
         self.tree.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// Adds the removal of the index entries of `url`'s current record, if it has one.
+    /// A URL is normally written once, so this is one lookup that finds nothing.
+    /// A damaged old record cannot be unindexed; queries skip what no longer matches.
+    fn unindex_previous(&self, batch: &mut sled::Batch, url: &str) -> Result<(), StoreError> {
+        let key = url_key(keys::PAGE, url);
+        let Some(value) = self.tree.get(&key)? else {
+            return Ok(());
+        };
+        let Ok(old) = from_json::<PageRecord>(&key, &value) else {
+            return Ok(());
+        };
+        index::remove(batch, &old, &self.outlinks(url).unwrap_or_default());
         Ok(())
     }
 
@@ -197,6 +248,15 @@ impl Store {
         body::decode(url, &self.bodies.read(pointer)?).map(Some)
     }
 
+    /// The HTTP request and response head stored for one URL.
+    pub fn exchange(&self, url: &str) -> Result<Option<HttpExchange>, StoreError> {
+        let key = url_key(keys::EXCHANGE, url);
+        let Some(value) = self.tree.get(&key)? else {
+            return Ok(None);
+        };
+        from_json(&key, &body::decode(url, &value)?).map(Some)
+    }
+
     /// The outlinks of one URL (empty when it has none or is unknown).
     pub fn outlinks(&self, url: &str) -> Result<Vec<String>, StoreError> {
         let Some(value) = self.tree.get(url_key(keys::OUTLINKS, url))? else {
@@ -213,6 +273,16 @@ impl Store {
     /// Every page record, in URL order.
     pub fn pages(&self) -> impl Iterator<Item = Result<PageRecord, StoreError>> + '_ {
         self.scan(keys::PAGE)
+    }
+
+    /// The number of frontier entries, counted without decoding them.
+    pub fn queued_count(&self) -> Result<u64, StoreError> {
+        let mut count = 0;
+        for item in self.tree.scan_prefix([keys::QUEUE]).keys() {
+            item?;
+            count += 1;
+        }
+        Ok(count)
     }
 
     /// Every frontier entry (URLs discovered and not yet settled), in URL order.
@@ -283,7 +353,10 @@ fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_default()
 }
 
-fn from_json<T: serde::de::DeserializeOwned>(key: &[u8], value: &[u8]) -> Result<T, StoreError> {
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
+    key: &[u8],
+    value: &[u8],
+) -> Result<T, StoreError> {
     serde_json::from_slice(value).map_err(|e| StoreError::Corrupt {
         key: keys::url_of(key),
         reason: e.to_string(),
@@ -296,12 +369,19 @@ fn open_error(path: &Path, source: sled::Error) -> StoreError {
     if locked {
         StoreError::InUse {
             path: path.to_path_buf(),
+            holder: holder::describe(path),
         }
     } else {
         StoreError::Open {
             path: path.to_path_buf(),
             source,
         }
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        holder::release(&self.path);
     }
 }
 
@@ -350,7 +430,7 @@ mod tests {
                 body: Some(b"hello"),
                 outlinks: &outlinks,
                 discovered: &discovered,
-                settled: &[],
+                ..PageWrite::default()
             })
             .unwrap();
 
@@ -414,6 +494,67 @@ mod tests {
         };
         let err = Store::open(&missing, read_only).err().unwrap();
         assert!(matches!(err, StoreError::Missing { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_second_opener_is_refused_at_once_and_told_who_holds_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        let started = std::time::Instant::now();
+        let err = Store::open(dir.path(), StoreOptions::existing())
+            .err()
+            .unwrap();
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        assert!(matches!(err, StoreError::InUse { .. }), "{err}");
+        let message = err.to_string();
+        assert!(
+            message.contains(&format!("pid {}", std::process::id())),
+            "{message}"
+        );
+        assert!(message.contains("crawl"), "{message}");
+        drop(store);
+        assert!(!dir.path().join("lock-holder").exists());
+        Store::open(dir.path(), StoreOptions::existing()).unwrap();
+    }
+
+    #[test]
+    fn exchanges_are_stored_with_the_page_and_replaced_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        let exchange = HttpExchange {
+            request: crate::RequestHead {
+                method: "GET".into(),
+                target: "/".into(),
+                version: "HTTP/1.1".into(),
+                headers: vec![("host".into(), "a.test".into())],
+            },
+            response: crate::ResponseHead {
+                version: "HTTP/1.1".into(),
+                status: 200,
+                reason: "OK".into(),
+                headers: vec![
+                    ("set-cookie".into(), "a=1".into()),
+                    ("set-cookie".into(), "b=2".into()),
+                ],
+            },
+        };
+        let root = page("http://a.test/", 200);
+        let write = |exchange| {
+            store
+                .write_page(&PageWrite {
+                    page: Some(&root),
+                    exchange,
+                    ..PageWrite::default()
+                })
+                .unwrap()
+        };
+        write(Some(&exchange));
+        assert_eq!(
+            store.exchange("http://a.test/").unwrap().as_ref(),
+            Some(&exchange)
+        );
+        write(None);
+        assert_eq!(store.exchange("http://a.test/").unwrap(), None);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! `Location`, and the engine queues the target like any link, through scope, dedup
 //! and the target host's politeness.
 
+mod exchange;
 mod resolver;
 
 use std::io::Read;
@@ -118,6 +119,8 @@ impl ResponseMeta {
 #[derive(Debug)]
 pub struct FetchOutcome {
     pub response: Option<ResponseMeta>,
+    /// The request sent and the response head received, for the store.
+    pub exchange: Option<crawler_storage::HttpExchange>,
     pub body: Vec<u8>,
     pub error: Option<FetchError>,
     /// Decompressed body bytes received, also when the body was discarded.
@@ -139,6 +142,7 @@ pub struct Fetcher {
     client: reqwest::blocking::Client,
     timeout: Duration,
     max_body: u64,
+    request_headers: exchange::RequestHeaders,
 }
 
 static CRYPTO_PROVIDER: Once = Once::new();
@@ -164,6 +168,7 @@ impl Fetcher {
             client,
             timeout: settings.timeout,
             max_body: settings.max_body,
+            request_headers: exchange::RequestHeaders::new(&settings.user_agent),
         })
     }
 
@@ -172,16 +177,23 @@ impl Fetcher {
         let started = Instant::now();
         let mut outcome = FetchOutcome {
             response: None,
+            exchange: None,
             body: Vec::new(),
             error: None,
             bytes: 0,
             elapsed: Duration::ZERO,
             answered: started,
         };
-        let sent = self.client.get(url.clone()).timeout(self.timeout).send();
+        let sent = self
+            .client
+            .get(url.clone())
+            .headers(self.request_headers.map())
+            .timeout(self.timeout)
+            .send();
         outcome.answered = Instant::now();
         match sent {
             Ok(response) => {
+                outcome.exchange = Some(exchange::record(url, &self.request_headers, &response));
                 let meta = response_meta(response.status().as_u16(), response.headers());
                 let capacity = meta
                     .content_length

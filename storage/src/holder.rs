@@ -1,0 +1,111 @@
+//! Who has a store open: a small `lock-holder` file beside the database.
+//!
+//! sled locks the store for one process. When a second process is refused, it can
+//! only say "in use"; the holder file lets it name the process (normally a running
+//! crawl, with its command line) and how long it has had the store. The file is
+//! advisory: it is written after the lock is taken, removed when the store is
+//! dropped, and only read when the lock is held by someone, so a file left by a
+//! killed process is overwritten by the next one to open the store.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+const FILE: &str = "lock-holder";
+/// A command line is cut to this many characters in the description.
+const MAX_COMMAND: usize = 200;
+
+#[derive(Serialize, Deserialize)]
+struct Holder {
+    pid: u32,
+    command: String,
+    since_ms: u64,
+}
+
+fn file(store: &Path) -> PathBuf {
+    store.join(FILE)
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// Records this process as the holder of `store`. Best effort: a failure to write
+/// only makes a refused process's message less specific.
+pub fn claim(store: &Path) {
+    let command: Vec<String> = std::env::args().collect();
+    let holder = Holder {
+        pid: std::process::id(),
+        command: command.join(" "),
+        since_ms: now_ms(),
+    };
+    if let Ok(json) = serde_json::to_vec(&holder) {
+        let _ = std::fs::write(file(store), json);
+    }
+}
+
+/// Removes the holder file if this process wrote it.
+pub fn release(store: &Path) {
+    let path = file(store);
+    let ours = std::fs::read(&path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Holder>(&bytes).ok())
+        .is_some_and(|h| h.pid == std::process::id());
+    if ours {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// `pid 123, "crawler crawl --store s ...", open for 12 s`, if the holder said who it is.
+pub fn describe(store: &Path) -> Option<String> {
+    let bytes = std::fs::read(file(store)).ok()?;
+    let holder: Holder = serde_json::from_slice(&bytes).ok()?;
+    let mut command: String = holder.command.chars().take(MAX_COMMAND).collect();
+    if command.len() < holder.command.len() {
+        command.push_str(" ...");
+    }
+    let secs = now_ms().saturating_sub(holder.since_ms) / 1000;
+    Some(format!(
+        "pid {}, `{command}`, open for {secs} s",
+        holder.pid
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_claim_is_described_and_released_by_its_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        claim(dir.path());
+        let text = describe(dir.path()).unwrap();
+        assert!(
+            text.starts_with(&format!("pid {}, `", std::process::id())),
+            "{text}"
+        );
+        release(dir.path());
+        assert_eq!(describe(dir.path()), None);
+
+        let other = Holder {
+            pid: std::process::id().wrapping_add(1),
+            command: "x".repeat(500),
+            since_ms: 0,
+        };
+        std::fs::write(file(dir.path()), serde_json::to_vec(&other).unwrap()).unwrap();
+        release(dir.path());
+        let text = describe(dir.path()).unwrap();
+        assert!(text.contains(" ...`"), "{text}");
+    }
+
+    #[test]
+    fn a_damaged_file_describes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(file(dir.path()), "{").unwrap();
+        assert_eq!(describe(dir.path()), None);
+    }
+}

@@ -1,0 +1,505 @@
+//! Reading a crawl back: filtered page queries over the secondary indexes, inlinks and
+//! the link graph.
+//!
+//! A query picks the one index that narrows it most (see [`PageFilter`]), walks its
+//! entries, loads each page record they name and checks the whole filter against it.
+//! So a query costs in proportion to the entries of that index range, not to the size
+//! of the store, and an index entry that no longer matches its record (which a crash
+//! cannot cause, since records and entries are written in one batch) is never
+//! returned.
+
+use std::ops::{Bound, RangeInclusive};
+
+use crate::keys::{self, named_prefix};
+use crate::{Link, PageRecord, Store, StoreError};
+
+/// Which pages a query returns. Every field that is set must match; the default
+/// matches every page.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PageFilter {
+    /// Exactly this host (as stored: lowercase, no port).
+    pub host: Option<String>,
+    /// A status, a status class, or no response at all.
+    pub status: Option<StatusFilter>,
+    /// Exactly this error kind (`timeout`, `connect`, ...).
+    pub error: Option<String>,
+    /// A media type: `text/html` matches `text/html; charset=utf-8`; `text/*` matches
+    /// every `text/` type. Case-insensitive.
+    pub content_type: Option<String>,
+    /// Link distance from a seed, inclusive.
+    pub depth: Option<RangeInclusive<u32>>,
+    /// Fetched at or after this time (ms since the Unix epoch).
+    pub fetched_since_ms: Option<u64>,
+    /// Fetched before this time (ms since the Unix epoch).
+    pub fetched_before_ms: Option<u64>,
+}
+
+/// A condition on a page's HTTP status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusFilter {
+    /// Exactly this status.
+    Code(u16),
+    /// Statuses `class * 100 ..= class * 100 + 99` (`Class(2)` is 2xx).
+    Class(u8),
+    /// No response was received (the fetch failed or was refused).
+    NoResponse,
+}
+
+impl StatusFilter {
+    /// Whether a page with this status (or none) matches.
+    pub fn matches(self, status: Option<u16>) -> bool {
+        match (self, status) {
+            (StatusFilter::Code(code), Some(status)) => status == code,
+            (StatusFilter::Class(class), Some(status)) => status / 100 == u16::from(class),
+            (StatusFilter::NoResponse, None) => true,
+            _ => false,
+        }
+    }
+}
+
+impl PageFilter {
+    /// Whether `page` passes every condition that is set.
+    pub fn matches(&self, page: &PageRecord) -> bool {
+        self.host.as_ref().is_none_or(|host| page.host == *host)
+            && self.status.is_none_or(|status| status.matches(page.status))
+            && self
+                .error
+                .as_ref()
+                .is_none_or(|kind| page.error.as_ref() == Some(kind))
+            && self
+                .content_type
+                .as_deref()
+                .is_none_or(|wanted| media_type_matches(wanted, page.content_type.as_deref()))
+            && self
+                .depth
+                .as_ref()
+                .is_none_or(|depth| depth.contains(&page.depth))
+            && self
+                .fetched_since_ms
+                .is_none_or(|since| page.fetched_at_ms >= since)
+            && self
+                .fetched_before_ms
+                .is_none_or(|before| page.fetched_at_ms < before)
+    }
+
+    /// The index range that narrows this filter most, in a fixed order of preference:
+    /// error kind, exact status (or no response), host, fetch time, status class.
+    fn plan(&self) -> Plan {
+        if let Some(kind) = &self.error {
+            return Plan::prefix(named_prefix(keys::BY_ERROR, kind));
+        }
+        match self.status {
+            Some(StatusFilter::Code(code)) => return Plan::prefix(keys::status_prefix(code)),
+            Some(StatusFilter::NoResponse) => return Plan::prefix(keys::status_prefix(0)),
+            _ => {}
+        }
+        if let Some(host) = &self.host {
+            return Plan::prefix(named_prefix(keys::BY_HOST, host));
+        }
+        if self.fetched_since_ms.is_some() || self.fetched_before_ms.is_some() {
+            let start = keys::time_prefix(self.fetched_since_ms.unwrap_or(0));
+            let end = keys::time_prefix(self.fetched_before_ms.unwrap_or(u64::MAX));
+            return Plan::Index {
+                start,
+                end: Some(end),
+                url_at: 9,
+            };
+        }
+        if let Some(StatusFilter::Class(class)) = self.status {
+            let first = u16::from(class).saturating_mul(100);
+            return Plan::Index {
+                start: keys::status_prefix(first),
+                end: Some(keys::status_prefix(first.saturating_add(100))),
+                url_at: 3,
+            };
+        }
+        Plan::Scan
+    }
+}
+
+/// `wanted` is `type/subtype` or `type/*`; `header` is a `Content-Type` value.
+fn media_type_matches(wanted: &str, header: Option<&str>) -> bool {
+    let Some(header) = header else {
+        return false;
+    };
+    let essence = header.split(';').next().unwrap_or_default().trim();
+    let wanted = wanted.trim();
+    match wanted.strip_suffix("/*") {
+        Some(kind) => essence
+            .split_once('/')
+            .is_some_and(|(t, _)| t.eq_ignore_ascii_case(kind)),
+        None => essence.eq_ignore_ascii_case(wanted),
+    }
+}
+
+/// How a query finds its candidates.
+enum Plan {
+    /// Every page record, in URL order.
+    Scan,
+    /// Index keys in `start..end`; the URL starts at byte `url_at` of each key.
+    Index {
+        start: Vec<u8>,
+        end: Option<Vec<u8>>,
+        url_at: usize,
+    },
+}
+
+impl Plan {
+    /// Every key that starts with `prefix`.
+    fn prefix(prefix: Vec<u8>) -> Plan {
+        let url_at = prefix.len();
+        let end = prefix_end(&prefix);
+        Plan::Index {
+            start: prefix,
+            end,
+            url_at,
+        }
+    }
+}
+
+/// The smallest key greater than every key starting with `prefix` (`None`: no bound).
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+/// The pages a [`PageFilter`] selects, from [`Store::query`].
+///
+/// Order: by URL for a plain scan and within one host, status or error kind; by
+/// status then URL for a status class; by fetch time for a time range alone.
+pub struct Pages<'a> {
+    store: &'a Store,
+    filter: PageFilter,
+    source: Source,
+}
+
+enum Source {
+    Scan(sled::Iter),
+    Index { iter: sled::Iter, url_at: usize },
+}
+
+impl Iterator for Pages<'_> {
+    type Item = Result<PageRecord, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let page = match &mut self.source {
+                Source::Scan(iter) => {
+                    let (key, value) = match iter.next()? {
+                        Ok(item) => item,
+                        Err(e) => return Some(Err(e.into())),
+                    };
+                    crate::store::from_json(&key, &value)
+                }
+                Source::Index { iter, url_at } => {
+                    let key = match iter.next()? {
+                        Ok((key, _)) => key,
+                        Err(e) => return Some(Err(e.into())),
+                    };
+                    let url = String::from_utf8_lossy(key.get(*url_at..).unwrap_or_default());
+                    match self.store.page(&url) {
+                        Ok(Some(page)) => Ok(page),
+                        // An entry whose record is gone: not a page to return.
+                        Ok(None) => continue,
+                        Err(e) => Err(e),
+                    }
+                }
+            };
+            match page {
+                Ok(page) if !self.filter.matches(&page) => continue,
+                other => return Some(other),
+            }
+        }
+    }
+}
+
+impl Store {
+    /// The pages `filter` selects, read through the index that narrows it most.
+    pub fn query(&self, filter: &PageFilter) -> Pages<'_> {
+        let tree = self.tree();
+        let source = match filter.plan() {
+            Plan::Scan => Source::Scan(tree.scan_prefix([keys::PAGE])),
+            Plan::Index { start, end, url_at } => {
+                let end = end.map_or(Bound::Unbounded, Bound::Excluded);
+                Source::Index {
+                    iter: tree.range((Bound::Included(start), end)),
+                    url_at,
+                }
+            }
+        };
+        Pages {
+            store: self,
+            filter: filter.clone(),
+            source,
+        }
+    }
+
+    /// The pages that link to `url` (exact canonical spelling), in URL order.
+    pub fn inlinks(&self, url: &str) -> impl Iterator<Item = Result<String, StoreError>> + '_ {
+        let prefix = keys::inlink_prefix(url);
+        let url_at = prefix.len();
+        self.tree().scan_prefix(prefix).map(move |item| {
+            let (key, _) = item?;
+            Ok(String::from_utf8_lossy(key.get(url_at..).unwrap_or_default()).into_owned())
+        })
+    }
+
+    /// The outlinks of every page `filter` selects, as edges, page by page.
+    pub fn links(
+        &self,
+        filter: &PageFilter,
+    ) -> impl Iterator<Item = Result<Link, StoreError>> + '_ {
+        self.query(filter)
+            .map(move |page| {
+                let page = page?;
+                let targets = self.outlinks(&page.url)?;
+                Ok((page.url, targets))
+            })
+            .flat_map(|item| {
+                let edges: Vec<Result<Link, StoreError>> = match item {
+                    Ok((from, targets)) => targets
+                        .into_iter()
+                        .map(|to| {
+                            Ok(Link {
+                                from: from.clone(),
+                                to,
+                            })
+                        })
+                        .collect(),
+                    Err(e) => vec![Err(e)],
+                };
+                edges
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(url: &str, host: &str, status: Option<u16>) -> PageRecord {
+        PageRecord {
+            status,
+            content_type: Some("text/html; charset=utf-8".into()),
+            ..PageRecord::new(url, host, 1)
+        }
+    }
+
+    #[test]
+    fn status_filters_match_codes_classes_and_no_response() {
+        assert!(StatusFilter::Code(404).matches(Some(404)));
+        assert!(!StatusFilter::Code(404).matches(None));
+        assert!(StatusFilter::Class(2).matches(Some(299)));
+        assert!(!StatusFilter::Class(2).matches(Some(300)));
+        assert!(StatusFilter::NoResponse.matches(None));
+        assert!(!StatusFilter::NoResponse.matches(Some(200)));
+    }
+
+    #[test]
+    fn media_types_match_exactly_or_by_wildcard_ignoring_parameters() {
+        let html = Some("Text/HTML; charset=utf-8");
+        assert!(media_type_matches("text/html", html));
+        assert!(media_type_matches("text/*", html));
+        assert!(!media_type_matches("text/plain", html));
+        assert!(!media_type_matches("image/*", html));
+        assert!(!media_type_matches("text/html", None));
+    }
+
+    #[test]
+    fn every_field_of_a_filter_must_match() {
+        let p = PageRecord {
+            fetched_at_ms: 1000,
+            depth: 2,
+            ..page("http://a.test/", "a.test", Some(200))
+        };
+        let mut filter = PageFilter {
+            host: Some("a.test".into()),
+            status: Some(StatusFilter::Class(2)),
+            content_type: Some("text/html".into()),
+            depth: Some(1..=2),
+            fetched_since_ms: Some(1000),
+            fetched_before_ms: Some(1001),
+            error: None,
+        };
+        assert!(filter.matches(&p));
+        filter.fetched_before_ms = Some(1000);
+        assert!(!filter.matches(&p));
+        filter.fetched_before_ms = None;
+        filter.depth = Some(3..=9);
+        assert!(!filter.matches(&p));
+        filter.depth = None;
+        filter.error = Some("timeout".into());
+        assert!(!filter.matches(&p));
+    }
+
+    fn store_with(pages: &[(PageRecord, Vec<String>)]) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), crate::StoreOptions::default()).unwrap();
+        for (page, outlinks) in pages {
+            store
+                .write_page(&crate::PageWrite {
+                    page: Some(page),
+                    outlinks,
+                    ..crate::PageWrite::default()
+                })
+                .unwrap();
+        }
+        (dir, store)
+    }
+
+    fn urls(store: &Store, filter: &PageFilter) -> Vec<String> {
+        store.query(filter).map(|p| p.unwrap().url).collect()
+    }
+
+    fn sample() -> Vec<(PageRecord, Vec<String>)> {
+        let at = |url: &str, host: &str, status: Option<u16>, ms: u64| PageRecord {
+            fetched_at_ms: ms,
+            ..page(url, host, status)
+        };
+        let timeout = PageRecord {
+            error: Some("timeout".into()),
+            content_type: None,
+            ..at("http://b.test/slow", "b.test", None, 30)
+        };
+        vec![
+            (
+                at("http://a.test/", "a.test", Some(200), 10),
+                vec!["http://a.test/x".into(), "http://b.test/".into()],
+            ),
+            (
+                at("http://a.test/x", "a.test", Some(404), 20),
+                vec!["http://b.test/".into()],
+            ),
+            (at("http://b.test/", "b.test", Some(204), 40), vec![]),
+            (at("http://ab.test/", "ab.test", Some(500), 50), vec![]),
+            (timeout, vec![]),
+        ]
+    }
+
+    #[test]
+    fn each_index_answers_its_filter() {
+        let (_dir, store) = store_with(&sample());
+        let filter = |f: PageFilter| urls(&store, &f);
+        assert_eq!(filter(PageFilter::default()).len(), 5);
+        assert_eq!(
+            filter(PageFilter {
+                host: Some("a.test".into()),
+                ..PageFilter::default()
+            }),
+            ["http://a.test/", "http://a.test/x"]
+        );
+        assert_eq!(
+            filter(PageFilter {
+                status: Some(StatusFilter::Class(2)),
+                ..PageFilter::default()
+            }),
+            ["http://a.test/", "http://b.test/"]
+        );
+        assert_eq!(
+            filter(PageFilter {
+                status: Some(StatusFilter::Code(404)),
+                ..PageFilter::default()
+            }),
+            ["http://a.test/x"]
+        );
+        let no_response = filter(PageFilter {
+            status: Some(StatusFilter::NoResponse),
+            ..PageFilter::default()
+        });
+        let timeouts = filter(PageFilter {
+            error: Some("timeout".into()),
+            ..PageFilter::default()
+        });
+        assert_eq!(no_response, ["http://b.test/slow"]);
+        assert_eq!(timeouts, no_response);
+        assert_eq!(
+            filter(PageFilter {
+                fetched_since_ms: Some(20),
+                fetched_before_ms: Some(50),
+                ..PageFilter::default()
+            }),
+            ["http://a.test/x", "http://b.test/slow", "http://b.test/"],
+            "a time range comes in fetch-time order"
+        );
+        assert_eq!(
+            filter(PageFilter {
+                host: Some("b.test".into()),
+                status: Some(StatusFilter::Class(2)),
+                ..PageFilter::default()
+            }),
+            ["http://b.test/"]
+        );
+    }
+
+    #[test]
+    fn inlinks_and_links_follow_the_outlinks() {
+        let (_dir, store) = store_with(&sample());
+        let inlinks: Vec<String> = store
+            .inlinks("http://b.test/")
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(inlinks, ["http://a.test/", "http://a.test/x"]);
+        assert_eq!(store.inlinks("http://nowhere.test/").count(), 0);
+        let edges: Vec<Link> = store
+            .links(&PageFilter {
+                host: Some("a.test".into()),
+                ..PageFilter::default()
+            })
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(edges.len(), 3);
+        assert_eq!(edges[0].from, "http://a.test/");
+        assert_eq!(edges[0].to, "http://a.test/x");
+    }
+
+    #[test]
+    fn rewriting_a_page_moves_its_index_entries() {
+        let mut pages = sample();
+        let (_dir, store) = store_with(&pages);
+        let (mut first, _) = pages.remove(0);
+        first.status = Some(503);
+        first.host = "c.test".into();
+        store
+            .write_page(&crate::PageWrite {
+                page: Some(&first),
+                outlinks: &["http://c.test/".to_string()],
+                ..crate::PageWrite::default()
+            })
+            .unwrap();
+        let in_host = |host: &str| {
+            urls(
+                &store,
+                &PageFilter {
+                    host: Some(host.into()),
+                    ..PageFilter::default()
+                },
+            )
+        };
+        assert_eq!(in_host("a.test"), ["http://a.test/x"]);
+        assert_eq!(in_host("c.test"), ["http://a.test/"]);
+        let inlinks: Vec<String> = store
+            .inlinks("http://b.test/")
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(inlinks, ["http://a.test/x"]);
+        // The old entries are gone, not merely filtered out.
+        let raw = store
+            .tree()
+            .scan_prefix(named_prefix(keys::BY_HOST, "a.test"))
+            .count();
+        assert_eq!(raw, 1);
+    }
+
+    #[test]
+    fn prefix_ends_bound_exactly_the_prefixed_keys() {
+        assert_eq!(prefix_end(b"ab").as_deref(), Some(&b"ac"[..]));
+        assert_eq!(prefix_end(&[b'a', 0xff]).as_deref(), Some(&b"b"[..]));
+        assert_eq!(prefix_end(&[0xff, 0xff]), None);
+    }
+}
