@@ -2,8 +2,11 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use std::ops::RangeInclusive;
+
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use crawler_core::{BodyPolicy, CrawlConfig, ScopeMode};
+use crawler_storage::StatusFilter;
 
 pub const EXIT_CODES: &str = "\
 Exit codes:
@@ -22,12 +25,16 @@ pub struct Cli {
 pub enum Command {
     /// Crawl from seed URLs into a store (continues the crawl a store already holds).
     Crawl(Box<CrawlArgs>),
-    /// Totals of a stored crawl: statuses, errors, bytes, pages per host.
+    /// Totals of a stored crawl: statuses, errors, bytes, pages per host, speed.
     Stats(StatsArgs),
-    /// One line per stored URL.
+    /// List stored URLs, filtered by host, status, error, type, depth or time.
     Ls(LsArgs),
-    /// One stored URL: its record, body or links.
+    /// One stored URL: its body (the default), headers, links, inlinks or record.
     Get(GetArgs),
+    /// The link graph of stored pages: one edge per line, or Graphviz DOT.
+    Links(LinksArgs),
+    /// Export stored pages as JSON lines or as a WARC 1.1 archive (.warc.gz).
+    Export(ExportArgs),
     /// Start a small synthetic web on loopback, crawl it, and show how to query the result.
     Demo(DemoArgs),
 }
@@ -174,6 +181,91 @@ fn parse_size(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{text:?} is too large"))
 }
 
+/// Which stored pages a query covers (shared by `ls`, `links` and `export`).
+#[derive(Args, Debug, Default, Clone)]
+pub struct FilterArgs {
+    /// Only this host (without port).
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Only this status: a code (404), a class (2xx, 4xx) or `error` (no response).
+    #[arg(long, value_name = "STATUS", value_parser = parse_status)]
+    pub status: Option<StatusFilter>,
+    /// Only this error kind (timeout, connect, dns, tls, body-too-large, read, ...).
+    #[arg(long, value_name = "KIND")]
+    pub error: Option<String>,
+    /// Only this media type (text/html) or family (image/*).
+    #[arg(long, value_name = "TYPE")]
+    pub content_type: Option<String>,
+    /// Only this link depth (N) or range (A..B, inclusive; A.. or ..B).
+    #[arg(long, value_name = "N|A..B", value_parser = parse_depth)]
+    pub depth: Option<RangeInclusive<u32>>,
+    /// Only pages fetched at or after TIME: 2026-11-22, 2026-11-22T10:00:00Z, or 15m / 2h / 3d ago.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only pages fetched before TIME (same forms as --since).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+}
+
+/// `200`, `2xx`, `error`.
+fn parse_status(text: &str) -> Result<StatusFilter, String> {
+    let text = text.trim().to_ascii_lowercase();
+    if text == "error" {
+        return Ok(StatusFilter::NoResponse);
+    }
+    if let Some(class) = text.strip_suffix("xx") {
+        if let Ok(class @ 1..=5) = class.parse::<u8>() {
+            return Ok(StatusFilter::Class(class));
+        }
+    }
+    match text.parse::<u16>() {
+        Ok(code @ 100..=599) => Ok(StatusFilter::Code(code)),
+        _ => Err(format!(
+            "{text:?} is not a status (use a code like 404, a class like 2xx, or error)"
+        )),
+    }
+}
+
+/// `3`, `1..4`, `2..`, `..3`.
+fn parse_depth(text: &str) -> Result<RangeInclusive<u32>, String> {
+    let number = |part: &str| {
+        part.trim()
+            .parse::<u32>()
+            .map_err(|_| format!("{text:?} is not a depth (use N, A..B, A.. or ..B)"))
+    };
+    let range = match text.split_once("..") {
+        None => number(text).map(|n| n..=n)?,
+        Some((low, high)) => {
+            let low = if low.trim().is_empty() {
+                0
+            } else {
+                number(low)?
+            };
+            let high = if high.trim().is_empty() {
+                u32::MAX
+            } else {
+                number(high)?
+            };
+            low..=high
+        }
+    };
+    if range.is_empty() {
+        return Err(format!("{text:?} is an empty range"));
+    }
+    Ok(range)
+}
+
+/// How `ls` prints its lines.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListFormat {
+    /// Aligned columns for reading.
+    Table,
+    /// One JSON object per line.
+    Jsonl,
+    /// Comma-separated values with a header line (RFC 4180 quoting).
+    Csv,
+}
+
 #[derive(Args, Debug)]
 pub struct StatsArgs {
     #[arg(long, value_name = "DIR")]
@@ -184,32 +276,105 @@ pub struct StatsArgs {
     /// Hosts listed in the text output (by pages, most first).
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub top: usize,
+    /// The totals of this host only.
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
 }
 
 #[derive(Args, Debug)]
 pub struct LsArgs {
     #[arg(long, value_name = "DIR")]
     pub store: PathBuf,
-    /// One JSON object per line.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Stop after N lines.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Output format [default: table on a terminal, jsonl otherwise].
+    #[arg(long, value_name = "FORMAT", conflicts_with = "json")]
+    pub format: Option<ListFormat>,
+    /// The same as --format jsonl.
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Args, Debug)]
+#[command(group(ArgGroup::new("what").args(["body", "headers", "links", "inlinks", "json", "info"])))]
 pub struct GetArgs {
     #[arg(long, value_name = "DIR")]
     pub store: PathBuf,
     /// The URL (any spelling; it is canonicalized).
     pub url: String,
-    /// Print the stored body, as stored (bytes).
-    #[arg(long, conflicts_with_all = ["links", "json"])]
+    /// Print the stored body, as stored (bytes). This is the default.
+    #[arg(long)]
     pub body: bool,
+    /// Print the response's status line and headers (and, with --request, the request's).
+    #[arg(long)]
+    pub headers: bool,
+    /// With --headers: print the request that was sent first.
+    #[arg(long, requires = "headers")]
+    pub request: bool,
     /// Print the outlinks, one per line.
-    #[arg(long, conflicts_with = "json")]
+    #[arg(long)]
     pub links: bool,
-    /// Print the record and its outlinks as one JSON object.
+    /// Print the stored pages that link here, one per line.
+    #[arg(long)]
+    pub inlinks: bool,
+    /// Print the record with its outlinks, inlinks and HTTP heads as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Print the record as readable fields.
+    #[arg(long)]
+    pub info: bool,
+}
+
+/// How `links` prints the graph.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum GraphFormat {
+    /// One `FROM<TAB>TO` line per link.
+    #[default]
+    Edges,
+    /// A Graphviz `digraph`.
+    Dot,
+}
+
+#[derive(Args, Debug)]
+pub struct LinksArgs {
+    #[arg(long, value_name = "DIR")]
+    pub store: PathBuf,
+    /// The links of the pages these flags select.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Output format.
+    #[arg(long, value_name = "FORMAT", default_value = "edges")]
+    pub format: GraphFormat,
+}
+
+/// What `export` writes.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// One JSON object per page: the record, outlinks and HTTP heads (body with --with-body).
+    Jsonl,
+    /// WARC 1.1, one gzip member per record: warcinfo, then response + request per page.
+    Warc,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    #[arg(long, value_name = "DIR")]
+    pub store: PathBuf,
+    /// Output format.
+    #[arg(long, value_name = "FORMAT")]
+    pub format: ExportFormat,
+    /// Write to FILE instead of standard output (written beside it, renamed when complete).
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// JSON lines: include each body (as `body` when UTF-8, else `body_base64`).
+    #[arg(long)]
+    pub with_body: bool,
+    /// The pages these flags select.
+    #[command(flatten)]
+    pub filter: FilterArgs,
 }
 
 #[derive(Args, Debug)]
@@ -252,6 +417,27 @@ mod tests {
         let config = settings.to_config().unwrap();
         assert_eq!(config.workers, 3);
         assert_eq!(config.per_host_rate, CrawlConfig::default().per_host_rate);
+    }
+
+    #[test]
+    fn statuses_are_codes_classes_or_error() {
+        assert_eq!(parse_status("404"), Ok(StatusFilter::Code(404)));
+        assert_eq!(parse_status("2XX"), Ok(StatusFilter::Class(2)));
+        assert_eq!(parse_status("error"), Ok(StatusFilter::NoResponse));
+        for bad in ["6xx", "xx", "99", "600", "ok", ""] {
+            assert!(parse_status(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn depths_are_numbers_or_inclusive_ranges() {
+        assert_eq!(parse_depth("3"), Ok(3..=3));
+        assert_eq!(parse_depth("1..4"), Ok(1..=4));
+        assert_eq!(parse_depth("2.."), Ok(2..=u32::MAX));
+        assert_eq!(parse_depth("..2"), Ok(0..=2));
+        for bad in ["", "a", "4..1", "1...3", "-1"] {
+            assert!(parse_depth(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -6,6 +6,8 @@
 mod args;
 mod commands;
 mod report;
+mod time;
+mod warc;
 
 use std::process::ExitCode;
 
@@ -36,9 +38,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Crawl(args) => commands::crawl::run(*args),
-        Command::Stats(args) => commands::query::stats(args),
-        Command::Ls(args) => commands::query::ls(args),
-        Command::Get(args) => commands::query::get(args),
+        Command::Stats(args) => commands::stats::run(args),
+        Command::Ls(args) => commands::ls::run(args),
+        Command::Get(args) => commands::get::run(args),
+        Command::Links(args) => commands::links::run(args),
+        Command::Export(args) => commands::export::run(args),
         Command::Demo(args) => commands::demo::run(args),
     };
     match result {
@@ -47,9 +51,26 @@ fn main() -> ExitCode {
             eprintln!("crawler: {message}");
             ExitCode::from(2)
         }
+        // A closed pipe (`crawler ls | head`) is a normal way to stop reading.
+        Err(Failure::Error(error)) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(Failure::Error(error)) => {
             eprintln!("crawler: {error:#}");
             ExitCode::from(1)
         }
     }
+}
+
+/// Whether writing the output failed because its reader went away.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        let kind = cause
+            .downcast_ref::<std::io::Error>()
+            .map(std::io::Error::kind)
+            .or_else(|| {
+                cause
+                    .downcast_ref::<serde_json::Error>()
+                    .and_then(serde_json::Error::io_error_kind)
+            });
+        kind == Some(std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -2,4 +2,9 @@
 
 pub mod crawl;
 pub mod demo;
-pub mod query;
+pub mod export;
+pub mod get;
+pub mod links;
+pub mod ls;
+mod reading;
+pub mod stats;

@@ -1,0 +1,341 @@
+//! `crawler export`: the stored pages the filters select, as JSON lines or as a WARC
+//! 1.1 archive.
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use base64::Engine;
+use crawler_storage::{HttpExchange, PageFilter, PageRecord, Store};
+use serde::Serialize;
+
+use super::reading::{fetched_at, open, page_filter};
+use crate::args::{ExportArgs, ExportFormat};
+use crate::time::now_ms;
+use crate::warc::{Capture, Truncated, WarcInfo, WarcWriter};
+use crate::Failure;
+
+pub fn run(args: ExportArgs) -> Result<ExitCode, Failure> {
+    let filter = page_filter(&args.filter)?;
+    if args.with_body && args.format == ExportFormat::Warc {
+        return Err(Failure::Usage(
+            "--with-body is for --format jsonl (WARC records always carry the body)".into(),
+        ));
+    }
+    if args.output.is_none() && args.format == ExportFormat::Warc && io::stdout().is_terminal() {
+        return Err(Failure::Usage(
+            "a WARC export is gzip data: give -o FILE or redirect standard output".into(),
+        ));
+    }
+    let store = open(&args.store)?;
+    let mut output = Output::create(args.output.as_deref())?;
+    let written = match args.format {
+        ExportFormat::Jsonl => export_jsonl(&store, &filter, args.with_body, &mut output),
+        ExportFormat::Warc => export_warc(&store, &filter, args.output.as_deref(), &mut output),
+    };
+    let counts = match written {
+        Ok(counts) => counts,
+        Err(error) => {
+            output.abandon();
+            return Err(error);
+        }
+    };
+    output.commit()?;
+    if let Some(path) = &args.output {
+        eprintln!("{}", counts.describe(path));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What an export wrote and left out.
+#[derive(Default)]
+struct Counts {
+    pages: u64,
+    /// Pages with no response: nothing to archive in a WARC.
+    no_response: u64,
+    /// Pages with a response but no stored HTTP heads.
+    no_headers: u64,
+}
+
+impl Counts {
+    fn describe(&self, path: &Path) -> String {
+        let mut text = format!("exported {} pages to {}", self.pages, path.display());
+        if self.no_response > 0 {
+            text.push_str(&format!(
+                "; left out {} URLs without a response",
+                self.no_response
+            ));
+        }
+        if self.no_headers > 0 {
+            text.push_str(&format!(
+                "; left out {} pages stored without HTTP headers",
+                self.no_headers
+            ));
+        }
+        text
+    }
+}
+
+/// One JSON line of `export --format jsonl`: the record and what goes with it.
+#[derive(Serialize)]
+struct ExportedPage<'a> {
+    #[serde(flatten)]
+    page: &'a PageRecord,
+    fetched_at: String,
+    links: Vec<String>,
+    http: Option<HttpExchange>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body_base64: Option<String>,
+}
+
+fn export_jsonl(
+    store: &Store,
+    filter: &PageFilter,
+    with_body: bool,
+    out: &mut Output,
+) -> Result<Counts, Failure> {
+    let mut counts = Counts::default();
+    for page in store.query(filter) {
+        let page = page?;
+        let mut line = ExportedPage {
+            page: &page,
+            fetched_at: fetched_at(&page),
+            links: store.outlinks(&page.url)?,
+            http: store.exchange(&page.url)?,
+            body: None,
+            body_base64: None,
+        };
+        if with_body {
+            match store.body(&page.url)?.map(String::from_utf8) {
+                Some(Ok(text)) => line.body = Some(text),
+                Some(Err(bytes)) => {
+                    line.body_base64 =
+                        Some(base64::engine::general_purpose::STANDARD.encode(bytes.as_bytes()))
+                }
+                None => {}
+            }
+        }
+        serde_json::to_writer(&mut *out, &line)?;
+        out.write_all(b"\n")?;
+        counts.pages += 1;
+    }
+    Ok(counts)
+}
+
+fn export_warc(
+    store: &Store,
+    filter: &PageFilter,
+    path: Option<&Path>,
+    out: &mut Output,
+) -> Result<Counts, Failure> {
+    let info = warc_info(store, path)?;
+    let mut warc = WarcWriter::new(out, &info)?;
+    let mut counts = Counts::default();
+    for page in store.query(filter) {
+        let page = page?;
+        if page.status.is_none() {
+            counts.no_response += 1;
+            continue;
+        }
+        let Some(exchange) = store.exchange(&page.url)? else {
+            counts.no_headers += 1;
+            continue;
+        };
+        let payload = if page.body_stored {
+            store.body(&page.url)?.unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        warc.write_capture(&Capture {
+            url: &page.url,
+            fetched_at_ms: page.fetched_at_ms,
+            exchange: &exchange,
+            payload: &payload,
+            truncated: truncation(&page, payload.len()),
+        })?;
+        counts.pages += 1;
+    }
+    warc.finish()?;
+    Ok(counts)
+}
+
+/// Why a response record's payload is not the whole body, if it is not.
+fn truncation(page: &PageRecord, payload_len: usize) -> Option<Truncated> {
+    match page.error.as_deref() {
+        Some("body-too-large") => Some(Truncated::Length),
+        Some("timeout") => Some(Truncated::Time),
+        Some("read") => Some(Truncated::Disconnect),
+        Some(_) => Some(Truncated::Unspecified),
+        None if (payload_len as u64) < page.bytes => Some(Truncated::Unspecified),
+        None => None,
+    }
+}
+
+fn warc_info(store: &Store, path: Option<&Path>) -> Result<WarcInfo, Failure> {
+    let runs = store.runs()?;
+    let mut fields = vec![
+        (
+            "software".to_owned(),
+            format!("crawler/{}", env!("CARGO_PKG_VERSION")),
+        ),
+        ("format".to_owned(), "WARC File Format 1.1".to_owned()),
+        (
+            "conformsTo".to_owned(),
+            "http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
+                .to_owned(),
+        ),
+        (
+            "isPartOf".to_owned(),
+            store
+                .path()
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| store.path().display().to_string()),
+        ),
+    ];
+    let user_agent = runs
+        .iter()
+        .rev()
+        .find_map(|run| run.config.get("user_agent")?.as_str().map(str::to_owned));
+    if let Some(agent) = user_agent {
+        fields.push(("http-header-user-agent".to_owned(), agent));
+    }
+    Ok(WarcInfo {
+        filename: path
+            .and_then(Path::file_name)
+            .map(|n| n.to_string_lossy().into_owned()),
+        date_ms: now_ms(),
+        fields,
+    })
+}
+
+/// Standard output, or a file written under a temporary name and renamed into place
+/// when complete, so that a failed export never leaves a file that looks whole.
+enum Output {
+    Stdout(BufWriter<io::StdoutLock<'static>>),
+    File {
+        writer: BufWriter<File>,
+        partial: PathBuf,
+        path: PathBuf,
+    },
+}
+
+impl Output {
+    fn create(path: Option<&Path>) -> Result<Output, Failure> {
+        let Some(path) = path else {
+            return Ok(Output::Stdout(BufWriter::with_capacity(
+                1 << 16,
+                io::stdout().lock(),
+            )));
+        };
+        let mut partial = path.as_os_str().to_owned();
+        partial.push(".partial");
+        let partial = PathBuf::from(partial);
+        let file = File::create(&partial)
+            .with_context(|| format!("cannot create {}", partial.display()))?;
+        Ok(Output::File {
+            writer: BufWriter::with_capacity(1 << 16, file),
+            partial,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Flushes, and moves a file into place.
+    fn commit(self) -> Result<(), Failure> {
+        match self {
+            Output::Stdout(mut out) => out.flush()?,
+            Output::File {
+                writer,
+                partial,
+                path,
+            } => {
+                let file = writer
+                    .into_inner()
+                    .map_err(|e| e.into_error())
+                    .with_context(|| format!("cannot write {}", partial.display()))?;
+                file.sync_all()
+                    .with_context(|| format!("cannot write {}", partial.display()))?;
+                std::fs::rename(&partial, &path).with_context(|| {
+                    format!("cannot rename {} to {}", partial.display(), path.display())
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes a partial file after a failure.
+    fn abandon(self) {
+        if let Output::File { partial, .. } = self {
+            let _ = std::fs::remove_file(partial);
+        }
+    }
+}
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Output::Stdout(out) => out.write(buf),
+            Output::File { writer, .. } => writer.write(buf),
+        }
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Output::Stdout(out) => out.write_all(buf),
+            Output::File { writer, .. } => writer.write_all(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Output::Stdout(out) => out.flush(),
+            Output::File { writer, .. } => writer.flush(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncation_follows_the_error_or_a_missing_body() {
+        let page = |error: Option<&str>, bytes| PageRecord {
+            status: Some(200),
+            error: error.map(str::to_owned),
+            bytes,
+            ..PageRecord::new("http://a.test/", "a.test", 0)
+        };
+        assert_eq!(truncation(&page(None, 10), 10), None);
+        assert_eq!(truncation(&page(None, 10), 0), Some(Truncated::Unspecified));
+        assert_eq!(
+            truncation(&page(Some("body-too-large"), 10), 0),
+            Some(Truncated::Length)
+        );
+        assert_eq!(
+            truncation(&page(Some("timeout"), 0), 0),
+            Some(Truncated::Time)
+        );
+    }
+
+    #[test]
+    fn a_file_appears_only_when_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.jsonl");
+        let mut output = Output::create(Some(&path)).ok().unwrap();
+        output.write_all(b"x\n").unwrap();
+        assert!(!path.exists());
+        output.commit().ok().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"x\n");
+
+        let other = dir.path().join("failed.jsonl");
+        let mut output = Output::create(Some(&other)).ok().unwrap();
+        output.write_all(b"x").unwrap();
+        output.abandon();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

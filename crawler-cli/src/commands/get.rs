@@ -1,0 +1,150 @@
+//! `crawler get`: one stored URL, by any spelling of it.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use anyhow::anyhow;
+use crawler_core::CanonicalUrl;
+use crawler_storage::{HttpExchange, PageRecord, Store};
+
+use super::reading::{fetched_at, open, outcome};
+use crate::args::GetArgs;
+use crate::Failure;
+
+pub fn run(args: GetArgs) -> Result<ExitCode, Failure> {
+    let url = CanonicalUrl::parse(&args.url).map_err(|e| Failure::Usage(e.to_string()))?;
+    let url = url.as_str();
+    let store = open(&args.store)?;
+    let Some(page) = store.page(url)? else {
+        return Err(anyhow!("{url} is not in the store {}", args.store.display()).into());
+    };
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    if args.headers {
+        let exchange = store.exchange(url)?.ok_or_else(|| no_headers(&page))?;
+        if args.request {
+            print_request(&mut out, &exchange)?;
+            writeln!(out)?;
+        }
+        print_response(&mut out, &exchange)?;
+    } else if args.links {
+        for link in store.outlinks(url)? {
+            writeln!(out, "{link}")?;
+        }
+    } else if args.inlinks {
+        for link in store.inlinks(url) {
+            writeln!(out, "{}", link?)?;
+        }
+    } else if args.json {
+        serde_json::to_writer(&mut out, &record_json(&store, &page)?)?;
+        writeln!(out)?;
+    } else if args.info {
+        print_info(&mut out, &store, &page)?;
+    } else {
+        let body = store.body(url)?.ok_or_else(|| no_body(&page))?;
+        out.write_all(&body)?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The record, with `fetched_at`, the outlinks (`links`), the inlinks and the HTTP heads.
+fn record_json(store: &Store, page: &PageRecord) -> Result<serde_json::Value, Failure> {
+    let mut value = serde_json::to_value(page)?;
+    let inlinks = store.inlinks(&page.url).collect::<Result<Vec<_>, _>>()?;
+    if let Some(object) = value.as_object_mut() {
+        object.insert("fetched_at".into(), fetched_at(page).into());
+        object.insert("links".into(), store.outlinks(&page.url)?.into());
+        object.insert("inlinks".into(), inlinks.into());
+        object.insert(
+            "http".into(),
+            serde_json::to_value(store.exchange(&page.url)?)?,
+        );
+    }
+    Ok(value)
+}
+
+fn print_response(out: &mut impl Write, exchange: &HttpExchange) -> io::Result<()> {
+    let response = &exchange.response;
+    let status = format!(
+        "{} {} {}",
+        response.version, response.status, response.reason
+    );
+    writeln!(out, "{}", status.trim_end())?;
+    for (name, value) in &response.headers {
+        writeln!(out, "{name}: {value}")?;
+    }
+    Ok(())
+}
+
+fn print_request(out: &mut impl Write, exchange: &HttpExchange) -> io::Result<()> {
+    let request = &exchange.request;
+    writeln!(
+        out,
+        "{} {} {}",
+        request.method, request.target, request.version
+    )?;
+    for (name, value) in &request.headers {
+        writeln!(out, "{name}: {value}")?;
+    }
+    Ok(())
+}
+
+fn print_info(out: &mut impl Write, store: &Store, page: &PageRecord) -> Result<(), Failure> {
+    let inlinks = store.inlinks(&page.url).count();
+    let fields = [
+        ("url", Some(page.url.clone())),
+        ("status", page.status.map(|s| s.to_string())),
+        ("error", page.error.clone()),
+        ("error message", page.error_message.clone()),
+        ("depth", Some(page.depth.to_string())),
+        ("from", page.from.clone()),
+        ("title", page.title.clone()),
+        ("content type", page.content_type.clone()),
+        ("bytes", Some(page.bytes.to_string())),
+        ("body stored", Some(page.body_stored.to_string())),
+        ("location", page.location.clone()),
+        ("last modified", page.last_modified.clone()),
+        ("etag", page.etag.clone()),
+        ("fetched at", Some(fetched_at(page))),
+        ("fetch ms", Some(page.fetch_ms.to_string())),
+        ("outlinks", Some(page.outlinks.to_string())),
+        ("inlinks", Some(inlinks.to_string())),
+    ];
+    for (name, value) in fields {
+        if let Some(value) = value {
+            writeln!(out, "{name:<15} {value}")?;
+        }
+    }
+    Ok(())
+}
+
+fn no_body(page: &PageRecord) -> Failure {
+    let why = if page.status.is_none() || page.error.is_some() {
+        format!("the fetch failed ({})", outcome(page))
+    } else if page.bytes == 0 {
+        format!("the response ({}) had an empty body", outcome(page))
+    } else {
+        format!(
+            "the crawl did not keep it ({}, {} bytes; see crawl --bodies)",
+            page.content_type.as_deref().unwrap_or("no content type"),
+            page.bytes
+        )
+    };
+    anyhow!(
+        "no body stored for {}: {why}; --info or --json shows the record",
+        page.url
+    )
+    .into()
+}
+
+fn no_headers(page: &PageRecord) -> Failure {
+    match page.status {
+        None => anyhow!(
+            "no headers stored for {}: no response was received ({})",
+            page.url,
+            outcome(page)
+        ),
+        Some(_) => anyhow!("no headers stored for {}", page.url),
+    }
+    .into()
+}

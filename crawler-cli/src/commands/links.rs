@@ -1,0 +1,45 @@
+//! `crawler links`: the link graph of the stored pages the filters select.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use super::reading::{open, page_filter};
+use crate::args::{GraphFormat, LinksArgs};
+use crate::Failure;
+
+pub fn run(args: LinksArgs) -> Result<ExitCode, Failure> {
+    let filter = page_filter(&args.filter)?;
+    let store = open(&args.store)?;
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    if args.format == GraphFormat::Dot {
+        writeln!(out, "digraph crawl {{")?;
+    }
+    for link in store.links(&filter) {
+        let link = link?;
+        match args.format {
+            GraphFormat::Edges => writeln!(out, "{}\t{}", link.from, link.to)?,
+            GraphFormat::Dot => writeln!(out, "  {} -> {};", dot_id(&link.from), dot_id(&link.to))?,
+        }
+    }
+    if args.format == GraphFormat::Dot {
+        writeln!(out, "}}")?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A DOT double-quoted ID: backslashes and quotes escaped.
+fn dot_id(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_ids_escape_quotes_and_backslashes() {
+        assert_eq!(dot_id("http://a.test/"), "\"http://a.test/\"");
+        assert_eq!(dot_id("a\"b\\c"), "\"a\\\"b\\\\c\"");
+    }
+}

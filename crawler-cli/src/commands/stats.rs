@@ -1,0 +1,124 @@
+//! `crawler stats`: totals of a stored crawl, or of one host.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use crawler_storage::{PageFilter, StoreStats};
+
+use super::reading::open;
+use crate::args::StatsArgs;
+use crate::report::human_bytes;
+use crate::time::rfc3339_secs;
+use crate::Failure;
+
+pub fn run(args: StatsArgs) -> Result<ExitCode, Failure> {
+    let store = open(&args.store)?;
+    let stats = match &args.host {
+        None => store.stats()?,
+        Some(host) => store.stats_for(&PageFilter {
+            host: Some(host.trim().to_ascii_lowercase()),
+            ..PageFilter::default()
+        })?,
+    };
+    let speed = Speed::of(&stats, args.host.is_none());
+    let mut out = io::stdout().lock();
+    if args.json {
+        let mut value = serde_json::to_value(&stats)?;
+        if let Some(object) = value.as_object_mut() {
+            object.insert("elapsed_secs".into(), speed.secs.into());
+            object.insert("pages_per_sec".into(), speed.pages_per_sec.into());
+        }
+        serde_json::to_writer(&mut out, &value)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    print_text(&mut out, &stats, &speed, args.top)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// How long the crawl (or the host's part of it) took, and how fast it went.
+struct Speed {
+    secs: f64,
+    pages_per_sec: f64,
+    /// What `secs` measures, for the text output.
+    basis: &'static str,
+}
+
+impl Speed {
+    /// The whole store: the runs' wall time, or the span of fetch times when no run
+    /// finished (a killed crawl). One host: the span of its fetch times.
+    fn of(stats: &StoreStats, whole_store: bool) -> Speed {
+        let fetched = (stats.responses + stats.errors.values().sum::<u64>()) as f64;
+        let span_ms = match (stats.first_fetch_ms, stats.last_fetch_ms) {
+            (Some(first), Some(last)) => last.saturating_sub(first),
+            _ => 0,
+        };
+        let (ms, basis) = if whole_store && stats.elapsed_ms > 0 {
+            (stats.elapsed_ms, "wall time of the runs")
+        } else {
+            (span_ms, "first to last fetch")
+        };
+        let secs = ms as f64 / 1000.0;
+        Speed {
+            secs,
+            pages_per_sec: if secs > 0.0 { fetched / secs } else { 0.0 },
+            basis,
+        }
+    }
+}
+
+fn print_text(
+    out: &mut impl Write,
+    stats: &StoreStats,
+    speed: &Speed,
+    top: usize,
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "urls:      {} ({} responses, {} queued)",
+        stats.urls, stats.responses, stats.queued
+    )?;
+    writeln!(out, "bytes:     {}", human_bytes(stats.bytes))?;
+    if let (Some(first), Some(last)) = (stats.first_fetch_ms, stats.last_fetch_ms) {
+        writeln!(
+            out,
+            "fetched:   {} .. {}",
+            rfc3339_secs(first),
+            rfc3339_secs(last)
+        )?;
+    }
+    writeln!(
+        out,
+        "elapsed:   {:.1} s ({:.0} pages/s; {}{})",
+        speed.secs,
+        speed.pages_per_sec,
+        speed.basis,
+        if stats.runs > 0 {
+            format!(", runs: {}", stats.runs)
+        } else {
+            String::new()
+        }
+    )?;
+    for (class, n) in &stats.by_status_class {
+        let codes: Vec<String> = stats
+            .by_status
+            .iter()
+            .filter(|(code, _)| format!("{}xx", *code / 100) == *class)
+            .map(|(code, n)| format!("{code}: {n}"))
+            .collect();
+        writeln!(out, "status {class}: {n} ({})", codes.join(", "))?;
+    }
+    for (kind, n) in &stats.errors {
+        writeln!(out, "error {kind}: {n}")?;
+    }
+    let mut hosts: Vec<(&String, &u64)> = stats.pages_per_host.iter().collect();
+    hosts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    writeln!(out, "hosts:     {}", hosts.len())?;
+    for (host, n) in hosts.iter().take(top) {
+        writeln!(out, "  {n:>8}  {host}")?;
+    }
+    if hosts.len() > top {
+        writeln!(out, "  ... {} more (--top N)", hosts.len() - top)?;
+    }
+    Ok(())
+}

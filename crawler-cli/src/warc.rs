@@ -1,0 +1,390 @@
+//! Writing WARC 1.1 files (ISO 28500:2017), one gzip member per record.
+//!
+//! Each stored page with a response becomes a `response` record (status line,
+//! headers and body, as the crawler received them) followed by a `request` record
+//! (what it sent) that names the response in `WARC-Concurrent-To`; a `warcinfo`
+//! record opens the file. Each record is compressed as its own gzip member, so
+//! readers can seek to any record, as `.warc.gz` tools expect.
+//!
+//! Written here rather than with the `warc` crate, whose gzip writer compresses a whole
+//! file as one stream; the format is small (a header block, a body, two CRLFs) and
+//! the output is checked by an independent reader (Python's `warcio`) in the
+//! end-to-end tests.
+//!
+//! Record IDs are UUIDs derived from the record's type, URL and fetch time, so exporting
+//! the same store twice writes the same records.
+//!
+//! Bodies are stored decoded: the HTTP client undoes `Content-Encoding` (and drops
+//! that header and `Content-Length`) and transfer codings. So a `Transfer-Encoding`
+//! header is written as `X-Crawler-Transfer-Encoding`, and the record's payload is the
+//! decoded body that the digests cover.
+
+use std::io::{self, Write};
+
+use crawler_storage::HttpExchange;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use sha1::{Digest, Sha1};
+
+/// What the `warcinfo` record says about the file.
+pub struct WarcInfo {
+    /// `WARC-Filename`, when writing to a file.
+    pub filename: Option<String>,
+    /// When the export ran (ms since the Unix epoch).
+    pub date_ms: u64,
+    /// `application/warc-fields` lines: `software`, `isPartOf`, ...
+    pub fields: Vec<(String, String)>,
+}
+
+/// Why a response record lacks (part of) its body: a `WARC-Truncated` reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Truncated {
+    /// The body was over the size limit.
+    Length,
+    /// The fetch ran out of time.
+    Time,
+    /// The connection broke.
+    Disconnect,
+    /// The body was not kept (a policy choice), or is missing.
+    Unspecified,
+}
+
+impl Truncated {
+    fn as_str(self) -> &'static str {
+        match self {
+            Truncated::Length => "length",
+            Truncated::Time => "time",
+            Truncated::Disconnect => "disconnect",
+            Truncated::Unspecified => "unspecified",
+        }
+    }
+}
+
+/// One fetch to archive.
+pub struct Capture<'a> {
+    /// The canonical URL (`WARC-Target-URI`).
+    pub url: &'a str,
+    /// When the fetch started (ms since the Unix epoch): `WARC-Date`.
+    pub fetched_at_ms: u64,
+    /// The request and response heads.
+    pub exchange: &'a HttpExchange,
+    /// The (decoded) body; empty when none was kept.
+    pub payload: &'a [u8],
+    /// Set when `payload` is not the whole body.
+    pub truncated: Option<Truncated>,
+}
+
+/// Writes records to `out`; [`WarcWriter::new`] writes the `warcinfo` record.
+pub struct WarcWriter<W: Write> {
+    out: W,
+    info_id: String,
+    level: Compression,
+}
+
+impl<W: Write> WarcWriter<W> {
+    /// Starts a file with its `warcinfo` record.
+    pub fn new(out: W, info: &WarcInfo) -> io::Result<WarcWriter<W>> {
+        let info_id = record_id(
+            "warcinfo",
+            info.filename.as_deref().unwrap_or(""),
+            info.date_ms,
+        );
+        let mut writer = WarcWriter {
+            out,
+            info_id: info_id.clone(),
+            level: Compression::new(6),
+        };
+        let mut block = Vec::new();
+        for (name, value) in &info.fields {
+            push_line(&mut block, &format!("{}: {}", clean(name), clean(value)));
+        }
+        let mut fields = vec![
+            ("WARC-Type", "warcinfo".to_owned()),
+            ("WARC-Record-ID", info_id),
+            ("WARC-Date", crate::time::rfc3339_millis(info.date_ms)),
+        ];
+        if let Some(name) = &info.filename {
+            fields.push(("WARC-Filename", clean(name)));
+        }
+        fields.push(("Content-Type", "application/warc-fields".to_owned()));
+        writer.write_record(&fields, &block)?;
+        Ok(writer)
+    }
+
+    /// Writes the `response` and `request` records of one fetch.
+    pub fn write_capture(&mut self, capture: &Capture<'_>) -> io::Result<()> {
+        let date = crate::time::rfc3339_millis(capture.fetched_at_ms);
+        let url = clean(capture.url);
+        let response_id = record_id("response", capture.url, capture.fetched_at_ms);
+        let request_id = record_id("request", capture.url, capture.fetched_at_ms);
+
+        let mut block = response_head(capture.exchange);
+        block.extend_from_slice(capture.payload);
+        let mut fields = vec![
+            ("WARC-Type", "response".to_owned()),
+            ("WARC-Record-ID", response_id.clone()),
+            ("WARC-Warcinfo-ID", self.info_id.clone()),
+            ("WARC-Target-URI", url.clone()),
+            ("WARC-Date", date.clone()),
+            ("WARC-Block-Digest", sha1_digest(&block)),
+            ("WARC-Payload-Digest", sha1_digest(capture.payload)),
+        ];
+        if let Some(reason) = capture.truncated {
+            fields.push(("WARC-Truncated", reason.as_str().to_owned()));
+        }
+        fields.push((
+            "Content-Type",
+            "application/http;msgtype=response".to_owned(),
+        ));
+        self.write_record(&fields, &block)?;
+
+        let block = request_head(capture.exchange);
+        let fields = [
+            ("WARC-Type", "request".to_owned()),
+            ("WARC-Record-ID", request_id),
+            ("WARC-Warcinfo-ID", self.info_id.clone()),
+            ("WARC-Concurrent-To", response_id),
+            ("WARC-Target-URI", url),
+            ("WARC-Date", date),
+            ("WARC-Block-Digest", sha1_digest(&block)),
+            (
+                "Content-Type",
+                "application/http;msgtype=request".to_owned(),
+            ),
+        ];
+        self.write_record(&fields, &block)
+    }
+
+    /// Flushes and returns the output.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.out.flush()?;
+        Ok(self.out)
+    }
+
+    /// One record as one gzip member: version line, fields, `Content-Length`, a blank
+    /// line, the block, two CRLFs.
+    fn write_record(&mut self, fields: &[(&str, String)], block: &[u8]) -> io::Result<()> {
+        let mut head = String::from("WARC/1.1\r\n");
+        for (name, value) in fields {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str(&format!("Content-Length: {}\r\n\r\n", block.len()));
+        let mut gzip = GzEncoder::new(&mut self.out, self.level);
+        gzip.write_all(head.as_bytes())?;
+        gzip.write_all(block)?;
+        gzip.write_all(b"\r\n\r\n")?;
+        gzip.finish()?;
+        Ok(())
+    }
+}
+
+/// The response's status line and headers, and the blank line before the body.
+fn response_head(exchange: &HttpExchange) -> Vec<u8> {
+    let response = &exchange.response;
+    let mut head = Vec::with_capacity(512);
+    let status_line = format!(
+        "{} {} {}",
+        clean(&response.version),
+        response.status,
+        clean(&response.reason)
+    );
+    push_line(&mut head, status_line.trim_end());
+    for (name, value) in &response.headers {
+        let name = if name.eq_ignore_ascii_case("transfer-encoding") {
+            "X-Crawler-Transfer-Encoding"
+        } else {
+            name.as_str()
+        };
+        push_line(&mut head, &format!("{}: {}", clean(name), clean(value)));
+    }
+    head.extend_from_slice(b"\r\n");
+    head
+}
+
+/// The request line and headers, and the blank line that ends a bodiless request.
+fn request_head(exchange: &HttpExchange) -> Vec<u8> {
+    let request = &exchange.request;
+    let mut head = Vec::with_capacity(256);
+    push_line(
+        &mut head,
+        &format!(
+            "{} {} {}",
+            clean(&request.method),
+            clean(&request.target),
+            clean(&request.version)
+        ),
+    );
+    for (name, value) in &request.headers {
+        push_line(&mut head, &format!("{}: {}", clean(name), clean(value)));
+    }
+    head.extend_from_slice(b"\r\n");
+    head
+}
+
+fn push_line(out: &mut Vec<u8>, line: &str) {
+    out.extend_from_slice(line.as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+/// A value safe on one header line: CR and LF (which only a damaged store could hold)
+/// become spaces.
+fn clean(value: &str) -> String {
+    value.replace(['\r', '\n'], " ")
+}
+
+/// `sha1:` and the base32 (RFC 4648) of the SHA-1 of `bytes`, as WARC tools write it.
+pub fn sha1_digest(bytes: &[u8]) -> String {
+    format!("sha1:{}", base32(&Sha1::digest(bytes)))
+}
+
+fn base32(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for &byte in bytes {
+        buffer = (buffer << 8) | u32::from(byte);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(char::from(ALPHABET[((buffer >> bits) & 31) as usize]));
+        }
+    }
+    if bits > 0 {
+        out.push(char::from(ALPHABET[((buffer << (5 - bits)) & 31) as usize]));
+    }
+    while out.len() % 8 != 0 {
+        out.push('=');
+    }
+    out
+}
+
+/// `<urn:uuid:...>`: a version-8 UUID from the SHA-1 of what names the record.
+fn record_id(kind: &str, url: &str, at_ms: u64) -> String {
+    let hash = Sha1::digest(format!("{kind}\n{url}\n{at_ms}").as_bytes());
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&hash[..16]);
+    b[6] = (b[6] & 0x0f) | 0x80;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|byte| format!("{byte:02x}")).collect();
+    format!(
+        "<urn:uuid:{}-{}-{}-{}-{}>",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use crawler_storage::{RequestHead, ResponseHead};
+    use flate2::bufread::GzDecoder;
+
+    use super::*;
+
+    #[test]
+    fn digests_are_base32_sha1() {
+        assert_eq!(sha1_digest(b""), "sha1:3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ");
+        assert_eq!(base32(b"foobar"), "MZXW6YTBOI======");
+        assert_eq!(base32(b"f"), "MY======");
+    }
+
+    #[test]
+    fn record_ids_are_stable_uuids() {
+        let id = record_id("response", "http://a.test/", 5);
+        assert_eq!(id, record_id("response", "http://a.test/", 5));
+        assert_ne!(id, record_id("request", "http://a.test/", 5));
+        assert_eq!(id.len(), "<urn:uuid:>".len() + 36);
+        assert_eq!(&id[24..25], "8", "{id}");
+    }
+
+    fn exchange() -> HttpExchange {
+        HttpExchange {
+            request: RequestHead {
+                method: "GET".into(),
+                target: "/a?b".into(),
+                version: "HTTP/1.1".into(),
+                headers: vec![("host".into(), "a.test".into())],
+            },
+            response: ResponseHead {
+                version: "HTTP/1.1".into(),
+                status: 200,
+                reason: "OK".into(),
+                headers: vec![
+                    ("content-type".into(), "text/plain".into()),
+                    ("transfer-encoding".into(), "chunked".into()),
+                    ("x-evil".into(), "a\r\nb".into()),
+                ],
+            },
+        }
+    }
+
+    /// Splits a file into its gzip members, decompressed.
+    fn members(mut bytes: &[u8]) -> Vec<String> {
+        let mut out = Vec::new();
+        while !bytes.is_empty() {
+            let mut decoder = GzDecoder::new(bytes);
+            let mut text = String::new();
+            decoder.read_to_string(&mut text).unwrap();
+            out.push(text);
+            bytes = decoder.into_inner();
+        }
+        out
+    }
+
+    #[test]
+    fn writes_one_gzip_member_per_record_with_exact_lengths() {
+        let info = WarcInfo {
+            filename: Some("x.warc.gz".into()),
+            date_ms: 0,
+            fields: vec![("software".into(), "crawler".into())],
+        };
+        let mut writer = WarcWriter::new(Vec::new(), &info).unwrap();
+        let exchange = exchange();
+        writer
+            .write_capture(&Capture {
+                url: "http://a.test/a?b",
+                fetched_at_ms: 1_700_000_000_123,
+                exchange: &exchange,
+                payload: b"hello",
+                truncated: None,
+            })
+            .unwrap();
+        let file = writer.finish().unwrap();
+        let records = members(&file);
+        assert_eq!(records.len(), 3);
+        assert!(records[0].contains("WARC-Type: warcinfo\r\n"));
+        assert!(records[0].ends_with("software: crawler\r\n\r\n\r\n"));
+
+        let response = &records[1];
+        let (head, block) = response.split_once("\r\n\r\n").unwrap();
+        let block = block.strip_suffix("\r\n\r\n").unwrap();
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Length: "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(length, block.len());
+        assert!(head.starts_with("WARC/1.1\r\nWARC-Type: response\r\n"));
+        assert!(head.contains("WARC-Date: 2023-11-14T22:13:20.123Z\r\n"));
+        assert!(head.contains(&format!("WARC-Payload-Digest: {}", sha1_digest(b"hello"))));
+        assert!(head.contains(&format!(
+            "WARC-Block-Digest: {}",
+            sha1_digest(block.as_bytes())
+        )));
+        assert_eq!(
+            block,
+            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nX-Crawler-Transfer-Encoding: chunked\r\nx-evil: a  b\r\n\r\nhello"
+        );
+
+        let request = &records[2];
+        assert!(request.contains("WARC-Type: request\r\n"));
+        let response_id = record_id("response", "http://a.test/a?b", 1_700_000_000_123);
+        assert!(request.contains(&format!("WARC-Concurrent-To: {response_id}\r\n")));
+        assert!(request.ends_with("\r\n\r\nGET /a?b HTTP/1.1\r\nhost: a.test\r\n\r\n\r\n\r\n"));
+    }
+}
