@@ -3,9 +3,12 @@
 
 mod cli;
 mod crawl;
+mod exports;
 mod extraction;
 mod fetching;
+mod in_use;
 mod library;
+mod queries;
 
 /// The `crawler` binary Cargo built for these tests.
 pub const CRAWLER: &str = env!("CARGO_BIN_EXE_crawler");

@@ -1,0 +1,99 @@
+//! Queries while a crawl runs on the same store: refused at once with a message that
+//! names the store and the running crawl; the crawl is not disturbed.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crawler_tests::{run, FixtureServer, WebConfig, Workspace};
+
+use crate::CRAWLER;
+
+#[test]
+fn queries_during_a_crawl_fail_at_once_naming_the_crawl() {
+    let server = FixtureServer::start(WebConfig {
+        hosts: 1,
+        pages: 100,
+        page_bytes: 2_000,
+        ..WebConfig::default()
+    })
+    .unwrap();
+    let ws = Workspace::new();
+    let store = ws.store();
+    let store_arg = store.to_str().unwrap();
+    // Two pages a second: the crawl would take 50 s; it is killed well before.
+    let mut crawl = Command::new(CRAWLER)
+        .args([
+            "crawl",
+            "--store",
+            store_arg,
+            "--no-progress",
+            "--per-host-rate",
+            "2",
+        ])
+        .args(["--resolve", &server.resolve_arg()])
+        .args(server.seeds())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server
+        .log()
+        .iter()
+        .filter(|r| r.path != "/robots.txt")
+        .count()
+        < 2
+    {
+        assert!(Instant::now() < deadline, "the crawl did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let root = server.url("h0.test", "/");
+    let queries: [&[&str]; 6] = [
+        &["ls", "--store", store_arg],
+        &["stats", "--store", store_arg],
+        &["get", "--store", store_arg, &root],
+        &["links", "--store", store_arg],
+        &["export", "--store", store_arg, "--format", "jsonl"],
+        &["crawl", "--store", store_arg, &root],
+    ];
+    for args in queries {
+        let started = Instant::now();
+        let out = run(CRAWLER, args);
+        let took = started.elapsed();
+        assert_eq!(out.code(), Some(1), "{args:?}: {}", out.stderr());
+        let message = out.stderr();
+        assert!(
+            message.contains(store_arg),
+            "{args:?} must name the store: {message}"
+        );
+        assert!(message.contains("in use"), "{message}");
+        assert!(
+            message.contains(&format!("pid {}", crawl.id())) && message.contains("crawler crawl"),
+            "{args:?} must name the running crawl: {message}"
+        );
+        assert!(took < Duration::from_secs(3), "{args:?} took {took:?}");
+        assert_eq!(message.lines().count(), 1, "one clear line: {message}");
+    }
+    assert!(
+        crawl.try_wait().unwrap().is_none(),
+        "the crawl goes on undisturbed"
+    );
+
+    // Killed mid-crawl, the store opens again and holds only pages the server sent.
+    crawl.kill().unwrap();
+    crawl.wait().unwrap();
+    let pages = run(CRAWLER, &["ls", "--store", store_arg, "--json"])
+        .success()
+        .json_lines();
+    let served: Vec<String> = server
+        .log()
+        .iter()
+        .map(|r| server.url(&r.host, &r.path))
+        .collect();
+    for page in &pages {
+        let url = page["url"].as_str().unwrap();
+        assert!(served.iter().any(|s| s == url), "{url} was never served");
+    }
+    run(CRAWLER, &["stats", "--store", store_arg]).success();
+}
