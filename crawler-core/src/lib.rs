@@ -27,8 +27,10 @@ pub mod extract;
 pub mod fetch;
 pub mod frontier;
 pub mod progress;
+pub mod robots;
 mod seeds;
 mod seen;
+pub mod sitemap;
 pub mod url;
 mod worker;
 

@@ -9,7 +9,7 @@ mod resolver;
 
 use std::io::Read;
 use std::sync::{Arc, Once};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::header::{self, HeaderMap};
 use url::Url;
@@ -70,6 +70,19 @@ impl FetchErrorKind {
         }
     }
 
+    /// Whether the fetch got no usable answer from the host at all (no connection, no
+    /// name, no response in time, a broken connection): what makes a host look down.
+    /// These are also the errors worth retrying.
+    pub fn is_connection_failure(self) -> bool {
+        matches!(
+            self,
+            FetchErrorKind::Timeout
+                | FetchErrorKind::Connect
+                | FetchErrorKind::Dns
+                | FetchErrorKind::Read
+        )
+    }
+
     /// Position in [`FetchErrorKind::ALL`].
     pub fn index(self) -> usize {
         FetchErrorKind::ALL
@@ -101,6 +114,10 @@ pub struct ResponseMeta {
     pub last_modified: Option<String>,
     pub etag: Option<String>,
     pub location: Option<String>,
+    /// The `Retry-After` header, as sent (see [`retry_after`]).
+    pub retry_after: Option<String>,
+    /// The `X-Robots-Tag` headers, one per header line (a line may name a crawler).
+    pub x_robots_tag: Vec<String>,
 }
 
 impl ResponseMeta {
@@ -174,6 +191,16 @@ impl Fetcher {
 
     /// Fetches `url` once. Never panics and never takes (much) longer than the timeout.
     pub fn fetch(&self, url: &Url) -> FetchOutcome {
+        self.fetch_with_limit(url, BodyLimit::Refuse(self.max_body))
+    }
+
+    /// [`Fetcher::fetch`] with another body limit: robots.txt files are read up to what
+    /// is parsed, sitemaps up to the protocol's 50 MB.
+    pub fn fetch_with_limit(&self, url: &Url, limit: BodyLimit) -> FetchOutcome {
+        let (max_body, truncate) = match limit {
+            BodyLimit::Refuse(max) => (max, false),
+            BodyLimit::Truncate(max) => (max, true),
+        };
         let started = Instant::now();
         let mut outcome = FetchOutcome {
             response: None,
@@ -198,20 +225,17 @@ impl Fetcher {
                 let capacity = meta
                     .content_length
                     .unwrap_or(16 * 1024)
-                    .min(self.max_body.min(1 << 20));
+                    .min(max_body.min(1 << 20));
                 outcome.body = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
                 outcome.response = Some(meta);
-                let limit = self.max_body.saturating_add(1);
+                let limit = max_body.saturating_add(u64::from(!truncate));
                 if let Err(e) = response.take(limit).read_to_end(&mut outcome.body) {
                     outcome.error = Some(classify_io(&e));
                     outcome.body.clear();
-                } else if outcome.body.len() as u64 > self.max_body {
+                } else if outcome.body.len() as u64 > max_body {
                     outcome.error = Some(FetchError {
                         kind: FetchErrorKind::BodyTooLarge,
-                        message: format!(
-                            "body larger than {} bytes (after decompression)",
-                            self.max_body
-                        ),
+                        message: format!("body larger than {max_body} bytes (after decompression)"),
                     });
                     outcome.bytes = outcome.body.len() as u64;
                     outcome.body = Vec::new();
@@ -227,6 +251,26 @@ impl Fetcher {
     }
 }
 
+/// How much of a body [`Fetcher::fetch_with_limit`] accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyLimit {
+    /// More than this many (decompressed) bytes is a `body-too-large` error.
+    Refuse(u64),
+    /// Keep the first this many bytes and stop reading: no error.
+    Truncate(u64),
+}
+
+/// How long a `Retry-After` value asks to wait (RFC 9110 §10.2.3): a number of
+/// seconds, or an HTTP-date (a date in the past means now). `None` if it is neither.
+pub fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
 fn response_meta(status: u16, headers: &HeaderMap) -> ResponseMeta {
     let text = |name: header::HeaderName| {
         headers
@@ -240,7 +284,18 @@ fn response_meta(status: u16, headers: &HeaderMap) -> ResponseMeta {
         last_modified: text(header::LAST_MODIFIED),
         etag: text(header::ETAG),
         location: text(header::LOCATION),
+        retry_after: text(header::RETRY_AFTER),
+        x_robots_tag: all_values(headers, "x-robots-tag"),
     }
+}
+
+/// Every value of a header that may be repeated.
+fn all_values(headers: &HeaderMap, name: &str) -> Vec<String> {
+    headers
+        .get_all(name)
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_owned())
+        .collect()
 }
 
 /// Sorts a request error into a kind by looking through its source chain.
@@ -325,4 +380,25 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
         source = e.source();
     }
     message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_takes_seconds_and_http_dates() {
+        let now = httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+        assert_eq!(retry_after(" 120 ", now), Some(Duration::from_secs(120)));
+        assert_eq!(
+            retry_after("Sun, 06 Nov 1994 08:50:07 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after("soon", now), None);
+        assert_eq!(retry_after("-5", now), None);
+    }
 }

@@ -1,0 +1,296 @@
+//! Sitemaps (the sitemaps.org protocol): the URLs a site lists for crawlers.
+//!
+//! [`parse`] reads one sitemap file, whichever of its forms it takes: an XML `<urlset>`
+//! (page URLs), an XML `<sitemapindex>` (more sitemaps), or plain text (one URL per
+//! line), each possibly gzip-compressed. It only reads: scope, dedup, politeness and the
+//! nesting limit are the crawl's business.
+//!
+//! ```
+//! use crawler_core::sitemap::{parse, SitemapKind};
+//! let xml = br#"<?xml version="1.0" encoding="UTF-8"?>
+//! <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+//!   <url><loc>http://a.test/?p=1&amp;q=2</loc><lastmod>2024-01-01</lastmod></url>
+//! </urlset>"#;
+//! let sitemap = parse(xml)?;
+//! assert_eq!(sitemap.kind, SitemapKind::UrlSet);
+//! assert_eq!(sitemap.locs, ["http://a.test/?p=1&q=2"]);
+//! # Ok::<(), crawler_core::sitemap::SitemapError>(())
+//! ```
+//!
+//! The protocol's limits are enforced: at most [`MAX_SITEMAP_URLS`] URLs are read from
+//! one file (the rest are counted in [`Sitemap::dropped`]) and a file larger than
+//! [`MAX_SITEMAP_BYTES`] once decompressed is refused. A document that declares entities
+//! in a DTD is refused outright: that is how XML bombs ("billion laughs") work, and no
+//! sitemap needs one. quick-xml never expands entities itself; the five predefined ones
+//! and character references are the only ones resolved here.
+
+use std::borrow::Cow;
+use std::io::Read;
+
+use quick_xml::events::Event;
+use quick_xml::Reader;
+
+/// URLs read from one sitemap file (the protocol's limit).
+pub const MAX_SITEMAP_URLS: usize = 50_000;
+
+/// The largest sitemap accepted, uncompressed (the protocol's 50 MB).
+pub const MAX_SITEMAP_BYTES: u64 = 50 * 1024 * 1024;
+
+/// How deep sitemap indexes may nest below the first sitemap.
+pub const MAX_SITEMAP_NESTING: u8 = 3;
+
+/// Which form a sitemap file took.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SitemapKind {
+    /// `<urlset>`: page URLs.
+    UrlSet,
+    /// `<sitemapindex>`: sitemap URLs.
+    Index,
+    /// Plain text: page URLs, one per line.
+    Text,
+}
+
+/// What one sitemap file lists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sitemap {
+    pub kind: SitemapKind,
+    /// The `<loc>` values (or lines), trimmed, in file order.
+    pub locs: Vec<String>,
+    /// URLs past [`MAX_SITEMAP_URLS`], not read.
+    pub dropped: usize,
+}
+
+/// Why a sitemap file was not read.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SitemapError {
+    #[error("larger than {MAX_SITEMAP_BYTES} bytes uncompressed")]
+    TooLarge,
+    #[error("bad gzip data: {0}")]
+    Gzip(String),
+    #[error("refused: the document declares entities (an XML bomb, or of no use in a sitemap)")]
+    EntityDeclaration,
+    #[error("refused: undefined entity &{0};")]
+    UndefinedEntity(String),
+    #[error("bad XML: {0}")]
+    Xml(String),
+    #[error("not a sitemap: the root element is <{0}>")]
+    UnknownRoot(String),
+}
+
+/// Reads a sitemap body (gzip-compressed or not).
+pub fn parse(body: &[u8]) -> Result<Sitemap, SitemapError> {
+    let body = gunzip_if_compressed(body)?;
+    if body.len() as u64 > MAX_SITEMAP_BYTES {
+        return Err(SitemapError::TooLarge);
+    }
+    let text = String::from_utf8_lossy(&body);
+    let text = text.trim_start_matches('\u{feff}').trim_start();
+    if text.starts_with('<') {
+        parse_xml(text)
+    } else {
+        Ok(parse_text(text))
+    }
+}
+
+/// Decompresses a gzip body (recognized by its magic bytes, whatever the headers say:
+/// `.xml.gz` files are usually served as `application/gzip` without `Content-Encoding`).
+fn gunzip_if_compressed(body: &[u8]) -> Result<Cow<'_, [u8]>, SitemapError> {
+    if !body.starts_with(&[0x1f, 0x8b]) {
+        return Ok(Cow::Borrowed(body));
+    }
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(body)
+        .take(MAX_SITEMAP_BYTES + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| SitemapError::Gzip(e.to_string()))?;
+    if out.len() as u64 > MAX_SITEMAP_BYTES {
+        return Err(SitemapError::TooLarge);
+    }
+    Ok(Cow::Owned(out))
+}
+
+fn parse_text(text: &str) -> Sitemap {
+    let mut sitemap = Sitemap {
+        kind: SitemapKind::Text,
+        locs: Vec::new(),
+        dropped: 0,
+    };
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        push_loc(&mut sitemap, line.to_owned());
+    }
+    sitemap
+}
+
+fn push_loc(sitemap: &mut Sitemap, loc: String) {
+    if sitemap.locs.len() < MAX_SITEMAP_URLS {
+        sitemap.locs.push(loc);
+    } else {
+        sitemap.dropped += 1;
+    }
+}
+
+fn parse_xml(text: &str) -> Result<Sitemap, SitemapError> {
+    let mut reader = Reader::from_str(text);
+    reader.config_mut().trim_text(false);
+    let xml_error = |e: quick_xml::Error| SitemapError::Xml(e.to_string());
+    let mut sitemap: Option<Sitemap> = None;
+    // The text of the `<loc>` being read, when inside one.
+    let mut loc: Option<String> = None;
+    loop {
+        match reader.read_event().map_err(xml_error)? {
+            Event::DocType(doctype) if doctype.borrow().into_inner().contains("<!ENTITY") => {
+                return Err(SitemapError::EntityDeclaration);
+            }
+            Event::Start(start) => {
+                let name = start.local_name();
+                let name: &str = name.as_ref();
+                match (&sitemap, name) {
+                    (None, "urlset") => sitemap = Some(empty(SitemapKind::UrlSet)),
+                    (None, "sitemapindex") => sitemap = Some(empty(SitemapKind::Index)),
+                    (None, other) => return Err(SitemapError::UnknownRoot(other.to_owned())),
+                    (Some(_), "loc") => loc = Some(String::new()),
+                    _ => {}
+                }
+            }
+            Event::Empty(start) if sitemap.is_none() => {
+                let name = start.local_name();
+                let name: &str = name.as_ref();
+                return match name {
+                    "urlset" => Ok(empty(SitemapKind::UrlSet)),
+                    "sitemapindex" => Ok(empty(SitemapKind::Index)),
+                    other => Err(SitemapError::UnknownRoot(other.to_owned())),
+                };
+            }
+            Event::Text(text) => {
+                if let Some(loc) = loc.as_mut() {
+                    loc.push_str(&text.xml10_content());
+                }
+            }
+            Event::CData(data) => {
+                if let Some(loc) = loc.as_mut() {
+                    loc.push_str(&data.into_inner());
+                }
+            }
+            Event::GeneralRef(reference) => {
+                let resolved = resolve_reference(&reference)?;
+                if let Some(loc) = loc.as_mut() {
+                    loc.push(resolved);
+                }
+            }
+            Event::End(end) => {
+                let name = end.local_name();
+                let name: &str = name.as_ref();
+                if name == "loc" {
+                    if let (Some(text), Some(sitemap)) = (loc.take(), sitemap.as_mut()) {
+                        let text = text.trim();
+                        if !text.is_empty() {
+                            push_loc(sitemap, text.to_owned());
+                        }
+                    }
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    sitemap.ok_or_else(|| SitemapError::Xml("no root element".to_owned()))
+}
+
+fn empty(kind: SitemapKind) -> Sitemap {
+    Sitemap {
+        kind,
+        locs: Vec::new(),
+        dropped: 0,
+    }
+}
+
+/// A character reference or one of XML's five predefined entities; anything else
+/// would need a DTD, which is refused.
+fn resolve_reference(reference: &quick_xml::events::BytesRef<'_>) -> Result<char, SitemapError> {
+    if let Ok(Some(c)) = reference.resolve_char_ref() {
+        return Ok(c);
+    }
+    let name = reference.xml10_content();
+    match name.as_ref() {
+        "amp" => Ok('&'),
+        "lt" => Ok('<'),
+        "gt" => Ok('>'),
+        "apos" => Ok('\''),
+        "quot" => Ok('"'),
+        other => Err(SitemapError::UndefinedEntity(other.to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn a_sitemap_index_lists_sitemaps() {
+        let xml = b"<sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n\
+            <sitemap><loc> http://a.test/s1.xml </loc></sitemap>\n\
+            <sitemap><loc><![CDATA[http://a.test/s2.xml.gz]]></loc><lastmod>2024</lastmod></sitemap>\n\
+            </sitemapindex>";
+        let sitemap = parse(xml).unwrap();
+        assert_eq!(sitemap.kind, SitemapKind::Index);
+        assert_eq!(
+            sitemap.locs,
+            ["http://a.test/s1.xml", "http://a.test/s2.xml.gz"]
+        );
+    }
+
+    #[test]
+    fn plain_text_and_gzip_are_read() {
+        let text = "\u{feff}http://a.test/1\r\n\r\n  http://a.test/2  \n";
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(text.as_bytes()).unwrap();
+        let sitemap = parse(&gz.finish().unwrap()).unwrap();
+        assert_eq!(sitemap.kind, SitemapKind::Text);
+        assert_eq!(sitemap.locs, ["http://a.test/1", "http://a.test/2"]);
+    }
+
+    #[test]
+    fn entity_declarations_are_refused() {
+        let bomb = br#"<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+]>
+<urlset><url><loc>http://a.test/&lol3;</loc></url></urlset>"#;
+        assert_eq!(parse(bomb), Err(SitemapError::EntityDeclaration));
+        let undefined = b"<urlset><url><loc>http://a.test/&lol;</loc></url></urlset>";
+        assert_eq!(
+            parse(undefined),
+            Err(SitemapError::UndefinedEntity("lol".into()))
+        );
+    }
+
+    #[test]
+    fn limits_hold() {
+        let mut text = String::new();
+        for i in 0..MAX_SITEMAP_URLS + 3 {
+            text.push_str(&format!("http://a.test/{i}\n"));
+        }
+        let sitemap = parse(text.as_bytes()).unwrap();
+        assert_eq!((sitemap.locs.len(), sitemap.dropped), (MAX_SITEMAP_URLS, 3));
+
+        // A gzip bomb: 60 MB of zeros in a few dozen kilobytes.
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let zeros = vec![b' '; 1 << 20];
+        for _ in 0..60 {
+            gz.write_all(&zeros).unwrap();
+        }
+        assert_eq!(parse(&gz.finish().unwrap()), Err(SitemapError::TooLarge));
+    }
+
+    #[test]
+    fn other_xml_is_not_a_sitemap() {
+        assert_eq!(
+            parse(b"<html><body>hi</body></html>"),
+            Err(SitemapError::UnknownRoot("html".into()))
+        );
+        assert!(matches!(parse(b"<urlset><url>"), Ok(s) if s.locs.is_empty()));
+    }
+}
