@@ -118,6 +118,31 @@ pub fn crawl(
     run(binary, &args)
 }
 
+/// The log without the `/robots.txt` requests: every host's first request is its
+/// robots.txt, and tests that count pages count the rest.
+pub fn page_requests(log: &[RequestRecord]) -> Vec<RequestRecord> {
+    log.iter()
+        .filter(|r| r.path != "/robots.txt")
+        .cloned()
+        .collect()
+}
+
+/// A loopback port nothing listens on (bound, then released): a dead host.
+pub fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free loopback port")
+}
+
+/// `crawler get --json` of one URL in `store`: its record and links.
+pub fn stored(binary: &str, store: &Path, url: &str) -> serde_json::Value {
+    let store = store.to_string_lossy();
+    run(binary, &["get", "--store", &store, url, "--json"])
+        .success()
+        .json()
+}
+
 /// Requests per (host, path), to check that each URL was fetched exactly once.
 pub fn request_counts(log: &[RequestRecord]) -> BTreeMap<(String, String), usize> {
     let mut counts = BTreeMap::new();

@@ -37,6 +37,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Start a small synthetic web on loopback, crawl it, and show how to query the result.
     Demo(DemoArgs),
+    /// Judge URLs against a robots.txt (a file or a URL) as a crawl would, naming the deciding rule.
+    Robots(RobotsArgs),
 }
 
 #[derive(Args, Debug)]
@@ -110,6 +112,8 @@ pub struct CrawlSettings {
     /// sled page cache in MiB [default: 256].
     #[arg(long, value_name = "MB")]
     pub cache_mb: Option<u64>,
+    #[command(flatten)]
+    pub politeness: PolitenessSettings,
     /// No progress bar, even on a terminal.
     #[arg(long)]
     pub no_progress: bool,
@@ -148,8 +152,78 @@ impl CrawlSettings {
         if let Some(secs) = self.connect_timeout {
             config.connect_timeout = seconds("--connect-timeout", secs)?;
         }
+        self.politeness.apply(&mut config)?;
         Ok(config)
     }
+}
+
+/// robots.txt, sitemaps, retries and backoff: the politeness beyond the rate.
+#[derive(Args, Debug, Default)]
+pub struct PolitenessSettings {
+    /// Do not fetch or obey robots.txt (the summary says so).
+    #[arg(long)]
+    pub ignore_robots: bool,
+    /// Product token matched against robots.txt User-agent lines [default: from --user-agent, e.g. crawler].
+    #[arg(long, value_name = "TOKEN")]
+    pub robots_agent: Option<String>,
+    /// Longest Crawl-delay obeyed, in seconds; longer ones are cut to it and reported [default: 30].
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
+    pub max_crawl_delay: Option<f64>,
+    /// Retries of a fetch that timed out, failed to connect, or got a 5xx or 429 [default: 2].
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
+    /// First pause of a host after a failure or a 429/503 without Retry-After, in seconds; doubles each time [default: 1].
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
+    pub retry_backoff: Option<f64>,
+    /// Longest pause of a host, Retry-After included, in seconds [default: 300].
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
+    pub max_backoff: Option<f64>,
+    /// Park a host after N connection failures in a row: its queue is recorded as host-unreachable [default: 10].
+    #[arg(long, value_name = "N")]
+    pub park_after: Option<u32>,
+    /// Read the Sitemap lines of the seed hosts' robots.txt [default: on].
+    #[arg(long, overrides_with = "no_sitemaps")]
+    pub sitemaps: bool,
+    /// Do not read the Sitemap lines of robots.txt.
+    #[arg(long, overrides_with = "sitemaps")]
+    pub no_sitemaps: bool,
+    /// Read this sitemap (urlset, index, gzip or plain text); its host joins the scope. Repeatable.
+    #[arg(long, value_name = "URL")]
+    pub sitemap: Vec<String>,
+    /// Queue rel="nofollow" links too.
+    #[arg(long)]
+    pub follow_nofollow: bool,
+}
+
+impl PolitenessSettings {
+    fn apply(&self, config: &mut CrawlConfig) -> Result<(), String> {
+        config.ignore_robots = self.ignore_robots;
+        config.robots_agent = self.robots_agent.clone();
+        config.sitemaps = !self.no_sitemaps;
+        config.sitemap_urls = self.sitemap.clone();
+        config.follow_nofollow = self.follow_nofollow;
+        if let Some(n) = self.retries {
+            config.retries = n;
+        }
+        if let Some(n) = self.park_after {
+            config.park_after = n;
+        }
+        if let Some(secs) = self.max_crawl_delay {
+            config.max_crawl_delay = seconds_or_zero("--max-crawl-delay", secs)?;
+        }
+        if let Some(secs) = self.retry_backoff {
+            config.retry_backoff = seconds_or_zero("--retry-backoff", secs)?;
+        }
+        if let Some(secs) = self.max_backoff {
+            config.max_backoff = seconds_or_zero("--max-backoff", secs)?;
+        }
+        Ok(())
+    }
+}
+
+fn seconds_or_zero(flag: &str, secs: f64) -> Result<std::time::Duration, String> {
+    std::time::Duration::try_from_secs_f64(secs)
+        .map_err(|_| format!("{flag}: {secs} is not a number of seconds >= 0"))
 }
 
 fn seconds(flag: &str, secs: f64) -> Result<std::time::Duration, String> {
@@ -391,6 +465,36 @@ pub struct DemoArgs {
     /// Requests per second per host.
     #[arg(long, default_value_t = 20.0)]
     pub per_host_rate: f64,
+}
+
+#[derive(Args, Debug)]
+pub struct RobotsArgs {
+    /// The crawler's User-Agent; robots.txt groups are matched on its product token.
+    #[arg(long, value_name = "UA")]
+    pub user_agent: String,
+    /// Read robots.txt from this file.
+    #[arg(
+        long,
+        value_name = "PATH",
+        conflicts_with = "url",
+        required_unless_present = "url"
+    )]
+    pub file: Option<PathBuf>,
+    /// Fetch robots.txt from this URL, following redirects as a crawl does.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// URLs to judge (paths like /a/b are taken relative to --url).
+    #[arg(value_name = "TESTURL", required = true)]
+    pub test_urls: Vec<String>,
+    /// One JSON object per URL per line: url, allowed, rule, line, group.
+    #[arg(long)]
+    pub json: bool,
+    /// Resolve HOST to ADDR for --url (curl syntax HOST:PORT:ADDR). Repeatable.
+    #[arg(long, value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
+    /// Seconds allowed for fetching --url [default: 30].
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
 }
 
 #[cfg(test)]

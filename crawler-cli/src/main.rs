@@ -44,6 +44,7 @@ fn main() -> ExitCode {
         Command::Links(args) => commands::links::run(args),
         Command::Export(args) => commands::export::run(args),
         Command::Demo(args) => commands::demo::run(args),
+        Command::Robots(args) => commands::robots::run(args),
     };
     match result {
         Ok(code) => code,

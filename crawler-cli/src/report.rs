@@ -88,7 +88,30 @@ pub fn print_summary(summary: &CrawlSummary, store: &Path, json: bool) -> io::Re
     if summary.queued_left > 0 {
         writeln!(out, "  {} URLs left in the frontier", summary.queued_left)?;
     }
+    print_politeness(&mut out, summary)?;
     writeln!(out, "  store: {}", store.display())
+}
+
+/// robots.txt, retries, capped crawl delays and parked hosts: what politeness did.
+fn print_politeness(out: &mut impl Write, summary: &CrawlSummary) -> io::Result<()> {
+    if summary.ignored_robots {
+        writeln!(out, "  robots.txt: ignored (--ignore-robots)")?;
+    } else {
+        writeln!(out, "  robots.txt: {} fetched", summary.robots_fetched)?;
+    }
+    if summary.retries > 0 {
+        writeln!(out, "  retries: {}", summary.retries)?;
+    }
+    for (host, asked) in &summary.crawl_delay_capped {
+        writeln!(
+            out,
+            "  Crawl-delay capped: {host} asked for {asked} s (see --max-crawl-delay)"
+        )?;
+    }
+    for (host, why) in &summary.parked_hosts {
+        writeln!(out, "  parked: {host}: {why}")?;
+    }
+    Ok(())
 }
 
 pub fn human_bytes(bytes: u64) -> String {

@@ -9,7 +9,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::fetch::ResolveRule;
-use crate::url::ScopeMode;
+use crate::robots::ProductToken;
+use crate::url::{CanonicalUrl, ScopeMode};
 
 /// Which response bodies the store keeps.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -74,6 +75,30 @@ pub struct CrawlConfig {
     pub resolve: Vec<String>,
     /// sled's page cache in MiB.
     pub cache_mb: u64,
+    /// Skip robots.txt entirely (fetch nothing of it, obey none of it).
+    pub ignore_robots: bool,
+    /// The product token looked for in robots.txt `User-agent` lines; `None` derives it
+    /// from `user_agent` (`crawler/0.1.0` gives `crawler`).
+    pub robots_agent: Option<String>,
+    /// How long a host's robots.txt rules are used before it is fetched again.
+    pub robots_ttl: Duration,
+    /// The longest `Crawl-delay` obeyed; a longer one is cut to this (and reported).
+    pub max_crawl_delay: Duration,
+    /// Retries of a fetch that timed out, failed to connect, or got a 5xx or 429.
+    pub retries: u32,
+    /// The first backoff pause of a host after a failure; it doubles with each further one.
+    pub retry_backoff: Duration,
+    /// The longest pause of a host, `Retry-After` included.
+    pub max_backoff: Duration,
+    /// Connection failures in a row after which a host is parked: its queue is
+    /// recorded as `host-unreachable` and dropped.
+    pub park_after: u32,
+    /// Read the `Sitemap` lines of the seed hosts' robots.txt.
+    pub sitemaps: bool,
+    /// Sitemaps to read whatever robots.txt says (`--sitemap`); their hosts join the scope.
+    pub sitemap_urls: Vec<String>,
+    /// Queue `rel="nofollow"` links too.
+    pub follow_nofollow: bool,
 }
 
 /// The default `User-Agent`: the crawler's name and version.
@@ -100,6 +125,17 @@ impl Default for CrawlConfig {
             max_redirects: 10,
             resolve: Vec::new(),
             cache_mb: 256,
+            ignore_robots: false,
+            robots_agent: None,
+            robots_ttl: Duration::from_secs(24 * 3600),
+            max_crawl_delay: Duration::from_secs(30),
+            retries: 2,
+            retry_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(300),
+            park_after: 10,
+            sitemaps: true,
+            sitemap_urls: Vec::new(),
+            follow_nofollow: false,
         }
     }
 }
@@ -127,6 +163,9 @@ pub struct ValidConfig {
     pub allow: Vec<regex::Regex>,
     pub deny: Vec<regex::Regex>,
     pub resolve: Vec<ResolveRule>,
+    /// The robots.txt product token, given or derived.
+    pub robots_agent: ProductToken,
+    pub sitemap_urls: Vec<CanonicalUrl>,
 }
 
 impl CrawlConfig {
@@ -173,6 +212,34 @@ impl CrawlConfig {
         if self.store.as_os_str().is_empty() {
             return Err(invalid("store", "empty path"));
         }
+        let robots_agent = match &self.robots_agent {
+            Some(token) => {
+                ProductToken::parse(token).map_err(|e| invalid("robots-agent", e.to_string()))?
+            }
+            None => ProductToken::from_user_agent(&self.user_agent).ok_or_else(|| {
+                invalid(
+                    "robots-agent",
+                    format!(
+                        "cannot derive a product token from the user agent {:?}; give one",
+                        self.user_agent
+                    ),
+                )
+            })?,
+        };
+        if self.park_after == 0 {
+            return Err(invalid("park-after", "must be at least 1"));
+        }
+        if self.retry_backoff > self.max_backoff {
+            return Err(invalid(
+                "retry-backoff",
+                "is longer than max-backoff, the longest pause allowed",
+            ));
+        }
+        let sitemap_urls = self
+            .sitemap_urls
+            .iter()
+            .map(|url| CanonicalUrl::parse(url).map_err(|e| invalid("sitemap", e.to_string())))
+            .collect::<Result<_, _>>()?;
         let allow = compile_all("allow", &self.allow)?;
         let deny = compile_all("deny", &self.deny)?;
         let resolve = self
@@ -188,6 +255,8 @@ impl CrawlConfig {
             allow,
             deny,
             resolve,
+            robots_agent,
+            sitemap_urls,
         })
     }
 }
@@ -212,7 +281,8 @@ mod tests {
 
     #[test]
     fn defaults_are_valid() {
-        assert!(CrawlConfig::default().validate().is_ok());
+        let valid = CrawlConfig::default().validate().unwrap();
+        assert_eq!(valid.robots_agent.as_str(), "crawler");
     }
 
     #[test]
@@ -270,5 +340,33 @@ mod tests {
             Some("user-agent")
         );
         assert_eq!(bad(CrawlConfig { max_body: 0, ..d() }), Some("max-body"));
+        assert_eq!(
+            bad(CrawlConfig {
+                robots_agent: Some("bot/1".into()),
+                ..d()
+            }),
+            Some("robots-agent")
+        );
+        assert_eq!(
+            bad(CrawlConfig {
+                user_agent: "1984".into(),
+                ..d()
+            }),
+            Some("robots-agent")
+        );
+        assert_eq!(
+            bad(CrawlConfig {
+                park_after: 0,
+                ..d()
+            }),
+            Some("park-after")
+        );
+        assert_eq!(
+            bad(CrawlConfig {
+                sitemap_urls: vec!["ftp://a.test/s.xml".into()],
+                ..d()
+            }),
+            Some("sitemap")
+        );
     }
 }

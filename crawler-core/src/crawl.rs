@@ -3,8 +3,10 @@
 //!
 //! Data flow: seeds -> frontier -> scheduler -> worker (fetch, parse, store) ->
 //! report -> frontier. The scheduler is the only owner of the frontier; it hands a
-//! job to a worker only when a worker is idle, so a job never waits in a channel
-//! while its host's politeness clock runs.
+//! task to a worker only when a worker is idle, so a job never waits in a channel
+//! while its host's politeness clock runs. Tasks are page fetches, robots.txt fetches
+//! (the frontier asks for one before a host's first page), and batches of URLs the
+//! frontier refused, which a worker records without fetching.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -16,11 +18,11 @@ use crossbeam_channel::{select, Receiver, Sender};
 
 use crate::config::{CrawlConfig, ValidConfig};
 use crate::fetch::{ClientBuildError, Fetcher};
-use crate::frontier::{Frontier, Next, Politeness, Queued};
+use crate::frontier::{Frontier, Health, JobKind, Next, Politeness, Queued};
 use crate::progress::{CrawlSummary, Progress};
 use crate::seen::SeenSet;
 use crate::url::{CanonicalUrl, Scope};
-use crate::worker::{run_worker, unix_ms, Report, WorkerContext};
+use crate::worker::{run_worker, unix_ms, Report, Task, WorkerContext};
 use crate::ConfigError;
 
 /// Why a crawl could not start or had to end early.
@@ -114,7 +116,8 @@ impl Crawler {
     /// Runs the crawl to the end (frontier exhausted, budget spent or stopped).
     pub fn run(self) -> Result<CrawlSummary, CrawlError> {
         let settings = &self.config.config;
-        let all_seeds = self.seeds_with_previous_runs()?;
+        let mut all_seeds = self.seeds_with_previous_runs()?;
+        all_seeds.extend(self.config.sitemap_urls.iter().cloned());
         let scope = Scope::new(
             settings.scope,
             &all_seeds,
@@ -129,6 +132,13 @@ impl Crawler {
             concurrency: settings.per_host_concurrency,
             rate: settings.per_host_rate,
             max_pages_per_host: settings.max_pages_per_host,
+            obey_robots: !settings.ignore_robots,
+            robots_ttl: settings.robots_ttl,
+            max_crawl_delay: settings.max_crawl_delay,
+            retries: settings.retries,
+            backoff: settings.retry_backoff,
+            max_backoff: settings.max_backoff,
+            park_after: settings.park_after,
         });
         for entry in self.store.queued() {
             if let Some(queued) = queued_from_store(entry?) {
@@ -136,14 +146,19 @@ impl Crawler {
             }
         }
         let mut new_seeds = Vec::new();
-        for seed in &self.seeds {
+        let pages = self.seeds.iter().map(|url| (url, JobKind::Page));
+        let sitemaps =
+            (self.config.sitemap_urls.iter()).map(|url| (url, JobKind::Sitemap { level: 0 }));
+        for (seed, kind) in pages.chain(sitemaps) {
             if seen.insert(seed.fingerprint()) {
-                new_seeds.push((seed.fingerprint(), QueueEntry::seed(seed.as_str())));
+                let entry = QueueEntry {
+                    kind: kind.store_name(),
+                    ..QueueEntry::seed(seed.as_str())
+                };
+                new_seeds.push((seed.fingerprint(), entry));
                 frontier.push(Queued {
-                    url: seed.clone(),
-                    depth: 0,
-                    from: None,
-                    hops: 0,
+                    kind,
+                    ..Queued::page(seed.clone(), 0, None, 0)
                 });
             }
         }
@@ -165,6 +180,10 @@ impl Crawler {
             max_depth: settings.max_depth,
             max_redirects: settings.max_redirects,
             bodies: settings.bodies,
+            robots_agent: self.config.robots_agent.clone(),
+            retries: settings.retries,
+            sitemaps: settings.sitemaps,
+            follow_nofollow: settings.follow_nofollow,
         });
         let (job_tx, job_rx) = crossbeam_channel::unbounded();
         let (report_tx, report_rx) = crossbeam_channel::unbounded();
@@ -211,6 +230,9 @@ impl Crawler {
         let stopped = self.stop.is_stopped() || failure.is_some();
         let mut summary = self.progress.summary(stopped);
         summary.queued_left = frontier.queued() as u64;
+        summary.ignored_robots = settings.ignore_robots;
+        summary.crawl_delay_capped = frontier.capped_crawl_delays().clone();
+        summary.parked_hosts = frontier.parked_hosts().clone();
         run.finished_at_ms = Some(unix_ms());
         run.fetched = summary.pages_fetched;
         run.interrupted = stopped;
@@ -248,6 +270,8 @@ fn queued_from_store(entry: QueueEntry) -> Option<Queued> {
         depth: entry.depth,
         from: entry.from,
         hops: entry.hops,
+        kind: JobKind::from_store_name(entry.kind.as_deref()),
+        attempts: 0,
     })
 }
 
@@ -273,7 +297,7 @@ fn join_all(workers: Vec<thread::JoinHandle<()>>) {
 /// The loop that owns the frontier: take reports, hand out jobs, wait for the next event.
 struct Scheduler {
     frontier: Frontier,
-    jobs: Sender<crate::frontier::Job>,
+    jobs: Sender<Task>,
     reports: Receiver<Report>,
     stop_signal: Receiver<()>,
     stop: StopHandle,
@@ -286,6 +310,9 @@ struct Scheduler {
 
 /// How often the scheduler refreshes the live counters when nothing else happens.
 const TICK: Duration = Duration::from_millis(200);
+
+/// Refused URLs recorded by one worker task at most (one store batch).
+const SETTLE_BATCH: usize = 512;
 
 impl Scheduler {
     fn run(&mut self) {
@@ -317,21 +344,41 @@ impl Scheduler {
         }
     }
 
-    /// Hands jobs to idle workers; returns when the next waiting host becomes ready.
+    /// Hands tasks to idle workers; returns when the next waiting host becomes ready.
+    ///
+    /// Only page fetches count toward `max_pages` (retries of a page do not count
+    /// again); robots.txt fetches and refused URLs do not.
     fn dispatch(&mut self) -> Option<Instant> {
         if self.stop.is_stopped() || self.failure.is_some() {
             return None;
         }
-        while self.idle_workers > 0 && self.max_pages.is_none_or(|max| self.dispatched < max) {
+        while self.idle_workers > 0 {
+            if let Some(batch) = self.frontier.take_refused(SETTLE_BATCH) {
+                if !self.send(Task::Settle(batch)) {
+                    return None;
+                }
+                continue;
+            }
+            if self.max_pages.is_some_and(|max| self.dispatched >= max) {
+                return None;
+            }
             match self.frontier.next(Instant::now()) {
                 Next::Job(job) => {
-                    let host = job.host;
-                    if self.jobs.send(job).is_err() {
-                        self.frontier.complete(host, None);
+                    let (host, first_try) = (job.host, job.attempts == 0);
+                    if !self.send(Task::Page(job)) {
+                        self.frontier.complete(host, None, Health::NotContacted);
                         return None;
                     }
-                    self.idle_workers -= 1;
-                    self.dispatched += 1;
+                    if first_try {
+                        self.dispatched += 1;
+                    }
+                }
+                Next::Robots(job) => {
+                    let host = job.host;
+                    if !self.send(Task::Robots(job)) {
+                        self.frontier.complete(host, None, Health::NotContacted);
+                        return None;
+                    }
                 }
                 Next::WaitUntil(at) => return Some(at),
                 Next::Idle => return None,
@@ -340,21 +387,49 @@ impl Scheduler {
         None
     }
 
+    /// Sends a task to the idle workers; false when they are all gone.
+    fn send(&mut self, task: Task) -> bool {
+        if self.jobs.send(task).is_err() {
+            return false;
+        }
+        self.idle_workers -= 1;
+        true
+    }
+
     fn handle(&mut self, report: Report) {
         self.idle_workers += 1;
         match report {
-            Report::Done {
+            Report::Page {
                 host,
                 answered,
+                health,
                 discovered,
+                retry,
             } => {
-                self.frontier.complete(host, answered);
+                self.frontier.complete(host, answered, health);
+                if let Some(queued) = retry {
+                    self.frontier.retry(queued);
+                }
                 for queued in discovered {
                     self.frontier.push(queued);
                 }
             }
+            Report::Robots {
+                host,
+                answered,
+                result,
+                discovered,
+            } => {
+                self.frontier.robots_done(host, answered, result);
+                for queued in discovered {
+                    self.frontier.push(queued);
+                }
+            }
+            Report::Settled => {}
             Report::StoreFailed { host, error } => {
-                self.frontier.complete(host, None);
+                if let Some(host) = host {
+                    self.frontier.complete(host, None, Health::NotContacted);
+                }
                 self.failure.get_or_insert(error);
             }
         }

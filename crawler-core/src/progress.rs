@@ -10,6 +10,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::fetch::FetchErrorKind;
+use crate::frontier::Refusal;
 
 const CLASSES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"];
 
@@ -25,6 +26,9 @@ pub struct Progress {
     hosts: AtomicU64,
     by_class: [AtomicU64; CLASSES.len()],
     by_error: [AtomicU64; FetchErrorKind::ALL.len()],
+    by_refusal: [AtomicU64; Refusal::KINDS.len()],
+    robots_fetched: AtomicU64,
+    retries: AtomicU64,
 }
 
 /// A copy of the counters at one instant.
@@ -47,8 +51,18 @@ pub struct Snapshot {
 /// What a finished (or stopped) crawl did in this run.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct CrawlSummary {
-    /// Fetches completed.
+    /// Fetches completed (the final attempt of each URL; robots.txt not included).
     pub pages_fetched: u64,
+    /// robots.txt fetches (redirect hops and retries included).
+    pub robots_fetched: u64,
+    /// Fetches that failed and were tried again.
+    pub retries: u64,
+    /// Whether robots.txt was ignored (`--ignore-robots`).
+    pub ignored_robots: bool,
+    /// Hosts whose `Crawl-delay` was above the cap, with the delay they asked for (s).
+    pub crawl_delay_capped: BTreeMap<String, f64>,
+    /// Hosts parked after repeated connection failures, with why.
+    pub parked_hosts: BTreeMap<String, String>,
     /// Responses by status class (`2xx`, `3xx`, ...).
     pub by_status_class: BTreeMap<String, u64>,
     /// Failed fetches and refused URLs by error kind.
@@ -75,6 +89,9 @@ impl Default for Progress {
             hosts: AtomicU64::new(0),
             by_class: Default::default(),
             by_error: Default::default(),
+            by_refusal: Default::default(),
+            robots_fetched: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
         }
     }
 }
@@ -96,6 +113,19 @@ impl Progress {
     pub(crate) fn record_error(&self, kind: FetchErrorKind) {
         self.by_error[kind.index()].fetch_add(1, Relaxed);
         self.errors.fetch_add(1, Relaxed);
+    }
+
+    /// A URL settled without a fetch.
+    pub(crate) fn record_refused(&self, refusal: &Refusal) {
+        self.by_refusal[refusal.index()].fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn record_robots_fetch(&self) {
+        self.robots_fetched.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn record_retry(&self) {
+        self.retries.fetch_add(1, Relaxed);
     }
 
     pub(crate) fn record_fetched(&self) {
@@ -139,10 +169,17 @@ impl Progress {
             errors: nonzero(
                 FetchErrorKind::ALL
                     .iter()
+                    .map(|kind| kind.as_str())
                     .zip(&self.by_error)
-                    .map(|(kind, n)| (kind.as_str().to_owned(), n.load(Relaxed)))
+                    .chain(Refusal::KINDS.into_iter().zip(&self.by_refusal))
+                    .map(|(kind, n)| (kind.to_owned(), n.load(Relaxed)))
                     .collect(),
             ),
+            robots_fetched: self.robots_fetched.load(Relaxed),
+            retries: self.retries.load(Relaxed),
+            ignored_robots: false,
+            crawl_delay_capped: BTreeMap::new(),
+            parked_hosts: BTreeMap::new(),
             bytes: snapshot.bytes,
             elapsed_secs: snapshot.elapsed_secs,
             pages_per_sec: snapshot.pages_per_sec,

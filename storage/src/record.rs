@@ -49,8 +49,15 @@ pub struct PageRecord {
     pub body_stored: bool,
     /// Number of outlinks stored for this page.
     pub outlinks: u32,
-    /// Fetch attempts made (1 without retries).
+    /// Fetch attempts made (1 without retries, 0 when refused without a fetch).
     pub attempts: u32,
+    /// The page asked not to be indexed (`noindex` in `<meta name="robots">` or
+    /// `X-Robots-Tag`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub noindex: bool,
+    /// The page's `<link rel="canonical">` target, canonicalized.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canonical: Option<String>,
 }
 
 impl PageRecord {
@@ -91,6 +98,10 @@ pub struct QueueEntry {
     /// Redirect hops that led here (0 for a link).
     #[serde(default)]
     pub hops: u8,
+    /// What the engine queued the URL as, when not an ordinary page (`sitemap:0`, ...).
+    /// Opaque to the store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
 }
 
 impl QueueEntry {
@@ -101,6 +112,7 @@ impl QueueEntry {
             depth: 0,
             from: None,
             hops: 0,
+            kind: None,
         }
     }
 }

@@ -422,6 +422,7 @@ mod tests {
                 depth: 1,
                 from: Some("http://a.test/".into()),
                 hops: 0,
+                kind: None,
             },
         )];
         store

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use crawler_fixtures::{page_path, synthetic_host, synthetic_outlinks};
 use crawler_tests::{
-    crawl, max_open_per_host, min_gap_per_host, request_counts, run, FixtureServer, WebConfig,
-    Workspace,
+    crawl, max_open_per_host, min_gap_per_host, page_requests, request_counts, run, FixtureServer,
+    WebConfig, Workspace,
 };
 
 use crate::CRAWLER;
@@ -74,7 +74,7 @@ fn crawls_every_page_exactly_once_politely_and_in_scope() {
     let counts = request_counts(&log);
     let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "fetched more than once: {twice:?}");
-    let requested = crawler_tests::requested_urls(&log, server.port());
+    let requested = crawler_tests::requested_urls(&page_requests(&log), server.port());
     assert_eq!(
         requested,
         server.expected_urls(),
@@ -82,6 +82,17 @@ fn crawls_every_page_exactly_once_politely_and_in_scope() {
     );
     assert_eq!(summary["pages_fetched"], 1000);
     assert_eq!(summary["by_status_class"]["2xx"], 1000);
+    assert_eq!(summary["robots_fetched"], 20);
+    let mut first_request: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut by_start: Vec<_> = log.iter().collect();
+    by_start.sort_by_key(|r| r.start);
+    for record in by_start {
+        first_request.entry(&record.host).or_insert(&record.path);
+    }
+    assert!(
+        first_request.values().all(|path| *path == "/robots.txt"),
+        "every host's first request must be its robots.txt: {first_request:?}"
+    );
 
     let outside: Vec<_> = log
         .iter()
@@ -121,7 +132,8 @@ fn default_rate_spaces_requests_half_a_second_apart() {
     let ws = Workspace::new();
     crawl(CRAWLER, &server, &ws.store(), &server.seeds(), &[]).success();
     let log = server.log();
-    assert_eq!(log.len(), 10);
+    assert_eq!(page_requests(&log).len(), 10);
+    assert_eq!(log.len(), 12, "two robots.txt requests");
     for (host, gap) in min_gap_per_host(&log) {
         assert!(
             gap >= Duration::from_millis(499),
@@ -150,7 +162,7 @@ fn per_host_concurrency_is_never_exceeded() {
     )
     .success();
     let log = server.log();
-    assert_eq!(log.len(), 120);
+    assert_eq!(page_requests(&log).len(), 120);
     for (host, open) in max_open_per_host(&log) {
         assert!(open <= 3, "{host} had {open} requests open at once");
     }
@@ -179,7 +191,7 @@ fn max_depth_is_exact() {
         expected.len() > 3 && expected.len() < 200,
         "the test web must have pages beyond depth 2"
     );
-    let requested = crawler_tests::requested_urls(&server.log(), server.port());
+    let requested = crawler_tests::requested_urls(&page_requests(&server.log()), server.port());
     assert_eq!(requested, expected);
 }
 
@@ -204,7 +216,7 @@ fn max_pages_is_exact() {
     )
     .success()
     .json();
-    assert_eq!(server.log().len(), 37);
+    assert_eq!(page_requests(&server.log()).len(), 37);
     assert_eq!(summary["pages_fetched"], 37);
     let ls = run(
         CRAWLER,
@@ -227,7 +239,7 @@ fn max_pages_per_host_is_exact() {
     )
     .success();
     let mut per_host: BTreeMap<String, usize> = BTreeMap::new();
-    for record in server.log() {
+    for record in page_requests(&server.log()) {
         *per_host.entry(record.host).or_default() += 1;
     }
     assert_eq!(per_host.len(), 5);
@@ -273,7 +285,7 @@ fn allow_and_deny_filter_urls() {
         &["--per-host-rate", "0", "--deny", r"/page/1\d$"],
     )
     .success();
-    let log = server.log();
+    let log = page_requests(&server.log());
     assert_eq!(log.len(), 30, "40 pages less the 10 denied ones");
     let denied: Vec<_> = log
         .iter()

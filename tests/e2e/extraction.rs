@@ -6,7 +6,7 @@ use crawler_fixtures::{
     cases_expected_followed, cases_never_followed, CHARSET_LATIN1_TITLE, CHARSET_META_TITLE,
 };
 use crawler_tests::{
-    crawl, request_counts, requested_urls, run, FixtureServer, WebConfig, Workspace,
+    crawl, page_requests, request_counts, requested_urls, run, FixtureServer, WebConfig, Workspace,
 };
 
 use crate::CRAWLER;
@@ -24,6 +24,9 @@ fn follows_exactly_the_links_a_browser_user_could_click() {
     )
     .success();
     let log = server.log();
+    let robots = log.iter().filter(|r| r.path == "/robots.txt").count();
+    assert_eq!(robots, 1, "robots.txt once for the one host");
+    let log = page_requests(&log);
 
     let requested = requested_urls(&log, server.port());
     let expected = cases_expected_followed(server.port());

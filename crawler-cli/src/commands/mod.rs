@@ -7,4 +7,5 @@ pub mod get;
 pub mod links;
 pub mod ls;
 mod reading;
+pub mod robots;
 pub mod stats;

@@ -1,0 +1,152 @@
+//! `crawler robots`: what a crawl would decide for some URLs, and which rule decided.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crawler_core::fetch::Fetcher;
+use crawler_core::robots::{self, ProductToken, RobotsResponse, RobotsRules, RobotsTxt};
+use crawler_core::{CanonicalUrl, CrawlConfig};
+
+use crate::args::RobotsArgs;
+use crate::Failure;
+
+/// What the robots.txt source amounts to.
+enum Source {
+    /// Rules to apply (a missing file means none).
+    Rules(RobotsRules),
+    /// robots.txt is unreachable: a crawl fetches nothing on the host (RFC 9309 §2.3.1.4).
+    Unreachable,
+}
+
+pub fn run(args: RobotsArgs) -> Result<ExitCode, Failure> {
+    let agent = ProductToken::from_user_agent(&args.user_agent).ok_or_else(|| {
+        Failure::Usage(format!(
+            "--user-agent {:?} has no product token (letters, '_' and '-')",
+            args.user_agent
+        ))
+    })?;
+    let base = args
+        .url
+        .as_deref()
+        .map(|url| CanonicalUrl::parse(url).map_err(|e| Failure::Usage(format!("--url: {e}"))))
+        .transpose()?;
+    let targets = args
+        .test_urls
+        .iter()
+        .map(|input| target(input, base.as_ref()).map(|url| (input.as_str(), url)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let source = match (&args.file, &base) {
+        (Some(path), _) => {
+            let body = std::fs::read(path)
+                .map_err(|e| Failure::Usage(format!("--file {}: {e}", path.display())))?;
+            Source::Rules(RobotsTxt::parse(&body).rules_for(&agent))
+        }
+        (None, Some(url)) => download(&args, &agent, url)?,
+        (None, None) => return Err(Failure::Usage("give --file PATH or --url URL".into())),
+    };
+    let mut out = io::stdout().lock();
+    for (input, url) in targets {
+        let line = match &source {
+            Source::Rules(rules) => verdict_line(input, &url, rules, args.json),
+            Source::Unreachable => unreachable_line(input, args.json),
+        };
+        writeln!(out, "{line}")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A URL to judge: absolute, or a path taken relative to `--url`.
+fn target(input: &str, base: Option<&CanonicalUrl>) -> Result<CanonicalUrl, Failure> {
+    let parsed = match base {
+        Some(base) => CanonicalUrl::join(base.as_url(), input),
+        None if input.starts_with('/') => {
+            // Only the path matters for the verdict; any origin will do.
+            CanonicalUrl::parse(&format!("http://robots.invalid{input}"))
+        }
+        None => CanonicalUrl::parse(input),
+    };
+    parsed.map_err(|e| Failure::Usage(format!("{input:?}: {e}")))
+}
+
+/// Fetches robots.txt as a crawl does, and says on stderr what its status meant.
+fn download(
+    args: &RobotsArgs,
+    agent: &ProductToken,
+    url: &CanonicalUrl,
+) -> Result<Source, Failure> {
+    let mut config = CrawlConfig {
+        user_agent: args.user_agent.clone(),
+        robots_agent: Some(agent.as_str().to_owned()),
+        resolve: args.resolve.clone(),
+        ..CrawlConfig::default()
+    };
+    if let Some(secs) = args.timeout {
+        config.timeout = Duration::try_from_secs_f64(secs)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                Failure::Usage(format!(
+                    "--timeout: {secs} is not a positive number of seconds"
+                ))
+            })?;
+    }
+    let config = config
+        .validate()
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let fetcher = Fetcher::new(&config)?;
+    Ok(match robots::fetch(&fetcher, url) {
+        RobotsResponse::Found(file) => Source::Rules(file.rules_for(agent)),
+        RobotsResponse::Redirect(_) | RobotsResponse::Unavailable(_) => {
+            eprintln!("crawler: {url} is unavailable: no rules apply, everything is allowed");
+            Source::Rules(RobotsRules::default())
+        }
+        RobotsResponse::Unreachable { reason, .. } => {
+            eprintln!(
+                "crawler: {url} is unreachable ({reason}): a crawl fetches nothing on this host"
+            );
+            Source::Unreachable
+        }
+    })
+}
+
+fn verdict_line(input: &str, url: &CanonicalUrl, rules: &RobotsRules, json: bool) -> String {
+    let verdict = rules.verdict(url);
+    let word = if verdict.allowed {
+        "allowed"
+    } else {
+        "disallowed"
+    };
+    if json {
+        return serde_json::json!({
+            "url": input,
+            "allowed": verdict.allowed,
+            "rule": verdict.rule.map(|r| r.to_string()),
+            "line": verdict.rule.map(|r| r.line),
+            "group": rules.group(),
+        })
+        .to_string();
+    }
+    let group = rules.group().unwrap_or("none");
+    match verdict.rule {
+        Some(rule) => format!(
+            "{word:<10}  {input}  {rule} (line {}, group {group})",
+            rule.line
+        ),
+        None => format!("{word:<10}  {input}  no rule matched (group {group})"),
+    }
+}
+
+fn unreachable_line(input: &str, json: bool) -> String {
+    if json {
+        return serde_json::json!({
+            "url": input,
+            "allowed": false,
+            "rule": null,
+            "line": null,
+            "group": null,
+        })
+        .to_string();
+    }
+    format!("{:<10}  {input}  robots.txt unreachable", "disallowed")
+}

@@ -1,0 +1,335 @@
+//! One page (or sitemap) fetch: fetch, decide on a retry, read the body, store.
+
+use std::time::SystemTime;
+
+use crawler_storage::{PageRecord, PageWrite, QueueEntry, StoreError};
+
+use super::{unix_ms, Report, WorkerContext};
+use crate::config::BodyPolicy;
+use crate::extract::{decode_html, extract_links};
+use crate::fetch::{retry_after, BodyLimit, FetchErrorKind, FetchOutcome, ResponseMeta};
+use crate::frontier::{Health, Job, JobKind, Queued};
+use crate::robots::PageDirectives;
+use crate::sitemap::{self, SitemapKind, MAX_SITEMAP_BYTES, MAX_SITEMAP_NESTING};
+use crate::url::CanonicalUrl;
+
+/// A URL found on a page (or in a sitemap), before scope and dedup.
+struct Candidate {
+    url: CanonicalUrl,
+    depth: u32,
+    hops: u8,
+    kind: JobKind,
+}
+
+/// What reading a response yields besides the record.
+#[derive(Default)]
+struct Reading {
+    outlinks: Vec<String>,
+    candidates: Vec<Candidate>,
+}
+
+impl WorkerContext {
+    pub(super) fn process(&self, job: Job) -> Result<Report, StoreError> {
+        let fetched_at_ms = unix_ms();
+        let outcome = match job.kind {
+            JobKind::Page => self.fetcher.fetch(job.url.as_url()),
+            JobKind::Sitemap { .. } => self
+                .fetcher
+                .fetch_with_limit(job.url.as_url(), BodyLimit::Refuse(MAX_SITEMAP_BYTES)),
+        };
+        let health = health(&outcome);
+        let attempt = job.attempts.saturating_add(1);
+        if is_retryable(&outcome) && attempt <= self.retries {
+            self.progress.record_retry();
+            return Ok(Report::Page {
+                host: job.host,
+                answered: Some(outcome.answered),
+                health,
+                discovered: Vec::new(),
+                retry: Some(Queued {
+                    url: job.url,
+                    depth: job.depth,
+                    from: job.from,
+                    hops: job.hops,
+                    kind: job.kind,
+                    attempts: attempt,
+                }),
+            });
+        }
+        self.progress.record_fetched();
+
+        let mut page = PageRecord::new(job.url.as_str(), job.url.host(), job.depth);
+        page.from = job.from.clone();
+        page.attempts = attempt;
+        page.fetched_at_ms = fetched_at_ms;
+        page.fetch_ms = u64::try_from(outcome.elapsed.as_millis()).unwrap_or(u64::MAX);
+        page.bytes = outcome.bytes;
+        if let Some(error) = &outcome.error {
+            page.error = Some(error.kind.as_str().to_owned());
+            page.error_message = Some(error.message.clone());
+            self.progress.record_error(error.kind);
+        }
+
+        let mut reading = Reading::default();
+        let mut body = None;
+        if let Some(response) = &outcome.response {
+            self.progress
+                .record_response(response.status, outcome.bytes);
+            page.status = Some(response.status);
+            page.content_type = response.content_type.clone();
+            page.content_length = response.content_length;
+            page.last_modified = response.last_modified.clone();
+            page.etag = response.etag.clone();
+            page.location = response.location.clone();
+            if outcome.error.is_none() {
+                let fetched = outcome.body.as_slice();
+                match (response.status, job.kind) {
+                    (300..=399, _) => follow_redirect(&job, response, &mut reading),
+                    (200..=299, JobKind::Page) => {
+                        self.read_page(&job, response, fetched, &mut page, &mut reading)
+                    }
+                    (200..=299, JobKind::Sitemap { level }) => {
+                        self.read_sitemap(&job, level, fetched, &mut page, &mut reading)
+                    }
+                    _ => {}
+                }
+                let keep = response.is_html() || self.bodies == BodyPolicy::All;
+                body = keep.then_some(outcome.body.as_slice());
+            }
+        }
+        page.body_stored = body.is_some();
+        page.outlinks = u32::try_from(reading.outlinks.len()).unwrap_or(u32::MAX);
+
+        let (discovered, settled, queued) = self.admit(&job, reading.candidates);
+        self.store.write_page(&PageWrite {
+            page: Some(&page),
+            body,
+            outlinks: &reading.outlinks,
+            exchange: outcome.exchange.as_ref(),
+            discovered: &discovered,
+            settled: &settled,
+        })?;
+        Ok(Report::Page {
+            host: job.host,
+            answered: Some(outcome.answered),
+            health,
+            discovered: queued,
+            retry: None,
+        })
+    }
+
+    /// Fills in what a 2xx page says: its links, title, canonical URL and robots
+    /// directives.
+    fn read_page(
+        &self,
+        job: &Job,
+        response: &ResponseMeta,
+        body: &[u8],
+        page: &mut PageRecord,
+        reading: &mut Reading,
+    ) {
+        if !response.is_html() {
+            return;
+        }
+        let (html, _encoding) = decode_html(body, response.content_type.as_deref());
+        let extracted = extract_links(&html, job.url.as_url());
+        page.title = extracted.title;
+        page.canonical = extracted
+            .canonical
+            .as_ref()
+            .map(|url| url.as_str().to_owned());
+        let directives = PageDirectives::read(
+            extracted.meta_robots.as_deref(),
+            &response.x_robots_tag,
+            &self.robots_agent,
+        );
+        page.noindex = directives.noindex;
+        let next_depth = job.depth.saturating_add(1);
+        let follow = !directives.nofollow && self.max_depth.is_none_or(|max| next_depth <= max);
+        for link in extracted.links {
+            reading.outlinks.push(link.url.as_str().to_owned());
+            if follow && (self.follow_nofollow || !link.nofollow) {
+                reading.candidates.push(Candidate {
+                    url: link.url,
+                    depth: next_depth,
+                    hops: 0,
+                    kind: JobKind::Page,
+                });
+            }
+        }
+    }
+
+    /// Reads a 2xx sitemap: its URLs become outlinks, pages one level deeper, nested
+    /// sitemaps (of an index) at the same depth, up to [`MAX_SITEMAP_NESTING`].
+    fn read_sitemap(
+        &self,
+        job: &Job,
+        level: u8,
+        body: &[u8],
+        page: &mut PageRecord,
+        reading: &mut Reading,
+    ) {
+        let sitemap = match sitemap::parse(body) {
+            Ok(sitemap) => sitemap,
+            Err(error) => {
+                page.error = Some("sitemap-invalid".to_owned());
+                page.error_message = Some(error.to_string());
+                return;
+            }
+        };
+        let (kind, depth) = match sitemap.kind {
+            SitemapKind::Index if level < MAX_SITEMAP_NESTING => {
+                (Some(JobKind::Sitemap { level: level + 1 }), job.depth)
+            }
+            SitemapKind::Index => (None, job.depth),
+            SitemapKind::UrlSet | SitemapKind::Text => {
+                let depth = job.depth.saturating_add(1);
+                let follow = self.max_depth.is_none_or(|max| depth <= max);
+                (follow.then_some(JobKind::Page), depth)
+            }
+        };
+        let listed = match sitemap.kind {
+            SitemapKind::Index => "sitemaps",
+            _ => "URLs",
+        };
+        let mut title = format!("Sitemap: {} {listed}", sitemap.locs.len());
+        if sitemap.dropped > 0 {
+            title.push_str(&format!(
+                ", {} more past the protocol's limit not read",
+                sitemap.dropped
+            ));
+        }
+        if sitemap.kind == SitemapKind::Index && kind.is_none() {
+            title.push_str(", nested too deep to follow");
+        }
+        page.title = Some(title);
+        for loc in sitemap.locs {
+            let Ok(url) = CanonicalUrl::parse(&loc) else {
+                continue;
+            };
+            reading.outlinks.push(url.as_str().to_owned());
+            if let Some(kind) = kind {
+                reading.candidates.push(Candidate {
+                    url,
+                    depth,
+                    hops: 0,
+                    kind,
+                });
+            }
+        }
+    }
+
+    /// Scope and dedup: which candidates become frontier entries, and which are
+    /// settled without a fetch (redirect chains past the hop limit).
+    #[allow(clippy::type_complexity)]
+    fn admit(
+        &self,
+        job: &Job,
+        candidates: Vec<Candidate>,
+    ) -> (
+        Vec<(u128, QueueEntry)>,
+        Vec<(u128, PageRecord)>,
+        Vec<Queued>,
+    ) {
+        let mut discovered = Vec::new();
+        let mut settled = Vec::new();
+        let mut queued = Vec::new();
+        for candidate in candidates {
+            if !self.scope.admits(&candidate.url) {
+                continue;
+            }
+            let fingerprint = candidate.url.fingerprint();
+            if !self.seen.insert(fingerprint) {
+                continue;
+            }
+            let from = Some(job.url.as_str().to_owned());
+            if candidate.hops > self.max_redirects {
+                let mut record = PageRecord::new(
+                    candidate.url.as_str(),
+                    candidate.url.host(),
+                    candidate.depth,
+                );
+                record.from = from;
+                record.attempts = 0;
+                record.fetched_at_ms = unix_ms();
+                record.error = Some(FetchErrorKind::TooManyRedirects.as_str().to_owned());
+                record.error_message = Some(format!(
+                    "more than {} redirects in a row",
+                    self.max_redirects
+                ));
+                self.progress.record_error(FetchErrorKind::TooManyRedirects);
+                settled.push((fingerprint, record));
+                continue;
+            }
+            discovered.push((
+                fingerprint,
+                QueueEntry {
+                    url: candidate.url.as_str().to_owned(),
+                    depth: candidate.depth,
+                    from: from.clone(),
+                    hops: candidate.hops,
+                    kind: candidate.kind.store_name(),
+                },
+            ));
+            queued.push(Queued {
+                url: candidate.url,
+                depth: candidate.depth,
+                from,
+                hops: candidate.hops,
+                kind: candidate.kind,
+                attempts: 0,
+            });
+        }
+        (discovered, settled, queued)
+    }
+}
+
+/// Queues a redirect's target like a link: same depth, one more hop, same kind (a
+/// redirected sitemap is still a sitemap).
+fn follow_redirect(job: &Job, response: &ResponseMeta, reading: &mut Reading) {
+    let target = response
+        .location
+        .as_deref()
+        .and_then(|location| CanonicalUrl::join(job.url.as_url(), location).ok());
+    if let Some(target) = target {
+        reading.outlinks.push(target.as_str().to_owned());
+        reading.candidates.push(Candidate {
+            url: target,
+            depth: job.depth,
+            hops: job.hops.saturating_add(1),
+            kind: job.kind,
+        });
+    }
+}
+
+/// What the response says about the host's health.
+fn health(outcome: &FetchOutcome) -> Health {
+    match (&outcome.response, &outcome.error) {
+        (Some(response), _) if matches!(response.status, 429 | 503) => Health::Overloaded {
+            retry_after: response
+                .retry_after
+                .as_deref()
+                .and_then(|value| retry_after(value, SystemTime::now())),
+        },
+        (Some(response), _) if (500..600).contains(&response.status) => Health::ServerError,
+        (_, Some(error)) if error.kind.is_connection_failure() => Health::Unreachable {
+            reason: format!("{}: {}", error.kind, error.message),
+        },
+        // An answer, or a failure that is not the host being away (TLS, protocol).
+        (Some(_), _) | (None, Some(_)) => Health::Fine,
+        (None, None) => Health::NotContacted,
+    }
+}
+
+/// Timeouts, connection errors, 5xx and 429 are worth another try.
+fn is_retryable(outcome: &FetchOutcome) -> bool {
+    let status_says = outcome
+        .response
+        .as_ref()
+        .is_some_and(|r| r.status == 429 || (500..600).contains(&r.status));
+    let error_says = outcome
+        .error
+        .as_ref()
+        .is_some_and(|e| e.kind.is_connection_failure());
+    status_says || error_says
+}

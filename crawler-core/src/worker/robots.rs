@@ -1,0 +1,93 @@
+//! One robots.txt fetch: fetch, interpret, select the group; queue the sitemaps.
+
+use std::sync::Arc;
+
+use crawler_storage::{QueueEntry, StoreError};
+
+use super::{Report, WorkerContext};
+use crate::fetch::BodyLimit;
+use crate::frontier::{JobKind, Queued, RobotsJob, RobotsResult};
+use crate::robots::{self, RobotsResponse, RobotsRules, MAX_ROBOTS_BYTES};
+use crate::url::CanonicalUrl;
+
+impl WorkerContext {
+    pub(super) fn process_robots(&self, job: RobotsJob) -> Result<Report, StoreError> {
+        // Only what is parsed is read; a longer file is cut, not refused.
+        let limit = BodyLimit::Truncate(MAX_ROBOTS_BYTES as u64);
+        let outcome = self.fetcher.fetch_with_limit(job.url.as_url(), limit);
+        self.progress.record_robots_fetch();
+        let mut discovered = Vec::new();
+        let result = match robots::interpret(&job.url, &outcome, job.hops) {
+            RobotsResponse::Found(file) => {
+                let rules = Arc::new(file.rules_for(&self.robots_agent));
+                if job.seed_host && self.sitemaps {
+                    discovered = self.queue_sitemaps(&job.url, rules.sitemaps())?;
+                }
+                RobotsResult::Rules(rules)
+            }
+            RobotsResponse::Unavailable(_) => RobotsResult::Rules(RobotsRules::allow_all()),
+            RobotsResponse::Redirect(url) => RobotsResult::Redirect {
+                url,
+                hops: job.hops.saturating_add(1),
+            },
+            RobotsResponse::Unreachable {
+                reason,
+                retry_after,
+                connection_failure,
+            } => RobotsResult::Unreachable {
+                reason,
+                retry_after,
+                connection_failure,
+            },
+        };
+        Ok(Report::Robots {
+            host: job.host,
+            answered: Some(outcome.answered),
+            result,
+            discovered,
+        })
+    }
+
+    /// Admits the `Sitemap` URLs of a seed host's robots.txt like links found on it
+    /// (scope, dedup) and stores them in the frontier.
+    fn queue_sitemaps(
+        &self,
+        robots_url: &CanonicalUrl,
+        sitemaps: &[String],
+    ) -> Result<Vec<Queued>, StoreError> {
+        let mut entries = Vec::new();
+        let mut queued = Vec::new();
+        let from = Some(robots_url.as_str().to_owned());
+        let kind = JobKind::Sitemap { level: 0 };
+        for sitemap in sitemaps {
+            let Ok(url) = CanonicalUrl::parse(sitemap) else {
+                continue;
+            };
+            if !self.scope.admits(&url) || !self.seen.insert(url.fingerprint()) {
+                continue;
+            }
+            entries.push((
+                url.fingerprint(),
+                QueueEntry {
+                    url: url.as_str().to_owned(),
+                    depth: 0,
+                    from: from.clone(),
+                    hops: 0,
+                    kind: kind.store_name(),
+                },
+            ));
+            queued.push(Queued {
+                url,
+                depth: 0,
+                from: from.clone(),
+                hops: 0,
+                kind,
+                attempts: 0,
+            });
+        }
+        if !entries.is_empty() {
+            self.store.enqueue(&entries)?;
+        }
+        Ok(queued)
+    }
+}
