@@ -8,6 +8,7 @@ mod extraction;
 mod fetching;
 mod in_use;
 mod library;
+mod politeness;
 mod queries;
 
 /// The `crawler` binary Cargo built for these tests.
