@@ -18,7 +18,7 @@ use crossbeam_channel::{select, Receiver, Sender};
 
 use crate::config::{CrawlConfig, ValidConfig};
 use crate::fetch::{ClientBuildError, Fetcher};
-use crate::frontier::{Frontier, Health, JobKind, Next, Politeness, Queued};
+use crate::frontier::{Frontier, Health, JobKind, Next, Politeness, QueueSpill, Queued};
 use crate::progress::{CrawlSummary, Progress};
 use crate::seen::SeenSet;
 use crate::url::{CanonicalUrl, Scope};
@@ -78,6 +78,7 @@ impl Crawler {
             StoreOptions {
                 cache_mb: config.config.cache_mb,
                 create: true,
+                durable_writes: true,
             },
         )?;
         let (wake, stop_signal) = crossbeam_channel::bounded(1);
@@ -124,10 +125,7 @@ impl Crawler {
             self.config.allow.clone(),
             self.config.deny.clone(),
         );
-        let seen = SeenSet::default();
-        for fingerprint in self.store.seen() {
-            seen.insert(fingerprint?);
-        }
+        let seen = SeenSet::load(Arc::clone(&self.store))?;
         let mut frontier = Frontier::new(Politeness {
             concurrency: settings.per_host_concurrency,
             rate: settings.per_host_rate,
@@ -139,21 +137,23 @@ impl Crawler {
             backoff: settings.retry_backoff,
             max_backoff: settings.max_backoff,
             park_after: settings.park_after,
-        });
-        for entry in self.store.queued() {
-            if let Some(queued) = queued_from_store(entry?) {
-                frontier.push(queued);
-            }
+        })
+        .with_spill(Box::new(StoreSpill(Arc::clone(&self.store))));
+        for host in self.store.queued_hosts() {
+            frontier.resume_host(&host?);
+        }
+        if let Some(error) = frontier.take_spill_error() {
+            return Err(error.into());
         }
         let mut new_seeds = Vec::new();
         let pages = self.seeds.iter().map(|url| (url, JobKind::Page));
         let sitemaps =
             (self.config.sitemap_urls.iter()).map(|url| (url, JobKind::Sitemap { level: 0 }));
         for (seed, kind) in pages.chain(sitemaps) {
-            if seen.insert(seed.fingerprint()) {
+            if seen.claim(seed.fingerprint())? {
                 let entry = QueueEntry {
                     kind: kind.store_name(),
-                    ..QueueEntry::seed(seed.as_str())
+                    ..QueueEntry::seed(seed.as_str(), seed.host_key().as_str())
                 };
                 new_seeds.push((seed.fingerprint(), entry));
                 frontier.push(Queued {
@@ -162,7 +162,9 @@ impl Crawler {
                 });
             }
         }
-        self.store.enqueue(&new_seeds)?;
+        let written = self.store.enqueue(&new_seeds);
+        seen.release(new_seeds.iter().map(|(fp, _)| *fp));
+        written?;
 
         let mut run = CrawlRun {
             started_at_ms: unix_ms(),
@@ -264,9 +266,26 @@ impl Crawler {
     }
 }
 
-fn queued_from_store(entry: QueueEntry) -> Option<Queued> {
-    Some(Queued {
-        url: CanonicalUrl::parse(&entry.url).ok()?,
+/// The store's frontier, as the place host queues spill to and are refilled from.
+struct StoreSpill(Arc<Store>);
+
+impl QueueSpill for StoreSpill {
+    fn load(&self, host: &str, limit: usize) -> Result<Vec<Queued>, StoreError> {
+        self.0
+            .queued_for_host(host, limit)?
+            .into_iter()
+            .map(queued_from_store)
+            .collect()
+    }
+}
+
+fn queued_from_store(entry: QueueEntry) -> Result<Queued, StoreError> {
+    let url = CanonicalUrl::parse(&entry.url).map_err(|e| StoreError::Corrupt {
+        key: entry.url.clone(),
+        reason: format!("frontier entry is not a crawlable URL: {e}"),
+    })?;
+    Ok(Queued {
+        url,
         depth: entry.depth,
         from: entry.from,
         hops: entry.hops,
@@ -321,6 +340,9 @@ impl Scheduler {
                 self.handle(report);
             }
             let wake_at = self.dispatch();
+            if let Some(error) = self.frontier.take_spill_error() {
+                self.failure.get_or_insert(error);
+            }
             self.publish();
             let stopping = self.stop.is_stopped() || self.failure.is_some();
             let budget_spent = self.max_pages.is_some_and(|max| self.dispatched >= max);
@@ -425,7 +447,7 @@ impl Scheduler {
                     self.frontier.push(queued);
                 }
             }
-            Report::Settled => {}
+            Report::Settled { hosts } => self.frontier.settled(&hosts),
             Report::StoreFailed { host, error } => {
                 if let Some(host) = host {
                     self.frontier.complete(host, None, Health::NotContacted);

@@ -1,13 +1,29 @@
-//! The in-memory seen-set: fingerprints of every URL ever queued or settled.
+//! The seen-set: has this URL (by its 128-bit fingerprint) ever been queued or settled?
 //!
-//! Workers check and insert outlinks concurrently, so the set is split into shards,
-//! each behind its own mutex held for one hash-set operation.
+//! The truth is the store's seen-set, written in the same batch as the frontier entry a
+//! URL gets. Memory holds only a Bloom filter over it (about 1.2 bytes per URL), so most
+//! new URLs are known to be new without touching disk, and a small set of *pending*
+//! fingerprints: claimed by a worker whose batch is not written yet. Without the pending
+//! set, two workers finding the same new link at once could both see it missing from
+//! the store and queue it twice.
+//!
+//! Workers check and claim concurrently, so the set is split into shards by
+//! fingerprint, each behind its own mutex. A shard's lock is held for one claim,
+//! which may read the store (never write it) when the filter says "maybe".
 
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crawler_storage::{Store, StoreError};
+use fastbloom::BloomFilter;
 
 const SHARDS: usize = 64;
+/// The filter is sized for at least this many URLs (about 12 MB at a 1% false-positive
+/// rate); more than that raises the false-positive rate, which costs store reads, not
+/// correctness.
+const MIN_EXPECTED: usize = 10_000_000;
+const FALSE_POSITIVE_RATE: f64 = 0.01;
 
 /// Fingerprints are already uniform hashes: hashing them again is wasted work.
 #[derive(Default)]
@@ -27,50 +43,114 @@ impl Hasher for PassThrough {
     }
 }
 
-type Shard = HashSet<u128, BuildHasherDefault<PassThrough>>;
+struct Shard {
+    filter: BloomFilter,
+    /// Claimed, and not yet known to be in the store.
+    pending: HashSet<u128, BuildHasherDefault<PassThrough>>,
+}
 
 pub struct SeenSet {
     shards: Vec<Mutex<Shard>>,
-}
-
-impl Default for SeenSet {
-    fn default() -> SeenSet {
-        SeenSet {
-            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
-        }
-    }
+    store: Arc<Store>,
 }
 
 impl SeenSet {
-    /// Inserts a fingerprint; true when it was not there before.
-    pub fn insert(&self, fingerprint: u128) -> bool {
-        let shard = &self.shards[(fingerprint >> 64) as usize % SHARDS];
-        // A poisoned shard only means another worker panicked mid-insert; the set is still valid.
-        let mut set = shard
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        set.insert(fingerprint)
+    /// The seen-set of `store`: its filter is built from every fingerprint the store holds.
+    pub fn load(store: Arc<Store>) -> Result<SeenSet, StoreError> {
+        let stored = store.seen_count()?;
+        let expected = (stored.saturating_mul(2) as usize).max(MIN_EXPECTED) / SHARDS;
+        let shards = (0..SHARDS)
+            .map(|_| {
+                Mutex::new(Shard {
+                    filter: BloomFilter::with_false_pos(FALSE_POSITIVE_RATE)
+                        .expected_items(expected.max(1)),
+                    pending: HashSet::default(),
+                })
+            })
+            .collect();
+        let seen = SeenSet { shards, store };
+        for fingerprint in seen.store.seen() {
+            let fingerprint = fingerprint?;
+            seen.shard(fingerprint).filter.insert(&fingerprint);
+        }
+        Ok(seen)
     }
 
-    #[cfg(test)]
-    pub fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|shard| shard.lock().unwrap_or_else(|p| p.into_inner()).len())
-            .sum()
+    fn shard(&self, fingerprint: u128) -> MutexGuard<'_, Shard> {
+        let shard = &self.shards[(fingerprint >> 64) as usize % SHARDS];
+        // A poisoned shard only means another worker panicked mid-claim; the filter
+        // and the pending set are each still valid.
+        shard
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Claims a fingerprint: true when it was never seen, and it is now pending until
+    /// [`SeenSet::release`]. The caller must write it to the store before releasing it.
+    pub fn claim(&self, fingerprint: u128) -> Result<bool, StoreError> {
+        let mut shard = self.shard(fingerprint);
+        if shard.pending.contains(&fingerprint) {
+            return Ok(false);
+        }
+        if shard.filter.contains(&fingerprint) && self.store.is_seen(fingerprint)? {
+            return Ok(false);
+        }
+        shard.filter.insert(&fingerprint);
+        shard.pending.insert(fingerprint);
+        Ok(true)
+    }
+
+    /// The claimed fingerprints are in the store now (or the crawl is stopping).
+    pub fn release(&self, fingerprints: impl IntoIterator<Item = u128>) {
+        for fingerprint in fingerprints {
+            self.shard(fingerprint).pending.remove(&fingerprint);
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crawler_storage::{QueueEntry, StoreOptions};
 
     #[test]
-    fn inserts_once() {
-        let seen = SeenSet::default();
-        assert!(seen.insert(42));
-        assert!(!seen.insert(42));
-        assert!(seen.insert(43 << 64));
-        assert_eq!(seen.len(), 2);
+    fn a_fingerprint_is_new_once_before_and_after_it_is_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path(), StoreOptions::default()).unwrap());
+        store
+            .enqueue(&[(7, QueueEntry::seed("http://a.test/", "http://a.test:80"))])
+            .unwrap();
+        let seen = SeenSet::load(Arc::clone(&store)).unwrap();
+        assert!(!seen.claim(7).unwrap(), "stored before the set was loaded");
+        assert!(seen.claim(8).unwrap());
+        assert!(
+            !seen.claim(8).unwrap(),
+            "pending: claimed and not yet stored"
+        );
+        store
+            .enqueue(&[(8, QueueEntry::seed("http://a.test/8", "http://a.test:80"))])
+            .unwrap();
+        seen.release([8]);
+        assert!(!seen.claim(8).unwrap(), "stored now");
+        assert!(seen.claim(9 << 64).unwrap());
+    }
+
+    #[test]
+    fn concurrent_claims_of_one_fingerprint_have_one_winner() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path(), StoreOptions::default()).unwrap());
+        let seen = Arc::new(SeenSet::load(store).unwrap());
+        let winners: usize = (0..8)
+            .map(|_| {
+                let seen = Arc::clone(&seen);
+                std::thread::spawn(move || {
+                    (0..1000u128).filter(|fp| seen.claim(*fp).unwrap()).count()
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .sum();
+        assert_eq!(winners, 1000);
     }
 }

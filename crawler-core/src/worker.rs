@@ -16,7 +16,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crawler_storage::{PageRecord, PageWrite, Store, StoreError};
+use crawler_storage::{PageRecord, PageWrite, QueueSlot, Store, StoreError};
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::config::BodyPolicy;
@@ -25,7 +25,7 @@ use crate::frontier::{Health, HostId, Job, Queued, Refused, RobotsJob, RobotsRes
 use crate::progress::Progress;
 use crate::robots::ProductToken;
 use crate::seen::SeenSet;
-use crate::url::{CanonicalUrl, Scope};
+use crate::url::{CanonicalUrl, HostKey, Scope};
 
 /// What the scheduler hands a worker.
 pub(crate) enum Task {
@@ -54,8 +54,8 @@ pub(crate) enum Report {
         result: RobotsResult,
         discovered: Vec<Queued>,
     },
-    /// A batch of refused URLs is recorded.
-    Settled,
+    /// A batch of refused URLs is recorded (one host entry per URL).
+    Settled { hosts: Vec<HostId> },
     /// The store refused a write: the crawl must stop.
     StoreFailed {
         /// The host whose request this was (`None` for a refused batch).
@@ -154,15 +154,28 @@ impl WorkerContext {
                 (queued.url.fingerprint(), record)
             })
             .collect();
+        let host_keys: Vec<HostKey> = batch.iter().map(|r| r.queued.url.host_key()).collect();
+        let released: Vec<QueueSlot<'_>> = batch
+            .iter()
+            .zip(&host_keys)
+            .map(|(refused, host)| QueueSlot {
+                host: host.as_str(),
+                depth: refused.queued.depth,
+                url: refused.queued.url.as_str(),
+            })
+            .collect();
         match self.store.write_page(&PageWrite {
             settled: &records,
+            released: &released,
             ..PageWrite::default()
         }) {
             Ok(()) => {
                 for refused in batch {
                     self.progress.record_refused(&refused.reason);
                 }
-                Report::Settled
+                Report::Settled {
+                    hosts: batch.iter().map(|r| r.host).collect(),
+                }
             }
             Err(error) => Report::StoreFailed { host: None, error },
         }
@@ -186,8 +199,15 @@ impl WorkerContext {
             panic_text(panic)
         ));
         self.progress.record_error(FetchErrorKind::Other);
+        let host_key = url.host_key();
+        let slot = QueueSlot {
+            host: host_key.as_str(),
+            depth,
+            url: url.as_str(),
+        };
         match self.store.write_page(&PageWrite {
             page: Some(&page),
+            released: &[slot],
             ..PageWrite::default()
         }) {
             Ok(()) => Report::Page {

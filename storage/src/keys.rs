@@ -9,7 +9,7 @@
 //! | `b` | URL | where the body is in the body log |
 //! | `o` | URL | the outlinks, one per line, encoded (compressed) like bodies |
 //! | `x` | URL | [`crate::HttpExchange`] as JSON, encoded like bodies |
-//! | `q` | URL | [`crate::QueueEntry`] as JSON: the frontier |
+//! | `q` | varint length, host key, 4-byte big-endian depth, URL | [`crate::QueueEntry`] as JSON: the frontier, per host, lowest depth first |
 //! | `s` | 16-byte big-endian fingerprint | empty: the seen-set |
 //! | `m` | name | metadata (format version, runs) |
 //! | `h` | varint length, host, URL | empty: pages by host |
@@ -35,7 +35,7 @@ pub const BODY: u8 = b'b';
 pub const OUTLINKS: u8 = b'o';
 /// `x` + URL -> [`crate::HttpExchange`] as JSON, encoded like bodies.
 pub const EXCHANGE: u8 = b'x';
-/// `q` + URL -> [`crate::QueueEntry`] as JSON: the frontier.
+/// `q` + varint length + host key + big-endian u32 depth + URL -> [`crate::QueueEntry`].
 pub const QUEUE: u8 = b'q';
 /// `s` + 16-byte big-endian fingerprint -> empty: the seen-set.
 pub const SEEN: u8 = b's';
@@ -113,6 +113,43 @@ pub fn time_prefix(ms: u64) -> Vec<u8> {
     key
 }
 
+/// The key of a frontier entry: its host's entries are contiguous, lowest depth first.
+pub fn queue_key(host: &str, depth: u32, url: &str) -> Vec<u8> {
+    let mut key = named_prefix(QUEUE, host);
+    key.extend_from_slice(&depth.to_be_bytes());
+    key.extend_from_slice(url.as_bytes());
+    key
+}
+
+/// The host a frontier key belongs to, and where its host prefix ends.
+pub fn queue_host_of(key: &[u8]) -> Option<(&str, usize)> {
+    let mut len = 0usize;
+    let mut at = 1;
+    for shift in (0..).step_by(7).take(4) {
+        let byte = *key.get(at)?;
+        at += 1;
+        len |= usize::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            let host = std::str::from_utf8(key.get(at..at + len)?).ok()?;
+            return Some((host, at + len));
+        }
+    }
+    None
+}
+
+/// The smallest key greater than every key that starts with `prefix` (`None` if
+/// there is none: the prefix is all `0xff`).
+pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut next = prefix.to_vec();
+    while let Some(last) = next.pop() {
+        if last < 0xff {
+            next.push(last + 1);
+            return Some(next);
+        }
+    }
+    None
+}
+
 /// The prefix of the inlink entries of `target`.
 pub fn inlink_prefix(target: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(9);
@@ -139,6 +176,23 @@ mod tests {
         let key = named_prefix(BY_ERROR, &long);
         assert_eq!(&key[..3], &[BY_ERROR, 0xac, 0x02]);
         assert_eq!(key.len(), 3 + 300);
+    }
+
+    #[test]
+    fn queue_keys_group_by_host_and_sort_by_depth() {
+        let shallow = queue_key("http://a.test:80", 1, "http://a.test/z");
+        let deep = queue_key("http://a.test:80", 2, "http://a.test/a");
+        assert!(shallow < deep);
+        assert_eq!(queue_host_of(&deep), Some(("http://a.test:80", 1 + 1 + 16)));
+        let host = named_prefix(QUEUE, "http://a.test:80");
+        let after = prefix_successor(&host).unwrap();
+        assert!(deep.starts_with(&host) && deep < after);
+        assert!(
+            queue_key("http://a.test:8080", 0, "x") > after
+                || !queue_key("http://a.test:8080", 0, "x").starts_with(&host)
+        );
+        assert_eq!(prefix_successor(&[1, 0xff]), Some(vec![2]));
+        assert_eq!(prefix_successor(&[0xff]), None);
     }
 
     #[test]

@@ -30,9 +30,10 @@
 //! use crawler_storage::{PageFilter, PageRecord, PageWrite, QueueEntry, StatusFilter, Store, StoreOptions};
 //! let dir = tempfile::tempdir()?;
 //! let store = Store::open(dir.path(), StoreOptions::default())?;
-//! store.enqueue(&[(1, QueueEntry::seed("http://a.test/"))])?;
+//! let seed = QueueEntry::seed("http://a.test/", "http://a.test:80");
+//! store.enqueue(&[(1, seed.clone())])?;
 //! let page = PageRecord { status: Some(200), ..PageRecord::new("http://a.test/", "a.test", 0) };
-//! store.write_page(&PageWrite { page: Some(&page), body: Some(b"<html></html>"), ..PageWrite::default() })?;
+//! store.write_page(&PageWrite { page: Some(&page), body: Some(b"<html></html>"), released: &[seed.slot()], ..PageWrite::default() })?;
 //! assert_eq!(store.page("http://a.test/")?.and_then(|p| p.status), Some(200));
 //! assert_eq!(store.queued().count(), 0);
 //!
@@ -57,6 +58,8 @@ mod store;
 
 pub use error::StoreError;
 pub use query::{PageFilter, Pages, StatusFilter};
-pub use record::{CrawlRun, HttpExchange, Link, PageRecord, QueueEntry, RequestHead, ResponseHead};
+pub use record::{
+    CrawlRun, HttpExchange, Link, PageRecord, QueueEntry, QueueSlot, RequestHead, ResponseHead,
+};
 pub use stats::StoreStats;
 pub use store::{PageWrite, Store, StoreOptions, FORMAT_VERSION};

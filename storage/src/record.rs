@@ -91,6 +91,10 @@ impl PageRecord {
 pub struct QueueEntry {
     /// The canonical URL.
     pub url: String,
+    /// The politeness key of its host (`scheme://host:port`): entries are stored per
+    /// host, lowest depth first, so a host's queue can be read back in order.
+    #[serde(default)]
+    pub host: String,
     /// Link distance from a seed.
     pub depth: u32,
     /// The page it was discovered on (`None` for seeds).
@@ -105,14 +109,37 @@ pub struct QueueEntry {
 }
 
 impl QueueEntry {
-    /// A seed: depth 0, discovered on no page.
-    pub fn seed(url: &str) -> QueueEntry {
+    /// A seed on `host` (its politeness key): depth 0, discovered on no page.
+    pub fn seed(url: &str, host: &str) -> QueueEntry {
         QueueEntry {
             url: url.to_owned(),
+            host: host.to_owned(),
             depth: 0,
             from: None,
             hops: 0,
             kind: None,
+        }
+    }
+}
+
+/// Where a frontier entry is: enough to remove it when its URL is settled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueueSlot<'a> {
+    /// The host's politeness key.
+    pub host: &'a str,
+    /// The entry's depth.
+    pub depth: u32,
+    /// The canonical URL.
+    pub url: &'a str,
+}
+
+impl QueueEntry {
+    /// Where this entry is stored.
+    pub fn slot(&self) -> QueueSlot<'_> {
+        QueueSlot {
+            host: &self.host,
+            depth: self.depth,
+            url: &self.url,
         }
     }
 }

@@ -5,12 +5,13 @@ use crate::body_log::{BodyLog, BodyPointer};
 use crate::holder;
 use crate::index;
 use crate::keys::{self, url_key};
-use crate::record::{CrawlRun, HttpExchange, PageRecord, QueueEntry};
+use crate::record::{CrawlRun, HttpExchange, PageRecord, QueueEntry, QueueSlot};
 use crate::StoreError;
 
 /// The on-disk format this build writes and reads. Stored under `m` + `format`.
-/// Version 2 added the secondary indexes and the HTTP exchanges.
-pub const FORMAT_VERSION: u32 = 2;
+/// Version 2 added the secondary indexes and the HTTP exchanges; version 3 keys the
+/// frontier by host and depth.
+pub const FORMAT_VERSION: u32 = 3;
 
 /// How to open a store.
 #[derive(Clone, Debug)]
@@ -19,6 +20,10 @@ pub struct StoreOptions {
     pub cache_mb: u64,
     /// Create the store when the directory is absent or empty. Readers set this to false.
     pub create: bool,
+    /// Make every [`Store::write_page`] durable before it returns, so that a killed
+    /// process never loses a page it was told was stored (writers running concurrently
+    /// share each flush). Off, sled flushes by itself every half second.
+    pub durable_writes: bool,
 }
 
 impl StoreOptions {
@@ -36,6 +41,7 @@ impl Default for StoreOptions {
         StoreOptions {
             cache_mb: 256,
             create: true,
+            durable_writes: false,
         }
     }
 }
@@ -43,7 +49,7 @@ impl Default for StoreOptions {
 /// Everything that changes when one fetch completes, written atomically.
 #[derive(Default)]
 pub struct PageWrite<'a> {
-    /// The record of the fetched URL; its frontier entry is removed.
+    /// The record of the fetched URL.
     pub page: Option<&'a PageRecord>,
     /// The body to keep, if any.
     pub body: Option<&'a [u8]>,
@@ -56,6 +62,9 @@ pub struct PageWrite<'a> {
     pub discovered: &'a [(u128, QueueEntry)],
     /// URLs settled without a fetch (refused, too many redirects, ...), marked seen too.
     pub settled: &'a [(u128, PageRecord)],
+    /// Frontier entries to remove: those of the page and of settled URLs that were
+    /// queued. Removing them in the page's batch is what releases a URL's lease.
+    pub released: &'a [QueueSlot<'a>],
 }
 
 /// A crawl store. Cheap to share between threads (`&Store` is enough to write).
@@ -64,6 +73,7 @@ pub struct Store {
     db: sled::Db,
     tree: sled::Tree,
     bodies: BodyLog,
+    durable_writes: bool,
 }
 
 impl Store {
@@ -97,6 +107,7 @@ impl Store {
             db,
             tree,
             bodies: BodyLog::open(&path.join("bodies")),
+            durable_writes: options.durable_writes,
         };
         store.check_format(options.create)?;
         holder::claim(path);
@@ -143,7 +154,6 @@ impl Store {
         let mut batch = sled::Batch::default();
         if let Some(page) = write.page {
             self.unindex_previous(&mut batch, &page.url)?;
-            batch.remove(url_key(keys::QUEUE, &page.url));
             batch.insert(url_key(keys::PAGE, &page.url), to_json(page));
             index::add(&mut batch, page, write.outlinks);
             match write.body {
@@ -171,16 +181,24 @@ impl Store {
         }
         for (fingerprint, entry) in write.discovered {
             batch.insert(&keys::seen_key(*fingerprint)[..], &[][..]);
-            batch.insert(url_key(keys::QUEUE, &entry.url), to_json(entry));
+            batch.insert(
+                keys::queue_key(&entry.host, entry.depth, &entry.url),
+                to_json(entry),
+            );
         }
         for (fingerprint, record) in write.settled {
             self.unindex_previous(&mut batch, &record.url)?;
             batch.insert(&keys::seen_key(*fingerprint)[..], &[][..]);
-            batch.remove(url_key(keys::QUEUE, &record.url));
             batch.insert(url_key(keys::PAGE, &record.url), to_json(record));
             index::add(&mut batch, record, &[]);
         }
+        for slot in write.released {
+            batch.remove(keys::queue_key(slot.host, slot.depth, slot.url));
+        }
         self.tree.apply_batch(batch)?;
+        if self.durable_writes {
+            self.db.flush()?;
+        }
         Ok(())
     }
 
@@ -212,7 +230,17 @@ impl Store {
         Ok(self.tree.contains_key(keys::seen_key(fingerprint))?)
     }
 
-    /// Every seen fingerprint, for rebuilding the in-memory seen-set on resume.
+    /// How many fingerprints the seen-set holds (a scan of its keys).
+    pub fn seen_count(&self) -> Result<u64, StoreError> {
+        let mut count = 0;
+        for item in self.tree.scan_prefix([keys::SEEN]).keys() {
+            item?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// Every seen fingerprint, for rebuilding the in-memory filter on resume.
     pub fn seen(&self) -> impl Iterator<Item = Result<u128, StoreError>> + '_ {
         self.tree.scan_prefix([keys::SEEN]).map(|item| {
             let (key, _) = item?;
@@ -285,9 +313,45 @@ impl Store {
         Ok(count)
     }
 
-    /// Every frontier entry (URLs discovered and not yet settled), in URL order.
+    /// Every frontier entry (URLs discovered and not yet settled), host by host.
     pub fn queued(&self) -> impl Iterator<Item = Result<QueueEntry, StoreError>> + '_ {
         self.scan(keys::QUEUE)
+    }
+
+    /// The hosts (politeness keys) that have frontier entries, one seek per host.
+    pub fn queued_hosts(&self) -> impl Iterator<Item = Result<String, StoreError>> + '_ {
+        let mut from = Some(vec![keys::QUEUE]);
+        std::iter::from_fn(move || {
+            let start = from.take()?;
+            let item = self.tree.range(start..).next()?;
+            let key = match item {
+                Ok((key, _)) => key,
+                Err(e) => return Some(Err(e.into())),
+            };
+            if key.first() != Some(&keys::QUEUE) {
+                return None;
+            }
+            let Some((host, end)) = keys::queue_host_of(&key) else {
+                return Some(Err(StoreError::Corrupt {
+                    key: keys::url_of(&key),
+                    reason: "frontier key without a host".into(),
+                }));
+            };
+            from = keys::prefix_successor(&key[..end]);
+            Some(Ok(host.to_owned()))
+        })
+    }
+
+    /// The first `limit` frontier entries of `host`, lowest depth first.
+    pub fn queued_for_host(&self, host: &str, limit: usize) -> Result<Vec<QueueEntry>, StoreError> {
+        self.tree
+            .scan_prefix(keys::named_prefix(keys::QUEUE, host))
+            .take(limit)
+            .map(|item| {
+                let (key, value) = item?;
+                from_json(&key, &value)
+            })
+            .collect()
     }
 
     fn scan<T: serde::de::DeserializeOwned>(
@@ -405,12 +469,66 @@ mod tests {
     }
 
     #[test]
+    fn the_frontier_reads_back_per_host_lowest_depth_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        let entry = |host: &str, depth: u32, url: &str| QueueEntry {
+            depth,
+            ..QueueEntry::seed(url, host)
+        };
+        let entries = [
+            entry("http://b.test:80", 0, "http://b.test/"),
+            entry("http://a.test:80", 2, "http://a.test/deep"),
+            entry("http://a.test:80", 1, "http://a.test/z"),
+            entry("http://a.test:80", 1, "http://a.test/y"),
+            entry("http://a.test:8080", 0, "http://a.test:8080/"),
+        ];
+        let with_fps: Vec<_> = entries
+            .iter()
+            .cloned()
+            .enumerate()
+            .map(|(i, e)| (i as u128, e))
+            .collect();
+        store.enqueue(&with_fps).unwrap();
+        let mut hosts: Vec<String> = store.queued_hosts().map(Result::unwrap).collect();
+        hosts.sort();
+        assert_eq!(
+            hosts,
+            ["http://a.test:80", "http://a.test:8080", "http://b.test:80"]
+        );
+        let a: Vec<String> = store
+            .queued_for_host("http://a.test:80", 10)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.url)
+            .collect();
+        assert_eq!(
+            a,
+            ["http://a.test/y", "http://a.test/z", "http://a.test/deep"]
+        );
+        assert_eq!(
+            store.queued_for_host("http://a.test:80", 1).unwrap().len(),
+            1
+        );
+        store
+            .write_page(&PageWrite {
+                released: &[entries[2].slot(), entries[3].slot()],
+                ..PageWrite::default()
+            })
+            .unwrap();
+        assert_eq!(
+            store.queued_for_host("http://a.test:80", 10).unwrap().len(),
+            1
+        );
+        assert_eq!(store.queued_count().unwrap(), 3);
+    }
+
+    #[test]
     fn page_write_stores_links_frontier_and_releases_its_own_entry() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
-        store
-            .enqueue(&[(1, QueueEntry::seed("http://a.test/"))])
-            .unwrap();
+        let seed = QueueEntry::seed("http://a.test/", "http://a.test:80");
+        store.enqueue(&[(1, seed.clone())]).unwrap();
         assert!(store.is_seen(1).unwrap());
 
         let root = page("http://a.test/", 200);
@@ -419,6 +537,7 @@ mod tests {
             2,
             QueueEntry {
                 url: "http://a.test/x".into(),
+                host: "http://a.test:80".into(),
                 depth: 1,
                 from: Some("http://a.test/".into()),
                 hops: 0,
@@ -431,6 +550,7 @@ mod tests {
                 body: Some(b"hello"),
                 outlinks: &outlinks,
                 discovered: &discovered,
+                released: &[seed.slot()],
                 ..PageWrite::default()
             })
             .unwrap();
@@ -455,7 +575,7 @@ mod tests {
         {
             let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
             store
-                .enqueue(&[(7, QueueEntry::seed("http://a.test/"))])
+                .enqueue(&[(7, QueueEntry::seed("http://a.test/", "http://a.test:80"))])
                 .unwrap();
             store.flush().unwrap();
         }

@@ -75,6 +75,13 @@ pub struct HostQueue {
     pub backoff_level: u32,
     /// Connection failures in a row (what parks a host).
     pub failures: u32,
+    /// The store holds URLs of this host that memory does not; new ones are counted
+    /// in `stored` instead of kept, and the buffer is refilled from the store.
+    pub spilled: bool,
+    /// URLs the store holds beyond the buffer, as far as reports tell (an estimate).
+    pub stored: u64,
+    /// URLs handed out as refused whose records are not written yet.
+    pub refusing: usize,
 }
 
 impl HostQueue {
@@ -96,6 +103,9 @@ impl HostQueue {
             one_at_a_time: false,
             backoff_level: 0,
             failures: 0,
+            spilled: false,
+            stored: 0,
+            refusing: 0,
         }
     }
 
@@ -133,8 +143,20 @@ impl HostQueue {
         None
     }
 
+    /// URLs in memory.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// No URL in memory (the store may hold more; see [`HostQueue::may_refill`]).
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// Whether the buffer may be refilled from the store now: the store holds more and
+    /// nothing of the host is leased (in flight, or refused and not yet recorded).
+    pub fn may_refill(&self) -> bool {
+        self.spilled && self.stored > 0 && self.in_flight == 0 && self.refusing == 0
     }
 
     /// Whether the next request must be a robots.txt fetch.

@@ -26,6 +26,14 @@
 //!   `park_after` connection failures in a row the host is parked: its URLs are refused
 //!   as `host-unreachable`.
 //!
+//! **Bounded memory.** Every queued URL is in the store (the worker that found it wrote
+//! it there with its page). Memory holds at most a small buffer per host. A host that
+//! outgrows its buffer *spills*: from then on its new URLs are only counted, and its
+//! buffer is refilled from the store, lowest depth first, whenever it runs dry while
+//! nothing of the host is in flight or waiting to be recorded. Refilling only at that
+//! quiet moment is what keeps a URL from being handed out twice: everything the store
+//! then holds for the host is neither in memory nor leased.
+//!
 //! The frontier is plain data owned by the scheduler thread: no locks, no threads.
 
 mod host;
@@ -38,6 +46,8 @@ use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crawler_storage::StoreError;
 
 use crate::robots::RobotsRules;
 use crate::url::{CanonicalUrl, HostKey};
@@ -113,6 +123,18 @@ impl Queued {
     }
 }
 
+/// Where host queues spill when they outgrow memory: the store's frontier.
+pub trait QueueSpill: Send {
+    /// The first `limit` URLs the store holds for `host`, lowest depth first.
+    fn load(&self, host: &str, limit: usize) -> Result<Vec<Queued>, StoreError>;
+}
+
+/// URLs kept in memory for the whole frontier at most, shared out among hosts (each
+/// host keeps between [`MIN_BUFFER`] and [`MAX_BUFFER`]).
+const MEMORY_BUDGET: usize = 200_000;
+const MIN_BUFFER: usize = 8;
+const MAX_BUFFER: usize = 256;
+
 /// A robots.txt fetch for a host.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RobotsJob {
@@ -128,6 +150,7 @@ pub struct RobotsJob {
 /// A URL settled without a fetch, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refused {
+    pub host: HostId,
     pub queued: Queued,
     pub reason: Refusal,
 }
@@ -279,6 +302,10 @@ pub struct Frontier {
     capped: BTreeMap<String, f64>,
     /// Hosts parked, with why.
     parked: BTreeMap<String, String>,
+    /// Where queues spill; `None` keeps everything in memory.
+    spill: Option<Box<dyn QueueSpill>>,
+    /// A store error met while refilling a queue: the crawl must stop.
+    spill_error: Option<StoreError>,
 }
 
 /// URLs refused in one call to [`Frontier::next`] at most, so one host with a huge
@@ -313,19 +340,125 @@ impl Frontier {
             refused: Vec::new(),
             capped: BTreeMap::new(),
             parked: BTreeMap::new(),
+            spill: None,
+            spill_error: None,
         }
     }
 
-    /// Adds a URL to its host's queue (the caller has deduplicated it).
+    /// Lets host queues spill to `spill` instead of growing without bound.
+    pub fn with_spill(mut self, spill: Box<dyn QueueSpill>) -> Frontier {
+        self.spill = Some(spill);
+        self
+    }
+
+    /// The store error a refill met, if any (the crawl must stop).
+    pub fn take_spill_error(&mut self) -> Option<StoreError> {
+        self.spill_error.take()
+    }
+
+    /// Memory buffer of each host: the budget shared by the hosts known.
+    fn buffer_cap(&self) -> usize {
+        (MEMORY_BUDGET / self.hosts.len().max(1)).clamp(MIN_BUFFER, MAX_BUFFER)
+    }
+
+    /// Adds a URL to its host's queue (the caller has deduplicated it, and stored it
+    /// when the frontier spills). A host that has spilled only counts it: the URL will
+    /// come back from the store.
     pub fn push(&mut self, queued: Queued) {
         let id = self.host_id(&queued.url);
+        let cap = self.buffer_cap();
+        let can_spill = self.spill.is_some();
         let host = &mut self.hosts[id];
         if queued.depth == 0 && queued.from.is_none() {
             host.seed = true;
         }
-        host.push(queued);
+        if host.spilled || (can_spill && host.len() >= cap) {
+            host.spilled = true;
+            host.stored += 1;
+        } else {
+            host.push(queued);
+        }
         self.queued += 1;
         self.wake(id);
+    }
+
+    /// Takes up a host the store has URLs for (a resumed crawl): its buffer is filled
+    /// from the store, and it spills when the store holds more than the buffer took.
+    pub fn resume_host(&mut self, host: &str) {
+        let cap = self.buffer_cap();
+        let loaded = match self.spill.as_ref().map(|spill| spill.load(host, cap)) {
+            Some(Ok(loaded)) => loaded,
+            Some(Err(error)) => {
+                self.spill_error.get_or_insert(error);
+                return;
+            }
+            None => return,
+        };
+        let full = loaded.len() >= cap;
+        let mut id = None;
+        for queued in loaded {
+            id = Some(self.host_id(&queued.url));
+            self.push(queued);
+        }
+        if let Some(id) = id.filter(|_| full) {
+            self.hosts[id].spilled = true;
+            self.hosts[id].stored += 1;
+            self.queued += 1;
+        }
+    }
+
+    /// The next URL of a host's queue, refilling its buffer from the store when it ran
+    /// dry and nothing of the host is leased.
+    fn pop(&mut self, id: HostId) -> Option<Queued> {
+        if self.hosts[id].is_empty() && self.hosts[id].may_refill() {
+            self.refill(id);
+        }
+        let queued = self.hosts[id].pop()?;
+        self.queued -= 1;
+        Some(queued)
+    }
+
+    fn refill(&mut self, id: HostId) {
+        let cap = self.buffer_cap();
+        let Some(spill) = self.spill.as_ref() else {
+            return;
+        };
+        let loaded = match spill.load(self.keys[id].as_str(), cap) {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                self.spill_error.get_or_insert(error);
+                Vec::new()
+            }
+        };
+        let host = &mut self.hosts[id];
+        let count = loaded.len() as u64;
+        for queued in loaded {
+            host.push(queued);
+        }
+        // `stored` counted what reports announced; the store is the truth. Once it
+        // holds nothing beyond what was just loaded, the estimate is spent.
+        let before = host.stored;
+        host.stored = if count < cap as u64 {
+            0
+        } else {
+            before.saturating_sub(count).max(1)
+        };
+        self.queued =
+            (self.queued + count as usize + host.stored as usize).saturating_sub(before as usize);
+    }
+
+    /// Records of refused URLs of these hosts were written.
+    pub fn settled(&mut self, hosts: &[HostId]) {
+        for &id in hosts {
+            if let Some(host) = self.hosts.get_mut(id) {
+                host.refusing = host.refusing.saturating_sub(1);
+            }
+        }
+        for &id in hosts {
+            if id < self.hosts.len() {
+                self.wake(id);
+            }
+        }
     }
 
     /// Puts back a URL whose fetch failed and will be tried again. It goes first in its
@@ -441,8 +574,7 @@ impl Frontier {
         };
         let rules = Arc::clone(rules);
         for _ in 0..REFUSALS_PER_CALL {
-            let queued = self.hosts[id].pop()?;
-            self.queued -= 1;
+            let queued = self.pop(id)?;
             let verdict = rules.verdict(&queued.url);
             if verdict.allowed {
                 return Some(queued);
@@ -454,7 +586,9 @@ impl Frontier {
                 (Some(rule), None) => format!("{rule} (line {})", rule.line),
                 (None, _) => "no rule".to_owned(),
             };
+            self.hosts[id].refusing += 1;
             self.refused.push(Refused {
+                host: id,
                 queued,
                 reason: Refusal::RobotsDisallowed(rule),
             });
@@ -468,9 +602,10 @@ impl Frontier {
             Closed::RobotsUnavailable(why) => Refusal::RobotsUnavailable(Arc::clone(why)),
             Closed::Unreachable(why) => Refusal::HostUnreachable(Arc::clone(why)),
         };
-        while let Some(queued) = self.hosts[id].pop() {
-            self.queued -= 1;
+        while let Some(queued) = self.pop(id) {
+            self.hosts[id].refusing += 1;
             self.refused.push(Refused {
+                host: id,
                 queued,
                 reason: reason.clone(),
             });
@@ -681,7 +816,7 @@ impl Frontier {
 
     fn dispatchable(&self, id: HostId) -> bool {
         let host = &self.hosts[id];
-        if host.is_empty() {
+        if host.is_empty() && !host.may_refill() {
             return false;
         }
         if host.closed.is_some() {

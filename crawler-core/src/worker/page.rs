@@ -2,7 +2,7 @@
 
 use std::time::SystemTime;
 
-use crawler_storage::{PageRecord, PageWrite, QueueEntry, StoreError};
+use crawler_storage::{PageRecord, PageWrite, QueueEntry, QueueSlot, StoreError};
 
 use super::{unix_ms, Report, WorkerContext};
 use crate::config::BodyPolicy;
@@ -11,7 +11,7 @@ use crate::fetch::{retry_after, BodyLimit, FetchErrorKind, FetchOutcome, Respons
 use crate::frontier::{Health, Job, JobKind, Queued};
 use crate::robots::PageDirectives;
 use crate::sitemap::{self, SitemapKind, MAX_SITEMAP_BYTES, MAX_SITEMAP_NESTING};
-use crate::url::CanonicalUrl;
+use crate::url::{CanonicalUrl, HostKey};
 
 /// A URL found on a page (or in a sitemap), before scope and dedup.
 struct Candidate {
@@ -100,15 +100,21 @@ impl WorkerContext {
         page.body_stored = body.is_some();
         page.outlinks = u32::try_from(reading.outlinks.len()).unwrap_or(u32::MAX);
 
-        let (discovered, settled, queued) = self.admit(&job, reading.candidates);
-        self.store.write_page(&PageWrite {
+        let (discovered, settled, queued) = self.admit(&job, reading.candidates)?;
+        let host_key = job.url.host_key();
+        let written = self.store.write_page(&PageWrite {
             page: Some(&page),
             body,
             outlinks: &reading.outlinks,
             exchange: outcome.exchange.as_ref(),
             discovered: &discovered,
             settled: &settled,
-        })?;
+            released: &[job_slot(&job, &host_key)],
+        });
+        let claimed = discovered.iter().map(|(fp, _)| *fp);
+        self.seen
+            .release(claimed.chain(settled.iter().map(|(fp, _)| *fp)));
+        written?;
         Ok(Report::Page {
             host: job.host,
             answered: Some(outcome.answered),
@@ -220,17 +226,21 @@ impl WorkerContext {
     }
 
     /// Scope and dedup: which candidates become frontier entries, and which are
-    /// settled without a fetch (redirect chains past the hop limit).
+    /// settled without a fetch (redirect chains past the hop limit). Every fingerprint
+    /// returned is claimed in the seen-set: the caller releases them once written.
     #[allow(clippy::type_complexity)]
     fn admit(
         &self,
         job: &Job,
         candidates: Vec<Candidate>,
-    ) -> (
-        Vec<(u128, QueueEntry)>,
-        Vec<(u128, PageRecord)>,
-        Vec<Queued>,
-    ) {
+    ) -> Result<
+        (
+            Vec<(u128, QueueEntry)>,
+            Vec<(u128, PageRecord)>,
+            Vec<Queued>,
+        ),
+        StoreError,
+    > {
         let mut discovered = Vec::new();
         let mut settled = Vec::new();
         let mut queued = Vec::new();
@@ -239,7 +249,7 @@ impl WorkerContext {
                 continue;
             }
             let fingerprint = candidate.url.fingerprint();
-            if !self.seen.insert(fingerprint) {
+            if !self.seen.claim(fingerprint)? {
                 continue;
             }
             let from = Some(job.url.as_str().to_owned());
@@ -265,6 +275,7 @@ impl WorkerContext {
                 fingerprint,
                 QueueEntry {
                     url: candidate.url.as_str().to_owned(),
+                    host: candidate.url.host_key().as_str().to_owned(),
                     depth: candidate.depth,
                     from: from.clone(),
                     hops: candidate.hops,
@@ -280,7 +291,16 @@ impl WorkerContext {
                 attempts: 0,
             });
         }
-        (discovered, settled, queued)
+        Ok((discovered, settled, queued))
+    }
+}
+
+/// Where a job's URL sits in the store's frontier: removed when its page is written.
+pub(super) fn job_slot<'a>(job: &'a Job, host_key: &'a HostKey) -> QueueSlot<'a> {
+    QueueSlot {
+        host: host_key.as_str(),
+        depth: job.depth,
+        url: job.url.as_str(),
     }
 }
 

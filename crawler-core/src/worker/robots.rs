@@ -63,13 +63,14 @@ impl WorkerContext {
             let Ok(url) = CanonicalUrl::parse(sitemap) else {
                 continue;
             };
-            if !self.scope.admits(&url) || !self.seen.insert(url.fingerprint()) {
+            if !self.scope.admits(&url) || !self.seen.claim(url.fingerprint())? {
                 continue;
             }
             entries.push((
                 url.fingerprint(),
                 QueueEntry {
                     url: url.as_str().to_owned(),
+                    host: url.host_key().as_str().to_owned(),
                     depth: 0,
                     from: from.clone(),
                     hops: 0,
@@ -85,9 +86,13 @@ impl WorkerContext {
                 attempts: 0,
             });
         }
-        if !entries.is_empty() {
-            self.store.enqueue(&entries)?;
-        }
+        let written = if entries.is_empty() {
+            Ok(())
+        } else {
+            self.store.enqueue(&entries)
+        };
+        self.seen.release(entries.iter().map(|(fp, _)| *fp));
+        written?;
         Ok(queued)
     }
 }
