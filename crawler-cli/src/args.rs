@@ -12,7 +12,9 @@ pub const EXIT_CODES: &str = "\
 Exit codes:
   0    done
   1    error (the store could not be opened or written, a crawl failed)
-  2    bad usage (unknown flag, bad value, bad seed line)";
+  2    bad usage (unknown flag, bad value, bad seed line)
+  130  crawl stopped by SIGINT (Ctrl-C), 143 by SIGTERM: in-flight fetches
+       finished and were stored; `crawler crawl --store DIR` resumes";
 
 #[derive(Parser, Debug)]
 #[command(name = "crawler", version, about = "A polite, crash-safe web crawler with a queryable store.", after_help = EXIT_CODES)]

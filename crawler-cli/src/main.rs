@@ -6,6 +6,7 @@
 mod args;
 mod commands;
 mod report;
+mod signals;
 mod time;
 mod warc;
 

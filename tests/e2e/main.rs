@@ -10,6 +10,7 @@ mod in_use;
 mod library;
 mod politeness;
 mod queries;
+mod resume;
 
 /// The `crawler` binary Cargo built for these tests.
 pub const CRAWLER: &str = env!("CARGO_BIN_EXE_crawler");

@@ -8,6 +8,7 @@ use crawler_core::{read_seeds, CanonicalUrl, CrawlConfig, CrawlError, Crawler};
 
 use crate::args::CrawlArgs;
 use crate::report::{print_summary, ProgressBar};
+use crate::signals::SignalWatch;
 use crate::Failure;
 
 pub fn run(args: CrawlArgs) -> Result<ExitCode, Failure> {
@@ -37,6 +38,7 @@ pub fn crawl(
         )));
     }
     crawler.add_seeds(seeds);
+    let signals = SignalWatch::start(crawler.stop_handle())?;
     let bar = show_progress
         .then(|| ProgressBar::start(crawler.progress()))
         .flatten();
@@ -44,9 +46,19 @@ pub fn crawl(
     if let Some(bar) = bar {
         bar.finish();
     }
+    let signal = signals.finish();
     let summary = result?;
     print_summary(&summary, &store_path, json)?;
-    Ok(ExitCode::SUCCESS)
+    match signal {
+        Some(signal) => {
+            eprintln!(
+                "crawler: stopped by signal; resume with: crawler crawl --store {}",
+                store_path.display()
+            );
+            Ok(ExitCode::from(u8::try_from(128 + signal).unwrap_or(1)))
+        }
+        None => Ok(ExitCode::SUCCESS),
+    }
 }
 
 fn collect_seeds(args: &CrawlArgs) -> Result<Vec<CanonicalUrl>, Failure> {

@@ -1,0 +1,180 @@
+//! Crash safety and resume: SIGKILL at arbitrary points, a graceful SIGINT, and
+//! continuing a crawl from its store.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crawler_tests::{run, FixtureServer, RequestRecord, WebConfig, Workspace};
+
+use crate::CRAWLER;
+
+fn spawn_crawl(server: &FixtureServer, store: &Path, seeds: &[String], extra: &[&str]) -> Child {
+    Command::new(CRAWLER)
+        .args(["crawl", "--no-progress", "--json", "--store"])
+        .arg(store)
+        .args(["--resolve", &server.resolve_arg()])
+        .args(seeds)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start crawler")
+}
+
+/// Every URL the store has a record for.
+fn stored_urls(store: &Path) -> BTreeSet<String> {
+    run(
+        CRAWLER,
+        &["ls", "--store", store.to_str().unwrap(), "--json"],
+    )
+    .success()
+    .json_lines()
+    .iter()
+    .filter_map(|page| Some(page["url"].as_str()?.to_owned()))
+    .collect()
+}
+
+/// Requests per page URL (robots.txt, fetched again by every run, left out).
+fn page_requests(log: &[RequestRecord], port: u16) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for record in log.iter().filter(|r| r.path != "/robots.txt") {
+        let url = format!("http://{}:{port}{}", record.host, record.path);
+        *counts.entry(url).or_insert(0) += 1;
+    }
+    counts
+}
+
+#[test]
+fn crawls_killed_at_random_points_resume_to_the_same_pages_and_lose_nothing() {
+    let server = FixtureServer::start(WebConfig {
+        hosts: 3,
+        pages: 80,
+        page_bytes: 2_000,
+        ..WebConfig::default()
+    })
+    .unwrap();
+    let ws = Workspace::new();
+    let store = ws.store();
+    let workers = 4;
+    let flags = ["--workers", "4", "--per-host-rate", "40"];
+    // Pseudo-random but repeatable kill points, in milliseconds after each start.
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut kills = 0;
+    let mut stored_before = BTreeSet::new();
+    for round in 0..4 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let delay = 250 + state % 500;
+        let seeds = if round == 0 {
+            server.seeds()
+        } else {
+            Vec::new()
+        };
+        let mut child = spawn_crawl(&server, &store, &seeds, &flags);
+        std::thread::sleep(Duration::from_millis(delay));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            kills += 1;
+        }
+        child.wait().unwrap();
+        let stored_now = stored_urls(&store);
+        let lost: Vec<_> = stored_before.difference(&stored_now).collect();
+        assert!(
+            lost.is_empty(),
+            "pages stored before kill {kills} were lost: {lost:?}"
+        );
+        stored_before = stored_now;
+    }
+    assert!(
+        kills >= 3,
+        "the crawl must still be running at the kill points ({kills} kills)"
+    );
+
+    let last = spawn_crawl(&server, &store, &[], &flags);
+    let output = last.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    assert_eq!(
+        stored_urls(&store),
+        server.expected_urls(),
+        "same pages as an uninterrupted crawl"
+    );
+    let requests = page_requests(&server.log(), server.port());
+    let twice: usize = requests.values().map(|n| n - 1).sum();
+    assert!(
+        twice <= workers * kills,
+        "{twice} refetches for {kills} kills with {workers} workers: {:?}",
+        requests.iter().filter(|(_, n)| **n > 1).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn sigint_stops_gracefully_and_resuming_finishes_with_the_right_totals() {
+    let server = FixtureServer::start(WebConfig {
+        hosts: 2,
+        pages: 60,
+        page_bytes: 2_000,
+        ..WebConfig::default()
+    })
+    .unwrap();
+    let ws = Workspace::new();
+    let store = ws.store();
+    let flags = ["--per-host-rate", "20"];
+    let child = spawn_crawl(&server, &store, &server.seeds(), &flags);
+    std::thread::sleep(Duration::from_millis(800));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("resume with: crawler crawl --store"),
+        "{stderr}"
+    );
+    let first: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(first["stopped"], true);
+    let first_pages = first["pages_fetched"].as_u64().unwrap();
+    assert!(first_pages > 0 && first_pages < 120, "{first}");
+    assert_eq!(
+        stored_urls(&store).len() as u64,
+        first_pages,
+        "in-flight fetches were stored"
+    );
+
+    let resumed = spawn_crawl(&server, &store, &[], &flags)
+        .wait_with_output()
+        .unwrap();
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    let second: serde_json::Value = serde_json::from_slice(&resumed.stdout).unwrap();
+    assert_eq!(second["stopped"], false);
+    assert_eq!(first_pages + second["pages_fetched"].as_u64().unwrap(), 120);
+
+    let stats = run(
+        CRAWLER,
+        &["stats", "--store", store.to_str().unwrap(), "--json"],
+    )
+    .success()
+    .json();
+    assert_eq!(stats["urls"], 120);
+    assert_eq!(stats["queued"], 0);
+    let requests = page_requests(&server.log(), server.port());
+    assert_eq!(requests.len(), 120);
+    assert!(
+        requests.values().all(|n| *n == 1),
+        "a graceful stop refetches nothing"
+    );
+}
