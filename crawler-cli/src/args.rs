@@ -393,7 +393,7 @@ pub struct GetArgs {
     /// Print the outlinks, one per line.
     #[arg(long)]
     pub links: bool,
-    /// Print the stored pages that link here, one per line.
+    /// Print the stored pages that link here, one per line (also for a URL never fetched).
     #[arg(long)]
     pub inlinks: bool,
     /// Print the record with its outlinks, inlinks and HTTP heads as one JSON object.

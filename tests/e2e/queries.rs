@@ -361,6 +361,17 @@ fn inlinks_outlinks_and_the_graph_match_the_fixture_web() {
     assert_eq!(printed, inlinks[&target]);
     let printed = c.query("get", &[&spelled, "--links"]).stdout();
     assert_eq!(printed.lines().collect::<Vec<_>>(), outlinks[&target]);
+    let outside = format!("http://outside.test:{port}/");
+    let printed: BTreeSet<String> = c
+        .query("get", &[&outside, "--inlinks"])
+        .stdout()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        printed, inlinks[&outside],
+        "a URL never fetched has inlinks too"
+    );
 
     // The graph of one host: every edge from its pages, in both formats.
     let edges: BTreeSet<(String, String)> = c

@@ -15,10 +15,23 @@ pub fn run(args: GetArgs) -> Result<ExitCode, Failure> {
     let url = CanonicalUrl::parse(&args.url).map_err(|e| Failure::Usage(e.to_string()))?;
     let url = url.as_str();
     let store = open(&args.store)?;
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    if args.inlinks {
+        // Also for a URL never fetched (out of scope, or still queued): who links to it.
+        let mut found = store.page(url)?.is_some();
+        for link in store.inlinks(url) {
+            writeln!(out, "{}", link?)?;
+            found = true;
+        }
+        if !found {
+            return Err(anyhow!("{url} is not in the store {}", args.store.display()).into());
+        }
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let Some(page) = store.page(url)? else {
         return Err(anyhow!("{url} is not in the store {}", args.store.display()).into());
     };
-    let mut out = io::BufWriter::new(io::stdout().lock());
     if args.headers {
         let exchange = store.exchange(url)?.ok_or_else(|| no_headers(&page))?;
         if args.request {
@@ -29,10 +42,6 @@ pub fn run(args: GetArgs) -> Result<ExitCode, Failure> {
     } else if args.links {
         for link in store.outlinks(url)? {
             writeln!(out, "{link}")?;
-        }
-    } else if args.inlinks {
-        for link in store.inlinks(url) {
-            writeln!(out, "{}", link?)?;
         }
     } else if args.json {
         serde_json::to_writer(&mut out, &record_json(&store, &page)?)?;

@@ -32,7 +32,7 @@ pub fn run(args: StatsArgs) -> Result<ExitCode, Failure> {
         writeln!(out)?;
         return Ok(ExitCode::SUCCESS);
     }
-    print_text(&mut out, &stats, &speed, args.top)?;
+    print_text(&mut out, &stats, &speed, args.top, args.host.is_none())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -72,11 +72,17 @@ fn print_text(
     stats: &StoreStats,
     speed: &Speed,
     top: usize,
+    whole_store: bool,
 ) -> io::Result<()> {
+    let queued = if whole_store {
+        format!(", {} queued", stats.queued)
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "urls:      {} ({} responses, {} queued)",
-        stats.urls, stats.responses, stats.queued
+        "urls:      {} ({} responses{queued})",
+        stats.urls, stats.responses
     )?;
     writeln!(out, "bytes:     {}", human_bytes(stats.bytes))?;
     if let (Some(first), Some(last)) = (stats.first_fetch_ms, stats.last_fetch_ms) {
