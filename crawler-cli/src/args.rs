@@ -53,6 +53,12 @@ pub struct CrawlArgs {
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Start over: delete the crawl the store holds first (needs --force when it holds one).
+    #[arg(long)]
+    pub fresh: bool,
+    /// Let --fresh delete a store that holds a crawl.
+    #[arg(long, requires = "fresh")]
+    pub force: bool,
     #[command(flatten)]
     pub settings: CrawlSettings,
 }

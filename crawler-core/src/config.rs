@@ -6,14 +6,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::fetch::ResolveRule;
 use crate::robots::ProductToken;
 use crate::url::{CanonicalUrl, ScopeMode};
 
 /// Which response bodies the store keeps.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BodyPolicy {
     /// Every body up to the body limit.
     #[default]
@@ -36,7 +36,11 @@ impl std::str::FromStr for BodyPolicy {
 }
 
 /// Every setting of a crawl. `Default` gives the documented defaults.
-#[derive(Clone, Debug, Serialize)]
+///
+/// It serializes to JSON (the store keeps the first run's settings, so that a resumed
+/// crawl runs as it started) and reads back with defaults for any field missing.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CrawlConfig {
     /// Directory of the sled store (created if absent).
     pub store: PathBuf,
@@ -47,7 +51,7 @@ pub struct CrawlConfig {
     /// Requests per second to one host, evenly spaced; 0 means no limit.
     pub per_host_rate: f64,
     /// Which hosts the seeds admit.
-    #[serde(serialize_with = "display")]
+    #[serde(serialize_with = "display", deserialize_with = "from_str")]
     pub scope: ScopeMode,
     /// Regular expressions a URL must match one of (when any are given).
     pub allow: Vec<String>,
@@ -271,6 +275,16 @@ fn compile_all(
         .collect()
 }
 
+fn from_str<'de, T, D>(d: D) -> Result<T, D::Error>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+    D: serde::Deserializer<'de>,
+{
+    let text = String::deserialize(d)?;
+    text.parse().map_err(serde::de::Error::custom)
+}
+
 fn display<T: std::fmt::Display, S: serde::Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(value)
 }
@@ -278,6 +292,23 @@ fn display<T: std::fmt::Display, S: serde::Serializer>(value: &T, s: S) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settings_survive_a_round_trip_through_json() {
+        let config = CrawlConfig {
+            per_host_rate: 5.0,
+            scope: ScopeMode::Domain,
+            timeout: Duration::from_millis(1500),
+            deny: vec!["x".into()],
+            ..CrawlConfig::default()
+        };
+        let json = serde_json::to_value(&config).unwrap();
+        let back: CrawlConfig = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&back).unwrap(), json);
+        let sparse: CrawlConfig = serde_json::from_str(r#"{"workers": 3}"#).unwrap();
+        assert_eq!(sparse.workers, 3);
+        assert_eq!(sparse.per_host_rate, CrawlConfig::default().per_host_rate);
+    }
 
     #[test]
     fn defaults_are_valid() {

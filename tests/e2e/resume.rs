@@ -178,3 +178,80 @@ fn sigint_stops_gracefully_and_resuming_finishes_with_the_right_totals() {
         "a graceful stop refetches nothing"
     );
 }
+
+#[test]
+fn a_resumed_crawl_keeps_its_settings_unless_a_flag_overrides_them() {
+    let server = FixtureServer::start(WebConfig {
+        hosts: 1,
+        pages: 40,
+        page_bytes: 1_000,
+        ..WebConfig::default()
+    })
+    .unwrap();
+    let ws = Workspace::new();
+    let store = ws.store();
+    let store_arg = store.to_str().unwrap();
+    let resolve = server.resolve_arg();
+    let crawl = |extra: &[&str]| {
+        let mut args = vec![
+            "crawl",
+            "--store",
+            store_arg,
+            "--resolve",
+            &resolve,
+            "--no-progress",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        run(CRAWLER, &args)
+    };
+    let seed = server.seeds()[0].clone();
+    let first = crawl(&[&seed, "--max-pages", "5", "--per-host-rate", "0"]).success();
+    assert_eq!(first.json()["pages_fetched"], 5);
+
+    // No flags: the stored --max-pages 5 and --per-host-rate 0 apply again.
+    let second = crawl(&[]).success();
+    assert_eq!(second.json()["pages_fetched"], 5);
+    assert!(
+        !second.stderr().contains("resuming with"),
+        "{}",
+        second.stderr()
+    );
+
+    let third = crawl(&["--max-pages", "7"]).success();
+    assert_eq!(third.json()["pages_fetched"], 7);
+    assert!(
+        third
+            .stderr()
+            .contains("resuming with max-pages = 7 (the store's crawl had 5)"),
+        "{}",
+        third.stderr()
+    );
+    let stats = run(CRAWLER, &["stats", "--store", store_arg, "--json"])
+        .success()
+        .json();
+    assert_eq!(stats["urls"], 17);
+
+    let refused = crawl(&[&seed, "--fresh"]);
+    assert_eq!(refused.code(), Some(2));
+    assert!(
+        refused.stderr().contains("add --force"),
+        "{}",
+        refused.stderr()
+    );
+    let fresh = crawl(&[
+        &seed,
+        "--fresh",
+        "--force",
+        "--max-pages",
+        "3",
+        "--per-host-rate",
+        "0",
+    ])
+    .success();
+    assert_eq!(fresh.json()["pages_fetched"], 3);
+    let stats = run(CRAWLER, &["stats", "--store", store_arg, "--json"])
+        .success()
+        .json();
+    assert_eq!(stats["urls"], 3, "--fresh --force starts over");
+}

@@ -2,20 +2,51 @@
 
 use std::fs::File;
 use std::io::{self, BufReader};
+use std::path::Path;
 use std::process::ExitCode;
 
 use crawler_core::{read_seeds, CanonicalUrl, CrawlConfig, CrawlError, Crawler};
+use crawler_storage::{Store, StoreError, StoreOptions};
 
 use crate::args::CrawlArgs;
 use crate::report::{print_summary, ProgressBar};
 use crate::signals::SignalWatch;
+
+mod resume;
 use crate::Failure;
 
 pub fn run(args: CrawlArgs) -> Result<ExitCode, Failure> {
-    let config = args.settings.to_config().map_err(Failure::Usage)?;
+    let given = args.settings.to_config().map_err(Failure::Usage)?;
+    if args.fresh {
+        start_over(&given.store, args.force)?;
+    }
+    let (config, overrides) = resume::settings(given)?;
+    for o in &overrides {
+        eprintln!(
+            "crawler: resuming with {} = {} (the store's crawl had {})",
+            o.setting, o.now, o.stored
+        );
+    }
     let seeds = collect_seeds(&args)?;
     let show_progress = !args.settings.no_progress;
     crawl(config, seeds, args.json, show_progress)
+}
+
+/// `--fresh`: delete the crawl a store holds, which takes `--force` when there is one.
+fn start_over(store: &Path, force: bool) -> Result<(), Failure> {
+    let holds_a_crawl = match Store::open(store, StoreOptions::existing()) {
+        Ok(existing) => !existing.runs()?.is_empty() || existing.queued().next().is_some(),
+        Err(StoreError::Missing { .. }) => return Ok(()),
+        Err(error) => return Err(error.into()),
+    };
+    if holds_a_crawl && !force {
+        return Err(Failure::Usage(format!(
+            "--fresh would delete the crawl stored in {}; add --force to do so",
+            store.display()
+        )));
+    }
+    std::fs::remove_dir_all(store)
+        .map_err(|e| Failure::Error(anyhow::anyhow!("cannot delete {}: {e}", store.display())))
 }
 
 /// Runs a crawl with a progress bar and prints its summary (shared with `demo`).

@@ -1,0 +1,80 @@
+//! Resuming a crawl with the settings it started with.
+//!
+//! The store keeps the settings of the crawl's first run. A later run takes them
+//! back, and a flag given now overrides the stored value; each override is reported.
+//! A flag counts as given when its value differs from the default (so repeating the
+//! default value of a flag does not undo a stored setting: pass `--fresh` to start over).
+
+use crawler_core::CrawlConfig;
+use crawler_storage::{Store, StoreError, StoreOptions};
+use serde_json::Value;
+
+use crate::Failure;
+
+/// A stored setting a flag changed.
+pub struct Override {
+    pub setting: String,
+    pub stored: String,
+    pub now: String,
+}
+
+/// The settings to run with, and the stored ones that flags overrode.
+pub fn settings(given: CrawlConfig) -> Result<(CrawlConfig, Vec<Override>), Failure> {
+    let Some(stored) = first_run_settings(&given)? else {
+        return Ok((given, Vec::new()));
+    };
+    let defaults = as_object(&CrawlConfig {
+        store: given.store.clone(),
+        ..CrawlConfig::default()
+    });
+    let given_json = as_object(&given);
+    let mut merged = stored.clone();
+    let mut overrides = Vec::new();
+    for (key, now) in &given_json {
+        let is_default = defaults.get(key) == Some(now);
+        if key == "store" || !is_default {
+            let before = stored.get(key);
+            if key != "store" && before.is_some_and(|before| before != now) {
+                let shown =
+                    |v: Option<&Value>| v.map_or_else(|| "unset".to_owned(), Value::to_string);
+                overrides.push(Override {
+                    setting: key.replace('_', "-"),
+                    stored: shown(before),
+                    now: shown(Some(now)),
+                });
+            }
+            merged.insert(key.clone(), now.clone());
+        }
+    }
+    let config = serde_json::from_value(Value::Object(merged)).map_err(|e| {
+        Failure::Error(anyhow::anyhow!(
+            "the settings stored in {} cannot be read back: {e}",
+            given.store.display()
+        ))
+    })?;
+    Ok((config, overrides))
+}
+
+fn first_run_settings(
+    given: &CrawlConfig,
+) -> Result<Option<serde_json::Map<String, Value>>, Failure> {
+    let store = match Store::open(&given.store, StoreOptions::existing()) {
+        Ok(store) => store,
+        // A store that is not there yet, or not a store: `Crawler::new` reports it.
+        Err(
+            StoreError::Missing { .. }
+            | StoreError::NotAStore { .. }
+            | StoreError::NotADirectory { .. },
+        ) => return Ok(None),
+        Err(error) => return Err(error.into()),
+    };
+    let runs = store.runs()?;
+    Ok(runs.first().and_then(|run| run.config.as_object().cloned()))
+}
+
+fn as_object(config: &CrawlConfig) -> serde_json::Map<String, Value> {
+    match serde_json::to_value(config) {
+        Ok(Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    }
+}
