@@ -40,7 +40,14 @@ fn crawled() -> (FixtureServer, Workspace) {
         &server,
         &ws.store(),
         &seeds,
-        &["--per-host-rate", "0", "--max-body", "100K"],
+        &[
+            "--per-host-rate",
+            "0",
+            "--max-body",
+            "100K",
+            "--retries",
+            "0",
+        ],
     )
     .success();
     (server, ws)

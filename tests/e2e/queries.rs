@@ -52,6 +52,10 @@ impl Crawled {
                 "1",
                 "--max-body",
                 "100K",
+                "--retries",
+                "0",
+                "--retry-backoff",
+                "0.01",
             ],
         )
         .success();
