@@ -39,11 +39,20 @@ pub enum FetchErrorKind {
     Protocol,
     /// Anything else.
     Other,
+    /// Not fetched: the URL looks like a crawler trap (longer than the URL-length
+    /// cap, or a path segment repeated too often; see `crate::traps`).
+    TrapSuspected,
+    /// Fetched, but the page spent the HTML parse budget: links after the point
+    /// where parsing stopped were not read (see [`crate::extract::parse_bounded`]).
+    ParseLimited,
+    /// A redirect (301, 302, 303, 307, 308) without a `Location` that resolves to
+    /// an http(s) URL.
+    RedirectInvalid,
 }
 
 impl FetchErrorKind {
     /// Every kind, in a fixed order (for per-kind counters).
-    pub const ALL: [FetchErrorKind; 9] = [
+    pub const ALL: [FetchErrorKind; 12] = [
         FetchErrorKind::Timeout,
         FetchErrorKind::Connect,
         FetchErrorKind::Dns,
@@ -53,6 +62,9 @@ impl FetchErrorKind {
         FetchErrorKind::Read,
         FetchErrorKind::Protocol,
         FetchErrorKind::Other,
+        FetchErrorKind::TrapSuspected,
+        FetchErrorKind::ParseLimited,
+        FetchErrorKind::RedirectInvalid,
     ];
 
     /// The name stored and printed: `timeout`, `connect`, `dns`, ...
@@ -67,6 +79,9 @@ impl FetchErrorKind {
             FetchErrorKind::Read => "read",
             FetchErrorKind::Protocol => "protocol",
             FetchErrorKind::Other => "other",
+            FetchErrorKind::TrapSuspected => "trap-suspected",
+            FetchErrorKind::ParseLimited => "parse-limited",
+            FetchErrorKind::RedirectInvalid => "redirect-invalid",
         }
     }
 
@@ -222,6 +237,13 @@ impl Fetcher {
             Ok(response) => {
                 outcome.exchange = Some(exchange::record(url, &self.request_headers, &response));
                 let meta = response_meta(response.status().as_u16(), response.headers());
+                if let Some(error) = announced_too_large(&meta, max_body, truncate) {
+                    // Not read at all: the connection is dropped, not drained.
+                    outcome.response = Some(meta);
+                    outcome.error = Some(error);
+                    outcome.elapsed = started.elapsed();
+                    return outcome;
+                }
                 let capacity = meta
                     .content_length
                     .unwrap_or(16 * 1024)
@@ -249,6 +271,23 @@ impl Fetcher {
         outcome.elapsed = started.elapsed();
         outcome
     }
+}
+
+/// A `Content-Length` over the limit refuses the body before a byte of it is read.
+///
+/// The header is the length on the wire; the client drops it when it decodes a
+/// `Content-Encoding`, so a length still present is the length of the body we
+/// would count.
+fn announced_too_large(meta: &ResponseMeta, max_body: u64, truncate: bool) -> Option<FetchError> {
+    let announced = meta
+        .content_length
+        .filter(|&len| len > max_body && !truncate)?;
+    Some(FetchError {
+        kind: FetchErrorKind::BodyTooLarge,
+        message: format!(
+            "Content-Length {announced} is over the body limit of {max_body} bytes; not read"
+        ),
+    })
 }
 
 /// How much of a body [`Fetcher::fetch_with_limit`] accepts.
@@ -301,12 +340,20 @@ fn all_values(headers: &HeaderMap, name: &str) -> Vec<String> {
 /// Sorts a request error into a kind by looking through its source chain.
 fn classify(error: &reqwest::Error) -> FetchError {
     let message = error_chain(error);
+    let from_sources = kind_from_sources(error);
     let kind = if error.is_timeout() {
         FetchErrorKind::Timeout
-    } else if let Some(kind) = kind_from_sources(error) {
-        kind
     } else if error.is_connect() {
-        FetchErrorKind::Connect
+        // A name that did not resolve or a refused certificate says more than
+        // "could not connect"; a reset while connecting is still a connect failure.
+        match from_sources {
+            Some(kind @ (FetchErrorKind::Dns | FetchErrorKind::Tls | FetchErrorKind::Timeout)) => {
+                kind
+            }
+            _ => FetchErrorKind::Connect,
+        }
+    } else if let Some(kind) = from_sources {
+        kind
     } else if error.is_body() || error.is_decode() {
         FetchErrorKind::Read
     } else if error.is_request() {
@@ -338,6 +385,9 @@ fn classify_io(error: &std::io::Error) -> FetchError {
     }
 }
 
+/// The kind named by the first error in the chain that says what went wrong: a
+/// failed name lookup, a TLS failure, hyper's verdict on the bytes it got (not HTTP:
+/// `protocol`; a connection that ended early: `read`), or an I/O error's kind.
 fn kind_from_sources(error: &(dyn std::error::Error + 'static)) -> Option<FetchErrorKind> {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(e) = source {
@@ -346,6 +396,17 @@ fn kind_from_sources(error: &(dyn std::error::Error + 'static)) -> Option<FetchE
         }
         if e.is::<rustls::Error>() {
             return Some(FetchErrorKind::Tls);
+        }
+        if let Some(hyper) = e.downcast_ref::<hyper::Error>() {
+            if hyper.is_timeout() {
+                return Some(FetchErrorKind::Timeout);
+            }
+            if hyper.is_parse() || hyper.is_parse_status() {
+                return Some(FetchErrorKind::Protocol);
+            }
+            if hyper.is_incomplete_message() {
+                return Some(FetchErrorKind::Read);
+            }
         }
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             if io
@@ -357,11 +418,12 @@ fn kind_from_sources(error: &(dyn std::error::Error + 'static)) -> Option<FetchE
             match io.kind() {
                 std::io::ErrorKind::TimedOut => return Some(FetchErrorKind::Timeout),
                 std::io::ErrorKind::ConnectionRefused => return Some(FetchErrorKind::Connect),
+                std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::ConnectionAborted
+                | std::io::ErrorKind::BrokenPipe
+                | std::io::ErrorKind::UnexpectedEof => return Some(FetchErrorKind::Read),
                 _ => {}
             }
-        }
-        if e.to_string().contains("invalid HTTP") || e.to_string().contains("invalid header") {
-            return Some(FetchErrorKind::Protocol);
         }
         source = e.source();
     }

@@ -2,7 +2,8 @@
 //!
 //! This is what lets one loopback server stand in for thousands of hostnames. HOST
 //! may be `*.example.test` (any name ending in `.example.test`). Names no rule
-//! matches go to the system resolver.
+//! matches go to the system resolver, except names under `.invalid`, which fail at
+//! once without a query, as RFC 6761 §6.4 asks of resolver libraries.
 //!
 //! Deviation from curl: the rule's PORT is checked for syntax but the address is used
 //! for the name on every port, because reqwest's resolver is asked for names only.
@@ -114,6 +115,13 @@ impl Resolve for OverrideResolver {
             let addrs: Addrs = Box::new(std::iter::once(SocketAddr::new(addr, 0)));
             return Box::pin(std::future::ready(Ok(addrs)));
         }
+        if is_reserved_invalid(&host) {
+            let failure = DnsFailure {
+                name: host,
+                reason: "names under .invalid never resolve (RFC 6761)".into(),
+            };
+            return Box::pin(std::future::ready(Err(Box::new(failure) as _)));
+        }
         Box::pin(async move {
             let found = tokio::net::lookup_host((host.as_str(), 0))
                 .await
@@ -131,6 +139,12 @@ impl Resolve for OverrideResolver {
             Ok(Box::new(addrs.into_iter()) as Addrs)
         })
     }
+}
+
+/// `invalid` and names under it (RFC 6761 §6.4), with or without the final dot.
+fn is_reserved_invalid(name: &str) -> bool {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name == "invalid" || name.ends_with(".invalid")
 }
 
 #[cfg(test)]
@@ -182,5 +196,14 @@ mod tests {
             resolver.lookup_override("exact.test"),
             Some("127.0.0.3".parse().unwrap())
         );
+    }
+
+    #[test]
+    fn names_under_invalid_fail_without_a_query() {
+        assert!(is_reserved_invalid("nowhere.invalid"));
+        assert!(is_reserved_invalid("A.INVALID."));
+        assert!(is_reserved_invalid("invalid"));
+        assert!(!is_reserved_invalid("invalid.test"));
+        assert!(!is_reserved_invalid("xinvalid"));
     }
 }
