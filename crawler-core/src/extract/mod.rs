@@ -30,8 +30,10 @@
 //! honouring robots.txt, or running scripts. Links that only exist after
 //! JavaScript runs are not found, by design.
 
+mod budget;
 mod charset;
 mod links;
 
+pub use budget::{parse_bounded, PARSE_WORK_BUDGET};
 pub use charset::decode_html;
 pub use links::{extract_links, ExtractedPage, Link, LinkKind};

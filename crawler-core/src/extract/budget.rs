@@ -1,0 +1,273 @@
+//! Parsing HTML with a bounded amount of work.
+//!
+//! html5ever does work proportional to the depth of its stack of open elements for
+//! many tokens (a start tag checks "has a `p` element in button scope", an unknown
+//! end tag walks the stack), so a page of 100,000 nested `<div>`s (500 KB) costs
+//! quadratic time: 50,000 of them take 5 s in a release build, 100,000 four times
+//! that. Browsers cap the depth (Chromium nests at most 512 elements); we cap the
+//! work instead, which bounds deep pages and huge flat ones alike.
+//!
+//! The parser is fed the text in 16 KiB pieces through a tree sink that wraps
+//! `scraper`'s and charges each appended node the depth of its parent (and each parse
+//! error the depth of the last insertion, for the stack walks that create nothing).
+//! When the charge passes [`PARSE_WORK_BUDGET`], no more text is fed: the document
+//! ends there, as if the page had been cut, and [`parse_bounded`] says where.
+//! A typical page (2,000 elements at depth 20) costs 40,000 units; 10 MB of ordinary
+//! HTML (200,000 elements at depth 30) about 6 million.
+
+use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+use html5ever::tendril::{StrTendril, TendrilSink};
+use html5ever::tree_builder::{ElementFlags, NodeOrText, QuirksMode, TreeSink};
+use html5ever::{Attribute, QualName};
+use scraper::{Html, HtmlTreeSink};
+
+/// Work units (see the module docs) a page may cost before parsing stops.
+pub const PARSE_WORK_BUDGET: u64 = 32_000_000;
+
+/// Bytes of text fed to the parser at once; the budget is checked between pieces.
+const PIECE: usize = 16 * 1024;
+
+type Handle = <HtmlTreeSink as TreeSink>::Handle;
+
+/// Parses `html` as a document; stops feeding it once the work budget is spent.
+///
+/// Returns the document and, when parsing stopped early, how many bytes of `html`
+/// had been fed (a char boundary).
+pub fn parse_bounded(html: &str) -> (Html, Option<usize>) {
+    parse_with_budget(html, PARSE_WORK_BUDGET)
+}
+
+pub(crate) fn parse_with_budget(html: &str, budget: u64) -> (Html, Option<usize>) {
+    let sink = BudgetSink::new();
+    let mut parser = html5ever::parse_document(sink, html5ever::ParseOpts::default());
+    let mut fed = 0;
+    let mut cut_at = None;
+    while fed < html.len() {
+        if parser.tokenizer.sink.sink.work.get() > budget {
+            cut_at = Some(fed);
+            break;
+        }
+        let mut end = (fed + PIECE).min(html.len());
+        while !html.is_char_boundary(end) {
+            end += 1;
+        }
+        parser.process(StrTendril::from_slice(&html[fed..end]));
+        fed = end;
+    }
+    (parser.finish(), cut_at)
+}
+
+/// `scraper`'s sink, plus the depth of every node and the work charged so far.
+struct BudgetSink {
+    inner: HtmlTreeSink,
+    depths: RefCell<HashMap<Handle, u32>>,
+    /// Depth of the last node appended: roughly the parser's stack depth.
+    last_depth: Cell<u32>,
+    work: Cell<u64>,
+}
+
+impl BudgetSink {
+    fn new() -> BudgetSink {
+        BudgetSink {
+            inner: HtmlTreeSink::new(Html::new_document()),
+            depths: RefCell::new(HashMap::new()),
+            last_depth: Cell::new(0),
+            work: Cell::new(0),
+        }
+    }
+
+    fn depth(&self, node: &Handle) -> u32 {
+        self.depths.borrow().get(node).copied().unwrap_or(0)
+    }
+
+    /// Records that `child` now sits at `depth`, charging the walk to get there.
+    fn placed(&self, child: &NodeOrText<Handle>, depth: u32) {
+        self.work
+            .set(self.work.get().saturating_add(u64::from(depth).max(1)));
+        if let NodeOrText::AppendNode(node) = child {
+            self.depths.borrow_mut().insert(*node, depth);
+            self.last_depth.set(depth);
+        }
+    }
+}
+
+impl TreeSink for BudgetSink {
+    type Handle = Handle;
+    type Output = Html;
+    type ElemName<'a> = <HtmlTreeSink as TreeSink>::ElemName<'a>;
+
+    fn finish(self) -> Html {
+        self.inner.finish()
+    }
+
+    /// Not kept (a hostile page can make millions), only charged.
+    fn parse_error(&self, _msg: Cow<'static, str>) {
+        let cost = u64::from(self.last_depth.get()).max(1);
+        self.work.set(self.work.get().saturating_add(cost));
+    }
+
+    fn get_document(&self) -> Handle {
+        self.inner.get_document()
+    }
+
+    fn elem_name<'a>(&'a self, target: &'a Handle) -> Self::ElemName<'a> {
+        self.inner.elem_name(target)
+    }
+
+    fn create_element(&self, name: QualName, attrs: Vec<Attribute>, flags: ElementFlags) -> Handle {
+        self.inner.create_element(name, attrs, flags)
+    }
+
+    fn create_comment(&self, text: StrTendril) -> Handle {
+        self.inner.create_comment(text)
+    }
+
+    fn create_pi(&self, target: StrTendril, data: StrTendril) -> Handle {
+        self.inner.create_pi(target, data)
+    }
+
+    fn append(&self, parent: &Handle, child: NodeOrText<Handle>) {
+        self.placed(&child, self.depth(parent).saturating_add(1));
+        self.inner.append(parent, child);
+    }
+
+    fn append_based_on_parent_node(
+        &self,
+        element: &Handle,
+        prev_element: &Handle,
+        child: NodeOrText<Handle>,
+    ) {
+        self.placed(&child, self.depth(element));
+        self.inner
+            .append_based_on_parent_node(element, prev_element, child);
+    }
+
+    fn append_doctype_to_document(
+        &self,
+        name: StrTendril,
+        public_id: StrTendril,
+        system_id: StrTendril,
+    ) {
+        self.inner
+            .append_doctype_to_document(name, public_id, system_id);
+    }
+
+    fn mark_script_already_started(&self, node: &Handle) {
+        self.inner.mark_script_already_started(node);
+    }
+
+    fn pop(&self, node: &Handle) {
+        self.inner.pop(node);
+    }
+
+    fn get_template_contents(&self, target: &Handle) -> Handle {
+        let contents = self.inner.get_template_contents(target);
+        let depth = self.depth(target).saturating_add(1);
+        self.depths.borrow_mut().insert(contents, depth);
+        contents
+    }
+
+    fn same_node(&self, x: &Handle, y: &Handle) -> bool {
+        self.inner.same_node(x, y)
+    }
+
+    fn set_quirks_mode(&self, mode: QuirksMode) {
+        self.inner.set_quirks_mode(mode);
+    }
+
+    fn append_before_sibling(&self, sibling: &Handle, new_node: NodeOrText<Handle>) {
+        self.placed(&new_node, self.depth(sibling));
+        self.inner.append_before_sibling(sibling, new_node);
+    }
+
+    fn add_attrs_if_missing(&self, target: &Handle, attrs: Vec<Attribute>) {
+        self.inner.add_attrs_if_missing(target, attrs);
+    }
+
+    fn associate_with_form(
+        &self,
+        target: &Handle,
+        form: &Handle,
+        nodes: (&Handle, Option<&Handle>),
+    ) {
+        self.inner.associate_with_form(target, form, nodes);
+    }
+
+    fn remove_from_parent(&self, target: &Handle) {
+        self.inner.remove_from_parent(target);
+    }
+
+    fn reparent_children(&self, node: &Handle, new_parent: &Handle) {
+        self.inner.reparent_children(node, new_parent);
+    }
+
+    fn is_mathml_annotation_xml_integration_point(&self, handle: &Handle) -> bool {
+        self.inner
+            .is_mathml_annotation_xml_integration_point(handle)
+    }
+
+    fn set_current_line(&self, line_number: u64) {
+        self.inner.set_current_line(line_number);
+    }
+
+    fn allow_declarative_shadow_roots(&self, intended_parent: &Handle) -> bool {
+        self.inner.allow_declarative_shadow_roots(intended_parent)
+    }
+
+    fn attach_declarative_shadow(
+        &self,
+        location: &Handle,
+        template: &Handle,
+        attrs: &[Attribute],
+    ) -> bool {
+        self.inner
+            .attach_declarative_shadow(location, template, attrs)
+    }
+
+    fn maybe_clone_an_option_into_selectedcontent(&self, option: &Handle) {
+        self.inner
+            .maybe_clone_an_option_into_selectedcontent(option);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+
+    #[test]
+    fn ordinary_pages_parse_whole() {
+        let page = "<title>t</title><p>hello <a href=/x>x</a></p>".repeat(5_000);
+        let (document, cut) = parse_bounded(&page);
+        assert_eq!(cut, None);
+        let direct = Html::parse_document(&page);
+        assert_eq!(document.root_element().html(), direct.root_element().html());
+    }
+
+    #[test]
+    fn deep_nesting_is_cut_quickly() {
+        let page = format!(
+            "<a href=/top>t</a>{}<a href=/bottom>b</a>",
+            "<div>".repeat(100_000)
+        );
+        let started = Instant::now();
+        let (document, cut) = parse_bounded(&page);
+        let cut = cut.expect("the budget runs out");
+        assert!(cut < page.len() / 2, "cut at {cut}");
+        // Generous for debug builds; about 0.2 s in release.
+        assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+        assert!(document.root_element().html().contains("/top"));
+    }
+
+    #[test]
+    fn a_small_budget_cuts_on_a_char_boundary() {
+        let page = "<p>é€😀</p>".repeat(10_000);
+        let (_, cut) = parse_with_budget(&page, 1_000);
+        let cut = cut.expect("cut");
+        assert!(page.is_char_boundary(cut));
+    }
+}
