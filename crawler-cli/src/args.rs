@@ -59,6 +59,9 @@ pub struct CrawlArgs {
     /// Let --fresh delete a store that holds a crawl.
     #[arg(long, requires = "fresh")]
     pub force: bool,
+    /// Skip seed lines that are not crawlable URLs, with a warning naming file and line, instead of stopping.
+    #[arg(long)]
+    pub skip_bad_seeds: bool,
     #[command(flatten)]
     pub settings: CrawlSettings,
 }
@@ -122,6 +125,8 @@ pub struct CrawlSettings {
     pub cache_mb: Option<u64>,
     #[command(flatten)]
     pub politeness: PolitenessSettings,
+    #[command(flatten)]
+    pub traps: TrapSettings,
     /// No progress bar, even on a terminal.
     #[arg(long)]
     pub no_progress: bool,
@@ -161,7 +166,30 @@ impl CrawlSettings {
             config.connect_timeout = seconds("--connect-timeout", secs)?;
         }
         self.politeness.apply(&mut config)?;
+        self.traps.apply(&mut config);
         Ok(config)
+    }
+}
+
+/// Crawler traps: URLs refused (recorded as trap-suspected) before they are fetched.
+#[derive(Args, Debug, Default)]
+pub struct TrapSettings {
+    /// Longest URL fetched, in bytes (64 to 8192); longer ones are recorded as trap-suspected [default: 2048].
+    #[arg(long, value_name = "BYTES")]
+    pub max_url_len: Option<usize>,
+    /// Times one path segment may repeat in a URL (/a/a/a/a/ is 4) before it is a trap-suspected; 0 for no limit [default: 3].
+    #[arg(long, value_name = "N")]
+    pub max_repeated_segments: Option<u32>,
+}
+
+impl TrapSettings {
+    fn apply(&self, config: &mut CrawlConfig) {
+        if let Some(len) = self.max_url_len {
+            config.max_url_len = len;
+        }
+        if let Some(n) = self.max_repeated_segments {
+            config.max_segment_repeats = n;
+        }
     }
 }
 

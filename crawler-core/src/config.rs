@@ -103,6 +103,12 @@ pub struct CrawlConfig {
     pub sitemap_urls: Vec<String>,
     /// Queue `rel="nofollow"` links too.
     pub follow_nofollow: bool,
+    /// Longest canonical URL fetched, in bytes; longer ones are recorded as
+    /// `trap-suspected` (see [`crate::traps`]).
+    pub max_url_len: usize,
+    /// Times one path segment may appear in a URL's path before it is recorded as
+    /// `trap-suspected`; 0 for no limit.
+    pub max_segment_repeats: u32,
 }
 
 /// The default `User-Agent`: the crawler's name and version.
@@ -140,6 +146,8 @@ impl Default for CrawlConfig {
             sitemaps: true,
             sitemap_urls: Vec::new(),
             follow_nofollow: false,
+            max_url_len: 2048,
+            max_segment_repeats: 3,
         }
     }
 }
@@ -175,6 +183,7 @@ pub struct ValidConfig {
 impl CrawlConfig {
     /// Checks every setting; the error names the first bad one.
     pub fn validate(self) -> Result<ValidConfig, ConfigError> {
+        self.check_bounds()?;
         if self.workers == 0 || self.workers > 4096 {
             return Err(invalid(
                 "workers",
@@ -265,6 +274,96 @@ impl CrawlConfig {
     }
 }
 
+/// The longest duration any setting takes: past it a value is a typo, and instants
+/// that far away overflow.
+pub const MAX_SETTING_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// The largest body limit: bodies are held in memory, one per worker.
+pub const MAX_BODY_LIMIT: u64 = 1 << 30;
+
+impl CrawlConfig {
+    /// Limits that keep a crawl within its memory and its arithmetic: every value a
+    /// flag can take either means something or is refused here, naming the setting.
+    fn check_bounds(&self) -> Result<(), ConfigError> {
+        let durations = [
+            ("timeout", self.timeout),
+            ("connect-timeout", self.connect_timeout),
+            ("max-crawl-delay", self.max_crawl_delay),
+            ("retry-backoff", self.retry_backoff),
+            ("max-backoff", self.max_backoff),
+            ("robots-ttl", self.robots_ttl),
+        ];
+        for (setting, duration) in durations {
+            if duration > MAX_SETTING_DURATION {
+                return Err(invalid(
+                    setting,
+                    format!("{} s is longer than a year", duration.as_secs()),
+                ));
+            }
+        }
+        if self.per_host_concurrency > 4096 {
+            return Err(invalid(
+                "per-host-concurrency",
+                format!("{} is not between 1 and 4096", self.per_host_concurrency),
+            ));
+        }
+        if self.per_host_rate > 1e6 {
+            return Err(invalid(
+                "per-host-rate",
+                "above a million requests per second (0 means no limit)",
+            ));
+        }
+        if self.max_body > MAX_BODY_LIMIT {
+            return Err(invalid(
+                "max-body",
+                format!(
+                    "{} bytes is over 1 GiB (bodies are held in memory)",
+                    self.max_body
+                ),
+            ));
+        }
+        if self.max_pages == Some(0) || self.max_pages_per_host == Some(0) {
+            let setting = if self.max_pages == Some(0) {
+                "max-pages"
+            } else {
+                "max-pages-per-host"
+            };
+            return Err(invalid(
+                setting,
+                "must be at least 1 (leave it out for no limit)",
+            ));
+        }
+        if self.retries > 100 {
+            return Err(invalid("retries", format!("{} is over 100", self.retries)));
+        }
+        if self.cache_mb > 1 << 20 {
+            return Err(invalid(
+                "cache-mb",
+                format!("{} MB is over 1 TiB", self.cache_mb),
+            ));
+        }
+        if !(64..=crate::url::MAX_URL_LEN).contains(&self.max_url_len) {
+            return Err(invalid(
+                "max-url-len",
+                format!(
+                    "{} is not between 64 and {}",
+                    self.max_url_len,
+                    crate::url::MAX_URL_LEN
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The trap rules these settings ask for.
+    pub fn trap_rules(&self) -> crate::traps::TrapRules {
+        crate::traps::TrapRules {
+            max_url_len: self.max_url_len,
+            max_segment_repeats: self.max_segment_repeats,
+        }
+    }
+}
+
 fn compile_all(
     setting: &'static str,
     patterns: &[String],
@@ -314,6 +413,77 @@ mod tests {
     fn defaults_are_valid() {
         let valid = CrawlConfig::default().validate().unwrap();
         assert_eq!(valid.robots_agent.as_str(), "crawler");
+    }
+
+    #[test]
+    fn out_of_bounds_values_name_the_setting() {
+        let bad = |config: CrawlConfig| config.validate().err().map(|e| e.setting);
+        let d = CrawlConfig::default;
+        let ages = Duration::from_secs(1 << 40);
+        assert_eq!(
+            bad(CrawlConfig {
+                timeout: ages,
+                ..d()
+            }),
+            Some("timeout")
+        );
+        assert_eq!(
+            bad(CrawlConfig {
+                max_backoff: ages,
+                ..d()
+            }),
+            Some("max-backoff")
+        );
+        assert_eq!(
+            bad(CrawlConfig {
+                max_body: 2 << 30,
+                ..d()
+            }),
+            Some("max-body")
+        );
+        assert_eq!(
+            bad(CrawlConfig {
+                max_pages: Some(0),
+                ..d()
+            }),
+            Some("max-pages")
+        );
+        assert_eq!(
+            bad(CrawlConfig {
+                max_url_len: 10,
+                ..d()
+            }),
+            Some("max-url-len")
+        );
+        assert_eq!(
+            bad(CrawlConfig {
+                max_url_len: 100_000,
+                ..d()
+            }),
+            Some("max-url-len")
+        );
+        assert_eq!(
+            bad(CrawlConfig {
+                per_host_rate: 1e300,
+                ..d()
+            }),
+            Some("per-host-rate")
+        );
+        assert_eq!(
+            bad(CrawlConfig {
+                cache_mb: u64::MAX,
+                ..d()
+            }),
+            Some("cache-mb")
+        );
+        assert_eq!(
+            bad(CrawlConfig {
+                retries: 1000,
+                ..d()
+            }),
+            Some("retries")
+        );
+        assert_eq!(d().trap_rules(), crate::traps::TrapRules::default());
     }
 
     #[test]

@@ -186,6 +186,7 @@ impl Crawler {
             retries: settings.retries,
             sitemaps: settings.sitemaps,
             follow_nofollow: settings.follow_nofollow,
+            traps: settings.trap_rules(),
         });
         let (job_tx, job_rx) = crossbeam_channel::unbounded();
         let (report_tx, report_rx) = crossbeam_channel::unbounded();

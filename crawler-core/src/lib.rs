@@ -31,11 +31,13 @@ pub mod robots;
 mod seeds;
 mod seen;
 pub mod sitemap;
+pub mod traps;
 pub mod url;
 mod worker;
 
 pub use config::{BodyPolicy, ConfigError, CrawlConfig, ValidConfig, DEFAULT_USER_AGENT};
 pub use crawl::{CrawlError, Crawler, StopHandle};
 pub use progress::{CrawlSummary, Progress, Snapshot};
-pub use seeds::{read_seeds, SeedError};
+pub use seeds::{read_seeds, read_seeds_with, SeedError};
+pub use traps::{Trap, TrapRules};
 pub use url::{CanonicalUrl, HostKey, Scope, ScopeMode, UrlError};

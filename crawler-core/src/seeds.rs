@@ -1,8 +1,15 @@
 //! Seed lists: one URL per line, `#` comments and blank lines skipped.
+//!
+//! Lines may end in LF or CRLF; a byte order mark at the start is ignored. Lines
+//! are read as bytes with a length cap, so a file of one endless line (or binary
+//! junk) costs bounded memory and is reported by line number like any bad line.
 
 use std::io::BufRead;
 
-use crate::url::{CanonicalUrl, UrlError};
+use crate::url::{CanonicalUrl, UrlError, MAX_URL_LEN};
+
+/// The longest seed line read; past it the line is an error (and its rest skipped).
+const MAX_SEED_LINE: usize = MAX_URL_LEN + 1024;
 
 /// A seed line that is not a crawlable URL, located by source and line number.
 #[derive(Debug, thiserror::Error)]
@@ -13,6 +20,10 @@ pub enum SeedError {
         line: usize,
         error: UrlError,
     },
+    #[error("{source_name}:{line}: not UTF-8 text")]
+    NotUtf8 { source_name: String, line: usize },
+    #[error("{source_name}:{line}: longer than {MAX_SEED_LINE} bytes")]
+    LineTooLong { source_name: String, line: usize },
     #[error("{source_name}: {error}")]
     Read {
         source_name: String,
@@ -20,27 +31,114 @@ pub enum SeedError {
     },
 }
 
+impl SeedError {
+    /// Whether the error is about one line (which may be skipped) rather than the
+    /// input as a whole.
+    pub fn is_bad_line(&self) -> bool {
+        !matches!(self, SeedError::Read { .. })
+    }
+}
+
 /// Reads a seed list. `source_name` (a file name, or `-` for standard input) names
 /// the input in errors. The first bad line is an error; nothing is half-read.
 pub fn read_seeds(reader: impl BufRead, source_name: &str) -> Result<Vec<CanonicalUrl>, SeedError> {
+    read_seeds_with(reader, source_name, Err)
+}
+
+/// Reads a seed list, handing each bad line's error to `bad_line`: return `Ok` to
+/// skip the line and go on, `Err` to stop with that error. An error reading the
+/// input itself always stops.
+pub fn read_seeds_with(
+    mut reader: impl BufRead,
+    source_name: &str,
+    mut bad_line: impl FnMut(SeedError) -> Result<(), SeedError>,
+) -> Result<Vec<CanonicalUrl>, SeedError> {
     let mut seeds = Vec::new();
-    for (index, line) in reader.lines().enumerate() {
-        let line = line.map_err(|error| SeedError::Read {
+    let mut bytes = Vec::new();
+    let mut number = 0;
+    loop {
+        number += 1;
+        bytes.clear();
+        let read = read_line(&mut reader, &mut bytes).map_err(|error| SeedError::Read {
             source_name: source_name.to_owned(),
             error,
         })?;
-        let text = line.trim_start_matches('\u{feff}').trim();
-        if text.is_empty() || text.starts_with('#') {
-            continue;
+        let Some(complete) = read else {
+            return Ok(seeds);
+        };
+        let line = match parse_line(&bytes, complete, number == 1) {
+            Ok(Some(text)) => CanonicalUrl::parse(text).map_err(|error| SeedError::BadLine {
+                source_name: source_name.to_owned(),
+                line: number,
+                error,
+            }),
+            Ok(None) => continue,
+            Err(LineProblem::NotUtf8) => Err(SeedError::NotUtf8 {
+                source_name: source_name.to_owned(),
+                line: number,
+            }),
+            Err(LineProblem::TooLong) => Err(SeedError::LineTooLong {
+                source_name: source_name.to_owned(),
+                line: number,
+            }),
+        };
+        match line {
+            Ok(seed) => seeds.push(seed),
+            Err(error) => bad_line(error)?,
         }
-        let seed = CanonicalUrl::parse(text).map_err(|error| SeedError::BadLine {
-            source_name: source_name.to_owned(),
-            line: index + 1,
-            error,
-        })?;
-        seeds.push(seed);
     }
-    Ok(seeds)
+}
+
+enum LineProblem {
+    NotUtf8,
+    TooLong,
+}
+
+/// The URL on a line, `None` for a blank or comment line.
+fn parse_line(bytes: &[u8], complete: bool, first: bool) -> Result<Option<&str>, LineProblem> {
+    if !complete {
+        return Err(LineProblem::TooLong);
+    }
+    let bytes = match first {
+        true => bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes),
+        false => bytes,
+    };
+    let text = std::str::from_utf8(bytes).map_err(|_| LineProblem::NotUtf8)?;
+    let text = text.trim();
+    Ok((!text.is_empty() && !text.starts_with('#')).then_some(text))
+}
+
+/// Reads one line (without its `\n`) into `line`, at most [`MAX_SEED_LINE`] bytes
+/// of it. `None` at the end of the input; `Some(false)` when the line was longer
+/// (the rest of it is read and dropped).
+fn read_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> std::io::Result<Option<bool>> {
+    let mut any = false;
+    let mut complete = true;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(any.then_some(complete));
+        }
+        any = true;
+        let (chunk, end) = match available.iter().position(|&b| b == b'\n') {
+            Some(at) => (&available[..at], Some(at + 1)),
+            None => (available, None),
+        };
+        let room = MAX_SEED_LINE.saturating_sub(line.len());
+        if chunk.len() > room {
+            complete = false;
+        }
+        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let used = end.unwrap_or(available.len());
+        reader.consume(used);
+        if end.is_some() {
+            return Ok(Some(complete));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -60,5 +158,48 @@ mod tests {
         let input = "http://a.test/\nftp://b.test/\n";
         let err = read_seeds(input.as_bytes(), "seeds.txt").unwrap_err();
         assert!(err.to_string().starts_with("seeds.txt:2: "), "{err}");
+    }
+
+    #[test]
+    fn bad_lines_can_be_skipped_and_are_all_reported() {
+        let long = "x".repeat(MAX_SEED_LINE + 10);
+        let mut input = b"http://a.test/\nnot a url\n\xff\xfe\n".to_vec();
+        input.extend_from_slice(long.as_bytes());
+        input.extend_from_slice(b"\nhttp://b.test/\nmailto:x@y.test\nhttp://c.test/");
+        let mut skipped = Vec::new();
+        let seeds = read_seeds_with(&input[..], "s.txt", |e| {
+            skipped.push(e.to_string());
+            Ok(())
+        })
+        .unwrap();
+        let seeds: Vec<&str> = seeds.iter().map(CanonicalUrl::as_str).collect();
+        assert_eq!(
+            seeds,
+            ["http://a.test/", "http://b.test/", "http://c.test/"]
+        );
+        assert_eq!(skipped.len(), 4, "{skipped:?}");
+        assert!(
+            skipped[0].starts_with("s.txt:2: invalid URL"),
+            "{}",
+            skipped[0]
+        );
+        assert_eq!(skipped[1], "s.txt:3: not UTF-8 text");
+        assert!(
+            skipped[2].starts_with("s.txt:4: longer than"),
+            "{}",
+            skipped[2]
+        );
+        assert!(
+            skipped[3].starts_with("s.txt:6: unsupported scheme"),
+            "{}",
+            skipped[3]
+        );
+    }
+
+    #[test]
+    fn empty_and_blank_inputs_have_no_seeds() {
+        assert!(read_seeds(&b""[..], "-").unwrap().is_empty());
+        assert!(read_seeds(&b"\n\r\n  \n#x"[..], "-").unwrap().is_empty());
+        assert!(read_seeds(&b"\xef\xbb\xbf"[..], "-").unwrap().is_empty());
     }
 }

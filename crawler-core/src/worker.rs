@@ -82,6 +82,8 @@ pub(crate) struct WorkerContext {
     pub sitemaps: bool,
     /// Queue `rel="nofollow"` links too.
     pub follow_nofollow: bool,
+    /// URLs that look like crawler traps are recorded, not queued.
+    pub traps: crate::traps::TrapRules,
 }
 
 pub(crate) fn run_worker(

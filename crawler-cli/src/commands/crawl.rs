@@ -5,7 +5,7 @@ use std::io::{self, BufReader};
 use std::path::Path;
 use std::process::ExitCode;
 
-use crawler_core::{read_seeds, CanonicalUrl, CrawlConfig, CrawlError, Crawler};
+use crawler_core::{read_seeds_with, CanonicalUrl, CrawlConfig, CrawlError, Crawler, SeedError};
 use crawler_storage::{Store, StoreError, StoreOptions};
 
 use crate::args::CrawlArgs;
@@ -93,21 +93,62 @@ pub fn crawl(
 }
 
 fn collect_seeds(args: &CrawlArgs) -> Result<Vec<CanonicalUrl>, Failure> {
+    let mut skipped = SkippedSeeds::new(args.skip_bad_seeds);
     let mut seeds = Vec::new();
     for (index, url) in args.urls.iter().enumerate() {
-        let seed = CanonicalUrl::parse(url)
-            .map_err(|e| Failure::Usage(format!("seed argument {}: {e}", index + 1)))?;
-        seeds.push(seed);
+        match CanonicalUrl::parse(url) {
+            Ok(seed) => seeds.push(seed),
+            Err(e) => skipped.line(format!("seed argument {}: {e}", index + 1))?,
+        }
     }
     if let Some(path) = &args.seeds {
+        let on_bad = |error: SeedError| skipped.line(error.to_string()).map_err(|_| error);
         let from_file = if path.as_os_str() == "-" {
-            read_seeds(io::stdin().lock(), "-")
+            read_seeds_with(io::stdin().lock(), "-", on_bad)
         } else {
             let file = File::open(path)
                 .map_err(|e| Failure::Usage(format!("--seeds {}: {e}", path.display())))?;
-            read_seeds(BufReader::new(file), &path.display().to_string())
+            read_seeds_with(BufReader::new(file), &path.display().to_string(), on_bad)
         };
         seeds.extend(from_file.map_err(|e| Failure::Usage(e.to_string()))?);
     }
+    skipped.finish();
     Ok(seeds)
+}
+
+/// `--skip-bad-seeds`: bad seed lines are warned about (the first few in full) and
+/// skipped; without it the first one stops the crawl.
+struct SkippedSeeds {
+    skip: bool,
+    count: usize,
+}
+
+impl SkippedSeeds {
+    /// Warnings printed in full; the rest are counted.
+    const SHOWN: usize = 20;
+
+    fn new(skip: bool) -> SkippedSeeds {
+        SkippedSeeds { skip, count: 0 }
+    }
+
+    fn line(&mut self, problem: String) -> Result<(), Failure> {
+        if !self.skip {
+            return Err(Failure::Usage(problem));
+        }
+        self.count += 1;
+        if self.count <= Self::SHOWN {
+            eprintln!("crawler: warning: skipped seed: {problem}");
+        }
+        Ok(())
+    }
+
+    fn finish(&self) {
+        if self.count > Self::SHOWN {
+            eprintln!(
+                "crawler: warning: skipped {} bad seed lines in all ({} more than shown)",
+                self.count,
+                self.count - Self::SHOWN
+            );
+        }
+    }
 }

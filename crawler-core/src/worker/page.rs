@@ -11,6 +11,7 @@ use crate::fetch::{retry_after, BodyLimit, FetchErrorKind, FetchOutcome, Respons
 use crate::frontier::{Health, Job, JobKind, Queued};
 use crate::robots::PageDirectives;
 use crate::sitemap::{self, SitemapKind, MAX_SITEMAP_BYTES, MAX_SITEMAP_NESTING};
+use crate::traps::trap_record;
 use crate::url::{CanonicalUrl, HostKey};
 
 /// A URL found on a page (or in a sitemap), before scope and dedup.
@@ -84,7 +85,11 @@ impl WorkerContext {
             if outcome.error.is_none() {
                 let fetched = outcome.body.as_slice();
                 match (response.status, job.kind) {
-                    (300..=399, _) => follow_redirect(&job, response, &mut reading),
+                    (300..=399, _) => {
+                        if let Err(problem) = follow_redirect(&job, response, &mut reading) {
+                            self.flag(&mut page, FetchErrorKind::RedirectInvalid, problem);
+                        }
+                    }
                     (200..=299, JobKind::Page) => {
                         self.read_page(&job, response, fetched, &mut page, &mut reading)
                     }
@@ -139,6 +144,10 @@ impl WorkerContext {
         }
         let (html, _encoding) = decode_html(body, response.content_type.as_deref());
         let extracted = extract_links(&html, job.url.as_url());
+        if let Some(at) = extracted.cut_at {
+            let message = format!("the page spent the HTML parse budget at byte {at} of {}; links after it were not read", html.len());
+            self.flag(page, FetchErrorKind::ParseLimited, message);
+        }
         page.title = extracted.title;
         page.canonical = extracted
             .canonical
@@ -253,6 +262,12 @@ impl WorkerContext {
                 continue;
             }
             let from = Some(job.url.as_str().to_owned());
+            if let Some(trap) = self.traps.check(&candidate.url) {
+                let record = trap_record(&candidate.url, candidate.depth, from, &trap, unix_ms());
+                self.progress.record_error(FetchErrorKind::TrapSuspected);
+                settled.push((fingerprint, record));
+                continue;
+            }
             if candidate.hops > self.max_redirects {
                 let mut record = PageRecord::new(
                     candidate.url.as_str(),
@@ -304,21 +319,42 @@ pub(super) fn job_slot<'a>(job: &'a Job, host_key: &'a HostKey) -> QueueSlot<'a>
     }
 }
 
+impl WorkerContext {
+    /// Records a problem with a page that was fetched (so it has no error yet).
+    fn flag(&self, page: &mut PageRecord, kind: FetchErrorKind, message: String) {
+        page.error = Some(kind.as_str().to_owned());
+        page.error_message = Some(message);
+        self.progress.record_error(kind);
+    }
+}
+
 /// Queues a redirect's target like a link: same depth, one more hop, same kind (a
-/// redirected sitemap is still a sitemap).
-fn follow_redirect(job: &Job, response: &ResponseMeta, reading: &mut Reading) {
-    let target = response
-        .location
-        .as_deref()
-        .and_then(|location| CanonicalUrl::join(job.url.as_url(), location).ok());
-    if let Some(target) = target {
-        reading.outlinks.push(target.as_str().to_owned());
-        reading.candidates.push(Candidate {
-            url: target,
-            depth: job.depth,
-            hops: job.hops.saturating_add(1),
-            kind: job.kind,
-        });
+/// redirected sitemap is still a sitemap). A redirect status (301, 302, 303, 307,
+/// 308) without a usable `Location` is an error, said in the `Err`.
+fn follow_redirect(
+    job: &Job,
+    response: &ResponseMeta,
+    reading: &mut Reading,
+) -> Result<(), String> {
+    let is_redirect = matches!(response.status, 301 | 302 | 303 | 307 | 308);
+    let target = match response.location.as_deref() {
+        Some(location) => CanonicalUrl::join(job.url.as_url(), location),
+        None if is_redirect => return Err(format!("{} without a Location", response.status)),
+        None => return Ok(()),
+    };
+    match target {
+        Ok(target) => {
+            reading.outlinks.push(target.as_str().to_owned());
+            reading.candidates.push(Candidate {
+                url: target,
+                depth: job.depth,
+                hops: job.hops.saturating_add(1),
+                kind: job.kind,
+            });
+            Ok(())
+        }
+        Err(error) if is_redirect => Err(format!("{} to no usable URL: {error}", response.status)),
+        Err(_) => Ok(()),
     }
 }
 
