@@ -893,6 +893,77 @@ mod tests {
         }
     }
 
+    /// A stand-in for the store's frontier: what the workers wrote, by (depth, URL).
+    #[derive(Clone, Default)]
+    struct FakeStore(std::sync::Arc<std::sync::Mutex<BTreeMap<(u32, String), Queued>>>);
+
+    impl QueueSpill for FakeStore {
+        fn load(&self, _host: &str, limit: usize) -> Result<Vec<Queued>, StoreError> {
+            let stored = self.0.lock().unwrap();
+            Ok(stored.values().take(limit).cloned().collect())
+        }
+    }
+
+    #[test]
+    fn a_spilled_host_is_refilled_from_the_store_and_hands_out_each_url_once() {
+        let store = FakeStore::default();
+        let mut frontier = Frontier::new(Politeness {
+            concurrency: 2,
+            rate: 0.0,
+            obey_robots: false,
+            ..Politeness::default()
+        })
+        .with_spill(Box::new(store.clone()));
+        let total = 1000;
+        let mut handed_out = std::collections::BTreeMap::new();
+        let mut next_url = 0;
+        let mut in_flight: Vec<Job> = Vec::new();
+        // Discover URLs in bursts while fetching, as workers do: each discovery is
+        // written to the store first, then reported; each fetch removes its entry.
+        while handed_out.len() < total {
+            for _ in 0..7 {
+                if next_url < total {
+                    let url = format!("http://a.test/{next_url}");
+                    let entry = queued(&url, (next_url % 3) as u32);
+                    store
+                        .0
+                        .lock()
+                        .unwrap()
+                        .insert((entry.depth, url), entry.clone());
+                    frontier.push(entry);
+                    next_url += 1;
+                }
+            }
+            while let Some(job) = take(&mut frontier) {
+                *handed_out.entry(job.url.as_str().to_owned()).or_insert(0) += 1;
+                in_flight.push(job);
+            }
+            for job in in_flight.drain(..) {
+                store
+                    .0
+                    .lock()
+                    .unwrap()
+                    .remove(&(job.depth, job.url.as_str().to_owned()));
+                frontier.complete(job.host, None, Health::Fine);
+            }
+            assert!(
+                frontier.hosts[0].len() <= MAX_BUFFER,
+                "memory holds at most one buffer"
+            );
+        }
+        assert!(
+            frontier.hosts[0].spilled,
+            "1,000 URLs must outgrow one host's buffer"
+        );
+        assert_eq!(handed_out.len(), total);
+        assert!(
+            handed_out.values().all(|n| *n == 1),
+            "a URL was handed out twice"
+        );
+        assert!(store.0.lock().unwrap().is_empty());
+        assert!(frontier.take_spill_error().is_none());
+    }
+
     #[test]
     fn one_request_per_host_at_a_time_by_default() {
         let mut frontier = unlimited(1);
