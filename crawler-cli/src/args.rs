@@ -378,6 +378,7 @@ pub enum ListFormat {
 
 #[derive(Args, Debug)]
 pub struct StatsArgs {
+    /// The store of a crawl (finished, interrupted or stopped).
     #[arg(long, value_name = "DIR")]
     pub store: PathBuf,
     /// One JSON object.
@@ -393,6 +394,7 @@ pub struct StatsArgs {
 
 #[derive(Args, Debug)]
 pub struct LsArgs {
+    /// The store of a crawl (finished, interrupted or stopped).
     #[arg(long, value_name = "DIR")]
     pub store: PathBuf,
     #[command(flatten)]
@@ -411,6 +413,7 @@ pub struct LsArgs {
 #[derive(Args, Debug)]
 #[command(group(ArgGroup::new("what").args(["body", "headers", "links", "inlinks", "json", "info"])))]
 pub struct GetArgs {
+    /// The store of a crawl (finished, interrupted or stopped).
     #[arg(long, value_name = "DIR")]
     pub store: PathBuf,
     /// The URL (any spelling; it is canonicalized).
@@ -450,6 +453,7 @@ pub enum GraphFormat {
 
 #[derive(Args, Debug)]
 pub struct LinksArgs {
+    /// The store of a crawl (finished, interrupted or stopped).
     #[arg(long, value_name = "DIR")]
     pub store: PathBuf,
     /// The links of the pages these flags select.
@@ -471,6 +475,7 @@ pub enum ExportFormat {
 
 #[derive(Args, Debug)]
 pub struct ExportArgs {
+    /// The store of a crawl (finished, interrupted or stopped).
     #[arg(long, value_name = "DIR")]
     pub store: PathBuf,
     /// Output format.
