@@ -42,8 +42,9 @@ pub enum FetchErrorKind {
     /// Not fetched: the URL looks like a crawler trap (longer than the URL-length
     /// cap, or a path segment repeated too often; see `crate::traps`).
     TrapSuspected,
-    /// Fetched, but the page spent the HTML parse budget: links after the point
-    /// where parsing stopped were not read (see [`crate::extract::parse_bounded`]).
+    /// Fetched, but reading the page was cut short: it spent the HTML parse budget
+    /// (see [`crate::extract::parse_bounded`]), or it had more links than are kept
+    /// ([`crate::extract::MAX_LINKS_PER_PAGE`]).
     ParseLimited,
     /// A redirect (301, 302, 303, 307, 308) without a `Location` that resolves to
     /// an http(s) URL.
@@ -226,12 +227,13 @@ impl Fetcher {
             elapsed: Duration::ZERO,
             answered: started,
         };
-        let sent = self
-            .client
-            .get(url.clone())
-            .headers(self.request_headers.map())
-            .timeout(self.timeout)
-            .send();
+        let mut sent = self.send(url);
+        if sent.as_ref().is_err_and(broke_before_the_head) {
+            // Most likely a pooled keep-alive connection the server had closed just
+            // as we reused it: a GET may be sent again (RFC 9110 §9.2.2), once, on a
+            // new connection. A server that breaks every connection fails twice.
+            sent = self.send(url);
+        }
         outcome.answered = Instant::now();
         match sent {
             Ok(response) => {
@@ -288,6 +290,21 @@ fn announced_too_large(meta: &ResponseMeta, max_body: u64, truncate: bool) -> Op
             "Content-Length {announced} is over the body limit of {max_body} bytes; not read"
         ),
     })
+}
+
+impl Fetcher {
+    fn send(&self, url: &Url) -> reqwest::Result<reqwest::blocking::Response> {
+        self.client
+            .get(url.clone())
+            .headers(self.request_headers.map())
+            .timeout(self.timeout)
+            .send()
+    }
+}
+
+/// Whether the connection broke (reset, closed) before a response head arrived.
+fn broke_before_the_head(error: &reqwest::Error) -> bool {
+    classify(error).kind == FetchErrorKind::Read
 }
 
 /// How much of a body [`Fetcher::fetch_with_limit`] accepts.
@@ -409,12 +426,6 @@ fn kind_from_sources(error: &(dyn std::error::Error + 'static)) -> Option<FetchE
             }
         }
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if io
-                .get_ref()
-                .is_some_and(|inner| inner.is::<rustls::Error>())
-            {
-                return Some(FetchErrorKind::Tls);
-            }
             match io.kind() {
                 std::io::ErrorKind::TimedOut => return Some(FetchErrorKind::Timeout),
                 std::io::ErrorKind::ConnectionRefused => return Some(FetchErrorKind::Connect),
@@ -425,21 +436,36 @@ fn kind_from_sources(error: &(dyn std::error::Error + 'static)) -> Option<FetchE
                 _ => {}
             }
         }
-        source = e.source();
+        source = next_source(e);
     }
     None
 }
 
+/// The error `e` wraps. An `io::Error`'s `source()` skips the error it wraps (it
+/// returns that error's source), so a TLS failure wrapped in two `io::Error`s, as
+/// the client reports it, would be passed over; this returns the wrapped error.
+fn next_source<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a (dyn std::error::Error + 'static)> {
+    if let Some(inner) = e
+        .downcast_ref::<std::io::Error>()
+        .and_then(std::io::Error::get_ref)
+    {
+        return Some(inner);
+    }
+    e.source()
+}
+
 fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut message = error.to_string();
-    let mut source = error.source();
+    let mut source = next_source(error);
     while let Some(e) = source {
         let text = e.to_string();
         if !message.contains(&text) {
             message.push_str(": ");
             message.push_str(&text);
         }
-        source = e.source();
+        source = next_source(e);
     }
     message
 }
