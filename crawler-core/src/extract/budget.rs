@@ -7,13 +7,16 @@
 //! that. Browsers cap the depth (Chromium nests at most 512 elements); we cap the
 //! work instead, which bounds deep pages and huge flat ones alike.
 //!
-//! The parser is fed the text in 16 KiB pieces through a tree sink that wraps
+//! The parser is fed the text in 4 KiB pieces through a tree sink that wraps
 //! `scraper`'s and charges each appended node the depth of its parent (and each parse
 //! error the depth of the last insertion, for the stack walks that create nothing).
-//! When the charge passes [`PARSE_WORK_BUDGET`], no more text is fed: the document
-//! ends there, as if the page had been cut, and [`parse_bounded`] says where.
-//! A typical page (2,000 elements at depth 20) costs 40,000 units; 10 MB of ordinary
-//! HTML (200,000 elements at depth 30) about 6 million.
+//! When the charge passes the page's budget ([`parse_budget`]: a million units plus
+//! two per byte), no more text is fed: the document ends there, as if the page had
+//! been cut, and [`parse_bounded`] says where. So parse time grows linearly with the
+//! page's size whatever its shape. A typical page (2,000 elements at depth 20) costs
+//! 40,000 units; 10 MB of ordinary HTML (200,000 elements at depth 30) about 6
+//! million of its 21 million; 100,000 nested `<div>`s (500 KB) are cut after about
+//! 2,000 of them. A unit costs about 11 ns in a release build.
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
@@ -24,11 +27,14 @@ use html5ever::tree_builder::{ElementFlags, NodeOrText, QuirksMode, TreeSink};
 use html5ever::{Attribute, QualName};
 use scraper::{Html, HtmlTreeSink};
 
-/// Work units (see the module docs) a page may cost before parsing stops.
-pub const PARSE_WORK_BUDGET: u64 = 32_000_000;
+/// Work units (see the module docs) any page may cost before parsing stops...
+pub const PARSE_WORK_BASE: u64 = 1_000_000;
+
+/// ...plus this many per byte of its text: parse time stays linear in page size.
+pub const PARSE_WORK_PER_BYTE: u64 = 2;
 
 /// Bytes of text fed to the parser at once; the budget is checked between pieces.
-const PIECE: usize = 16 * 1024;
+const PIECE: usize = 4 * 1024;
 
 type Handle = <HtmlTreeSink as TreeSink>::Handle;
 
@@ -37,7 +43,13 @@ type Handle = <HtmlTreeSink as TreeSink>::Handle;
 /// Returns the document and, when parsing stopped early, how many bytes of `html`
 /// had been fed (a char boundary).
 pub fn parse_bounded(html: &str) -> (Html, Option<usize>) {
-    parse_with_budget(html, PARSE_WORK_BUDGET)
+    parse_with_budget(html, parse_budget(html.len()))
+}
+
+/// The work a page of `len` bytes may cost: [`PARSE_WORK_BASE`] plus
+/// [`PARSE_WORK_PER_BYTE`] per byte.
+pub fn parse_budget(len: usize) -> u64 {
+    PARSE_WORK_BASE.saturating_add(PARSE_WORK_PER_BYTE.saturating_mul(len as u64))
 }
 
 pub(crate) fn parse_with_budget(html: &str, budget: u64) -> (Html, Option<usize>) {

@@ -76,6 +76,37 @@ pub struct ExtractedPage {
     /// Where parsing stopped (a byte offset in the text) when the page spent
     /// the parse budget; what follows was not read. `None`: read to the end.
     pub cut_at: Option<usize>,
+    /// Link elements past the first [`MAX_LINKS_PER_PAGE`] links, not kept.
+    pub links_dropped: usize,
+}
+
+/// The most links kept from one page. Every link kept is stored with its page (and
+/// indexed as an inlink of its target, in the page's one atomic write), so a page
+/// of 100,000 links would cost the store hundreds of megabytes at once; real pages
+/// stay far below this.
+pub const MAX_LINKS_PER_PAGE: usize = 10_000;
+
+impl ExtractedPage {
+    /// What limited the reading of a page of `text_len` bytes, said for its
+    /// record; `None` when it was read whole.
+    pub fn limits(&self, text_len: usize) -> Option<String> {
+        let cut = self.cut_at.map(|at| {
+            format!(
+                "the page spent the HTML parse budget at byte {at} of {text_len}; \
+                 what follows was not read"
+            )
+        });
+        let dropped = (self.links_dropped > 0).then(|| {
+            format!(
+                "{} more link elements past the first {MAX_LINKS_PER_PAGE} links were not kept",
+                self.links_dropped
+            )
+        });
+        match (cut, dropped) {
+            (Some(cut), Some(dropped)) => Some(format!("{cut}; {dropped}")),
+            (one, other) => one.or(other),
+        }
+    }
 }
 
 /// Extracts links and metadata from an HTML page fetched from `page_url`.
@@ -86,12 +117,17 @@ pub struct ExtractedPage {
 /// the page's other links.
 pub fn extract_links(html: &str, page_url: &Url) -> ExtractedPage {
     let (document, cut_at) = super::parse_bounded(html);
-    let mut found = Found::default();
-    walk(&document, |element| found.visit(element));
     ExtractedPage {
         cut_at,
-        ..found.resolve(page_url)
+        ..extract_from(&document, page_url)
     }
+}
+
+/// [`extract_links`] of a parsed document.
+fn extract_from(document: &Html, page_url: &Url) -> ExtractedPage {
+    let mut found = Found::default();
+    walk(document, |element| found.visit(element));
+    found.resolve(page_url)
 }
 
 /// A link as written in the page, before resolution.
@@ -170,9 +206,15 @@ impl<'a> Found<'a> {
     fn resolve(self, page_url: &Url) -> ExtractedPage {
         let base = self.base.and_then(|href| resolve_base(page_url, href));
         let base = base.as_ref().unwrap_or(page_url);
-        let mut links = Links::with_capacity(self.links.len());
+        let mut links = Links::with_capacity(self.links.len().min(MAX_LINKS_PER_PAGE));
         let mut canonical = None;
-        for raw in self.links {
+        let mut links_dropped = 0;
+        let total = self.links.len();
+        for (index, raw) in self.links.into_iter().enumerate() {
+            if links.list.len() == MAX_LINKS_PER_PAGE {
+                links_dropped = total - index;
+                break;
+            }
             let Ok(url) = CanonicalUrl::join(base, raw.href) else {
                 continue;
             };
@@ -187,6 +229,7 @@ impl<'a> Found<'a> {
             canonical,
             meta_robots: self.meta_robots,
             cut_at: None,
+            links_dropped,
         }
     }
 }
@@ -579,9 +622,37 @@ mod tests {
 
     #[test]
     fn deep_nesting_does_not_overflow_the_stack() {
-        // Deep enough to overflow a recursive walk, within the parse budget.
-        let html = format!("{}<a href=/deep>d</a>", "<div>".repeat(6_000));
-        assert_eq!(urls(&html), ["http://a.test/deep"]);
+        // Deep enough to overflow a recursive walk: deeper than the parse budget
+        // lets any page get, so the tree is built directly.
+        let mut document = Html::parse_document("<div></div><a href=/deep>d</a>");
+        let element = |name: &str| {
+            let selector = scraper::Selector::parse(name).unwrap_or_else(|e| panic!("{e}"));
+            let found = document
+                .select(&selector)
+                .next()
+                .map(|e| (e.id(), e.value().clone()));
+            found.unwrap_or_else(|| panic!("no {name}"))
+        };
+        let (div_id, div) = element("div");
+        let (a_id, _) = element("a");
+        let mut parent = div_id;
+        for _ in 0..50_000 {
+            let mut node = document
+                .tree
+                .get_mut(parent)
+                .unwrap_or_else(|| panic!("node"));
+            parent = node.append(scraper::Node::Element(div.clone())).id();
+        }
+        let mut a = document.tree.get_mut(a_id).unwrap_or_else(|| panic!("a"));
+        a.detach();
+        let mut deepest = document
+            .tree
+            .get_mut(parent)
+            .unwrap_or_else(|| panic!("deepest"));
+        deepest.append_id(a_id);
+        let page = extract_from(&document, &page_url());
+        assert_eq!(page.links.len(), 1);
+        assert_eq!(page.links[0].url.as_str(), "http://a.test/deep");
     }
 
     #[test]
@@ -597,6 +668,23 @@ mod tests {
         assert_eq!(links, ["http://a.test/top"]);
         assert!(page.cut_at.is_some_and(|at| at < html.len()));
         assert_eq!(extract("<a href=/x>").cut_at, None);
+        assert!(page
+            .limits(html.len())
+            .is_some_and(|l| l.contains("parse budget")));
+    }
+
+    #[test]
+    fn links_past_the_cap_are_counted_not_kept() {
+        let html: String = (0..MAX_LINKS_PER_PAGE + 25)
+            .map(|i| format!("<a href=/l/{i}>{i}</a>"))
+            .collect();
+        let page = extract(&html);
+        assert_eq!(page.links.len(), MAX_LINKS_PER_PAGE);
+        assert_eq!(page.links_dropped, 25);
+        assert_eq!(page.links[0].url.as_str(), "http://a.test/l/0");
+        let said = page.limits(html.len()).unwrap_or_default();
+        assert!(said.starts_with("25 more link elements"), "{said}");
+        assert_eq!(extract("<a href=/x>").limits(11), None);
     }
 
     #[test]

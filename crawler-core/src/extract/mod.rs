@@ -34,6 +34,6 @@ mod budget;
 mod charset;
 mod links;
 
-pub use budget::{parse_bounded, PARSE_WORK_BUDGET};
+pub use budget::{parse_bounded, parse_budget, PARSE_WORK_BASE, PARSE_WORK_PER_BYTE};
 pub use charset::decode_html;
-pub use links::{extract_links, ExtractedPage, Link, LinkKind};
+pub use links::{extract_links, ExtractedPage, Link, LinkKind, MAX_LINKS_PER_PAGE};

@@ -144,9 +144,8 @@ impl WorkerContext {
         }
         let (html, _encoding) = decode_html(body, response.content_type.as_deref());
         let extracted = extract_links(&html, job.url.as_url());
-        if let Some(at) = extracted.cut_at {
-            let message = format!("the page spent the HTML parse budget at byte {at} of {}; links after it were not read", html.len());
-            self.flag(page, FetchErrorKind::ParseLimited, message);
+        if let Some(limits) = extracted.limits(html.len()) {
+            self.flag(page, FetchErrorKind::ParseLimited, limits);
         }
         page.title = extracted.title;
         page.canonical = extracted
