@@ -1,0 +1,100 @@
+//! What the hostile-web tests share: a crawl whose peak memory is measured by the
+//! kernel (`wait4`), and short ways to read a URL's record.
+
+use std::path::Path;
+use std::process::{Command, ExitStatus, Output, Stdio};
+
+use crawler_tests::{FixtureServer, Run};
+
+use crate::CRAWLER;
+
+/// A finished run of the binary and its peak resident set size.
+pub struct Measured {
+    pub run: Run,
+    pub peak_rss_kib: u64,
+}
+
+/// Runs the binary with `args` to completion; `wait4` reports its peak RSS.
+// The child is reaped by `wait4`, which clippy cannot see.
+#[allow(clippy::zombie_processes)]
+pub fn run_measured(args: &[String]) -> Measured {
+    let mut child = Command::new(CRAWLER)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {CRAWLER}: {e}"));
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    let pid = libc::pid_t::try_from(child.id()).expect("a pid");
+    let mut status: libc::c_int = 0;
+    // SAFETY: an all-zero `rusage` is a valid value of this plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our own unreaped child (`child` is never waited on after this),
+    // and both pointers are to live, writable locals.
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, pid, "wait4: {}", std::io::Error::last_os_error());
+    let output = Output {
+        status: <ExitStatus as std::os::unix::process::ExitStatusExt>::from_raw(status),
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    };
+    Measured {
+        run: Run { output },
+        peak_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
+    }
+}
+
+/// `crawler crawl` of `seeds` into `store` with the fixture hosts resolved to the
+/// server, plus `extra` flags, measured.
+pub fn crawl_measured(
+    server: &FixtureServer,
+    store: &Path,
+    seeds: &[String],
+    extra: &[&str],
+) -> Measured {
+    let mut args: Vec<String> = vec![
+        "crawl".into(),
+        "--store".into(),
+        store.display().to_string(),
+        "--no-progress".into(),
+    ];
+    for rule in server.resolve_args() {
+        args.extend(["--resolve".into(), rule]);
+    }
+    args.extend(seeds.iter().cloned());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    run_measured(&args)
+}
+
+/// The stored record of `url` (`crawler get --json`).
+pub fn record(store: &Path, url: &str) -> serde_json::Value {
+    crawler_tests::stored(CRAWLER, store, url)
+}
+
+/// The error kind stored for `url` (`""` when none).
+pub fn error_of(store: &Path, url: &str) -> String {
+    record(store, url)["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Requests the server answered for `host` (robots.txt included).
+pub fn requests_to(server: &FixtureServer, host: &str) -> Vec<String> {
+    server
+        .log()
+        .into_iter()
+        .filter(|r| r.host == host)
+        .map(|r| r.path)
+        .collect()
+}
