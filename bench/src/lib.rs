@@ -4,6 +4,13 @@
 //! The benchmarks run the release binaries built next to them (`cargo build --release`
 //! first), so what is measured is exactly what users run. All traffic stays on
 //! 127.0.0.1.
+//!
+//! `throughput` measures our crawler alone; `compare` (driven by `bench/run`) runs it
+//! and the peers side by side ([`tools`]) and judges every run from the server's
+//! request log ([`server_log`]).
+
+pub mod server_log;
+pub mod tools;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -28,9 +35,20 @@ pub struct FixtureProcess {
 
 impl FixtureProcess {
     pub fn start(hosts: usize, pages: usize, dir: &Path) -> Result<FixtureProcess, String> {
+        FixtureProcess::start_logged(hosts, pages, dir, None)
+    }
+
+    /// [`FixtureProcess::start`], streaming the request log to `log` when given.
+    pub fn start_logged(
+        hosts: usize,
+        pages: usize,
+        dir: &Path,
+        log: Option<&Path>,
+    ) -> Result<FixtureProcess, String> {
         let seeds_file = dir.join("seeds.txt");
         let binary = sibling_binary("crawler-fixtures");
-        let mut child = Command::new(&binary)
+        let mut command = Command::new(&binary);
+        command
             .args([
                 "serve",
                 "--hosts",
@@ -39,15 +57,16 @@ impl FixtureProcess {
                 &pages.to_string(),
             ])
             .arg("--seeds-out")
-            .arg(&seeds_file)
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(|e| {
-                format!(
-                    "cannot start {}: {e} (run `cargo build --release` first)",
-                    binary.display()
-                )
-            })?;
+            .arg(&seeds_file);
+        if let Some(log) = log {
+            command.arg("--log").arg(log);
+        }
+        let mut child = command.stdout(Stdio::piped()).spawn().map_err(|e| {
+            format!(
+                "cannot start {}: {e} (run `cargo build --release` first)",
+                binary.display()
+            )
+        })?;
         let stdout = child
             .stdout
             .take()
@@ -138,5 +157,77 @@ pub fn median(values: &mut [f64]) -> f64 {
         0 => 0.0,
         _ if n % 2 == 1 => values[n / 2],
         _ => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+/// The median and the range of some figures.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    /// `None` for no figures.
+    pub fn of(values: impl IntoIterator<Item = f64>) -> Option<Spread> {
+        let mut values: Vec<f64> = values.into_iter().collect();
+        if values.is_empty() {
+            return None;
+        }
+        let median = median(&mut values);
+        Some(Spread {
+            median,
+            min: values[0],
+            max: values[values.len() - 1],
+        })
+    }
+
+    /// `12.3 (11.9–13.0)`, or just the figure when there is one.
+    pub fn show(&self, decimals: usize) -> String {
+        if self.min == self.max {
+            format!("{:.*}", decimals, self.median)
+        } else {
+            format!(
+                "{:.*} ({:.*}–{:.*})",
+                decimals, self.median, decimals, self.min, decimals, self.max
+            )
+        }
+    }
+}
+
+/// The bytes of the files under `path`.
+pub fn dir_size(path: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|entry| match entry.metadata() {
+            Ok(meta) if meta.is_dir() => dir_size(&entry.path()),
+            Ok(meta) => meta.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_shows_median_and_range() {
+        let spread = Spread::of([3.0, 1.0, 2.0, 10.0]).unwrap();
+        assert_eq!(
+            spread,
+            Spread {
+                median: 2.5,
+                min: 1.0,
+                max: 10.0
+            }
+        );
+        assert_eq!(spread.show(1), "2.5 (1.0–10.0)");
+        assert_eq!(Spread::of([4.0]).unwrap().show(0), "4");
+        assert_eq!(Spread::of([]), None);
     }
 }

@@ -9,7 +9,7 @@
 use std::process::Command;
 
 use clap::Parser;
-use crawler_bench::{measure, median, sibling_binary, FixtureProcess};
+use crawler_bench::{dir_size, measure, median, sibling_binary, FixtureProcess};
 
 #[derive(Parser)]
 struct Args {
@@ -89,18 +89,4 @@ fn run(args: Args) -> Result<(), String> {
         median(&mut rss)
     );
     Ok(())
-}
-
-fn dir_size(path: &std::path::Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(path) else {
-        return 0;
-    };
-    entries
-        .filter_map(Result::ok)
-        .map(|entry| match entry.metadata() {
-            Ok(meta) if meta.is_dir() => dir_size(&entry.path()),
-            Ok(meta) => meta.len(),
-            Err(_) => 0,
-        })
-        .sum()
 }

@@ -1,0 +1,614 @@
+//! Our crawler and its peers side by side, in one run, judged from the server's log.
+//!
+//! ```text
+//! bench/run                       # installs the peers, builds, runs this with their paths
+//! target/release/compare --scenarios throughput,politeness --runs 3 --markdown out.md
+//! ```
+//!
+//! Scenarios (BENCHMARKS.md has the figures and what differs between the tools):
+//!
+//! 1. `throughput`: 200 hosts x 250 pages, no per-host delay. Wall, pages/s, CPU, peak RSS.
+//! 2. `politeness`: 500 hosts x 40 pages at 2 requests/s per host (ideal 20 s). Wall over
+//!    ideal, and pairs of requests to one host that started closer than 0.5 s.
+//! 3. `memory`: our crawler on the fanout pages until 1, 3 and 10 million URLs are
+//!    discovered. Peak RSS.
+//! 4. `resume`: our crawler restarted on a store with 1 million queued URLs. Time from
+//!    the restart to its first request.
+//!
+//! Runs alternate between tools (A B C A B C ...) so drift in the machine's speed
+//! spreads over all of them. Every tool run gets a fresh server, so its log holds that
+//! run alone, and a fresh scratch directory. Every figure of a child process (ours and
+//! the peers alike) comes from `wait4`. Slow peers (Scrapy in scenario 1, Scrapy and
+//! wget2 in scenario 2: minutes to tens of minutes each) run only with `--slow`, once.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Parser;
+use crawler_bench::server_log::{self, Judgement};
+use crawler_bench::tools::{self, Pace, Paths, RunSetup, Tool};
+use crawler_bench::{dir_size, measure, sibling_binary, FixtureProcess, Measured, Spread};
+use crawler_fixtures::{fanout_path, page_path, plain_host};
+
+#[derive(Parser)]
+struct Args {
+    /// Scenarios to run: throughput, politeness, memory, resume.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "throughput,politeness,memory,resume"
+    )]
+    scenarios: Vec<String>,
+    /// Tools for scenarios 1 and 2: crawler, wget2, spider, scrapy.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "crawler,wget2,spider,scrapy"
+    )]
+    tools: Vec<String>,
+    /// Also run the slow peers (once each): Scrapy in scenario 1 (about 10 minutes on
+    /// 2 cores), Scrapy and wget2 in scenario 2 (about 4 and 22 minutes).
+    #[arg(long)]
+    slow: bool,
+    /// Runs of each tool (alternated) in scenarios 1 and 2, and restarts in scenario 4.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Our crawler's worker threads.
+    #[arg(long, default_value_t = 16)]
+    workers: usize,
+    /// Scenario 1's web.
+    #[arg(long, default_value_t = 200)]
+    throughput_hosts: usize,
+    #[arg(long, default_value_t = 250)]
+    throughput_pages: usize,
+    /// Scenario 2's web and rate.
+    #[arg(long, default_value_t = 500)]
+    politeness_hosts: usize,
+    #[arg(long, default_value_t = 40)]
+    politeness_pages: usize,
+    #[arg(long, default_value_t = 2.0)]
+    rate: f64,
+    /// Scenario 3's targets, in millions of discovered URLs.
+    #[arg(long, value_delimiter = ',', default_value = "1,3,10")]
+    memory_millions: Vec<f64>,
+    /// Scenario 4's queue, in millions of URLs.
+    #[arg(long, default_value_t = 1.0)]
+    resume_millions: f64,
+    /// Links per fanout page (scenarios 3 and 4).
+    #[arg(long, default_value_t = 500)]
+    fanout: u64,
+    /// Hosts the fanout crawl starts on (scenarios 3 and 4).
+    #[arg(long, default_value_t = 100)]
+    fanout_hosts: usize,
+    /// Our crawler binary [default: `crawler` beside this program].
+    #[arg(long)]
+    crawler: Option<PathBuf>,
+    #[arg(long, default_value = "wget2")]
+    wget2: PathBuf,
+    #[arg(long, default_value = "target/bench-peers/release/spider-peer")]
+    spider: PathBuf,
+    /// The Python of a virtualenv with Scrapy.
+    #[arg(long, default_value = "target/bench-venv/bin/python")]
+    python: PathBuf,
+    #[arg(long, default_value = "bench/peers/scrapy/fixture_spider.py")]
+    scrapy_spider: PathBuf,
+    /// Scratch space (stores, downloaded files, logs); a temporary directory under
+    /// target/ by default, removed at the end.
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+    /// Append the tables to this Markdown file as well.
+    #[arg(long)]
+    markdown: Option<PathBuf>,
+}
+
+fn main() {
+    let args = Args::parse();
+    if let Err(e) = run(&args) {
+        eprintln!("compare: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: &Args) -> Result<(), String> {
+    let tools: Vec<Tool> = args
+        .tools
+        .iter()
+        .map(|name| Tool::parse(name).ok_or(format!("unknown tool {name:?}")))
+        .collect::<Result<_, _>>()?;
+    let paths = Paths {
+        crawler: args
+            .crawler
+            .as_deref()
+            .map_or_else(|| sibling_binary("crawler"), absolute),
+        wget2: args.wget2.clone(),
+        spider: absolute(&args.spider),
+        python: absolute(&args.python),
+        scrapy_spider: absolute(&args.scrapy_spider),
+    };
+    let base = match &args.work_dir {
+        Some(dir) => dir.clone(),
+        None => PathBuf::from("target"),
+    };
+    std::fs::create_dir_all(&base).map_err(|e| format!("{}: {e}", base.display()))?;
+    let work = tempfile::Builder::new()
+        .prefix("bench-compare-")
+        .tempdir_in(&base)
+        .map_err(|e| e.to_string())?;
+    let mut report = Report::new(args.markdown.clone());
+    for scenario in &args.scenarios {
+        match scenario.as_str() {
+            "throughput" => throughput(args, &tools, &paths, work.path(), &mut report)?,
+            "politeness" => politeness(args, &tools, &paths, work.path(), &mut report)?,
+            "memory" => memory(args, &paths, work.path(), &mut report)?,
+            "resume" => resume(args, &paths, work.path(), &mut report)?,
+            other => return Err(format!("unknown scenario {other:?}")),
+        }
+    }
+    Ok(())
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::env::current_dir()
+        .map(|dir| dir.join(path))
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Prints tables and keeps them for the Markdown file.
+struct Report {
+    markdown: Option<PathBuf>,
+}
+
+impl Report {
+    fn new(markdown: Option<PathBuf>) -> Report {
+        Report { markdown }
+    }
+
+    fn table(&mut self, text: &str) -> Result<(), String> {
+        println!("\n{text}");
+        if let Some(path) = &self.markdown {
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            writeln!(file, "{text}").map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+/// One tool run of scenario 1 or 2.
+struct ToolRun {
+    tool: Tool,
+    measured: Measured,
+    judgement: Judgement,
+}
+
+/// The slow peers of a scenario run once, and only with `--slow`.
+fn runs_of(tool: Tool, slow_here: &[Tool], args: &Args) -> usize {
+    match (slow_here.contains(&tool), args.slow) {
+        (false, _) => args.runs,
+        (true, true) => 1,
+        (true, false) => 0,
+    }
+}
+
+/// Runs every tool `runs_of` times, alternating, each against a fresh server.
+fn alternate(
+    args: &Args,
+    plan: &[(Tool, usize)],
+    web: (usize, usize),
+    pace: Pace,
+    paths: &Paths,
+    work: &Path,
+) -> Result<Vec<ToolRun>, String> {
+    let (hosts, pages) = web;
+    let expected: BTreeSet<(String, String)> = (0..hosts)
+        .flat_map(|i| (0..pages).map(move |j| (plain_host(i), page_path(j))))
+        .collect();
+    let interval_us = match pace {
+        Pace::Unlimited => 0,
+        Pace::PerHost(rate) => (1e6 / rate) as u64,
+    };
+    let rounds = plan.iter().map(|&(_, n)| n).max().unwrap_or(0);
+    let mut results = Vec::new();
+    for round in 0..rounds {
+        for &(tool, _) in plan.iter().filter(|&&(_, n)| round < n) {
+            let dir = work.join(format!("{}-{}", tool.name(), round + 1));
+            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            let log = dir.join("requests.log");
+            let server = FixtureProcess::start_logged(hosts, pages, &dir, Some(&log))?;
+            let seeds = dir.join("plain-seeds.txt");
+            let seed_text: String = (0..hosts)
+                .map(|i| format!("http://{}:{}/\n", plain_host(i), server.port))
+                .collect();
+            let hosts_file = dir.join("hosts");
+            write(&seeds, &seed_text)?;
+            write(&hosts_file, &tools::hosts_file_text(hosts))?;
+            let setup = RunSetup {
+                seeds: &seeds,
+                port: server.port,
+                scratch: &dir,
+                hosts_file: &hosts_file,
+                pace,
+                workers: args.workers,
+            };
+            let mut command = tools::command(tool, paths, &setup);
+            let stderr =
+                std::fs::File::create(dir.join("stderr.txt")).map_err(|e| e.to_string())?;
+            command.stderr(stderr);
+            let measured = measure(&mut command)?;
+            // A response the tool has read may be logged a moment later.
+            std::thread::sleep(Duration::from_millis(300));
+            drop(server);
+            let judgement = server_log::judge(&server_log::read(&log)?, &expected, interval_us);
+            println!(
+                "{:<8} run {}: {:>7.2} s wall, {:>6.1} CPU s, {:>7.1} MiB, {} of {} pages, {} requests ({} robots, {} extra, {} repeats), {} violations{}",
+                tool.name(),
+                round + 1,
+                measured.wall.as_secs_f64(),
+                cpu(&measured),
+                mib(&measured),
+                judgement.pages,
+                expected.len(),
+                judgement.requests,
+                judgement.robots,
+                judgement.extra,
+                judgement.duplicates,
+                judgement.violations,
+                if measured.success { "" } else { ", exit status not 0" }
+            );
+            if tool == Tool::Ours && !measured.success {
+                return Err(format!(
+                    "our crawler failed; see {}",
+                    dir.join("stderr.txt").display()
+                ));
+            }
+            results.push(ToolRun {
+                tool,
+                measured,
+                judgement,
+            });
+            remove_heavy(&dir);
+        }
+    }
+    Ok(results)
+}
+
+/// Removes what a run wrote (stores, downloaded pages), keeping logs.
+fn remove_heavy(dir: &Path) {
+    for name in ["store", "files"] {
+        let _ = std::fs::remove_dir_all(dir.join(name));
+    }
+}
+
+fn write(path: &Path, text: &str) -> Result<(), String> {
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn cpu(m: &Measured) -> f64 {
+    (m.user + m.system).as_secs_f64()
+}
+
+fn mib(m: &Measured) -> f64 {
+    m.peak_rss_kib as f64 / 1024.0
+}
+
+fn plan(tools: &[Tool], slow_here: &[Tool], args: &Args) -> Vec<(Tool, usize)> {
+    tools
+        .iter()
+        .map(|&tool| (tool, runs_of(tool, slow_here, args)))
+        .filter(|&(_, n)| n > 0)
+        .collect()
+}
+
+fn spread_of(runs: &[&ToolRun], f: impl Fn(&ToolRun) -> f64) -> Spread {
+    Spread::of(runs.iter().map(|r| f(r))).unwrap_or(Spread {
+        median: 0.0,
+        min: 0.0,
+        max: 0.0,
+    })
+}
+
+fn throughput(
+    args: &Args,
+    tools: &[Tool],
+    paths: &Paths,
+    work: &Path,
+    report: &mut Report,
+) -> Result<(), String> {
+    let web = (args.throughput_hosts, args.throughput_pages);
+    let plan = plan(tools, &[Tool::Scrapy], args);
+    println!(
+        "scenario 1: {} hosts x {} pages, no per-host delay; {:?}",
+        web.0, web.1, plan
+    );
+    let results = alternate(
+        args,
+        &plan,
+        web,
+        Pace::Unlimited,
+        paths,
+        &work.join("throughput"),
+    )?;
+    let expected = web.0 * web.1;
+    let mut table = format!(
+        "Scenario 1: throughput, {} hosts x {} pages ({expected} pages), no per-host delay. \
+         Median (min–max) of the runs.\n\n\
+         | tool | runs | wall s | pages/s | CPU s | peak RSS MiB | pages fetched | requests | robots | extra | repeats |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
+        web.0, web.1
+    );
+    for &(tool, _) in &plan {
+        let runs: Vec<&ToolRun> = results.iter().filter(|r| r.tool == tool).collect();
+        let pages = |r: &ToolRun| r.judgement.pages as f64;
+        let _ = writeln!(
+            table,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            tool.name(),
+            runs.len(),
+            spread_of(&runs, |r| r.measured.wall.as_secs_f64()).show(2),
+            spread_of(&runs, |r| pages(r) / r.measured.wall.as_secs_f64()).show(0),
+            spread_of(&runs, |r| cpu(&r.measured)).show(1),
+            spread_of(&runs, |r| mib(&r.measured)).show(0),
+            spread_of(&runs, pages).show(0),
+            spread_of(&runs, |r| r.judgement.requests as f64).show(0),
+            spread_of(&runs, |r| r.judgement.robots as f64).show(0),
+            spread_of(&runs, |r| r.judgement.extra as f64).show(0),
+            spread_of(&runs, |r| r.judgement.duplicates as f64).show(0),
+        );
+    }
+    report.table(&table)
+}
+
+fn politeness(
+    args: &Args,
+    tools: &[Tool],
+    paths: &Paths,
+    work: &Path,
+    report: &mut Report,
+) -> Result<(), String> {
+    let web = (args.politeness_hosts, args.politeness_pages);
+    // Ideal: a host's robots.txt and its pages, one interval apart.
+    let ideal = web.1 as f64 / args.rate;
+    let plan = plan(tools, &[Tool::Scrapy, Tool::Wget2], args);
+    println!(
+        "scenario 2: {} hosts x {} pages at {} requests/s per host (ideal {ideal} s); {:?}",
+        web.0, web.1, args.rate, plan
+    );
+    let results = alternate(
+        args,
+        &plan,
+        web,
+        Pace::PerHost(args.rate),
+        paths,
+        &work.join("politeness"),
+    )?;
+    let mut table = format!(
+        "Scenario 2: politeness, {} hosts x {} pages at {} requests/s per host: ideal {ideal:.0} s \
+         (each host's robots.txt and pages one interval apart). Violations: requests to one host \
+         that started less than {:.0} ms after the previous one, in the server's log. \
+         Median (min–max) of the runs.\n\n\
+         | tool | runs | wall s | actual / ideal | violations | shortest gap ms | most open on one host | pages fetched | requests | CPU s | peak RSS MiB |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
+        web.0,
+        web.1,
+        args.rate,
+        1000.0 / args.rate
+    );
+    for &(tool, _) in &plan {
+        let runs: Vec<&ToolRun> = results.iter().filter(|r| r.tool == tool).collect();
+        let _ = writeln!(
+            table,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            tool.name(),
+            runs.len(),
+            spread_of(&runs, |r| r.measured.wall.as_secs_f64()).show(1),
+            spread_of(&runs, |r| r.measured.wall.as_secs_f64() / ideal).show(2),
+            spread_of(&runs, |r| r.judgement.violations as f64).show(0),
+            spread_of(&runs, |r| r.judgement.min_gap_us.unwrap_or(0) as f64
+                / 1000.0)
+            .show(1),
+            spread_of(&runs, |r| r.judgement.max_open_per_host as f64).show(0),
+            spread_of(&runs, |r| r.judgement.pages as f64).show(0),
+            spread_of(&runs, |r| r.judgement.requests as f64).show(0),
+            spread_of(&runs, |r| cpu(&r.measured)).show(1),
+            spread_of(&runs, |r| mib(&r.measured)).show(0),
+        );
+    }
+    report.table(&table)
+}
+
+/// A fanout web served for our crawler alone: the server, its seed file (one fanout
+/// root per host) and its log.
+struct FanoutWeb {
+    server: FixtureProcess,
+    seeds: PathBuf,
+    log: PathBuf,
+}
+
+fn fanout_web(args: &Args, dir: &Path) -> Result<FanoutWeb, String> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let log = dir.join("requests.log");
+    let server = FixtureProcess::start_logged(args.fanout_hosts, 1, dir, Some(&log))?;
+    let seeds = dir.join("fanout-seeds.txt");
+    let text: String = (0..args.fanout_hosts)
+        .map(|i| {
+            format!(
+                "http://h{i}.test:{}{}\n",
+                server.port,
+                fanout_path(args.fanout, 0)
+            )
+        })
+        .collect();
+    write(&seeds, &text)?;
+    Ok(FanoutWeb { server, seeds, log })
+}
+
+/// `crawler crawl` of the fanout seeds into `store`, stopping after `max_pages` fetches.
+fn fanout_crawl(
+    args: &Args,
+    paths: &Paths,
+    web: &FanoutWeb,
+    store: &Path,
+    max_pages: u64,
+) -> Result<(Measured, serde_json::Value), String> {
+    let mut command = std::process::Command::new(&paths.crawler);
+    command
+        .args(["crawl", "--no-progress", "--json", "--per-host-rate", "0"])
+        .args(["--workers", &args.workers.to_string()])
+        .args(["--max-pages", &max_pages.to_string()])
+        .arg("--seeds")
+        .arg(&web.seeds)
+        .arg("--store")
+        .arg(store)
+        .args(["--resolve", &web.server.resolve_arg()]);
+    let measured = measure(&mut command)?;
+    if !measured.success {
+        return Err(format!(
+            "crawler failed on the fanout web (store {})",
+            store.display()
+        ));
+    }
+    let summary = serde_json::from_str(measured.stdout.trim())
+        .map_err(|e| format!("summary is not JSON: {e}"))?;
+    Ok((measured, summary))
+}
+
+fn figure(summary: &serde_json::Value, key: &str) -> u64 {
+    summary[key].as_u64().unwrap_or(0)
+}
+
+fn memory(args: &Args, paths: &Paths, work: &Path, report: &mut Report) -> Result<(), String> {
+    let dir = work.join("memory");
+    let web = fanout_web(args, &dir)?;
+    let seeds = args.fanout_hosts as u64;
+    let mut table = format!(
+        "Scenario 3: memory, our crawler on fanout pages ({} links each, every one a new URL) \
+         from {} hosts, `--max-pages K` so that about K x {} URLs are discovered; \
+         no per-host delay, {} workers. One run each.\n\n\
+         | target | K | discovered | fetched | queued at exit | wall s | CPU s | peak RSS MiB | store MiB |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
+        args.fanout, args.fanout_hosts, args.fanout, args.workers
+    );
+    for &millions in &args.memory_millions {
+        let target = (millions * 1e6) as u64;
+        // Discovered = seeds + K * fanout.
+        let max_pages = target.saturating_sub(seeds).div_ceil(args.fanout).max(1);
+        let store = dir.join(format!("store-{millions}m"));
+        println!("scenario 3: {millions} million URLs: --max-pages {max_pages}");
+        let (measured, summary) = fanout_crawl(args, paths, &web, &store, max_pages)?;
+        let (fetched, queued) = (
+            figure(&summary, "pages_fetched"),
+            figure(&summary, "queued_left"),
+        );
+        let line = format!(
+            "| {millions} M | {max_pages} | {} | {fetched} | {queued} | {:.1} | {:.1} | {:.0} | {:.0} |",
+            fetched + queued,
+            measured.wall.as_secs_f64(),
+            cpu(&measured),
+            mib(&measured),
+            dir_size(&store) as f64 / 1048576.0
+        );
+        println!("{line}");
+        table.push_str(&line);
+        table.push('\n');
+        let _ = std::fs::remove_dir_all(&store);
+    }
+    report.table(&table)
+}
+
+fn resume(args: &Args, paths: &Paths, work: &Path, report: &mut Report) -> Result<(), String> {
+    let dir = work.join("resume");
+    let web = fanout_web(args, &dir)?;
+    let seeds = args.fanout_hosts as u64;
+    let target = (args.resume_millions * 1e6) as u64;
+    // Queued at exit = seeds + K * (fanout - 1).
+    let max_pages = target
+        .saturating_sub(seeds)
+        .div_ceil(args.fanout.saturating_sub(1).max(1))
+        .max(1);
+    let store = dir.join("store");
+    println!(
+        "scenario 4: filling a store with about {target} queued URLs (--max-pages {max_pages})"
+    );
+    let (fill, summary) = fanout_crawl(args, paths, &web, &store, max_pages)?;
+    let queued = figure(&summary, "queued_left");
+    println!(
+        "filled in {:.1} s: {queued} queued",
+        fill.wall.as_secs_f64()
+    );
+    let mut to_first = Vec::new();
+    let mut to_page = Vec::new();
+    let mut rss = Vec::new();
+    for restart in 1..=args.runs {
+        let marker = format!("/_bench/restart-{restart}");
+        // The marker's answer is written, then read here, then the crawler starts: the
+        // times below include those few microseconds and the process's own start.
+        request_marker(web.server.port, &marker)?;
+        let (measured, _) = fanout_crawl(args, paths, &web, &store, 20)?;
+        std::thread::sleep(Duration::from_millis(300));
+        let lines = server_log::read(&web.log)?;
+        let at = lines
+            .iter()
+            .position(|l| l.path == marker)
+            .ok_or("the restart marker is not in the server log")?;
+        let origin = lines[at].end_us;
+        let after: Vec<_> = lines[at + 1..]
+            .iter()
+            .filter(|l| l.start_us >= origin)
+            .collect();
+        let first = after.iter().map(|l| l.start_us).min();
+        let first_page = after
+            .iter()
+            .filter(|l| l.path != "/robots.txt")
+            .map(|l| l.start_us)
+            .min();
+        let ms = |at: Option<u64>| at.map(|at| (at - origin) as f64 / 1000.0);
+        let (first, first_page) = (ms(first), ms(first_page));
+        println!(
+            "restart {restart}: first request after {first:?} ms, first page after {first_page:?} ms, {:.0} MiB peak, {:.1} s to fetch 20 pages and exit",
+            mib(&measured),
+            measured.wall.as_secs_f64()
+        );
+        to_first.extend(first);
+        to_page.extend(first_page);
+        rss.push(mib(&measured));
+    }
+    let show = |values: &[f64], decimals| {
+        Spread::of(values.iter().copied()).map_or("none".to_string(), |s| s.show(decimals))
+    };
+    let table = format!(
+        "Scenario 4: resume, our crawler restarted {} times on a store with {queued} queued URLs \
+         (filled by a fanout crawl of {max_pages} pages in {:.0} s). Times from the restart \
+         (the server's answer to a marker request just before the process was started) to the \
+         server seeing the first request. Median (min–max).\n\n\
+         | queued | to first request ms | to first page request ms | peak RSS MiB of the restart | store MiB |\n\
+         |---|---|---|---|---|\n\
+         | {queued} | {} | {} | {} | {:.0} |\n",
+        args.runs,
+        fill.wall.as_secs_f64(),
+        show(&to_first, 0),
+        show(&to_page, 0),
+        show(&rss, 0),
+        dir_size(&store) as f64 / 1048576.0
+    );
+    report.table(&table)
+}
+
+/// A request the harness makes itself, to mark an instant in the server's log.
+fn request_marker(port: u16, path: &str) -> Result<(), String> {
+    let mut stream =
+        std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: h0.test\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply).map_err(|e| e.to_string())?;
+    Ok(())
+}
