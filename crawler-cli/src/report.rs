@@ -50,11 +50,29 @@ impl ProgressBar {
     }
 }
 
-pub fn print_summary(summary: &CrawlSummary, store: &Path, json: bool) -> io::Result<()> {
+/// Prints the summary; `overrides` are the stored settings that flags changed on resume
+/// (`setting: stored -> now`).
+pub fn print_summary(
+    summary: &CrawlSummary,
+    store: &Path,
+    json: bool,
+    overrides: &[String],
+) -> io::Result<()> {
     let mut out = io::stdout().lock();
     if json {
-        serde_json::to_writer(&mut out, summary)?;
+        let mut value = serde_json::to_value(summary)?;
+        if let (Some(object), false) = (value.as_object_mut(), overrides.is_empty()) {
+            object.insert("settings_overridden".into(), overrides.into());
+        }
+        serde_json::to_writer(&mut out, &value)?;
         return writeln!(out);
+    }
+    if !overrides.is_empty() {
+        writeln!(
+            out,
+            "Resumed with the stored settings, except: {}",
+            overrides.join(", ")
+        )?;
     }
     writeln!(
         out,

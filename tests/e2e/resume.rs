@@ -220,6 +220,10 @@ fn a_resumed_crawl_keeps_its_settings_unless_a_flag_overrides_them() {
 
     let third = crawl(&["--max-pages", "7"]).success();
     assert_eq!(third.json()["pages_fetched"], 7);
+    assert_eq!(
+        third.json()["settings_overridden"],
+        serde_json::json!(["max-pages: 5 -> 7"])
+    );
     assert!(
         third
             .stderr()

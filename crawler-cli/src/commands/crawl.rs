@@ -27,9 +27,13 @@ pub fn run(args: CrawlArgs) -> Result<ExitCode, Failure> {
             o.setting, o.now, o.stored
         );
     }
+    let overrides: Vec<String> = overrides
+        .iter()
+        .map(|o| format!("{}: {} -> {}", o.setting, o.stored, o.now))
+        .collect();
     let seeds = collect_seeds(&args)?;
     let show_progress = !args.settings.no_progress;
-    crawl(config, seeds, args.json, show_progress)
+    crawl(config, seeds, args.json, show_progress, &overrides)
 }
 
 /// `--fresh`: delete the crawl a store holds, which takes `--force` when there is one.
@@ -55,6 +59,7 @@ pub fn crawl(
     seeds: Vec<CanonicalUrl>,
     json: bool,
     show_progress: bool,
+    overrides: &[String],
 ) -> Result<ExitCode, Failure> {
     let store_path = config.store.clone();
     let mut crawler = Crawler::new(config).map_err(|e| match e {
@@ -79,7 +84,7 @@ pub fn crawl(
     }
     let signal = signals.finish();
     let summary = result?;
-    print_summary(&summary, &store_path, json)?;
+    print_summary(&summary, &store_path, json, overrides)?;
     match signal {
         Some(signal) => {
             eprintln!(

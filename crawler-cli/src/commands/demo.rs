@@ -35,7 +35,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode, Failure> {
         resolve: vec![server.resolve_arg()],
         ..CrawlConfig::default()
     };
-    let code = super::crawl::crawl(config, seeds, false, true)?;
+    let code = super::crawl::crawl(config, seeds, false, true, &[])?;
     let first = server.seeds().into_iter().next().unwrap_or_default();
     let store = store.display();
     println!();
