@@ -3,7 +3,10 @@
 //! Lines may end in LF or CRLF; a byte order mark at the start is ignored. Lines
 //! are read as bytes with a length cap, so a file of one endless line (or binary
 //! junk) costs bounded memory and is reported by line number like any bad line.
+//! A URL listed again (in any spelling) is kept once: seed lists built by scripts
+//! repeat themselves, and each seed costs the crawl a frontier entry.
 
+use std::collections::HashSet;
 use std::io::BufRead;
 
 use crate::url::{CanonicalUrl, UrlError, MAX_URL_LEN};
@@ -54,6 +57,7 @@ pub fn read_seeds_with(
     mut bad_line: impl FnMut(SeedError) -> Result<(), SeedError>,
 ) -> Result<Vec<CanonicalUrl>, SeedError> {
     let mut seeds = Vec::new();
+    let mut listed = HashSet::new();
     let mut bytes = Vec::new();
     let mut number = 0;
     loop {
@@ -83,7 +87,8 @@ pub fn read_seeds_with(
             }),
         };
         match line {
-            Ok(seed) => seeds.push(seed),
+            Ok(seed) if listed.insert(seed.fingerprint()) => seeds.push(seed),
+            Ok(_) => {}
             Err(error) => bad_line(error)?,
         }
     }
@@ -194,6 +199,14 @@ mod tests {
             "{}",
             skipped[3]
         );
+    }
+
+    #[test]
+    fn a_url_listed_twice_in_any_spelling_is_kept_once() {
+        let input = "http://a.test/x\nHTTP://A.test:80/x#top\nhttp://b.test/\nhttp://a.test/x\n";
+        let seeds = read_seeds(input.as_bytes(), "-").unwrap();
+        let seeds: Vec<&str> = seeds.iter().map(CanonicalUrl::as_str).collect();
+        assert_eq!(seeds, ["http://a.test/x", "http://b.test/"]);
     }
 
     #[test]
