@@ -73,10 +73,10 @@ pub struct CrawlSettings {
     #[arg(long, value_name = "DIR")]
     pub store: PathBuf,
     /// Worker threads [default: 16].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub workers: Option<usize>,
     /// Requests in flight at once per host (scheme + host + port) [default: 1].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub per_host_concurrency: Option<usize>,
     /// Requests per second per host, evenly spaced; 0 for no limit [default: 2].
     #[arg(long, value_name = "R", allow_negative_numbers = true)]
@@ -91,13 +91,13 @@ pub struct CrawlSettings {
     #[arg(long, value_name = "REGEX")]
     pub deny: Vec<String>,
     /// Follow links at most N hops from a seed (seeds are depth 0).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub max_depth: Option<u32>,
     /// Stop after starting N fetches.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub max_pages: Option<u64>,
     /// Start at most N fetches per host.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub max_pages_per_host: Option<u64>,
     /// The User-Agent header [default: crawler/VERSION].
     #[arg(long, value_name = "UA")]
@@ -115,13 +115,13 @@ pub struct CrawlSettings {
     #[arg(long, value_name = "WHICH")]
     pub bodies: Option<BodyPolicy>,
     /// Redirect hops followed from one URL [default: 10].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub max_redirects: Option<u8>,
     /// Resolve HOST to ADDR (curl syntax HOST:PORT:ADDR; HOST may be *.example.test). Repeatable.
     #[arg(long, value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<String>,
     /// sled page cache in MiB [default: 256].
-    #[arg(long, value_name = "MB")]
+    #[arg(long, value_name = "MB", allow_negative_numbers = true)]
     pub cache_mb: Option<u64>,
     #[command(flatten)]
     pub politeness: PolitenessSettings,
@@ -175,10 +175,10 @@ impl CrawlSettings {
 #[derive(Args, Debug, Default)]
 pub struct TrapSettings {
     /// Longest URL fetched, in bytes (64 to 8192); longer ones are recorded as trap-suspected [default: 2048].
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", allow_negative_numbers = true)]
     pub max_url_len: Option<usize>,
     /// Times one path segment may repeat in a URL (/a/a/a/a/ is 4) before it is a trap-suspected; 0 for no limit [default: 3].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub max_repeated_segments: Option<u32>,
 }
 
@@ -206,7 +206,7 @@ pub struct PolitenessSettings {
     #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
     pub max_crawl_delay: Option<f64>,
     /// Retries of a fetch that timed out, failed to connect, or got a 5xx or 429 [default: 2].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub retries: Option<u32>,
     /// First pause of a host after a failure or a 429/503 without Retry-After, in seconds; doubles each time [default: 1].
     #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
@@ -215,7 +215,7 @@ pub struct PolitenessSettings {
     #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
     pub max_backoff: Option<f64>,
     /// Park a host after N connection failures in a row: its queue is recorded as host-unreachable [default: 10].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub park_after: Option<u32>,
     /// Read the Sitemap lines of the seed hosts' robots.txt [default: on].
     #[arg(long, overrides_with = "no_sitemaps")]
