@@ -6,6 +6,7 @@ mod crawl;
 mod exports;
 mod extraction;
 mod fetching;
+mod hostile_input;
 mod hostile_server;
 mod hostile_support;
 mod hostile_web;

@@ -1,0 +1,329 @@
+//! Hostile input: nonsense flag values, bad seed files (invalid URLs, other schemes,
+//! binary junk, endless lines, a million lines) and store paths that cannot be used.
+//! Each gets a clear message and a non-zero exit before anything is fetched, except
+//! bad seed lines under `--skip-bad-seeds`, which are warned about and skipped.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crawler_tests::{run, FixtureServer, Run, WebConfig, Workspace};
+
+use crate::hostile_support::{record, run_measured};
+use crate::CRAWLER;
+
+/// Peak RSS allowed for reading a seed file of a million lines (250,000 of them
+/// URLs, 10 distinct; 250,000 bad lines skipped): measured near 90 MiB.
+const MILLION_LINES_RSS_KIB: u64 = 256 * 1024;
+
+fn tiny_web() -> FixtureServer {
+    FixtureServer::start(WebConfig {
+        hosts: 1,
+        pages: 10,
+        ..WebConfig::default()
+    })
+    .unwrap()
+}
+
+fn crawl_args(server: &FixtureServer, store: &str, extra: &[&str]) -> Run {
+    let resolve = server.resolve_arg();
+    let mut args = vec![
+        "crawl",
+        "--store",
+        store,
+        "--no-progress",
+        "--resolve",
+        &resolve,
+    ];
+    args.extend_from_slice(extra);
+    run(CRAWLER, &args)
+}
+
+#[test]
+fn every_crawl_flag_given_nonsense_is_refused_before_crawling() {
+    let server = tiny_web();
+    let ws = Workspace::new();
+    let store = ws.store().display().to_string();
+    let seed = server.seeds()[0].clone();
+    let seeds_dir = ws.path("a-directory");
+    std::fs::create_dir(&seeds_dir).unwrap();
+    let seeds_dir = seeds_dir.display().to_string();
+    let missing = ws.path("missing.txt").display().to_string();
+    // (flags, what the message must name)
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--workers", "0"], "workers"),
+        (vec!["--workers", "-3"], "workers"),
+        (vec!["--workers", "many"], "workers"),
+        (vec!["--workers", "99999"], "workers"),
+        (vec!["--per-host-concurrency", "0"], "per-host-concurrency"),
+        (
+            vec!["--per-host-concurrency", "100000"],
+            "per-host-concurrency",
+        ),
+        (vec!["--per-host-rate", "nan"], "per-host-rate"),
+        (vec!["--per-host-rate", "inf"], "per-host-rate"),
+        (vec!["--per-host-rate", "1e300"], "per-host-rate"),
+        (vec!["--scope", "galaxy"], "scope"),
+        (vec!["--allow", "(unclosed"], "allow"),
+        (vec!["--deny", "[z-a]"], "deny"),
+        (vec!["--max-depth", "-1"], "max-depth"),
+        (vec!["--max-depth", "deep"], "max-depth"),
+        (vec!["--max-pages", "0"], "max-pages"),
+        (vec!["--max-pages-per-host", "0"], "max-pages-per-host"),
+        (vec!["--user-agent", ""], "user-agent"),
+        (vec!["--user-agent", "bad\u{7}agent"], "user-agent"),
+        (vec!["--timeout", "0"], "timeout"),
+        (vec!["--timeout", "-5"], "timeout"),
+        (vec!["--timeout", "NaN"], "timeout"),
+        (vec!["--timeout", "1e300"], "timeout"),
+        (vec!["--timeout", "99999999999"], "timeout"),
+        (vec!["--connect-timeout", "0"], "connect-timeout"),
+        (vec!["--max-body", "0"], "max-body"),
+        (vec!["--max-body", "5X"], "max-body"),
+        (vec!["--max-body", "2G"], "max-body"),
+        (vec!["--max-body", "99999999999999G"], "max-body"),
+        (vec!["--bodies", "some"], "bodies"),
+        (vec!["--max-redirects", "300"], "max-redirects"),
+        (vec!["--resolve", "a.test:80"], "resolve"),
+        (vec!["--resolve", "a.test:http:127.0.0.1"], "resolve"),
+        (vec!["--cache-mb", "-1"], "cache-mb"),
+        (vec!["--cache-mb", "99999999999999"], "cache-mb"),
+        (vec!["--robots-agent", "bot/1.0"], "robots-agent"),
+        (vec!["--max-crawl-delay", "-1"], "max-crawl-delay"),
+        (vec!["--max-crawl-delay", "1e300"], "max-crawl-delay"),
+        (vec!["--retries", "-1"], "retries"),
+        (vec!["--retries", "1000"], "retries"),
+        (vec!["--retry-backoff", "1e30"], "retry-backoff"),
+        (vec!["--max-backoff", "nan"], "max-backoff"),
+        (vec!["--park-after", "0"], "park-after"),
+        (vec!["--sitemap", "ftp://a.test/sitemap.xml"], "sitemap"),
+        (vec!["--max-url-len", "10"], "max-url-len"),
+        (vec!["--max-url-len", "100000"], "max-url-len"),
+        (
+            vec!["--max-repeated-segments", "-2"],
+            "max-repeated-segments",
+        ),
+        (vec!["--seeds", &missing], "--seeds"),
+        (vec!["--seeds", &seeds_dir], "a-directory"),
+        (vec!["--frobnicate", "1"], "--frobnicate"),
+    ];
+    for (flags, named) in &cases {
+        let mut extra = vec![seed.as_str()];
+        extra.extend(flags.iter().copied());
+        let out = crawl_args(&server, &store, &extra);
+        let stderr = out.stderr();
+        assert_eq!(out.code(), Some(2), "{flags:?}: {stderr}");
+        assert!(
+            stderr.contains(named),
+            "{flags:?} must name {named}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{flags:?}: {stderr}");
+        assert!(
+            stderr.lines().count() <= 8,
+            "{flags:?}: a short message: {stderr}"
+        );
+    }
+    assert!(server.log().is_empty(), "nothing fetched");
+    assert!(!ws.store().exists(), "no store created");
+}
+
+#[test]
+fn bad_seed_lines_stop_the_crawl_or_are_skipped_with_a_warning() {
+    let server = tiny_web();
+    let ws = Workspace::new();
+    let seeds = ws.path("seeds.txt");
+    let good = server.url("h0.test", "/page/1");
+    let also_good = server.url("h0.test", "/page/2");
+    let mut text = Vec::new();
+    text.extend_from_slice(b"\xef\xbb\xbf"); // a BOM
+    text.extend_from_slice(format!("{good}\r\n\r\n# a comment\r\n").as_bytes()); // lines 1-3
+    text.extend_from_slice(b"not a url\n"); // 4
+    text.extend_from_slice(b"ftp://files.test/x\n"); // 5
+    text.extend_from_slice(b"http://bin\xff\xfe.test/\n"); // 6: not UTF-8
+    text.extend_from_slice(format!("http://h0.test/{}\n", "x".repeat(20_000)).as_bytes()); // 7
+    text.extend_from_slice(b"javascript:alert(1)\n"); // 8
+    text.extend_from_slice(format!("   {also_good}   ").as_bytes()); // 9, no newline
+    std::fs::write(&seeds, &text).unwrap();
+    let seeds_arg = seeds.display().to_string();
+
+    let store = ws.store().display().to_string();
+    let out = crawl_args(&server, &store, &["--seeds", &seeds_arg]);
+    assert_eq!(out.code(), Some(2), "{}", out.stderr());
+    assert!(out.stderr().contains("seeds.txt:4: "), "{}", out.stderr());
+    assert!(server.log().is_empty(), "nothing fetched");
+
+    let out = crawl_args(
+        &server,
+        &store,
+        &[
+            "--seeds",
+            &seeds_arg,
+            "--skip-bad-seeds",
+            "--per-host-rate",
+            "0",
+        ],
+    )
+    .success();
+    let stderr = out.stderr();
+    for (line, says) in [
+        (4, "invalid URL"),
+        (5, "unsupported scheme"),
+        (6, "not UTF-8"),
+        (7, "longer than"),
+        (8, "unsupported scheme"),
+    ] {
+        let warning = format!("seeds.txt:{line}: {says}");
+        assert!(stderr.contains(&warning), "{warning:?} in {stderr}");
+    }
+    assert_eq!(
+        stderr.matches("warning: skipped seed").count(),
+        5,
+        "{stderr}"
+    );
+    for url in [&good, &also_good] {
+        assert_eq!(record(&ws.store(), url)["status"], 200, "{url}");
+    }
+}
+
+#[test]
+fn a_million_seed_lines_are_read_in_bounded_time_and_memory() {
+    let server = tiny_web();
+    let ws = Workspace::new();
+    let seeds = ws.path("million.txt");
+    let urls: Vec<String> = (0..10)
+        .map(|i| server.url("h0.test", &format!("/page/{i}")))
+        .collect();
+    let mut text = String::with_capacity(40 << 20);
+    for i in 0..1_000_000 {
+        match i % 4 {
+            0 => text.push_str(&urls[(i / 4) % urls.len()]),
+            1 => {}
+            2 => text.push_str("# a comment\r"),
+            _ => text.push_str("not a url"),
+        }
+        text.push('\n');
+    }
+    std::fs::write(&seeds, text).unwrap();
+    let store = ws.store().display().to_string();
+    let seeds_arg = seeds.display().to_string();
+    let resolve = server.resolve_arg();
+    let started = Instant::now();
+    let measured = run_measured(
+        &[
+            "crawl",
+            "--store",
+            &store,
+            "--no-progress",
+            "--resolve",
+            &resolve,
+            "--seeds",
+            &seeds_arg,
+            "--skip-bad-seeds",
+            "--per-host-rate",
+            "0",
+            "--json",
+        ]
+        .map(String::from),
+    );
+    let elapsed = started.elapsed();
+    let run = measured.run.success();
+    let stderr = run.stderr();
+    // 250,000 bad lines: the first 20 in full, then a count.
+    assert_eq!(
+        stderr.matches("warning: skipped seed").count(),
+        20,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("skipped 250000 bad seed lines in all"),
+        "{stderr}"
+    );
+    // 250,000 URL lines, 10 distinct URLs: each fetched once.
+    let pages = server
+        .log()
+        .iter()
+        .filter(|r| r.path.starts_with("/page/"))
+        .count();
+    assert_eq!(pages, 10);
+    assert!(elapsed < Duration::from_secs(30), "{elapsed:?}");
+    assert!(
+        measured.peak_rss_kib < MILLION_LINES_RSS_KIB,
+        "peak RSS {} KiB, bound {MILLION_LINES_RSS_KIB} KiB",
+        measured.peak_rss_kib
+    );
+    eprintln!(
+        "a million seed lines: {elapsed:?}, peak RSS {} KiB",
+        measured.peak_rss_kib
+    );
+}
+
+#[test]
+fn store_paths_that_cannot_be_used_are_refused_before_crawling() {
+    let server = tiny_web();
+    let ws = Workspace::new();
+    let seed = server.seeds()[0].clone();
+    let file = ws.path("a-file");
+    std::fs::write(&file, "x").unwrap();
+    // A store inside a file, a store that is a file, a store where nothing may be
+    // created (root may write anywhere but /proc).
+    let unwritable = if is_root() {
+        "/proc/crawler-test-store".to_string()
+    } else {
+        let dir = ws.path("read-only");
+        std::fs::create_dir(&dir).unwrap();
+        let mut permissions = std::fs::metadata(&dir).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o555);
+        std::fs::set_permissions(&dir, permissions).unwrap();
+        dir.join("store").display().to_string()
+    };
+    for store in [
+        file.join("store").display().to_string(),
+        file.display().to_string(),
+        unwritable,
+    ] {
+        let out = crawl_args(&server, &store, &[&seed]);
+        assert_eq!(out.code(), Some(1), "{store}: {}", out.stderr());
+        assert!(out.stderr().contains(&store), "{}", out.stderr());
+        assert!(!out.stderr().contains("panicked"), "{}", out.stderr());
+    }
+    assert!(server.log().is_empty(), "nothing fetched");
+
+    // In use: a crawl waiting on a silent server holds the store; a second crawl of
+    // it is refused at once, and the first one finishes as if nothing happened.
+    let silent = server.url("h0.test", "/_fixture/silent");
+    let store = ws.store().display().to_string();
+    let resolve = server.resolve_arg();
+    let mut first = Command::new(CRAWLER)
+        .args([
+            "crawl",
+            "--store",
+            &store,
+            "--no-progress",
+            "--resolve",
+            &resolve,
+        ])
+        .args([silent.as_str(), "--timeout", "3", "--retries", "0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !server.log().iter().any(|r| r.path == "/robots.txt") {
+        assert!(Instant::now() < deadline, "the first crawl never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let started = Instant::now();
+    let second = crawl_args(&server, &store, &[&seed]);
+    assert_eq!(second.code(), Some(1), "{}", second.stderr());
+    assert!(second.stderr().contains("in use"), "{}", second.stderr());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "refused at once"
+    );
+    assert!(first.wait().unwrap().success());
+    assert_eq!(record(&ws.store(), &silent)["error"], "timeout");
+}
+
+fn is_root() -> bool {
+    // SAFETY: `geteuid` only reads the process's effective user id.
+    unsafe { libc::geteuid() == 0 }
+}
