@@ -13,8 +13,8 @@ use proptest::prelude::*;
 /// escaped (written here in their canonical `%XX` form).
 fn segment() -> impl Strategy<Value = String> {
     let piece = prop::sample::select(vec![
-        "a", "Z", "0", "9", "-", ".x", "_", "~", "%2F", "%3F", "%23", "%25", "%C3%A9", "%20",
-        "b", "ab",
+        "a", "Z", "0", "9", "-", ".x", "_", "~", "%2F", "%3F", "%23", "%25", "%C3%A9", "%20", "b",
+        "ab",
     ]);
     prop::collection::vec(piece, 1..5).prop_map(|pieces| pieces.concat())
 }
@@ -34,7 +34,11 @@ impl Parts {
         let scheme = if self.https { "https" } else { "http" };
         let port = self.port.map(|p| format!(":{p}")).unwrap_or_default();
         let path = self.segments.join("/");
-        let query = self.query.as_ref().map(|q| format!("?{q}")).unwrap_or_default();
+        let query = self
+            .query
+            .as_ref()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default();
         format!("{scheme}://{}{port}/{path}{query}", self.host)
     }
 }
