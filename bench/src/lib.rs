@@ -15,6 +15,8 @@ pub mod tools;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A binary built beside the running benchmark (same profile directory).
@@ -115,19 +117,55 @@ pub struct Measured {
 
 /// Runs `command` to completion, measuring it with `wait4` (the kernel's own figures).
 pub fn measure(command: &mut Command) -> Result<Measured, String> {
+    measure_capped(command, None).map(|(measured, _)| measured)
+}
+
+/// [`measure`], killing the child (SIGKILL) if its resident memory passes `max_rss_kib`,
+/// so that a benchmark of a crawler whose memory grows without bound ends instead of
+/// starving the machine. Returns whether it was killed for that.
+pub fn measure_capped(
+    command: &mut Command,
+    max_rss_kib: Option<u64>,
+) -> Result<(Measured, bool), String> {
     let started = Instant::now();
     let mut child = command
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start {command:?}: {e}"))?;
+    let pid = libc::pid_t::try_from(child.id()).map_err(|e| e.to_string())?;
+    let done = Arc::new(AtomicBool::new(false));
+    let capped = Arc::new(AtomicBool::new(false));
+    let watchdog = max_rss_kib.map(|max| {
+        let (done, capped) = (Arc::clone(&done), Arc::clone(&capped));
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                if rss_kib(pid).is_some_and(|rss| rss > max) {
+                    capped.store(true, Ordering::Relaxed);
+                    // SAFETY: `pid` is our child and is not reaped before `done` is set.
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    });
     let mut stdout = String::new();
     if let Some(mut out) = child.stdout.take() {
         std::io::Read::read_to_string(&mut out, &mut stdout).map_err(|e| e.to_string())?;
     }
-    let pid = libc::pid_t::try_from(child.id()).map_err(|e| e.to_string())?;
     let mut status: libc::c_int = 0;
     // SAFETY: an all-zero `rusage` is a valid value of this plain C struct.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // Wait for the exit without reaping, so the watchdog never signals a reused pid.
+    // SAFETY: an all-zero `siginfo_t` is a valid value of this plain C struct.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let id = libc::id_t::try_from(pid).map_err(|e| e.to_string())?;
+    // SAFETY: `pid` is our own unreaped child and `info` a live, writable local.
+    unsafe { libc::waitid(libc::P_PID, id, &mut info, libc::WEXITED | libc::WNOWAIT) };
+    done.store(true, Ordering::Relaxed);
+    if let Some(watchdog) = watchdog {
+        let _ = watchdog.join();
+    }
     // SAFETY: `pid` is our own unreaped child (std's `Child` has not waited on it and
     // is never waited on after this), and both pointers are to live, writable locals.
     let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
@@ -139,14 +177,22 @@ pub fn measure(command: &mut Command) -> Result<Measured, String> {
         Duration::from_secs(u64::try_from(tv.tv_sec).unwrap_or(0))
             + Duration::from_micros(u64::try_from(tv.tv_usec).unwrap_or(0))
     };
-    Ok(Measured {
+    let measured = Measured {
         wall,
         user: seconds(usage.ru_utime),
         system: seconds(usage.ru_stime),
         peak_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
         success: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
         stdout,
-    })
+    };
+    Ok((measured, capped.load(Ordering::Relaxed)))
+}
+
+/// The resident set of a live process, from /proc (`None` once it is gone).
+fn rss_kib(pid: libc::pid_t) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// The median of some figures (the mean of the middle two for an even count).
@@ -214,6 +260,23 @@ pub fn dir_size(path: &Path) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_child_over_its_memory_cap_is_killed() {
+        // 200 MiB of touched memory against a 50 MiB cap.
+        let mut command = Command::new("python3");
+        command.args(["-c", "import time; b = bytearray(200 << 20); time.sleep(5)"]);
+        let (measured, capped) = measure_capped(&mut command, Some(50 * 1024)).unwrap();
+        assert!(capped && !measured.success);
+        assert!(
+            measured.wall < Duration::from_secs(4),
+            "{:?}",
+            measured.wall
+        );
+        let (measured, capped) =
+            measure_capped(&mut Command::new("true"), Some(50 * 1024)).unwrap();
+        assert!(!capped && measured.success);
+    }
 
     #[test]
     fn spread_shows_median_and_range() {

@@ -30,7 +30,9 @@ use std::time::Duration;
 use clap::Parser;
 use crawler_bench::server_log::{self, Judgement};
 use crawler_bench::tools::{self, Pace, Paths, RunSetup, Tool};
-use crawler_bench::{dir_size, measure, sibling_binary, FixtureProcess, Measured, Spread};
+use crawler_bench::{
+    dir_size, measure, measure_capped, sibling_binary, FixtureProcess, Measured, Spread,
+};
 use crawler_fixtures::{fanout_path, page_path, plain_host};
 
 #[derive(Parser)]
@@ -83,6 +85,10 @@ struct Args {
     /// Hosts the fanout crawl starts on (scenarios 3 and 4).
     #[arg(long, default_value_t = 100)]
     fanout_hosts: usize,
+    /// Our crawler is killed if its resident memory passes this, in scenarios 3 and 4
+    /// (and larger memory targets are skipped), so the machine is never starved.
+    #[arg(long, default_value_t = 12 * 1024)]
+    max_rss_mib: u64,
     /// Our crawler binary [default: `crawler` beside this program].
     #[arg(long)]
     crawler: Option<PathBuf>,
@@ -448,6 +454,14 @@ fn fanout_web(args: &Args, dir: &Path) -> Result<FanoutWeb, String> {
     Ok(FanoutWeb { server, seeds, log })
 }
 
+/// A fanout crawl: what it cost, its JSON summary, and whether it was killed for
+/// passing `--max-rss-mib` (then the summary is `null`).
+struct FanoutRun {
+    measured: Measured,
+    summary: serde_json::Value,
+    capped: bool,
+}
+
 /// `crawler crawl` of the fanout seeds into `store`, stopping after `max_pages` fetches.
 fn fanout_crawl(
     args: &Args,
@@ -455,7 +469,7 @@ fn fanout_crawl(
     web: &FanoutWeb,
     store: &Path,
     max_pages: u64,
-) -> Result<(Measured, serde_json::Value), String> {
+) -> Result<FanoutRun, String> {
     let mut command = std::process::Command::new(&paths.crawler);
     command
         .args(["crawl", "--no-progress", "--json", "--per-host-rate", "0"])
@@ -466,7 +480,14 @@ fn fanout_crawl(
         .arg("--store")
         .arg(store)
         .args(["--resolve", &web.server.resolve_arg()]);
-    let measured = measure(&mut command)?;
+    let (measured, capped) = measure_capped(&mut command, Some(args.max_rss_mib * 1024))?;
+    if capped {
+        return Ok(FanoutRun {
+            measured,
+            summary: serde_json::Value::Null,
+            capped,
+        });
+    }
     if !measured.success {
         return Err(format!(
             "crawler failed on the fanout web (store {})",
@@ -475,7 +496,11 @@ fn fanout_crawl(
     }
     let summary = serde_json::from_str(measured.stdout.trim())
         .map_err(|e| format!("summary is not JSON: {e}"))?;
-    Ok((measured, summary))
+    Ok(FanoutRun {
+        measured,
+        summary,
+        capped,
+    })
 }
 
 fn figure(summary: &serde_json::Value, key: &str) -> u64 {
@@ -500,23 +525,38 @@ fn memory(args: &Args, paths: &Paths, work: &Path, report: &mut Report) -> Resul
         let max_pages = target.saturating_sub(seeds).div_ceil(args.fanout).max(1);
         let store = dir.join(format!("store-{millions}m"));
         println!("scenario 3: {millions} million URLs: --max-pages {max_pages}");
-        let (measured, summary) = fanout_crawl(args, paths, &web, &store, max_pages)?;
+        let run = fanout_crawl(args, paths, &web, &store, max_pages)?;
         let (fetched, queued) = (
-            figure(&summary, "pages_fetched"),
-            figure(&summary, "queued_left"),
+            figure(&run.summary, "pages_fetched"),
+            figure(&run.summary, "queued_left"),
         );
-        let line = format!(
-            "| {millions} M | {max_pages} | {} | {fetched} | {queued} | {:.1} | {:.1} | {:.0} | {:.0} |",
-            fetched + queued,
-            measured.wall.as_secs_f64(),
-            cpu(&measured),
-            mib(&measured),
-            dir_size(&store) as f64 / 1048576.0
-        );
+        let measured = &run.measured;
+        let store_mib = dir_size(&store) as f64 / 1048576.0;
+        let line = if run.capped {
+            format!(
+                "| {millions} M | {max_pages} | killed at {} MiB | | | {:.1} | {:.1} | > {} | {store_mib:.0} |",
+                args.max_rss_mib,
+                measured.wall.as_secs_f64(),
+                cpu(measured),
+                args.max_rss_mib,
+            )
+        } else {
+            format!(
+                "| {millions} M | {max_pages} | {} | {fetched} | {queued} | {:.1} | {:.1} | {:.0} | {store_mib:.0} |",
+                fetched + queued,
+                measured.wall.as_secs_f64(),
+                cpu(measured),
+                mib(measured),
+            )
+        };
         println!("{line}");
         table.push_str(&line);
         table.push('\n');
         let _ = std::fs::remove_dir_all(&store);
+        if run.capped {
+            table.push_str("\nLarger targets skipped: they would pass the cap too.\n");
+            break;
+        }
     }
     report.table(&table)
 }
@@ -535,8 +575,15 @@ fn resume(args: &Args, paths: &Paths, work: &Path, report: &mut Report) -> Resul
     println!(
         "scenario 4: filling a store with about {target} queued URLs (--max-pages {max_pages})"
     );
-    let (fill, summary) = fanout_crawl(args, paths, &web, &store, max_pages)?;
-    let queued = figure(&summary, "queued_left");
+    let fill = fanout_crawl(args, paths, &web, &store, max_pages)?;
+    if fill.capped {
+        return report.table(&format!(
+            "Scenario 4: resume: filling the store was killed at {} MiB (--max-rss-mib).\n",
+            args.max_rss_mib
+        ));
+    }
+    let queued = figure(&fill.summary, "queued_left");
+    let fill = fill.measured;
     println!(
         "filled in {:.1} s: {queued} queued",
         fill.wall.as_secs_f64()
@@ -549,7 +596,7 @@ fn resume(args: &Args, paths: &Paths, work: &Path, report: &mut Report) -> Resul
         // The marker's answer is written, then read here, then the crawler starts: the
         // times below include those few microseconds and the process's own start.
         request_marker(web.server.port, &marker)?;
-        let (measured, _) = fanout_crawl(args, paths, &web, &store, 20)?;
+        let measured = fanout_crawl(args, paths, &web, &store, 20)?.measured;
         std::thread::sleep(Duration::from_millis(300));
         let lines = server_log::read(&web.log)?;
         let at = lines
