@@ -68,6 +68,8 @@ pub struct RunSetup<'a> {
     pub pace: Pace,
     /// Our crawler's worker threads.
     pub workers: usize,
+    /// More flags for our crawler.
+    pub extra: &'a [String],
 }
 
 /// The command that runs `tool` for `setup` (stdout carries the tool's summary).
@@ -93,7 +95,8 @@ fn ours(paths: &Paths, setup: &RunSetup) -> Command {
         .arg(setup.seeds)
         .arg("--store")
         .arg(setup.scratch.join("store"))
-        .args(["--resolve", &format!("*.plain:{}:127.0.0.1", setup.port)]);
+        .args(["--resolve", &format!("*.plain:{}:127.0.0.1", setup.port)])
+        .args(setup.extra);
     command
 }
 

@@ -108,6 +108,9 @@ struct Args {
     /// Append the tables to this Markdown file as well.
     #[arg(long)]
     markdown: Option<PathBuf>,
+    /// Extra flags for our `crawler crawl`, in every scenario (e.g. `-- --cache-mb 64`).
+    #[arg(last = true)]
+    crawl_flags: Vec<String>,
 }
 
 fn main() {
@@ -241,6 +244,7 @@ fn alternate(
                 hosts_file: &hosts_file,
                 pace,
                 workers: args.workers,
+                extra: &args.crawl_flags,
             };
             let mut command = tools::command(tool, paths, &setup);
             let stderr =
@@ -479,7 +483,8 @@ fn fanout_crawl(
         .arg(&web.seeds)
         .arg("--store")
         .arg(store)
-        .args(["--resolve", &web.server.resolve_arg()]);
+        .args(["--resolve", &web.server.resolve_arg()])
+        .args(&args.crawl_flags);
     let (measured, capped) = measure_capped(&mut command, Some(args.max_rss_mib * 1024))?;
     if capped {
         return Ok(FanoutRun {
