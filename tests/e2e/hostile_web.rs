@@ -12,7 +12,7 @@ use crawler_tests::{FixtureServer, WebConfig, Workspace};
 use crate::hostile_support::{crawl_measured, error_of, record, requests_to};
 
 /// Peak RSS allowed for the content crawl: a page of 100,000 links (2.6 MB, all
-/// parsed, 10,000 kept and stored), one of 100,000 nested `<div>`s and junk served
+/// parsed, 5,000 kept and stored), one of 100,000 nested `<div>`s and junk served
 /// as HTML. Measured near 190 MiB in a debug build, of which a plain crawl of the
 /// small web takes 70-85 MiB. Before the link cap, the 100,000 links took 620 MiB.
 const CONTENT_RSS_KIB: u64 = 256 * 1024;
@@ -200,7 +200,7 @@ fn hostile_content_is_decoded_bounded_and_never_followed_where_it_hides() {
         "{requested:?}"
     );
 
-    // 100,000 links: the first 10,000 kept (and stored), the rest counted.
+    // 100,000 links: the first 5,000 kept (and stored), the rest counted.
     let many = record(&ws.store(), &page("many-links"));
     assert_eq!(many["outlinks"], MAX_LINKS_PER_PAGE as u64, "links stored");
     assert_eq!(many["error"], "parse-limited");

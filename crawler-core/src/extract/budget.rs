@@ -21,6 +21,7 @@
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::sync::{Condvar, Mutex, PoisonError};
 
 use html5ever::tendril::{StrTendril, TendrilSink};
 use html5ever::tree_builder::{ElementFlags, NodeOrText, QuirksMode, TreeSink};
@@ -35,6 +36,48 @@ pub const PARSE_WORK_PER_BYTE: u64 = 2;
 
 /// Bytes of text fed to the parser at once; the budget is checked between pieces.
 const PIECE: usize = 4 * 1024;
+
+/// Pages with more text than this are parsed at most [`BIG_PARSES`] at a time.
+///
+/// A parsed page takes about ten times its size in memory (5 MB of links became
+/// 50 MB of tree), so sixteen workers parsing 10 MB pages at once would hold 1.6 GB;
+/// with the permits, big pages cost at most [`BIG_PARSES`] trees at once while small
+/// pages never wait.
+pub const BIG_PAGE: usize = 1 << 20;
+
+/// Big pages parsed at once, process-wide.
+pub const BIG_PARSES: usize = 2;
+
+/// A permit to parse a big page; given back when dropped.
+pub(crate) struct BigParse(());
+
+static BIG_PARSES_RUNNING: (Mutex<usize>, Condvar) = (Mutex::new(0), Condvar::new());
+
+impl BigParse {
+    /// Waits for a permit when the text is longer than [`BIG_PAGE`]; `None` (no
+    /// wait) for a smaller page.
+    pub(crate) fn for_text(len: usize) -> Option<BigParse> {
+        if len <= BIG_PAGE {
+            return None;
+        }
+        let (running, freed) = &BIG_PARSES_RUNNING;
+        let mut running = running.lock().unwrap_or_else(PoisonError::into_inner);
+        while *running >= BIG_PARSES {
+            running = freed.wait(running).unwrap_or_else(PoisonError::into_inner);
+        }
+        *running += 1;
+        Some(BigParse(()))
+    }
+}
+
+impl Drop for BigParse {
+    fn drop(&mut self) {
+        let (running, freed) = &BIG_PARSES_RUNNING;
+        let mut running = running.lock().unwrap_or_else(PoisonError::into_inner);
+        *running = running.saturating_sub(1);
+        freed.notify_one();
+    }
+}
 
 type Handle = <HtmlTreeSink as TreeSink>::Handle;
 
@@ -273,6 +316,26 @@ mod tests {
         // Generous for debug builds; about 0.2 s in release.
         assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
         assert!(document.root_element().html().contains("/top"));
+    }
+
+    #[test]
+    fn big_pages_are_parsed_a_few_at_a_time() {
+        assert!(BigParse::for_text(BIG_PAGE).is_none());
+        let started = Instant::now();
+        let threads: Vec<_> = (0..BIG_PARSES + 1)
+            .map(|_| {
+                std::thread::spawn(|| {
+                    let permit = BigParse::for_text(BIG_PAGE + 1);
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    drop(permit);
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        // One more than the permits: someone waited for a permit to come back.
+        assert!(started.elapsed() >= std::time::Duration::from_millis(200));
     }
 
     #[test]

@@ -34,6 +34,8 @@ mod budget;
 mod charset;
 mod links;
 
-pub use budget::{parse_bounded, parse_budget, PARSE_WORK_BASE, PARSE_WORK_PER_BYTE};
+pub use budget::{
+    parse_bounded, parse_budget, BIG_PAGE, BIG_PARSES, PARSE_WORK_BASE, PARSE_WORK_PER_BYTE,
+};
 pub use charset::decode_html;
 pub use links::{extract_links, ExtractedPage, Link, LinkKind, MAX_LINKS_PER_PAGE};
