@@ -48,6 +48,7 @@
 mod body;
 mod body_log;
 mod error;
+mod group_commit;
 mod holder;
 mod index;
 mod keys;

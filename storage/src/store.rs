@@ -2,6 +2,7 @@ use std::path::{Path, PathBuf};
 
 use crate::body;
 use crate::body_log::{BodyLog, BodyPointer};
+use crate::group_commit::GroupCommit;
 use crate::holder;
 use crate::index;
 use crate::keys::{self, url_key};
@@ -74,6 +75,8 @@ pub struct Store {
     tree: sled::Tree,
     bodies: BodyLog,
     durable_writes: bool,
+    /// Durable writes go through it, so that one flush covers every writer waiting.
+    group_commit: GroupCommit,
 }
 
 impl Store {
@@ -108,6 +111,7 @@ impl Store {
             tree,
             bodies: BodyLog::open(&path.join("bodies")),
             durable_writes: options.durable_writes,
+            group_commit: GroupCommit::default(),
         };
         store.check_format(options.create)?;
         holder::claim(path);
@@ -195,9 +199,10 @@ impl Store {
         for slot in write.released {
             batch.remove(keys::queue_key(slot.host, slot.depth, slot.url));
         }
-        self.tree.apply_batch(batch)?;
         if self.durable_writes {
-            self.db.flush()?;
+            self.group_commit.commit(&self.db, &self.tree, batch)?;
+        } else {
+            self.tree.apply_batch(batch)?;
         }
         Ok(())
     }
