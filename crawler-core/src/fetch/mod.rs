@@ -49,11 +49,14 @@ pub enum FetchErrorKind {
     /// A redirect (301, 302, 303, 307, 308) without a `Location` that resolves to
     /// an http(s) URL.
     RedirectInvalid,
+    /// Fetched, but a hook the embedder wrote (a page handler, URL filter or page
+    /// sink; see [`crate::hooks`]) returned an error or panicked on this page.
+    HookFailed,
 }
 
 impl FetchErrorKind {
     /// Every kind, in a fixed order (for per-kind counters).
-    pub const ALL: [FetchErrorKind; 12] = [
+    pub const ALL: [FetchErrorKind; 13] = [
         FetchErrorKind::Timeout,
         FetchErrorKind::Connect,
         FetchErrorKind::Dns,
@@ -66,6 +69,7 @@ impl FetchErrorKind {
         FetchErrorKind::TrapSuspected,
         FetchErrorKind::ParseLimited,
         FetchErrorKind::RedirectInvalid,
+        FetchErrorKind::HookFailed,
     ];
 
     /// The name stored and printed: `timeout`, `connect`, `dns`, ...
@@ -83,6 +87,7 @@ impl FetchErrorKind {
             FetchErrorKind::TrapSuspected => "trap-suspected",
             FetchErrorKind::ParseLimited => "parse-limited",
             FetchErrorKind::RedirectInvalid => "redirect-invalid",
+            FetchErrorKind::HookFailed => "hook-failed",
         }
     }
 

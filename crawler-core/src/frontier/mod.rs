@@ -200,6 +200,17 @@ impl Refusal {
     }
 }
 
+/// A host the frontier closed: nothing more of it is fetched.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Closure {
+    /// The host key (`http://a.test:80`).
+    pub host: String,
+    /// `host-unreachable` (parked) or `robots-unavailable`.
+    pub kind: &'static str,
+    /// Why, as recorded against its URLs.
+    pub reason: String,
+}
+
 /// What the frontier can give the scheduler now.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Next {
@@ -302,6 +313,9 @@ pub struct Frontier {
     capped: BTreeMap<String, f64>,
     /// Hosts parked, with why.
     parked: BTreeMap<String, String>,
+    /// Hosts closed (parked, or robots.txt unavailable) since the last
+    /// [`Frontier::take_closures`], for the scheduler to announce.
+    closures: Vec<Closure>,
     /// Where queues spill; `None` keeps everything in memory.
     spill: Option<Box<dyn QueueSpill>>,
     /// A store error met while refilling a queue: the crawl must stop.
@@ -340,6 +354,7 @@ impl Frontier {
             refused: Vec::new(),
             capped: BTreeMap::new(),
             parked: BTreeMap::new(),
+            closures: Vec::new(),
             spill: None,
             spill_error: None,
         }
@@ -734,6 +749,11 @@ impl Frontier {
                 self.park_if_failing(host, &reason);
                 if attempts > self.politeness.retries && self.hosts[host].closed.is_none() {
                     let why = format!("{reason}; gave up after {attempts} attempts");
+                    self.closures.push(Closure {
+                        host: self.keys[host].to_string(),
+                        kind: Refusal::KINDS[1],
+                        reason: why.clone(),
+                    });
                     self.hosts[host].closed = Some(Closed::RobotsUnavailable(why.into()));
                 }
             }
@@ -777,6 +797,11 @@ impl Frontier {
                 state.failures
             );
             self.parked.insert(self.keys[host].to_string(), why.clone());
+            self.closures.push(Closure {
+                host: self.keys[host].to_string(),
+                kind: Refusal::KINDS[2],
+                reason: why.clone(),
+            });
             state.closed = Some(Closed::Unreachable(why.into()));
         }
     }
@@ -798,6 +823,25 @@ impl Frontier {
     /// Hosts whose `Crawl-delay` was above `max_crawl_delay`, with what they asked for.
     pub fn capped_crawl_delays(&self) -> &BTreeMap<String, f64> {
         &self.capped
+    }
+
+    /// Hosts closed since the last call: parked, or their robots.txt unavailable.
+    pub fn take_closures(&mut self) -> Vec<Closure> {
+        std::mem::take(&mut self.closures)
+    }
+
+    /// Hosts with work queued or in flight that are not closed, and hosts closed
+    /// (parked, or robots.txt unavailable). Walks every host: call it now and then.
+    pub fn host_counts(&self) -> (usize, usize) {
+        let (mut active, mut closed) = (0, 0);
+        for host in &self.hosts {
+            if host.closed.is_some() {
+                closed += 1;
+            } else if host.in_flight > 0 || !host.is_empty() || host.may_refill() {
+                active += 1;
+            }
+        }
+        (active, closed)
     }
 
     /// Hosts parked for failing again and again, with why.
