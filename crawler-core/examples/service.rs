@@ -40,22 +40,24 @@ fn serve() -> Result<Vec<String>, Box<dyn Error>> {
         .spawn()?;
 
     let mut report = Vec::new();
-    // The metrics thread: reads the counters while the crawl runs.
+    // The metrics thread: reads the counters every 100 ms until the crawl is over.
     let progress = handle.progress();
-    let stop = handle.stop_handle();
+    let (crawl_over, over) = crossbeam_channel::bounded::<()>(0);
     let metrics = thread::Builder::new()
         .name("metrics".into())
         .spawn(move || {
             let mut lines = Vec::new();
-            while !stop.is_stopped() {
+            loop {
                 let stats = progress.snapshot();
                 lines.push(format!(
                     "stats: {} fetched, {} queued, {} in flight, {} hosts active",
                     stats.fetched, stats.queued, stats.in_flight, stats.hosts_active
                 ));
-                thread::sleep(Duration::from_millis(100));
+                match over.recv_timeout(Duration::from_millis(100)) {
+                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
+                    _ => return lines, // the crawl is over
+                }
             }
-            lines
         })?;
     // The event consumer: counts stored pages and asks for a shutdown at 30.
     let events = handle.events().clone();
@@ -81,6 +83,7 @@ fn serve() -> Result<Vec<String>, Box<dyn Error>> {
 
     let store = std::sync::Arc::clone(handle.store());
     let summary = handle.join()?;
+    drop(crawl_over);
     let stored = consumer.join().map_err(|_| "the event thread panicked")?;
     report.extend(metrics.join().map_err(|_| "the metrics thread panicked")?);
     report.push(format!(
