@@ -31,12 +31,16 @@ use crate::ConfigError;
 #[derive(Debug, thiserror::Error)]
 pub enum CrawlError {
     #[error(transparent)]
+    /// A setting is invalid (it names the setting).
     Config(#[from] ConfigError),
     #[error(transparent)]
+    /// The store could not be opened, or refused a write.
     Store(#[from] StoreError),
     #[error(transparent)]
+    /// The HTTP client could not be built.
     Client(#[from] ClientBuildError),
     #[error("cannot start a thread: {0}")]
+    /// A thread could not be started.
     Thread(#[from] std::io::Error),
     /// The crawl's own thread panicked (a bug; hooks' panics are caught per page).
     #[error("the crawl thread panicked: {0}")]
@@ -63,6 +67,7 @@ impl StopHandle {
         let _ = self.wake.try_send(());
     }
 
+    /// Whether a stop was requested.
     pub fn is_stopped(&self) -> bool {
         self.stopped.load(Ordering::SeqCst)
     }
@@ -84,13 +89,14 @@ impl StopHandle {
         let _ = self.wake.try_send(());
     }
 
+    /// Whether a pause is in force (see [`crate::Snapshot::paused`] for whether the scheduler has taken it).
     pub fn is_paused(&self) -> bool {
         self.paused.load(Ordering::SeqCst)
     }
 }
 
 /// A crawl ready to run over its store: [`Crawler::run`] blocks until it ends,
-/// [`Crawler::spawn`] runs it on a thread of its own and returns a [`CrawlHandle`].
+/// [`Crawler::spawn`] runs it on a thread of its own and returns a [`CrawlHandle`](crate::CrawlHandle).
 pub struct Crawler {
     config: ValidConfig,
     store: Arc<Store>,
@@ -113,7 +119,7 @@ impl Crawler {
         Crawler::assemble(config.validate()?, Hooks::default(), DEFAULT_EVENT_CAPACITY)
     }
 
-    /// A builder with the default settings (see [`CrawlerBuilder`]).
+    /// A builder with the default settings (see [`CrawlerBuilder`](crate::CrawlerBuilder)).
     pub fn builder() -> crate::CrawlerBuilder {
         crate::CrawlerBuilder::default()
     }
@@ -185,6 +191,7 @@ impl Crawler {
         Arc::clone(&self.progress)
     }
 
+    /// A handle to stop, pause or resume the crawl from another thread.
     pub fn stop_handle(&self) -> StopHandle {
         self.stop.clone()
     }

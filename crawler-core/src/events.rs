@@ -31,24 +31,34 @@ pub enum CrawlEvent {
     PageFetched {
         /// The canonical URL.
         url: String,
+        /// The response's status code.
         status: u16,
+        /// Link hops from a seed.
         depth: u32,
     },
     /// A fetch ended without a usable response (timeout, connection refused, ...).
     FetchFailed {
+        /// The canonical URL.
         url: String,
         /// The error kind the store records (`timeout`, `connect`, ...).
         kind: String,
+        /// What went wrong.
         message: String,
         /// The fetch will be tried again; no record is written this time.
         retrying: bool,
     },
     /// A page hook (page handler, URL filter, page sink) failed on this page; the
     /// page is stored with the error `hook-failed`.
-    HookFailed { url: String, message: String },
+    HookFailed {
+        /// The canonical URL.
+        url: String,
+        /// Which hook, and what it said or the panic's message.
+        message: String,
+    },
     /// A page's record (and body, outlinks and new frontier entries) is durably
     /// stored.
     PageStored {
+        /// The canonical URL.
         url: String,
         /// `None` when the fetch got no response.
         status: Option<u16>,
@@ -61,6 +71,7 @@ pub enum CrawlEvent {
     },
     /// A URL was not fetched because robots.txt disallows it.
     RobotsRefused {
+        /// The canonical URL.
         url: String,
         /// The rule (and group) that refused it.
         rule: String,
@@ -71,11 +82,14 @@ pub enum CrawlEvent {
     HostClosed {
         /// The host key (`http://a.test:80`).
         host: String,
+        /// `host-unreachable` or `robots-unavailable`.
         kind: String,
+        /// Why, as recorded against its URLs.
         reason: String,
     },
     /// The crawl ended; always the last event, always delivered.
     CrawlFinished {
+        /// What the crawl did.
         summary: CrawlSummary,
         /// Why the crawl failed, when it did (the store refused a write).
         error: Option<String>,

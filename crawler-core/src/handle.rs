@@ -57,6 +57,7 @@ impl CrawlHandle {
         self.control.resume();
     }
 
+    /// Whether a pause is in force.
     pub fn is_paused(&self) -> bool {
         self.control.is_paused()
     }

@@ -48,6 +48,7 @@ pub type HookError = Box<dyn std::error::Error + Send + Sync>;
 /// `Mutex<Vec<_>>`, a database), queue more URLs and veto outlinks through
 /// [`PageActions`].
 pub trait PageHandler: Send + Sync {
+    /// Handles one page; an `Err` or a panic is recorded against it (`hook-failed`).
     fn handle(&self, page: &Page<'_>, actions: &mut PageActions) -> Result<(), HookError>;
 }
 
@@ -65,6 +66,7 @@ where
 /// sitemap entry; a URL it refuses is never fetched, recorded or marked seen (so it
 /// may be admitted again if another run's filter differs).
 pub trait UrlFilter: Send + Sync {
+    /// Whether `url` may enter the frontier.
     fn admit(&self, url: &CanonicalUrl) -> bool;
 }
 
@@ -86,6 +88,7 @@ where
 /// store keeps records, outlinks and the frontier (what a resumed crawl needs), not
 /// bodies.
 pub trait PageSink: Send + Sync {
+    /// Receives one page; an `Err` or a panic is recorded against it (`hook-failed`).
     fn page(&self, page: &StoredPage<'_>) -> Result<(), HookError>;
 }
 
@@ -132,6 +135,7 @@ impl<'a> Page<'a> {
         self.depth
     }
 
+    /// The response's status code (2xx).
     pub fn status(&self) -> u16 {
         self.status
     }

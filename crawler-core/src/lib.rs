@@ -71,6 +71,8 @@
 //! What this crate does not do: print, parse flags or choose exit codes (that is
 //! `crawler-cli`), or know how the store lays out its records (that is `crawler-storage`).
 
+#![warn(missing_docs)]
+
 mod builder;
 pub mod config;
 mod crawl;

@@ -44,9 +44,11 @@ pub struct Snapshot {
     pub fetched: u64,
     /// Fetches that ended in an error.
     pub errors: u64,
+    /// Decompressed body bytes received.
     pub bytes: u64,
     /// URLs waiting in the frontier.
     pub queued: u64,
+    /// Fetches under way.
     pub in_flight: u64,
     /// Hosts the frontier knows.
     pub hosts: u64,
@@ -89,7 +91,9 @@ pub struct CrawlSummary {
     pub errors: BTreeMap<String, u64>,
     /// Decompressed body bytes received.
     pub bytes: u64,
+    /// Seconds since the crawl was set up.
     pub elapsed_secs: f64,
+    /// `pages_fetched` over `elapsed_secs`.
     pub pages_per_sec: f64,
     /// URLs left in the frontier (budget spent, or stopped).
     pub queued_left: u64,

@@ -62,7 +62,11 @@ pub enum JobKind {
     /// A page: stored, and its links followed.
     Page,
     /// A sitemap, `level` sitemap indexes below the one that was found first.
-    Sitemap { level: u8 },
+    Sitemap {
+        /// Sitemap indexes followed to reach it (0 for one named by robots.txt or
+        /// `--sitemap`).
+        level: u8,
+    },
 }
 
 impl JobKind {
@@ -85,13 +89,17 @@ impl JobKind {
 /// A URL handed to a worker.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Job {
+    /// The URL to fetch.
     pub url: CanonicalUrl,
+    /// Its host in the frontier.
     pub host: HostId,
+    /// Link hops from a seed.
     pub depth: u32,
     /// The page it was discovered on (`None` for seeds).
     pub from: Option<String>,
     /// Redirect hops that led here.
     pub hops: u8,
+    /// A page or a sitemap.
     pub kind: JobKind,
     /// Fetch attempts already made (0 for a first try).
     pub attempts: u32,
@@ -100,10 +108,15 @@ pub struct Job {
 /// A URL waiting in a host queue.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Queued {
+    /// The URL, canonical.
     pub url: CanonicalUrl,
+    /// Link hops from a seed.
     pub depth: u32,
+    /// The page it was discovered on (`None` for seeds).
     pub from: Option<String>,
+    /// Redirect hops that led here.
     pub hops: u8,
+    /// A page or a sitemap.
     pub kind: JobKind,
     /// Fetch attempts already made.
     pub attempts: u32,
@@ -138,6 +151,7 @@ const MAX_BUFFER: usize = 256;
 /// A robots.txt fetch for a host.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RobotsJob {
+    /// The host in the frontier.
     pub host: HostId,
     /// `/robots.txt` of the host, or where it redirected.
     pub url: CanonicalUrl,
@@ -150,8 +164,11 @@ pub struct RobotsJob {
 /// A URL settled without a fetch, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refused {
+    /// The host in the frontier.
     pub host: HostId,
+    /// The URL not fetched.
     pub queued: Queued,
+    /// Why.
     pub reason: Refusal,
 }
 
@@ -230,11 +247,17 @@ pub enum Health {
     /// An answer that asks nothing of us (any status but 429 and 5xx).
     Fine,
     /// 429 or 503: slow down, for `retry_after` if the server said.
-    Overloaded { retry_after: Option<Duration> },
+    Overloaded {
+        /// The server's `Retry-After`, read.
+        retry_after: Option<Duration>,
+    },
     /// Another 5xx.
     ServerError,
     /// No usable answer: connection refused, DNS, timeout, broken connection.
-    Unreachable { reason: String },
+    Unreachable {
+        /// What failed, for the record of a parked host.
+        reason: String,
+    },
     /// Nothing was sent.
     NotContacted,
 }
@@ -245,11 +268,19 @@ pub enum RobotsResult {
     /// These rules apply (a missing file gives [`RobotsRules::allow_all`]).
     Rules(Arc<RobotsRules>),
     /// Fetch this next, for the same host.
-    Redirect { url: CanonicalUrl, hops: u8 },
+    Redirect {
+        /// Where robots.txt moved to.
+        url: CanonicalUrl,
+        /// Redirect hops so far.
+        hops: u8,
+    },
     /// No usable answer: nothing of the host goes; retry later.
     Unreachable {
+        /// What failed.
         reason: String,
+        /// The server's `Retry-After`, read.
         retry_after: Option<Duration>,
+        /// No connection at all (counts toward parking the host).
         connection_failure: bool,
     },
 }
@@ -257,9 +288,11 @@ pub enum RobotsResult {
 /// Per-host politeness, the same for every host.
 #[derive(Clone, Copy, Debug)]
 pub struct Politeness {
+    /// Requests in flight at once per host.
     pub concurrency: usize,
     /// Requests per second; 0 for no limit.
     pub rate: f64,
+    /// Fetches started per host at most.
     pub max_pages_per_host: Option<u64>,
     /// Fetch and obey robots.txt.
     pub obey_robots: bool,
@@ -294,6 +327,7 @@ impl Default for Politeness {
     }
 }
 
+/// The per-host queues and politeness state of a crawl; owned by the scheduler thread.
 pub struct Frontier {
     hosts: Vec<HostQueue>,
     ids: HashMap<HostKey, HostId>,
@@ -327,6 +361,7 @@ pub struct Frontier {
 const REFUSALS_PER_CALL: usize = 4096;
 
 impl Frontier {
+    /// An empty frontier with these politeness settings.
     pub fn new(politeness: Politeness) -> Frontier {
         let period = if politeness.rate > 0.0 {
             Duration::from_secs_f64(1.0 / politeness.rate).max(Duration::from_nanos(1))
@@ -811,6 +846,7 @@ impl Frontier {
         self.queued
     }
 
+    /// Jobs handed out and not reported yet.
     pub fn in_flight(&self) -> usize {
         self.in_flight
     }
