@@ -35,6 +35,7 @@ use std::sync::Arc;
 use crawler_storage::PageRecord;
 use scraper::Html;
 
+use crate::extract::budget::BigParse;
 use crate::extract::{parse_bounded, Link};
 use crate::url::{CanonicalUrl, UrlError};
 
@@ -121,7 +122,9 @@ pub struct Page<'a> {
     pub(crate) text: &'a str,
     pub(crate) links: &'a [Link],
     pub(crate) title: Option<&'a str>,
-    pub(crate) html: OnceCell<Html>,
+    /// The tree, with the big-page permit it holds while alive (see
+    /// [`crate::extract::BIG_PARSES`]).
+    pub(crate) html: OnceCell<(Html, Option<BigParse>)>,
 }
 
 impl<'a> Page<'a> {
@@ -170,9 +173,17 @@ impl<'a> Page<'a> {
 
     /// The parsed document, for CSS selectors. Parsed on first call (with the same
     /// work budget as link extraction, so a hostile page cannot make it quadratic)
-    /// and kept for the rest of the handler call.
+    /// and kept for the rest of the handler call. A page over
+    /// [`crate::extract::BIG_PAGE`] waits for one of the big-page permits first, as
+    /// link extraction does, so big trees stay few at once.
     pub fn html(&self) -> &Html {
-        self.html.get_or_init(|| parse_bounded(self.text).0)
+        &self
+            .html
+            .get_or_init(|| {
+                let permit = BigParse::for_text(self.text.len());
+                (parse_bounded(self.text).0, permit)
+            })
+            .0
     }
 }
 
