@@ -9,7 +9,9 @@
 //! `hook-failed`, with the message), counted in [`crate::Snapshot::hook_failures`],
 //! announced as [`crate::CrawlEvent::HookFailed`], and the crawl goes on. A failed page
 //! handler's actions (added URLs, vetoes) are discarded; the page's links are then
-//! followed as if there were no handler.
+//! followed as if there were no handler. A URL filter that panics refuses the URL it
+//! was asked about; on a seed or a robots.txt `Sitemap` URL, where there is no page to
+//! record it against, the failure is logged (`tracing`, warn) and counted only.
 //!
 //! Closures implement the traits:
 //!
