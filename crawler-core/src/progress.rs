@@ -57,7 +57,9 @@ pub struct Snapshot {
     /// Hosts parked after repeated connection failures, or closed because their
     /// robots.txt stayed unreachable.
     pub hosts_parked: u64,
-    /// Pages on which a hook (page handler, URL filter, page sink) failed or panicked.
+    /// Hook calls (page handler, URL filter, page sink) that failed or panicked; a
+    /// page's handler and sink failing count twice, a page's URL filter failing on
+    /// several links once.
     pub hook_failures: u64,
     /// Events not delivered because the event channel was full (see [`crate::events`]).
     pub events_dropped: u64,

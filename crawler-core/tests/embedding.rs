@@ -417,3 +417,51 @@ fn a_dead_host_is_announced_closed_and_counted_parked() {
     let snapshot = progress.snapshot();
     assert_eq!((snapshot.hosts_parked, snapshot.hosts_active), (1, 0));
 }
+
+#[test]
+fn a_page_sink_sees_records_as_stored_and_its_own_failure_is_recorded() {
+    let server = web(1, 10);
+    let dir = tempfile::tempdir().unwrap();
+    let handler_fails_on = server.url("h0.test", "/page/2");
+    let sink_fails_on = server.url("h0.test", "/page/3");
+    let (handler_url, sink_url) = (handler_fails_on.clone(), sink_fails_on.clone());
+    let seen = Arc::new(Mutex::new(BTreeMap::new()));
+    let sink_seen = Arc::clone(&seen);
+    let crawler = builder(&server, &dir)
+        .per_host_rate(0.0)
+        .page_handler(
+            move |page: &Page<'_>, _: &mut PageActions| -> Result<(), HookError> {
+                match page.url().as_str() == handler_url {
+                    true => Err("handler says no".into()),
+                    false => Ok(()),
+                }
+            },
+        )
+        .page_sink(move |page: &StoredPage<'_>| -> Result<(), HookError> {
+            let record = page.record;
+            (sink_seen.lock().unwrap()).insert(record.url.clone(), record.error.clone());
+            match record.url == sink_url {
+                true => Err("sink is full".into()),
+                false => Ok(()),
+            }
+        })
+        .build()
+        .unwrap();
+    let store = Arc::clone(crawler.store());
+    let summary = crawler.run().unwrap();
+    assert_eq!(summary.pages_fetched, 10);
+
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 10);
+    assert_eq!(seen[&handler_fails_on].as_deref(), Some("hook-failed"));
+    assert_eq!(seen[&sink_fails_on], None);
+    let record = store.page(&sink_fails_on).unwrap().unwrap();
+    assert_eq!(record.error.as_deref(), Some("hook-failed"));
+    assert!(record
+        .error_message
+        .unwrap()
+        .contains("page sink failed: sink is full"));
+    // As well as the store: bodies are kept.
+    assert!(record.body_stored);
+    assert!(store.body(&sink_fails_on).unwrap().is_some());
+}

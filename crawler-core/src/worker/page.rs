@@ -123,6 +123,8 @@ impl WorkerContext {
             body = None;
         }
         page.body_stored = body.is_some();
+        // Before the sink, so that it sees the record as stored.
+        self.record_hook_failures(&job, &mut page, &reading.hook_failures);
         if let Some(sink) = &self.hooks.sink {
             let stored = StoredPage {
                 record: &page,
@@ -130,10 +132,9 @@ impl WorkerContext {
                 outlinks: &reading.outlinks,
             };
             if let Err(failure) = guarded("page sink", || sink.page(&stored)) {
-                reading.hook_failures.push(failure);
+                self.record_hook_failures(&job, &mut page, &[failure]);
             }
         }
-        self.record_hook_failures(&job, &mut page, &reading.hook_failures);
         let host_key = job.url.host_key();
         let written = self.store.write_page(&PageWrite {
             page: Some(&page),
