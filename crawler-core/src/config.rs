@@ -158,6 +158,7 @@ impl Default for CrawlConfig {
 pub struct ConfigError {
     /// The setting's name as the CLI spells it (`per-host-rate`, ...).
     pub setting: &'static str,
+    /// Why the value is refused.
     pub reason: String,
 }
 
@@ -171,12 +172,17 @@ fn invalid(setting: &'static str, reason: impl Into<String>) -> ConfigError {
 /// A validated configuration with its regexes and resolve rules compiled.
 #[derive(Clone, Debug)]
 pub struct ValidConfig {
+    /// The settings as given.
     pub config: CrawlConfig,
+    /// The compiled `allow` patterns.
     pub allow: Vec<regex::Regex>,
+    /// The compiled `deny` patterns.
     pub deny: Vec<regex::Regex>,
+    /// The parsed `resolve` rules.
     pub resolve: Vec<ResolveRule>,
     /// The robots.txt product token, given or derived.
     pub robots_agent: ProductToken,
+    /// The parsed `sitemap` URLs.
     pub sitemap_urls: Vec<CanonicalUrl>,
 }
 

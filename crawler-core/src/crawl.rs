@@ -17,8 +17,10 @@ use crawler_storage::{CrawlRun, QueueEntry, Store, StoreError, StoreOptions};
 use crossbeam_channel::{select, Receiver, Sender};
 
 use crate::config::{CrawlConfig, ValidConfig};
+use crate::events::{CrawlEvent, Events, DEFAULT_EVENT_CAPACITY};
 use crate::fetch::{ClientBuildError, Fetcher};
 use crate::frontier::{Frontier, Health, JobKind, Next, Politeness, QueueSpill, Queued};
+use crate::hooks::Hooks;
 use crate::progress::{CrawlSummary, Progress};
 use crate::seen::SeenSet;
 use crate::url::{CanonicalUrl, Scope};
@@ -29,34 +31,72 @@ use crate::ConfigError;
 #[derive(Debug, thiserror::Error)]
 pub enum CrawlError {
     #[error(transparent)]
+    /// A setting is invalid (it names the setting).
     Config(#[from] ConfigError),
     #[error(transparent)]
+    /// The store could not be opened, or refused a write.
     Store(#[from] StoreError),
     #[error(transparent)]
+    /// The HTTP client could not be built.
     Client(#[from] ClientBuildError),
     #[error("cannot start a thread: {0}")]
+    /// A thread could not be started.
     Thread(#[from] std::io::Error),
+    /// The crawl's own thread panicked (a bug; hooks' panics are caught per page).
+    #[error("the crawl thread panicked: {0}")]
+    Panicked(String),
 }
 
-/// Asks a running crawl to stop: no new fetches; fetches in flight finish and are stored.
+/// Asks a running crawl to stop, or to pause: no new fetches; fetches in flight
+/// finish and are stored. Cheap to clone and to call from any thread.
 #[derive(Clone, Debug)]
 pub struct StopHandle {
     stopped: Arc<AtomicBool>,
+    paused: Arc<AtomicBool>,
     wake: Sender<()>,
 }
 
 impl StopHandle {
+    /// Ends the crawl: nothing new is fetched, fetches in flight finish and are
+    /// stored, then [`Crawler::run`] returns its summary. The frontier stays in the
+    /// store, so a crawl over the same store continues where this one stopped.
     pub fn stop(&self) {
-        self.stopped.store(true, Ordering::SeqCst);
+        if !self.stopped.swap(true, Ordering::SeqCst) {
+            tracing::info!("stop requested: finishing the fetches in flight");
+        }
         let _ = self.wake.try_send(());
     }
 
+    /// Whether a stop was requested.
     pub fn is_stopped(&self) -> bool {
         self.stopped.load(Ordering::SeqCst)
     }
+
+    /// Stops handing out new fetches until [`StopHandle::resume`]; fetches in flight
+    /// finish and are stored. A paused crawl holds its frontier; stopping it works.
+    pub fn pause(&self) {
+        if !self.paused.swap(true, Ordering::SeqCst) {
+            tracing::info!("crawl paused");
+        }
+        let _ = self.wake.try_send(());
+    }
+
+    /// Lets a paused crawl go on.
+    pub fn resume(&self) {
+        if self.paused.swap(false, Ordering::SeqCst) {
+            tracing::info!("crawl resumed");
+        }
+        let _ = self.wake.try_send(());
+    }
+
+    /// Whether a pause is in force (see [`crate::Snapshot::paused`] for whether the scheduler has taken it).
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::SeqCst)
+    }
 }
 
-/// A crawl ready to run over its store.
+/// A crawl ready to run over its store: [`Crawler::run`] blocks until it ends,
+/// [`Crawler::spawn`] runs it on a thread of its own and returns a [`CrawlHandle`](crate::CrawlHandle).
 pub struct Crawler {
     config: ValidConfig,
     store: Arc<Store>,
@@ -64,15 +104,31 @@ pub struct Crawler {
     progress: Arc<Progress>,
     stop: StopHandle,
     stop_signal: Receiver<()>,
+    hooks: Hooks,
+    events: Events,
+    event_receiver: Receiver<CrawlEvent>,
 }
 
 impl Crawler {
     /// Validates the configuration and opens (or creates) the store.
     ///
     /// A store that already holds a crawl is continued: its frontier is loaded and
-    /// every URL it has seen stays seen.
+    /// every URL it has seen stays seen. [`Crawler::builder`] does the same with
+    /// seeds, hooks and every setting in one chain.
     pub fn new(config: CrawlConfig) -> Result<Crawler, CrawlError> {
-        let config = config.validate()?;
+        Crawler::assemble(config.validate()?, Hooks::default(), DEFAULT_EVENT_CAPACITY)
+    }
+
+    /// A builder with the default settings (see [`CrawlerBuilder`](crate::CrawlerBuilder)).
+    pub fn builder() -> crate::CrawlerBuilder {
+        crate::CrawlerBuilder::default()
+    }
+
+    pub(crate) fn assemble(
+        config: ValidConfig,
+        hooks: Hooks,
+        event_capacity: usize,
+    ) -> Result<Crawler, CrawlError> {
         let store = Store::open(
             &config.config.store,
             StoreOptions {
@@ -82,17 +138,47 @@ impl Crawler {
             },
         )?;
         let (wake, stop_signal) = crossbeam_channel::bounded(1);
+        let progress = Arc::new(Progress::default());
+        // The workers and the scheduler send.
+        let senders = config.config.workers + 1;
+        let (events, event_receiver) =
+            Events::channel(event_capacity, senders, Arc::clone(&progress));
         Ok(Crawler {
             config,
             store: Arc::new(store),
             seeds: Vec::new(),
-            progress: Arc::new(Progress::default()),
+            progress,
             stop: StopHandle {
                 stopped: Arc::new(AtomicBool::new(false)),
+                paused: Arc::new(AtomicBool::new(false)),
                 wake,
             },
             stop_signal,
+            hooks,
+            events,
+            event_receiver,
         })
+    }
+
+    /// The crawl's events (see [`crate::events`]). Every clone receives from the same
+    /// channel: an event goes to one of them.
+    pub fn events(&self) -> Receiver<CrawlEvent> {
+        self.event_receiver.clone()
+    }
+
+    /// Runs the crawl on a thread of its own (named `crawl-scheduler`: it runs the
+    /// scheduler loop and starts the workers), and returns at once.
+    pub fn spawn(self) -> Result<crate::CrawlHandle, CrawlError> {
+        let control = self.stop.clone();
+        let progress = Arc::clone(&self.progress);
+        let events = self.event_receiver.clone();
+        let store = Arc::clone(&self.store);
+        let thread = thread::Builder::new()
+            .name("crawl-scheduler".into())
+            .spawn(move || self.run())?;
+        Ok(crate::CrawlHandle::new(
+            thread, control, progress, events, store,
+        ))
     }
 
     /// Adds seeds: they set the scope and start the crawl at depth 0.
@@ -105,6 +191,7 @@ impl Crawler {
         Arc::clone(&self.progress)
     }
 
+    /// A handle to stop, pause or resume the crawl from another thread.
     pub fn stop_handle(&self) -> StopHandle {
         self.stop.clone()
     }
@@ -114,8 +201,39 @@ impl Crawler {
         &self.store
     }
 
-    /// Runs the crawl to the end (frontier exhausted, budget spent or stopped).
+    /// Runs the crawl to the end (frontier exhausted, budget spent or stopped) on
+    /// this thread, and returns what it did. The last event sent is
+    /// [`CrawlEvent::CrawlFinished`], whatever the outcome.
     pub fn run(self) -> Result<CrawlSummary, CrawlError> {
+        let settings = &self.config.config;
+        tracing::info!(
+            store = %settings.store.display(),
+            seeds = self.seeds.len(),
+            workers = settings.workers,
+            "crawl starting"
+        );
+        let result = self.crawl();
+        let (summary, error) = match &result {
+            Ok(summary) => (summary.clone(), None),
+            Err(error) => (self.progress.summary(true), Some(error.to_string())),
+        };
+        match &error {
+            None => tracing::info!(
+                pages = summary.pages_fetched,
+                errors = summary.errors.values().sum::<u64>(),
+                queued_left = summary.queued_left,
+                stopped = summary.stopped,
+                secs = summary.elapsed_secs,
+                "crawl finished"
+            ),
+            Some(error) => tracing::error!(error, "crawl failed"),
+        }
+        self.events
+            .finish(CrawlEvent::CrawlFinished { summary, error });
+        result
+    }
+
+    fn crawl(&self) -> Result<CrawlSummary, CrawlError> {
         let settings = &self.config.config;
         let mut all_seeds = self.seeds_with_previous_runs()?;
         all_seeds.extend(self.config.sitemap_urls.iter().cloned());
@@ -150,6 +268,15 @@ impl Crawler {
         let sitemaps =
             (self.config.sitemap_urls.iter()).map(|url| (url, JobKind::Sitemap { level: 0 }));
         for (seed, kind) in pages.chain(sitemaps) {
+            match self.hooks.admits(seed) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(failure) => {
+                    tracing::warn!(url = seed.as_str(), failure, "hook failed on a seed");
+                    self.progress.record_hook_failure();
+                    continue;
+                }
+            }
             if seen.claim(seed.fingerprint())? {
                 let entry = QueueEntry {
                     kind: kind.store_name(),
@@ -187,6 +314,8 @@ impl Crawler {
             sitemaps: settings.sitemaps,
             follow_nofollow: settings.follow_nofollow,
             traps: settings.trap_rules(),
+            hooks: self.hooks.clone(),
+            events: self.events.clone(),
         });
         let (job_tx, job_rx) = crossbeam_channel::unbounded();
         let (report_tx, report_rx) = crossbeam_channel::unbounded();
@@ -219,6 +348,8 @@ impl Crawler {
             max_pages: settings.max_pages,
             dispatched: 0,
             failure: None,
+            events: self.events.clone(),
+            counted_hosts_at: None,
         };
         scheduler.run();
         let Scheduler {
@@ -229,6 +360,8 @@ impl Crawler {
         } = scheduler;
         drop(jobs);
         join_all(workers);
+        let (active, parked) = frontier.host_counts();
+        self.progress.set_host_counts(active, parked);
 
         let stopped = self.stop.is_stopped() || failure.is_some();
         let mut summary = self.progress.summary(stopped);
@@ -326,7 +459,13 @@ struct Scheduler {
     max_pages: Option<u64>,
     dispatched: u64,
     failure: Option<StoreError>,
+    events: Events,
+    /// When the active and parked hosts were last counted (a walk over every host).
+    counted_hosts_at: Option<Instant>,
 }
+
+/// How often the active and parked hosts are counted.
+const HOST_COUNT_EVERY: Duration = Duration::from_millis(100);
 
 /// How often the scheduler refreshes the live counters when nothing else happens.
 const TICK: Duration = Duration::from_millis(200);
@@ -340,11 +479,13 @@ impl Scheduler {
             while let Ok(report) = self.reports.try_recv() {
                 self.handle(report);
             }
-            let wake_at = self.dispatch();
+            // Read before dispatching: a pause seen here holds for this round.
+            let paused = self.stop.is_paused();
+            let wake_at = self.dispatch(paused);
             if let Some(error) = self.frontier.take_spill_error() {
                 self.failure.get_or_insert(error);
             }
-            self.publish();
+            self.publish(paused);
             let stopping = self.stop.is_stopped() || self.failure.is_some();
             let budget_spent = self.max_pages.is_some_and(|max| self.dispatched >= max);
             if self.frontier.in_flight() == 0
@@ -371,8 +512,8 @@ impl Scheduler {
     ///
     /// Only page fetches count toward `max_pages` (retries of a page do not count
     /// again); robots.txt fetches and refused URLs do not.
-    fn dispatch(&mut self) -> Option<Instant> {
-        if self.stop.is_stopped() || self.failure.is_some() {
+    fn dispatch(&mut self, paused: bool) -> Option<Instant> {
+        if self.stop.is_stopped() || paused || self.failure.is_some() {
             return None;
         }
         while self.idle_workers > 0 {
@@ -450,6 +591,7 @@ impl Scheduler {
             }
             Report::Settled { hosts } => self.frontier.settled(&hosts),
             Report::StoreFailed { host, error } => {
+                tracing::error!(%error, "the store refused a write: stopping the crawl");
                 if let Some(host) = host {
                     self.frontier.complete(host, None, Health::NotContacted);
                 }
@@ -458,11 +600,35 @@ impl Scheduler {
         }
     }
 
-    fn publish(&self) {
+    /// Refreshes the live counters, and announces hosts the frontier closed.
+    fn publish(&mut self, paused: bool) {
         self.progress.set_frontier(
             self.frontier.queued(),
             self.frontier.in_flight(),
             self.frontier.hosts(),
         );
+        self.progress.set_paused(paused);
+        let now = Instant::now();
+        if self
+            .counted_hosts_at
+            .is_none_or(|at| now.duration_since(at) >= HOST_COUNT_EVERY)
+        {
+            let (active, parked) = self.frontier.host_counts();
+            self.progress.set_host_counts(active, parked);
+            self.counted_hosts_at = Some(now);
+        }
+        for closure in self.frontier.take_closures() {
+            tracing::warn!(
+                host = closure.host,
+                kind = closure.kind,
+                reason = closure.reason,
+                "host closed: its URLs are recorded, not fetched"
+            );
+            self.events.emit(CrawlEvent::HostClosed {
+                host: closure.host,
+                kind: closure.kind.to_owned(),
+                reason: closure.reason,
+            });
+        }
     }
 }

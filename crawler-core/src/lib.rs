@@ -8,24 +8,80 @@
 //! written to a [`crawler_storage::Store`], each page atomically with its outlinks and
 //! the frontier entries they create, so a crawl can be queried and continued.
 //!
-//! ```no_run
-//! use crawler_core::{CanonicalUrl, CrawlConfig, Crawler};
-//! let config = CrawlConfig { store: "example.store".into(), max_pages: Some(100), ..CrawlConfig::default() };
-//! let mut crawler = Crawler::new(config)?;
-//! crawler.add_seeds([CanonicalUrl::parse("http://127.0.0.1:8080/")?]);
-//! let summary = crawler.run()?;
-//! println!("{} pages in {:.1} s", summary.pages_fetched, summary.elapsed_secs);
+//! # Embedding
+//!
+//! [`Crawler::builder`] takes every setting of [`CrawlConfig`] (the same struct the
+//! command line and its config file fill in), the seeds and your hooks; `build`
+//! validates them once (a [`ConfigError`] names the setting as the CLI flag does) and
+//! opens the store. Then either [`Crawler::run`] blocks until the crawl ends and
+//! returns its [`CrawlSummary`], or [`Crawler::spawn`] runs it on a thread of its own
+//! and returns a [`CrawlHandle`]: `stop()` (graceful: fetches in flight finish and
+//! are stored), `pause()` / `resume()`, `stats()` (a [`Snapshot`] of live counters,
+//! cheap from any thread), `events()` (see [`events`]) and `join()`.
+//!
+//! This crawls a test web served on loopback by `crawler-fixtures`:
+//!
+//! ```
+//! use std::sync::{Arc, Mutex};
+//! use crawler_core::hooks::{HookError, Page, PageActions};
+//! use crawler_core::{CanonicalUrl, CrawlEvent, Crawler};
+//! use crawler_fixtures::{FixtureServer, WebConfig};
+//!
+//! let web = FixtureServer::start(WebConfig { hosts: 1, pages: 8, ..WebConfig::default() })?;
+//! let dir = tempfile::tempdir()?;
+//! let titles = Arc::new(Mutex::new(Vec::new()));
+//! let seen = Arc::clone(&titles);
+//!
+//! let handle = Crawler::builder()
+//!     .seed(web.url("h0.test", "/"))
+//!     .resolve(web.resolve_arg())          // h0.test -> 127.0.0.1:PORT
+//!     .store(dir.path().join("crawl.store"))
+//!     .workers(4)
+//!     .per_host_rate(0.0)                   // no politeness delay against our own server
+//!     .url_filter(|url: &CanonicalUrl| !url.as_str().ends_with("/page/7"))
+//!     .page_handler(move |page: &Page<'_>, _: &mut PageActions| -> Result<(), HookError> {
+//!         seen.lock().unwrap().push(page.title().unwrap_or_default().to_owned());
+//!         Ok(())
+//!     })
+//!     .build()?
+//!     .spawn()?;
+//! let live = handle.stats();                // from any thread, while it runs
+//! assert!(live.fetched <= 7);
+//! let summary = handle.join()?;
+//!
+//! assert_eq!(summary.pages_fetched, 7);     // /page/7 was filtered out
+//! let mut titles = titles.lock().unwrap().clone();
+//! titles.sort();
+//! assert_eq!(titles[0], "Host 0 page 0");
+//! assert!(!titles.contains(&"Host 0 page 7".to_owned()));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Hooks ([`hooks`]) run on the worker threads; an error or panic in one is recorded
+//! against its page (error kind `hook-failed`) and never stops a worker. A
+//! [`PageSink`] receives every page as it is stored, as well as the store or, with
+//! [`CrawlerBuilder::page_sink_instead`], instead of the store for bodies. The
+//! `examples/` directory has complete programs: `titles`, `structured_data` and
+//! `service` (`cargo run -p crawler-core --example service`).
+//!
+//! The engine logs through [`tracing`] (crawl start and end, robots.txt per host,
+//! hosts closed, fetch failures and each page at debug); install a subscriber to see
+//! it. It never prints.
 //!
 //! What this crate does not do: print, parse flags or choose exit codes (that is
 //! `crawler-cli`), or know how the store lays out its records (that is `crawler-storage`).
 
+#![warn(missing_docs)]
+
+mod builder;
 pub mod config;
 mod crawl;
+pub mod events;
 pub mod extract;
 pub mod fetch;
 pub mod frontier;
+mod handle;
+pub mod hooks;
 pub mod progress;
 pub mod robots;
 mod seeds;
@@ -35,8 +91,12 @@ pub mod traps;
 pub mod url;
 mod worker;
 
+pub use builder::{CrawlerBuilder, MAX_EVENT_CAPACITY};
 pub use config::{BodyPolicy, ConfigError, CrawlConfig, ValidConfig, DEFAULT_USER_AGENT};
 pub use crawl::{CrawlError, Crawler, StopHandle};
+pub use events::{CrawlEvent, DEFAULT_EVENT_CAPACITY};
+pub use handle::CrawlHandle;
+pub use hooks::{HookError, Page, PageActions, PageHandler, PageSink, StoredPage, UrlFilter};
 pub use progress::{CrawlSummary, Progress, Snapshot};
 pub use seeds::{read_seeds, read_seeds_with, SeedError};
 pub use traps::{Trap, TrapRules};

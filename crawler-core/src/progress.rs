@@ -4,7 +4,8 @@
 //! from any thread at any time without stopping the crawl.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -29,6 +30,11 @@ pub struct Progress {
     by_refusal: [AtomicU64; Refusal::KINDS.len()],
     robots_fetched: AtomicU64,
     retries: AtomicU64,
+    hosts_active: AtomicU64,
+    hosts_parked: AtomicU64,
+    hook_failures: AtomicU64,
+    events_dropped: AtomicU64,
+    paused: AtomicBool,
 }
 
 /// A copy of the counters at one instant.
@@ -38,13 +44,31 @@ pub struct Snapshot {
     pub fetched: u64,
     /// Fetches that ended in an error.
     pub errors: u64,
+    /// Decompressed body bytes received.
     pub bytes: u64,
     /// URLs waiting in the frontier.
     pub queued: u64,
+    /// Fetches under way.
     pub in_flight: u64,
     /// Hosts the frontier knows.
     pub hosts: u64,
+    /// Hosts with work queued or in flight that are not parked or closed.
+    pub hosts_active: u64,
+    /// Hosts parked after repeated connection failures, or closed because their
+    /// robots.txt stayed unreachable.
+    pub hosts_parked: u64,
+    /// Hook calls (page handler, URL filter, page sink) that failed or panicked; a
+    /// page's handler and sink failing count twice, a page's URL filter failing on
+    /// several links once.
+    pub hook_failures: u64,
+    /// Events not delivered because the event channel was full (see [`crate::events`]).
+    pub events_dropped: u64,
+    /// The scheduler has taken a pause ([`crate::StopHandle::pause`]): it hands out
+    /// nothing new, so once `in_flight` is 0 no request is being made.
+    pub paused: bool,
+    /// Seconds since the crawl was set up.
     pub elapsed_secs: f64,
+    /// `fetched` over `elapsed_secs`.
     pub pages_per_sec: f64,
 }
 
@@ -69,7 +93,9 @@ pub struct CrawlSummary {
     pub errors: BTreeMap<String, u64>,
     /// Decompressed body bytes received.
     pub bytes: u64,
+    /// Seconds since the crawl was set up.
     pub elapsed_secs: f64,
+    /// `pages_fetched` over `elapsed_secs`.
     pub pages_per_sec: f64,
     /// URLs left in the frontier (budget spent, or stopped).
     pub queued_left: u64,
@@ -92,6 +118,11 @@ impl Default for Progress {
             by_refusal: Default::default(),
             robots_fetched: AtomicU64::new(0),
             retries: AtomicU64::new(0),
+            hosts_active: AtomicU64::new(0),
+            hosts_parked: AtomicU64::new(0),
+            hook_failures: AtomicU64::new(0),
+            events_dropped: AtomicU64::new(0),
+            paused: AtomicBool::new(false),
         }
     }
 }
@@ -138,16 +169,44 @@ impl Progress {
         self.hosts.store(hosts as u64, Relaxed);
     }
 
+    /// Hosts with work (not parked or closed) and hosts parked or closed.
+    pub(crate) fn set_host_counts(&self, active: usize, parked: usize) {
+        self.hosts_active.store(active as u64, Relaxed);
+        self.hosts_parked.store(parked as u64, Relaxed);
+    }
+
+    /// Whether the scheduler dispatches nothing for a pause; set after the frontier
+    /// counters of the same round.
+    pub(crate) fn set_paused(&self, paused: bool) {
+        self.paused.store(paused, Ordering::Release);
+    }
+
+    pub(crate) fn record_hook_failure(&self) {
+        self.hook_failures.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn record_event_dropped(&self) {
+        self.events_dropped.fetch_add(1, Relaxed);
+    }
+
+    /// A copy of every counter: a handful of atomic loads, cheap from any thread.
     pub fn snapshot(&self) -> Snapshot {
+        // Loaded first: the frontier counters read next are from its round or later.
+        let paused = self.paused.load(Ordering::Acquire);
         let elapsed_secs = self.started.elapsed().as_secs_f64();
         let fetched = self.fetched.load(Relaxed);
         Snapshot {
+            paused,
             fetched,
             errors: self.errors.load(Relaxed),
             bytes: self.bytes.load(Relaxed),
             queued: self.queued.load(Relaxed),
             in_flight: self.in_flight.load(Relaxed),
             hosts: self.hosts.load(Relaxed),
+            hosts_active: self.hosts_active.load(Relaxed),
+            hosts_parked: self.hosts_parked.load(Relaxed),
+            hook_failures: self.hook_failures.load(Relaxed),
+            events_dropped: self.events_dropped.load(Relaxed),
             elapsed_secs,
             pages_per_sec: rate(fetched, elapsed_secs),
         }

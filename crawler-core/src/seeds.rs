@@ -18,18 +18,37 @@ const MAX_SEED_LINE: usize = MAX_URL_LEN + 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {
     #[error("{source_name}:{line}: {error}")]
+    /// A line that is not a crawlable URL.
     BadLine {
+        /// The file name, or `-` for stdin.
         source_name: String,
+        /// 1-based.
         line: usize,
+        /// Why the URL is refused.
         error: UrlError,
     },
     #[error("{source_name}:{line}: not UTF-8 text")]
-    NotUtf8 { source_name: String, line: usize },
-    #[error("{source_name}:{line}: longer than {MAX_SEED_LINE} bytes")]
-    LineTooLong { source_name: String, line: usize },
-    #[error("{source_name}: {error}")]
-    Read {
+    /// A line that is not UTF-8.
+    NotUtf8 {
+        /// The file name, or `-` for stdin.
         source_name: String,
+        /// 1-based.
+        line: usize,
+    },
+    #[error("{source_name}:{line}: longer than {MAX_SEED_LINE} bytes")]
+    /// A line longer than any URL that could be crawled.
+    LineTooLong {
+        /// The file name, or `-` for stdin.
+        source_name: String,
+        /// 1-based.
+        line: usize,
+    },
+    #[error("{source_name}: {error}")]
+    /// The source could not be read.
+    Read {
+        /// The file name, or `-` for stdin.
+        source_name: String,
+        /// What the reader said.
         error: std::io::Error,
     },
 }

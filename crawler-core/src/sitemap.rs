@@ -53,6 +53,7 @@ pub enum SitemapKind {
 /// What one sitemap file lists.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sitemap {
+    /// A URL set, an index of sitemaps, or a text list.
     pub kind: SitemapKind,
     /// The `<loc>` values (or lines), trimmed, in file order.
     pub locs: Vec<String>,
@@ -64,16 +65,22 @@ pub struct Sitemap {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SitemapError {
     #[error("larger than {MAX_SITEMAP_BYTES} bytes uncompressed")]
+    /// Over the protocol's size limit.
     TooLarge,
     #[error("bad gzip data: {0}")]
+    /// The gzip stream is broken.
     Gzip(String),
     #[error("refused: the document declares entities (an XML bomb, or of no use in a sitemap)")]
+    /// The document declares entities.
     EntityDeclaration,
     #[error("refused: undefined entity &{0};")]
+    /// An entity reference that XML does not predefine.
     UndefinedEntity(String),
     #[error("bad XML: {0}")]
+    /// Not well-formed XML.
     Xml(String),
     #[error("not a sitemap: the root element is <{0}>")]
+    /// The root element is neither `urlset` nor `sitemapindex`.
     UnknownRoot(String),
 }
 

@@ -50,11 +50,19 @@ impl Default for TrapRules {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Trap {
     /// The canonical URL is longer than the cap.
-    TooLong { len: usize, max: usize },
+    TooLong {
+        /// Its length in bytes.
+        len: usize,
+        /// The cap (`--max-url-len`).
+        max: usize,
+    },
     /// A path segment appears more often than allowed.
     RepeatedSegment {
+        /// The segment.
         segment: String,
+        /// How often it appears.
         times: u32,
+        /// The limit (`--max-repeated-segments`).
         max: u32,
     },
 }

@@ -20,8 +20,11 @@ use crawler_storage::{PageRecord, PageWrite, QueueSlot, Store, StoreError};
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::config::BodyPolicy;
+use crate::events::{CrawlEvent, Events};
 use crate::fetch::{FetchErrorKind, Fetcher};
+use crate::frontier::Refusal;
 use crate::frontier::{Health, HostId, Job, Queued, Refused, RobotsJob, RobotsResult};
+use crate::hooks::Hooks;
 use crate::progress::Progress;
 use crate::robots::ProductToken;
 use crate::seen::SeenSet;
@@ -84,6 +87,9 @@ pub(crate) struct WorkerContext {
     pub follow_nofollow: bool,
     /// URLs that look like crawler traps are recorded, not queued.
     pub traps: crate::traps::TrapRules,
+    /// The embedder's page handler, URL filter and page sink.
+    pub hooks: Hooks,
+    pub events: Events,
 }
 
 pub(crate) fn run_worker(
@@ -108,10 +114,13 @@ impl WorkerContext {
         let (host, url, depth, from) = (job.host, job.url.clone(), job.depth, job.from.clone());
         match catch_unwind(AssertUnwindSafe(|| self.process(job))) {
             Ok(Ok(report)) => report,
-            Ok(Err(error)) => Report::StoreFailed {
-                host: Some(host),
-                error,
-            },
+            Ok(Err(error)) => {
+                tracing::error!(url = url.as_str(), %error, "cannot store the page");
+                Report::StoreFailed {
+                    host: Some(host),
+                    error,
+                }
+            }
             Err(panic) => self.record_panic(host, &url, depth, from, panic.as_ref()),
         }
     }
@@ -120,10 +129,13 @@ impl WorkerContext {
         let host = job.host;
         match catch_unwind(AssertUnwindSafe(|| self.process_robots(job))) {
             Ok(Ok(report)) => report,
-            Ok(Err(error)) => Report::StoreFailed {
-                host: Some(host),
-                error,
-            },
+            Ok(Err(error)) => {
+                tracing::error!(%error, "cannot store a robots.txt's sitemaps");
+                Report::StoreFailed {
+                    host: Some(host),
+                    error,
+                }
+            }
             // Treated like an unreachable robots.txt: nothing of the host is fetched
             // on the strength of a file we could not read.
             Err(panic) => Report::Robots {
@@ -174,12 +186,26 @@ impl WorkerContext {
             Ok(()) => {
                 for refused in batch {
                     self.progress.record_refused(&refused.reason);
+                    if let Refusal::RobotsDisallowed(rule) = &refused.reason {
+                        tracing::debug!(
+                            url = refused.queued.url.as_str(),
+                            rule,
+                            "robots.txt disallows"
+                        );
+                        self.events.emit(CrawlEvent::RobotsRefused {
+                            url: refused.queued.url.as_str().to_owned(),
+                            rule: rule.clone(),
+                        });
+                    }
                 }
                 Report::Settled {
                     hosts: batch.iter().map(|r| r.host).collect(),
                 }
             }
-            Err(error) => Report::StoreFailed { host: None, error },
+            Err(error) => {
+                tracing::error!(%error, "cannot record refused URLs");
+                Report::StoreFailed { host: None, error }
+            }
         }
     }
 
@@ -200,6 +226,11 @@ impl WorkerContext {
             "internal error while handling the page: {}",
             panic_text(panic)
         ));
+        tracing::error!(
+            url = url.as_str(),
+            message = page.error_message.as_deref(),
+            "internal error"
+        );
         self.progress.record_error(FetchErrorKind::Other);
         let host_key = url.host_key();
         let slot = QueueSlot {
@@ -227,7 +258,7 @@ impl WorkerContext {
     }
 }
 
-fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
     panic
         .downcast_ref::<&str>()
         .map(|s| s.to_string())

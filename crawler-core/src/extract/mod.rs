@@ -30,7 +30,7 @@
 //! honouring robots.txt, or running scripts. Links that only exist after
 //! JavaScript runs are not found, by design.
 
-mod budget;
+pub(crate) mod budget;
 mod charset;
 mod links;
 

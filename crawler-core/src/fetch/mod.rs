@@ -49,11 +49,14 @@ pub enum FetchErrorKind {
     /// A redirect (301, 302, 303, 307, 308) without a `Location` that resolves to
     /// an http(s) URL.
     RedirectInvalid,
+    /// Fetched, but a hook the embedder wrote (a page handler, URL filter or page
+    /// sink; see [`crate::hooks`]) returned an error or panicked on this page.
+    HookFailed,
 }
 
 impl FetchErrorKind {
     /// Every kind, in a fixed order (for per-kind counters).
-    pub const ALL: [FetchErrorKind; 12] = [
+    pub const ALL: [FetchErrorKind; 13] = [
         FetchErrorKind::Timeout,
         FetchErrorKind::Connect,
         FetchErrorKind::Dns,
@@ -66,6 +69,7 @@ impl FetchErrorKind {
         FetchErrorKind::TrapSuspected,
         FetchErrorKind::ParseLimited,
         FetchErrorKind::RedirectInvalid,
+        FetchErrorKind::HookFailed,
     ];
 
     /// The name stored and printed: `timeout`, `connect`, `dns`, ...
@@ -83,6 +87,7 @@ impl FetchErrorKind {
             FetchErrorKind::TrapSuspected => "trap-suspected",
             FetchErrorKind::ParseLimited => "parse-limited",
             FetchErrorKind::RedirectInvalid => "redirect-invalid",
+            FetchErrorKind::HookFailed => "hook-failed",
         }
     }
 
@@ -117,18 +122,26 @@ impl std::fmt::Display for FetchErrorKind {
 /// A failed fetch: its kind and a human-readable detail.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FetchError {
+    /// What kind of failure (the error kind the store records).
     pub kind: FetchErrorKind,
+    /// The detail, for people.
     pub message: String,
 }
 
 /// The response headers the store keeps.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ResponseMeta {
+    /// The status code.
     pub status: u16,
+    /// The `Content-Type` header.
     pub content_type: Option<String>,
+    /// The `Content-Length` header.
     pub content_length: Option<u64>,
+    /// The `Last-Modified` header.
     pub last_modified: Option<String>,
+    /// The `ETag` header.
     pub etag: Option<String>,
+    /// The `Location` header.
     pub location: Option<String>,
     /// The `Retry-After` header, as sent (see [`retry_after`]).
     pub retry_after: Option<String>,
@@ -151,13 +164,17 @@ impl ResponseMeta {
 /// (a response whose body broke the limit or the connection).
 #[derive(Debug)]
 pub struct FetchOutcome {
+    /// The status and the headers the store keeps; `None` when no response arrived.
     pub response: Option<ResponseMeta>,
     /// The request sent and the response head received, for the store.
     pub exchange: Option<crawler_storage::HttpExchange>,
+    /// The decompressed body (empty when discarded or absent).
     pub body: Vec<u8>,
+    /// What went wrong, if anything.
     pub error: Option<FetchError>,
     /// Decompressed body bytes received, also when the body was discarded.
     pub bytes: u64,
+    /// How long the fetch took, body included.
     pub elapsed: Duration,
     /// When the response headers arrived (or the request failed). The server saw the
     /// request before this instant, which makes it the safe base for politeness spacing.
@@ -181,6 +198,7 @@ pub struct Fetcher {
 static CRYPTO_PROVIDER: Once = Once::new();
 
 impl Fetcher {
+    /// Builds the shared HTTP client from the validated settings (timeouts, user agent, resolve rules, body limit).
     pub fn new(config: &ValidConfig) -> Result<Fetcher, ClientBuildError> {
         CRYPTO_PROVIDER.call_once(|| {
             // Fails only if another provider is installed already, which is as good.

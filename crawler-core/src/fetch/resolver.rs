@@ -19,7 +19,9 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 pub struct ResolveRule {
     /// Lowercased host, or `*.suffix` for a wildcard.
     pub host: String,
+    /// The port the rule applies to.
     pub port: u16,
+    /// Where the name resolves.
     pub addr: IpAddr,
 }
 
@@ -27,7 +29,9 @@ pub struct ResolveRule {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("{input:?} is not HOST:PORT:ADDR ({reason})")]
 pub struct ResolveRuleError {
+    /// The value as given.
     pub input: String,
+    /// What is wrong with it.
     pub reason: &'static str,
 }
 
@@ -81,7 +85,9 @@ impl ResolveRule {
 #[derive(Debug, thiserror::Error)]
 #[error("cannot resolve {name}: {reason}")]
 pub struct DnsFailure {
+    /// The name that did not resolve.
     pub name: String,
+    /// Why.
     pub reason: String,
 }
 
@@ -92,6 +98,7 @@ pub struct OverrideResolver {
 }
 
 impl OverrideResolver {
+    /// A resolver applying `rules` before the system resolver.
     pub fn new(rules: Vec<ResolveRule>) -> OverrideResolver {
         OverrideResolver {
             rules: Arc::new(rules),

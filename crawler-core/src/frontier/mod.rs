@@ -62,7 +62,11 @@ pub enum JobKind {
     /// A page: stored, and its links followed.
     Page,
     /// A sitemap, `level` sitemap indexes below the one that was found first.
-    Sitemap { level: u8 },
+    Sitemap {
+        /// Sitemap indexes followed to reach it (0 for one named by robots.txt or
+        /// `--sitemap`).
+        level: u8,
+    },
 }
 
 impl JobKind {
@@ -85,13 +89,17 @@ impl JobKind {
 /// A URL handed to a worker.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Job {
+    /// The URL to fetch.
     pub url: CanonicalUrl,
+    /// Its host in the frontier.
     pub host: HostId,
+    /// Link hops from a seed.
     pub depth: u32,
     /// The page it was discovered on (`None` for seeds).
     pub from: Option<String>,
     /// Redirect hops that led here.
     pub hops: u8,
+    /// A page or a sitemap.
     pub kind: JobKind,
     /// Fetch attempts already made (0 for a first try).
     pub attempts: u32,
@@ -100,10 +108,15 @@ pub struct Job {
 /// A URL waiting in a host queue.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Queued {
+    /// The URL, canonical.
     pub url: CanonicalUrl,
+    /// Link hops from a seed.
     pub depth: u32,
+    /// The page it was discovered on (`None` for seeds).
     pub from: Option<String>,
+    /// Redirect hops that led here.
     pub hops: u8,
+    /// A page or a sitemap.
     pub kind: JobKind,
     /// Fetch attempts already made.
     pub attempts: u32,
@@ -138,6 +151,7 @@ const MAX_BUFFER: usize = 256;
 /// A robots.txt fetch for a host.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RobotsJob {
+    /// The host in the frontier.
     pub host: HostId,
     /// `/robots.txt` of the host, or where it redirected.
     pub url: CanonicalUrl,
@@ -150,8 +164,11 @@ pub struct RobotsJob {
 /// A URL settled without a fetch, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refused {
+    /// The host in the frontier.
     pub host: HostId,
+    /// The URL not fetched.
     pub queued: Queued,
+    /// Why.
     pub reason: Refusal,
 }
 
@@ -200,6 +217,17 @@ impl Refusal {
     }
 }
 
+/// A host the frontier closed: nothing more of it is fetched.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Closure {
+    /// The host key (`http://a.test:80`).
+    pub host: String,
+    /// `host-unreachable` (parked) or `robots-unavailable`.
+    pub kind: &'static str,
+    /// Why, as recorded against its URLs.
+    pub reason: String,
+}
+
 /// What the frontier can give the scheduler now.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Next {
@@ -219,11 +247,17 @@ pub enum Health {
     /// An answer that asks nothing of us (any status but 429 and 5xx).
     Fine,
     /// 429 or 503: slow down, for `retry_after` if the server said.
-    Overloaded { retry_after: Option<Duration> },
+    Overloaded {
+        /// The server's `Retry-After`, read.
+        retry_after: Option<Duration>,
+    },
     /// Another 5xx.
     ServerError,
     /// No usable answer: connection refused, DNS, timeout, broken connection.
-    Unreachable { reason: String },
+    Unreachable {
+        /// What failed, for the record of a parked host.
+        reason: String,
+    },
     /// Nothing was sent.
     NotContacted,
 }
@@ -234,11 +268,19 @@ pub enum RobotsResult {
     /// These rules apply (a missing file gives [`RobotsRules::allow_all`]).
     Rules(Arc<RobotsRules>),
     /// Fetch this next, for the same host.
-    Redirect { url: CanonicalUrl, hops: u8 },
+    Redirect {
+        /// Where robots.txt moved to.
+        url: CanonicalUrl,
+        /// Redirect hops so far.
+        hops: u8,
+    },
     /// No usable answer: nothing of the host goes; retry later.
     Unreachable {
+        /// What failed.
         reason: String,
+        /// The server's `Retry-After`, read.
         retry_after: Option<Duration>,
+        /// No connection at all (counts toward parking the host).
         connection_failure: bool,
     },
 }
@@ -246,9 +288,11 @@ pub enum RobotsResult {
 /// Per-host politeness, the same for every host.
 #[derive(Clone, Copy, Debug)]
 pub struct Politeness {
+    /// Requests in flight at once per host.
     pub concurrency: usize,
     /// Requests per second; 0 for no limit.
     pub rate: f64,
+    /// Fetches started per host at most.
     pub max_pages_per_host: Option<u64>,
     /// Fetch and obey robots.txt.
     pub obey_robots: bool,
@@ -283,6 +327,7 @@ impl Default for Politeness {
     }
 }
 
+/// The per-host queues and politeness state of a crawl; owned by the scheduler thread.
 pub struct Frontier {
     hosts: Vec<HostQueue>,
     ids: HashMap<HostKey, HostId>,
@@ -302,6 +347,9 @@ pub struct Frontier {
     capped: BTreeMap<String, f64>,
     /// Hosts parked, with why.
     parked: BTreeMap<String, String>,
+    /// Hosts closed (parked, or robots.txt unavailable) since the last
+    /// [`Frontier::take_closures`], for the scheduler to announce.
+    closures: Vec<Closure>,
     /// Where queues spill; `None` keeps everything in memory.
     spill: Option<Box<dyn QueueSpill>>,
     /// A store error met while refilling a queue: the crawl must stop.
@@ -313,6 +361,7 @@ pub struct Frontier {
 const REFUSALS_PER_CALL: usize = 4096;
 
 impl Frontier {
+    /// An empty frontier with these politeness settings.
     pub fn new(politeness: Politeness) -> Frontier {
         let period = if politeness.rate > 0.0 {
             Duration::from_secs_f64(1.0 / politeness.rate).max(Duration::from_nanos(1))
@@ -340,6 +389,7 @@ impl Frontier {
             refused: Vec::new(),
             capped: BTreeMap::new(),
             parked: BTreeMap::new(),
+            closures: Vec::new(),
             spill: None,
             spill_error: None,
         }
@@ -734,6 +784,11 @@ impl Frontier {
                 self.park_if_failing(host, &reason);
                 if attempts > self.politeness.retries && self.hosts[host].closed.is_none() {
                     let why = format!("{reason}; gave up after {attempts} attempts");
+                    self.closures.push(Closure {
+                        host: self.keys[host].to_string(),
+                        kind: Refusal::KINDS[1],
+                        reason: why.clone(),
+                    });
                     self.hosts[host].closed = Some(Closed::RobotsUnavailable(why.into()));
                 }
             }
@@ -777,6 +832,11 @@ impl Frontier {
                 state.failures
             );
             self.parked.insert(self.keys[host].to_string(), why.clone());
+            self.closures.push(Closure {
+                host: self.keys[host].to_string(),
+                kind: Refusal::KINDS[2],
+                reason: why.clone(),
+            });
             state.closed = Some(Closed::Unreachable(why.into()));
         }
     }
@@ -786,6 +846,7 @@ impl Frontier {
         self.queued
     }
 
+    /// Jobs handed out and not reported yet.
     pub fn in_flight(&self) -> usize {
         self.in_flight
     }
@@ -798,6 +859,25 @@ impl Frontier {
     /// Hosts whose `Crawl-delay` was above `max_crawl_delay`, with what they asked for.
     pub fn capped_crawl_delays(&self) -> &BTreeMap<String, f64> {
         &self.capped
+    }
+
+    /// Hosts closed since the last call: parked, or their robots.txt unavailable.
+    pub fn take_closures(&mut self) -> Vec<Closure> {
+        std::mem::take(&mut self.closures)
+    }
+
+    /// Hosts with work queued or in flight that are not closed, and hosts closed
+    /// (parked, or robots.txt unavailable). Walks every host: call it now and then.
+    pub fn host_counts(&self) -> (usize, usize) {
+        let (mut active, mut closed) = (0, 0);
+        for host in &self.hosts {
+            if host.closed.is_some() {
+                closed += 1;
+            } else if host.in_flight > 0 || !host.is_empty() || host.may_refill() {
+                active += 1;
+            }
+        }
+        (active, closed)
     }
 
     /// Hosts parked for failing again and again, with why.

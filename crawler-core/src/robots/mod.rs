@@ -75,6 +75,7 @@ pub struct RobotsRules {
 /// Whether one URL may be fetched, and the rule that decided.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Verdict<'a> {
+    /// Whether the URL may be fetched.
     pub allowed: bool,
     /// `None` when no rule matched (allowed) or the URL is `/robots.txt` itself.
     pub rule: Option<&'a Rule>,

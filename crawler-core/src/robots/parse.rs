@@ -17,7 +17,9 @@ pub const MAX_ROBOTS_BYTES: usize = 500 * 1024;
 /// An `Allow` or a `Disallow` rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rule {
+    /// `Allow` (true) or `Disallow`.
     pub allow: bool,
+    /// The path pattern, compiled.
     pub pattern: Pattern,
     /// The pattern as written in the file.
     pub written: String,

@@ -22,6 +22,7 @@ pub enum RobotsResponse {
     /// 5xx, 429 or no response: nothing on the host may be fetched until a later try
     /// succeeds (§2.3.1.4).
     Unreachable {
+        /// What went wrong, for the record.
         reason: String,
         /// What the server's `Retry-After` asked for.
         retry_after: Option<Duration>,

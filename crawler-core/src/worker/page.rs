@@ -6,9 +6,11 @@ use crawler_storage::{PageRecord, PageWrite, QueueEntry, QueueSlot, StoreError};
 
 use super::{unix_ms, Report, WorkerContext};
 use crate::config::BodyPolicy;
+use crate::events::CrawlEvent;
 use crate::extract::{decode_html, extract_links};
 use crate::fetch::{retry_after, BodyLimit, FetchErrorKind, FetchOutcome, ResponseMeta};
 use crate::frontier::{Health, Job, JobKind, Queued};
+use crate::hooks::{guarded, Page, PageActions, StoredPage};
 use crate::robots::PageDirectives;
 use crate::sitemap::{self, SitemapKind, MAX_SITEMAP_BYTES, MAX_SITEMAP_NESTING};
 use crate::traps::trap_record;
@@ -27,6 +29,8 @@ struct Candidate {
 struct Reading {
     outlinks: Vec<String>,
     candidates: Vec<Candidate>,
+    /// What the embedder's hooks said went wrong on this page.
+    hook_failures: Vec<String>,
 }
 
 impl WorkerContext {
@@ -40,8 +44,11 @@ impl WorkerContext {
         };
         let health = health(&outcome);
         let attempt = job.attempts.saturating_add(1);
-        if is_retryable(&outcome) && attempt <= self.retries {
+        let retrying = is_retryable(&outcome) && attempt <= self.retries;
+        self.announce_fetch(&job, &outcome, retrying);
+        if retrying {
             self.progress.record_retry();
+            tracing::debug!(url = job.url.as_str(), attempt, "will retry");
             return Ok(Report::Page {
                 host: job.host,
                 answered: Some(outcome.answered),
@@ -72,7 +79,7 @@ impl WorkerContext {
         }
 
         let mut reading = Reading::default();
-        let mut body = None;
+        let mut body: Option<&[u8]> = None;
         if let Some(response) = &outcome.response {
             self.progress
                 .record_response(response.status, outcome.bytes);
@@ -91,7 +98,10 @@ impl WorkerContext {
                         }
                     }
                     (200..=299, JobKind::Page) => {
-                        self.read_page(&job, response, fetched, &mut page, &mut reading)
+                        let headers = (outcome.exchange.as_ref())
+                            .map(|exchange| exchange.response.headers.as_slice())
+                            .unwrap_or_default();
+                        self.read_page(&job, response, headers, fetched, &mut page, &mut reading)
                     }
                     (200..=299, JobKind::Sitemap { level }) => {
                         self.read_sitemap(&job, level, fetched, &mut page, &mut reading)
@@ -102,10 +112,29 @@ impl WorkerContext {
                 body = keep.then_some(outcome.body.as_slice());
             }
         }
-        page.body_stored = body.is_some();
         page.outlinks = u32::try_from(reading.outlinks.len()).unwrap_or(u32::MAX);
 
-        let (discovered, settled, queued) = self.admit(&job, reading.candidates)?;
+        let received = (outcome.response.is_some() && outcome.error.is_none())
+            .then_some(outcome.body.as_slice());
+        let candidates = std::mem::take(&mut reading.candidates);
+        let (discovered, settled, queued) =
+            self.admit(&job, candidates, &mut reading.hook_failures)?;
+        if self.hooks.sink_instead {
+            body = None;
+        }
+        page.body_stored = body.is_some();
+        // Before the sink, so that it sees the record as stored.
+        self.record_hook_failures(&job, &mut page, &reading.hook_failures);
+        if let Some(sink) = &self.hooks.sink {
+            let stored = StoredPage {
+                record: &page,
+                body: received,
+                outlinks: &reading.outlinks,
+            };
+            if let Err(failure) = guarded("page sink", || sink.page(&stored)) {
+                self.record_hook_failures(&job, &mut page, &[failure]);
+            }
+        }
         let host_key = job.url.host_key();
         let written = self.store.write_page(&PageWrite {
             page: Some(&page),
@@ -120,6 +149,13 @@ impl WorkerContext {
         self.seen
             .release(claimed.chain(settled.iter().map(|(fp, _)| *fp)));
         written?;
+        self.events.emit(CrawlEvent::PageStored {
+            url: page.url.clone(),
+            status: page.status,
+            error: page.error.clone(),
+            outlinks: page.outlinks,
+            queued: queued.len(),
+        });
         Ok(Report::Page {
             host: job.host,
             answered: Some(outcome.answered),
@@ -129,12 +165,75 @@ impl WorkerContext {
         })
     }
 
+    /// Logs a fetch and tells the embedder, before anything is stored.
+    fn announce_fetch(&self, job: &Job, outcome: &FetchOutcome, retrying: bool) {
+        let url = job.url.as_str();
+        match (&outcome.error, &outcome.response) {
+            (Some(error), _) => {
+                tracing::debug!(
+                    url,
+                    kind = error.kind.as_str(),
+                    message = error.message,
+                    retrying,
+                    "fetch failed"
+                );
+                self.events.emit(CrawlEvent::FetchFailed {
+                    url: url.to_owned(),
+                    kind: error.kind.as_str().to_owned(),
+                    message: error.message.clone(),
+                    retrying,
+                });
+            }
+            (None, Some(response)) => {
+                tracing::debug!(
+                    url,
+                    status = response.status,
+                    bytes = outcome.bytes,
+                    "fetched"
+                );
+                self.events.emit(CrawlEvent::PageFetched {
+                    url: url.to_owned(),
+                    status: response.status,
+                    depth: job.depth,
+                });
+            }
+            (None, None) => {}
+        }
+    }
+
+    /// Records what the hooks said went wrong against the page: its error becomes
+    /// `hook-failed` (or, when it already had one, the message is added to it).
+    fn record_hook_failures(&self, job: &Job, page: &mut PageRecord, failures: &[String]) {
+        if failures.is_empty() {
+            return;
+        }
+        let message = failures.join("; ");
+        tracing::warn!(url = job.url.as_str(), message, "hook failed");
+        self.progress.record_hook_failure();
+        self.events.emit(CrawlEvent::HookFailed {
+            url: job.url.as_str().to_owned(),
+            message: message.clone(),
+        });
+        match &mut page.error_message {
+            Some(existing) if page.error.is_some() => {
+                existing.push_str("; ");
+                existing.push_str(&message);
+            }
+            _ => {
+                page.error = Some(FetchErrorKind::HookFailed.as_str().to_owned());
+                page.error_message = Some(message);
+                self.progress.record_error(FetchErrorKind::HookFailed);
+            }
+        }
+    }
+
     /// Fills in what a 2xx page says: its links, title, canonical URL and robots
     /// directives.
     fn read_page(
         &self,
         job: &Job,
         response: &ResponseMeta,
+        headers: &[(String, String)],
         body: &[u8],
         page: &mut PageRecord,
         reading: &mut Reading,
@@ -159,12 +258,40 @@ impl WorkerContext {
         );
         page.noindex = directives.noindex;
         let next_depth = job.depth.saturating_add(1);
-        let follow = !directives.nofollow && self.max_depth.is_none_or(|max| next_depth <= max);
+        let deep_enough = self.max_depth.is_none_or(|max| next_depth <= max);
+        let follow = !directives.nofollow && deep_enough;
+        let mut actions = PageActions::default();
+        if let Some(handler) = &self.hooks.handler {
+            let view = Page {
+                url: &job.url,
+                depth: job.depth,
+                status: response.status,
+                headers,
+                text: &html,
+                links: &extracted.links,
+                title: page.title.as_deref(),
+                html: Default::default(),
+            };
+            if let Err(failure) = guarded("page handler", || handler.handle(&view, &mut actions)) {
+                reading.hook_failures.push(failure);
+                actions = PageActions::default();
+            }
+        }
         for link in extracted.links {
             reading.outlinks.push(link.url.as_str().to_owned());
-            if follow && (self.follow_nofollow || !link.nofollow) {
+            if follow && (self.follow_nofollow || !link.nofollow) && actions.follows(&link.url) {
                 reading.candidates.push(Candidate {
                     url: link.url,
+                    depth: next_depth,
+                    hops: 0,
+                    kind: JobKind::Page,
+                });
+            }
+        }
+        if deep_enough {
+            for url in actions.added {
+                reading.candidates.push(Candidate {
+                    url,
                     depth: next_depth,
                     hops: 0,
                     kind: JobKind::Page,
@@ -241,6 +368,7 @@ impl WorkerContext {
         &self,
         job: &Job,
         candidates: Vec<Candidate>,
+        hook_failures: &mut Vec<String>,
     ) -> Result<
         (
             Vec<(u128, QueueEntry)>,
@@ -255,6 +383,14 @@ impl WorkerContext {
         for candidate in candidates {
             if !self.scope.admits(&candidate.url) {
                 continue;
+            }
+            match self.hooks.admits(&candidate.url) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(failure) => {
+                    hook_failures.push(format!("{failure} (on {})", candidate.url.as_str()));
+                    continue;
+                }
             }
             let fingerprint = candidate.url.fingerprint();
             if !self.seen.claim(fingerprint)? {

@@ -17,7 +17,9 @@ impl WorkerContext {
         let outcome = self.fetcher.fetch_with_limit(job.url.as_url(), limit);
         self.progress.record_robots_fetch();
         let mut discovered = Vec::new();
-        let result = match robots::interpret(&job.url, &outcome, job.hops) {
+        let verdict = robots::interpret(&job.url, &outcome, job.hops);
+        log_robots(&job.url, &verdict);
+        let result = match verdict {
             RobotsResponse::Found(file) => {
                 let rules = Arc::new(file.rules_for(&self.robots_agent));
                 if job.seed_host && self.sitemaps {
@@ -63,7 +65,19 @@ impl WorkerContext {
             let Ok(url) = CanonicalUrl::parse(sitemap) else {
                 continue;
             };
-            if !self.scope.admits(&url) || !self.seen.claim(url.fingerprint())? {
+            if !self.scope.admits(&url) {
+                continue;
+            }
+            match self.hooks.admits(&url) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(failure) => {
+                    tracing::warn!(url = url.as_str(), failure, "hook failed on a sitemap URL");
+                    self.progress.record_hook_failure();
+                    continue;
+                }
+            }
+            if !self.seen.claim(url.fingerprint())? {
                 continue;
             }
             entries.push((
@@ -94,5 +108,22 @@ impl WorkerContext {
         self.seen.release(entries.iter().map(|(fp, _)| *fp));
         written?;
         Ok(queued)
+    }
+}
+
+/// What a host's robots.txt said, for `-v`.
+fn log_robots(url: &CanonicalUrl, verdict: &RobotsResponse) {
+    let url = url.as_str();
+    match verdict {
+        RobotsResponse::Found(_) => tracing::info!(url, "robots.txt found; its rules apply"),
+        RobotsResponse::Unavailable(why) => {
+            tracing::info!(url, why, "robots.txt unavailable; everything is allowed")
+        }
+        RobotsResponse::Redirect(to) => {
+            tracing::debug!(url, to = to.as_str(), "robots.txt redirects")
+        }
+        RobotsResponse::Unreachable { reason, .. } => {
+            tracing::warn!(url, reason, "robots.txt unreachable; the host waits")
+        }
     }
 }
