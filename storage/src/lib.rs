@@ -50,6 +50,7 @@ mod body_log;
 mod error;
 mod holder;
 mod index;
+mod inlinks;
 mod keys;
 mod query;
 mod record;
