@@ -44,6 +44,8 @@ use crate::StoreError;
 
 /// Postings collected in memory before they are folded into a run: 4 MiB.
 pub const FOLD_AT: usize = 256 * 1024;
+/// Room past `FOLD_AT` for the postings of the record that reaches it.
+const FOLD_SLACK: usize = 8 * 1024;
 /// How many runs of one level are merged into one run of the next.
 const MERGE_FAN_IN: usize = 4;
 
@@ -171,6 +173,12 @@ impl InlinkIndex {
         let record = log::encode(source, hashes)?;
         let mut tail = self.shared.lock_tail();
         let (at, end) = tail.writer.append(&record)?;
+        // One allocation per chunk, sized to the fold, rather than doubling past it.
+        let needed = tail.postings.len() + hashes.len();
+        if needed > tail.postings.capacity() {
+            let room = needed.max(self.shared.fold_at + FOLD_SLACK) - tail.postings.len();
+            tail.postings.reserve_exact(room);
+        }
         tail.postings
             .extend(hashes.iter().map(|hash| posting(*hash, at)));
         tail.end = end;
