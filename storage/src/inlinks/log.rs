@@ -18,7 +18,7 @@
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -251,7 +251,7 @@ pub fn recover(dir: &Path, from: Position) -> Result<Recovered, StoreError> {
         };
         let path = segment_path(dir, id);
         let mut file = File::open(&path).map_err(|e| io_error(&path, e))?;
-        let _ = std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(start))
+        file.seek(SeekFrom::Start(start))
             .map_err(|e| io_error(&path, e))?;
         let mut reader = BufReader::with_capacity(256 * 1024, file);
         let mut offset = start;
