@@ -1,7 +1,8 @@
 //! The secondary indexes a page implies, added to and removed from the page's batch.
 //!
-//! Every entry is derived from a [`PageRecord`] and its outlinks alone, so the entries
-//! a record had can be recomputed from it to remove them when the record is replaced.
+//! Every entry is derived from a [`PageRecord`] alone, so the entries a record had can
+//! be recomputed from it to remove them when the record is replaced. (Inlinks are not
+//! here: they live beside sled, in `inlinks`.)
 
 use crate::keys::{self, named_prefix, with_url};
 use crate::PageRecord;
@@ -21,30 +22,18 @@ pub fn page_keys(page: &PageRecord) -> Vec<Vec<u8>> {
     entries
 }
 
-/// The inlink key recording that `source` links to `target`.
-pub fn inlink_key(target: &str, source: &str) -> Vec<u8> {
-    with_url(keys::inlink_prefix(target), source)
-}
-
-/// Adds the index entries of `page` and its `outlinks` to `batch`.
-pub fn add(batch: &mut sled::Batch, page: &PageRecord, outlinks: &[String]) {
+/// Adds the index entries of `page` to `batch`.
+pub fn add(batch: &mut sled::Batch, page: &PageRecord) {
     for key in page_keys(page) {
         batch.insert(key, &[][..]);
     }
-    for target in outlinks {
-        batch.insert(inlink_key(target, &page.url), &[][..]);
-    }
 }
 
-/// Adds the removal of the index entries of `page` and its `outlinks` to `batch`.
-/// Entries the new record re-adds later in the same batch survive: the last write
-/// to a key in a batch wins.
-pub fn remove(batch: &mut sled::Batch, page: &PageRecord, outlinks: &[String]) {
+/// Adds the removal of the index entries of `page` to `batch`. Entries the new record
+/// re-adds later in the same batch survive: the last write to a key in a batch wins.
+pub fn remove(batch: &mut sled::Batch, page: &PageRecord) {
     for key in page_keys(page) {
         batch.remove(key);
-    }
-    for target in outlinks {
-        batch.remove(inlink_key(target, &page.url));
     }
 }
 

@@ -11,21 +11,20 @@
 //! | `x` | URL | [`crate::HttpExchange`] as JSON, encoded like bodies |
 //! | `q` | varint length, host key, 4-byte big-endian depth, URL | [`crate::QueueEntry`] as JSON: the frontier, per host, lowest depth first |
 //! | `s` | 16-byte big-endian fingerprint | empty: the seen-set |
-//! | `m` | name | metadata (format version, runs) |
+//! | `m` | name | metadata (format version, runs, the inlink index's manifest) |
 //! | `h` | varint length, host, URL | empty: pages by host |
 //! | `c` | 2-byte big-endian status (0: no response), URL | empty: pages by status |
 //! | `e` | varint length, error kind, URL | empty: pages by error kind |
 //! | `t` | 8-byte big-endian fetch time (ms), URL | empty: pages by fetch time |
-//! | `i` | 8-byte xxh3 of the target URL, source URL | empty: inlinks |
 //!
-//! The index entries (`h`, `c`, `e`, `t`, `i`) carry the URL in the key, so a filtered
+//! The index entries (`h`, `c`, `e`, `t`) carry the URL in the key, so a filtered
 //! scan is a prefix or range scan that costs in proportion to what it finds. Hosts and
 //! error kinds are length-prefixed so that no host is a prefix of another's entries.
 //!
-//! Inlink keys name their target by a 64-bit hash rather than in full: a page has
-//! about twenty outlinks, and writing each target URL again would double the index
-//! volume sled writes during a crawl. Two distinct targets share a hash with a
-//! probability of about `n / 2^64` per lookup among `n` targets; that is accepted.
+//! The inlink index has no keys here: one key per link made sled's memory and writes
+//! grow with every link stored, so it lives beside sled in `inlinks/` (see the
+//! `inlinks` module), with its manifest under `m` + `inlinks`. The prefix `i` (one key
+//! per link, format version 3) is no longer written.
 
 /// `p` + URL -> [`crate::PageRecord`] as JSON.
 pub const PAGE: u8 = b'p';
@@ -49,8 +48,6 @@ pub const BY_STATUS: u8 = b'c';
 pub const BY_ERROR: u8 = b'e';
 /// `t` + big-endian u64 fetch time in ms + URL -> empty.
 pub const BY_TIME: u8 = b't';
-/// `i` + big-endian xxh3-64 of the target URL + source URL -> empty.
-pub const INLINK: u8 = b'i';
 
 pub fn url_key(kind: u8, url: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(url.len() + 1);
@@ -148,14 +145,6 @@ pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
         }
     }
     None
-}
-
-/// The prefix of the inlink entries of `target`.
-pub fn inlink_prefix(target: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(9);
-    key.push(INLINK);
-    key.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(target.as_bytes()).to_be_bytes());
-    key
 }
 
 #[cfg(test)]

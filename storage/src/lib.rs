@@ -15,9 +15,11 @@
 //! either all of that or none of it.
 //!
 //! Reading a crawl back is cheap at any size: secondary indexes by host, status, error
-//! kind and fetch time, and an inlink index, are written in the page's batch too, so
-//! [`Store::query`] with a [`PageFilter`] costs in proportion to what it finds, and
-//! [`Store::inlinks`] in proportion to the inlinks. Large results are iterators.
+//! kind and fetch time are written in the page's batch too, so [`Store::query`] with a
+//! [`PageFilter`] costs in proportion to what it finds. The inlink index lives beside
+//! sled (in `inlinks/`: an append-only postings log folded into sorted runs, one record
+//! per page rather than one key per link), so [`Store::inlinks`] costs a few reads plus
+//! one outlinks lookup per inlink. Large results are iterators.
 //! A store is open in one process at a time (sled's lock); a second process gets
 //! [`StoreError::InUse`] at once, naming the process that holds it.
 //!
@@ -51,6 +53,7 @@ mod error;
 mod group_commit;
 mod holder;
 mod index;
+mod inlinks;
 mod keys;
 mod query;
 mod record;

@@ -241,13 +241,27 @@ impl Store {
     }
 
     /// The pages that link to `url` (exact canonical spelling), in URL order.
+    ///
+    /// The inlink index proposes the sources whose records name `url`'s hash; each is
+    /// returned only if its stored outlinks contain `url` now, which drops hash
+    /// collisions, records whose page was never stored and outlinks a page no longer
+    /// has since it was written again. Costs a few reads plus one outlinks lookup per
+    /// candidate.
     pub fn inlinks(&self, url: &str) -> impl Iterator<Item = Result<String, StoreError>> + '_ {
-        let prefix = keys::inlink_prefix(url);
-        let url_at = prefix.len();
-        self.tree().scan_prefix(prefix).map(move |item| {
-            let (key, _) = item?;
-            Ok(String::from_utf8_lossy(key.get(url_at..).unwrap_or_default()).into_owned())
-        })
+        let (candidates, failed) = match self.inlink_index().candidates(url) {
+            Ok(candidates) => (candidates, None),
+            Err(e) => (Vec::new(), Some(Err(e))),
+        };
+        let target = url.to_owned();
+        failed
+            .into_iter()
+            .chain(candidates.into_iter().filter_map(move |source| {
+                match self.links_to(&source, &target) {
+                    Ok(true) => Some(Ok(source)),
+                    Ok(false) => None,
+                    Err(e) => Some(Err(e)),
+                }
+            }))
     }
 
     /// The outlinks of every page `filter` selects, as edges, page by page.

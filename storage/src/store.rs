@@ -5,6 +5,7 @@ use crate::body_log::{BodyLog, BodyPointer};
 use crate::group_commit::GroupCommit;
 use crate::holder;
 use crate::index;
+use crate::inlinks::{self, InlinkIndex};
 use crate::keys::{self, url_key};
 use crate::record::{CrawlRun, HttpExchange, PageRecord, QueueEntry, QueueSlot};
 use crate::StoreError;
@@ -74,6 +75,7 @@ pub struct Store {
     db: sled::Db,
     tree: sled::Tree,
     bodies: BodyLog,
+    inlinks: InlinkIndex,
     durable_writes: bool,
     /// Durable writes go through it, so that one flush covers every writer waiting.
     group_commit: GroupCommit,
@@ -85,6 +87,16 @@ impl Store {
     /// Fails with a clear error when the path is a file, a directory that is not a
     /// crawl store, a store of another format version, or a store another process has open.
     pub fn open(path: &Path, options: StoreOptions) -> Result<Store, StoreError> {
+        Store::open_folding_at(path, options, inlinks::FOLD_AT)
+    }
+
+    /// [`Store::open`] with the number of inlink postings held in memory before they
+    /// are folded into a run (tests make it small to exercise folds and merges).
+    pub(crate) fn open_folding_at(
+        path: &Path,
+        options: StoreOptions,
+        fold_at: usize,
+    ) -> Result<Store, StoreError> {
         let owned = || path.to_path_buf();
         match std::fs::metadata(path) {
             Ok(meta) if !meta.is_dir() => return Err(StoreError::NotADirectory { path: owned() }),
@@ -105,38 +117,19 @@ impl Store {
         let tree = db
             .open_tree("crawl")
             .map_err(|source| open_error(path, source))?;
+        check_format(path, &db, &tree, options.create)?;
+        let inlinks = InlinkIndex::open(&path.join("inlinks"), &tree, fold_at)?;
         let store = Store {
             path: owned(),
             db,
             tree,
             bodies: BodyLog::open(&path.join("bodies")),
+            inlinks,
             durable_writes: options.durable_writes,
             group_commit: GroupCommit::default(),
         };
-        store.check_format(options.create)?;
         holder::claim(path);
         Ok(store)
-    }
-
-    fn check_format(&self, create: bool) -> Result<(), StoreError> {
-        let key = keys::meta_key("format");
-        match self.tree.get(&key)? {
-            Some(found) if found.as_ref() == FORMAT_VERSION.to_string().as_bytes() => Ok(()),
-            Some(found) => Err(StoreError::UnsupportedFormat {
-                path: self.path.clone(),
-                found: String::from_utf8_lossy(&found).into_owned(),
-                supported: FORMAT_VERSION,
-            }),
-            None if create && self.tree.is_empty() => {
-                self.tree
-                    .insert(key, FORMAT_VERSION.to_string().as_bytes())?;
-                self.db.flush()?;
-                Ok(())
-            }
-            None => Err(StoreError::NotAStore {
-                path: self.path.clone(),
-            }),
-        }
     }
 
     /// The directory of this store.
@@ -153,13 +146,18 @@ impl Store {
     /// and the removal of its own frontier entry, all in one atomic batch.
     ///
     /// A URL written again replaces its record; the index entries of the old record
-    /// are removed in the same batch.
+    /// are removed in the same batch. Its outlinks are recorded in the inlink index
+    /// (`inlinks`) before the batch, like its body; the old ones need no removal,
+    /// since [`Store::inlinks`] checks every candidate against the stored outlinks.
     pub fn write_page(&self, write: &PageWrite<'_>) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
         if let Some(page) = write.page {
             self.unindex_previous(&mut batch, &page.url)?;
             batch.insert(url_key(keys::PAGE, &page.url), to_json(page));
-            index::add(&mut batch, page, write.outlinks);
+            index::add(&mut batch, page);
+            if !write.outlinks.is_empty() {
+                self.inlinks.append(&page.url, write.outlinks)?;
+            }
             match write.body {
                 Some(body) => {
                     let pointer = self.bodies.append(&body::encode(body))?;
@@ -194,7 +192,7 @@ impl Store {
             self.unindex_previous(&mut batch, &record.url)?;
             batch.insert(&keys::seen_key(*fingerprint)[..], &[][..]);
             batch.insert(url_key(keys::PAGE, &record.url), to_json(record));
-            index::add(&mut batch, record, &[]);
+            index::add(&mut batch, record);
         }
         for slot in write.released {
             batch.remove(keys::queue_key(slot.host, slot.depth, slot.url));
@@ -218,7 +216,7 @@ impl Store {
         let Ok(old) = from_json::<PageRecord>(&key, &value) else {
             return Ok(());
         };
-        index::remove(batch, &old, &self.outlinks(url).unwrap_or_default());
+        index::remove(batch, &old);
         Ok(())
     }
 
@@ -301,6 +299,27 @@ impl Store {
             reason: format!("outlinks are not UTF-8: {e}"),
         })?;
         Ok(text.split('\n').map(str::to_owned).collect())
+    }
+
+    /// Whether the stored outlinks of `source` contain `target`: the check that turns
+    /// an inlink candidate into an inlink.
+    pub(crate) fn links_to(&self, source: &str, target: &str) -> Result<bool, StoreError> {
+        let Some(value) = self.tree.get(url_key(keys::OUTLINKS, source))? else {
+            return Ok(false);
+        };
+        let text = body::decode(source, &value)?;
+        Ok(text
+            .split(|b| *b == b'\n')
+            .any(|line| line == target.as_bytes()))
+    }
+
+    pub(crate) fn inlink_index(&self) -> &InlinkIndex {
+        &self.inlinks
+    }
+
+    #[cfg(test)]
+    pub(crate) fn inlink_index_mut(&mut self) -> &mut InlinkIndex {
+        &mut self.inlinks
     }
 
     /// Every page record, in URL order.
@@ -403,17 +422,19 @@ impl Store {
         Ok(())
     }
 
-    /// Writes everything to disk: bodies first, then the records pointing to them.
+    /// Writes everything to disk: bodies and the inlink log first (the inlinks
+    /// collected in memory folded into a run), then the records pointing to them.
     /// sled also flushes by itself every half second.
     pub fn flush(&self) -> Result<(), StoreError> {
         self.bodies.sync()?;
+        self.inlinks.flush()?;
         self.db.flush()?;
         Ok(())
     }
 
     /// Bytes the store occupies on disk.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
-        Ok(self.db.size_on_disk()? + self.bodies.size_on_disk())
+        Ok(self.db.size_on_disk()? + self.bodies.size_on_disk() + self.inlinks.size_on_disk())
     }
 }
 
@@ -450,7 +471,33 @@ fn open_error(path: &Path, source: sled::Error) -> StoreError {
 
 impl Drop for Store {
     fn drop(&mut self) {
+        self.inlinks.close();
         holder::release(&self.path);
+    }
+}
+
+fn check_format(
+    path: &Path,
+    db: &sled::Db,
+    tree: &sled::Tree,
+    create: bool,
+) -> Result<(), StoreError> {
+    let key = keys::meta_key("format");
+    match tree.get(&key)? {
+        Some(found) if found.as_ref() == FORMAT_VERSION.to_string().as_bytes() => Ok(()),
+        Some(found) => Err(StoreError::UnsupportedFormat {
+            path: path.to_path_buf(),
+            found: String::from_utf8_lossy(&found).into_owned(),
+            supported: FORMAT_VERSION,
+        }),
+        None if create && tree.is_empty() => {
+            tree.insert(key, FORMAT_VERSION.to_string().as_bytes())?;
+            db.flush()?;
+            Ok(())
+        }
+        None => Err(StoreError::NotAStore {
+            path: path.to_path_buf(),
+        }),
     }
 }
 
