@@ -5,14 +5,17 @@
 
 mod args;
 mod commands;
+mod config_file;
+mod logging;
 mod report;
 mod signals;
+mod terminal;
 mod time;
 mod warc;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use args::{Cli, Command};
 
@@ -41,6 +44,8 @@ fn tune_allocator() {
 pub enum Failure {
     /// Bad usage: bad flag values, bad seeds (exit 2).
     Usage(String),
+    /// A crawl setting the engine refused (exit 2); the caller names where it came from.
+    Setting(crawler_core::ConfigError),
     /// Anything else (exit 1).
     Error(anyhow::Error),
 }
@@ -53,7 +58,14 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
 
 fn main() -> ExitCode {
     tune_allocator();
-    let cli = Cli::parse();
+    let cli = match parse_command_line() {
+        Ok(cli) => cli,
+        Err(message) => {
+            eprintln!("crawler: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    logging::init(&cli.logging);
     let result = match cli.command {
         Command::Crawl(args) => commands::crawl::run(*args),
         Command::Stats(args) => commands::stats::run(args),
@@ -63,19 +75,64 @@ fn main() -> ExitCode {
         Command::Export(args) => commands::export::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Robots(args) => commands::robots::run(args),
+        Command::Completions(args) => commands::completions::run(args),
+        Command::Man(args) => commands::man::run(args),
     };
     match result {
         Ok(code) => code,
         Err(Failure::Usage(message)) => {
-            eprintln!("crawler: {message}");
+            report_error(&message);
+            ExitCode::from(2)
+        }
+        Err(Failure::Setting(error)) => {
+            report_error(&format!("--{}: {}", error.setting, error.reason));
             ExitCode::from(2)
         }
         // A closed pipe (`crawler ls | head`) is a normal way to stop reading.
         Err(Failure::Error(error)) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(Failure::Error(error)) => {
-            eprintln!("crawler: {error:#}");
+            report_error(&format!("{error:#}"));
             ExitCode::from(1)
         }
+    }
+}
+
+/// The command line, with `crawl --config FILE`'s keys put in as the flags they name
+/// (before the command line's own, which therefore win). Clap's own usage errors
+/// exit here with code 2.
+fn parse_command_line() -> Result<Cli, String> {
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let Command::Crawl(crawl) = &cli.command else {
+        return Ok(cli);
+    };
+    let (Some(path), Some(given)) = (&crawl.config, matches.subcommand_matches("crawl")) else {
+        return Ok(cli);
+    };
+    let mut definition = Cli::command();
+    definition.build();
+    let Some(crawl_definition) = definition.find_subcommand("crawl") else {
+        return Ok(cli);
+    };
+    let file = config_file::load(path, crawl_definition, given)?;
+    let argv = config_file::with_file_args(std::env::args_os().collect(), file.args);
+    let matches = Cli::command()
+        .try_get_matches_from(argv)
+        .unwrap_or_else(|e| e.exit());
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let Command::Crawl(crawl) = &mut cli.command {
+        crawl.origins = file.origins;
+    }
+    Ok(cli)
+}
+
+/// The one line a failed command ends with: plain text, or a log event with
+/// `--log-format json` so that every line of stderr is JSON.
+fn report_error(message: &str) {
+    if terminal::notices_are_json() {
+        tracing::error!(target: "crawler", "{message}");
+    } else {
+        eprintln!("crawler: {message}");
     }
 }
 

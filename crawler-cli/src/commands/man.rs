@@ -1,0 +1,32 @@
+//! `crawler man`: the manual page in roff, made from the clap definitions (the same
+//! help texts as `--help`, the exit codes included).
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::CommandFactory;
+
+use crate::args::{Cli, ManArgs};
+use crate::Failure;
+
+pub fn run(args: ManArgs) -> Result<ExitCode, Failure> {
+    let command = Cli::command();
+    match args.out {
+        None => {
+            let mut out = std::io::stdout().lock();
+            clap_mangen::Man::new(command).render(&mut out)?;
+        }
+        Some(dir) => {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            clap_mangen::generate_to(command, &dir)
+                .with_context(|| format!("cannot write the man pages into {}", dir.display()))?;
+            eprintln!(
+                "crawler: wrote crawler.1 and a page per command into {} (read one with: man {}/crawler.1)",
+                dir.display(),
+                dir.display()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
