@@ -1,5 +1,6 @@
 //! Every flag of the `crawler` command, with its help text, in one place.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use std::ops::RangeInclusive;
@@ -23,7 +24,7 @@ Exit codes:
 Logs go to stderr (-v, -vv, -vvv, -q, --log-format json); data and summaries to stdout.";
 
 #[derive(Parser, Debug)]
-#[command(name = "crawler", version, about = "A polite, crash-safe web crawler with a queryable store.", after_help = EXIT_CODES)]
+#[command(name = "crawler", version, propagate_version = true, about = "A polite, crash-safe web crawler with a queryable store.", after_help = EXIT_CODES)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -83,6 +84,10 @@ pub struct CrawlArgs {
     /// Where the settings taken from `--config` were written (key -> FILE:LINE).
     #[arg(skip)]
     pub origins: Origins,
+    /// The `CrawlConfig` fields set by a flag or a config key, even to their default
+    /// (they override a resumed crawl's stored settings).
+    #[arg(skip)]
+    pub given: BTreeSet<String>,
 }
 
 /// The crawl settings; each overrides the matching field of [`CrawlConfig::default`].
@@ -575,6 +580,9 @@ pub struct CompletionsArgs {
 
 #[derive(Args, Debug)]
 pub struct ManArgs {
+    /// The page of this command (crawl, ls, ...) instead of crawler's own.
+    #[arg(value_name = "COMMAND", conflicts_with = "out")]
+    pub command: Option<String>,
     /// Write crawler.1 and one page per command (crawler-crawl.1, ...) into DIR instead.
     #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
     pub out: Option<PathBuf>,

@@ -4,6 +4,7 @@
 //! engine (`crawler-core`) and the store (`crawler-storage`) report typed errors.
 
 mod args;
+mod command_line;
 mod commands;
 mod config_file;
 mod logging;
@@ -15,9 +16,7 @@ mod warc;
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, FromArgMatches};
-
-use args::{Cli, Command};
+use args::Command;
 
 /// glibc's allocator spends a tenth of a crawl's CPU time contending between 16
 /// workers; mimalloc's per-thread heaps do not.
@@ -58,7 +57,7 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
 
 fn main() -> ExitCode {
     tune_allocator();
-    let cli = match parse_command_line() {
+    let cli = match command_line::parse() {
         Ok(cli) => cli,
         Err(message) => {
             eprintln!("crawler: {message}");
@@ -95,35 +94,6 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
-}
-
-/// The command line, with `crawl --config FILE`'s keys put in as the flags they name
-/// (before the command line's own, which therefore win). Clap's own usage errors
-/// exit here with code 2.
-fn parse_command_line() -> Result<Cli, String> {
-    let matches = Cli::command().get_matches();
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    let Command::Crawl(crawl) = &cli.command else {
-        return Ok(cli);
-    };
-    let (Some(path), Some(given)) = (&crawl.config, matches.subcommand_matches("crawl")) else {
-        return Ok(cli);
-    };
-    let mut definition = Cli::command();
-    definition.build();
-    let Some(crawl_definition) = definition.find_subcommand("crawl") else {
-        return Ok(cli);
-    };
-    let file = config_file::load(path, crawl_definition, given)?;
-    let argv = config_file::with_file_args(std::env::args_os().collect(), file.args);
-    let matches = Cli::command()
-        .try_get_matches_from(argv)
-        .unwrap_or_else(|e| e.exit());
-    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    if let Command::Crawl(crawl) = &mut cli.command {
-        crawl.origins = file.origins;
-    }
-    Ok(cli)
 }
 
 /// The one line a failed command ends with: plain text, or a log event with

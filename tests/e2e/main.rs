@@ -2,6 +2,7 @@
 //! web, judged from the server's request log and from what the store holds.
 
 mod cli;
+mod config_file;
 mod crawl;
 mod exports;
 mod extraction;
@@ -12,6 +13,7 @@ mod hostile_support;
 mod hostile_web;
 mod in_use;
 mod library;
+mod logging;
 mod politeness;
 mod queries;
 mod resume;

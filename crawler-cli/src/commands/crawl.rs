@@ -27,7 +27,7 @@ pub fn run(args: CrawlArgs) -> Result<ExitCode, Failure> {
     if args.fresh {
         start_over(&given.store, args.force)?;
     }
-    let (config, overrides) = resume::settings(given)?;
+    let (config, overrides) = resume::settings(given, &args.given)?;
     for o in &overrides {
         notice(&format!(
             "resuming with {} = {} (the store's crawl had {})",

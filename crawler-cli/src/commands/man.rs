@@ -10,11 +10,26 @@ use crate::args::{Cli, ManArgs};
 use crate::Failure;
 
 pub fn run(args: ManArgs) -> Result<ExitCode, Failure> {
-    let command = Cli::command();
+    let mut command = Cli::command();
     match args.out {
         None => {
+            let page = match &args.command {
+                None => command,
+                Some(name) => {
+                    command.build();
+                    let found = command.find_subcommand(name).cloned();
+                    found.ok_or_else(|| {
+                        let names: Vec<&str> =
+                            command.get_subcommands().map(|c| c.get_name()).collect();
+                        Failure::Usage(format!(
+                            "man {name}: no such command (commands: {})",
+                            names.join(", ")
+                        ))
+                    })?
+                }
+            };
             let mut out = std::io::stdout().lock();
-            clap_mangen::Man::new(command).render(&mut out)?;
+            clap_mangen::Man::new(page).render(&mut out)?;
         }
         Some(dir) => {
             std::fs::create_dir_all(&dir)
