@@ -15,6 +15,7 @@ mod in_use;
 mod library;
 mod logging;
 mod politeness;
+mod progress_bar;
 mod queries;
 mod resume;
 
