@@ -70,8 +70,21 @@ pub fn load(path: &Path, crawl: &Command, given: &ArgMatches) -> Result<FileArgs
         let args = arguments(name, arg, crawl, value, base)
             .map_err(|why| format!("{at}: {name}: {why}"))?;
         let on_command_line =
-            given.value_source(arg.get_id().as_str()) == Some(ValueSource::CommandLine);
-        if !on_command_line {
+            |arg: &Arg| given.value_source(arg.get_id().as_str()) == Some(ValueSource::CommandLine);
+        // The command line wins: over the same flag, and over a flag it excludes
+        // (`-q` on the command line drops the file's `verbose`).
+        let excludes = |a: &Arg, b: &Arg| {
+            crawl
+                .get_arg_conflicts_with(a)
+                .iter()
+                .any(|c| c.get_id() == b.get_id())
+        };
+        let overruled = on_command_line(arg)
+            || crawl
+                .get_arguments()
+                .filter(|other| on_command_line(other))
+                .any(|other| excludes(other, arg) || excludes(arg, other));
+        if !overruled {
             file.args.extend(args);
             file.origins.insert(name.to_owned(), at);
         }
@@ -428,6 +441,14 @@ mod tests {
 
         let error = load_text("workers = \n", &[]).unwrap_err();
         assert!(error.starts_with("FILE:1: not valid TOML"), "{error}");
+    }
+
+    #[test]
+    fn a_flag_on_the_command_line_drops_a_key_it_excludes() {
+        let file = load_text("verbose = 2\nworkers = 3\n", &["-q"]).unwrap();
+        assert_eq!(strings(&file), ["--workers=3"]);
+        let file = load_text("verbose = 2\n", &[]).unwrap();
+        assert_eq!(strings(&file), ["--verbose", "--verbose"]);
     }
 
     #[test]
