@@ -145,7 +145,11 @@ fn collect_seeds(args: &CrawlArgs) -> Result<Vec<CanonicalUrl>, Failure> {
     for (index, url) in args.urls.iter().enumerate() {
         match CanonicalUrl::parse(url) {
             Ok(seed) => seeds.push(seed),
-            Err(e) => skipped.line(format!("seed argument {}: {e}", index + 1))?,
+            Err(e) => skipped.line(format!(
+                "seed argument {}: {e}{}",
+                index + 1,
+                scheme_hint(url)
+            ))?,
         }
     }
     if let Some(path) = &args.seeds {
@@ -153,14 +157,33 @@ fn collect_seeds(args: &CrawlArgs) -> Result<Vec<CanonicalUrl>, Failure> {
         let from_file = if path.as_os_str() == "-" {
             read_seeds_with(io::stdin().lock(), "-", on_bad)
         } else {
-            let file = File::open(path)
-                .map_err(|e| Failure::Usage(format!("--seeds {}: {e}", path.display())))?;
+            let file = File::open(path).map_err(|e| {
+                Failure::Usage(format!(
+                    "--seeds {}: {e} (give a file of seed URLs, one per line, or - to read them from standard input)",
+                    path.display()
+                ))
+            })?;
             read_seeds_with(BufReader::new(file), &path.display().to_string(), on_bad)
         };
-        seeds.extend(from_file.map_err(|e| Failure::Usage(e.to_string()))?);
+        seeds.extend(from_file.map_err(|e| {
+            Failure::Usage(format!(
+                "{e} (fix or remove that line, or add --skip-bad-seeds to skip bad lines)"
+            ))
+        })?);
     }
     skipped.finish();
     Ok(seeds)
+}
+
+/// `example.test` is not a URL; `https://example.test/` is.
+fn scheme_hint(text: &str) -> String {
+    if text.contains("://") || text.trim().is_empty() {
+        return String::new();
+    }
+    format!(
+        " (a seed is a full URL: did you mean https://{}/ ?)",
+        text.trim().trim_end_matches('/')
+    )
 }
 
 /// `--skip-bad-seeds`: bad seed lines are warned about (the first few in full) and
