@@ -35,6 +35,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Crawl from seed URLs into a store (continues the crawl a store already holds).
+    #[command(after_help = EXIT_CODES)]
     Crawl(Box<CrawlArgs>),
     /// Totals of a stored crawl: statuses, errors, bytes, pages per host, speed.
     Stats(StatsArgs),
