@@ -37,6 +37,35 @@ fn pseudo_terminal() -> (File, File) {
     unsafe { (File::from_raw_fd(reader), File::from_raw_fd(terminal)) }
 }
 
+/// Runs the crawler with stderr on a pseudo-terminal; `stop_after` sends SIGTERM then.
+/// Returns its output (stdout piped) and everything it drew on the terminal.
+fn run_on_terminal<S: AsRef<std::ffi::OsStr>>(
+    args: &[S],
+    stop_after: Option<Duration>,
+) -> (std::process::Output, String) {
+    let (mut screen, terminal) = pseudo_terminal();
+    let child = Command::new(CRAWLER)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(terminal))
+        .spawn()
+        .unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        // Reading ends with EIO once the crawler, the terminal's last user, exits.
+        let _ = screen.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    });
+    if let Some(wait) = stop_after {
+        std::thread::sleep(wait);
+        let pid = libc::pid_t::try_from(child.id()).unwrap();
+        // SAFETY: kill sends a signal to our own child; no memory is involved.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+    }
+    let output = child.wait_with_output().unwrap();
+    (output, reader.join().unwrap())
+}
+
 /// What the terminal shows of a stretch of output: per line, the text after the
 /// last carriage return, with escape sequences (colours, clears) removed. (The
 /// terminal turns each `\n` into `\r\n`: that `\r` ends the line, it clears nothing.)
@@ -76,7 +105,6 @@ fn the_bar_shows_the_counters_and_log_lines_never_land_in_it() {
     .unwrap();
     let ws = Workspace::new();
     let store = ws.store();
-    let (mut screen, terminal) = pseudo_terminal();
     let mut args = vec![
         "-v".to_owned(),
         "crawl".into(),
@@ -89,28 +117,11 @@ fn the_bar_shows_the_counters_and_log_lines_never_land_in_it() {
         "--json".into(),
     ];
     args.extend(server.seeds());
-    let child = Command::new(CRAWLER)
-        .args(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(terminal))
-        .spawn()
-        .unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        // Reading ends with EIO once the crawler, the terminal's last user, exits.
-        let _ = screen.read_to_end(&mut bytes);
-        String::from_utf8_lossy(&bytes).into_owned()
-    });
     // Long enough for several redraws; the crawl needs about 6 s at 5 pages/s/host.
-    std::thread::sleep(Duration::from_millis(2000));
-    let pid = libc::pid_t::try_from(child.id()).unwrap();
-    // SAFETY: kill sends a signal to our own child; no memory is involved.
-    unsafe { libc::kill(pid, libc::SIGTERM) };
-    let output = child.wait_with_output().unwrap();
+    let (output, raw) = run_on_terminal(&args, Some(Duration::from_millis(2000)));
     assert_eq!(output.status.code(), Some(143));
     let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(summary["stopped"], true);
-    let raw = reader.join().unwrap();
 
     let bar = raw
         .split(['\r', '\n'])
@@ -147,26 +158,13 @@ fn quiet_draws_no_bar_even_on_a_terminal() {
     .unwrap();
     let ws = Workspace::new();
     let store = ws.store();
-    let (mut screen, terminal) = pseudo_terminal();
     let resolve = server.resolve_arg();
     let store = store.to_string_lossy();
     let mut args = vec!["-q", "crawl", "--store", &store, "--resolve", &resolve];
     let seeds = server.seeds();
     args.extend(seeds.iter().map(String::as_str));
-    let child = Command::new(CRAWLER)
-        .args(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(terminal))
-        .spawn()
-        .unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = screen.read_to_end(&mut bytes);
-        bytes
-    });
-    let output = child.wait_with_output().unwrap();
+    let (output, drawn) = run_on_terminal(&args, None);
     assert!(output.status.success());
     assert!(String::from_utf8_lossy(&output.stdout).contains("Crawled 5 pages"));
-    let drawn = reader.join().unwrap();
-    assert!(drawn.is_empty(), "{:?}", String::from_utf8_lossy(&drawn));
+    assert!(drawn.is_empty(), "{drawn:?}");
 }
