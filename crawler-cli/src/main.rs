@@ -84,7 +84,10 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
         Err(Failure::Setting(error)) => {
-            report_error(&format!("--{}: {}", error.setting, error.reason));
+            report_error(&commands::crawl::setting_message(
+                &error,
+                &config_file::Origins::new(),
+            ));
             ExitCode::from(2)
         }
         // A closed pipe (`crawler ls | head`) is a normal way to stop reading.

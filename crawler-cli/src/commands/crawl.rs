@@ -49,10 +49,15 @@ pub fn run(args: CrawlArgs) -> Result<ExitCode, Failure> {
 /// A setting the crawl cannot run with, named as a flag, with the config file line
 /// it came from when it came from one.
 fn bad_setting(error: &ConfigError, origins: &Origins) -> Failure {
+    Failure::Usage(setting_message(error, origins))
+}
+
+/// `--workers: 0 is not between 1 and 4096 (set at crawl.toml:2)`.
+pub fn setting_message(error: &ConfigError, origins: &Origins) -> String {
     let origin = origins
         .get(error.setting)
         .map_or(String::new(), |at| format!(" (set at {at})"));
-    Failure::Usage(format!("--{}: {}{origin}", error.setting, error.reason))
+    format!("--{}: {}{origin}", error.setting, error.reason)
 }
 
 /// `--fresh`: delete the crawl a store holds, which takes `--force` when there is one.
