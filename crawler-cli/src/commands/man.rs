@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::CommandFactory;
 
 use crate::args::{Cli, ManArgs};
+use crate::terminal::notice;
 use crate::Failure;
 
 pub fn run(args: ManArgs) -> Result<ExitCode, Failure> {
@@ -36,11 +37,11 @@ pub fn run(args: ManArgs) -> Result<ExitCode, Failure> {
                 .with_context(|| format!("cannot create {}", dir.display()))?;
             clap_mangen::generate_to(command, &dir)
                 .with_context(|| format!("cannot write the man pages into {}", dir.display()))?;
-            eprintln!(
-                "crawler: wrote crawler.1 and a page per command into {} (read one with: man {}/crawler.1)",
+            notice(&format!(
+                "wrote crawler.1 and a page per command into {} (read one with: man {}/crawler.1)",
                 dir.display(),
                 dir.display()
-            );
+            ));
         }
     }
     Ok(ExitCode::SUCCESS)
