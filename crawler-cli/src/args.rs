@@ -1,31 +1,41 @@
 //! Every flag of the `crawler` command, with its help text, in one place.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use std::ops::RangeInclusive;
 
-use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
-use crawler_core::{BodyPolicy, CrawlConfig, ScopeMode};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum, ValueHint};
+use clap_complete::Shell;
+use crawler_core::{BodyPolicy, ConfigError, CrawlConfig, ScopeMode};
 use crawler_storage::StatusFilter;
+
+use crate::config_file::Origins;
+use crate::logging::LogArgs;
 
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0    done
-  1    error (the store could not be opened or written, a crawl failed)
-  2    bad usage (unknown flag, bad value, bad seed line)
+  1    error: the store could not be opened or written, a crawl failed
+  2    bad usage: unknown flag, bad value, bad seed line, bad config file
   130  crawl stopped by SIGINT (Ctrl-C), 143 by SIGTERM: in-flight fetches
-       finished and were stored; `crawler crawl --store DIR` resumes";
+       finished and were stored; `crawler crawl --store DIR` resumes
+
+Logs go to stderr (-v, -vv, -vvv, -q, --log-format json); data and summaries to stdout.";
 
 #[derive(Parser, Debug)]
-#[command(name = "crawler", version, about = "A polite, crash-safe web crawler with a queryable store.", after_help = EXIT_CODES)]
+#[command(name = "crawler", version, propagate_version = true, about = "A polite, crash-safe web crawler with a queryable store.", after_help = EXIT_CODES)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    #[command(flatten)]
+    pub logging: LogArgs,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Crawl from seed URLs into a store (continues the crawl a store already holds).
+    #[command(after_help = EXIT_CODES)]
     Crawl(Box<CrawlArgs>),
     /// Totals of a stored crawl: statuses, errors, bytes, pages per host, speed.
     Stats(StatsArgs),
@@ -41,14 +51,22 @@ pub enum Command {
     Demo(DemoArgs),
     /// Judge URLs against a robots.txt (a file or a URL) as a crawl would, naming the deciding rule.
     Robots(RobotsArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout, or write one page per command with --out DIR.
+    Man(ManArgs),
 }
 
 #[derive(Args, Debug)]
 pub struct CrawlArgs {
     /// Seed URLs (http or https).
+    #[arg(value_name = "URL")]
     pub urls: Vec<String>,
+    /// Take flags from a TOML file: keys are the long flag names (per-host-rate = 2.0), seeds = [URL, ...] for seed URLs; flags given here win.
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub config: Option<PathBuf>,
     /// Read seeds from FILE, one URL per line (`-` for standard input; `#` starts a comment).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, visible_alias = "seed-file", value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub seeds: Option<PathBuf>,
     /// Print the summary as one JSON object.
     #[arg(long)]
@@ -64,14 +82,21 @@ pub struct CrawlArgs {
     pub skip_bad_seeds: bool,
     #[command(flatten)]
     pub settings: CrawlSettings,
+    /// Where the settings taken from `--config` were written (key -> FILE:LINE).
+    #[arg(skip)]
+    pub origins: Origins,
+    /// The `CrawlConfig` fields set by a flag or a config key, even to their default
+    /// (they override a resumed crawl's stored settings).
+    #[arg(skip)]
+    pub given: BTreeSet<String>,
 }
 
 /// The crawl settings; each overrides the matching field of [`CrawlConfig::default`].
 #[derive(Args, Debug, Default)]
 pub struct CrawlSettings {
-    /// Store directory (created if absent).
-    #[arg(long, value_name = "DIR")]
-    pub store: PathBuf,
+    /// Store directory (created if absent). Required, on the command line or in --config.
+    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
+    pub store: Option<PathBuf>,
     /// Worker threads [default: 16].
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub workers: Option<usize>,
@@ -127,16 +152,20 @@ pub struct CrawlSettings {
     pub politeness: PolitenessSettings,
     #[command(flatten)]
     pub traps: TrapSettings,
-    /// No progress bar, even on a terminal.
+    /// No progress bar, even on a terminal (-q implies it).
     #[arg(long)]
     pub no_progress: bool,
 }
 
 impl CrawlSettings {
     /// The configuration: defaults, overridden by the flags given.
-    pub fn to_config(&self) -> Result<CrawlConfig, String> {
+    pub fn to_config(&self) -> Result<CrawlConfig, ConfigError> {
+        let store = self.store.clone().ok_or_else(|| ConfigError {
+            setting: "store",
+            reason: "missing: give --store DIR, the directory the crawl is stored in (created if absent), or store = \"DIR\" in the --config file".into(),
+        })?;
         let mut config = CrawlConfig {
-            store: self.store.clone(),
+            store,
             ..CrawlConfig::default()
         };
         macro_rules! set {
@@ -160,10 +189,10 @@ impl CrawlSettings {
         config.deny = self.deny.clone();
         config.resolve = self.resolve.clone();
         if let Some(secs) = self.timeout {
-            config.timeout = seconds("--timeout", secs)?;
+            config.timeout = seconds("timeout", secs)?;
         }
         if let Some(secs) = self.connect_timeout {
-            config.connect_timeout = seconds("--connect-timeout", secs)?;
+            config.connect_timeout = seconds("connect-timeout", secs)?;
         }
         self.politeness.apply(&mut config)?;
         self.traps.apply(&mut config);
@@ -232,7 +261,7 @@ pub struct PolitenessSettings {
 }
 
 impl PolitenessSettings {
-    fn apply(&self, config: &mut CrawlConfig) -> Result<(), String> {
+    fn apply(&self, config: &mut CrawlConfig) -> Result<(), ConfigError> {
         config.ignore_robots = self.ignore_robots;
         config.robots_agent = self.robots_agent.clone();
         config.sitemaps = !self.no_sitemaps;
@@ -245,28 +274,33 @@ impl PolitenessSettings {
             config.park_after = n;
         }
         if let Some(secs) = self.max_crawl_delay {
-            config.max_crawl_delay = seconds_or_zero("--max-crawl-delay", secs)?;
+            config.max_crawl_delay = seconds_or_zero("max-crawl-delay", secs)?;
         }
         if let Some(secs) = self.retry_backoff {
-            config.retry_backoff = seconds_or_zero("--retry-backoff", secs)?;
+            config.retry_backoff = seconds_or_zero("retry-backoff", secs)?;
         }
         if let Some(secs) = self.max_backoff {
-            config.max_backoff = seconds_or_zero("--max-backoff", secs)?;
+            config.max_backoff = seconds_or_zero("max-backoff", secs)?;
         }
         Ok(())
     }
 }
 
-fn seconds_or_zero(flag: &str, secs: f64) -> Result<std::time::Duration, String> {
-    std::time::Duration::try_from_secs_f64(secs)
-        .map_err(|_| format!("{flag}: {secs} is not a number of seconds >= 0"))
+fn seconds_or_zero(setting: &'static str, secs: f64) -> Result<std::time::Duration, ConfigError> {
+    std::time::Duration::try_from_secs_f64(secs).map_err(|_| ConfigError {
+        setting,
+        reason: format!("{secs} is not a number of seconds >= 0"),
+    })
 }
 
-fn seconds(flag: &str, secs: f64) -> Result<std::time::Duration, String> {
+fn seconds(setting: &'static str, secs: f64) -> Result<std::time::Duration, ConfigError> {
     std::time::Duration::try_from_secs_f64(secs)
         .ok()
         .filter(|d| !d.is_zero())
-        .ok_or_else(|| format!("{flag}: {secs} is not a positive number of seconds"))
+        .ok_or_else(|| ConfigError {
+            setting,
+            reason: format!("{secs} is not a positive number of seconds"),
+        })
 }
 
 /// `1048576`, `512K`, `10M`, `1G` (binary units).
@@ -538,6 +572,23 @@ pub struct RobotsArgs {
     pub timeout: Option<f64>,
 }
 
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_name = "SHELL")]
+    pub shell: Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// The page of this command (crawl, ls, ...) instead of crawler's own.
+    #[arg(value_name = "COMMAND", conflicts_with = "out")]
+    pub command: Option<String>,
+    /// Write crawler.1 and one page per command (crawler-crawl.1, ...) into DIR instead.
+    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
+    pub out: Option<PathBuf>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -555,7 +606,7 @@ mod tests {
     #[test]
     fn flags_override_defaults_only_when_given() {
         let settings = CrawlSettings {
-            store: "s".into(),
+            store: Some("s".into()),
             workers: Some(3),
             ..CrawlSettings::default()
         };

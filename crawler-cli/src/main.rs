@@ -4,17 +4,19 @@
 //! engine (`crawler-core`) and the store (`crawler-storage`) report typed errors.
 
 mod args;
+mod command_line;
 mod commands;
+mod config_file;
+mod logging;
 mod report;
 mod signals;
+mod terminal;
 mod time;
 mod warc;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
-use args::{Cli, Command};
+use args::Command;
 
 /// glibc's allocator spends a tenth of a crawl's CPU time contending between 16
 /// workers; mimalloc's per-thread heaps do not.
@@ -56,6 +58,8 @@ fn disable_transparent_huge_pages() {}
 pub enum Failure {
     /// Bad usage: bad flag values, bad seeds (exit 2).
     Usage(String),
+    /// A crawl setting the engine refused (exit 2); the caller names where it came from.
+    Setting(crawler_core::ConfigError),
     /// Anything else (exit 1).
     Error(anyhow::Error),
 }
@@ -68,7 +72,14 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
 
 fn main() -> ExitCode {
     tune_allocator();
-    let cli = Cli::parse();
+    let cli = match command_line::parse() {
+        Ok(cli) => cli,
+        Err(message) => {
+            eprintln!("crawler: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    logging::init(&cli.logging);
     let result = match cli.command {
         Command::Crawl(args) => commands::crawl::run(*args),
         Command::Stats(args) => commands::stats::run(args),
@@ -78,19 +89,38 @@ fn main() -> ExitCode {
         Command::Export(args) => commands::export::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Robots(args) => commands::robots::run(args),
+        Command::Completions(args) => commands::completions::run(args),
+        Command::Man(args) => commands::man::run(args),
     };
     match result {
         Ok(code) => code,
         Err(Failure::Usage(message)) => {
-            eprintln!("crawler: {message}");
+            report_error(&message);
+            ExitCode::from(2)
+        }
+        Err(Failure::Setting(error)) => {
+            report_error(&commands::crawl::setting_message(
+                &error,
+                &config_file::Origins::new(),
+            ));
             ExitCode::from(2)
         }
         // A closed pipe (`crawler ls | head`) is a normal way to stop reading.
         Err(Failure::Error(error)) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(Failure::Error(error)) => {
-            eprintln!("crawler: {error:#}");
+            report_error(&format!("{error:#}"));
             ExitCode::from(1)
         }
+    }
+}
+
+/// The one line a failed command ends with: plain text, or a log event with
+/// `--log-format json` so that every line of stderr is JSON.
+fn report_error(message: &str) {
+    if terminal::notices_are_json() {
+        tracing::error!(target: "crawler", "{message}");
+    } else {
+        eprintln!("crawler: {message}");
     }
 }
 

@@ -6,48 +6,69 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use crawler_core::{CrawlSummary, Progress};
+use crawler_core::{CrawlSummary, Progress, Snapshot};
 use crossbeam_channel::{bounded, Sender};
 
-/// A progress line on stderr, redrawn five times a second; absent when stderr is not a terminal.
+use crate::terminal;
+
+/// A progress line on stderr, redrawn four times a second; absent when stderr is not a
+/// terminal or with `-q`. Log lines and notices are written above it (`terminal`).
 pub struct ProgressBar {
     done: Sender<()>,
     thread: thread::JoinHandle<()>,
 }
 
+/// Redraws per second: enough to look alive, few enough to cost nothing.
+const REDRAWS_PER_SEC: u8 = 4;
+
 impl ProgressBar {
     pub fn start(progress: Arc<Progress>) -> Option<ProgressBar> {
-        if !io::stderr().is_terminal() {
+        if !io::stderr().is_terminal() || terminal::is_quiet() {
             return None;
         }
-        let bar = indicatif::ProgressBar::new_spinner();
+        let bar = indicatif::ProgressBar::with_draw_target(
+            None,
+            indicatif::ProgressDrawTarget::stderr_with_hz(REDRAWS_PER_SEC),
+        );
         bar.set_style(
             indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
         );
         let (done, stop) = bounded::<()>(1);
+        let period = Duration::from_millis(1000 / u64::from(REDRAWS_PER_SEC));
+        terminal::show_bar(bar.clone());
         let thread = thread::Builder::new()
             .name("progress".into())
             .spawn(move || loop {
-                let s = progress.snapshot();
-                bar.set_message(format!(
-                    "{} pages, {:.0}/s, {} queued, {} in flight, {} hosts, {} errors",
-                    s.fetched, s.pages_per_sec, s.queued, s.in_flight, s.hosts, s.errors
-                ));
+                bar.set_message(progress_line(&progress.snapshot()));
                 bar.tick();
-                if stop.recv_timeout(Duration::from_millis(200)).is_ok() {
+                if stop.recv_timeout(period).is_ok() {
+                    terminal::hide_bar();
                     bar.finish_and_clear();
                     return;
                 }
-            })
-            .ok()?;
-        Some(ProgressBar { done, thread })
+            });
+        match thread {
+            Ok(thread) => Some(ProgressBar { done, thread }),
+            Err(_) => {
+                terminal::hide_bar();
+                None
+            }
+        }
     }
 
     pub fn finish(self) {
         let _ = self.done.send(());
         let _ = self.thread.join();
     }
+}
+
+/// `1234 pages, 56/s, 789 queued, 16 in flight, 12 hosts, 3 errors`.
+fn progress_line(s: &Snapshot) -> String {
+    format!(
+        "{} pages, {:.0}/s, {} queued, {} in flight, {} hosts, {} errors",
+        s.fetched, s.pages_per_sec, s.queued, s.in_flight, s.hosts, s.errors
+    )
 }
 
 /// Prints the summary; `overrides` are the stored settings that flags changed on resume

@@ -13,6 +13,8 @@ use crawler_core::StopHandle;
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::{Handle, Signals};
 
+use crate::terminal::notice;
+
 /// Watches for the signals while a crawl runs.
 pub struct SignalWatch {
     handle: Handle,
@@ -31,11 +33,13 @@ impl SignalWatch {
             .spawn(move || {
                 for signal in signals.forever() {
                     if seen.swap(signal, Ordering::SeqCst) != 0 {
-                        eprintln!("crawler: second signal, exiting now; the store is consistent");
+                        tracing::warn!(signal, "second signal: exiting now");
+                        notice("second signal, exiting now; the store is consistent");
                         std::process::exit(128 + signal);
                     }
-                    eprintln!(
-                        "crawler: stopping: no new fetches, waiting for those in flight (signal again to exit now)"
+                    tracing::info!(signal, "stopping on signal");
+                    notice(
+                        "stopping: no new fetches, waiting for those in flight (signal again to exit now)",
                     );
                     stop.stop();
                 }

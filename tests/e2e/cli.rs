@@ -355,3 +355,55 @@ fn demo_crawls_its_own_web_and_shows_how_to_query_it() {
     .json();
     assert_eq!(stats["by_status_class"]["2xx"], 12);
 }
+
+#[test]
+fn errors_a_new_user_meets_say_what_to_do() {
+    let ws = Workspace::new();
+    let store = ws.store();
+    let store = store.to_str().unwrap();
+    let bad_seeds = ws.path("bad.txt");
+    std::fs::write(&bad_seeds, "http://127.0.0.1:9/\nftp://x/\n").unwrap();
+    let missing = ws.path("missing.txt");
+    let no_store = ws.path("no-store");
+    let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        (
+            vec!["crawl", "--store", store, "--seeds", missing.to_str().unwrap()],
+            2,
+            "give a file of seed URLs, one per line, or - to read them from standard input",
+        ),
+        (
+            vec!["crawl", "--store", store, "--seeds", bad_seeds.to_str().unwrap()],
+            2,
+            "bad.txt:2: unsupported scheme `ftp` in URL `ftp://x/`: only http and https are crawled (fix or remove that line, or add --skip-bad-seeds",
+        ),
+        (
+            vec!["crawl", "--store", store, "example.test"],
+            2,
+            "did you mean https://example.test/ ?",
+        ),
+        (
+            vec!["crawl", "--store", store],
+            2,
+            "holds no unfinished crawl to resume; give seed URLs as arguments or --seeds FILE",
+        ),
+        (
+            vec!["crawl", "--store", store, "--per-host-rte", "2"],
+            2,
+            "a similar argument exists: '--per-host-rate'",
+        ),
+        (
+            vec!["ls", "--store", no_store.to_str().unwrap()],
+            1,
+            "does not exist: give the --store DIR a crawl wrote",
+        ),
+    ];
+    for (args, code, says) in cases {
+        let out = run(CRAWLER, &args);
+        assert_eq!(out.code(), Some(code), "{args:?}: {}", out.stderr());
+        assert!(
+            out.stderr().contains(says),
+            "{args:?} should say {says:?}: {}",
+            out.stderr()
+        );
+    }
+}

@@ -2,6 +2,7 @@
 //! web, judged from the server's request log and from what the store holds.
 
 mod cli;
+mod config_file;
 mod crawl;
 mod exports;
 mod extraction;
@@ -12,7 +13,9 @@ mod hostile_support;
 mod hostile_web;
 mod in_use;
 mod library;
+mod logging;
 mod politeness;
+mod progress_bar;
 mod queries;
 mod resume;
 

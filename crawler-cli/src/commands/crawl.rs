@@ -5,27 +5,34 @@ use std::io::{self, BufReader};
 use std::path::Path;
 use std::process::ExitCode;
 
-use crawler_core::{read_seeds_with, CanonicalUrl, CrawlConfig, CrawlError, Crawler, SeedError};
+use crawler_core::{
+    read_seeds_with, CanonicalUrl, ConfigError, CrawlConfig, CrawlError, Crawler, SeedError,
+};
 use crawler_storage::{Store, StoreError, StoreOptions};
 
 use crate::args::CrawlArgs;
+use crate::config_file::Origins;
 use crate::report::{print_summary, ProgressBar};
 use crate::signals::SignalWatch;
+use crate::terminal::notice;
 
 mod resume;
 use crate::Failure;
 
 pub fn run(args: CrawlArgs) -> Result<ExitCode, Failure> {
-    let given = args.settings.to_config().map_err(Failure::Usage)?;
+    let given = args
+        .settings
+        .to_config()
+        .map_err(|e| bad_setting(&e, &args.origins))?;
     if args.fresh {
         start_over(&given.store, args.force)?;
     }
-    let (config, overrides) = resume::settings(given)?;
+    let (config, overrides) = resume::settings(given, &args.given)?;
     for o in &overrides {
-        eprintln!(
-            "crawler: resuming with {} = {} (the store's crawl had {})",
+        notice(&format!(
+            "resuming with {} = {} (the store's crawl had {})",
             o.setting, o.now, o.stored
-        );
+        ));
     }
     let overrides: Vec<String> = overrides
         .iter()
@@ -33,7 +40,24 @@ pub fn run(args: CrawlArgs) -> Result<ExitCode, Failure> {
         .collect();
     let seeds = collect_seeds(&args)?;
     let show_progress = !args.settings.no_progress;
-    crawl(config, seeds, args.json, show_progress, &overrides)
+    crawl(config, seeds, args.json, show_progress, &overrides).map_err(|failure| match failure {
+        Failure::Setting(e) => bad_setting(&e, &args.origins),
+        other => other,
+    })
+}
+
+/// A setting the crawl cannot run with, named as a flag, with the config file line
+/// it came from when it came from one.
+fn bad_setting(error: &ConfigError, origins: &Origins) -> Failure {
+    Failure::Usage(setting_message(error, origins))
+}
+
+/// `--workers: 0 is not between 1 and 4096 (set at crawl.toml:2)`.
+pub fn setting_message(error: &ConfigError, origins: &Origins) -> String {
+    let origin = origins
+        .get(error.setting)
+        .map_or(String::new(), |at| format!(" (set at {at})"));
+    format!("--{}: {}{origin}", error.setting, error.reason)
 }
 
 /// `--fresh`: delete the crawl a store holds, which takes `--force` when there is one.
@@ -63,16 +87,17 @@ pub fn crawl(
 ) -> Result<ExitCode, Failure> {
     let store_path = config.store.clone();
     let mut crawler = Crawler::new(config).map_err(|e| match e {
-        CrawlError::Config(e) => Failure::Usage(e.to_string()),
+        CrawlError::Config(e) => Failure::Setting(e),
         other => Failure::Error(other.into()),
     })?;
     let already_queued = crawler.store().queued().next().is_some();
     if seeds.is_empty() && !already_queued {
         return Err(Failure::Usage(format!(
-            "no seeds: give URLs, --seeds FILE, or a --store with unfinished work ({} has none)",
+            "no seeds: {} holds no unfinished crawl to resume; give seed URLs as arguments or --seeds FILE",
             store_path.display()
         )));
     }
+    log_opened(&crawler, already_queued);
     crawler.add_seeds(seeds);
     let signals = SignalWatch::start(crawler.stop_handle())?;
     let bar = show_progress
@@ -84,16 +109,38 @@ pub fn crawl(
     }
     let signal = signals.finish();
     let summary = result?;
+    tracing::info!(
+        pages = summary.pages_fetched,
+        queued_left = summary.queued_left,
+        stopped = summary.stopped,
+        "crawl finished"
+    );
     print_summary(&summary, &store_path, json, overrides)?;
     match signal {
         Some(signal) => {
-            eprintln!(
-                "crawler: stopped by signal; resume with: crawler crawl --store {}",
+            notice(&format!(
+                "stopped by signal; resume with: crawler crawl --store {}",
                 store_path.display()
-            );
+            ));
             Ok(ExitCode::from(u8::try_from(128 + signal).unwrap_or(1)))
         }
         None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// What the store holds as the crawl starts (counting costs a scan of the frontier,
+/// so only when the line is shown).
+fn log_opened(crawler: &Crawler, resuming: bool) {
+    let store = crawler.store();
+    tracing::info!(store = %store.path().display(), "store opened");
+    if resuming && tracing::enabled!(tracing::Level::INFO) {
+        let queued = store.queued_count().unwrap_or_default();
+        let runs = store.runs().map(|runs| runs.len()).unwrap_or_default();
+        tracing::info!(
+            queued,
+            earlier_runs = runs,
+            "resuming: {queued} URLs queued"
+        );
     }
 }
 
@@ -103,7 +150,11 @@ fn collect_seeds(args: &CrawlArgs) -> Result<Vec<CanonicalUrl>, Failure> {
     for (index, url) in args.urls.iter().enumerate() {
         match CanonicalUrl::parse(url) {
             Ok(seed) => seeds.push(seed),
-            Err(e) => skipped.line(format!("seed argument {}: {e}", index + 1))?,
+            Err(e) => skipped.line(format!(
+                "seed argument {}: {e}{}",
+                index + 1,
+                scheme_hint(url)
+            ))?,
         }
     }
     if let Some(path) = &args.seeds {
@@ -111,14 +162,33 @@ fn collect_seeds(args: &CrawlArgs) -> Result<Vec<CanonicalUrl>, Failure> {
         let from_file = if path.as_os_str() == "-" {
             read_seeds_with(io::stdin().lock(), "-", on_bad)
         } else {
-            let file = File::open(path)
-                .map_err(|e| Failure::Usage(format!("--seeds {}: {e}", path.display())))?;
+            let file = File::open(path).map_err(|e| {
+                Failure::Usage(format!(
+                    "--seeds {}: {e} (give a file of seed URLs, one per line, or - to read them from standard input)",
+                    path.display()
+                ))
+            })?;
             read_seeds_with(BufReader::new(file), &path.display().to_string(), on_bad)
         };
-        seeds.extend(from_file.map_err(|e| Failure::Usage(e.to_string()))?);
+        seeds.extend(from_file.map_err(|e| {
+            Failure::Usage(format!(
+                "{e} (fix or remove that line, or add --skip-bad-seeds to skip bad lines)"
+            ))
+        })?);
     }
     skipped.finish();
     Ok(seeds)
+}
+
+/// `example.test` is not a URL; `https://example.test/` is.
+fn scheme_hint(text: &str) -> String {
+    if text.contains("://") || text.trim().is_empty() {
+        return String::new();
+    }
+    format!(
+        " (a seed is a full URL: did you mean https://{}/ ?)",
+        text.trim().trim_end_matches('/')
+    )
 }
 
 /// `--skip-bad-seeds`: bad seed lines are warned about (the first few in full) and
@@ -142,18 +212,18 @@ impl SkippedSeeds {
         }
         self.count += 1;
         if self.count <= Self::SHOWN {
-            eprintln!("crawler: warning: skipped seed: {problem}");
+            notice(&format!("warning: skipped seed: {problem}"));
         }
         Ok(())
     }
 
     fn finish(&self) {
         if self.count > Self::SHOWN {
-            eprintln!(
-                "crawler: warning: skipped {} bad seed lines in all ({} more than shown)",
+            notice(&format!(
+                "warning: skipped {} bad seed lines in all ({} more than shown)",
                 self.count,
                 self.count - Self::SHOWN
-            );
+            ));
         }
     }
 }

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::reading::{fetched_at, open, page_filter};
 use crate::args::{ExportArgs, ExportFormat};
+use crate::terminal::notice;
 use crate::time::now_ms;
 use crate::warc::{Capture, Truncated, WarcInfo, WarcWriter};
 use crate::Failure;
@@ -44,7 +45,7 @@ pub fn run(args: ExportArgs) -> Result<ExitCode, Failure> {
     };
     output.commit()?;
     if let Some(path) = &args.output {
-        eprintln!("{}", counts.describe(path));
+        notice(&counts.describe(path));
     }
     Ok(ExitCode::SUCCESS)
 }

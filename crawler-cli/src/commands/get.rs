@@ -11,6 +11,15 @@ use super::reading::{fetched_at, open, outcome};
 use crate::args::GetArgs;
 use crate::Failure;
 
+/// A URL the store knows nothing of, with how to see what it does hold.
+fn not_stored(url: &str, store: &std::path::Path) -> Failure {
+    let store = store.display();
+    anyhow!(
+        "{url} is not in the store {store} (crawler ls --store {store} lists the URLs it holds)"
+    )
+    .into()
+}
+
 pub fn run(args: GetArgs) -> Result<ExitCode, Failure> {
     let url = CanonicalUrl::parse(&args.url).map_err(|e| Failure::Usage(e.to_string()))?;
     let url = url.as_str();
@@ -24,13 +33,13 @@ pub fn run(args: GetArgs) -> Result<ExitCode, Failure> {
             found = true;
         }
         if !found {
-            return Err(anyhow!("{url} is not in the store {}", args.store.display()).into());
+            return Err(not_stored(url, &args.store));
         }
         out.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
     let Some(page) = store.page(url)? else {
-        return Err(anyhow!("{url} is not in the store {}", args.store.display()).into());
+        return Err(not_stored(url, &args.store));
     };
     if args.headers {
         let exchange = store.exchange(url)?.ok_or_else(|| no_headers(&page))?;

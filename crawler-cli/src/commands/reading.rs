@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crawler_storage::{PageFilter, PageRecord, Store, StoreOptions};
+use crawler_storage::{PageFilter, PageRecord, Store, StoreError, StoreOptions};
 
 use crate::args::FilterArgs;
 use crate::time::{now_ms, parse_time, rfc3339_millis};
@@ -11,7 +11,12 @@ use crate::Failure;
 
 /// Opens an existing store. Fails at once (not after a wait) when a crawl holds it.
 pub fn open(path: &Path) -> Result<Store, Failure> {
-    Ok(Store::open(path, StoreOptions::existing())?)
+    Store::open(path, StoreOptions::existing()).map_err(|error| match error {
+        StoreError::Missing { .. } => Failure::Error(anyhow::anyhow!(
+            "{error}: give the --store DIR a crawl wrote (crawler crawl --store DIR URL... makes one)"
+        )),
+        other => other.into(),
+    })
 }
 
 /// The filter the flags describe; a bad time is a usage error naming its flag.

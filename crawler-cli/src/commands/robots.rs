@@ -9,6 +9,7 @@ use crawler_core::robots::{self, ProductToken, RobotsResponse, RobotsRules, Robo
 use crawler_core::{CanonicalUrl, CrawlConfig};
 
 use crate::args::RobotsArgs;
+use crate::terminal::notice;
 use crate::Failure;
 
 /// What the robots.txt source amounts to.
@@ -98,13 +99,15 @@ fn download(
     Ok(match robots::fetch(&fetcher, url) {
         RobotsResponse::Found(file) => Source::Rules(file.rules_for(agent)),
         RobotsResponse::Redirect(_) | RobotsResponse::Unavailable(_) => {
-            eprintln!("crawler: {url} is unavailable: no rules apply, everything is allowed");
+            notice(&format!(
+                "{url} is unavailable: no rules apply, everything is allowed"
+            ));
             Source::Rules(RobotsRules::default())
         }
         RobotsResponse::Unreachable { reason, .. } => {
-            eprintln!(
-                "crawler: {url} is unreachable ({reason}): a crawl fetches nothing on this host"
-            );
+            notice(&format!(
+                "{url} is unreachable ({reason}): a crawl fetches nothing on this host"
+            ));
             Source::Unreachable
         }
     })

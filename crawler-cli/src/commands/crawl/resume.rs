@@ -2,8 +2,10 @@
 //!
 //! The store keeps the settings of the crawl's first run. A later run takes them
 //! back, and a flag given now overrides the stored value; each override is reported.
-//! A flag counts as given when its value differs from the default (so repeating the
-//! default value of a flag does not undo a stored setting: pass `--fresh` to start over).
+//! A setting counts as given when a flag or a `--config` key set it (even to its
+//! default value), or when its value differs from the default.
+
+use std::collections::BTreeSet;
 
 use crawler_core::CrawlConfig;
 use crawler_storage::{Store, StoreError, StoreOptions};
@@ -19,7 +21,10 @@ pub struct Override {
 }
 
 /// The settings to run with, and the stored ones that flags overrode.
-pub fn settings(given: CrawlConfig) -> Result<(CrawlConfig, Vec<Override>), Failure> {
+pub fn settings(
+    given: CrawlConfig,
+    explicit: &BTreeSet<String>,
+) -> Result<(CrawlConfig, Vec<Override>), Failure> {
     let Some(stored) = first_run_settings(&given)? else {
         return Ok((given, Vec::new()));
     };
@@ -32,7 +37,7 @@ pub fn settings(given: CrawlConfig) -> Result<(CrawlConfig, Vec<Override>), Fail
     let mut overrides = Vec::new();
     for (key, now) in &given_json {
         let is_default = defaults.get(key) == Some(now);
-        if key == "store" || !is_default {
+        if key == "store" || explicit.contains(key) || !is_default {
             let before = stored.get(key);
             if key != "store" && before.is_some_and(|before| before != now) {
                 let shown =

@@ -1,0 +1,166 @@
+//! Logs on stderr (`-v`, `-q`, `--log-format json`), data on stdout, and the
+//! documentation made from the flag definitions (completions, man page, exit codes).
+
+use crawler_tests::{crawl, run, FixtureServer, WebConfig, Workspace};
+
+use crate::CRAWLER;
+
+fn small_web() -> FixtureServer {
+    FixtureServer::start(WebConfig {
+        hosts: 2,
+        pages: 4,
+        ..WebConfig::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn verbose_logs_go_to_stderr_with_thread_names_and_stdout_stays_data() {
+    let server = small_web();
+    let ws = Workspace::new();
+    let out = crawl(
+        CRAWLER,
+        &server,
+        &ws.store(),
+        &server.seeds(),
+        &["-vv", "--json", "--per-host-rate", "0"],
+    )
+    .success();
+    // stdout is exactly one JSON document, whatever the log level.
+    let summary: serde_json::Value = serde_json::from_str(&out.stdout())
+        .unwrap_or_else(|e| panic!("stdout is not one JSON document: {e}\n{}", out.stdout()));
+    assert_eq!(summary["pages_fetched"], 8);
+    let stderr = out.stderr();
+    let opened = stderr
+        .lines()
+        .find(|line| line.contains("store opened"))
+        .unwrap_or_else(|| panic!("no 'store opened' line:\n{stderr}"));
+    assert!(
+        opened.contains("INFO") && opened.contains(" main "),
+        "{opened}"
+    );
+    assert!(stderr.contains("crawl finished"), "{stderr}");
+
+    // Without -v: warnings only, so a clean crawl is silent.
+    let ws = Workspace::new();
+    let quiet = crawl(CRAWLER, &server, &ws.store(), &server.seeds(), &["--json"]).success();
+    assert_eq!(quiet.stderr(), "", "default level shows no info lines");
+}
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let server = small_web();
+    let ws = Workspace::new();
+    let out = crawl(
+        CRAWLER,
+        &server,
+        &ws.store(),
+        &server.seeds(),
+        &["--log-format", "json", "-v", "--max-pages", "2"],
+    )
+    .success();
+    let lines: Vec<serde_json::Value> = out
+        .stderr()
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON: {line:?}: {e}"))
+        })
+        .collect();
+    assert!(lines.len() >= 2, "{}", out.stderr());
+    assert!(lines
+        .iter()
+        .all(|l| l["level"].is_string() && l["threadName"].is_string()));
+    assert!(lines
+        .iter()
+        .any(|l| l["fields"]["message"] == "store opened" && l["level"] == "INFO"));
+
+    // A usage error is a JSON line too.
+    let bad = run(
+        CRAWLER,
+        &[
+            "--log-format",
+            "json",
+            "crawl",
+            "--store",
+            "x",
+            "--workers",
+            "0",
+            "http://127.0.0.1:9/",
+        ],
+    );
+    assert_eq!(bad.code(), Some(2));
+    let line: serde_json::Value = serde_json::from_str(bad.stderr().trim()).unwrap();
+    assert_eq!(line["level"], "ERROR");
+    assert!(line["fields"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("--workers"));
+}
+
+#[test]
+fn quiet_leaves_out_warnings() {
+    let server = small_web();
+    let ws = Workspace::new();
+    let seeds = ws.path("seeds.txt");
+    std::fs::write(&seeds, format!("{}\nnot a url\n", server.seeds()[0])).unwrap();
+    let seeds = seeds.to_str().unwrap();
+    let flags = ["--seeds", seeds, "--skip-bad-seeds", "--per-host-rate", "0"];
+    let loud = crawl(CRAWLER, &server, &ws.store(), &[], &flags).success();
+    assert!(loud.stderr().contains("skipped seed"), "{}", loud.stderr());
+    let ws = Workspace::new();
+    let quiet = crawl(
+        CRAWLER,
+        &server,
+        &ws.store(),
+        &[],
+        &[&flags[..], &["-q"]].concat(),
+    )
+    .success();
+    assert_eq!(quiet.stderr(), "");
+    assert!(quiet.stdout().contains("Crawled"), "{}", quiet.stdout());
+}
+
+#[test]
+fn completions_and_man_pages_come_from_the_flag_definitions() {
+    let bash = run(CRAWLER, &["completions", "bash"]).success();
+    assert!(
+        bash.stdout().contains("--per-host-rate"),
+        "{}",
+        bash.stdout()
+    );
+    assert!(bash.stdout().contains("--config"));
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let out = run(CRAWLER, &["completions", shell]).success();
+        assert!(out.stdout().contains("per-host-rate"), "{shell}");
+    }
+    let bad = run(CRAWLER, &["completions", "tcsh"]);
+    assert_eq!(bad.code(), Some(2));
+    assert!(bad.stderr().contains("bash"), "{}", bad.stderr());
+
+    let man = run(CRAWLER, &["man"]).success().stdout();
+    assert!(man.contains(".TH crawler 1"), "{man}");
+    assert!(man.contains("Exit codes") && man.contains("130"), "{man}");
+    let crawl_page = run(CRAWLER, &["man", "crawl"]).success().stdout();
+    assert!(
+        crawl_page.contains(".TH crawler\\-crawl 1") || crawl_page.contains(".TH crawler-crawl 1")
+    );
+    assert!(crawl_page.contains("per\\-host\\-rate"), "{crawl_page}");
+
+    let ws = Workspace::new();
+    let dir = ws.path("man");
+    run(CRAWLER, &["man", "--out", dir.to_str().unwrap()]).success();
+    for page in [
+        "crawler.1",
+        "crawler-crawl.1",
+        "crawler-ls.1",
+        "crawler-export.1",
+    ] {
+        let text = std::fs::read_to_string(dir.join(page)).unwrap();
+        assert!(text.contains(".TH"), "{page}");
+    }
+
+    let help = run(CRAWLER, &["--help"]).success().stdout();
+    for code in ["0 ", "1 ", "2 ", "130", "143"] {
+        assert!(help.contains(code), "--help lists exit code {code}: {help}");
+    }
+}

@@ -1,0 +1,170 @@
+//! The progress bar, seen on a real terminal (a pseudo-terminal): what it shows, and
+//! log lines written above it rather than into it.
+
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::FromRawFd;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crawler_tests::{FixtureServer, WebConfig, Workspace};
+
+use crate::CRAWLER;
+
+/// A pseudo-terminal of 120 x 30: (the side the test reads, the side stderr gets).
+fn pseudo_terminal() -> (File, File) {
+    let (mut reader, mut terminal) = (0, 0);
+    let size = libc::winsize {
+        ws_row: 30,
+        ws_col: 120,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: openpty writes two descriptors into the integers we pass and reads the
+    // window size; the name buffer and termios may be null (then they are not used).
+    let made = unsafe {
+        libc::openpty(
+            &mut reader,
+            &mut terminal,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &size,
+        )
+    };
+    assert_eq!(made, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors were just opened by openpty and are owned by nothing
+    // else; each File closes its own.
+    unsafe { (File::from_raw_fd(reader), File::from_raw_fd(terminal)) }
+}
+
+/// Runs the crawler with stderr on a pseudo-terminal; `stop_after` sends SIGTERM then.
+/// Returns its output (stdout piped) and everything it drew on the terminal.
+fn run_on_terminal<S: AsRef<std::ffi::OsStr>>(
+    args: &[S],
+    stop_after: Option<Duration>,
+) -> (std::process::Output, String) {
+    let (mut screen, terminal) = pseudo_terminal();
+    let child = Command::new(CRAWLER)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(terminal))
+        .spawn()
+        .unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        // Reading ends with EIO once the crawler, the terminal's last user, exits.
+        let _ = screen.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    });
+    if let Some(wait) = stop_after {
+        std::thread::sleep(wait);
+        let pid = libc::pid_t::try_from(child.id()).unwrap();
+        // SAFETY: kill sends a signal to our own child; no memory is involved.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+    }
+    let output = child.wait_with_output().unwrap();
+    (output, reader.join().unwrap())
+}
+
+/// What the terminal shows of a stretch of output: per line, the text after the
+/// last carriage return, with escape sequences (colours, clears) removed. (The
+/// terminal turns each `\n` into `\r\n`: that `\r` ends the line, it clears nothing.)
+fn screen_lines(raw: &str) -> Vec<String> {
+    raw.split('\n')
+        .map(|line| {
+            let mut text = String::new();
+            let mut chars = line.trim_end_matches('\r').chars().peekable();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\u{1b}' => {
+                        // CSI: ESC [ parameters final-byte.
+                        if chars.next_if_eq(&'[').is_some() {
+                            for c in chars.by_ref() {
+                                if c.is_ascii_alphabetic() {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    '\r' => text.clear(),
+                    c => text.push(c),
+                }
+            }
+            text
+        })
+        .collect()
+}
+
+#[test]
+fn the_bar_shows_the_counters_and_log_lines_never_land_in_it() {
+    let server = FixtureServer::start(WebConfig {
+        hosts: 2,
+        pages: 30,
+        ..WebConfig::default()
+    })
+    .unwrap();
+    let ws = Workspace::new();
+    let store = ws.store();
+    let mut args = vec![
+        "-v".to_owned(),
+        "crawl".into(),
+        "--store".into(),
+        store.to_string_lossy().into_owned(),
+        "--resolve".into(),
+        server.resolve_arg(),
+        "--per-host-rate".into(),
+        "5".into(),
+        "--json".into(),
+    ];
+    args.extend(server.seeds());
+    // Long enough for several redraws; the crawl needs about 6 s at 5 pages/s/host.
+    let (output, raw) = run_on_terminal(&args, Some(Duration::from_millis(2000)));
+    assert_eq!(output.status.code(), Some(143));
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["stopped"], true);
+
+    let bar = raw
+        .split(['\r', '\n'])
+        .find(|part| part.contains(" pages, ") && part.contains(" in flight, "))
+        .unwrap_or_else(|| panic!("no progress line in:\n{raw:?}"));
+    for counter in ["/s, ", " queued, ", " hosts, ", " errors"] {
+        assert!(bar.contains(counter), "{bar:?} lacks {counter:?}");
+    }
+    let lines = screen_lines(&raw);
+    let logged: Vec<&String> = lines.iter().filter(|l| l.contains(" INFO ")).collect();
+    assert!(
+        logged.iter().any(|l| l.contains("stopping on signal")),
+        "the signal is logged while the bar is up:\n{lines:#?}"
+    );
+    for line in logged {
+        assert!(
+            line.starts_with("20") && !line.contains(" pages, "),
+            "a log line shares its line with the bar: {line:?}"
+        );
+    }
+    assert!(
+        lines.last().is_some_and(|l| !l.contains(" pages, ")),
+        "the bar is cleared at the end: {lines:#?}"
+    );
+}
+
+#[test]
+fn quiet_draws_no_bar_even_on_a_terminal() {
+    let server = FixtureServer::start(WebConfig {
+        hosts: 1,
+        pages: 5,
+        ..WebConfig::default()
+    })
+    .unwrap();
+    let ws = Workspace::new();
+    let store = ws.store();
+    let resolve = server.resolve_arg();
+    let store = store.to_string_lossy();
+    let mut args = vec!["-q", "crawl", "--store", &store, "--resolve", &resolve];
+    let seeds = server.seeds();
+    args.extend(seeds.iter().map(String::as_str));
+    let (output, drawn) = run_on_terminal(&args, None);
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("Crawled 5 pages"));
+    assert!(drawn.is_empty(), "{drawn:?}");
+}
