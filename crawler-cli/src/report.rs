@@ -63,11 +63,11 @@ impl ProgressBar {
     }
 }
 
-/// `1234 pages, 56/s, 789 queued, 16 in flight, 12 hosts, 3 errors`.
+/// `1234 pages, 56/s, 789 queued, 16 in flight, 12 hosts active, 1 parked, 3 errors`.
 fn progress_line(s: &Snapshot) -> String {
     format!(
-        "{} pages, {:.0}/s, {} queued, {} in flight, {} hosts, {} errors",
-        s.fetched, s.pages_per_sec, s.queued, s.in_flight, s.hosts, s.errors
+        "{} pages, {:.0}/s, {} queued, {} in flight, {} hosts active, {} parked, {} errors",
+        s.fetched, s.pages_per_sec, s.queued, s.in_flight, s.hosts_active, s.hosts_parked, s.errors
     )
 }
 

@@ -127,7 +127,13 @@ fn the_bar_shows_the_counters_and_log_lines_never_land_in_it() {
         .split(['\r', '\n'])
         .find(|part| part.contains(" pages, ") && part.contains(" in flight, "))
         .unwrap_or_else(|| panic!("no progress line in:\n{raw:?}"));
-    for counter in ["/s, ", " queued, ", " hosts, ", " errors"] {
+    for counter in [
+        "/s, ",
+        " queued, ",
+        " hosts active, ",
+        " parked, ",
+        " errors",
+    ] {
         assert!(bar.contains(counter), "{bar:?} lacks {counter:?}");
     }
     let lines = screen_lines(&raw);
