@@ -48,6 +48,14 @@ pub fn claim(store: &Path) {
     }
 }
 
+/// Whether the holder file names a process other than this one.
+pub fn held_by_another(store: &Path) -> bool {
+    std::fs::read(file(store))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Holder>(&bytes).ok())
+        .is_some_and(|h| h.pid != std::process::id())
+}
+
 /// Removes the holder file if this process wrote it.
 pub fn release(store: &Path) {
     let path = file(store);

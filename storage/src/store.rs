@@ -109,11 +109,7 @@ impl Store {
             Err(_) if !options.create => return Err(StoreError::Missing { path: owned() }),
             _ => {}
         }
-        let db = sled::Config::new()
-            .path(path)
-            .cache_capacity(options.cache_mb.saturating_mul(1024 * 1024))
-            .open()
-            .map_err(|source| open_error(path, source))?;
+        let db = open_sled(path, options.cache_mb)?;
         let tree = db
             .open_tree("crawl")
             .map_err(|source| open_error(path, source))?;
@@ -453,10 +449,35 @@ pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// Opens sled, waiting a moment when the lock is held with no other process named as
+/// the holder: a store this process just dropped lets go of the lock only when sled's
+/// background threads notice, a few milliseconds later.
+fn open_sled(path: &Path, cache_mb: u64) -> Result<sled::Db, StoreError> {
+    const ATTEMPTS: u32 = 40;
+    let mut attempt = 0;
+    loop {
+        let opened = sled::Config::new()
+            .path(path)
+            .cache_capacity(cache_mb.saturating_mul(1024 * 1024))
+            .open();
+        match opened {
+            Err(source)
+                if is_locked(&source) && attempt < ATTEMPTS && !holder::held_by_another(path) =>
+            {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(25));
+            }
+            other => return other.map_err(|source| open_error(path, source)),
+        }
+    }
+}
+
+fn is_locked(source: &sled::Error) -> bool {
+    matches!(source, sled::Error::Io(e) if e.to_string().contains("could not acquire lock"))
+}
+
 fn open_error(path: &Path, source: sled::Error) -> StoreError {
-    let locked =
-        matches!(&source, sled::Error::Io(e) if e.to_string().contains("could not acquire lock"));
-    if locked {
+    if is_locked(&source) {
         StoreError::InUse {
             path: path.to_path_buf(),
             holder: holder::describe(path),
