@@ -138,22 +138,23 @@ impl QueueFiles {
         let Some(open) = handle.as_mut() else {
             return Ok(());
         };
-        open.write_all(frames).map_err(|e| io_error(&file.path, e))
+        open.write_all(frames)
+            .map_err(|e| StoreError::io(&file.path, e))
     }
 
     /// Opens a host's file for appending; a new file gets its magic and host frame.
     fn open_for_append(&self, path: &Path, host: &str) -> Result<File, StoreError> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| io_error(&self.dir, e))?;
+        std::fs::create_dir_all(&self.dir).map_err(|e| StoreError::io(&self.dir, e))?;
         let mut file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
-            .map_err(|e| io_error(path, e))?;
-        let len = file.metadata().map_err(|e| io_error(path, e))?.len();
+            .map_err(|e| StoreError::io(path, e))?;
+        let len = file.metadata().map_err(|e| StoreError::io(path, e))?.len();
         if len == 0 {
             let mut head = MAGIC.to_vec();
             push_frame(&mut head, host.as_bytes());
-            file.write_all(&head).map_err(|e| io_error(path, e))?;
+            file.write_all(&head).map_err(|e| StoreError::io(path, e))?;
         }
         Ok(file)
     }
@@ -183,7 +184,7 @@ impl QueueFiles {
         };
         let mut hosts = Vec::new();
         for entry in entries {
-            let path = entry.map_err(|e| io_error(&self.dir, e))?.path();
+            let path = entry.map_err(|e| StoreError::io(&self.dir, e))?.path();
             if path.extension().is_some_and(|e| e == "q") {
                 if let Some((host, _)) = QueueReader::open(&path, 0)?.host {
                     hosts.push(host);
@@ -218,26 +219,26 @@ impl QueueFiles {
             return Ok(());
         };
         for entry in entries {
-            let path = entry.map_err(|e| io_error(&self.dir, e))?.path();
+            let path = entry.map_err(|e| StoreError::io(&self.dir, e))?.path();
             if path.extension().is_none_or(|e| e != "q") {
                 continue;
             }
             let Some((host, _)) = QueueReader::open(&path, 0)?.host else {
-                std::fs::remove_file(&path).map_err(|e| io_error(&path, e))?;
+                std::fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))?;
                 continue;
             };
             let mut reader = QueueReader::open(&path, cursor_of(&host)?)?;
             while reader.next_entry()?.is_some() {}
             let len = std::fs::metadata(&path)
-                .map_err(|e| io_error(&path, e))?
+                .map_err(|e| StoreError::io(&path, e))?
                 .len();
             if reader.offset < len {
                 let file = OpenOptions::new()
                     .write(true)
                     .open(&path)
-                    .map_err(|e| io_error(&path, e))?;
+                    .map_err(|e| StoreError::io(&path, e))?;
                 file.set_len(reader.offset)
-                    .map_err(|e| io_error(&path, e))?;
+                    .map_err(|e| StoreError::io(&path, e))?;
             }
         }
         Ok(())
@@ -249,7 +250,8 @@ impl QueueFiles {
         for file in files {
             let handle = file.handle.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(open) = handle.as_ref() {
-                open.sync_data().map_err(|e| io_error(&file.path, e))?;
+                open.sync_data()
+                    .map_err(|e| StoreError::io(&file.path, e))?;
             }
         }
         Ok(())
@@ -291,7 +293,7 @@ impl QueueReader {
         let file = match File::open(path) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(reader),
-            Err(e) => return Err(io_error(path, e)),
+            Err(e) => return Err(StoreError::io(path, e)),
         };
         let mut input = BufReader::new(file);
         let mut magic = [0u8; 8];
@@ -304,7 +306,7 @@ impl QueueReader {
                 })
             }
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(reader),
-            Err(e) => return Err(io_error(path, e)),
+            Err(e) => return Err(StoreError::io(path, e)),
         }
         reader.offset = MAGIC.len() as u64;
         reader.input = Some(input);
@@ -321,7 +323,7 @@ impl QueueReader {
             if let Some(input) = reader.input.as_mut() {
                 input
                     .seek(SeekFrom::Start(cursor))
-                    .map_err(|e| io_error(path, e))?;
+                    .map_err(|e| StoreError::io(path, e))?;
             }
             reader.offset = cursor;
         }
@@ -375,7 +377,7 @@ fn read_fully(input: &mut impl Read, buffer: &mut [u8], path: &Path) -> Result<b
     match input.read_exact(buffer) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
-        Err(e) => Err(io_error(path, e)),
+        Err(e) => Err(StoreError::io(path, e)),
     }
 }
 
@@ -464,13 +466,6 @@ pub fn load(
         }
     }
     Ok((taken, cursor))
-}
-
-fn io_error(path: &Path, source: std::io::Error) -> StoreError {
-    StoreError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 #[cfg(test)]

@@ -59,7 +59,7 @@ impl SeenTable {
             for entry in entries.flatten() {
                 if entry.file_name().to_string_lossy().ends_with(".new") {
                     let path = entry.path();
-                    std::fs::remove_file(&path).map_err(|e| io_error(&path, e))?;
+                    std::fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))?;
                 }
             }
         }
@@ -95,18 +95,18 @@ impl SeenTable {
         if !create && !path.exists() {
             return Ok(None);
         }
-        std::fs::create_dir_all(&self.dir).map_err(|e| io_error(&self.dir, e))?;
+        std::fs::create_dir_all(&self.dir).map_err(|e| StoreError::io(&self.dir, e))?;
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .open(&path)
-            .map_err(|e| io_error(&path, e))?;
-        let mut len = file.metadata().map_err(|e| io_error(&path, e))?.len();
+            .map_err(|e| StoreError::io(&path, e))?;
+        let mut len = file.metadata().map_err(|e| StoreError::io(&path, e))?.len();
         if len == 0 {
             len = INITIAL_SLOTS * SLOT as u64;
-            file.set_len(len).map_err(|e| io_error(&path, e))?;
+            file.set_len(len).map_err(|e| StoreError::io(&path, e))?;
         }
         let slots = len / SLOT as u64;
         if len % SLOT as u64 != 0 || !slots.is_power_of_two() {
@@ -152,7 +152,7 @@ impl SeenTable {
         partition
             .file
             .write_all_at(&value.to_be_bytes(), empty * SLOT as u64)
-            .map_err(|e| io_error(&path, e))?;
+            .map_err(|e| StoreError::io(&path, e))?;
         partition.count += 1;
         if partition.count * 2 > 1u64 << partition.bits {
             *partition = self.grow(partition, index)?;
@@ -180,11 +180,11 @@ impl SeenTable {
             .create(true)
             .truncate(true)
             .open(&new_path)
-            .map_err(|e| io_error(&new_path, e))?;
+            .map_err(|e| StoreError::io(&new_path, e))?;
         file.write_all_at(&slots, 0)
             .and_then(|()| file.sync_data())
-            .map_err(|e| io_error(&new_path, e))?;
-        std::fs::rename(&new_path, &path).map_err(|e| io_error(&path, e))?;
+            .map_err(|e| StoreError::io(&new_path, e))?;
+        std::fs::rename(&new_path, &path).map_err(|e| StoreError::io(&path, e))?;
         Ok(Partition {
             file,
             bits,
@@ -225,7 +225,7 @@ impl SeenTable {
                 partition
                     .file
                     .sync_data()
-                    .map_err(|e| io_error(&self.path(index), e))?;
+                    .map_err(|e| StoreError::io(&self.path(index), e))?;
             }
         }
         Ok(())
@@ -269,7 +269,7 @@ fn probe(partition: &Partition, path: &Path, value: u128) -> Result<Result<u64, 
         partition
             .file
             .read_exact_at(bytes, at * SLOT as u64)
-            .map_err(|e| io_error(path, e))?;
+            .map_err(|e| StoreError::io(path, e))?;
         for slot in bytes.chunks_exact(SLOT) {
             let found = u128::from_be_bytes(slot.try_into().unwrap_or_default());
             if found == value {
@@ -289,13 +289,13 @@ fn probe(partition: &Partition, path: &Path, value: u128) -> Result<Result<u64, 
 
 /// Calls `each` with every non-empty slot of a partition file, in slot order.
 fn scan_file(file: &File, path: &Path, mut each: impl FnMut(u128)) -> Result<(), StoreError> {
-    let len = file.metadata().map_err(|e| io_error(path, e))?.len();
+    let len = file.metadata().map_err(|e| StoreError::io(path, e))?.len();
     let mut buffer = vec![0u8; SCAN_CHUNK];
     let mut offset = 0;
     while offset < len {
         let run = (len - offset).min(SCAN_CHUNK as u64) as usize;
         file.read_exact_at(&mut buffer[..run], offset)
-            .map_err(|e| io_error(path, e))?;
+            .map_err(|e| StoreError::io(path, e))?;
         for slot in buffer[..run].chunks_exact(SLOT) {
             let value = u128::from_be_bytes(slot.try_into().unwrap_or_default());
             if value != 0 {
@@ -305,13 +305,6 @@ fn scan_file(file: &File, path: &Path, mut each: impl FnMut(u128)) -> Result<(),
         offset += run as u64;
     }
     Ok(())
-}
-
-fn io_error(path: &Path, source: std::io::Error) -> StoreError {
-    StoreError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 #[cfg(test)]
