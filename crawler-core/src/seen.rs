@@ -1,8 +1,10 @@
 //! The seen-set: has this URL (by its 128-bit fingerprint) ever been queued or settled?
 //!
-//! The truth is the store's seen-set, written in the same batch as the frontier entry a
-//! URL gets. Memory holds only a Bloom filter over it (about 1.2 bytes per URL), so most
-//! new URLs are known to be new without touching disk, and a small set of *pending*
+//! The truth is the store's seen-set, an on-disk hash table written just after the
+//! frontier entry a URL gets and before the batch of the page that found it. Memory
+//! holds only a Bloom filter over it (about 1.2 bytes per URL), so most new URLs are
+//! known to be new without touching disk (a filter hit costs one lookup in the table,
+//! a few `pread`s), and a small set of *pending*
 //! fingerprints: claimed by a worker whose batch is not written yet. Without the pending
 //! set, two workers finding the same new link at once could both see it missing from
 //! the store and queue it twice.
@@ -69,10 +71,9 @@ impl SeenSet {
             })
             .collect();
         let seen = SeenSet { shards, store };
-        for fingerprint in seen.store.seen() {
-            let fingerprint = fingerprint?;
+        seen.store.for_each_seen(|fingerprint| {
             seen.shard(fingerprint).filter.insert(&fingerprint);
-        }
+        })?;
         Ok(seen)
     }
 

@@ -80,7 +80,7 @@ impl BodyLog {
     /// The id after the highest segment on disk.
     fn next_segment_id(dir: &Path) -> Result<u32, StoreError> {
         let highest = std::fs::read_dir(dir)
-            .map_err(|e| io_error(dir, e))?
+            .map_err(|e| StoreError::io(dir, e))?
             .filter_map(|entry| {
                 let name = entry.ok()?.file_name();
                 name.to_str()?.strip_suffix(".body")?.parse::<u32>().ok()
@@ -100,7 +100,7 @@ impl BodyLog {
             .read(true)
             .write(true)
             .open(&path)
-            .map_err(|e| io_error(&path, e))?;
+            .map_err(|e| StoreError::io(&path, e))?;
         Ok(Segment {
             id,
             file,
@@ -119,7 +119,7 @@ impl BodyLog {
         if let Some(segment) = current.as_ref() {
             return Ok(Arc::clone(segment));
         }
-        std::fs::create_dir_all(&self.dir).map_err(|e| io_error(&self.dir, e))?;
+        std::fs::create_dir_all(&self.dir).map_err(|e| StoreError::io(&self.dir, e))?;
         let segment = Arc::new(Self::create_segment(
             &self.dir,
             Self::next_segment_id(&self.dir)?,
@@ -144,7 +144,7 @@ impl BodyLog {
             segment
                 .file
                 .write_all_at(bytes, offset)
-                .map_err(|e| io_error(&Self::segment_path(&self.dir, segment.id), e))?;
+                .map_err(|e| StoreError::io(&Self::segment_path(&self.dir, segment.id), e))?;
             return Ok(BodyPointer {
                 segment: segment.id,
                 offset,
@@ -159,7 +159,7 @@ impl BodyLog {
         if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, full)) {
             full.file
                 .sync_data()
-                .map_err(|e| io_error(&Self::segment_path(&self.dir, full.id), e))?;
+                .map_err(|e| StoreError::io(&Self::segment_path(&self.dir, full.id), e))?;
             *current = Some(Arc::new(Self::create_segment(&self.dir, full.id + 1)?));
         }
         Ok(())
@@ -168,10 +168,10 @@ impl BodyLog {
     /// Reads the bytes a pointer names.
     pub fn read(&self, pointer: BodyPointer) -> Result<Vec<u8>, StoreError> {
         let path = Self::segment_path(&self.dir, pointer.segment);
-        let file = File::open(&path).map_err(|e| io_error(&path, e))?;
+        let file = File::open(&path).map_err(|e| StoreError::io(&path, e))?;
         let mut bytes = vec![0u8; pointer.len as usize];
         file.read_exact_at(&mut bytes, pointer.offset)
-            .map_err(|e| io_error(&path, e))?;
+            .map_err(|e| StoreError::io(&path, e))?;
         Ok(bytes)
     }
 
@@ -194,14 +194,7 @@ impl BodyLog {
         current
             .file
             .sync_data()
-            .map_err(|e| io_error(&Self::segment_path(&self.dir, current.id), e))
-    }
-}
-
-fn io_error(path: &Path, source: std::io::Error) -> StoreError {
-    StoreError::Io {
-        path: path.to_path_buf(),
-        source,
+            .map_err(|e| StoreError::io(&Self::segment_path(&self.dir, current.id), e))
     }
 }
 

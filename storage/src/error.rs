@@ -54,3 +54,13 @@ pub enum StoreError {
     #[error("store: damaged record under key {key:?}: {reason}")]
     Corrupt { key: String, reason: String },
 }
+
+impl StoreError {
+    /// An I/O error on one of the store's own files.
+    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> StoreError {
+        StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}

@@ -62,13 +62,6 @@ fn hash_of(posting: u128) -> u64 {
     (posting >> 64) as u64
 }
 
-pub(crate) fn io_error(path: &Path, source: std::io::Error) -> StoreError {
-    StoreError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
 /// The inlink index of one store. Appends from many threads; lookups at any time.
 pub struct InlinkIndex {
     shared: Arc<Shared>,
@@ -152,7 +145,7 @@ impl InlinkIndex {
             std::thread::Builder::new()
                 .name("inlink-fold".into())
                 .spawn(move || fold_jobs(&shared, &tree, manifest, receiver))
-                .map_err(|e| io_error(dir, e))?
+                .map_err(|e| StoreError::io(dir, e))?
         };
         Ok(InlinkIndex {
             shared,
@@ -335,7 +328,7 @@ impl Shared {
     fn check(&self) -> Result<(), StoreError> {
         match &*self.failure.lock().unwrap_or_else(|p| p.into_inner()) {
             None => Ok(()),
-            Some(reason) => Err(io_error(
+            Some(reason) => Err(StoreError::io(
                 &self.dir,
                 std::io::Error::other(format!("folding the inlink index failed: {reason}")),
             )),
@@ -460,10 +453,10 @@ fn remove_leftovers(dir: &Path, manifest: &Manifest) -> Result<(), StoreError> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(io_error(dir, e)),
+        Err(e) => return Err(StoreError::io(dir, e)),
     };
     for entry in entries {
-        let path = entry.map_err(|e| io_error(dir, e))?.path();
+        let path = entry.map_err(|e| StoreError::io(dir, e))?.path();
         let name = path
             .file_name()
             .and_then(|n| n.to_str())
@@ -474,7 +467,7 @@ fn remove_leftovers(dir: &Path, manifest: &Manifest) -> Result<(), StoreError> {
             .is_some_and(|id| manifest.runs.iter().any(|r| r.id == id));
         let leftover = name.ends_with(".tmp") || (name.ends_with(".run") && !named);
         if leftover {
-            std::fs::remove_file(&path).map_err(|e| io_error(&path, e))?;
+            std::fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))?;
         }
     }
     Ok(())

@@ -9,9 +9,8 @@
 //! | `b` | URL | where the body is in the body log |
 //! | `o` | URL | the outlinks, one per line, encoded (compressed) like bodies |
 //! | `x` | URL | [`crate::HttpExchange`] as JSON, encoded like bodies |
-//! | `q` | varint length, host key, 4-byte big-endian depth, URL | [`crate::QueueEntry`] as JSON: the frontier, per host, lowest depth first |
-//! | `s` | 16-byte big-endian fingerprint | empty: the seen-set |
-//! | `m` | name | metadata (format version, runs, the inlink index's manifest) |
+//! | `Q` | host key | 8-byte big-endian offset: the cursor of the host's queue file |
+//! | `m` | name | metadata (format version, runs, the open mark, the inlink index's manifest) |
 //! | `h` | varint length, host, URL | empty: pages by host |
 //! | `c` | 2-byte big-endian status (0: no response), URL | empty: pages by status |
 //! | `e` | varint length, error kind, URL | empty: pages by error kind |
@@ -25,6 +24,11 @@
 //! grow with every link stored, so it lives beside sled in `inlinks/` (see the
 //! `inlinks` module), with its manifest under `m` + `inlinks`. The prefix `i` (one key
 //! per link, format version 3) is no longer written.
+//!
+//! The frontier and the seen-set are not in sled: they are files beside it
+//! (`crate::queue_files`, `crate::seen_table`), because sled's memory grows with its
+//! number of keys and they hold one entry per URL discovered. sled keeps one cursor
+//! per host.
 
 /// `p` + URL -> [`crate::PageRecord`] as JSON.
 pub const PAGE: u8 = b'p';
@@ -34,10 +38,9 @@ pub const BODY: u8 = b'b';
 pub const OUTLINKS: u8 = b'o';
 /// `x` + URL -> [`crate::HttpExchange`] as JSON, encoded like bodies.
 pub const EXCHANGE: u8 = b'x';
-/// `q` + varint length + host key + big-endian u32 depth + URL -> [`crate::QueueEntry`].
-pub const QUEUE: u8 = b'q';
-/// `s` + 16-byte big-endian fingerprint -> empty: the seen-set.
-pub const SEEN: u8 = b's';
+/// `Q` + host key -> big-endian u64 offset in the host's queue file before which every
+/// entry is settled.
+pub const CURSOR: u8 = b'Q';
 /// `m` + name -> metadata (format version, runs).
 pub const META: u8 = b'm';
 /// `h` + varint length + host + URL -> empty.
@@ -53,13 +56,6 @@ pub fn url_key(kind: u8, url: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(url.len() + 1);
     key.push(kind);
     key.extend_from_slice(url.as_bytes());
-    key
-}
-
-pub fn seen_key(fingerprint: u128) -> [u8; 17] {
-    let mut key = [0u8; 17];
-    key[0] = SEEN;
-    key[1..].copy_from_slice(&fingerprint.to_be_bytes());
     key
 }
 
@@ -110,43 +106,6 @@ pub fn time_prefix(ms: u64) -> Vec<u8> {
     key
 }
 
-/// The key of a frontier entry: its host's entries are contiguous, lowest depth first.
-pub fn queue_key(host: &str, depth: u32, url: &str) -> Vec<u8> {
-    let mut key = named_prefix(QUEUE, host);
-    key.extend_from_slice(&depth.to_be_bytes());
-    key.extend_from_slice(url.as_bytes());
-    key
-}
-
-/// The host a frontier key belongs to, and where its host prefix ends.
-pub fn queue_host_of(key: &[u8]) -> Option<(&str, usize)> {
-    let mut len = 0usize;
-    let mut at = 1;
-    for shift in (0..).step_by(7).take(4) {
-        let byte = *key.get(at)?;
-        at += 1;
-        len |= usize::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            let host = std::str::from_utf8(key.get(at..at + len)?).ok()?;
-            return Some((host, at + len));
-        }
-    }
-    None
-}
-
-/// The smallest key greater than every key that starts with `prefix` (`None` if
-/// there is none: the prefix is all `0xff`).
-pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
-    let mut next = prefix.to_vec();
-    while let Some(last) = next.pop() {
-        if last < 0xff {
-            next.push(last + 1);
-            return Some(next);
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,23 +124,6 @@ mod tests {
         let key = named_prefix(BY_ERROR, &long);
         assert_eq!(&key[..3], &[BY_ERROR, 0xac, 0x02]);
         assert_eq!(key.len(), 3 + 300);
-    }
-
-    #[test]
-    fn queue_keys_group_by_host_and_sort_by_depth() {
-        let shallow = queue_key("http://a.test:80", 1, "http://a.test/z");
-        let deep = queue_key("http://a.test:80", 2, "http://a.test/a");
-        assert!(shallow < deep);
-        assert_eq!(queue_host_of(&deep), Some(("http://a.test:80", 1 + 1 + 16)));
-        let host = named_prefix(QUEUE, "http://a.test:80");
-        let after = prefix_successor(&host).unwrap();
-        assert!(deep.starts_with(&host) && deep < after);
-        assert!(
-            queue_key("http://a.test:8080", 0, "x") > after
-                || !queue_key("http://a.test:8080", 0, "x").starts_with(&host)
-        );
-        assert_eq!(prefix_successor(&[1, 0xff]), Some(vec![2]));
-        assert_eq!(prefix_successor(&[0xff]), None);
     }
 
     #[test]

@@ -5,14 +5,18 @@
 //! fetched) and the seen-set (fingerprints of every URL ever queued). It is what lets
 //! a crawl be queried when it is done and resumed when it was interrupted.
 //!
-//! Bodies are the one thing not inside sled: they are appended, LZ4-compressed, to
-//! segment files in `bodies/` and sled holds a pointer to each (see `body_log`),
-//! because sled rewrites large values several times over as it compacts.
+//! Three things are not inside sled. Bodies are appended, LZ4-compressed, to segment
+//! files in `bodies/` and sled holds a pointer to each (see `body_log`), because sled
+//! rewrites large values several times over as it compacts. The frontier (one
+//! append-only queue file per host, `queue_files`) and the seen-set (an on-disk hash
+//! table of fingerprints, `seen_table`) hold one entry per URL discovered, and sled's
+//! memory grows with its number of keys; in files they cost page cache, not heap.
 //!
 //! The central promise is atomicity: [`Store::write_page`] stores a page together with
-//! its body, its outlinks, the frontier entries those outlinks create and the removal
-//! of the page's own frontier entry, in one sled batch. After a crash the store holds
-//! either all of that or none of it.
+//! its body, its outlinks and its index entries in one sled batch, after appending the
+//! frontier entries its outlinks create and their seen marks; the page record is what
+//! settles the page's own frontier entry. After a crash the store holds either all of
+//! the page or none of it, and never a page whose discoveries are not queued.
 //!
 //! Reading a crawl back is cheap at any size: secondary indexes by host, status, error
 //! kind and fetch time are written in the page's batch too, so [`Store::query`] with a
@@ -56,7 +60,9 @@ mod index;
 mod inlinks;
 mod keys;
 mod query;
+mod queue_files;
 mod record;
+mod seen_table;
 mod stats;
 mod store;
 

@@ -259,3 +259,70 @@ fn a_resumed_crawl_keeps_its_settings_unless_a_flag_overrides_them() {
         .json();
     assert_eq!(stats["urls"], 3, "--fresh --force starts over");
 }
+
+/// A host with more URLs queued than the frontier keeps in memory reads them back from
+/// its queue file a bufferful at a time. Killed while it does, the crawl resumes from
+/// the file: nothing is lost, and only what was in flight is fetched twice.
+#[test]
+fn a_host_whose_queue_spilled_to_disk_survives_kills_and_resumes_without_refetching() {
+    let server = FixtureServer::start(WebConfig {
+        hosts: 1,
+        pages: 1_500,
+        page_bytes: 1_000,
+        links_per_page: 30,
+    })
+    .unwrap();
+    let ws = Workspace::new();
+    let store = ws.store();
+    let store_arg = store.to_str().unwrap();
+    let workers = 4;
+    let flags = ["--workers", "4", "--per-host-rate", "0"];
+    let mut kills = 0;
+    let mut most_queued = 0;
+    for (round, delay) in [700, 400, 600].into_iter().enumerate() {
+        let seeds = if round == 0 {
+            server.seeds()
+        } else {
+            Vec::new()
+        };
+        let mut child = spawn_crawl(&server, &store, &seeds, &flags);
+        std::thread::sleep(Duration::from_millis(delay));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            kills += 1;
+        }
+        child.wait().unwrap();
+        let stats = run(CRAWLER, &["stats", "--store", store_arg, "--json"])
+            .success()
+            .json();
+        most_queued = most_queued.max(stats["queued"].as_u64().unwrap());
+    }
+    assert!(
+        kills >= 2,
+        "the crawl must still be running ({kills} kills)"
+    );
+    assert!(
+        most_queued > 256,
+        "the host's queue must outgrow its 256-URL buffer ({most_queued} queued at most)"
+    );
+
+    let last = spawn_crawl(&server, &store, &[], &flags);
+    let output = last.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(stored_urls(&store), server.expected_urls());
+    let requests = page_requests(&server.log(), server.port());
+    let twice: usize = requests.values().map(|n| n - 1).sum();
+    assert!(
+        twice <= workers * kills,
+        "{twice} refetches for {kills} kills with {workers} workers: {:?}",
+        requests.iter().filter(|(_, n)| **n > 1).collect::<Vec<_>>()
+    );
+    let stats = run(CRAWLER, &["stats", "--store", store_arg, "--json"])
+        .success()
+        .json();
+    assert_eq!(stats["queued"], 0, "a finished crawl leaves nothing queued");
+}

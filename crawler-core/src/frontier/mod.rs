@@ -29,10 +29,10 @@
 //! **Bounded memory.** Every queued URL is in the store (the worker that found it wrote
 //! it there with its page). Memory holds at most a small buffer per host. A host that
 //! outgrows its buffer *spills*: from then on its new URLs are only counted, and its
-//! buffer is refilled from the store, lowest depth first, whenever it runs dry while
-//! nothing of the host is in flight or waiting to be recorded. Refilling only at that
-//! quiet moment is what keeps a URL from being handed out twice: everything the store
-//! then holds for the host is neither in memory nor leased.
+//! buffer is refilled from the store, in the order the URLs were discovered, whenever it
+//! runs dry while nothing of the host is in flight or waiting to be recorded. Refilling
+//! only at that quiet moment is what keeps a URL from being handed out twice: everything
+//! the store then holds for the host without a record is neither in memory nor leased.
 //!
 //! The frontier is plain data owned by the scheduler thread: no locks, no threads.
 
@@ -138,7 +138,9 @@ impl Queued {
 
 /// Where host queues spill when they outgrow memory: the store's frontier.
 pub trait QueueSpill: Send {
-    /// The first `limit` URLs the store holds for `host`, lowest depth first.
+    /// The first `limit` URLs the store holds for `host` and has not recorded, in the
+    /// order they were discovered. Called only when every URL of the host handed out
+    /// before is recorded (or held again in memory, as a retry is).
     fn load(&self, host: &str, limit: usize) -> Result<Vec<Queued>, StoreError>;
 }
 

@@ -23,7 +23,6 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::io_error;
 use crate::StoreError;
 
 /// A segment takes no record that would carry it past this size.
@@ -82,7 +81,7 @@ pub fn segment_ids(dir: &Path) -> Result<Vec<u32>, StoreError> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(io_error(dir, e)),
+        Err(e) => return Err(StoreError::io(dir, e)),
     };
     let mut ids: Vec<u32> = entries
         .filter_map(|entry| {
@@ -121,13 +120,13 @@ impl LogWriter {
         if full {
             if let Some((id, file, _)) = self.current.take() {
                 file.sync_data()
-                    .map_err(|e| io_error(&segment_path(&self.dir, id), e))?;
+                    .map_err(|e| StoreError::io(&segment_path(&self.dir, id), e))?;
             }
         }
         let (id, file, end) = match &mut self.current {
             Some(current) => current,
             None => {
-                std::fs::create_dir_all(&self.dir).map_err(|e| io_error(&self.dir, e))?;
+                std::fs::create_dir_all(&self.dir).map_err(|e| StoreError::io(&self.dir, e))?;
                 let id = self.next_id;
                 let path = segment_path(&self.dir, id);
                 let file = OpenOptions::new()
@@ -135,13 +134,13 @@ impl LogWriter {
                     .read(true)
                     .write(true)
                     .open(&path)
-                    .map_err(|e| io_error(&path, e))?;
+                    .map_err(|e| StoreError::io(&path, e))?;
                 self.next_id = id + 1;
                 self.current.insert((id, file, 0))
             }
         };
         file.write_all_at(record, *end)
-            .map_err(|e| io_error(&segment_path(&self.dir, *id), e))?;
+            .map_err(|e| StoreError::io(&segment_path(&self.dir, *id), e))?;
         let at = position(*id, *end);
         *end += len;
         Ok((at, position(*id, *end)))
@@ -169,7 +168,7 @@ impl LogReader {
             return Ok(Arc::clone(file));
         }
         let path = segment_path(&self.dir, segment);
-        let file = Arc::new(File::open(&path).map_err(|e| io_error(&path, e))?);
+        let file = Arc::new(File::open(&path).map_err(|e| StoreError::io(&path, e))?);
         files.insert(segment, Arc::clone(&file));
         Ok(file)
     }
@@ -202,7 +201,7 @@ impl LogReader {
             if (from..=to).contains(&id) {
                 self.file(id)?
                     .sync_data()
-                    .map_err(|e| io_error(&segment_path(&self.dir, id), e))?;
+                    .map_err(|e| StoreError::io(&segment_path(&self.dir, id), e))?;
             }
         }
         Ok(())
@@ -219,7 +218,7 @@ fn read_exact_or_eof(
     match file.read_exact_at(buf, offset) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
-        Err(e) => Err(io_error(dir, e)),
+        Err(e) => Err(StoreError::io(dir, e)),
     }
 }
 
@@ -250,14 +249,14 @@ pub fn recover(dir: &Path, from: Position) -> Result<Recovered, StoreError> {
             0
         };
         let path = segment_path(dir, id);
-        let mut file = File::open(&path).map_err(|e| io_error(&path, e))?;
+        let mut file = File::open(&path).map_err(|e| StoreError::io(&path, e))?;
         file.seek(SeekFrom::Start(start))
-            .map_err(|e| io_error(&path, e))?;
+            .map_err(|e| StoreError::io(&path, e))?;
         let mut reader = BufReader::with_capacity(256 * 1024, file);
         let mut offset = start;
         let mut payload = Vec::new();
         while let Some(len) =
-            read_record(&mut reader, &mut payload).map_err(|e| io_error(&path, e))?
+            read_record(&mut reader, &mut payload).map_err(|e| StoreError::io(&path, e))?
         {
             let at = position(id, offset);
             let url_len =

@@ -17,7 +17,6 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use super::io_error;
 use crate::StoreError;
 
 /// Entries per sparse-index block: a lookup reads 16 KB.
@@ -53,7 +52,7 @@ impl Run {
             .truncate(true)
             .write(true)
             .open(&tmp)
-            .map_err(|e| io_error(&tmp, e))?;
+            .map_err(|e| StoreError::io(&tmp, e))?;
         let mut out = BufWriter::with_capacity(256 * 1024, file);
         let mut sparse = Vec::new();
         let mut entries = 0u64;
@@ -63,27 +62,28 @@ impl Run {
                 sparse.push((posting >> 64) as u64);
             }
             out.write_all(&posting.to_be_bytes())
-                .map_err(|e| io_error(&tmp, e))?;
+                .map_err(|e| StoreError::io(&tmp, e))?;
             entries += 1;
         }
         let footer = footer(&sparse, entries);
         for hash in &sparse {
             out.write_all(&hash.to_be_bytes())
-                .map_err(|e| io_error(&tmp, e))?;
+                .map_err(|e| StoreError::io(&tmp, e))?;
         }
-        out.write_all(&footer).map_err(|e| io_error(&tmp, e))?;
+        out.write_all(&footer)
+            .map_err(|e| StoreError::io(&tmp, e))?;
         let written = out
             .into_inner()
-            .map_err(|e| io_error(&tmp, e.into_error()))?;
-        written.sync_all().map_err(|e| io_error(&tmp, e))?;
+            .map_err(|e| StoreError::io(&tmp, e.into_error()))?;
+        written.sync_all().map_err(|e| StoreError::io(&tmp, e))?;
         drop(written);
-        std::fs::rename(&tmp, &path).map_err(|e| io_error(&path, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| StoreError::io(&path, e))?;
         if let Ok(dir_handle) = File::open(dir) {
             let _ = dir_handle.sync_all();
         }
         Ok(Run {
             id,
-            file: File::open(&path).map_err(|e| io_error(&path, e))?,
+            file: File::open(&path).map_err(|e| StoreError::io(&path, e))?,
             path,
             entries,
             sparse,
@@ -93,20 +93,20 @@ impl Run {
     /// Opens run `id`, which the manifest says holds `entries` postings.
     pub fn open(dir: &Path, id: u64, entries: u64) -> Result<Run, StoreError> {
         let path = run_path(dir, id);
-        let file = File::open(&path).map_err(|e| io_error(&path, e))?;
+        let file = File::open(&path).map_err(|e| StoreError::io(&path, e))?;
         let damaged = |reason: &str| StoreError::Corrupt {
             key: path.display().to_string(),
             reason: format!("inlink run: {reason}"),
         };
         let blocks = entries.div_ceil(BLOCK as u64);
         let expected = entries * ENTRY as u64 + blocks * 8 + FOOTER as u64;
-        let len = file.metadata().map_err(|e| io_error(&path, e))?.len();
+        let len = file.metadata().map_err(|e| StoreError::io(&path, e))?.len();
         if len != expected {
             return Err(damaged(&format!("{len} bytes, expected {expected}")));
         }
         let mut tail = vec![0u8; (blocks * 8) as usize + FOOTER];
         file.read_exact_at(&mut tail, entries * ENTRY as u64)
-            .map_err(|e| io_error(&path, e))?;
+            .map_err(|e| StoreError::io(&path, e))?;
         let sparse: Vec<u64> = tail[..tail.len() - FOOTER]
             .chunks_exact(8)
             .map(|b| u64::from_be_bytes(b.try_into().unwrap_or_default()))
@@ -141,7 +141,7 @@ impl Run {
             let bytes = &mut buf[..count * ENTRY];
             self.file
                 .read_exact_at(bytes, first * ENTRY as u64)
-                .map_err(|e| io_error(&self.path, e))?;
+                .map_err(|e| StoreError::io(&self.path, e))?;
             for entry in bytes.chunks_exact(ENTRY) {
                 let found = u64::from_be_bytes(entry[..8].try_into().unwrap_or_default());
                 if found > hash {
@@ -160,7 +160,7 @@ impl Run {
 
     /// Every posting in order, read sequentially (for merging).
     pub fn postings(&self) -> Result<impl Iterator<Item = Result<u128, StoreError>>, StoreError> {
-        let file = File::open(&self.path).map_err(|e| io_error(&self.path, e))?;
+        let file = File::open(&self.path).map_err(|e| StoreError::io(&self.path, e))?;
         let mut reader = BufReader::with_capacity(128 * 1024, file);
         let path = self.path.clone();
         let mut left = self.entries;
@@ -174,7 +174,7 @@ impl Run {
                 reader
                     .read_exact(&mut entry)
                     .map(|()| u128::from_be_bytes(entry))
-                    .map_err(|e| io_error(&path, e)),
+                    .map_err(|e| StoreError::io(&path, e)),
             )
         }))
     }
