@@ -255,13 +255,7 @@ impl InlinkIndex {
 
     /// Bytes of the log and the runs.
     pub fn size_on_disk(&self) -> u64 {
-        let Ok(entries) = std::fs::read_dir(&self.shared.dir) else {
-            return 0;
-        };
-        entries
-            .filter_map(|entry| entry.ok()?.metadata().ok())
-            .map(|meta| meta.len())
-            .sum()
+        crate::files::dir_size(&self.shared.dir)
     }
 
     /// Folds what this process appended and stops the folder. Errors are dropped: the

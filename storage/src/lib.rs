@@ -54,6 +54,7 @@
 mod body;
 mod body_log;
 mod error;
+mod files;
 mod group_commit;
 mod holder;
 mod index;

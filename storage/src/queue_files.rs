@@ -259,13 +259,7 @@ impl QueueFiles {
 
     /// Bytes of all queue files.
     pub fn size_on_disk(&self) -> u64 {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
-            return 0;
-        };
-        entries
-            .filter_map(|entry| entry.ok()?.metadata().ok())
-            .map(|meta| meta.len())
-            .sum()
+        crate::files::dir_size(&self.dir)
     }
 }
 
