@@ -35,6 +35,8 @@ const SLOT: usize = 16;
 const INITIAL_SLOTS: u64 = 256;
 /// Slots read per `pread` while probing.
 const PROBE_READ: u64 = 8;
+/// Bytes written at a time when a partition is rebuilt.
+const PAGE: usize = 4096;
 /// Bytes read at a time when scanning a partition.
 const SCAN_CHUNK: usize = 1 << 20;
 
@@ -181,7 +183,13 @@ impl SeenTable {
             .truncate(true)
             .open(&new_path)
             .map_err(|e| StoreError::io(&new_path, e))?;
-        file.write_all_at(&slots, 0)
+        // Written a page at a time: the page cache keeps each write's folio size, and a
+        // later 16-byte insert into a large folio walks every block of it (ext4, Linux
+        // 6.18: 42 µs per insert into 2 MiB folios against 2 µs into 4 KiB ones).
+        slots
+            .chunks(PAGE)
+            .enumerate()
+            .try_for_each(|(n, page)| file.write_all_at(page, (n * PAGE) as u64))
             .and_then(|()| file.sync_data())
             .map_err(|e| StoreError::io(&new_path, e))?;
         std::fs::rename(&new_path, &path).map_err(|e| StoreError::io(&path, e))?;
