@@ -15,7 +15,7 @@
 //! segment, which cost space and nothing else. [`BodyLog::sync`] runs before each
 //! explicit store flush so that flushed pointers have durable bodies.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -95,12 +95,7 @@ impl BodyLog {
 
     fn create_segment(dir: &Path, id: u32) -> Result<Segment, StoreError> {
         let path = Self::segment_path(dir, id);
-        let file = OpenOptions::new()
-            .create_new(true)
-            .read(true)
-            .write(true)
-            .open(&path)
-            .map_err(|e| StoreError::io(&path, e))?;
+        let file = crate::files::create_segment(&path)?;
         Ok(Segment {
             id,
             file,

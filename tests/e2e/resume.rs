@@ -23,6 +23,31 @@ fn spawn_crawl(server: &FixtureServer, store: &Path, seeds: &[String], extra: &[
         .expect("start crawler")
 }
 
+/// Runs one round of a crash test: a crawl (with the seeds on the first round only)
+/// killed with SIGKILL `delay_ms` after its start, unless it finished first. True when
+/// it was killed.
+fn crawl_killed_after(
+    server: &FixtureServer,
+    store: &Path,
+    round: usize,
+    flags: &[&str],
+    delay_ms: u64,
+) -> bool {
+    let seeds = if round == 0 {
+        server.seeds()
+    } else {
+        Vec::new()
+    };
+    let mut child = spawn_crawl(server, store, &seeds, flags);
+    std::thread::sleep(Duration::from_millis(delay_ms));
+    let killed = child.try_wait().unwrap().is_none();
+    if killed {
+        child.kill().unwrap(); // SIGKILL
+    }
+    child.wait().unwrap();
+    killed
+}
+
 /// Every URL the store has a record for.
 fn stored_urls(store: &Path) -> BTreeSet<String> {
     run(
@@ -68,18 +93,9 @@ fn crawls_killed_at_random_points_resume_to_the_same_pages_and_lose_nothing() {
         state ^= state >> 7;
         state ^= state << 17;
         let delay = 250 + state % 500;
-        let seeds = if round == 0 {
-            server.seeds()
-        } else {
-            Vec::new()
-        };
-        let mut child = spawn_crawl(&server, &store, &seeds, &flags);
-        std::thread::sleep(Duration::from_millis(delay));
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap(); // SIGKILL
+        if crawl_killed_after(&server, &store, round, &flags, delay) {
             kills += 1;
         }
-        child.wait().unwrap();
         let stored_now = stored_urls(&store);
         let lost: Vec<_> = stored_before.difference(&stored_now).collect();
         assert!(
@@ -280,18 +296,9 @@ fn a_host_whose_queue_spilled_to_disk_survives_kills_and_resumes_without_refetch
     let mut kills = 0;
     let mut most_queued = 0;
     for (round, delay) in [700, 400, 600].into_iter().enumerate() {
-        let seeds = if round == 0 {
-            server.seeds()
-        } else {
-            Vec::new()
-        };
-        let mut child = spawn_crawl(&server, &store, &seeds, &flags);
-        std::thread::sleep(Duration::from_millis(delay));
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap(); // SIGKILL
+        if crawl_killed_after(&server, &store, round, &flags, delay) {
             kills += 1;
         }
-        child.wait().unwrap();
         let stats = run(CRAWLER, &["stats", "--store", store_arg, "--json"])
             .success()
             .json();

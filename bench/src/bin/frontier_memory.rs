@@ -13,7 +13,7 @@
 use std::process::Command;
 
 use clap::Parser;
-use crawler_bench::{measure, sibling_binary, FixtureProcess};
+use crawler_bench::{dir_size, measure, sibling_binary, FixtureProcess};
 
 #[derive(Parser)]
 struct Args {
@@ -81,18 +81,4 @@ fn run(args: Args) -> Result<(), String> {
         std::fs::remove_dir_all(&store).map_err(|e| e.to_string())?;
     }
     Ok(())
-}
-
-fn dir_size(path: &std::path::Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(path) else {
-        return 0;
-    };
-    entries
-        .filter_map(Result::ok)
-        .map(|entry| match entry.metadata() {
-            Ok(meta) if meta.is_dir() => dir_size(&entry.path()),
-            Ok(meta) => meta.len(),
-            Err(_) => 0,
-        })
-        .sum()
 }

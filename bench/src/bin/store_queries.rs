@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use crawler_bench::{measure, sibling_binary};
+use crawler_bench::{dir_size, measure, sibling_binary};
 use crawler_storage::{
     CrawlRun, HttpExchange, PageFilter, PageRecord, PageWrite, QueueEntry, RequestHead,
     ResponseHead, StatusFilter, Store, StoreOptions,
@@ -730,18 +730,4 @@ fn count_lines(path: &Path) -> Result<u64, String> {
         }
         lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
     }
-}
-
-fn dir_size(path: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(path) else {
-        return 0;
-    };
-    entries
-        .filter_map(Result::ok)
-        .map(|entry| match entry.metadata() {
-            Ok(meta) if meta.is_dir() => dir_size(&entry.path()),
-            Ok(meta) => meta.len(),
-            Err(_) => 0,
-        })
-        .sum()
 }

@@ -17,7 +17,7 @@
 //! torn end is never followed by new records.
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -129,12 +129,7 @@ impl LogWriter {
                 std::fs::create_dir_all(&self.dir).map_err(|e| StoreError::io(&self.dir, e))?;
                 let id = self.next_id;
                 let path = segment_path(&self.dir, id);
-                let file = OpenOptions::new()
-                    .create_new(true)
-                    .read(true)
-                    .write(true)
-                    .open(&path)
-                    .map_err(|e| StoreError::io(&path, e))?;
+                let file = crate::files::create_segment(&path)?;
                 self.next_id = id + 1;
                 self.current.insert((id, file, 0))
             }
@@ -312,6 +307,7 @@ fn fill(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs::OpenOptions;
 
     #[test]
     fn records_read_back_and_a_torn_end_is_ignored() {
