@@ -135,6 +135,7 @@ impl Crawler {
                 cache_mb: config.config.cache_mb,
                 create: true,
                 durable_writes: true,
+                read_only: false,
             },
         )?;
         let (wake, stop_signal) = crossbeam_channel::bounded(1);

@@ -33,6 +33,9 @@ pub enum StoreError {
         found: String,
         supported: u32,
     },
+    /// A write to a store opened for reading only ([`crate::StoreOptions::read_only`]).
+    #[error("store {path}: opened for reading only; it cannot be written")]
+    ReadOnly { path: PathBuf },
     /// sled could not open the database.
     #[error("store {path}: {source}")]
     Open {

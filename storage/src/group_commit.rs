@@ -45,13 +45,19 @@ impl GroupCommit {
     }
 
     /// Applies `batch` to `tree` and returns once a flush of `db` covering it finished.
+    ///
+    /// `complete` is called on the batch just before it takes its place in the order of
+    /// application, under the lock that fixes that order: what it adds reaches the tree
+    /// in the same order as the calls (the running totals rely on it).
     pub(crate) fn commit(
         &self,
         db: &sled::Db,
         tree: &sled::Tree,
-        batch: sled::Batch,
+        mut batch: sled::Batch,
+        complete: impl FnOnce(&mut sled::Batch),
     ) -> Result<(), sled::Error> {
         let mut state = self.lock();
+        complete(&mut batch);
         let ticket = state.next_ticket;
         state.next_ticket += 1;
         state.queue.push(batch);
@@ -119,7 +125,7 @@ mod tests {
                         let mut batch = sled::Batch::default();
                         let key = format!("{writer}/{n}");
                         batch.insert(key.as_bytes(), &n.to_be_bytes()[..]);
-                        group.commit(&db, &tree, batch).unwrap();
+                        group.commit(&db, &tree, batch, |_| {}).unwrap();
                         // Returned means applied: visible to this writer at once.
                         assert!(tree.contains_key(key.as_bytes()).unwrap());
                     }

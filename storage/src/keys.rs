@@ -10,7 +10,8 @@
 //! | `o` | URL | the outlinks, one per line, encoded (compressed) like bodies |
 //! | `x` | URL | [`crate::HttpExchange`] as JSON, encoded like bodies |
 //! | `Q` | host key | 8-byte big-endian offset: the cursor of the host's queue file |
-//! | `m` | name | metadata (format version, runs, the open mark, the inlink index's manifest) |
+//! | `m` | name | metadata (format version, runs, the open mark, the inlink index's manifest, the running totals) |
+//! | `n` | host | 8-byte big-endian count of the host's page records (running totals) |
 //! | `h` | varint length, host, URL | empty: pages by host |
 //! | `c` | 2-byte big-endian status (0: no response), URL | empty: pages by status |
 //! | `e` | varint length, error kind, URL | empty: pages by error kind |
@@ -43,6 +44,8 @@ pub const EXCHANGE: u8 = b'x';
 pub const CURSOR: u8 = b'Q';
 /// `m` + name -> metadata (format version, runs).
 pub const META: u8 = b'm';
+/// `n` + host -> big-endian u64 count of the host's page records (`crate::totals`).
+pub const HOST_COUNT: u8 = b'n';
 /// `h` + varint length + host + URL -> empty.
 pub const BY_HOST: u8 = b'h';
 /// `c` + big-endian u16 status (0 when there was no response) + URL -> empty.

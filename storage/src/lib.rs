@@ -66,6 +66,7 @@ mod record;
 mod seen_table;
 mod stats;
 mod store;
+mod totals;
 
 pub use error::StoreError;
 pub use query::{PageFilter, Pages, StatusFilter};

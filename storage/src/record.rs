@@ -75,13 +75,20 @@ impl PageRecord {
     /// `"2xx"`, `"3xx"`, ... or `"error"`.
     pub fn status_class(&self) -> &'static str {
         match self.status {
-            Some(100..=199) => "1xx",
-            Some(200..=299) => "2xx",
-            Some(300..=399) => "3xx",
-            Some(400..=499) => "4xx",
-            Some(500..=599) => "5xx",
-            Some(_) => "other",
+            Some(status) => PageRecord::class_of(status),
             None => "error",
+        }
+    }
+
+    /// `"2xx"`, `"3xx"`, ... for a status; `"other"` outside 100..=599.
+    pub fn class_of(status: u16) -> &'static str {
+        match status {
+            100..=199 => "1xx",
+            200..=299 => "2xx",
+            300..=399 => "3xx",
+            400..=499 => "4xx",
+            500..=599 => "5xx",
+            _ => "other",
         }
     }
 }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::totals::{read_host_counts, Totals};
 use crate::{PageFilter, PageRecord, Store, StoreError};
 
 /// Totals over the pages of a store (or of one host, ...), and the crawl's runs.
@@ -71,9 +72,15 @@ impl StoreStats {
 }
 
 impl Store {
-    /// Totals over every record, the frontier and the runs. Reads every page record.
+    /// Totals over every record, the frontier and the runs. The record totals are kept
+    /// as the store is written (see `totals`), so this reads one key per host, not
+    /// every record; a store of the format before them is read in full.
     pub fn stats(&self) -> Result<StoreStats, StoreError> {
-        let mut stats = self.stats_for(&PageFilter::default())?;
+        let tree = self.tree();
+        let mut stats = match Totals::read(tree)? {
+            Some(crawl) => crawl.to_stats(read_host_counts(tree)?),
+            None => self.stats_for(&PageFilter::default())?,
+        };
         stats.queued = self.queued_count()?;
         let runs = self.runs()?;
         stats.runs = runs.len() as u64;

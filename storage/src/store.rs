@@ -10,13 +10,19 @@ use crate::keys::{self, url_key};
 use crate::queue_files::{self, QueueFiles, QueueReader};
 use crate::record::{CrawlRun, HttpExchange, PageRecord, QueueEntry, QueueSlot};
 use crate::seen_table::SeenTable;
+use crate::totals::{self, RunningTotals};
 use crate::StoreError;
 
 /// The on-disk format this build writes and reads. Stored under `m` + `format`.
 /// Version 2 added the secondary indexes and the HTTP exchanges; version 3 keys the
 /// frontier by host and depth; version 4 moves the frontier to per-host queue files and
-/// the seen-set to an on-disk hash table, beside sled.
-pub const FORMAT_VERSION: u32 = 4;
+/// the seen-set to an on-disk hash table, beside sled; version 5 keeps running totals
+/// (`m` + `totals`, `n` + host). A version 4 store is read as it is, and given its
+/// totals when it is first opened for writing.
+pub const FORMAT_VERSION: u32 = 5;
+
+/// The version before the running totals: readable, and upgraded in place.
+const FORMAT_WITHOUT_TOTALS: u32 = 4;
 
 /// How to open a store.
 #[derive(Clone, Debug)]
@@ -29,6 +35,11 @@ pub struct StoreOptions {
     /// process never loses a page it was told was stored (writers running concurrently
     /// share each flush). Off, sled flushes by itself every half second.
     pub durable_writes: bool,
+    /// Open for reading only: this process writes nothing to the store (no open mark,
+    /// no flush or sync at close, no upgrade), and every write fails with
+    /// [`StoreError::ReadOnly`]. What the query commands use: a store that was killed
+    /// mid-crawl is read as it is, and left for the next crawl to repair.
+    pub read_only: bool,
 }
 
 impl StoreOptions {
@@ -36,6 +47,15 @@ impl StoreOptions {
     pub fn existing() -> StoreOptions {
         StoreOptions {
             create: false,
+            ..StoreOptions::default()
+        }
+    }
+
+    /// Options for reading a store that must exist, writing nothing to it.
+    pub fn read_only() -> StoreOptions {
+        StoreOptions {
+            create: false,
+            read_only: true,
             ..StoreOptions::default()
         }
     }
@@ -47,6 +67,7 @@ impl Default for StoreOptions {
             cache_mb: 256,
             create: true,
             durable_writes: false,
+            read_only: false,
         }
     }
 }
@@ -84,8 +105,11 @@ pub struct Store {
     queues: QueueFiles,
     seen: SeenTable,
     durable_writes: bool,
+    read_only: bool,
     /// Durable writes go through it, so that one flush covers every writer waiting.
     group_commit: GroupCommit,
+    /// What [`Store::stats`] reads, updated in every page's batch.
+    totals: RunningTotals,
 }
 
 impl Store {
@@ -120,7 +144,12 @@ impl Store {
         let tree = db
             .open_tree("crawl")
             .map_err(|source| open_error(path, source))?;
-        check_format(path, &db, &tree, options.create)?;
+        let format = check_format(path, &db, &tree, options.create && !options.read_only)?;
+        let totals = if options.read_only {
+            RunningTotals::default()
+        } else {
+            running_totals(&db, &tree, format)?
+        };
         let inlinks = InlinkIndex::open(&path.join("inlinks"), &tree, fold_at)?;
         let store = Store {
             path: owned(),
@@ -131,9 +160,13 @@ impl Store {
             queues: QueueFiles::open(&path.join("frontier")),
             seen: SeenTable::open(&path.join("seen"))?,
             durable_writes: options.durable_writes,
+            read_only: options.read_only,
             group_commit: GroupCommit::default(),
+            totals,
         };
-        store.mark_open()?;
+        if !store.read_only {
+            store.mark_open()?;
+        }
         holder::claim(path);
         Ok(store)
     }
@@ -169,9 +202,11 @@ impl Store {
     /// (`inlinks`) before the batch, like its body; the old ones need no removal,
     /// since [`Store::inlinks`] checks every candidate against the stored outlinks.
     pub fn write_page(&self, write: &PageWrite<'_>) -> Result<(), StoreError> {
+        self.check_writable()?;
         let mut batch = sled::Batch::default();
+        let mut replaced = Vec::new();
         if let Some(page) = write.page {
-            self.unindex_previous(&mut batch, &page.url)?;
+            replaced.extend(self.unindex_previous(&mut batch, &page.url)?);
             batch.insert(url_key(keys::PAGE, &page.url), to_json(page));
             index::add(&mut batch, page);
             if !write.outlinks.is_empty() {
@@ -201,7 +236,7 @@ impl Store {
             }
         }
         for (_, record) in write.settled {
-            self.unindex_previous(&mut batch, &record.url)?;
+            replaced.extend(self.unindex_previous(&mut batch, &record.url)?);
             batch.insert(url_key(keys::PAGE, &record.url), to_json(record));
             index::add(&mut batch, record);
         }
@@ -219,10 +254,23 @@ impl Store {
         for (fingerprint, _) in write.discovered {
             self.seen.insert(*fingerprint)?;
         }
+        let recorded: Vec<&PageRecord> = write
+            .page
+            .into_iter()
+            .chain(write.settled.iter().map(|(_, record)| record))
+            .collect();
         if self.durable_writes {
-            self.group_commit.commit(&self.db, &self.tree, batch)?;
+            let totals = &self.totals;
+            self.group_commit
+                .commit(&self.db, &self.tree, batch, |batch| {
+                    totals.lock().record(batch, &replaced, &recorded);
+                })?;
         } else {
+            // Held until applied, so that batches reach the tree in totals order.
+            let mut totals = self.totals.lock();
+            totals.record(&mut batch, &replaced, &recorded);
             self.tree.apply_batch(batch)?;
+            drop(totals);
         }
         // Settled URLs are marked after their records: a crash in between leaves a
         // record of a URL not marked seen, which is recorded again if found again.
@@ -232,18 +280,32 @@ impl Store {
         Ok(())
     }
 
-    /// Adds the removal of the index entries of `url`'s current record, if it has one.
+    /// Adds the removal of the index entries of `url`'s current record, if it has one,
+    /// and returns that record (for the totals to count it out).
     /// A URL is normally written once, so this is one lookup that finds nothing.
     /// A damaged old record cannot be unindexed; queries skip what no longer matches.
-    fn unindex_previous(&self, batch: &mut sled::Batch, url: &str) -> Result<(), StoreError> {
+    fn unindex_previous(
+        &self,
+        batch: &mut sled::Batch,
+        url: &str,
+    ) -> Result<Option<PageRecord>, StoreError> {
         let key = url_key(keys::PAGE, url);
         let Some(value) = self.tree.get(&key)? else {
-            return Ok(());
+            return Ok(None);
         };
         let Ok(old) = from_json::<PageRecord>(&key, &value) else {
-            return Ok(());
+            return Ok(None);
         };
         index::remove(batch, &old);
+        Ok(Some(old))
+    }
+
+    fn check_writable(&self) -> Result<(), StoreError> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly {
+                path: self.path.clone(),
+            });
+        }
         Ok(())
     }
 
@@ -460,6 +522,7 @@ impl Store {
 
     /// Records the start of a run; returns its index for [`Store::finish_run`].
     pub fn start_run(&self, run: &CrawlRun) -> Result<usize, StoreError> {
+        self.check_writable()?;
         let mut runs = self.runs()?;
         runs.push(run.clone());
         self.put_runs(&runs)?;
@@ -468,6 +531,7 @@ impl Store {
 
     /// Overwrites run `index` (normally with its end time and totals).
     pub fn finish_run(&self, index: usize, run: &CrawlRun) -> Result<(), StoreError> {
+        self.check_writable()?;
         let mut runs = self.runs()?;
         if let Some(slot) = runs.get_mut(index) {
             *slot = run.clone();
@@ -496,6 +560,9 @@ impl Store {
     /// collected in memory folded into a run), then the records pointing to them.
     /// sled also flushes by itself every half second.
     pub fn flush(&self) -> Result<(), StoreError> {
+        if self.read_only {
+            return Ok(());
+        }
         self.bodies.sync()?;
         self.inlinks.flush()?;
         self.queues.sync()?;
@@ -517,7 +584,7 @@ impl Store {
 /// Meta key present while a process has the store open.
 const OPEN_MARK: &str = "open";
 
-fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Vec<u8> {
+pub(crate) fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Vec<u8> {
     // Serializing plain structs of strings and numbers cannot fail.
     serde_json::to_vec(value).unwrap_or_default()
 }
@@ -576,6 +643,10 @@ fn open_error(path: &Path, source: sled::Error) -> StoreError {
 impl Drop for Store {
     fn drop(&mut self) {
         self.inlinks.close();
+        if self.read_only {
+            holder::release(&self.path);
+            return;
+        }
         // A clean close: everything durable, then the open mark removed. Errors leave
         // the mark, which only costs a check of the queue files at the next open.
         let closed = self
@@ -587,29 +658,70 @@ impl Drop for Store {
     }
 }
 
+/// The store's format version, when this build reads it (creating the store when
+/// `create` and it is empty).
 fn check_format(
     path: &Path,
     db: &sled::Db,
     tree: &sled::Tree,
     create: bool,
-) -> Result<(), StoreError> {
+) -> Result<u32, StoreError> {
     let key = keys::meta_key("format");
     match tree.get(&key)? {
-        Some(found) if found.as_ref() == FORMAT_VERSION.to_string().as_bytes() => Ok(()),
-        Some(found) => Err(StoreError::UnsupportedFormat {
-            path: path.to_path_buf(),
-            found: String::from_utf8_lossy(&found).into_owned(),
-            supported: FORMAT_VERSION,
-        }),
+        Some(found) => {
+            let readable = [FORMAT_VERSION, FORMAT_WITHOUT_TOTALS];
+            match std::str::from_utf8(&found)
+                .ok()
+                .and_then(|v| v.parse().ok())
+            {
+                Some(version) if readable.contains(&version) => Ok(version),
+                _ => Err(StoreError::UnsupportedFormat {
+                    path: path.to_path_buf(),
+                    found: String::from_utf8_lossy(&found).into_owned(),
+                    supported: FORMAT_VERSION,
+                }),
+            }
+        }
         None if create && tree.is_empty() => {
             tree.insert(key, FORMAT_VERSION.to_string().as_bytes())?;
             db.flush()?;
-            Ok(())
+            Ok(FORMAT_VERSION)
         }
         None => Err(StoreError::NotAStore {
             path: path.to_path_buf(),
         }),
     }
+}
+
+/// The totals a writer starts from: the stored ones, or, in a store of the version
+/// before them, totals counted from every record once, stored with the new version
+/// in one batch.
+fn running_totals(
+    db: &sled::Db,
+    tree: &sled::Tree,
+    format: u32,
+) -> Result<RunningTotals, StoreError> {
+    if format == FORMAT_VERSION {
+        let crawl = totals::Totals::read(tree)?.unwrap_or_default();
+        return Ok(RunningTotals::starting_from(
+            crawl,
+            totals::read_host_counts(tree)?,
+        ));
+    }
+    let records = tree.scan_prefix([keys::PAGE]).map(|entry| {
+        let (key, value) = entry?;
+        from_json::<PageRecord>(&key, &value)
+    });
+    let (crawl, hosts) = totals::count_records(records)?;
+    let mut batch = sled::Batch::default();
+    totals::store_all(&mut batch, &crawl, &hosts);
+    batch.insert(
+        keys::meta_key("format"),
+        FORMAT_VERSION.to_string().as_bytes(),
+    );
+    tree.apply_batch(batch)?;
+    db.flush()?;
+    Ok(RunningTotals::starting_from(crawl, hosts))
 }
 
 fn looks_like_store(path: &Path) -> bool {
@@ -949,6 +1061,184 @@ mod tests {
             .err()
             .unwrap();
         assert!(matches!(err, StoreError::UnsupportedFormat { .. }), "{err}");
+    }
+
+    /// Pages over three hosts from `writers` threads, a third of them written twice
+    /// (a failure, then the retry's response), with settled URLs among them.
+    fn write_from_threads(store: &Store, writers: usize) {
+        std::thread::scope(|scope| {
+            for writer in 0..writers {
+                scope.spawn(move || {
+                    for n in 0..60 {
+                        let host = ["a.test", "b.test", "c.test"][n % 3];
+                        let url = format!("http://{host}/{writer}/{n}");
+                        let mut record = PageRecord {
+                            status: Some([200, 404, 500][n % 3]),
+                            bytes: n as u64,
+                            fetched_at_ms: 1_000 + n as u64,
+                            ..PageRecord::new(&url, host, 1)
+                        };
+                        if n % 3 == 0 {
+                            let failed = PageRecord {
+                                status: None,
+                                error: Some("timeout".into()),
+                                ..record.clone()
+                            };
+                            let write = PageWrite {
+                                page: Some(&failed),
+                                ..PageWrite::default()
+                            };
+                            store.write_page(&write).unwrap();
+                        }
+                        let settled = [(
+                            0,
+                            PageRecord {
+                                status: None,
+                                error: Some("trap-suspected".into()),
+                                attempts: 0,
+                                ..PageRecord::new(&format!("{url}/trap"), host, 2)
+                            },
+                        )];
+                        record.attempts = 1;
+                        store
+                            .write_page(&PageWrite {
+                                page: Some(&record),
+                                settled: if n % 5 == 0 { &settled } else { &[] },
+                                ..PageWrite::default()
+                            })
+                            .unwrap();
+                    }
+                });
+            }
+        });
+    }
+
+    #[test]
+    fn stats_kept_while_writing_equal_a_count_of_every_record() {
+        for durable_writes in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let options = StoreOptions {
+                durable_writes,
+                ..StoreOptions::default()
+            };
+            {
+                let store = Store::open(dir.path(), options.clone()).unwrap();
+                write_from_threads(&store, 4);
+                let kept = store.stats().unwrap();
+                let counted = store.stats_for(&crate::PageFilter::default()).unwrap();
+                assert_eq!(kept.urls, 4 * (60 + 12));
+                assert_eq!(kept.errors.get("timeout"), None, "retried pages replace it");
+                assert_eq!(kept.pages_per_host["a.test"], 4 * (20 + 4));
+                assert_eq!(
+                    (kept.by_status_class["2xx"], kept.errors["trap-suspected"]),
+                    (80, 48)
+                );
+                assert_eq!(
+                    crate::StoreStats {
+                        queued: 0,
+                        runs: 0,
+                        elapsed_ms: 0,
+                        ..kept
+                    },
+                    counted
+                );
+            }
+            // A second process (a second run) goes on from the stored totals.
+            let store = Store::open(dir.path(), options).unwrap();
+            let before = store.stats().unwrap();
+            let more = page("http://d.test/", 301);
+            store
+                .write_page(&PageWrite {
+                    page: Some(&more),
+                    ..PageWrite::default()
+                })
+                .unwrap();
+            let after = store.stats().unwrap();
+            assert_eq!(after.urls, before.urls + 1);
+            assert_eq!(after.by_status[&301], 1);
+            assert_eq!(
+                after.pages_per_host["a.test"],
+                before.pages_per_host["a.test"] + 1
+            );
+        }
+    }
+
+    #[test]
+    fn a_store_without_totals_is_read_by_counting_and_upgraded_by_a_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+            write_from_threads(&store, 2);
+            // What a store of format version 4 looks like: no totals.
+            store
+                .tree
+                .remove(keys::meta_key(totals::TOTALS_KEY))
+                .unwrap();
+            for key in store.tree.scan_prefix([keys::HOST_COUNT]).keys() {
+                store.tree.remove(key.unwrap()).unwrap();
+            }
+            let old = FORMAT_WITHOUT_TOTALS.to_string();
+            store
+                .tree
+                .insert(keys::meta_key("format"), old.as_bytes())
+                .unwrap();
+        }
+        let counted = {
+            let reader = Store::open(dir.path(), StoreOptions::read_only()).unwrap();
+            reader.stats().unwrap()
+        };
+        assert_eq!(counted.urls, 2 * 72);
+        let format = |store: &Store| store.tree.get(keys::meta_key("format")).unwrap().unwrap();
+        let writer = Store::open(dir.path(), StoreOptions::existing()).unwrap();
+        assert_eq!(
+            format(&writer).as_ref(),
+            FORMAT_VERSION.to_string().as_bytes()
+        );
+        assert!(writer
+            .tree
+            .contains_key(keys::meta_key(totals::TOTALS_KEY))
+            .unwrap());
+        assert_eq!(writer.stats().unwrap(), counted);
+    }
+
+    #[test]
+    fn a_read_only_store_refuses_writes_and_leaves_no_trace() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+            let written = page("http://a.test/", 200);
+            store
+                .write_page(&PageWrite {
+                    page: Some(&written),
+                    ..PageWrite::default()
+                })
+                .unwrap();
+        }
+        let reader = Store::open(dir.path(), StoreOptions::read_only()).unwrap();
+        assert!(!reader.tree.contains_key(keys::meta_key(OPEN_MARK)).unwrap());
+        assert_eq!(reader.stats().unwrap().urls, 1);
+        let refused = reader.write_page(&PageWrite {
+            page: Some(&page("http://a.test/b", 200)),
+            ..PageWrite::default()
+        });
+        assert!(
+            matches!(refused, Err(StoreError::ReadOnly { .. })),
+            "{refused:?}"
+        );
+        assert!(matches!(
+            reader.start_run(&CrawlRun::default()),
+            Err(StoreError::ReadOnly { .. })
+        ));
+        drop(reader);
+        assert!(
+            Store::open(dir.path(), StoreOptions::read_only()).is_ok(),
+            "a missing store is not created, an existing one opens again"
+        );
+        let missing = dir.path().join("missing");
+        assert!(matches!(
+            Store::open(&missing, StoreOptions::read_only()),
+            Err(StoreError::Missing { .. })
+        ));
     }
 
     #[test]

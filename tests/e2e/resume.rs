@@ -61,6 +61,17 @@ fn stored_urls(store: &Path) -> BTreeSet<String> {
     .collect()
 }
 
+/// The number of records `crawler stats` reports.
+fn stats_urls(store: &Path) -> usize {
+    let stats = run(
+        CRAWLER,
+        &["stats", "--store", store.to_str().unwrap(), "--json"],
+    )
+    .success()
+    .json();
+    stats["urls"].as_u64().unwrap_or(u64::MAX) as usize
+}
+
 /// Requests per page URL (robots.txt, fetched again by every run, left out).
 fn page_requests(log: &[RequestRecord], port: u16) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
@@ -97,6 +108,11 @@ fn crawls_killed_at_random_points_resume_to_the_same_pages_and_lose_nothing() {
             kills += 1;
         }
         let stored_now = stored_urls(&store);
+        assert_eq!(
+            stats_urls(&store),
+            stored_now.len(),
+            "the totals `stats` keeps are those of the records, after kill {kills}"
+        );
         let lost: Vec<_> = stored_before.difference(&stored_now).collect();
         assert!(
             lost.is_empty(),

@@ -296,6 +296,7 @@ fn build(dir: &Path, synth: &Synthetic, from: u64, to: u64, threads: u64) -> Res
             cache_mb: 512,
             create: true,
             durable_writes: false,
+            read_only: false,
         },
     )
     .map_err(|e| e.to_string())?;

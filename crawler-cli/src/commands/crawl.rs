@@ -62,7 +62,7 @@ pub fn setting_message(error: &ConfigError, origins: &Origins) -> String {
 
 /// `--fresh`: delete the crawl a store holds, which takes `--force` when there is one.
 fn start_over(store: &Path, force: bool) -> Result<(), Failure> {
-    let holds_a_crawl = match Store::open(store, StoreOptions::existing()) {
+    let holds_a_crawl = match Store::open(store, StoreOptions::read_only()) {
         Ok(existing) => !existing.runs()?.is_empty() || existing.queued().next().is_some(),
         Err(StoreError::Missing { .. }) => return Ok(()),
         Err(error) => return Err(error.into()),

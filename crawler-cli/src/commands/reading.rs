@@ -9,9 +9,10 @@ use crate::args::FilterArgs;
 use crate::time::{now_ms, parse_time, rfc3339_millis};
 use crate::Failure;
 
-/// Opens an existing store. Fails at once (not after a wait) when a crawl holds it.
+/// Opens an existing store for reading (nothing is written to it). Fails at once (not
+/// after a wait) when a crawl holds it.
 pub fn open(path: &Path) -> Result<Store, Failure> {
-    Store::open(path, StoreOptions::existing()).map_err(|error| match error {
+    Store::open(path, StoreOptions::read_only()).map_err(|error| match error {
         StoreError::Missing { .. } => Failure::Error(anyhow::anyhow!(
             "{error}: give the --store DIR a crawl wrote (crawler crawl --store DIR URL... makes one)"
         )),

@@ -1,0 +1,276 @@
+//! Running totals: what [`crate::Store::stats`] reports, kept in the store as it is
+//! written, so that the statistics of a crawl of any size cost one read and a short
+//! scan of per-host counts instead of a read of every page record.
+//!
+//! Every page write adds its record (and subtracts the record it replaces) to totals
+//! held in memory, and puts the new totals into its own sled batch: the whole-crawl
+//! figures under `m` + `totals` and the count of the page's host under `n` + host. The
+//! totals on disk are therefore always those of the records on disk, after a crash
+//! too. Batches carry the totals in the order the batches are applied (the lock taken
+//! here is held until the batch is applied or queued for the group commit), so a later
+//! batch never carries older totals.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use serde::{Deserialize, Serialize};
+
+use crate::keys::{self, url_key};
+use crate::store::{from_json, to_json};
+use crate::{PageRecord, StoreError, StoreStats};
+
+/// The whole-crawl figures stored under `m` + [`TOTALS_KEY`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Totals {
+    urls: u64,
+    responses: u64,
+    bytes: u64,
+    by_status: BTreeMap<u16, u64>,
+    errors: BTreeMap<String, u64>,
+    first_fetch_ms: Option<u64>,
+    last_fetch_ms: Option<u64>,
+}
+
+/// Meta name of the whole-crawl totals.
+pub(crate) const TOTALS_KEY: &str = "totals";
+
+impl Totals {
+    fn add(&mut self, page: &PageRecord) {
+        self.urls += 1;
+        self.bytes += page.bytes;
+        if let Some(status) = page.status {
+            self.responses += 1;
+            *self.by_status.entry(status).or_default() += 1;
+        }
+        if let Some(kind) = &page.error {
+            *self.errors.entry(kind.clone()).or_default() += 1;
+        }
+        if page.attempts > 0 {
+            let at = page.fetched_at_ms;
+            self.first_fetch_ms = Some(self.first_fetch_ms.map_or(at, |t| t.min(at)));
+            self.last_fetch_ms = Some(self.last_fetch_ms.map_or(at, |t| t.max(at)));
+        }
+    }
+
+    /// Takes out a record that is being replaced. The fetch span keeps it: a span is
+    /// from the first fetch to the last, whichever records hold them now.
+    fn remove(&mut self, page: &PageRecord) {
+        self.urls = self.urls.saturating_sub(1);
+        self.bytes = self.bytes.saturating_sub(page.bytes);
+        if let Some(status) = page.status {
+            self.responses = self.responses.saturating_sub(1);
+            decrement(&mut self.by_status, &status);
+        }
+        if let Some(kind) = &page.error {
+            decrement(&mut self.errors, kind);
+        }
+    }
+
+    /// The statistics these totals and per-host counts make (the frontier and run
+    /// figures are the caller's).
+    pub(crate) fn to_stats(&self, pages_per_host: BTreeMap<String, u64>) -> StoreStats {
+        let mut by_status_class = BTreeMap::new();
+        for (status, count) in &self.by_status {
+            let class = PageRecord::class_of(*status);
+            *by_status_class.entry(class.to_owned()).or_default() += count;
+        }
+        StoreStats {
+            urls: self.urls,
+            responses: self.responses,
+            by_status_class,
+            by_status: self.by_status.clone(),
+            errors: self.errors.clone(),
+            bytes: self.bytes,
+            pages_per_host,
+            first_fetch_ms: self.first_fetch_ms,
+            last_fetch_ms: self.last_fetch_ms,
+            ..StoreStats::default()
+        }
+    }
+
+    /// The totals stored in `tree`, if the store keeps them.
+    pub(crate) fn read(tree: &sled::Tree) -> Result<Option<Totals>, StoreError> {
+        let key = keys::meta_key(TOTALS_KEY);
+        tree.get(&key)?
+            .map(|value| from_json(&key, &value))
+            .transpose()
+    }
+}
+
+fn decrement<K: Ord>(counts: &mut BTreeMap<K, u64>, key: &K) {
+    if let Some(count) = counts.get_mut(key) {
+        *count = count.saturating_sub(1);
+        if *count == 0 {
+            counts.remove(key);
+        }
+    }
+}
+
+/// The per-host page counts stored under `n` + host, in host order.
+pub(crate) fn read_host_counts(tree: &sled::Tree) -> Result<BTreeMap<String, u64>, StoreError> {
+    let mut counts = BTreeMap::new();
+    for entry in tree.scan_prefix([keys::HOST_COUNT]) {
+        let (key, value) = entry?;
+        counts.insert(keys::url_of(&key), decode_count(&key, &value)?);
+    }
+    Ok(counts)
+}
+
+fn decode_count(key: &[u8], value: &[u8]) -> Result<u64, StoreError> {
+    let bytes: [u8; 8] = value.try_into().map_err(|_| StoreError::Corrupt {
+        key: keys::url_of(key),
+        reason: "a host's page count is not 8 bytes".into(),
+    })?;
+    Ok(u64::from_be_bytes(bytes))
+}
+
+/// The totals of a store open for writing, shared by its writers.
+#[derive(Default)]
+pub(crate) struct RunningTotals {
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    crawl: Totals,
+    hosts: HashMap<String, u64>,
+}
+
+/// The totals locked for one write: see [`RunningTotals::lock`].
+pub(crate) struct Locked<'a>(MutexGuard<'a, State>);
+
+impl RunningTotals {
+    /// Totals that start from `crawl` and `hosts` (what the store holds).
+    pub(crate) fn starting_from(crawl: Totals, hosts: BTreeMap<String, u64>) -> RunningTotals {
+        RunningTotals {
+            state: Mutex::new(State {
+                crawl,
+                hosts: hosts.into_iter().collect(),
+            }),
+        }
+    }
+
+    /// Locks the totals for one write. Hold the guard until the batch it fills is
+    /// applied (or has its place in the group commit), so batches carry totals in
+    /// the order they reach the tree.
+    pub(crate) fn lock(&self) -> Locked<'_> {
+        // Counters stay usable after a panic elsewhere: at worst one write is off.
+        Locked(
+            self.state
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
+    }
+}
+
+impl Locked<'_> {
+    /// Counts `added` in and `removed` out, and puts the new totals of the crawl and of
+    /// each host concerned into `batch`.
+    pub(crate) fn record(
+        &mut self,
+        batch: &mut sled::Batch,
+        removed: &[PageRecord],
+        added: &[&PageRecord],
+    ) {
+        if removed.is_empty() && added.is_empty() {
+            return;
+        }
+        let state = &mut *self.0;
+        for page in removed {
+            state.crawl.remove(page);
+            if let Some(count) = state.hosts.get_mut(&page.host) {
+                *count = count.saturating_sub(1);
+            }
+        }
+        for page in added {
+            state.crawl.add(page);
+            *state.hosts.entry(page.host.clone()).or_default() += 1;
+        }
+        batch.insert(keys::meta_key(TOTALS_KEY), to_json(&state.crawl));
+        for page in removed.iter().chain(added.iter().copied()) {
+            let count = state.hosts.get(&page.host).copied().unwrap_or(0);
+            batch.insert(
+                url_key(keys::HOST_COUNT, &page.host),
+                &count.to_be_bytes()[..],
+            );
+        }
+    }
+}
+
+/// Totals and per-host counts computed from every page record: for a store written
+/// before the totals were kept.
+pub(crate) fn count_records(
+    pages: impl Iterator<Item = Result<PageRecord, StoreError>>,
+) -> Result<(Totals, BTreeMap<String, u64>), StoreError> {
+    let mut crawl = Totals::default();
+    let mut hosts = BTreeMap::new();
+    for page in pages {
+        let page = page?;
+        crawl.add(&page);
+        *hosts.entry(page.host).or_default() += 1;
+    }
+    Ok((crawl, hosts))
+}
+
+/// Puts `crawl` and `hosts` into `batch`, as [`Locked::record`] leaves them.
+pub(crate) fn store_all(batch: &mut sled::Batch, crawl: &Totals, hosts: &BTreeMap<String, u64>) {
+    batch.insert(keys::meta_key(TOTALS_KEY), to_json(crawl));
+    for (host, count) in hosts {
+        batch.insert(url_key(keys::HOST_COUNT, host), &count.to_be_bytes()[..]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(url: &str, host: &str, status: Option<u16>, error: Option<&str>) -> PageRecord {
+        PageRecord {
+            status,
+            error: error.map(str::to_owned),
+            bytes: 10,
+            fetched_at_ms: 100,
+            ..PageRecord::new(url, host, 0)
+        }
+    }
+
+    #[test]
+    fn a_replaced_record_is_counted_out_and_its_host_count_kept_right() {
+        let totals = RunningTotals::default();
+        let failed = page("http://a.test/", "a.test", None, Some("timeout"));
+        let fetched = page("http://a.test/", "a.test", Some(200), None);
+        let other = page("http://b.test/", "b.test", Some(404), None);
+        let mut batch = sled::Batch::default();
+        totals.lock().record(&mut batch, &[], &[&failed, &other]);
+        totals
+            .lock()
+            .record(&mut batch, std::slice::from_ref(&failed), &[&fetched]);
+        let state = totals.lock();
+        let stats = state.0.crawl.to_stats(BTreeMap::new());
+        assert_eq!(stats.urls, 2);
+        assert_eq!(stats.responses, 2);
+        assert_eq!(stats.bytes, 20);
+        assert!(stats.errors.is_empty(), "{:?}", stats.errors);
+        assert_eq!(stats.by_status_class["2xx"], 1);
+        assert_eq!(stats.by_status_class["4xx"], 1);
+        assert_eq!(state.0.hosts["a.test"], 1);
+        assert_eq!(state.0.hosts["b.test"], 1);
+    }
+
+    #[test]
+    fn counting_records_agrees_with_running_totals() {
+        let pages = [
+            page("http://a.test/", "a.test", Some(200), None),
+            page("http://a.test/x", "a.test", Some(500), None),
+            page("http://b.test/", "b.test", None, Some("dns")),
+        ];
+        let running = RunningTotals::default();
+        let refs: Vec<&PageRecord> = pages.iter().collect();
+        running
+            .lock()
+            .record(&mut sled::Batch::default(), &[], &refs);
+        let (counted, hosts) = count_records(pages.iter().cloned().map(Ok)).unwrap();
+        assert_eq!(running.lock().0.crawl, counted);
+        assert_eq!(hosts["a.test"], 2);
+    }
+}
