@@ -1,4 +1,5 @@
-//! The body log: page bodies appended to segment files beside the sled database.
+//! The body log: page bodies, and the other bulky parts of a page (its outlinks and
+//! HTTP heads), appended to segment files beside the sled database.
 //!
 //! sled is a fine index but a poor home for megabytes of bodies: every value it
 //! stores is rewritten as its pages are consolidated and its segments cleaned, so
@@ -15,11 +16,12 @@
 //! segment, which cost space and nothing else. [`BodyLog::sync`] runs before each
 //! explicit store flush so that flushed pointers have durable bodies.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use crate::StoreError;
 
@@ -66,6 +68,9 @@ pub struct BodyLog {
     dir: PathBuf,
     /// The segment appends go to; created by the first append, so readers write nothing.
     current: Mutex<Option<Arc<Segment>>>,
+    /// Segments opened for reading, kept open: an export reads two or three parts per
+    /// page, and an `open` per read cost more than the read.
+    readers: RwLock<HashMap<u32, Arc<File>>>,
 }
 
 impl BodyLog {
@@ -74,6 +79,7 @@ impl BodyLog {
         BodyLog {
             dir: dir.to_path_buf(),
             current: Mutex::new(None),
+            readers: RwLock::new(HashMap::new()),
         }
     }
 
@@ -162,12 +168,25 @@ impl BodyLog {
 
     /// Reads the bytes a pointer names.
     pub fn read(&self, pointer: BodyPointer) -> Result<Vec<u8>, StoreError> {
-        let path = Self::segment_path(&self.dir, pointer.segment);
-        let file = File::open(&path).map_err(|e| StoreError::io(&path, e))?;
+        let file = self.reader(pointer.segment)?;
         let mut bytes = vec![0u8; pointer.len as usize];
         file.read_exact_at(&mut bytes, pointer.offset)
-            .map_err(|e| StoreError::io(&path, e))?;
+            .map_err(|e| StoreError::io(&Self::segment_path(&self.dir, pointer.segment), e))?;
         Ok(bytes)
+    }
+
+    /// Segment `id` open for reading.
+    fn reader(&self, id: u32) -> Result<Arc<File>, StoreError> {
+        // The map only ever gains complete entries; a panic cannot leave one half-made.
+        let known = self.readers.read().unwrap_or_else(|p| p.into_inner());
+        if let Some(file) = known.get(&id) {
+            return Ok(Arc::clone(file));
+        }
+        drop(known);
+        let path = Self::segment_path(&self.dir, id);
+        let file = Arc::new(File::open(&path).map_err(|e| StoreError::io(&path, e))?);
+        let mut known = self.readers.write().unwrap_or_else(|p| p.into_inner());
+        Ok(Arc::clone(known.entry(id).or_insert(file)))
     }
 
     /// Bytes in all segments.

@@ -5,10 +5,7 @@
 //!
 //! | prefix | key | value |
 //! |---|---|---|
-//! | `p` | URL | [`crate::PageRecord`] as JSON |
-//! | `b` | URL | where the body is in the body log |
-//! | `o` | URL | the outlinks, one per line, encoded (compressed) like bodies |
-//! | `x` | URL | [`crate::HttpExchange`] as JSON, encoded like bodies |
+//! | `p` | URL | where the page's body, outlinks and HTTP heads are in the body log, then [`crate::PageRecord`] as JSON (`crate::page_value`) |
 //! | `Q` | host key | 8-byte big-endian offset: the cursor of the host's queue file |
 //! | `m` | name | metadata (format version, runs, the open mark, the inlink index's manifest, the running totals) |
 //! | `n` | host | 8-byte big-endian count of the host's page records (running totals) |
@@ -31,14 +28,8 @@
 //! number of keys and they hold one entry per URL discovered. sled keeps one cursor
 //! per host.
 
-/// `p` + URL -> [`crate::PageRecord`] as JSON.
+/// `p` + URL -> the page's parts and record (`crate::page_value`).
 pub const PAGE: u8 = b'p';
-/// `b` + URL -> where the body is in the body log (`crate::body_log`).
-pub const BODY: u8 = b'b';
-/// `o` + URL -> the outlinks, one per line, encoded (compressed) like bodies.
-pub const OUTLINKS: u8 = b'o';
-/// `x` + URL -> [`crate::HttpExchange`] as JSON, encoded like bodies.
-pub const EXCHANGE: u8 = b'x';
 /// `Q` + host key -> big-endian u64 offset in the host's queue file before which every
 /// entry is settled.
 pub const CURSOR: u8 = b'Q';

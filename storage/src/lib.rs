@@ -60,6 +60,7 @@ mod holder;
 mod index;
 mod inlinks;
 mod keys;
+mod page_value;
 mod query;
 mod queue_files;
 mod record;

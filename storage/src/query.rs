@@ -195,7 +195,7 @@ impl Iterator for Pages<'_> {
                         Ok(item) => item,
                         Err(e) => return Some(Err(e.into())),
                     };
-                    crate::store::from_json(&key, &value)
+                    crate::page_value::record(&key, &value)
                 }
                 Source::Index { iter, url_at } => {
                     let key = match iter.next()? {

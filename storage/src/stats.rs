@@ -74,7 +74,7 @@ impl StoreStats {
 impl Store {
     /// Totals over every record, the frontier and the runs. The record totals are kept
     /// as the store is written (see `totals`), so this reads one key per host, not
-    /// every record; a store of the format before them is read in full.
+    /// every record.
     pub fn stats(&self) -> Result<StoreStats, StoreError> {
         let tree = self.tree();
         let mut stats = match Totals::read(tree)? {

@@ -7,6 +7,7 @@ use crate::holder;
 use crate::index;
 use crate::inlinks::{self, InlinkIndex};
 use crate::keys::{self, url_key};
+use crate::page_value::{self, Parts};
 use crate::queue_files::{self, QueueFiles, QueueReader};
 use crate::record::{CrawlRun, HttpExchange, PageRecord, QueueEntry, QueueSlot};
 use crate::seen_table::SeenTable;
@@ -17,12 +18,9 @@ use crate::StoreError;
 /// Version 2 added the secondary indexes and the HTTP exchanges; version 3 keys the
 /// frontier by host and depth; version 4 moves the frontier to per-host queue files and
 /// the seen-set to an on-disk hash table, beside sled; version 5 keeps running totals
-/// (`m` + `totals`, `n` + host). A version 4 store is read as it is, and given its
-/// totals when it is first opened for writing.
+/// (`m` + `totals`, `n` + host) and one key per page (`p`: its parts are in the body
+/// log, see `page_value`).
 pub const FORMAT_VERSION: u32 = 5;
-
-/// The version before the running totals: readable, and upgraded in place.
-const FORMAT_WITHOUT_TOTALS: u32 = 4;
 
 /// How to open a store.
 #[derive(Clone, Debug)]
@@ -144,11 +142,14 @@ impl Store {
         let tree = db
             .open_tree("crawl")
             .map_err(|source| open_error(path, source))?;
-        let format = check_format(path, &db, &tree, options.create && !options.read_only)?;
+        check_format(path, &db, &tree, options.create && !options.read_only)?;
         let totals = if options.read_only {
             RunningTotals::default()
         } else {
-            running_totals(&db, &tree, format)?
+            RunningTotals::starting_from(
+                totals::Totals::read(&tree)?.unwrap_or_default(),
+                totals::read_host_counts(&tree)?,
+            )
         };
         let inlinks = InlinkIndex::open(&path.join("inlinks"), &tree, fold_at)?;
         let store = Store {
@@ -207,37 +208,33 @@ impl Store {
         let mut replaced = Vec::new();
         if let Some(page) = write.page {
             replaced.extend(self.unindex_previous(&mut batch, &page.url)?);
-            batch.insert(url_key(keys::PAGE, &page.url), to_json(page));
-            index::add(&mut batch, page);
             if !write.outlinks.is_empty() {
                 self.inlinks.append(&page.url, write.outlinks)?;
             }
-            match write.body {
-                Some(body) => {
-                    let pointer = self.bodies.append(&body::encode(body))?;
-                    batch.insert(url_key(keys::BODY, &page.url), &pointer.encode()[..]);
-                }
-                None => batch.remove(url_key(keys::BODY, &page.url)),
-            }
-            if write.outlinks.is_empty() {
-                batch.remove(url_key(keys::OUTLINKS, &page.url));
-            } else {
-                batch.insert(
-                    url_key(keys::OUTLINKS, &page.url),
-                    body::encode(write.outlinks.join("\n").as_bytes()),
-                );
-            }
-            match write.exchange {
-                Some(exchange) => batch.insert(
-                    url_key(keys::EXCHANGE, &page.url),
-                    body::encode(&to_json(exchange)),
-                ),
-                None => batch.remove(url_key(keys::EXCHANGE, &page.url)),
-            }
+            // The parts go to the body log before the batch that points to them.
+            let append = |bytes: &[u8]| self.bodies.append(&body::encode(bytes));
+            let parts = Parts {
+                body: write.body.map(append).transpose()?,
+                outlinks: (!write.outlinks.is_empty())
+                    .then(|| append(write.outlinks.join("\n").as_bytes()))
+                    .transpose()?,
+                exchange: write
+                    .exchange
+                    .map(|exchange| append(&to_json(exchange)))
+                    .transpose()?,
+            };
+            batch.insert(
+                url_key(keys::PAGE, &page.url),
+                page_value::encode(page, &parts),
+            );
+            index::add(&mut batch, page);
         }
         for (_, record) in write.settled {
             replaced.extend(self.unindex_previous(&mut batch, &record.url)?);
-            batch.insert(url_key(keys::PAGE, &record.url), to_json(record));
+            batch.insert(
+                url_key(keys::PAGE, &record.url),
+                page_value::encode(record, &Parts::default()),
+            );
             index::add(&mut batch, record);
         }
         debug_assert!(
@@ -293,7 +290,7 @@ impl Store {
         let Some(value) = self.tree.get(&key)? else {
             return Ok(None);
         };
-        let Ok(old) = from_json::<PageRecord>(&key, &value) else {
+        let Ok(old) = page_value::record(&key, &value) else {
             return Ok(None);
         };
         index::remove(batch, &old);
@@ -362,37 +359,43 @@ impl Store {
         let key = url_key(keys::PAGE, url);
         self.tree
             .get(&key)?
-            .map(|value| from_json(&key, &value))
+            .map(|value| page_value::record(&key, &value))
+            .transpose()
+    }
+
+    /// Where the parts of one URL's page are (nothing when it has no record).
+    fn parts(&self, url: &str) -> Result<Parts, StoreError> {
+        let key = url_key(keys::PAGE, url);
+        match self.tree.get(&key)? {
+            Some(value) => Ok(page_value::parts(&key, &value)?.0),
+            None => Ok(Parts::default()),
+        }
+    }
+
+    /// One part of a page, read from the body log and decoded.
+    fn part(&self, url: &str, part: Option<BodyPointer>) -> Result<Option<Vec<u8>>, StoreError> {
+        part.map(|pointer| body::decode(url, &self.bodies.read(pointer)?))
             .transpose()
     }
 
     /// The stored body of one URL.
     pub fn body(&self, url: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let Some(value) = self.tree.get(url_key(keys::BODY, url))? else {
-            return Ok(None);
-        };
-        let pointer = BodyPointer::decode(&value).ok_or_else(|| StoreError::Corrupt {
-            key: url.to_owned(),
-            reason: "body pointer is not 16 bytes".into(),
-        })?;
-        body::decode(url, &self.bodies.read(pointer)?).map(Some)
+        self.part(url, self.parts(url)?.body)
     }
 
     /// The HTTP request and response head stored for one URL.
     pub fn exchange(&self, url: &str) -> Result<Option<HttpExchange>, StoreError> {
-        let key = url_key(keys::EXCHANGE, url);
-        let Some(value) = self.tree.get(&key)? else {
+        let Some(json) = self.part(url, self.parts(url)?.exchange)? else {
             return Ok(None);
         };
-        from_json(&key, &body::decode(url, &value)?).map(Some)
+        from_json(url_key(keys::PAGE, url).as_slice(), &json).map(Some)
     }
 
     /// The outlinks of one URL (empty when it has none or is unknown).
     pub fn outlinks(&self, url: &str) -> Result<Vec<String>, StoreError> {
-        let Some(value) = self.tree.get(url_key(keys::OUTLINKS, url))? else {
+        let Some(text) = self.part(url, self.parts(url)?.outlinks)? else {
             return Ok(Vec::new());
         };
-        let text = body::decode(url, &value)?;
         let text = String::from_utf8(text).map_err(|e| StoreError::Corrupt {
             key: url.to_owned(),
             reason: format!("outlinks are not UTF-8: {e}"),
@@ -403,10 +406,9 @@ impl Store {
     /// Whether the stored outlinks of `source` contain `target`: the check that turns
     /// an inlink candidate into an inlink.
     pub(crate) fn links_to(&self, source: &str, target: &str) -> Result<bool, StoreError> {
-        let Some(value) = self.tree.get(url_key(keys::OUTLINKS, source))? else {
+        let Some(text) = self.part(source, self.parts(source)?.outlinks)? else {
             return Ok(false);
         };
-        let text = body::decode(source, &value)?;
         Ok(text
             .split(|b| *b == b'\n')
             .any(|line| line == target.as_bytes()))
@@ -423,7 +425,10 @@ impl Store {
 
     /// Every page record, in URL order.
     pub fn pages(&self) -> impl Iterator<Item = Result<PageRecord, StoreError>> + '_ {
-        self.scan(keys::PAGE)
+        self.tree.scan_prefix([keys::PAGE]).map(|item| {
+            let (key, value) = item?;
+            page_value::record(&key, &value)
+        })
     }
 
     /// The number of frontier entries (reads every queue file past its cursor).
@@ -508,16 +513,6 @@ impl Store {
                 .insert(url_key(keys::CURSOR, host), &cursor.to_be_bytes()[..])?;
         }
         Ok(entries)
-    }
-
-    fn scan<T: serde::de::DeserializeOwned>(
-        &self,
-        kind: u8,
-    ) -> impl Iterator<Item = Result<T, StoreError>> + '_ {
-        self.tree.scan_prefix([kind]).map(|item| {
-            let (key, value) = item?;
-            from_json(&key, &value)
-        })
     }
 
     /// Records the start of a run; returns its index for [`Store::finish_run`].
@@ -658,70 +653,29 @@ impl Drop for Store {
     }
 }
 
-/// The store's format version, when this build reads it (creating the store when
-/// `create` and it is empty).
 fn check_format(
     path: &Path,
     db: &sled::Db,
     tree: &sled::Tree,
     create: bool,
-) -> Result<u32, StoreError> {
+) -> Result<(), StoreError> {
     let key = keys::meta_key("format");
     match tree.get(&key)? {
-        Some(found) => {
-            let readable = [FORMAT_VERSION, FORMAT_WITHOUT_TOTALS];
-            match std::str::from_utf8(&found)
-                .ok()
-                .and_then(|v| v.parse().ok())
-            {
-                Some(version) if readable.contains(&version) => Ok(version),
-                _ => Err(StoreError::UnsupportedFormat {
-                    path: path.to_path_buf(),
-                    found: String::from_utf8_lossy(&found).into_owned(),
-                    supported: FORMAT_VERSION,
-                }),
-            }
-        }
+        Some(found) if found.as_ref() == FORMAT_VERSION.to_string().as_bytes() => Ok(()),
+        Some(found) => Err(StoreError::UnsupportedFormat {
+            path: path.to_path_buf(),
+            found: String::from_utf8_lossy(&found).into_owned(),
+            supported: FORMAT_VERSION,
+        }),
         None if create && tree.is_empty() => {
             tree.insert(key, FORMAT_VERSION.to_string().as_bytes())?;
             db.flush()?;
-            Ok(FORMAT_VERSION)
+            Ok(())
         }
         None => Err(StoreError::NotAStore {
             path: path.to_path_buf(),
         }),
     }
-}
-
-/// The totals a writer starts from: the stored ones, or, in a store of the version
-/// before them, totals counted from every record once, stored with the new version
-/// in one batch.
-fn running_totals(
-    db: &sled::Db,
-    tree: &sled::Tree,
-    format: u32,
-) -> Result<RunningTotals, StoreError> {
-    if format == FORMAT_VERSION {
-        let crawl = totals::Totals::read(tree)?.unwrap_or_default();
-        return Ok(RunningTotals::starting_from(
-            crawl,
-            totals::read_host_counts(tree)?,
-        ));
-    }
-    let records = tree.scan_prefix([keys::PAGE]).map(|entry| {
-        let (key, value) = entry?;
-        from_json::<PageRecord>(&key, &value)
-    });
-    let (crawl, hosts) = totals::count_records(records)?;
-    let mut batch = sled::Batch::default();
-    totals::store_all(&mut batch, &crawl, &hosts);
-    batch.insert(
-        keys::meta_key("format"),
-        FORMAT_VERSION.to_string().as_bytes(),
-    );
-    tree.apply_batch(batch)?;
-    db.flush()?;
-    Ok(RunningTotals::starting_from(crawl, hosts))
 }
 
 fn looks_like_store(path: &Path) -> bool {
@@ -1161,44 +1115,6 @@ mod tests {
                 before.pages_per_host["a.test"] + 1
             );
         }
-    }
-
-    #[test]
-    fn a_store_without_totals_is_read_by_counting_and_upgraded_by_a_writer() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
-            write_from_threads(&store, 2);
-            // What a store of format version 4 looks like: no totals.
-            store
-                .tree
-                .remove(keys::meta_key(totals::TOTALS_KEY))
-                .unwrap();
-            for key in store.tree.scan_prefix([keys::HOST_COUNT]).keys() {
-                store.tree.remove(key.unwrap()).unwrap();
-            }
-            let old = FORMAT_WITHOUT_TOTALS.to_string();
-            store
-                .tree
-                .insert(keys::meta_key("format"), old.as_bytes())
-                .unwrap();
-        }
-        let counted = {
-            let reader = Store::open(dir.path(), StoreOptions::read_only()).unwrap();
-            reader.stats().unwrap()
-        };
-        assert_eq!(counted.urls, 2 * 72);
-        let format = |store: &Store| store.tree.get(keys::meta_key("format")).unwrap().unwrap();
-        let writer = Store::open(dir.path(), StoreOptions::existing()).unwrap();
-        assert_eq!(
-            format(&writer).as_ref(),
-            FORMAT_VERSION.to_string().as_bytes()
-        );
-        assert!(writer
-            .tree
-            .contains_key(keys::meta_key(totals::TOTALS_KEY))
-            .unwrap());
-        assert_eq!(writer.stats().unwrap(), counted);
     }
 
     #[test]

@@ -197,29 +197,6 @@ impl Locked<'_> {
     }
 }
 
-/// Totals and per-host counts computed from every page record: for a store written
-/// before the totals were kept.
-pub(crate) fn count_records(
-    pages: impl Iterator<Item = Result<PageRecord, StoreError>>,
-) -> Result<(Totals, BTreeMap<String, u64>), StoreError> {
-    let mut crawl = Totals::default();
-    let mut hosts = BTreeMap::new();
-    for page in pages {
-        let page = page?;
-        crawl.add(&page);
-        *hosts.entry(page.host).or_default() += 1;
-    }
-    Ok((crawl, hosts))
-}
-
-/// Puts `crawl` and `hosts` into `batch`, as [`Locked::record`] leaves them.
-pub(crate) fn store_all(batch: &mut sled::Batch, crawl: &Totals, hosts: &BTreeMap<String, u64>) {
-    batch.insert(keys::meta_key(TOTALS_KEY), to_json(crawl));
-    for (host, count) in hosts {
-        batch.insert(url_key(keys::HOST_COUNT, host), &count.to_be_bytes()[..]);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,22 +232,5 @@ mod tests {
         assert_eq!(stats.by_status_class["4xx"], 1);
         assert_eq!(state.0.hosts["a.test"], 1);
         assert_eq!(state.0.hosts["b.test"], 1);
-    }
-
-    #[test]
-    fn counting_records_agrees_with_running_totals() {
-        let pages = [
-            page("http://a.test/", "a.test", Some(200), None),
-            page("http://a.test/x", "a.test", Some(500), None),
-            page("http://b.test/", "b.test", None, Some("dns")),
-        ];
-        let running = RunningTotals::default();
-        let refs: Vec<&PageRecord> = pages.iter().collect();
-        running
-            .lock()
-            .record(&mut sled::Batch::default(), &[], &refs);
-        let (counted, hosts) = count_records(pages.iter().cloned().map(Ok)).unwrap();
-        assert_eq!(running.lock().0.crawl, counted);
-        assert_eq!(hosts["a.test"], 2);
     }
 }
