@@ -28,16 +28,28 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// crawl of millions of URLs allocates and frees constantly, and those defaults cost
 /// it about 40% more peak RSS (BENCHMARKS.md), so return memory at once instead.
 fn tune_allocator() {
-    // The values of mimalloc's `mi_option_e` in the v3 sources libmimalloc-sys builds by
-    // default (its `v2` feature is off); libmimalloc-sys exports no constant for these.
-    const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
-    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-    for (option, value) in [(ARENA_EAGER_COMMIT, 0), (PURGE_DELAY, 0)] {
+    set_allocator_options(&[(ARENA_EAGER_COMMIT, 0), (PURGE_DELAY, 0)]);
+    disable_transparent_huge_pages();
+}
+
+/// A query command runs for a moment and frees little: memory returned at once only
+/// comes back through page faults (a tenth of `get`'s time on a large store), so
+/// keep mimalloc's default delay of a second there.
+fn tune_allocator_for_reading() {
+    set_allocator_options(&[(PURGE_DELAY, 1000)]);
+}
+
+// The values of mimalloc's `mi_option_e` in the v3 sources libmimalloc-sys builds by
+// default (its `v2` feature is off); libmimalloc-sys exports no constant for these.
+const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+fn set_allocator_options(options: &[(libmimalloc_sys::mi_option_t, std::ffi::c_long)]) {
+    for &(option, value) in options {
         // SAFETY: `mi_option_set` stores a number in mimalloc's option table (atomic
         // writes); it takes no pointers and may be called at any time from any thread.
         unsafe { libmimalloc_sys::mi_option_set(option, value) };
     }
-    disable_transparent_huge_pages();
 }
 
 /// Memory returned at once comes back through page faults, and a fault in a huge page
@@ -80,6 +92,16 @@ fn main() -> ExitCode {
         }
     };
     logging::init(&cli.logging);
+    if matches!(
+        cli.command,
+        Command::Stats(_)
+            | Command::Ls(_)
+            | Command::Get(_)
+            | Command::Links(_)
+            | Command::Export(_)
+    ) {
+        tune_allocator_for_reading();
+    }
     let result = match cli.command {
         Command::Crawl(args) => commands::crawl::run(*args),
         Command::Stats(args) => commands::stats::run(args),

@@ -5,15 +5,17 @@
 //! fetched) and the seen-set (fingerprints of every URL ever queued). It is what lets
 //! a crawl be queried when it is done and resumed when it was interrupted.
 //!
-//! Three things are not inside sled. Bodies are appended, LZ4-compressed, to segment
-//! files in `bodies/` and sled holds a pointer to each (see `body_log`), because sled
-//! rewrites large values several times over as it compacts. The frontier (one
+//! Three things are not inside sled. Bodies, outlink lists and HTTP heads are appended,
+//! LZ4-compressed, to segment files in `bodies/`, and a page's record in sled starts
+//! with a pointer to each (see `body_log` and `page_value`): sled rewrites large values
+//! several times over as it compacts, and every key per page costs it time at each open. The frontier (one
 //! append-only queue file per host, `queue_files`) and the seen-set (an on-disk hash
 //! table of fingerprints, `seen_table`) hold one entry per URL discovered, and sled's
 //! memory grows with its number of keys; in files they cost page cache, not heap.
 //!
-//! The central promise is atomicity: [`Store::write_page`] stores a page together with
-//! its body, its outlinks and its index entries in one sled batch, after appending the
+//! The central promise is atomicity: [`Store::write_page`] stores a page record (which
+//! points to its body, outlinks and heads) with its index entries and the running
+//! totals in one sled batch, after appending the
 //! frontier entries its outlinks create and their seen marks; the page record is what
 //! settles the page's own frontier entry. After a crash the store holds either all of
 //! the page or none of it, and never a page whose discoveries are not queued.
@@ -23,7 +25,9 @@
 //! [`PageFilter`] costs in proportion to what it finds. The inlink index lives beside
 //! sled (in `inlinks/`: an append-only postings log folded into sorted runs, one record
 //! per page rather than one key per link), so [`Store::inlinks`] costs a few reads plus
-//! one outlinks lookup per inlink. Large results are iterators.
+//! one outlinks lookup per inlink. Large results are iterators. [`Store::stats`] reads
+//! running totals that every page write keeps up to date in its own batch (`totals`).
+//! Readers open a store with [`StoreOptions::read_only`] and write nothing to it.
 //! A store is open in one process at a time (sled's lock); a second process gets
 //! [`StoreError::InUse`] at once, naming the process that holds it.
 //!
@@ -70,7 +74,7 @@ mod store;
 mod totals;
 
 pub use error::StoreError;
-pub use query::{PageFilter, Pages, StatusFilter};
+pub use query::{PageContent, PageFilter, Pages, PagesWithContent, StatusFilter};
 pub use record::{
     CrawlRun, HttpExchange, Link, PageRecord, QueueEntry, QueueSlot, RequestHead, ResponseHead,
 };

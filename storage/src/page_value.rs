@@ -85,8 +85,13 @@ pub fn parts(key: &[u8], value: &[u8]) -> Result<(Parts, usize), StoreError> {
 
 /// The record of a stored value.
 pub fn record(key: &[u8], value: &[u8]) -> Result<PageRecord, StoreError> {
-    let (_, json_at) = parts(key, value)?;
-    from_json(key, &value[json_at..])
+    Ok(record_and_parts(key, value)?.0)
+}
+
+/// The record of a stored value and where its parts are.
+pub fn record_and_parts(key: &[u8], value: &[u8]) -> Result<(PageRecord, Parts), StoreError> {
+    let (parts, json_at) = parts(key, value)?;
+    Ok((from_json(key, &value[json_at..])?, parts))
 }
 
 #[cfg(test)]

@@ -11,7 +11,8 @@
 use std::ops::{Bound, RangeInclusive};
 
 use crate::keys::{self, named_prefix};
-use crate::{Link, PageRecord, Store, StoreError};
+use crate::page_value::{self, Parts};
+use crate::{HttpExchange, Link, PageRecord, Store, StoreError};
 
 /// Which pages a query returns. Every field that is set must match; the default
 /// matches every page.
@@ -184,10 +185,9 @@ enum Source {
     Index { iter: sled::Iter, url_at: usize },
 }
 
-impl Iterator for Pages<'_> {
-    type Item = Result<PageRecord, StoreError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+impl<'a> Pages<'a> {
+    /// The next page with where its parts are.
+    fn next_with_parts(&mut self) -> Option<Result<(PageRecord, Parts), StoreError>> {
         loop {
             let page = match &mut self.source {
                 Source::Scan(iter) => {
@@ -195,7 +195,7 @@ impl Iterator for Pages<'_> {
                         Ok(item) => item,
                         Err(e) => return Some(Err(e.into())),
                     };
-                    crate::page_value::record(&key, &value)
+                    page_value::record_and_parts(&key, &value)
                 }
                 Source::Index { iter, url_at } => {
                     let key = match iter.next()? {
@@ -203,7 +203,7 @@ impl Iterator for Pages<'_> {
                         Err(e) => return Some(Err(e.into())),
                     };
                     let url = String::from_utf8_lossy(key.get(*url_at..).unwrap_or_default());
-                    match self.store.page(&url) {
+                    match self.store.page_and_parts(&url) {
                         Ok(Some(page)) => Ok(page),
                         // An entry whose record is gone: not a page to return.
                         Ok(None) => continue,
@@ -212,10 +212,68 @@ impl Iterator for Pages<'_> {
                 }
             };
             match page {
-                Ok(page) if !self.filter.matches(&page) => continue,
+                Ok((page, _)) if !self.filter.matches(&page) => continue,
                 other => return Some(other),
             }
         }
+    }
+
+    /// These pages with their outlinks and HTTP heads, and their bodies when
+    /// `with_bodies`: each part is one read of the body log, with no second lookup of
+    /// the record.
+    pub fn with_content(self, with_bodies: bool) -> PagesWithContent<'a> {
+        PagesWithContent {
+            pages: self,
+            with_bodies,
+        }
+    }
+}
+
+impl Iterator for Pages<'_> {
+    type Item = Result<PageRecord, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        Some(self.next_with_parts()?.map(|(page, _)| page))
+    }
+}
+
+/// What is stored with a page besides its record (from [`Pages::with_content`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PageContent {
+    /// The outlinks (canonical URLs), as [`Store::outlinks`] returns them.
+    pub outlinks: Vec<String>,
+    /// The HTTP heads, as [`Store::exchange`] returns them.
+    pub exchange: Option<HttpExchange>,
+    /// The body, when asked for and stored.
+    pub body: Option<Vec<u8>>,
+}
+
+/// The pages a filter selects, each with its [`PageContent`].
+pub struct PagesWithContent<'a> {
+    pages: Pages<'a>,
+    with_bodies: bool,
+}
+
+impl Iterator for PagesWithContent<'_> {
+    type Item = Result<(PageRecord, PageContent), StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (page, parts) = match self.pages.next_with_parts()? {
+            Ok(found) => found,
+            Err(error) => return Some(Err(error)),
+        };
+        let store = self.pages.store;
+        let content = (|| {
+            Ok(PageContent {
+                outlinks: store.outlinks_at(&page.url, parts.outlinks)?,
+                exchange: store.exchange_at(&page.url, parts.exchange)?,
+                body: match self.with_bodies {
+                    true => store.part(&page.url, parts.body)?,
+                    false => None,
+                },
+            })
+        })();
+        Some(content.map(|content| (page, content)))
     }
 }
 
@@ -470,6 +528,55 @@ mod tests {
         assert_eq!(edges.len(), 3);
         assert_eq!(edges[0].from, "http://a.test/");
         assert_eq!(edges[0].to, "http://a.test/x");
+    }
+
+    #[test]
+    fn pages_with_content_carry_the_parts_each_lookup_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), crate::StoreOptions::default()).unwrap();
+        let exchange = HttpExchange {
+            response: crate::ResponseHead {
+                status: 200,
+                ..crate::ResponseHead::default()
+            },
+            ..HttpExchange::default()
+        };
+        for (n, page) in sample().iter().enumerate() {
+            let body = format!("<p>page {n}</p>");
+            store
+                .write_page(&crate::PageWrite {
+                    page: Some(&page.0),
+                    outlinks: &page.1,
+                    body: (n % 2 == 0).then_some(body.as_bytes()),
+                    exchange: (n % 3 != 0).then_some(&exchange),
+                    ..crate::PageWrite::default()
+                })
+                .unwrap();
+        }
+        for filter in [
+            PageFilter::default(),
+            PageFilter {
+                host: Some("a.test".into()),
+                ..PageFilter::default()
+            },
+        ] {
+            let mut seen = 0;
+            for item in store.query(&filter).with_content(true) {
+                let (page, content) = item.unwrap();
+                assert_eq!(content.outlinks, store.outlinks(&page.url).unwrap());
+                assert_eq!(content.exchange, store.exchange(&page.url).unwrap());
+                assert_eq!(content.body, store.body(&page.url).unwrap());
+                seen += 1;
+            }
+            assert_eq!(seen, urls(&store, &filter).len());
+        }
+        let without: Vec<_> = store
+            .query(&PageFilter::default())
+            .with_content(false)
+            .map(|item| item.unwrap().1.body)
+            .collect();
+        assert!(without.iter().all(Option::is_none));
+        assert!(store.body(&sample()[0].0.url).unwrap().is_some());
     }
 
     #[test]

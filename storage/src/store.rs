@@ -363,6 +363,18 @@ impl Store {
             .transpose()
     }
 
+    /// The record of one URL and where its parts are.
+    pub(crate) fn page_and_parts(
+        &self,
+        url: &str,
+    ) -> Result<Option<(PageRecord, Parts)>, StoreError> {
+        let key = url_key(keys::PAGE, url);
+        self.tree
+            .get(&key)?
+            .map(|value| page_value::record_and_parts(&key, &value))
+            .transpose()
+    }
+
     /// Where the parts of one URL's page are (nothing when it has no record).
     fn parts(&self, url: &str) -> Result<Parts, StoreError> {
         let key = url_key(keys::PAGE, url);
@@ -373,7 +385,11 @@ impl Store {
     }
 
     /// One part of a page, read from the body log and decoded.
-    fn part(&self, url: &str, part: Option<BodyPointer>) -> Result<Option<Vec<u8>>, StoreError> {
+    pub(crate) fn part(
+        &self,
+        url: &str,
+        part: Option<BodyPointer>,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
         part.map(|pointer| body::decode(url, &self.bodies.read(pointer)?))
             .transpose()
     }
@@ -385,7 +401,15 @@ impl Store {
 
     /// The HTTP request and response head stored for one URL.
     pub fn exchange(&self, url: &str) -> Result<Option<HttpExchange>, StoreError> {
-        let Some(json) = self.part(url, self.parts(url)?.exchange)? else {
+        self.exchange_at(url, self.parts(url)?.exchange)
+    }
+
+    pub(crate) fn exchange_at(
+        &self,
+        url: &str,
+        part: Option<BodyPointer>,
+    ) -> Result<Option<HttpExchange>, StoreError> {
+        let Some(json) = self.part(url, part)? else {
             return Ok(None);
         };
         from_json(url_key(keys::PAGE, url).as_slice(), &json).map(Some)
@@ -393,7 +417,15 @@ impl Store {
 
     /// The outlinks of one URL (empty when it has none or is unknown).
     pub fn outlinks(&self, url: &str) -> Result<Vec<String>, StoreError> {
-        let Some(text) = self.part(url, self.parts(url)?.outlinks)? else {
+        self.outlinks_at(url, self.parts(url)?.outlinks)
+    }
+
+    pub(crate) fn outlinks_at(
+        &self,
+        url: &str,
+        part: Option<BodyPointer>,
+    ) -> Result<Vec<String>, StoreError> {
+        let Some(text) = self.part(url, part)? else {
             return Ok(Vec::new());
         };
         let text = String::from_utf8(text).map_err(|e| StoreError::Corrupt {

@@ -5,10 +5,11 @@ use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::mpsc;
 
 use anyhow::Context;
 use base64::Engine;
-use crawler_storage::{HttpExchange, PageFilter, PageRecord, Store};
+use crawler_storage::{HttpExchange, PageContent, PageFilter, PageRecord, Store, StoreError};
 use serde::Serialize;
 
 use super::reading::{fetched_at, open, page_filter};
@@ -100,30 +101,28 @@ fn export_jsonl(
     out: &mut Output,
 ) -> Result<Counts, Failure> {
     let mut counts = Counts::default();
-    for page in store.query(filter) {
-        let page = page?;
+    each_page_with_content(store, filter, with_body, |page, content| {
         let mut line = ExportedPage {
             page: &page,
             fetched_at: fetched_at(&page),
-            links: store.outlinks(&page.url)?,
-            http: store.exchange(&page.url)?,
+            links: content.outlinks,
+            http: content.exchange,
             body: None,
             body_base64: None,
         };
-        if with_body {
-            match store.body(&page.url)?.map(String::from_utf8) {
-                Some(Ok(text)) => line.body = Some(text),
-                Some(Err(bytes)) => {
-                    line.body_base64 =
-                        Some(base64::engine::general_purpose::STANDARD.encode(bytes.as_bytes()))
-                }
-                None => {}
+        match content.body.map(String::from_utf8) {
+            Some(Ok(text)) => line.body = Some(text),
+            Some(Err(bytes)) => {
+                line.body_base64 =
+                    Some(base64::engine::general_purpose::STANDARD.encode(bytes.as_bytes()))
             }
+            None => {}
         }
         serde_json::to_writer(&mut *out, &line)?;
         out.write_all(b"\n")?;
         counts.pages += 1;
-    }
+        Ok(())
+    })?;
     Ok(counts)
 }
 
@@ -136,21 +135,16 @@ fn export_warc(
     let info = warc_info(store, path)?;
     let mut warc = WarcWriter::new(out, &info)?;
     let mut counts = Counts::default();
-    for page in store.query(filter) {
-        let page = page?;
+    each_page_with_content(store, filter, true, |page, content| {
         if page.status.is_none() {
             counts.no_response += 1;
-            continue;
+            return Ok(());
         }
-        let Some(exchange) = store.exchange(&page.url)? else {
+        let Some(exchange) = content.exchange else {
             counts.no_headers += 1;
-            continue;
+            return Ok(());
         };
-        let payload = if page.body_stored {
-            store.body(&page.url)?.unwrap_or_default()
-        } else {
-            Vec::new()
-        };
+        let payload = content.body.unwrap_or_default();
         warc.write_capture(&Capture {
             url: &page.url,
             fetched_at_ms: page.fetched_at_ms,
@@ -159,9 +153,52 @@ fn export_warc(
             truncated: truncation(&page, payload.len()),
         })?;
         counts.pages += 1;
-    }
+        Ok(())
+    })?;
     warc.finish()?;
     Ok(counts)
+}
+
+/// Pages travel from the reading thread to the writing one in chunks of this many.
+const CHUNK: usize = 256;
+
+/// Calls `each` with every page `filter` selects and its content, in query order. A
+/// thread of its own reads them (sled, the body log, decompression) while the calling
+/// thread formats and writes (JSON, or WARC and gzip): each is about half of an
+/// export's work. At most a few chunks are read ahead.
+fn each_page_with_content(
+    store: &Store,
+    filter: &PageFilter,
+    with_bodies: bool,
+    mut each: impl FnMut(PageRecord, PageContent) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    type Chunk = Vec<Result<(PageRecord, PageContent), StoreError>>;
+    let (sender, receiver) = mpsc::sync_channel::<Chunk>(4);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut chunk = Vec::with_capacity(CHUNK);
+            for item in store.query(filter).with_content(with_bodies) {
+                let failed = item.is_err();
+                chunk.push(item);
+                if chunk.len() == CHUNK || failed {
+                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                    // A closed channel: the writer stopped (it failed); so do we.
+                    if sender.send(full).is_err() || failed {
+                        return;
+                    }
+                }
+            }
+            let _ = sender.send(chunk);
+        });
+        // Returning early drops the receiver, which stops the reader at its next send.
+        for chunk in receiver {
+            for item in chunk {
+                let (page, content) = item?;
+                each(page, content)?;
+            }
+        }
+        Ok(())
+    })
 }
 
 /// Why a response record's payload is not the whole body, if it is not.
