@@ -1,5 +1,7 @@
 //! The command line: bad input gets a clear message and exit code; queries answer.
 
+use std::path::Path;
+
 use crawler_tests::{crawl, run, FixtureServer, WebConfig, Workspace};
 
 use crate::CRAWLER;
@@ -404,6 +406,10 @@ fn errors_a_new_user_meets_say_what_to_do() {
             out.stderr().contains(says),
             "{args:?} should say {says:?}: {}",
             out.stderr()
+        );
+        assert!(
+            !Path::new(store).exists(),
+            "{args:?} failed before crawling and left a store behind"
         );
     }
 }

@@ -86,6 +86,38 @@ pub fn crawl(
     overrides: &[String],
 ) -> Result<ExitCode, Failure> {
     let store_path = config.store.clone();
+    let new_store = !store_path.exists();
+    let outcome = crawl_into(config, seeds, json, show_progress, overrides);
+    if outcome.is_err() && new_store {
+        remove_if_empty(&store_path);
+    }
+    outcome
+}
+
+/// Removes a store this command created when it holds nothing (no run, no page, no
+/// frontier): a crawl that failed before it started leaves no directory behind.
+fn remove_if_empty(store: &Path) {
+    let empty = match Store::open(store, StoreOptions::read_only()) {
+        Ok(opened) => {
+            opened.runs().is_ok_and(|runs| runs.is_empty())
+                && opened.pages().next().is_none()
+                && opened.queued().next().is_none()
+        }
+        Err(_) => false,
+    };
+    if empty {
+        let _ = std::fs::remove_dir_all(store);
+    }
+}
+
+fn crawl_into(
+    config: CrawlConfig,
+    seeds: Vec<CanonicalUrl>,
+    json: bool,
+    show_progress: bool,
+    overrides: &[String],
+) -> Result<ExitCode, Failure> {
+    let store_path = config.store.clone();
     let mut crawler = Crawler::new(config).map_err(|e| match e {
         CrawlError::Config(e) => Failure::Setting(e),
         other => Failure::Error(other.into()),
