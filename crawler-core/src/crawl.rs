@@ -370,6 +370,10 @@ impl Crawler {
         summary.ignored_robots = settings.ignore_robots;
         summary.crawl_delay_capped = frontier.capped_crawl_delays().clone();
         summary.parked_hosts = frontier.parked_hosts().clone();
+        if !stopped && summary.queued_left == 0 {
+            // Every worker is joined: nothing is in flight or being written.
+            self.store.settle_frontier()?;
+        }
         run.finished_at_ms = Some(unix_ms());
         run.fetched = summary.pages_fetched;
         run.interrupted = stopped;

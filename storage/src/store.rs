@@ -547,6 +547,30 @@ impl Store {
         Ok(entries)
     }
 
+    /// Moves every host's cursor to the end of its queue file, for a crawl that ran
+    /// its frontier dry: nothing in the files is queued any more, and readers
+    /// ([`Store::queued_count`], `stats`) need not check each entry. A host whose queue
+    /// never outgrew memory is never refilled from its file, so its cursor would
+    /// otherwise stay at the start.
+    ///
+    /// Call it only when no URL is queued or being fetched and nothing is being
+    /// written: an entry past a cursor is never handed out again.
+    pub fn settle_frontier(&self) -> Result<(), StoreError> {
+        self.check_writable()?;
+        let mut batch = sled::Batch::default();
+        for host in self.queues.hosts()? {
+            let path = self.queues.path(&host);
+            let len = std::fs::metadata(&path)
+                .map_err(|e| StoreError::io(&path, e))?
+                .len();
+            if len > self.cursor(&host)? {
+                batch.insert(url_key(keys::CURSOR, &host), &len.to_be_bytes()[..]);
+            }
+        }
+        self.tree.apply_batch(batch)?;
+        Ok(())
+    }
+
     /// Records the start of a run; returns its index for [`Store::finish_run`].
     pub fn start_run(&self, run: &CrawlRun) -> Result<usize, StoreError> {
         self.check_writable()?;

@@ -46,6 +46,11 @@ fn a_library_crawl_stores_every_page_with_its_outlinks() {
         },
     )
     .unwrap();
+    assert_eq!(
+        store.queued_hosts().count(),
+        0,
+        "a crawl that ran its frontier dry leaves every cursor at the end of its queue file"
+    );
     let mut stored = 0;
     for page in store.pages() {
         let page = page.unwrap();
