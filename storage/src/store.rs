@@ -266,7 +266,14 @@ impl Store {
             // Held until applied, so that batches reach the tree in totals order.
             let mut totals = self.totals.lock();
             totals.record(&mut batch, &replaced, &recorded);
-            self.tree.apply_batch(batch)?;
+            if let Err(error) = self.tree.apply_batch(batch) {
+                // Not stored: counted out again, so later batches carry true totals.
+                // (A failed durable write fails every later one; nothing to undo.)
+                let added: Vec<PageRecord> = recorded.iter().map(|&page| page.clone()).collect();
+                let restored: Vec<&PageRecord> = replaced.iter().collect();
+                totals.record(&mut sled::Batch::default(), &added, &restored);
+                return Err(error.into());
+            }
             drop(totals);
         }
         // Settled URLs are marked after their records: a crash in between leaves a
