@@ -129,6 +129,25 @@ impl BodyLog {
         Ok(segment)
     }
 
+    /// Appends `parts` one after the other with one write, and returns where each is.
+    pub fn append_all<const N: usize>(
+        &self,
+        parts: [&[u8]; N],
+    ) -> Result<[BodyPointer; N], StoreError> {
+        let whole = self.append(&parts.concat())?;
+        let mut offset = whole.offset;
+        Ok(parts.map(|part| {
+            let pointer = BodyPointer {
+                segment: whole.segment,
+                offset,
+                // Each part is shorter than the whole, which fit in a u32.
+                len: part.len() as u32,
+            };
+            offset += part.len() as u64;
+            pointer
+        }))
+    }
+
     /// Appends `bytes` and returns where they are.
     pub fn append(&self, bytes: &[u8]) -> Result<BodyPointer, StoreError> {
         let len = u32::try_from(bytes.len()).map_err(|_| StoreError::Corrupt {
@@ -233,6 +252,19 @@ mod tests {
                 assert_eq!(BodyPointer::decode(&pointer.encode()), Some(pointer));
             }
         }
+    }
+
+    #[test]
+    fn parts_appended_together_read_back_one_by_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = BodyLog::open(dir.path());
+        let before = log.append(b"before").unwrap();
+        let parts: [&[u8]; 3] = [b"body", b"", b"heads"];
+        let pointers = log.append_all(parts).unwrap();
+        for (pointer, part) in pointers.iter().zip(parts) {
+            assert_eq!(log.read(*pointer).unwrap(), part);
+        }
+        assert_eq!(log.read(before).unwrap(), b"before");
     }
 
     #[test]

@@ -211,17 +211,27 @@ impl Store {
             if !write.outlinks.is_empty() {
                 self.inlinks.append(&page.url, write.outlinks)?;
             }
-            // The parts go to the body log before the batch that points to them.
-            let append = |bytes: &[u8]| self.bodies.append(&body::encode(bytes));
-            let parts = Parts {
-                body: write.body.map(append).transpose()?,
-                outlinks: (!write.outlinks.is_empty())
-                    .then(|| append(write.outlinks.join("\n").as_bytes()))
-                    .transpose()?,
-                exchange: write
+            // The parts go to the body log, in one write, before the batch that points
+            // to them.
+            let encoded = [
+                write.body.map(body::encode),
+                (!write.outlinks.is_empty())
+                    .then(|| body::encode(write.outlinks.join("\n").as_bytes())),
+                write
                     .exchange
-                    .map(|exchange| append(&to_json(exchange)))
-                    .transpose()?,
+                    .map(|exchange| body::encode(&to_json(exchange))),
+            ];
+            let pointers = self.bodies.append_all(
+                encoded
+                    .each_ref()
+                    .map(|part| part.as_deref().unwrap_or_default()),
+            )?;
+            let [body, outlinks, exchange] =
+                [0, 1, 2].map(|i| encoded[i].is_some().then_some(pointers[i]));
+            let parts = Parts {
+                body,
+                outlinks,
+                exchange,
             };
             batch.insert(
                 url_key(keys::PAGE, &page.url),
