@@ -7,8 +7,9 @@
 //! |---|---|---|
 //! | `p` | URL | where the page's body, outlinks and HTTP heads are in the body log, then [`crate::PageRecord`] as JSON (`crate::page_value`) |
 //! | `Q` | host key | 8-byte big-endian offset: the cursor of the host's queue file |
-//! | `m` | name | metadata (format version, runs, the open mark, the inlink index's manifest, the running totals) |
-//! | `n` | host | 8-byte big-endian count of the host's page records (running totals) |
+//! | `m` | name | metadata (format version, runs, the open mark, the inlink index's manifest) |
+//! | `y` | host | 8-byte big-endian count of the host's page records (running totals) |
+//! | `z` | | the whole-crawl running totals as JSON |
 //! | `h` | varint length, host, URL | empty: pages by host |
 //! | `c` | 2-byte big-endian status (0: no response), URL | empty: pages by status |
 //! | `e` | varint length, error kind, URL | empty: pages by error kind |
@@ -35,8 +36,15 @@ pub const PAGE: u8 = b'p';
 pub const CURSOR: u8 = b'Q';
 /// `m` + name -> metadata (format version, runs).
 pub const META: u8 = b'm';
-/// `n` + host -> big-endian u64 count of the host's page records (`crate::totals`).
-pub const HOST_COUNT: u8 = b'n';
+/// `y` + host -> big-endian u64 count of the host's page records (`crate::totals`).
+///
+/// The running totals are rewritten by every page write, so they sort after every
+/// other key, away from the metadata: sled splits a leaf at 16 keys and rewrites a
+/// leaf whole now and then as it is updated, and a leaf shared with the runs (whose
+/// settings and seed list can be megabytes) would be rewritten with them.
+pub const HOST_COUNT: u8 = b'y';
+/// `z` -> the whole-crawl running totals (`crate::totals`), the last key of all.
+pub const TOTALS: u8 = b'z';
 /// `h` + varint length + host + URL -> empty.
 pub const BY_HOST: u8 = b'h';
 /// `c` + big-endian u16 status (0 when there was no response) + URL -> empty.

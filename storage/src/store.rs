@@ -18,7 +18,7 @@ use crate::StoreError;
 /// Version 2 added the secondary indexes and the HTTP exchanges; version 3 keys the
 /// frontier by host and depth; version 4 moves the frontier to per-host queue files and
 /// the seen-set to an on-disk hash table, beside sled; version 5 keeps running totals
-/// (`m` + `totals`, `n` + host) and one key per page (`p`: its parts are in the body
+/// (`z`, `y` + host) and one key per page (`p`: its parts are in the body
 /// log, see `page_value`).
 pub const FORMAT_VERSION: u32 = 5;
 

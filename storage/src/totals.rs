@@ -4,7 +4,8 @@
 //!
 //! Every page write adds its record (and subtracts the record it replaces) to totals
 //! held in memory, and puts the new totals into its own sled batch: the whole-crawl
-//! figures under `m` + `totals` and the count of the page's host under `n` + host. The
+//! figures under `z` and the count of the page's host under `y` + host (keys that
+//! sort after all others: see `keys::HOST_COUNT`). The
 //! totals on disk are therefore always those of the records on disk, after a crash
 //! too. Batches carry the totals in the order the batches are applied (the lock taken
 //! here is held until the batch is applied or queued for the group commit), so a later
@@ -19,7 +20,7 @@ use crate::keys::{self, url_key};
 use crate::store::{from_json, to_json};
 use crate::{PageRecord, StoreError, StoreStats};
 
-/// The whole-crawl figures stored under `m` + [`TOTALS_KEY`].
+/// The whole-crawl figures stored under `z`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Totals {
     urls: u64,
@@ -30,9 +31,6 @@ pub(crate) struct Totals {
     first_fetch_ms: Option<u64>,
     last_fetch_ms: Option<u64>,
 }
-
-/// Meta name of the whole-crawl totals.
-pub(crate) const TOTALS_KEY: &str = "totals";
 
 impl Totals {
     fn add(&mut self, page: &PageRecord) {
@@ -90,7 +88,7 @@ impl Totals {
 
     /// The totals stored in `tree`, if the store keeps them.
     pub(crate) fn read(tree: &sled::Tree) -> Result<Option<Totals>, StoreError> {
-        let key = keys::meta_key(TOTALS_KEY);
+        let key = [keys::TOTALS];
         tree.get(&key)?
             .map(|value| from_json(&key, &value))
             .transpose()
@@ -106,7 +104,7 @@ fn decrement<K: Ord>(counts: &mut BTreeMap<K, u64>, key: &K) {
     }
 }
 
-/// The per-host page counts stored under `n` + host, in host order.
+/// The per-host page counts stored under `y` + host, in host order.
 pub(crate) fn read_host_counts(tree: &sled::Tree) -> Result<BTreeMap<String, u64>, StoreError> {
     let mut counts = BTreeMap::new();
     for entry in tree.scan_prefix([keys::HOST_COUNT]) {
@@ -186,7 +184,7 @@ impl Locked<'_> {
             state.crawl.add(page);
             *state.hosts.entry(page.host.clone()).or_default() += 1;
         }
-        batch.insert(keys::meta_key(TOTALS_KEY), to_json(&state.crawl));
+        batch.insert(&[keys::TOTALS][..], to_json(&state.crawl));
         for page in removed.iter().chain(added.iter().copied()) {
             let count = state.hosts.get(&page.host).copied().unwrap_or(0);
             batch.insert(
