@@ -89,7 +89,7 @@ impl Totals {
     /// The totals stored in `tree`, if the store keeps them.
     pub(crate) fn read(tree: &sled::Tree) -> Result<Option<Totals>, StoreError> {
         let key = [keys::TOTALS];
-        tree.get(&key)?
+        tree.get(key)?
             .map(|value| from_json(&key, &value))
             .transpose()
     }
