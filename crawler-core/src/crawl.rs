@@ -372,7 +372,7 @@ impl Crawler {
         summary.parked_hosts = frontier.parked_hosts().clone();
         if !stopped && summary.queued_left == 0 {
             // Every worker is joined: nothing is in flight or being written.
-            self.store.settle_frontier()?;
+            self.store.clear_frontier()?;
         }
         run.finished_at_ms = Some(unix_ms());
         run.fetched = summary.pages_fetched;

@@ -257,6 +257,30 @@ impl QueueFiles {
         Ok(())
     }
 
+    /// Deletes every queue file (and forgets their open handles). Only for a frontier
+    /// whose entries are all settled, with nothing being appended.
+    pub fn remove_all(&self) -> Result<(), StoreError> {
+        let mut files = self.lock_files();
+        for (_, file) in files.drain() {
+            let mut handle = file.handle.lock().unwrap_or_else(|p| p.into_inner());
+            if handle.take().is_some() {
+                self.open.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(StoreError::io(&self.dir, e)),
+        };
+        for entry in entries {
+            let path = entry.map_err(|e| StoreError::io(&self.dir, e))?.path();
+            if path.extension().is_some_and(|e| e == "q") {
+                std::fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))?;
+            }
+        }
+        Ok(())
+    }
+
     /// Bytes of all queue files.
     pub fn size_on_disk(&self) -> u64 {
         crate::files::dir_size(&self.dir)

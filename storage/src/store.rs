@@ -564,28 +564,24 @@ impl Store {
         Ok(entries)
     }
 
-    /// Moves every host's cursor to the end of its queue file, for a crawl that ran
-    /// its frontier dry: nothing in the files is queued any more, and readers
-    /// ([`Store::queued_count`], `stats`) need not check each entry. A host whose queue
-    /// never outgrew memory is never refilled from its file, so its cursor would
-    /// otherwise stay at the start.
+    /// Empties the frontier's files, for a crawl that ran its frontier dry: nothing in
+    /// them is queued any more, so they only cost disk, and readers
+    /// ([`Store::queued_count`], `stats`) would check every entry of a host whose queue
+    /// never outgrew memory (its cursor never moves: it is never refilled from its file).
     ///
-    /// Call it only when no URL is queued or being fetched and nothing is being
-    /// written: an entry past a cursor is never handed out again.
-    pub fn settle_frontier(&self) -> Result<(), StoreError> {
+    /// The cursors go first, durably, then the files: a crash in between leaves files
+    /// whose entries are all settled, read from the start and skipped, and removed by
+    /// the next crawl that drains. Call it only when no URL is queued or being fetched
+    /// and nothing is being written.
+    pub fn clear_frontier(&self) -> Result<(), StoreError> {
         self.check_writable()?;
         let mut batch = sled::Batch::default();
-        for host in self.queues.hosts()? {
-            let path = self.queues.path(&host);
-            let len = std::fs::metadata(&path)
-                .map_err(|e| StoreError::io(&path, e))?
-                .len();
-            if len > self.cursor(&host)? {
-                batch.insert(url_key(keys::CURSOR, &host), &len.to_be_bytes()[..]);
-            }
+        for key in self.tree.scan_prefix([keys::CURSOR]).keys() {
+            batch.remove(key?);
         }
         self.tree.apply_batch(batch)?;
-        Ok(())
+        self.db.flush()?;
+        self.queues.remove_all()
     }
 
     /// Records the start of a run; returns its index for [`Store::finish_run`].
@@ -1188,6 +1184,32 @@ mod tests {
                 before.pages_per_host["a.test"] + 1
             );
         }
+    }
+
+    #[test]
+    fn clearing_a_drained_frontier_deletes_its_files_and_later_entries_queue_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        let entries: Vec<QueueEntry> = (0..5)
+            .map(|n| QueueEntry::seed(&format!("http://a.test/{n}"), "http://a.test:80"))
+            .collect();
+        let with_fps: Vec<_> = entries.iter().cloned().map(|e| (0, e)).collect();
+        store.enqueue(&with_fps).unwrap();
+        settle(&store, &entries.iter().collect::<Vec<_>>());
+        store.clear_frontier().unwrap();
+        let files = std::fs::read_dir(dir.path().join("frontier"))
+            .unwrap()
+            .count();
+        assert_eq!((files, store.queued_hosts().count()), (0, 0));
+        assert_eq!(store.cursor("http://a.test:80").unwrap(), 0);
+
+        let later = QueueEntry::seed("http://a.test/later", "http://a.test:80");
+        store.enqueue(&[(9, later.clone())]).unwrap();
+        assert_eq!(
+            store.queued_for_host("http://a.test:80", 10).unwrap(),
+            [later]
+        );
+        assert_eq!(store.queued_count().unwrap(), 1);
     }
 
     #[test]
