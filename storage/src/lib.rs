@@ -8,16 +8,16 @@
 //! Three things are not inside sled. Bodies, outlink lists and HTTP heads are appended,
 //! LZ4-compressed, to segment files in `bodies/`, and a page's record in sled starts
 //! with a pointer to each (see `body_log` and `page_value`): sled rewrites large values
-//! several times over as it compacts, and every key per page costs it time at each open. The frontier (one
-//! append-only queue file per host, `queue_files`) and the seen-set (an on-disk hash
-//! table of fingerprints, `seen_table`) hold one entry per URL discovered, and sled's
-//! memory grows with its number of keys; in files they cost page cache, not heap.
+//! several times over as it compacts, and every key per page costs it time at each
+//! open. The frontier (one append-only queue file per host, `queue_files`) and the
+//! seen-set (an on-disk hash table of fingerprints, `seen_table`) hold one entry per URL
+//! discovered, and sled's memory grows with its number of keys; in files they cost page
+//! cache, not heap.
 //!
 //! The central promise is atomicity: [`Store::write_page`] stores a page record (which
 //! points to its body, outlinks and heads) with its index entries and the running
-//! totals in one sled batch, after appending the
-//! frontier entries its outlinks create and their seen marks; the page record is what
-//! settles the page's own frontier entry. After a crash the store holds either all of
+//! totals in one sled batch, after appending the frontier entries its outlinks create
+//! and their seen marks; the page record is what settles the page's own frontier entry. After a crash the store holds either all of
 //! the page or none of it, and never a page whose discoveries are not queued.
 //!
 //! Reading a crawl back is cheap at any size: secondary indexes by host, status, error

@@ -77,10 +77,9 @@ impl Store {
     /// every record.
     pub fn stats(&self) -> Result<StoreStats, StoreError> {
         let tree = self.tree();
-        let mut stats = match Totals::read(tree)? {
-            Some(crawl) => crawl.to_stats(read_host_counts(tree)?),
-            None => self.stats_for(&PageFilter::default())?,
-        };
+        // No totals yet: no page was written.
+        let crawl = Totals::read(tree)?.unwrap_or_default();
+        let mut stats = crawl.to_stats(read_host_counts(tree)?);
         stats.queued = self.queued_count()?;
         let runs = self.runs()?;
         stats.runs = runs.len() as u64;

@@ -34,7 +34,7 @@ pub struct StoreOptions {
     /// share each flush). Off, sled flushes by itself every half second.
     pub durable_writes: bool,
     /// Open for reading only: this process writes nothing to the store (no open mark,
-    /// no flush or sync at close, no upgrade), and every write fails with
+    /// no flush or sync at close), and every write fails with
     /// [`StoreError::ReadOnly`]. What the query commands use: a store that was killed
     /// mid-crawl is read as it is, and left for the next crawl to repair.
     pub read_only: bool,
@@ -360,11 +360,7 @@ impl Store {
         let Some(value) = self.tree.get(&key)? else {
             return Ok(0);
         };
-        let bytes: [u8; 8] = value.as_ref().try_into().map_err(|_| StoreError::Corrupt {
-            key: keys::url_of(&key),
-            reason: "a frontier cursor is not 8 bytes".into(),
-        })?;
-        Ok(u64::from_be_bytes(bytes))
+        from_be_u64(&key, &value, "a frontier cursor")
     }
 
     fn reader_at_cursor(&self, host: &str) -> Result<QueueReader, StoreError> {
@@ -373,11 +369,7 @@ impl Store {
 
     /// The record of one URL (exact canonical spelling).
     pub fn page(&self, url: &str) -> Result<Option<PageRecord>, StoreError> {
-        let key = url_key(keys::PAGE, url);
-        self.tree
-            .get(&key)?
-            .map(|value| page_value::record(&key, &value))
-            .transpose()
+        Ok(self.page_and_parts(url)?.map(|(page, _)| page))
     }
 
     /// The record of one URL and where its parts are.
@@ -392,7 +384,8 @@ impl Store {
             .transpose()
     }
 
-    /// Where the parts of one URL's page are (nothing when it has no record).
+    /// Where the parts of one URL's page are (nothing when it has no record), without
+    /// decoding the record.
     fn parts(&self, url: &str) -> Result<Parts, StoreError> {
         let key = url_key(keys::PAGE, url);
         match self.tree.get(&key)? {
@@ -474,10 +467,7 @@ impl Store {
 
     /// Every page record, in URL order.
     pub fn pages(&self) -> impl Iterator<Item = Result<PageRecord, StoreError>> + '_ {
-        self.tree.scan_prefix([keys::PAGE]).map(|item| {
-            let (key, value) = item?;
-            page_value::record(&key, &value)
-        })
+        self.query(&crate::PageFilter::default())
     }
 
     /// The number of frontier entries (reads every queue file past its cursor).
@@ -661,6 +651,15 @@ pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
         key: keys::url_of(key),
         reason: e.to_string(),
     })
+}
+
+/// A stored big-endian u64 (`what` names it in the error when it is not 8 bytes).
+pub(crate) fn from_be_u64(key: &[u8], value: &[u8], what: &str) -> Result<u64, StoreError> {
+    let bytes: [u8; 8] = value.try_into().map_err(|_| StoreError::Corrupt {
+        key: keys::url_of(key),
+        reason: format!("{what} is not 8 bytes"),
+    })?;
+    Ok(u64::from_be_bytes(bytes))
 }
 
 /// Opens sled, waiting a moment when the lock is held with no other process named as

@@ -17,7 +17,7 @@ use std::sync::{Mutex, MutexGuard};
 use serde::{Deserialize, Serialize};
 
 use crate::keys::{self, url_key};
-use crate::store::{from_json, to_json};
+use crate::store::{from_be_u64, from_json, to_json};
 use crate::{PageRecord, StoreError, StoreStats};
 
 /// The whole-crawl figures stored under `z`.
@@ -109,17 +109,10 @@ pub(crate) fn read_host_counts(tree: &sled::Tree) -> Result<BTreeMap<String, u64
     let mut counts = BTreeMap::new();
     for entry in tree.scan_prefix([keys::HOST_COUNT]) {
         let (key, value) = entry?;
-        counts.insert(keys::url_of(&key), decode_count(&key, &value)?);
+        let count = from_be_u64(&key, &value, "a host's page count")?;
+        counts.insert(keys::url_of(&key), count);
     }
     Ok(counts)
-}
-
-fn decode_count(key: &[u8], value: &[u8]) -> Result<u64, StoreError> {
-    let bytes: [u8; 8] = value.try_into().map_err(|_| StoreError::Corrupt {
-        key: keys::url_of(key),
-        reason: "a host's page count is not 8 bytes".into(),
-    })?;
-    Ok(u64::from_be_bytes(bytes))
 }
 
 /// The totals of a store open for writing, shared by its writers.

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use crawler_tests::{run, FixtureServer, RequestRecord, WebConfig, Workspace};
@@ -46,6 +46,19 @@ fn crawl_killed_after(
     }
     child.wait().unwrap();
     killed
+}
+
+/// Resumes the crawl without seeds, lets it finish and returns what it printed.
+fn crawl_to_the_end(server: &FixtureServer, store: &Path, flags: &[&str]) -> Output {
+    let output = spawn_crawl(server, store, &[], flags)
+        .wait_with_output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
 }
 
 /// Every URL the store has a record for.
@@ -125,13 +138,7 @@ fn crawls_killed_at_random_points_resume_to_the_same_pages_and_lose_nothing() {
         "the crawl must still be running at the kill points ({kills} kills)"
     );
 
-    let last = spawn_crawl(&server, &store, &[], &flags);
-    let output = last.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    crawl_to_the_end(&server, &store, &flags);
 
     assert_eq!(
         stored_urls(&store),
@@ -183,14 +190,7 @@ fn sigint_stops_gracefully_and_resuming_finishes_with_the_right_totals() {
         "in-flight fetches were stored"
     );
 
-    let resumed = spawn_crawl(&server, &store, &[], &flags)
-        .wait_with_output()
-        .unwrap();
-    assert!(
-        resumed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&resumed.stderr)
-    );
+    let resumed = crawl_to_the_end(&server, &store, &flags);
     let second: serde_json::Value = serde_json::from_slice(&resumed.stdout).unwrap();
     assert_eq!(second["stopped"], false);
     assert_eq!(first_pages + second["pages_fetched"].as_u64().unwrap(), 120);
@@ -329,13 +329,7 @@ fn a_host_whose_queue_spilled_to_disk_survives_kills_and_resumes_without_refetch
         "the host's queue must outgrow its 256-URL buffer ({most_queued} queued at most)"
     );
 
-    let last = spawn_crawl(&server, &store, &[], &flags);
-    let output = last.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    crawl_to_the_end(&server, &store, &flags);
     assert_eq!(stored_urls(&store), server.expected_urls());
     let requests = page_requests(&server.log(), server.port());
     let twice: usize = requests.values().map(|n| n - 1).sum();
