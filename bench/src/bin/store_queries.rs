@@ -352,17 +352,10 @@ fn build(dir: &Path, synth: &Synthetic, from: u64, to: u64, threads: u64) -> Res
             .try_for_each(|w| w.join().unwrap_or_else(|_| Err("a writer panicked".into())))
     });
     result?;
-    // A crawl's frontier moves each host's cursor past its settled entries when it
-    // refills the host, and to the end when the host runs dry; do what it would have.
-    let hosts: Vec<String> = store
-        .queued_hosts()
-        .collect::<Result<_, _>>()
-        .map_err(|e| e.to_string())?;
-    for host in hosts {
-        store
-            .queued_for_host(&host, 1)
-            .map_err(|e| format!("settling the frontier of {host}: {e}"))?;
-    }
+    // Every entry is settled: what a crawl that drains its frontier does then.
+    store
+        .clear_frontier()
+        .map_err(|e| format!("clearing the frontier: {e}"))?;
     store
         .finish_run(
             run,
