@@ -53,6 +53,12 @@ pub enum StoreError {
     /// sled failed while reading or writing.
     #[error("store: {0}")]
     Sled(#[from] sled::Error),
+    /// A write of the store's records failed earlier in this process; nothing is
+    /// written after it (see `record_writer`).
+    #[error(
+        "store: a write of page records failed ({reason}); nothing more is written to this store"
+    )]
+    WriteFailed { reason: String },
     /// A record that does not decode: the store is damaged (or was edited).
     #[error("store: damaged record under key {key:?}: {reason}")]
     Corrupt { key: String, reason: String },

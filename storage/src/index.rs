@@ -5,6 +5,7 @@
 //! here: they live beside sled, in `inlinks`.)
 
 use crate::keys::{self, named_prefix, with_url};
+use crate::record_writer::Changes;
 use crate::PageRecord;
 
 /// The index keys of `page`: by host, by status, by fetch time and by error kind.
@@ -22,18 +23,18 @@ pub fn page_keys(page: &PageRecord) -> Vec<Vec<u8>> {
     entries
 }
 
-/// Adds the index entries of `page` to `batch`.
-pub fn add(batch: &mut sled::Batch, page: &PageRecord) {
+/// Adds the index entries of `page` to `changes`.
+pub(crate) fn add(changes: &mut Changes, page: &PageRecord) {
     for key in page_keys(page) {
-        batch.insert(key, &[][..]);
+        changes.insert(key, &[][..]);
     }
 }
 
-/// Adds the removal of the index entries of `page` to `batch`. Entries the new record
+/// Adds the removal of the index entries of `page` to `changes`. Entries the new record
 /// re-adds later in the same batch survive: the last write to a key in a batch wins.
-pub fn remove(batch: &mut sled::Batch, page: &PageRecord) {
+pub(crate) fn remove(changes: &mut Changes, page: &PageRecord) {
     for key in page_keys(page) {
-        batch.remove(key);
+        changes.remove(key);
     }
 }
 

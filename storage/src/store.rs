@@ -1,8 +1,9 @@
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::body;
 use crate::body_log::{BodyLog, BodyPointer};
-use crate::group_commit::GroupCommit;
 use crate::holder;
 use crate::index;
 use crate::inlinks::{self, InlinkIndex};
@@ -10,6 +11,7 @@ use crate::keys::{self, url_key};
 use crate::page_value::{self, Parts};
 use crate::queue_files::{self, QueueFiles, QueueReader};
 use crate::record::{CrawlRun, HttpExchange, PageRecord, QueueEntry, QueueSlot};
+use crate::record_writer::{Changes, RecordWriter, Submission};
 use crate::seen_table::SeenTable;
 use crate::totals::{self, RunningTotals};
 use crate::StoreError;
@@ -29,9 +31,10 @@ pub struct StoreOptions {
     pub cache_mb: u64,
     /// Create the store when the directory is absent or empty. Readers set this to false.
     pub create: bool,
-    /// Make every [`Store::write_page`] durable before it returns, so that a killed
-    /// process never loses a page it was told was stored (writers running concurrently
-    /// share each flush). Off, sled flushes by itself every half second.
+    /// Flush sled after every round of the store's writer, so that a killed process
+    /// loses only the page records handed over in the last few milliseconds (see
+    /// `record_writer`; their URLs stay in the frontier and are fetched again). Off,
+    /// sled flushes by itself every half second.
     pub durable_writes: bool,
     /// Open for reading only: this process writes nothing to the store (no open mark,
     /// no flush or sync at close), and every write fails with
@@ -101,11 +104,13 @@ pub struct Store {
     bodies: BodyLog,
     inlinks: InlinkIndex,
     queues: QueueFiles,
-    seen: SeenTable,
-    durable_writes: bool,
+    seen: Arc<SeenTable>,
     read_only: bool,
-    /// Durable writes go through it, so that one flush covers every writer waiting.
-    group_commit: GroupCommit,
+    /// Applies the sled changes of every write, many at a time; `None` when read-only.
+    writer: Option<RecordWriter>,
+    /// The frontier cursors this process moved, which the writer may not have applied
+    /// yet (only this process writes them, so this is never stale).
+    cursors: Mutex<HashMap<String, u64>>,
     /// What [`Store::stats`] reads, updated in every page's batch.
     totals: RunningTotals,
 }
@@ -152,6 +157,17 @@ impl Store {
             )
         };
         let inlinks = InlinkIndex::open(&path.join("inlinks"), &tree, fold_at)?;
+        let seen = Arc::new(SeenTable::open(&path.join("seen"))?);
+        let writer = if options.read_only {
+            None
+        } else {
+            Some(RecordWriter::start(
+                db.clone(),
+                tree.clone(),
+                Arc::clone(&seen),
+                options.durable_writes,
+            )?)
+        };
         let store = Store {
             path: owned(),
             db,
@@ -159,10 +175,10 @@ impl Store {
             bodies: BodyLog::open(&path.join("bodies")),
             inlinks,
             queues: QueueFiles::open(&path.join("frontier")),
-            seen: SeenTable::open(&path.join("seen"))?,
-            durable_writes: options.durable_writes,
+            seen,
             read_only: options.read_only,
-            group_commit: GroupCommit::default(),
+            writer,
+            cursors: Mutex::default(),
             totals,
         };
         if !store.read_only {
@@ -190,24 +206,46 @@ impl Store {
         &self.path
     }
 
+    /// The tree, once every write that returned before is applied to it: what the
+    /// read API reads.
     pub(crate) fn tree(&self) -> &sled::Tree {
+        if let Some(writer) = &self.writer {
+            // A failed write is reported to writers; readers read what is there.
+            let _ = writer.wait_idle();
+        }
         &self.tree
+    }
+
+    fn writer(&self) -> Result<&RecordWriter, StoreError> {
+        self.writer.as_ref().ok_or_else(|| StoreError::ReadOnly {
+            path: self.path.clone(),
+        })
     }
 
     /// Stores one completed fetch: page, body, outlinks, HTTP exchange, the index
     /// entries they imply, the frontier entries and seen marks its outlinks create,
     /// and the removal of its own frontier entry, all in one atomic batch.
     ///
+    /// The files beside sled are written before this returns; the sled changes (the
+    /// records, their index entries, the totals) are handed to the store's writer,
+    /// which applies them within milliseconds, many writes in one batch
+    /// (`record_writer`). From the moment this returns, the records count for the
+    /// crawl (a written URL's frontier entry is settled) and every read of the
+    /// store sees them.
+    ///
     /// A URL written again replaces its record; the index entries of the old record
     /// are removed in the same batch. Its outlinks are recorded in the inlink index
     /// (`inlinks`) before the batch, like its body; the old ones need no removal,
     /// since [`Store::inlinks`] checks every candidate against the stored outlinks.
+    ///
+    /// Fails when an earlier write failed in the writer: nothing is stored after a
+    /// lost write.
     pub fn write_page(&self, write: &PageWrite<'_>) -> Result<(), StoreError> {
-        self.check_writable()?;
-        let mut batch = sled::Batch::default();
+        let writer = self.writer()?;
+        let mut submission = Submission::default();
         let mut replaced = Vec::new();
         if let Some(page) = write.page {
-            replaced.extend(self.unindex_previous(&mut batch, &page.url)?);
+            replaced.extend(self.unindex_previous(writer, &mut submission.changes, &page.url)?);
             if !write.outlinks.is_empty() {
                 self.inlinks.append(&page.url, write.outlinks)?;
             }
@@ -233,19 +271,24 @@ impl Store {
                 outlinks,
                 exchange,
             };
-            batch.insert(
-                url_key(keys::PAGE, &page.url),
-                page_value::encode(page, &parts),
-            );
-            index::add(&mut batch, page);
+            let key = url_key(keys::PAGE, &page.url);
+            submission
+                .changes
+                .insert(key.clone(), page_value::encode(page, &parts));
+            submission.records.push((key, page.clone()));
+            index::add(&mut submission.changes, page);
         }
-        for (_, record) in write.settled {
-            replaced.extend(self.unindex_previous(&mut batch, &record.url)?);
-            batch.insert(
-                url_key(keys::PAGE, &record.url),
-                page_value::encode(record, &Parts::default()),
-            );
-            index::add(&mut batch, record);
+        for (fingerprint, record) in write.settled {
+            replaced.extend(self.unindex_previous(writer, &mut submission.changes, &record.url)?);
+            let key = url_key(keys::PAGE, &record.url);
+            submission
+                .changes
+                .insert(key.clone(), page_value::encode(record, &Parts::default()));
+            submission.records.push((key, record.clone()));
+            index::add(&mut submission.changes, record);
+            // Marked after their records (by the writer): a crash in between leaves a
+            // record of a URL not marked seen, which is recorded again if found again.
+            submission.marks.push(*fingerprint);
         }
         debug_assert!(
             write.released.iter().all(|slot| {
@@ -261,56 +304,45 @@ impl Store {
         for (fingerprint, _) in write.discovered {
             self.seen.insert(*fingerprint)?;
         }
+        if submission.is_empty() {
+            return Ok(());
+        }
         let recorded: Vec<&PageRecord> = write
             .page
             .into_iter()
             .chain(write.settled.iter().map(|(_, record)| record))
             .collect();
-        if self.durable_writes {
-            let totals = &self.totals;
-            self.group_commit
-                .commit(&self.db, &self.tree, batch, |batch| {
-                    totals.lock().record(batch, &replaced, &recorded);
-                })?;
-        } else {
-            // Held until applied, so that batches reach the tree in totals order.
-            let mut totals = self.totals.lock();
-            totals.record(&mut batch, &replaced, &recorded);
-            if let Err(error) = self.tree.apply_batch(batch) {
-                // Not stored: counted out again, so later batches carry true totals.
-                // (A failed durable write fails every later one; nothing to undo.)
-                let added: Vec<PageRecord> = recorded.iter().map(|&page| page.clone()).collect();
-                let restored: Vec<&PageRecord> = replaced.iter().collect();
-                totals.record(&mut sled::Batch::default(), &added, &restored);
-                return Err(error.into());
-            }
-            drop(totals);
-        }
-        // Settled URLs are marked after their records: a crash in between leaves a
-        // record of a URL not marked seen, which is recorded again if found again.
-        for (fingerprint, _) in write.settled {
-            self.seen.insert(*fingerprint)?;
-        }
-        Ok(())
+        let totals = &self.totals;
+        writer.submit(submission, |changes| {
+            totals.lock().record(changes, &replaced, &recorded);
+        })
     }
 
-    /// Adds the removal of the index entries of `url`'s current record, if it has one,
-    /// and returns that record (for the totals to count it out).
+    /// Adds the removal of the index entries of `url`'s current record (pending in
+    /// the writer or in sled), if it has one, and returns that record (for the totals
+    /// to count it out).
     /// A URL is normally written once, so this is one lookup that finds nothing.
     /// A damaged old record cannot be unindexed; queries skip what no longer matches.
     fn unindex_previous(
         &self,
-        batch: &mut sled::Batch,
+        writer: &RecordWriter,
+        changes: &mut Changes,
         url: &str,
     ) -> Result<Option<PageRecord>, StoreError> {
         let key = url_key(keys::PAGE, url);
-        let Some(value) = self.tree.get(&key)? else {
-            return Ok(None);
+        let old = match writer.pending_record(&key) {
+            Some(pending) => pending,
+            None => {
+                let Some(value) = self.tree.get(&key)? else {
+                    return Ok(None);
+                };
+                let Ok(old) = page_value::record(&key, &value) else {
+                    return Ok(None);
+                };
+                old
+            }
         };
-        let Ok(old) = page_value::record(&key, &value) else {
-            return Ok(None);
-        };
-        index::remove(batch, &old);
+        index::remove(changes, &old);
         Ok(Some(old))
     }
 
@@ -334,6 +366,12 @@ impl Store {
     /// Whether a URL with this fingerprint was ever queued or settled (one lookup in
     /// the on-disk table: a few `pread`s).
     pub fn is_seen(&self, fingerprint: u128) -> Result<bool, StoreError> {
+        // Pending first: the writer writes a mark before it stops being pending.
+        if let Some(writer) = &self.writer {
+            if writer.has_pending_mark(fingerprint) {
+                return Ok(true);
+            }
+        }
         self.seen.contains(fingerprint)
     }
 
@@ -351,16 +389,33 @@ impl Store {
     /// Whether `url` has a page record: it was fetched or settled, so a frontier entry
     /// of it is no longer queued.
     fn is_recorded(&self, url: &str) -> Result<bool, StoreError> {
-        Ok(self.tree.contains_key(url_key(keys::PAGE, url))?)
+        let key = url_key(keys::PAGE, url);
+        // Pending first: the writer applies a record before it stops being pending.
+        if let Some(writer) = &self.writer {
+            if writer.has_pending_record(&key) {
+                return Ok(true);
+            }
+        }
+        Ok(self.tree.contains_key(key)?)
     }
 
     /// Where `host`'s queue file is known settled up to (0: nowhere yet).
     fn cursor(&self, host: &str) -> Result<u64, StoreError> {
+        if let Some(&moved) = self.moved_cursors().get(host) {
+            return Ok(moved);
+        }
         let key = url_key(keys::CURSOR, host);
         let Some(value) = self.tree.get(&key)? else {
             return Ok(0);
         };
         from_be_u64(&key, &value, "a frontier cursor")
+    }
+
+    fn moved_cursors(&self) -> MutexGuard<'_, HashMap<String, u64>> {
+        // A map of numbers, valid after a panic elsewhere.
+        self.cursors
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn reader_at_cursor(&self, host: &str) -> Result<QueueReader, StoreError> {
@@ -378,7 +433,7 @@ impl Store {
         url: &str,
     ) -> Result<Option<(PageRecord, Parts)>, StoreError> {
         let key = url_key(keys::PAGE, url);
-        self.tree
+        self.tree()
             .get(&key)?
             .map(|value| page_value::record_and_parts(&key, &value))
             .transpose()
@@ -388,7 +443,7 @@ impl Store {
     /// decoding the record.
     fn parts(&self, url: &str) -> Result<Parts, StoreError> {
         let key = url_key(keys::PAGE, url);
-        match self.tree.get(&key)? {
+        match self.tree().get(&key)? {
             Some(value) => Ok(page_value::parts(&key, &value)?.0),
             None => Ok(Parts::default()),
         }
@@ -548,8 +603,14 @@ impl Store {
         let start = reader.offset;
         let (entries, cursor) = queue_files::load(&mut reader, limit, |url| self.is_recorded(url))?;
         if cursor != start {
-            self.tree
-                .insert(url_key(keys::CURSOR, host), &cursor.to_be_bytes()[..])?;
+            // Through the writer, after the records that settle what it passes: a
+            // cursor on disk never passes a record that is not.
+            let mut submission = Submission::default();
+            submission
+                .changes
+                .insert(url_key(keys::CURSOR, host), &cursor.to_be_bytes()[..]);
+            self.writer()?.submit(submission, |_| {})?;
+            self.moved_cursors().insert(host.to_owned(), cursor);
         }
         Ok(entries)
     }
@@ -564,13 +625,14 @@ impl Store {
     /// the next crawl that drains. Call it only when no URL is queued or being fetched
     /// and nothing is being written.
     pub fn clear_frontier(&self) -> Result<(), StoreError> {
-        self.check_writable()?;
+        self.writer()?.wait_idle()?;
         let mut batch = sled::Batch::default();
         for key in self.tree.scan_prefix([keys::CURSOR]).keys() {
             batch.remove(key?);
         }
         self.tree.apply_batch(batch)?;
         self.db.flush()?;
+        self.moved_cursors().clear();
         self.queues.remove_all()
     }
 
@@ -598,7 +660,7 @@ impl Store {
     /// The runs made over this store, oldest first.
     pub fn runs(&self) -> Result<Vec<CrawlRun>, StoreError> {
         let key = keys::meta_key("runs");
-        match self.tree.get(&key)? {
+        match self.tree().get(&key)? {
             Some(value) => from_json(&key, &value),
             None => Ok(Vec::new()),
         }
@@ -614,9 +676,10 @@ impl Store {
     /// collected in memory folded into a run), then the records pointing to them.
     /// sled also flushes by itself every half second.
     pub fn flush(&self) -> Result<(), StoreError> {
-        if self.read_only {
+        let Some(writer) = &self.writer else {
             return Ok(());
-        }
+        };
+        writer.wait_idle()?;
         self.bodies.sync()?;
         self.inlinks.flush()?;
         self.queues.sync()?;
@@ -705,6 +768,8 @@ fn open_error(path: &Path, source: sled::Error) -> StoreError {
 
 impl Drop for Store {
     fn drop(&mut self) {
+        // Everything handed to the writer is applied before anything closes.
+        let written = self.writer.as_mut().map(RecordWriter::close);
         self.inlinks.close();
         if self.read_only {
             holder::release(&self.path);
@@ -712,8 +777,9 @@ impl Drop for Store {
         }
         // A clean close: everything durable, then the open mark removed. Errors leave
         // the mark, which only costs a check of the queue files at the next open.
-        let closed = self
-            .flush()
+        let closed = written
+            .unwrap_or(Ok(()))
+            .and_then(|()| self.flush())
             .and_then(|()| Ok(self.tree.remove(keys::meta_key(OPEN_MARK))?))
             .and_then(|_| Ok(self.db.flush()?));
         drop(closed);

@@ -3,13 +3,14 @@
 //! scan of per-host counts instead of a read of every page record.
 //!
 //! Every page write adds its record (and subtracts the record it replaces) to totals
-//! held in memory, and puts the new totals into its own sled batch: the whole-crawl
+//! held in memory, and puts the new totals into its own sled changes: the whole-crawl
 //! figures under `z` and the count of the page's host under `y` + host (keys that
 //! sort after all others: see `keys::HOST_COUNT`). The
 //! totals on disk are therefore always those of the records on disk, after a crash
-//! too. Batches carry the totals in the order the batches are applied (the lock taken
-//! here is held until the batch is applied or queued for the group commit), so a later
-//! batch never carries older totals.
+//! too. Writes carry the totals in the order the store's writer applies them (the
+//! lock taken here is held while the write takes its place in the writer's queue), so
+//! a later write never carries older totals; when the writer merges a round into one
+//! batch, the last totals of the round are the ones that land.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -17,6 +18,7 @@ use std::sync::{Mutex, MutexGuard};
 use serde::{Deserialize, Serialize};
 
 use crate::keys::{self, url_key};
+use crate::record_writer::Changes;
 use crate::store::{from_be_u64, from_json, to_json};
 use crate::{PageRecord, StoreError, StoreStats};
 
@@ -141,8 +143,8 @@ impl RunningTotals {
         }
     }
 
-    /// Locks the totals for one write. Hold the guard until the batch it fills is
-    /// applied (or has its place in the group commit), so batches carry totals in
+    /// Locks the totals for one write. Hold the guard until the changes it fills have
+    /// their place in the writer's queue, so writes carry totals in
     /// the order they reach the tree.
     pub(crate) fn lock(&self) -> Locked<'_> {
         // Counters stay usable after a panic elsewhere: at worst one write is off.
@@ -156,10 +158,10 @@ impl RunningTotals {
 
 impl Locked<'_> {
     /// Counts `added` in and `removed` out, and puts the new totals of the crawl and of
-    /// each host concerned into `batch`.
+    /// each host concerned into `changes`.
     pub(crate) fn record(
         &mut self,
-        batch: &mut sled::Batch,
+        changes: &mut Changes,
         removed: &[PageRecord],
         added: &[&PageRecord],
     ) {
@@ -177,10 +179,10 @@ impl Locked<'_> {
             state.crawl.add(page);
             *state.hosts.entry(page.host.clone()).or_default() += 1;
         }
-        batch.insert(&[keys::TOTALS][..], to_json(&state.crawl));
+        changes.insert(&[keys::TOTALS][..], to_json(&state.crawl));
         for page in removed.iter().chain(added.iter().copied()) {
             let count = state.hosts.get(&page.host).copied().unwrap_or(0);
-            batch.insert(
+            changes.insert(
                 url_key(keys::HOST_COUNT, &page.host),
                 &count.to_be_bytes()[..],
             );
@@ -208,11 +210,11 @@ mod tests {
         let failed = page("http://a.test/", "a.test", None, Some("timeout"));
         let fetched = page("http://a.test/", "a.test", Some(200), None);
         let other = page("http://b.test/", "b.test", Some(404), None);
-        let mut batch = sled::Batch::default();
-        totals.lock().record(&mut batch, &[], &[&failed, &other]);
+        let mut changes = Changes::default();
+        totals.lock().record(&mut changes, &[], &[&failed, &other]);
         totals
             .lock()
-            .record(&mut batch, std::slice::from_ref(&failed), &[&fetched]);
+            .record(&mut changes, std::slice::from_ref(&failed), &[&fetched]);
         let state = totals.lock();
         let stats = state.0.crawl.to_stats(BTreeMap::new());
         assert_eq!(stats.urls, 2);
