@@ -4,10 +4,16 @@
 //! frontier entry a URL gets and before the batch of the page that found it. Memory
 //! holds only a Bloom filter over it (about 1.2 bytes per URL), so most new URLs are
 //! known to be new without touching disk (a filter hit costs one lookup in the table,
-//! a few `pread`s), and a small set of *pending*
+//! a few `pread`s, remembered: see below), and a small set of *pending*
 //! fingerprints: claimed by a worker whose batch is not written yet. Without the pending
 //! set, two workers finding the same new link at once could both see it missing from
 //! the store and queue it twice.
+//!
+//! Links repeat (navigation, pagination), so a filter hit that the table confirms is
+//! remembered: each shard keeps the last few thousand confirmed fingerprints in two
+//! generations (the older one dropped when the newer fills), so a link found on every
+//! page of a site costs one table lookup, not one per page. A fingerprint once in the
+//! table is never removed, so remembering it can never be wrong.
 //!
 //! Workers check and claim concurrently, so the set is split into shards by
 //! fingerprint, each behind its own mutex. A shard's lock is held for one claim,
@@ -26,6 +32,8 @@ const SHARDS: usize = 64;
 /// correctness.
 const MIN_EXPECTED: usize = 10_000_000;
 const FALSE_POSITIVE_RATE: f64 = 0.01;
+/// Confirmed fingerprints remembered per shard and generation (about 5 MB in all).
+const RECENT_PER_SHARD: usize = 2048;
 
 /// Fingerprints are already uniform hashes: hashing them again is wasted work.
 #[derive(Default)]
@@ -49,6 +57,23 @@ struct Shard {
     filter: BloomFilter,
     /// Claimed, and not yet known to be in the store.
     pending: HashSet<u128, BuildHasherDefault<PassThrough>>,
+    /// Found in the store lately: the newer generation, then the older.
+    recent: [HashSet<u128, BuildHasherDefault<PassThrough>>; 2],
+}
+
+impl Shard {
+    fn recently_found(&self, fingerprint: u128) -> bool {
+        self.recent
+            .iter()
+            .any(|generation| generation.contains(&fingerprint))
+    }
+
+    fn remember_found(&mut self, fingerprint: u128) {
+        if self.recent[0].len() >= RECENT_PER_SHARD {
+            self.recent[1] = std::mem::take(&mut self.recent[0]);
+        }
+        self.recent[0].insert(fingerprint);
+    }
 }
 
 pub struct SeenSet {
@@ -67,6 +92,7 @@ impl SeenSet {
                     filter: BloomFilter::with_false_pos(FALSE_POSITIVE_RATE)
                         .expected_items(expected.max(1)),
                     pending: HashSet::default(),
+                    recent: Default::default(),
                 })
             })
             .collect();
@@ -90,10 +116,11 @@ impl SeenSet {
     /// [`SeenSet::release`]. The caller must write it to the store before releasing it.
     pub fn claim(&self, fingerprint: u128) -> Result<bool, StoreError> {
         let mut shard = self.shard(fingerprint);
-        if shard.pending.contains(&fingerprint) {
+        if shard.pending.contains(&fingerprint) || shard.recently_found(fingerprint) {
             return Ok(false);
         }
         if shard.filter.contains(&fingerprint) && self.store.is_seen(fingerprint)? {
+            shard.remember_found(fingerprint);
             return Ok(false);
         }
         shard.filter.insert(&fingerprint);
@@ -134,6 +161,34 @@ mod tests {
         seen.release([8]);
         assert!(!seen.claim(8).unwrap(), "stored now");
         assert!(seen.claim(9 << 64).unwrap());
+    }
+
+    #[test]
+    fn remembered_fingerprints_are_bounded_and_stay_seen_after_they_are_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path(), StoreOptions::default()).unwrap());
+        // All in shard 0, three generations' worth.
+        let fingerprints: Vec<u128> = (1..=3 * RECENT_PER_SHARD as u128)
+            .map(|k| (k * SHARDS as u128) << 64)
+            .collect();
+        let entries: Vec<_> = fingerprints
+            .iter()
+            .map(|&fp| (fp, QueueEntry::seed("http://a.test/", "http://a.test:80")))
+            .collect();
+        store.enqueue(&entries).unwrap();
+        let seen = SeenSet::load(Arc::clone(&store)).unwrap();
+        for round in 0..2 {
+            for &fp in &fingerprints {
+                assert!(!seen.claim(fp).unwrap(), "round {round}: stored, so seen");
+            }
+        }
+        let shard = seen.shard(0);
+        assert!(shard.recent.iter().all(|g| g.len() <= RECENT_PER_SHARD));
+        assert!(shard.recently_found(*fingerprints.last().unwrap()));
+        assert!(
+            !shard.recently_found(fingerprints[0]),
+            "the oldest were forgotten"
+        );
     }
 
     #[test]

@@ -42,6 +42,8 @@ const SCAN_CHUNK: usize = 1 << 20;
 
 struct Partition {
     file: File,
+    /// The file's path, for errors (kept: lookups are too frequent to build it each time).
+    path: PathBuf,
     /// log2 of the number of slots.
     bits: u32,
     /// Fingerprints stored.
@@ -123,6 +125,7 @@ impl SeenTable {
         scan_file(&file, &path, |_| count += 1)?;
         Ok(Some(Partition {
             file,
+            path,
             bits: slots.trailing_zeros(),
             count,
         }))
@@ -136,25 +139,24 @@ impl SeenTable {
         let Some(partition) = guard.as_ref() else {
             return Ok(false);
         };
-        Ok(probe(partition, &self.path(index), value)?.is_ok())
+        Ok(probe(partition, value)?.is_ok())
     }
 
     /// Adds `fingerprint`; nothing happens when it is there already.
     pub fn insert(&self, fingerprint: u128) -> Result<(), StoreError> {
         let value = stored_value(fingerprint);
         let index = partition_of(value);
-        let path = self.path(index);
         let mut guard = self.partition(index, true)?;
         let Some(partition) = guard.as_mut() else {
             return Ok(());
         };
-        let Err(empty) = probe(partition, &path, value)? else {
+        let Err(empty) = probe(partition, value)? else {
             return Ok(());
         };
         partition
             .file
             .write_all_at(&value.to_be_bytes(), empty * SLOT as u64)
-            .map_err(|e| StoreError::io(&path, e))?;
+            .map_err(|e| StoreError::io(&partition.path, e))?;
         partition.count += 1;
         if partition.count * 2 > 1u64 << partition.bits {
             *partition = self.grow(partition, index)?;
@@ -195,6 +197,7 @@ impl SeenTable {
         std::fs::rename(&new_path, &path).map_err(|e| StoreError::io(&path, e))?;
         Ok(Partition {
             file,
+            path,
             bits,
             count: old.count,
         })
@@ -261,7 +264,8 @@ fn home(value: u128, bits: u32) -> u64 {
 
 /// Where `value` is (`Ok(slot)`), or the empty slot where it would go (`Err(slot)`).
 /// The table is at most half full, so an empty slot always ends the probe.
-fn probe(partition: &Partition, path: &Path, value: u128) -> Result<Result<u64, u64>, StoreError> {
+fn probe(partition: &Partition, value: u128) -> Result<Result<u64, u64>, StoreError> {
+    let path = &partition.path;
     let slots = 1u64 << partition.bits;
     let mut at = home(value, partition.bits);
     let mut buffer = [0u8; SLOT * PROBE_READ as usize];
