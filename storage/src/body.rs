@@ -13,13 +13,18 @@ const MAX_DECODED: usize = 1 << 31;
 
 /// The stored form of `body`: one codec byte, then the payload.
 pub fn encode(body: &[u8]) -> Vec<u8> {
-    if body.len() >= 256 {
-        let compressed = lz4_flex::compress_prepend_size(body);
-        if compressed.len() < body.len() {
-            let mut value = Vec::with_capacity(compressed.len() + 1);
-            value.push(LZ4);
-            value.extend_from_slice(&compressed);
-            return value;
+    let size = u32::try_from(body.len()).ok().filter(|_| body.len() >= 256);
+    if let Some(size) = size {
+        // Compressed in place after the codec byte and the size: one allocation.
+        let header = 1 + 4;
+        let mut value = vec![0; header + lz4_flex::block::get_maximum_output_size(body.len())];
+        value[0] = LZ4;
+        value[1..header].copy_from_slice(&size.to_le_bytes());
+        if let Ok(written) = lz4_flex::block::compress_into(body, &mut value[header..]) {
+            if header + written < body.len() + 1 {
+                value.truncate(header + written);
+                return value;
+            }
         }
     }
     let mut value = Vec::with_capacity(body.len() + 1);

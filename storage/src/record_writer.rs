@@ -11,19 +11,23 @@
 //! So [`crate::Store::write_page`] writes its own files (queue entries, seen marks, body
 //! log) and hands its sled changes here, and returns. The writer thread gathers what
 //! arrives for up to [`GATHER_FOR`] (or until [`GATHER_UP_TO`] submissions wait),
-//! applies it in submission order as one sled batch, flushes when the store is
-//! durable, and then writes the seen marks that must follow their records. Until
-//! then a submission's records and marks are *pending*: the store looks them up here
-//! before sled, so for the crawl a record exists from the moment its write returned,
-//! and readers of the store's queries wait until the writer is idle
-//! ([`RecordWriter::wait_idle`]).
+//! and makes one sled batch of it, in submission order: for each record, the removal
+//! of the index entries of the record it replaces (looked up here, by the only thread
+//! that writes the tree, so the lookup never waits for sled's write lock), then the
+//! submission's changes; then the running totals of the round (`totals`), once. It
+//! applies the batch, flushes when the store is durable, and then writes the seen marks
+//! that must follow their records. Until then a submission's records and marks are
+//! *pending*: the store asks here before sled, so for the crawl a record exists from
+//! the moment its write returned, and readers of the store's queries wait until the
+//! writer is idle ([`RecordWriter::wait_idle`]).
 //!
 //! What a kill loses: the submissions of the round being gathered or applied (a few
 //! milliseconds of pages). They were never made durable, their frontier entries are
 //! still unsettled, and the next run fetches them again.
 //!
-//! Lock order: the writer's state, then the running totals (taken by the `complete`
-//! closure of [`RecordWriter::submit`]).
+//! The running totals belong to the writer: it counts each round's records in and the
+//! records they replace out, and writes the totals in the round's batch, so the totals
+//! on disk are always those of the records on disk.
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -32,7 +36,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::seen_table::SeenTable;
-use crate::{PageRecord, StoreError};
+use crate::totals::RunningTotals;
+use crate::{index, page_value, PageRecord, StoreError};
 
 /// How long the writer waits for more submissions before applying a round.
 pub(crate) const GATHER_FOR: Duration = Duration::from_millis(5);
@@ -69,7 +74,8 @@ impl Changes {
 pub(crate) struct Submission {
     /// The sled changes (records, index entries, cursors).
     pub(crate) changes: Changes,
-    /// The records among the changes, by their `p` key: looked up while pending.
+    /// The records among the changes, by their `p` key: pending until applied, counted
+    /// in the totals, and the records they replace unindexed.
     pub(crate) records: Vec<(Vec<u8>, PageRecord)>,
     /// Seen marks to write once the changes are applied (of URLs settled by a record).
     pub(crate) marks: Vec<u128>,
@@ -96,6 +102,7 @@ struct Shared {
     db: sled::Db,
     tree: sled::Tree,
     seen: Arc<SeenTable>,
+    totals: RunningTotals,
     durable: bool,
 }
 
@@ -107,8 +114,8 @@ struct State {
     next_ticket: u64,
     /// Every submission with a smaller ticket has been through a round.
     applied: u64,
-    /// Pending records by `p` key, with the ticket of the submission that holds them.
-    records: HashMap<Vec<u8>, (u64, PageRecord)>,
+    /// The `p` keys of pending records, with the ticket of the submission that holds them.
+    records: HashMap<Vec<u8>, u64>,
     /// Pending seen marks, with their submission's ticket.
     marks: HashMap<u128, u64>,
     /// The first failed round's error: every later write fails too, since nothing
@@ -126,6 +133,7 @@ impl RecordWriter {
         db: sled::Db,
         tree: sled::Tree,
         seen: Arc<SeenTable>,
+        totals: RunningTotals,
         durable: bool,
     ) -> Result<RecordWriter, StoreError> {
         let shared = Arc::new(Shared {
@@ -135,6 +143,7 @@ impl RecordWriter {
             db,
             tree,
             seen,
+            totals,
             durable,
         });
         let for_thread = Arc::clone(&shared);
@@ -152,14 +161,9 @@ impl RecordWriter {
     }
 
     /// Queues `submission` for the next round and returns (after waiting only when
-    /// the writer has fallen far behind). `complete` is called on its changes under
-    /// the lock that fixes the order of application, so what it adds reaches the tree
-    /// in the order of the calls (the running totals rely on it).
-    pub(crate) fn submit(
-        &self,
-        mut submission: Submission,
-        complete: impl FnOnce(&mut Changes),
-    ) -> Result<(), StoreError> {
+    /// the writer has fallen far behind). Submissions are applied in the order of
+    /// the calls.
+    pub(crate) fn submit(&self, submission: Submission) -> Result<(), StoreError> {
         let mut state = self.shared.lock();
         while state.failure.is_none() && state.waiting.len() >= MAX_WAITING {
             state = wait(&self.shared.round_done, state);
@@ -169,11 +173,10 @@ impl RecordWriter {
                 reason: failure.clone(),
             });
         }
-        complete(&mut submission.changes);
         let ticket = state.next_ticket;
         state.next_ticket += 1;
-        for (key, record) in std::mem::take(&mut submission.records) {
-            state.records.insert(key, (ticket, record));
+        for (key, _) in &submission.records {
+            state.records.insert(key.clone(), ticket);
         }
         for &mark in &submission.marks {
             state.marks.insert(mark, ticket);
@@ -184,12 +187,6 @@ impl RecordWriter {
             self.shared.work.notify_one();
         }
         Ok(())
-    }
-
-    /// The pending record under `key`, if one is waiting to be applied.
-    pub(crate) fn pending_record(&self, key: &[u8]) -> Option<PageRecord> {
-        let state = self.shared.lock();
-        state.records.get(key).map(|(_, record)| record.clone())
     }
 
     /// Whether a record under `key` is waiting to be applied.
@@ -288,7 +285,7 @@ impl Shared {
                 state.failure.get_or_insert(error);
             }
             state.applied = end;
-            state.records.retain(|_, (ticket, _)| *ticket >= end);
+            state.records.retain(|_, ticket| *ticket >= end);
             state.marks.retain(|_, ticket| *ticket >= end);
             self.round_done.notify_all();
         }
@@ -298,10 +295,36 @@ impl Shared {
     fn apply(&self, round: Vec<Submission>) -> Result<(), String> {
         let mut batch = sled::Batch::default();
         let mut marks = Vec::new();
+        // The latest record of each key written in this round, for a key written twice.
+        let mut written: HashMap<Vec<u8>, PageRecord> = HashMap::new();
+        let mut totals = self.totals.lock();
         for submission in round {
+            let mut unindexed = Changes::default();
+            let mut removed = Vec::new();
+            for (key, _) in &submission.records {
+                if let Some(old) = self.current_record(&written, key)? {
+                    index::remove(&mut unindexed, &old);
+                    removed.push(old);
+                }
+            }
+            // Removals first: an entry the new record has again survives them.
+            unindexed.add_to(&mut batch);
             submission.changes.add_to(&mut batch);
+            let added: Vec<&PageRecord> = submission.records.iter().map(|(_, r)| r).collect();
+            totals.count(&removed, &added);
+            for (key, record) in submission.records {
+                written.insert(key, record);
+            }
             marks.extend(submission.marks);
         }
+        let mut counts = Changes::default();
+        let hosts: std::collections::BTreeSet<&str> = written
+            .values()
+            .map(|record| record.host.as_str())
+            .collect();
+        totals.write(&mut counts, hosts.into_iter());
+        drop(totals);
+        counts.add_to(&mut batch);
         self.tree.apply_batch(batch).map_err(|e| e.to_string())?;
         if self.durable {
             self.db.flush().map_err(|e| e.to_string())?;
@@ -310,6 +333,23 @@ impl Shared {
             self.seen.insert(mark).map_err(|e| e.to_string())?;
         }
         Ok(())
+    }
+}
+
+impl Shared {
+    /// The record under `key` before this submission: written earlier in the round, or
+    /// in the tree. A damaged old record cannot be unindexed; queries skip what no
+    /// longer matches.
+    fn current_record(
+        &self,
+        written: &HashMap<Vec<u8>, PageRecord>,
+        key: &[u8],
+    ) -> Result<Option<PageRecord>, String> {
+        if let Some(record) = written.get(key) {
+            return Ok(Some(record.clone()));
+        }
+        let stored = self.tree.get(key).map_err(|e| e.to_string())?;
+        Ok(stored.and_then(|value| page_value::record(key, &value).ok()))
     }
 }
 
@@ -322,46 +362,66 @@ fn wait<'a>(condvar: &Condvar, state: MutexGuard<'a, State>) -> MutexGuard<'a, S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keys::{self, url_key};
+    use crate::totals::Totals;
 
-    fn open(dir: &std::path::Path) -> (sled::Db, sled::Tree, Arc<SeenTable>) {
+    fn start(dir: &std::path::Path, durable: bool) -> (RecordWriter, sled::Tree, Arc<SeenTable>) {
         let db = sled::open(dir.join("db")).unwrap();
         let tree = db.open_tree("t").unwrap();
         let seen = Arc::new(SeenTable::open(&dir.join("seen")).unwrap());
-        (db, tree, seen)
+        let writer = RecordWriter::start(
+            db,
+            tree.clone(),
+            Arc::clone(&seen),
+            RunningTotals::default(),
+            durable,
+        )
+        .unwrap();
+        (writer, tree, seen)
     }
 
-    fn submission(key: String, value: u32) -> Submission {
+    /// A write of `record` as the store makes it: the record and its index entries.
+    fn page_write(record: &PageRecord, mark: Option<u128>) -> Submission {
+        let key = url_key(keys::PAGE, &record.url);
         let mut changes = Changes::default();
-        changes.insert(key.clone().into_bytes(), value.to_be_bytes().to_vec());
+        changes.insert(
+            key.clone(),
+            page_value::encode(record, &page_value::Parts::default()),
+        );
+        index::add(&mut changes, record);
         Submission {
             changes,
-            records: vec![(
-                key.into_bytes(),
-                PageRecord::new("http://a.test/", "a.test", 0),
-            )],
-            marks: vec![u128::from(value) + 1],
+            records: vec![(key, record.clone())],
+            marks: mark.into_iter().collect(),
+        }
+    }
+
+    fn page(n: u32, status: u16) -> PageRecord {
+        PageRecord {
+            status: Some(status),
+            bytes: 10,
+            ..PageRecord::new(&format!("http://a.test/{n}"), "a.test", 0)
         }
     }
 
     #[test]
-    fn submissions_are_pending_until_applied_then_in_the_tree_in_order() {
+    fn concurrent_writes_are_applied_with_their_marks_and_totals_that_count_them() {
         let dir = tempfile::tempdir().unwrap();
-        let (db, tree, seen) = open(dir.path());
-        let writer =
-            Arc::new(RecordWriter::start(db, tree.clone(), Arc::clone(&seen), true).unwrap());
+        let (writer, tree, seen) = start(dir.path(), true);
+        let writer = Arc::new(writer);
         let threads: Vec<_> = (0..8u32)
             .map(|thread| {
                 let writer = Arc::clone(&writer);
                 std::thread::spawn(move || {
-                    for n in 0..200u32 {
-                        let key = format!("{thread}/{n}");
-                        writer.submit(submission(key, n), |_| {}).unwrap();
-                        // Every thread also rewrites one shared key: the last one wins.
-                        writer
-                            .submit(Submission::default(), |changes| {
-                                changes.insert(b"last".to_vec(), n.to_be_bytes().to_vec());
-                            })
-                            .unwrap();
+                    for n in 0..100u32 {
+                        let record = page(thread * 1000 + n, 200);
+                        let mark = u128::from(thread * 1000 + n) + 1;
+                        writer.submit(page_write(&record, Some(mark))).unwrap();
+                        let key = url_key(keys::PAGE, &record.url);
+                        // Pending or applied: never neither.
+                        let found = writer.has_pending_record(&key)
+                            || writer.shared.tree.contains_key(&key).unwrap();
+                        assert!(found, "a submitted record is visible");
                     }
                 })
             })
@@ -369,43 +429,54 @@ mod tests {
         for thread in threads {
             thread.join().unwrap();
         }
-        assert!(writer.has_pending_record(b"7/199") || tree.contains_key("7/199").unwrap());
         writer.wait_idle().unwrap();
-        assert_eq!(tree.len(), 8 * 200 + 1);
+        let key = url_key(keys::PAGE, "http://a.test/7099");
         assert!(
-            !writer.has_pending_record(b"7/199"),
+            !writer.has_pending_record(&key),
             "applied: no longer pending"
         );
-        assert_eq!(
-            tree.get("last").unwrap().unwrap().as_ref(),
-            199u32.to_be_bytes()
-        );
-        for n in 0..200u128 {
+        assert!(tree.contains_key(&key).unwrap());
+        assert_eq!(tree.scan_prefix([keys::PAGE]).count(), 800);
+        let totals = Totals::read(&tree)
+            .unwrap()
+            .unwrap()
+            .to_stats(Default::default());
+        assert_eq!(totals.urls, 800);
+        for mark in (0..8u32).flat_map(|t| (0..100).map(move |n| u128::from(t * 1000 + n) + 1)) {
             assert!(
-                seen.contains(n + 1).unwrap(),
+                seen.contains(mark).unwrap(),
                 "the marks follow their records"
             );
-            assert!(!writer.has_pending_mark(n + 1));
+            assert!(!writer.has_pending_mark(mark));
         }
     }
 
     #[test]
-    fn a_pending_record_is_found_before_its_round() {
+    fn a_url_written_twice_in_one_round_is_counted_once_and_indexed_by_its_last_record() {
         let dir = tempfile::tempdir().unwrap();
-        let (db, tree, seen) = open(dir.path());
-        let mut writer = RecordWriter::start(db, tree.clone(), seen, false).unwrap();
-        // The first submission starts a gathering window of GATHER_FOR.
-        writer.submit(submission("p/x".into(), 1), |_| {}).unwrap();
-        let pending = writer.pending_record(b"p/x");
-        let in_tree = tree.contains_key("p/x").unwrap();
-        assert!(
-            pending.is_some() || in_tree,
-            "a submitted record is visible, pending or applied"
-        );
+        let (mut writer, tree, _) = start(dir.path(), false);
+        // In one round (the writer gathers for GATHER_FOR), then again in a later one.
+        writer.submit(page_write(&page(1, 503), None)).unwrap();
+        writer.submit(page_write(&page(1, 200), None)).unwrap();
+        writer.wait_idle().unwrap();
+        writer.submit(page_write(&page(1, 404), None)).unwrap();
         writer.close().unwrap();
-        assert!(
-            tree.contains_key("p/x").unwrap(),
-            "close applies what waits"
+        let totals = Totals::read(&tree)
+            .unwrap()
+            .unwrap()
+            .to_stats(Default::default());
+        assert_eq!(totals.urls, 1);
+        assert_eq!(totals.by_status.keys().copied().collect::<Vec<_>>(), [404]);
+        let by_status: Vec<Vec<u8>> = tree
+            .scan_prefix([keys::BY_STATUS])
+            .keys()
+            .map(|key| key.unwrap().to_vec())
+            .collect();
+        assert_eq!(
+            by_status.len(),
+            1,
+            "the old records' index entries are gone"
         );
+        assert!(by_status[0].starts_with(&keys::status_prefix(404)));
     }
 }

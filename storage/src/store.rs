@@ -11,7 +11,7 @@ use crate::keys::{self, url_key};
 use crate::page_value::{self, Parts};
 use crate::queue_files::{self, QueueFiles, QueueReader};
 use crate::record::{CrawlRun, HttpExchange, PageRecord, QueueEntry, QueueSlot};
-use crate::record_writer::{Changes, RecordWriter, Submission};
+use crate::record_writer::{RecordWriter, Submission};
 use crate::seen_table::SeenTable;
 use crate::totals::{self, RunningTotals};
 use crate::StoreError;
@@ -111,8 +111,6 @@ pub struct Store {
     /// The frontier cursors this process moved, which the writer may not have applied
     /// yet (only this process writes them, so this is never stale).
     cursors: Mutex<HashMap<String, u64>>,
-    /// What [`Store::stats`] reads, updated in every page's batch.
-    totals: RunningTotals,
 }
 
 impl Store {
@@ -148,23 +146,20 @@ impl Store {
             .open_tree("crawl")
             .map_err(|source| open_error(path, source))?;
         check_format(path, &db, &tree, options.create && !options.read_only)?;
-        let totals = if options.read_only {
-            RunningTotals::default()
-        } else {
-            RunningTotals::starting_from(
-                totals::Totals::read(&tree)?.unwrap_or_default(),
-                totals::read_host_counts(&tree)?,
-            )
-        };
         let inlinks = InlinkIndex::open(&path.join("inlinks"), &tree, fold_at)?;
         let seen = Arc::new(SeenTable::open(&path.join("seen"))?);
         let writer = if options.read_only {
             None
         } else {
+            let totals = RunningTotals::starting_from(
+                totals::Totals::read(&tree)?.unwrap_or_default(),
+                totals::read_host_counts(&tree)?,
+            );
             Some(RecordWriter::start(
                 db.clone(),
                 tree.clone(),
                 Arc::clone(&seen),
+                totals,
                 options.durable_writes,
             )?)
         };
@@ -179,7 +174,6 @@ impl Store {
             read_only: options.read_only,
             writer,
             cursors: Mutex::default(),
-            totals,
         };
         if !store.read_only {
             store.mark_open()?;
@@ -243,9 +237,7 @@ impl Store {
     pub fn write_page(&self, write: &PageWrite<'_>) -> Result<(), StoreError> {
         let writer = self.writer()?;
         let mut submission = Submission::default();
-        let mut replaced = Vec::new();
         if let Some(page) = write.page {
-            replaced.extend(self.unindex_previous(writer, &mut submission.changes, &page.url)?);
             if !write.outlinks.is_empty() {
                 self.inlinks.append(&page.url, write.outlinks)?;
             }
@@ -279,7 +271,6 @@ impl Store {
             index::add(&mut submission.changes, page);
         }
         for (fingerprint, record) in write.settled {
-            replaced.extend(self.unindex_previous(writer, &mut submission.changes, &record.url)?);
             let key = url_key(keys::PAGE, &record.url);
             submission
                 .changes
@@ -307,43 +298,7 @@ impl Store {
         if submission.is_empty() {
             return Ok(());
         }
-        let recorded: Vec<&PageRecord> = write
-            .page
-            .into_iter()
-            .chain(write.settled.iter().map(|(_, record)| record))
-            .collect();
-        let totals = &self.totals;
-        writer.submit(submission, |changes| {
-            totals.lock().record(changes, &replaced, &recorded);
-        })
-    }
-
-    /// Adds the removal of the index entries of `url`'s current record (pending in
-    /// the writer or in sled), if it has one, and returns that record (for the totals
-    /// to count it out).
-    /// A URL is normally written once, so this is one lookup that finds nothing.
-    /// A damaged old record cannot be unindexed; queries skip what no longer matches.
-    fn unindex_previous(
-        &self,
-        writer: &RecordWriter,
-        changes: &mut Changes,
-        url: &str,
-    ) -> Result<Option<PageRecord>, StoreError> {
-        let key = url_key(keys::PAGE, url);
-        let old = match writer.pending_record(&key) {
-            Some(pending) => pending,
-            None => {
-                let Some(value) = self.tree.get(&key)? else {
-                    return Ok(None);
-                };
-                let Ok(old) = page_value::record(&key, &value) else {
-                    return Ok(None);
-                };
-                old
-            }
-        };
-        index::remove(changes, &old);
-        Ok(Some(old))
+        writer.submit(submission)
     }
 
     fn check_writable(&self) -> Result<(), StoreError> {
@@ -609,7 +564,7 @@ impl Store {
             submission
                 .changes
                 .insert(url_key(keys::CURSOR, host), &cursor.to_be_bytes()[..]);
-            self.writer()?.submit(submission, |_| {})?;
+            self.writer()?.submit(submission)?;
             self.moved_cursors().insert(host.to_owned(), cursor);
         }
         Ok(entries)

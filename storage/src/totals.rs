@@ -2,15 +2,13 @@
 //! written, so that the statistics of a crawl of any size cost one read and a short
 //! scan of per-host counts instead of a read of every page record.
 //!
-//! Every page write adds its record (and subtracts the record it replaces) to totals
-//! held in memory, and puts the new totals into its own sled changes: the whole-crawl
-//! figures under `z` and the count of the page's host under `y` + host (keys that
-//! sort after all others: see `keys::HOST_COUNT`). The
-//! totals on disk are therefore always those of the records on disk, after a crash
-//! too. Writes carry the totals in the order the store's writer applies them (the
-//! lock taken here is held while the write takes its place in the writer's queue), so
-//! a later write never carries older totals; when the writer merges a round into one
-//! batch, the last totals of the round are the ones that land.
+//! The store's writer (`record_writer`) counts every record it applies in (and the
+//! record it replaces out) of totals held in memory, and puts the new totals into the
+//! same sled batch as the records: the whole-crawl figures under `z` and the count of
+//! each host written under `y` + host (keys that sort after all others: see
+//! `keys::HOST_COUNT`). One thread counts, in the order it applies, and the batch is
+//! atomic, so the totals on disk are always those of the records on disk, after a
+//! crash too.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -143,9 +141,7 @@ impl RunningTotals {
         }
     }
 
-    /// Locks the totals for one write. Hold the guard until the changes it fills have
-    /// their place in the writer's queue, so writes carry totals in
-    /// the order they reach the tree.
+    /// Locks the totals (the store's writer holds them for one round).
     pub(crate) fn lock(&self) -> Locked<'_> {
         // Counters stay usable after a panic elsewhere: at worst one write is off.
         Locked(
@@ -157,17 +153,9 @@ impl RunningTotals {
 }
 
 impl Locked<'_> {
-    /// Counts `added` in and `removed` out, and puts the new totals of the crawl and of
-    /// each host concerned into `changes`.
-    pub(crate) fn record(
-        &mut self,
-        changes: &mut Changes,
-        removed: &[PageRecord],
-        added: &[&PageRecord],
-    ) {
-        if removed.is_empty() && added.is_empty() {
-            return;
-        }
+    /// Counts `removed` out, then `added` in (a record replaced in the same write
+    /// as it was added must be counted in a call before).
+    pub(crate) fn count(&mut self, removed: &[PageRecord], added: &[&PageRecord]) {
         let state = &mut *self.0;
         for page in removed {
             state.crawl.remove(page);
@@ -179,13 +167,15 @@ impl Locked<'_> {
             state.crawl.add(page);
             *state.hosts.entry(page.host.clone()).or_default() += 1;
         }
+    }
+
+    /// Puts the totals of the crawl and the counts of `hosts` into `changes`.
+    pub(crate) fn write<'h>(&self, changes: &mut Changes, hosts: impl Iterator<Item = &'h str>) {
+        let state = &*self.0;
         changes.insert(&[keys::TOTALS][..], to_json(&state.crawl));
-        for page in removed.iter().chain(added.iter().copied()) {
-            let count = state.hosts.get(&page.host).copied().unwrap_or(0);
-            changes.insert(
-                url_key(keys::HOST_COUNT, &page.host),
-                &count.to_be_bytes()[..],
-            );
+        for host in hosts {
+            let count = state.hosts.get(host).copied().unwrap_or(0);
+            changes.insert(url_key(keys::HOST_COUNT, host), &count.to_be_bytes()[..]);
         }
     }
 }
@@ -210,11 +200,10 @@ mod tests {
         let failed = page("http://a.test/", "a.test", None, Some("timeout"));
         let fetched = page("http://a.test/", "a.test", Some(200), None);
         let other = page("http://b.test/", "b.test", Some(404), None);
-        let mut changes = Changes::default();
-        totals.lock().record(&mut changes, &[], &[&failed, &other]);
+        totals.lock().count(&[], &[&failed, &other]);
         totals
             .lock()
-            .record(&mut changes, std::slice::from_ref(&failed), &[&fetched]);
+            .count(std::slice::from_ref(&failed), &[&fetched]);
         let state = totals.lock();
         let stats = state.0.crawl.to_stats(BTreeMap::new());
         assert_eq!(stats.urls, 2);
