@@ -804,6 +804,60 @@ mod tests {
     }
 
     #[test]
+    fn a_write_is_read_back_the_moment_it_returns_and_counted_in_the_stats() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        for n in 0..50 {
+            let url = format!("http://a.test/{n}");
+            let record = page(&url, 200);
+            store
+                .write_page(&PageWrite {
+                    page: Some(&record),
+                    body: Some(b"<html>"),
+                    ..PageWrite::default()
+                })
+                .unwrap();
+            // No flush, no wait: the writer may not have applied it yet.
+            assert_eq!(store.page(&url).unwrap(), Some(record));
+            assert_eq!(store.body(&url).unwrap().as_deref(), Some(&b"<html>"[..]));
+            assert_eq!(store.stats().unwrap().urls, n + 1);
+        }
+    }
+
+    #[test]
+    fn a_failed_round_of_the_writer_fails_every_later_write_and_the_flush() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        // The seen marks of settled URLs are written by the writer after their
+        // records; with the table's directory replaced by a file, that fails.
+        std::fs::remove_dir_all(dir.path().join("seen")).ok();
+        std::fs::write(dir.path().join("seen"), b"not a directory").unwrap();
+        let entry = QueueEntry::seed("http://a.test/x", "http://a.test:80");
+        let settled = [(7u128, page(&entry.url, 200))];
+        store
+            .write_page(&PageWrite {
+                settled: &settled,
+                ..PageWrite::default()
+            })
+            .unwrap();
+        let flushed = store.flush();
+        assert!(
+            matches!(flushed, Err(StoreError::WriteFailed { .. })),
+            "{flushed:?}"
+        );
+        let later = store.write_page(&PageWrite {
+            settled: &[(8u128, page("http://a.test/y", 200))],
+            ..PageWrite::default()
+        });
+        assert!(
+            matches!(later, Err(StoreError::WriteFailed { .. })),
+            "{later:?}"
+        );
+        let message = later.unwrap_err().to_string();
+        assert!(message.contains("nothing more is written"), "{message}");
+    }
+
+    #[test]
     fn the_frontier_reads_back_per_host_in_discovery_order_without_settled_urls() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
