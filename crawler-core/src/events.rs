@@ -55,10 +55,8 @@ pub enum CrawlEvent {
         /// Which hook, and what it said or the panic's message.
         message: String,
     },
-    /// A page's record (and body, outlinks and new frontier entries) is stored: every
-    /// read of the store sees it. It is durable within milliseconds, when the store's
-    /// writer has applied and flushed its round; a kill before that loses it, and the
-    /// next run fetches the URL again.
+    /// A page's record (and body, outlinks and new frontier entries) is durably
+    /// stored.
     PageStored {
         /// The canonical URL.
         url: String,

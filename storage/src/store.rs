@@ -31,10 +31,11 @@ pub struct StoreOptions {
     pub cache_mb: u64,
     /// Create the store when the directory is absent or empty. Readers set this to false.
     pub create: bool,
-    /// Flush sled after every round of the store's writer, so that a killed process
-    /// loses only the page records handed over in the last few milliseconds (see
-    /// `record_writer`; their URLs stay in the frontier and are fetched again). Off,
-    /// sled flushes by itself every half second.
+    /// Make every [`Store::write_page`] durable before it returns, so that a killed
+    /// process never loses a page it was told was stored: the store's writer applies
+    /// and flushes each write with every other one waiting (`record_writer`). Off,
+    /// writes return at once, the writer applies them within milliseconds, and sled
+    /// flushes by itself every half second.
     pub durable_writes: bool,
     /// Open for reading only: this process writes nothing to the store (no open mark,
     /// no flush or sync at close), and every write fails with
@@ -105,6 +106,8 @@ pub struct Store {
     inlinks: InlinkIndex,
     queues: QueueFiles,
     seen: Arc<SeenTable>,
+    /// Every write returns only once applied and flushed (see `StoreOptions`).
+    durable_writes: bool,
     read_only: bool,
     /// Applies the sled changes of every write, many at a time; `None` when read-only.
     writer: Option<RecordWriter>,
@@ -171,6 +174,7 @@ impl Store {
             inlinks,
             queues: QueueFiles::open(&path.join("frontier")),
             seen,
+            durable_writes: options.durable_writes,
             read_only: options.read_only,
             writer,
             cursors: Mutex::default(),
@@ -220,12 +224,12 @@ impl Store {
     /// entries they imply, the frontier entries and seen marks its outlinks create,
     /// and the removal of its own frontier entry, all in one atomic batch.
     ///
-    /// The files beside sled are written before this returns; the sled changes (the
-    /// records, their index entries, the totals) are handed to the store's writer,
-    /// which applies them within milliseconds, many writes in one batch
-    /// (`record_writer`). From the moment this returns, the records count for the
-    /// crawl (a written URL's frontier entry is settled) and every read of the
-    /// store sees them.
+    /// The files beside sled are written first; the sled changes (the records, their
+    /// index entries, the totals) go to the store's writer, which applies many writes
+    /// in one batch (`record_writer`). With `durable_writes`, this returns once they
+    /// are applied and flushed; without, at once. Either way, from the moment this
+    /// returns the records count for the crawl (a written URL's frontier entry is
+    /// settled) and every read of the store sees them.
     ///
     /// A URL written again replaces its record; the index entries of the old record
     /// are removed in the same batch. Its outlinks are recorded in the inlink index
@@ -298,7 +302,7 @@ impl Store {
         if submission.is_empty() {
             return Ok(());
         }
-        writer.submit(submission)
+        writer.submit(submission, self.durable_writes)
     }
 
     fn check_writable(&self) -> Result<(), StoreError> {
@@ -564,7 +568,8 @@ impl Store {
             submission
                 .changes
                 .insert(url_key(keys::CURSOR, host), &cursor.to_be_bytes()[..]);
-            self.writer()?.submit(submission)?;
+            // Not waited for: the cursor is only an optimization of the next read.
+            self.writer()?.submit(submission, false)?;
             self.moved_cursors().insert(host.to_owned(), cursor);
         }
         Ok(entries)
