@@ -72,6 +72,7 @@ mod seen_table;
 mod stats;
 mod store;
 mod totals;
+mod write_log;
 
 pub use error::StoreError;
 pub use query::{PageContent, PageFilter, Pages, PagesWithContent, StatusFilter};

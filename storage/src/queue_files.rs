@@ -399,11 +399,11 @@ fn read_fully(input: &mut impl Read, buffer: &mut [u8], path: &Path) -> Result<b
     }
 }
 
-fn frame_checksum(payload: &[u8]) -> u32 {
+pub(crate) fn frame_checksum(payload: &[u8]) -> u32 {
     xxhash_rust::xxh3::xxh3_64(payload) as u32
 }
 
-fn push_frame(out: &mut Vec<u8>, payload: &[u8]) {
+pub(crate) fn push_frame(out: &mut Vec<u8>, payload: &[u8]) {
     let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
     out.extend_from_slice(&len.to_le_bytes());
     out.extend_from_slice(&frame_checksum(payload).to_le_bytes());

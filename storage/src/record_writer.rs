@@ -9,12 +9,11 @@
 //! one flush each.
 //!
 //! So [`crate::Store::write_page`] writes its own files (queue entries, seen marks, body
-//! log) and hands its sled changes here. A durable store's write then waits for its
-//! round: the writer starts one at once, with everything that arrived while the last
-//! one was applied and flushed (what the crawl uses, so a page reported stored is on
-//! disk). Otherwise the write returns at once, and the writer gathers what arrives for
-//! up to [`GATHER_FOR`] (or until [`GATHER_UP_TO`] submissions wait). A round is one
-//! sled batch, in submission order: for each record, the removal
+//! log) and hands its sled changes here, and returns: a durable store (the crawl's)
+//! first appends them to its write log (`write_log`), one plain `write` that survives
+//! a kill, and replays that log when it is opened after one. The writer gathers what
+//! arrives for up to [`GATHER_FOR`] (or until [`GATHER_UP_TO`] submissions wait). A
+//! round is one sled batch, in submission order: for each record, the removal
 //! of the index entries of the record it replaces (looked up here, by the only thread
 //! that writes the tree, so the lookup never waits for sled's write lock), then the
 //! submission's changes; then the running totals of the round (`totals`), once. It
@@ -24,10 +23,10 @@
 //! over without waiting), and readers of the store's queries wait until the writer is
 //! idle ([`RecordWriter::wait_idle`]).
 //!
-//! Why not return at once in the crawl too: it was faster still (11.5 s against 14.9
-//! for scenario 1 of BENCHMARKS.md), but a kill would lose the last round's pages,
-//! which the crawl had reported stored. Doing both needs a log of the handed-over
-//! changes, replayed at the next open.
+//! Why a log and not a wait for the flush: workers that waited for their round took
+//! 14.9 s in scenario 1 of BENCHMARKS.md, against 11.5 s returning at once; without
+//! the log, a kill would lose the last round's pages, which the crawl had reported
+//! stored.
 //!
 //! The running totals belong to the writer: it counts each round's records in and the
 //! records they replace out, and writes the totals in the round's batch, so the totals
@@ -41,6 +40,7 @@ use std::time::{Duration, Instant};
 
 use crate::seen_table::SeenTable;
 use crate::totals::RunningTotals;
+use crate::write_log::WriteLog;
 use crate::{index, page_value, PageRecord, StoreError};
 
 /// How long the writer waits for more submissions before applying a round.
@@ -61,6 +61,10 @@ impl Changes {
 
     pub(crate) fn remove(&mut self, key: impl Into<Vec<u8>>) {
         self.0.push((key.into(), None));
+    }
+
+    pub(crate) fn entries(&self) -> &[(Vec<u8>, Option<Vec<u8>>)] {
+        &self.0
     }
 
     fn add_to(self, batch: &mut sled::Batch) {
@@ -129,6 +133,10 @@ struct State {
     hurry: bool,
     /// The store is closing: apply what waits and stop.
     closing: bool,
+    /// Where submissions are logged before they are queued (durable stores), and which
+    /// of its two files takes them now; `None` while a log is replayed.
+    log: Option<WriteLog>,
+    active_log: usize,
 }
 
 impl RecordWriter {
@@ -139,9 +147,13 @@ impl RecordWriter {
         seen: Arc<SeenTable>,
         totals: RunningTotals,
         durable: bool,
+        log: Option<WriteLog>,
     ) -> Result<RecordWriter, StoreError> {
         let shared = Arc::new(Shared {
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                log,
+                ..State::default()
+            }),
             work: Condvar::new(),
             round_done: Condvar::new(),
             db,
@@ -186,6 +198,10 @@ impl RecordWriter {
             });
         }
         let ticket = state.next_ticket;
+        let active = state.active_log;
+        if let (true, Some(log)) = (self.shared.durable, state.log.as_mut()) {
+            log.append(active, ticket, &submission)?;
+        }
         state.next_ticket += 1;
         for (key, _) in &submission.records {
             state.records.insert(key.clone(), ticket);
@@ -244,6 +260,24 @@ impl RecordWriter {
         }
     }
 
+    /// Applies `logged` (read back from the write log of a store that was not closed),
+    /// flushes it and empties the log, before any new write is taken.
+    pub(crate) fn replay(&self, logged: Vec<Submission>) -> Result<(), StoreError> {
+        let log = self.shared.lock().log.take();
+        let replayed = logged
+            .into_iter()
+            .try_for_each(|submission| self.submit(submission, false))
+            .and_then(|()| self.wait_idle());
+        let mut log = log;
+        if let Some(log) = log.as_mut() {
+            replayed?;
+            log.empty(0)?;
+            log.empty(1)?;
+        }
+        self.shared.lock().log = log;
+        Ok(())
+    }
+
     /// Applies everything submitted, stops the thread and joins it.
     pub(crate) fn close(&mut self) -> Result<(), StoreError> {
         let idle = self.wait_idle();
@@ -293,6 +327,8 @@ impl Shared {
                     .0;
             }
             state.hurry = false;
+            let round_log = state.active_log;
+            state.active_log ^= 1;
             let round = std::mem::take(&mut state.waiting);
             let end = state.next_ticket;
             let failed = state.failure.is_some();
@@ -306,7 +342,14 @@ impl Shared {
             };
 
             let mut state = self.lock();
-            if let Err(error) = result {
+            // Everything logged in the round's file is applied and flushed now.
+            let emptied = match (&result, self.durable, state.log.as_mut()) {
+                (Ok(()), true, Some(log)) if !failed => {
+                    log.empty(round_log).map_err(|e| e.to_string())
+                }
+                _ => Ok(()),
+            };
+            if let Err(error) = result.and(emptied) {
                 state.failure.get_or_insert(error);
             }
             state.applied = end;
@@ -400,6 +443,7 @@ mod tests {
             Arc::clone(&seen),
             RunningTotals::default(),
             durable,
+            None,
         )
         .unwrap();
         (writer, tree, seen)

@@ -14,6 +14,7 @@ use crate::record::{CrawlRun, HttpExchange, PageRecord, QueueEntry, QueueSlot};
 use crate::record_writer::{RecordWriter, Submission};
 use crate::seen_table::SeenTable;
 use crate::totals::{self, RunningTotals};
+use crate::write_log::WriteLog;
 use crate::StoreError;
 
 /// The on-disk format this build writes and reads. Stored under `m` + `format`.
@@ -31,11 +32,11 @@ pub struct StoreOptions {
     pub cache_mb: u64,
     /// Create the store when the directory is absent or empty. Readers set this to false.
     pub create: bool,
-    /// Make every [`Store::write_page`] durable before it returns, so that a killed
-    /// process never loses a page it was told was stored: the store's writer applies
-    /// and flushes each write with every other one waiting (`record_writer`). Off,
-    /// writes return at once, the writer applies them within milliseconds, and sled
-    /// flushes by itself every half second.
+    /// Make every [`Store::write_page`] survive a kill once it returns: its sled
+    /// changes are appended to the store's write log before they are handed to the
+    /// writer, which flushes sled after every round (`record_writer`, `write_log`);
+    /// the next open replays what was not flushed. Off, sled flushes by itself every
+    /// half second, and a kill loses what it had not.
     pub durable_writes: bool,
     /// Open for reading only: this process writes nothing to the store (no open mark,
     /// no flush or sync at close), and every write fails with
@@ -106,8 +107,6 @@ pub struct Store {
     inlinks: InlinkIndex,
     queues: QueueFiles,
     seen: Arc<SeenTable>,
-    /// Every write returns only once applied and flushed (see `StoreOptions`).
-    durable_writes: bool,
     read_only: bool,
     /// Applies the sled changes of every write, many at a time; `None` when read-only.
     writer: Option<RecordWriter>,
@@ -158,13 +157,18 @@ impl Store {
                 totals::Totals::read(&tree)?.unwrap_or_default(),
                 totals::read_host_counts(&tree)?,
             );
-            Some(RecordWriter::start(
+            let (log, logged) = WriteLog::open(path)?;
+            let writer = RecordWriter::start(
                 db.clone(),
                 tree.clone(),
                 Arc::clone(&seen),
                 totals,
                 options.durable_writes,
-            )?)
+                Some(log),
+            )?;
+            // What a killed process had handed over and not flushed, before anything else.
+            writer.replay(logged)?;
+            Some(writer)
         };
         let store = Store {
             path: owned(),
@@ -174,7 +178,6 @@ impl Store {
             inlinks,
             queues: QueueFiles::open(&path.join("frontier")),
             seen,
-            durable_writes: options.durable_writes,
             read_only: options.read_only,
             writer,
             cursors: Mutex::default(),
@@ -226,10 +229,10 @@ impl Store {
     ///
     /// The files beside sled are written first; the sled changes (the records, their
     /// index entries, the totals) go to the store's writer, which applies many writes
-    /// in one batch (`record_writer`). With `durable_writes`, this returns once they
-    /// are applied and flushed; without, at once. Either way, from the moment this
-    /// returns the records count for the crawl (a written URL's frontier entry is
-    /// settled) and every read of the store sees them.
+    /// in one batch within milliseconds (`record_writer`); with `durable_writes` they
+    /// are in its write log first. From the moment this returns the records count for
+    /// the crawl (a written URL's frontier entry is settled) and every read of the
+    /// store sees them.
     ///
     /// A URL written again replaces its record; the index entries of the old record
     /// are removed in the same batch. Its outlinks are recorded in the inlink index
@@ -302,7 +305,7 @@ impl Store {
         if submission.is_empty() {
             return Ok(());
         }
-        writer.submit(submission, self.durable_writes)
+        writer.submit(submission, false)
     }
 
     fn check_writable(&self) -> Result<(), StoreError> {

@@ -1,0 +1,248 @@
+//! The log of what a durable store's writer was handed and has not flushed yet.
+//!
+//! A durable write returns once its sled changes are appended here (one plain `write`,
+//! which survives `kill -9` once it returns), not once the writer has applied and
+//! flushed them: the worker goes on while the writer gathers a round. A store opened
+//! after a kill replays the log through the writer; replaying a change that was applied
+//! already is harmless (the writer's apply is idempotent: a record replacing itself is
+//! counted out and in again, and its index entries removed and added again).
+//!
+//! Two files, used in turn: writes go to the *active* one; when the writer takes a
+//! round it makes the other one active, and once that round is applied and flushed,
+//! every entry of the file it came from is on disk in sled, so the file is emptied.
+//! The other file was emptied after the previous round, before this one was taken.
+//!
+//! A file is frames of `[u32 length][u32 xxh3 checksum][payload]` (as the queue files);
+//! a payload is one submission: `ticket u64`, then its changes (`u32` count; each a
+//! tag byte, 1 for an insert, 0 for a removal, then the key and, for an insert, the
+//! value, each as `u32 length + bytes`), then its seen marks (`u32` count, 16 bytes
+//! each). Its records are the changes under the page prefix. A kill in the middle of
+//! an append leaves a torn frame at the end: reading stops there.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::keys;
+use crate::page_value;
+use crate::queue_files::{frame_checksum, push_frame};
+use crate::record_writer::Submission;
+use crate::StoreError;
+
+/// The two files of a store's write log.
+pub(crate) struct WriteLog {
+    files: [(PathBuf, File); 2],
+}
+
+impl WriteLog {
+    /// Opens (creating) the two files in `dir`, reading back what they hold, in the
+    /// order the submissions were made.
+    pub(crate) fn open(dir: &Path) -> Result<(WriteLog, Vec<Submission>), StoreError> {
+        let open = |n: usize| -> Result<(PathBuf, File), StoreError> {
+            let path = dir.join(format!("writer-{n}.log"));
+            let file = OpenOptions::new()
+                .read(true)
+                .append(true)
+                .create(true)
+                .open(&path)
+                .map_err(|e| StoreError::io(&path, e))?;
+            Ok((path, file))
+        };
+        let files = [open(0)?, open(1)?];
+        let mut logged = Vec::new();
+        for (path, _) in &files {
+            let bytes = std::fs::read(path).map_err(|e| StoreError::io(path, e))?;
+            logged.extend(read_frames(&bytes).filter_map(decode));
+        }
+        logged.sort_by_key(|(ticket, _)| *ticket);
+        let submissions = logged
+            .into_iter()
+            .map(|(_, submission)| submission)
+            .collect();
+        Ok((WriteLog { files }, submissions))
+    }
+
+    /// Appends one submission to file `active`.
+    pub(crate) fn append(
+        &mut self,
+        active: usize,
+        ticket: u64,
+        submission: &Submission,
+    ) -> Result<(), StoreError> {
+        let payload = encode(ticket, submission);
+        let mut frame = Vec::with_capacity(payload.len() + 8);
+        push_frame(&mut frame, &payload);
+        let (path, file) = &mut self.files[active % 2];
+        file.write_all(&frame).map_err(|e| StoreError::io(path, e))
+    }
+
+    /// Empties file `which`: everything in it is applied and flushed.
+    pub(crate) fn empty(&mut self, which: usize) -> Result<(), StoreError> {
+        let (path, file) = &mut self.files[which % 2];
+        file.set_len(0).map_err(|e| StoreError::io(path, e))
+    }
+}
+
+/// The whole frames of a file, up to the first torn or damaged one.
+fn read_frames(bytes: &[u8]) -> impl Iterator<Item = &[u8]> + '_ {
+    let mut rest = bytes;
+    std::iter::from_fn(move || {
+        let (len, tail) = take_u32(rest)?;
+        let (checksum, tail) = take_u32(tail)?;
+        let payload = tail.get(..len as usize)?;
+        if frame_checksum(payload) != checksum {
+            return None;
+        }
+        rest = &tail[len as usize..];
+        Some(payload)
+    })
+}
+
+fn encode(ticket: u64, submission: &Submission) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(&ticket.to_le_bytes());
+    let changes = submission.changes.entries();
+    out.extend_from_slice(&(changes.len() as u32).to_le_bytes());
+    for (key, value) in changes {
+        out.push(u8::from(value.is_some()));
+        push_bytes(&mut out, key);
+        if let Some(value) = value {
+            push_bytes(&mut out, value);
+        }
+    }
+    out.extend_from_slice(&(submission.marks.len() as u32).to_le_bytes());
+    for mark in &submission.marks {
+        out.extend_from_slice(&mark.to_le_bytes());
+    }
+    out
+}
+
+/// A logged submission; `None` for one that does not decode (it is skipped: its frame
+/// checksum held, so only a bug could write one).
+fn decode(payload: &[u8]) -> Option<(u64, Submission)> {
+    let (ticket, mut rest) = payload.split_first_chunk::<8>()?;
+    let (count, tail) = take_u32(rest)?;
+    rest = tail;
+    let mut submission = Submission::default();
+    for _ in 0..count {
+        let (&tag, tail) = rest.split_first()?;
+        let (key, tail) = take_bytes(tail)?;
+        rest = tail;
+        if tag == 1 {
+            let (value, tail) = take_bytes(rest)?;
+            rest = tail;
+            if key.first() == Some(&keys::PAGE) {
+                let record = page_value::record(key, value).ok()?;
+                submission.records.push((key.to_vec(), record));
+            }
+            submission.changes.insert(key.to_vec(), value.to_vec());
+        } else {
+            submission.changes.remove(key.to_vec());
+        }
+    }
+    let (marks, mut rest) = take_u32(rest)?;
+    for _ in 0..marks {
+        let (mark, tail) = rest.split_first_chunk::<16>()?;
+        submission.marks.push(u128::from_le_bytes(*mark));
+        rest = tail;
+    }
+    Some((u64::from_le_bytes(*ticket), submission))
+}
+
+fn push_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    out.extend_from_slice(bytes);
+}
+
+fn take_u32(bytes: &[u8]) -> Option<(u32, &[u8])> {
+    let (head, rest) = bytes.split_first_chunk::<4>()?;
+    Some((u32::from_le_bytes(*head), rest))
+}
+
+fn take_bytes(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (len, rest) = take_u32(bytes)?;
+    let len = len as usize;
+    Some((rest.get(..len)?, rest.get(len..)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::url_key;
+    use crate::record_writer::Changes;
+    use crate::{PageRecord, Store, StoreOptions};
+
+    fn page_submission(url: &str, mark: u128) -> Submission {
+        let record = PageRecord::new(url, "a.test", 0);
+        let key = url_key(keys::PAGE, url);
+        let mut changes = Changes::default();
+        changes.insert(
+            key.clone(),
+            page_value::encode(&record, &Default::default()),
+        );
+        changes.remove(b"gone".to_vec());
+        Submission {
+            changes,
+            records: vec![(key, record)],
+            marks: vec![mark],
+        }
+    }
+
+    #[test]
+    fn submissions_come_back_in_ticket_order_from_both_files_up_to_a_torn_frame() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (mut log, logged) = WriteLog::open(dir.path()).unwrap();
+            assert!(logged.is_empty());
+            log.append(1, 2, &page_submission("http://a.test/2", 2))
+                .unwrap();
+            log.append(0, 1, &page_submission("http://a.test/1", 1))
+                .unwrap();
+            log.append(1, 3, &page_submission("http://a.test/3", 3))
+                .unwrap();
+        }
+        // A kill in the middle of an append.
+        let torn = dir.path().join("writer-0.log");
+        let mut bytes = std::fs::read(&torn).unwrap();
+        bytes.extend_from_slice(&[200, 0, 0, 0, 1, 2]);
+        std::fs::write(&torn, bytes).unwrap();
+
+        let (mut log, logged) = WriteLog::open(dir.path()).unwrap();
+        let urls: Vec<&str> = logged.iter().map(|s| s.records[0].1.url.as_str()).collect();
+        assert_eq!(
+            urls,
+            ["http://a.test/1", "http://a.test/2", "http://a.test/3"]
+        );
+        assert_eq!(logged[1].marks, [2]);
+        assert_eq!(logged[1].changes.entries().len(), 2);
+        assert_eq!(logged[1].changes.entries()[1], (b"gone".to_vec(), None));
+        log.empty(0).unwrap();
+        log.empty(1).unwrap();
+        assert!(WriteLog::open(dir.path()).unwrap().1.is_empty());
+    }
+
+    #[test]
+    fn a_store_opened_after_a_kill_applies_what_its_log_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(dir.path(), StoreOptions::default()).unwrap());
+        {
+            // What a killed durable crawl leaves: writes logged, never applied.
+            let (mut log, _) = WriteLog::open(dir.path()).unwrap();
+            log.append(0, 0, &page_submission("http://a.test/x", 9))
+                .unwrap();
+        }
+        let durable = StoreOptions {
+            durable_writes: true,
+            ..StoreOptions::existing()
+        };
+        let store = Store::open(dir.path(), durable).unwrap();
+        assert!(store.page("http://a.test/x").unwrap().is_some());
+        assert!(store.is_seen(9).unwrap());
+        assert_eq!(store.stats().unwrap().urls, 1);
+        drop(store);
+        // Replayed once: the log is empty now, and the totals did not double.
+        let store = Store::open(dir.path(), StoreOptions::existing()).unwrap();
+        assert_eq!(store.stats().unwrap().urls, 1);
+        assert!(WriteLog::open(dir.path()).unwrap().1.is_empty());
+    }
+}
