@@ -41,7 +41,8 @@ pub struct StoreOptions {
     /// Open for reading only: this process writes nothing to the store (no open mark,
     /// no flush or sync at close), and every write fails with
     /// [`StoreError::ReadOnly`]. What the query commands use: a store that was killed
-    /// mid-crawl is read as it is, and left for the next crawl to repair.
+    /// mid-crawl is read as it is (its write log is not replayed), and left for the
+    /// next crawl to repair.
     pub read_only: bool,
 }
 
