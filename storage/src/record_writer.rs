@@ -19,9 +19,9 @@
 //! submission's changes; then the running totals of the round (`totals`), once. It
 //! applies the batch, flushes when the store is durable, and then writes the seen marks
 //! that must follow their records. Until then a submission's records and marks are
-//! *pending*: the store asks here before sled (frontier cursors, for one, are handed
-//! over without waiting), and readers of the store's queries wait until the writer is
-//! idle ([`RecordWriter::wait_idle`]).
+//! *pending*: the crawl's lookups (is a URL recorded, is it seen) ask here before
+//! sled, and readers of the store's queries wait until the writer is idle
+//! ([`RecordWriter::wait_idle`]).
 //!
 //! Why a log and not a wait for the flush: workers that waited for their round took
 //! 14.9 s in scenario 1 of BENCHMARKS.md, against 11.5 s returning at once; without
@@ -176,27 +176,15 @@ impl RecordWriter {
         })
     }
 
-    /// Queues `submission` for the next round and returns (after waiting only when
-    /// the writer has fallen far behind). Submissions are applied in the order of
-    /// the calls.
-    ///
-    /// With `until_applied`, returns only once the round that holds it is applied (and
-    /// flushed, for a durable store), and the writer starts that round without
-    /// gathering: what a kill can lose is then only what has not returned yet.
-    pub(crate) fn submit(
-        &self,
-        submission: Submission,
-        until_applied: bool,
-    ) -> Result<(), StoreError> {
+    /// Queues `submission` for the next round (logging it first in a durable store)
+    /// and returns, after waiting only when the writer has fallen far behind.
+    /// Submissions are applied in the order of the calls.
+    pub(crate) fn submit(&self, submission: Submission) -> Result<(), StoreError> {
         let mut state = self.shared.lock();
         while state.failure.is_none() && state.waiting.len() >= MAX_WAITING {
             state = wait(&self.shared.round_done, state);
         }
-        if let Some(failure) = &state.failure {
-            return Err(StoreError::WriteFailed {
-                reason: failure.clone(),
-            });
-        }
+        state.check()?;
         let ticket = state.next_ticket;
         let active = state.active_log;
         if let (true, Some(log)) = (self.shared.durable, state.log.as_mut()) {
@@ -210,19 +198,6 @@ impl RecordWriter {
             state.marks.insert(mark, ticket);
         }
         state.waiting.push(submission);
-        if until_applied {
-            state.hurry = true;
-            self.shared.work.notify_one();
-            while state.applied <= ticket {
-                state = wait(&self.shared.round_done, state);
-            }
-            return match &state.failure {
-                Some(failure) => Err(StoreError::WriteFailed {
-                    reason: failure.clone(),
-                }),
-                None => Ok(()),
-            };
-        }
         // The writer needs waking only to start gathering, or to stop.
         if state.waiting.len() == 1 || state.waiting.len() == GATHER_UP_TO {
             self.shared.work.notify_one();
@@ -252,25 +227,25 @@ impl RecordWriter {
                 state = wait(&self.shared.round_done, state);
             }
         }
-        match &state.failure {
-            Some(failure) => Err(StoreError::WriteFailed {
-                reason: failure.clone(),
-            }),
-            None => Ok(()),
-        }
+        state.check()
     }
 
     /// Applies `logged` (read back from the write log of a store that was not closed),
     /// flushes it and empties the log, before any new write is taken.
     pub(crate) fn replay(&self, logged: Vec<Submission>) -> Result<(), StoreError> {
-        let log = self.shared.lock().log.take();
-        let replayed = logged
-            .into_iter()
-            .try_for_each(|submission| self.submit(submission, false))
-            .and_then(|()| self.wait_idle());
-        let mut log = log;
+        // Not logged again while it is replayed.
+        let mut log = self.shared.lock().log.take();
+        if !logged.is_empty() {
+            for submission in logged {
+                self.submit(submission)?;
+            }
+            self.wait_idle()?;
+            // Flushed whether or not this store is durable: the log is emptied next.
+            self.shared.db.flush()?;
+        }
+        // Emptied even when nothing whole was read: a torn frame must not stay in
+        // front of the next appends.
         if let Some(log) = log.as_mut() {
-            replayed?;
             log.empty(0)?;
             log.empty(1)?;
         }
@@ -385,14 +360,17 @@ impl Shared {
             }
             marks.extend(submission.marks);
         }
-        let mut counts = Changes::default();
-        let hosts: std::collections::BTreeSet<&str> = written
-            .values()
-            .map(|record| record.host.as_str())
-            .collect();
-        totals.write(&mut counts, hosts.into_iter());
+        // A round of cursors only leaves the totals as they are.
+        if !written.is_empty() {
+            let mut counts = Changes::default();
+            let hosts: std::collections::BTreeSet<&str> = written
+                .values()
+                .map(|record| record.host.as_str())
+                .collect();
+            totals.write(&mut counts, hosts.into_iter());
+            counts.add_to(&mut batch);
+        }
         drop(totals);
-        counts.add_to(&mut batch);
         self.tree.apply_batch(batch).map_err(|e| e.to_string())?;
         if self.durable {
             self.db.flush().map_err(|e| e.to_string())?;
@@ -402,9 +380,7 @@ impl Shared {
         }
         Ok(())
     }
-}
 
-impl Shared {
     /// The record under `key` before this submission: written earlier in the round, or
     /// in the tree. A damaged old record cannot be unindexed; queries skip what no
     /// longer matches.
@@ -418,6 +394,18 @@ impl Shared {
         }
         let stored = self.tree.get(key).map_err(|e| e.to_string())?;
         Ok(stored.and_then(|value| page_value::record(key, &value).ok()))
+    }
+}
+
+impl State {
+    /// The error of the first failed round, if one failed.
+    fn check(&self) -> Result<(), StoreError> {
+        match &self.failure {
+            Some(failure) => Err(StoreError::WriteFailed {
+                reason: failure.clone(),
+            }),
+            None => Ok(()),
+        }
     }
 }
 
@@ -485,15 +473,16 @@ mod tests {
                     for n in 0..100u32 {
                         let record = page(thread * 1000 + n, 200);
                         let mark = u128::from(thread * 1000 + n) + 1;
-                        // Half the threads wait for their rounds, as a durable store's do.
-                        let until_applied = thread % 2 == 0;
-                        writer
-                            .submit(page_write(&record, Some(mark)), until_applied)
-                            .unwrap();
+                        writer.submit(page_write(&record, Some(mark))).unwrap();
+                        // Half the threads wait for the writer after each write.
+                        let waits = thread % 2 == 0;
+                        if waits {
+                            writer.wait_idle().unwrap();
+                        }
                         let key = url_key(keys::PAGE, &record.url);
                         let applied = writer.shared.tree.contains_key(&key).unwrap();
-                        if until_applied {
-                            assert!(applied, "returned once applied");
+                        if waits {
+                            assert!(applied, "applied once the writer is idle");
                             assert!(seen.contains(mark).unwrap(), "with its mark");
                         }
                         // Pending or applied: never neither.
@@ -533,16 +522,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (mut writer, tree, _) = start(dir.path(), false);
         // In one round (the writer gathers for GATHER_FOR), then again in a later one.
-        writer
-            .submit(page_write(&page(1, 503), None), false)
-            .unwrap();
-        writer
-            .submit(page_write(&page(1, 200), None), false)
-            .unwrap();
+        writer.submit(page_write(&page(1, 503), None)).unwrap();
+        writer.submit(page_write(&page(1, 200), None)).unwrap();
         writer.wait_idle().unwrap();
-        writer
-            .submit(page_write(&page(1, 404), None), false)
-            .unwrap();
+        writer.submit(page_write(&page(1, 404), None)).unwrap();
         writer.close().unwrap();
         let totals = Totals::read(&tree)
             .unwrap()

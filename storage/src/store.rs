@@ -306,7 +306,7 @@ impl Store {
         if submission.is_empty() {
             return Ok(());
         }
-        writer.submit(submission, false)
+        writer.submit(submission)
     }
 
     fn check_writable(&self) -> Result<(), StoreError> {
@@ -572,8 +572,7 @@ impl Store {
             submission
                 .changes
                 .insert(url_key(keys::CURSOR, host), &cursor.to_be_bytes()[..]);
-            // Not waited for: the cursor is only an optimization of the next read.
-            self.writer()?.submit(submission, false)?;
+            self.writer()?.submit(submission)?;
             self.moved_cursors().insert(host.to_owned(), cursor);
         }
         Ok(entries)
