@@ -1,20 +1,19 @@
 //! Link extraction: the outlinks, title, canonical URL and robots directives
 //! of one HTML page.
 //!
-//! The page is parsed with html5ever (through `scraper`), the same HTML5
-//! algorithm browsers use, so unquoted attributes, unclosed tags and comments
-//! are understood as a browser understands them, and nothing inside a comment,
-//! a `<script>` or a `<template>` is taken for a link.
+//! The page is parsed with html5ever, the same HTML5 algorithm browsers use,
+//! so unquoted attributes, unclosed tags and comments are understood as a
+//! browser understands them, and nothing inside a comment, a `<script>` or a
+//! `<template>` is taken for a link.
 //!
-//! Why a hand-written walk and not a selector: `Html::select` visits nodes in
-//! the order the parser *created* them, which differs from document order
+//! It is parsed into a lean tree ([`super::link_tree`]) rather than `scraper`'s
+//! DOM, and walked by hand rather than with selectors: a selector visits nodes
+//! in the order the parser *created* them, which differs from document order
 //! whenever the parser moves content (a stray `<a>` inside a `<table>` is
-//! moved before the table), and every `select` descends into `<template>`
-//! contents, which `scraper` keeps as a fragment under the `<template>`
-//! element. The walk below visits the tree in document order, skips
-//! `<template>` subtrees, dispatches on the element name (cheaper than
-//! matching a selector per element), uses no recursion (hostile pages nest
-//! deeply) and allocates only for what it keeps.
+//! moved before the table). The walk visits the tree in document order, skips
+//! `<template>` contents, dispatches on the element name, uses no recursion
+//! (hostile pages nest deeply) and allocates only for what it keeps. A test
+//! checks it against a walk of `scraper`'s DOM on random HTML.
 //!
 //! Known cost: html5ever's own parse time grows quadratically with the nesting
 //! depth of block elements (50,000 nested `<div>`s, a 250 KB page, take about
@@ -27,11 +26,10 @@
 //! link of the page, including links that come before it, as in a browser.
 
 use std::collections::HashMap;
-use std::ops::Deref;
 
-use scraper::{ElementRef, Html};
 use url::Url;
 
+use super::link_tree::{Element, LinkDocument, LinkTree};
 use crate::url::CanonicalUrl;
 
 /// Which element a link came from; the frontier may prioritize by it.
@@ -120,7 +118,8 @@ impl ExtractedPage {
 pub fn extract_links(html: &str, page_url: &Url) -> ExtractedPage {
     // Held until the tree is dropped: a big page's tree is what costs memory.
     let permit = super::budget::BigParse::for_text(html.len());
-    let (document, cut_at) = super::parse_bounded(html);
+    let (document, cut_at) =
+        super::budget::feed_bounded(LinkTree::new(), html, super::parse_budget(html.len()));
     let page = ExtractedPage {
         cut_at,
         ..extract_from(&document, page_url)
@@ -131,9 +130,9 @@ pub fn extract_links(html: &str, page_url: &Url) -> ExtractedPage {
 }
 
 /// [`extract_links`] of a parsed document.
-fn extract_from(document: &Html, page_url: &Url) -> ExtractedPage {
+fn extract_from(document: &LinkDocument, page_url: &Url) -> ExtractedPage {
     let mut found = Found::default();
-    walk(document, |element| found.visit(element));
+    document.walk(|element| found.visit(&element));
     found.resolve(page_url)
 }
 
@@ -155,9 +154,8 @@ struct Found<'a> {
 
 impl<'a> Found<'a> {
     /// Looks at one element; returns whether to walk into its children.
-    fn visit(&mut self, element: ElementRef<'a>) -> bool {
-        let el = element.value();
-        match el.name() {
+    fn visit(&mut self, el: &Element<'a>) -> bool {
+        match &*el.name.local {
             "template" => return false,
             "a" => self.push(el.attr("href"), LinkKind::Anchor, el.attr("rel")),
             "area" => self.push(el.attr("href"), LinkKind::Area, el.attr("rel")),
@@ -168,8 +166,8 @@ impl<'a> Found<'a> {
             "frame" => self.push(el.attr("src"), LinkKind::Frame, None),
             // Only the first `<base>` with an `href` counts, as in browsers.
             "base" if self.base.is_none() => self.base = el.attr("href"),
-            "title" if self.title.is_none() && is_html(element) => {
-                self.title = collapse_whitespace(element.text());
+            "title" if self.title.is_none() && el.is_html() => {
+                self.title = collapse_whitespace(el.text());
             }
             "meta"
                 if el
@@ -312,51 +310,17 @@ fn has_token(list: Option<&str>, token: &str) -> bool {
     })
 }
 
-/// Whether the element is in the HTML namespace (an SVG `<title>` is not the
-/// page title).
-fn is_html(element: ElementRef<'_>) -> bool {
-    &*element.value().name.ns == "http://www.w3.org/1999/xhtml"
-}
-
-/// Joins text pieces, collapsing ASCII whitespace runs into one space and
-/// trimming; `None` if nothing is left.
-fn collapse_whitespace<'t>(pieces: impl Iterator<Item = &'t str>) -> Option<String> {
-    let joined: String = pieces.collect();
-    let mut out = String::with_capacity(joined.len());
-    for word in joined.split_ascii_whitespace() {
+/// Collapses ASCII whitespace runs into one space and trims; `None` if
+/// nothing is left.
+fn collapse_whitespace(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_ascii_whitespace() {
         if !out.is_empty() {
             out.push(' ');
         }
         out.push_str(word);
     }
     (!out.is_empty()).then_some(out)
-}
-
-/// A node of the parsed tree (`ego_tree::NodeRef`, named through `scraper`
-/// so that the crate needs no direct dependency on `ego_tree`).
-type NodeRef<'a> = <ElementRef<'a> as Deref>::Target;
-
-/// Visits every element of `document` in document order, without recursion.
-/// `visit` returns whether to descend into the element's children.
-fn walk<'a>(document: &'a Html, mut visit: impl FnMut(ElementRef<'a>) -> bool) {
-    let mut next = document.tree.root().first_child();
-    while let Some(node) = next {
-        let descend = ElementRef::wrap(node).is_none_or(&mut visit);
-        let child = if descend { node.first_child() } else { None };
-        next = child.or_else(|| following(node));
-    }
-}
-
-/// The node after `node`'s subtree in document order: its next sibling, or
-/// the next sibling of its nearest ancestor that has one.
-fn following(node: NodeRef<'_>) -> Option<NodeRef<'_>> {
-    let mut current = node;
-    loop {
-        if let Some(sibling) = current.next_sibling() {
-            return Some(sibling);
-        }
-        current = current.parent()?;
-    }
 }
 
 #[cfg(test)]
@@ -564,15 +528,6 @@ mod tests {
     }
 
     #[test]
-    fn scraper_select_would_find_template_contents() {
-        // Documents why `walk` exists: `Html::select` descends into templates.
-        let document = Html::parse_document("<template><a href=/t>t</a></template>");
-        let selector = scraper::Selector::parse("a[href]").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(document.select(&selector).count(), 1);
-        assert!(urls("<template><a href=/t>t</a></template>").is_empty());
-    }
-
-    #[test]
     fn links_moved_by_the_parser_come_in_document_order() {
         // The parser moves the `<a>` out of the table ("foster parenting"), so
         // it is created after `/in-cell` but sits before the table.
@@ -629,35 +584,33 @@ mod tests {
 
     #[test]
     fn deep_nesting_does_not_overflow_the_stack() {
-        // Deep enough to overflow a recursive walk: deeper than the parse budget
-        // lets any page get, so the tree is built directly.
-        let mut document = Html::parse_document("<div></div><a href=/deep>d</a>");
-        let element = |name: &str| {
-            let selector = scraper::Selector::parse(name).unwrap_or_else(|e| panic!("{e}"));
-            let found = document
-                .select(&selector)
-                .next()
-                .map(|e| (e.id(), e.value().clone()));
-            found.unwrap_or_else(|| panic!("no {name}"))
-        };
-        let (div_id, div) = element("div");
-        let (a_id, _) = element("a");
-        let mut parent = div_id;
+        // Deeper than the parse budget lets any page get, so the tree is built
+        // directly, the way the parser builds it.
+        use html5ever::tree_builder::{ElementFlags, NodeOrText, TreeSink};
+        use html5ever::{local_name, ns, Attribute, QualName};
+        let tree = LinkTree::new();
+        let html_name = |local| QualName::new(None, ns!(html), local);
+        let mut parent = tree.get_document();
         for _ in 0..50_000 {
-            let mut node = document
-                .tree
-                .get_mut(parent)
-                .unwrap_or_else(|| panic!("node"));
-            parent = node.append(scraper::Node::Element(div.clone())).id();
+            let div = tree.create_element(
+                html_name(local_name!("div")),
+                vec![],
+                ElementFlags::default(),
+            );
+            tree.append(&parent, NodeOrText::AppendNode(div));
+            parent = div;
         }
-        let mut a = document.tree.get_mut(a_id).unwrap_or_else(|| panic!("a"));
-        a.detach();
-        let mut deepest = document
-            .tree
-            .get_mut(parent)
-            .unwrap_or_else(|| panic!("deepest"));
-        deepest.append_id(a_id);
-        let page = extract_from(&document, &page_url());
+        let href = Attribute {
+            name: QualName::new(None, ns!(), local_name!("href")),
+            value: "/deep".into(),
+        };
+        let a = tree.create_element(
+            html_name(local_name!("a")),
+            vec![href],
+            ElementFlags::default(),
+        );
+        tree.append(&parent, NodeOrText::AppendNode(a));
+        let page = extract_from(&tree.finish(), &page_url());
         assert_eq!(page.links.len(), 1);
         assert_eq!(page.links[0].url.as_str(), "http://a.test/deep");
     }
@@ -738,11 +691,117 @@ mod tests {
             "//",
             "http://[",
             "mailto:x",
+            "<p>",
+            "<b>",
+            "</b>",
+            "<div>",
+            "</p>",
+            "<select>",
+            "<option>",
+            "<frame src=",
+            "<noscript>",
+            "<body href=",
+            "<head>",
+            "<area href=",
+            "<textarea>",
         ]);
         prop::collection::vec(part, 0..40).prop_map(|parts| parts.concat())
     }
 
+    /// An element extraction reads, as `(namespace:name, href src rel name content
+    /// values, text of an HTML title)`.
+    type Seen = (String, Vec<Option<String>>, Option<String>);
+
+    const READ_ATTRS: [&str; 5] = ["href", "src", "rel", "name", "content"];
+    const READ_ELEMENTS: [&str; 8] = [
+        "a", "area", "link", "iframe", "frame", "base", "meta", "title",
+    ];
+
+    /// The elements extraction reads, in document order, from the lean tree.
+    fn lean_elements(html: &str) -> Vec<Seen> {
+        let (document, _) = crate::extract::budget::feed_bounded(LinkTree::new(), html, u64::MAX);
+        let mut seen = Vec::new();
+        document.walk(|el| {
+            if READ_ELEMENTS.contains(&&*el.name.local) {
+                let attrs = READ_ATTRS
+                    .iter()
+                    .map(|a| el.attr(a).map(str::to_owned))
+                    .collect();
+                let text =
+                    (&*el.name.local == "title" && el.is_html()).then(|| el.text().to_owned());
+                seen.push((format!("{}:{}", &*el.name.ns, &*el.name.local), attrs, text));
+            }
+            &*el.name.local != "template"
+        });
+        seen
+    }
+
+    /// The same, from `scraper`'s full DOM: the reference the lean tree must match.
+    fn scraper_elements(html: &str) -> Vec<Seen> {
+        let document = scraper::Html::parse_document(html);
+        let mut seen = Vec::new();
+        let mut next = document.tree.root().first_child();
+        while let Some(node) = next {
+            let mut descend = true;
+            if let Some(element) = scraper::ElementRef::wrap(node) {
+                let el = element.value();
+                if READ_ELEMENTS.contains(&el.name()) {
+                    let attrs = READ_ATTRS
+                        .iter()
+                        .map(|a| el.attr(a).map(str::to_owned))
+                        .collect();
+                    let is_html = &*el.name.ns == "http://www.w3.org/1999/xhtml";
+                    let text = (el.name() == "title" && is_html).then(|| element.text().collect());
+                    seen.push((format!("{}:{}", &*el.name.ns, el.name()), attrs, text));
+                }
+                descend = el.name() != "template";
+            }
+            next = descend.then(|| node.first_child()).flatten().or_else(|| {
+                let mut current = node;
+                loop {
+                    if let Some(sibling) = current.next_sibling() {
+                        break Some(sibling);
+                    }
+                    current = current.parent()?;
+                }
+            });
+        }
+        seen
+    }
+
+    #[test]
+    fn lean_tree_reads_as_scraper_dom_on_tricky_pages() {
+        for html in [
+            "<table><tr><td><a href=/c>c</a></td></tr><a href=/f>f</a></table>",
+            "<a href=/1><p>x</a>y</p><b><a href=/2><div>z</b></div>",
+            "<title>a<b>c</b></title><svg><title>s</title><a href=/svg>s</a></svg>",
+            "<template><a href=/t>t</a></template><a href=/after>a</a>",
+            "<html lang=x><body><html href=/h><body href=/b><a href=/x>",
+            "<frameset><frame src=/f1><frame src=/f2></frameset><noframes><a href=/n>",
+            "<select><option><a href=/o>o</option></select><table><tr><a href=/t>t</table>",
+        ] {
+            assert_eq!(lean_elements(html), scraper_elements(html), "{html}");
+        }
+    }
+
+    #[test]
+    fn html_inside_mathml_annotation_is_html_as_in_browsers() {
+        // `scraper` does not record HTML integration points, so its DOM puts
+        // this `<a>` in the MathML namespace; the lean tree follows the spec.
+        let html =
+            "<math><annotation-xml encoding=text/html><a href=/m>m</a></annotation-xml></math>";
+        let elements = lean_elements(html);
+        assert_eq!(elements.len(), 1);
+        assert_eq!(elements[0].0, "http://www.w3.org/1999/xhtml:a");
+        assert_eq!(urls(html), ["http://a.test/m"]);
+    }
+
     proptest! {
+        #[test]
+        fn lean_tree_reads_as_scraper_dom(html in html_soup()) {
+            prop_assert_eq!(lean_elements(&html), scraper_elements(&html));
+        }
+
         #[test]
         fn never_panics_and_links_are_canonical(html in any::<String>()) {
             check_page(&extract(&html))?;

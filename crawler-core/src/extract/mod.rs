@@ -32,6 +32,7 @@
 
 pub(crate) mod budget;
 mod charset;
+mod link_tree;
 mod links;
 
 pub use budget::{
