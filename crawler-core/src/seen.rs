@@ -116,7 +116,8 @@ impl SeenSet {
     /// [`SeenSet::release`]. The caller must write it to the store before releasing it.
     pub fn claim(&self, fingerprint: u128) -> Result<bool, StoreError> {
         let mut shard = self.shard(fingerprint);
-        if shard.pending.contains(&fingerprint) || shard.recently_found(fingerprint) {
+        // Most links repeat ones found before: the remembered set answers them first.
+        if shard.recently_found(fingerprint) || shard.pending.contains(&fingerprint) {
             return Ok(false);
         }
         if shard.filter.contains(&fingerprint) && self.store.is_seen(fingerprint)? {

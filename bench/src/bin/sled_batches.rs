@@ -15,6 +15,7 @@
 use std::time::Instant;
 
 use clap::Parser;
+use crawler_bench::cpu_seconds;
 
 #[derive(Parser)]
 struct Args {
@@ -122,31 +123,6 @@ fn add_page(batch: &mut sled::Batch, page: u64) {
     );
     batch.insert([b"y", host.as_bytes()].concat(), &page.to_be_bytes()[..]);
     batch.insert(&b"z"[..], vec![b'z'; 150]);
-}
-
-fn cpu_seconds() -> Result<f64, Box<dyn std::error::Error>> {
-    let stat = std::fs::read_to_string("/proc/self/stat")?;
-    // Fields after the command name (which may hold spaces): utime is the 12th, stime the 13th.
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    let per_second = clock_ticks();
-    Ok((ticks(11) + ticks(12)) / per_second)
-}
-
-fn clock_ticks() -> f64 {
-    // SAFETY: sysconf reads a constant of the system; it has no preconditions.
-    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if ticks > 0 {
-        ticks as f64
-    } else {
-        100.0
-    }
 }
 
 fn bytes_written() -> Result<u64, Box<dyn std::error::Error>> {
