@@ -137,6 +137,7 @@ fn run(args: &Args) -> Result<(), String> {
         python: absolute(&args.python),
         scrapy_spider: absolute(&args.scrapy_spider),
     };
+    check_programs(args, &tools, &paths)?;
     let base = match &args.work_dir {
         Some(dir) => dir.clone(),
         None => PathBuf::from("target"),
@@ -187,6 +188,59 @@ impl Report {
         }
         Ok(())
     }
+}
+
+/// Fails before any run when a program the chosen scenarios and tools need is missing,
+/// naming the flag that sets it: a peer that cannot start would otherwise show up as a
+/// run of 0 pages in the tables.
+fn check_programs(args: &Args, tools: &[Tool], paths: &Paths) -> Result<(), String> {
+    let missing = |path: &Path, flag: &str, how: &str| {
+        format!("{} (--{flag}) does not exist: {how}", path.display())
+    };
+    if !paths.crawler.is_file() {
+        return Err(missing(
+            &paths.crawler,
+            "crawler",
+            "run `cargo build --release` first",
+        ));
+    }
+    let peers_run = args
+        .scenarios
+        .iter()
+        .any(|s| s == "throughput" || s == "politeness");
+    for tool in tools.iter().filter(|_| peers_run) {
+        let (path, flag, how) = match tool {
+            Tool::Ours => continue,
+            Tool::Wget2 => {
+                let found = if paths.wget2.components().count() > 1 {
+                    paths.wget2.is_file()
+                } else {
+                    std::env::var_os("PATH").is_some_and(|dirs| {
+                        std::env::split_paths(&dirs).any(|dir| dir.join(&paths.wget2).is_file())
+                    })
+                };
+                if found {
+                    continue;
+                }
+                (&paths.wget2, "wget2", "install Debian's wget2 (bench/run does)")
+            }
+            Tool::Spider => (
+                &paths.spider,
+                "spider",
+                "bench/run builds it (run compare from the workspace root, or pass --spider)",
+            ),
+            Tool::Scrapy if args.slow => (
+                &paths.python,
+                "python",
+                "bench/run makes the virtualenv (run compare from the workspace root, or pass --python)",
+            ),
+            Tool::Scrapy => continue,
+        };
+        if !path.is_file() {
+            return Err(missing(path, flag, how));
+        }
+    }
+    Ok(())
 }
 
 /// One tool run of scenario 1 or 2.
