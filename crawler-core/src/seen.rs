@@ -135,6 +135,40 @@ impl SeenSet {
             self.shard(fingerprint).pending.remove(&fingerprint);
         }
     }
+
+    /// A set of claims for one task, released when it is dropped.
+    pub fn claims(&self) -> Claims<'_> {
+        Claims {
+            seen: self,
+            fingerprints: Vec::new(),
+        }
+    }
+}
+
+/// The fingerprints one task claimed, released when it is dropped: after the task's
+/// store write, or when the task returns an error or panics before it. Either way is
+/// right: a written fingerprint is in the store, and one that never reached it must be
+/// claimable again, or the URL would be lost to the crawl while the pending set grew.
+pub struct Claims<'a> {
+    seen: &'a SeenSet,
+    fingerprints: Vec<u128>,
+}
+
+impl Claims<'_> {
+    /// [`SeenSet::claim`], remembering a successful claim for the release.
+    pub fn claim(&mut self, fingerprint: u128) -> Result<bool, StoreError> {
+        let new = self.seen.claim(fingerprint)?;
+        if new {
+            self.fingerprints.push(fingerprint);
+        }
+        Ok(new)
+    }
+}
+
+impl Drop for Claims<'_> {
+    fn drop(&mut self) {
+        self.seen.release(self.fingerprints.drain(..));
+    }
 }
 
 #[cfg(test)]
@@ -162,6 +196,29 @@ mod tests {
         seen.release([8]);
         assert!(!seen.claim(8).unwrap(), "stored now");
         assert!(seen.claim(9 << 64).unwrap());
+    }
+
+    #[test]
+    fn claims_are_released_when_their_task_fails_or_panics() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path(), StoreOptions::default()).unwrap());
+        let seen = SeenSet::load(Arc::clone(&store)).unwrap();
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut claims = seen.claims();
+            assert!(claims.claim(21).unwrap());
+            assert!(!claims.claim(21).unwrap(), "pending while the task runs");
+            panic!("the task fails before its write");
+        }));
+        assert!(panicked.is_err());
+        assert!(seen.claim(21).unwrap(), "never stored, so new again");
+        let mut claims = seen.claims();
+        assert!(
+            !claims.claim(21).unwrap(),
+            "claimed above, outside any guard"
+        );
+        assert!(claims.claim(22).unwrap());
+        drop(claims);
+        assert!(seen.claim(22).unwrap());
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::fetch::{retry_after, BodyLimit, FetchErrorKind, FetchOutcome, Respons
 use crate::frontier::{Health, Job, JobKind, Queued};
 use crate::hooks::{guarded, Page, PageActions, StoredPage};
 use crate::robots::PageDirectives;
+use crate::seen::Claims;
 use crate::sitemap::{self, SitemapKind, MAX_SITEMAP_BYTES, MAX_SITEMAP_NESTING};
 use crate::traps::trap_record;
 use crate::url::{CanonicalUrl, HostKey};
@@ -117,8 +118,10 @@ impl WorkerContext {
         let received = (outcome.response.is_some() && outcome.error.is_none())
             .then_some(outcome.body.as_slice());
         let candidates = std::mem::take(&mut reading.candidates);
+        // Released when dropped: after the write below, or on an error or a panic before it.
+        let mut claims = self.seen.claims();
         let (discovered, settled, queued) =
-            self.admit(&job, candidates, &mut reading.hook_failures)?;
+            self.admit(&job, candidates, &mut claims, &mut reading.hook_failures)?;
         if self.hooks.sink_instead {
             body = None;
         }
@@ -145,9 +148,7 @@ impl WorkerContext {
             settled: &settled,
             released: &[job_slot(&job, &host_key)],
         });
-        let claimed = discovered.iter().map(|(fp, _)| *fp);
-        self.seen
-            .release(claimed.chain(settled.iter().map(|(fp, _)| *fp)));
+        drop(claims);
         written?;
         self.events.emit(CrawlEvent::PageStored {
             url: page.url.clone(),
@@ -362,12 +363,13 @@ impl WorkerContext {
 
     /// Scope and dedup: which candidates become frontier entries, and which are
     /// settled without a fetch (redirect chains past the hop limit). Every fingerprint
-    /// returned is claimed in the seen-set: the caller releases them once written.
+    /// returned is claimed in the seen-set, in `claims`: the caller drops them once written.
     #[allow(clippy::type_complexity)]
     fn admit(
         &self,
         job: &Job,
         candidates: Vec<Candidate>,
+        claims: &mut Claims<'_>,
         hook_failures: &mut Vec<String>,
     ) -> Result<
         (
@@ -393,7 +395,7 @@ impl WorkerContext {
                 }
             }
             let fingerprint = candidate.url.fingerprint();
-            if !self.seen.claim(fingerprint)? {
+            if !claims.claim(fingerprint)? {
                 continue;
             }
             let from = Some(job.url.as_str().to_owned());

@@ -59,6 +59,8 @@ impl WorkerContext {
     ) -> Result<Vec<Queued>, StoreError> {
         let mut entries = Vec::new();
         let mut queued = Vec::new();
+        // Released when dropped, after the write (or on an error or a panic before it).
+        let mut claims = self.seen.claims();
         let from = Some(robots_url.as_str().to_owned());
         let kind = JobKind::Sitemap { level: 0 };
         for sitemap in sitemaps {
@@ -77,7 +79,7 @@ impl WorkerContext {
                     continue;
                 }
             }
-            if !self.seen.claim(url.fingerprint())? {
+            if !claims.claim(url.fingerprint())? {
                 continue;
             }
             entries.push((
@@ -105,7 +107,7 @@ impl WorkerContext {
         } else {
             self.store.enqueue(&entries)
         };
-        self.seen.release(entries.iter().map(|(fp, _)| *fp));
+        drop(claims);
         written?;
         Ok(queued)
     }
