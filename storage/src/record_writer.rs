@@ -32,7 +32,7 @@
 //! records they replace out, and writes the totals in the round's batch, so the totals
 //! on disk are always those of the records on disk.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -340,6 +340,8 @@ impl Shared {
         let mut marks = Vec::new();
         // The latest record of each key written in this round, for a key written twice.
         let mut written: HashMap<Vec<u8>, PageRecord> = HashMap::new();
+        // The hosts whose counts the round changes: of the records added and replaced.
+        let mut hosts = BTreeSet::new();
         let mut totals = self.totals.lock();
         for submission in round {
             let mut unindexed = Changes::default();
@@ -355,6 +357,8 @@ impl Shared {
             submission.changes.add_to(&mut batch);
             let added: Vec<&PageRecord> = submission.records.iter().map(|(_, r)| r).collect();
             totals.count(&removed, &added);
+            let changed = removed.iter().chain(added.iter().copied());
+            hosts.extend(changed.map(|record| record.host.clone()));
             for (key, record) in submission.records {
                 written.insert(key, record);
             }
@@ -363,11 +367,7 @@ impl Shared {
         // A round of cursors only leaves the totals as they are.
         if !written.is_empty() {
             let mut counts = Changes::default();
-            let hosts: std::collections::BTreeSet<&str> = written
-                .values()
-                .map(|record| record.host.as_str())
-                .collect();
-            totals.write(&mut counts, hosts.into_iter());
+            totals.write(&mut counts, hosts.iter().map(String::as_str));
             counts.add_to(&mut batch);
         }
         drop(totals);
@@ -515,6 +515,23 @@ mod tests {
             );
             assert!(!writer.has_pending_mark(mark));
         }
+    }
+
+    #[test]
+    fn a_record_moved_to_another_host_is_counted_out_of_the_old_one_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut writer, tree, _) = start(dir.path(), false);
+        writer.submit(page_write(&page(1, 200), None)).unwrap();
+        writer.wait_idle().unwrap();
+        let moved = PageRecord {
+            host: "b.test".into(),
+            ..page(1, 200)
+        };
+        writer.submit(page_write(&moved, None)).unwrap();
+        writer.close().unwrap();
+        let counts = crate::totals::read_host_counts(&tree).unwrap();
+        assert_eq!(counts.get("a.test"), Some(&0), "{counts:?}");
+        assert_eq!(counts.get("b.test"), Some(&1), "{counts:?}");
     }
 
     #[test]
