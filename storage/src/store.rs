@@ -108,7 +108,6 @@ pub struct Store {
     inlinks: InlinkIndex,
     queues: QueueFiles,
     seen: Arc<SeenTable>,
-    read_only: bool,
     /// Applies the sled changes of every write, many at a time; `None` when read-only.
     writer: Option<RecordWriter>,
     /// The frontier cursors this process moved, which the writer may not have applied
@@ -179,11 +178,10 @@ impl Store {
             inlinks,
             queues: QueueFiles::open(&path.join("frontier")),
             seen,
-            read_only: options.read_only,
             writer,
             cursors: Mutex::default(),
         };
-        if !store.read_only {
+        if store.writer.is_some() {
             store.mark_open()?;
         }
         holder::claim(path);
@@ -310,12 +308,7 @@ impl Store {
     }
 
     fn check_writable(&self) -> Result<(), StoreError> {
-        if self.read_only {
-            return Err(StoreError::ReadOnly {
-                path: self.path.clone(),
-            });
-        }
-        Ok(())
+        self.writer().map(|_| ())
     }
 
     /// Adds frontier entries (seeds) and marks them seen, atomically.
@@ -734,14 +727,14 @@ impl Drop for Store {
         // Everything handed to the writer is applied before anything closes.
         let written = self.writer.as_mut().map(RecordWriter::close);
         self.inlinks.close();
-        if self.read_only {
+        // No writer: opened read-only, nothing to make durable.
+        let Some(written) = written else {
             holder::release(&self.path);
             return;
-        }
+        };
         // A clean close: everything durable, then the open mark removed. Errors leave
         // the mark, which only costs a check of the queue files at the next open.
         let closed = written
-            .unwrap_or(Ok(()))
             .and_then(|()| self.flush())
             .and_then(|()| Ok(self.tree.remove(keys::meta_key(OPEN_MARK))?))
             .and_then(|_| Ok(self.db.flush()?));
