@@ -268,6 +268,8 @@ impl Crawler {
         let pages = self.seeds.iter().map(|url| (url, JobKind::Page));
         let sitemaps =
             (self.config.sitemap_urls.iter()).map(|url| (url, JobKind::Sitemap { level: 0 }));
+        // Released when dropped: after the write below, or on an error before it.
+        let mut claims = seen.claims();
         for (seed, kind) in pages.chain(sitemaps) {
             match self.hooks.admits(seed) {
                 Ok(true) => {}
@@ -278,7 +280,7 @@ impl Crawler {
                     continue;
                 }
             }
-            if seen.claim(seed.fingerprint())? {
+            if claims.claim(seed.fingerprint())? {
                 let entry = QueueEntry {
                     kind: kind.store_name(),
                     ..QueueEntry::seed(seed.as_str(), seed.host_key().as_str())
@@ -291,7 +293,7 @@ impl Crawler {
             }
         }
         let written = self.store.enqueue(&new_seeds);
-        seen.release(new_seeds.iter().map(|(fp, _)| *fp));
+        drop(claims);
         written?;
 
         let mut run = CrawlRun {

@@ -113,8 +113,8 @@ impl SeenSet {
     }
 
     /// Claims a fingerprint: true when it was never seen, and it is now pending until
-    /// [`SeenSet::release`]. The caller must write it to the store before releasing it.
-    pub fn claim(&self, fingerprint: u128) -> Result<bool, StoreError> {
+    /// released. Tasks claim through [`Claims`], which releases after their write.
+    fn claim(&self, fingerprint: u128) -> Result<bool, StoreError> {
         let mut shard = self.shard(fingerprint);
         // Most links repeat ones found before: the remembered set answers them first.
         if shard.recently_found(fingerprint) || shard.pending.contains(&fingerprint) {
@@ -129,8 +129,9 @@ impl SeenSet {
         Ok(true)
     }
 
-    /// The claimed fingerprints are in the store now (or the crawl is stopping).
-    pub fn release(&self, fingerprints: impl IntoIterator<Item = u128>) {
+    /// The claimed fingerprints are in the store now (or their task ended without
+    /// writing them): see [`Claims`].
+    fn release(&self, fingerprints: impl IntoIterator<Item = u128>) {
         for fingerprint in fingerprints {
             self.shard(fingerprint).pending.remove(&fingerprint);
         }
