@@ -3,7 +3,10 @@
 //!
 //! Sixteen threads GET every page of the fixtures web (200 hosts x 250 pages by default,
 //! the hosts interleaved as a crawl interleaves them) and read each body to the end,
-//! over keep-alive connections to a `crawler-fixtures serve` process. Each client is
+//! over keep-alive connections to a `crawler-fixtures serve` process. Every request goes
+//! to `127.0.0.1:PORT` and names its virtual host in `Host`, so a client's pool holds
+//! connections to one address, however many hosts: the figures are the client's cost
+//! per request, not a crawl's connection count. Each client is
 //! timed by wall clock and by the CPU time of this process (every thread of the client
 //! included, the server's excluded), runs alternated:
 //!
