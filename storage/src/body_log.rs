@@ -62,7 +62,14 @@ struct Segment {
     file: File,
     /// The next free byte; reserved by `fetch_add`.
     end: AtomicU64,
+    /// Up to where writeback has been started (see [`WRITEBACK_EVERY`]).
+    written_back: AtomicU64,
 }
+
+/// Writeback of a segment is started each time this many bytes were appended since
+/// the last start, so that a sync finds most bytes on disk already instead of writing
+/// the whole crawl's bodies then.
+const WRITEBACK_EVERY: u64 = 8 << 20;
 
 pub struct BodyLog {
     dir: PathBuf,
@@ -71,6 +78,24 @@ pub struct BodyLog {
     /// Segments opened for reading, kept open: an export reads two or three parts per
     /// page, and an `open` per read cost more than the read.
     readers: RwLock<HashMap<u32, Arc<File>>>,
+}
+
+impl Segment {
+    /// Starts writeback of what lies before `end` once [`WRITEBACK_EVERY`] bytes are
+    /// waiting; one appender claims the range, the others go on.
+    fn start_writeback_after(&self, end: u64) {
+        let from = self.written_back.load(Ordering::Relaxed);
+        if end < from + WRITEBACK_EVERY {
+            return;
+        }
+        if self
+            .written_back
+            .compare_exchange(from, end, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+        {
+            crate::files::start_writeback(&self.file, from, end - from);
+        }
+    }
 }
 
 impl BodyLog {
@@ -106,6 +131,7 @@ impl BodyLog {
             id,
             file,
             end: AtomicU64::new(0),
+            written_back: AtomicU64::new(0),
         })
     }
 
@@ -165,6 +191,7 @@ impl BodyLog {
                 .file
                 .write_all_at(bytes, offset)
                 .map_err(|e| StoreError::io(&Self::segment_path(&self.dir, segment.id), e))?;
+            segment.start_writeback_after(offset + u64::from(len));
             return Ok(BodyPointer {
                 segment: segment.id,
                 offset,
@@ -251,6 +278,40 @@ mod tests {
                 assert_eq!(log.read(pointer).unwrap(), body);
                 assert_eq!(BodyPointer::decode(&pointer.encode()), Some(pointer));
             }
+        }
+    }
+
+    #[test]
+    fn bodies_written_back_while_appended_read_back_intact_after_a_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Arc::new(BodyLog::open(dir.path()));
+        // 4 threads x 40 x 200 KB: 32 MB, so writeback starts several times while
+        // other threads still write below the range it covers.
+        let handles: Vec<_> = (0..4u8)
+            .map(|t| {
+                let log = Arc::clone(&log);
+                std::thread::spawn(move || {
+                    (0..40u8)
+                        .map(|i| {
+                            let body = vec![t.wrapping_mul(40).wrapping_add(i); 200_000];
+                            (log.append(&body).unwrap(), body)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let written: Vec<_> = handles
+            .into_iter()
+            .flat_map(|handle| handle.join().unwrap())
+            .collect();
+        log.sync().unwrap();
+        let segment = written[0].0.segment;
+        let current = log.lock().clone().unwrap();
+        assert!(current.written_back.load(Ordering::Relaxed) >= 3 * WRITEBACK_EVERY);
+        let reopened = BodyLog::open(dir.path());
+        for (pointer, body) in &written {
+            assert_eq!(pointer.segment, segment);
+            assert_eq!(&reopened.read(*pointer).unwrap(), body);
         }
     }
 

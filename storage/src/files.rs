@@ -6,6 +6,29 @@ use std::path::Path;
 
 use crate::StoreError;
 
+/// Asks the kernel to start writing `len` bytes of `file` from `offset` to disk, and
+/// returns without waiting. A hint only: a later `sync_data` is what makes the bytes
+/// durable, and it then has little left to wait for (the body log's final sync took
+/// 0.2 s of a 50,000-page crawl, all of it written in that one call). Errors are
+/// ignored for the same reason: the sync reports them.
+#[cfg(target_os = "linux")]
+pub(crate) fn start_writeback(file: &File, offset: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    let (Ok(offset), Ok(len)) = (
+        libc::off64_t::try_from(offset),
+        libc::off64_t::try_from(len),
+    ) else {
+        return;
+    };
+    // SAFETY: `sync_file_range` takes a file descriptor and integers and touches no
+    // memory of ours; the descriptor is open for the whole call because `file` is
+    // borrowed for it.
+    unsafe { libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE) };
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn start_writeback(_file: &File, _offset: u64, _len: u64) {}
+
 /// Bytes of the files directly in `dir` (0 when it does not exist yet).
 pub(crate) fn dir_size(dir: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(dir) else {
