@@ -68,6 +68,7 @@ mod query;
 mod queue_files;
 mod record;
 mod record_writer;
+mod recorded_keys;
 mod seen_table;
 mod stats;
 mod store;

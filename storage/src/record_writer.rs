@@ -15,7 +15,8 @@
 //! arrives for up to [`GATHER_FOR`] (or until [`GATHER_UP_TO`] submissions wait). A
 //! round is one sled batch, in submission order: for each record, the removal
 //! of the index entries of the record it replaces (looked up here, by the only thread
-//! that writes the tree, so the lookup never waits for sled's write lock), then the
+//! that writes the tree, so the lookup never waits for sled's write lock; skipped for
+//! keys `recorded_keys` knows to be new), then the
 //! submission's changes; then the running totals of the round (`totals`), once. It
 //! applies the batch, flushes when the store is durable, and then writes the seen marks
 //! that must follow their records. Until then a submission's records and marks are
@@ -38,10 +39,11 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::recorded_keys::RecordedKeys;
 use crate::seen_table::SeenTable;
 use crate::totals::RunningTotals;
 use crate::write_log::WriteLog;
-use crate::{index, page_value, PageRecord, StoreError};
+use crate::{index, keys, page_value, PageRecord, StoreError};
 
 /// How long the writer waits for more submissions before applying a round.
 pub(crate) const GATHER_FOR: Duration = Duration::from_millis(5);
@@ -112,6 +114,8 @@ struct Shared {
     seen: Arc<SeenTable>,
     totals: RunningTotals,
     durable: bool,
+    /// The page keys that may have a record to replace; used by the writer thread only.
+    recorded: Mutex<RecordedKeys>,
 }
 
 #[derive(Default)]
@@ -149,6 +153,7 @@ impl RecordWriter {
         durable: bool,
         log: Option<WriteLog>,
     ) -> Result<RecordWriter, StoreError> {
+        let holds_pages = tree.scan_prefix([keys::PAGE]).next().transpose()?.is_some();
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 log,
@@ -161,6 +166,7 @@ impl RecordWriter {
             seen,
             totals,
             durable,
+            recorded: Mutex::new(RecordedKeys::new(!holds_pages)),
         });
         let for_thread = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -343,10 +349,15 @@ impl Shared {
         // The hosts whose counts the round changes: of the records added and replaced.
         let mut hosts = BTreeSet::new();
         let mut totals = self.totals.lock();
+        let mut recorded = self.recorded.lock().unwrap_or_else(|p| p.into_inner());
         for submission in round {
             let mut unindexed = Changes::default();
             let mut removed = Vec::new();
             for (key, _) in &submission.records {
+                if !recorded.may_have(key) {
+                    recorded.add(key);
+                    continue;
+                }
                 if let Some(old) = self.current_record(&written, key)? {
                     index::remove(&mut unindexed, &old);
                     removed.push(old);
@@ -370,7 +381,7 @@ impl Shared {
             totals.write(&mut counts, hosts.iter().map(String::as_str));
             counts.add_to(&mut batch);
         }
-        drop(totals);
+        drop((totals, recorded));
         self.tree.apply_batch(batch).map_err(|e| e.to_string())?;
         if self.durable {
             self.db.flush().map_err(|e| e.to_string())?;
@@ -451,6 +462,14 @@ mod tests {
             records: vec![(key, record.clone())],
             marks: mark.into_iter().collect(),
         }
+    }
+
+    /// The by-status index entries in the tree.
+    fn status_entries(tree: &sled::Tree) -> Vec<Vec<u8>> {
+        tree.scan_prefix([keys::BY_STATUS])
+            .keys()
+            .map(|key| key.unwrap().to_vec())
+            .collect()
     }
 
     fn page(n: u32, status: u16) -> PageRecord {
@@ -535,6 +554,23 @@ mod tests {
     }
 
     #[test]
+    fn a_record_written_before_the_store_was_reopened_is_unindexed_when_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (mut writer, _, _) = start(dir.path(), true);
+            writer.submit(page_write(&page(1, 503), None)).unwrap();
+            writer.close().unwrap();
+        }
+        // This writer did not write the record: it must look it up all the same.
+        let (mut writer, tree, _) = start(dir.path(), true);
+        writer.submit(page_write(&page(1, 200), None)).unwrap();
+        writer.close().unwrap();
+        let by_status = status_entries(&tree);
+        assert_eq!(by_status.len(), 1, "the 503 entry is gone");
+        assert!(by_status[0].starts_with(&keys::status_prefix(200)));
+    }
+
+    #[test]
     fn a_url_written_twice_in_one_round_is_counted_once_and_indexed_by_its_last_record() {
         let dir = tempfile::tempdir().unwrap();
         let (mut writer, tree, _) = start(dir.path(), false);
@@ -550,11 +586,7 @@ mod tests {
             .to_stats(Default::default());
         assert_eq!(totals.urls, 1);
         assert_eq!(totals.by_status.keys().copied().collect::<Vec<_>>(), [404]);
-        let by_status: Vec<Vec<u8>> = tree
-            .scan_prefix([keys::BY_STATUS])
-            .keys()
-            .map(|key| key.unwrap().to_vec())
-            .collect();
+        let by_status = status_entries(&tree);
         assert_eq!(
             by_status.len(),
             1,

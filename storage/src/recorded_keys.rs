@@ -1,0 +1,97 @@
+//! Which page keys may already have a record, so that the writer looks up the record
+//! it replaces only for those.
+//!
+//! The store's writer looks up every page key it writes, to unindex and count out the
+//! record being replaced. In a crawl nearly every key is new, and that lookup was 3% of
+//! the crawl's CPU (a sled tree walk per page). When the tree held no page at all as
+//! the writer started, a key can have a record only if this writer wrote it; a Bloom
+//! filter of the keys it wrote answers "certainly not" for the rest. A false positive
+//! only costs the lookup it would have made anyway. A store that held pages when it
+//! was opened looks every key up, as before.
+
+use fastbloom::BloomFilter;
+
+/// False-positive rate of each filter.
+const FALSE_POSITIVES: f64 = 0.01;
+/// Keys the first filter is sized for; each next one takes four times as many.
+const FIRST_CAPACITY: usize = 1 << 16;
+
+/// The keys written since the store was opened, in filters of growing size (a Bloom
+/// filter cannot grow, so a full one is kept and a larger one started).
+pub(crate) struct RecordedKeys {
+    /// `None`: the tree held pages when the writer started; every key may have one.
+    filters: Option<Vec<Filter>>,
+}
+
+struct Filter {
+    keys: BloomFilter,
+    added: usize,
+    capacity: usize,
+}
+
+impl RecordedKeys {
+    /// For a tree that held no page record (`empty`), or one that did.
+    pub(crate) fn new(empty: bool) -> RecordedKeys {
+        RecordedKeys {
+            filters: empty.then(Vec::new),
+        }
+    }
+
+    /// Whether `key` may have a record: `false` only when it certainly has none.
+    pub(crate) fn may_have(&self, key: &[u8]) -> bool {
+        match &self.filters {
+            None => true,
+            Some(filters) => filters.iter().any(|filter| filter.keys.contains(key)),
+        }
+    }
+
+    /// Notes that `key` now has a record.
+    pub(crate) fn add(&mut self, key: &[u8]) {
+        let Some(filters) = &mut self.filters else {
+            return;
+        };
+        let full = filters
+            .last()
+            .is_none_or(|last| last.added >= last.capacity);
+        if full {
+            let capacity = filters
+                .last()
+                .map_or(FIRST_CAPACITY, |last| last.capacity * 4);
+            filters.push(Filter {
+                keys: BloomFilter::with_false_pos(FALSE_POSITIVES).expected_items(capacity),
+                added: 0,
+                capacity,
+            });
+        }
+        if let Some(last) = filters.last_mut() {
+            last.keys.insert(key);
+            last.added += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_added_key_may_have_a_record_across_filters_and_most_others_not() {
+        let mut keys = RecordedKeys::new(true);
+        let n = FIRST_CAPACITY * 6; // fills the first filter and part of the second
+        for i in 0..n {
+            keys.add(format!("p{i}").as_bytes());
+        }
+        assert!((0..n).all(|i| keys.may_have(format!("p{i}").as_bytes())));
+        let strangers = (n..n + 10_000)
+            .filter(|i| keys.may_have(format!("p{i}").as_bytes()))
+            .count();
+        // Two filters at 1% each: a few hundred false positives at most.
+        assert!(strangers < 500, "{strangers} false positives in 10,000");
+    }
+
+    #[test]
+    fn a_store_that_held_pages_looks_up_every_key() {
+        let keys = RecordedKeys::new(false);
+        assert!(keys.may_have(b"pnever-written"));
+    }
+}
