@@ -250,6 +250,56 @@ struct ToolRun {
     judgement: Judgement,
 }
 
+impl ToolRun {
+    /// Whether the run did the whole job: every page of the web, and a clean exit.
+    fn complete(&self) -> bool {
+        self.judgement.missing == 0 && self.measured.success
+    }
+}
+
+/// The runs of `tool` that did the whole job, which are what the figures are made of
+/// (a run that fetched less is not faster), and a line on the runs left out, if any.
+fn complete_runs(results: &[ToolRun], tool: Tool) -> (Vec<&ToolRun>, Option<String>) {
+    let (complete, partial): (Vec<&ToolRun>, Vec<&ToolRun>) = results
+        .iter()
+        .filter(|r| r.tool == tool)
+        .partition(|r| r.complete());
+    if partial.is_empty() {
+        return (complete, None);
+    }
+    let each: Vec<String> = partial
+        .iter()
+        .map(|r| {
+            let exit = if r.measured.success {
+                ""
+            } else {
+                ", exit status not 0"
+            };
+            let wall = r.measured.wall.as_secs_f64();
+            format!("{} pages missing in {wall:.2} s{exit}", r.judgement.missing)
+        })
+        .collect();
+    let note = format!(
+        "{}: {} of {} runs left out of the figures, as incomplete: {}.",
+        tool.name(),
+        partial.len(),
+        partial.len() + complete.len(),
+        each.join("; ")
+    );
+    (complete, Some(note))
+}
+
+/// The table, then the notes on runs left out.
+fn with_notes(mut table: String, notes: &[String]) -> String {
+    if !notes.is_empty() {
+        table.push('\n');
+        for note in notes {
+            let _ = writeln!(table, "{note}");
+        }
+    }
+    table
+}
+
 /// The slow peers of a scenario run once, and only with `--slow`.
 fn runs_of(tool: Tool, slow_here: &[Tool], args: &Args) -> usize {
     match (slow_here.contains(&tool), args.slow) {
@@ -408,13 +458,15 @@ fn throughput(
     let expected = web.0 * web.1;
     let mut table = format!(
         "Scenario 1: throughput, {} hosts x {} pages ({expected} pages), no per-host delay. \
-         Median (min–max) of the runs.\n\n\
+         Median (min–max) of the complete runs (every page, clean exit).\n\n\
          | tool | runs | wall s | pages/s | CPU s | peak RSS MiB | pages fetched | requests | robots | extra | repeats |\n\
          |---|---|---|---|---|---|---|---|---|---|---|\n",
         web.0, web.1
     );
+    let mut notes = Vec::new();
     for &(tool, _) in &plan {
-        let runs: Vec<&ToolRun> = results.iter().filter(|r| r.tool == tool).collect();
+        let (runs, note) = complete_runs(&results, tool);
+        notes.extend(note);
         let pages = |r: &ToolRun| r.judgement.pages as f64;
         let _ = writeln!(
             table,
@@ -432,7 +484,7 @@ fn throughput(
             spread_of(&runs, |r| r.judgement.duplicates as f64).show(0),
         );
     }
-    report.table(&table)
+    report.table(&with_notes(table, &notes))
 }
 
 fn politeness(
@@ -462,7 +514,7 @@ fn politeness(
         "Scenario 2: politeness, {} hosts x {} pages at {} requests/s per host: ideal {ideal:.0} s \
          (each host's robots.txt and pages one interval apart). Violations: requests to one host \
          that started less than {:.0} ms after the previous one, in the server's log. \
-         Median (min–max) of the runs.\n\n\
+         Median (min–max) of the complete runs (every page, clean exit).\n\n\
          | tool | runs | wall s | actual / ideal | violations | shortest gap ms | most open on one host | pages fetched | requests | CPU s | peak RSS MiB |\n\
          |---|---|---|---|---|---|---|---|---|---|---|\n",
         web.0,
@@ -470,8 +522,10 @@ fn politeness(
         args.rate,
         1000.0 / args.rate
     );
+    let mut notes = Vec::new();
     for &(tool, _) in &plan {
-        let runs: Vec<&ToolRun> = results.iter().filter(|r| r.tool == tool).collect();
+        let (runs, note) = complete_runs(&results, tool);
+        notes.extend(note);
         let _ = writeln!(
             table,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
@@ -490,7 +544,7 @@ fn politeness(
             spread_of(&runs, |r| mib(&r.measured)).show(0),
         );
     }
-    report.table(&table)
+    report.table(&with_notes(table, &notes))
 }
 
 /// A fanout web served for our crawler alone: the server, its seed file (one fanout
@@ -724,4 +778,52 @@ fn request_marker(port: u16, path: &str) -> Result<(), String> {
     let mut reply = Vec::new();
     stream.read_to_end(&mut reply).map_err(|e| e.to_string())?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(tool: Tool, secs: u64, missing: usize, success: bool) -> ToolRun {
+        ToolRun {
+            tool,
+            measured: Measured {
+                wall: Duration::from_secs(secs),
+                user: Duration::ZERO,
+                system: Duration::ZERO,
+                peak_rss_kib: 0,
+                success,
+                stdout: String::new(),
+            },
+            judgement: Judgement {
+                pages: 10 - missing,
+                missing,
+                ..Judgement::default()
+            },
+        }
+    }
+
+    #[test]
+    fn runs_that_fetched_less_or_failed_are_left_out_of_the_figures_and_named() {
+        let results = [
+            run(Tool::Wget2, 8, 0, true),
+            run(Tool::Wget2, 5, 4, false),
+            run(Tool::Wget2, 6, 1, true),
+            run(Tool::Ours, 9, 0, true),
+        ];
+        let (runs, note) = complete_runs(&results, Tool::Wget2);
+        assert_eq!(runs.len(), 1);
+        assert_eq!(
+            spread_of(&runs, |r| r.measured.wall.as_secs_f64()).median,
+            8.0
+        );
+        let note = note.unwrap();
+        assert!(note.starts_with("wget2: 2 of 3 runs left out"), "{note}");
+        assert!(
+            note.contains("4 pages missing in 5.00 s, exit status not 0"),
+            "{note}"
+        );
+        let (ours, none) = complete_runs(&results, Tool::Ours);
+        assert_eq!((ours.len(), none), (1, None));
+    }
 }
