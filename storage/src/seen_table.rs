@@ -51,8 +51,10 @@ struct Partition {
     bits: u32,
     /// Fingerprints stored.
     count: u64,
-    /// Written since the last [`SeenTable::sync`]: a store's close syncs again what its
-    /// crawl's end synced, and 256 `fdatasync`s of clean files are time for nothing.
+    /// Not synced by this process since it was written or opened (a file opened after
+    /// a kill may hold the killed process's unsynced inserts): a store's close syncs
+    /// again what its crawl's end synced, and 256 `fdatasync`s of clean files are time
+    /// for nothing.
     unsynced: bool,
 }
 
@@ -137,7 +139,7 @@ impl SeenTable {
             path,
             bits: slots.trailing_zeros(),
             count,
-            unsynced: created,
+            unsynced: true,
         }))
     }
 
