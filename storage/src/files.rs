@@ -6,6 +6,14 @@ use std::path::Path;
 
 use crate::StoreError;
 
+/// Makes a rename or a file created in `dir` durable, as far as the filesystem lets a
+/// directory be synced (errors are ignored: some do not, and the data itself is synced).
+pub(crate) fn sync_dir(dir: &Path) {
+    if let Ok(handle) = File::open(dir) {
+        let _ = handle.sync_all();
+    }
+}
+
 /// Asks the kernel to start writing `len` bytes of `file` from `offset` to disk, and
 /// returns without waiting. A hint only: a later `sync_data` is what makes the bytes
 /// durable, and it then has little left to wait for (the body log's final sync took

@@ -208,6 +208,9 @@ impl SeenTable {
             .and_then(|()| file.sync_data())
             .map_err(|e| StoreError::io(&new_path, e))?;
         std::fs::rename(&new_path, &path).map_err(|e| StoreError::io(&path, e))?;
+        // Without it, power loss could bring back the old file under the name, and with
+        // it lose every insert synced into the new one since.
+        crate::files::sync_dir(&self.dir);
         Ok(Partition {
             file,
             path,

@@ -78,9 +78,7 @@ impl Run {
         written.sync_all().map_err(|e| StoreError::io(&tmp, e))?;
         drop(written);
         std::fs::rename(&tmp, &path).map_err(|e| StoreError::io(&path, e))?;
-        if let Ok(dir_handle) = File::open(dir) {
-            let _ = dir_handle.sync_all();
-        }
+        crate::files::sync_dir(dir);
         Ok(Run {
             id,
             file: File::open(&path).map_err(|e| StoreError::io(&path, e))?,
