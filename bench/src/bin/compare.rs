@@ -143,6 +143,7 @@ fn run(args: &Args) -> Result<(), String> {
         None => PathBuf::from("target"),
     };
     std::fs::create_dir_all(&base).map_err(|e| format!("{}: {e}", base.display()))?;
+    check_space(args, &tools, &base)?;
     let work = tempfile::Builder::new()
         .prefix("bench-compare-")
         .tempdir_in(&base)
@@ -158,6 +159,75 @@ fn run(args: &Args) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Bytes one page costs on disk, as measured (BENCHMARKS.md): our store (bodies, records,
+/// indexes, inlinks) and wget2's files (a 4 KiB-block file per page). spider and Scrapy
+/// keep nothing.
+const STORE_BYTES_PER_PAGE: u64 = 9_500;
+const WGET2_BYTES_PER_PAGE: u64 = 12_500;
+/// Our store's size per discovered URL in scenarios 3 and 4.
+const STORE_BYTES_PER_URL: u64 = 210;
+
+/// Fails before any run when the work directory's filesystem has less room than the
+/// chosen scenarios write at their largest (each scenario's files are removed when it
+/// ends): a full disk made runs fail half-way with nothing said.
+fn check_space(args: &Args, tools: &[Tool], base: &Path) -> Result<(), String> {
+    let needed = space_needed(args, tools);
+    let stat = rustix::fs::statvfs(base).map_err(|e| format!("{}: {e}", base.display()))?;
+    let free = stat.f_bavail.saturating_mul(stat.f_frsize);
+    if free < needed {
+        return Err(format!(
+            "{} has {:.1} GB free, and these scenarios write up to about {:.1} GB: free some space, choose another place with --work-dir, or ask for fewer --runs",
+            base.display(),
+            free as f64 / 1e9,
+            needed as f64 / 1e9
+        ));
+    }
+    Ok(())
+}
+
+/// About the most the chosen scenarios have on disk at once, with a fifth to spare.
+fn space_needed(args: &Args, tools: &[Tool]) -> u64 {
+    let pages_of = |web: (usize, usize), plan: &[(Tool, usize)]| -> u64 {
+        let pages = (web.0 * web.1) as u64;
+        plan.iter()
+            .map(|&(tool, runs)| {
+                let per_page = match tool {
+                    Tool::Ours => STORE_BYTES_PER_PAGE,
+                    Tool::Wget2 => WGET2_BYTES_PER_PAGE,
+                    Tool::Spider | Tool::Scrapy => 0,
+                };
+                per_page * pages * runs as u64
+            })
+            .sum()
+    };
+    let fanout = |millions: f64| (millions * 1e6) as u64 * STORE_BYTES_PER_URL;
+    let largest = args
+        .scenarios
+        .iter()
+        .map(|scenario| match scenario.as_str() {
+            "throughput" => pages_of(
+                (args.throughput_hosts, args.throughput_pages),
+                &plan(tools, &[Tool::Scrapy], args),
+            ),
+            "politeness" => pages_of(
+                (args.politeness_hosts, args.politeness_pages),
+                &plan(tools, &[Tool::Scrapy, Tool::Wget2], args),
+            ),
+            "memory" => args
+                .memory_millions
+                .iter()
+                .copied()
+                .map(fanout)
+                .max()
+                .unwrap_or(0),
+            "resume" => fanout(args.resume_millions),
+            _ => 0,
+        })
+        .max()
+        .unwrap_or(0);
+    largest + largest / 5
 }
 
 fn absolute(path: &Path) -> PathBuf {
@@ -801,6 +871,31 @@ mod tests {
                 ..Judgement::default()
             },
         }
+    }
+
+    #[test]
+    fn the_space_asked_for_is_the_largest_scenario_with_a_fifth_to_spare() {
+        let args = Args::parse_from([
+            "compare",
+            "--scenarios",
+            "throughput,memory",
+            "--runs",
+            "5",
+            "--memory-millions",
+            "1,10",
+        ]);
+        // Scenario 1: 50,000 pages, 5 runs each of ours and wget2, none of spider's.
+        let tools = [Tool::Ours, Tool::Wget2, Tool::Spider];
+        let throughput = 50_000 * 5 * (STORE_BYTES_PER_PAGE + WGET2_BYTES_PER_PAGE);
+        assert_eq!(space_needed(&args, &tools), throughput + throughput / 5);
+        // Scenario 3's largest store, 10 million URLs, is smaller than that.
+        assert!(10_000_000 * STORE_BYTES_PER_URL < throughput);
+        let only_memory = Args::parse_from(["compare", "--scenarios", "memory"]);
+        let ten_million = 10_000_000 * STORE_BYTES_PER_URL;
+        assert_eq!(
+            space_needed(&only_memory, &tools),
+            ten_million + ten_million / 5
+        );
     }
 
     #[test]
