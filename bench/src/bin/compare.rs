@@ -25,7 +25,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 use crawler_bench::server_log::{self, Judgement};
@@ -397,6 +397,7 @@ fn alternate(
         Pace::PerHost(rate) => (1e6 / rate) as u64,
     };
     let rounds = plan.iter().map(|&(_, n)| n).max().unwrap_or(0);
+    wait_after_mass_deletion();
     let mut results = Vec::new();
     let mut written = Vec::new();
     for round in 0..rounds {
@@ -466,7 +467,58 @@ fn alternate(
     for dir in &written {
         remove_heavy(dir);
     }
+    if plan.iter().any(|&(tool, _)| tool == Tool::Wget2) {
+        note_mass_deletion(work);
+    }
     Ok(results)
+}
+
+/// How long after a mass deletion ext4 keeps skipping the freed inodes: 60 s once the
+/// inode table is written back (5 minutes more while it is dirty, hence the sync).
+const INODES_SKIPPED_FOR: Duration = Duration::from_secs(65);
+
+/// Where the time of the last mass deletion is kept, for this invocation's next
+/// scenario and for the next invocation (whatever its work directory).
+fn deletion_marker() -> PathBuf {
+    std::env::temp_dir().join("crawler-compare-mass-deletion")
+}
+
+/// Records that many files were just deleted, after syncing the filesystem so that
+/// ext4 forgets them after [`INODES_SKIPPED_FOR`], not five minutes more.
+fn note_mass_deletion(work: &Path) {
+    if let Ok(dir) = std::fs::File::open(work) {
+        let _ = rustix::fs::syncfs(&dir);
+    }
+    let _ = std::fs::write(deletion_marker(), unix_secs(SystemTime::now()).to_string());
+}
+
+/// Waits until ext4 reuses the inodes of the last mass deletion, if it was recent: a
+/// tool that creates many files (wget2) otherwise runs slower for reasons not its own.
+fn wait_after_mass_deletion() {
+    let Some(deleted) = std::fs::read_to_string(deletion_marker())
+        .ok()
+        .and_then(|text| text.trim().parse::<u64>().ok())
+    else {
+        return;
+    };
+    let wait = still_to_wait(deleted, unix_secs(SystemTime::now()));
+    if !wait.is_zero() {
+        println!(
+            "waiting {} s: files were deleted {} s ago, and ext4 is slow to create files until it reuses their inodes",
+            wait.as_secs(),
+            INODES_SKIPPED_FOR.saturating_sub(wait).as_secs()
+        );
+        std::thread::sleep(wait);
+    }
+}
+
+/// What is left of [`INODES_SKIPPED_FOR`] since `deleted` (Unix seconds) at `now`.
+fn still_to_wait(deleted: u64, now: u64) -> Duration {
+    INODES_SKIPPED_FOR.saturating_sub(Duration::from_secs(now.saturating_sub(deleted)))
+}
+
+fn unix_secs(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// Removes what a run wrote (stores, downloaded pages), keeping logs.
@@ -871,6 +923,16 @@ mod tests {
                 ..Judgement::default()
             },
         }
+    }
+
+    #[test]
+    fn runs_wait_out_the_minute_after_a_mass_deletion_and_no_longer() {
+        assert_eq!(still_to_wait(1_000, 1_000), INODES_SKIPPED_FOR);
+        assert_eq!(still_to_wait(1_000, 1_060), Duration::from_secs(5));
+        assert_eq!(still_to_wait(1_000, 1_065), Duration::ZERO);
+        assert_eq!(still_to_wait(1_000, 5_000), Duration::ZERO);
+        // A clock that went back waits the whole time, never longer.
+        assert_eq!(still_to_wait(2_000, 1_000), INODES_SKIPPED_FOR);
     }
 
     #[test]
