@@ -114,8 +114,6 @@ struct Shared {
     seen: Arc<SeenTable>,
     totals: RunningTotals,
     durable: bool,
-    /// The page keys that may have a record to replace; used by the writer thread only.
-    recorded: Mutex<RecordedKeys>,
 }
 
 #[derive(Default)]
@@ -154,6 +152,8 @@ impl RecordWriter {
         log: Option<WriteLog>,
     ) -> Result<RecordWriter, StoreError> {
         let holds_pages = tree.scan_prefix([keys::PAGE]).next().transpose()?.is_some();
+        // The page keys that may have a record to replace: the writer thread's own.
+        let recorded = RecordedKeys::new(!holds_pages);
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 log,
@@ -166,12 +166,11 @@ impl RecordWriter {
             seen,
             totals,
             durable,
-            recorded: Mutex::new(RecordedKeys::new(!holds_pages)),
         });
         let for_thread = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || for_thread.run())
+            .spawn(move || for_thread.run(recorded))
             .map_err(|source| StoreError::Io {
                 path: "store-writer thread".into(),
                 source,
@@ -286,7 +285,7 @@ impl Shared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn run(&self) {
+    fn run(&self, mut recorded: RecordedKeys) {
         loop {
             let mut state = self.lock();
             while state.waiting.is_empty() {
@@ -318,7 +317,7 @@ impl Shared {
             let result = if failed {
                 Ok(())
             } else {
-                catch_unwind(AssertUnwindSafe(|| self.apply(round)))
+                catch_unwind(AssertUnwindSafe(|| self.apply(round, &mut recorded)))
                     .unwrap_or_else(|_| Err("the store's writer panicked".to_owned()))
             };
 
@@ -341,7 +340,7 @@ impl Shared {
     }
 
     /// One round: the changes as one batch, a flush, then the marks that follow them.
-    fn apply(&self, round: Vec<Submission>) -> Result<(), String> {
+    fn apply(&self, round: Vec<Submission>, recorded: &mut RecordedKeys) -> Result<(), String> {
         let mut batch = sled::Batch::default();
         let mut marks = Vec::new();
         // The latest record of each key written in this round, for a key written twice.
@@ -349,7 +348,6 @@ impl Shared {
         // The hosts whose counts the round changes: of the records added and replaced.
         let mut hosts = BTreeSet::new();
         let mut totals = self.totals.lock();
-        let mut recorded = self.recorded.lock().unwrap_or_else(|p| p.into_inner());
         for submission in round {
             let mut unindexed = Changes::default();
             let mut removed = Vec::new();
@@ -381,7 +379,7 @@ impl Shared {
             totals.write(&mut counts, hosts.iter().map(String::as_str));
             counts.add_to(&mut batch);
         }
-        drop((totals, recorded));
+        drop(totals);
         self.tree.apply_batch(batch).map_err(|e| e.to_string())?;
         if self.durable {
             self.db.flush().map_err(|e| e.to_string())?;
