@@ -340,12 +340,8 @@ fn complete_runs(results: &[ToolRun], tool: Tool) -> (Vec<&ToolRun>, Option<Stri
     let each: Vec<String> = partial
         .iter()
         .map(|r| {
-            let exit = if r.measured.success {
-                ""
-            } else {
-                ", exit status not 0"
-            };
             let wall = r.measured.wall.as_secs_f64();
+            let exit = exit_note(&r.measured);
             format!("{} pages missing in {wall:.2} s{exit}", r.judgement.missing)
         })
         .collect();
@@ -357,6 +353,15 @@ fn complete_runs(results: &[ToolRun], tool: Tool) -> (Vec<&ToolRun>, Option<Stri
         each.join("; ")
     );
     (complete, Some(note))
+}
+
+/// What a run's line says of its exit: nothing when clean.
+fn exit_note(measured: &Measured) -> &'static str {
+    if measured.success {
+        ""
+    } else {
+        ", exit status not 0"
+    }
 }
 
 /// The table, then the notes on runs left out.
@@ -445,7 +450,7 @@ fn alternate(
                 judgement.extra,
                 judgement.duplicates,
                 judgement.violations,
-                if measured.success { "" } else { ", exit status not 0" }
+                exit_note(&measured)
             );
             if tool == Tool::Ours && !measured.success {
                 return Err(format!(
