@@ -173,11 +173,12 @@ impl<'a> Page<'a> {
         self.links
     }
 
-    /// The parsed document, for CSS selectors. Parsed on first call (with the same
-    /// work budget as link extraction, so a hostile page cannot make it quadratic)
-    /// and kept for the rest of the handler call. A page over
-    /// [`crate::extract::BIG_PAGE`] waits for one of the big-page permits first, as
-    /// link extraction does, so big trees stay few at once.
+    /// The parsed document, for CSS selectors. Parsed on first call (on a work
+    /// budget, [`crate::extract::parse_bounded`], so a hostile page cannot make it
+    /// quadratic; such a page's tree ends where the budget ran out) and kept for the
+    /// rest of the handler call. A page over [`crate::extract::BIG_PAGE`] waits for
+    /// one of the big-page permits first, as link extraction does, so big trees stay
+    /// few at once.
     pub fn html(&self) -> &Html {
         &self
             .html

@@ -1,4 +1,6 @@
-//! Parsing HTML with a bounded amount of work.
+//! Parsing HTML into a tree with a bounded amount of work: the `scraper` tree a
+//! page handler asks for ([`crate::hooks`]). Link extraction builds no tree
+//! ([`super::tag_scan`]) and needs no budget.
 //!
 //! html5ever does work proportional to the depth of its stack of open elements for
 //! many tokens (a start tag checks "has a `p` element in button scope", an unknown
@@ -39,11 +41,12 @@ const PIECE: usize = 4 * 1024;
 
 /// Pages with more text than this are parsed at most [`BIG_PARSES`] at a time.
 ///
-/// A page of nothing but links takes about seven times its size to parse for link
-/// extraction (5.8 MB of `<a href>`s peaked at 40 MB), and sixteen times in a page
-/// handler's `scraper` tree (94 MB), so sixteen workers parsing 10 MB pages at once
-/// could hold gigabytes; with the permits, big pages cost at most [`BIG_PARSES`]
-/// trees at once while small pages never wait.
+/// A page of nothing but links takes about three and a half times its size for link
+/// extraction (6 MB of `<a href>`s peaked at 21 MB: the links as written, until
+/// they are resolved), and sixteen times in a page handler's `scraper` tree (94 MB),
+/// so sixteen workers reading 10 MB pages at once could hold gigabytes; with the
+/// permits, big pages cost at most [`BIG_PARSES`] of these at once while small
+/// pages never wait.
 pub const BIG_PAGE: usize = 1 << 20;
 
 /// Big pages parsed at once, process-wide.

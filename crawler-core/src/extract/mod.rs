@@ -7,8 +7,8 @@
 //!    the way a browser does (BOM, then the `Content-Type` header, then a
 //!    `<meta>` prescan, then UTF-8), so that non-UTF-8 pages yield the same
 //!    links a user would see.
-//! 2. [`extract_links`] parses the text with a real HTML5 parser (html5ever,
-//!    through `scraper`) and returns the page title, the links to follow as
+//! 2. [`extract_links`] reads the text with a real HTML5 tokenizer
+//!    (html5ever's) and returns the page title, the links to follow as
 //!    [`CanonicalUrl`](crate::url::CanonicalUrl)s, the declared canonical URL
 //!    and the robots meta directives.
 //!
@@ -32,8 +32,9 @@
 
 pub(crate) mod budget;
 mod charset;
-mod link_tree;
 mod links;
+mod open_elements;
+mod tag_scan;
 
 pub use budget::{
     parse_bounded, parse_budget, BIG_PAGE, BIG_PARSES, PARSE_WORK_BASE, PARSE_WORK_PER_BYTE,

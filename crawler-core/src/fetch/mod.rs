@@ -42,9 +42,8 @@ pub enum FetchErrorKind {
     /// Not fetched: the URL looks like a crawler trap (longer than the URL-length
     /// cap, or a path segment repeated too often; see `crate::traps`).
     TrapSuspected,
-    /// Fetched, but reading the page was cut short: it spent the HTML parse budget
-    /// (see [`crate::extract::parse_bounded`]), or it had more links than are kept
-    /// ([`crate::extract::MAX_LINKS_PER_PAGE`]).
+    /// Fetched, but not every link of the page was kept: it had more than
+    /// [`crate::extract::MAX_LINKS_PER_PAGE`].
     ParseLimited,
     /// A redirect (301, 302, 303, 307, 308) without a `Location` that resolves to
     /// an http(s) URL.

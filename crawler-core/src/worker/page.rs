@@ -244,7 +244,7 @@ impl WorkerContext {
         }
         let (html, _encoding) = decode_html(body, response.content_type.as_deref());
         let extracted = extract_links(&html, job.url.as_url());
-        if let Some(limits) = extracted.limits(html.len()) {
+        if let Some(limits) = extracted.limits() {
             self.flag(page, FetchErrorKind::ParseLimited, limits);
         }
         page.title = extracted.title;
