@@ -111,7 +111,7 @@ pub struct StoredPage<'a> {
     pub record: &'a PageRecord,
     /// The decompressed body, when one was received (whatever the body policy).
     pub body: Option<&'a [u8]>,
-    /// The page's links, canonical, in document order.
+    /// The page's links, canonical, in source order.
     pub outlinks: &'a [String],
 }
 
@@ -167,7 +167,7 @@ impl<'a> Page<'a> {
         self.title
     }
 
-    /// The links the crawler extracted, canonical, in document order (at most
+    /// The links the crawler extracted, canonical, in source order (at most
     /// [`crate::extract::MAX_LINKS_PER_PAGE`]); nofollow ones are marked.
     pub fn links(&self) -> &'a [Link] {
         self.links

@@ -219,7 +219,7 @@ impl Found {
     }
 }
 
-/// The page's links, deduplicated by URL while keeping document order.
+/// The page's links, deduplicated by URL while keeping source order.
 struct Links {
     list: Vec<Link>,
     /// Fingerprint to index in `list`. A (practically impossible) collision
@@ -327,7 +327,7 @@ mod tests {
     }
 
     #[test]
-    fn finds_every_followed_kind_in_document_order() {
+    fn finds_every_followed_kind_in_source_order() {
         let page = extract(
             "<link rel=canonical href=/canon>\
              <a href=a1>x</a>\
@@ -524,8 +524,8 @@ mod tests {
         let page = extract(
             "<svg><title>icon</title></svg><title>\n  Hello \t\r\n World  </title><title>2</title>",
         );
-        // An SVG title in body comes after the head title in document order,
-        // but it would be first here: only HTML titles count.
+        // In a browser's tree this SVG title sits in the body, after the head's
+        // title; in the source it comes first: only HTML titles count.
         assert_eq!(page.title.as_deref(), Some("Hello World"));
         assert_eq!(
             extract("<title> &amp; &lt;b&gt; </title>").title.as_deref(),
