@@ -1,11 +1,11 @@
-//! The secondary indexes a page implies, added to and removed from the page's batch.
+//! The secondary index entries a page implies, kept beside sled in `page_index`.
 //!
-//! Every entry is derived from a [`PageRecord`] alone, so the entries a record had can
-//! be recomputed from it to remove them when the record is replaced. (Inlinks are not
-//! here: they live beside sled, in `inlinks`.)
+//! Every entry is derived from a [`PageRecord`] alone, so a query can tell whether an
+//! entry is still one of its page's (the record may have been replaced since): see
+//! [`crate::Store::query`]. (Inlinks are not here: they live beside sled, in
+//! `inlinks`.)
 
 use crate::keys::{self, named_prefix, with_url};
-use crate::record_writer::Changes;
 use crate::PageRecord;
 
 /// The index keys of `page`: by host, by status, by fetch time and by error kind.
@@ -21,21 +21,6 @@ pub fn page_keys(page: &PageRecord) -> Vec<Vec<u8>> {
         entries.push(with_url(named_prefix(keys::BY_ERROR, kind), &page.url));
     }
     entries
-}
-
-/// Adds the index entries of `page` to `changes`.
-pub(crate) fn add(changes: &mut Changes, page: &PageRecord) {
-    for key in page_keys(page) {
-        changes.insert(key, &[][..]);
-    }
-}
-
-/// Adds the removal of the index entries of `page` to `changes`. Entries the new record
-/// re-adds later in the same batch survive: the last write to a key in a batch wins.
-pub(crate) fn remove(changes: &mut Changes, page: &PageRecord) {
-    for key in page_keys(page) {
-        changes.remove(key);
-    }
 }
 
 #[cfg(test)]

@@ -7,17 +7,17 @@
 //! |---|---|---|
 //! | `p` | URL | where the page's body, outlinks and HTTP heads are in the body log, then [`crate::PageRecord`] as JSON (`crate::page_value`) |
 //! | `Q` | host key | 8-byte big-endian offset: the cursor of the host's queue file |
-//! | `m` | name | metadata (format version, runs, the open mark, the inlink index's manifest) |
+//! | `m` | name | metadata (format version, runs, the open mark, the inlink and page indexes' manifests) |
 //! | `y` | host | 8-byte big-endian count of the host's page records (running totals) |
 //! | `z` | | the whole-crawl running totals as JSON |
-//! | `h` | varint length, host, URL | empty: pages by host |
-//! | `c` | 2-byte big-endian status (0: no response), URL | empty: pages by status |
-//! | `e` | varint length, error kind, URL | empty: pages by error kind |
-//! | `t` | 8-byte big-endian fetch time (ms), URL | empty: pages by fetch time |
 //!
-//! The index entries (`h`, `c`, `e`, `t`) carry the URL in the key, so a filtered
-//! scan is a prefix or range scan that costs in proportion to what it finds. Hosts and
-//! error kinds are length-prefixed so that no host is a prefix of another's entries.
+//! The page index's keys are not in sled but in its runs (`crate::page_index`), spelled
+//! the same way: `h`, varint length, host, URL (pages by host); `c`, 2-byte big-endian
+//! status (0: no response), URL; `e`, varint length, error kind, URL; `t`, 8-byte
+//! big-endian fetch time (ms), URL. They carry the URL in the key, so a
+//! filtered read is a prefix or range read that costs in proportion to what it finds.
+//! Hosts and error kinds are length-prefixed so that no host is a prefix of another's
+//! entries. (Format 5 kept them in sled.)
 //!
 //! The inlink index has no keys here: one key per link made sled's memory and writes
 //! grow with every link stored, so it lives beside sled in `inlinks/` (see the

@@ -63,6 +63,7 @@ mod holder;
 mod index;
 mod inlinks;
 mod keys;
+mod page_index;
 mod page_value;
 mod query;
 mod queue_files;

@@ -5,9 +5,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::body;
 use crate::body_log::{BodyLog, BodyPointer};
 use crate::holder;
-use crate::index;
 use crate::inlinks::{self, InlinkIndex};
 use crate::keys::{self, url_key};
+use crate::page_index::{self, PageIndex};
 use crate::page_value::{self, Parts};
 use crate::queue_files::{self, QueueFiles, QueueReader};
 use crate::record::{CrawlRun, HttpExchange, PageRecord, QueueEntry, QueueSlot};
@@ -23,7 +23,7 @@ use crate::StoreError;
 /// the seen-set to an on-disk hash table, beside sled; version 5 keeps running totals
 /// (`z`, `y` + host) and one key per page (`p`: its parts are in the body
 /// log, see `page_value`).
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 
 /// How to open a store.
 #[derive(Clone, Debug)]
@@ -106,6 +106,7 @@ pub struct Store {
     tree: sled::Tree,
     bodies: BodyLog,
     inlinks: InlinkIndex,
+    page_index: Arc<PageIndex>,
     queues: QueueFiles,
     seen: Arc<SeenTable>,
     /// Applies the sled changes of every write, many at a time; `None` when read-only.
@@ -149,6 +150,12 @@ impl Store {
             .map_err(|source| open_error(path, source))?;
         check_format(path, &db, &tree, options.create && !options.read_only)?;
         let inlinks = InlinkIndex::open(&path.join("inlinks"), &tree, fold_at)?;
+        let page_index = Arc::new(PageIndex::open(
+            &path.join("index"),
+            &tree,
+            options.read_only,
+            fold_at.min(page_index::FOLD_AT),
+        )?);
         let seen = Arc::new(SeenTable::open(&path.join("seen"))?);
         let writer = if options.read_only {
             None
@@ -162,6 +169,7 @@ impl Store {
                 db.clone(),
                 tree.clone(),
                 Arc::clone(&seen),
+                Arc::clone(&page_index),
                 totals,
                 options.durable_writes,
                 Some(log),
@@ -176,6 +184,7 @@ impl Store {
             tree,
             bodies: BodyLog::open(&path.join("bodies")),
             inlinks,
+            page_index,
             queues: QueueFiles::open(&path.join("frontier")),
             seen,
             writer,
@@ -216,25 +225,31 @@ impl Store {
         &self.tree
     }
 
+    /// The page indexes; read after [`Store::tree`], which waits for the writer.
+    pub(crate) fn page_index(&self) -> &PageIndex {
+        &self.page_index
+    }
+
     fn writer(&self) -> Result<&RecordWriter, StoreError> {
         self.writer.as_ref().ok_or_else(|| StoreError::ReadOnly {
             path: self.path.clone(),
         })
     }
 
-    /// Stores one completed fetch: page, body, outlinks, HTTP exchange, the index
-    /// entries they imply, the frontier entries and seen marks its outlinks create,
-    /// and the removal of its own frontier entry, all in one atomic batch.
+    /// Stores one completed fetch: page, body, outlinks, HTTP exchange, the frontier
+    /// entries and seen marks its outlinks create, and the removal of its own frontier
+    /// entry, all in one atomic batch, and then the index entries the page implies.
     ///
-    /// The files beside sled are written first; the sled changes (the records, their
-    /// index entries, the totals) go to the store's writer, which applies many writes
-    /// in one batch within milliseconds (`record_writer`); with `durable_writes` they
-    /// are in its write log first. From the moment this returns the records count for
+    /// The files beside sled are written first; the sled changes (the records, the
+    /// totals) go to the store's writer, which applies many writes in one batch within
+    /// milliseconds and then appends their index entries to the page index
+    /// (`record_writer`, `page_index`); with `durable_writes` they are in its write log
+    /// first. From the moment this returns the records count for
     /// the crawl (a written URL's frontier entry is settled) and every read of the
     /// store sees them.
     ///
     /// A URL written again replaces its record; the index entries of the old record
-    /// are removed in the same batch. Its outlinks are recorded in the inlink index
+    /// stay, and queries skip them ([`Store::query`]). Its outlinks are recorded in the inlink index
     /// (`inlinks`) before the batch, like its body; the old ones need no removal,
     /// since [`Store::inlinks`] checks every candidate against the stored outlinks.
     ///
@@ -274,7 +289,6 @@ impl Store {
                 .changes
                 .insert(key.clone(), page_value::encode(page, &parts));
             submission.records.push((key, page.clone()));
-            index::add(&mut submission.changes, page);
         }
         for (fingerprint, record) in write.settled {
             let key = url_key(keys::PAGE, &record.url);
@@ -282,7 +296,6 @@ impl Store {
                 .changes
                 .insert(key.clone(), page_value::encode(record, &Parts::default()));
             submission.records.push((key, record.clone()));
-            index::add(&mut submission.changes, record);
             // Marked after their records (by the writer): a crash in between leaves a
             // record of a URL not marked seen, which is recorded again if found again.
             submission.marks.push(*fingerprint);
@@ -638,6 +651,7 @@ impl Store {
         writer.wait_idle()?;
         self.bodies.sync()?;
         self.inlinks.flush()?;
+        self.page_index.flush()?;
         self.queues.sync()?;
         self.seen.sync()?;
         self.db.flush()?;
@@ -649,6 +663,7 @@ impl Store {
         Ok(self.db.size_on_disk()?
             + self.bodies.size_on_disk()
             + self.inlinks.size_on_disk()
+            + self.page_index.size_on_disk()
             + self.queues.size_on_disk()
             + self.seen.size_on_disk())
     }

@@ -1,0 +1,135 @@
+//! The key log: every key appended to the page index, in the order of the rounds,
+//! each as a little-endian `u32` length and the key's bytes. The tail of the index is
+//! the log from the manifest's `covered` offset on.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use crate::StoreError;
+
+pub struct KeyLog {
+    path: PathBuf,
+    file: File,
+    len: u64,
+}
+
+impl KeyLog {
+    /// Opens the log in `dir` and reads the keys from `covered` on. A torn last key
+    /// (a crash mid-append) is dropped, and cut off unless `read_only`, so appends
+    /// follow whole keys. Read-only: no log handle.
+    pub fn open(
+        dir: &Path,
+        covered: u64,
+        read_only: bool,
+    ) -> Result<(Option<KeyLog>, Vec<Vec<u8>>), StoreError> {
+        let path = dir.join("log");
+        let io = |e| StoreError::io(&path, e);
+        let mut file = match OpenOptions::new()
+            .read(true)
+            .write(!read_only)
+            .create(!read_only)
+            .truncate(false)
+            .open(&path)
+        {
+            Ok(file) => file,
+            Err(e) if read_only && e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok((None, Vec::new()))
+            }
+            Err(e) => return Err(io(e)),
+        };
+        let on_disk = file.metadata().map_err(io)?.len();
+        let mut bytes = Vec::new();
+        if on_disk > covered {
+            file.seek(SeekFrom::Start(covered)).map_err(io)?;
+            file.read_to_end(&mut bytes).map_err(io)?;
+        }
+        let (tail, whole) = parse(&bytes);
+        let len = covered.max(on_disk.min(covered + whole as u64));
+        if read_only {
+            return Ok((None, tail));
+        }
+        if len != on_disk {
+            // Cut a torn key off, or (the log lost what a run already covers) pad to
+            // `covered`, which is never read again.
+            file.set_len(len).map_err(io)?;
+        }
+        file.seek(SeekFrom::Start(len)).map_err(io)?;
+        Ok((Some(KeyLog { path, file, len }), tail))
+    }
+
+    /// Appends keys in one write.
+    pub fn append(&mut self, keys: &[Vec<u8>]) -> Result<(), StoreError> {
+        let size = keys.iter().map(|key| 4 + key.len()).sum();
+        let mut buffer = Vec::with_capacity(size);
+        for key in keys {
+            // Index keys are a URL and a few bytes: far below 4 GiB.
+            buffer.extend_from_slice(&(key.len() as u32).to_le_bytes());
+            buffer.extend_from_slice(key);
+        }
+        self.file
+            .write_all(&buffer)
+            .map_err(|e| StoreError::io(&self.path, e))?;
+        self.len += buffer.len() as u64;
+        Ok(())
+    }
+
+    pub fn sync(&mut self) -> Result<(), StoreError> {
+        self.file
+            .sync_data()
+            .map_err(|e| StoreError::io(&self.path, e))
+    }
+
+    /// The log's length in bytes: where the next key goes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+}
+
+/// The whole keys in `bytes`, and how many bytes they take.
+fn parse(bytes: &[u8]) -> (Vec<Vec<u8>>, usize) {
+    let mut keys = Vec::new();
+    let mut at = 0;
+    while let Some(header) = bytes.get(at..at + 4) {
+        let mut len = [0u8; 4];
+        len.copy_from_slice(header);
+        let end = at + 4 + u32::from_le_bytes(len) as usize;
+        let Some(key) = bytes.get(at + 4..end) else {
+            break;
+        };
+        keys.push(key.to_vec());
+        at = end;
+    }
+    (keys, at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_torn_last_key_is_dropped_and_cut_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, tail) = KeyLog::open(dir.path(), 0, false).unwrap();
+        assert!(tail.is_empty());
+        let mut log = log.unwrap();
+        log.append(&[b"one".to_vec(), b"two".to_vec()]).unwrap();
+        let whole = log.len();
+        drop(log);
+        // A crash in the middle of the next append.
+        let path = dir.path().join("log");
+        let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+        file.write_all(&[9, 0, 0, 0, b't']).unwrap();
+        drop(file);
+
+        let (_, read_only) = KeyLog::open(dir.path(), 0, true).unwrap();
+        assert_eq!(read_only, [b"one".to_vec(), b"two".to_vec()]);
+        let (log, tail) = KeyLog::open(dir.path(), 0, false).unwrap();
+        assert_eq!(tail, [b"one".to_vec(), b"two".to_vec()]);
+        assert_eq!(log.unwrap().len(), whole);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), whole);
+        // From a covered offset on: only what follows it.
+        let (_, tail) = KeyLog::open(dir.path(), 7, false).unwrap();
+        assert_eq!(tail, [b"two".to_vec()]);
+    }
+}
