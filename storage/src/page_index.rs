@@ -6,8 +6,10 @@
 //! entries of a page cost about 1.4 CPU s and 55 MiB of a 50,000-page crawl, a ninth
 //! of its CPU (BENCHMARKS.md). Here the store's writer appends each round's keys to a
 //! log (`log`, one `write` per round) and to a sorted-later tail in memory; at
-//! [`FOLD_AT`] keys the tail is sorted into an immutable run file (`run`), and runs are
-//! merged four of a level at a time, so a range read merges a few runs and the tail.
+//! [`FOLD_AT`] keys the tail is sorted into an immutable run file (`run`), and a thread
+//! of the index's own merges runs four of a level at a time (holding the lock only to
+//! pick them and to swap in the result), so a range read merges a few runs and the
+//! tail, and the writer never waits for a merge.
 //! Which runs count, and how far they cover the log, is the manifest, in sled's
 //! metadata (`m` + `page-index`).
 //!
@@ -28,7 +30,9 @@ mod run;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
 
 use serde::{Deserialize, Serialize};
 
@@ -44,9 +48,18 @@ const MANIFEST: &str = "page-index";
 
 /// The page indexes of one store.
 pub struct PageIndex {
+    shared: Arc<Shared>,
+    /// The thread that merges runs, and how to wake it; `None` when read-only.
+    merger: Option<(Sender<Wake>, JoinHandle<()>)>,
+}
+
+struct Shared {
     dir: PathBuf,
     fold_at: usize,
+    tree: sled::Tree,
     inner: Mutex<Inner>,
+    /// Why the last merge failed; appends report it from then on.
+    failure: Mutex<Option<String>>,
 }
 
 struct Inner {
@@ -56,6 +69,13 @@ struct Inner {
     tail: Vec<Vec<u8>>,
     runs: Vec<Arc<KeyRun>>,
     manifest: Manifest,
+}
+
+enum Wake {
+    /// A level may have enough runs to merge.
+    Merge,
+    /// Answered once every merge asked for before it is done.
+    Done(Sender<()>),
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,37 +133,42 @@ impl PageIndex {
             .map(|entry| KeyRun::open(dir, entry.id).map(Arc::new))
             .collect::<Result<Vec<_>, _>>()?;
         let (log, tail) = KeyLog::open(dir, manifest.covered, read_only)?;
-        Ok(PageIndex {
+        let shared = Arc::new(Shared {
             dir: dir.to_path_buf(),
             fold_at: fold_at.max(1),
+            tree: tree.clone(),
             inner: Mutex::new(Inner {
                 log,
                 tail,
                 runs,
                 manifest,
             }),
-        })
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        // The tail and the run list stay valid after a panic elsewhere.
-        self.inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            failure: Mutex::new(None),
+        });
+        let merger = if read_only {
+            None
+        } else {
+            let (wake, wakes) = mpsc::channel();
+            let for_thread = Arc::clone(&shared);
+            let thread = std::thread::Builder::new()
+                .name("page-index-merge".into())
+                .spawn(move || merge_when_woken(&for_thread, &wakes))
+                .map_err(|e| StoreError::io(dir, e))?;
+            Some((wake, thread))
+        };
+        Ok(PageIndex { shared, merger })
     }
 
     /// Adds a round's keys; `sync` makes them durable before returning. Folds the tail
-    /// into a run when it is full.
-    pub fn append(
-        &self,
-        round: Vec<Vec<u8>>,
-        sync: bool,
-        tree: &sled::Tree,
-    ) -> Result<(), StoreError> {
-        let mut inner = self.lock();
+    /// into a run when it is full, and wakes the merger when a level is.
+    pub fn append(&self, round: Vec<Vec<u8>>, sync: bool) -> Result<(), StoreError> {
+        if let Some(failure) = self.shared.failure_so_far() {
+            return Err(StoreError::WriteFailed { reason: failure });
+        }
+        let mut inner = self.shared.lock();
         let Some(log) = inner.log.as_mut() else {
             return Err(StoreError::ReadOnly {
-                path: self.dir.clone(),
+                path: self.shared.dir.clone(),
             });
         };
         log.append(&round)?;
@@ -151,88 +176,44 @@ impl PageIndex {
             log.sync()?;
         }
         inner.tail.extend(round);
-        if inner.tail.len() >= self.fold_at {
-            self.fold(&mut inner, tree)?;
+        if inner.tail.len() >= self.shared.fold_at {
+            self.shared.fold(&mut inner)?;
+            if full_level(&inner.manifest).is_some() {
+                if let Some((wake, _)) = &self.merger {
+                    // The merger stops only when the index is dropped.
+                    let _ = wake.send(Wake::Merge);
+                }
+            }
         }
         Ok(())
     }
 
-    /// Makes every appended key durable.
+    /// Makes every appended key durable, once the merges asked for so far are done
+    /// (and reports a merge that failed).
     pub fn flush(&self) -> Result<(), StoreError> {
-        match self.lock().log.as_mut() {
+        self.wait_for_merges();
+        if let Some(failure) = self.shared.failure_so_far() {
+            return Err(StoreError::WriteFailed { reason: failure });
+        }
+        match self.shared.lock().log.as_mut() {
             Some(log) => log.sync(),
             None => Ok(()),
         }
     }
 
-    /// Sorts the tail into a run, then merges runs while a level has enough of them.
-    fn fold(&self, inner: &mut Inner, tree: &sled::Tree) -> Result<(), StoreError> {
-        let mut tail = std::mem::take(&mut inner.tail);
-        tail.sort_unstable();
-        tail.dedup();
-        let id = inner.manifest.next_run;
-        let run = KeyRun::write(&self.dir, id, tail.into_iter().map(Ok))?;
-        // The log up to `covered` on disk before the manifest says so: appends after a
-        // crash must not start below it.
-        if let Some(log) = inner.log.as_mut() {
-            log.sync()?;
+    /// Returns once the merges asked for so far are done.
+    fn wait_for_merges(&self) {
+        if let Some((wake, _)) = &self.merger {
+            let (done, answer) = mpsc::channel();
+            if wake.send(Wake::Done(done)).is_ok() {
+                let _ = answer.recv();
+            }
         }
-        let covered = inner.log.as_ref().map_or(0, KeyLog::len);
-        inner.manifest.next_run += 1;
-        inner.manifest.covered = covered;
-        inner.manifest.runs.push(RunEntry { id, level: 0 });
-        inner.manifest.save(tree)?;
-        inner.runs.push(Arc::new(run));
-        while let Some(level) = full_level(&inner.manifest) {
-            self.merge(inner, tree, level)?;
-        }
-        Ok(())
-    }
-
-    /// Merges the runs of `level` into one run of the next level.
-    fn merge(&self, inner: &mut Inner, tree: &sled::Tree, level: u32) -> Result<(), StoreError> {
-        let at_level = |entry: &RunEntry| entry.level == level;
-        let merged: Vec<Arc<KeyRun>> = inner
-            .manifest
-            .runs
-            .iter()
-            .zip(&inner.runs)
-            .filter(|(entry, _)| at_level(entry))
-            .map(|(_, run)| Arc::clone(run))
-            .collect();
-        let id = inner.manifest.next_run;
-        let sources = merged
-            .iter()
-            .map(RunCursor::from_start)
-            .map(|cursor| Box::new(cursor) as Source)
-            .collect();
-        let run = KeyRun::write(&self.dir, id, Merged::new(sources, None))?;
-        let (kept_entries, kept_runs) = inner
-            .manifest
-            .runs
-            .drain(..)
-            .zip(inner.runs.drain(..))
-            .filter(|(entry, _)| !at_level(entry))
-            .unzip();
-        inner.manifest.runs = kept_entries;
-        inner.runs = kept_runs;
-        inner.manifest.next_run += 1;
-        inner.manifest.runs.push(RunEntry {
-            id,
-            level: level + 1,
-        });
-        inner.manifest.save(tree)?;
-        inner.runs.push(Arc::new(run));
-        // Readers still holding a merged run keep its open file.
-        for old in merged {
-            old.delete();
-        }
-        Ok(())
     }
 
     /// The keys in `start..end` (`end` `None`: to the last), ascending, each once.
     pub fn range(&self, start: &[u8], end: Option<&[u8]>) -> Range {
-        let inner = self.lock();
+        let inner = self.shared.lock();
         let in_range =
             |key: &&Vec<u8>| key.as_slice() >= start && end.is_none_or(|end| key.as_slice() < end);
         let mut tail: Vec<Vec<u8>> = inner.tail.iter().filter(in_range).cloned().collect();
@@ -250,9 +231,131 @@ impl PageIndex {
 
     /// Bytes the index occupies on disk.
     pub fn size_on_disk(&self) -> u64 {
-        let inner = self.lock();
+        let inner = self.shared.lock();
         inner.runs.iter().map(|run| run.size()).sum::<u64>()
             + inner.log.as_ref().map_or(0, KeyLog::len)
+    }
+}
+
+impl Drop for PageIndex {
+    fn drop(&mut self) {
+        if let Some((wake, thread)) = self.merger.take() {
+            drop(wake);
+            // The thread catches nothing: a panic there is its own bug, already told.
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The merger thread: merges full levels whenever woken, until the index is dropped.
+fn merge_when_woken(shared: &Shared, wakes: &Receiver<Wake>) {
+    for wake in wakes {
+        match wake {
+            Wake::Merge => {
+                if let Err(error) = shared.merge_full_levels() {
+                    let mut failure = shared
+                        .failure
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner());
+                    failure
+                        .get_or_insert_with(|| format!("the page index could not merge: {error}"));
+                }
+            }
+            Wake::Done(done) => {
+                let _ = done.send(());
+            }
+        }
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // The tail and the run list stay valid after a panic elsewhere.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn failure_so_far(&self) -> Option<String> {
+        self.failure
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Sorts the tail into a level-0 run.
+    fn fold(&self, inner: &mut Inner) -> Result<(), StoreError> {
+        let mut tail = std::mem::take(&mut inner.tail);
+        tail.sort_unstable();
+        tail.dedup();
+        let id = inner.manifest.next_run;
+        let run = KeyRun::write(&self.dir, id, tail.into_iter().map(Ok))?;
+        // The log up to `covered` on disk before the manifest says so: appends after a
+        // crash must not start below it.
+        if let Some(log) = inner.log.as_mut() {
+            log.sync()?;
+        }
+        let covered = inner.log.as_ref().map_or(0, KeyLog::len);
+        inner.manifest.next_run += 1;
+        inner.manifest.covered = covered;
+        inner.manifest.runs.push(RunEntry { id, level: 0 });
+        inner.manifest.save(&self.tree)?;
+        inner.runs.push(Arc::new(run));
+        Ok(())
+    }
+
+    /// Merges, while a level has [`MERGE_FAN_IN`] runs, that level's runs into one run
+    /// of the next. The lock is held only to pick the runs and to swap them for the
+    /// merged one; appends and reads go on meanwhile.
+    fn merge_full_levels(&self) -> Result<(), StoreError> {
+        loop {
+            let (level, picked, id) = {
+                let mut inner = self.lock();
+                let Some(level) = full_level(&inner.manifest) else {
+                    return Ok(());
+                };
+                let picked: Vec<(u64, Arc<KeyRun>)> = inner
+                    .manifest
+                    .runs
+                    .iter()
+                    .zip(&inner.runs)
+                    .filter(|(entry, _)| entry.level == level)
+                    .map(|(entry, run)| (entry.id, Arc::clone(run)))
+                    .collect();
+                let id = inner.manifest.next_run;
+                inner.manifest.next_run += 1;
+                (level, picked, id)
+            };
+            let sources = picked
+                .iter()
+                .map(|(_, run)| Box::new(RunCursor::from_start(run)) as Source)
+                .collect();
+            let run = KeyRun::write(&self.dir, id, Merged::new(sources, None))?;
+            {
+                let mut guard = self.lock();
+                let inner = &mut *guard;
+                let merged = |entry: &RunEntry| picked.iter().any(|(id, _)| *id == entry.id);
+                let (kept_entries, kept_runs) = inner
+                    .manifest
+                    .runs
+                    .drain(..)
+                    .zip(inner.runs.drain(..))
+                    .filter(|(entry, _)| !merged(entry))
+                    .unzip();
+                inner.manifest.runs = kept_entries;
+                inner.runs = kept_runs;
+                inner.manifest.runs.push(RunEntry {
+                    id,
+                    level: level + 1,
+                });
+                inner.manifest.save(&self.tree)?;
+                inner.runs.push(Arc::new(run));
+            }
+            // Readers still holding a merged run keep its open file.
+            for (_, old) in picked {
+                old.delete();
+            }
+        }
     }
 }
 
@@ -369,10 +472,19 @@ mod tests {
             let index = PageIndex::open(&index_dir, &tree, false, 16).unwrap();
             for round in 0..100u32 {
                 let keys = (0..7).map(|i| key((round * 7 + i) % 350)).collect();
-                index.append(keys, round % 2 == 0, &tree).unwrap();
+                index.append(keys, round % 2 == 0).unwrap();
             }
             assert_eq!(all(&index), expected);
-            let levels: Vec<u32> = index.lock().manifest.runs.iter().map(|r| r.level).collect();
+            index.wait_for_merges();
+            assert_eq!(all(&index), expected, "after the merges");
+            let levels: Vec<u32> = index
+                .shared
+                .lock()
+                .manifest
+                .runs
+                .iter()
+                .map(|r| r.level)
+                .collect();
             assert!(levels.iter().any(|&level| level >= 2), "{levels:?}");
             let from_k00100: Vec<Vec<u8>> = index
                 .range(&key(100), Some(&key(110)))
@@ -390,7 +502,7 @@ mod tests {
         assert_eq!(all(&reopened), expected, "runs and the log's tail");
         assert!(!index_dir.join("00000999.tmp").exists());
         assert!(!index_dir.join("00000998.run").exists());
-        reopened.append(vec![key(1000)], true, &tree).unwrap();
+        reopened.append(vec![key(1000)], true).unwrap();
         assert_eq!(all(&reopened).last(), Some(&key(1000)));
     }
 }

@@ -385,7 +385,7 @@ impl Shared {
         // the round (the entries of a replaced record stay: queries check them).
         let entries = written.values().flat_map(index::page_keys).collect();
         self.page_index
-            .append(entries, self.durable, &self.tree)
+            .append(entries, self.durable)
             .map_err(|e| e.to_string())?;
         if self.durable {
             self.db.flush().map_err(|e| e.to_string())?;
