@@ -8,8 +8,8 @@
 //! memory (the *tail*) until there are `FOLD_AT` of them (4 MiB); then a background
 //! thread sorts them into an immutable run file (`run`) and merges runs, four of a
 //! level at a time, so a lookup reads a few runs (one `pread` each) plus the tail.
-//! Which runs count and how far they cover the log is the manifest (`manifest`), in
-//! sled's metadata.
+//! Which runs count and how far they cover the log is the manifest
+//! (`crate::run_manifest`), in sled's metadata.
 //!
 //! The index only proposes candidates: [`crate::Store::inlinks`] keeps a source only
 //! when its stored outlinks (`o`) still contain the URL. That one check removes hash
@@ -29,7 +29,6 @@
 //! each run's sparse index.
 
 mod log;
-mod manifest;
 mod run;
 
 use std::path::{Path, PathBuf};
@@ -38,8 +37,8 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::thread::JoinHandle;
 
 use self::log::{LogReader, LogWriter, Position};
-use self::manifest::{Manifest, RunEntry};
 use self::run::Run;
+use crate::run_manifest::{Manifest, RunEntry};
 use crate::StoreError;
 
 /// Postings collected in memory before they are folded into a run: 4 MiB.
@@ -48,6 +47,8 @@ pub const FOLD_AT: usize = 256 * 1024;
 const FOLD_SLACK: usize = 8 * 1024;
 /// How many runs of one level are merged into one run of the next.
 const MERGE_FAN_IN: usize = 4;
+/// The manifest's name under `m`.
+const MANIFEST: &str = "inlinks";
 
 /// The 64-bit hash that names a target URL in the index.
 pub fn target_hash(url: &str) -> u64 {
@@ -114,8 +115,8 @@ enum Job {
 impl InlinkIndex {
     /// Opens the index in `dir` (created on first append) with its manifest in `tree`.
     pub fn open(dir: &Path, tree: &sled::Tree, fold_at: usize) -> Result<InlinkIndex, StoreError> {
-        let manifest = Manifest::load(tree)?;
-        remove_leftovers(dir, &manifest)?;
+        let manifest = Manifest::load(tree, MANIFEST)?;
+        manifest.remove_unlisted_files(dir)?;
         let runs = manifest
             .runs
             .iter()
@@ -378,7 +379,7 @@ fn fold(
         entries: run.entries(),
         level: 0,
     });
-    next.save(tree)?;
+    next.save(tree, MANIFEST)?;
     *manifest = next;
     {
         let mut view = shared.write_view();
@@ -427,7 +428,7 @@ fn merge_newest(
         entries: merged.entries(),
         level: level + 1,
     });
-    next.save(tree)?;
+    next.save(tree, MANIFEST)?;
     *manifest = next;
     {
         let mut view = shared.write_view();
@@ -443,30 +444,6 @@ fn merge_newest(
 
 /// Deletes what an interrupted fold left: temporary files and runs the manifest does
 /// not name.
-fn remove_leftovers(dir: &Path, manifest: &Manifest) -> Result<(), StoreError> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(StoreError::io(dir, e)),
-    };
-    for entry in entries {
-        let path = entry.map_err(|e| StoreError::io(dir, e))?.path();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        let named = name
-            .strip_suffix(".run")
-            .and_then(|id| id.parse::<u64>().ok())
-            .is_some_and(|id| manifest.runs.iter().any(|r| r.id == id));
-        let leftover = name.ends_with(".tmp") || (name.ends_with(".run") && !named);
-        if leftover {
-            std::fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))?;
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::{BTreeMap, BTreeSet};

@@ -70,6 +70,7 @@ mod queue_files;
 mod record;
 mod record_writer;
 mod recorded_keys;
+mod run_manifest;
 mod seen_table;
 mod stats;
 mod store;

@@ -34,16 +34,16 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
-use serde::{Deserialize, Serialize};
-
 use self::log::KeyLog;
 use self::run::{KeyRun, RunCursor};
-use crate::{keys, StoreError};
+use crate::run_manifest::{Manifest, RunEntry};
+use crate::StoreError;
 
 /// Keys held in memory before they are folded into a run (about 5 MiB).
 pub const FOLD_AT: usize = 64 * 1024;
 /// How many runs of one level are merged into one run of the next.
 const MERGE_FAN_IN: usize = 4;
+/// The manifest's name under `m`.
 const MANIFEST: &str = "page-index";
 
 /// The page indexes of one store.
@@ -78,42 +78,6 @@ enum Wake {
     Done(Sender<()>),
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct Manifest {
-    /// Every key before this log offset is in a run.
-    covered: u64,
-    /// The id the next run file gets.
-    next_run: u64,
-    /// The runs, oldest first.
-    runs: Vec<RunEntry>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct RunEntry {
-    id: u64,
-    /// 0 for a run folded from the tail; a merge of runs of level `l` has level `l + 1`.
-    level: u32,
-}
-
-impl Manifest {
-    fn load(tree: &sled::Tree) -> Result<Manifest, StoreError> {
-        let key = keys::meta_key(MANIFEST);
-        match tree.get(&key)? {
-            Some(value) => crate::store::from_json(&key, &value),
-            None => Ok(Manifest::default()),
-        }
-    }
-
-    /// Stores the manifest durably: run files it drops may be deleted after this.
-    fn save(&self, tree: &sled::Tree) -> Result<(), StoreError> {
-        // Serializing plain numbers cannot fail.
-        let value = serde_json::to_vec(self).unwrap_or_default();
-        tree.insert(keys::meta_key(MANIFEST), value)?;
-        tree.flush()?;
-        Ok(())
-    }
-}
-
 impl PageIndex {
     /// Opens the index in `dir`; `read_only` neither creates, repairs nor deletes.
     pub fn open(
@@ -122,10 +86,10 @@ impl PageIndex {
         read_only: bool,
         fold_at: usize,
     ) -> Result<PageIndex, StoreError> {
-        let manifest = Manifest::load(tree)?;
+        let manifest = Manifest::load(tree, MANIFEST)?;
         if !read_only {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
-            run::remove_unlisted(dir, manifest.runs.iter().map(|run| run.id))?;
+            manifest.remove_unlisted_files(dir)?;
         }
         let runs = manifest
             .runs
@@ -298,8 +262,12 @@ impl Shared {
         let covered = inner.log.as_ref().map_or(0, KeyLog::len);
         inner.manifest.next_run += 1;
         inner.manifest.covered = covered;
-        inner.manifest.runs.push(RunEntry { id, level: 0 });
-        inner.manifest.save(&self.tree)?;
+        inner.manifest.runs.push(RunEntry {
+            id,
+            entries: run.keys(),
+            level: 0,
+        });
+        inner.manifest.save(&self.tree, MANIFEST)?;
         inner.runs.push(Arc::new(run));
         Ok(())
     }
@@ -346,9 +314,10 @@ impl Shared {
                 inner.runs = kept_runs;
                 inner.manifest.runs.push(RunEntry {
                     id,
+                    entries: run.keys(),
                     level: level + 1,
                 });
-                inner.manifest.save(&self.tree)?;
+                inner.manifest.save(&self.tree, MANIFEST)?;
                 inner.runs.push(Arc::new(run));
             }
             // Readers still holding a merged run keep its open file.

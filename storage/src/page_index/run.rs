@@ -29,20 +29,6 @@ fn run_path(dir: &Path, id: u64) -> PathBuf {
     dir.join(format!("{id:08}.run"))
 }
 
-/// Deletes the run files (and leftover temporary files) `ids` does not name.
-pub fn remove_unlisted(dir: &Path, ids: impl Iterator<Item = u64>) -> Result<(), StoreError> {
-    let listed: Vec<PathBuf> = ids.map(|id| run_path(dir, id)).collect();
-    let entries = std::fs::read_dir(dir).map_err(|e| StoreError::io(dir, e))?;
-    for entry in entries {
-        let path = entry.map_err(|e| StoreError::io(dir, e))?.path();
-        let extension = path.extension().and_then(|e| e.to_str());
-        if matches!(extension, Some("run" | "tmp")) && !listed.contains(&path) {
-            std::fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))?;
-        }
-    }
-    Ok(())
-}
-
 fn damaged(path: &Path, what: &str) -> StoreError {
     StoreError::io(
         path,
@@ -55,6 +41,7 @@ pub struct KeyRun {
     path: PathBuf,
     file: File,
     keys_end: u64,
+    keys: u64,
     size: u64,
     /// Every SPARSE_EVERY-th key with its offset.
     sparse: Vec<(u64, Vec<u8>)>,
@@ -136,9 +123,15 @@ impl KeyRun {
             path,
             file,
             keys_end,
+            keys: count,
             size,
             sparse,
         })
+    }
+
+    /// How many keys it holds.
+    pub fn keys(&self) -> u64 {
+        self.keys
     }
 
     pub fn size(&self) -> u64 {
