@@ -99,26 +99,14 @@ pub fn parse_budget(len: usize) -> u64 {
     PARSE_WORK_BASE.saturating_add(PARSE_WORK_PER_BYTE.saturating_mul(len as u64))
 }
 
+/// Parses `html`, feeding it in pieces until the parse's work passes `budget`;
+/// returns the document and where feeding stopped, if it did.
 pub(crate) fn parse_with_budget(html: &str, budget: u64) -> (Html, Option<usize>) {
-    feed_bounded(BudgetSink::new(), html, budget)
-}
-
-/// A tree sink that counts the work its parse has cost so far.
-pub(crate) trait Metered {
-    fn work(&self) -> u64;
-}
-
-/// Parses `html` into `sink`, feeding it in pieces until the sink's work passes
-/// `budget`; returns the sink's output and where feeding stopped, if it did.
-pub(crate) fn feed_bounded<S>(sink: S, html: &str, budget: u64) -> (S::Output, Option<usize>)
-where
-    S: TreeSink + Metered,
-{
-    let mut parser = html5ever::parse_document(sink, html5ever::ParseOpts::default());
+    let mut parser = html5ever::parse_document(BudgetSink::new(), html5ever::ParseOpts::default());
     let mut fed = 0;
     let mut cut_at = None;
     while fed < html.len() {
-        if parser.tokenizer.sink.sink.work() > budget {
+        if parser.tokenizer.sink.sink.work.get() > budget {
             cut_at = Some(fed);
             break;
         }
@@ -163,12 +151,6 @@ impl BudgetSink {
             self.depths.borrow_mut().insert(*node, depth);
             self.last_depth.set(depth);
         }
-    }
-}
-
-impl Metered for BudgetSink {
-    fn work(&self) -> u64 {
-        self.work.get()
     }
 }
 

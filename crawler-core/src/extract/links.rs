@@ -153,7 +153,7 @@ impl Found {
             }
             _ => return,
         };
-        // `rel` is read only on `a`, `area` and `link`, as before.
+        // `rel` counts only on `a`, `area` and `link`.
         let nofollow = matches!(
             kind,
             LinkKind::Anchor | LinkKind::Area | LinkKind::Canonical
