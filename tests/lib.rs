@@ -7,10 +7,36 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
 use std::time::Duration;
 
 pub use crawler_fixtures::{FixtureServer, RequestRecord, WebConfig};
+
+/// How long a test waits for a state before it calls the wait a failure: long, so
+/// that only a state never reached fails a test, never a slow or loaded machine.
+pub const PATIENCE: Duration = Duration::from_secs(180);
+
+/// Polls `ready` until it holds; panics naming `what` after [`PATIENCE`].
+pub fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !ready() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited {PATIENCE:?} for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits until `server` holds a request back (see [`FixtureServer::hold_after`]):
+/// the crawl sending it is certainly still running and cannot finish.
+pub fn wait_until_holding(server: &FixtureServer) {
+    assert!(
+        server.wait_until_holding(PATIENCE),
+        "the crawl never sent a request past the hold: it ended (or never started) early"
+    );
+}
 
 /// A temporary directory holding one store, removed when dropped.
 pub struct Workspace {
@@ -90,13 +116,55 @@ impl Run {
     }
 }
 
-/// Runs `binary` with `args` and returns its output.
+/// Runs `binary` with `args` and returns its output. A run that outlives
+/// [`PATIENCE`] is killed and fails the test, so a crawl that never ends shows as a
+/// failure, not a hung suite.
 pub fn run(binary: &str, args: &[&str]) -> Run {
-    let output = Command::new(binary)
+    let child = Command::new(binary)
         .args(args)
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap_or_else(|e| panic!("cannot run {binary}: {e}"));
+    let watchdog = Watchdog::watch(child.id());
+    let output = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("cannot wait for {binary}: {e}"));
+    assert!(
+        !watchdog.fired(),
+        "{binary} {args:?} did not end within {PATIENCE:?} and was killed"
+    );
     Run { output }
+}
+
+/// Kills a child process that outlives [`PATIENCE`].
+pub struct Watchdog {
+    cancel: mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<bool>,
+}
+
+impl Watchdog {
+    pub fn watch(pid: u32) -> Watchdog {
+        let (cancel, cancelled) = mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            if cancelled.recv_timeout(PATIENCE) != Err(mpsc::RecvTimeoutError::Timeout) {
+                return false;
+            }
+            let Ok(pid) = libc::pid_t::try_from(pid) else {
+                return false;
+            };
+            // SAFETY: kill only sends a signal to a process of ours; no memory is involved.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            true
+        });
+        Watchdog { cancel, thread }
+    }
+
+    /// Stops watching (call it once the child is reaped); true if it had to kill.
+    pub fn fired(self) -> bool {
+        let _ = self.cancel.send(());
+        self.thread.join().unwrap_or(true)
+    }
 }
 
 /// `crawler crawl` over `seeds` into `store`, resolving the fixture hosts to loopback.

@@ -15,7 +15,7 @@ use crate::logging::LogArgs;
 
 pub const EXIT_CODES: &str = "\
 Exit codes:
-  0    done
+  0    done (also: resuming a crawl that was already complete)
   1    error: the store could not be opened or written, a crawl failed
   2    bad usage: unknown flag, bad value, bad seed line, bad config file
   130  crawl stopped by SIGINT (Ctrl-C), 143 by SIGTERM: in-flight fetches

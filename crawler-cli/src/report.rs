@@ -7,9 +7,10 @@ use std::thread;
 use std::time::Duration;
 
 use crawler_core::{CrawlSummary, Progress, Snapshot};
+use crawler_storage::{CrawlRun, StoreStats};
 use crossbeam_channel::{bounded, Sender};
 
-use crate::terminal;
+use crate::{terminal, time};
 
 /// A progress line on stderr, redrawn four times a second; absent when stderr is not a
 /// terminal or with `-q`. Log lines and notices are written above it (`terminal`).
@@ -129,6 +130,60 @@ pub fn print_summary(
     }
     print_politeness(&mut out, summary)?;
     writeln!(out, "  store: {}", store.display())
+}
+
+/// Says that the store's crawl has nothing left to do, when it ended, and how to
+/// go on: what `crawler crawl --store S` without seeds prints on a finished crawl.
+pub fn print_complete(
+    stats: &StoreStats,
+    runs: &[CrawlRun],
+    store: &Path,
+    json: bool,
+) -> io::Result<()> {
+    // A killed last run has no end: its last fetch is the best answer.
+    let ended_ms = runs
+        .iter()
+        .rev()
+        .find_map(|run| run.finished_at_ms)
+        .or(stats.last_fetch_ms);
+    let ended = ended_ms.map(time::rfc3339_secs);
+    let mut out = io::stdout().lock();
+    if json {
+        let value = serde_json::json!({
+            "complete": true,
+            "pages_fetched": 0,
+            "queued_left": 0,
+            "stopped": false,
+            "stored_urls": stats.urls,
+            "ended_at": ended,
+        });
+        serde_json::to_writer(&mut out, &value)?;
+        return writeln!(out);
+    }
+    let store = store.display();
+    writeln!(
+        out,
+        "The crawl in {store} is complete: {} stored{}; nothing is left to fetch.",
+        plural(stats.urls, "URL"),
+        ended.map_or(String::new(), |at| format!(", last run ended {at}")),
+    )?;
+    writeln!(
+        out,
+        "  to add pages:         crawler crawl --store {store} URL... (or --seeds FILE)"
+    )?;
+    writeln!(
+        out,
+        "  to start it over:     crawler crawl --store {store} --fresh --force URL..."
+    )?;
+    writeln!(out, "  to see what it holds: crawler stats --store {store}")
+}
+
+fn plural(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 /// robots.txt, retries, capped crawl delays and parked hosts: what politeness did.

@@ -37,11 +37,12 @@ impl SignalWatch {
                         notice("second signal, exiting now; the store is consistent");
                         std::process::exit(128 + signal);
                     }
+                    // Stop first: once the notice is out, nothing new is dispatched.
+                    stop.stop();
                     tracing::info!(signal, "stopping on signal");
                     notice(
                         "stopping: no new fetches, waiting for those in flight (signal again to exit now)",
                     );
-                    stop.stop();
                 }
             })?;
         Ok(SignalWatch {

@@ -37,9 +37,14 @@ fn page_urls(server: &FixtureServer, log: &[RequestRecord]) -> Vec<String> {
         .collect()
 }
 
-/// Polls `stats` until `ready` holds (at most 60 s, so a bug fails instead of hanging).
+/// How long a wait for a state may take before it fails the test: long, so that only
+/// a state never reached fails, never a slow or loaded machine.
+const PATIENCE: Duration = Duration::from_secs(180);
+
+/// Polls `stats` until `ready` holds (at most [`PATIENCE`], so a bug fails instead
+/// of hanging).
 fn wait_for(stats: impl Fn() -> Snapshot, ready: impl Fn(&Snapshot) -> bool) -> Snapshot {
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + PATIENCE;
     loop {
         let snapshot = stats();
         if ready(&snapshot) {
@@ -54,15 +59,18 @@ fn wait_for(stats: impl Fn() -> Snapshot, ready: impl Fn(&Snapshot) -> bool) -> 
 fn stop_from_another_thread_ends_the_crawl_with_in_flight_pages_stored() {
     let server = web(3, 20);
     let dir = tempfile::tempdir().unwrap();
-    // The first page past the seeds tells the test it is being handled, then takes
-    // a while: it is in flight when the stop comes.
+    // The first page past the seeds tells the test it is being handled, then waits
+    // for the stop: it is in flight when the stop comes. The server holds the rest
+    // of the crawl back meanwhile, so it cannot run out of URLs first.
     let (entered, in_handler) = crossbeam_channel::bounded(1);
+    let (stopped, stop_seen) = crossbeam_channel::bounded::<()>(1);
     let handler = move |page: &Page<'_>, _: &mut PageActions| -> Result<(), HookError> {
         if page.depth() == 1 && entered.try_send(page.url().as_str().to_owned()).is_ok() {
-            thread::sleep(Duration::from_millis(500));
+            let _ = stop_seen.recv_timeout(PATIENCE);
         }
         Ok(())
     };
+    server.hold_after(20);
     let handle = builder(&server, &dir)
         .per_host_rate(4.0)
         .page_handler(handler)
@@ -71,10 +79,12 @@ fn stop_from_another_thread_ends_the_crawl_with_in_flight_pages_stored() {
         .spawn()
         .unwrap();
     let in_flight = in_handler
-        .recv_timeout(Duration::from_secs(60))
+        .recv_timeout(PATIENCE)
         .expect("a depth-1 page was handled");
     let stopper = handle.stop_handle();
     thread::spawn(move || stopper.stop()).join().unwrap();
+    stopped.send(()).unwrap();
+    server.release();
     let store = Arc::clone(handle.store());
     let summary = handle.join().unwrap();
 
@@ -100,15 +110,18 @@ fn stop_from_another_thread_ends_the_crawl_with_in_flight_pages_stored() {
 fn pause_stops_new_fetches_and_resume_finishes_the_crawl() {
     let server = web(2, 20);
     let dir = tempfile::tempdir().unwrap();
+    server.hold_after(12);
     let handle = builder(&server, &dir)
         .per_host_rate(10.0)
         .build()
         .unwrap()
         .spawn()
         .unwrap();
+    // Held after 12 of its 42 requests, the crawl is mid-way when it is paused.
     wait_for(|| handle.stats(), |s| s.fetched >= 5);
     handle.pause();
     assert!(handle.is_paused());
+    server.release();
     let quiet = wait_for(|| handle.stats(), |s| s.paused && s.in_flight == 0);
     let window_start = Instant::now();
     thread::sleep(Duration::from_millis(800));

@@ -1102,11 +1102,10 @@ mod tests {
     fn a_second_opener_is_refused_at_once_and_told_who_holds_the_store() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
-        let started = std::time::Instant::now();
+        // `store` stays open: an opener that waited for it would never return.
         let err = Store::open(dir.path(), StoreOptions::existing())
             .err()
             .unwrap();
-        assert!(started.elapsed() < std::time::Duration::from_secs(2));
         assert!(matches!(err, StoreError::InUse { .. }), "{err}");
         let message = err.to_string();
         assert!(

@@ -386,7 +386,7 @@ fn errors_a_new_user_meets_say_what_to_do() {
         (
             vec!["crawl", "--store", store],
             2,
-            "holds no unfinished crawl to resume; give seed URLs as arguments or --seeds FILE",
+            "holds no crawl to resume; give seed URLs as arguments or --seeds FILE",
         ),
         (
             vec!["crawl", "--store", store, "--per-host-rte", "2"],

@@ -14,7 +14,6 @@ fn the_timeout_holds_against_a_server_that_trickles_forever() {
     let ws = Workspace::new();
     let trickle = server.url("h0.test", "/_fixture/trickle");
     let silent = server.url("h1.test", "/_fixture/silent");
-    let started = std::time::Instant::now();
     crawl(
         CRAWLER,
         &server,
@@ -23,8 +22,8 @@ fn the_timeout_holds_against_a_server_that_trickles_forever() {
         &["--timeout", "1"],
     )
     .success();
-    // Generous bound: the point is that the crawl ends at all (the trickle never does).
-    assert!(started.elapsed().as_secs() < 60);
+    // The crawl ended at all (the trickle never does; `crawl` fails a run that
+    // does not end).
     assert_eq!(record(&ws.store(), &trickle)["error"], "timeout");
     assert_eq!(record(&ws.store(), &silent)["error"], "timeout");
 }

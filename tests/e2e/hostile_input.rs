@@ -4,9 +4,9 @@
 //! bad seed lines under `--skip-bad-seeds`, which are warned about and skipped.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crawler_tests::{run, FixtureServer, Run, WebConfig, Workspace};
+use crawler_tests::{run, wait_until_holding, FixtureServer, Run, WebConfig, Workspace};
 
 use crate::hostile_support::{record, run_measured};
 use crate::CRAWLER;
@@ -244,7 +244,6 @@ fn a_million_seed_lines_are_read_in_bounded_time_and_memory() {
         .filter(|r| r.path.starts_with("/page/"))
         .count();
     assert_eq!(pages, 10);
-    assert!(elapsed < Duration::from_secs(30), "{elapsed:?}");
     assert!(
         measured.peak_rss_kib < MILLION_LINES_RSS_KIB,
         "peak RSS {} KiB, bound {MILLION_LINES_RSS_KIB} KiB",
@@ -287,11 +286,12 @@ fn store_paths_that_cannot_be_used_are_refused_before_crawling() {
     }
     assert!(server.log().is_empty(), "nothing fetched");
 
-    // In use: a crawl waiting on a silent server holds the store; a second crawl of
-    // it is refused at once, and the first one finishes as if nothing happened.
-    let silent = server.url("h0.test", "/_fixture/silent");
+    // In use: a crawl held mid-way by the server holds the store; a second crawl of
+    // it is refused while the first still runs, and the first then finishes as if
+    // nothing happened.
     let store = ws.store().display().to_string();
     let resolve = server.resolve_arg();
+    server.hold_after(1); // robots.txt; the seed page waits.
     let mut first = Command::new(CRAWLER)
         .args([
             "crawl",
@@ -300,28 +300,25 @@ fn store_paths_that_cannot_be_used_are_refused_before_crawling() {
             "--no-progress",
             "--resolve",
             &resolve,
+            "--max-pages",
+            "1",
         ])
-        .args([silent.as_str(), "--timeout", "6", "--retries", "0"])
+        .arg(&seed)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !server.log().iter().any(|r| r.path == "/robots.txt") {
-        assert!(Instant::now() < deadline, "the first crawl never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let started = Instant::now();
+    wait_until_holding(&server);
     let second = crawl_args(&server, &store, &[&seed]);
     assert_eq!(second.code(), Some(1), "{}", second.stderr());
     assert!(second.stderr().contains("in use"), "{}", second.stderr());
-    // At once: well within the 6 s the first crawl holds the store.
     assert!(
-        started.elapsed() < Duration::from_secs(4),
-        "refused at once"
+        first.try_wait().unwrap().is_none(),
+        "refused at once, not after waiting for the first crawl"
     );
+    server.release();
     assert!(first.wait().unwrap().success());
-    assert_eq!(record(&ws.store(), &silent)["error"], "timeout");
+    assert_eq!(record(&ws.store(), &seed)["status"], 200);
 }
 
 fn is_root() -> bool {

@@ -123,7 +123,6 @@ fn broken_servers_end_in_recorded_errors_of_the_right_kind() {
     assert_eq!(record(&ws.store(), &url("huge", "/huge"))["bytes"], 0);
     assert_normal_hosts_unaffected(&server, &ws.store());
     // Timeouts of 2 s bound the slowest scenarios; no retry waits.
-    assert!(elapsed.as_secs() < 30, "the crawl took {elapsed:?}");
     assert!(
         measured.peak_rss_kib < BROKEN_SERVERS_RSS_KIB,
         "peak RSS {} KiB, bound {BROKEN_SERVERS_RSS_KIB} KiB",

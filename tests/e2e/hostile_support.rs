@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::{Command, ExitStatus, Output, Stdio};
 
-use crawler_tests::{FixtureServer, Run};
+use crawler_tests::{FixtureServer, Run, Watchdog, PATIENCE};
 
 use crate::CRAWLER;
 
@@ -36,6 +36,7 @@ pub fn run_measured(args: &[String]) -> Measured {
     let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
     let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
     let pid = libc::pid_t::try_from(child.id()).expect("a pid");
+    let watchdog = Watchdog::watch(child.id());
     let mut status: libc::c_int = 0;
     // SAFETY: an all-zero `rusage` is a valid value of this plain C struct.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -43,6 +44,10 @@ pub fn run_measured(args: &[String]) -> Measured {
     // and both pointers are to live, writable locals.
     let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(reaped, pid, "wait4: {}", std::io::Error::last_os_error());
+    assert!(
+        !watchdog.fired(),
+        "{args:?} did not end within {PATIENCE:?} and was killed"
+    );
     let output = Output {
         status: <ExitStatus as std::os::unix::process::ExitStatusExt>::from_raw(status),
         stdout: stdout.join().unwrap_or_default(),

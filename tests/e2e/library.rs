@@ -1,10 +1,8 @@
 //! The engine used as a library: the same crawl without the binary, and stopping it.
 
-use std::time::Duration;
-
 use crawler_core::{CanonicalUrl, CrawlConfig, Crawler};
 use crawler_storage::{Store, StoreOptions};
-use crawler_tests::{FixtureServer, WebConfig, Workspace};
+use crawler_tests::{wait_until, FixtureServer, WebConfig, Workspace};
 
 fn config(server: &FixtureServer, ws: &Workspace) -> CrawlConfig {
     CrawlConfig {
@@ -104,14 +102,16 @@ fn stop_from_another_thread_ends_the_crawl_with_in_flight_work_stored() {
     crawler.add_seeds(seeds(&server));
     let stop = crawler.stop_handle();
     let progress = crawler.progress();
-    let stopper = std::thread::spawn(move || {
-        while progress.snapshot().fetched < 5 {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        stop.stop();
+    // Held after 20 of its 402 requests, the crawl is mid-way when it is stopped.
+    server.hold_after(20);
+    let summary = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            wait_until("5 pages fetched", || progress.snapshot().fetched >= 5);
+            stop.stop();
+            server.release();
+        });
+        crawler.run().unwrap()
     });
-    let summary = crawler.run().unwrap();
-    stopper.join().unwrap();
     assert!(summary.stopped);
     assert!(
         summary.pages_fetched >= 5 && summary.pages_fetched < 400,

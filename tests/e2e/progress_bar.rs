@@ -5,9 +5,9 @@ use std::fs::File;
 use std::io::Read;
 use std::os::fd::FromRawFd;
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
-use crawler_tests::{FixtureServer, WebConfig, Workspace};
+use crawler_tests::{wait_until, wait_until_holding, FixtureServer, WebConfig, Workspace};
 
 use crate::CRAWLER;
 
@@ -37,11 +37,13 @@ fn pseudo_terminal() -> (File, File) {
     unsafe { (File::from_raw_fd(reader), File::from_raw_fd(terminal)) }
 }
 
-/// Runs the crawler with stderr on a pseudo-terminal; `stop_after` sends SIGTERM then.
-/// Returns its output (stdout piped) and everything it drew on the terminal.
+/// Runs the crawler with stderr on a pseudo-terminal. With `held`, the server holding
+/// the crawl mid-way: once the bar is on screen the crawler gets SIGTERM, and once it
+/// says it is stopping the server lets the held fetches finish. Returns its output
+/// (stdout piped) and everything it drew on the terminal.
 fn run_on_terminal<S: AsRef<std::ffi::OsStr>>(
     args: &[S],
-    stop_after: Option<Duration>,
+    held: Option<&FixtureServer>,
 ) -> (std::process::Output, String) {
     let (mut screen, terminal) = pseudo_terminal();
     let child = Command::new(CRAWLER)
@@ -50,20 +52,34 @@ fn run_on_terminal<S: AsRef<std::ffi::OsStr>>(
         .stderr(Stdio::from(terminal))
         .spawn()
         .unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        // Reading ends with EIO once the crawler, the terminal's last user, exits.
-        let _ = screen.read_to_end(&mut bytes);
-        String::from_utf8_lossy(&bytes).into_owned()
-    });
-    if let Some(wait) = stop_after {
-        std::thread::sleep(wait);
+    let drawn = Arc::new(Mutex::new(Vec::new()));
+    let reader = {
+        let drawn = Arc::clone(&drawn);
+        std::thread::spawn(move || {
+            let mut chunk = [0; 4096];
+            // Reading ends with EIO once the crawler, the terminal's last user, exits.
+            while let Ok(n @ 1..) = screen.read(&mut chunk) {
+                drawn.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        })
+    };
+    let shows = |text: &str| {
+        let drawn = drawn.lock().unwrap();
+        String::from_utf8_lossy(&drawn).contains(text)
+    };
+    if let Some(server) = held {
+        wait_until_holding(server);
+        wait_until("the progress bar", || shows(" in flight, "));
         let pid = libc::pid_t::try_from(child.id()).unwrap();
         // SAFETY: kill sends a signal to our own child; no memory is involved.
         unsafe { libc::kill(pid, libc::SIGTERM) };
+        wait_until("the stopping notice", || shows("stopping: no new fetches"));
+        server.release();
     }
     let output = child.wait_with_output().unwrap();
-    (output, reader.join().unwrap())
+    reader.join().unwrap();
+    let drawn = String::from_utf8_lossy(&drawn.lock().unwrap()).into_owned();
+    (output, drawn)
 }
 
 /// What the terminal shows of a stretch of output: per line, the text after the
@@ -117,8 +133,9 @@ fn the_bar_shows_the_counters_and_log_lines_never_land_in_it() {
         "--json".into(),
     ];
     args.extend(server.seeds());
-    // Long enough for several redraws; the crawl needs about 6 s at 5 pages/s/host.
-    let (output, raw) = run_on_terminal(&args, Some(Duration::from_millis(2000)));
+    // Held after 10 of its 62 requests, the crawl is mid-way when it is signalled.
+    server.hold_after(10);
+    let (output, raw) = run_on_terminal(&args, Some(&server));
     assert_eq!(output.status.code(), Some(143));
     let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(summary["stopped"], true);

@@ -62,10 +62,9 @@ impl Crawled {
         let crawled = Crawled { server, ws };
         // The server logs the silent request once it sees the client leave.
         let silent = crawled.url("/_fixture/silent");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while !crawled.logged().contains_key(&silent) && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+        crawler_tests::wait_until("the silent request in the server log", || {
+            crawled.logged().contains_key(&silent)
+        });
         crawled
     }
 

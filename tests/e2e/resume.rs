@@ -2,11 +2,13 @@
 //! continuing a crawl from its store.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::BufRead;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use std::time::Duration;
 
-use crawler_tests::{run, FixtureServer, RequestRecord, WebConfig, Workspace};
+use crawler_tests::{
+    run, wait_until_holding, FixtureServer, RequestRecord, WebConfig, Workspace, PATIENCE,
+};
 
 use crate::CRAWLER;
 
@@ -24,28 +26,40 @@ fn spawn_crawl(server: &FixtureServer, store: &Path, seeds: &[String], extra: &[
 }
 
 /// Runs one round of a crash test: a crawl (with the seeds on the first round only)
-/// killed with SIGKILL `delay_ms` after its start, unless it finished first. True when
-/// it was killed.
+/// killed with SIGKILL once the server has answered `requests` more requests and
+/// holds the next one back, so the crawl is certainly mid-way when it dies.
 fn crawl_killed_after(
     server: &FixtureServer,
     store: &Path,
     round: usize,
     flags: &[&str],
-    delay_ms: u64,
-) -> bool {
+    requests: usize,
+) {
     let seeds = if round == 0 {
         server.seeds()
     } else {
         Vec::new()
     };
+    server.hold_after(requests);
     let mut child = spawn_crawl(server, store, &seeds, flags);
-    std::thread::sleep(Duration::from_millis(delay_ms));
-    let killed = child.try_wait().unwrap().is_none();
-    if killed {
-        child.kill().unwrap(); // SIGKILL
-    }
+    wait_until_holding(server);
+    child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    killed
+    server.release();
+}
+
+/// Sends each line `from` gives on a channel, from a thread of its own.
+fn read_lines(from: impl std::io::Read + Send + 'static) -> crossbeam_channel::Receiver<String> {
+    let (send, lines) = crossbeam_channel::unbounded();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(from).lines() {
+            let Ok(line) = line else { break };
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    lines
 }
 
 /// Resumes the crawl without seeds, lets it finish and returns what it printed.
@@ -108,18 +122,18 @@ fn crawls_killed_at_random_points_resume_to_the_same_pages_and_lose_nothing() {
     let store = ws.store();
     let workers = 4;
     let flags = ["--workers", "4", "--per-host-rate", "40"];
-    // Pseudo-random but repeatable kill points, in milliseconds after each start.
+    // Pseudo-random but repeatable kill points, in requests answered after each
+    // start: 4 rounds of at most 50 cannot fetch all 240 pages, so every round is
+    // killed mid-way.
     let mut state: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut kills = 0;
+    let kills = 4;
     let mut stored_before = BTreeSet::new();
-    for round in 0..4 {
+    for round in 0..kills {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
-        let delay = 250 + state % 500;
-        if crawl_killed_after(&server, &store, round, &flags, delay) {
-            kills += 1;
-        }
+        let requests = 10 + (state % 41) as usize;
+        crawl_killed_after(&server, &store, round, &flags, requests);
         let stored_now = stored_urls(&store);
         assert_eq!(
             stats_urls(&store),
@@ -133,10 +147,6 @@ fn crawls_killed_at_random_points_resume_to_the_same_pages_and_lose_nothing() {
         );
         stored_before = stored_now;
     }
-    assert!(
-        kills >= 3,
-        "the crawl must still be running at the kill points ({kills} kills)"
-    );
 
     crawl_to_the_end(&server, &store, &flags);
 
@@ -166,15 +176,28 @@ fn sigint_stops_gracefully_and_resuming_finishes_with_the_right_totals() {
     let ws = Workspace::new();
     let store = ws.store();
     let flags = ["--per-host-rate", "20"];
-    let child = spawn_crawl(&server, &store, &server.seeds(), &flags);
-    std::thread::sleep(Duration::from_millis(800));
+    // Hold the crawl mid-way, signal it, and let the held fetches finish only once
+    // it has taken the signal in: it stops mid-way whatever the machine's speed.
+    server.hold_after(30);
+    let mut child = spawn_crawl(&server, &store, &server.seeds(), &flags);
+    let stderr_lines = read_lines(child.stderr.take().unwrap());
+    wait_until_holding(&server);
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
+    let mut stderr = String::new();
+    while !stderr.contains("stopping: no new fetches") {
+        let line = stderr_lines
+            .recv_timeout(PATIENCE)
+            .unwrap_or_else(|_| panic!("no stopping notice after SIGINT: {stderr}"));
+        stderr.push_str(&line);
+        stderr.push('\n');
+    }
+    server.release();
     let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    stderr.extend(stderr_lines.iter().map(|line| line + "\n"));
     assert_eq!(output.status.code(), Some(130), "{stderr}");
     assert!(
         stderr.contains("resume with: crawler crawl --store"),
@@ -309,21 +332,18 @@ fn a_host_whose_queue_spilled_to_disk_survives_kills_and_resumes_without_refetch
     let store_arg = store.to_str().unwrap();
     let workers = 4;
     let flags = ["--workers", "4", "--per-host-rate", "0"];
-    let mut kills = 0;
+    // 900 requests in three rounds cannot fetch the 1,500 pages: each round is
+    // killed mid-way.
+    let requests = [400, 200, 300];
+    let kills = requests.len();
     let mut most_queued = 0;
-    for (round, delay) in [700, 400, 600].into_iter().enumerate() {
-        if crawl_killed_after(&server, &store, round, &flags, delay) {
-            kills += 1;
-        }
+    for (round, requests) in requests.into_iter().enumerate() {
+        crawl_killed_after(&server, &store, round, &flags, requests);
         let stats = run(CRAWLER, &["stats", "--store", store_arg, "--json"])
             .success()
             .json();
         most_queued = most_queued.max(stats["queued"].as_u64().unwrap());
     }
-    assert!(
-        kills >= 2,
-        "the crawl must still be running ({kills} kills)"
-    );
     assert!(
         most_queued > 256,
         "the host's queue must outgrow its 256-URL buffer ({most_queued} queued at most)"
@@ -342,4 +362,49 @@ fn a_host_whose_queue_spilled_to_disk_survives_kills_and_resumes_without_refetch
         .success()
         .json();
     assert_eq!(stats["queued"], 0, "a finished crawl leaves nothing queued");
+}
+
+/// Resuming a finished crawl is not a mistake: a script that resumes until done may
+/// run once more, and is told the crawl is complete and how to go on.
+#[test]
+fn resuming_a_finished_crawl_says_it_is_complete_and_exits_0() {
+    let server = FixtureServer::start(WebConfig {
+        hosts: 1,
+        pages: 5,
+        page_bytes: 500,
+        ..WebConfig::default()
+    })
+    .unwrap();
+    let ws = Workspace::new();
+    let store = ws.store();
+    let store_arg = store.to_str().unwrap();
+    let flags = ["--per-host-rate", "0"];
+    let first = spawn_crawl(&server, &store, &server.seeds(), &flags)
+        .wait_with_output()
+        .unwrap();
+    assert!(first.status.success());
+    let requests_before = server.log().len();
+
+    let again = crawl_to_the_end(&server, &store, &flags);
+    let said: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(said["complete"], true, "{said}");
+    assert_eq!(said["stored_urls"], 5, "{said}");
+    assert_eq!(said["queued_left"], 0, "{said}");
+    assert!(said["ended_at"]
+        .as_str()
+        .is_some_and(|at| at.ends_with('Z')));
+
+    let human = run(CRAWLER, &["crawl", "--store", store_arg, "--no-progress"]).success();
+    let text = human.stdout();
+    assert!(
+        text.contains("is complete: 5 URLs stored, last run ended 20"),
+        "{text}"
+    );
+    assert!(text.contains("--fresh --force"), "{text}");
+    assert!(text.contains("--seeds FILE"), "{text}");
+    assert_eq!(server.log().len(), requests_before, "nothing fetched again");
+    let stats = run(CRAWLER, &["stats", "--store", store_arg, "--json"])
+        .success()
+        .json();
+    assert_eq!(stats["runs"], 1, "a resumed finished crawl adds no run");
 }

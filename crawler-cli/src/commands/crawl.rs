@@ -12,7 +12,7 @@ use crawler_storage::{Store, StoreError, StoreOptions};
 
 use crate::args::CrawlArgs;
 use crate::config_file::Origins;
-use crate::report::{print_summary, ProgressBar};
+use crate::report::{print_complete, print_summary, ProgressBar};
 use crate::signals::SignalWatch;
 use crate::terminal::notice;
 
@@ -124,10 +124,18 @@ fn crawl_into(
     })?;
     let already_queued = crawler.store().queued().next().is_some();
     if seeds.is_empty() && !already_queued {
-        return Err(Failure::Usage(format!(
-            "no seeds: {} holds no unfinished crawl to resume; give seed URLs as arguments or --seeds FILE",
-            store_path.display()
-        )));
+        let runs = crawler.store().runs()?;
+        if runs.is_empty() {
+            return Err(Failure::Usage(format!(
+                "no seeds: {} holds no crawl to resume; give seed URLs as arguments or --seeds FILE",
+                store_path.display()
+            )));
+        }
+        // Resuming a finished crawl is done already: scripts that resume until
+        // done may run once more.
+        let stats = crawler.store().stats()?;
+        print_complete(&stats, &runs, &store_path, json)?;
+        return Ok(ExitCode::SUCCESS);
     }
     log_opened(&crawler, already_queued);
     crawler.add_seeds(seeds);

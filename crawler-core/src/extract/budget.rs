@@ -314,12 +314,9 @@ mod tests {
             "<a href=/top>t</a>{}<a href=/bottom>b</a>",
             "<div>".repeat(100_000)
         );
-        let started = Instant::now();
         let (document, cut) = parse_bounded(&page);
         let cut = cut.expect("the budget runs out");
         assert!(cut < page.len() / 2, "cut at {cut}");
-        // Generous for debug builds; about 0.2 s in release.
-        assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
         assert!(document.root_element().html().contains("/top"));
     }
 
