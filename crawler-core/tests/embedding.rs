@@ -64,8 +64,10 @@ fn stop_from_another_thread_ends_the_crawl_with_in_flight_pages_stored() {
     // of the crawl back meanwhile, so it cannot run out of URLs first.
     let (entered, in_handler) = crossbeam_channel::bounded(1);
     let (stopped, stop_seen) = crossbeam_channel::bounded::<()>(1);
+    let first = std::sync::atomic::AtomicBool::new(true);
     let handler = move |page: &Page<'_>, _: &mut PageActions| -> Result<(), HookError> {
-        if page.depth() == 1 && entered.try_send(page.url().as_str().to_owned()).is_ok() {
+        if page.depth() == 1 && first.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            let _ = entered.send(page.url().as_str().to_owned());
             let _ = stop_seen.recv_timeout(PATIENCE);
         }
         Ok(())
