@@ -101,7 +101,8 @@ fn ours(paths: &Paths, setup: &RunSetup) -> Command {
 }
 
 /// `wget2 -r` without `-H` stays on the hosts of its start URLs, as our `--scope host`;
-/// `-l inf` because wget's default depth is 5; 8 threads was its fastest in PEERS.md.
+/// `-l inf` because wget's default depth is 5; 8 threads was its fastest when the peers
+/// were first surveyed on this machine.
 /// It writes every page to a file under the scratch directory.
 fn wget2_args(paths: &Paths, setup: &RunSetup) -> Vec<String> {
     let mut args = vec![
@@ -126,7 +127,8 @@ fn wget2_args(paths: &Paths, setup: &RunSetup) -> Vec<String> {
     args
 }
 
-/// One `spider::website::Website` per seed, 16 requests at once per site (as in PEERS.md);
+/// One `spider::website::Website` per seed, 16 requests at once per site (the setting of
+/// the first survey of the peers on this machine);
 /// with a pace, one at a time and the delay between requests.
 fn spider_args(paths: &Paths, setup: &RunSetup) -> Vec<String> {
     let mut args = vec![
@@ -147,7 +149,8 @@ fn spider_args(paths: &Paths, setup: &RunSetup) -> Vec<String> {
     args
 }
 
-/// Scrapy's CrawlSpider with 64 requests at once (as in PEERS.md), 8 per domain; with a pace,
+/// Scrapy's CrawlSpider with 64 requests at once (the setting of the first survey of the
+/// peers on this machine), 8 per domain; with a pace,
 /// `DOWNLOAD_DELAY` (per domain, without jitter) and one request per domain.
 fn scrapy_args(paths: &Paths, setup: &RunSetup) -> Vec<String> {
     let mut args = vec![

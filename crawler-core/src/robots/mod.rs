@@ -18,14 +18,14 @@
 //!
 //! # Why not a crate
 //!
-//! `texting_robots` (CRATES.md) was checked first. It gets longest match, Allow on ties,
-//! `*`, `$` and group merging right, but its verdict is a bare `bool` (`crawler robots`
-//! must print the rule and group that decided), it does not decode `%62`-style escapes of
-//! unreserved characters in rules (RFC 9309 Figure 4), compares hex digits by case, reads
-//! `User-agent: FooBot/1.2` as the token `foobot/1.2`, and treats a `$` inside a pattern
-//! as an anchor. `robotstxt` (the port of Google's parser) re-parses the whole file for
-//! every URL and hides the deciding line. The RFC's matching rules fit in a few hundred
-//! lines, tested here against the RFC's own examples.
+//! `texting_robots`, a robots.txt crate on crates.io, was checked first. It gets longest
+//! match, Allow on ties, `*`, `$` and group merging right, but its verdict is a bare `bool`
+//! (`crawler robots` must print the rule and group that decided), it does not decode
+//! `%62`-style escapes of unreserved characters in rules (RFC 9309 Figure 4), compares hex
+//! digits by case, reads `User-agent: FooBot/1.2` as the token `foobot/1.2`, and treats a
+//! `$` inside a pattern as an anchor. `robotstxt` (the port of Google's parser) re-parses
+//! the whole file for every URL and hides the deciding line. The RFC's matching rules fit
+//! in a few hundred lines, tested here against the RFC's own examples.
 //!
 //! # Deviations and choices where the RFC leaves room
 //!
