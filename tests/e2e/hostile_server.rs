@@ -4,31 +4,17 @@
 
 use crawler_fixtures::hostile::{BAD_HEADERS, BAD_STATUS_LINES, KEEPALIVE_PAGES};
 use crawler_fixtures::TlsServer;
-use crawler_tests::{closed_port, FixtureServer, WebConfig, Workspace};
+use crawler_tests::{closed_port, Workspace};
 
-use crate::hostile_support::{crawl_measured, error_of, record, requests_to};
+use crate::hostile_support::{
+    assert_normal_hosts_unaffected, crawl_measured, error_of, record, requests_to, small_web,
+};
 
 /// Peak RSS allowed for a crawl through every broken server and bomb (two of 4 GiB)
 /// with `--max-body 1M`. A plain crawl of the small web peaks at 70-85 MiB (debug
 /// build; most of it the store and the seen-set's filter), this one at 70-140 MiB:
 /// bodies are cut at 1 MiB, so gigabytes of zeros never show.
 const BROKEN_SERVERS_RSS_KIB: u64 = 256 * 1024;
-
-fn small_web() -> FixtureServer {
-    FixtureServer::start(WebConfig {
-        hosts: 2,
-        pages: 6,
-        ..WebConfig::default()
-    })
-    .unwrap()
-}
-
-/// Every synthetic page of the small web was fetched with a 200.
-fn assert_normal_hosts_unaffected(server: &FixtureServer, store: &std::path::Path) {
-    for url in server.expected_urls() {
-        assert_eq!(record(store, &url)["status"], 200, "{url}");
-    }
-}
 
 #[test]
 fn broken_servers_end_in_recorded_errors_of_the_right_kind() {

@@ -8,6 +8,24 @@ use crawler_tests::{FixtureServer, Run, Watchdog, PATIENCE};
 
 use crate::CRAWLER;
 
+/// The small synthetic web beside the hostile hosts: two hosts of six pages.
+pub fn small_web() -> FixtureServer {
+    FixtureServer::start(crawler_tests::WebConfig {
+        hosts: 2,
+        pages: 6,
+        ..crawler_tests::WebConfig::default()
+    })
+    .unwrap()
+}
+
+/// Every synthetic page of the small web was fetched with a 200: the hostile hosts
+/// did not disturb the others.
+pub fn assert_normal_hosts_unaffected(server: &FixtureServer, store: &Path) {
+    for url in server.expected_urls() {
+        assert_eq!(record(store, &url)["status"], 200, "{url}");
+    }
+}
+
 /// A finished run of the binary and its peak resident set size.
 pub struct Measured {
     pub run: Run,

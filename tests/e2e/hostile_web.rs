@@ -7,30 +7,17 @@ use crawler_fixtures::hostile::{
     INVALID_UTF8_TITLE, MANY_LINKS, META_CONTRADICTS_TITLE, SHIFT_JIS_TITLE, SINK_HOST,
     WINDOWS_1252_TITLE,
 };
-use crawler_tests::{FixtureServer, WebConfig, Workspace};
+use crawler_tests::Workspace;
 
-use crate::hostile_support::{crawl_measured, error_of, record, requests_to};
+use crate::hostile_support::{
+    assert_normal_hosts_unaffected, crawl_measured, error_of, record, requests_to, small_web,
+};
 
 /// Peak RSS allowed for the content crawl: a page of 100,000 links (2.6 MB, all
 /// parsed, 5,000 kept and stored), one of 100,000 nested `<div>`s and junk served
 /// as HTML. Measured near 190 MiB in a debug build, of which a plain crawl of the
 /// small web takes 70-85 MiB. Before the link cap, the 100,000 links took 620 MiB.
 const CONTENT_RSS_KIB: u64 = 256 * 1024;
-
-fn small_web() -> FixtureServer {
-    FixtureServer::start(WebConfig {
-        hosts: 2,
-        pages: 6,
-        ..WebConfig::default()
-    })
-    .unwrap()
-}
-
-fn assert_normal_hosts_unaffected(server: &FixtureServer, store: &std::path::Path) {
-    for url in server.expected_urls() {
-        assert_eq!(record(store, &url)["status"], 200, "{url}");
-    }
-}
 
 #[test]
 fn bad_redirects_are_recorded_and_go_nowhere() {

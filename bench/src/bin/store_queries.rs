@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use crawler_bench::{dir_size, measure, sibling_binary};
+use crawler_bench::{dir_size, measure, median, sibling_binary};
 use crawler_storage::{
     CrawlRun, HttpExchange, PageFilter, PageRecord, PageWrite, QueueEntry, RequestHead,
     ResponseHead, StatusFilter, Store, StoreOptions,
@@ -408,16 +408,6 @@ impl Stat {
             median: median(&mut ms),
             max,
         }
-    }
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    match n {
-        0 => 0.0,
-        _ if n % 2 == 1 => values[n / 2],
-        _ => (values[n / 2 - 1] + values[n / 2]) / 2.0,
     }
 }
 
