@@ -1,14 +1,18 @@
 //! The end-to-end test harness.
 //!
-//! The tests themselves live in `tests/e2e/` and are compiled as integration tests of
-//! `crawler-cli` (so Cargo builds the real `crawler` binary for them); this crate holds
-//! what they share: running the binary against a [`FixtureServer`], and judging
-//! politeness from the server's request log, never from the crawler's own account.
+//! The tests themselves live in `tests/e2e/`, this package's integration test `e2e`
+//! (`cargo test -p crawler-tests`); this library holds what they share: the real
+//! `crawler` binary ([`CrawlerBinary`]), running it against a [`FixtureServer`], and
+//! judging politeness from the server's request log, never from the crawler's own
+//! account.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsStr;
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 pub use crawler_fixtures::{FixtureServer, RequestRecord, WebConfig};
@@ -36,6 +40,58 @@ pub fn wait_until_holding(server: &FixtureServer) {
         server.wait_until_holding(PATIENCE),
         "the crawl never sent a request past the hold: it ended (or never started) early"
     );
+}
+
+/// The workspace's `crawler` binary, as the e2e tests run it: built by Cargo from
+/// `crawler-cli` on first use, in the target directory this test runs from.
+///
+/// The tests are this package's (so `cargo test -p crawler-tests` runs them), but
+/// Cargo builds a binary only for its own package's tests; asking Cargo for it here
+/// costs a no-op check when `cargo test --workspace` built it already.
+#[derive(Clone, Copy, Debug)]
+pub struct CrawlerBinary;
+
+impl CrawlerBinary {
+    pub fn path(self) -> &'static Path {
+        static PATH: OnceLock<PathBuf> = OnceLock::new();
+        PATH.get_or_init(build_crawler)
+    }
+}
+
+impl AsRef<OsStr> for CrawlerBinary {
+    fn as_ref(&self) -> &OsStr {
+        self.path().as_os_str()
+    }
+}
+
+impl fmt::Display for CrawlerBinary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.path().display().fmt(f)
+    }
+}
+
+/// `cargo build -p crawler-cli --bin crawler` in the profile and target directory of
+/// the running test (`TARGET/PROFILE/deps/e2e-HASH`).
+fn build_crawler() -> PathBuf {
+    let test = std::env::current_exe().expect("the test's own path");
+    let profile_dir = test
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test runs from TARGET/PROFILE/deps");
+    let target_dir = profile_dir.parent().expect("a target directory");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut build = Command::new(cargo);
+    build
+        .args(["build", "--quiet", "-p", "crawler-cli", "--bin", "crawler"])
+        .arg("--target-dir")
+        .arg(target_dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if profile_dir.file_name() == Some(OsStr::new("release")) {
+        build.arg("--release");
+    }
+    let status = build.status().expect("cargo runs");
+    assert!(status.success(), "cargo could not build the crawler binary");
+    profile_dir.join("crawler")
 }
 
 /// A temporary directory holding one store, removed when dropped.
@@ -119,20 +175,22 @@ impl Run {
 /// Runs `binary` with `args` and returns its output. A run that outlives
 /// [`PATIENCE`] is killed and fails the test, so a crawl that never ends shows as a
 /// failure, not a hung suite.
-pub fn run(binary: &str, args: &[&str]) -> Run {
+pub fn run(binary: impl AsRef<OsStr>, args: &[&str]) -> Run {
+    let binary = Path::new(binary.as_ref());
     let child = Command::new(binary)
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {binary}: {e}"));
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", binary.display()));
     let watchdog = Watchdog::watch(child.id());
     let output = child
         .wait_with_output()
-        .unwrap_or_else(|e| panic!("cannot wait for {binary}: {e}"));
+        .unwrap_or_else(|e| panic!("cannot wait for {}: {e}", binary.display()));
     assert!(
         !watchdog.fired(),
-        "{binary} {args:?} did not end within {PATIENCE:?} and was killed"
+        "{} {args:?} did not end within {PATIENCE:?} and was killed",
+        binary.display()
     );
     Run { output }
 }
@@ -169,7 +227,7 @@ impl Watchdog {
 
 /// `crawler crawl` over `seeds` into `store`, resolving the fixture hosts to loopback.
 pub fn crawl(
-    binary: &str,
+    binary: impl AsRef<OsStr>,
     server: &FixtureServer,
     store: &Path,
     seeds: &[String],
@@ -204,7 +262,7 @@ pub fn closed_port() -> u16 {
 }
 
 /// `crawler get --json` of one URL in `store`: its record and links.
-pub fn stored(binary: &str, store: &Path, url: &str) -> serde_json::Value {
+pub fn stored(binary: impl AsRef<OsStr>, store: &Path, url: &str) -> serde_json::Value {
     let store = store.to_string_lossy();
     run(binary, &["get", "--store", &store, url, "--json"])
         .success()

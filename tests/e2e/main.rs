@@ -12,7 +12,6 @@ mod hostile_server;
 mod hostile_support;
 mod hostile_web;
 mod in_use;
-mod library;
 mod logging;
 mod politeness;
 mod progress_bar;
@@ -20,4 +19,4 @@ mod queries;
 mod resume;
 
 /// The `crawler` binary Cargo built for these tests.
-pub const CRAWLER: &str = env!("CARGO_BIN_EXE_crawler");
+pub const CRAWLER: crawler_tests::CrawlerBinary = crawler_tests::CrawlerBinary;

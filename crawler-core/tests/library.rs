@@ -1,12 +1,14 @@
-//! The engine used as a library: the same crawl without the binary, and stopping it.
+//! The engine used as a library through `Crawler::new` and `run`: the crawl the
+//! binary makes, without the binary. (Stopping, pausing and the builder are in
+//! `embedding.rs`.)
 
 use crawler_core::{CanonicalUrl, CrawlConfig, Crawler};
+use crawler_fixtures::{FixtureServer, WebConfig};
 use crawler_storage::{Store, StoreOptions};
-use crawler_tests::{wait_until, FixtureServer, WebConfig, Workspace};
 
-fn config(server: &FixtureServer, ws: &Workspace) -> CrawlConfig {
+fn config(server: &FixtureServer, dir: &tempfile::TempDir) -> CrawlConfig {
     CrawlConfig {
-        store: ws.store(),
+        store: dir.path().join("store"),
         resolve: server.resolve_args(),
         per_host_rate: 0.0,
         ..CrawlConfig::default()
@@ -29,22 +31,23 @@ fn a_library_crawl_stores_every_page_with_its_outlinks() {
         ..WebConfig::default()
     })
     .unwrap();
-    let ws = Workspace::new();
-    let mut crawler = Crawler::new(config(&server, &ws)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store_path = dir.path().join("store");
+    let mut crawler = Crawler::new(config(&server, &dir)).unwrap();
     crawler.add_seeds(seeds(&server));
     let summary = crawler.run().unwrap();
     assert_eq!(summary.pages_fetched, 60);
     assert!(!summary.stopped);
 
     let store = Store::open(
-        &ws.store(),
+        &store_path,
         StoreOptions {
             create: false,
             ..StoreOptions::default()
         },
     )
     .unwrap();
-    let queue_files = std::fs::read_dir(ws.store().join("frontier"))
+    let queue_files = std::fs::read_dir(store_path.join("frontier"))
         .map(|dir| dir.count())
         .unwrap_or(0);
     assert_eq!(
@@ -83,54 +86,4 @@ fn locate(url: &str, server: &FixtureServer) -> (usize, usize) {
         }
     }
     panic!("{url} is not a synthetic page");
-}
-
-#[test]
-fn stop_from_another_thread_ends_the_crawl_with_in_flight_work_stored() {
-    let server = FixtureServer::start(WebConfig {
-        hosts: 2,
-        pages: 200,
-        ..WebConfig::default()
-    })
-    .unwrap();
-    let ws = Workspace::new();
-    let mut crawler = Crawler::new(CrawlConfig {
-        per_host_rate: 10.0,
-        ..config(&server, &ws)
-    })
-    .unwrap();
-    crawler.add_seeds(seeds(&server));
-    let stop = crawler.stop_handle();
-    let progress = crawler.progress();
-    // Held after 20 of its 402 requests, the crawl is mid-way when it is stopped.
-    server.hold_after(20);
-    let summary = std::thread::scope(|scope| {
-        scope.spawn(|| {
-            wait_until("5 pages fetched", || progress.snapshot().fetched >= 5);
-            stop.stop();
-            server.release();
-        });
-        crawler.run().unwrap()
-    });
-    assert!(summary.stopped);
-    assert!(
-        summary.pages_fetched >= 5 && summary.pages_fetched < 400,
-        "{summary:?}"
-    );
-
-    // Every request the server answered is in the store, and the rest is still queued.
-    let store = Store::open(
-        &ws.store(),
-        StoreOptions {
-            create: false,
-            ..StoreOptions::default()
-        },
-    )
-    .unwrap();
-    assert_eq!(
-        store.pages().count(),
-        crawler_tests::page_requests(&server.log()).len()
-    );
-    assert_eq!(store.pages().count() as u64, summary.pages_fetched);
-    assert!(store.queued().count() > 0);
 }
