@@ -291,6 +291,21 @@ fn a_resumed_crawl_keeps_its_settings_unless_a_flag_overrides_them() {
         .json();
     assert_eq!(stats["urls"], 17);
 
+    // Without seeds, --fresh --force would leave nothing to crawl: refused before
+    // anything is deleted.
+    let no_seeds = crawl(&["--fresh", "--force"]);
+    assert_eq!(no_seeds.code(), Some(2));
+    assert!(
+        no_seeds.stderr().contains("needs seeds")
+            && no_seeds.stderr().contains("nothing was deleted"),
+        "{}",
+        no_seeds.stderr()
+    );
+    let stats = run(CRAWLER, &["stats", "--store", store_arg, "--json"])
+        .success()
+        .json();
+    assert_eq!(stats["urls"], 17, "the crawl is still there");
+
     let refused = crawl(&[&seed, "--fresh"]);
     assert_eq!(refused.code(), Some(2));
     assert!(

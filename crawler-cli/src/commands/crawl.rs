@@ -24,7 +24,15 @@ pub fn run(args: CrawlArgs) -> Result<ExitCode, Failure> {
         .settings
         .to_config()
         .map_err(|e| bad_setting(&e, &args.origins))?;
+    // Everything the crawl needs is checked before --fresh deletes anything.
+    let seeds = collect_seeds(&args)?;
     if args.fresh {
+        if seeds.is_empty() {
+            return Err(Failure::Usage(format!(
+                "--fresh starts {} over and needs seeds: give seed URLs as arguments or --seeds FILE (nothing was deleted)",
+                given.store.display()
+            )));
+        }
         start_over(&given.store, args.force)?;
     }
     let (config, overrides) = resume::settings(given, &args.given)?;
@@ -38,7 +46,6 @@ pub fn run(args: CrawlArgs) -> Result<ExitCode, Failure> {
         .iter()
         .map(|o| format!("{}: {} -> {}", o.setting, o.stored, o.now))
         .collect();
-    let seeds = collect_seeds(&args)?;
     let show_progress = !args.settings.no_progress;
     crawl(config, seeds, args.json, show_progress, &overrides).map_err(|failure| match failure {
         Failure::Setting(e) => bad_setting(&e, &args.origins),
