@@ -54,7 +54,7 @@ pub enum StoreError {
     #[error("store: {0}")]
     Sled(#[from] sled::Error),
     /// A write of the store's records failed earlier in this process; nothing is
-    /// written after it (see `record_writer`).
+    /// written after it (see `crate::writer`).
     #[error(
         "store: a write of page records failed ({reason}); nothing more is written to this store"
     )]

@@ -1,6 +1,11 @@
 //! Small helpers shared by the store's own files (body log, queue files, fingerprint
 //! table, inlink index).
 
+pub(crate) mod body_log;
+pub(crate) mod frame;
+pub(crate) mod queue_files;
+pub(crate) mod seen_table;
+
 use std::fs::{File, OpenOptions};
 use std::path::Path;
 

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::keys;
+use crate::codec::keys;
 use crate::StoreError;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,7 +37,7 @@ impl Manifest {
     pub fn load(tree: &sled::Tree, name: &str) -> Result<Manifest, StoreError> {
         let key = keys::meta_key(name);
         match tree.get(&key)? {
-            Some(value) => crate::store::from_json(&key, &value),
+            Some(value) => crate::codec::json::from_json(&key, &value),
             None => Ok(Manifest::default()),
         }
     }

@@ -36,7 +36,7 @@ use std::thread::JoinHandle;
 
 use self::log::KeyLog;
 use self::run::{KeyRun, RunCursor};
-use crate::run_manifest::{Manifest, RunEntry};
+use crate::index::manifest::{Manifest, RunEntry};
 use crate::StoreError;
 
 /// Keys held in memory before they are folded into a run (about 5 MiB).
