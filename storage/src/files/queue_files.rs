@@ -354,19 +354,13 @@ impl QueueReader {
         let Some(input) = self.input.as_mut() else {
             return Ok(None);
         };
-        let mut head = [0u8; frame::HEAD_LEN];
-        if !read_fully(input, &mut head, &self.path)? {
+        let mut payload = Vec::new();
+        let Some(framed) = frame::read(input, &mut payload, MAX_PAYLOAD)
+            .map_err(|e| StoreError::io(&self.path, e))?
+        else {
             return Ok(None);
-        }
-        let (len, checksum) = frame::parse_head(head);
-        if len > MAX_PAYLOAD {
-            return Ok(None);
-        }
-        let mut payload = vec![0u8; len as usize];
-        if !read_fully(input, &mut payload, &self.path)? || frame::checksum(&payload) != checksum {
-            return Ok(None);
-        }
-        self.offset += frame::HEAD_LEN as u64 + u64::from(len);
+        };
+        self.offset += framed;
         Ok(Some(payload))
     }
 
@@ -385,15 +379,6 @@ impl QueueReader {
                 key: format!("{} at byte {}", self.path.display(), self.offset),
                 reason: "a queue entry that does not decode".into(),
             })
-    }
-}
-
-/// Reads exactly `buffer.len()` bytes; false at the end of the file, however few were read.
-fn read_fully(input: &mut impl Read, buffer: &mut [u8], path: &Path) -> Result<bool, StoreError> {
-    match input.read_exact(buffer) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
-        Err(e) => Err(StoreError::io(path, e)),
     }
 }
 
@@ -509,14 +494,21 @@ mod tests {
         assert!(read_all(&files, "c:80").is_empty());
     }
 
-    #[test]
-    fn a_torn_tail_is_truncated_and_appends_after_it_read_back() {
-        let dir = tempfile::tempdir().unwrap();
-        let files = QueueFiles::open(dir.path());
+    /// Queue files in `dir` with one entry of host `a:80`: the files, the entry, its
+    /// file and the file's length.
+    fn one_entry(dir: &Path) -> (QueueFiles, QueueEntry, PathBuf, u64) {
+        let files = QueueFiles::open(dir);
         let first = entry("a:80", "a/1", 1);
         files.append([&first]).unwrap();
         let path = files.path("a:80");
         let whole = std::fs::metadata(&path).unwrap().len();
+        (files, first, path, whole)
+    }
+
+    #[test]
+    fn a_torn_tail_is_truncated_and_appends_after_it_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let (files, first, path, whole) = one_entry(dir.path());
         // A kill in the middle of the next write: half a frame at the end.
         let mut torn = Vec::new();
         frame::push(&mut torn, &encode_entry(&entry("a:80", "a/2", 1)));
@@ -530,6 +522,23 @@ mod tests {
         let second = entry("a:80", "a/3", 2);
         files.append([&second]).unwrap();
         assert_eq!(read_all(&files, "a:80"), [first, second]);
+    }
+
+    #[test]
+    fn a_flipped_bit_stops_reading_and_repair_cuts_the_file_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let (files, first, path, whole) = one_entry(dir.path());
+        files.append([&entry("a:80", "a/2", 1)]).unwrap();
+        drop(files);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0x20;
+        std::fs::write(&path, &bytes).unwrap();
+
+        let files = QueueFiles::open(dir.path());
+        assert_eq!(read_all(&files, "a:80"), [first]);
+        files.repair(|_| Ok(0)).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), whole);
     }
 
     #[test]

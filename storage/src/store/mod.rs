@@ -39,7 +39,10 @@ use crate::StoreError;
 /// - 5: running totals (`z`, `y` + host) and one key per page (`p`: its parts are in
 ///   the body log, see `crate::codec::page_value`).
 /// - 6: the page index beside sled, in `index/` (`crate::index::page_index`).
-pub const FORMAT_VERSION: u32 = 6;
+/// - 7: one checksummed frame (`crate::files::frame`) in every append-only file: the
+///   body log's parts, the page index's log and the inlink log take it (the queue
+///   files and the write log had it already).
+pub const FORMAT_VERSION: u32 = 7;
 
 /// How to open a store.
 #[derive(Clone, Debug)]
@@ -597,21 +600,30 @@ pub(crate) mod tests {
         assert_eq!(store.exchange("http://a.test/").unwrap(), None);
     }
 
-    #[test]
-    fn refuses_a_store_of_another_format() {
+    /// The error of opening (with `options`) a store marked with format `format`.
+    fn open_marked_with_format(format: &[u8], options: StoreOptions) -> StoreError {
         let dir = tempfile::tempdir().unwrap();
         {
             let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
-            store
-                .tree
-                .insert(keys::meta_key("format"), &b"99"[..])
-                .unwrap();
+            store.tree.insert(keys::meta_key("format"), format).unwrap();
             store.flush().unwrap();
         }
-        let err = Store::open(dir.path(), StoreOptions::default())
-            .err()
-            .unwrap();
+        Store::open(dir.path(), options).err().unwrap()
+    }
+
+    #[test]
+    fn refuses_a_store_of_another_format() {
+        let err = open_marked_with_format(b"99", StoreOptions::default());
         assert!(matches!(err, StoreError::UnsupportedFormat { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_format_6_store_is_refused_naming_both_versions() {
+        let err = open_marked_with_format(b"6", StoreOptions::read_only());
+        assert!(matches!(err, StoreError::UnsupportedFormat { .. }), "{err}");
+        let message = err.to_string();
+        assert!(message.contains("format version 6"), "{message}");
+        assert!(message.contains("reads version 7"), "{message}");
     }
 
     /// Pages over three hosts from `writers` threads, a third of them written twice

@@ -75,13 +75,9 @@ impl Store {
                     .exchange
                     .map(|exchange| part::encode(&to_json(exchange))),
             ];
-            let pointers = self.bodies.append_all(
-                encoded
-                    .each_ref()
-                    .map(|part| part.as_deref().unwrap_or_default()),
-            )?;
-            let [body, outlinks, exchange] =
-                [0, 1, 2].map(|i| encoded[i].is_some().then_some(pointers[i]));
+            let [body, outlinks, exchange] = self
+                .bodies
+                .append_all(encoded.each_ref().map(|part| part.as_deref()))?;
             let parts = Parts {
                 body,
                 outlinks,

@@ -174,19 +174,22 @@ mod tests {
         }
     }
 
+    /// Appends to a new log in `dir` the submission of page `ticket` (marked `ticket`)
+    /// to file `file`, for each `(file, ticket)`.
+    fn log_pages(dir: &Path, appends: &[(usize, u64)]) {
+        let (mut log, logged) = WriteLog::open(dir).unwrap();
+        assert!(logged.is_empty());
+        for &(file, ticket) in appends {
+            let url = format!("http://a.test/{ticket}");
+            log.append(file, ticket, &page_submission(&url, u128::from(ticket)))
+                .unwrap();
+        }
+    }
+
     #[test]
     fn submissions_come_back_in_ticket_order_from_both_files_up_to_a_torn_frame() {
         let dir = tempfile::tempdir().unwrap();
-        {
-            let (mut log, logged) = WriteLog::open(dir.path()).unwrap();
-            assert!(logged.is_empty());
-            log.append(1, 2, &page_submission("http://a.test/2", 2))
-                .unwrap();
-            log.append(0, 1, &page_submission("http://a.test/1", 1))
-                .unwrap();
-            log.append(1, 3, &page_submission("http://a.test/3", 3))
-                .unwrap();
-        }
+        log_pages(dir.path(), &[(1, 2), (0, 1), (1, 3)]);
         // A kill in the middle of an append.
         let torn = dir.path().join("writer-0.log");
         let mut bytes = std::fs::read(&torn).unwrap();
@@ -205,6 +208,21 @@ mod tests {
         log.empty(0).unwrap();
         log.empty(1).unwrap();
         assert!(WriteLog::open(dir.path()).unwrap().1.is_empty());
+    }
+
+    #[test]
+    fn a_flipped_bit_drops_its_submission_and_what_follows_in_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        log_pages(dir.path(), &[(0, 1), (0, 2), (1, 3)]);
+        let path = dir.path().join("writer-0.log");
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0x01;
+        std::fs::write(&path, bytes).unwrap();
+
+        let (_, logged) = WriteLog::open(dir.path()).unwrap();
+        let urls: Vec<&str> = logged.iter().map(|s| s.records[0].1.url.as_str()).collect();
+        assert_eq!(urls, ["http://a.test/1", "http://a.test/3"]);
     }
 
     #[test]

@@ -22,7 +22,7 @@
 //! forgets them (a crash in between replays the round, appending them again). A run is
 //! written to a temporary file, synced and renamed, and the directory synced, before
 //! the manifest names it; files the manifest does not name are deleted at open, and
-//! the log after `covered` is read back into the tail (a torn last key ignored).
+//! the log after `covered` is read back into the tail (a torn last round ignored).
 
 mod log;
 mod run;
