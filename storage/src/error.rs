@@ -1,3 +1,7 @@
+//! [`StoreError`]: every way opening, reading or writing a store can fail, one typed
+//! error for the whole crate, so that callers (the engine, the CLI) can tell a store in
+//! use or of another format from damage or an I/O failure.
+
 use std::path::PathBuf;
 
 /// Why the store could not be opened, read or written.

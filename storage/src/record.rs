@@ -1,3 +1,8 @@
+//! The records a store keeps and hands back, as the crate's users see them: a page
+//! ([`PageRecord`], its [`HttpExchange`]), a frontier entry ([`QueueEntry`]), a run
+//! ([`CrawlRun`]), a link ([`Link`]) and the statistics of a crawl ([`StoreStats`]).
+//! They are plain data; how they are laid out on disk is `crate::codec`'s business.
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};

@@ -2,9 +2,9 @@
 //! runs of keys, merged when read.
 //!
 //! In sled every entry was an insert into the tree, and a sled insert clones the leaf it
-//! lands in, splits it every few inserts and rewrites it as it consolidates: the three
-//! entries of a page cost about 1.4 CPU s and 55 MiB of a 50,000-page crawl, a ninth
-//! of its CPU (BENCHMARKS.md). Here the store's writer appends each round's keys to a
+//! lands in, splits it every few inserts and rewrites it as it consolidates: a page's
+//! entries were a large share of a crawl's CPU and memory (the figures are in
+//! ARCHITECTURE.md, "Why it is built this way"). Here the store's writer appends each round's keys to a
 //! log (`log`, one `write` per round) and to a sorted-later tail in memory; at
 //! [`FOLD_AT`] keys the tail is sorted into an immutable run file (`run`), and a thread
 //! of the index's own merges runs four of a level at a time (holding the lock only to
