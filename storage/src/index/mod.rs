@@ -10,3 +10,4 @@ pub(crate) mod inlinks;
 pub(crate) mod manifest;
 pub(crate) mod page_index;
 pub(crate) mod page_keys;
+pub(crate) mod run_file;
