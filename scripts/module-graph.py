@@ -110,6 +110,11 @@ def main() -> int:
             paths += expand_use(tree)
         rest = re.sub(r"\buse\s+[^;]+;", "", code)
         paths += re.findall(r"\b((?:crate|super|self)(?:::\w+)+)", rest)
+        # A `use` of a child module without `self::` (`use totals::Totals;`, 2018 paths).
+        paths = [
+            "self::" + p if p.split("::")[0] != "self" and module + (p.split("::")[0],) in modules else p
+            for p in paths
+        ]
         # A path through a child module (`holder::claim`) without `self::`.
         for child in re.findall(r"(?<![:\w])(\w+)::\w", rest):
             if module + (child,) in modules and child != "tests":
