@@ -1,3 +1,7 @@
+//! [`StoreError`]: every way opening, reading or writing a store can fail, one typed
+//! error for the whole crate, so that callers (the engine, the CLI) can tell a store in
+//! use or of another format from damage or an I/O failure.
+
 use std::path::PathBuf;
 
 /// Why the store could not be opened, read or written.
@@ -54,7 +58,7 @@ pub enum StoreError {
     #[error("store: {0}")]
     Sled(#[from] sled::Error),
     /// A write of the store's records failed earlier in this process; nothing is
-    /// written after it (see `record_writer`).
+    /// written after it (see `crate::writer`).
     #[error(
         "store: a write of page records failed ({reason}); nothing more is written to this store"
     )]

@@ -1,35 +1,41 @@
-//! The embedded store of a crawl, on [`sled`].
+//! The embedded store of a crawl, on [`sled`], with the files beside it that would
+//! make sled grow with every URL or every link.
 //!
 //! One store holds everything a crawl knows: every fetched (or failed) URL with its
 //! metadata, the bodies, the outlinks, the frontier (URLs discovered and not yet
 //! fetched) and the seen-set (fingerprints of every URL ever queued). It is what lets
 //! a crawl be queried when it is done and resumed when it was interrupted.
 //!
-//! Three things are not inside sled. Bodies, outlink lists and HTTP heads are appended,
-//! LZ4-compressed, to segment files in `bodies/`, and a page's record in sled starts
-//! with a pointer to each (see `body_log` and `page_value`): sled rewrites large values
-//! several times over as it compacts, and every key per page costs it time at each
-//! open. The frontier (one append-only queue file per host, `queue_files`) and the
-//! seen-set (an on-disk hash table of fingerprints, `seen_table`) hold one entry per URL
-//! discovered, and sled's memory grows with its number of keys; in files they cost page
-//! cache, not heap.
+//! The central promise is atomicity: [`Store::write_page`] appends a page's body,
+//! outlinks and heads to the body log and the frontier entries its outlinks create
+//! (and their seen marks) to their files, then hands the store's writer the page
+//! record, which points to its parts; the writer puts it with the running totals in
+//! one sled batch. The page record is what settles the page's own frontier entry.
+//! After a crash the store holds either all of the page or none of it, and never a
+//! page whose discoveries are not queued.
 //!
-//! The central promise is atomicity: [`Store::write_page`] stores a page record (which
-//! points to its body, outlinks and heads) with its index entries and the running
-//! totals in one sled batch, after appending the frontier entries its outlinks create
-//! and their seen marks; the page record is what settles the page's own frontier entry. After a crash the store holds either all of
-//! the page or none of it, and never a page whose discoveries are not queued.
+//! The crate's folders follow its design:
+//! - `store`: [`Store`] itself: opening and closing, the write path, the frontier and
+//!   the seen-set, reading pages back, the runs;
+//! - `writer`: the thread that applies every write's sled changes in rounds, its write
+//!   log, the running totals;
+//! - `files`: the files beside sled: the body log (bodies, outlinks and HTTP heads,
+//!   LZ4-compressed), the per-host queue files of the frontier, the seen table, and
+//!   the checksummed frame they are written in;
+//! - `index`: the page index (by host, status, error kind, fetch time) and the inlink
+//!   index, beside sled as logs folded into sorted runs;
+//! - `query`: [`Store::query`] with a [`PageFilter`], inlinks, the link graph,
+//!   [`Store::stats`];
+//! - `codec`: how keys and values are laid out in bytes.
 //!
-//! Reading a crawl back is cheap at any size: secondary indexes by host, status, error
-//! kind and fetch time are written in the page's batch too, so [`Store::query`] with a
-//! [`PageFilter`] costs in proportion to what it finds. The inlink index lives beside
-//! sled (in `inlinks/`: an append-only postings log folded into sorted runs, one record
-//! per page rather than one key per link), so [`Store::inlinks`] costs a few reads plus
-//! one outlinks lookup per inlink. Large results are iterators. [`Store::stats`] reads
-//! running totals that every page write keeps up to date in its own batch (`totals`).
-//! Readers open a store with [`StoreOptions::read_only`] and write nothing to it.
-//! A store is open in one process at a time (sled's lock); a second process gets
-//! [`StoreError::InUse`] at once, naming the process that holds it.
+//! Reading a crawl back is cheap at any size: the page index's entries are appended
+//! beside sled by the writer, in the round that applies their records, so
+//! [`Store::query`] with a [`PageFilter`] costs in proportion to what it finds;
+//! [`Store::inlinks`] costs a few reads plus one outlinks lookup per inlink; large
+//! results are iterators; [`Store::stats`] reads the running totals. Readers open a
+//! store with [`StoreOptions::read_only`] and write nothing to it. A store is open in
+//! one process at a time (sled's lock); a second process gets [`StoreError::InUse`]
+//! at once, naming the process that holds it.
 //!
 //! This crate knows nothing about HTTP, HTML or URL syntax: URLs are opaque strings
 //! (the engine canonicalizes them before they get here), statuses are numbers and
@@ -55,32 +61,20 @@
 
 #![warn(missing_docs)]
 
-mod body;
-mod body_log;
+mod codec;
 mod error;
 mod files;
-mod holder;
 mod index;
-mod inlinks;
-mod keys;
-mod page_index;
-mod page_value;
 mod query;
-mod queue_files;
 mod record;
-mod record_writer;
-mod recorded_keys;
-mod run_manifest;
-mod seen_table;
-mod stats;
 mod store;
-mod totals;
-mod write_log;
+mod writer;
 
 pub use error::StoreError;
 pub use query::{PageContent, PageFilter, Pages, PagesWithContent, StatusFilter};
 pub use record::{
     CrawlRun, HttpExchange, Link, PageRecord, QueueEntry, QueueSlot, RequestHead, ResponseHead,
+    StoreStats,
 };
-pub use stats::StoreStats;
-pub use store::{PageWrite, Store, StoreOptions, FORMAT_VERSION};
+pub use store::write::PageWrite;
+pub use store::{Store, StoreOptions, FORMAT_VERSION};

@@ -2,9 +2,9 @@
 //! runs of keys, merged when read.
 //!
 //! In sled every entry was an insert into the tree, and a sled insert clones the leaf it
-//! lands in, splits it every few inserts and rewrites it as it consolidates: the three
-//! entries of a page cost about 1.4 CPU s and 55 MiB of a 50,000-page crawl, a ninth
-//! of its CPU (BENCHMARKS.md). Here the store's writer appends each round's keys to a
+//! lands in, splits it every few inserts and rewrites it as it consolidates: a page's
+//! entries were a large share of a crawl's CPU and memory (the figures are in
+//! ARCHITECTURE.md, "Why it is built this way"). Here the store's writer appends each round's keys to a
 //! log (`log`, one `write` per round) and to a sorted-later tail in memory; at
 //! [`FOLD_AT`] keys the tail is sorted into an immutable run file (`run`), and a thread
 //! of the index's own merges runs four of a level at a time (holding the lock only to
@@ -22,7 +22,7 @@
 //! forgets them (a crash in between replays the round, appending them again). A run is
 //! written to a temporary file, synced and renamed, and the directory synced, before
 //! the manifest names it; files the manifest does not name are deleted at open, and
-//! the log after `covered` is read back into the tail (a torn last key ignored).
+//! the log after `covered` is read back into the tail (a torn last round ignored).
 
 mod log;
 mod run;
@@ -36,7 +36,7 @@ use std::thread::JoinHandle;
 
 use self::log::KeyLog;
 use self::run::{KeyRun, RunCursor};
-use crate::run_manifest::{Manifest, RunEntry};
+use crate::index::manifest::{Manifest, RunEntry};
 use crate::StoreError;
 
 /// Keys held in memory before they are folded into a run (about 5 MiB).

@@ -1,12 +1,13 @@
-//! The secondary index entries a page implies, kept beside sled in `page_index`.
+//! The page index entries a record implies, kept beside sled in
+//! `crate::index::page_index`.
 //!
 //! Every entry is derived from a [`PageRecord`] alone, so a query can tell whether an
 //! entry is still one of its page's (the record may have been replaced since): see
 //! [`crate::Store::query`]. (Inlinks are not here: they live beside sled, in
-//! `inlinks`.)
+//! `crate::index::inlinks`.)
 
-use crate::keys::{self, named_prefix, with_url};
-use crate::PageRecord;
+use crate::codec::keys::{self, named_prefix, with_url};
+use crate::record::PageRecord;
 
 /// The index keys of `page`: by host, by status, by fetch time and by error kind.
 pub fn page_keys(page: &PageRecord) -> Vec<Vec<u8>> {

@@ -1,11 +1,15 @@
-//! The key log: every key appended to the page index, in the order of the rounds,
-//! each as a little-endian `u32` length and the key's bytes. The tail of the index is
-//! the log from the manifest's `covered` offset on.
+//! The key log: every key appended to the page index, in the order of the rounds. Each
+//! round's keys are one frame (`crate::files::frame`) whose payload is the keys, each as
+//! a little-endian `u32` length and the key's bytes, so a round torn by a kill or a
+//! damaged one is found and dropped whole. The tail of the index is the log from the
+//! manifest's `covered` offset on (a fold happens between rounds, so `covered` is
+//! always where a frame starts).
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use crate::files::frame;
 use crate::StoreError;
 
 pub struct KeyLog {
@@ -15,9 +19,9 @@ pub struct KeyLog {
 }
 
 impl KeyLog {
-    /// Opens the log in `dir` and reads the keys from `covered` on. A torn last key
-    /// (a crash mid-append) is dropped, and cut off unless `read_only`, so appends
-    /// follow whole keys. Read-only: no log handle.
+    /// Opens the log in `dir` and reads the keys from `covered` on. A torn last round
+    /// (a crash mid-append), or a damaged one and all after it, is dropped, and cut off
+    /// unless `read_only`, so appends follow whole rounds. Read-only: no log handle.
     pub fn open(
         dir: &Path,
         covered: u64,
@@ -50,7 +54,7 @@ impl KeyLog {
             return Ok((None, tail));
         }
         if len != on_disk {
-            // Cut a torn key off, or (the log lost what a run already covers) pad to
+            // Cut a torn round off, or (the log lost what a run already covers) pad to
             // `covered`, which is never read again.
             file.set_len(len).map_err(io)?;
         }
@@ -58,15 +62,17 @@ impl KeyLog {
         Ok((Some(KeyLog { path, file, len }), tail))
     }
 
-    /// Appends keys in one write.
+    /// Appends a round's keys as one frame, in one write.
     pub fn append(&mut self, keys: &[Vec<u8>]) -> Result<(), StoreError> {
         let size = keys.iter().map(|key| 4 + key.len()).sum();
-        let mut buffer = Vec::with_capacity(size);
+        let mut payload = Vec::with_capacity(size);
         for key in keys {
             // Index keys are a URL and a few bytes: far below 4 GiB.
-            buffer.extend_from_slice(&(key.len() as u32).to_le_bytes());
-            buffer.extend_from_slice(key);
+            payload.extend_from_slice(&(key.len() as u32).to_le_bytes());
+            payload.extend_from_slice(key);
         }
+        let mut buffer = Vec::with_capacity(frame::framed_len(payload.len()));
+        frame::push(&mut buffer, &payload);
         self.file
             .write_all(&buffer)
             .map_err(|e| StoreError::io(&self.path, e))?;
@@ -86,21 +92,32 @@ impl KeyLog {
     }
 }
 
-/// The whole keys in `bytes`, and how many bytes they take.
+/// The keys of the whole rounds in `bytes`, and how many bytes those rounds take.
 fn parse(bytes: &[u8]) -> (Vec<Vec<u8>>, usize) {
     let mut keys = Vec::new();
-    let mut at = 0;
-    while let Some(header) = bytes.get(at..at + 4) {
-        let mut len = [0u8; 4];
-        len.copy_from_slice(header);
-        let end = at + 4 + u32::from_le_bytes(len) as usize;
-        let Some(key) = bytes.get(at + 4..end) else {
+    let mut frames = frame::frames(bytes);
+    let mut whole = 0;
+    while let Some(round) = frames.next() {
+        let Some(round_keys) = parse_round(round) else {
             break;
         };
-        keys.push(key.to_vec());
-        at = end;
+        keys.extend(round_keys);
+        whole = frames.end();
     }
-    (keys, at)
+    (keys, whole)
+}
+
+/// The keys of one round's payload; `None` when it does not parse (its checksum held,
+/// so only a foreign or newer writer makes one).
+fn parse_round(mut payload: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut keys = Vec::new();
+    while !payload.is_empty() {
+        let (len, rest) = payload.split_first_chunk::<4>()?;
+        let len = u32::from_le_bytes(*len) as usize;
+        keys.push(rest.get(..len)?.to_vec());
+        payload = &rest[len..];
+    }
+    Some(keys)
 }
 
 #[cfg(test)]
@@ -113,7 +130,9 @@ mod tests {
         let (log, tail) = KeyLog::open(dir.path(), 0, false).unwrap();
         assert!(tail.is_empty());
         let mut log = log.unwrap();
-        log.append(&[b"one".to_vec(), b"two".to_vec()]).unwrap();
+        log.append(&[b"one".to_vec()]).unwrap();
+        let first_round = log.len();
+        log.append(&[b"two".to_vec()]).unwrap();
         let whole = log.len();
         drop(log);
         // A crash in the middle of the next append.
@@ -129,7 +148,28 @@ mod tests {
         assert_eq!(log.unwrap().len(), whole);
         assert_eq!(std::fs::metadata(&path).unwrap().len(), whole);
         // From a covered offset on: only what follows it.
-        let (_, tail) = KeyLog::open(dir.path(), 7, false).unwrap();
+        let (_, tail) = KeyLog::open(dir.path(), first_round, false).unwrap();
         assert_eq!(tail, [b"two".to_vec()]);
+    }
+
+    #[test]
+    fn a_flipped_bit_drops_its_round_and_every_later_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = KeyLog::open(dir.path(), 0, false).unwrap().0.unwrap();
+        log.append(&[b"one".to_vec(), b"two".to_vec()]).unwrap();
+        let first_round = log.len();
+        log.append(&[b"three".to_vec()]).unwrap();
+        log.append(&[b"four".to_vec()]).unwrap();
+        drop(log);
+        let path = dir.path().join("log");
+        let mut bytes = std::fs::read(&path).unwrap();
+        let in_second_round = first_round as usize + frame::HEAD_LEN + 5;
+        bytes[in_second_round] ^= 0x04;
+        std::fs::write(&path, &bytes).unwrap();
+
+        let (log, tail) = KeyLog::open(dir.path(), 0, false).unwrap();
+        assert_eq!(tail, [b"one".to_vec(), b"two".to_vec()]);
+        assert_eq!(log.unwrap().len(), first_round);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), first_round);
     }
 }

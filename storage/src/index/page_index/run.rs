@@ -11,12 +11,12 @@
 //! synced, renamed and its directory synced, so a run file under its final name is
 //! whole.
 
-use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
+use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::index::run_file::{self, RunWriter};
 use crate::StoreError;
 
 /// Keys per sparse-index entry.
@@ -26,7 +26,7 @@ const FOOTER: u64 = 32;
 const READ_AHEAD: usize = 64 * 1024;
 
 fn run_path(dir: &Path, id: u64) -> PathBuf {
-    dir.join(format!("{id:08}.run"))
+    run_file::path(dir, id)
 }
 
 fn damaged(path: &Path, what: &str) -> StoreError {
@@ -54,16 +54,7 @@ impl KeyRun {
         id: u64,
         keys: impl Iterator<Item = Result<Vec<u8>, StoreError>>,
     ) -> Result<KeyRun, StoreError> {
-        let path = run_path(dir, id);
-        let tmp = path.with_extension("tmp");
-        let io = |e| StoreError::io(&tmp, e);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .write(true)
-            .open(&tmp)
-            .map_err(io)?;
-        let mut out = BufWriter::with_capacity(256 * 1024, file);
+        let mut out = RunWriter::create(dir, id)?;
         let mut sparse = Vec::new();
         let (mut offset, mut count) = (0u64, 0u64);
         for key in keys {
@@ -72,21 +63,15 @@ impl KeyRun {
                 sparse.push((offset, key.clone()));
             }
             // Index keys are a URL and a few bytes: far below 4 GiB.
-            out.write_all(&(key.len() as u32).to_le_bytes())
-                .map_err(io)?;
-            out.write_all(&key).map_err(io)?;
+            out.write(&(key.len() as u32).to_le_bytes())?;
+            out.write(&key)?;
             offset += 4 + key.len() as u64;
             count += 1;
         }
         let sparse_bytes = encode_sparse(&sparse);
-        out.write_all(&sparse_bytes).map_err(io)?;
-        out.write_all(&footer(&sparse_bytes, offset, sparse.len() as u64, count))
-            .map_err(io)?;
-        let written = out.into_inner().map_err(|e| io(e.into_error()))?;
-        written.sync_all().map_err(io)?;
-        drop(written);
-        std::fs::rename(&tmp, &path).map_err(|e| StoreError::io(&path, e))?;
-        crate::files::sync_dir(dir);
+        out.write(&sparse_bytes)?;
+        out.write(&footer(&sparse_bytes, offset, sparse.len() as u64, count))?;
+        out.finish()?;
         KeyRun::open(dir, id)
     }
 

@@ -5,7 +5,8 @@
 //! flushed them: the worker goes on while the writer gathers a round. A store opened
 //! after a kill replays the log through the writer; replaying a change that was applied
 //! already is harmless (the writer's apply is idempotent: a record replacing itself is
-//! counted out and in again, and its index entries removed and added again).
+//! counted out and in again, and its index entries are appended again, which queries
+//! read once).
 //!
 //! Two files, used in turn: writes go to the *active* one; when the writer takes a
 //! round it makes the other one active, and once that round is applied and flushed,
@@ -23,10 +24,10 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::keys;
-use crate::page_value;
-use crate::queue_files::{frame_checksum, push_frame};
-use crate::record_writer::Submission;
+use super::submission::Submission;
+use crate::codec::keys;
+use crate::codec::page_value;
+use crate::files::frame;
 use crate::StoreError;
 
 /// The two files of a store's write log.
@@ -52,7 +53,7 @@ impl WriteLog {
         let mut logged = Vec::new();
         for (path, _) in &files {
             let bytes = std::fs::read(path).map_err(|e| StoreError::io(path, e))?;
-            logged.extend(read_frames(&bytes).filter_map(decode));
+            logged.extend(frame::frames(&bytes).filter_map(decode));
         }
         logged.sort_by_key(|(ticket, _)| *ticket);
         let submissions = logged
@@ -71,7 +72,7 @@ impl WriteLog {
     ) -> Result<(), StoreError> {
         let payload = encode(ticket, submission);
         let mut frame = Vec::with_capacity(payload.len() + 8);
-        push_frame(&mut frame, &payload);
+        frame::push(&mut frame, &payload);
         let (path, file) = &mut self.files[active % 2];
         file.write_all(&frame).map_err(|e| StoreError::io(path, e))
     }
@@ -81,21 +82,6 @@ impl WriteLog {
         let (path, file) = &mut self.files[which % 2];
         file.set_len(0).map_err(|e| StoreError::io(path, e))
     }
-}
-
-/// The whole frames of a file, up to the first torn or damaged one.
-fn read_frames(bytes: &[u8]) -> impl Iterator<Item = &[u8]> + '_ {
-    let mut rest = bytes;
-    std::iter::from_fn(move || {
-        let (len, tail) = take_u32(rest)?;
-        let (checksum, tail) = take_u32(tail)?;
-        let payload = tail.get(..len as usize)?;
-        if frame_checksum(payload) != checksum {
-            return None;
-        }
-        rest = &tail[len as usize..];
-        Some(payload)
-    })
 }
 
 fn encode(ticket: u64, submission: &Submission) -> Vec<u8> {
@@ -168,8 +154,8 @@ fn take_bytes(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::url_key;
-    use crate::record_writer::Changes;
+    use crate::codec::keys::url_key;
+    use crate::writer::submission::Changes;
     use crate::{PageRecord, Store, StoreOptions};
 
     fn page_submission(url: &str, mark: u128) -> Submission {
@@ -188,19 +174,22 @@ mod tests {
         }
     }
 
+    /// Appends to a new log in `dir` the submission of page `ticket` (marked `ticket`)
+    /// to file `file`, for each `(file, ticket)`.
+    fn log_pages(dir: &Path, appends: &[(usize, u64)]) {
+        let (mut log, logged) = WriteLog::open(dir).unwrap();
+        assert!(logged.is_empty());
+        for &(file, ticket) in appends {
+            let url = format!("http://a.test/{ticket}");
+            log.append(file, ticket, &page_submission(&url, u128::from(ticket)))
+                .unwrap();
+        }
+    }
+
     #[test]
     fn submissions_come_back_in_ticket_order_from_both_files_up_to_a_torn_frame() {
         let dir = tempfile::tempdir().unwrap();
-        {
-            let (mut log, logged) = WriteLog::open(dir.path()).unwrap();
-            assert!(logged.is_empty());
-            log.append(1, 2, &page_submission("http://a.test/2", 2))
-                .unwrap();
-            log.append(0, 1, &page_submission("http://a.test/1", 1))
-                .unwrap();
-            log.append(1, 3, &page_submission("http://a.test/3", 3))
-                .unwrap();
-        }
+        log_pages(dir.path(), &[(1, 2), (0, 1), (1, 3)]);
         // A kill in the middle of an append.
         let torn = dir.path().join("writer-0.log");
         let mut bytes = std::fs::read(&torn).unwrap();
@@ -219,6 +208,21 @@ mod tests {
         log.empty(0).unwrap();
         log.empty(1).unwrap();
         assert!(WriteLog::open(dir.path()).unwrap().1.is_empty());
+    }
+
+    #[test]
+    fn a_flipped_bit_drops_its_submission_and_what_follows_in_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        log_pages(dir.path(), &[(0, 1), (0, 2), (1, 3)]);
+        let path = dir.path().join("writer-0.log");
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0x01;
+        std::fs::write(&path, bytes).unwrap();
+
+        let (_, logged) = WriteLog::open(dir.path()).unwrap();
+        let urls: Vec<&str> = logged.iter().map(|s| s.records[0].1.url.as_str()).collect();
+        assert_eq!(urls, ["http://a.test/1", "http://a.test/3"]);
     }
 
     #[test]

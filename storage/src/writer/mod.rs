@@ -1,33 +1,32 @@
-//! One thread applies the sled changes every page write hands it, many writes per batch.
+//! The store's writer: one thread that applies the sled changes of every page write,
+//! many writes per sled batch, with the running totals of what it applied.
 //!
-//! sled charges per batch, not per byte: every batch takes its global write lock (which
-//! stalls every reader meanwhile), rewrites the running totals' keys, and, made durable,
-//! seals a log buffer, wakes sled's I/O pool and waits for a `sync_file_range`. With
-//! each worker applying its own page, sled was most of a crawl's CPU. Measured with
-//! sled alone (BENCHMARKS.md): 50,000 pages' changes cost 15.5 CPU s as sixteen
-//! threads' one-page batches with a flush each, and 3.3 CPU s as 64-page batches with
-//! one flush each.
+//! sled charges per batch, not per byte (its global write lock, the totals' keys
+//! rewritten, a log buffer sealed and synced), so one batch per page from every worker
+//! was most of a crawl's CPU; one writer applying rounds of writes costs a fraction of
+//! it (the figures are in BENCHMARKS.md and ARCHITECTURE.md, "Why it is built this
+//! way").
 //!
-//! So [`crate::Store::write_page`] writes its own files (queue entries, seen marks, body
-//! log) and hands its sled changes here, and returns: a durable store (the crawl's)
-//! first appends them to its write log (`write_log`), one plain `write` that survives
-//! a kill, and replays that log when it is opened after one. The writer gathers what
-//! arrives for up to [`GATHER_FOR`] (or until [`GATHER_UP_TO`] submissions wait). A
-//! round is one sled batch, in submission order: each submission's changes, then the
-//! running totals of the round (`totals`), once, which count out the record each
-//! record replaces (looked up here, by the only thread that writes the tree, so the
-//! lookup never waits for sled's write lock; skipped for keys `recorded_keys` knows to
-//! be new). It applies the batch, appends the round's index entries to the page
-//! index (`page_index`; synced when the store is durable), flushes sled when the store
-//! is durable, and then writes the seen marks that must follow their records. Until then a submission's records and marks are
-//! *pending*: the crawl's lookups (is a URL recorded, is it seen) ask here before
-//! sled, and readers of the store's queries wait until the writer is idle
+//! [`crate::Store::write_page`] writes its own files (body log, queue entries, seen
+//! marks), hands its sled changes here as a [`Submission`] and returns: a durable
+//! store (the crawl's) first appends them to its write log (`write_log`), one plain
+//! `write` that survives a kill, and replays that log when it is opened after one.
+//! The writer gathers what arrives for up to [`GATHER_FOR`] (or until
+//! [`GATHER_UP_TO`] submissions wait). A round is one sled batch, in submission
+//! order: each submission's changes, then the running totals of the round (`totals`),
+//! once, which count out the record each record replaces (looked up here, by the only
+//! thread that writes the tree, so the lookup never waits for sled's write lock;
+//! skipped for keys `recorded_keys` knows to be new). It applies the batch, appends the
+//! round's index entries to the page index (`crate::index::page_index`; synced when
+//! the store is durable), flushes sled when the store is durable, and then writes the
+//! seen marks that must follow their records. Until then a submission's records and
+//! marks are *pending*: the crawl's lookups (is a URL recorded, is it seen) ask here
+//! before sled, and readers of the store's queries wait until the writer is idle
 //! ([`RecordWriter::wait_idle`]).
 //!
-//! Why a log and not a wait for the flush: workers that waited for their round took
-//! 14.9 s in scenario 1 of BENCHMARKS.md, against 11.5 s returning at once; without
-//! the log, a kill would lose the last round's pages, which the crawl had reported
-//! stored.
+//! Why a log and not a wait for the flush: workers that waited for their round's flush
+//! were slower (ARCHITECTURE.md, "The write log"), and without the log a kill would
+//! lose the last round's pages, which the crawl had reported stored.
 //!
 //! The running totals belong to the writer: it counts each round's records in and the
 //! records they replace out, and writes the totals in the round's batch, so the totals
@@ -39,12 +38,21 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::page_index::PageIndex;
-use crate::recorded_keys::RecordedKeys;
-use crate::seen_table::SeenTable;
-use crate::totals::RunningTotals;
-use crate::write_log::WriteLog;
-use crate::{index, keys, page_value, PageRecord, StoreError};
+pub(crate) mod recorded_keys;
+pub(crate) mod submission;
+pub(crate) mod totals;
+pub(crate) mod write_log;
+
+use recorded_keys::RecordedKeys;
+use submission::{Changes, Submission};
+use totals::RunningTotals;
+use write_log::WriteLog;
+
+use crate::codec::{keys, page_value};
+use crate::files::seen_table::SeenTable;
+use crate::index::page_index::PageIndex;
+use crate::index::page_keys;
+use crate::{PageRecord, StoreError};
 
 /// How long the writer waits for more submissions before applying a round.
 pub(crate) const GATHER_FOR: Duration = Duration::from_millis(5);
@@ -52,51 +60,6 @@ pub(crate) const GATHER_FOR: Duration = Duration::from_millis(5);
 pub(crate) const GATHER_UP_TO: usize = 256;
 /// Submitters wait while this many submissions wait (the writer has fallen behind).
 const MAX_WAITING: usize = 4096;
-
-/// Key changes in order; the last change to a key wins, as in a sled batch.
-#[derive(Default)]
-pub(crate) struct Changes(Vec<(Vec<u8>, Option<Vec<u8>>)>);
-
-impl Changes {
-    pub(crate) fn insert(&mut self, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
-        self.0.push((key.into(), Some(value.into())));
-    }
-
-    pub(crate) fn remove(&mut self, key: impl Into<Vec<u8>>) {
-        self.0.push((key.into(), None));
-    }
-
-    pub(crate) fn entries(&self) -> &[(Vec<u8>, Option<Vec<u8>>)] {
-        &self.0
-    }
-
-    fn add_to(self, batch: &mut sled::Batch) {
-        for (key, value) in self.0 {
-            match value {
-                Some(value) => batch.insert(key, value),
-                None => batch.remove(key),
-            }
-        }
-    }
-}
-
-/// One write's share of a round.
-#[derive(Default)]
-pub(crate) struct Submission {
-    /// The sled changes (records, cursors).
-    pub(crate) changes: Changes,
-    /// The records among the changes, by their `p` key: pending until applied, counted
-    /// in the totals, and the records they replace unindexed.
-    pub(crate) records: Vec<(Vec<u8>, PageRecord)>,
-    /// Seen marks to write once the changes are applied (of URLs settled by a record).
-    pub(crate) marks: Vec<u128>,
-}
-
-impl Submission {
-    pub(crate) fn is_empty(&self) -> bool {
-        self.changes.0.is_empty() && self.marks.is_empty()
-    }
-}
 
 /// The writer thread and what it has not applied yet.
 pub(crate) struct RecordWriter {
@@ -383,7 +346,7 @@ impl Shared {
         self.tree.apply_batch(batch).map_err(|e| e.to_string())?;
         // The records' index entries, durable with them before the write log forgets
         // the round (the entries of a replaced record stay: queries check them).
-        let entries = written.values().flat_map(index::page_keys).collect();
+        let entries = written.values().flat_map(page_keys::page_keys).collect();
         self.page_index
             .append(entries, self.durable)
             .map_err(|e| e.to_string())?;
@@ -433,8 +396,8 @@ fn wait<'a>(condvar: &Condvar, state: MutexGuard<'a, State>) -> MutexGuard<'a, S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::{self, url_key};
-    use crate::totals::Totals;
+    use crate::codec::keys::{self, url_key};
+    use crate::writer::totals::Totals;
 
     fn start(dir: &std::path::Path, durable: bool) -> (RecordWriter, sled::Tree, Arc<SeenTable>) {
         let db = sled::open(dir.join("db")).unwrap();
@@ -562,7 +525,7 @@ mod tests {
         };
         writer.submit(page_write(&moved, None)).unwrap();
         writer.close().unwrap();
-        let counts = crate::totals::read_host_counts(&tree).unwrap();
+        let counts = crate::writer::totals::read_host_counts(&tree).unwrap();
         assert_eq!(counts.get("a.test"), Some(&0), "{counts:?}");
         assert_eq!(counts.get("b.test"), Some(&1), "{counts:?}");
     }

@@ -4,7 +4,11 @@
 //! sled is a fine index but a poor home for megabytes of bodies: every value it
 //! stores is rewritten as its pages are consolidated and its segments cleaned, so
 //! bodies cost several times their size in disk writes. Here a body is written once,
-//! sequentially, and sled keeps a 17-byte pointer to it in the page's batch.
+//! sequentially, and sled keeps a 16-byte pointer to it in the page's record.
+//!
+//! Each part is one frame (`crate::files::frame`) and a pointer names the whole frame,
+//! so a read checks the part's length and checksum and reports a damaged part as
+//! [`StoreError::Corrupt`] instead of handing back wrong bytes.
 //!
 //! Writers never lock around the write: each reserves its byte range in the current
 //! segment with an atomic add, then writes there with `pwrite`; many workers append
@@ -23,12 +27,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
+use super::frame;
 use crate::StoreError;
 
 /// A segment is closed for appends once it reaches this size.
 const SEGMENT_BYTES: u64 = 1 << 30;
 
-/// Where one body lives.
+/// Where one part's frame lives: its segment, its offset, and its length, head included.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BodyPointer {
     pub segment: u32,
@@ -155,30 +160,57 @@ impl BodyLog {
         Ok(segment)
     }
 
-    /// Appends `parts` one after the other with one write, and returns where each is.
+    /// Appends the `parts` present, each as a frame, one after the other with one write,
+    /// and returns where each is.
     pub fn append_all<const N: usize>(
         &self,
-        parts: [&[u8]; N],
-    ) -> Result<[BodyPointer; N], StoreError> {
-        let whole = self.append(&parts.concat())?;
+        parts: [Option<&[u8]>; N],
+    ) -> Result<[Option<BodyPointer>; N], StoreError> {
+        let size = parts
+            .iter()
+            .flatten()
+            .map(|part| frame::framed_len(part.len()))
+            .sum();
+        let mut framed = Vec::with_capacity(size);
+        for part in parts.iter().flatten() {
+            check_len(part.len())?;
+            frame::push(&mut framed, part);
+        }
+        if framed.is_empty() {
+            return Ok([None; N]);
+        }
+        let whole = self.append_framed(&framed)?;
         let mut offset = whole.offset;
         Ok(parts.map(|part| {
-            let pointer = BodyPointer {
-                segment: whole.segment,
-                offset,
-                // Each part is shorter than the whole, which fit in a u32.
-                len: part.len() as u32,
-            };
-            offset += part.len() as u64;
-            pointer
+            part.map(|part| {
+                let len = frame::framed_len(part.len());
+                let pointer = BodyPointer {
+                    segment: whole.segment,
+                    offset,
+                    // Each frame is shorter than the whole, which fit in a u32.
+                    len: len as u32,
+                };
+                offset += len as u64;
+                pointer
+            })
         }))
     }
 
-    /// Appends `bytes` and returns where they are.
+    /// Appends `bytes` as one frame and returns where it is (the store appends a
+    /// page's parts together, with [`BodyLog::append_all`]).
+    #[cfg(test)]
     pub fn append(&self, bytes: &[u8]) -> Result<BodyPointer, StoreError> {
+        check_len(bytes.len())?;
+        let mut framed = Vec::with_capacity(frame::framed_len(bytes.len()));
+        frame::push(&mut framed, bytes);
+        self.append_framed(&framed)
+    }
+
+    /// Appends bytes that are whole frames, and returns where they are.
+    fn append_framed(&self, bytes: &[u8]) -> Result<BodyPointer, StoreError> {
         let len = u32::try_from(bytes.len()).map_err(|_| StoreError::Corrupt {
             key: "body".into(),
-            reason: format!("a body of {} bytes is over 4 GiB", bytes.len()),
+            reason: format!("a page's parts of {} bytes are over 4 GiB", bytes.len()),
         })?;
         loop {
             let segment = self.current()?;
@@ -212,13 +244,21 @@ impl BodyLog {
         Ok(())
     }
 
-    /// Reads the bytes a pointer names.
+    /// Reads the part a pointer names, checked against its frame's length and checksum.
     pub fn read(&self, pointer: BodyPointer) -> Result<Vec<u8>, StoreError> {
         let file = self.reader(pointer.segment)?;
-        let mut bytes = vec![0u8; pointer.len as usize];
-        file.read_exact_at(&mut bytes, pointer.offset)
-            .map_err(|e| StoreError::io(&Self::segment_path(&self.dir, pointer.segment), e))?;
-        Ok(bytes)
+        let path = Self::segment_path(&self.dir, pointer.segment);
+        let mut framed = vec![0u8; pointer.len as usize];
+        file.read_exact_at(&mut framed, pointer.offset)
+            .map_err(|e| StoreError::io(&path, e))?;
+        if frame::payload(&framed).is_none() {
+            return Err(StoreError::Corrupt {
+                key: format!("{} at byte {}", path.display(), pointer.offset),
+                reason: "a body log frame whose length or checksum does not match".into(),
+            });
+        }
+        framed.drain(..frame::HEAD_LEN);
+        Ok(framed)
     }
 
     /// Segment `id` open for reading.
@@ -250,6 +290,14 @@ impl BodyLog {
             .sync_data()
             .map_err(|e| StoreError::io(&Self::segment_path(&self.dir, current.id), e))
     }
+}
+
+/// `len` as a frame or segment length: parts over 4 GiB are refused.
+fn check_len(len: usize) -> Result<u32, StoreError> {
+    u32::try_from(frame::framed_len(len)).map_err(|_| StoreError::Corrupt {
+        key: "body".into(),
+        reason: format!("a body of {len} bytes is over 4 GiB"),
+    })
 }
 
 #[cfg(test)]
@@ -321,9 +369,9 @@ mod tests {
         let log = BodyLog::open(dir.path());
         let before = log.append(b"before").unwrap();
         let parts: [&[u8]; 3] = [b"body", b"", b"heads"];
-        let pointers = log.append_all(parts).unwrap();
+        let pointers = log.append_all(parts.map(Some)).unwrap();
         for (pointer, part) in pointers.iter().zip(parts) {
-            assert_eq!(log.read(*pointer).unwrap(), part);
+            assert_eq!(log.read(pointer.unwrap()).unwrap(), part);
         }
         assert_eq!(log.read(before).unwrap(), b"before");
     }
@@ -337,6 +385,37 @@ mod tests {
         assert_ne!(first.segment, second.segment);
         assert_eq!(log.read(first).unwrap(), b"one");
         assert_eq!(log.read(second).unwrap(), b"two");
+    }
+
+    #[test]
+    fn a_torn_or_flipped_part_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = BodyLog::open(dir.path());
+        let [body, absent, heads] = log
+            .append_all([Some(&b"body"[..]), None, Some(b"heads")])
+            .unwrap();
+        assert_eq!(absent, None);
+        let (body, heads) = (body.unwrap(), heads.unwrap());
+        log.sync().unwrap();
+        let path = BodyLog::segment_path(dir.path(), body.segment);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[body.offset as usize + frame::HEAD_LEN] ^= 0x01;
+        std::fs::write(&path, &bytes).unwrap();
+        let reopened = BodyLog::open(dir.path());
+        assert!(matches!(
+            reopened.read(body),
+            Err(StoreError::Corrupt { .. })
+        ));
+        assert_eq!(reopened.read(heads).unwrap(), b"heads");
+        // Torn: the file ends inside the part's frame.
+        std::fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
+        assert!(BodyLog::open(dir.path()).read(heads).is_err());
+        // A pointer that names less than the whole frame.
+        let short = BodyPointer {
+            len: heads.len - 1,
+            ..heads
+        };
+        assert!(log.read(short).is_err());
     }
 
     #[test]

@@ -1,5 +1,12 @@
-//! Small helpers shared by the store's own files (body log, queue files, fingerprint
-//! table, inlink index).
+//! The files a store keeps beside sled for what would make sled grow with every URL
+//! or every byte: the body log (`body_log`), the frontier's queue files
+//! (`queue_files`), the seen-set's table (`seen_table`), the frame every append-only
+//! file is made of (`frame`), and small helpers they and the indexes share (below).
+
+pub(crate) mod body_log;
+pub(crate) mod frame;
+pub(crate) mod queue_files;
+pub(crate) mod seen_table;
 
 use std::fs::{File, OpenOptions};
 use std::path::Path;

@@ -11,7 +11,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::keys;
+use super::run_file;
+use crate::codec::keys;
 use crate::StoreError;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,7 +38,7 @@ impl Manifest {
     pub fn load(tree: &sled::Tree, name: &str) -> Result<Manifest, StoreError> {
         let key = keys::meta_key(name);
         match tree.get(&key)? {
-            Some(value) => crate::store::from_json(&key, &value),
+            Some(value) => crate::codec::json::from_json(&key, &value),
             None => Ok(Manifest::default()),
         }
     }
@@ -65,11 +66,9 @@ impl Manifest {
                 .file_name()
                 .and_then(|n| n.to_str())
                 .unwrap_or_default();
-            let named = name
-                .strip_suffix(".run")
-                .and_then(|id| id.parse::<u64>().ok())
-                .is_some_and(|id| self.runs.iter().any(|r| r.id == id));
-            let leftover = name.ends_with(".tmp") || (name.ends_with(".run") && !named);
+            let named =
+                run_file::id_of(name).is_some_and(|id| self.runs.iter().any(|r| r.id == id));
+            let leftover = run_file::is_temporary(name) || (name.ends_with(".run") && !named);
             if leftover {
                 std::fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))?;
             }

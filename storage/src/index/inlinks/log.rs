@@ -1,11 +1,11 @@
 //! The postings log: one framed record per page written with outlinks, appended to
 //! segment files in `inlinks/`.
 //!
-//! A record is the source URL and the 64-bit hashes of its outlink targets:
+//! A record is one frame (`crate::files::frame`) whose payload is the source URL and
+//! the 64-bit hashes of its outlink targets, little-endian:
 //!
 //! ```text
-//! payload length (u32 BE) | xxh3-64 of the payload (u64 BE) | payload
-//! payload = URL length (u32 BE) | URL | one u64 BE hash per outlink target
+//! payload = URL length (u32) | URL | one u64 hash per outlink target
 //! ```
 //!
 //! A record's *position* is its segment id in the high 32 bits and its byte offset in
@@ -23,12 +23,11 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use crate::files::frame;
 use crate::StoreError;
 
 /// A segment takes no record that would carry it past this size.
 const SEGMENT_BYTES: u64 = 1 << 30;
-/// Payload length and checksum.
-const HEADER: usize = 12;
 /// No record is this large (5,000 outlinks are 40 KB); a larger length is damage.
 const MAX_PAYLOAD: u32 = 64 << 20;
 
@@ -54,21 +53,18 @@ pub fn encode(source: &str, hashes: &[u64]) -> Result<Vec<u8>, StoreError> {
         key: source.to_owned(),
         reason: format!("an inlink record of {payload_len} bytes is too large"),
     };
-    let len = u32::try_from(payload_len)
-        .ok()
-        .filter(|len| *len <= MAX_PAYLOAD)
-        .ok_or_else(too_big)?;
-    let url_len = u32::try_from(source.len()).map_err(|_| too_big())?;
-    let mut record = Vec::with_capacity(HEADER + payload_len);
-    record.extend_from_slice(&len.to_be_bytes());
-    record.extend_from_slice(&[0; 8]);
-    record.extend_from_slice(&url_len.to_be_bytes());
-    record.extend_from_slice(source.as_bytes());
-    for hash in hashes {
-        record.extend_from_slice(&hash.to_be_bytes());
+    if payload_len > MAX_PAYLOAD as usize {
+        return Err(too_big());
     }
-    let checksum = xxhash_rust::xxh3::xxh3_64(&record[HEADER..]);
-    record[4..HEADER].copy_from_slice(&checksum.to_be_bytes());
+    let url_len = u32::try_from(source.len()).map_err(|_| too_big())?;
+    let mut payload = Vec::with_capacity(payload_len);
+    payload.extend_from_slice(&url_len.to_le_bytes());
+    payload.extend_from_slice(source.as_bytes());
+    for hash in hashes {
+        payload.extend_from_slice(&hash.to_le_bytes());
+    }
+    let mut record = Vec::with_capacity(frame::framed_len(payload_len));
+    frame::push(&mut record, &payload);
     Ok(record)
 }
 
@@ -174,12 +170,13 @@ impl LogReader {
     pub fn source_at(&self, at: Position) -> Result<Option<String>, StoreError> {
         let file = self.file(segment_of(at))?;
         let offset = offset_of(at);
-        let mut head = [0u8; HEADER + 4];
+        let mut head = [0u8; frame::HEAD_LEN + 4];
         if !read_exact_or_eof(&file, &mut head, offset, &self.dir)? {
             return Ok(None);
         }
-        let payload_len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
-        let url_len = u32::from_be_bytes([head[12], head[13], head[14], head[15]]);
+        let [l0, l1, l2, l3, _, _, _, _, u0, u1, u2, u3] = head;
+        let payload_len = u32::from_le_bytes([l0, l1, l2, l3]);
+        let url_len = u32::from_le_bytes([u0, u1, u2, u3]);
         if payload_len > MAX_PAYLOAD || url_len.saturating_add(4) > payload_len {
             return Ok(None);
         }
@@ -255,9 +252,9 @@ pub fn recover(dir: &Path, from: Position) -> Result<Recovered, StoreError> {
         {
             let at = position(id, offset);
             let url_len =
-                u32::from_be_bytes([payload[0], payload[1], payload[2], payload[3]]) as usize;
+                u32::from_le_bytes([payload[0], payload[1], payload[2], payload[3]]) as usize;
             for hash in payload[4 + url_len..].chunks_exact(8) {
-                let hash = u64::from_be_bytes(hash.try_into().unwrap_or_default());
+                let hash = u64::from_le_bytes(hash.try_into().unwrap_or_default());
                 found
                     .postings
                     .push((u128::from(hash) << 64) | u128::from(at));
@@ -270,38 +267,19 @@ pub fn recover(dir: &Path, from: Position) -> Result<Recovered, StoreError> {
 }
 
 /// Reads the next record's payload into `payload`; its framed length, or `None` at the
-/// end of the segment or at a torn record.
+/// end of the segment or at a torn or damaged record.
 fn read_record(reader: &mut impl Read, payload: &mut Vec<u8>) -> std::io::Result<Option<u64>> {
-    let mut head = [0u8; HEADER];
-    if !fill(reader, &mut head)? {
+    let Some(framed) = frame::read(reader, payload, MAX_PAYLOAD)? else {
+        return Ok(None);
+    };
+    let Some((url_len, rest)) = payload.split_first_chunk::<4>() else {
+        return Ok(None);
+    };
+    let url_len = u32::from_le_bytes(*url_len) as usize;
+    if url_len > rest.len() || (rest.len() - url_len) % 8 != 0 {
         return Ok(None);
     }
-    let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
-    if !(4..=MAX_PAYLOAD).contains(&len) {
-        return Ok(None);
-    }
-    payload.resize(len as usize, 0);
-    if !fill(reader, payload)? {
-        return Ok(None);
-    }
-    let checksum = u64::from_be_bytes(head[4..].try_into().unwrap_or_default());
-    if xxhash_rust::xxh3::xxh3_64(payload) != checksum {
-        return Ok(None);
-    }
-    let url_len = u32::from_be_bytes([payload[0], payload[1], payload[2], payload[3]]) as usize;
-    if url_len > payload.len() - 4 || (payload.len() - 4 - url_len) % 8 != 0 {
-        return Ok(None);
-    }
-    Ok(Some(HEADER as u64 + u64::from(len)))
-}
-
-/// Fills `buf`; false when the reader ends first.
-fn fill(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<bool> {
-    match reader.read_exact(buf) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
-        Err(e) => Err(e),
-    }
+    Ok(Some(framed))
 }
 
 #[cfg(test)]
@@ -347,5 +325,30 @@ mod tests {
         assert_eq!(recover(dir.path(), 0).unwrap().postings, expected[..2]);
         assert_eq!(reader.source_at(position(0, 1)).unwrap(), None);
         assert_eq!(reader.source_at(position(0, 1 << 20)).unwrap(), None);
+    }
+
+    #[test]
+    fn a_flipped_bit_ends_the_segment_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = LogWriter::new(dir.path(), 0);
+        let (a, _) = writer
+            .append(&encode("http://a.test/", &[1]).unwrap())
+            .unwrap();
+        let (b, _) = writer
+            .append(&encode("http://b.test/", &[2]).unwrap())
+            .unwrap();
+        writer
+            .append(&encode("http://c.test/", &[3]).unwrap())
+            .unwrap();
+        let path = segment_path(dir.path(), 0);
+        let mut bytes = std::fs::read(&path).unwrap();
+        // The last byte of the second record's hash.
+        let in_b = offset_of(b) as usize + frame::HEAD_LEN + 4 + "http://b.test/".len() + 7;
+        bytes[in_b] ^= 0x80;
+        std::fs::write(&path, bytes).unwrap();
+
+        let found = recover(dir.path(), 0).unwrap();
+        assert_eq!(found.postings, [(1u128 << 64) | u128::from(a)]);
+        assert_eq!(found.end, b);
     }
 }

@@ -12,11 +12,12 @@
 //! block boundary. A run is written to a temporary file, synced and then renamed, so a
 //! run file that exists under its final name is whole.
 
-use std::fs::{File, OpenOptions};
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::fs::File;
+use std::io::{BufReader, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use crate::index::run_file::{self, RunWriter};
 use crate::StoreError;
 
 /// Entries per sparse-index block: a lookup reads 16 KB.
@@ -25,7 +26,7 @@ const ENTRY: usize = 16;
 const FOOTER: usize = 16;
 
 pub fn run_path(dir: &Path, id: u64) -> PathBuf {
-    dir.join(format!("{id:08}.run"))
+    run_file::path(dir, id)
 }
 
 /// An open run file.
@@ -45,15 +46,7 @@ impl Run {
         id: u64,
         postings: impl Iterator<Item = Result<u128, StoreError>>,
     ) -> Result<Run, StoreError> {
-        let path = run_path(dir, id);
-        let tmp = path.with_extension("tmp");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .write(true)
-            .open(&tmp)
-            .map_err(|e| StoreError::io(&tmp, e))?;
-        let mut out = BufWriter::with_capacity(256 * 1024, file);
+        let mut out = RunWriter::create(dir, id)?;
         let mut sparse = Vec::new();
         let mut entries = 0u64;
         for posting in postings {
@@ -61,24 +54,15 @@ impl Run {
             if entries % BLOCK as u64 == 0 {
                 sparse.push((posting >> 64) as u64);
             }
-            out.write_all(&posting.to_be_bytes())
-                .map_err(|e| StoreError::io(&tmp, e))?;
+            out.write(&posting.to_be_bytes())?;
             entries += 1;
         }
         let footer = footer(&sparse, entries);
         for hash in &sparse {
-            out.write_all(&hash.to_be_bytes())
-                .map_err(|e| StoreError::io(&tmp, e))?;
+            out.write(&hash.to_be_bytes())?;
         }
-        out.write_all(&footer)
-            .map_err(|e| StoreError::io(&tmp, e))?;
-        let written = out
-            .into_inner()
-            .map_err(|e| StoreError::io(&tmp, e.into_error()))?;
-        written.sync_all().map_err(|e| StoreError::io(&tmp, e))?;
-        drop(written);
-        std::fs::rename(&tmp, &path).map_err(|e| StoreError::io(&path, e))?;
-        crate::files::sync_dir(dir);
+        out.write(&footer)?;
+        let path = out.finish()?;
         Ok(Run {
             id,
             file: File::open(&path).map_err(|e| StoreError::io(&path, e))?,
@@ -222,6 +206,7 @@ pub fn merge(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs::OpenOptions;
 
     fn posting(hash: u64, at: u64) -> u128 {
         (u128::from(hash) << 64) | u128::from(at)

@@ -5,13 +5,13 @@
 //!
 //! | prefix | key | value |
 //! |---|---|---|
-//! | `p` | URL | where the page's body, outlinks and HTTP heads are in the body log, then [`crate::PageRecord`] as JSON (`crate::page_value`) |
+//! | `p` | URL | where the page's body, outlinks and HTTP heads are in the body log, then [`crate::PageRecord`] as JSON (`crate::codec::page_value`) |
 //! | `Q` | host key | 8-byte big-endian offset: the cursor of the host's queue file |
 //! | `m` | name | metadata (format version, runs, the open mark, the inlink and page indexes' manifests) |
 //! | `y` | host | 8-byte big-endian count of the host's page records (running totals) |
 //! | `z` | | the whole-crawl running totals as JSON |
 //!
-//! The page index's keys are not in sled but in its runs (`crate::page_index`), spelled
+//! The page index's keys are not in sled but in its runs (`crate::index::page_index`), spelled
 //! the same way: `h`, varint length, host, URL (pages by host); `c`, 2-byte big-endian
 //! status (0: no response), URL; `e`, varint length, error kind, URL; `t`, 8-byte
 //! big-endian fetch time (ms), URL. They carry the URL in the key, so a
@@ -20,30 +20,30 @@
 //! entries. (Format 5 kept them in sled.)
 //!
 //! The inlink index has no keys here: one key per link made sled's memory and writes
-//! grow with every link stored, so it lives beside sled in `inlinks/` (see the
-//! `inlinks` module), with its manifest under `m` + `inlinks`. The prefix `i` (one key
+//! grow with every link stored, so it lives beside sled in `inlinks/` (see
+//! `crate::index::inlinks`), with its manifest under `m` + `inlinks`. The prefix `i` (one key
 //! per link, format version 3) is no longer written.
 //!
 //! The frontier and the seen-set are not in sled: they are files beside it
-//! (`crate::queue_files`, `crate::seen_table`), because sled's memory grows with its
+//! (`crate::files::queue_files`, `crate::files::seen_table`), because sled's memory grows with its
 //! number of keys and they hold one entry per URL discovered. sled keeps one cursor
 //! per host.
 
-/// `p` + URL -> the page's parts and record (`crate::page_value`).
+/// `p` + URL -> the page's parts and record (`crate::codec::page_value`).
 pub const PAGE: u8 = b'p';
 /// `Q` + host key -> big-endian u64 offset in the host's queue file before which every
 /// entry is settled.
 pub const CURSOR: u8 = b'Q';
 /// `m` + name -> metadata (format version, runs).
 pub const META: u8 = b'm';
-/// `y` + host -> big-endian u64 count of the host's page records (`crate::totals`).
+/// `y` + host -> big-endian u64 count of the host's page records (`crate::writer::totals`).
 ///
 /// The running totals are rewritten by every page write, so they sort after every
 /// other key, away from the metadata: sled splits a leaf at 16 keys and rewrites a
 /// leaf whole now and then as it is updated, and a leaf shared with the runs (whose
 /// settings and seed list can be megabytes) would be rewritten with them.
 pub const HOST_COUNT: u8 = b'y';
-/// `z` -> the whole-crawl running totals (`crate::totals`), the last key of all.
+/// `z` -> the whole-crawl running totals (`crate::writer::totals`), the last key of all.
 pub const TOTALS: u8 = b'z';
 /// `h` + varint length + host + URL -> empty.
 pub const BY_HOST: u8 = b'h';

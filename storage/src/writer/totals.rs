@@ -2,7 +2,7 @@
 //! written, so that the statistics of a crawl of any size cost one read and a short
 //! scan of per-host counts instead of a read of every page record.
 //!
-//! The store's writer (`record_writer`) counts every record it applies in (and the
+//! The store's writer (`crate::writer`) counts every record it applies in (and the
 //! record it replaces out) of totals held in memory, and puts the new totals into the
 //! same sled batch as the records: the whole-crawl figures under `z` and the count of
 //! each host written under `y` + host (keys that sort after all others: see
@@ -15,10 +15,11 @@ use std::sync::{Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
-use crate::keys::{self, url_key};
-use crate::record_writer::Changes;
-use crate::store::{from_be_u64, from_json, to_json};
-use crate::{PageRecord, StoreError, StoreStats};
+use crate::codec::json::{from_be_u64, from_json, to_json};
+use crate::codec::keys::{self, url_key};
+use crate::record::{PageRecord, StoreStats};
+use crate::writer::submission::Changes;
+use crate::StoreError;
 
 /// The whole-crawl figures stored under `z`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

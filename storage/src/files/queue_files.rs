@@ -39,11 +39,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::frame;
 use crate::record::QueueEntry;
 use crate::StoreError;
 
 const MAGIC: &[u8; 8] = b"crawlq1\n";
-const FRAME_HEAD: u64 = 8;
 /// Largest payload a reader accepts; anything larger is a damaged length.
 const MAX_PAYLOAD: u32 = 1 << 20;
 /// Files kept open for appending at most.
@@ -108,7 +108,7 @@ impl QueueFiles {
         let mut by_host: HashMap<&str, Vec<u8>> = HashMap::new();
         for entry in entries {
             let frames = by_host.entry(entry.host.as_str()).or_default();
-            push_frame(frames, &encode_entry(entry));
+            frame::push(frames, &encode_entry(entry));
         }
         for (host, frames) in by_host {
             self.append_frames(host, &frames)?;
@@ -153,7 +153,7 @@ impl QueueFiles {
         let len = file.metadata().map_err(|e| StoreError::io(path, e))?.len();
         if len == 0 {
             let mut head = MAGIC.to_vec();
-            push_frame(&mut head, host.as_bytes());
+            frame::push(&mut head, host.as_bytes());
             file.write_all(&head).map_err(|e| StoreError::io(path, e))?;
         }
         Ok(file)
@@ -354,21 +354,13 @@ impl QueueReader {
         let Some(input) = self.input.as_mut() else {
             return Ok(None);
         };
-        let mut head = [0u8; FRAME_HEAD as usize];
-        if !read_fully(input, &mut head, &self.path)? {
+        let mut payload = Vec::new();
+        let Some(framed) = frame::read(input, &mut payload, MAX_PAYLOAD)
+            .map_err(|e| StoreError::io(&self.path, e))?
+        else {
             return Ok(None);
-        }
-        let [l0, l1, l2, l3, c0, c1, c2, c3] = head;
-        let len = u32::from_le_bytes([l0, l1, l2, l3]);
-        let checksum = u32::from_le_bytes([c0, c1, c2, c3]);
-        if len > MAX_PAYLOAD {
-            return Ok(None);
-        }
-        let mut payload = vec![0u8; len as usize];
-        if !read_fully(input, &mut payload, &self.path)? || frame_checksum(&payload) != checksum {
-            return Ok(None);
-        }
-        self.offset += FRAME_HEAD + u64::from(len);
+        };
+        self.offset += framed;
         Ok(Some(payload))
     }
 
@@ -388,26 +380,6 @@ impl QueueReader {
                 reason: "a queue entry that does not decode".into(),
             })
     }
-}
-
-/// Reads exactly `buffer.len()` bytes; false at the end of the file, however few were read.
-fn read_fully(input: &mut impl Read, buffer: &mut [u8], path: &Path) -> Result<bool, StoreError> {
-    match input.read_exact(buffer) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
-        Err(e) => Err(StoreError::io(path, e)),
-    }
-}
-
-pub(crate) fn frame_checksum(payload: &[u8]) -> u32 {
-    xxhash_rust::xxh3::xxh3_64(payload) as u32
-}
-
-pub(crate) fn push_frame(out: &mut Vec<u8>, payload: &[u8]) {
-    let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
-    out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(&frame_checksum(payload).to_le_bytes());
-    out.extend_from_slice(payload);
 }
 
 /// `depth u32, hops u8, flags u8 (1: from, 2: kind), url, [from], [kind]`, strings as
@@ -522,17 +494,24 @@ mod tests {
         assert!(read_all(&files, "c:80").is_empty());
     }
 
-    #[test]
-    fn a_torn_tail_is_truncated_and_appends_after_it_read_back() {
-        let dir = tempfile::tempdir().unwrap();
-        let files = QueueFiles::open(dir.path());
+    /// Queue files in `dir` with one entry of host `a:80`: the files, the entry, its
+    /// file and the file's length.
+    fn one_entry(dir: &Path) -> (QueueFiles, QueueEntry, PathBuf, u64) {
+        let files = QueueFiles::open(dir);
         let first = entry("a:80", "a/1", 1);
         files.append([&first]).unwrap();
         let path = files.path("a:80");
         let whole = std::fs::metadata(&path).unwrap().len();
+        (files, first, path, whole)
+    }
+
+    #[test]
+    fn a_torn_tail_is_truncated_and_appends_after_it_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let (files, first, path, whole) = one_entry(dir.path());
         // A kill in the middle of the next write: half a frame at the end.
         let mut torn = Vec::new();
-        push_frame(&mut torn, &encode_entry(&entry("a:80", "a/2", 1)));
+        frame::push(&mut torn, &encode_entry(&entry("a:80", "a/2", 1)));
         let mut raw = OpenOptions::new().append(true).open(&path).unwrap();
         raw.write_all(&torn[..torn.len() / 2]).unwrap();
         drop(files);
@@ -543,6 +522,23 @@ mod tests {
         let second = entry("a:80", "a/3", 2);
         files.append([&second]).unwrap();
         assert_eq!(read_all(&files, "a:80"), [first, second]);
+    }
+
+    #[test]
+    fn a_flipped_bit_stops_reading_and_repair_cuts_the_file_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let (files, first, path, whole) = one_entry(dir.path());
+        files.append([&entry("a:80", "a/2", 1)]).unwrap();
+        drop(files);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0x20;
+        std::fs::write(&path, &bytes).unwrap();
+
+        let files = QueueFiles::open(dir.path());
+        assert_eq!(read_all(&files, "a:80"), [first]);
+        files.repair(|_| Ok(0)).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), whole);
     }
 
     #[test]

@@ -11,15 +11,16 @@
 //! Layout: one byte of flags (which parts follow), a [`BodyPointer`] for each part
 //! present in the order body, outlinks, heads, then the [`PageRecord`] as JSON.
 
-use crate::body_log::BodyPointer;
-use crate::keys;
-use crate::store::from_json;
-use crate::{PageRecord, StoreError};
+use crate::codec::json::from_json;
+use crate::codec::keys;
+use crate::files::body_log::BodyPointer;
+use crate::record::PageRecord;
+use crate::StoreError;
 
 /// Where a page's parts are in the body log; `None` for a part it does not have.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Parts {
-    /// The body, encoded by `body::encode`.
+    /// The body, encoded by `crate::codec::part::encode`.
     pub body: Option<BodyPointer>,
     /// The outlinks, one per line, encoded like bodies.
     pub outlinks: Option<BodyPointer>,
@@ -35,7 +36,7 @@ impl Parts {
 
 /// The stored value of `record` with `parts`.
 pub fn encode(record: &PageRecord, parts: &Parts) -> Vec<u8> {
-    let json = crate::store::to_json(record);
+    let json = crate::codec::json::to_json(record);
     let mut value = Vec::with_capacity(1 + 3 * BodyPointer::ENCODED_LEN + json.len());
     let mut flags = 0u8;
     for (bit, part) in parts.each().iter().enumerate() {

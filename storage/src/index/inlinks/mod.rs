@@ -9,10 +9,11 @@
 //! thread sorts them into an immutable run file (`run`) and merges runs, four of a
 //! level at a time, so a lookup reads a few runs (one `pread` each) plus the tail.
 //! Which runs count and how far they cover the log is the manifest
-//! (`crate::run_manifest`), in sled's metadata.
+//! (`crate::index::manifest`), in sled's metadata.
 //!
 //! The index only proposes candidates: [`crate::Store::inlinks`] keeps a source only
-//! when its stored outlinks (`o`) still contain the URL. That one check removes hash
+//! when its stored outlinks (in the body log, through its page record) still contain
+//! the URL. That one check removes hash
 //! collisions, records whose page batch never committed (the record is written first)
 //! and the postings of a page written again since, so nothing is ever removed from the
 //! log or the runs.
@@ -38,7 +39,7 @@ use std::thread::JoinHandle;
 
 use self::log::{LogReader, LogWriter, Position};
 use self::run::Run;
-use crate::run_manifest::{Manifest, RunEntry};
+use crate::index::manifest::{Manifest, RunEntry};
 use crate::StoreError;
 
 /// Postings collected in memory before they are folded into a run: 4 MiB.

@@ -4,16 +4,20 @@
 //! A query picks the one index that narrows it most (see [`PageFilter`]), walks its
 //! entries, loads each page record they name and checks the whole filter against it.
 //! So a query costs in proportion to the entries of that index range, not to the size
-//! of the store, and an index entry that no longer matches its record (which a crash
-//! cannot cause, since records and entries are written in one batch) is never
-//! returned.
+//! of the store. Nothing is removed from the page index, so an entry may outlive its
+//! record's version (the page was written again); an entry its record no longer
+//! implies is never returned.
+
+pub(crate) mod stats;
 
 use std::ops::RangeInclusive;
 
-use crate::keys::{self, named_prefix};
-use crate::page_value::{self, Parts};
-use crate::{index, page_index};
-use crate::{HttpExchange, Link, PageRecord, Store, StoreError};
+use crate::codec::keys::{self, named_prefix};
+use crate::codec::page_value::{self, Parts};
+use crate::index::{page_index, page_keys};
+use crate::record::{HttpExchange, Link, PageRecord};
+use crate::store::Store;
+use crate::StoreError;
 
 /// Which pages a query returns. Every field that is set must match; the default
 /// matches every page.
@@ -209,7 +213,9 @@ impl<'a> Pages<'a> {
                     let url = String::from_utf8_lossy(key.get(*url_at..).unwrap_or_default());
                     match self.store.page_and_parts(&url) {
                         // An entry of a record replaced since: not this page's now.
-                        Ok(Some((page, _))) if !index::page_keys(&page).contains(&key) => continue,
+                        Ok(Some((page, _))) if !page_keys::page_keys(&page).contains(&key) => {
+                            continue
+                        }
                         Ok(Some(page)) => Ok(page),
                         // An entry whose record is gone: not a page to return.
                         Ok(None) => continue,
@@ -284,6 +290,11 @@ impl Iterator for PagesWithContent<'_> {
 }
 
 impl Store {
+    /// Every page record, in URL order.
+    pub fn pages(&self) -> impl Iterator<Item = Result<PageRecord, StoreError>> + '_ {
+        self.query(&PageFilter::default())
+    }
+
     /// The pages `filter` selects, read through the index that narrows it most.
     pub fn query(&self, filter: &PageFilter) -> Pages<'_> {
         let tree = self.tree();

@@ -1,13 +1,13 @@
 //! Which page keys may already have a record, so that the writer looks up the record
 //! it replaces only for those.
 //!
-//! The store's writer looks up every page key it writes, to unindex and count out the
-//! record being replaced. In a crawl nearly every key is new, and that lookup was 2.4%
-//! of the crawler's CPU samples (a sled tree walk per page). When the tree held no page at all as
-//! the writer started, a key can have a record only if this writer wrote it; a Bloom
+//! The store's writer looks up every page key it writes, to count out the record being
+//! replaced. In a crawl nearly every key is new, and that lookup (a sled tree walk per
+//! page) showed in the crawler's profile (ARCHITECTURE.md, "Why it is built this
+//! way"). When the tree held no page at all as the writer started, a key can have a record only if this writer wrote it; a Bloom
 //! filter of the keys it wrote answers "certainly not" for the rest. A false positive
-//! only costs the lookup it would have made anyway. A store that held pages when it
-//! was opened looks every key up, as before.
+//! only costs the lookup it would have made anyway. A writer that found pages in the
+//! store when it was opened looks every key up.
 
 use fastbloom::BloomFilter;
 

@@ -1,0 +1,355 @@
+//! The store's side of the frontier and the seen-set: what is queued (the queue files
+//! past each host's cursor, less what has a record), the cursors, and the seen marks.
+//!
+//! An entry leaves the frontier only by its URL getting a page record; a host's
+//! cursor moves over the settled entries at the front of its file, through the writer,
+//! after the records that settle them.
+
+use std::collections::HashMap;
+use std::sync::MutexGuard;
+
+use super::Store;
+use crate::codec::json::from_be_u64;
+use crate::codec::keys::{self, url_key};
+use crate::files::queue_files::{self, QueueReader};
+use crate::record::QueueEntry;
+use crate::writer::submission::Submission;
+use crate::StoreError;
+
+impl Store {
+    /// Whether a URL with this fingerprint was ever queued or settled (one lookup in
+    /// the on-disk table: a few `pread`s).
+    pub fn is_seen(&self, fingerprint: u128) -> Result<bool, StoreError> {
+        // Pending first: the writer writes a mark before it stops being pending.
+        if let Some(writer) = &self.writer {
+            if writer.has_pending_mark(fingerprint) {
+                return Ok(true);
+            }
+        }
+        self.seen.contains(fingerprint)
+    }
+
+    /// How many fingerprints the seen-set holds.
+    pub fn seen_count(&self) -> Result<u64, StoreError> {
+        self.seen.count()
+    }
+
+    /// Calls `each` with every seen fingerprint (a sequential read of the table), for
+    /// rebuilding the in-memory filter on resume. The fingerprint 0 comes back as 1.
+    pub fn for_each_seen(&self, each: impl FnMut(u128)) -> Result<(), StoreError> {
+        self.seen.for_each(each)
+    }
+
+    /// Whether `url` has a page record: it was fetched or settled, so a frontier entry
+    /// of it is no longer queued.
+    fn is_recorded(&self, url: &str) -> Result<bool, StoreError> {
+        let key = url_key(keys::PAGE, url);
+        // Pending first: the writer applies a record before it stops being pending.
+        if let Some(writer) = &self.writer {
+            if writer.has_pending_record(&key) {
+                return Ok(true);
+            }
+        }
+        Ok(self.tree.contains_key(key)?)
+    }
+
+    /// Where `host`'s queue file is known settled up to (0: nowhere yet).
+    pub(super) fn cursor(&self, host: &str) -> Result<u64, StoreError> {
+        if let Some(&moved) = self.moved_cursors().get(host) {
+            return Ok(moved);
+        }
+        let key = url_key(keys::CURSOR, host);
+        let Some(value) = self.tree.get(&key)? else {
+            return Ok(0);
+        };
+        from_be_u64(&key, &value, "a frontier cursor")
+    }
+
+    fn moved_cursors(&self) -> MutexGuard<'_, HashMap<String, u64>> {
+        // A map of numbers, valid after a panic elsewhere.
+        self.cursors
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn reader_at_cursor(&self, host: &str) -> Result<QueueReader, StoreError> {
+        self.queues.reader(host, self.cursor(host)?)
+    }
+
+    /// The number of frontier entries (reads every queue file past its cursor).
+    pub fn queued_count(&self) -> Result<u64, StoreError> {
+        self.queued()
+            .try_fold(0, |count, entry| entry.map(|_| count + 1))
+    }
+
+    /// Every frontier entry (URLs discovered and not yet settled), host by host, in
+    /// the order they were discovered.
+    pub fn queued(&self) -> impl Iterator<Item = Result<QueueEntry, StoreError>> + '_ {
+        let (mut hosts, mut failed) = match self.queues.hosts() {
+            Ok(hosts) => (hosts.into_iter(), None),
+            Err(error) => (Vec::new().into_iter(), Some(error)),
+        };
+        let mut reader: Option<QueueReader> = None;
+        std::iter::from_fn(move || {
+            if let Some(error) = failed.take() {
+                return Some(Err(error));
+            }
+            loop {
+                let current = match reader.as_mut() {
+                    Some(current) => current,
+                    None => match self.reader_at_cursor(&hosts.next()?) {
+                        Ok(opened) => reader.insert(opened),
+                        Err(error) => return Some(Err(error)),
+                    },
+                };
+                let entry = match current.next_entry() {
+                    Ok(Some(entry)) => entry,
+                    Ok(None) => {
+                        reader = None;
+                        continue;
+                    }
+                    Err(error) => {
+                        reader = None;
+                        return Some(Err(error));
+                    }
+                };
+                match self.is_recorded(&entry.url) {
+                    Ok(true) => continue,
+                    Ok(false) => return Some(Ok(entry)),
+                    Err(error) => return Some(Err(error)),
+                }
+            }
+        })
+    }
+
+    /// The hosts (politeness keys) whose queue files hold entries past their cursor
+    /// (some of them may be settled).
+    pub fn queued_hosts(&self) -> impl Iterator<Item = Result<String, StoreError>> + '_ {
+        let (hosts, failed) = match self.queues.hosts() {
+            Ok(hosts) => (hosts, None),
+            Err(error) => (Vec::new(), Some(error)),
+        };
+        let pending = hosts.into_iter().filter_map(|host| {
+            let past_cursor = self.cursor(&host).map(|cursor| {
+                let len = std::fs::metadata(self.queues.path(&host)).map_or(0, |m| m.len());
+                len > cursor
+            });
+            match past_cursor {
+                Ok(true) => Some(Ok(host)),
+                Ok(false) => None,
+                Err(error) => Some(Err(error)),
+            }
+        });
+        failed.map(Err).into_iter().chain(pending)
+    }
+
+    /// The first `limit` frontier entries of `host` not settled yet, in the order they
+    /// were discovered, without duplicates.
+    ///
+    /// The host's cursor moves past the settled entries at the front of its file. Call
+    /// it only when every entry it returned before is settled or still held by the
+    /// caller; anything else it returned before and not settled comes back again.
+    pub fn queued_for_host(&self, host: &str, limit: usize) -> Result<Vec<QueueEntry>, StoreError> {
+        let mut reader = self.reader_at_cursor(host)?;
+        let start = reader.offset;
+        let (entries, cursor) = queue_files::load(&mut reader, limit, |url| self.is_recorded(url))?;
+        if cursor != start {
+            // Through the writer, after the records that settle what it passes: a
+            // cursor on disk never passes a record that is not.
+            let mut submission = Submission::default();
+            submission
+                .changes
+                .insert(url_key(keys::CURSOR, host), &cursor.to_be_bytes()[..]);
+            self.writer()?.submit(submission)?;
+            self.moved_cursors().insert(host.to_owned(), cursor);
+        }
+        Ok(entries)
+    }
+
+    /// Empties the frontier's files, for a crawl that ran its frontier dry: nothing in
+    /// them is queued any more, so they only cost disk, and readers
+    /// ([`Store::queued_count`], `stats`) would check every entry of a host whose queue
+    /// never outgrew memory (its cursor never moves: it is never refilled from its file).
+    ///
+    /// The cursors go first, durably, then the files: a crash in between leaves files
+    /// whose entries are all settled, read from the start and skipped, and removed by
+    /// the next crawl that drains. Call it only when no URL is queued or being fetched
+    /// and nothing is being written.
+    pub fn clear_frontier(&self) -> Result<(), StoreError> {
+        self.writer()?.wait_idle()?;
+        let mut batch = sled::Batch::default();
+        for key in self.tree.scan_prefix([keys::CURSOR]).keys() {
+            batch.remove(key?);
+        }
+        self.tree.apply_batch(batch)?;
+        self.db.flush()?;
+        self.moved_cursors().clear();
+        self.queues.remove_all()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::codec::keys;
+    use crate::files::queue_files::QueueFiles;
+    use crate::store::tests::{settle, urls};
+    use crate::store::{StoreOptions, OPEN_MARK};
+    use crate::{QueueEntry, Store};
+
+    #[test]
+    fn the_frontier_reads_back_per_host_in_discovery_order_without_settled_urls() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        let entry = |host: &str, depth: u32, url: &str| QueueEntry {
+            depth,
+            ..QueueEntry::seed(url, host)
+        };
+        let entries = [
+            entry("http://b.test:80", 0, "http://b.test/"),
+            entry("http://a.test:80", 2, "http://a.test/deep"),
+            entry("http://a.test:80", 1, "http://a.test/z"),
+            entry("http://a.test:80", 1, "http://a.test/y"),
+            entry("http://a.test:8080", 0, "http://a.test:8080/"),
+        ];
+        let with_fps: Vec<_> = entries
+            .iter()
+            .cloned()
+            .enumerate()
+            .map(|(i, e)| (i as u128, e))
+            .collect();
+        store.enqueue(&with_fps).unwrap();
+        let mut hosts: Vec<String> = store.queued_hosts().map(Result::unwrap).collect();
+        hosts.sort();
+        assert_eq!(
+            hosts,
+            ["http://a.test:80", "http://a.test:8080", "http://b.test:80"]
+        );
+        assert_eq!(
+            urls(store.queued_for_host("http://a.test:80", 10).unwrap()),
+            ["http://a.test/deep", "http://a.test/z", "http://a.test/y"]
+        );
+        assert_eq!(
+            store.queued_for_host("http://a.test:80", 1).unwrap(),
+            [entries[1].clone()]
+        );
+        settle(&store, &[&entries[2], &entries[3]]);
+        assert_eq!(
+            urls(store.queued_for_host("http://a.test:80", 10).unwrap()),
+            ["http://a.test/deep"]
+        );
+        assert_eq!(store.queued_count().unwrap(), 3);
+        settle(&store, &[&entries[1], &entries[0], &entries[4]]);
+        assert_eq!(store.queued_count().unwrap(), 0);
+        assert!(store
+            .queued_for_host("http://a.test:80", 10)
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            store.queued_hosts().count(),
+            2,
+            "their cursors did not move"
+        );
+    }
+
+    #[test]
+    fn a_reload_after_a_crash_hands_out_what_was_not_settled_and_skips_what_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = "http://a.test:80";
+        let entries: Vec<QueueEntry> = (0..10)
+            .map(|i| QueueEntry::seed(&format!("http://a.test/{i}"), host))
+            .collect();
+        {
+            let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+            let with_fps: Vec<_> = entries.iter().map(|e| (1, e.clone())).collect();
+            store.enqueue(&with_fps).unwrap();
+            // The frontier took four; 0, 1 and 3 were fetched when the crawl died.
+            assert_eq!(store.queued_for_host(host, 4).unwrap(), entries[..4]);
+            settle(&store, &[&entries[0], &entries[1], &entries[3]]);
+        }
+        let store = Store::open(dir.path(), StoreOptions::existing()).unwrap();
+        let again = urls(store.queued_for_host(host, 3).unwrap());
+        assert_eq!(
+            again,
+            ["http://a.test/2", "http://a.test/4", "http://a.test/5"]
+        );
+        // Everything handed out is settled now: the cursor moves past it at the next read.
+        settle(&store, &[&entries[2], &entries[4], &entries[5]]);
+        let rest = urls(store.queued_for_host(host, 10).unwrap());
+        assert_eq!(
+            rest,
+            [
+                "http://a.test/6",
+                "http://a.test/7",
+                "http://a.test/8",
+                "http://a.test/9"
+            ]
+        );
+        let cursor = store.cursor(host).unwrap();
+        assert!(cursor > 0);
+        assert_eq!(
+            store.reader_at_cursor(host).unwrap().next_entry().unwrap(),
+            Some(entries[6].clone())
+        );
+    }
+
+    #[test]
+    fn a_torn_queue_file_of_a_killed_process_is_repaired_at_the_next_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = "http://a.test:80";
+        let first = QueueEntry::seed("http://a.test/1", host);
+        {
+            let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+            store.enqueue(&[(1, first.clone())]).unwrap();
+        }
+        // What a kill mid-append leaves: the open mark, and half a frame at the end.
+        {
+            let db = sled::open(dir.path()).unwrap();
+            let tree = db.open_tree("crawl").unwrap();
+            tree.insert(keys::meta_key(OPEN_MARK), &[][..]).unwrap();
+            db.flush().unwrap();
+        }
+        let path = dir.path().join("frontier").join(
+            QueueFiles::open(&dir.path().join("frontier"))
+                .path(host)
+                .file_name()
+                .unwrap(),
+        );
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        std::io::Write::write_all(&mut file, &[40, 0, 0, 0, 1, 2, 3, 4, b'h']).unwrap();
+
+        let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        let second = QueueEntry::seed("http://a.test/2", host);
+        store.enqueue(&[(2, second.clone())]).unwrap();
+        assert_eq!(store.queued_for_host(host, 10).unwrap(), [first, second]);
+        assert!(store.is_seen(1).unwrap() && store.is_seen(2).unwrap());
+    }
+
+    #[test]
+    fn clearing_a_drained_frontier_deletes_its_files_and_later_entries_queue_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        let entries: Vec<QueueEntry> = (0..5)
+            .map(|n| QueueEntry::seed(&format!("http://a.test/{n}"), "http://a.test:80"))
+            .collect();
+        let with_fps: Vec<_> = entries.iter().cloned().map(|e| (0, e)).collect();
+        store.enqueue(&with_fps).unwrap();
+        settle(&store, &entries.iter().collect::<Vec<_>>());
+        store.clear_frontier().unwrap();
+        let files = std::fs::read_dir(dir.path().join("frontier"))
+            .unwrap()
+            .count();
+        assert_eq!((files, store.queued_hosts().count()), (0, 0));
+        assert_eq!(store.cursor("http://a.test:80").unwrap(), 0);
+
+        let later = QueueEntry::seed("http://a.test/later", "http://a.test:80");
+        store.enqueue(&[(9, later.clone())]).unwrap();
+        assert_eq!(
+            store.queued_for_host("http://a.test:80", 10).unwrap(),
+            [later]
+        );
+        assert_eq!(store.queued_count().unwrap(), 1);
+    }
+}

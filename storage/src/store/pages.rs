@@ -1,0 +1,112 @@
+//! Reading one page back: its record, and its parts (body, outlinks, HTTP heads) from
+//! the body log through the pointers its record starts with.
+
+use super::Store;
+use crate::codec::json::from_json;
+use crate::codec::keys::{self, url_key};
+use crate::codec::page_value::{self, Parts};
+use crate::codec::part;
+use crate::files::body_log::BodyPointer;
+use crate::index::inlinks::InlinkIndex;
+use crate::record::{HttpExchange, PageRecord};
+use crate::StoreError;
+
+impl Store {
+    /// The record of one URL (exact canonical spelling).
+    pub fn page(&self, url: &str) -> Result<Option<PageRecord>, StoreError> {
+        Ok(self.page_and_parts(url)?.map(|(page, _)| page))
+    }
+
+    /// The record of one URL and where its parts are.
+    pub(crate) fn page_and_parts(
+        &self,
+        url: &str,
+    ) -> Result<Option<(PageRecord, Parts)>, StoreError> {
+        let key = url_key(keys::PAGE, url);
+        self.tree()
+            .get(&key)?
+            .map(|value| page_value::record_and_parts(&key, &value))
+            .transpose()
+    }
+
+    /// Where the parts of one URL's page are (nothing when it has no record), without
+    /// decoding the record.
+    fn parts(&self, url: &str) -> Result<Parts, StoreError> {
+        let key = url_key(keys::PAGE, url);
+        match self.tree().get(&key)? {
+            Some(value) => Ok(page_value::parts(&key, &value)?.0),
+            None => Ok(Parts::default()),
+        }
+    }
+
+    /// One part of a page, read from the body log and decoded.
+    pub(crate) fn part(
+        &self,
+        url: &str,
+        part: Option<BodyPointer>,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        part.map(|pointer| part::decode(url, &self.bodies.read(pointer)?))
+            .transpose()
+    }
+
+    /// The stored body of one URL.
+    pub fn body(&self, url: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.part(url, self.parts(url)?.body)
+    }
+
+    /// The HTTP request and response head stored for one URL.
+    pub fn exchange(&self, url: &str) -> Result<Option<HttpExchange>, StoreError> {
+        self.exchange_at(url, self.parts(url)?.exchange)
+    }
+
+    pub(crate) fn exchange_at(
+        &self,
+        url: &str,
+        part: Option<BodyPointer>,
+    ) -> Result<Option<HttpExchange>, StoreError> {
+        let Some(json) = self.part(url, part)? else {
+            return Ok(None);
+        };
+        from_json(url_key(keys::PAGE, url).as_slice(), &json).map(Some)
+    }
+
+    /// The outlinks of one URL (empty when it has none or is unknown).
+    pub fn outlinks(&self, url: &str) -> Result<Vec<String>, StoreError> {
+        self.outlinks_at(url, self.parts(url)?.outlinks)
+    }
+
+    pub(crate) fn outlinks_at(
+        &self,
+        url: &str,
+        part: Option<BodyPointer>,
+    ) -> Result<Vec<String>, StoreError> {
+        let Some(text) = self.part(url, part)? else {
+            return Ok(Vec::new());
+        };
+        let text = String::from_utf8(text).map_err(|e| StoreError::Corrupt {
+            key: url.to_owned(),
+            reason: format!("outlinks are not UTF-8: {e}"),
+        })?;
+        Ok(text.split('\n').map(str::to_owned).collect())
+    }
+
+    /// Whether the stored outlinks of `source` contain `target`: the check that turns
+    /// an inlink candidate into an inlink.
+    pub(crate) fn links_to(&self, source: &str, target: &str) -> Result<bool, StoreError> {
+        let Some(text) = self.part(source, self.parts(source)?.outlinks)? else {
+            return Ok(false);
+        };
+        Ok(text
+            .split(|b| *b == b'\n')
+            .any(|line| line == target.as_bytes()))
+    }
+
+    pub(crate) fn inlink_index(&self) -> &InlinkIndex {
+        &self.inlinks
+    }
+
+    #[cfg(test)]
+    pub(crate) fn inlink_index_mut(&mut self) -> &mut InlinkIndex {
+        &mut self.inlinks
+    }
+}
