@@ -8,23 +8,23 @@
 //! (the frontier asks for one before a host's first page), and batches of URLs the
 //! frontier refused, which a worker records without fetching.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
 
 use crawler_storage::{CrawlRun, QueueEntry, Store, StoreError, StoreOptions};
-use crossbeam_channel::{select, Receiver, Sender};
+use crossbeam_channel::Receiver;
 
 use crate::config::{CrawlConfig, ValidConfig};
 use crate::events::{CrawlEvent, Events, DEFAULT_EVENT_CAPACITY};
 use crate::fetch::{ClientBuildError, Fetcher};
-use crate::frontier::{Frontier, Health, JobKind, Next, Politeness, QueueSpill, Queued};
+use crate::frontier::{Frontier, Politeness, StoreSpill};
 use crate::hooks::Hooks;
+use crate::messages::{JobKind, Queued};
 use crate::progress::{CrawlSummary, Progress};
+use crate::scheduler::{Ended, Scheduler, StopHandle};
 use crate::seen::SeenSet;
 use crate::url::{CanonicalUrl, Scope};
-use crate::worker::{run_worker, unix_ms, Report, Task, WorkerContext};
+use crate::worker::{unix_ms, WorkerContext, WorkerPool};
 use crate::ConfigError;
 
 /// Why a crawl could not start or had to end early.
@@ -45,54 +45,6 @@ pub enum CrawlError {
     /// The crawl's own thread panicked (a bug; hooks' panics are caught per page).
     #[error("the crawl thread panicked: {0}")]
     Panicked(String),
-}
-
-/// Asks a running crawl to stop, or to pause: no new fetches; fetches in flight
-/// finish and are stored. Cheap to clone and to call from any thread.
-#[derive(Clone, Debug)]
-pub struct StopHandle {
-    stopped: Arc<AtomicBool>,
-    paused: Arc<AtomicBool>,
-    wake: Sender<()>,
-}
-
-impl StopHandle {
-    /// Ends the crawl: nothing new is fetched, fetches in flight finish and are
-    /// stored, then [`Crawler::run`] returns its summary. The frontier stays in the
-    /// store, so a crawl over the same store continues where this one stopped.
-    pub fn stop(&self) {
-        if !self.stopped.swap(true, Ordering::SeqCst) {
-            tracing::info!("stop requested: finishing the fetches in flight");
-        }
-        let _ = self.wake.try_send(());
-    }
-
-    /// Whether a stop was requested.
-    pub fn is_stopped(&self) -> bool {
-        self.stopped.load(Ordering::SeqCst)
-    }
-
-    /// Stops handing out new fetches until [`StopHandle::resume`]; fetches in flight
-    /// finish and are stored. A paused crawl holds its frontier; stopping it works.
-    pub fn pause(&self) {
-        if !self.paused.swap(true, Ordering::SeqCst) {
-            tracing::info!("crawl paused");
-        }
-        let _ = self.wake.try_send(());
-    }
-
-    /// Lets a paused crawl go on.
-    pub fn resume(&self) {
-        if self.paused.swap(false, Ordering::SeqCst) {
-            tracing::info!("crawl resumed");
-        }
-        let _ = self.wake.try_send(());
-    }
-
-    /// Whether a pause is in force (see [`crate::Snapshot::paused`] for whether the scheduler has taken it).
-    pub fn is_paused(&self) -> bool {
-        self.paused.load(Ordering::SeqCst)
-    }
 }
 
 /// A crawl ready to run over its store: [`Crawler::run`] blocks until it ends,
@@ -138,7 +90,7 @@ impl Crawler {
                 read_only: false,
             },
         )?;
-        let (wake, stop_signal) = crossbeam_channel::bounded(1);
+        let (stop, stop_signal) = StopHandle::new();
         let progress = Arc::new(Progress::default());
         // The workers and the scheduler send.
         let senders = config.config.workers + 1;
@@ -149,11 +101,7 @@ impl Crawler {
             store: Arc::new(store),
             seeds: Vec::new(),
             progress,
-            stop: StopHandle {
-                stopped: Arc::new(AtomicBool::new(false)),
-                paused: Arc::new(AtomicBool::new(false)),
-                wake,
-            },
+            stop,
             stop_signal,
             hooks,
             events,
@@ -320,49 +268,17 @@ impl Crawler {
             hooks: self.hooks.clone(),
             events: self.events.clone(),
         });
-        let (job_tx, job_rx) = crossbeam_channel::unbounded();
-        let (report_tx, report_rx) = crossbeam_channel::unbounded();
-        let mut workers = Vec::with_capacity(settings.workers);
-        for index in 0..settings.workers {
-            let (context, jobs, reports) =
-                (Arc::clone(&context), job_rx.clone(), report_tx.clone());
-            let spawned = thread::Builder::new()
-                .name(format!("worker-{index}"))
-                .spawn(move || run_worker(context, jobs, reports));
-            match spawned {
-                Ok(handle) => workers.push(handle),
-                Err(e) => {
-                    drop(job_tx);
-                    join_all(workers);
-                    return Err(e.into());
-                }
-            }
-        }
-        drop((job_rx, report_tx));
-
-        let mut scheduler = Scheduler {
+        let workers = WorkerPool::start(context, settings.workers)?;
+        let Ended { frontier, failure } = Scheduler::new(
             frontier,
-            jobs: job_tx,
-            reports: report_rx,
-            stop_signal: self.stop_signal.clone(),
-            stop: self.stop.clone(),
-            progress: Arc::clone(&self.progress),
-            idle_workers: settings.workers,
-            max_pages: settings.max_pages,
-            dispatched: 0,
-            failure: None,
-            events: self.events.clone(),
-            counted_hosts_at: None,
-        };
-        scheduler.run();
-        let Scheduler {
-            frontier,
-            jobs,
-            failure,
-            ..
-        } = scheduler;
-        drop(jobs);
-        join_all(workers);
+            workers,
+            self.stop.clone(),
+            self.stop_signal.clone(),
+            Arc::clone(&self.progress),
+            self.events.clone(),
+            settings.max_pages,
+        )
+        .run();
         let (active, parked) = frontier.host_counts();
         self.progress.set_host_counts(active, parked);
 
@@ -407,34 +323,6 @@ impl Crawler {
     }
 }
 
-/// The store's frontier, as the place host queues spill to and are refilled from.
-struct StoreSpill(Arc<Store>);
-
-impl QueueSpill for StoreSpill {
-    fn load(&self, host: &str, limit: usize) -> Result<Vec<Queued>, StoreError> {
-        self.0
-            .queued_for_host(host, limit)?
-            .into_iter()
-            .map(queued_from_store)
-            .collect()
-    }
-}
-
-fn queued_from_store(entry: QueueEntry) -> Result<Queued, StoreError> {
-    let url = CanonicalUrl::parse(&entry.url).map_err(|e| StoreError::Corrupt {
-        key: entry.url.clone(),
-        reason: format!("frontier entry is not a crawlable URL: {e}"),
-    })?;
-    Ok(Queued {
-        url,
-        depth: entry.depth,
-        from: entry.from,
-        hops: entry.hops,
-        kind: JobKind::from_store_name(entry.kind.as_deref()),
-        attempts: 0,
-    })
-}
-
 fn run_description(settings: &CrawlConfig, seeds: &[CanonicalUrl]) -> serde_json::Value {
     let mut value = serde_json::to_value(settings).unwrap_or_default();
     if let Some(object) = value.as_object_mut() {
@@ -445,197 +333,4 @@ fn run_description(settings: &CrawlConfig, seeds: &[CanonicalUrl]) -> serde_json
         object.insert("seeds".into(), serde_json::Value::Array(seeds));
     }
     value
-}
-
-fn join_all(workers: Vec<thread::JoinHandle<()>>) {
-    for worker in workers {
-        // A worker catches panics per page; one escaping here has already been reported.
-        let _ = worker.join();
-    }
-}
-
-/// The loop that owns the frontier: take reports, hand out jobs, wait for the next event.
-struct Scheduler {
-    frontier: Frontier,
-    jobs: Sender<Task>,
-    reports: Receiver<Report>,
-    stop_signal: Receiver<()>,
-    stop: StopHandle,
-    progress: Arc<Progress>,
-    idle_workers: usize,
-    max_pages: Option<u64>,
-    dispatched: u64,
-    failure: Option<StoreError>,
-    events: Events,
-    /// When the active and parked hosts were last counted (a walk over every host).
-    counted_hosts_at: Option<Instant>,
-}
-
-/// How often the active and parked hosts are counted.
-const HOST_COUNT_EVERY: Duration = Duration::from_millis(100);
-
-/// How often the scheduler refreshes the live counters when nothing else happens.
-const TICK: Duration = Duration::from_millis(200);
-
-/// Refused URLs recorded by one worker task at most (one store batch).
-const SETTLE_BATCH: usize = 512;
-
-impl Scheduler {
-    fn run(&mut self) {
-        loop {
-            while let Ok(report) = self.reports.try_recv() {
-                self.handle(report);
-            }
-            // Read before dispatching: a pause seen here holds for this round.
-            let paused = self.stop.is_paused();
-            let wake_at = self.dispatch(paused);
-            if let Some(error) = self.frontier.take_spill_error() {
-                self.failure.get_or_insert(error);
-            }
-            self.publish(paused);
-            let stopping = self.stop.is_stopped() || self.failure.is_some();
-            let budget_spent = self.max_pages.is_some_and(|max| self.dispatched >= max);
-            if self.frontier.in_flight() == 0
-                && (stopping || budget_spent || self.frontier.is_exhausted())
-            {
-                return;
-            }
-            let timeout = wake_at
-                .map(|at| at.saturating_duration_since(Instant::now()))
-                .unwrap_or(TICK)
-                .min(TICK);
-            select! {
-                recv(self.reports) -> report => match report {
-                    Ok(report) => self.handle(report),
-                    Err(_) => return, // every worker is gone
-                },
-                recv(self.stop_signal) -> _ => {}
-                default(timeout) => {}
-            }
-        }
-    }
-
-    /// Hands tasks to idle workers; returns when the next waiting host becomes ready.
-    ///
-    /// Only page fetches count toward `max_pages` (retries of a page do not count
-    /// again); robots.txt fetches and refused URLs do not.
-    fn dispatch(&mut self, paused: bool) -> Option<Instant> {
-        if self.stop.is_stopped() || paused || self.failure.is_some() {
-            return None;
-        }
-        while self.idle_workers > 0 {
-            if let Some(batch) = self.frontier.take_refused(SETTLE_BATCH) {
-                if !self.send(Task::Settle(batch)) {
-                    return None;
-                }
-                continue;
-            }
-            if self.max_pages.is_some_and(|max| self.dispatched >= max) {
-                return None;
-            }
-            match self.frontier.next(Instant::now()) {
-                Next::Job(job) => {
-                    let (host, first_try) = (job.host, job.attempts == 0);
-                    if !self.send(Task::Page(job)) {
-                        self.frontier.complete(host, None, Health::NotContacted);
-                        return None;
-                    }
-                    if first_try {
-                        self.dispatched += 1;
-                    }
-                }
-                Next::Robots(job) => {
-                    let host = job.host;
-                    if !self.send(Task::Robots(job)) {
-                        self.frontier.complete(host, None, Health::NotContacted);
-                        return None;
-                    }
-                }
-                Next::WaitUntil(at) => return Some(at),
-                Next::Idle => return None,
-            }
-        }
-        None
-    }
-
-    /// Sends a task to the idle workers; false when they are all gone.
-    fn send(&mut self, task: Task) -> bool {
-        if self.jobs.send(task).is_err() {
-            return false;
-        }
-        self.idle_workers -= 1;
-        true
-    }
-
-    fn handle(&mut self, report: Report) {
-        self.idle_workers += 1;
-        match report {
-            Report::Page {
-                host,
-                answered,
-                health,
-                discovered,
-                retry,
-            } => {
-                self.frontier.complete(host, answered, health);
-                if let Some(queued) = retry {
-                    self.frontier.retry(queued);
-                }
-                for queued in discovered {
-                    self.frontier.push(queued);
-                }
-            }
-            Report::Robots {
-                host,
-                answered,
-                result,
-                discovered,
-            } => {
-                self.frontier.robots_done(host, answered, result);
-                for queued in discovered {
-                    self.frontier.push(queued);
-                }
-            }
-            Report::Settled { hosts } => self.frontier.settled(&hosts),
-            Report::StoreFailed { host, error } => {
-                tracing::error!(%error, "the store refused a write: stopping the crawl");
-                if let Some(host) = host {
-                    self.frontier.complete(host, None, Health::NotContacted);
-                }
-                self.failure.get_or_insert(error);
-            }
-        }
-    }
-
-    /// Refreshes the live counters, and announces hosts the frontier closed.
-    fn publish(&mut self, paused: bool) {
-        self.progress.set_frontier(
-            self.frontier.queued(),
-            self.frontier.in_flight(),
-            self.frontier.hosts(),
-        );
-        self.progress.set_paused(paused);
-        let now = Instant::now();
-        if self
-            .counted_hosts_at
-            .is_none_or(|at| now.duration_since(at) >= HOST_COUNT_EVERY)
-        {
-            let (active, parked) = self.frontier.host_counts();
-            self.progress.set_host_counts(active, parked);
-            self.counted_hosts_at = Some(now);
-        }
-        for closure in self.frontier.take_closures() {
-            tracing::warn!(
-                host = closure.host,
-                kind = closure.kind,
-                reason = closure.reason,
-                "host closed: its URLs are recorded, not fetched"
-            );
-            self.events.emit(CrawlEvent::HostClosed {
-                host: closure.host,
-                kind: closure.kind.to_owned(),
-                reason: closure.reason,
-            });
-        }
-    }
 }

@@ -10,62 +10,28 @@
 //!   without fetching anything.
 
 mod page;
+mod pool;
 mod robots;
+
+pub(crate) use pool::WorkerPool;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use crawler_storage::{PageRecord, PageWrite, QueueSlot, Store, StoreError};
+use crawler_storage::{PageRecord, PageWrite, QueueSlot, Store};
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::config::BodyPolicy;
 use crate::events::{CrawlEvent, Events};
 use crate::fetch::{FetchErrorKind, Fetcher};
 use crate::frontier::Refusal;
-use crate::frontier::{Health, HostId, Job, Queued, Refused, RobotsJob, RobotsResult};
 use crate::hooks::Hooks;
+use crate::messages::{Health, HostId, Job, Refused, Report, RobotsJob, RobotsResult, Task};
 use crate::progress::Progress;
 use crate::robots::ProductToken;
 use crate::seen::SeenSet;
 use crate::url::{CanonicalUrl, HostKey, Scope};
-
-/// What the scheduler hands a worker.
-pub(crate) enum Task {
-    Page(Job),
-    Robots(RobotsJob),
-    /// Record these without a fetch.
-    Settle(Vec<Refused>),
-}
-
-/// What a worker tells the scheduler after each task.
-pub(crate) enum Report {
-    /// A page fetch is settled (stored, or to be retried); these URLs are new.
-    Page {
-        host: HostId,
-        /// When the response began (`None` when no request was made).
-        answered: Option<Instant>,
-        health: Health,
-        discovered: Vec<Queued>,
-        /// The URL again, when the fetch failed and is to be tried once more.
-        retry: Option<Queued>,
-    },
-    /// A robots.txt fetch finished; these URLs (its sitemaps) are new.
-    Robots {
-        host: HostId,
-        answered: Option<Instant>,
-        result: RobotsResult,
-        discovered: Vec<Queued>,
-    },
-    /// A batch of refused URLs is recorded (one host entry per URL).
-    Settled { hosts: Vec<HostId> },
-    /// The store refused a write: the crawl must stop.
-    StoreFailed {
-        /// The host whose request this was (`None` for a refused batch).
-        host: Option<HostId>,
-        error: StoreError,
-    },
-}
 
 /// Everything a worker reads; shared by all workers.
 pub(crate) struct WorkerContext {

@@ -4,13 +4,13 @@ use std::time::SystemTime;
 
 use crawler_storage::{PageRecord, PageWrite, QueueEntry, QueueSlot, StoreError};
 
-use super::{unix_ms, Report, WorkerContext};
+use super::{unix_ms, WorkerContext};
 use crate::config::BodyPolicy;
 use crate::events::CrawlEvent;
 use crate::extract::{decode_html, extract_links};
 use crate::fetch::{retry_after, BodyLimit, FetchErrorKind, FetchOutcome, ResponseMeta};
-use crate::frontier::{Health, Job, JobKind, Queued};
 use crate::hooks::{guarded, Page, PageActions, StoredPage};
+use crate::messages::{Health, Job, JobKind, Queued, Report};
 use crate::robots::PageDirectives;
 use crate::seen::Claims;
 use crate::sitemap::{self, SitemapKind, MAX_SITEMAP_BYTES, MAX_SITEMAP_NESTING};

@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use crawler_storage::{QueueEntry, StoreError};
 
-use super::{Report, WorkerContext};
+use super::WorkerContext;
 use crate::fetch::BodyLimit;
-use crate::frontier::{JobKind, Queued, RobotsJob, RobotsResult};
+use crate::messages::{JobKind, Queued, Report, RobotsJob, RobotsResult};
 use crate::robots::{self, RobotsResponse, RobotsRules, MAX_ROBOTS_BYTES};
 use crate::url::CanonicalUrl;
 
