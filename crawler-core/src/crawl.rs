@@ -1,30 +1,27 @@
-//! Wiring a crawl together: the store, the seen-set, the frontier, the worker pool and
-//! the scheduler loop that moves URLs between them.
-//!
-//! Data flow: seeds -> frontier -> scheduler -> worker (fetch, parse, store) ->
-//! report -> frontier. The scheduler is the only owner of the frontier; it hands a
-//! task to a worker only when a worker is idle, so a job never waits in a channel
-//! while its host's politeness clock runs. Tasks are page fetches, robots.txt fetches
-//! (the frontier asks for one before a host's first page), and batches of URLs the
-//! frontier refused, which a worker records without fetching.
+//! A crawl wired together: [`Crawler`] opens the store, builds the seen-set, the
+//! frontier and the worker pool, hands them to the scheduler, and closes the run when
+//! the scheduler ends. The work itself lives elsewhere: the loop in `scheduler.rs`, a
+//! task in `worker.rs`, which host goes next in `frontier/`.
 
 use std::sync::Arc;
 use std::thread;
 
-use crawler_storage::{CrawlRun, QueueEntry, Store, StoreError, StoreOptions};
+use crawler_storage::{Store, StoreError, StoreOptions};
 use crossbeam_channel::Receiver;
 
 use crate::config::{CrawlConfig, ValidConfig};
 use crate::events::{CrawlEvent, Events, DEFAULT_EVENT_CAPACITY};
 use crate::fetch::{ClientBuildError, Fetcher};
-use crate::frontier::{Frontier, Politeness, StoreSpill};
+use crate::frontier::{Frontier, StoreSpill};
 use crate::hooks::Hooks;
-use crate::messages::{JobKind, Queued};
 use crate::progress::{CrawlSummary, Progress};
+use crate::runs::{with_earlier_seeds, RunRecord};
 use crate::scheduler::{Ended, Scheduler, StopHandle};
+use crate::seeds::enqueue_seeds;
 use crate::seen::SeenSet;
+use crate::settings::Settings;
 use crate::url::{CanonicalUrl, Scope};
-use crate::worker::{unix_ms, WorkerContext, WorkerPool};
+use crate::worker::{WorkerContext, WorkerPool};
 use crate::ConfigError;
 
 /// Why a crawl could not start or had to end early.
@@ -51,6 +48,8 @@ pub enum CrawlError {
 /// [`Crawler::spawn`] runs it on a thread of its own and returns a [`CrawlHandle`](crate::CrawlHandle).
 pub struct Crawler {
     config: ValidConfig,
+    /// The settings as the engine's parts read them, derived from `config` once.
+    settings: Settings,
     store: Arc<Store>,
     seeds: Vec<CanonicalUrl>,
     progress: Arc<Progress>,
@@ -97,6 +96,7 @@ impl Crawler {
         let (events, event_receiver) =
             Events::channel(event_capacity, senders, Arc::clone(&progress));
         Ok(Crawler {
+            settings: Settings::derive(&config),
             config,
             store: Arc::new(store),
             seeds: Vec::new(),
@@ -182,93 +182,23 @@ impl Crawler {
         result
     }
 
+    /// The crawl, step by step: load what the store holds, take the seeds in, start
+    /// the workers, schedule until the end, then close the run.
     fn crawl(&self) -> Result<CrawlSummary, CrawlError> {
-        let settings = &self.config.config;
-        let mut all_seeds = self.seeds_with_previous_runs()?;
-        all_seeds.extend(self.config.sitemap_urls.iter().cloned());
-        let scope = Scope::new(
-            settings.scope,
-            &all_seeds,
-            self.config.allow.clone(),
-            self.config.deny.clone(),
-        );
+        let scope = self.scope()?;
         let seen = SeenSet::load(Arc::clone(&self.store))?;
-        let mut frontier = Frontier::new(Politeness {
-            concurrency: settings.per_host_concurrency,
-            rate: settings.per_host_rate,
-            max_pages_per_host: settings.max_pages_per_host,
-            obey_robots: !settings.ignore_robots,
-            robots_ttl: settings.robots_ttl,
-            max_crawl_delay: settings.max_crawl_delay,
-            retries: settings.retries,
-            backoff: settings.retry_backoff,
-            max_backoff: settings.max_backoff,
-            park_after: settings.park_after,
-        })
-        .with_spill(Box::new(StoreSpill(Arc::clone(&self.store))));
-        for host in self.store.queued_hosts() {
-            frontier.resume_host(&host?);
-        }
-        if let Some(error) = frontier.take_spill_error() {
-            return Err(error.into());
-        }
-        let mut new_seeds = Vec::new();
-        let pages = self.seeds.iter().map(|url| (url, JobKind::Page));
-        let sitemaps =
-            (self.config.sitemap_urls.iter()).map(|url| (url, JobKind::Sitemap { level: 0 }));
-        // Released when dropped: after the write below, or on an error before it.
-        let mut claims = seen.claims();
-        for (seed, kind) in pages.chain(sitemaps) {
-            match self.hooks.admits(seed) {
-                Ok(true) => {}
-                Ok(false) => continue,
-                Err(failure) => {
-                    tracing::warn!(url = seed.as_str(), failure, "hook failed on a seed");
-                    self.progress.record_hook_failure();
-                    continue;
-                }
-            }
-            if claims.claim(seed.fingerprint())? {
-                let entry = QueueEntry {
-                    kind: kind.store_name(),
-                    ..QueueEntry::seed(seed.as_str(), seed.host_key().as_str())
-                };
-                new_seeds.push((seed.fingerprint(), entry));
-                frontier.push(Queued {
-                    kind,
-                    ..Queued::page(seed.clone(), 0, None, 0)
-                });
-            }
-        }
-        let written = self.store.enqueue(&new_seeds);
-        drop(claims);
-        written?;
-
-        let mut run = CrawlRun {
-            started_at_ms: unix_ms(),
-            config: run_description(settings, &self.seeds),
-            ..CrawlRun::default()
-        };
-        let run_index = self.store.start_run(&run)?;
-
-        let context = Arc::new(WorkerContext {
-            fetcher: Fetcher::new(&self.config)?,
-            store: Arc::clone(&self.store),
-            seen: Arc::new(seen),
-            scope: Arc::new(scope),
-            progress: Arc::clone(&self.progress),
-            max_depth: settings.max_depth,
-            max_redirects: settings.max_redirects,
-            bodies: settings.bodies,
-            robots_agent: self.config.robots_agent.clone(),
-            retries: settings.retries,
-            sitemaps: settings.sitemaps,
-            follow_nofollow: settings.follow_nofollow,
-            traps: settings.trap_rules(),
-            hooks: self.hooks.clone(),
-            events: self.events.clone(),
-        });
-        let workers = WorkerPool::start(context, settings.workers)?;
+        let mut frontier = self.load_frontier()?;
+        enqueue_seeds(
+            &self.seeds,
+            &self.config.sitemap_urls,
+            &self.hooks,
+            &self.progress,
+            &seen,
+            &self.store,
+            &mut frontier,
+        )?;
+        let run = RunRecord::start(&self.store, &self.config.config, &self.seeds)?;
+        let workers = self.start_workers(seen, scope)?;
         let Ended { frontier, failure } = Scheduler::new(
             frontier,
             workers,
@@ -276,61 +206,84 @@ impl Crawler {
             self.stop_signal.clone(),
             Arc::clone(&self.progress),
             self.events.clone(),
-            settings.max_pages,
+            self.settings.max_pages,
         )
         .run();
-        let (active, parked) = frontier.host_counts();
-        self.progress.set_host_counts(active, parked);
-
         let stopped = self.stop.is_stopped() || failure.is_some();
-        let mut summary = self.progress.summary(stopped);
-        summary.queued_left = frontier.queued() as u64;
-        summary.ignored_robots = settings.ignore_robots;
-        summary.crawl_delay_capped = frontier.capped_crawl_delays().clone();
-        summary.parked_hosts = frontier.parked_hosts().clone();
-        if !stopped && summary.queued_left == 0 {
-            // Every worker is joined: nothing is in flight or being written.
-            self.store.clear_frontier()?;
-        }
-        run.finished_at_ms = Some(unix_ms());
-        run.fetched = summary.pages_fetched;
-        run.interrupted = stopped;
-        self.store.finish_run(run_index, &run)?;
-        self.store.flush()?;
+        let summary = self.summarize(&frontier, stopped);
+        self.close_run(run, &summary, stopped)?;
         match failure {
             Some(error) => Err(error.into()),
             None => Ok(summary),
         }
     }
 
-    /// Seeds of this run and of earlier runs over the same store: together they set the scope.
-    fn seeds_with_previous_runs(&self) -> Result<Vec<CanonicalUrl>, CrawlError> {
-        let mut seeds = self.seeds.clone();
-        for run in self.store.runs()? {
-            let earlier = run
-                .config
-                .get("seeds")
-                .and_then(|s| s.as_array())
-                .cloned()
-                .unwrap_or_default();
-            seeds.extend(
-                earlier
-                    .iter()
-                    .filter_map(|s| CanonicalUrl::parse(s.as_str()?).ok()),
-            );
-        }
-        Ok(seeds)
+    /// The scope: set by this run's seeds and sitemaps, and by earlier runs' seeds.
+    fn scope(&self) -> Result<Scope, CrawlError> {
+        let mut all_seeds = with_earlier_seeds(&self.store, &self.seeds)?;
+        all_seeds.extend(self.config.sitemap_urls.iter().cloned());
+        Ok(Scope::new(
+            self.config.config.scope,
+            &all_seeds,
+            self.config.allow.clone(),
+            self.config.deny.clone(),
+        ))
     }
-}
 
-fn run_description(settings: &CrawlConfig, seeds: &[CanonicalUrl]) -> serde_json::Value {
-    let mut value = serde_json::to_value(settings).unwrap_or_default();
-    if let Some(object) = value.as_object_mut() {
-        let seeds = seeds
-            .iter()
-            .map(|s| serde_json::Value::from(s.as_str()))
-            .collect();
-        object.insert("seeds".into(), serde_json::Value::Array(seeds));
+    /// The frontier, spilling to the store, with the hosts the store has URLs queued for.
+    fn load_frontier(&self) -> Result<Frontier, CrawlError> {
+        let mut frontier = Frontier::new(self.settings.politeness)
+            .with_spill(Box::new(StoreSpill(Arc::clone(&self.store))));
+        for host in self.store.queued_hosts() {
+            frontier.resume_host(&host?);
+        }
+        match frontier.take_spill_error() {
+            Some(error) => Err(error.into()),
+            None => Ok(frontier),
+        }
     }
-    value
+
+    /// Builds the HTTP client and starts the workers, all of them idle.
+    fn start_workers(&self, seen: SeenSet, scope: Scope) -> Result<WorkerPool, CrawlError> {
+        let context = WorkerContext {
+            fetcher: Fetcher::new(&self.config)?,
+            store: Arc::clone(&self.store),
+            seen: Arc::new(seen),
+            scope: Arc::new(scope),
+            progress: Arc::clone(&self.progress),
+            settings: self.settings.worker.clone(),
+            hooks: self.hooks.clone(),
+            events: self.events.clone(),
+        };
+        Ok(WorkerPool::start(Arc::new(context), self.settings.workers)?)
+    }
+
+    /// The final counters, with what the frontier ended with (every worker is joined).
+    fn summarize(&self, frontier: &Frontier, stopped: bool) -> CrawlSummary {
+        let (active, parked) = frontier.host_counts();
+        self.progress.set_host_counts(active, parked);
+        let mut summary = self.progress.summary(stopped);
+        summary.queued_left = frontier.queued() as u64;
+        summary.ignored_robots = self.config.config.ignore_robots;
+        summary.crawl_delay_capped = frontier.capped_crawl_delays().clone();
+        summary.parked_hosts = frontier.parked_hosts().clone();
+        summary
+    }
+
+    /// Ends the run in the store: its frontier cleared when the crawl went through it
+    /// all, the run's record finished, everything flushed.
+    fn close_run(
+        &self,
+        run: RunRecord,
+        summary: &CrawlSummary,
+        stopped: bool,
+    ) -> Result<(), CrawlError> {
+        if !stopped && summary.queued_left == 0 {
+            // Every worker is joined: nothing is in flight or being written.
+            self.store.clear_frontier()?;
+        }
+        run.finish(&self.store, summary.pages_fetched, stopped)?;
+        self.store.flush()?;
+        Ok(())
+    }
 }

@@ -22,15 +22,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crawler_storage::{PageRecord, PageWrite, QueueSlot, Store};
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::config::BodyPolicy;
 use crate::events::{CrawlEvent, Events};
 use crate::fetch::{FetchErrorKind, Fetcher};
 use crate::frontier::Refusal;
 use crate::hooks::Hooks;
 use crate::messages::{Health, HostId, Job, Refused, Report, RobotsJob, RobotsResult, Task};
 use crate::progress::Progress;
-use crate::robots::ProductToken;
 use crate::seen::SeenSet;
+use crate::settings::WorkerSettings;
 use crate::url::{CanonicalUrl, HostKey, Scope};
 
 /// Everything a worker reads; shared by all workers.
@@ -40,19 +39,8 @@ pub(crate) struct WorkerContext {
     pub seen: Arc<SeenSet>,
     pub scope: Arc<Scope>,
     pub progress: Arc<Progress>,
-    pub max_depth: Option<u32>,
-    pub max_redirects: u8,
-    pub bodies: BodyPolicy,
-    /// The product token robots.txt groups and `X-Robots-Tag` lines are matched against.
-    pub robots_agent: ProductToken,
-    /// Retries of a failed fetch.
-    pub retries: u32,
-    /// Read the `Sitemap` lines of the seed hosts' robots.txt.
-    pub sitemaps: bool,
-    /// Queue `rel="nofollow"` links too.
-    pub follow_nofollow: bool,
-    /// URLs that look like crawler traps are recorded, not queued.
-    pub traps: crate::traps::TrapRules,
+    /// The settings a worker reads.
+    pub settings: WorkerSettings,
     /// The embedder's page handler, URL filter and page sink.
     pub hooks: Hooks,
     pub events: Events,
