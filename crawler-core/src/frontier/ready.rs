@@ -39,14 +39,7 @@ impl Frontier {
     /// URLs that must not be fetched (disallowed, or of a closed host) are moved to the
     /// refused list on the way; see [`Frontier::take_refused`].
     pub fn next(&mut self, now: Instant) -> Next {
-        while let Some(Reverse((at, id))) = self.waiting.peek().copied() {
-            if at > now {
-                break;
-            }
-            self.waiting.pop();
-            self.hosts[id].slot = Slot::Idle;
-            self.wake(id);
-        }
+        self.wake_due(now);
         while let Some(id) = self.ready.pop_front() {
             self.hosts[id].slot = Slot::Idle;
             self.expire_robots(id, now);
@@ -105,6 +98,20 @@ impl Frontier {
         }
     }
 
+    /// Moves the hosts whose instant has come from the timer heap to the ready ring.
+    fn wake_due(&mut self, now: Instant) {
+        while let Some(Reverse((at, id))) = self.waiting.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.waiting.pop();
+            self.hosts[id].slot = Slot::Idle;
+            self.wake(id);
+        }
+    }
+
+    /// Whether the host may go once its time comes: it has URLs (or may refill), room for
+    /// a request and page budget left; a closed host always may, to have its URLs refused.
     pub(super) fn dispatchable(&self, id: HostId) -> bool {
         let host = &self.hosts[id];
         if host.is_empty() && !host.may_refill() {
