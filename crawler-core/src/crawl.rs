@@ -1,30 +1,27 @@
-//! Wiring a crawl together: the store, the seen-set, the frontier, the worker pool and
-//! the scheduler loop that moves URLs between them.
-//!
-//! Data flow: seeds -> frontier -> scheduler -> worker (fetch, parse, store) ->
-//! report -> frontier. The scheduler is the only owner of the frontier; it hands a
-//! task to a worker only when a worker is idle, so a job never waits in a channel
-//! while its host's politeness clock runs. Tasks are page fetches, robots.txt fetches
-//! (the frontier asks for one before a host's first page), and batches of URLs the
-//! frontier refused, which a worker records without fetching.
+//! A crawl wired together: [`Crawler`] opens the store, builds the seen-set, the
+//! frontier and the worker pool, hands them to the scheduler, and closes the run when
+//! the scheduler ends. The work itself lives elsewhere: the loop in `scheduler.rs`, a
+//! task in `worker.rs`, which host goes next in `frontier/`.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
 
-use crawler_storage::{CrawlRun, QueueEntry, Store, StoreError, StoreOptions};
-use crossbeam_channel::{select, Receiver, Sender};
+use crawler_storage::{Store, StoreError, StoreOptions};
+use crossbeam_channel::Receiver;
 
 use crate::config::{CrawlConfig, ValidConfig};
 use crate::events::{CrawlEvent, Events, DEFAULT_EVENT_CAPACITY};
 use crate::fetch::{ClientBuildError, Fetcher};
-use crate::frontier::{Frontier, Health, JobKind, Next, Politeness, QueueSpill, Queued};
+use crate::frontier::{Frontier, StoreSpill};
 use crate::hooks::Hooks;
 use crate::progress::{CrawlSummary, Progress};
+use crate::runs::{with_earlier_seeds, RunRecord};
+use crate::scheduler::{Ended, Scheduler, StopHandle};
+use crate::seeds::enqueue_seeds;
 use crate::seen::SeenSet;
+use crate::settings::Settings;
 use crate::url::{CanonicalUrl, Scope};
-use crate::worker::{run_worker, unix_ms, Report, Task, WorkerContext};
+use crate::worker::{WorkerContext, WorkerPool};
 use crate::ConfigError;
 
 /// Why a crawl could not start or had to end early.
@@ -47,58 +44,12 @@ pub enum CrawlError {
     Panicked(String),
 }
 
-/// Asks a running crawl to stop, or to pause: no new fetches; fetches in flight
-/// finish and are stored. Cheap to clone and to call from any thread.
-#[derive(Clone, Debug)]
-pub struct StopHandle {
-    stopped: Arc<AtomicBool>,
-    paused: Arc<AtomicBool>,
-    wake: Sender<()>,
-}
-
-impl StopHandle {
-    /// Ends the crawl: nothing new is fetched, fetches in flight finish and are
-    /// stored, then [`Crawler::run`] returns its summary. The frontier stays in the
-    /// store, so a crawl over the same store continues where this one stopped.
-    pub fn stop(&self) {
-        if !self.stopped.swap(true, Ordering::SeqCst) {
-            tracing::info!("stop requested: finishing the fetches in flight");
-        }
-        let _ = self.wake.try_send(());
-    }
-
-    /// Whether a stop was requested.
-    pub fn is_stopped(&self) -> bool {
-        self.stopped.load(Ordering::SeqCst)
-    }
-
-    /// Stops handing out new fetches until [`StopHandle::resume`]; fetches in flight
-    /// finish and are stored. A paused crawl holds its frontier; stopping it works.
-    pub fn pause(&self) {
-        if !self.paused.swap(true, Ordering::SeqCst) {
-            tracing::info!("crawl paused");
-        }
-        let _ = self.wake.try_send(());
-    }
-
-    /// Lets a paused crawl go on.
-    pub fn resume(&self) {
-        if self.paused.swap(false, Ordering::SeqCst) {
-            tracing::info!("crawl resumed");
-        }
-        let _ = self.wake.try_send(());
-    }
-
-    /// Whether a pause is in force (see [`crate::Snapshot::paused`] for whether the scheduler has taken it).
-    pub fn is_paused(&self) -> bool {
-        self.paused.load(Ordering::SeqCst)
-    }
-}
-
 /// A crawl ready to run over its store: [`Crawler::run`] blocks until it ends,
 /// [`Crawler::spawn`] runs it on a thread of its own and returns a [`CrawlHandle`](crate::CrawlHandle).
 pub struct Crawler {
     config: ValidConfig,
+    /// The settings as the engine's parts read them, derived from `config` once.
+    settings: Settings,
     store: Arc<Store>,
     seeds: Vec<CanonicalUrl>,
     progress: Arc<Progress>,
@@ -138,22 +89,19 @@ impl Crawler {
                 read_only: false,
             },
         )?;
-        let (wake, stop_signal) = crossbeam_channel::bounded(1);
+        let (stop, stop_signal) = StopHandle::new();
         let progress = Arc::new(Progress::default());
         // The workers and the scheduler send.
         let senders = config.config.workers + 1;
         let (events, event_receiver) =
             Events::channel(event_capacity, senders, Arc::clone(&progress));
         Ok(Crawler {
+            settings: Settings::derive(&config),
             config,
             store: Arc::new(store),
             seeds: Vec::new(),
             progress,
-            stop: StopHandle {
-                stopped: Arc::new(AtomicBool::new(false)),
-                paused: Arc::new(AtomicBool::new(false)),
-                wake,
-            },
+            stop,
             stop_signal,
             hooks,
             events,
@@ -234,408 +182,108 @@ impl Crawler {
         result
     }
 
+    /// The crawl, step by step: load what the store holds, take the seeds in, start
+    /// the workers, schedule until the end, then close the run.
     fn crawl(&self) -> Result<CrawlSummary, CrawlError> {
-        let settings = &self.config.config;
-        let mut all_seeds = self.seeds_with_previous_runs()?;
-        all_seeds.extend(self.config.sitemap_urls.iter().cloned());
-        let scope = Scope::new(
-            settings.scope,
-            &all_seeds,
-            self.config.allow.clone(),
-            self.config.deny.clone(),
-        );
+        let scope = self.scope()?;
         let seen = SeenSet::load(Arc::clone(&self.store))?;
-        let mut frontier = Frontier::new(Politeness {
-            concurrency: settings.per_host_concurrency,
-            rate: settings.per_host_rate,
-            max_pages_per_host: settings.max_pages_per_host,
-            obey_robots: !settings.ignore_robots,
-            robots_ttl: settings.robots_ttl,
-            max_crawl_delay: settings.max_crawl_delay,
-            retries: settings.retries,
-            backoff: settings.retry_backoff,
-            max_backoff: settings.max_backoff,
-            park_after: settings.park_after,
-        })
-        .with_spill(Box::new(StoreSpill(Arc::clone(&self.store))));
-        for host in self.store.queued_hosts() {
-            frontier.resume_host(&host?);
-        }
-        if let Some(error) = frontier.take_spill_error() {
-            return Err(error.into());
-        }
-        let mut new_seeds = Vec::new();
-        let pages = self.seeds.iter().map(|url| (url, JobKind::Page));
-        let sitemaps =
-            (self.config.sitemap_urls.iter()).map(|url| (url, JobKind::Sitemap { level: 0 }));
-        // Released when dropped: after the write below, or on an error before it.
-        let mut claims = seen.claims();
-        for (seed, kind) in pages.chain(sitemaps) {
-            match self.hooks.admits(seed) {
-                Ok(true) => {}
-                Ok(false) => continue,
-                Err(failure) => {
-                    tracing::warn!(url = seed.as_str(), failure, "hook failed on a seed");
-                    self.progress.record_hook_failure();
-                    continue;
-                }
-            }
-            if claims.claim(seed.fingerprint())? {
-                let entry = QueueEntry {
-                    kind: kind.store_name(),
-                    ..QueueEntry::seed(seed.as_str(), seed.host_key().as_str())
-                };
-                new_seeds.push((seed.fingerprint(), entry));
-                frontier.push(Queued {
-                    kind,
-                    ..Queued::page(seed.clone(), 0, None, 0)
-                });
-            }
-        }
-        let written = self.store.enqueue(&new_seeds);
-        drop(claims);
-        written?;
-
-        let mut run = CrawlRun {
-            started_at_ms: unix_ms(),
-            config: run_description(settings, &self.seeds),
-            ..CrawlRun::default()
-        };
-        let run_index = self.store.start_run(&run)?;
-
-        let context = Arc::new(WorkerContext {
-            fetcher: Fetcher::new(&self.config)?,
-            store: Arc::clone(&self.store),
-            seen: Arc::new(seen),
-            scope: Arc::new(scope),
-            progress: Arc::clone(&self.progress),
-            max_depth: settings.max_depth,
-            max_redirects: settings.max_redirects,
-            bodies: settings.bodies,
-            robots_agent: self.config.robots_agent.clone(),
-            retries: settings.retries,
-            sitemaps: settings.sitemaps,
-            follow_nofollow: settings.follow_nofollow,
-            traps: settings.trap_rules(),
-            hooks: self.hooks.clone(),
-            events: self.events.clone(),
-        });
-        let (job_tx, job_rx) = crossbeam_channel::unbounded();
-        let (report_tx, report_rx) = crossbeam_channel::unbounded();
-        let mut workers = Vec::with_capacity(settings.workers);
-        for index in 0..settings.workers {
-            let (context, jobs, reports) =
-                (Arc::clone(&context), job_rx.clone(), report_tx.clone());
-            let spawned = thread::Builder::new()
-                .name(format!("worker-{index}"))
-                .spawn(move || run_worker(context, jobs, reports));
-            match spawned {
-                Ok(handle) => workers.push(handle),
-                Err(e) => {
-                    drop(job_tx);
-                    join_all(workers);
-                    return Err(e.into());
-                }
-            }
-        }
-        drop((job_rx, report_tx));
-
-        let mut scheduler = Scheduler {
+        let mut frontier = self.load_frontier()?;
+        enqueue_seeds(
+            &self.seeds,
+            &self.config.sitemap_urls,
+            &self.hooks,
+            &self.progress,
+            &seen,
+            &self.store,
+            &mut frontier,
+        )?;
+        let run = RunRecord::start(&self.store, &self.config.config, &self.seeds)?;
+        let workers = self.start_workers(seen, scope)?;
+        let Ended { frontier, failure } = Scheduler::new(
             frontier,
-            jobs: job_tx,
-            reports: report_rx,
-            stop_signal: self.stop_signal.clone(),
-            stop: self.stop.clone(),
-            progress: Arc::clone(&self.progress),
-            idle_workers: settings.workers,
-            max_pages: settings.max_pages,
-            dispatched: 0,
-            failure: None,
-            events: self.events.clone(),
-            counted_hosts_at: None,
-        };
-        scheduler.run();
-        let Scheduler {
-            frontier,
-            jobs,
-            failure,
-            ..
-        } = scheduler;
-        drop(jobs);
-        join_all(workers);
-        let (active, parked) = frontier.host_counts();
-        self.progress.set_host_counts(active, parked);
-
+            workers,
+            self.stop.clone(),
+            self.stop_signal.clone(),
+            Arc::clone(&self.progress),
+            self.events.clone(),
+            self.settings.max_pages,
+        )
+        .run();
         let stopped = self.stop.is_stopped() || failure.is_some();
-        let mut summary = self.progress.summary(stopped);
-        summary.queued_left = frontier.queued() as u64;
-        summary.ignored_robots = settings.ignore_robots;
-        summary.crawl_delay_capped = frontier.capped_crawl_delays().clone();
-        summary.parked_hosts = frontier.parked_hosts().clone();
-        if !stopped && summary.queued_left == 0 {
-            // Every worker is joined: nothing is in flight or being written.
-            self.store.clear_frontier()?;
-        }
-        run.finished_at_ms = Some(unix_ms());
-        run.fetched = summary.pages_fetched;
-        run.interrupted = stopped;
-        self.store.finish_run(run_index, &run)?;
-        self.store.flush()?;
+        let summary = self.summarize(&frontier, stopped);
+        self.close_run(run, &summary, stopped)?;
         match failure {
             Some(error) => Err(error.into()),
             None => Ok(summary),
         }
     }
 
-    /// Seeds of this run and of earlier runs over the same store: together they set the scope.
-    fn seeds_with_previous_runs(&self) -> Result<Vec<CanonicalUrl>, CrawlError> {
-        let mut seeds = self.seeds.clone();
-        for run in self.store.runs()? {
-            let earlier = run
-                .config
-                .get("seeds")
-                .and_then(|s| s.as_array())
-                .cloned()
-                .unwrap_or_default();
-            seeds.extend(
-                earlier
-                    .iter()
-                    .filter_map(|s| CanonicalUrl::parse(s.as_str()?).ok()),
-            );
+    /// The scope: set by this run's seeds and sitemaps, and by earlier runs' seeds.
+    fn scope(&self) -> Result<Scope, CrawlError> {
+        let mut all_seeds = with_earlier_seeds(&self.store, &self.seeds)?;
+        all_seeds.extend(self.config.sitemap_urls.iter().cloned());
+        Ok(Scope::new(
+            self.config.config.scope,
+            &all_seeds,
+            self.config.allow.clone(),
+            self.config.deny.clone(),
+        ))
+    }
+
+    /// The frontier, spilling to the store, with the hosts the store has URLs queued for.
+    fn load_frontier(&self) -> Result<Frontier, CrawlError> {
+        let mut frontier = Frontier::new(self.settings.politeness)
+            .with_spill(Box::new(StoreSpill(Arc::clone(&self.store))));
+        for host in self.store.queued_hosts() {
+            frontier.resume_host(&host?);
         }
-        Ok(seeds)
-    }
-}
-
-/// The store's frontier, as the place host queues spill to and are refilled from.
-struct StoreSpill(Arc<Store>);
-
-impl QueueSpill for StoreSpill {
-    fn load(&self, host: &str, limit: usize) -> Result<Vec<Queued>, StoreError> {
-        self.0
-            .queued_for_host(host, limit)?
-            .into_iter()
-            .map(queued_from_store)
-            .collect()
-    }
-}
-
-fn queued_from_store(entry: QueueEntry) -> Result<Queued, StoreError> {
-    let url = CanonicalUrl::parse(&entry.url).map_err(|e| StoreError::Corrupt {
-        key: entry.url.clone(),
-        reason: format!("frontier entry is not a crawlable URL: {e}"),
-    })?;
-    Ok(Queued {
-        url,
-        depth: entry.depth,
-        from: entry.from,
-        hops: entry.hops,
-        kind: JobKind::from_store_name(entry.kind.as_deref()),
-        attempts: 0,
-    })
-}
-
-fn run_description(settings: &CrawlConfig, seeds: &[CanonicalUrl]) -> serde_json::Value {
-    let mut value = serde_json::to_value(settings).unwrap_or_default();
-    if let Some(object) = value.as_object_mut() {
-        let seeds = seeds
-            .iter()
-            .map(|s| serde_json::Value::from(s.as_str()))
-            .collect();
-        object.insert("seeds".into(), serde_json::Value::Array(seeds));
-    }
-    value
-}
-
-fn join_all(workers: Vec<thread::JoinHandle<()>>) {
-    for worker in workers {
-        // A worker catches panics per page; one escaping here has already been reported.
-        let _ = worker.join();
-    }
-}
-
-/// The loop that owns the frontier: take reports, hand out jobs, wait for the next event.
-struct Scheduler {
-    frontier: Frontier,
-    jobs: Sender<Task>,
-    reports: Receiver<Report>,
-    stop_signal: Receiver<()>,
-    stop: StopHandle,
-    progress: Arc<Progress>,
-    idle_workers: usize,
-    max_pages: Option<u64>,
-    dispatched: u64,
-    failure: Option<StoreError>,
-    events: Events,
-    /// When the active and parked hosts were last counted (a walk over every host).
-    counted_hosts_at: Option<Instant>,
-}
-
-/// How often the active and parked hosts are counted.
-const HOST_COUNT_EVERY: Duration = Duration::from_millis(100);
-
-/// How often the scheduler refreshes the live counters when nothing else happens.
-const TICK: Duration = Duration::from_millis(200);
-
-/// Refused URLs recorded by one worker task at most (one store batch).
-const SETTLE_BATCH: usize = 512;
-
-impl Scheduler {
-    fn run(&mut self) {
-        loop {
-            while let Ok(report) = self.reports.try_recv() {
-                self.handle(report);
-            }
-            // Read before dispatching: a pause seen here holds for this round.
-            let paused = self.stop.is_paused();
-            let wake_at = self.dispatch(paused);
-            if let Some(error) = self.frontier.take_spill_error() {
-                self.failure.get_or_insert(error);
-            }
-            self.publish(paused);
-            let stopping = self.stop.is_stopped() || self.failure.is_some();
-            let budget_spent = self.max_pages.is_some_and(|max| self.dispatched >= max);
-            if self.frontier.in_flight() == 0
-                && (stopping || budget_spent || self.frontier.is_exhausted())
-            {
-                return;
-            }
-            let timeout = wake_at
-                .map(|at| at.saturating_duration_since(Instant::now()))
-                .unwrap_or(TICK)
-                .min(TICK);
-            select! {
-                recv(self.reports) -> report => match report {
-                    Ok(report) => self.handle(report),
-                    Err(_) => return, // every worker is gone
-                },
-                recv(self.stop_signal) -> _ => {}
-                default(timeout) => {}
-            }
+        match frontier.take_spill_error() {
+            Some(error) => Err(error.into()),
+            None => Ok(frontier),
         }
     }
 
-    /// Hands tasks to idle workers; returns when the next waiting host becomes ready.
-    ///
-    /// Only page fetches count toward `max_pages` (retries of a page do not count
-    /// again); robots.txt fetches and refused URLs do not.
-    fn dispatch(&mut self, paused: bool) -> Option<Instant> {
-        if self.stop.is_stopped() || paused || self.failure.is_some() {
-            return None;
-        }
-        while self.idle_workers > 0 {
-            if let Some(batch) = self.frontier.take_refused(SETTLE_BATCH) {
-                if !self.send(Task::Settle(batch)) {
-                    return None;
-                }
-                continue;
-            }
-            if self.max_pages.is_some_and(|max| self.dispatched >= max) {
-                return None;
-            }
-            match self.frontier.next(Instant::now()) {
-                Next::Job(job) => {
-                    let (host, first_try) = (job.host, job.attempts == 0);
-                    if !self.send(Task::Page(job)) {
-                        self.frontier.complete(host, None, Health::NotContacted);
-                        return None;
-                    }
-                    if first_try {
-                        self.dispatched += 1;
-                    }
-                }
-                Next::Robots(job) => {
-                    let host = job.host;
-                    if !self.send(Task::Robots(job)) {
-                        self.frontier.complete(host, None, Health::NotContacted);
-                        return None;
-                    }
-                }
-                Next::WaitUntil(at) => return Some(at),
-                Next::Idle => return None,
-            }
-        }
-        None
+    /// Builds the HTTP client and starts the workers, all of them idle.
+    fn start_workers(&self, seen: SeenSet, scope: Scope) -> Result<WorkerPool, CrawlError> {
+        let context = WorkerContext {
+            fetcher: Fetcher::new(&self.config)?,
+            store: Arc::clone(&self.store),
+            seen: Arc::new(seen),
+            scope: Arc::new(scope),
+            progress: Arc::clone(&self.progress),
+            settings: self.settings.worker.clone(),
+            hooks: self.hooks.clone(),
+            events: self.events.clone(),
+        };
+        Ok(WorkerPool::start(Arc::new(context), self.settings.workers)?)
     }
 
-    /// Sends a task to the idle workers; false when they are all gone.
-    fn send(&mut self, task: Task) -> bool {
-        if self.jobs.send(task).is_err() {
-            return false;
-        }
-        self.idle_workers -= 1;
-        true
+    /// The final counters, with what the frontier ended with (every worker is joined).
+    fn summarize(&self, frontier: &Frontier, stopped: bool) -> CrawlSummary {
+        let (active, parked) = frontier.host_counts();
+        self.progress.set_host_counts(active, parked);
+        let mut summary = self.progress.summary(stopped);
+        summary.queued_left = frontier.queued() as u64;
+        summary.ignored_robots = self.config.config.ignore_robots;
+        summary.crawl_delay_capped = frontier.capped_crawl_delays().clone();
+        summary.parked_hosts = frontier.parked_hosts().clone();
+        summary
     }
 
-    fn handle(&mut self, report: Report) {
-        self.idle_workers += 1;
-        match report {
-            Report::Page {
-                host,
-                answered,
-                health,
-                discovered,
-                retry,
-            } => {
-                self.frontier.complete(host, answered, health);
-                if let Some(queued) = retry {
-                    self.frontier.retry(queued);
-                }
-                for queued in discovered {
-                    self.frontier.push(queued);
-                }
-            }
-            Report::Robots {
-                host,
-                answered,
-                result,
-                discovered,
-            } => {
-                self.frontier.robots_done(host, answered, result);
-                for queued in discovered {
-                    self.frontier.push(queued);
-                }
-            }
-            Report::Settled { hosts } => self.frontier.settled(&hosts),
-            Report::StoreFailed { host, error } => {
-                tracing::error!(%error, "the store refused a write: stopping the crawl");
-                if let Some(host) = host {
-                    self.frontier.complete(host, None, Health::NotContacted);
-                }
-                self.failure.get_or_insert(error);
-            }
+    /// Ends the run in the store: its frontier cleared when the crawl went through it
+    /// all, the run's record finished, everything flushed.
+    fn close_run(
+        &self,
+        run: RunRecord,
+        summary: &CrawlSummary,
+        stopped: bool,
+    ) -> Result<(), CrawlError> {
+        if !stopped && summary.queued_left == 0 {
+            // Every worker is joined: nothing is in flight or being written.
+            self.store.clear_frontier()?;
         }
-    }
-
-    /// Refreshes the live counters, and announces hosts the frontier closed.
-    fn publish(&mut self, paused: bool) {
-        self.progress.set_frontier(
-            self.frontier.queued(),
-            self.frontier.in_flight(),
-            self.frontier.hosts(),
-        );
-        self.progress.set_paused(paused);
-        let now = Instant::now();
-        if self
-            .counted_hosts_at
-            .is_none_or(|at| now.duration_since(at) >= HOST_COUNT_EVERY)
-        {
-            let (active, parked) = self.frontier.host_counts();
-            self.progress.set_host_counts(active, parked);
-            self.counted_hosts_at = Some(now);
-        }
-        for closure in self.frontier.take_closures() {
-            tracing::warn!(
-                host = closure.host,
-                kind = closure.kind,
-                reason = closure.reason,
-                "host closed: its URLs are recorded, not fetched"
-            );
-            self.events.emit(CrawlEvent::HostClosed {
-                host: closure.host,
-                kind: closure.kind.to_owned(),
-                reason: closure.reason,
-            });
-        }
+        run.finish(&self.store, summary.pages_fetched, stopped)?;
+        self.store.flush()?;
+        Ok(())
     }
 }

@@ -7,9 +7,10 @@ use std::thread::JoinHandle;
 use crawler_storage::Store;
 use crossbeam_channel::Receiver;
 
-use crate::crawl::{CrawlError, StopHandle};
+use crate::crawl::CrawlError;
 use crate::events::CrawlEvent;
 use crate::progress::{CrawlSummary, Progress, Snapshot};
+use crate::scheduler::StopHandle;
 
 /// A crawl started with [`crate::Crawler::spawn`].
 ///

@@ -5,10 +5,20 @@
 //! junk) costs bounded memory and is reported by line number like any bad line.
 //! A URL listed again (in any spelling) is kept once: seed lists built by scripts
 //! repeat themselves, and each seed costs the crawl a frontier entry.
+//!
+//! Also here: how a crawl takes its seeds in ([`enqueue_seeds`]): through the URL
+//! filter and the seen-set, into the store's frontier and the in-memory one.
 
 use std::collections::HashSet;
 use std::io::BufRead;
 
+use crawler_storage::{QueueEntry, Store, StoreError};
+
+use crate::frontier::Frontier;
+use crate::hooks::Hooks;
+use crate::messages::{JobKind, Queued};
+use crate::progress::Progress;
+use crate::seen::SeenSet;
 use crate::url::{CanonicalUrl, UrlError, MAX_URL_LEN};
 
 /// The longest seed line read; past it the line is an error (and its rest skipped).
@@ -163,6 +173,52 @@ fn read_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> std::io::Result<O
             return Ok(Some(complete));
         }
     }
+}
+
+/// Takes a crawl's seeds in: the pages and sitemaps (named by `--sitemap`) the URL
+/// filter admits and the seen-set does not hold yet are written to the store's frontier
+/// in one batch and pushed into `frontier`, at depth 0. A hook failure skips its seed.
+pub(crate) fn enqueue_seeds(
+    pages: &[CanonicalUrl],
+    sitemaps: &[CanonicalUrl],
+    hooks: &Hooks,
+    progress: &Progress,
+    seen: &SeenSet,
+    store: &Store,
+    frontier: &mut Frontier,
+) -> Result<(), StoreError> {
+    let mut new_seeds = Vec::new();
+    let pages = pages.iter().map(|url| (url, JobKind::Page));
+    let sitemaps = sitemaps
+        .iter()
+        .map(|url| (url, JobKind::Sitemap { level: 0 }));
+    // Released when dropped: after the write below, or on an error before it.
+    let mut claims = seen.claims();
+    for (seed, kind) in pages.chain(sitemaps) {
+        match hooks.admits(seed) {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(failure) => {
+                tracing::warn!(url = seed.as_str(), failure, "hook failed on a seed");
+                progress.record_hook_failure();
+                continue;
+            }
+        }
+        if claims.claim(seed.fingerprint())? {
+            let entry = QueueEntry {
+                kind: kind.store_name(),
+                ..QueueEntry::seed(seed.as_str(), seed.host_key().as_str())
+            };
+            new_seeds.push((seed.fingerprint(), entry));
+            frontier.push(Queued {
+                kind,
+                ..Queued::page(seed.clone(), 0, None, 0)
+            });
+        }
+    }
+    let written = store.enqueue(&new_seeds);
+    drop(claims);
+    written
 }
 
 #[cfg(test)]

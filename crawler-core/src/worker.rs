@@ -10,62 +10,27 @@
 //!   without fetching anything.
 
 mod page;
+mod pool;
 mod robots;
+
+pub(crate) use pool::WorkerPool;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use crawler_storage::{PageRecord, PageWrite, QueueSlot, Store, StoreError};
+use crawler_storage::{PageRecord, PageWrite, QueueSlot, Store};
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::config::BodyPolicy;
 use crate::events::{CrawlEvent, Events};
 use crate::fetch::{FetchErrorKind, Fetcher};
 use crate::frontier::Refusal;
-use crate::frontier::{Health, HostId, Job, Queued, Refused, RobotsJob, RobotsResult};
 use crate::hooks::Hooks;
+use crate::messages::{Health, HostId, Job, Refused, Report, RobotsJob, RobotsResult, Task};
 use crate::progress::Progress;
-use crate::robots::ProductToken;
 use crate::seen::SeenSet;
+use crate::settings::WorkerSettings;
 use crate::url::{CanonicalUrl, HostKey, Scope};
-
-/// What the scheduler hands a worker.
-pub(crate) enum Task {
-    Page(Job),
-    Robots(RobotsJob),
-    /// Record these without a fetch.
-    Settle(Vec<Refused>),
-}
-
-/// What a worker tells the scheduler after each task.
-pub(crate) enum Report {
-    /// A page fetch is settled (stored, or to be retried); these URLs are new.
-    Page {
-        host: HostId,
-        /// When the response began (`None` when no request was made).
-        answered: Option<Instant>,
-        health: Health,
-        discovered: Vec<Queued>,
-        /// The URL again, when the fetch failed and is to be tried once more.
-        retry: Option<Queued>,
-    },
-    /// A robots.txt fetch finished; these URLs (its sitemaps) are new.
-    Robots {
-        host: HostId,
-        answered: Option<Instant>,
-        result: RobotsResult,
-        discovered: Vec<Queued>,
-    },
-    /// A batch of refused URLs is recorded (one host entry per URL).
-    Settled { hosts: Vec<HostId> },
-    /// The store refused a write: the crawl must stop.
-    StoreFailed {
-        /// The host whose request this was (`None` for a refused batch).
-        host: Option<HostId>,
-        error: StoreError,
-    },
-}
 
 /// Everything a worker reads; shared by all workers.
 pub(crate) struct WorkerContext {
@@ -74,19 +39,8 @@ pub(crate) struct WorkerContext {
     pub seen: Arc<SeenSet>,
     pub scope: Arc<Scope>,
     pub progress: Arc<Progress>,
-    pub max_depth: Option<u32>,
-    pub max_redirects: u8,
-    pub bodies: BodyPolicy,
-    /// The product token robots.txt groups and `X-Robots-Tag` lines are matched against.
-    pub robots_agent: ProductToken,
-    /// Retries of a failed fetch.
-    pub retries: u32,
-    /// Read the `Sitemap` lines of the seed hosts' robots.txt.
-    pub sitemaps: bool,
-    /// Queue `rel="nofollow"` links too.
-    pub follow_nofollow: bool,
-    /// URLs that look like crawler traps are recorded, not queued.
-    pub traps: crate::traps::TrapRules,
+    /// The settings a worker reads.
+    pub settings: WorkerSettings,
     /// The embedder's page handler, URL filter and page sink.
     pub hooks: Hooks,
     pub events: Events,

@@ -4,13 +4,13 @@ use std::time::SystemTime;
 
 use crawler_storage::{PageRecord, PageWrite, QueueEntry, QueueSlot, StoreError};
 
-use super::{unix_ms, Report, WorkerContext};
+use super::{unix_ms, WorkerContext};
 use crate::config::BodyPolicy;
 use crate::events::CrawlEvent;
 use crate::extract::{decode_html, extract_links};
 use crate::fetch::{retry_after, BodyLimit, FetchErrorKind, FetchOutcome, ResponseMeta};
-use crate::frontier::{Health, Job, JobKind, Queued};
 use crate::hooks::{guarded, Page, PageActions, StoredPage};
+use crate::messages::{Health, Job, JobKind, Queued, Report};
 use crate::robots::PageDirectives;
 use crate::seen::Claims;
 use crate::sitemap::{self, SitemapKind, MAX_SITEMAP_BYTES, MAX_SITEMAP_NESTING};
@@ -25,6 +25,14 @@ struct Candidate {
     kind: JobKind,
 }
 
+/// What admitting a page's candidates yields: its new frontier entries (for the store),
+/// the records of URLs settled without a fetch, and the new URLs (for the frontier).
+struct Admitted {
+    discovered: Vec<(u128, QueueEntry)>,
+    settled: Vec<(u128, PageRecord)>,
+    queued: Vec<Queued>,
+}
+
 /// What reading a response yields besides the record.
 #[derive(Default)]
 struct Reading {
@@ -35,38 +43,98 @@ struct Reading {
 }
 
 impl WorkerContext {
+    /// A page or sitemap task, step by step: fetch; either hand it back for a retry, or
+    /// record the response, read it, admit the URLs it leads to, hand it to the sink,
+    /// store it all in one write and report.
     pub(super) fn process(&self, job: Job) -> Result<Report, StoreError> {
         let fetched_at_ms = unix_ms();
-        let outcome = match job.kind {
+        let outcome = self.fetch(&job);
+        let health = health(&outcome);
+        let attempt = job.attempts.saturating_add(1);
+        let retrying = is_retryable(&outcome) && attempt <= self.settings.retries;
+        self.announce_fetch(&job, &outcome, retrying);
+        if retrying {
+            return Ok(self.retry_later(job, &outcome, health, attempt));
+        }
+        self.progress.record_fetched();
+        let mut page = self.record_fetch(&job, &outcome, attempt, fetched_at_ms);
+        let (mut reading, body) = self.read_response(&job, &outcome, &mut page);
+        let candidates = std::mem::take(&mut reading.candidates);
+        // Released when dropped: after the write below, or on an error or a panic before it.
+        let mut claims = self.seen.claims();
+        let admitted = self.admit(&job, candidates, &mut claims, &mut reading.hook_failures)?;
+        let body = body.filter(|_| !self.hooks.sink_instead);
+        page.body_stored = body.is_some();
+        // Before the sink, so that it sees the record as stored.
+        self.record_hook_failures(&job, &mut page, &reading.hook_failures);
+        self.hand_to_sink(&job, &mut page, &outcome, &reading.outlinks);
+        let host_key = job.url.host_key();
+        let written = self.store.write_page(&PageWrite {
+            page: Some(&page),
+            body,
+            outlinks: &reading.outlinks,
+            exchange: outcome.exchange.as_ref(),
+            discovered: &admitted.discovered,
+            settled: &admitted.settled,
+            released: &[job_slot(&job, &host_key)],
+        });
+        drop(claims);
+        written?;
+        self.announce_stored(&page, admitted.queued.len());
+        Ok(Report::Page {
+            host: job.host,
+            answered: Some(outcome.answered),
+            health,
+            discovered: admitted.queued,
+            retry: None,
+        })
+    }
+
+    /// Fetches the job's URL (a sitemap within the protocol's size limit).
+    fn fetch(&self, job: &Job) -> FetchOutcome {
+        match job.kind {
             JobKind::Page => self.fetcher.fetch(job.url.as_url()),
             JobKind::Sitemap { .. } => self
                 .fetcher
                 .fetch_with_limit(job.url.as_url(), BodyLimit::Refuse(MAX_SITEMAP_BYTES)),
-        };
-        let health = health(&outcome);
-        let attempt = job.attempts.saturating_add(1);
-        let retrying = is_retryable(&outcome) && attempt <= self.retries;
-        self.announce_fetch(&job, &outcome, retrying);
-        if retrying {
-            self.progress.record_retry();
-            tracing::debug!(url = job.url.as_str(), attempt, "will retry");
-            return Ok(Report::Page {
-                host: job.host,
-                answered: Some(outcome.answered),
-                health,
-                discovered: Vec::new(),
-                retry: Some(Queued {
-                    url: job.url,
-                    depth: job.depth,
-                    from: job.from,
-                    hops: job.hops,
-                    kind: job.kind,
-                    attempts: attempt,
-                }),
-            });
         }
-        self.progress.record_fetched();
+    }
 
+    /// A failed fetch to be tried again: counted, and handed back to the frontier.
+    fn retry_later(
+        &self,
+        job: Job,
+        outcome: &FetchOutcome,
+        health: Health,
+        attempt: u32,
+    ) -> Report {
+        self.progress.record_retry();
+        tracing::debug!(url = job.url.as_str(), attempt, "will retry");
+        Report::Page {
+            host: job.host,
+            answered: Some(outcome.answered),
+            health,
+            discovered: Vec::new(),
+            retry: Some(Queued {
+                url: job.url,
+                depth: job.depth,
+                from: job.from,
+                hops: job.hops,
+                kind: job.kind,
+                attempts: attempt,
+            }),
+        }
+    }
+
+    /// The page's record as the fetch left it: when, how long, how many bytes, and its
+    /// error if the fetch failed.
+    fn record_fetch(
+        &self,
+        job: &Job,
+        outcome: &FetchOutcome,
+        attempt: u32,
+        fetched_at_ms: u64,
+    ) -> PageRecord {
         let mut page = PageRecord::new(job.url.as_str(), job.url.host(), job.depth);
         page.from = job.from.clone();
         page.attempts = attempt;
@@ -79,6 +147,19 @@ impl WorkerContext {
             self.progress.record_error(error.kind);
         }
 
+        page
+    }
+
+    /// Records what the response says (status, headers), and reads a successful one by
+    /// its status and kind: a redirect's target, a page's links and directives, a
+    /// sitemap's URLs. Returns what was read, and the body to store (HTML, or every
+    /// body with `--bodies all`).
+    fn read_response<'o>(
+        &self,
+        job: &Job,
+        outcome: &'o FetchOutcome,
+        page: &mut PageRecord,
+    ) -> (Reading, Option<&'o [u8]>) {
         let mut reading = Reading::default();
         let mut body: Option<&[u8]> = None;
         if let Some(response) = &outcome.response {
@@ -94,76 +175,62 @@ impl WorkerContext {
                 let fetched = outcome.body.as_slice();
                 match (response.status, job.kind) {
                     (300..=399, _) => {
-                        if let Err(problem) = follow_redirect(&job, response, &mut reading) {
-                            self.flag(&mut page, FetchErrorKind::RedirectInvalid, problem);
+                        if let Err(problem) = follow_redirect(job, response, &mut reading) {
+                            self.flag(page, FetchErrorKind::RedirectInvalid, problem);
                         }
                     }
                     (200..=299, JobKind::Page) => {
                         let headers = (outcome.exchange.as_ref())
                             .map(|exchange| exchange.response.headers.as_slice())
                             .unwrap_or_default();
-                        self.read_page(&job, response, headers, fetched, &mut page, &mut reading)
+                        self.read_page(job, response, headers, fetched, page, &mut reading)
                     }
                     (200..=299, JobKind::Sitemap { level }) => {
-                        self.read_sitemap(&job, level, fetched, &mut page, &mut reading)
+                        self.read_sitemap(job, level, fetched, page, &mut reading)
                     }
                     _ => {}
                 }
-                let keep = response.is_html() || self.bodies == BodyPolicy::All;
+                let keep = response.is_html() || self.settings.bodies == BodyPolicy::All;
                 body = keep.then_some(outcome.body.as_slice());
             }
         }
         page.outlinks = u32::try_from(reading.outlinks.len()).unwrap_or(u32::MAX);
+        (reading, body)
+    }
 
+    /// Hands the page, as it is about to be stored, to the embedder's sink (if any); a
+    /// failure of the sink is recorded against the page.
+    fn hand_to_sink(
+        &self,
+        job: &Job,
+        page: &mut PageRecord,
+        outcome: &FetchOutcome,
+        outlinks: &[String],
+    ) {
+        let Some(sink) = &self.hooks.sink else {
+            return;
+        };
         let received = (outcome.response.is_some() && outcome.error.is_none())
             .then_some(outcome.body.as_slice());
-        let candidates = std::mem::take(&mut reading.candidates);
-        // Released when dropped: after the write below, or on an error or a panic before it.
-        let mut claims = self.seen.claims();
-        let (discovered, settled, queued) =
-            self.admit(&job, candidates, &mut claims, &mut reading.hook_failures)?;
-        if self.hooks.sink_instead {
-            body = None;
+        let stored = StoredPage {
+            record: page,
+            body: received,
+            outlinks,
+        };
+        if let Err(failure) = guarded("page sink", || sink.page(&stored)) {
+            self.record_hook_failures(job, page, &[failure]);
         }
-        page.body_stored = body.is_some();
-        // Before the sink, so that it sees the record as stored.
-        self.record_hook_failures(&job, &mut page, &reading.hook_failures);
-        if let Some(sink) = &self.hooks.sink {
-            let stored = StoredPage {
-                record: &page,
-                body: received,
-                outlinks: &reading.outlinks,
-            };
-            if let Err(failure) = guarded("page sink", || sink.page(&stored)) {
-                self.record_hook_failures(&job, &mut page, &[failure]);
-            }
-        }
-        let host_key = job.url.host_key();
-        let written = self.store.write_page(&PageWrite {
-            page: Some(&page),
-            body,
-            outlinks: &reading.outlinks,
-            exchange: outcome.exchange.as_ref(),
-            discovered: &discovered,
-            settled: &settled,
-            released: &[job_slot(&job, &host_key)],
-        });
-        drop(claims);
-        written?;
+    }
+
+    /// Tells the embedder the page is stored, with the URLs it added to the frontier.
+    fn announce_stored(&self, page: &PageRecord, queued: usize) {
         self.events.emit(CrawlEvent::PageStored {
             url: page.url.clone(),
             status: page.status,
             error: page.error.clone(),
             outlinks: page.outlinks,
-            queued: queued.len(),
+            queued,
         });
-        Ok(Report::Page {
-            host: job.host,
-            answered: Some(outcome.answered),
-            health,
-            discovered: queued,
-            retry: None,
-        })
     }
 
     /// Logs a fetch and tells the embedder, before anything is stored.
@@ -255,11 +322,11 @@ impl WorkerContext {
         let directives = PageDirectives::read(
             extracted.meta_robots.as_deref(),
             &response.x_robots_tag,
-            &self.robots_agent,
+            &self.settings.robots_agent,
         );
         page.noindex = directives.noindex;
         let next_depth = job.depth.saturating_add(1);
-        let deep_enough = self.max_depth.is_none_or(|max| next_depth <= max);
+        let deep_enough = self.settings.max_depth.is_none_or(|max| next_depth <= max);
         let follow = !directives.nofollow && deep_enough;
         let mut actions = PageActions::default();
         if let Some(handler) = &self.hooks.handler {
@@ -280,7 +347,10 @@ impl WorkerContext {
         }
         for link in extracted.links {
             reading.outlinks.push(link.url.as_str().to_owned());
-            if follow && (self.follow_nofollow || !link.nofollow) && actions.follows(&link.url) {
+            if follow
+                && (self.settings.follow_nofollow || !link.nofollow)
+                && actions.follows(&link.url)
+            {
                 reading.candidates.push(Candidate {
                     url: link.url,
                     depth: next_depth,
@@ -326,7 +396,7 @@ impl WorkerContext {
             SitemapKind::Index => (None, job.depth),
             SitemapKind::UrlSet | SitemapKind::Text => {
                 let depth = job.depth.saturating_add(1);
-                let follow = self.max_depth.is_none_or(|max| depth <= max);
+                let follow = self.settings.max_depth.is_none_or(|max| depth <= max);
                 (follow.then_some(JobKind::Page), depth)
             }
         };
@@ -364,21 +434,13 @@ impl WorkerContext {
     /// Scope and dedup: which candidates become frontier entries, and which are
     /// settled without a fetch (redirect chains past the hop limit). Every fingerprint
     /// returned is claimed in the seen-set, in `claims`: the caller drops them once written.
-    #[allow(clippy::type_complexity)]
     fn admit(
         &self,
         job: &Job,
         candidates: Vec<Candidate>,
         claims: &mut Claims<'_>,
         hook_failures: &mut Vec<String>,
-    ) -> Result<
-        (
-            Vec<(u128, QueueEntry)>,
-            Vec<(u128, PageRecord)>,
-            Vec<Queued>,
-        ),
-        StoreError,
-    > {
+    ) -> Result<Admitted, StoreError> {
         let mut discovered = Vec::new();
         let mut settled = Vec::new();
         let mut queued = Vec::new();
@@ -399,13 +461,13 @@ impl WorkerContext {
                 continue;
             }
             let from = Some(job.url.as_str().to_owned());
-            if let Some(trap) = self.traps.check(&candidate.url) {
+            if let Some(trap) = self.settings.traps.check(&candidate.url) {
                 let record = trap_record(&candidate.url, candidate.depth, from, &trap, unix_ms());
                 self.progress.record_error(FetchErrorKind::TrapSuspected);
                 settled.push((fingerprint, record));
                 continue;
             }
-            if candidate.hops > self.max_redirects {
+            if candidate.hops > self.settings.max_redirects {
                 let mut record = PageRecord::new(
                     candidate.url.as_str(),
                     candidate.url.host(),
@@ -417,7 +479,7 @@ impl WorkerContext {
                 record.error = Some(FetchErrorKind::TooManyRedirects.as_str().to_owned());
                 record.error_message = Some(format!(
                     "more than {} redirects in a row",
-                    self.max_redirects
+                    self.settings.max_redirects
                 ));
                 self.progress.record_error(FetchErrorKind::TooManyRedirects);
                 settled.push((fingerprint, record));
@@ -443,7 +505,11 @@ impl WorkerContext {
                 attempts: 0,
             });
         }
-        Ok((discovered, settled, queued))
+        Ok(Admitted {
+            discovered,
+            settled,
+            queued,
+        })
     }
 }
 

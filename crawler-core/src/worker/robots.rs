@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use crawler_storage::{QueueEntry, StoreError};
 
-use super::{Report, WorkerContext};
+use super::WorkerContext;
 use crate::fetch::BodyLimit;
-use crate::frontier::{JobKind, Queued, RobotsJob, RobotsResult};
+use crate::messages::{JobKind, Queued, Report, RobotsJob, RobotsResult};
 use crate::robots::{self, RobotsResponse, RobotsRules, MAX_ROBOTS_BYTES};
 use crate::url::CanonicalUrl;
 
@@ -21,8 +21,8 @@ impl WorkerContext {
         log_robots(&job.url, &verdict);
         let result = match verdict {
             RobotsResponse::Found(file) => {
-                let rules = Arc::new(file.rules_for(&self.robots_agent));
-                if job.seed_host && self.sitemaps {
+                let rules = Arc::new(file.rules_for(&self.settings.robots_agent));
+                if job.seed_host && self.settings.sitemaps {
                     discovered = self.queue_sitemaps(&job.url, rules.sitemaps())?;
                 }
                 RobotsResult::Rules(rules)

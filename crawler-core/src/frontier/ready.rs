@@ -1,0 +1,161 @@
+//! Which host goes next: the ready ring (hosts that may be dispatched now, taken in
+//! turn) and the timer heap (hosts waiting for an instant: their spacing, backoff or
+//! rate), and the `governor` keyed rate limiter that spaces each host's requests.
+//!
+//! A host is in at most one of the two at a time (its [`Slot`]), and only a host that
+//! can go is woken into the ring, so picking the next URL never scans hosts that
+//! cannot go.
+
+use std::cmp::Reverse;
+use std::num::NonZeroU32;
+use std::time::{Duration, Instant};
+
+use governor::clock::Clock;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use super::host::{RobotsState, Slot};
+use super::{Frontier, HostId, Job, Next};
+
+/// The even spacing a rate (requests per second, 0 for none) asks for, and the keyed
+/// limiter that enforces it per host (`None` without a rate).
+pub(super) fn rate_limiter(rate: f64) -> (Duration, Option<DefaultKeyedRateLimiter<HostId>>) {
+    let period = if rate > 0.0 {
+        Duration::from_secs_f64(1.0 / rate).max(Duration::from_nanos(1))
+    } else {
+        Duration::ZERO
+    };
+    let limiter = (rate > 0.0).then(|| {
+        let quota = Quota::with_period(period)
+            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+            .allow_burst(NonZeroU32::MIN);
+        RateLimiter::keyed(quota)
+    });
+    (period, limiter)
+}
+
+impl Frontier {
+    /// Hands out the next URL (or robots.txt) whose host may be fetched now.
+    ///
+    /// URLs that must not be fetched (disallowed, or of a closed host) are moved to the
+    /// refused list on the way; see [`Frontier::take_refused`].
+    pub fn next(&mut self, now: Instant) -> Next {
+        self.wake_due(now);
+        while let Some(id) = self.ready.pop_front() {
+            self.hosts[id].slot = Slot::Idle;
+            self.expire_robots(id, now);
+            if !self.dispatchable(id) {
+                continue;
+            }
+            if let Some(closed) = self.hosts[id].closed.clone() {
+                self.refuse_all(id, &closed);
+                continue;
+            }
+            let not_before = self.hosts[id].not_before;
+            if not_before > now {
+                self.wait(id, not_before);
+                continue;
+            }
+            if self.hosts[id].needs_robots() {
+                if let Some(wait) = self.rate_wait(id) {
+                    self.wait(id, now + wait);
+                    continue;
+                }
+                if let Some(job) = self.robots_job(id) {
+                    return Next::Robots(job);
+                }
+                continue;
+            }
+            let Some(queued) = self.next_allowed(id) else {
+                self.wake(id);
+                continue;
+            };
+            if let Some(wait) = self.rate_wait(id) {
+                self.hosts[id].push_front(queued);
+                self.queued += 1;
+                self.wait(id, now + wait);
+                continue;
+            }
+            let host = &mut self.hosts[id];
+            host.in_flight += 1;
+            if queued.attempts == 0 {
+                host.dispatched += 1;
+            }
+            self.in_flight += 1;
+            self.wake(id);
+            return Next::Job(Job {
+                url: queued.url,
+                host: id,
+                depth: queued.depth,
+                from: queued.from,
+                hops: queued.hops,
+                kind: queued.kind,
+                attempts: queued.attempts,
+            });
+        }
+        match self.waiting.peek() {
+            Some(Reverse((at, _))) => Next::WaitUntil(*at),
+            None => Next::Idle,
+        }
+    }
+
+    /// Moves the hosts whose instant has come from the timer heap to the ready ring.
+    fn wake_due(&mut self, now: Instant) {
+        while let Some(Reverse((at, id))) = self.waiting.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.waiting.pop();
+            self.hosts[id].slot = Slot::Idle;
+            self.wake(id);
+        }
+    }
+
+    /// Whether the host may go once its time comes: it has URLs (or may refill), room for
+    /// a request and page budget left; a closed host always may, to have its URLs refused.
+    pub(super) fn dispatchable(&self, id: HostId) -> bool {
+        let host = &self.hosts[id];
+        if host.is_empty() && !host.may_refill() {
+            return false;
+        }
+        if host.closed.is_some() {
+            return true;
+        }
+        let budget_left = self
+            .politeness
+            .max_pages_per_host
+            .is_none_or(|max| host.dispatched < max);
+        let room = match host.robots {
+            RobotsState::Fetching => false,
+            _ if host.needs_robots() => host.in_flight == 0,
+            _ => host.in_flight < host.concurrency(self.politeness.concurrency),
+        };
+        room && budget_left
+    }
+
+    /// Puts an idle host in the ready ring if it can go.
+    pub(super) fn wake(&mut self, id: HostId) {
+        if self.hosts[id].slot == Slot::Idle && self.dispatchable(id) {
+            self.hosts[id].slot = Slot::Ready;
+            self.ready.push_back(id);
+        }
+    }
+
+    /// Puts a host in the timer heap until `at`.
+    pub(super) fn wait(&mut self, id: HostId, at: Instant) {
+        self.hosts[id].slot = Slot::Waiting;
+        self.waiting.push(Reverse((at, id)));
+    }
+
+    /// How long the host's rate limiter wants us to wait; `None` takes a request slot.
+    pub(super) fn rate_wait(&self, id: HostId) -> Option<Duration> {
+        let limiter = self.limiter.as_ref()?;
+        match limiter.check_key(&id) {
+            Ok(()) => None,
+            Err(not_until) => Some(
+                not_until
+                    .wait_time_from(self.clock.now())
+                    .max(Duration::from_micros(100)),
+            ),
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Spilling and refilling: memory holds a bounded buffer per host, and the store's
+//! frontier holds the rest.
+//!
+//! A host that outgrows its buffer *spills*: its new URLs are only counted, and its
+//! buffer is refilled from the store, in discovery order, when it runs dry while nothing
+//! of the host is in flight or waiting to be recorded (so no URL is handed out twice).
+//! The store is reached through [`QueueSpill`], so the frontier is tested without one;
+//! [`StoreSpill`] is the real store behind it.
+
+use std::sync::Arc;
+
+use crawler_storage::{QueueEntry, Store, StoreError};
+
+use super::{Frontier, HostId, JobKind, Queued};
+use crate::url::CanonicalUrl;
+
+/// Where host queues spill when they outgrow memory: the store's frontier.
+pub trait QueueSpill: Send {
+    /// The first `limit` URLs the store holds for `host` and has not recorded, in the
+    /// order they were discovered. Called only when every URL of the host handed out
+    /// before is recorded (or held again in memory, as a retry is).
+    fn load(&self, host: &str, limit: usize) -> Result<Vec<Queued>, StoreError>;
+}
+
+/// URLs kept in memory for the whole frontier at most, shared out among hosts (each
+/// host keeps between [`MIN_BUFFER`] and [`MAX_BUFFER`]).
+const MEMORY_BUDGET: usize = 200_000;
+const MIN_BUFFER: usize = 8;
+pub(super) const MAX_BUFFER: usize = 256;
+
+/// The store's frontier, as the place host queues spill to and are refilled from.
+pub(crate) struct StoreSpill(pub Arc<Store>);
+
+impl QueueSpill for StoreSpill {
+    fn load(&self, host: &str, limit: usize) -> Result<Vec<Queued>, StoreError> {
+        self.0
+            .queued_for_host(host, limit)?
+            .into_iter()
+            .map(queued_from_store)
+            .collect()
+    }
+}
+
+fn queued_from_store(entry: QueueEntry) -> Result<Queued, StoreError> {
+    let url = CanonicalUrl::parse(&entry.url).map_err(|e| StoreError::Corrupt {
+        key: entry.url.clone(),
+        reason: format!("frontier entry is not a crawlable URL: {e}"),
+    })?;
+    Ok(Queued {
+        url,
+        depth: entry.depth,
+        from: entry.from,
+        hops: entry.hops,
+        kind: JobKind::from_store_name(entry.kind.as_deref()),
+        attempts: 0,
+    })
+}
+
+impl Frontier {
+    /// Lets host queues spill to `spill` instead of growing without bound.
+    pub fn with_spill(mut self, spill: Box<dyn QueueSpill>) -> Frontier {
+        self.spill = Some(spill);
+        self
+    }
+
+    /// The store error a refill met, if any (the crawl must stop).
+    pub fn take_spill_error(&mut self) -> Option<StoreError> {
+        self.spill_error.take()
+    }
+
+    /// Memory buffer of each host: the budget shared by the hosts known.
+    pub(super) fn buffer_cap(&self) -> usize {
+        (MEMORY_BUDGET / self.hosts.len().max(1)).clamp(MIN_BUFFER, MAX_BUFFER)
+    }
+
+    /// Takes up a host the store has URLs for (a resumed crawl): its buffer is filled
+    /// from the store, and it spills when the store holds more than the buffer took.
+    pub fn resume_host(&mut self, host: &str) {
+        let cap = self.buffer_cap();
+        let loaded = match self.spill.as_ref().map(|spill| spill.load(host, cap)) {
+            Some(Ok(loaded)) => loaded,
+            Some(Err(error)) => {
+                self.spill_error.get_or_insert(error);
+                return;
+            }
+            None => return,
+        };
+        let full = loaded.len() >= cap;
+        let mut id = None;
+        for queued in loaded {
+            id = Some(self.host_id(&queued.url));
+            self.push(queued);
+        }
+        if let Some(id) = id.filter(|_| full) {
+            self.hosts[id].spilled = true;
+            self.hosts[id].stored += 1;
+            self.queued += 1;
+        }
+    }
+
+    /// The next URL of a host's queue, refilling its buffer from the store when it ran
+    /// dry and nothing of the host is leased.
+    pub(super) fn pop(&mut self, id: HostId) -> Option<Queued> {
+        if self.hosts[id].is_empty() && self.hosts[id].may_refill() {
+            self.refill(id);
+        }
+        let queued = self.hosts[id].pop()?;
+        self.queued -= 1;
+        Some(queued)
+    }
+
+    pub(super) fn refill(&mut self, id: HostId) {
+        let cap = self.buffer_cap();
+        let Some(spill) = self.spill.as_ref() else {
+            return;
+        };
+        let loaded = match spill.load(self.keys[id].as_str(), cap) {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                self.spill_error.get_or_insert(error);
+                Vec::new()
+            }
+        };
+        let host = &mut self.hosts[id];
+        let count = loaded.len() as u64;
+        for queued in loaded {
+            host.push(queued);
+        }
+        // `stored` counted what reports announced; the store is the truth. Once it
+        // holds nothing beyond what was just loaded, the estimate is spent.
+        let before = host.stored;
+        host.stored = if count < cap as u64 {
+            0
+        } else {
+            before.saturating_sub(count).max(1)
+        };
+        self.queued =
+            (self.queued + count as usize + host.stored as usize).saturating_sub(before as usize);
+    }
+}

@@ -1,0 +1,443 @@
+//! The frontier's unit tests: plain data, no threads (the store behind a fake
+//! [`QueueSpill`]).
+
+use super::spill::MAX_BUFFER;
+use super::*;
+use std::sync::Arc;
+
+fn queued(url: &str, depth: u32) -> Queued {
+    Queued::page(CanonicalUrl::parse(url).unwrap(), depth, None, 0)
+}
+
+fn unlimited(concurrency: usize) -> Frontier {
+    Frontier::new(Politeness {
+        concurrency,
+        rate: 0.0,
+        obey_robots: false,
+        ..Politeness::default()
+    })
+}
+
+fn take(frontier: &mut Frontier) -> Option<Job> {
+    match frontier.next(Instant::now()) {
+        Next::Job(job) => Some(job),
+        _ => None,
+    }
+}
+
+/// A stand-in for the store's frontier: what the workers wrote, by (depth, URL).
+#[derive(Clone, Default)]
+struct FakeStore(std::sync::Arc<std::sync::Mutex<BTreeMap<(u32, String), Queued>>>);
+
+impl QueueSpill for FakeStore {
+    fn load(&self, _host: &str, limit: usize) -> Result<Vec<Queued>, StoreError> {
+        let stored = self.0.lock().unwrap();
+        Ok(stored.values().take(limit).cloned().collect())
+    }
+}
+
+#[test]
+fn a_spilled_host_is_refilled_from_the_store_and_hands_out_each_url_once() {
+    let store = FakeStore::default();
+    let mut frontier = Frontier::new(Politeness {
+        concurrency: 2,
+        rate: 0.0,
+        obey_robots: false,
+        ..Politeness::default()
+    })
+    .with_spill(Box::new(store.clone()));
+    let total = 1000;
+    let mut handed_out = std::collections::BTreeMap::new();
+    let mut next_url = 0;
+    let mut in_flight: Vec<Job> = Vec::new();
+    // Discover URLs in bursts while fetching, as workers do: each discovery is
+    // written to the store first, then reported; each fetch removes its entry.
+    while handed_out.len() < total {
+        for _ in 0..7 {
+            if next_url < total {
+                let url = format!("http://a.test/{next_url}");
+                let entry = queued(&url, (next_url % 3) as u32);
+                store
+                    .0
+                    .lock()
+                    .unwrap()
+                    .insert((entry.depth, url), entry.clone());
+                frontier.push(entry);
+                next_url += 1;
+            }
+        }
+        while let Some(job) = take(&mut frontier) {
+            *handed_out.entry(job.url.as_str().to_owned()).or_insert(0) += 1;
+            in_flight.push(job);
+        }
+        for job in in_flight.drain(..) {
+            store
+                .0
+                .lock()
+                .unwrap()
+                .remove(&(job.depth, job.url.as_str().to_owned()));
+            frontier.complete(job.host, None, Health::Fine);
+        }
+        assert!(
+            frontier.hosts[0].len() <= MAX_BUFFER,
+            "memory holds at most one buffer"
+        );
+    }
+    assert!(
+        frontier.hosts[0].spilled,
+        "1,000 URLs must outgrow one host's buffer"
+    );
+    assert_eq!(handed_out.len(), total);
+    assert!(
+        handed_out.values().all(|n| *n == 1),
+        "a URL was handed out twice"
+    );
+    assert!(store.0.lock().unwrap().is_empty());
+    assert!(frontier.take_spill_error().is_none());
+}
+
+#[test]
+fn one_request_per_host_at_a_time_by_default() {
+    let mut frontier = unlimited(1);
+    frontier.push(queued("http://a.test/1", 0));
+    frontier.push(queued("http://a.test/2", 0));
+    let first = take(&mut frontier).unwrap();
+    assert_eq!(
+        take(&mut frontier),
+        None,
+        "second request while the first is in flight"
+    );
+    frontier.complete(first.host, None, Health::Fine);
+    assert_eq!(take(&mut frontier).unwrap().url.as_str(), "http://a.test/2");
+    assert_eq!(frontier.next(Instant::now()), Next::Idle);
+}
+
+#[test]
+fn a_busy_host_does_not_block_the_others() {
+    let mut frontier = unlimited(1);
+    for i in 0..3 {
+        frontier.push(queued(&format!("http://a.test/{i}"), 0));
+    }
+    frontier.push(queued("http://b.test/", 0));
+    frontier.push(queued("http://c.test/", 0));
+    let hosts: Vec<String> = std::iter::from_fn(|| take(&mut frontier))
+        .map(|job| job.url.host().to_owned())
+        .collect();
+    assert_eq!(hosts, ["a.test", "b.test", "c.test"]);
+}
+
+#[test]
+fn lower_depth_goes_first_within_a_host() {
+    let mut frontier = unlimited(1);
+    frontier.push(queued("http://a.test/deep", 3));
+    frontier.push(queued("http://a.test/shallow", 1));
+    frontier.push(queued("http://a.test/mid", 2));
+    let mut order = Vec::new();
+    while let Some(job) = take(&mut frontier) {
+        order.push(job.url.as_url().path().to_owned());
+        frontier.complete(job.host, None, Health::Fine);
+    }
+    assert_eq!(order, ["/shallow", "/mid", "/deep"]);
+    assert!(frontier.is_exhausted());
+}
+
+#[test]
+fn concurrency_above_one_is_used_and_capped() {
+    let mut frontier = unlimited(2);
+    for i in 0..5 {
+        frontier.push(queued(&format!("http://a.test/{i}"), 0));
+    }
+    assert!(take(&mut frontier).is_some());
+    assert!(take(&mut frontier).is_some());
+    assert!(take(&mut frontier).is_none());
+    assert_eq!(frontier.in_flight(), 2);
+    assert_eq!(frontier.queued(), 3);
+}
+
+#[test]
+fn page_budget_per_host_is_exact() {
+    let mut frontier = Frontier::new(Politeness {
+        max_pages_per_host: Some(2),
+        obey_robots: false,
+        ..Politeness::default()
+    });
+    for i in 0..5 {
+        frontier.push(queued(&format!("http://a.test/{i}"), 0));
+    }
+    let mut dispatched = 0;
+    while let Some(job) = take(&mut frontier) {
+        dispatched += 1;
+        frontier.complete(job.host, None, Health::Fine);
+    }
+    assert_eq!(dispatched, 2);
+    assert!(
+        frontier.is_exhausted(),
+        "a spent host must not keep the crawl alive"
+    );
+    assert_eq!(frontier.queued(), 3);
+}
+
+#[test]
+fn a_rate_limited_host_waits_while_others_go() {
+    let mut frontier = Frontier::new(Politeness {
+        concurrency: 4,
+        rate: 1.0,
+        obey_robots: false,
+        ..Politeness::default()
+    });
+    frontier.push(queued("http://a.test/1", 0));
+    frontier.push(queued("http://a.test/2", 0));
+    frontier.push(queued("http://b.test/1", 0));
+    let now = Instant::now();
+    let first = take(&mut frontier).unwrap();
+    assert_eq!(first.url.host(), "a.test");
+    let second = take(&mut frontier).unwrap();
+    assert_eq!(second.url.host(), "b.test", "a.test must wait for its rate");
+    match frontier.next(Instant::now()) {
+        Next::WaitUntil(at) => {
+            let wait = at.duration_since(now);
+            assert!(
+                wait > Duration::from_millis(500) && wait <= Duration::from_millis(1100),
+                "{wait:?}"
+            );
+        }
+        other => panic!("expected a wait, got {other:?}"),
+    }
+}
+
+fn robots_frontier(politeness: Politeness) -> Frontier {
+    Frontier::new(Politeness {
+        obey_robots: true,
+        ..politeness
+    })
+}
+
+fn rules(file: &str) -> RobotsResult {
+    let agent = crate::robots::ProductToken::parse("crawler").unwrap();
+    RobotsResult::Rules(Arc::new(
+        crate::robots::RobotsTxt::parse(file.as_bytes()).rules_for(&agent),
+    ))
+}
+
+fn robots_job(frontier: &mut Frontier, now: Instant) -> RobotsJob {
+    match frontier.next(now) {
+        Next::Robots(job) => job,
+        other => panic!("expected a robots job, got {other:?}"),
+    }
+}
+
+#[test]
+fn robots_txt_goes_first_and_the_queue_waits_for_it() {
+    let mut frontier = robots_frontier(Politeness::default());
+    frontier.push(queued("http://a.test/1", 0));
+    frontier.push(queued("http://a.test/private/2", 1));
+    let now = Instant::now();
+    let job = robots_job(&mut frontier, now);
+    assert_eq!(job.url.as_str(), "http://a.test/robots.txt");
+    assert!(job.seed_host);
+    assert_eq!(frontier.next(now), Next::Idle, "pages wait for the rules");
+    frontier.robots_done(job.host, None, rules("User-agent: *\nDisallow: /private\n"));
+    let page = take(&mut frontier).unwrap();
+    assert_eq!(page.url.as_str(), "http://a.test/1");
+    frontier.complete(page.host, None, Health::Fine);
+    assert_eq!(frontier.next(now), Next::Idle);
+    let refused = frontier.take_refused(10).unwrap();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].queued.url.as_str(), "http://a.test/private/2");
+    assert_eq!(refused[0].reason.kind(), "robots-disallowed");
+    assert!(refused[0]
+        .reason
+        .message()
+        .contains("Disallow: /private (line 2, group *)"));
+    assert!(frontier.is_exhausted());
+}
+
+#[test]
+fn a_robots_redirect_is_fetched_next_for_the_same_host() {
+    let mut frontier = robots_frontier(Politeness::default());
+    frontier.push(queued("http://a.test/1", 0));
+    let now = Instant::now();
+    let job = robots_job(&mut frontier, now);
+    let target = CanonicalUrl::parse("http://b.test/real-robots.txt").unwrap();
+    frontier.robots_done(
+        job.host,
+        None,
+        RobotsResult::Redirect {
+            url: target.clone(),
+            hops: 1,
+        },
+    );
+    let again = robots_job(&mut frontier, now);
+    assert_eq!((again.url, again.hops, again.host), (target, 1, job.host));
+}
+
+#[test]
+fn unreachable_robots_is_retried_with_backoff_then_closes_the_host() {
+    let mut frontier = robots_frontier(Politeness {
+        retries: 2,
+        backoff: Duration::from_secs(1),
+        ..Politeness::default()
+    });
+    frontier.push(queued("http://a.test/1", 0));
+    frontier.push(queued("http://a.test/2", 0));
+    let start = Instant::now();
+    let unreachable = || RobotsResult::Unreachable {
+        reason: "status 503".into(),
+        retry_after: None,
+        connection_failure: false,
+    };
+    let job = robots_job(&mut frontier, start);
+    frontier.robots_done(job.host, Some(start), unreachable());
+    assert_eq!(
+        frontier.next(start),
+        Next::WaitUntil(start + Duration::from_secs(1))
+    );
+    let second = start + Duration::from_secs(1);
+    robots_job(&mut frontier, second);
+    frontier.robots_done(job.host, Some(second), unreachable());
+    assert_eq!(
+        frontier.next(second),
+        Next::WaitUntil(second + Duration::from_secs(2))
+    );
+    let third = second + Duration::from_secs(2);
+    robots_job(&mut frontier, third);
+    frontier.robots_done(job.host, Some(third), unreachable());
+    assert_eq!(frontier.next(third), Next::Idle);
+    let refused = frontier.take_refused(10).unwrap();
+    assert_eq!(refused.len(), 2);
+    assert!(refused
+        .iter()
+        .all(|r| r.reason.kind() == "robots-unavailable"));
+    // URLs found later for the closed host are refused too.
+    frontier.push(queued("http://a.test/3", 1));
+    assert_eq!(frontier.next(third), Next::Idle);
+    assert_eq!(frontier.take_refused(10).unwrap().len(), 1);
+    assert!(frontier.is_exhausted());
+}
+
+#[test]
+fn crawl_delay_sets_the_interval_within_the_cap_and_serializes_the_host() {
+    let mut frontier = robots_frontier(Politeness {
+        concurrency: 4,
+        max_crawl_delay: Duration::from_secs(5),
+        ..Politeness::default()
+    });
+    for i in 0..3 {
+        frontier.push(queued(&format!("http://a.test/{i}"), 0));
+        frontier.push(queued(&format!("http://b.test/{i}"), 0));
+    }
+    let now = Instant::now();
+    let a = robots_job(&mut frontier, now);
+    let b = robots_job(&mut frontier, now);
+    frontier.robots_done(a.host, Some(now), rules("User-agent: *\nCrawl-delay: 2\n"));
+    frontier.robots_done(b.host, Some(now), rules("User-agent: *\nCrawl-delay: 60\n"));
+    assert_eq!(
+        frontier.next(now),
+        Next::WaitUntil(now + Duration::from_secs(2))
+    );
+    let later = now + Duration::from_secs(2);
+    let first = take(&mut frontier)
+        .map(|_| ())
+        .or_else(|| match frontier.next(later) {
+            Next::Job(_) => Some(()),
+            _ => None,
+        });
+    assert!(first.is_some());
+    assert!(
+        !matches!(frontier.next(later), Next::Job(job) if job.url.host() == "a.test"),
+        "one request at a time with a crawl delay"
+    );
+    assert_eq!(
+        frontier.capped_crawl_delays().get("http://b.test:80"),
+        Some(&60.0)
+    );
+}
+
+#[test]
+fn overload_pauses_only_that_host_for_its_retry_after() {
+    let mut frontier = unlimited(1);
+    frontier.push(queued("http://a.test/1", 0));
+    frontier.push(queued("http://a.test/2", 0));
+    frontier.push(queued("http://b.test/1", 0));
+    frontier.push(queued("http://b.test/2", 0));
+    let now = Instant::now();
+    let a = take(&mut frontier).unwrap();
+    let b = take(&mut frontier).unwrap();
+    frontier.complete(
+        a.host,
+        Some(now),
+        Health::Overloaded {
+            retry_after: Some(Duration::from_secs(7)),
+        },
+    );
+    frontier.complete(b.host, Some(now), Health::Fine);
+    let next = take(&mut frontier).unwrap();
+    assert_eq!(next.url.as_str(), "http://b.test/2");
+    assert_eq!(
+        frontier.next(now),
+        Next::WaitUntil(now + Duration::from_secs(7))
+    );
+}
+
+#[test]
+fn backoff_doubles_and_retries_go_first() {
+    let mut frontier = Frontier::new(Politeness {
+        obey_robots: false,
+        backoff: Duration::from_millis(100),
+        max_backoff: Duration::from_millis(250),
+        ..Politeness::default()
+    });
+    frontier.push(queued("http://a.test/1", 0));
+    frontier.push(queued("http://a.test/2", 0));
+    let mut at = Instant::now();
+    let mut waits = Vec::new();
+    for _ in 0..3 {
+        let job = match frontier.next(at) {
+            Next::Job(job) => job,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(job.url.as_str(), "http://a.test/1");
+        frontier.complete(job.host, Some(at), Health::ServerError);
+        frontier.retry(Queued {
+            attempts: job.attempts + 1,
+            ..queued(job.url.as_str(), 0)
+        });
+        let Next::WaitUntil(until) = frontier.next(at) else {
+            panic!("the host must back off");
+        };
+        waits.push(until - at);
+        at = until;
+    }
+    let ms = |n| Duration::from_millis(n);
+    assert_eq!(waits, [ms(100), ms(200), ms(250)]);
+}
+
+#[test]
+fn repeated_connection_failures_park_the_host() {
+    let mut frontier = Frontier::new(Politeness {
+        obey_robots: false,
+        backoff: Duration::ZERO,
+        park_after: 3,
+        ..Politeness::default()
+    });
+    for i in 0..5 {
+        frontier.push(queued(&format!("http://a.test/{i}"), 0));
+    }
+    for _ in 0..3 {
+        let job = take(&mut frontier).unwrap();
+        frontier.complete(
+            job.host,
+            None,
+            Health::Unreachable {
+                reason: "connect: refused".into(),
+            },
+        );
+    }
+    assert_eq!(frontier.next(Instant::now()), Next::Idle);
+    let refused = frontier.take_refused(100).unwrap();
+    assert_eq!(refused.len(), 2);
+    assert!(refused
+        .iter()
+        .all(|r| r.reason.kind() == "host-unreachable"));
+    assert!(frontier.parked_hosts().contains_key("http://a.test:80"));
+}

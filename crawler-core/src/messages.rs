@@ -1,0 +1,273 @@
+//! The messages that move a URL through the engine, together: what the frontier hands
+//! the scheduler ([`Next`]: a [`Job`], a [`RobotsJob`], or when to look again), what the
+//! scheduler hands a worker (`Task`), what a worker reports back (`Report`, carrying
+//! [`Queued`] URLs, [`Health`] and [`RobotsResult`]), and what the frontier refuses or
+//! closes ([`Refused`], [`Closure`]).
+//!
+//! They are plain data in a module of their own so that the frontier, the scheduler and
+//! the workers each import them without importing one another.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crawler_storage::StoreError;
+
+use crate::robots::RobotsRules;
+use crate::url::CanonicalUrl;
+
+/// Index of a host in the frontier.
+pub type HostId = usize;
+
+/// What a queued URL is fetched as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobKind {
+    /// A page: stored, and its links followed.
+    Page,
+    /// A sitemap, `level` sitemap indexes below the one that was found first.
+    Sitemap {
+        /// Sitemap indexes followed to reach it (0 for one named by robots.txt or
+        /// `--sitemap`).
+        level: u8,
+    },
+}
+
+impl JobKind {
+    /// How the store's frontier spells the kind (`None` for a page).
+    pub fn store_name(self) -> Option<String> {
+        match self {
+            JobKind::Page => None,
+            JobKind::Sitemap { level } => Some(format!("sitemap:{level}")),
+        }
+    }
+
+    /// The kind a stored frontier entry names; anything unknown is a page.
+    pub fn from_store_name(name: Option<&str>) -> JobKind {
+        name.and_then(|name| name.strip_prefix("sitemap:"))
+            .and_then(|level| level.parse().ok())
+            .map_or(JobKind::Page, |level| JobKind::Sitemap { level })
+    }
+}
+
+/// A URL handed to a worker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Job {
+    /// The URL to fetch.
+    pub url: CanonicalUrl,
+    /// Its host in the frontier.
+    pub host: HostId,
+    /// Link hops from a seed.
+    pub depth: u32,
+    /// The page it was discovered on (`None` for seeds).
+    pub from: Option<String>,
+    /// Redirect hops that led here.
+    pub hops: u8,
+    /// A page or a sitemap.
+    pub kind: JobKind,
+    /// Fetch attempts already made (0 for a first try).
+    pub attempts: u32,
+}
+
+/// A URL waiting in a host queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Queued {
+    /// The URL, canonical.
+    pub url: CanonicalUrl,
+    /// Link hops from a seed.
+    pub depth: u32,
+    /// The page it was discovered on (`None` for seeds).
+    pub from: Option<String>,
+    /// Redirect hops that led here.
+    pub hops: u8,
+    /// A page or a sitemap.
+    pub kind: JobKind,
+    /// Fetch attempts already made.
+    pub attempts: u32,
+}
+
+impl Queued {
+    /// A page URL on its first try.
+    pub fn page(url: CanonicalUrl, depth: u32, from: Option<String>, hops: u8) -> Queued {
+        Queued {
+            url,
+            depth,
+            from,
+            hops,
+            kind: JobKind::Page,
+            attempts: 0,
+        }
+    }
+}
+
+/// A robots.txt fetch for a host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RobotsJob {
+    /// The host in the frontier.
+    pub host: HostId,
+    /// `/robots.txt` of the host, or where it redirected.
+    pub url: CanonicalUrl,
+    /// Redirects followed to get here.
+    pub hops: u8,
+    /// Whether a seed is on the host (its `Sitemap` lines are wanted then).
+    pub seed_host: bool,
+}
+
+/// A URL settled without a fetch, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refused {
+    /// The host in the frontier.
+    pub host: HostId,
+    /// The URL not fetched.
+    pub queued: Queued,
+    /// Why.
+    pub reason: Refusal,
+}
+
+/// Why a URL is not fetched.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// A robots.txt rule disallows it (the rule and group, for the record).
+    RobotsDisallowed(String),
+    /// The host's robots.txt could not be fetched through all retries.
+    RobotsUnavailable(Arc<str>),
+    /// The host is parked after failing again and again.
+    HostUnreachable(Arc<str>),
+}
+
+impl Refusal {
+    /// Every kind, in a fixed order (for per-kind counters).
+    pub const KINDS: [&'static str; 3] = [
+        "robots-disallowed",
+        "robots-unavailable",
+        "host-unreachable",
+    ];
+
+    /// The error kind the store records.
+    pub fn kind(&self) -> &'static str {
+        Refusal::KINDS[self.index()]
+    }
+
+    /// Position in [`Refusal::KINDS`].
+    pub fn index(&self) -> usize {
+        match self {
+            Refusal::RobotsDisallowed(_) => 0,
+            Refusal::RobotsUnavailable(_) => 1,
+            Refusal::HostUnreachable(_) => 2,
+        }
+    }
+
+    /// The human-readable detail the store records.
+    pub fn message(&self) -> String {
+        match self {
+            Refusal::RobotsDisallowed(rule) => format!("disallowed by robots.txt: {rule}"),
+            Refusal::RobotsUnavailable(why) => {
+                format!("robots.txt unreachable, so nothing on the host is fetched ({why})")
+            }
+            Refusal::HostUnreachable(why) => format!("host parked after repeated failures ({why})"),
+        }
+    }
+}
+
+/// A host the frontier closed: nothing more of it is fetched.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Closure {
+    /// The host key (`http://a.test:80`).
+    pub host: String,
+    /// `host-unreachable` (parked) or `robots-unavailable`.
+    pub kind: &'static str,
+    /// Why, as recorded against its URLs.
+    pub reason: String,
+}
+
+/// What the frontier can give the scheduler now.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Fetch this.
+    Job(Job),
+    /// Fetch this host's robots.txt.
+    Robots(RobotsJob),
+    /// Nothing is ready; the earliest host becomes ready at this instant.
+    WaitUntil(Instant),
+    /// Nothing is ready or waiting: only completions in flight can bring more work.
+    Idle,
+}
+
+/// What a finished request says about its host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Health {
+    /// An answer that asks nothing of us (any status but 429 and 5xx).
+    Fine,
+    /// 429 or 503: slow down, for `retry_after` if the server said.
+    Overloaded {
+        /// The server's `Retry-After`, read.
+        retry_after: Option<Duration>,
+    },
+    /// Another 5xx.
+    ServerError,
+    /// No usable answer: connection refused, DNS, timeout, broken connection.
+    Unreachable {
+        /// What failed, for the record of a parked host.
+        reason: String,
+    },
+    /// Nothing was sent.
+    NotContacted,
+}
+
+/// The meaning of a finished robots.txt fetch, for the frontier.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RobotsResult {
+    /// These rules apply (a missing file gives [`RobotsRules::allow_all`]).
+    Rules(Arc<RobotsRules>),
+    /// Fetch this next, for the same host.
+    Redirect {
+        /// Where robots.txt moved to.
+        url: CanonicalUrl,
+        /// Redirect hops so far.
+        hops: u8,
+    },
+    /// No usable answer: nothing of the host goes; retry later.
+    Unreachable {
+        /// What failed.
+        reason: String,
+        /// The server's `Retry-After`, read.
+        retry_after: Option<Duration>,
+        /// No connection at all (counts toward parking the host).
+        connection_failure: bool,
+    },
+}
+
+/// What the scheduler hands a worker.
+pub(crate) enum Task {
+    Page(Job),
+    Robots(RobotsJob),
+    /// Record these without a fetch.
+    Settle(Vec<Refused>),
+}
+
+/// What a worker tells the scheduler after each task.
+pub(crate) enum Report {
+    /// A page fetch is settled (stored, or to be retried); these URLs are new.
+    Page {
+        host: HostId,
+        /// When the response began (`None` when no request was made).
+        answered: Option<Instant>,
+        health: Health,
+        discovered: Vec<Queued>,
+        /// The URL again, when the fetch failed and is to be tried once more.
+        retry: Option<Queued>,
+    },
+    /// A robots.txt fetch finished; these URLs (its sitemaps) are new.
+    Robots {
+        host: HostId,
+        answered: Option<Instant>,
+        result: RobotsResult,
+        discovered: Vec<Queued>,
+    },
+    /// A batch of refused URLs is recorded (one host entry per URL).
+    Settled { hosts: Vec<HostId> },
+    /// The store refused a write: the crawl must stop.
+    StoreFailed {
+        /// The host whose request this was (`None` for a refused batch).
+        host: Option<HostId>,
+        error: StoreError,
+    },
+}

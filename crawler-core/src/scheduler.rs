@@ -1,0 +1,316 @@
+//! The scheduler: the one thread that owns the frontier and moves URLs between it and
+//! the workers.
+//!
+//! Each round it takes the workers' reports into the frontier, then hands a task to each
+//! idle worker (a page, a robots.txt, or a batch of refused URLs to record), then waits
+//! for a report, a stop or pause, or the instant the next waiting host becomes ready. It
+//! sends only to an idle worker, so a job never waits in a channel while its host's
+//! politeness clock runs. [`StopHandle`] holds the stop and pause flags it reads each
+//! round.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crawler_storage::StoreError;
+use crossbeam_channel::{select, Receiver, Sender};
+
+use crate::events::{CrawlEvent, Events};
+use crate::frontier::Frontier;
+use crate::messages::{Health, Next, Report, Task};
+use crate::progress::Progress;
+use crate::worker::WorkerPool;
+
+/// Asks a running crawl to stop, or to pause: no new fetches; fetches in flight
+/// finish and are stored. Cheap to clone and to call from any thread.
+#[derive(Clone, Debug)]
+pub struct StopHandle {
+    stopped: Arc<AtomicBool>,
+    paused: Arc<AtomicBool>,
+    wake: Sender<()>,
+}
+
+impl StopHandle {
+    /// A handle with neither flag set, and the channel its wake-ups arrive on.
+    pub(crate) fn new() -> (StopHandle, Receiver<()>) {
+        let (wake, woken) = crossbeam_channel::bounded(1);
+        let handle = StopHandle {
+            stopped: Arc::new(AtomicBool::new(false)),
+            paused: Arc::new(AtomicBool::new(false)),
+            wake,
+        };
+        (handle, woken)
+    }
+
+    /// Ends the crawl: nothing new is fetched, fetches in flight finish and are
+    /// stored, then [`Crawler::run`](crate::Crawler::run) returns its summary. The frontier stays in the
+    /// store, so a crawl over the same store continues where this one stopped.
+    pub fn stop(&self) {
+        if !self.stopped.swap(true, Ordering::SeqCst) {
+            tracing::info!("stop requested: finishing the fetches in flight");
+        }
+        let _ = self.wake.try_send(());
+    }
+
+    /// Whether a stop was requested.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::SeqCst)
+    }
+
+    /// Stops handing out new fetches until [`StopHandle::resume`]; fetches in flight
+    /// finish and are stored. A paused crawl holds its frontier; stopping it works.
+    pub fn pause(&self) {
+        if !self.paused.swap(true, Ordering::SeqCst) {
+            tracing::info!("crawl paused");
+        }
+        let _ = self.wake.try_send(());
+    }
+
+    /// Lets a paused crawl go on.
+    pub fn resume(&self) {
+        if self.paused.swap(false, Ordering::SeqCst) {
+            tracing::info!("crawl resumed");
+        }
+        let _ = self.wake.try_send(());
+    }
+
+    /// Whether a pause is in force (see [`crate::Snapshot::paused`] for whether the scheduler has taken it).
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::SeqCst)
+    }
+}
+
+/// The loop that owns the frontier: take reports, hand out jobs, wait for the next event.
+pub(crate) struct Scheduler {
+    frontier: Frontier,
+    /// The workers: the scheduler sends them tasks and receives their reports.
+    workers: WorkerPool,
+    stop_signal: Receiver<()>,
+    stop: StopHandle,
+    progress: Arc<Progress>,
+    idle_workers: usize,
+    max_pages: Option<u64>,
+    dispatched: u64,
+    failure: Option<StoreError>,
+    events: Events,
+    /// When the active and parked hosts were last counted (a walk over every host).
+    counted_hosts_at: Option<Instant>,
+}
+
+/// What a scheduler leaves when its loop ends, every worker joined.
+pub(crate) struct Ended {
+    /// The frontier as the crawl left it (what is queued, closed, capped).
+    pub frontier: Frontier,
+    /// The store error that stopped the crawl, if one did.
+    pub failure: Option<StoreError>,
+}
+
+/// How often the active and parked hosts are counted.
+const HOST_COUNT_EVERY: Duration = Duration::from_millis(100);
+
+/// How often the scheduler refreshes the live counters when nothing else happens.
+const TICK: Duration = Duration::from_millis(200);
+
+/// Refused URLs recorded by one worker task at most (one store batch).
+const SETTLE_BATCH: usize = 512;
+
+impl Scheduler {
+    /// A scheduler over `frontier` and the started `workers`, all of them idle.
+    pub(crate) fn new(
+        frontier: Frontier,
+        workers: WorkerPool,
+        stop: StopHandle,
+        stop_signal: Receiver<()>,
+        progress: Arc<Progress>,
+        events: Events,
+        max_pages: Option<u64>,
+    ) -> Scheduler {
+        Scheduler {
+            frontier,
+            idle_workers: workers.size(),
+            workers,
+            stop_signal,
+            stop,
+            progress,
+            max_pages,
+            dispatched: 0,
+            failure: None,
+            events,
+            counted_hosts_at: None,
+        }
+    }
+
+    /// Runs the crawl's rounds until it ends , then
+    /// closes the task channel and joins every worker.
+    pub(crate) fn run(mut self) -> Ended {
+        self.rounds();
+        let Scheduler {
+            frontier,
+            workers,
+            failure,
+            ..
+        } = self;
+        workers.join();
+        Ended { frontier, failure }
+    }
+
+    /// Takes reports, hands out tasks and waits, round after round, until nothing is in
+    /// flight and the crawl is stopped, out of budget or out of URLs.
+    fn rounds(&mut self) {
+        loop {
+            while let Ok(report) = self.workers.reports.try_recv() {
+                self.handle(report);
+            }
+            // Read before dispatching: a pause seen here holds for this round.
+            let paused = self.stop.is_paused();
+            let wake_at = self.dispatch(paused);
+            if let Some(error) = self.frontier.take_spill_error() {
+                self.failure.get_or_insert(error);
+            }
+            self.publish(paused);
+            let stopping = self.stop.is_stopped() || self.failure.is_some();
+            let budget_spent = self.max_pages.is_some_and(|max| self.dispatched >= max);
+            if self.frontier.in_flight() == 0
+                && (stopping || budget_spent || self.frontier.is_exhausted())
+            {
+                return;
+            }
+            let timeout = wake_at
+                .map(|at| at.saturating_duration_since(Instant::now()))
+                .unwrap_or(TICK)
+                .min(TICK);
+            select! {
+                recv(self.workers.reports) -> report => match report {
+                    Ok(report) => self.handle(report),
+                    Err(_) => return, // every worker is gone
+                },
+                recv(self.stop_signal) -> _ => {}
+                default(timeout) => {}
+            }
+        }
+    }
+
+    /// Hands tasks to idle workers; returns when the next waiting host becomes ready.
+    ///
+    /// Only page fetches count toward `max_pages` (retries of a page do not count
+    /// again); robots.txt fetches and refused URLs do not.
+    fn dispatch(&mut self, paused: bool) -> Option<Instant> {
+        if self.stop.is_stopped() || paused || self.failure.is_some() {
+            return None;
+        }
+        while self.idle_workers > 0 {
+            if let Some(batch) = self.frontier.take_refused(SETTLE_BATCH) {
+                if !self.send(Task::Settle(batch)) {
+                    return None;
+                }
+                continue;
+            }
+            if self.max_pages.is_some_and(|max| self.dispatched >= max) {
+                return None;
+            }
+            match self.frontier.next(Instant::now()) {
+                Next::Job(job) => {
+                    let (host, first_try) = (job.host, job.attempts == 0);
+                    if !self.send(Task::Page(job)) {
+                        self.frontier.complete(host, None, Health::NotContacted);
+                        return None;
+                    }
+                    if first_try {
+                        self.dispatched += 1;
+                    }
+                }
+                Next::Robots(job) => {
+                    let host = job.host;
+                    if !self.send(Task::Robots(job)) {
+                        self.frontier.complete(host, None, Health::NotContacted);
+                        return None;
+                    }
+                }
+                Next::WaitUntil(at) => return Some(at),
+                Next::Idle => return None,
+            }
+        }
+        None
+    }
+
+    /// Sends a task to the idle workers; false when they are all gone.
+    fn send(&mut self, task: Task) -> bool {
+        if self.workers.tasks.send(task).is_err() {
+            return false;
+        }
+        self.idle_workers -= 1;
+        true
+    }
+
+    fn handle(&mut self, report: Report) {
+        self.idle_workers += 1;
+        match report {
+            Report::Page {
+                host,
+                answered,
+                health,
+                discovered,
+                retry,
+            } => {
+                self.frontier.complete(host, answered, health);
+                if let Some(queued) = retry {
+                    self.frontier.retry(queued);
+                }
+                for queued in discovered {
+                    self.frontier.push(queued);
+                }
+            }
+            Report::Robots {
+                host,
+                answered,
+                result,
+                discovered,
+            } => {
+                self.frontier.robots_done(host, answered, result);
+                for queued in discovered {
+                    self.frontier.push(queued);
+                }
+            }
+            Report::Settled { hosts } => self.frontier.settled(&hosts),
+            Report::StoreFailed { host, error } => {
+                tracing::error!(%error, "the store refused a write: stopping the crawl");
+                if let Some(host) = host {
+                    self.frontier.complete(host, None, Health::NotContacted);
+                }
+                self.failure.get_or_insert(error);
+            }
+        }
+    }
+
+    /// Refreshes the live counters, and announces hosts the frontier closed.
+    fn publish(&mut self, paused: bool) {
+        self.progress.set_frontier(
+            self.frontier.queued(),
+            self.frontier.in_flight(),
+            self.frontier.hosts(),
+        );
+        self.progress.set_paused(paused);
+        let now = Instant::now();
+        if self
+            .counted_hosts_at
+            .is_none_or(|at| now.duration_since(at) >= HOST_COUNT_EVERY)
+        {
+            let (active, parked) = self.frontier.host_counts();
+            self.progress.set_host_counts(active, parked);
+            self.counted_hosts_at = Some(now);
+        }
+        for closure in self.frontier.take_closures() {
+            tracing::warn!(
+                host = closure.host,
+                kind = closure.kind,
+                reason = closure.reason,
+                "host closed: its URLs are recorded, not fetched"
+            );
+            self.events.emit(CrawlEvent::HostClosed {
+                host: closure.host,
+                kind: closure.kind.to_owned(),
+                reason: closure.reason,
+            });
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! The engine's settings as its parts read them, derived once from a validated
+//! [`CrawlConfig`](crate::CrawlConfig): the frontier's [`Politeness`], the workers'
+//! [`WorkerSettings`], and the pool size and page budget the scheduler needs.
+//!
+//! Each setting is copied from the configuration here and nowhere else, so a new
+//! setting is wired in one place and a part sees only what it uses.
+
+use crate::config::{BodyPolicy, ValidConfig};
+use crate::frontier::Politeness;
+use crate::robots::ProductToken;
+use crate::traps::TrapRules;
+
+/// Every setting the engine's parts read, derived from the configuration once.
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    /// The frontier's per-host politeness.
+    pub politeness: Politeness,
+    /// What every worker reads.
+    pub worker: WorkerSettings,
+    /// Worker threads.
+    pub workers: usize,
+    /// Page fetches started at most (robots.txt fetches and retries excluded).
+    pub max_pages: Option<u64>,
+}
+
+/// What a worker reads from the settings.
+#[derive(Clone, Debug)]
+pub(crate) struct WorkerSettings {
+    /// Link hops from a seed followed at most.
+    pub max_depth: Option<u32>,
+    /// Redirect hops followed at most; a longer chain is recorded, not queued.
+    pub max_redirects: u8,
+    /// Which bodies are stored.
+    pub bodies: BodyPolicy,
+    /// The product token robots.txt groups and `X-Robots-Tag` lines are matched against.
+    pub robots_agent: ProductToken,
+    /// Retries of a failed fetch.
+    pub retries: u32,
+    /// Read the `Sitemap` lines of the seed hosts' robots.txt.
+    pub sitemaps: bool,
+    /// Queue `rel="nofollow"` links too.
+    pub follow_nofollow: bool,
+    /// URLs that look like crawler traps are recorded, not queued.
+    pub traps: TrapRules,
+}
+
+impl Settings {
+    /// The settings `config` asks for.
+    pub(crate) fn derive(config: &ValidConfig) -> Settings {
+        let settings = &config.config;
+        Settings {
+            politeness: Politeness {
+                concurrency: settings.per_host_concurrency,
+                rate: settings.per_host_rate,
+                max_pages_per_host: settings.max_pages_per_host,
+                obey_robots: !settings.ignore_robots,
+                robots_ttl: settings.robots_ttl,
+                max_crawl_delay: settings.max_crawl_delay,
+                retries: settings.retries,
+                backoff: settings.retry_backoff,
+                max_backoff: settings.max_backoff,
+                park_after: settings.park_after,
+            },
+            worker: WorkerSettings {
+                max_depth: settings.max_depth,
+                max_redirects: settings.max_redirects,
+                bodies: settings.bodies,
+                robots_agent: config.robots_agent.clone(),
+                retries: settings.retries,
+                sitemaps: settings.sitemaps,
+                follow_nofollow: settings.follow_nofollow,
+                traps: settings.trap_rules(),
+            },
+            workers: settings.workers,
+            max_pages: settings.max_pages,
+        }
+    }
+}
