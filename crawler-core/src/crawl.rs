@@ -304,7 +304,7 @@ impl Crawler {
         let run_index = self.store.start_run(&run)?;
 
         let context = Arc::new(WorkerContext {
-            fetcher: Fetcher::new(&self.config)?,
+            fetcher: Fetcher::new(&self.config.fetch_settings())?,
             store: Arc::clone(&self.store),
             seen: Arc::new(seen),
             scope: Arc::new(scope),

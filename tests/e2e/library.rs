@@ -1,6 +1,6 @@
 //! The engine used as a library: the same crawl without the binary, and stopping it.
 
-use crawler_core::{CanonicalUrl, CrawlConfig, Crawler};
+use crawler_core::{CanonicalUrl, CrawlConfig, CrawlSummary, Crawler};
 use crawler_storage::{Store, StoreOptions};
 use crawler_tests::{wait_until, FixtureServer, WebConfig, Workspace};
 
@@ -19,6 +19,17 @@ fn seeds(server: &FixtureServer) -> Vec<CanonicalUrl> {
         .iter()
         .map(|s| CanonicalUrl::parse(s).unwrap())
         .collect()
+}
+
+/// The summary counts, error kind by error kind and status class by status class,
+/// what the store holds (the agreement the harness checks of every `crawler crawl`).
+fn assert_summary_agrees_with(summary: &CrawlSummary, store: &Store) {
+    let stats = store.stats().unwrap();
+    assert_eq!(
+        (&summary.errors, &summary.by_status_class),
+        (&stats.errors, &stats.by_status_class),
+        "summary (left) and store (right) disagree"
+    );
 }
 
 #[test]
@@ -68,6 +79,7 @@ fn a_library_crawl_stores_every_page_with_its_outlinks() {
     }
     assert_eq!(stored, 60);
     assert_eq!(store.queued().count(), 0);
+    assert_summary_agrees_with(&summary, &store);
 }
 
 fn locate(url: &str, server: &FixtureServer) -> (usize, usize) {
@@ -133,4 +145,5 @@ fn stop_from_another_thread_ends_the_crawl_with_in_flight_work_stored() {
     );
     assert_eq!(store.pages().count() as u64, summary.pages_fetched);
     assert!(store.queued().count() > 0);
+    assert_summary_agrees_with(&summary, &store);
 }

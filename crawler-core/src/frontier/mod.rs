@@ -49,6 +49,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crawler_storage::StoreError;
 
+use crate::error_kind::ErrorKind;
 use crate::robots::RobotsRules;
 use crate::url::{CanonicalUrl, HostKey};
 use host::{Closed, HostQueue, RobotsState, Slot};
@@ -186,24 +187,12 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    /// Every kind, in a fixed order (for per-kind counters).
-    pub const KINDS: [&'static str; 3] = [
-        "robots-disallowed",
-        "robots-unavailable",
-        "host-unreachable",
-    ];
-
     /// The error kind the store records.
-    pub fn kind(&self) -> &'static str {
-        Refusal::KINDS[self.index()]
-    }
-
-    /// Position in [`Refusal::KINDS`].
-    pub fn index(&self) -> usize {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            Refusal::RobotsDisallowed(_) => 0,
-            Refusal::RobotsUnavailable(_) => 1,
-            Refusal::HostUnreachable(_) => 2,
+            Refusal::RobotsDisallowed(_) => ErrorKind::RobotsDisallowed,
+            Refusal::RobotsUnavailable(_) => ErrorKind::RobotsUnavailable,
+            Refusal::HostUnreachable(_) => ErrorKind::HostUnreachable,
         }
     }
 
@@ -788,7 +777,7 @@ impl Frontier {
                     let why = format!("{reason}; gave up after {attempts} attempts");
                     self.closures.push(Closure {
                         host: self.keys[host].to_string(),
-                        kind: Refusal::KINDS[1],
+                        kind: ErrorKind::RobotsUnavailable.as_str(),
                         reason: why.clone(),
                     });
                     self.hosts[host].closed = Some(Closed::RobotsUnavailable(why.into()));
@@ -836,7 +825,7 @@ impl Frontier {
             self.parked.insert(self.keys[host].to_string(), why.clone());
             self.closures.push(Closure {
                 host: self.keys[host].to_string(),
-                kind: Refusal::KINDS[2],
+                kind: ErrorKind::HostUnreachable.as_str(),
                 reason: why.clone(),
             });
             state.closed = Some(Closed::Unreachable(why.into()));
@@ -1194,7 +1183,7 @@ mod tests {
         let refused = frontier.take_refused(10).unwrap();
         assert_eq!(refused.len(), 1);
         assert_eq!(refused[0].queued.url.as_str(), "http://a.test/private/2");
-        assert_eq!(refused[0].reason.kind(), "robots-disallowed");
+        assert_eq!(refused[0].reason.kind().as_str(), "robots-disallowed");
         assert!(refused[0]
             .reason
             .message()
@@ -1257,7 +1246,7 @@ mod tests {
         assert_eq!(refused.len(), 2);
         assert!(refused
             .iter()
-            .all(|r| r.reason.kind() == "robots-unavailable"));
+            .all(|r| r.reason.kind().as_str() == "robots-unavailable"));
         // URLs found later for the closed host are refused too.
         frontier.push(queued("http://a.test/3", 1));
         assert_eq!(frontier.next(third), Next::Idle);
@@ -1388,7 +1377,7 @@ mod tests {
         assert_eq!(refused.len(), 2);
         assert!(refused
             .iter()
-            .all(|r| r.reason.kind() == "host-unreachable"));
+            .all(|r| r.reason.kind().as_str() == "host-unreachable"));
         assert!(frontier.parked_hosts().contains_key("http://a.test:80"));
     }
 }
