@@ -150,11 +150,14 @@ pub fn run(binary: &str, args: &[&str]) -> Run {
 /// kind and status class by status class, what `crawler stats --json` on its store
 /// counts.
 ///
-/// A crawl into a fresh store (or with `--fresh`) is compared with the whole store. A crawl that
-/// resumes a store is compared with what it added: the store's counts after it,
-/// less those before it (taken before the run). No check is made when the store is
-/// not named by `--store` (a config file names it), when it could not be read
-/// before the run (in use, not a store), or when the run printed no JSON summary.
+/// A crawl into a fresh store (or with `--fresh`) must count exactly what the whole
+/// store counts. A crawl that resumes a store may count no more than the store
+/// gained (its counts after the run less those before), but not exactly as much: a
+/// crawl that was killed leaves its last writes in the store's write log, which a
+/// read-only `stats` does not read and the resuming crawl replays, so the store may
+/// gain more than the resumed run did. No check is made when the store is not named
+/// by `--store` (a config file names it), when it could not be read before the run
+/// (in use, not a store), or when the run printed no summary.
 pub struct SummaryCheck {
     binary: String,
     args: Vec<String>,
@@ -213,21 +216,25 @@ impl SummaryCheck {
                 self.store, self.args
             )
         });
+        let command = self.args.join(" ");
         for counts in ["errors", "by_status_class"] {
             let stored = added(&after[counts], self.before.as_ref().map(|b| &b[counts]));
             let live = added(&summary[counts], None);
-            assert_eq!(
-                live,
-                stored,
-                "the summary of `crawler {}` counts {counts} that `crawler stats` does not \
-                 ({}): summary {live:?}, store {stored:?}",
-                self.args.join(" "),
-                if self.before.is_some() {
-                    "what the run added to the store"
-                } else {
-                    "a fresh store"
-                },
-            );
+            if self.before.is_none() {
+                assert_eq!(
+                    live, stored,
+                    "the summary of `crawler {command}` counts {counts} differently \
+                     from `crawler stats` on its fresh store: summary {live:?}, store {stored:?}"
+                );
+                continue;
+            }
+            for (name, n) in &live {
+                assert!(
+                    stored.get(name).is_some_and(|gained| gained >= n),
+                    "the summary of `crawler {command}` counts {counts} {name}: {n}, more than \
+                     the store gained: summary {live:?}, store gained {stored:?}"
+                );
+            }
         }
     }
 }
