@@ -175,8 +175,12 @@ impl Run {
 /// Runs `binary` with `args` and returns its output. A run that outlives
 /// [`PATIENCE`] is killed and fails the test, so a crawl that never ends shows as a
 /// failure, not a hung suite.
+///
+/// A `crawl` that prints its summary and exits 0 is checked against its
+/// store (see [`SummaryCheck`]).
 pub fn run(binary: impl AsRef<OsStr>, args: &[&str]) -> Run {
     let binary = Path::new(binary.as_ref());
+    let check = SummaryCheck::before(binary, args);
     let child = Command::new(binary)
         .args(args)
         .stdout(Stdio::piped())
@@ -192,7 +196,174 @@ pub fn run(binary: impl AsRef<OsStr>, args: &[&str]) -> Run {
         "{} {args:?} did not end within {PATIENCE:?} and was killed",
         binary.display()
     );
-    Run { output }
+    let run = Run { output };
+    if let Some(check) = check {
+        check.after(&run);
+    }
+    run
+}
+
+/// The agreement of a crawl's live counts with its store: the summary a `crawler
+/// crawl` that exited 0 printed (`--json` or text) must count, error kind by error
+/// kind and status class by status class, what `crawler stats --json` on its store
+/// counts.
+///
+/// A crawl into a fresh store (or with `--fresh`) must count exactly what the whole
+/// store counts. A crawl that resumes a store may count no more than the store
+/// gained (its counts after the run less those before), but not exactly as much: a
+/// crawl that was killed leaves its last writes in the store's write log, which a
+/// read-only `stats` does not read and the resuming crawl replays, so the store may
+/// gain more than the resumed run did. No check is made when the store is not named
+/// by `--store` (a config file names it), when it could not be read before the run
+/// (in use, not a store), or when the run printed no summary.
+pub struct SummaryCheck {
+    binary: PathBuf,
+    args: Vec<String>,
+    store: String,
+    /// `crawler stats --json` of the store before the run; `None` when it was fresh.
+    before: Option<serde_json::Value>,
+}
+
+impl SummaryCheck {
+    /// Called before running `binary args`: `None` when they are not a crawl whose
+    /// summary can be checked.
+    pub fn before(binary: impl AsRef<OsStr>, args: &[impl AsRef<str>]) -> Option<SummaryCheck> {
+        let binary = Path::new(binary.as_ref());
+        let args: Vec<String> = args.iter().map(|a| a.as_ref().to_owned()).collect();
+        if args
+            .iter()
+            .find(|a| !a.starts_with('-'))
+            .map(String::as_str)
+            != Some("crawl")
+        {
+            return None;
+        }
+        let store =
+            args.iter()
+                .enumerate()
+                .find_map(|(i, arg)| match arg.strip_prefix("--store") {
+                    Some("") => args.get(i + 1).cloned(),
+                    Some(value) => value.strip_prefix('=').map(str::to_owned),
+                    None => None,
+                })?;
+        // `--fresh` starts the store over: what it held before does not count.
+        let fresh = args.iter().any(|a| a == "--fresh");
+        let before = if Path::new(&store).exists() && !fresh {
+            Some(store_stats(binary, &store)?)
+        } else {
+            None
+        };
+        Some(SummaryCheck {
+            binary: binary.to_path_buf(),
+            args,
+            store,
+            before,
+        })
+    }
+
+    /// Called after the run: asserts the agreement if it exited 0 with a summary.
+    pub fn after(self, run: &Run) {
+        if !run.output.status.success() {
+            return;
+        }
+        let Some(summary) = printed_summary(&run.stdout()) else {
+            return;
+        };
+        let after = store_stats(&self.binary, &self.store).unwrap_or_else(|| {
+            panic!(
+                "crawler stats failed on {} after {:?}",
+                self.store, self.args
+            )
+        });
+        let command = self.args.join(" ");
+        for counts in ["errors", "by_status_class"] {
+            let stored = added(&after[counts], self.before.as_ref().map(|b| &b[counts]));
+            let live = added(&summary[counts], None);
+            if self.before.is_none() {
+                assert_eq!(
+                    live, stored,
+                    "the summary of `crawler {command}` counts {counts} differently \
+                     from `crawler stats` on its fresh store: summary {live:?}, store {stored:?}"
+                );
+                continue;
+            }
+            for (name, n) in &live {
+                assert!(
+                    stored.get(name).is_some_and(|gained| gained >= n),
+                    "the summary of `crawler {command}` counts {counts} {name}: {n}, more than \
+                     the store gained: summary {live:?}, store gained {stored:?}"
+                );
+            }
+        }
+    }
+}
+
+/// The counts of the summary a crawl printed: its `--json` object, or the
+/// `responses:` and `errors:` lines of the text form, as the same JSON; `None` when
+/// it printed no summary.
+fn printed_summary(stdout: &str) -> Option<serde_json::Value> {
+    if let Ok(summary) = serde_json::from_str::<serde_json::Value>(stdout) {
+        return summary.get("pages_fetched").is_some().then_some(summary);
+    }
+    let lines: Vec<&str> = stdout.lines().collect();
+    if !lines
+        .iter()
+        .any(|l| l.starts_with("Crawled ") || l.starts_with("Stopped after "))
+    {
+        return None;
+    }
+    // `  errors: timeout 2, sitemap-invalid 1`
+    let counts = |label: &str| {
+        let listed = lines.iter().find_map(|l| l.strip_prefix(label));
+        let pairs = listed.into_iter().flat_map(|list| list.split(", "));
+        pairs
+            .filter_map(|pair| {
+                let (name, n) = pair.trim().rsplit_once(' ')?;
+                Some((
+                    name.to_owned(),
+                    serde_json::Value::from(n.parse::<u64>().ok()?),
+                ))
+            })
+            .collect::<serde_json::Map<String, serde_json::Value>>()
+    };
+    Some(serde_json::json!({
+        "errors": counts("  errors: "),
+        "by_status_class": counts("  responses: "),
+    }))
+}
+
+/// `crawler stats --json` of `store`; `None` when it fails.
+fn store_stats(binary: &Path, store: &str) -> Option<serde_json::Value> {
+    let output = Command::new(binary)
+        .args(["stats", "--store", store, "--json"])
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    serde_json::from_slice(&output.stdout).ok()
+}
+
+/// The non-zero counts of a `{name: count}` object, less those of `before`.
+fn added(counts: &serde_json::Value, before: Option<&serde_json::Value>) -> BTreeMap<String, i64> {
+    let count = |object: Option<&serde_json::Value>, name: &str| {
+        object
+            .and_then(|o| o.get(name))
+            .and_then(serde_json::Value::as_i64)
+            .unwrap_or(0)
+    };
+    let names = [Some(counts), before].into_iter().flatten();
+    names
+        .filter_map(serde_json::Value::as_object)
+        .flat_map(|object| object.keys().cloned())
+        .collect::<BTreeSet<String>>()
+        .into_iter()
+        .map(|name| {
+            let n = count(Some(counts), &name) - count(before, &name);
+            (name, n)
+        })
+        .filter(|(_, n)| *n != 0)
+        .collect()
 }
 
 /// Kills a child process that outlives [`PATIENCE`].

@@ -7,7 +7,7 @@ use std::ops::RangeInclusive;
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum, ValueHint};
 use clap_complete::Shell;
-use crawler_core::{BodyPolicy, ConfigError, CrawlConfig, ScopeMode};
+use crawler_core::{BodyPolicy, ConfigError, CrawlConfig, ErrorKind, ScopeMode};
 use crawler_storage::StatusFilter;
 
 use crate::config_file::Origins;
@@ -334,9 +334,9 @@ pub struct FilterArgs {
     /// Only this status: a code (404), a class (2xx, 4xx) or `error` (no response).
     #[arg(long, value_name = "STATUS", value_parser = parse_status)]
     pub status: Option<StatusFilter>,
-    /// Only this error kind (timeout, connect, dns, tls, body-too-large, read, ...).
-    #[arg(long, value_name = "KIND")]
-    pub error: Option<String>,
+    /// Only this error kind (the README says what each means).
+    #[arg(long, value_name = "KIND", value_parser = error_kind())]
+    pub error: Option<ErrorKind>,
     /// Only this media type (text/html) or family (image/*).
     #[arg(long, value_name = "TYPE")]
     pub content_type: Option<String>,
@@ -349,6 +349,14 @@ pub struct FilterArgs {
     /// Only pages fetched before TIME (same forms as --since).
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
+}
+
+/// An error kind by its stored name. Clap lists the kinds in `--help`, and refuses
+/// another name as a usage error that lists them, with a similar one when there is.
+fn error_kind() -> impl clap::builder::TypedValueParser<Value = ErrorKind> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(ErrorKind::ALL.map(ErrorKind::as_str))
+        .try_map(|name| name.parse::<ErrorKind>())
 }
 
 /// `200`, `2xx`, `error`.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::fetch::ResolveRule;
+use crate::fetch::{FetchSettings, ResolveRule};
 use crate::robots::ProductToken;
 use crate::url::{CanonicalUrl, ScopeMode};
 
@@ -277,6 +277,21 @@ impl CrawlConfig {
             robots_agent,
             sitemap_urls,
         })
+    }
+}
+
+impl ValidConfig {
+    /// What fetching needs of these settings.
+    pub fn fetch_settings(&self) -> FetchSettings {
+        let config = &self.config;
+        FetchSettings {
+            user_agent: config.user_agent.clone(),
+            timeout: config.timeout,
+            connect_timeout: config.connect_timeout,
+            max_body: config.max_body,
+            idle_per_host: config.per_host_concurrency,
+            resolve: self.resolve.clone(),
+        }
     }
 }
 

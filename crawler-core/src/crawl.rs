@@ -246,7 +246,7 @@ impl Crawler {
     /// Builds the HTTP client and starts the workers, all of them idle.
     fn start_workers(&self, seen: SeenSet, scope: Scope) -> Result<WorkerPool, CrawlError> {
         let context = WorkerContext {
-            fetcher: Fetcher::new(&self.config)?,
+            fetcher: Fetcher::new(&self.config.fetch_settings())?,
             store: Arc::clone(&self.store),
             seen: Arc::new(seen),
             scope: Arc::new(scope),

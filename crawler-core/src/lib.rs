@@ -76,6 +76,7 @@
 mod builder;
 pub mod config;
 mod crawl;
+pub mod error_kind;
 pub mod events;
 pub mod extract;
 pub mod fetch;
@@ -98,6 +99,7 @@ mod worker;
 pub use builder::{CrawlerBuilder, MAX_EVENT_CAPACITY};
 pub use config::{BodyPolicy, ConfigError, CrawlConfig, ValidConfig, DEFAULT_USER_AGENT};
 pub use crawl::{CrawlError, Crawler};
+pub use error_kind::{ErrorKind, UnknownErrorKind};
 pub use events::{CrawlEvent, DEFAULT_EVENT_CAPACITY};
 pub use handle::CrawlHandle;
 pub use hooks::{HookError, Page, PageActions, PageHandler, PageSink, StoredPage, UrlFilter};

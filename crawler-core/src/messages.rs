@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use crawler_storage::StoreError;
 
+use crate::error_kind::ErrorKind;
 use crate::robots::RobotsRules;
 use crate::url::CanonicalUrl;
 
@@ -134,24 +135,12 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    /// Every kind, in a fixed order (for per-kind counters).
-    pub const KINDS: [&'static str; 3] = [
-        "robots-disallowed",
-        "robots-unavailable",
-        "host-unreachable",
-    ];
-
     /// The error kind the store records.
-    pub fn kind(&self) -> &'static str {
-        Refusal::KINDS[self.index()]
-    }
-
-    /// Position in [`Refusal::KINDS`].
-    pub fn index(&self) -> usize {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            Refusal::RobotsDisallowed(_) => 0,
-            Refusal::RobotsUnavailable(_) => 1,
-            Refusal::HostUnreachable(_) => 2,
+            Refusal::RobotsDisallowed(_) => ErrorKind::RobotsDisallowed,
+            Refusal::RobotsUnavailable(_) => ErrorKind::RobotsUnavailable,
+            Refusal::HostUnreachable(_) => ErrorKind::HostUnreachable,
         }
     }
 

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::fetch::FetchErrorKind;
+use crate::error_kind::ErrorKind;
 use crate::frontier::Refusal;
 
 const CLASSES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"];
@@ -26,8 +26,8 @@ pub struct Progress {
     in_flight: AtomicU64,
     hosts: AtomicU64,
     by_class: [AtomicU64; CLASSES.len()],
-    by_error: [AtomicU64; FetchErrorKind::ALL.len()],
-    by_refusal: [AtomicU64; Refusal::KINDS.len()],
+    /// URLs recorded with an error, by kind (refused URLs included).
+    by_error: [AtomicU64; ErrorKind::ALL.len()],
     robots_fetched: AtomicU64,
     retries: AtomicU64,
     hosts_active: AtomicU64,
@@ -115,7 +115,6 @@ impl Default for Progress {
             hosts: AtomicU64::new(0),
             by_class: Default::default(),
             by_error: Default::default(),
-            by_refusal: Default::default(),
             robots_fetched: AtomicU64::new(0),
             retries: AtomicU64::new(0),
             hosts_active: AtomicU64::new(0),
@@ -141,14 +140,15 @@ impl Progress {
         self.bytes.fetch_add(bytes, Relaxed);
     }
 
-    pub(crate) fn record_error(&self, kind: FetchErrorKind) {
+    /// A URL recorded with this error (it also counts in [`Snapshot::errors`]).
+    pub(crate) fn record_error(&self, kind: ErrorKind) {
         self.by_error[kind.index()].fetch_add(1, Relaxed);
         self.errors.fetch_add(1, Relaxed);
     }
 
-    /// A URL settled without a fetch.
+    /// A URL settled without a fetch (not counted in [`Snapshot::errors`]).
     pub(crate) fn record_refused(&self, refusal: &Refusal) {
-        self.by_refusal[refusal.index()].fetch_add(1, Relaxed);
+        self.by_error[refusal.kind().index()].fetch_add(1, Relaxed);
     }
 
     pub(crate) fn record_robots_fetch(&self) {
@@ -226,12 +226,10 @@ impl Progress {
                     .collect(),
             ),
             errors: nonzero(
-                FetchErrorKind::ALL
+                ErrorKind::ALL
                     .iter()
-                    .map(|kind| kind.as_str())
                     .zip(&self.by_error)
-                    .chain(Refusal::KINDS.into_iter().zip(&self.by_refusal))
-                    .map(|(kind, n)| (kind.to_owned(), n.load(Relaxed)))
+                    .map(|(kind, n)| (kind.as_str().to_owned(), n.load(Relaxed)))
                     .collect(),
             ),
             robots_fetched: self.robots_fetched.load(Relaxed),

@@ -24,7 +24,7 @@ use std::fmt;
 
 use crawler_storage::PageRecord;
 
-use crate::fetch::FetchErrorKind;
+use crate::error_kind::ErrorKind;
 use crate::url::CanonicalUrl;
 
 /// The trap rules of a crawl (from `CrawlConfig::max_url_len` and
@@ -130,7 +130,7 @@ pub(crate) fn trap_record(
     record.from = from;
     record.attempts = 0;
     record.fetched_at_ms = now_ms;
-    record.error = Some(FetchErrorKind::TrapSuspected.as_str().to_owned());
+    record.error = Some(ErrorKind::TrapSuspected.as_str().to_owned());
     record.error_message = Some(trap.to_string());
     record
 }

@@ -22,8 +22,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crawler_storage::{PageRecord, PageWrite, QueueSlot, Store};
 use crossbeam_channel::{Receiver, Sender};
 
+use crate::error_kind::ErrorKind;
 use crate::events::{CrawlEvent, Events};
-use crate::fetch::{FetchErrorKind, Fetcher};
+use crate::fetch::Fetcher;
 use crate::frontier::Refusal;
 use crate::hooks::Hooks;
 use crate::messages::{Health, HostId, Job, Refused, Report, RobotsJob, RobotsResult, Task};
@@ -117,7 +118,7 @@ impl WorkerContext {
                 record.from = queued.from.clone();
                 record.attempts = queued.attempts;
                 record.fetched_at_ms = now;
-                record.error = Some(refused.reason.kind().to_owned());
+                record.error = Some(refused.reason.kind().as_str().to_owned());
                 record.error_message = Some(refused.reason.message());
                 (queued.url.fingerprint(), record)
             })
@@ -175,7 +176,7 @@ impl WorkerContext {
         let mut page = PageRecord::new(url.as_str(), url.host(), depth);
         page.from = from;
         page.fetched_at_ms = unix_ms();
-        page.error = Some(FetchErrorKind::Other.as_str().to_owned());
+        page.error = Some(ErrorKind::Other.as_str().to_owned());
         page.error_message = Some(format!(
             "internal error while handling the page: {}",
             panic_text(panic)
@@ -185,7 +186,7 @@ impl WorkerContext {
             message = page.error_message.as_deref(),
             "internal error"
         );
-        self.progress.record_error(FetchErrorKind::Other);
+        self.progress.record_error(ErrorKind::Other);
         let host_key = url.host_key();
         let slot = QueueSlot {
             host: host_key.as_str(),

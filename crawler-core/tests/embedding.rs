@@ -106,6 +106,12 @@ fn stop_from_another_thread_ends_the_crawl_with_in_flight_pages_stored() {
     }
     // What was not fetched is still in the store's frontier, for a later run.
     assert!(store.queued_count().unwrap() > 0);
+    let stats = store.stats().unwrap();
+    assert_eq!(
+        (&summary.errors, &summary.by_status_class),
+        (&stats.errors, &stats.by_status_class),
+        "summary (left) and store (right) disagree"
+    );
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! binary makes, without the binary. (Stopping, pausing and the builder are in
 //! `embedding.rs`.)
 
-use crawler_core::{CanonicalUrl, CrawlConfig, Crawler};
+use crawler_core::{CanonicalUrl, CrawlConfig, CrawlSummary, Crawler};
 use crawler_fixtures::{FixtureServer, WebConfig};
 use crawler_storage::{Store, StoreOptions};
 
@@ -21,6 +21,17 @@ fn seeds(server: &FixtureServer) -> Vec<CanonicalUrl> {
         .iter()
         .map(|s| CanonicalUrl::parse(s).unwrap())
         .collect()
+}
+
+/// The summary counts, error kind by error kind and status class by status class,
+/// what the store holds (the agreement the e2e harness checks of every `crawler crawl`).
+fn assert_summary_agrees_with(summary: &CrawlSummary, store: &Store) {
+    let stats = store.stats().unwrap();
+    assert_eq!(
+        (&summary.errors, &summary.by_status_class),
+        (&stats.errors, &stats.by_status_class),
+        "summary (left) and store (right) disagree"
+    );
 }
 
 #[test]
@@ -71,6 +82,7 @@ fn a_library_crawl_stores_every_page_with_its_outlinks() {
     }
     assert_eq!(stored, 60);
     assert_eq!(store.queued().count(), 0);
+    assert_summary_agrees_with(&summary, &store);
 }
 
 fn locate(url: &str, server: &FixtureServer) -> (usize, usize) {

@@ -1,7 +1,9 @@
 //! The command line: bad input gets a clear message and exit code; queries answer.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
+use crawler_core::ErrorKind;
 use crawler_tests::{crawl, run, FixtureServer, WebConfig, Workspace};
 
 use crate::CRAWLER;
@@ -412,4 +414,44 @@ fn errors_a_new_user_meets_say_what_to_do() {
             "{args:?} failed before crawling and left a store behind"
         );
     }
+}
+
+/// The README's table of error kinds names exactly the kinds a crawl records, each
+/// once, and `crawler ls --help` offers exactly them to `--error`.
+#[test]
+fn the_readme_and_the_help_list_exactly_the_error_kinds() {
+    let kinds: BTreeSet<&str> = ErrorKind::ALL.iter().map(|kind| kind.as_str()).collect();
+
+    let readme = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
+    let readme = std::fs::read_to_string(readme).unwrap();
+    let table: Vec<&str> = readme
+        .lines()
+        .skip_while(|line| !line.starts_with("| error | what happened |"))
+        .skip(2)
+        .take_while(|line| line.starts_with('|'))
+        .map(|row| {
+            row.split('|')
+                .nth(1)
+                .unwrap_or_default()
+                .trim()
+                .trim_matches('`')
+        })
+        .collect();
+    assert_eq!(
+        table.len(),
+        kinds.len(),
+        "the README's table lists a kind twice, or misses one: {table:?}"
+    );
+    assert_eq!(table.into_iter().collect::<BTreeSet<_>>(), kinds);
+
+    let help = run(CRAWLER, &["ls", "--help"]).success().stdout();
+    let error_flag = help
+        .split("--error <KIND>")
+        .nth(1)
+        .and_then(|rest| rest.split("[possible values:").nth(1))
+        .and_then(|rest| rest.split(']').next())
+        .unwrap_or_else(|| panic!("no possible values for --error in:\n{help}"));
+    let offered: Vec<&str> = error_flag.split(',').map(str::trim).collect();
+    assert_eq!(offered.len(), kinds.len(), "{offered:?}");
+    assert_eq!(offered.into_iter().collect::<BTreeSet<_>>(), kinds);
 }

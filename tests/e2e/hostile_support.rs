@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::{Command, ExitStatus, Output, Stdio};
 
-use crawler_tests::{FixtureServer, Run, Watchdog, PATIENCE};
+use crawler_tests::{FixtureServer, Run, SummaryCheck, Watchdog, PATIENCE};
 
 use crate::CRAWLER;
 
@@ -32,10 +32,12 @@ pub struct Measured {
     pub peak_rss_kib: u64,
 }
 
-/// Runs the binary with `args` to completion; `wait4` reports its peak RSS.
+/// Runs the binary with `args` to completion; `wait4` reports its peak RSS. A crawl's
+/// `--json` summary is checked against its store, as [`crawler_tests::run`] does.
 // The child is reaped by `wait4`, which clippy cannot see.
 #[allow(clippy::zombie_processes)]
 pub fn run_measured(args: &[String]) -> Measured {
+    let check = SummaryCheck::before(CRAWLER, args);
     let mut child = Command::new(CRAWLER)
         .args(args)
         .stdout(Stdio::piped())
@@ -71,8 +73,12 @@ pub fn run_measured(args: &[String]) -> Measured {
         stdout: stdout.join().unwrap_or_default(),
         stderr: stderr.join().unwrap_or_default(),
     };
+    let run = Run { output };
+    if let Some(check) = check {
+        check.after(&run);
+    }
     Measured {
-        run: Run { output },
+        run,
         peak_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
     }
 }

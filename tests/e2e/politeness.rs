@@ -496,7 +496,7 @@ fn sitemaps_from_robots_txt_are_crawled_index_gzip_and_text_included() {
         &server,
         &ws.store(),
         std::slice::from_ref(&seed),
-        &["--per-host-rate", "0", "--sitemap", &bomb],
+        &["--per-host-rate", "0", "--sitemap", &bomb, "--json"],
     )
     .success();
     let requested = path_set(&server.log(), "robots-sitemap.test");

@@ -299,6 +299,20 @@ fn bad_filter_values_are_usage_errors_naming_the_flag() {
         assert_eq!(out.code(), Some(2), "{flag} {value}: {}", out.stderr());
         assert!(out.stderr().contains(flag), "{flag}: {}", out.stderr());
     }
+    // An unknown error kind: the kinds are listed, and the close one suggested.
+    let out = run(CRAWLER, &["ls", "--store", store, "--error", "timout"]);
+    assert_eq!(out.code(), Some(2), "{}", out.stderr());
+    let said = out.stderr();
+    assert!(said.contains("--error"), "{said}");
+    for kind in crawler_core::ErrorKind::ALL {
+        assert!(said.contains(kind.as_str()), "{kind} not listed: {said}");
+    }
+    assert!(said.contains("similar value exists: 'timeout'"), "{said}");
+    let out = run(
+        CRAWLER,
+        &["ls", "--store", store, "--error", "Sitemap-Invalid"],
+    );
+    assert_eq!(out.code(), Some(2), "{}", out.stderr());
 }
 
 #[test]

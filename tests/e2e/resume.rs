@@ -7,18 +7,31 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
 use crawler_tests::{
-    run, wait_until_holding, FixtureServer, RequestRecord, WebConfig, Workspace, PATIENCE,
+    run, wait_until_holding, FixtureServer, RequestRecord, Run, SummaryCheck, WebConfig, Workspace,
+    PATIENCE,
 };
 
 use crate::CRAWLER;
 
+fn crawl_args(
+    server: &FixtureServer,
+    store: &Path,
+    seeds: &[String],
+    extra: &[&str],
+) -> Vec<String> {
+    let mut args: Vec<String> = ["crawl", "--no-progress", "--json", "--store"]
+        .map(String::from)
+        .into();
+    args.push(store.display().to_string());
+    args.extend(["--resolve".to_owned(), server.resolve_arg()]);
+    args.extend(seeds.iter().cloned());
+    args.extend(extra.iter().map(|flag| flag.to_string()));
+    args
+}
+
 fn spawn_crawl(server: &FixtureServer, store: &Path, seeds: &[String], extra: &[&str]) -> Child {
     Command::new(CRAWLER)
-        .args(["crawl", "--no-progress", "--json", "--store"])
-        .arg(store)
-        .args(["--resolve", &server.resolve_arg()])
-        .args(seeds)
-        .args(extra)
+        .args(crawl_args(server, store, seeds, extra))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -62,8 +75,10 @@ fn read_lines(from: impl std::io::Read + Send + 'static) -> crossbeam_channel::R
     lines
 }
 
-/// Resumes the crawl without seeds, lets it finish and returns what it printed.
+/// Resumes the crawl without seeds, lets it finish and returns what it printed. Its
+/// summary must count what it added to the store ([`SummaryCheck`]).
 fn crawl_to_the_end(server: &FixtureServer, store: &Path, flags: &[&str]) -> Output {
+    let check = SummaryCheck::before(CRAWLER, &crawl_args(server, store, &[], flags));
     let output = spawn_crawl(server, store, &[], flags)
         .wait_with_output()
         .unwrap();
@@ -72,7 +87,11 @@ fn crawl_to_the_end(server: &FixtureServer, store: &Path, flags: &[&str]) -> Out
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    output
+    let run = Run { output };
+    if let Some(check) = check {
+        check.after(&run);
+    }
+    run.output
 }
 
 /// Every URL the store has a record for.

@@ -9,6 +9,7 @@ use std::sync::mpsc;
 
 use anyhow::Context;
 use base64::Engine;
+use crawler_core::ErrorKind;
 use crawler_storage::{HttpExchange, PageContent, PageFilter, PageRecord, Store, StoreError};
 use serde::Serialize;
 
@@ -203,10 +204,10 @@ fn each_page_with_content(
 
 /// Why a response record's payload is not the whole body, if it is not.
 fn truncation(page: &PageRecord, payload_len: usize) -> Option<Truncated> {
-    match page.error.as_deref() {
-        Some("body-too-large") => Some(Truncated::Length),
-        Some("timeout") => Some(Truncated::Time),
-        Some("read") => Some(Truncated::Disconnect),
+    match page.error.as_deref().map(str::parse::<ErrorKind>) {
+        Some(Ok(ErrorKind::BodyTooLarge)) => Some(Truncated::Length),
+        Some(Ok(ErrorKind::Timeout)) => Some(Truncated::Time),
+        Some(Ok(ErrorKind::Read)) => Some(Truncated::Disconnect),
         Some(_) => Some(Truncated::Unspecified),
         None if (payload_len as u64) < page.bytes => Some(Truncated::Unspecified),
         None => None,

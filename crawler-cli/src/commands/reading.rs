@@ -32,7 +32,7 @@ pub fn page_filter(args: &FilterArgs) -> Result<PageFilter, Failure> {
     Ok(PageFilter {
         host: args.host.as_ref().map(|h| h.trim().to_ascii_lowercase()),
         status: args.status,
-        error: args.error.clone(),
+        error: args.error.map(|kind| kind.as_str().to_owned()),
         content_type: args.content_type.clone(),
         depth: args.depth.clone(),
         fetched_since_ms: time("--since", &args.since)?,

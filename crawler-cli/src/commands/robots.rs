@@ -95,7 +95,7 @@ fn download(
     let config = config
         .validate()
         .map_err(|e| Failure::Usage(e.to_string()))?;
-    let fetcher = Fetcher::new(&config)?;
+    let fetcher = Fetcher::new(&config.fetch_settings())?;
     Ok(match robots::fetch(&fetcher, url) {
         RobotsResponse::Found(file) => Source::Rules(file.rules_for(agent)),
         RobotsResponse::Redirect(_) | RobotsResponse::Unavailable(_) => {

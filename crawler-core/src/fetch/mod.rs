@@ -1,4 +1,5 @@
-//! Fetching one URL: the shared blocking client, timeouts, the body limit and error kinds.
+//! Fetching one URL: the shared blocking client, timeouts, the body limit, and which
+//! [`ErrorKind`] a failed fetch is.
 //!
 //! Redirects are not followed here: a 3xx comes back as a response with its
 //! `Location`, and the engine queues the target like any link, through scope, dedup
@@ -16,113 +17,14 @@ use url::Url;
 
 pub use resolver::{DnsFailure, OverrideResolver, ResolveRule, ResolveRuleError};
 
-use crate::config::ValidConfig;
-
-/// Why a fetch produced no usable response. The names are what the store records.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum FetchErrorKind {
-    /// The request (body included) took longer than the timeout.
-    Timeout,
-    /// The connection could not be opened (refused, unreachable, connect timeout).
-    Connect,
-    /// The host name did not resolve.
-    Dns,
-    /// The TLS handshake failed (bad or self-signed certificate, protocol error).
-    Tls,
-    /// The decompressed body exceeded the body limit.
-    BodyTooLarge,
-    /// A redirect chain went past the hop limit.
-    TooManyRedirects,
-    /// The connection broke while the body was being received.
-    Read,
-    /// The server's response was not valid HTTP.
-    Protocol,
-    /// Anything else.
-    Other,
-    /// Not fetched: the URL looks like a crawler trap (longer than the URL-length
-    /// cap, or a path segment repeated too often; see `crate::traps`).
-    TrapSuspected,
-    /// Fetched, but not every link of the page was kept: it had more than
-    /// [`crate::extract::MAX_LINKS_PER_PAGE`].
-    ParseLimited,
-    /// A redirect (301, 302, 303, 307, 308) without a `Location` that resolves to
-    /// an http(s) URL.
-    RedirectInvalid,
-    /// Fetched, but a hook the embedder wrote (a page handler, URL filter or page
-    /// sink; see [`crate::hooks`]) returned an error or panicked on this page.
-    HookFailed,
-}
-
-impl FetchErrorKind {
-    /// Every kind, in a fixed order (for per-kind counters).
-    pub const ALL: [FetchErrorKind; 13] = [
-        FetchErrorKind::Timeout,
-        FetchErrorKind::Connect,
-        FetchErrorKind::Dns,
-        FetchErrorKind::Tls,
-        FetchErrorKind::BodyTooLarge,
-        FetchErrorKind::TooManyRedirects,
-        FetchErrorKind::Read,
-        FetchErrorKind::Protocol,
-        FetchErrorKind::Other,
-        FetchErrorKind::TrapSuspected,
-        FetchErrorKind::ParseLimited,
-        FetchErrorKind::RedirectInvalid,
-        FetchErrorKind::HookFailed,
-    ];
-
-    /// The name stored and printed: `timeout`, `connect`, `dns`, ...
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FetchErrorKind::Timeout => "timeout",
-            FetchErrorKind::Connect => "connect",
-            FetchErrorKind::Dns => "dns",
-            FetchErrorKind::Tls => "tls",
-            FetchErrorKind::BodyTooLarge => "body-too-large",
-            FetchErrorKind::TooManyRedirects => "too-many-redirects",
-            FetchErrorKind::Read => "read",
-            FetchErrorKind::Protocol => "protocol",
-            FetchErrorKind::Other => "other",
-            FetchErrorKind::TrapSuspected => "trap-suspected",
-            FetchErrorKind::ParseLimited => "parse-limited",
-            FetchErrorKind::RedirectInvalid => "redirect-invalid",
-            FetchErrorKind::HookFailed => "hook-failed",
-        }
-    }
-
-    /// Whether the fetch got no usable answer from the host at all (no connection, no
-    /// name, no response in time, a broken connection): what makes a host look down.
-    /// These are also the errors worth retrying.
-    pub fn is_connection_failure(self) -> bool {
-        matches!(
-            self,
-            FetchErrorKind::Timeout
-                | FetchErrorKind::Connect
-                | FetchErrorKind::Dns
-                | FetchErrorKind::Read
-        )
-    }
-
-    /// Position in [`FetchErrorKind::ALL`].
-    pub fn index(self) -> usize {
-        FetchErrorKind::ALL
-            .iter()
-            .position(|k| *k == self)
-            .unwrap_or(0)
-    }
-}
-
-impl std::fmt::Display for FetchErrorKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::error_kind::ErrorKind;
 
 /// A failed fetch: its kind and a human-readable detail.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FetchError {
-    /// What kind of failure (the error kind the store records).
-    pub kind: FetchErrorKind,
+    /// What kind of failure (the error kind the store records): one of the kinds
+    /// a fetch can fail with, from `timeout` to `other`.
+    pub kind: ErrorKind,
     /// The detail, for people.
     pub message: String,
 }
@@ -196,23 +98,40 @@ pub struct Fetcher {
 
 static CRYPTO_PROVIDER: Once = Once::new();
 
+/// What fetching needs to know of a crawl's settings (see
+/// `ValidConfig::fetch_settings`).
+#[derive(Clone, Debug)]
+pub struct FetchSettings {
+    /// The `User-Agent` header.
+    pub user_agent: String,
+    /// Total time allowed for one request, body included.
+    pub timeout: Duration,
+    /// Time allowed to open a connection.
+    pub connect_timeout: Duration,
+    /// Largest body accepted, counted on decompressed bytes.
+    pub max_body: u64,
+    /// Idle connections kept per host (the requests one host may have open at once).
+    pub idle_per_host: usize,
+    /// Name-to-address overrides.
+    pub resolve: Vec<ResolveRule>,
+}
+
 impl Fetcher {
-    /// Builds the shared HTTP client from the validated settings (timeouts, user agent, resolve rules, body limit).
-    pub fn new(config: &ValidConfig) -> Result<Fetcher, ClientBuildError> {
+    /// Builds the shared HTTP client (timeouts, user agent, resolve rules, body limit).
+    pub fn new(settings: &FetchSettings) -> Result<Fetcher, ClientBuildError> {
         CRYPTO_PROVIDER.call_once(|| {
             // Fails only if another provider is installed already, which is as good.
             let _ = rustls::crypto::ring::default_provider().install_default();
         });
-        let settings = &config.config;
         let client = reqwest::blocking::Client::builder()
             .user_agent(settings.user_agent.clone())
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.timeout)
             .pool_idle_timeout(Duration::from_secs(30))
-            .pool_max_idle_per_host(settings.per_host_concurrency.max(1))
+            .pool_max_idle_per_host(settings.idle_per_host.max(1))
             .tcp_nodelay(true)
-            .dns_resolver(Arc::new(OverrideResolver::new(config.resolve.clone())))
+            .dns_resolver(Arc::new(OverrideResolver::new(settings.resolve.clone())))
             .build()?;
         Ok(Fetcher {
             client,
@@ -275,7 +194,7 @@ impl Fetcher {
                     outcome.body.clear();
                 } else if outcome.body.len() as u64 > max_body {
                     outcome.error = Some(FetchError {
-                        kind: FetchErrorKind::BodyTooLarge,
+                        kind: ErrorKind::BodyTooLarge,
                         message: format!("body larger than {max_body} bytes (after decompression)"),
                     });
                     outcome.bytes = outcome.body.len() as u64;
@@ -302,7 +221,7 @@ fn announced_too_large(meta: &ResponseMeta, max_body: u64, truncate: bool) -> Op
         .content_length
         .filter(|&len| len > max_body && !truncate)?;
     Some(FetchError {
-        kind: FetchErrorKind::BodyTooLarge,
+        kind: ErrorKind::BodyTooLarge,
         message: format!(
             "Content-Length {announced} is over the body limit of {max_body} bytes; not read"
         ),
@@ -321,7 +240,7 @@ impl Fetcher {
 
 /// Whether the connection broke (reset, closed) before a response head arrived.
 fn broke_before_the_head(error: &reqwest::Error) -> bool {
-    classify(error).kind == FetchErrorKind::Read
+    classify(error).kind == ErrorKind::Read
 }
 
 /// How much of a body [`Fetcher::fetch_with_limit`] accepts.
@@ -376,24 +295,22 @@ fn classify(error: &reqwest::Error) -> FetchError {
     let message = error_chain(error);
     let from_sources = kind_from_sources(error);
     let kind = if error.is_timeout() {
-        FetchErrorKind::Timeout
+        ErrorKind::Timeout
     } else if error.is_connect() {
         // A name that did not resolve or a refused certificate says more than
         // "could not connect"; a reset while connecting is still a connect failure.
         match from_sources {
-            Some(kind @ (FetchErrorKind::Dns | FetchErrorKind::Tls | FetchErrorKind::Timeout)) => {
-                kind
-            }
-            _ => FetchErrorKind::Connect,
+            Some(kind @ (ErrorKind::Dns | ErrorKind::Tls | ErrorKind::Timeout)) => kind,
+            _ => ErrorKind::Connect,
         }
     } else if let Some(kind) = from_sources {
         kind
     } else if error.is_body() || error.is_decode() {
-        FetchErrorKind::Read
+        ErrorKind::Read
     } else if error.is_request() {
-        FetchErrorKind::Protocol
+        ErrorKind::Protocol
     } else {
-        FetchErrorKind::Other
+        ErrorKind::Other
     };
     FetchError { kind, message }
 }
@@ -405,15 +322,15 @@ fn classify_io(error: &std::io::Error) -> FetchError {
         .and_then(|e| e.downcast_ref::<reqwest::Error>());
     match inner {
         Some(e) if e.is_timeout() => FetchError {
-            kind: FetchErrorKind::Timeout,
+            kind: ErrorKind::Timeout,
             message: error_chain(e),
         },
         _ if error.kind() == std::io::ErrorKind::TimedOut => FetchError {
-            kind: FetchErrorKind::Timeout,
+            kind: ErrorKind::Timeout,
             message: error.to_string(),
         },
         _ => FetchError {
-            kind: kind_from_sources(error).unwrap_or(FetchErrorKind::Read),
+            kind: kind_from_sources(error).unwrap_or(ErrorKind::Read),
             message: error_chain(error),
         },
     }
@@ -422,34 +339,34 @@ fn classify_io(error: &std::io::Error) -> FetchError {
 /// The kind named by the first error in the chain that says what went wrong: a
 /// failed name lookup, a TLS failure, hyper's verdict on the bytes it got (not HTTP:
 /// `protocol`; a connection that ended early: `read`), or an I/O error's kind.
-fn kind_from_sources(error: &(dyn std::error::Error + 'static)) -> Option<FetchErrorKind> {
+fn kind_from_sources(error: &(dyn std::error::Error + 'static)) -> Option<ErrorKind> {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(e) = source {
         if e.is::<DnsFailure>() {
-            return Some(FetchErrorKind::Dns);
+            return Some(ErrorKind::Dns);
         }
         if e.is::<rustls::Error>() {
-            return Some(FetchErrorKind::Tls);
+            return Some(ErrorKind::Tls);
         }
         if let Some(hyper) = e.downcast_ref::<hyper::Error>() {
             if hyper.is_timeout() {
-                return Some(FetchErrorKind::Timeout);
+                return Some(ErrorKind::Timeout);
             }
             if hyper.is_parse() || hyper.is_parse_status() {
-                return Some(FetchErrorKind::Protocol);
+                return Some(ErrorKind::Protocol);
             }
             if hyper.is_incomplete_message() {
-                return Some(FetchErrorKind::Read);
+                return Some(ErrorKind::Read);
             }
         }
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             match io.kind() {
-                std::io::ErrorKind::TimedOut => return Some(FetchErrorKind::Timeout),
-                std::io::ErrorKind::ConnectionRefused => return Some(FetchErrorKind::Connect),
+                std::io::ErrorKind::TimedOut => return Some(ErrorKind::Timeout),
+                std::io::ErrorKind::ConnectionRefused => return Some(ErrorKind::Connect),
                 std::io::ErrorKind::ConnectionReset
                 | std::io::ErrorKind::ConnectionAborted
                 | std::io::ErrorKind::BrokenPipe
-                | std::io::ErrorKind::UnexpectedEof => return Some(FetchErrorKind::Read),
+                | std::io::ErrorKind::UnexpectedEof => return Some(ErrorKind::Read),
                 _ => {}
             }
         }

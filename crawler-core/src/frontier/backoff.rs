@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::host::Closed;
 use super::{Closure, Frontier, Health, HostId, Refusal, Refused};
+use crate::error_kind::ErrorKind;
 
 impl Frontier {
     /// Takes in what a finished page fetch said about its host: a good answer clears
@@ -78,7 +79,7 @@ impl Frontier {
             self.parked.insert(self.keys[host].to_string(), why.clone());
             self.closures.push(Closure {
                 host: self.keys[host].to_string(),
-                kind: Refusal::KINDS[2],
+                kind: ErrorKind::HostUnreachable.as_str(),
                 reason: why.clone(),
             });
             state.closed = Some(Closed::Unreachable(why.into()));

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::host::{Closed, RobotsState};
 use super::{Closure, Frontier, HostId, Queued, Refusal, Refused, RobotsJob, RobotsResult};
+use crate::error_kind::ErrorKind;
 
 /// URLs refused in one call to [`Frontier::next`] at most, so one host with a huge
 /// disallowed queue cannot keep the scheduler from its other work.
@@ -121,7 +122,7 @@ impl Frontier {
                     let why = format!("{reason}; gave up after {attempts} attempts");
                     self.closures.push(Closure {
                         host: self.keys[host].to_string(),
-                        kind: Refusal::KINDS[1],
+                        kind: ErrorKind::RobotsUnavailable.as_str(),
                         reason: why.clone(),
                     });
                     self.hosts[host].closed = Some(Closed::RobotsUnavailable(why.into()));

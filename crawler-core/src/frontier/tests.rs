@@ -244,7 +244,7 @@ fn robots_txt_goes_first_and_the_queue_waits_for_it() {
     let refused = frontier.take_refused(10).unwrap();
     assert_eq!(refused.len(), 1);
     assert_eq!(refused[0].queued.url.as_str(), "http://a.test/private/2");
-    assert_eq!(refused[0].reason.kind(), "robots-disallowed");
+    assert_eq!(refused[0].reason.kind().as_str(), "robots-disallowed");
     assert!(refused[0]
         .reason
         .message()
@@ -307,7 +307,7 @@ fn unreachable_robots_is_retried_with_backoff_then_closes_the_host() {
     assert_eq!(refused.len(), 2);
     assert!(refused
         .iter()
-        .all(|r| r.reason.kind() == "robots-unavailable"));
+        .all(|r| r.reason.kind().as_str() == "robots-unavailable"));
     // URLs found later for the closed host are refused too.
     frontier.push(queued("http://a.test/3", 1));
     assert_eq!(frontier.next(third), Next::Idle);
@@ -438,6 +438,6 @@ fn repeated_connection_failures_park_the_host() {
     assert_eq!(refused.len(), 2);
     assert!(refused
         .iter()
-        .all(|r| r.reason.kind() == "host-unreachable"));
+        .all(|r| r.reason.kind().as_str() == "host-unreachable"));
     assert!(frontier.parked_hosts().contains_key("http://a.test:80"));
 }

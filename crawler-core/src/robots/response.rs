@@ -116,7 +116,8 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
-    use crate::fetch::{FetchError, FetchErrorKind, ResponseMeta};
+    use crate::error_kind::ErrorKind;
+    use crate::fetch::{FetchError, ResponseMeta};
 
     fn outcome(status: Option<u16>, body: &str) -> FetchOutcome {
         FetchOutcome {
@@ -128,7 +129,7 @@ mod tests {
             }),
             body: body.as_bytes().to_vec(),
             error: status.is_none().then(|| FetchError {
-                kind: FetchErrorKind::Connect,
+                kind: ErrorKind::Connect,
                 message: "refused".into(),
             }),
             bytes: body.len() as u64,

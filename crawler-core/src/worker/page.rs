@@ -6,9 +6,10 @@ use crawler_storage::{PageRecord, PageWrite, QueueEntry, QueueSlot, StoreError};
 
 use super::{unix_ms, WorkerContext};
 use crate::config::BodyPolicy;
+use crate::error_kind::ErrorKind;
 use crate::events::CrawlEvent;
 use crate::extract::{decode_html, extract_links};
-use crate::fetch::{retry_after, BodyLimit, FetchErrorKind, FetchOutcome, ResponseMeta};
+use crate::fetch::{retry_after, BodyLimit, FetchOutcome, ResponseMeta};
 use crate::hooks::{guarded, Page, PageActions, StoredPage};
 use crate::messages::{Health, Job, JobKind, Queued, Report};
 use crate::robots::PageDirectives;
@@ -176,7 +177,7 @@ impl WorkerContext {
                 match (response.status, job.kind) {
                     (300..=399, _) => {
                         if let Err(problem) = follow_redirect(job, response, &mut reading) {
-                            self.flag(page, FetchErrorKind::RedirectInvalid, problem);
+                            self.flag(page, ErrorKind::RedirectInvalid, problem);
                         }
                     }
                     (200..=299, JobKind::Page) => {
@@ -288,9 +289,9 @@ impl WorkerContext {
                 existing.push_str(&message);
             }
             _ => {
-                page.error = Some(FetchErrorKind::HookFailed.as_str().to_owned());
+                page.error = Some(ErrorKind::HookFailed.as_str().to_owned());
                 page.error_message = Some(message);
-                self.progress.record_error(FetchErrorKind::HookFailed);
+                self.progress.record_error(ErrorKind::HookFailed);
             }
         }
     }
@@ -312,7 +313,7 @@ impl WorkerContext {
         let (html, _encoding) = decode_html(body, response.content_type.as_deref());
         let extracted = extract_links(&html, job.url.as_url());
         if let Some(limits) = extracted.limits() {
-            self.flag(page, FetchErrorKind::ParseLimited, limits);
+            self.flag(page, ErrorKind::ParseLimited, limits);
         }
         page.title = extracted.title;
         page.canonical = extracted
@@ -384,8 +385,7 @@ impl WorkerContext {
         let sitemap = match sitemap::parse(body) {
             Ok(sitemap) => sitemap,
             Err(error) => {
-                page.error = Some("sitemap-invalid".to_owned());
-                page.error_message = Some(error.to_string());
+                self.flag(page, ErrorKind::SitemapInvalid, error.to_string());
                 return;
             }
         };
@@ -463,7 +463,7 @@ impl WorkerContext {
             let from = Some(job.url.as_str().to_owned());
             if let Some(trap) = self.settings.traps.check(&candidate.url) {
                 let record = trap_record(&candidate.url, candidate.depth, from, &trap, unix_ms());
-                self.progress.record_error(FetchErrorKind::TrapSuspected);
+                self.progress.record_error(ErrorKind::TrapSuspected);
                 settled.push((fingerprint, record));
                 continue;
             }
@@ -476,12 +476,12 @@ impl WorkerContext {
                 record.from = from;
                 record.attempts = 0;
                 record.fetched_at_ms = unix_ms();
-                record.error = Some(FetchErrorKind::TooManyRedirects.as_str().to_owned());
+                record.error = Some(ErrorKind::TooManyRedirects.as_str().to_owned());
                 record.error_message = Some(format!(
                     "more than {} redirects in a row",
                     self.settings.max_redirects
                 ));
-                self.progress.record_error(FetchErrorKind::TooManyRedirects);
+                self.progress.record_error(ErrorKind::TooManyRedirects);
                 settled.push((fingerprint, record));
                 continue;
             }
@@ -524,7 +524,7 @@ pub(super) fn job_slot<'a>(job: &'a Job, host_key: &'a HostKey) -> QueueSlot<'a>
 
 impl WorkerContext {
     /// Records a problem with a page that was fetched (so it has no error yet).
-    fn flag(&self, page: &mut PageRecord, kind: FetchErrorKind, message: String) {
+    fn flag(&self, page: &mut PageRecord, kind: ErrorKind, message: String) {
         page.error = Some(kind.as_str().to_owned());
         page.error_message = Some(message);
         self.progress.record_error(kind);

@@ -1,0 +1,174 @@
+//! The one vocabulary of what went wrong with a URL.
+//!
+//! Every error a crawl records against a URL, whether its fetch failed, what it
+//! fetched was unusable, or it was not fetched at all, is an [`ErrorKind`]. Its
+//! string form ([`ErrorKind::as_str`]) is what the store keeps in a record's `error`
+//! (the store itself keeps strings and knows nothing of HTTP), what the live counters
+//! and the crawl summary count by, and what `crawler stats`, `crawler ls --error` and
+//! the README's table of error kinds name. Stores written before this type existed
+//! hold the same strings.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// What went wrong with a URL: the `error` its record is stored with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ErrorKind {
+    /// The request (body included) took longer than the timeout.
+    Timeout,
+    /// The connection could not be opened (refused, unreachable, connect timeout).
+    Connect,
+    /// The host name did not resolve.
+    Dns,
+    /// The TLS handshake failed (bad or self-signed certificate, protocol error).
+    Tls,
+    /// The decompressed body exceeded the body limit.
+    BodyTooLarge,
+    /// A redirect chain went past the hop limit.
+    TooManyRedirects,
+    /// The connection broke while the body was being received.
+    Read,
+    /// The server's response was not valid HTTP.
+    Protocol,
+    /// Anything else (a failure no other kind describes, or an internal error while
+    /// handling the page).
+    Other,
+    /// Not fetched: the URL looks like a crawler trap (longer than the URL-length
+    /// cap, or a path segment repeated too often; see `crate::traps`).
+    TrapSuspected,
+    /// Fetched, but not every link of the page was kept: it had more than
+    /// [`crate::extract::MAX_LINKS_PER_PAGE`].
+    ParseLimited,
+    /// A redirect (301, 302, 303, 307, 308) without a `Location` that resolves to
+    /// an http(s) URL.
+    RedirectInvalid,
+    /// Fetched, but a hook the embedder wrote (a page handler, URL filter or page
+    /// sink; see [`crate::hooks`]) returned an error or panicked on this page.
+    HookFailed,
+    /// Not fetched: a robots.txt rule disallows it.
+    RobotsDisallowed,
+    /// Not fetched: the host's robots.txt could not be fetched through all retries.
+    RobotsUnavailable,
+    /// Not fetched: the host was parked after failing again and again.
+    HostUnreachable,
+    /// A sitemap that was fetched but could not be read (malformed, or it declares
+    /// entities: an XML bomb); none of its URLs are queued.
+    SitemapInvalid,
+}
+
+impl ErrorKind {
+    /// Every kind, in declaration order (the order of per-kind counters).
+    pub const ALL: [ErrorKind; 17] = [
+        ErrorKind::Timeout,
+        ErrorKind::Connect,
+        ErrorKind::Dns,
+        ErrorKind::Tls,
+        ErrorKind::BodyTooLarge,
+        ErrorKind::TooManyRedirects,
+        ErrorKind::Read,
+        ErrorKind::Protocol,
+        ErrorKind::Other,
+        ErrorKind::TrapSuspected,
+        ErrorKind::ParseLimited,
+        ErrorKind::RedirectInvalid,
+        ErrorKind::HookFailed,
+        ErrorKind::RobotsDisallowed,
+        ErrorKind::RobotsUnavailable,
+        ErrorKind::HostUnreachable,
+        ErrorKind::SitemapInvalid,
+    ];
+
+    /// The name stored and printed: `timeout`, `connect`, `dns`, ...
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Connect => "connect",
+            ErrorKind::Dns => "dns",
+            ErrorKind::Tls => "tls",
+            ErrorKind::BodyTooLarge => "body-too-large",
+            ErrorKind::TooManyRedirects => "too-many-redirects",
+            ErrorKind::Read => "read",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::Other => "other",
+            ErrorKind::TrapSuspected => "trap-suspected",
+            ErrorKind::ParseLimited => "parse-limited",
+            ErrorKind::RedirectInvalid => "redirect-invalid",
+            ErrorKind::HookFailed => "hook-failed",
+            ErrorKind::RobotsDisallowed => "robots-disallowed",
+            ErrorKind::RobotsUnavailable => "robots-unavailable",
+            ErrorKind::HostUnreachable => "host-unreachable",
+            ErrorKind::SitemapInvalid => "sitemap-invalid",
+        }
+    }
+
+    /// Whether the fetch got no usable answer from the host at all (no connection, no
+    /// name, no response in time, a broken connection): what makes a host look down.
+    /// These are also the errors worth retrying.
+    pub fn is_connection_failure(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::Timeout | ErrorKind::Connect | ErrorKind::Dns | ErrorKind::Read
+        )
+    }
+
+    /// Position in [`ErrorKind::ALL`].
+    pub const fn index(self) -> usize {
+        // `ALL` lists the variants in declaration order (a test checks it).
+        self as usize
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A name that is not an [`ErrorKind`]'s.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown error kind {given:?}")]
+pub struct UnknownErrorKind {
+    /// The name given.
+    pub given: String,
+}
+
+impl FromStr for ErrorKind {
+    type Err = UnknownErrorKind;
+
+    /// The kind named by its stored name (exactly as [`ErrorKind::as_str`] spells it).
+    fn from_str(name: &str) -> Result<ErrorKind, UnknownErrorKind> {
+        ErrorKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+            .ok_or_else(|| UnknownErrorKind {
+                given: name.to_owned(),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_is_listed_once_in_order_and_reads_back_from_its_name() {
+        for (position, kind) in ErrorKind::ALL.into_iter().enumerate() {
+            assert_eq!(kind.index(), position, "{kind}");
+            assert_eq!(kind.as_str().parse::<ErrorKind>(), Ok(kind));
+        }
+        let mut names: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ErrorKind::ALL.len(), "two kinds share a name");
+    }
+
+    #[test]
+    fn a_name_must_be_spelled_as_stored() {
+        assert_eq!(
+            "Timeout".parse::<ErrorKind>(),
+            Err(UnknownErrorKind {
+                given: "Timeout".into()
+            })
+        );
+    }
+}
