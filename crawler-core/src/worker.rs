@@ -14,7 +14,7 @@ mod robots;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use crawler_storage::{PageRecord, PageWrite, QueueSlot, Store, StoreError};
 use crossbeam_channel::{Receiver, Sender};
@@ -266,9 +266,5 @@ pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
-pub(crate) fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
-}
+/// Now in milliseconds since the Unix epoch, the store's clock.
+pub(crate) use crawler_storage::now_ms as unix_ms;

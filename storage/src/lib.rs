@@ -80,7 +80,8 @@ mod write_log;
 pub use error::StoreError;
 pub use query::{PageContent, PageFilter, Pages, PagesWithContent, StatusFilter};
 pub use record::{
-    CrawlRun, HttpExchange, Link, PageRecord, QueueEntry, QueueSlot, RequestHead, ResponseHead,
+    now_ms, CrawlRun, HttpExchange, Link, PageRecord, QueueEntry, QueueSlot, RequestHead,
+    ResponseHead,
 };
 pub use stats::StoreStats;
 pub use store::{PageWrite, Store, StoreOptions, FORMAT_VERSION};
