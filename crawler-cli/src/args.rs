@@ -315,7 +315,7 @@ impl std::fmt::Display for Size {
         let units = [(30, "G"), (20, "M"), (10, "K")];
         match units
             .into_iter()
-            .find(|(shift, _)| self.0 != 0 && self.0 % (1 << shift) == 0)
+            .find(|(shift, _)| self.0 != 0 && self.0.is_multiple_of(1 << shift))
         {
             Some((shift, unit)) => write!(f, "{}{unit}", self.0 >> shift),
             None => write!(f, "{}", self.0),

@@ -289,7 +289,7 @@ fn read_record(reader: &mut impl Read, payload: &mut Vec<u8>) -> std::io::Result
         return Ok(None);
     }
     let url_len = u32::from_be_bytes([payload[0], payload[1], payload[2], payload[3]]) as usize;
-    if url_len > payload.len() - 4 || (payload.len() - 4 - url_len) % 8 != 0 {
+    if url_len > payload.len() - 4 || !(payload.len() - 4 - url_len).is_multiple_of(8) {
         return Ok(None);
     }
     Ok(Some(HEADER as u64 + u64::from(len)))
