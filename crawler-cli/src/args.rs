@@ -91,24 +91,28 @@ pub struct CrawlArgs {
     pub given: BTreeSet<String>,
 }
 
-/// The crawl settings; each overrides the matching field of [`CrawlConfig::default`].
-#[derive(Args, Debug, Default)]
+/// The crawl settings. A setting's default, shown in `--help`, is the value of
+/// [`CrawlConfig::default`] (`defaults()`), so the two cannot disagree; which flags
+/// were given, even at their default, is read from clap's matches
+/// (`command_line::given_settings`), since on resume a given flag overrides the
+/// stored setting.
+#[derive(Args, Debug)]
 pub struct CrawlSettings {
     /// Store directory (created if absent). Required, on the command line or in --config.
     #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
     pub store: Option<PathBuf>,
-    /// Worker threads [default: 16].
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub workers: Option<usize>,
-    /// Requests in flight at once per host (scheme + host + port) [default: 1].
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub per_host_concurrency: Option<usize>,
-    /// Requests per second per host, evenly spaced; 0 for no limit [default: 2].
-    #[arg(long, value_name = "R", allow_negative_numbers = true)]
-    pub per_host_rate: Option<f64>,
-    /// What the seeds admit: host (the seeds' hosts), domain (their registrable domains), all [default: host].
-    #[arg(long, value_name = "SCOPE")]
-    pub scope: Option<ScopeMode>,
+    /// Worker threads.
+    #[arg(long, value_name = "N", allow_negative_numbers = true, default_value_t = defaults().workers)]
+    pub workers: usize,
+    /// Requests in flight at once per host (scheme + host + port).
+    #[arg(long, value_name = "N", allow_negative_numbers = true, default_value_t = defaults().per_host_concurrency)]
+    pub per_host_concurrency: usize,
+    /// Requests per second per host, evenly spaced; 0 for no limit.
+    #[arg(long, value_name = "R", allow_negative_numbers = true, default_value_t = defaults().per_host_rate)]
+    pub per_host_rate: f64,
+    /// What the seeds admit: host (the seeds' hosts), domain (their registrable domains), all.
+    #[arg(long, value_name = "SCOPE", default_value_t = defaults().scope)]
+    pub scope: ScopeMode,
     /// Only URLs matching one of these regexes (repeatable).
     #[arg(long, value_name = "REGEX")]
     pub allow: Vec<String>,
@@ -124,30 +128,30 @@ pub struct CrawlSettings {
     /// Start at most N fetches per host.
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub max_pages_per_host: Option<u64>,
-    /// The User-Agent header [default: crawler/VERSION].
-    #[arg(long, value_name = "UA")]
-    pub user_agent: Option<String>,
-    /// Seconds allowed per request, body included [default: 30].
-    #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
-    pub timeout: Option<f64>,
-    /// Seconds allowed to connect [default: 10].
-    #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
-    pub connect_timeout: Option<f64>,
-    /// Largest body accepted, after decompression: bytes, or with K, M, G (KiB, MiB, GiB) [default: 10M].
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    pub max_body: Option<u64>,
-    /// Which bodies to store: all (up to --max-body) or html (others as metadata only) [default: all].
-    #[arg(long, value_name = "WHICH")]
-    pub bodies: Option<BodyPolicy>,
-    /// Redirect hops followed from one URL [default: 10].
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub max_redirects: Option<u8>,
+    /// The User-Agent header.
+    #[arg(long, value_name = "UA", default_value_t = defaults().user_agent)]
+    pub user_agent: String,
+    /// Seconds allowed per request, body included.
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true, default_value_t = defaults().timeout.as_secs_f64())]
+    pub timeout: f64,
+    /// Seconds allowed to connect.
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true, default_value_t = defaults().connect_timeout.as_secs_f64())]
+    pub connect_timeout: f64,
+    /// Largest body accepted, after decompression: bytes, or with K, M, G (KiB, MiB, GiB).
+    #[arg(long, value_name = "SIZE", default_value_t = Size(defaults().max_body))]
+    pub max_body: Size,
+    /// Which bodies to store: all (up to --max-body) or html (others as metadata only).
+    #[arg(long, value_name = "WHICH", default_value_t = defaults().bodies)]
+    pub bodies: BodyPolicy,
+    /// Redirect hops followed from one URL.
+    #[arg(long, value_name = "N", allow_negative_numbers = true, default_value_t = defaults().max_redirects)]
+    pub max_redirects: u8,
     /// Resolve HOST to ADDR (curl syntax HOST:PORT:ADDR; HOST may be *.example.test). Repeatable.
     #[arg(long, value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<String>,
-    /// sled page cache in MiB [default: 256].
-    #[arg(long, value_name = "MB", allow_negative_numbers = true)]
-    pub cache_mb: Option<u64>,
+    /// sled page cache in MiB.
+    #[arg(long, value_name = "MB", allow_negative_numbers = true, default_value_t = defaults().cache_mb)]
+    pub cache_mb: u64,
     #[command(flatten)]
     pub politeness: PolitenessSettings,
     #[command(flatten)]
@@ -157,8 +161,13 @@ pub struct CrawlSettings {
     pub no_progress: bool,
 }
 
+/// The defaults of every crawl setting: the one place they are written.
+fn defaults() -> CrawlConfig {
+    CrawlConfig::default()
+}
+
 impl CrawlSettings {
-    /// The configuration: defaults, overridden by the flags given.
+    /// The configuration: the flags, which hold the defaults where none was given.
     pub fn to_config(&self) -> Result<CrawlConfig, ConfigError> {
         let store = self.store.clone().ok_or_else(|| ConfigError {
             setting: "store",
@@ -166,34 +175,25 @@ impl CrawlSettings {
         })?;
         let mut config = CrawlConfig {
             store,
-            ..CrawlConfig::default()
+            workers: self.workers,
+            per_host_concurrency: self.per_host_concurrency,
+            per_host_rate: self.per_host_rate,
+            scope: self.scope,
+            allow: self.allow.clone(),
+            deny: self.deny.clone(),
+            max_depth: self.max_depth,
+            max_pages: self.max_pages,
+            max_pages_per_host: self.max_pages_per_host,
+            user_agent: self.user_agent.clone(),
+            timeout: seconds("timeout", self.timeout)?,
+            connect_timeout: seconds("connect-timeout", self.connect_timeout)?,
+            max_body: self.max_body.0,
+            bodies: self.bodies,
+            max_redirects: self.max_redirects,
+            resolve: self.resolve.clone(),
+            cache_mb: self.cache_mb,
+            ..defaults()
         };
-        macro_rules! set {
-            ($($field:ident),*) => { $(if let Some(value) = self.$field.clone() { config.$field = value; })* };
-        }
-        set!(
-            workers,
-            per_host_concurrency,
-            per_host_rate,
-            scope,
-            max_body,
-            bodies,
-            max_redirects,
-            user_agent,
-            cache_mb
-        );
-        config.max_depth = self.max_depth;
-        config.max_pages = self.max_pages;
-        config.max_pages_per_host = self.max_pages_per_host;
-        config.allow = self.allow.clone();
-        config.deny = self.deny.clone();
-        config.resolve = self.resolve.clone();
-        if let Some(secs) = self.timeout {
-            config.timeout = seconds("timeout", secs)?;
-        }
-        if let Some(secs) = self.connect_timeout {
-            config.connect_timeout = seconds("connect-timeout", secs)?;
-        }
         self.politeness.apply(&mut config)?;
         self.traps.apply(&mut config);
         Ok(config)
@@ -201,53 +201,49 @@ impl CrawlSettings {
 }
 
 /// Crawler traps: URLs refused (recorded as trap-suspected) before they are fetched.
-#[derive(Args, Debug, Default)]
+#[derive(Args, Debug)]
 pub struct TrapSettings {
-    /// Longest URL fetched, in bytes (64 to 8192); longer ones are recorded as trap-suspected [default: 2048].
-    #[arg(long, value_name = "BYTES", allow_negative_numbers = true)]
-    pub max_url_len: Option<usize>,
-    /// Times one path segment may repeat in a URL (/a/a/a/a/ is 4) before it is a trap-suspected; 0 for no limit [default: 3].
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub max_repeated_segments: Option<u32>,
+    /// Longest URL fetched, in bytes (64 to 8192); longer ones are recorded as trap-suspected.
+    #[arg(long, value_name = "BYTES", allow_negative_numbers = true, default_value_t = defaults().max_url_len)]
+    pub max_url_len: usize,
+    /// Times one path segment may repeat in a URL (/a/a/a/a/ is 4) before it is a trap-suspected; 0 for no limit.
+    #[arg(long, value_name = "N", allow_negative_numbers = true, default_value_t = defaults().max_segment_repeats)]
+    pub max_repeated_segments: u32,
 }
 
 impl TrapSettings {
     fn apply(&self, config: &mut CrawlConfig) {
-        if let Some(len) = self.max_url_len {
-            config.max_url_len = len;
-        }
-        if let Some(n) = self.max_repeated_segments {
-            config.max_segment_repeats = n;
-        }
+        config.max_url_len = self.max_url_len;
+        config.max_segment_repeats = self.max_repeated_segments;
     }
 }
 
 /// robots.txt, sitemaps, retries and backoff: the politeness beyond the rate.
-#[derive(Args, Debug, Default)]
+#[derive(Args, Debug)]
 pub struct PolitenessSettings {
     /// Do not fetch or obey robots.txt (the summary says so).
     #[arg(long)]
     pub ignore_robots: bool,
-    /// Product token matched against robots.txt User-agent lines [default: from --user-agent, e.g. crawler].
+    /// Product token matched against robots.txt User-agent lines [default: from --user-agent].
     #[arg(long, value_name = "TOKEN")]
     pub robots_agent: Option<String>,
-    /// Longest Crawl-delay obeyed, in seconds; longer ones are cut to it and reported [default: 30].
-    #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
-    pub max_crawl_delay: Option<f64>,
-    /// Retries of a fetch that timed out, failed to connect, or got a 5xx or 429 [default: 2].
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub retries: Option<u32>,
-    /// First pause of a host after a failure or a 429/503 without Retry-After, in seconds; doubles each time [default: 1].
-    #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
-    pub retry_backoff: Option<f64>,
-    /// Longest pause of a host, Retry-After included, in seconds [default: 300].
-    #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
-    pub max_backoff: Option<f64>,
-    /// Park a host after N connection failures in a row: its queue is recorded as host-unreachable [default: 10].
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub park_after: Option<u32>,
-    /// Read the Sitemap lines of the seed hosts' robots.txt [default: on].
-    #[arg(long, overrides_with = "no_sitemaps")]
+    /// Longest Crawl-delay obeyed, in seconds; longer ones are cut to it and reported.
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true, default_value_t = defaults().max_crawl_delay.as_secs_f64())]
+    pub max_crawl_delay: f64,
+    /// Retries of a fetch that timed out, failed to connect, or got a 5xx or 429.
+    #[arg(long, value_name = "N", allow_negative_numbers = true, default_value_t = defaults().retries)]
+    pub retries: u32,
+    /// First pause of a host after a failure or a 429/503 without Retry-After, in seconds; doubles each time.
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true, default_value_t = defaults().retry_backoff.as_secs_f64())]
+    pub retry_backoff: f64,
+    /// Longest pause of a host, Retry-After included, in seconds.
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true, default_value_t = defaults().max_backoff.as_secs_f64())]
+    pub max_backoff: f64,
+    /// Park a host after N connection failures in a row: its queue is recorded as host-unreachable.
+    #[arg(long, value_name = "N", allow_negative_numbers = true, default_value_t = defaults().park_after)]
+    pub park_after: u32,
+    // A switch takes no value, so clap shows no default for it: the help says it.
+    #[arg(long, overrides_with = "no_sitemaps", help = switch_help("Read the Sitemap lines of the seed hosts' robots.txt", defaults().sitemaps))]
     pub sitemaps: bool,
     /// Do not read the Sitemap lines of robots.txt.
     #[arg(long, overrides_with = "sitemaps")]
@@ -260,28 +256,28 @@ pub struct PolitenessSettings {
     pub follow_nofollow: bool,
 }
 
+/// A switch's help with its default, as clap writes one for a flag with a value.
+fn switch_help(text: &str, on: bool) -> String {
+    format!("{text} [default: {}]", if on { "on" } else { "off" })
+}
+
 impl PolitenessSettings {
     fn apply(&self, config: &mut CrawlConfig) -> Result<(), ConfigError> {
-        config.ignore_robots = self.ignore_robots;
+        // Switches change their setting only when given (the last of a pair wins).
+        config.ignore_robots |= self.ignore_robots;
+        config.follow_nofollow |= self.follow_nofollow;
+        if self.sitemaps {
+            config.sitemaps = true;
+        } else if self.no_sitemaps {
+            config.sitemaps = false;
+        }
         config.robots_agent = self.robots_agent.clone();
-        config.sitemaps = !self.no_sitemaps;
         config.sitemap_urls = self.sitemap.clone();
-        config.follow_nofollow = self.follow_nofollow;
-        if let Some(n) = self.retries {
-            config.retries = n;
-        }
-        if let Some(n) = self.park_after {
-            config.park_after = n;
-        }
-        if let Some(secs) = self.max_crawl_delay {
-            config.max_crawl_delay = seconds_or_zero("max-crawl-delay", secs)?;
-        }
-        if let Some(secs) = self.retry_backoff {
-            config.retry_backoff = seconds_or_zero("retry-backoff", secs)?;
-        }
-        if let Some(secs) = self.max_backoff {
-            config.max_backoff = seconds_or_zero("max-backoff", secs)?;
-        }
+        config.retries = self.retries;
+        config.park_after = self.park_after;
+        config.max_crawl_delay = seconds_or_zero("max-crawl-delay", self.max_crawl_delay)?;
+        config.retry_backoff = seconds_or_zero("retry-backoff", self.retry_backoff)?;
+        config.max_backoff = seconds_or_zero("max-backoff", self.max_backoff)?;
         Ok(())
     }
 }
@@ -301,6 +297,30 @@ fn seconds(setting: &'static str, secs: f64) -> Result<std::time::Duration, Conf
             setting,
             reason: format!("{secs} is not a positive number of seconds"),
         })
+}
+
+/// A number of bytes, read and shown with binary units: `1048576`, `512K`, `10M`, `1G`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Size(pub u64);
+
+impl std::str::FromStr for Size {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Size, String> {
+        parse_size(text).map(Size)
+    }
+}
+
+impl std::fmt::Display for Size {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let units = [(30, "G"), (20, "M"), (10, "K")];
+        match units
+            .into_iter()
+            .find(|(shift, _)| self.0 != 0 && self.0.is_multiple_of(1 << shift))
+        {
+            Some((shift, unit)) => write!(f, "{}{unit}", self.0 >> shift),
+            None => write!(f, "{}", self.0),
+        }
+    }
 }
 
 /// `1048576`, `512K`, `10M`, `1G` (binary units).
@@ -611,16 +631,53 @@ mod tests {
         assert!(parse_size("99999999999999G").is_err());
     }
 
+    /// The settings of `crawler crawl ARGS`.
+    fn settings_of(args: &[&str]) -> CrawlSettings {
+        let argv = ["crawler", "crawl"].iter().chain(args);
+        match Cli::try_parse_from(argv).map(|cli| cli.command) {
+            Ok(Command::Crawl(crawl)) => crawl.settings,
+            other => panic!("{args:?}: {other:?}"),
+        }
+    }
+
     #[test]
     fn flags_override_defaults_only_when_given() {
-        let settings = CrawlSettings {
-            store: Some("s".into()),
-            workers: Some(3),
-            ..CrawlSettings::default()
-        };
-        let config = settings.to_config().unwrap();
+        let config = settings_of(&["--store", "s", "--workers", "3"])
+            .to_config()
+            .unwrap();
         assert_eq!(config.workers, 3);
         assert_eq!(config.per_host_rate, CrawlConfig::default().per_host_rate);
+    }
+
+    /// The defaults `--help` shows are read back as exactly `CrawlConfig::default()`.
+    #[test]
+    fn no_flags_give_the_default_config() {
+        let config = settings_of(&["--store", "s"]).to_config().unwrap();
+        let expected = CrawlConfig {
+            store: "s".into(),
+            ..CrawlConfig::default()
+        };
+        let json = |c: &CrawlConfig| serde_json::to_value(c).unwrap();
+        assert_eq!(json(&config), json(&expected));
+        let switched = settings_of(&["--store", "s", "--no-sitemaps", "--ignore-robots"])
+            .to_config()
+            .unwrap();
+        assert!(!switched.sitemaps && switched.ignore_robots);
+        // A switch without a `no-` twin can only turn its setting on.
+        assert!(!expected.ignore_robots && !expected.follow_nofollow);
+    }
+
+    #[test]
+    fn sizes_are_shown_in_the_largest_exact_unit() {
+        let shown = |n: u64| Size(n).to_string();
+        assert_eq!(shown(10 << 20), "10M");
+        assert_eq!(shown(3 << 30), "3G");
+        assert_eq!(shown(1536), "1536");
+        assert_eq!(shown(2048), "2K");
+        assert_eq!(shown(0), "0");
+        for n in [0, 1, 1023, 1536, 10 << 20, 5 << 30] {
+            assert_eq!(shown(n).parse(), Ok(Size(n)));
+        }
     }
 
     #[test]

@@ -245,14 +245,23 @@ fn values(key: &str, arg: &Arg, value: &DeValue<'_>) -> Result<Vec<String>, Stri
     }
 }
 
-/// What a flag takes, from its definition: `R: requests per second per host, ...`.
+/// What a flag takes, from its definition: `R (Requests per second per host, ... [default: 2])`.
 fn expected(arg: &Arg) -> String {
     let name = arg
         .get_value_names()
         .and_then(|names| names.first())
         .map_or_else(|| "a value".to_owned(), ToString::to_string);
+    let default = match arg.get_default_values() {
+        [value] if arg.get_action().takes_values() => {
+            format!(" [default: {}]", value.to_string_lossy())
+        }
+        _ => String::new(),
+    };
     match arg.get_help() {
-        Some(help) => format!("{name} ({})", help.to_string().trim_end_matches('.')),
+        Some(help) => format!(
+            "{name} ({}{default})",
+            help.to_string().trim_end_matches('.')
+        ),
         None => name,
     }
 }

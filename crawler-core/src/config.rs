@@ -22,6 +22,15 @@ pub enum BodyPolicy {
     Html,
 }
 
+impl std::fmt::Display for BodyPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BodyPolicy::All => "all",
+            BodyPolicy::Html => "html",
+        })
+    }
+}
+
 impl std::str::FromStr for BodyPolicy {
     type Err = String;
     fn from_str(s: &str) -> Result<BodyPolicy, String> {

@@ -17,7 +17,6 @@ pub(crate) use pool::WorkerPool;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crawler_storage::{PageRecord, PageWrite, QueueSlot, Store};
 use crossbeam_channel::{Receiver, Sender};
@@ -221,9 +220,5 @@ pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
-pub(crate) fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
-}
+/// Now in milliseconds since the Unix epoch, the store's clock.
+pub(crate) use crawler_storage::now_ms as unix_ms;

@@ -73,8 +73,8 @@ mod writer;
 pub use error::StoreError;
 pub use query::{PageContent, PageFilter, Pages, PagesWithContent, StatusFilter};
 pub use record::{
-    CrawlRun, HttpExchange, Link, PageRecord, QueueEntry, QueueSlot, RequestHead, ResponseHead,
-    StoreStats,
+    now_ms, CrawlRun, HttpExchange, Link, PageRecord, QueueEntry, QueueSlot, RequestHead,
+    ResponseHead, StoreStats,
 };
 pub use store::write::PageWrite;
 pub use store::{Store, StoreOptions, FORMAT_VERSION};

@@ -224,6 +224,15 @@ pub struct Link {
     pub to: String,
 }
 
+/// Now, as the records' times are kept: milliseconds since the Unix epoch (0 for a
+/// clock set before 1970). The one clock reading of the crate and of those above it.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
 /// Totals over the pages of a store (or of one host, ...), and the crawl's runs.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct StoreStats {

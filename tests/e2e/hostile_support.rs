@@ -1,10 +1,9 @@
 //! What the hostile-web tests share: a crawl whose peak memory is measured by the
-//! kernel (`wait4`), and short ways to read a URL's record.
+//! kernel (`wait4`, in the `peak-rss` program), and short ways to read a URL's record.
 
 use std::path::Path;
-use std::process::{Command, ExitStatus, Output, Stdio};
 
-use crawler_tests::{FixtureServer, Run, SummaryCheck, Watchdog, PATIENCE};
+use crawler_tests::{FixtureServer, Run, SummaryCheck};
 
 use crate::CRAWLER;
 
@@ -32,55 +31,27 @@ pub struct Measured {
     pub peak_rss_kib: u64,
 }
 
-/// Runs the binary with `args` to completion; `wait4` reports its peak RSS. A crawl's
-/// `--json` summary is checked against its store, as [`crawler_tests::run`] does.
-// The child is reaped by `wait4`, which clippy cannot see.
-#[allow(clippy::zombie_processes)]
+/// Runs the binary with `args` to completion, through `peak-rss` (see its source for
+/// why), which reports its peak RSS. A crawl's summary is checked against its store, as
+/// [`crawler_tests::run`] does.
 pub fn run_measured(args: &[String]) -> Measured {
     let check = SummaryCheck::before(CRAWLER, args);
-    let mut child = Command::new(CRAWLER)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {CRAWLER}: {e}"));
-    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_end(&mut bytes);
-            }
-            bytes
-        })
-    };
-    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
-    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
-    let pid = libc::pid_t::try_from(child.id()).expect("a pid");
-    let watchdog = Watchdog::watch(child.id());
-    let mut status: libc::c_int = 0;
-    // SAFETY: an all-zero `rusage` is a valid value of this plain C struct.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `pid` is our own unreaped child (`child` is never waited on after this),
-    // and both pointers are to live, writable locals.
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(reaped, pid, "wait4: {}", std::io::Error::last_os_error());
-    assert!(
-        !watchdog.fired(),
-        "{args:?} did not end within {PATIENCE:?} and was killed"
-    );
-    let output = Output {
-        status: <ExitStatus as std::os::unix::process::ExitStatusExt>::from_raw(status),
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-    };
-    let run = Run { output };
+    let figure = tempfile::NamedTempFile::new().expect("a temporary file");
+    let mut probe_args = vec![
+        figure.path().display().to_string(),
+        CRAWLER.path().display().to_string(),
+    ];
+    probe_args.extend(args.iter().cloned());
+    let probe_args: Vec<&str> = probe_args.iter().map(String::as_str).collect();
+    let run = crawler_tests::run(env!("CARGO_BIN_EXE_peak-rss"), &probe_args);
+    let peak_rss_kib = std::fs::read_to_string(figure.path())
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or_else(|| panic!("peak-rss wrote no figure for {args:?}: {}", run.stderr()));
     if let Some(check) = check {
         check.after(&run);
     }
-    Measured {
-        run,
-        peak_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
-    }
+    Measured { run, peak_rss_kib }
 }
 
 /// `crawler crawl` of `seeds` into `store` with the fixture hosts resolved to the

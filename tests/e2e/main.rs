@@ -16,6 +16,7 @@ mod logging;
 mod politeness;
 mod progress_bar;
 mod queries;
+mod readme;
 mod resume;
 
 /// The `crawler` binary Cargo built for these tests.

@@ -161,7 +161,12 @@ impl Synthetic {
             _ => None,
         };
         let Some(status) = status else {
-            page.error = Some(if roll % 2 == 0 { "timeout" } else { "connect" }.to_owned());
+            let kind = if roll.is_multiple_of(2) {
+                "timeout"
+            } else {
+                "connect"
+            };
+            page.error = Some(kind.to_owned());
             page.error_message = Some(match roll % 2 {
                 0 => "no response within 30 s".to_owned(),
                 _ => "connection refused (os error 111)".to_owned(),
@@ -177,7 +182,11 @@ impl Synthetic {
                 for k in 0..links {
                     let r = mix(i * 31 + k);
                     // Mostly links within the host, one in eight to another host.
-                    let target_host = if r % 8 == 0 { (r >> 8) % self.hosts } else { h };
+                    let target_host = if r.is_multiple_of(8) {
+                        (r >> 8) % self.hosts
+                    } else {
+                        h
+                    };
                     let pages_per_host = self.total.div_ceil(self.hosts).max(1);
                     let target = (r >> 20) % pages_per_host * self.hosts + target_host;
                     let link = self.url_of(target.min(self.total.saturating_sub(1)));
@@ -705,7 +714,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (k, c) in digits.chars().enumerate() {
-        if k > 0 && (digits.len() - k) % 3 == 0 {
+        if k > 0 && (digits.len() - k).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -8,9 +8,10 @@
 //! killed process is overwritten by the next one to open the store.
 
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
+
+use crate::record::now_ms;
 
 const FILE: &str = "lock-holder";
 /// A command line is cut to this many characters in the description.
@@ -25,13 +26,6 @@ struct Holder {
 
 fn file(store: &Path) -> PathBuf {
     store.join(FILE)
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
 }
 
 /// Records this process as the holder of `store`. Best effort: a failure to write

@@ -276,7 +276,7 @@ fn read_record(reader: &mut impl Read, payload: &mut Vec<u8>) -> std::io::Result
         return Ok(None);
     };
     let url_len = u32::from_le_bytes(*url_len) as usize;
-    if url_len > rest.len() || (rest.len() - url_len) % 8 != 0 {
+    if url_len > rest.len() || !(rest.len() - url_len).is_multiple_of(8) {
         return Ok(None);
     }
     Ok(Some(framed))

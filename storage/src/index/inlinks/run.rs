@@ -51,7 +51,7 @@ impl Run {
         let mut entries = 0u64;
         for posting in postings {
             let posting = posting?;
-            if entries % BLOCK as u64 == 0 {
+            if entries.is_multiple_of(BLOCK as u64) {
                 sparse.push((posting >> 64) as u64);
             }
             out.write(&posting.to_be_bytes())?;
