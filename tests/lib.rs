@@ -396,23 +396,268 @@ impl Watchdog {
     }
 }
 
-/// `crawler crawl` over `seeds` into `store`, resolving the fixture hosts to loopback.
-pub fn crawl(
-    binary: impl AsRef<OsStr>,
-    server: &FixtureServer,
-    store: &Path,
-    seeds: &[String],
-    extra: &[&str],
-) -> Run {
-    let store = store.to_string_lossy().into_owned();
-    let resolve = server.resolve_args();
-    let mut args = vec!["crawl", "--store", &store, "--no-progress"];
-    for rule in &resolve {
-        args.extend(["--resolve", rule.as_str()]);
+/// A test as the user lives it: a fixture web is served, a crawl is run over it
+/// into a fresh store, and what the user would see (the summary, the store's
+/// answers to queries, the server's log) is at hand in the [`Crawled`] it returns.
+///
+/// ```no_run
+/// # use crawler_tests::{Scenario, WebConfig};
+/// let crawled = Scenario::web(WebConfig { hosts: 2, pages: 30, ..WebConfig::default() })
+///     .flags(&["--per-host-rate", "10"])
+///     .crawl();
+/// assert_eq!(crawled.summary()["pages_fetched"], 60);
+/// assert_eq!(crawled.stored_urls(), crawled.server().expected_urls());
+/// ```
+///
+/// The crawl goes through [`run`], so it has the watchdog and the summary-vs-store
+/// agreement check ([`SummaryCheck`]) of every other run.
+pub struct Scenario {
+    server: FixtureServer,
+    workspace: Workspace,
+    seeds: Option<Vec<String>>,
+    flags: Vec<String>,
+    json: bool,
+}
+
+impl Scenario {
+    /// The fixture web `config` served on loopback, an empty workspace, and as seeds
+    /// the root of every synthetic host ([`FixtureServer::seeds`]).
+    pub fn web(config: WebConfig) -> Scenario {
+        Scenario {
+            server: FixtureServer::start(config).expect("the fixture server starts"),
+            workspace: Workspace::new(),
+            seeds: None,
+            flags: Vec::new(),
+            json: true,
+        }
     }
-    args.extend(seeds.iter().map(String::as_str));
-    args.extend_from_slice(extra);
-    run(binary, &args)
+
+    /// The server, to name seed URLs before the crawl.
+    pub fn server(&self) -> &FixtureServer {
+        &self.server
+    }
+
+    /// The workspace, to write files (seed lists, configs) before the crawl.
+    pub fn workspace(&self) -> &Workspace {
+        &self.workspace
+    }
+
+    /// Crawls these seeds instead of the synthetic hosts' roots (none: a resumed
+    /// crawl, or seeds from a flag).
+    pub fn seeds<S: Into<String>>(mut self, seeds: impl IntoIterator<Item = S>) -> Scenario {
+        self.seeds = Some(seeds.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Crawls from the first synthetic host's root only.
+    pub fn first_host_only(self) -> Scenario {
+        let seed = self.server.seeds()[0].clone();
+        self.seeds([seed])
+    }
+
+    /// Crawls `path` on `host` for each `(host, path)`, instead of the synthetic
+    /// hosts' roots.
+    pub fn seed_urls(self, urls: &[(&str, &str)]) -> Scenario {
+        let seeds: Vec<String> = urls
+            .iter()
+            .map(|(host, path)| self.server.url(host, path))
+            .collect();
+        self.seeds(seeds)
+    }
+
+    /// Crawls the seeds of a file `seeds.txt` in the workspace holding `contents`
+    /// (`--seeds FILE`), and no others.
+    pub fn seed_file(mut self, contents: &str) -> Scenario {
+        let path = self.workspace.path("seeds.txt");
+        std::fs::write(&path, contents).expect("the seed file is written");
+        self.seeds = Some(Vec::new());
+        let path = path.to_string_lossy().into_owned();
+        self.flags.extend(["--seeds".to_owned(), path]);
+        self
+    }
+
+    /// Adds flags to the crawl's command line (after the seeds).
+    pub fn flags(mut self, flags: &[&str]) -> Scenario {
+        self.flags.extend(flags.iter().map(|f| (*f).to_owned()));
+        self
+    }
+
+    /// Runs the crawl without `--json`: it prints the text summary, and
+    /// [`Crawled::summary`] is not available.
+    pub fn text(mut self) -> Scenario {
+        self.json = false;
+        self
+    }
+
+    /// The crawl's arguments: `crawl --store STORE --no-progress --resolve ...
+    /// SEEDS FLAGS [--json]`.
+    pub fn args(&self) -> Vec<String> {
+        let store = self.workspace.store().to_string_lossy().into_owned();
+        let flags: Vec<&str> = self.flags.iter().map(String::as_str).collect();
+        let mut args = crawl_args(&self.server, &store, self.seeds.as_deref(), &flags);
+        if self.json {
+            args.push("--json".to_owned());
+        }
+        args
+    }
+
+    /// Runs the crawl, which must exit 0.
+    pub fn crawl(self) -> Crawled {
+        let crawled = self.attempt();
+        let run = crawled.run.success();
+        Crawled { run, ..crawled }
+    }
+
+    /// Runs the crawl, whatever its exit status (see [`Crawled::run`]).
+    pub fn attempt(self) -> Crawled {
+        self.attempt_with(|args| {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            run(CrawlerBinary, &args)
+        })
+    }
+
+    /// Runs the crawl with `runner` (given [`Scenario::args`]) instead of [`run`]; it
+    /// must exit 0. A runner must keep what [`run`] does: a watchdog, and the
+    /// [`SummaryCheck`].
+    pub fn crawl_with(self, runner: impl FnOnce(&[String]) -> Run) -> Crawled {
+        let crawled = self.attempt_with(runner);
+        let run = crawled.run.success();
+        Crawled { run, ..crawled }
+    }
+
+    fn attempt_with(self, runner: impl FnOnce(&[String]) -> Run) -> Crawled {
+        let run = runner(&self.args());
+        Crawled {
+            server: self.server,
+            workspace: self.workspace,
+            seeds: self.seeds,
+            json: self.json,
+            run,
+        }
+    }
+}
+
+/// A [`Scenario`] after its crawl: the server (and its log), the store, the run.
+pub struct Crawled {
+    server: FixtureServer,
+    workspace: Workspace,
+    seeds: Option<Vec<String>>,
+    json: bool,
+    run: Run,
+}
+
+impl Crawled {
+    pub fn server(&self) -> &FixtureServer {
+        &self.server
+    }
+
+    pub fn workspace(&self) -> &Workspace {
+        &self.workspace
+    }
+
+    /// The store's path, as an argument.
+    pub fn store(&self) -> String {
+        self.workspace.store().to_string_lossy().into_owned()
+    }
+
+    /// The crawl's run: its exit code, stdout and stderr.
+    pub fn run(&self) -> &Run {
+        &self.run
+    }
+
+    /// The crawl's `--json` summary.
+    pub fn summary(&self) -> serde_json::Value {
+        assert!(self.json, "a text() crawl prints no JSON summary");
+        self.run.json()
+    }
+
+    /// `crawler SUBCOMMAND --store STORE ARGS...`, which must succeed.
+    pub fn query(&self, subcommand: &str, args: &[&str]) -> Run {
+        self.try_query(subcommand, args).success()
+    }
+
+    /// `crawler SUBCOMMAND --store STORE ARGS...`, whatever its exit status.
+    pub fn try_query(&self, subcommand: &str, args: &[&str]) -> Run {
+        let store = self.store();
+        let mut all = vec![subcommand, "--store", store.as_str()];
+        all.extend_from_slice(args);
+        run(CrawlerBinary, &all)
+    }
+
+    /// The stored record of `url` (`crawler get URL --json`).
+    pub fn record(&self, url: &str) -> serde_json::Value {
+        self.query("get", &[url, "--json"]).json()
+    }
+
+    /// The URLs of every stored page (`crawler ls --json`).
+    pub fn stored_urls(&self) -> BTreeSet<String> {
+        self.query("ls", &["--json"])
+            .json_lines()
+            .iter()
+            .map(|page| page["url"].as_str().expect("a URL").to_owned())
+            .collect()
+    }
+
+    /// `crawler stats --json` of the store.
+    pub fn stats(&self) -> serde_json::Value {
+        self.query("stats", &["--json"]).json()
+    }
+
+    /// The server's log without the `/robots.txt` requests.
+    pub fn page_requests(&self) -> Vec<RequestRecord> {
+        page_requests(&self.server.log())
+    }
+
+    /// Another scenario on the same server, its log cleared: the same seeds, no
+    /// flags, a fresh store.
+    pub fn then(self) -> Scenario {
+        self.server.clear_log();
+        Scenario {
+            server: self.server,
+            workspace: Workspace::new(),
+            seeds: self.seeds,
+            flags: Vec::new(),
+            json: true,
+        }
+    }
+
+    /// `crawler crawl` on the same store without seeds (they are `flags`, if any):
+    /// the stored crawl resumes; whatever its exit status.
+    pub fn resume(&self, flags: &[&str]) -> Run {
+        let args = crawl_args(&self.server, &self.store(), Some(&[]), flags);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(CrawlerBinary, &args)
+    }
+
+    /// Crawls again into the same store, with the same seeds and these `flags`
+    /// (the first crawl's flags are not repeated), whatever its exit status.
+    pub fn crawl_again(&self, flags: &[&str]) -> Run {
+        let args = crawl_args(&self.server, &self.store(), self.seeds.as_deref(), flags);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(CrawlerBinary, &args)
+    }
+}
+
+/// `crawl --store STORE --no-progress --resolve ... SEEDS FLAGS`: `seeds` are the
+/// synthetic hosts' roots when `None`.
+fn crawl_args(
+    server: &FixtureServer,
+    store: &str,
+    seeds: Option<&[String]>,
+    flags: &[&str],
+) -> Vec<String> {
+    let mut args: Vec<String> = ["crawl", "--store", store, "--no-progress"]
+        .map(str::to_owned)
+        .into();
+    for rule in server.resolve_args() {
+        args.extend(["--resolve".to_owned(), rule]);
+    }
+    match seeds {
+        Some(seeds) => args.extend(seeds.iter().cloned()),
+        None => args.extend(server.seeds()),
+    }
+    args.extend(flags.iter().map(|f| (*f).to_owned()));
+    args
 }
 
 /// The log without the `/robots.txt` requests: every host's first request is its

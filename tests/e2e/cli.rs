@@ -4,33 +4,16 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use crawler_core::ErrorKind;
-use crawler_tests::{crawl, run, FixtureServer, WebConfig, Workspace};
+use crawler_tests::{run, FixtureServer, Scenario, WebConfig, Workspace};
 
 use crate::CRAWLER;
 
 #[test]
 fn a_bad_seed_line_names_file_and_line_and_nothing_is_crawled() {
-    let server = FixtureServer::start(WebConfig::default()).unwrap();
-    let ws = Workspace::new();
-    let seeds = ws.path("seeds.txt");
-    std::fs::write(
-        &seeds,
-        format!("# seeds\n{}\n\nnot a url\n", server.seeds()[0]),
-    )
-    .unwrap();
-    let store = ws.store();
-    let out = run(
-        CRAWLER,
-        &[
-            "crawl",
-            "--store",
-            store.to_str().unwrap(),
-            "--seeds",
-            seeds.to_str().unwrap(),
-            "--resolve",
-            &server.resolve_arg(),
-        ],
-    );
+    let scenario = Scenario::web(WebConfig::default());
+    let seeds = format!("# seeds\n{}\n\nnot a url\n", scenario.server().seeds()[0]);
+    let crawled = scenario.seed_file(&seeds).attempt();
+    let (server, out) = (crawled.server(), crawled.run());
     assert_eq!(out.code(), Some(2), "{}", out.stderr());
     assert!(out.stderr().contains("seeds.txt:4:"), "{}", out.stderr());
     assert!(!out.stderr().contains("panicked"), "{}", out.stderr());
@@ -42,39 +25,22 @@ fn a_bad_seed_line_names_file_and_line_and_nothing_is_crawled() {
 
 #[test]
 fn seeds_come_from_a_file_with_comments_blank_lines_and_crlf() {
-    let server = FixtureServer::start(WebConfig {
+    let scenario = Scenario::web(WebConfig {
         hosts: 2,
         pages: 3,
         ..WebConfig::default()
-    })
-    .unwrap();
-    let ws = Workspace::new();
-    let seeds = ws.path("seeds.txt");
-    let text: String = server
+    });
+    let text: String = scenario
+        .server()
         .seeds()
         .iter()
         .map(|s| format!("{s}\r\n# c\r\n\r\n"))
         .collect();
-    std::fs::write(&seeds, format!("\u{feff}{text}")).unwrap();
-    let store = ws.store();
-    let out = run(
-        CRAWLER,
-        &[
-            "crawl",
-            "--store",
-            store.to_str().unwrap(),
-            "--seeds",
-            seeds.to_str().unwrap(),
-            "--resolve",
-            &server.resolve_arg(),
-            "--per-host-rate",
-            "0",
-            "--json",
-            "--no-progress",
-        ],
-    )
-    .success();
-    assert_eq!(out.json()["pages_fetched"], 6);
+    let crawled = scenario
+        .seed_file(&format!("\u{feff}{text}"))
+        .flags(&["--per-host-rate", "0"])
+        .crawl();
+    assert_eq!(crawled.summary()["pages_fetched"], 6);
 }
 
 #[test]
@@ -147,41 +113,26 @@ fn a_store_path_that_is_a_file_or_not_a_store_is_refused_clearly() {
 
 #[test]
 fn stats_ls_and_get_answer_from_the_store() {
-    let server = FixtureServer::start(WebConfig {
+    let c = Scenario::web(WebConfig {
         hosts: 3,
         pages: 10,
         ..WebConfig::default()
     })
-    .unwrap();
-    let ws = Workspace::new();
-    crawl(
-        CRAWLER,
-        &server,
-        &ws.store(),
-        &server.seeds(),
-        &["--per-host-rate", "0"],
-    )
-    .success();
-    let store = ws.store();
-    let store = store.to_str().unwrap();
+    .flags(&["--per-host-rate", "0"])
+    .crawl();
+    let server = c.server();
 
-    let stats = run(CRAWLER, &["stats", "--store", store, "--json"])
-        .success()
-        .json();
+    let stats = c.stats();
     assert_eq!(
         stats["urls"],
         crawler_tests::page_requests(&server.log()).len()
     );
     assert_eq!(stats["by_status_class"]["2xx"], 30);
     assert_eq!(stats["pages_per_host"]["h1.test"], 10);
-    let text = run(CRAWLER, &["stats", "--store", store])
-        .success()
-        .stdout();
+    let text = c.query("stats", &[]).stdout();
     assert!(text.contains("h2.test"), "{text}");
 
-    let pages = run(CRAWLER, &["ls", "--store", store, "--json"])
-        .success()
-        .json_lines();
+    let pages = c.query("ls", &["--json"]).json_lines();
     assert_eq!(pages.len(), 30);
     for page in &pages {
         for field in [
@@ -201,55 +152,34 @@ fn stats_ls_and_get_answer_from_the_store() {
     // `get` takes any spelling of the URL.
     let root = server.url("h0.test", "/");
     let spelled = format!("HTTP://H0.TEST:{}/x/../#top", server.port());
-    let page = run(CRAWLER, &["get", "--store", store, &spelled, "--json"])
-        .success()
-        .json();
+    let page = c.record(&spelled);
     assert_eq!(page["url"], root);
     assert_eq!(page["title"], "Host 0 page 0");
-    let links = run(CRAWLER, &["get", "--store", store, &root, "--links"])
-        .success()
-        .stdout();
+    let links = c.query("get", &[&root, "--links"]).stdout();
     let expected = crawler_fixtures::synthetic_outlinks(server.web(), 0, 0, server.port());
     assert_eq!(links.lines().collect::<Vec<_>>(), expected);
-    let body = run(CRAWLER, &["get", "--store", store, &root, "--body"])
-        .success()
-        .stdout();
+    let body = c.query("get", &[&root, "--body"]).stdout();
     assert!(body.contains("<title>Host 0 page 0</title>"));
 
-    let missing = run(CRAWLER, &["get", "--store", store, "http://h0.test/nope"]);
+    let missing = c.try_query("get", &["http://h0.test/nope"]);
     assert_eq!(missing.code(), Some(1));
     assert!(missing.stderr().contains("not in the store"));
 }
 
 #[test]
 fn a_second_run_on_the_same_store_fetches_nothing_again() {
-    let server = FixtureServer::start(WebConfig {
+    let c = Scenario::web(WebConfig {
         hosts: 2,
         pages: 10,
         ..WebConfig::default()
     })
-    .unwrap();
-    let ws = Workspace::new();
-    crawl(
-        CRAWLER,
-        &server,
-        &ws.store(),
-        &server.seeds(),
-        &["--per-host-rate", "0"],
-    )
-    .success();
-    assert_eq!(crawler_tests::page_requests(&server.log()).len(), 20);
-    server.clear_log();
-    let again = crawl(
-        CRAWLER,
-        &server,
-        &ws.store(),
-        &server.seeds(),
-        &["--per-host-rate", "0", "--json"],
-    )
-    .success();
+    .flags(&["--per-host-rate", "0"])
+    .crawl();
+    assert_eq!(c.page_requests().len(), 20);
+    c.server().clear_log();
+    let again = c.crawl_again(&["--per-host-rate", "0", "--json"]).success();
     assert_eq!(again.json()["pages_fetched"], 0);
-    assert!(server.log().is_empty());
+    assert!(c.server().log().is_empty());
 }
 
 #[test]
@@ -294,39 +224,27 @@ fn seeds_can_come_from_standard_input() {
 
 #[test]
 fn bodies_html_keeps_other_bodies_out_of_the_store() {
-    let server = FixtureServer::start(WebConfig::default()).unwrap();
-    let ws = Workspace::new();
-    let binary = server.url("h0.test", "/_fixture/binary");
-    let html = server.url("h1.test", "/_fixture/status/200");
-    crawl(
-        CRAWLER,
-        &server,
-        &ws.store(),
-        &[binary.clone(), html.clone()],
-        &["--bodies", "html"],
-    )
-    .success();
-    let store = ws.store();
-    let store = store.to_str().unwrap();
-    let record = run(CRAWLER, &["get", "--store", store, &binary, "--json"])
-        .success()
-        .json();
+    let scenario = Scenario::web(WebConfig::default());
+    let binary = scenario.server().url("h0.test", "/_fixture/binary");
+    let html = scenario.server().url("h1.test", "/_fixture/status/200");
+    let c = scenario
+        .seeds([binary.clone(), html.clone()])
+        .flags(&["--bodies", "html"])
+        .crawl();
+    let record = c.record(&binary);
     assert_eq!(record["body_stored"], false);
     assert_eq!(
         record["bytes"], 2048,
         "the body is measured even when not kept"
     );
-    let no_body = run(CRAWLER, &["get", "--store", store, &binary, "--body"]);
+    let no_body = c.try_query("get", &[&binary, "--body"]);
     assert_eq!(no_body.code(), Some(1));
     assert!(
         no_body.stderr().contains("no body stored"),
         "{}",
         no_body.stderr()
     );
-    let page = run(CRAWLER, &["get", "--store", store, &html, "--json"])
-        .success()
-        .json();
-    assert_eq!(page["body_stored"], true);
+    assert_eq!(c.record(&html)["body_stored"], true);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! `crawler crawl --config FILE`: settings from TOML, command-line flags winning, and
 //! errors that name the key and its line.
 
-use crawler_tests::{page_requests, run, FixtureServer, WebConfig, Workspace};
+use crawler_tests::{page_requests, run, FixtureServer, Scenario, WebConfig, Workspace};
 
 use crate::CRAWLER;
 
@@ -46,28 +46,19 @@ fn a_config_file_sets_the_crawl_and_flags_override_it() {
 
 #[test]
 fn config_keys_override_a_resumed_crawl_and_a_flag_at_its_default_does_too() {
-    let server = web(30);
-    let ws = Workspace::new();
-    let store = ws.store();
-    let store = store.to_str().unwrap();
-    let resolve = server.resolve_arg();
-    let seed = server.seeds()[0].clone();
-    let base = ["crawl", "--store", store, "--resolve", &resolve, "--json"];
-    let first = run(
-        CRAWLER,
-        &[
-            &base[..],
-            &[&seed, "--max-pages", "3", "--per-host-rate", "0"],
-        ]
-        .concat(),
-    )
-    .success();
-    assert_eq!(first.json()["pages_fetched"], 3);
+    let crawled = Scenario::web(WebConfig {
+        hosts: 1,
+        pages: 30,
+        ..WebConfig::default()
+    })
+    .flags(&["--max-pages", "3", "--per-host-rate", "0"])
+    .crawl();
+    assert_eq!(crawled.summary()["pages_fetched"], 3);
 
-    let config = ws.path("more.toml");
+    let config = crawled.workspace().path("more.toml");
     std::fs::write(&config, "max-pages = 5\n").unwrap();
     let config = config.to_str().unwrap();
-    let second = run(CRAWLER, &[&base[..], &["--config", config]].concat()).success();
+    let second = crawled.resume(&["--json", "--config", config]).success();
     assert_eq!(second.json()["pages_fetched"], 5);
     assert_eq!(
         second.json()["settings_overridden"],
@@ -75,11 +66,9 @@ fn config_keys_override_a_resumed_crawl_and_a_flag_at_its_default_does_too() {
     );
 
     // --per-host-rate 2 is the default, but it was given: it overrides the stored 0.
-    let third = run(
-        CRAWLER,
-        &[&base[..], &["--config", config, "--per-host-rate", "2"]].concat(),
-    )
-    .success();
+    let third = crawled
+        .resume(&["--json", "--config", config, "--per-host-rate", "2"])
+        .success();
     assert_eq!(
         third.json()["settings_overridden"],
         serde_json::json!(["max-pages: 3 -> 5", "per-host-rate: 0.0 -> 2.0"])

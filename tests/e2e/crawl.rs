@@ -5,11 +5,8 @@ use std::time::Duration;
 
 use crawler_fixtures::{page_path, synthetic_host, synthetic_outlinks};
 use crawler_tests::{
-    crawl, max_open_per_host, min_gap_per_host, page_requests, request_counts, run, FixtureServer,
-    WebConfig, Workspace,
+    max_open_per_host, min_gap_per_host, page_requests, request_counts, Scenario, WebConfig,
 };
-
-use crate::CRAWLER;
 
 fn web(hosts: usize, pages: usize) -> WebConfig {
     WebConfig {
@@ -57,18 +54,10 @@ fn depths(
 
 #[test]
 fn crawls_every_page_exactly_once_politely_and_in_scope() {
-    let web = web(20, 50);
-    let server = FixtureServer::start(web.clone()).unwrap();
-    let ws = Workspace::new();
-    let summary = crawl(
-        CRAWLER,
-        &server,
-        &ws.store(),
-        &server.seeds(),
-        &["--per-host-rate", "10", "--json"],
-    )
-    .success()
-    .json();
+    let crawled = Scenario::web(web(20, 50))
+        .flags(&["--per-host-rate", "10"])
+        .crawl();
+    let (server, summary) = (crawled.server(), crawled.summary());
     let log = server.log();
 
     let counts = request_counts(&log);
@@ -113,25 +102,13 @@ fn crawls_every_page_exactly_once_politely_and_in_scope() {
         );
     }
 
-    let ls = run(
-        CRAWLER,
-        &["ls", "--store", ws.store().to_str().unwrap(), "--json"],
-    )
-    .success();
-    let stored: BTreeSet<String> = ls
-        .json_lines()
-        .iter()
-        .map(|p| p["url"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(stored, server.expected_urls());
+    assert_eq!(crawled.stored_urls(), server.expected_urls());
 }
 
 #[test]
 fn default_rate_spaces_requests_half_a_second_apart() {
-    let server = FixtureServer::start(web(2, 5)).unwrap();
-    let ws = Workspace::new();
-    crawl(CRAWLER, &server, &ws.store(), &server.seeds(), &[]).success();
-    let log = server.log();
+    let crawled = Scenario::web(web(2, 5)).crawl();
+    let log = crawled.server().log();
     assert_eq!(page_requests(&log).len(), 10);
     assert_eq!(log.len(), 12, "two robots.txt requests");
     for (host, gap) in min_gap_per_host(&log) {
@@ -144,24 +121,17 @@ fn default_rate_spaces_requests_half_a_second_apart() {
 
 #[test]
 fn per_host_concurrency_is_never_exceeded() {
-    let server = FixtureServer::start(web(2, 60)).unwrap();
-    let ws = Workspace::new();
-    crawl(
-        CRAWLER,
-        &server,
-        &ws.store(),
-        &server.seeds(),
-        &[
+    let crawled = Scenario::web(web(2, 60))
+        .flags(&[
             "--per-host-rate",
             "0",
             "--per-host-concurrency",
             "3",
             "--workers",
             "8",
-        ],
-    )
-    .success();
-    let log = server.log();
+        ])
+        .crawl();
+    let log = crawled.server().log();
     assert_eq!(page_requests(&log).len(), 120);
     for (host, open) in max_open_per_host(&log) {
         assert!(open <= 3, "{host} had {open} requests open at once");
@@ -170,19 +140,12 @@ fn per_host_concurrency_is_never_exceeded() {
 
 #[test]
 fn max_depth_is_exact() {
-    let web = web(1, 200);
-    let server = FixtureServer::start(web.clone()).unwrap();
-    let ws = Workspace::new();
-    let seeds = vec![server.seeds()[0].clone()];
-    crawl(
-        CRAWLER,
-        &server,
-        &ws.store(),
-        &seeds,
-        &["--per-host-rate", "0", "--max-depth", "2"],
-    )
-    .success();
-    let expected: BTreeSet<String> = depths(&web, server.port(), &[0], 1)
+    let crawled = Scenario::web(web(1, 200))
+        .first_host_only()
+        .flags(&["--per-host-rate", "0", "--max-depth", "2"])
+        .crawl();
+    let server = crawled.server();
+    let expected: BTreeSet<String> = depths(server.web(), server.port(), &[0], 1)
         .into_iter()
         .filter(|(_, d)| *d <= 2)
         .map(|(url, _)| url)
@@ -197,49 +160,28 @@ fn max_depth_is_exact() {
 
 #[test]
 fn max_pages_is_exact() {
-    let server = FixtureServer::start(web(4, 50)).unwrap();
-    let ws = Workspace::new();
-    let summary = crawl(
-        CRAWLER,
-        &server,
-        &ws.store(),
-        &server.seeds(),
-        &[
+    let crawled = Scenario::web(web(4, 50))
+        .flags(&[
             "--per-host-rate",
             "0",
             "--max-pages",
             "37",
             "--workers",
             "16",
-            "--json",
-        ],
-    )
-    .success()
-    .json();
-    assert_eq!(page_requests(&server.log()).len(), 37);
-    assert_eq!(summary["pages_fetched"], 37);
-    let ls = run(
-        CRAWLER,
-        &["ls", "--store", ws.store().to_str().unwrap(), "--json"],
-    )
-    .success();
-    assert_eq!(ls.json_lines().len(), 37);
+        ])
+        .crawl();
+    assert_eq!(crawled.page_requests().len(), 37);
+    assert_eq!(crawled.summary()["pages_fetched"], 37);
+    assert_eq!(crawled.query("ls", &["--json"]).json_lines().len(), 37);
 }
 
 #[test]
 fn max_pages_per_host_is_exact() {
-    let server = FixtureServer::start(web(5, 30)).unwrap();
-    let ws = Workspace::new();
-    crawl(
-        CRAWLER,
-        &server,
-        &ws.store(),
-        &server.seeds(),
-        &["--per-host-rate", "0", "--max-pages-per-host", "7"],
-    )
-    .success();
+    let crawled = Scenario::web(web(5, 30))
+        .flags(&["--per-host-rate", "0", "--max-pages-per-host", "7"])
+        .crawl();
     let mut per_host: BTreeMap<String, usize> = BTreeMap::new();
-    for record in page_requests(&server.log()) {
+    for record in crawled.page_requests() {
         *per_host.entry(record.host).or_default() += 1;
     }
     assert_eq!(per_host.len(), 5);
@@ -249,20 +191,12 @@ fn max_pages_per_host_is_exact() {
 #[test]
 fn scope_domain_and_all_reach_further_than_host() {
     // Page 0 of each synthetic host links to outside.test and h{i}.other.
-    let server = FixtureServer::start(web(1, 3)).unwrap();
-    let seeds = vec![server.seeds()[0].clone()];
     let hosts_for = |scope: &str| -> BTreeSet<String> {
-        server.clear_log();
-        let ws = Workspace::new();
-        crawl(
-            CRAWLER,
-            &server,
-            &ws.store(),
-            &seeds,
-            &["--per-host-rate", "0", "--scope", scope],
-        )
-        .success();
-        server.log().into_iter().map(|r| r.host).collect()
+        let crawled = Scenario::web(web(1, 3))
+            .first_host_only()
+            .flags(&["--per-host-rate", "0", "--scope", scope])
+            .crawl();
+        crawled.server().log().into_iter().map(|r| r.host).collect()
     };
     assert_eq!(hosts_for("host"), BTreeSet::from(["h0.test".to_owned()]));
     let all = hosts_for("all");
@@ -274,18 +208,11 @@ fn scope_domain_and_all_reach_further_than_host() {
 
 #[test]
 fn allow_and_deny_filter_urls() {
-    let server = FixtureServer::start(web(1, 40)).unwrap();
-    let ws = Workspace::new();
-    let seeds = vec![server.seeds()[0].clone()];
-    crawl(
-        CRAWLER,
-        &server,
-        &ws.store(),
-        &seeds,
-        &["--per-host-rate", "0", "--deny", r"/page/1\d$"],
-    )
-    .success();
-    let log = page_requests(&server.log());
+    let crawled = Scenario::web(web(1, 40))
+        .first_host_only()
+        .flags(&["--per-host-rate", "0", "--deny", r"/page/1\d$"])
+        .crawl();
+    let log = crawled.page_requests();
     assert_eq!(log.len(), 30, "40 pages less the 10 denied ones");
     let denied: Vec<_> = log
         .iter()

@@ -10,7 +10,7 @@ use std::process::Command;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use crawler_tests::{crawl, run, FixtureServer, Run, WebConfig, Workspace};
+use crawler_tests::{run, Crawled, FixtureServer, Run, Scenario, WebConfig, Workspace};
 use serde_json::Value;
 
 use crate::CRAWLER;
@@ -24,33 +24,27 @@ const SPECIALS: [&str; 5] = [
     "/_fixture/big/200000",
 ];
 
-fn crawled() -> (FixtureServer, Workspace) {
-    let server = FixtureServer::start(WebConfig {
+fn crawled() -> Crawled {
+    let scenario = Scenario::web(WebConfig {
         hosts: 2,
         pages: 8,
         page_bytes: 4_000,
         ..WebConfig::default()
-    })
-    .unwrap();
-    let ws = Workspace::new();
+    });
+    let server = scenario.server();
     let mut seeds = server.seeds();
     seeds.extend(SPECIALS.iter().map(|p| server.url("h0.test", p)));
-    crawl(
-        CRAWLER,
-        &server,
-        &ws.store(),
-        &seeds,
-        &[
+    scenario
+        .seeds(seeds)
+        .flags(&[
             "--per-host-rate",
             "0",
             "--max-body",
             "100K",
             "--retries",
             "0",
-        ],
-    )
-    .success();
-    (server, ws)
+        ])
+        .crawl()
 }
 
 /// What the server sends for `url`, fetched over a raw socket: the status, the
@@ -96,18 +90,17 @@ fn fetch_raw(server: &FixtureServer, url: &str) -> (u16, BTreeMap<String, String
 }
 
 /// `crawler export --store STORE --format ARGS...`, which must succeed.
-fn export(store: &str, format_and_flags: &[&str]) -> Run {
-    let mut args = vec!["export", "--store", store, "--format"];
+fn export(crawled: &Crawled, format_and_flags: &[&str]) -> Run {
+    let mut args = vec!["--format"];
     args.extend_from_slice(format_and_flags);
-    run(CRAWLER, &args).success()
+    crawled.query("export", &args)
 }
 
 #[test]
 fn jsonl_export_is_one_parseable_object_per_selected_page() {
-    let (server, ws) = crawled();
-    let store = ws.store();
-    let store = store.to_str().unwrap();
-    let lines = export(store, &["jsonl"]).json_lines();
+    let c = crawled();
+    let (server, ws) = (c.server(), c.workspace());
+    let lines = export(&c, &["jsonl"]).json_lines();
     let urls: BTreeSet<&str> = lines.iter().map(|l| l["url"].as_str().unwrap()).collect();
     let logged: BTreeSet<String> = server
         .log()
@@ -140,7 +133,7 @@ fn jsonl_export_is_one_parseable_object_per_selected_page() {
     // To a file, filtered, with bodies exactly as served.
     let file = ws.path("h1.jsonl");
     let out = export(
-        store,
+        &c,
         &[
             "jsonl",
             "--with-body",
@@ -161,11 +154,11 @@ fn jsonl_export_is_one_parseable_object_per_selected_page() {
     for line in text.lines() {
         let value: Value = serde_json::from_str(line).unwrap();
         let url = value["url"].as_str().unwrap();
-        let (_, _, body) = fetch_raw(&server, url);
+        let (_, _, body) = fetch_raw(server, url);
         assert_eq!(value["body"].as_str().unwrap().as_bytes(), body, "{url}");
     }
     let binary = export(
-        store,
+        &c,
         &[
             "jsonl",
             "--with-body",
@@ -174,7 +167,7 @@ fn jsonl_export_is_one_parseable_object_per_selected_page() {
         ],
     )
     .json();
-    let (_, _, body) = fetch_raw(&server, &server.url("h0.test", "/_fixture/binary"));
+    let (_, _, body) = fetch_raw(server, &server.url("h0.test", "/_fixture/binary"));
     assert_eq!(
         STANDARD
             .decode(binary["body_base64"].as_str().unwrap())
@@ -248,13 +241,10 @@ print(json.dumps({'members': members, 'records': records}))
 
 #[test]
 fn warc_export_reads_back_in_warcio_with_the_payloads_the_server_sent() {
-    let (server, ws) = crawled();
-    let store = ws.store();
+    let c = crawled();
+    let (server, ws) = (c.server(), c.workspace());
     let file = ws.path("crawl.warc.gz");
-    let out = export(
-        store.to_str().unwrap(),
-        &["warc", "-o", file.to_str().unwrap()],
-    );
+    let out = export(&c, &["warc", "-o", file.to_str().unwrap()]);
     let pages = server
         .log()
         .iter()
@@ -318,7 +308,7 @@ fn warc_export_reads_back_in_warcio_with_the_payloads_the_server_sent() {
     }
 
     for (url, (response, request)) in &responses {
-        let (status, headers, body) = fetch_raw(&server, url);
+        let (status, headers, body) = fetch_raw(server, url);
         let statusline = response["statusline"].as_str().unwrap();
         assert!(
             statusline.starts_with(&status.to_string()),

@@ -5,24 +5,22 @@ use std::collections::BTreeSet;
 use crawler_fixtures::{
     cases_expected_followed, cases_never_followed, CHARSET_LATIN1_TITLE, CHARSET_META_TITLE,
 };
-use crawler_tests::{
-    crawl, page_requests, request_counts, requested_urls, run, FixtureServer, WebConfig, Workspace,
-};
+use crawler_tests::{page_requests, request_counts, requested_urls, Scenario, WebConfig};
 
-use crate::CRAWLER;
+/// A crawl of `cases.test` alone, unthrottled.
+fn crawl_cases() -> crawler_tests::Crawled {
+    let scenario = Scenario::web(WebConfig::default());
+    let seed = scenario.server().cases_seed();
+    scenario
+        .seeds([seed])
+        .flags(&["--per-host-rate", "0"])
+        .crawl()
+}
 
 #[test]
 fn follows_exactly_the_links_a_browser_user_could_click() {
-    let server = FixtureServer::start(WebConfig::default()).unwrap();
-    let ws = Workspace::new();
-    crawl(
-        CRAWLER,
-        &server,
-        &ws.store(),
-        &[server.cases_seed()],
-        &["--per-host-rate", "0"],
-    )
-    .success();
+    let crawled = crawl_cases();
+    let server = crawled.server();
     let log = server.log();
     let robots = log.iter().filter(|r| r.path == "/robots.txt").count();
     assert_eq!(robots, 1, "robots.txt once for the one host");
@@ -56,25 +54,9 @@ fn follows_exactly_the_links_a_browser_user_could_click() {
 
 #[test]
 fn titles_are_decoded_by_the_declared_charset() {
-    let server = FixtureServer::start(WebConfig::default()).unwrap();
-    let ws = Workspace::new();
-    crawl(
-        CRAWLER,
-        &server,
-        &ws.store(),
-        &[server.cases_seed()],
-        &["--per-host-rate", "0"],
-    )
-    .success();
-    let store = ws.store();
+    let crawled = crawl_cases();
     let title_of = |path: &str| {
-        let url = server.url("cases.test", path);
-        let page = run(
-            CRAWLER,
-            &["get", "--store", store.to_str().unwrap(), &url, "--json"],
-        )
-        .success()
-        .json();
+        let page = crawled.record(&crawled.server().url("cases.test", path));
         page["title"].as_str().unwrap_or_default().to_owned()
     };
     assert_eq!(title_of("/charset-latin1"), CHARSET_LATIN1_TITLE);

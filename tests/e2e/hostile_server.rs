@@ -4,10 +4,10 @@
 
 use crawler_fixtures::hostile::{BAD_HEADERS, BAD_STATUS_LINES, KEEPALIVE_PAGES};
 use crawler_fixtures::TlsServer;
-use crawler_tests::{closed_port, Workspace};
+use crawler_tests::closed_port;
 
 use crate::hostile_support::{
-    assert_normal_hosts_unaffected, crawl_measured, error_of, record, requests_to, small_web,
+    assert_normal_hosts_unaffected, crawl_measured, error_of, requests_to, small_web,
 };
 
 /// Peak RSS allowed for a crawl through every broken server and bomb (two of 4 GiB)
@@ -18,8 +18,8 @@ const BROKEN_SERVERS_RSS_KIB: u64 = 256 * 1024;
 
 #[test]
 fn broken_servers_end_in_recorded_errors_of_the_right_kind() {
-    let server = small_web();
-    let ws = Workspace::new();
+    let scenario = small_web();
+    let server = scenario.server();
     let url = |host: &str, path: &str| server.url(&format!("{host}.hostile.test"), path);
     // (URL, the error kind it must be recorded with)
     let mut expected = vec![
@@ -57,33 +57,29 @@ fn broken_servers_end_in_recorded_errors_of_the_right_kind() {
     seeds.extend(server.seeds());
 
     let started = std::time::Instant::now();
-    let measured = crawl_measured(
-        &server,
-        &ws.store(),
-        &seeds,
-        &[
-            "--timeout",
-            "2",
-            "--retries",
-            "0",
-            "--max-body",
-            "1M",
-            "--per-host-rate",
-            "0",
-        ],
-    );
+    let (crawled, peak_rss_kib) = crawl_measured(scenario.seeds(seeds.clone()).flags(&[
+        "--timeout",
+        "2",
+        "--retries",
+        "0",
+        "--max-body",
+        "1M",
+        "--per-host-rate",
+        "0",
+    ]));
     let elapsed = started.elapsed();
-    let run = measured.run.success();
-    let summary: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap_or_default();
+    let summary = crawled.summary();
+    let server = crawled.server();
+    let url = |host: &str, path: &str| server.url(&format!("{host}.hostile.test"), path);
     let mut wrong = Vec::new();
     for (url, kind) in &expected {
-        let got = error_of(&ws.store(), url);
+        let got = error_of(&crawled, url);
         if got != *kind {
             wrong.push(format!("{url}: {got:?}, expected {kind:?}"));
         }
     }
     for url in &fine {
-        let stored = record(&ws.store(), url);
+        let stored = crawled.record(url);
         if stored["status"] != 200 || !stored["error"].is_null() {
             wrong.push(format!("{url}: {stored}"));
         }
@@ -93,10 +89,10 @@ fn broken_servers_end_in_recorded_errors_of_the_right_kind() {
     // The HTTP/1.0 page's link was followed; the keep-alive chain was crawled to
     // its end although the server closed every connection it promised to keep.
     assert_eq!(
-        record(&ws.store(), &url("http10", "/http10/next"))["status"],
+        crawled.record(&url("http10", "/http10/next"))["status"],
         200
     );
-    let keepalive = requests_to(&server, "keepalive.hostile.test");
+    let keepalive = requests_to(server, "keepalive.hostile.test");
     assert_eq!(
         keepalive
             .iter()
@@ -106,71 +102,68 @@ fn broken_servers_end_in_recorded_errors_of_the_right_kind() {
         "{keepalive:?}"
     );
     // A Content-Length over the limit is refused before a byte is read.
-    assert_eq!(record(&ws.store(), &url("huge", "/huge"))["bytes"], 0);
-    assert_normal_hosts_unaffected(&server, &ws.store());
+    assert_eq!(crawled.record(&url("huge", "/huge"))["bytes"], 0);
+    assert_normal_hosts_unaffected(&crawled);
     // Timeouts of 2 s bound the slowest scenarios; no retry waits.
     assert!(
-        measured.peak_rss_kib < BROKEN_SERVERS_RSS_KIB,
+        peak_rss_kib < BROKEN_SERVERS_RSS_KIB,
         "peak RSS {} KiB, bound {BROKEN_SERVERS_RSS_KIB} KiB",
-        measured.peak_rss_kib
+        peak_rss_kib
     );
     eprintln!(
         "broken servers: {} URLs in {elapsed:?}, peak RSS {} KiB",
         seeds.len(),
-        measured.peak_rss_kib
+        peak_rss_kib
     );
 }
 
 #[test]
 fn tls_dns_and_refused_connections_are_recorded_and_the_crawl_goes_on() {
-    let server = small_web();
+    let scenario = small_web();
     let tls = TlsServer::start().unwrap();
-    let ws = Workspace::new();
     let self_signed = tls.url("tls.test", "/");
     let unresolvable = "http://nowhere.invalid/".to_string();
     let refused = format!("http://127.0.0.1:{}/", closed_port());
     let mut seeds = vec![self_signed.clone(), unresolvable.clone(), refused.clone()];
-    seeds.extend(server.seeds());
+    seeds.extend(scenario.server().seeds());
     let resolve = tls.resolve_arg("tls.test");
     // Without robots.txt the pages themselves are fetched (robots.txt would fail the
     // same way first; see the test below).
-    let measured = crawl_measured(
-        &server,
-        &ws.store(),
-        &seeds,
-        &["--resolve", &resolve, "--ignore-robots", "--retries", "0"],
-    );
-    measured.run.success();
-    let tls_record = record(&ws.store(), &self_signed);
+    let (crawled, _) = crawl_measured(scenario.seeds(seeds).flags(&[
+        "--resolve",
+        &resolve,
+        "--ignore-robots",
+        "--retries",
+        "0",
+    ]));
+    let tls_record = crawled.record(&self_signed);
     assert_eq!(tls_record["error"], "tls", "{tls_record}");
     assert!(tls.connections() >= 1, "the handshake was attempted");
-    let dns = record(&ws.store(), &unresolvable);
+    let dns = crawled.record(&unresolvable);
     assert_eq!(dns["error"], "dns", "{dns}");
     assert!(dns["error_message"]
         .as_str()
         .unwrap_or_default()
         .contains("RFC 6761"));
-    assert_eq!(error_of(&ws.store(), &refused), "connect");
-    assert_normal_hosts_unaffected(&server, &ws.store());
+    assert_eq!(error_of(&crawled, &refused), "connect");
+    assert_normal_hosts_unaffected(&crawled);
 }
 
 #[test]
 fn a_host_whose_robots_txt_fails_the_tls_handshake_is_recorded_with_why() {
-    let server = small_web();
+    let scenario = small_web();
     let tls = TlsServer::start().unwrap();
-    let ws = Workspace::new();
     let page = tls.url("tls.test", "/page");
     let resolve = tls.resolve_arg("tls.test");
     let mut seeds = vec![page.clone()];
-    seeds.extend(server.seeds());
-    let measured = crawl_measured(
-        &server,
-        &ws.store(),
-        &seeds,
-        &["--resolve", &resolve, "--retries", "0"],
-    );
-    measured.run.success();
-    let stored = record(&ws.store(), &page);
+    seeds.extend(scenario.server().seeds());
+    let (crawled, _) =
+        crawl_measured(
+            scenario
+                .seeds(seeds)
+                .flags(&["--resolve", &resolve, "--retries", "0"]),
+        );
+    let stored = crawled.record(&page);
     assert_eq!(stored["error"], "robots-unavailable", "{stored}");
     assert!(
         stored["error_message"]
@@ -179,5 +172,5 @@ fn a_host_whose_robots_txt_fails_the_tls_handshake_is_recorded_with_why() {
             .contains("tls"),
         "{stored}"
     );
-    assert_normal_hosts_unaffected(&server, &ws.store());
+    assert_normal_hosts_unaffected(&crawled);
 }

@@ -3,25 +3,24 @@
 
 use std::path::Path;
 
-use crawler_tests::{FixtureServer, Run, SummaryCheck};
+use crawler_tests::{Crawled, FixtureServer, Run, Scenario, SummaryCheck};
 
 use crate::CRAWLER;
 
 /// The small synthetic web beside the hostile hosts: two hosts of six pages.
-pub fn small_web() -> FixtureServer {
-    FixtureServer::start(crawler_tests::WebConfig {
+pub fn small_web() -> Scenario {
+    Scenario::web(crawler_tests::WebConfig {
         hosts: 2,
         pages: 6,
         ..crawler_tests::WebConfig::default()
     })
-    .unwrap()
 }
 
 /// Every synthetic page of the small web was fetched with a 200: the hostile hosts
 /// did not disturb the others.
-pub fn assert_normal_hosts_unaffected(server: &FixtureServer, store: &Path) {
-    for url in server.expected_urls() {
-        assert_eq!(record(store, &url)["status"], 200, "{url}");
+pub fn assert_normal_hosts_unaffected(crawled: &Crawled) {
+    for url in crawled.server().expected_urls() {
+        assert_eq!(crawled.record(&url)["status"], 200, "{url}");
     }
 }
 
@@ -54,26 +53,16 @@ pub fn run_measured(args: &[String]) -> Measured {
     Measured { run, peak_rss_kib }
 }
 
-/// `crawler crawl` of `seeds` into `store` with the fixture hosts resolved to the
-/// server, plus `extra` flags, measured.
-pub fn crawl_measured(
-    server: &FixtureServer,
-    store: &Path,
-    seeds: &[String],
-    extra: &[&str],
-) -> Measured {
-    let mut args: Vec<String> = vec![
-        "crawl".into(),
-        "--store".into(),
-        store.display().to_string(),
-        "--no-progress".into(),
-    ];
-    for rule in server.resolve_args() {
-        args.extend(["--resolve".into(), rule]);
-    }
-    args.extend(seeds.iter().cloned());
-    args.extend(extra.iter().map(|s| s.to_string()));
-    run_measured(&args)
+/// The scenario's crawl, run by [`run_measured`]: it must exit 0. Also its peak RSS
+/// in KiB.
+pub fn crawl_measured(scenario: Scenario) -> (Crawled, u64) {
+    let mut peak_rss_kib = 0;
+    let crawled = scenario.crawl_with(|args| {
+        let measured = run_measured(args);
+        peak_rss_kib = measured.peak_rss_kib;
+        measured.run
+    });
+    (crawled, peak_rss_kib)
 }
 
 /// The stored record of `url` (`crawler get --json`).
@@ -82,8 +71,8 @@ pub fn record(store: &Path, url: &str) -> serde_json::Value {
 }
 
 /// The error kind stored for `url` (`""` when none).
-pub fn error_of(store: &Path, url: &str) -> String {
-    record(store, url)["error"]
+pub fn error_of(crawled: &Crawled, url: &str) -> String {
+    crawled.record(url)["error"]
         .as_str()
         .unwrap_or_default()
         .to_owned()

@@ -1,31 +1,23 @@
 //! Logs on stderr (`-v`, `-q`, `--log-format json`), data on stdout, and the
 //! documentation made from the flag definitions (completions, man page, exit codes).
 
-use crawler_tests::{crawl, run, FixtureServer, WebConfig, Workspace};
+use crawler_tests::{run, Scenario, WebConfig, Workspace};
 
 use crate::CRAWLER;
 
-fn small_web() -> FixtureServer {
-    FixtureServer::start(WebConfig {
+/// Two hosts of four pages.
+fn small_web() -> Scenario {
+    Scenario::web(WebConfig {
         hosts: 2,
         pages: 4,
         ..WebConfig::default()
     })
-    .unwrap()
 }
 
 #[test]
 fn verbose_logs_go_to_stderr_with_thread_names_and_stdout_stays_data() {
-    let server = small_web();
-    let ws = Workspace::new();
-    let out = crawl(
-        CRAWLER,
-        &server,
-        &ws.store(),
-        &server.seeds(),
-        &["-vv", "--json", "--per-host-rate", "0"],
-    )
-    .success();
+    let crawled = small_web().flags(&["-vv", "--per-host-rate", "0"]).crawl();
+    let out = crawled.run();
     // stdout is exactly one JSON document, whatever the log level.
     let summary: serde_json::Value = serde_json::from_str(&out.stdout())
         .unwrap_or_else(|e| panic!("stdout is not one JSON document: {e}\n{}", out.stdout()));
@@ -42,23 +34,21 @@ fn verbose_logs_go_to_stderr_with_thread_names_and_stdout_stays_data() {
     assert!(stderr.contains("crawl finished"), "{stderr}");
 
     // Without -v: warnings only, so a clean crawl is silent.
-    let ws = Workspace::new();
-    let quiet = crawl(CRAWLER, &server, &ws.store(), &server.seeds(), &["--json"]).success();
-    assert_eq!(quiet.stderr(), "", "default level shows no info lines");
+    let quiet = small_web().crawl();
+    assert_eq!(
+        quiet.run().stderr(),
+        "",
+        "default level shows no info lines"
+    );
 }
 
 #[test]
 fn json_logs_are_one_object_per_line() {
-    let server = small_web();
-    let ws = Workspace::new();
-    let out = crawl(
-        CRAWLER,
-        &server,
-        &ws.store(),
-        &server.seeds(),
-        &["--log-format", "json", "-v", "--max-pages", "2"],
-    )
-    .success();
+    let crawled = small_web()
+        .text()
+        .flags(&["--log-format", "json", "-v", "--max-pages", "2"])
+        .crawl();
+    let out = crawled.run();
     let lines: Vec<serde_json::Value> = out
         .stderr()
         .lines()
@@ -99,23 +89,17 @@ fn json_logs_are_one_object_per_line() {
 
 #[test]
 fn quiet_leaves_out_warnings() {
-    let server = small_web();
-    let ws = Workspace::new();
-    let seeds = ws.path("seeds.txt");
-    std::fs::write(&seeds, format!("{}\nnot a url\n", server.seeds()[0])).unwrap();
-    let seeds = seeds.to_str().unwrap();
-    let flags = ["--seeds", seeds, "--skip-bad-seeds", "--per-host-rate", "0"];
-    let loud = crawl(CRAWLER, &server, &ws.store(), &[], &flags).success();
+    let crawl = |flags: &[&str]| {
+        let scenario = small_web().text();
+        let seeds = format!("{}\nnot a url\n", scenario.server().seeds()[0]);
+        let flags = [&["--skip-bad-seeds", "--per-host-rate", "0"], flags].concat();
+        scenario.seed_file(&seeds).flags(&flags).crawl()
+    };
+    let loud = crawl(&[]);
+    let loud = loud.run();
     assert!(loud.stderr().contains("skipped seed"), "{}", loud.stderr());
-    let ws = Workspace::new();
-    let quiet = crawl(
-        CRAWLER,
-        &server,
-        &ws.store(),
-        &[],
-        &[&flags[..], &["-q"]].concat(),
-    )
-    .success();
+    let quiet = crawl(&["-q"]);
+    let quiet = quiet.run();
     assert_eq!(quiet.stderr(), "");
     assert!(quiet.stdout().contains("Crawled"), "{}", quiet.stdout());
 }

@@ -6,18 +6,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use crawler_fixtures::{DIRECTIVES_FOLLOWED, DIRECTIVES_NEVER};
-use crawler_tests::{crawl, run, FixtureServer, RequestRecord, WebConfig, Workspace};
+use crawler_tests::{run, Crawled, RequestRecord, Scenario, WebConfig, Workspace};
 
 use crate::CRAWLER;
 
-fn server() -> FixtureServer {
-    FixtureServer::start(WebConfig {
+/// Three synthetic hosts of twenty pages beside the special hosts these tests seed.
+fn web() -> Scenario {
+    Scenario::web(WebConfig {
         hosts: 3,
         pages: 20,
         page_bytes: 2_000,
         ..WebConfig::default()
     })
-    .unwrap()
 }
 
 /// The paths requested from `host`, in order.
@@ -46,29 +46,19 @@ fn gaps(log: &[RequestRecord], host: &str) -> Vec<Duration> {
     starts.windows(2).map(|w| w[1] - w[0]).collect()
 }
 
-fn record(store: &std::path::Path, url: &str) -> serde_json::Value {
-    crawler_tests::stored(CRAWLER, store, url)
-}
-
 #[test]
 fn robots_txt_rules_are_obeyed_as_rfc_9309_says() {
-    let server = server();
-    let ws = Workspace::new();
     let hosts = [
         "robots-rules.test",
         "robots-agent.test",
         "robots-404.test",
         "robots-redirect.test",
     ];
-    let seeds: Vec<String> = hosts.iter().map(|h| server.url(h, "/")).collect();
-    crawl(
-        CRAWLER,
-        &server,
-        &ws.store(),
-        &seeds,
-        &["--per-host-rate", "0"],
-    )
-    .success();
+    let crawled = web()
+        .seed_urls(&hosts.map(|h| (h, "/")))
+        .flags(&["--per-host-rate", "0"])
+        .crawl();
+    let server = crawled.server();
     let log = server.log();
 
     for host in hosts {
@@ -116,10 +106,7 @@ fn robots_txt_rules_are_obeyed_as_rfc_9309_says() {
     );
 
     // What was not fetched is in the store, with the rule that refused it.
-    let secret = record(
-        &ws.store(),
-        &server.url("robots-rules.test", "/private/secret"),
-    );
+    let secret = crawled.record(&server.url("robots-rules.test", "/private/secret"));
     assert_eq!(secret["error"], "robots-disallowed");
     assert_eq!(secret["attempts"], 0);
     let why = secret["error_message"].as_str().unwrap();
@@ -127,21 +114,13 @@ fn robots_txt_rules_are_obeyed_as_rfc_9309_says() {
         why.contains("Disallow: /private (line 2, group *)"),
         "{why}"
     );
-    let blocked = record(
-        &ws.store(),
-        &server.url("robots-agent.test", "/not-for-crawler"),
-    );
+    let blocked = crawled.record(&server.url("robots-agent.test", "/not-for-crawler"));
     assert_eq!(blocked["error"], "robots-disallowed");
     assert!(blocked["error_message"]
         .as_str()
         .unwrap()
         .contains("group crawler"));
-    let ls = run(
-        CRAWLER,
-        &["ls", "--store", ws.store().to_str().unwrap(), "--json"],
-    )
-    .success()
-    .json_lines();
+    let ls = crawled.query("ls", &["--json"]).json_lines();
     let pdf = server.url("robots-rules.test", "/doc.pdf");
     assert!(
         ls.iter()
@@ -152,32 +131,25 @@ fn robots_txt_rules_are_obeyed_as_rfc_9309_says() {
 
 #[test]
 fn another_agent_token_selects_another_group_and_ignore_robots_ignores_them_all() {
-    let server = server();
-    let seed = server.url("robots-agent.test", "/");
+    let crawled = web()
+        .seed_urls(&[("robots-agent.test", "/")])
+        .flags(&["--robots-agent", "OtherBot"])
+        .crawl();
+    let seed = crawled.server().url("robots-agent.test", "/");
+    assert_eq!(
+        paths(&crawled.server().log(), "robots-agent.test"),
+        ["/robots.txt"]
+    );
+    assert_eq!(crawled.record(&seed)["error"], "robots-disallowed");
 
-    let ws = Workspace::new();
-    crawl(
-        CRAWLER,
-        &server,
-        &ws.store(),
-        std::slice::from_ref(&seed),
-        &["--robots-agent", "OtherBot"],
-    )
-    .success();
-    assert_eq!(paths(&server.log(), "robots-agent.test"), ["/robots.txt"]);
-    assert_eq!(record(&ws.store(), &seed)["error"], "robots-disallowed");
-
-    server.clear_log();
-    let ws = Workspace::new();
-    let out = crawl(
-        CRAWLER,
-        &server,
-        &ws.store(),
-        &[server.url("robots-rules.test", "/")],
-        &["--ignore-robots", "--per-host-rate", "0"],
-    )
-    .success();
-    let requested = path_set(&server.log(), "robots-rules.test");
+    let crawled = crawled
+        .then()
+        .seed_urls(&[("robots-rules.test", "/")])
+        .text()
+        .flags(&["--ignore-robots", "--per-host-rate", "0"])
+        .crawl();
+    let out = crawled.run();
+    let requested = path_set(&crawled.server().log(), "robots-rules.test");
     assert!(!requested.contains("/robots.txt"), "{requested:?}");
     assert!(requested.contains("/private/secret"), "{requested:?}");
     assert!(
@@ -189,28 +161,18 @@ fn another_agent_token_selects_another_group_and_ignore_robots_ignores_them_all(
 
 #[test]
 fn an_unreachable_robots_txt_keeps_its_host_untouched_and_the_others_going() {
-    let server = server();
-    let ws = Workspace::new();
-    let seeds = [
-        server.url("robots-503.test", "/"),
-        server.url("h0.test", "/"),
-    ];
-    let summary = crawl(
-        CRAWLER,
-        &server,
-        &ws.store(),
-        &seeds,
-        &["--per-host-rate", "0", "--json"],
-    )
-    .success()
-    .json();
-    let log = server.log();
+    let crawled = web()
+        .seed_urls(&[("robots-503.test", "/"), ("h0.test", "/")])
+        .flags(&["--per-host-rate", "0"])
+        .crawl();
+    let summary = crawled.summary();
+    let log = crawled.server().log();
     // Tried three times (two retries), each after the server's Retry-After: 1.
     assert_eq!(paths(&log, "robots-503.test"), ["/robots.txt"; 3]);
     for gap in gaps(&log, "robots-503.test") {
         assert!(gap >= Duration::from_millis(950), "{gap:?}");
     }
-    let root = record(&ws.store(), &seeds[0]);
+    let root = crawled.record(&crawled.server().url("robots-503.test", "/"));
     assert_eq!(root["error"], "robots-unavailable");
     assert!(root["error_message"].as_str().unwrap().contains("503"));
     assert_eq!(
@@ -223,21 +185,13 @@ fn an_unreachable_robots_txt_keeps_its_host_untouched_and_the_others_going() {
 
 #[test]
 fn crawl_delay_spaces_requests_and_a_huge_one_is_capped_and_reported() {
-    let server = server();
-    let ws = Workspace::new();
-    let seeds = [
-        server.url("robots-delay.test", "/"),
-        server.url("robots-bigdelay.test", "/"),
-    ];
-    let out = crawl(
-        CRAWLER,
-        &server,
-        &ws.store(),
-        &seeds,
-        &["--per-host-rate", "0", "--max-crawl-delay", "1.5"],
-    )
-    .success();
-    let log = server.log();
+    let crawled = web()
+        .seed_urls(&[("robots-delay.test", "/"), ("robots-bigdelay.test", "/")])
+        .text()
+        .flags(&["--per-host-rate", "0", "--max-crawl-delay", "1.5"])
+        .crawl();
+    let out = crawled.run();
+    let log = crawled.server().log();
     assert_eq!(paths(&log, "robots-delay.test").len(), 5);
     for gap in gaps(&log, "robots-delay.test") {
         assert!(gap >= Duration::from_millis(1000), "Crawl-delay 1: {gap:?}");
@@ -260,32 +214,25 @@ fn crawl_delay_spaces_requests_and_a_huge_one_is_capped_and_reported() {
 
 #[test]
 fn retry_after_pauses_only_that_host_and_retries_back_off_with_growing_gaps() {
-    let server = server();
-    let ws = Workspace::new();
-    let too_many = server.url("h0.test", "/_fixture/retry-after/2");
-    let busy_until = server.url("h2.test", "/_fixture/retry-after-date/2");
-    let failing = server.url("robots-404.test", "/_fixture/status/503");
-    let seeds = [
-        too_many.clone(),
-        busy_until.clone(),
-        failing.clone(),
-        server.url("h1.test", "/"),
-    ];
-    crawl(
-        CRAWLER,
-        &server,
-        &ws.store(),
-        &seeds,
-        &[
+    let crawled = web()
+        .seed_urls(&[
+            ("h0.test", "/_fixture/retry-after/2"),
+            ("h2.test", "/_fixture/retry-after-date/2"),
+            ("robots-404.test", "/_fixture/status/503"),
+            ("h1.test", "/"),
+        ])
+        .flags(&[
             "--per-host-rate",
             "5",
             "--retries",
             "2",
             "--retry-backoff",
             "0.3",
-        ],
-    )
-    .success();
+        ])
+        .crawl();
+    let server = crawled.server();
+    let too_many = server.url("h0.test", "/_fixture/retry-after/2");
+    let failing = server.url("robots-404.test", "/_fixture/status/503");
     let log = server.log();
 
     // 429 with Retry-After: 2: three tries, two seconds apart.
@@ -298,7 +245,7 @@ fn retry_after_pauses_only_that_host_and_retries_back_off_with_growing_gaps() {
         let pause = pair[1].start - pair[0].end;
         assert!(pause >= Duration::from_millis(1900), "{pause:?}");
     }
-    let stored = record(&ws.store(), &too_many);
+    let stored = crawled.record(&too_many);
     assert_eq!(
         (stored["status"].as_u64(), stored["attempts"].as_u64()),
         (Some(429), Some(3))
@@ -338,31 +285,26 @@ fn retry_after_pauses_only_that_host_and_retries_back_off_with_growing_gaps() {
         second >= Duration::from_millis(600) && second > first,
         "{first:?} then {second:?}"
     );
-    assert_eq!(record(&ws.store(), &failing)["attempts"], 3);
+    assert_eq!(crawled.record(&failing)["attempts"], 3);
 }
 
 #[test]
 fn a_dead_host_does_not_slow_the_others() {
-    let server = server();
+    let scenario = web();
+    let server = scenario.server();
     let live: Vec<String> = vec![server.url("h0.test", "/"), server.url("h1.test", "/")];
-    let finish = |extra: Option<&str>| -> Duration {
-        server.clear_log();
-        let ws = Workspace::new();
+    let finish = |scenario: Scenario, extra: Option<&str>| -> (Crawled, Duration) {
         let mut seeds = live.clone();
         seeds.extend(extra.map(str::to_owned));
-        crawl(
-            CRAWLER,
-            &server,
-            &ws.store(),
-            &seeds,
-            &["--per-host-rate", "10"],
-        )
-        .success();
-        let log = server.log();
+        let crawled = scenario
+            .seeds(seeds)
+            .flags(&["--per-host-rate", "10"])
+            .crawl();
+        let log = crawled.server().log();
         let start = log.iter().map(|r| r.start).min().unwrap();
         let end = log.iter().map(|r| r.end).max().unwrap();
         if let Some(dead) = extra {
-            let root = record(&ws.store(), dead);
+            let root = crawled.record(dead);
             assert_eq!(root["error"], "robots-unavailable");
             let why = root["error_message"].as_str().unwrap();
             assert!(
@@ -370,12 +312,12 @@ fn a_dead_host_does_not_slow_the_others() {
                 "{why}"
             );
         }
-        end - start
+        (crawled, end - start)
     };
     let closed_port = crawler_tests::closed_port();
     let dead = format!("http://127.0.0.1:{closed_port}/");
-    let alone = finish(None);
-    let with_dead = finish(Some(&dead));
+    let (crawled, alone) = finish(scenario, None);
+    let (_, with_dead) = finish(crawled.then(), Some(&dead));
     assert!(
         with_dead < alone + Duration::from_millis(800),
         "the live hosts took {alone:?} alone and {with_dead:?} beside a dead host"
@@ -384,18 +326,13 @@ fn a_dead_host_does_not_slow_the_others() {
 
 #[test]
 fn a_host_that_keeps_failing_is_parked() {
-    let server = server();
-    let ws = Workspace::new();
     let closed_port = crawler_tests::closed_port();
     let seeds: Vec<String> = (0..4)
         .map(|i| format!("http://127.0.0.1:{closed_port}/{i}"))
         .collect();
-    let summary = crawl(
-        CRAWLER,
-        &server,
-        &ws.store(),
-        &seeds,
-        &[
+    let crawled = web()
+        .seeds(seeds.clone())
+        .flags(&[
             "--ignore-robots",
             "--retries",
             "0",
@@ -403,17 +340,12 @@ fn a_host_that_keeps_failing_is_parked() {
             "2",
             "--retry-backoff",
             "0.05",
-            "--json",
-        ],
-    )
-    .success()
-    .json();
+        ])
+        .crawl();
+    let summary = crawled.summary();
     let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
     for seed in &seeds {
-        let error = record(&ws.store(), seed)["error"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let error = crawled.record(seed)["error"].as_str().unwrap().to_owned();
         *outcomes.entry(error).or_default() += 1;
     }
     assert_eq!(
@@ -432,49 +364,34 @@ fn a_host_that_keeps_failing_is_parked() {
 
 #[test]
 fn page_level_directives_are_obeyed() {
-    let server = server();
-    let ws = Workspace::new();
-    let seed = server.url("directives.test", "/");
-    crawl(
-        CRAWLER,
-        &server,
-        &ws.store(),
-        std::slice::from_ref(&seed),
-        &["--per-host-rate", "0"],
-    )
-    .success();
+    let crawled = web()
+        .seed_urls(&[("directives.test", "/")])
+        .flags(&["--per-host-rate", "0"])
+        .crawl();
+    let server = crawled.server();
     let mut expected = set(&DIRECTIVES_FOLLOWED);
     expected.insert("/robots.txt".to_owned());
     assert_eq!(path_set(&server.log(), "directives.test"), expected);
 
-    let noindex = record(&ws.store(), &server.url("directives.test", "/noindex"));
+    let noindex = crawled.record(&server.url("directives.test", "/noindex"));
     assert_eq!(noindex["noindex"], true);
-    let canonical = record(&ws.store(), &server.url("directives.test", "/canonical"));
+    let canonical = crawled.record(&server.url("directives.test", "/canonical"));
     assert_eq!(
         canonical["canonical"],
         server.url("directives.test", "/canonical-target")
     );
     // The links of a nofollow page are stored, only not followed.
-    let meta = record(
-        &ws.store(),
-        &server.url("directives.test", "/meta-nofollow"),
-    );
+    let meta = crawled.record(&server.url("directives.test", "/meta-nofollow"));
     assert_eq!(
         meta["links"],
         serde_json::json!([server.url("directives.test", "/never-meta")])
     );
 
-    server.clear_log();
-    let ws = Workspace::new();
-    crawl(
-        CRAWLER,
-        &server,
-        &ws.store(),
-        &[seed],
-        &["--per-host-rate", "0", "--follow-nofollow"],
-    )
-    .success();
-    let requested = path_set(&server.log(), "directives.test");
+    let crawled = crawled
+        .then()
+        .flags(&["--per-host-rate", "0", "--follow-nofollow"])
+        .crawl();
+    let requested = path_set(&crawled.server().log(), "directives.test");
     assert!(requested.contains("/never-rel"), "{requested:?}");
     for never in ["/never-meta", "/never-header"] {
         assert!(
@@ -487,18 +404,14 @@ fn page_level_directives_are_obeyed() {
 
 #[test]
 fn sitemaps_from_robots_txt_are_crawled_index_gzip_and_text_included() {
-    let server = server();
-    let ws = Workspace::new();
-    let seed = server.url("robots-sitemap.test", "/");
-    let bomb = server.url("robots-sitemap.test", "/sitemaps/bomb.xml");
-    crawl(
-        CRAWLER,
-        &server,
-        &ws.store(),
-        std::slice::from_ref(&seed),
-        &["--per-host-rate", "0", "--sitemap", &bomb, "--json"],
-    )
-    .success();
+    let scenario = web().seed_urls(&[("robots-sitemap.test", "/")]);
+    let bomb = scenario
+        .server()
+        .url("robots-sitemap.test", "/sitemaps/bomb.xml");
+    let crawled = scenario
+        .flags(&["--per-host-rate", "0", "--sitemap", &bomb])
+        .crawl();
+    let server = crawled.server();
     let requested = path_set(&server.log(), "robots-sitemap.test");
     assert_eq!(
         requested,
@@ -517,34 +430,25 @@ fn sitemaps_from_robots_txt_are_crawled_index_gzip_and_text_included() {
             "/from-text",
         ])
     );
-    let from_gzip = record(
-        &ws.store(),
-        &server.url("robots-sitemap.test", "/from-gzip"),
-    );
+    let from_gzip = crawled.record(&server.url("robots-sitemap.test", "/from-gzip"));
     assert_eq!(
         from_gzip["from"],
         server.url("robots-sitemap.test", "/sitemaps/pages.xml.gz")
     );
     assert_eq!(from_gzip["depth"], 1);
-    let refused = record(&ws.store(), &bomb);
+    let refused = crawled.record(&bomb);
     assert_eq!(refused["error"], "sitemap-invalid");
     assert!(refused["error_message"]
         .as_str()
         .unwrap()
         .contains("entities"));
 
-    server.clear_log();
-    let ws = Workspace::new();
-    crawl(
-        CRAWLER,
-        &server,
-        &ws.store(),
-        &[seed],
-        &["--per-host-rate", "0", "--no-sitemaps"],
-    )
-    .success();
+    let crawled = crawled
+        .then()
+        .flags(&["--per-host-rate", "0", "--no-sitemaps"])
+        .crawl();
     assert_eq!(
-        path_set(&server.log(), "robots-sitemap.test"),
+        path_set(&crawled.server().log(), "robots-sitemap.test"),
         set(&["/robots.txt", "/"])
     );
 }
@@ -609,7 +513,8 @@ fn the_robots_command_names_the_deciding_rule() {
         serde_json::json!({"url": "/elsewhere", "allowed": true, "rule": null, "line": null, "group": "*"})
     );
 
-    let server = server();
+    let scenario = web();
+    let server = scenario.server();
     let out = run(
         CRAWLER,
         &[

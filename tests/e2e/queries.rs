@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use crawler_fixtures::{page_path, synthetic_host, synthetic_outlinks};
 use crawler_storage::{PageFilter, Store, StoreOptions};
-use crawler_tests::{crawl, run, FixtureServer, RequestRecord, Run, WebConfig, Workspace};
+use crawler_tests::{run, Crawled, RequestRecord, Scenario, WebConfig, Workspace};
 
 use crate::CRAWLER;
 
@@ -23,64 +23,52 @@ const SPECIALS: [&str; 6] = [
 ];
 
 /// A finished crawl of 3 hosts x 12 pages plus [`SPECIALS`] on `h0.test`.
-struct Crawled {
-    server: FixtureServer,
-    ws: Workspace,
+fn crawled() -> Crawled {
+    let scenario = Scenario::web(WebConfig {
+        hosts: 3,
+        pages: 12,
+        page_bytes: 3_000,
+        ..WebConfig::default()
+    });
+    let server = scenario.server();
+    let mut seeds = server.seeds();
+    seeds.extend(SPECIALS.iter().map(|path| server.url("h0.test", path)));
+    let crawled = scenario
+        .seeds(seeds)
+        .flags(&[
+            "--per-host-rate",
+            "0",
+            "--timeout",
+            "1",
+            "--max-body",
+            "100K",
+            "--retries",
+            "0",
+            "--retry-backoff",
+            "0.01",
+        ])
+        .crawl();
+    // The server logs the silent request once it sees the client leave.
+    let silent = crawled.url("/_fixture/silent");
+    crawler_tests::wait_until("the silent request in the server log", || {
+        crawled.logged().contains_key(&silent)
+    });
+    crawled
 }
 
-impl Crawled {
-    fn new() -> Crawled {
-        let server = FixtureServer::start(WebConfig {
-            hosts: 3,
-            pages: 12,
-            page_bytes: 3_000,
-            ..WebConfig::default()
-        })
-        .unwrap();
-        let ws = Workspace::new();
-        let mut seeds = server.seeds();
-        seeds.extend(SPECIALS.iter().map(|path| server.url("h0.test", path)));
-        crawl(
-            CRAWLER,
-            &server,
-            &ws.store(),
-            &seeds,
-            &[
-                "--per-host-rate",
-                "0",
-                "--timeout",
-                "1",
-                "--max-body",
-                "100K",
-                "--retries",
-                "0",
-                "--retry-backoff",
-                "0.01",
-            ],
-        )
-        .success();
-        let crawled = Crawled { server, ws };
-        // The server logs the silent request once it sees the client leave.
-        let silent = crawled.url("/_fixture/silent");
-        crawler_tests::wait_until("the silent request in the server log", || {
-            crawled.logged().contains_key(&silent)
-        });
-        crawled
-    }
-
-    fn store(&self) -> String {
-        self.ws.store().to_string_lossy().into_owned()
-    }
-
-    /// `crawler SUBCOMMAND --store STORE ARGS...`, which must succeed.
-    fn query(&self, subcommand: &str, args: &[&str]) -> Run {
-        let store = self.store();
-        let mut all = vec![subcommand, "--store", store.as_str()];
-        all.extend_from_slice(args);
-        run(CRAWLER, &all).success()
-    }
-
+/// What these tests ask of a crawl besides [`Crawled`]'s own queries.
+trait Queries {
     /// The URLs `ls` prints as JSON lines for these filter flags.
+    fn ls(&self, filters: &[&str]) -> BTreeSet<String>;
+    /// What the server answered, robots.txt aside: URL -> status (0: no answer).
+    fn logged(&self) -> BTreeMap<String, u16>;
+    /// `path` on `h0.test`.
+    fn url(&self, path: &str) -> String;
+    /// The synthetic page a URL names, if it names one.
+    fn locate(&self, url: &str) -> Option<(usize, usize)>;
+}
+
+impl Queries for Crawled {
     fn ls(&self, filters: &[&str]) -> BTreeSet<String> {
         let mut args = vec!["--format", "jsonl"];
         args.extend_from_slice(filters);
@@ -91,26 +79,26 @@ impl Crawled {
             .collect()
     }
 
-    /// What the server answered, robots.txt aside: URL -> status (0: no answer).
     fn logged(&self) -> BTreeMap<String, u16> {
-        self.server
+        let server = self.server();
+        server
             .log()
             .iter()
             .filter(|r| r.path != "/robots.txt")
-            .map(|r: &RequestRecord| (self.server.url(&r.host, &r.path), r.status))
+            .map(|r: &RequestRecord| (server.url(&r.host, &r.path), r.status))
             .collect()
     }
 
     fn url(&self, path: &str) -> String {
-        self.server.url("h0.test", path)
+        self.server().url("h0.test", path)
     }
 
-    /// The synthetic page a URL names, if it names one.
     fn locate(&self, url: &str) -> Option<(usize, usize)> {
-        let web = self.server.web();
+        let server = self.server();
+        let web = server.web();
         (0..web.hosts)
             .flat_map(|h| (0..web.pages).map(move |p| (h, p)))
-            .find(|&(h, p)| self.server.url(&synthetic_host(h), &page_path(p)) == url)
+            .find(|&(h, p)| server.url(&synthetic_host(h), &page_path(p)) == url)
     }
 }
 
@@ -124,7 +112,7 @@ fn logged_with(logged: &BTreeMap<String, u16>, keep: impl Fn(u16) -> bool) -> BT
 
 #[test]
 fn every_ls_filter_selects_exactly_the_matching_pages() {
-    let c = Crawled::new();
+    let c = crawled();
     let logged = c.logged();
     let all = c.ls(&[]);
     assert_eq!(
@@ -181,7 +169,7 @@ fn every_ls_filter_selects_exactly_the_matching_pages() {
             .collect();
         assert_eq!(c.ls(&["--host", &name.to_uppercase()]), on_host, "{name}");
         let synthetic = c
-            .server
+            .server()
             .expected_urls()
             .into_iter()
             .filter(|u| u.contains(&format!("//{name}:")));
@@ -199,13 +187,13 @@ fn every_ls_filter_selects_exactly_the_matching_pages() {
     );
     let html = c.ls(&["--content-type", "text/html"]);
     assert_eq!(html, c.ls(&["--content-type", "TEXT/*"]));
-    assert!(c.server.expected_urls().is_subset(&html));
+    assert!(c.server().expected_urls().is_subset(&html));
     assert!(!html.contains(&c.url("/_fixture/binary")));
 
     // Depths: the seeds are depth 0 (and so are the targets of their redirects), and
     // ranges agree with the records.
     let seeds: BTreeSet<String> = c
-        .server
+        .server()
         .seeds()
         .into_iter()
         .chain(SPECIALS.iter().map(|p| c.url(p)))
@@ -275,7 +263,7 @@ fn every_ls_filter_selects_exactly_the_matching_pages() {
             &["--format", "table", "--host", "h1.test", "--depth", "0"],
         )
         .stdout();
-    let root = c.server.url("h1.test", "/");
+    let root = c.server().url("h1.test", "/");
     assert!(
         table.contains(&root) && table.contains("Host 1 page 0"),
         "{table}"
@@ -317,13 +305,13 @@ fn bad_filter_values_are_usage_errors_naming_the_flag() {
 
 #[test]
 fn inlinks_outlinks_and_the_graph_match_the_fixture_web() {
-    let c = Crawled::new();
-    let web = c.server.web().clone();
-    let port = c.server.port();
+    let c = crawled();
+    let web = c.server().web().clone();
+    let port = c.server().port();
 
     // The graph the fixture generated, restricted to the stored pages.
     let mut outlinks: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for url in c.server.expected_urls() {
+    for url in c.server().expected_urls() {
         let (host, page) = c.locate(&url).unwrap();
         outlinks.insert(url, synthetic_outlinks(&web, host, page, port));
     }
@@ -344,7 +332,7 @@ fn inlinks_outlinks_and_the_graph_match_the_fixture_web() {
 
     // Every page, through the library: outlinks in document order, inlinks as a set.
     {
-        let store = Store::open(&c.ws.store(), StoreOptions::existing()).unwrap();
+        let store = Store::open(&c.workspace().store(), StoreOptions::existing()).unwrap();
         for page in store.query(&PageFilter::default()) {
             let url = page.unwrap().url;
             let expected_out = outlinks.get(&url).cloned().unwrap_or_default();
@@ -367,7 +355,7 @@ fn inlinks_outlinks_and_the_graph_match_the_fixture_web() {
     }
 
     // The same through the command line, for one page, any spelling.
-    let target = c.server.url("h1.test", "/page/3");
+    let target = c.server().url("h1.test", "/page/3");
     let spelled = format!("HTTP://H1.TEST:{port}/x/../page/%33#frag");
     let printed: BTreeSet<String> = c
         .query("get", &[&spelled, "--inlinks"])
@@ -418,13 +406,13 @@ fn inlinks_outlinks_and_the_graph_match_the_fixture_web() {
 
 #[test]
 fn get_and_stats_answer_from_the_store() {
-    let c = Crawled::new();
+    let c = crawled();
     get_prints_the_body_headers_and_record(&c);
     stats_totals_agree_with_the_server_log(&c);
 }
 
 fn get_prints_the_body_headers_and_record(c: &Crawled) {
-    let root = c.server.url("h0.test", "/");
+    let root = c.server().url("h0.test", "/");
     let body = c.query("get", &[&root]).stdout();
     assert!(body.contains("<title>Host 0 page 0</title>"));
 

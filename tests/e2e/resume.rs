@@ -7,8 +7,8 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
 use crawler_tests::{
-    run, wait_until_holding, FixtureServer, RequestRecord, Run, SummaryCheck, WebConfig, Workspace,
-    PATIENCE,
+    run, wait_until_holding, FixtureServer, RequestRecord, Run, Scenario, SummaryCheck, WebConfig,
+    Workspace, PATIENCE,
 };
 
 use crate::CRAWLER;
@@ -255,33 +255,17 @@ fn sigint_stops_gracefully_and_resuming_finishes_with_the_right_totals() {
 
 #[test]
 fn a_resumed_crawl_keeps_its_settings_unless_a_flag_overrides_them() {
-    let server = FixtureServer::start(WebConfig {
+    let first = Scenario::web(WebConfig {
         hosts: 1,
         pages: 40,
         page_bytes: 1_000,
         ..WebConfig::default()
     })
-    .unwrap();
-    let ws = Workspace::new();
-    let store = ws.store();
-    let store_arg = store.to_str().unwrap();
-    let resolve = server.resolve_arg();
-    let crawl = |extra: &[&str]| {
-        let mut args = vec![
-            "crawl",
-            "--store",
-            store_arg,
-            "--resolve",
-            &resolve,
-            "--no-progress",
-            "--json",
-        ];
-        args.extend_from_slice(extra);
-        run(CRAWLER, &args)
-    };
-    let seed = server.seeds()[0].clone();
-    let first = crawl(&[&seed, "--max-pages", "5", "--per-host-rate", "0"]).success();
-    assert_eq!(first.json()["pages_fetched"], 5);
+    .flags(&["--max-pages", "5", "--per-host-rate", "0"])
+    .crawl();
+    assert_eq!(first.summary()["pages_fetched"], 5);
+    let seed = first.server().seeds()[0].clone();
+    let crawl = |extra: &[&str]| first.resume(&[extra, &["--json"]].concat());
 
     // No flags: the stored --max-pages 5 and --per-host-rate 0 apply again.
     let second = crawl(&[]).success();
@@ -305,10 +289,7 @@ fn a_resumed_crawl_keeps_its_settings_unless_a_flag_overrides_them() {
         "{}",
         third.stderr()
     );
-    let stats = run(CRAWLER, &["stats", "--store", store_arg, "--json"])
-        .success()
-        .json();
-    assert_eq!(stats["urls"], 17);
+    assert_eq!(first.stats()["urls"], 17);
 
     // Without seeds, --fresh --force would leave nothing to crawl: refused before
     // anything is deleted.
@@ -320,10 +301,7 @@ fn a_resumed_crawl_keeps_its_settings_unless_a_flag_overrides_them() {
         "{}",
         no_seeds.stderr()
     );
-    let stats = run(CRAWLER, &["stats", "--store", store_arg, "--json"])
-        .success()
-        .json();
-    assert_eq!(stats["urls"], 17, "the crawl is still there");
+    assert_eq!(first.stats()["urls"], 17, "the crawl is still there");
 
     let refused = crawl(&[&seed, "--fresh"]);
     assert_eq!(refused.code(), Some(2));
@@ -343,10 +321,7 @@ fn a_resumed_crawl_keeps_its_settings_unless_a_flag_overrides_them() {
     ])
     .success();
     assert_eq!(fresh.json()["pages_fetched"], 3);
-    let stats = run(CRAWLER, &["stats", "--store", store_arg, "--json"])
-        .success()
-        .json();
-    assert_eq!(stats["urls"], 3, "--fresh --force starts over");
+    assert_eq!(first.stats()["urls"], 3, "--fresh --force starts over");
 }
 
 /// A host with more URLs queued than the frontier keeps in memory reads them back from
