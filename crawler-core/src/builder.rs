@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{BodyPolicy, ConfigError, CrawlConfig};
-use crate::crawl::{CrawlError, Crawler};
+use crate::crawl::Crawler;
+use crate::crawl_error::CrawlError;
 use crate::events::DEFAULT_EVENT_CAPACITY;
 use crate::hooks::{Hooks, PageHandler, PageSink, UrlFilter};
 use crate::url::{CanonicalUrl, ScopeMode};
@@ -246,6 +247,13 @@ impl CrawlerBuilder {
         let mut crawler = Crawler::assemble(config, self.hooks, self.event_capacity)?;
         crawler.add_seeds(seeds);
         Ok(crawler)
+    }
+}
+
+impl Crawler {
+    /// A builder with the default settings (see [`CrawlerBuilder`]).
+    pub fn builder() -> CrawlerBuilder {
+        CrawlerBuilder::default()
     }
 }
 

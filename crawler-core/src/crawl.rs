@@ -6,12 +6,13 @@
 use std::sync::Arc;
 use std::thread;
 
-use crawler_storage::{Store, StoreError, StoreOptions};
+use crawler_storage::{Store, StoreOptions};
 use crossbeam_channel::Receiver;
 
 use crate::config::{CrawlConfig, ValidConfig};
+use crate::crawl_error::CrawlError;
 use crate::events::{CrawlEvent, Events, DEFAULT_EVENT_CAPACITY};
-use crate::fetch::{ClientBuildError, Fetcher};
+use crate::fetch::Fetcher;
 use crate::frontier::{Frontier, StoreSpill};
 use crate::hooks::Hooks;
 use crate::progress::{CrawlSummary, Progress};
@@ -22,27 +23,6 @@ use crate::seen::SeenSet;
 use crate::settings::Settings;
 use crate::url::{CanonicalUrl, Scope};
 use crate::worker::{WorkerContext, WorkerPool};
-use crate::ConfigError;
-
-/// Why a crawl could not start or had to end early.
-#[derive(Debug, thiserror::Error)]
-pub enum CrawlError {
-    #[error(transparent)]
-    /// A setting is invalid (it names the setting).
-    Config(#[from] ConfigError),
-    #[error(transparent)]
-    /// The store could not be opened, or refused a write.
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    /// The HTTP client could not be built.
-    Client(#[from] ClientBuildError),
-    #[error("cannot start a thread: {0}")]
-    /// A thread could not be started.
-    Thread(#[from] std::io::Error),
-    /// The crawl's own thread panicked (a bug; hooks' panics are caught per page).
-    #[error("the crawl thread panicked: {0}")]
-    Panicked(String),
-}
 
 /// A crawl ready to run over its store: [`Crawler::run`] blocks until it ends,
 /// [`Crawler::spawn`] runs it on a thread of its own and returns a [`CrawlHandle`](crate::CrawlHandle).
@@ -68,11 +48,6 @@ impl Crawler {
     /// seeds, hooks and every setting in one chain.
     pub fn new(config: CrawlConfig) -> Result<Crawler, CrawlError> {
         Crawler::assemble(config.validate()?, Hooks::default(), DEFAULT_EVENT_CAPACITY)
-    }
-
-    /// A builder with the default settings (see [`CrawlerBuilder`](crate::CrawlerBuilder)).
-    pub fn builder() -> crate::CrawlerBuilder {
-        crate::CrawlerBuilder::default()
     }
 
     pub(crate) fn assemble(

@@ -7,7 +7,7 @@ use std::thread::JoinHandle;
 use crawler_storage::Store;
 use crossbeam_channel::Receiver;
 
-use crate::crawl::CrawlError;
+use crate::crawl_error::CrawlError;
 use crate::events::CrawlEvent;
 use crate::progress::{CrawlSummary, Progress, Snapshot};
 use crate::scheduler::StopHandle;
@@ -99,7 +99,7 @@ impl CrawlHandle {
     pub fn join(self) -> Result<CrawlSummary, CrawlError> {
         match self.thread.join() {
             Ok(result) => result,
-            Err(panic) => Err(CrawlError::Panicked(crate::worker::panic_text(
+            Err(panic) => Err(CrawlError::Panicked(crate::hooks::panic_text(
                 panic.as_ref(),
             ))),
         }

@@ -253,11 +253,17 @@ pub(crate) fn guarded<T>(
     match catch_unwind(AssertUnwindSafe(hook)) {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(error)) => Err(format!("{what} failed: {error}")),
-        Err(panic) => Err(format!(
-            "{what} panicked: {}",
-            crate::worker::panic_text(panic.as_ref())
-        )),
+        Err(panic) => Err(format!("{what} panicked: {}", panic_text(panic.as_ref()))),
     }
+}
+
+/// What a caught panic said, for the record of the page it happened on.
+pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
 }
 
 #[cfg(test)]

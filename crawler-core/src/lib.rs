@@ -76,6 +76,7 @@
 mod builder;
 pub mod config;
 mod crawl;
+mod crawl_error;
 pub mod error_kind;
 pub mod events;
 pub mod extract;
@@ -98,7 +99,8 @@ mod worker;
 
 pub use builder::{CrawlerBuilder, MAX_EVENT_CAPACITY};
 pub use config::{BodyPolicy, ConfigError, CrawlConfig, ValidConfig, DEFAULT_USER_AGENT};
-pub use crawl::{CrawlError, Crawler};
+pub use crawl::Crawler;
+pub use crawl_error::CrawlError;
 pub use error_kind::{ErrorKind, UnknownErrorKind};
 pub use events::{CrawlEvent, DEFAULT_EVENT_CAPACITY};
 pub use handle::CrawlHandle;

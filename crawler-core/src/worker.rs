@@ -25,7 +25,7 @@ use crate::error_kind::ErrorKind;
 use crate::events::{CrawlEvent, Events};
 use crate::fetch::Fetcher;
 use crate::frontier::Refusal;
-use crate::hooks::Hooks;
+use crate::hooks::{panic_text, Hooks};
 use crate::messages::{Health, HostId, Job, Refused, Report, RobotsJob, RobotsResult, Task};
 use crate::progress::Progress;
 use crate::seen::SeenSet;
@@ -210,14 +210,6 @@ impl WorkerContext {
             },
         }
     }
-}
-
-pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into())
 }
 
 /// Now in milliseconds since the Unix epoch, the store's clock.

@@ -1,0 +1,28 @@
+//! [`CrawlError`]: why a crawl could not start or had to end early. A module of its
+//! own so that the crawl, its builder and its handle all name it without naming each
+//! other.
+
+use crawler_storage::StoreError;
+
+use crate::fetch::ClientBuildError;
+use crate::ConfigError;
+
+/// Why a crawl could not start or had to end early.
+#[derive(Debug, thiserror::Error)]
+pub enum CrawlError {
+    #[error(transparent)]
+    /// A setting is invalid (it names the setting).
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    /// The store could not be opened, or refused a write.
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    /// The HTTP client could not be built.
+    Client(#[from] ClientBuildError),
+    #[error("cannot start a thread: {0}")]
+    /// A thread could not be started.
+    Thread(#[from] std::io::Error),
+    /// The crawl's own thread panicked (a bug; hooks' panics are caught per page).
+    #[error("the crawl thread panicked: {0}")]
+    Panicked(String),
+}
