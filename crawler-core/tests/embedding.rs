@@ -2,7 +2,11 @@
 //! pause, resume, stats), events, hooks and page sinks, judged against the fixture
 //! web's request log and the store.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
+
+use common::assert_summary_agrees_with;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -106,12 +110,7 @@ fn stop_from_another_thread_ends_the_crawl_with_in_flight_pages_stored() {
     }
     // What was not fetched is still in the store's frontier, for a later run.
     assert!(store.queued_count().unwrap() > 0);
-    let stats = store.stats().unwrap();
-    assert_eq!(
-        (&summary.errors, &summary.by_status_class),
-        (&stats.errors, &stats.by_status_class),
-        "summary (left) and store (right) disagree"
-    );
+    assert_summary_agrees_with(&summary, &store);
 }
 
 #[test]

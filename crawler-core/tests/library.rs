@@ -2,7 +2,10 @@
 //! binary makes, without the binary. (Stopping, pausing and the builder are in
 //! `embedding.rs`.)
 
-use crawler_core::{CanonicalUrl, CrawlConfig, CrawlSummary, Crawler};
+mod common;
+
+use common::assert_summary_agrees_with;
+use crawler_core::{CanonicalUrl, CrawlConfig, Crawler};
 use crawler_fixtures::{FixtureServer, WebConfig};
 use crawler_storage::{Store, StoreOptions};
 
@@ -21,17 +24,6 @@ fn seeds(server: &FixtureServer) -> Vec<CanonicalUrl> {
         .iter()
         .map(|s| CanonicalUrl::parse(s).unwrap())
         .collect()
-}
-
-/// The summary counts, error kind by error kind and status class by status class,
-/// what the store holds (the agreement the e2e harness checks of every `crawler crawl`).
-fn assert_summary_agrees_with(summary: &CrawlSummary, store: &Store) {
-    let stats = store.stats().unwrap();
-    assert_eq!(
-        (&summary.errors, &summary.by_status_class),
-        (&stats.errors, &stats.by_status_class),
-        "summary (left) and store (right) disagree"
-    );
 }
 
 #[test]
