@@ -16,9 +16,9 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use crawler_core::hooks::{HookError, Page, PageActions};
+use crawler_core::scraper::Selector;
 use crawler_core::Crawler;
 use crawler_fixtures::{page_path, synthetic_host, synthetic_outlinks, FixtureServer, WebConfig};
-use scraper::Selector;
 use serde::Serialize;
 
 const HOSTS: usize = 2;

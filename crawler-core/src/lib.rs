@@ -64,6 +64,9 @@
 //! `examples/` directory has complete programs: `titles`, `structured_data` and
 //! `service` (`cargo run -p crawler-core --example service`).
 //!
+//! One dependency is enough: [`scraper`] (the type of [`Page::html`]) and the store's
+//! read API ([`storage`]) are re-exported here.
+//!
 //! The engine logs through [`tracing`] (crawl start and end, robots.txt per host,
 //! hosts closed, fetch failures and each page at debug); install a subscriber to see
 //! it. It never prints.
@@ -96,6 +99,14 @@ pub mod sitemap;
 pub mod traps;
 pub mod url;
 mod worker;
+
+/// The store a crawl writes, to read it back ([`storage::Store::open`] with
+/// [`storage::StoreOptions::read_only`], then `query`, `page`, `inlinks`, `stats`):
+/// `crawler_storage` under this name, so an embedder needs one dependency.
+pub use crawler_storage as storage;
+/// The HTML parser whose document [`Page::html`] returns: query a page with
+/// `crawler_core::scraper::Selector` without depending on a matching `scraper` yourself.
+pub use scraper;
 
 pub use builder::{CrawlerBuilder, MAX_EVENT_CAPACITY};
 pub use config::{BodyPolicy, ConfigError, CrawlConfig, ValidConfig, DEFAULT_USER_AGENT};

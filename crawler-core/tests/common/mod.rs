@@ -1,7 +1,7 @@
 //! What the library's integration tests share.
 
+use crawler_core::storage::Store;
 use crawler_core::CrawlSummary;
-use crawler_storage::Store;
 
 /// The summary counts, error kind by error kind and status class by status class,
 /// what the store holds (the agreement the e2e harness checks of every `crawler crawl`).
