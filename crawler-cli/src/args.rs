@@ -18,6 +18,8 @@ Exit codes:
   0    done (also: resuming a crawl that was already complete)
   1    error: the store could not be opened or written, a crawl failed
   2    bad usage: unknown flag, bad value, bad seed line, bad config file
+  4    crawl: no server answered at all (refused connections, DNS, TLS,
+       timeouts); what failed is stored, as with any error
   130  crawl stopped by SIGINT (Ctrl-C), 143 by SIGTERM: in-flight fetches
        finished and were stored; `crawler crawl --store DIR` resumes
 

@@ -66,6 +66,10 @@ fn disable_transparent_huge_pages() {
 #[cfg(not(target_os = "linux"))]
 fn disable_transparent_huge_pages() {}
 
+/// The exit code of a crawl in which no server answered at all (wget uses 4 for
+/// network failures too).
+pub const NOTHING_REACHED: u8 = 4;
+
 /// An error with the exit code it deserves.
 pub enum Failure {
     /// Bad usage: bad flag values, bad seeds (exit 2).

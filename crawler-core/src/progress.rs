@@ -29,6 +29,8 @@ pub struct Progress {
     /// URLs recorded with an error, by kind (refused URLs included).
     by_error: [AtomicU64; ErrorKind::ALL.len()],
     robots_fetched: AtomicU64,
+    /// HTTP responses of any status, robots.txt included.
+    responses: AtomicU64,
     retries: AtomicU64,
     hosts_active: AtomicU64,
     hosts_parked: AtomicU64,
@@ -79,6 +81,9 @@ pub struct CrawlSummary {
     pub pages_fetched: u64,
     /// robots.txt fetches (redirect hops and retries included).
     pub robots_fetched: u64,
+    /// HTTP responses received, of any status, robots.txt included: 0 after a run
+    /// that tried to fetch means no server answered at all.
+    pub responses: u64,
     /// Fetches that failed and were tried again.
     pub retries: u64,
     /// Whether robots.txt was ignored (`--ignore-robots`).
@@ -116,6 +121,7 @@ impl Default for Progress {
             by_class: Default::default(),
             by_error: Default::default(),
             robots_fetched: AtomicU64::new(0),
+            responses: AtomicU64::new(0),
             retries: AtomicU64::new(0),
             hosts_active: AtomicU64::new(0),
             hosts_parked: AtomicU64::new(0),
@@ -138,6 +144,12 @@ impl Progress {
         };
         self.by_class[class].fetch_add(1, Relaxed);
         self.bytes.fetch_add(bytes, Relaxed);
+        self.record_answer();
+    }
+
+    /// A server answered (any status; a page's or robots.txt's).
+    pub(crate) fn record_answer(&self) {
+        self.responses.fetch_add(1, Relaxed);
     }
 
     /// A URL recorded with this error (it also counts in [`Snapshot::errors`]).
@@ -233,6 +245,7 @@ impl Progress {
                     .collect(),
             ),
             robots_fetched: self.robots_fetched.load(Relaxed),
+            responses: self.responses.load(Relaxed),
             retries: self.retries.load(Relaxed),
             ignored_robots: false,
             crawl_delay_capped: BTreeMap::new(),

@@ -276,6 +276,26 @@ fn demo_crawls_its_own_web_and_shows_how_to_query_it() {
     .success()
     .json();
     assert_eq!(stats["by_status_class"]["2xx"], 12);
+
+    // A second demo into the same store would mix two webs (each on a port of its
+    // own) into one crawl: refused, and the store is left as it was.
+    let again = run(
+        CRAWLER,
+        &["demo", "--store", store.to_str().unwrap(), "--hosts", "1"],
+    );
+    assert_eq!(again.code(), Some(2), "{}", again.stderr());
+    assert!(
+        again.stderr().contains("the demo crawls into a new store"),
+        "{}",
+        again.stderr()
+    );
+    let unchanged = run(
+        CRAWLER,
+        &["stats", "--store", store.to_str().unwrap(), "--json"],
+    )
+    .success()
+    .json();
+    assert_eq!(unchanged["by_status_class"], stats["by_status_class"]);
 }
 
 #[test]

@@ -77,6 +77,30 @@ fn redirects_are_followed_as_links_up_to_the_hop_limit() {
 }
 
 #[test]
+fn a_crawl_in_which_no_server_answers_exits_4_and_says_why() {
+    let dead = format!("http://127.0.0.1:{}/", crawler_tests::closed_port());
+    let crawled = Scenario::web(WebConfig::default())
+        .seeds([dead.clone()])
+        .flags(&["--retry-backoff", "0.05"])
+        .text()
+        .attempt();
+    let run = crawled.run();
+    assert_eq!(run.code(), Some(4), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("no server answered")
+            && run.stderr().contains("robots-unavailable 1"),
+        "{}",
+        run.stderr()
+    );
+    // What failed is stored, as with any error.
+    assert_eq!(crawled.record(&dead)["error"], "robots-unavailable");
+
+    // One answer, even a 404, is a crawl that reached something: exit 0.
+    let missing = crawled.server().url("h0.test", "/_fixture/status/404");
+    crawled.then().seeds([dead, missing]).crawl();
+}
+
+#[test]
 fn connection_refused_is_recorded_and_the_crawl_goes_on() {
     // (No test of unresolvable names here: the system resolver might send a query
     // off this machine. Name overrides are tested with --resolve throughout.)

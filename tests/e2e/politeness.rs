@@ -341,7 +341,9 @@ fn a_host_that_keeps_failing_is_parked() {
             "--retry-backoff",
             "0.05",
         ])
-        .crawl();
+        .attempt();
+    // No server answered: the crawl says so with its own exit code.
+    assert_eq!(crawled.run().code(), Some(4), "{}", crawled.run().stderr());
     let summary = crawled.summary();
     let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
     for seed in &seeds {

@@ -6,7 +6,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crawler_core::{
-    read_seeds_with, CanonicalUrl, ConfigError, CrawlConfig, CrawlError, Crawler, SeedError,
+    read_seeds_with, CanonicalUrl, ConfigError, CrawlConfig, CrawlError, CrawlSummary, Crawler,
+    SeedError,
 };
 use crawler_storage::{Store, StoreError, StoreOptions};
 
@@ -171,8 +172,31 @@ fn crawl_into(
             ));
             Ok(ExitCode::from(u8::try_from(128 + signal).unwrap_or(1)))
         }
+        None if nothing_answered(&summary) => {
+            notice(&format!(
+                "no server answered: every request failed before a response ({}); \
+                 check the URLs, the network, --resolve and --timeout",
+                summary_errors(&summary),
+            ));
+            Ok(ExitCode::from(crate::NOTHING_REACHED))
+        }
         None => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// Whether this run tried to fetch and no server gave any response, robots.txt
+/// included: wrong URLs, no network, a DNS or TLS failure.
+fn nothing_answered(summary: &CrawlSummary) -> bool {
+    summary.responses == 0 && !summary.stopped && !summary.errors.is_empty()
+}
+
+fn summary_errors(summary: &CrawlSummary) -> String {
+    let kinds: Vec<String> = summary
+        .errors
+        .iter()
+        .map(|(kind, n)| format!("{kind} {n}"))
+        .collect();
+    kinds.join(", ")
 }
 
 /// What the store holds as the crawl starts (counting costs a scan of the frontier,

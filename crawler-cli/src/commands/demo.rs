@@ -1,5 +1,6 @@
 //! `crawler demo`: a first crawl with no internet, against the fixtures' synthetic web.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use crawler_core::{CanonicalUrl, CrawlConfig};
@@ -12,6 +13,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode, Failure> {
     let store = args.store.unwrap_or_else(|| {
         std::env::temp_dir().join(format!("crawler-demo-{}", std::process::id()))
     });
+    refuse_a_used_store(&store)?;
     let server = FixtureServer::start(WebConfig {
         hosts: args.hosts,
         pages: args.pages,
@@ -46,4 +48,22 @@ pub fn run(args: DemoArgs) -> Result<ExitCode, Failure> {
     println!("  crawler get --store {store} {first} --links");
     server.shutdown();
     Ok(code)
+}
+
+/// The demo's web lives on a port of its own each time: crawling it into a store that
+/// holds another crawl (a previous demo's included) would mix two crawls.
+fn refuse_a_used_store(store: &Path) -> Result<(), Failure> {
+    let used = match std::fs::read_dir(store) {
+        Ok(mut entries) => entries.next().is_some(),
+        Err(error) => error.kind() != std::io::ErrorKind::NotFound,
+    };
+    if used {
+        return Err(Failure::Usage(format!(
+            "--store {}: the demo crawls into a new store, and this path already exists \
+             (it may hold another crawl); give a path that does not exist yet, or leave \
+             --store out for a temporary one",
+            store.display()
+        )));
+    }
+    Ok(())
 }
