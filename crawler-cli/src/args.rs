@@ -79,6 +79,9 @@ pub struct CrawlArgs {
     /// Let --fresh delete a store that holds a crawl.
     #[arg(long, requires = "fresh")]
     pub force: bool,
+    /// Fetch again the stored URLs that failed with these error kinds (comma-separated, or all), e.g. after an outage; their new records replace the failed ones.
+    #[arg(long, value_name = "KIND[,KIND]|all", value_delimiter = ',')]
+    pub retry_errors: Vec<String>,
     /// Skip seed lines that are not crawlable URLs, with a warning naming file and line, instead of stopping.
     #[arg(long)]
     pub skip_bad_seeds: bool,

@@ -34,13 +34,17 @@ pub struct FileArgs {
 }
 
 /// Flags that are actions for one run, not settings a file should repeat.
-const NOT_IN_A_FILE: [(&str, &str); 4] = [
+const NOT_IN_A_FILE: [(&str, &str); 5] = [
     ("config", "a config file cannot name another"),
     (
         "fresh",
         "it deletes the stored crawl; give --fresh on the command line when you mean it",
     ),
     ("force", "give --fresh --force on the command line instead"),
+    (
+        "retry-errors",
+        "it queues failed URLs again once; give it on the command line of the run that should",
+    ),
     ("help", "run crawler crawl --help"),
 ];
 

@@ -11,6 +11,7 @@ use crossbeam_channel::Receiver;
 
 use crate::config::{CrawlConfig, ValidConfig};
 use crate::crawl_error::CrawlError;
+use crate::error_kind::ErrorKind;
 use crate::events::{CrawlEvent, Events, DEFAULT_EVENT_CAPACITY};
 use crate::fetch::Fetcher;
 use crate::frontier::{Frontier, StoreSpill};
@@ -108,6 +109,13 @@ impl Crawler {
     /// Adds seeds: they set the scope and start the crawl at depth 0.
     pub fn add_seeds(&mut self, seeds: impl IntoIterator<Item = CanonicalUrl>) {
         self.seeds.extend(seeds);
+    }
+
+    /// Queues again, in the store's frontier, every stored URL that failed with one
+    /// of `kinds` (at the depth it was found at), so that this run fetches it again
+    /// and its new record replaces the failed one. Returns how many were queued.
+    pub fn retry_errors(&mut self, kinds: &[ErrorKind]) -> Result<u64, CrawlError> {
+        Ok(crate::retry::requeue_failed(&self.store, kinds)?)
     }
 
     /// Live counters, readable from any thread while the crawl runs.

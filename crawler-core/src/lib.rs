@@ -89,6 +89,7 @@ mod handle;
 pub mod hooks;
 mod messages;
 pub mod progress;
+mod retry;
 pub mod robots;
 mod runs;
 mod scheduler;

@@ -120,6 +120,12 @@ pub struct QueueEntry {
     /// Opaque to the store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
+    /// For a URL queued again after it failed: the fetch time (ms) of the failed
+    /// record. The entry is settled once that record is replaced, not by the record
+    /// itself, as other entries are. Queue a retry only when the failed record is
+    /// applied ([`crate::Store::flush`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_of: Option<u64>,
 }
 
 impl QueueEntry {
@@ -132,6 +138,7 @@ impl QueueEntry {
             from: None,
             hops: 0,
             kind: None,
+            retry_of: None,
         }
     }
 }

@@ -417,3 +417,66 @@ fn resuming_a_finished_crawl_says_it_is_complete_and_exits_0() {
         .json();
     assert_eq!(stats["runs"], 1, "a resumed finished crawl adds no run");
 }
+
+/// An outage ends URLs with an error, and an error settles a URL: resuming does not
+/// fetch it again. `--retry-errors` does, and a seed given again says it is stored.
+#[test]
+fn urls_that_failed_in_an_outage_are_fetched_again_with_retry_errors() {
+    let ws = Workspace::new();
+    let store = ws.store();
+    let store = store.to_str().unwrap();
+    // The host is down: nothing listens on its port yet.
+    let port = crawler_tests::closed_port();
+    let seed = format!("http://h0.test:{port}/");
+    let resolve = format!("h0.test:{port}:127.0.0.1");
+    let crawl = |extra: &[&str]| {
+        let mut args = vec!["crawl", "--store", store, "--no-progress", "--json"];
+        args.extend(["--resolve", &resolve, "--retry-backoff", "0.05"]);
+        args.extend(extra);
+        run(CRAWLER, &args)
+    };
+    let down = crawl(&[&seed]);
+    assert_eq!(down.code(), Some(4), "{}", down.stderr());
+
+    let server = FixtureServer::start_on(
+        WebConfig {
+            hosts: 1,
+            pages: 5,
+            ..WebConfig::default()
+        },
+        port,
+    )
+    .unwrap();
+    let resumed = crawl(&[]).success();
+    assert_eq!(resumed.json()["complete"], true, "an error settles its URL");
+    assert!(server.log().is_empty());
+
+    let seed_again = crawl(&[&seed]).success();
+    assert_eq!(seed_again.json()["pages_fetched"], 0);
+    assert!(
+        seed_again.stderr().contains("the seed is already stored"),
+        "{}",
+        seed_again.stderr()
+    );
+
+    let retried = crawl(&["--retry-errors", "robots-unavailable"]).success();
+    assert!(
+        retried.stderr().contains("1 stored URL queued again"),
+        "{}",
+        retried.stderr()
+    );
+    assert_eq!(retried.json()["pages_fetched"], 5);
+    let stats = run(CRAWLER, &["stats", "--store", store, "--json"])
+        .success()
+        .json();
+    assert_eq!(stats["by_status_class"]["2xx"], 5, "{stats}");
+    assert_eq!(stats["errors"], serde_json::json!({}), "{stats}");
+
+    let misspelt = crawl(&["--retry-errors", "timeot"]);
+    assert_eq!(misspelt.code(), Some(2));
+    assert!(
+        misspelt.stderr().contains("--retry-errors"),
+        "{}",
+        misspelt.stderr()
+    );
+}

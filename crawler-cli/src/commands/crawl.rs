@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use crawler_core::{
     read_seeds_with, CanonicalUrl, ConfigError, CrawlConfig, CrawlError, CrawlSummary, Crawler,
-    SeedError,
+    ErrorKind, SeedError,
 };
 use crawler_storage::{Store, StoreError, StoreOptions};
 
@@ -27,6 +27,7 @@ pub fn run(args: CrawlArgs) -> Result<ExitCode, Failure> {
         .map_err(|e| bad_setting(&e, &args.origins))?;
     // Everything the crawl needs is checked before --fresh deletes anything.
     let seeds = collect_seeds(&args)?;
+    let retry = retry_kinds(&args.retry_errors)?;
     if args.fresh {
         if seeds.is_empty() {
             return Err(Failure::Usage(format!(
@@ -48,10 +49,44 @@ pub fn run(args: CrawlArgs) -> Result<ExitCode, Failure> {
         .map(|o| format!("{}: {} -> {}", o.setting, o.stored, o.now))
         .collect();
     let show_progress = !args.settings.no_progress;
-    crawl(config, seeds, args.json, show_progress, &overrides).map_err(|failure| match failure {
+    let run = Run {
+        json: args.json,
+        show_progress,
+        overrides: &overrides,
+        retry: &retry,
+    };
+    crawl(config, seeds, &run).map_err(|failure| match failure {
         Failure::Setting(e) => bad_setting(&e, &args.origins),
         other => other,
     })
+}
+
+/// How one run of `crawl` goes, beside its settings and seeds.
+pub struct Run<'a> {
+    /// Print the summary as JSON.
+    pub json: bool,
+    pub show_progress: bool,
+    /// Stored settings this run overrides, as `setting: stored -> now`.
+    pub overrides: &'a [String],
+    /// Error kinds whose stored URLs are queued again (`--retry-errors`).
+    pub retry: &'a [ErrorKind],
+}
+
+/// `--retry-errors timeout,connect` or `all` (every kind).
+fn retry_kinds(given: &[String]) -> Result<Vec<ErrorKind>, Failure> {
+    if given.iter().any(|kind| kind.trim() == "all") {
+        return Ok(ErrorKind::ALL.to_vec());
+    }
+    given
+        .iter()
+        .map(|kind| {
+            kind.trim().parse::<ErrorKind>().map_err(|e| {
+                Failure::Usage(format!(
+                    "--retry-errors: {e}; give kinds separated by commas, or all"
+                ))
+            })
+        })
+        .collect()
 }
 
 /// A setting the crawl cannot run with, named as a flag, with the config file line
@@ -89,13 +124,11 @@ fn start_over(store: &Path, force: bool) -> Result<(), Failure> {
 pub fn crawl(
     config: CrawlConfig,
     seeds: Vec<CanonicalUrl>,
-    json: bool,
-    show_progress: bool,
-    overrides: &[String],
+    run: &Run,
 ) -> Result<ExitCode, Failure> {
     let store_path = config.store.clone();
     let new_store = !store_path.exists();
-    let outcome = crawl_into(config, seeds, json, show_progress, overrides);
+    let outcome = crawl_into(config, seeds, run);
     if outcome.is_err() && new_store {
         remove_if_empty(&store_path);
     }
@@ -121,15 +154,28 @@ fn remove_if_empty(store: &Path) {
 fn crawl_into(
     config: CrawlConfig,
     seeds: Vec<CanonicalUrl>,
-    json: bool,
-    show_progress: bool,
-    overrides: &[String],
+    run: &Run,
 ) -> Result<ExitCode, Failure> {
+    let Run {
+        json,
+        show_progress,
+        overrides,
+        retry,
+    } = *run;
     let store_path = config.store.clone();
     let mut crawler = Crawler::new(config).map_err(|e| match e {
         CrawlError::Config(e) => Failure::Setting(e),
         other => Failure::Error(other.into()),
     })?;
+    if !retry.is_empty() {
+        let requeued = crawler.retry_errors(retry)?;
+        notice(&format!(
+            "--retry-errors: {requeued} stored URL{} queued again",
+            if requeued == 1 { "" } else { "s" }
+        ));
+    }
+    // A few seeds, to say whether they were stored already when nothing is fetched.
+    let seed_sample: Vec<CanonicalUrl> = seeds.iter().take(SEED_SAMPLE).cloned().collect();
     let already_queued = crawler.store().queued().next().is_some();
     if seeds.is_empty() && !already_queued {
         let runs = crawler.store().runs()?;
@@ -151,6 +197,7 @@ fn crawl_into(
     let bar = show_progress
         .then(|| ProgressBar::start(crawler.progress()))
         .flatten();
+    let crawler_store = std::sync::Arc::clone(crawler.store());
     let result = crawler.run();
     if let Some(bar) = bar {
         bar.finish();
@@ -180,8 +227,45 @@ fn crawl_into(
             ));
             Ok(ExitCode::from(crate::NOTHING_REACHED))
         }
-        None => Ok(ExitCode::SUCCESS),
+        None => {
+            if summary.pages_fetched == 0 {
+                say_if_seeds_were_stored(&crawler_store, &seed_sample, &store_path)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// Seeds looked up after a run that fetched nothing.
+const SEED_SAMPLE: usize = 100;
+
+/// A crawl given seeds that fetched nothing: when the seeds are stored already, says so
+/// rather than leave a bare `Crawled 0 pages`.
+fn say_if_seeds_were_stored(
+    store: &Store,
+    seeds: &[CanonicalUrl],
+    store_path: &Path,
+) -> Result<(), Failure> {
+    let mut stored = 0;
+    for seed in seeds {
+        if store.page(seed.as_str())?.is_some() {
+            stored += 1;
+        }
+    }
+    if stored > 0 && stored == seeds.len() {
+        notice(&format!(
+            "nothing new to fetch: {} already stored in {} (see crawler get --store {} URL); \
+             --retry-errors KIND|all fetches failed URLs again, --fresh --force starts over",
+            if stored == 1 {
+                "the seed is"
+            } else {
+                "all the seeds are"
+            },
+            store_path.display(),
+            store_path.display(),
+        ));
+    }
+    Ok(())
 }
 
 /// Whether this run tried to fetch and no server gave any response, robots.txt

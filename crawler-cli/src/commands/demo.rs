@@ -37,7 +37,13 @@ pub fn run(args: DemoArgs) -> Result<ExitCode, Failure> {
         resolve: vec![server.resolve_arg()],
         ..CrawlConfig::default()
     };
-    let code = super::crawl::crawl(config, seeds, false, true, &[])?;
+    let run = super::crawl::Run {
+        json: false,
+        show_progress: true,
+        overrides: &[],
+        retry: &[],
+    };
+    let code = super::crawl::crawl(config, seeds, &run)?;
     let first = server.seeds().into_iter().next().unwrap_or_default();
     let store = store.display();
     println!();

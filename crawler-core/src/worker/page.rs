@@ -494,6 +494,7 @@ impl WorkerContext {
                     from: from.clone(),
                     hops: candidate.hops,
                     kind: candidate.kind.store_name(),
+                    retry_of: None,
                 },
             ));
             queued.push(Queued {

@@ -94,6 +94,7 @@ impl WorkerContext {
                     from: from.clone(),
                     hops: 0,
                     kind: kind.store_name(),
+                    retry_of: None,
                 },
             ));
             queued.push(Queued {

@@ -382,18 +382,25 @@ impl QueueReader {
     }
 }
 
-/// `depth u32, hops u8, flags u8 (1: from, 2: kind), url, [from], [kind]`, strings as
-/// `u32 length + bytes`, little-endian. The host is the file's.
+/// `depth u32, hops u8, flags u8 (1: from, 2: kind, 4: retry_of), url, [from], [kind],
+/// [retry_of u64]`, strings as `u32 length + bytes`, little-endian. The host is the file's.
 fn encode_entry(entry: &QueueEntry) -> Vec<u8> {
     let mut out = Vec::with_capacity(entry.url.len() * 2 + 24);
     out.extend_from_slice(&entry.depth.to_le_bytes());
     out.push(entry.hops);
-    out.push(u8::from(entry.from.is_some()) | (u8::from(entry.kind.is_some()) << 1));
+    out.push(
+        u8::from(entry.from.is_some())
+            | (u8::from(entry.kind.is_some()) << 1)
+            | (u8::from(entry.retry_of.is_some()) << 2),
+    );
     let strings = [Some(&entry.url), entry.from.as_ref(), entry.kind.as_ref()];
     for text in strings.into_iter().flatten() {
         let len = u32::try_from(text.len()).unwrap_or(u32::MAX);
         out.extend_from_slice(&len.to_le_bytes());
         out.extend_from_slice(text.as_bytes());
+    }
+    if let Some(failed_at) = entry.retry_of {
+        out.extend_from_slice(&failed_at.to_le_bytes());
     }
     out
 }
@@ -420,6 +427,11 @@ fn decode_entry(bytes: &[u8], host: &str) -> Option<QueueEntry> {
     } else {
         None
     };
+    let retry_of = if flags & 4 != 0 {
+        Some(u64::from_le_bytes(rest.get(..8)?.try_into().ok()?))
+    } else {
+        None
+    };
     Some(QueueEntry {
         url,
         host: host.to_owned(),
@@ -427,6 +439,7 @@ fn decode_entry(bytes: &[u8], host: &str) -> Option<QueueEntry> {
         from,
         hops,
         kind,
+        retry_of,
     })
 }
 
@@ -436,7 +449,7 @@ fn decode_entry(bytes: &[u8], host: &str) -> Option<QueueEntry> {
 pub fn load(
     reader: &mut QueueReader,
     limit: usize,
-    settled: impl Fn(&str) -> Result<bool, StoreError>,
+    settled: impl Fn(&QueueEntry) -> Result<bool, StoreError>,
 ) -> Result<(Vec<QueueEntry>, u64), StoreError> {
     let mut cursor = reader.offset;
     let mut taken = Vec::new();
@@ -445,7 +458,7 @@ pub fn load(
         let Some(entry) = reader.next_entry()? else {
             break;
         };
-        if settled(&entry.url)? {
+        if settled(&entry)? {
             if taken.is_empty() {
                 cursor = reader.offset;
             }
@@ -565,14 +578,14 @@ mod tests {
         let urls = ["a/1", "a/2", "a/3", "a/2", "a/4", "a/5"];
         let entries: Vec<_> = urls.iter().map(|u| entry("a:80", u, 1)).collect();
         files.append(&entries).unwrap();
-        let settled = |url: &str| Ok(url == "a/1" || url == "a/3");
+        let settled = |e: &QueueEntry| Ok(e.url == "a/1" || e.url == "a/3");
         let mut reader = files.reader("a:80", 0).unwrap();
         let (loaded, cursor) = load(&mut reader, 3, settled).unwrap();
         let loaded: Vec<_> = loaded.iter().map(|e| e.url.as_str()).collect();
         assert_eq!(loaded, ["a/2", "a/4", "a/5"]);
         // Only a/1 is settled at the front; a/2 was handed out and may not be settled.
         let mut reader = files.reader("a:80", cursor).unwrap();
-        let everything = |_: &str| Ok(false);
+        let everything = |_: &QueueEntry| Ok(false);
         let (again, _) = load(&mut reader, 10, everything).unwrap();
         assert_eq!(again[0].url, "a/2");
         assert_eq!(again.len(), 4);

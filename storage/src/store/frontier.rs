@@ -11,6 +11,7 @@ use std::sync::MutexGuard;
 use super::Store;
 use crate::codec::json::from_be_u64;
 use crate::codec::keys::{self, url_key};
+use crate::codec::page_value;
 use crate::files::queue_files::{self, QueueReader};
 use crate::record::QueueEntry;
 use crate::writer::submission::Submission;
@@ -40,17 +41,27 @@ impl Store {
         self.seen.for_each(each)
     }
 
-    /// Whether `url` has a page record: it was fetched or settled, so a frontier entry
-    /// of it is no longer queued.
-    fn is_recorded(&self, url: &str) -> Result<bool, StoreError> {
-        let key = url_key(keys::PAGE, url);
-        // Pending first: the writer applies a record before it stops being pending.
+    /// Whether a frontier entry is settled: its URL has a page record (it was fetched
+    /// or refused), or, for an entry that retries a failed record, that record was
+    /// replaced.
+    fn is_settled(&self, entry: &QueueEntry) -> Result<bool, StoreError> {
+        let key = url_key(keys::PAGE, &entry.url);
+        // Pending first: the writer applies a record before it stops being pending. A
+        // pending record is a new one, which settles a retry too: retries are queued
+        // after a flush, when no failed record they retry is pending.
         if let Some(writer) = &self.writer {
             if writer.has_pending_record(&key) {
                 return Ok(true);
             }
         }
-        Ok(self.tree.contains_key(key)?)
+        let Some(failed_at) = entry.retry_of else {
+            return Ok(self.tree.contains_key(key)?);
+        };
+        match self.tree.get(&key)? {
+            // Replaced by a later fetch, whatever its outcome.
+            Some(value) => Ok(page_value::record(&key, &value)?.fetched_at_ms != failed_at),
+            None => Ok(false),
+        }
     }
 
     /// Where `host`'s queue file is known settled up to (0: nowhere yet).
@@ -113,7 +124,7 @@ impl Store {
                         return Some(Err(error));
                     }
                 };
-                match self.is_recorded(&entry.url) {
+                match self.is_settled(&entry) {
                     Ok(true) => continue,
                     Ok(false) => return Some(Ok(entry)),
                     Err(error) => return Some(Err(error)),
@@ -152,7 +163,8 @@ impl Store {
     pub fn queued_for_host(&self, host: &str, limit: usize) -> Result<Vec<QueueEntry>, StoreError> {
         let mut reader = self.reader_at_cursor(host)?;
         let start = reader.offset;
-        let (entries, cursor) = queue_files::load(&mut reader, limit, |url| self.is_recorded(url))?;
+        let (entries, cursor) =
+            queue_files::load(&mut reader, limit, |entry| self.is_settled(entry))?;
         if cursor != start {
             // Through the writer, after the records that settle what it passes: a
             // cursor on disk never passes a record that is not.
@@ -194,7 +206,7 @@ mod tests {
     use crate::files::queue_files::QueueFiles;
     use crate::store::tests::{settle, urls};
     use crate::store::{StoreOptions, OPEN_MARK};
-    use crate::{QueueEntry, Store};
+    use crate::{PageRecord, PageWrite, QueueEntry, Store};
 
     #[test]
     fn the_frontier_reads_back_per_host_in_discovery_order_without_settled_urls() {
@@ -249,6 +261,52 @@ mod tests {
             2,
             "their cursors did not move"
         );
+    }
+
+    #[test]
+    fn an_entry_retrying_a_failed_record_stays_queued_until_that_record_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        let host = "http://a.test:80";
+        let write = |record: PageRecord, entry: &QueueEntry| {
+            store
+                .write_page(&PageWrite {
+                    page: Some(&record),
+                    released: &[entry.slot()],
+                    ..PageWrite::default()
+                })
+                .unwrap();
+        };
+        let seed = QueueEntry::seed("http://a.test/", host);
+        store.enqueue(&[(1, seed.clone())]).unwrap();
+        let failed = PageRecord {
+            error: Some("connect".into()),
+            fetched_at_ms: 1_000,
+            ..PageRecord::new("http://a.test/", "a.test", 0)
+        };
+        write(failed, &seed);
+        assert_eq!(store.queued_count().unwrap(), 0, "an error settles a URL");
+        store.flush().unwrap();
+
+        let retry = QueueEntry {
+            retry_of: Some(1_000),
+            ..seed.clone()
+        };
+        store.enqueue(&[(1, retry.clone())]).unwrap();
+        assert_eq!(
+            store.queued_for_host(host, 10).unwrap(),
+            std::slice::from_ref(&retry),
+            "queued again, its failed record notwithstanding"
+        );
+        let fetched = PageRecord {
+            status: Some(200),
+            fetched_at_ms: 2_000,
+            ..PageRecord::new("http://a.test/", "a.test", 0)
+        };
+        write(fetched, &retry);
+        assert_eq!(store.queued_count().unwrap(), 0);
+        assert!(store.queued_for_host(host, 10).unwrap().is_empty());
+        assert_eq!(store.stats().unwrap().errors.get("connect"), None);
     }
 
     #[test]

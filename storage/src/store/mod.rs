@@ -465,6 +465,7 @@ pub(crate) mod tests {
                 from: Some("http://a.test/".into()),
                 hops: 0,
                 kind: None,
+                retry_of: None,
             },
         )];
         store
