@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
 """Prints the module graph of a Rust crate and its import cycles.
 
-Usage: scripts/module-graph.py storage/src
+Usage: scripts/module-graph.py storage/src [crawler-cli/src tests/lib.rs ...]
 
-A module is a file (`a/b.rs` or `a/b/mod.rs` is `a::b`); a `#[cfg(test)] mod tests`
-block is a module of its own (`a::b::tests`), since a test may use what it tests.
+Each argument is a crate root (`lib.rs`, `main.rs`) or a folder: a folder stands for
+the roots in it (`fixtures/src` is its library and its binary, checked one at a time).
+Modules are found as rustc finds them, from the root's `mod x;` declarations (`x.rs`
+or `x/mod.rs`, beside a `lib.rs`, `main.rs` or `mod.rs`, else in the folder named
+after the file); a `#[cfg(test)] mod tests` block is a module of its own
+(`a::b::tests`), since a test may use what it tests.
 An edge `a -> b` means that `a` names `b` in a `use` or a `crate::`/`super::`/`self::`
-path (a name re-exported by lib.rs counts as its defining module). Declaring a child
-module (`mod x;`) is not an edge. Exits 1 when the graph has a cycle.
+path (a name re-exported by the crate root counts as its defining module). Declaring a
+child module (`mod x;`) is not an edge, nor is a module's use of its own tests module.
+Exits 1 when a graph has a cycle.
 """
 
 import re
@@ -15,11 +20,29 @@ import sys
 from pathlib import Path
 
 
-def module_of(root: Path, file: Path) -> tuple:
-    parts = list(file.relative_to(root).with_suffix("").parts)
-    if parts[-1] in ("mod", "lib"):
-        parts = parts[:-1]
-    return tuple(parts)
+ROOTS = ("lib.rs", "main.rs")
+
+
+def crate_modules(root_file: Path) -> dict:
+    """Each module of the crate rooted at `root_file` (a tuple of names) -> its file."""
+    modules = {}
+
+    def walk(module: tuple, file: Path):
+        modules[module] = file
+        # The root and a `mod.rs` keep their children beside them; `a/b.rs` in `a/b/`.
+        owns_folder = module == () or file.name == "mod.rs"
+        folder = file.parent if owns_folder else file.parent / file.stem
+        code = strip_comments(file.read_text())
+        for name in re.findall(r"^\s*(?:pub(?:\([\w:\s]+\))?\s+)?mod\s+(\w+)\s*;", code, re.M):
+            for child in (folder / f"{name}.rs", folder / name / "mod.rs"):
+                if child.is_file():
+                    walk(module + (name,), child)
+                    break
+            else:
+                print(f"{file}: no file for `mod {name};`", file=sys.stderr)
+
+    walk((), root_file)
+    return modules
 
 
 def strip_comments(text: str) -> str:
@@ -60,19 +83,17 @@ def expand_use(tree: str) -> list:
     return [re.sub(r"::self$", "", re.sub(r"\bas\b.*$", "", tree))]
 
 
-def main() -> int:
-    root = Path(sys.argv[1] if len(sys.argv) > 1 else "src")
-    files = sorted(root.rglob("*.rs"))
+def check(root_file: Path) -> bool:
+    """Prints the graph of one crate; whether it has no cycle."""
     sources = {}
-    for file in files:
+    for module, file in crate_modules(root_file).items():
         code, tests = split_tests(strip_comments(file.read_text()))
-        module = module_of(root, file)
         sources[module] = code
         if tests is not None:
             sources[module + ("tests",)] = tests
     modules = set(sources)
 
-    # Names lib.rs re-exports, to the module that defines them.
+    # Names the crate root re-exports, to the module that defines them.
     reexports = {}
     for tree in re.findall(r"pub use ([^;]+);", sources[()]):
         for path in expand_use(tree):
@@ -166,9 +187,26 @@ def main() -> int:
     if cycles:
         for cycle in cycles:
             print(f"cycle of {len(cycle)}: {', '.join(cycle)}")
-        return 1
+        return False
     print(f"{len(modules)} modules, no cycle")
-    return 0
+    return True
+
+
+def main() -> int:
+    roots = []
+    for arg in sys.argv[1:] or ["src"]:
+        path = Path(arg)
+        found = [path] if path.is_file() else [path / r for r in ROOTS if (path / r).is_file()]
+        if not found:
+            print(f"{arg}: no crate root (lib.rs or main.rs) there", file=sys.stderr)
+            return 2
+        roots += found
+    ok = True
+    for n, root in enumerate(roots):
+        if len(roots) > 1:
+            print(f"{'' if n == 0 else chr(10)}== {root}")
+        ok = check(root) and ok
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -415,6 +415,7 @@ impl Watchdog {
 pub struct Scenario {
     server: FixtureServer,
     workspace: Workspace,
+    store: PathBuf,
     seeds: Option<Vec<String>>,
     flags: Vec<String>,
     json: bool,
@@ -424,9 +425,11 @@ impl Scenario {
     /// The fixture web `config` served on loopback, an empty workspace, and as seeds
     /// the root of every synthetic host ([`FixtureServer::seeds`]).
     pub fn web(config: WebConfig) -> Scenario {
+        let workspace = Workspace::new();
         Scenario {
             server: FixtureServer::start(config).expect("the fixture server starts"),
-            workspace: Workspace::new(),
+            store: workspace.store(),
+            workspace,
             seeds: None,
             flags: Vec::new(),
             json: true,
@@ -468,7 +471,12 @@ impl Scenario {
 
     /// Crawls the seeds of a file `seeds.txt` in the workspace holding `contents`
     /// (`--seeds FILE`), and no others.
-    pub fn seed_file(mut self, contents: &str) -> Scenario {
+    pub fn seed_file(self, contents: &str) -> Scenario {
+        self.seed_file_bytes(contents.as_bytes())
+    }
+
+    /// [`Scenario::seed_file`] with any bytes, not only UTF-8.
+    pub fn seed_file_bytes(mut self, contents: &[u8]) -> Scenario {
         let path = self.workspace.path("seeds.txt");
         std::fs::write(&path, contents).expect("the seed file is written");
         self.seeds = Some(Vec::new());
@@ -483,6 +491,13 @@ impl Scenario {
         self
     }
 
+    /// Crawls into `store` instead of the workspace's store (a path that cannot be
+    /// used, for one).
+    pub fn store(mut self, store: impl Into<PathBuf>) -> Scenario {
+        self.store = store.into();
+        self
+    }
+
     /// Runs the crawl without `--json`: it prints the text summary, and
     /// [`Crawled::summary`] is not available.
     pub fn text(mut self) -> Scenario {
@@ -493,7 +508,7 @@ impl Scenario {
     /// The crawl's arguments: `crawl --store STORE --no-progress --resolve ...
     /// SEEDS FLAGS [--json]`.
     pub fn args(&self) -> Vec<String> {
-        let store = self.workspace.store().to_string_lossy().into_owned();
+        let store = self.store.to_string_lossy().into_owned();
         let flags: Vec<&str> = self.flags.iter().map(String::as_str).collect();
         let mut args = crawl_args(&self.server, &store, self.seeds.as_deref(), &flags);
         if self.json {
@@ -517,6 +532,16 @@ impl Scenario {
         })
     }
 
+    /// Runs the crawl with `flags` added, whatever its exit status, and keeps the
+    /// scenario: for crawls refused before they start, tried one after another
+    /// against the same server and workspace.
+    pub fn try_crawl(&self, flags: &[&str]) -> Run {
+        let mut args = self.args();
+        args.extend(flags.iter().map(|f| (*f).to_owned()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(CrawlerBinary, &args)
+    }
+
     /// Runs the crawl with `runner` (given [`Scenario::args`]) instead of [`run`]; it
     /// must exit 0. A runner must keep what [`run`] does: a watchdog, and the
     /// [`SummaryCheck`].
@@ -531,6 +556,7 @@ impl Scenario {
         Crawled {
             server: self.server,
             workspace: self.workspace,
+            store: self.store,
             seeds: self.seeds,
             json: self.json,
             run,
@@ -542,6 +568,7 @@ impl Scenario {
 pub struct Crawled {
     server: FixtureServer,
     workspace: Workspace,
+    store: PathBuf,
     seeds: Option<Vec<String>>,
     json: bool,
     run: Run,
@@ -558,7 +585,7 @@ impl Crawled {
 
     /// The store's path, as an argument.
     pub fn store(&self) -> String {
-        self.workspace.store().to_string_lossy().into_owned()
+        self.store.to_string_lossy().into_owned()
     }
 
     /// The crawl's run: its exit code, stdout and stderr.
@@ -613,9 +640,11 @@ impl Crawled {
     /// flags, a fresh store.
     pub fn then(self) -> Scenario {
         self.server.clear_log();
+        let workspace = Workspace::new();
         Scenario {
             server: self.server,
-            workspace: Workspace::new(),
+            store: workspace.store(),
+            workspace,
             seeds: self.seeds,
             flags: Vec::new(),
             json: true,

@@ -112,61 +112,6 @@ fn a_store_path_that_is_a_file_or_not_a_store_is_refused_clearly() {
 }
 
 #[test]
-fn stats_ls_and_get_answer_from_the_store() {
-    let c = Scenario::web(WebConfig {
-        hosts: 3,
-        pages: 10,
-        ..WebConfig::default()
-    })
-    .flags(&["--per-host-rate", "0"])
-    .crawl();
-    let server = c.server();
-
-    let stats = c.stats();
-    assert_eq!(
-        stats["urls"],
-        crawler_tests::page_requests(&server.log()).len()
-    );
-    assert_eq!(stats["by_status_class"]["2xx"], 30);
-    assert_eq!(stats["pages_per_host"]["h1.test"], 10);
-    let text = c.query("stats", &[]).stdout();
-    assert!(text.contains("h2.test"), "{text}");
-
-    let pages = c.query("ls", &["--json"]).json_lines();
-    assert_eq!(pages.len(), 30);
-    for page in &pages {
-        for field in [
-            "url",
-            "status",
-            "error",
-            "depth",
-            "content_type",
-            "bytes",
-            "title",
-            "from",
-        ] {
-            assert!(page.get(field).is_some(), "ls --json lacks {field}: {page}");
-        }
-    }
-
-    // `get` takes any spelling of the URL.
-    let root = server.url("h0.test", "/");
-    let spelled = format!("HTTP://H0.TEST:{}/x/../#top", server.port());
-    let page = c.record(&spelled);
-    assert_eq!(page["url"], root);
-    assert_eq!(page["title"], "Host 0 page 0");
-    let links = c.query("get", &[&root, "--links"]).stdout();
-    let expected = crawler_fixtures::synthetic_outlinks(server.web(), 0, 0, server.port());
-    assert_eq!(links.lines().collect::<Vec<_>>(), expected);
-    let body = c.query("get", &[&root, "--body"]).stdout();
-    assert!(body.contains("<title>Host 0 page 0</title>"));
-
-    let missing = c.try_query("get", &["http://h0.test/nope"]);
-    assert_eq!(missing.code(), Some(1));
-    assert!(missing.stderr().contains("not in the store"));
-}
-
-#[test]
 fn a_second_run_on_the_same_store_fetches_nothing_again() {
     let c = Scenario::web(WebConfig {
         hosts: 2,

@@ -6,44 +6,27 @@
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use crawler_tests::{run, wait_until_holding, FixtureServer, Run, WebConfig, Workspace};
+use crawler_tests::{wait_until_holding, Scenario, WebConfig};
 
-use crate::hostile_support::{record, run_measured};
+use crate::hostile_support::{crawl_measured, record};
 use crate::CRAWLER;
 
 /// Peak RSS allowed for reading a seed file of a million lines (250,000 of them
 /// URLs, 10 distinct; 250,000 bad lines skipped): measured near 90 MiB.
 const MILLION_LINES_RSS_KIB: u64 = 256 * 1024;
 
-fn tiny_web() -> FixtureServer {
-    FixtureServer::start(WebConfig {
+fn tiny_web() -> Scenario {
+    Scenario::web(WebConfig {
         hosts: 1,
         pages: 10,
         ..WebConfig::default()
     })
-    .unwrap()
-}
-
-fn crawl_args(server: &FixtureServer, store: &str, extra: &[&str]) -> Run {
-    let resolve = server.resolve_arg();
-    let mut args = vec![
-        "crawl",
-        "--store",
-        store,
-        "--no-progress",
-        "--resolve",
-        &resolve,
-    ];
-    args.extend_from_slice(extra);
-    run(CRAWLER, &args)
 }
 
 #[test]
 fn every_crawl_flag_given_nonsense_is_refused_before_crawling() {
-    let server = tiny_web();
-    let ws = Workspace::new();
-    let store = ws.store().display().to_string();
-    let seed = server.seeds()[0].clone();
+    let scenario = tiny_web().first_host_only();
+    let ws = scenario.workspace();
     let seeds_dir = ws.path("a-directory");
     std::fs::create_dir(&seeds_dir).unwrap();
     let seeds_dir = seeds_dir.display().to_string();
@@ -107,9 +90,7 @@ fn every_crawl_flag_given_nonsense_is_refused_before_crawling() {
         (vec!["--frobnicate", "1"], "--frobnicate"),
     ];
     for (flags, named) in &cases {
-        let mut extra = vec![seed.as_str()];
-        extra.extend(flags.iter().copied());
-        let out = crawl_args(&server, &store, &extra);
+        let out = scenario.try_crawl(flags);
         let stderr = out.stderr();
         assert_eq!(out.code(), Some(2), "{flags:?}: {stderr}");
         assert!(
@@ -122,15 +103,14 @@ fn every_crawl_flag_given_nonsense_is_refused_before_crawling() {
             "{flags:?}: a short message: {stderr}"
         );
     }
-    assert!(server.log().is_empty(), "nothing fetched");
+    assert!(scenario.server().log().is_empty(), "nothing fetched");
     assert!(!ws.store().exists(), "no store created");
 }
 
 #[test]
 fn bad_seed_lines_stop_the_crawl_or_are_skipped_with_a_warning() {
-    let server = tiny_web();
-    let ws = Workspace::new();
-    let seeds = ws.path("seeds.txt");
+    let scenario = tiny_web();
+    let server = scenario.server();
     let good = server.url("h0.test", "/page/1");
     let also_good = server.url("h0.test", "/page/2");
     let mut text = Vec::new();
@@ -142,28 +122,17 @@ fn bad_seed_lines_stop_the_crawl_or_are_skipped_with_a_warning() {
     text.extend_from_slice(format!("http://h0.test/{}\n", "x".repeat(20_000)).as_bytes()); // 7
     text.extend_from_slice(b"javascript:alert(1)\n"); // 8
     text.extend_from_slice(format!("   {also_good}   ").as_bytes()); // 9, no newline
-    std::fs::write(&seeds, &text).unwrap();
-    let seeds_arg = seeds.display().to_string();
+    let scenario = scenario.seed_file_bytes(&text).text();
 
-    let store = ws.store().display().to_string();
-    let out = crawl_args(&server, &store, &["--seeds", &seeds_arg]);
+    let out = scenario.try_crawl(&[]);
     assert_eq!(out.code(), Some(2), "{}", out.stderr());
     assert!(out.stderr().contains("seeds.txt:4: "), "{}", out.stderr());
-    assert!(server.log().is_empty(), "nothing fetched");
+    assert!(scenario.server().log().is_empty(), "nothing fetched");
 
-    let out = crawl_args(
-        &server,
-        &store,
-        &[
-            "--seeds",
-            &seeds_arg,
-            "--skip-bad-seeds",
-            "--per-host-rate",
-            "0",
-        ],
-    )
-    .success();
-    let stderr = out.stderr();
+    let crawled = scenario
+        .flags(&["--skip-bad-seeds", "--per-host-rate", "0"])
+        .crawl();
+    let stderr = crawled.run().stderr();
     for (line, says) in [
         (4, "invalid URL"),
         (5, "unsupported scheme"),
@@ -180,17 +149,15 @@ fn bad_seed_lines_stop_the_crawl_or_are_skipped_with_a_warning() {
         "{stderr}"
     );
     for url in [&good, &also_good] {
-        assert_eq!(record(&ws.store(), url)["status"], 200, "{url}");
+        assert_eq!(crawled.record(url)["status"], 200, "{url}");
     }
 }
 
 #[test]
 fn a_million_seed_lines_are_read_in_bounded_time_and_memory() {
-    let server = tiny_web();
-    let ws = Workspace::new();
-    let seeds = ws.path("million.txt");
+    let scenario = tiny_web();
     let urls: Vec<String> = (0..10)
-        .map(|i| server.url("h0.test", &format!("/page/{i}")))
+        .map(|i| scenario.server().url("h0.test", &format!("/page/{i}")))
         .collect();
     let mut text = String::with_capacity(40 << 20);
     for i in 0..1_000_000 {
@@ -202,31 +169,13 @@ fn a_million_seed_lines_are_read_in_bounded_time_and_memory() {
         }
         text.push('\n');
     }
-    std::fs::write(&seeds, text).unwrap();
-    let store = ws.store().display().to_string();
-    let seeds_arg = seeds.display().to_string();
-    let resolve = server.resolve_arg();
+    let scenario = scenario
+        .seed_file(&text)
+        .flags(&["--skip-bad-seeds", "--per-host-rate", "0"]);
     let started = Instant::now();
-    let measured = run_measured(
-        &[
-            "crawl",
-            "--store",
-            &store,
-            "--no-progress",
-            "--resolve",
-            &resolve,
-            "--seeds",
-            &seeds_arg,
-            "--skip-bad-seeds",
-            "--per-host-rate",
-            "0",
-            "--json",
-        ]
-        .map(String::from),
-    );
+    let (crawled, peak_rss_kib) = crawl_measured(scenario);
     let elapsed = started.elapsed();
-    let run = measured.run.success();
-    let stderr = run.stderr();
+    let stderr = crawled.run().stderr();
     // 250,000 bad lines: the first 20 in full, then a count.
     assert_eq!(
         stderr.matches("warning: skipped seed").count(),
@@ -238,36 +187,33 @@ fn a_million_seed_lines_are_read_in_bounded_time_and_memory() {
         "{stderr}"
     );
     // 250,000 URL lines, 10 distinct URLs: each fetched once.
-    let pages = server
+    let pages = crawled
+        .server()
         .log()
         .iter()
         .filter(|r| r.path.starts_with("/page/"))
         .count();
     assert_eq!(pages, 10);
     assert!(
-        measured.peak_rss_kib < MILLION_LINES_RSS_KIB,
-        "peak RSS {} KiB, bound {MILLION_LINES_RSS_KIB} KiB",
-        measured.peak_rss_kib
+        peak_rss_kib < MILLION_LINES_RSS_KIB,
+        "peak RSS {peak_rss_kib} KiB, bound {MILLION_LINES_RSS_KIB} KiB"
     );
-    eprintln!(
-        "a million seed lines: {elapsed:?}, peak RSS {} KiB",
-        measured.peak_rss_kib
-    );
+    eprintln!("a million seed lines: {elapsed:?}, peak RSS {peak_rss_kib} KiB");
 }
 
 #[test]
 fn store_paths_that_cannot_be_used_are_refused_before_crawling() {
-    let server = tiny_web();
-    let ws = Workspace::new();
-    let seed = server.seeds()[0].clone();
-    let file = ws.path("a-file");
+    let mut scenario = tiny_web().first_host_only();
+    let ws_store = scenario.workspace().store();
+    let seed = scenario.server().seeds()[0].clone();
+    let file = scenario.workspace().path("a-file");
     std::fs::write(&file, "x").unwrap();
     // A store inside a file, a store that is a file, a store where nothing may be
     // created (root may write anywhere but /proc).
     let unwritable = if is_root() {
         "/proc/crawler-test-store".to_string()
     } else {
-        let dir = ws.path("read-only");
+        let dir = scenario.workspace().path("read-only");
         std::fs::create_dir(&dir).unwrap();
         let mut permissions = std::fs::metadata(&dir).unwrap().permissions();
         std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o555);
@@ -279,37 +225,29 @@ fn store_paths_that_cannot_be_used_are_refused_before_crawling() {
         file.display().to_string(),
         unwritable,
     ] {
-        let out = crawl_args(&server, &store, &[&seed]);
+        scenario = scenario.store(&store);
+        let out = scenario.try_crawl(&[]);
         assert_eq!(out.code(), Some(1), "{store}: {}", out.stderr());
         assert!(out.stderr().contains(&store), "{}", out.stderr());
         assert!(!out.stderr().contains("panicked"), "{}", out.stderr());
     }
-    assert!(server.log().is_empty(), "nothing fetched");
+    assert!(scenario.server().log().is_empty(), "nothing fetched");
 
     // In use: a crawl held mid-way by the server holds the store; a second crawl of
     // it is refused while the first still runs, and the first then finishes as if
     // nothing happened.
-    let store = ws.store().display().to_string();
-    let resolve = server.resolve_arg();
+    let scenario = scenario.store(&ws_store);
+    let server = scenario.server();
     server.hold_after(1); // robots.txt; the seed page waits.
     let mut first = Command::new(CRAWLER)
-        .args([
-            "crawl",
-            "--store",
-            &store,
-            "--no-progress",
-            "--resolve",
-            &resolve,
-            "--max-pages",
-            "1",
-        ])
-        .arg(&seed)
+        .args(scenario.args())
+        .args(["--max-pages", "1"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    wait_until_holding(&server);
-    let second = crawl_args(&server, &store, &[&seed]);
+    wait_until_holding(server);
+    let second = scenario.try_crawl(&[]);
     assert_eq!(second.code(), Some(1), "{}", second.stderr());
     assert!(second.stderr().contains("in use"), "{}", second.stderr());
     assert!(
@@ -318,7 +256,7 @@ fn store_paths_that_cannot_be_used_are_refused_before_crawling() {
     );
     server.release();
     assert!(first.wait().unwrap().success());
-    assert_eq!(record(&ws.store(), &seed)["status"], 200);
+    assert_eq!(record(&ws_store, &seed)["status"], 200);
 }
 
 fn is_root() -> bool {

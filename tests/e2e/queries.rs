@@ -22,6 +22,9 @@ const SPECIALS: [&str; 6] = [
     "/_fixture/big/200000",
 ];
 
+/// The columns of `ls`: the CSV header, and the fields of each JSON line.
+const LS_COLUMNS: &str = "url,host,status,error,depth,content_type,bytes,title,from,fetched_at";
+
 /// A finished crawl of 3 hosts x 12 pages plus [`SPECIALS`] on `h0.test`.
 fn crawled() -> Crawled {
     let scenario = Scenario::web(WebConfig {
@@ -241,6 +244,15 @@ fn every_ls_filter_selects_exactly_the_matching_pages() {
     assert_eq!(c.ls(&["--since", "1h"]), all);
     assert!(c.ls(&["--since", "2999-01-01"]).is_empty());
 
+    // JSON lines: every column of every page, null when it has no value.
+    let pages = c.query("ls", &["--json"]).json_lines();
+    assert_eq!(pages.len(), all.len());
+    for page in &pages {
+        for field in LS_COLUMNS.split(',') {
+            assert!(page.get(field).is_some(), "ls --json lacks {field}: {page}");
+        }
+    }
+
     // --limit, and the other formats.
     assert_eq!(
         c.query("ls", &["--limit", "5", "--json"])
@@ -252,10 +264,7 @@ fn every_ls_filter_selects_exactly_the_matching_pages() {
         .query("ls", &["--format", "csv", "--host", "h2.test"])
         .stdout();
     let mut lines = csv.lines();
-    assert_eq!(
-        lines.next(),
-        Some("url,host,status,error,depth,content_type,bytes,title,from,fetched_at")
-    );
+    assert_eq!(lines.next(), Some(LS_COLUMNS));
     assert_eq!(lines.count(), 12);
     let table = c
         .query(
@@ -415,6 +424,14 @@ fn get_prints_the_body_headers_and_record(c: &Crawled) {
     let root = c.server().url("h0.test", "/");
     let body = c.query("get", &[&root]).stdout();
     assert!(body.contains("<title>Host 0 page 0</title>"));
+    let body = c.query("get", &[&root, "--body"]).stdout();
+    assert!(body.contains("<title>Host 0 page 0</title>"));
+
+    // Any spelling of the URL names the page.
+    let spelled = format!("HTTP://H0.TEST:{}/x/../#top", c.server().port());
+    let page = c.record(&spelled);
+    assert_eq!(page["url"], root);
+    assert_eq!(page["title"], "Host 0 page 0");
 
     let headers = c.query("get", &[&root, "--headers"]).stdout();
     let mut lines = headers.lines();
@@ -467,6 +484,10 @@ fn get_prints_the_body_headers_and_record(c: &Crawled) {
         "{}",
         out.stderr()
     );
+
+    let missing = c.try_query("get", &["http://h0.test/nope"]);
+    assert_eq!(missing.code(), Some(1));
+    assert!(missing.stderr().contains("not in the store"));
 }
 
 fn stats_totals_agree_with_the_server_log(c: &Crawled) {
@@ -488,6 +509,10 @@ fn stats_totals_agree_with_the_server_log(c: &Crawled) {
         .map(|(k, v)| (k.clone(), v.as_u64().unwrap() as usize))
         .collect();
     assert_eq!(stored, by_status);
+    assert_eq!(
+        stats["by_status_class"]["2xx"],
+        logged.values().filter(|s| (200..300).contains(*s)).count()
+    );
     assert_eq!(stats["errors"]["timeout"], 1);
     assert_eq!(stats["errors"]["body-too-large"], 1);
     assert_eq!(stats["pages_per_host"]["h1.test"], 12);
@@ -521,6 +546,8 @@ fn stats_totals_agree_with_the_server_log(c: &Crawled) {
     assert_eq!(host["by_status_class"]["2xx"], 12);
     assert_eq!(host["pages_per_host"].as_object().unwrap().len(), 1);
 
+    let text = c.query("stats", &[]).stdout();
+    assert!(text.contains("h2.test"), "{text}");
     let text = c.query("stats", &["--top", "1"]).stdout();
     assert!(text.contains("status 4xx: 1 (404: 1)"), "{text}");
     assert!(text.contains("error timeout: 1"), "{text}");

@@ -10,8 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::host::Closed;
-use super::{Closure, Frontier, Health, HostId, Refusal, Refused};
+use super::queues::Frontier;
 use crate::error_kind::ErrorKind;
+use crate::messages::{Closure, Health, HostId, Refusal, Refused};
 
 impl Frontier {
     /// Takes in what a finished page fetch said about its host: a good answer clears

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::Queued;
+use crate::messages::Queued;
 use crate::robots::RobotsRules;
 use crate::url::CanonicalUrl;
 
@@ -180,4 +180,11 @@ impl HostQueue {
     pub fn hold_until(&mut self, at: Instant) {
         self.not_before = self.not_before.max(at);
     }
+}
+
+/// An instant rules never expire at in practice (a century away).
+pub(super) fn far_future() -> Instant {
+    let now = Instant::now();
+    now.checked_add(Duration::from_secs(100 * 365 * 24 * 3600))
+        .unwrap_or(now)
 }

@@ -7,31 +7,13 @@
 //! cannot go.
 
 use std::cmp::Reverse;
-use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
 use governor::clock::Clock;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::host::{RobotsState, Slot};
-use super::{Frontier, HostId, Job, Next};
-
-/// The even spacing a rate (requests per second, 0 for none) asks for, and the keyed
-/// limiter that enforces it per host (`None` without a rate).
-pub(super) fn rate_limiter(rate: f64) -> (Duration, Option<DefaultKeyedRateLimiter<HostId>>) {
-    let period = if rate > 0.0 {
-        Duration::from_secs_f64(1.0 / rate).max(Duration::from_nanos(1))
-    } else {
-        Duration::ZERO
-    };
-    let limiter = (rate > 0.0).then(|| {
-        let quota = Quota::with_period(period)
-            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
-            .allow_burst(NonZeroU32::MIN);
-        RateLimiter::keyed(quota)
-    });
-    (period, limiter)
-}
+use super::queues::Frontier;
+use crate::messages::{HostId, Job, Next};
 
 impl Frontier {
     /// Hands out the next URL (or robots.txt) whose host may be fetched now.

@@ -11,8 +11,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::host::{Closed, RobotsState};
-use super::{Closure, Frontier, HostId, Queued, Refusal, Refused, RobotsJob, RobotsResult};
+use super::queues::Frontier;
 use crate::error_kind::ErrorKind;
+use crate::messages::{Closure, HostId, Queued, Refusal, Refused, RobotsJob, RobotsResult};
 
 /// URLs refused in one call to [`Frontier::next`] at most, so one host with a huge
 /// disallowed queue cannot keep the scheduler from its other work.
@@ -147,11 +148,4 @@ impl Frontier {
             state.hold_until(now + delay);
         }
     }
-}
-
-/// An instant rules never expire at in practice (a century away).
-pub(super) fn far_future() -> Instant {
-    let now = Instant::now();
-    now.checked_add(Duration::from_secs(100 * 365 * 24 * 3600))
-        .unwrap_or(now)
 }

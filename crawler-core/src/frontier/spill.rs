@@ -11,16 +11,9 @@ use std::sync::Arc;
 
 use crawler_storage::{QueueEntry, Store, StoreError};
 
-use super::{Frontier, HostId, JobKind, Queued};
+use super::queues::{Frontier, QueueSpill};
+use crate::messages::{HostId, JobKind, Queued};
 use crate::url::CanonicalUrl;
-
-/// Where host queues spill when they outgrow memory: the store's frontier.
-pub trait QueueSpill: Send {
-    /// The first `limit` URLs the store holds for `host` and has not recorded, in the
-    /// order they were discovered. Called only when every URL of the host handed out
-    /// before is recorded (or held again in memory, as a retry is).
-    fn load(&self, host: &str, limit: usize) -> Result<Vec<Queued>, StoreError>;
-}
 
 /// URLs kept in memory for the whole frontier at most, shared out among hosts (each
 /// host keeps between [`MIN_BUFFER`] and [`MAX_BUFFER`]).

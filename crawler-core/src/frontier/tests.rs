@@ -1,9 +1,15 @@
 //! The frontier's unit tests: plain data, no threads (the store behind a fake
 //! [`QueueSpill`]).
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crawler_storage::StoreError;
+
 use super::spill::MAX_BUFFER;
 use super::*;
-use std::sync::Arc;
+use crate::url::CanonicalUrl;
 
 fn queued(url: &str, depth: u32) -> Queued {
     Queued::page(CanonicalUrl::parse(url).unwrap(), depth, None, 0)

@@ -1,6 +1,6 @@
 //! Page-level directives: `<meta name="robots">` and the `X-Robots-Tag` header.
 
-use super::ProductToken;
+use super::agent::ProductToken;
 
 /// What a page asks of crawlers about itself.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::{RobotsTxt, MAX_ROBOTS_BYTES};
+use super::parse::{RobotsTxt, MAX_ROBOTS_BYTES};
 use crate::fetch::{retry_after, BodyLimit, FetchOutcome, Fetcher};
 use crate::url::CanonicalUrl;
 
@@ -12,7 +12,7 @@ pub const MAX_ROBOTS_REDIRECTS: u8 = 5;
 /// The meaning of one robots.txt fetch.
 #[derive(Debug)]
 pub enum RobotsResponse {
-    /// 2xx: the file (parsed up to [`super::MAX_ROBOTS_BYTES`]).
+    /// 2xx: the file (parsed up to [`MAX_ROBOTS_BYTES`]).
     Found(RobotsTxt),
     /// 4xx other than 429, or too many redirects: there is no file, so no rules apply
     /// (§2.3.1.3). The text says why.

@@ -12,7 +12,7 @@ use std::str::FromStr;
 use regex::Regex;
 use url::Host;
 
-use super::CanonicalUrl;
+use super::canonical::CanonicalUrl;
 
 /// How far from its seeds a crawl may go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

@@ -4,7 +4,7 @@ use std::time::SystemTime;
 
 use crawler_storage::{PageRecord, PageWrite, QueueEntry, QueueSlot, StoreError};
 
-use super::{unix_ms, WorkerContext};
+use super::context::{unix_ms, WorkerContext};
 use crate::config::BodyPolicy;
 use crate::error_kind::ErrorKind;
 use crate::events::CrawlEvent;

@@ -9,7 +9,7 @@ use std::thread;
 
 use crossbeam_channel::{Receiver, Sender};
 
-use super::{run_worker, WorkerContext};
+use super::context::{run_worker, WorkerContext};
 use crate::messages::{Report, Task};
 
 /// The worker threads and the two channels between them and the scheduler.

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crawler_storage::{QueueEntry, StoreError};
 
-use super::WorkerContext;
+use super::context::WorkerContext;
 use crate::fetch::BodyLimit;
 use crate::messages::{JobKind, Queued, Report, RobotsJob, RobotsResult};
 use crate::robots::{self, RobotsResponse, RobotsRules, MAX_ROBOTS_BYTES};

@@ -1,0 +1,293 @@
+//! The [`Frontier`] and the queues' bookkeeping: adding URLs, completing requests,
+//! counting. The other modules of `frontier` add the rest of its methods.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::num::NonZeroU32;
+use std::time::{Duration, Instant};
+
+use governor::clock::DefaultClock;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crawler_storage::StoreError;
+
+use super::host::{far_future, HostQueue, RobotsState};
+use crate::messages::{Closure, Health, HostId, Queued, Refused};
+use crate::robots::RobotsRules;
+use crate::url::{CanonicalUrl, HostKey};
+
+/// Per-host politeness, the same for every host.
+#[derive(Clone, Copy, Debug)]
+pub struct Politeness {
+    /// Requests in flight at once per host.
+    pub concurrency: usize,
+    /// Requests per second; 0 for no limit.
+    pub rate: f64,
+    /// Fetches started per host at most.
+    pub max_pages_per_host: Option<u64>,
+    /// Fetch and obey robots.txt.
+    pub obey_robots: bool,
+    /// How long robots.txt rules are cached.
+    pub robots_ttl: Duration,
+    /// The longest `Crawl-delay` honoured; longer ones are cut to this.
+    pub max_crawl_delay: Duration,
+    /// Retries of a failed robots.txt fetch before the host is given up.
+    pub retries: u32,
+    /// The first backoff pause; each further failure doubles it.
+    pub backoff: Duration,
+    /// The longest pause, `Retry-After` included.
+    pub max_backoff: Duration,
+    /// Connection failures in a row that park a host.
+    pub park_after: u32,
+}
+
+impl Default for Politeness {
+    fn default() -> Politeness {
+        Politeness {
+            concurrency: 1,
+            rate: 0.0,
+            max_pages_per_host: None,
+            obey_robots: true,
+            robots_ttl: Duration::from_secs(24 * 3600),
+            max_crawl_delay: Duration::from_secs(30),
+            retries: 2,
+            backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(300),
+            park_after: 10,
+        }
+    }
+}
+
+/// Where host queues spill when they outgrow memory: the store's frontier.
+pub trait QueueSpill: Send {
+    /// The first `limit` URLs the store holds for `host` and has not recorded, in the
+    /// order they were discovered. Called only when every URL of the host handed out
+    /// before is recorded (or held again in memory, as a retry is).
+    fn load(&self, host: &str, limit: usize) -> Result<Vec<Queued>, StoreError>;
+}
+
+/// The per-host queues and politeness state of a crawl; owned by the scheduler thread.
+pub struct Frontier {
+    pub(super) hosts: Vec<HostQueue>,
+    pub(super) ids: HashMap<HostKey, HostId>,
+    pub(super) keys: Vec<HostKey>,
+    pub(super) ready: VecDeque<HostId>,
+    pub(super) waiting: BinaryHeap<Reverse<(Instant, HostId)>>,
+    pub(super) limiter: Option<DefaultKeyedRateLimiter<HostId>>,
+    pub(super) clock: DefaultClock,
+    pub(super) politeness: Politeness,
+    /// The even spacing the rate asks for (zero without a rate).
+    pub(super) period: Duration,
+    pub(super) queued: usize,
+    pub(super) in_flight: usize,
+    /// URLs taken out of their queues without a fetch, waiting to be recorded.
+    pub(super) refused: Vec<Refused>,
+    /// Hosts whose `Crawl-delay` was above the cap, with the delay they asked for.
+    pub(super) capped: BTreeMap<String, f64>,
+    /// Hosts parked, with why.
+    pub(super) parked: BTreeMap<String, String>,
+    /// Hosts closed (parked, or robots.txt unavailable) since the last
+    /// [`Frontier::take_closures`], for the scheduler to announce.
+    pub(super) closures: Vec<Closure>,
+    /// Where queues spill; `None` keeps everything in memory.
+    pub(super) spill: Option<Box<dyn QueueSpill>>,
+    /// A store error met while refilling a queue: the crawl must stop.
+    pub(super) spill_error: Option<StoreError>,
+}
+
+impl Frontier {
+    /// An empty frontier with these politeness settings.
+    pub fn new(politeness: Politeness) -> Frontier {
+        let (period, limiter) = rate_limiter(politeness.rate);
+        Frontier {
+            hosts: Vec::new(),
+            ids: HashMap::new(),
+            keys: Vec::new(),
+            ready: VecDeque::new(),
+            waiting: BinaryHeap::new(),
+            limiter,
+            clock: DefaultClock::default(),
+            politeness,
+            period,
+            queued: 0,
+            in_flight: 0,
+            refused: Vec::new(),
+            capped: BTreeMap::new(),
+            parked: BTreeMap::new(),
+            closures: Vec::new(),
+            spill: None,
+            spill_error: None,
+        }
+    }
+
+    /// Adds a URL to its host's queue (the caller has deduplicated it, and stored it
+    /// when the frontier spills). A host that has spilled only counts it: the URL will
+    /// come back from the store.
+    pub fn push(&mut self, queued: Queued) {
+        let id = self.host_id(&queued.url);
+        let cap = self.buffer_cap();
+        let can_spill = self.spill.is_some();
+        let host = &mut self.hosts[id];
+        if queued.depth == 0 && queued.from.is_none() {
+            host.seed = true;
+        }
+        if host.spilled || (can_spill && host.len() >= cap) {
+            host.spilled = true;
+            host.stored += 1;
+        } else {
+            host.push(queued);
+        }
+        self.queued += 1;
+        self.wake(id);
+    }
+
+    /// Puts back a URL whose fetch failed and will be tried again. It goes first in its
+    /// host's queue, once the host's backoff (set by [`Frontier::complete`]) has passed.
+    pub fn retry(&mut self, queued: Queued) {
+        let id = self.host_id(&queued.url);
+        self.hosts[id].push_front(queued);
+        self.queued += 1;
+        self.wake(id);
+    }
+
+    /// Records of refused URLs of these hosts were written.
+    pub fn settled(&mut self, hosts: &[HostId]) {
+        for &id in hosts {
+            if let Some(host) = self.hosts.get_mut(id) {
+                host.refusing = host.refusing.saturating_sub(1);
+            }
+        }
+        for &id in hosts {
+            if id < self.hosts.len() {
+                self.wake(id);
+            }
+        }
+    }
+
+    pub(super) fn host_id(&mut self, url: &CanonicalUrl) -> HostId {
+        let key = url.host_key();
+        if let Some(id) = self.ids.get(&key) {
+            return *id;
+        }
+        let id = self.hosts.len();
+        let robots = if self.politeness.obey_robots {
+            RobotsState::Unknown
+        } else {
+            RobotsState::Ready {
+                rules: RobotsRules::allow_all(),
+                expires: far_future(),
+            }
+        };
+        let mut host = HostQueue::new(self.period, robots);
+        host.robots_url = url
+            .as_url()
+            .join("/robots.txt")
+            .ok()
+            .and_then(|u| CanonicalUrl::from_url(u).ok());
+        self.hosts.push(host);
+        self.ids.insert(key.clone(), id);
+        self.keys.push(key);
+        id
+    }
+
+    /// Taken-out URLs to record without a fetch, at most `max` of them.
+    pub fn take_refused(&mut self, max: usize) -> Option<Vec<Refused>> {
+        if self.refused.is_empty() {
+            return None;
+        }
+        let keep = self.refused.len().saturating_sub(max);
+        Some(self.refused.split_off(keep))
+    }
+
+    /// A page fetch of `host` finished (whatever its outcome). `answered` is when its
+    /// response began: the server had the request by then, so waiting a full interval
+    /// from it guarantees the spacing as the server sees it, whatever the delays
+    /// between dispatch, send and arrival (a new connection costs milliseconds).
+    pub fn complete(&mut self, host: HostId, answered: Option<Instant>, health: Health) {
+        let Some(state) = self.hosts.get_mut(host) else {
+            return;
+        };
+        state.in_flight = state.in_flight.saturating_sub(1);
+        self.in_flight = self.in_flight.saturating_sub(1);
+        if matches!(state.robots, RobotsState::Fetching) {
+            // A robots job that was abandoned: fetch robots.txt again.
+            state.robots = RobotsState::Unknown;
+        }
+        if let Some(answered) = answered.filter(|_| !state.interval.is_zero()) {
+            state.hold_until(answered + state.interval);
+        }
+        let now = answered.unwrap_or_else(Instant::now);
+        self.heed(host, now, health);
+        self.wake(host);
+    }
+
+    /// URLs queued and not dispatched (including those of hosts whose budget is spent).
+    pub fn queued(&self) -> usize {
+        self.queued
+    }
+
+    /// Jobs handed out and not reported yet.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    /// Hosts known to the frontier.
+    pub fn hosts(&self) -> usize {
+        self.hosts.len()
+    }
+
+    /// Hosts whose `Crawl-delay` was above `max_crawl_delay`, with what they asked for.
+    pub fn capped_crawl_delays(&self) -> &BTreeMap<String, f64> {
+        &self.capped
+    }
+
+    /// Hosts closed since the last call: parked, or their robots.txt unavailable.
+    pub fn take_closures(&mut self) -> Vec<Closure> {
+        std::mem::take(&mut self.closures)
+    }
+
+    /// Hosts with work queued or in flight that are not closed, and hosts closed
+    /// (parked, or robots.txt unavailable). Walks every host: call it now and then.
+    pub fn host_counts(&self) -> (usize, usize) {
+        let (mut active, mut closed) = (0, 0);
+        for host in &self.hosts {
+            if host.closed.is_some() {
+                closed += 1;
+            } else if host.in_flight > 0 || !host.is_empty() || host.may_refill() {
+                active += 1;
+            }
+        }
+        (active, closed)
+    }
+
+    /// Hosts parked for failing again and again, with why.
+    pub fn parked_hosts(&self) -> &BTreeMap<String, String> {
+        &self.parked
+    }
+
+    /// No URL is in flight, none can ever be dispatched and none waits to be recorded
+    /// as refused: the crawl is over.
+    pub fn is_exhausted(&self) -> bool {
+        self.in_flight == 0
+            && self.ready.is_empty()
+            && self.waiting.is_empty()
+            && self.refused.is_empty()
+    }
+}
+
+/// The even spacing a rate (requests per second, 0 for none) asks for, and the keyed
+/// limiter that enforces it per host (`None` without a rate).
+fn rate_limiter(rate: f64) -> (Duration, Option<DefaultKeyedRateLimiter<HostId>>) {
+    let period = if rate > 0.0 {
+        Duration::from_secs_f64(1.0 / rate).max(Duration::from_nanos(1))
+    } else {
+        Duration::ZERO
+    };
+    let limiter = (rate > 0.0).then(|| {
+        let quota = Quota::with_period(period)
+            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+            .allow_burst(NonZeroU32::MIN);
+        RateLimiter::keyed(quota)
+    });
+    (period, limiter)
+}
