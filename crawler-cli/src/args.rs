@@ -12,6 +12,7 @@ use crawler_storage::StatusFilter;
 
 use crate::config_file::Origins;
 use crate::logging::LogArgs;
+use crate::values::{whole, Seconds, Size};
 
 pub const EXIT_CODES: &str = "\
 Exit codes:
@@ -107,10 +108,10 @@ pub struct CrawlSettings {
     #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
     pub store: Option<PathBuf>,
     /// Worker threads.
-    #[arg(long, value_name = "N", allow_negative_numbers = true, default_value_t = defaults().workers)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>, default_value_t = defaults().workers)]
     pub workers: usize,
     /// Requests in flight at once per host (scheme + host + port).
-    #[arg(long, value_name = "N", allow_negative_numbers = true, default_value_t = defaults().per_host_concurrency)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>, default_value_t = defaults().per_host_concurrency)]
     pub per_host_concurrency: usize,
     /// Requests per second per host, evenly spaced; 0 for no limit.
     #[arg(long, value_name = "R", allow_negative_numbers = true, default_value_t = defaults().per_host_rate)]
@@ -125,37 +126,37 @@ pub struct CrawlSettings {
     #[arg(long, value_name = "REGEX")]
     pub deny: Vec<String>,
     /// Follow links at most N hops from a seed (seeds are depth 0).
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u32>)]
     pub max_depth: Option<u32>,
     /// Stop after starting N fetches.
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u64>)]
     pub max_pages: Option<u64>,
     /// Start at most N fetches per host.
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u64>)]
     pub max_pages_per_host: Option<u64>,
     /// The User-Agent header.
     #[arg(long, value_name = "UA", default_value_t = defaults().user_agent)]
     pub user_agent: String,
-    /// Seconds allowed per request, body included.
-    #[arg(long, value_name = "SECS", allow_negative_numbers = true, default_value_t = defaults().timeout.as_secs_f64())]
-    pub timeout: f64,
-    /// Seconds allowed to connect.
-    #[arg(long, value_name = "SECS", allow_negative_numbers = true, default_value_t = defaults().connect_timeout.as_secs_f64())]
-    pub connect_timeout: f64,
-    /// Largest body accepted, after decompression: bytes, or with K, M, G (KiB, MiB, GiB).
+    /// Time allowed per request, body included: seconds (30, 1.5) or with units (500ms, 2m).
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true, default_value_t = Seconds(defaults().timeout))]
+    pub timeout: Seconds,
+    /// Time allowed to connect (seconds, or with units: 500ms, 2m).
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true, default_value_t = Seconds(defaults().connect_timeout))]
+    pub connect_timeout: Seconds,
+    /// Largest body accepted, after decompression: bytes, or with K, M, G (KiB, MiB, GiB; 1.5M).
     #[arg(long, value_name = "SIZE", default_value_t = Size(defaults().max_body))]
     pub max_body: Size,
     /// Which bodies to store: all (up to --max-body) or html (others as metadata only).
     #[arg(long, value_name = "WHICH", default_value_t = defaults().bodies)]
     pub bodies: BodyPolicy,
     /// Redirect hops followed from one URL.
-    #[arg(long, value_name = "N", allow_negative_numbers = true, default_value_t = defaults().max_redirects)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u8>, default_value_t = defaults().max_redirects)]
     pub max_redirects: u8,
     /// Resolve HOST to ADDR (curl syntax HOST:PORT:ADDR; HOST may be *.example.test). Repeatable.
     #[arg(long, value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<String>,
     /// sled page cache in MiB.
-    #[arg(long, value_name = "MB", allow_negative_numbers = true, default_value_t = defaults().cache_mb)]
+    #[arg(long, value_name = "MB", allow_negative_numbers = true, value_parser = whole::<u64>, default_value_t = defaults().cache_mb)]
     pub cache_mb: u64,
     #[command(flatten)]
     pub politeness: PolitenessSettings,
@@ -190,8 +191,8 @@ impl CrawlSettings {
             max_pages: self.max_pages,
             max_pages_per_host: self.max_pages_per_host,
             user_agent: self.user_agent.clone(),
-            timeout: seconds("timeout", self.timeout)?,
-            connect_timeout: seconds("connect-timeout", self.connect_timeout)?,
+            timeout: self.timeout.0,
+            connect_timeout: self.connect_timeout.0,
             max_body: self.max_body.0,
             bodies: self.bodies,
             max_redirects: self.max_redirects,
@@ -199,7 +200,7 @@ impl CrawlSettings {
             cache_mb: self.cache_mb,
             ..defaults()
         };
-        self.politeness.apply(&mut config)?;
+        self.politeness.apply(&mut config);
         self.traps.apply(&mut config);
         Ok(config)
     }
@@ -209,10 +210,10 @@ impl CrawlSettings {
 #[derive(Args, Debug)]
 pub struct TrapSettings {
     /// Longest URL fetched, in bytes (64 to 8192); longer ones are recorded as trap-suspected.
-    #[arg(long, value_name = "BYTES", allow_negative_numbers = true, default_value_t = defaults().max_url_len)]
+    #[arg(long, value_name = "BYTES", allow_negative_numbers = true, value_parser = whole::<usize>, default_value_t = defaults().max_url_len)]
     pub max_url_len: usize,
     /// Times one path segment may repeat in a URL (/a/a/a/a/ is 4) before it is a trap-suspected; 0 for no limit.
-    #[arg(long, value_name = "N", allow_negative_numbers = true, default_value_t = defaults().max_segment_repeats)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u32>, default_value_t = defaults().max_segment_repeats)]
     pub max_repeated_segments: u32,
 }
 
@@ -232,20 +233,20 @@ pub struct PolitenessSettings {
     /// Product token matched against robots.txt User-agent lines [default: from --user-agent].
     #[arg(long, value_name = "TOKEN")]
     pub robots_agent: Option<String>,
-    /// Longest Crawl-delay obeyed, in seconds; longer ones are cut to it and reported.
-    #[arg(long, value_name = "SECS", allow_negative_numbers = true, default_value_t = defaults().max_crawl_delay.as_secs_f64())]
-    pub max_crawl_delay: f64,
+    /// Longest Crawl-delay obeyed (seconds, or with units); longer ones are cut to it and reported.
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true, default_value_t = Seconds(defaults().max_crawl_delay))]
+    pub max_crawl_delay: Seconds,
     /// Retries of a fetch that timed out, failed to connect, or got a 5xx or 429.
-    #[arg(long, value_name = "N", allow_negative_numbers = true, default_value_t = defaults().retries)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u32>, default_value_t = defaults().retries)]
     pub retries: u32,
-    /// First pause of a host after a failure or a 429/503 without Retry-After, in seconds; doubles each time.
-    #[arg(long, value_name = "SECS", allow_negative_numbers = true, default_value_t = defaults().retry_backoff.as_secs_f64())]
-    pub retry_backoff: f64,
-    /// Longest pause of a host, Retry-After included, in seconds.
-    #[arg(long, value_name = "SECS", allow_negative_numbers = true, default_value_t = defaults().max_backoff.as_secs_f64())]
-    pub max_backoff: f64,
+    /// First pause of a host after a failure or a 429/503 without Retry-After (seconds, or with units); doubles each time.
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true, default_value_t = Seconds(defaults().retry_backoff))]
+    pub retry_backoff: Seconds,
+    /// Longest pause of a host, Retry-After included (seconds, or with units: 5m).
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true, default_value_t = Seconds(defaults().max_backoff))]
+    pub max_backoff: Seconds,
     /// Park a host after N connection failures in a row: its queue is recorded as host-unreachable.
-    #[arg(long, value_name = "N", allow_negative_numbers = true, default_value_t = defaults().park_after)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u32>, default_value_t = defaults().park_after)]
     pub park_after: u32,
     // A switch takes no value, so clap shows no default for it: the help says it.
     #[arg(long, overrides_with = "no_sitemaps", help = switch_help("Read the Sitemap lines of the seed hosts' robots.txt", defaults().sitemaps))]
@@ -267,7 +268,7 @@ fn switch_help(text: &str, on: bool) -> String {
 }
 
 impl PolitenessSettings {
-    fn apply(&self, config: &mut CrawlConfig) -> Result<(), ConfigError> {
+    fn apply(&self, config: &mut CrawlConfig) {
         // Switches change their setting only when given (the last of a pair wins).
         config.ignore_robots |= self.ignore_robots;
         config.follow_nofollow |= self.follow_nofollow;
@@ -280,80 +281,16 @@ impl PolitenessSettings {
         config.sitemap_urls = self.sitemap.clone();
         config.retries = self.retries;
         config.park_after = self.park_after;
-        config.max_crawl_delay = seconds_or_zero("max-crawl-delay", self.max_crawl_delay)?;
-        config.retry_backoff = seconds_or_zero("retry-backoff", self.retry_backoff)?;
-        config.max_backoff = seconds_or_zero("max-backoff", self.max_backoff)?;
-        Ok(())
+        config.max_crawl_delay = self.max_crawl_delay.0;
+        config.retry_backoff = self.retry_backoff.0;
+        config.max_backoff = self.max_backoff.0;
     }
-}
-
-fn seconds_or_zero(setting: &'static str, secs: f64) -> Result<std::time::Duration, ConfigError> {
-    std::time::Duration::try_from_secs_f64(secs).map_err(|_| ConfigError {
-        setting,
-        reason: format!("{secs} is not a number of seconds >= 0"),
-    })
-}
-
-fn seconds(setting: &'static str, secs: f64) -> Result<std::time::Duration, ConfigError> {
-    std::time::Duration::try_from_secs_f64(secs)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| ConfigError {
-            setting,
-            reason: format!("{secs} is not a positive number of seconds"),
-        })
-}
-
-/// A number of bytes, read and shown with binary units: `1048576`, `512K`, `10M`, `1G`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Size(pub u64);
-
-impl std::str::FromStr for Size {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Size, String> {
-        parse_size(text).map(Size)
-    }
-}
-
-impl std::fmt::Display for Size {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let units = [(30, "G"), (20, "M"), (10, "K")];
-        match units
-            .into_iter()
-            .find(|(shift, _)| self.0 != 0 && self.0.is_multiple_of(1 << shift))
-        {
-            Some((shift, unit)) => write!(f, "{}{unit}", self.0 >> shift),
-            None => write!(f, "{}", self.0),
-        }
-    }
-}
-
-/// `1048576`, `512K`, `10M`, `1G` (binary units).
-fn parse_size(text: &str) -> Result<u64, String> {
-    let trimmed = text.trim();
-    let (digits, unit) = match trimmed.find(|c: char| !c.is_ascii_digit()) {
-        Some(at) => trimmed.split_at(at),
-        None => (trimmed, ""),
-    };
-    let number: u64 = digits
-        .parse()
-        .map_err(|_| format!("{text:?} is not a size like 10M"))?;
-    let multiplier: u64 = match unit.to_ascii_uppercase().as_str() {
-        "" | "B" => 1,
-        "K" | "KB" | "KIB" => 1 << 10,
-        "M" | "MB" | "MIB" => 1 << 20,
-        "G" | "GB" | "GIB" => 1 << 30,
-        _ => return Err(format!("{text:?}: unknown unit {unit:?} (use K, M or G)")),
-    };
-    number
-        .checked_mul(multiplier)
-        .ok_or_else(|| format!("{text:?} is too large"))
 }
 
 /// Which stored pages a query covers (shared by `ls`, `links` and `export`).
 #[derive(Args, Debug, Default, Clone)]
 pub struct FilterArgs {
-    /// Only this host (without port).
+    /// Only this host (h0.test), or this host and port as URLs show them (h0.test:8080).
     #[arg(long, value_name = "HOST")]
     pub host: Option<String>,
     /// Only this status: a code (404), a class (2xx, 4xx) or `error` (no response).
@@ -362,7 +299,7 @@ pub struct FilterArgs {
     /// Only this error kind (the README says what each means).
     #[arg(long, value_name = "KIND", value_parser = error_kind())]
     pub error: Option<ErrorKind>,
-    /// Only this media type (text/html) or family (image/*).
+    /// Only this media type (text/html), family (image/*), or subtype of any type (html).
     #[arg(long, value_name = "TYPE")]
     pub content_type: Option<String>,
     /// Only this link depth (N) or range (A..B, inclusive; A.. or ..B).
@@ -454,7 +391,7 @@ pub struct StatsArgs {
     /// Hosts listed in the text output (by pages, most first).
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub top: usize,
-    /// The totals of this host only.
+    /// The totals of this host only (h0.test, or h0.test:8080 for one port).
     #[arg(long, value_name = "HOST")]
     pub host: Option<String>,
 }
@@ -564,12 +501,12 @@ pub struct DemoArgs {
     /// Store directory [default: a new directory under the system temp dir].
     #[arg(long, value_name = "DIR")]
     pub store: Option<PathBuf>,
-    /// Synthetic hosts.
-    #[arg(long, default_value_t = 5)]
-    pub hosts: usize,
-    /// Pages per host.
-    #[arg(long, default_value_t = 60)]
-    pub pages: usize,
+    /// Synthetic hosts (1 to 1000).
+    #[arg(long, allow_negative_numbers = true, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub hosts: u32,
+    /// Pages per host (1 to 100000).
+    #[arg(long, allow_negative_numbers = true, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub pages: u32,
     /// Requests per second per host.
     #[arg(long, default_value_t = 20.0)]
     pub per_host_rate: f64,
@@ -600,9 +537,9 @@ pub struct RobotsArgs {
     /// Resolve HOST to ADDR for --url (curl syntax HOST:PORT:ADDR). Repeatable.
     #[arg(long, value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<String>,
-    /// Seconds allowed for fetching --url [default: 30].
+    /// Time allowed for fetching --url: seconds, or with units (500ms, 2m) [default: 30].
     #[arg(long, value_name = "SECS")]
-    pub timeout: Option<f64>,
+    pub timeout: Option<Seconds>,
 }
 
 #[derive(Args, Debug)]
@@ -625,16 +562,6 @@ pub struct ManArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes_take_binary_units() {
-        assert_eq!(parse_size("1024"), Ok(1024));
-        assert_eq!(parse_size("10M"), Ok(10 << 20));
-        assert_eq!(parse_size("2k"), Ok(2048));
-        assert!(parse_size("ten").is_err());
-        assert!(parse_size("5X").is_err());
-        assert!(parse_size("99999999999999G").is_err());
-    }
 
     /// The settings of `crawler crawl ARGS`.
     fn settings_of(args: &[&str]) -> CrawlSettings {
@@ -670,19 +597,6 @@ mod tests {
         assert!(!switched.sitemaps && switched.ignore_robots);
         // A switch without a `no-` twin can only turn its setting on.
         assert!(!expected.ignore_robots && !expected.follow_nofollow);
-    }
-
-    #[test]
-    fn sizes_are_shown_in_the_largest_exact_unit() {
-        let shown = |n: u64| Size(n).to_string();
-        assert_eq!(shown(10 << 20), "10M");
-        assert_eq!(shown(3 << 30), "3G");
-        assert_eq!(shown(1536), "1536");
-        assert_eq!(shown(2048), "2K");
-        assert_eq!(shown(0), "0");
-        for n in [0, 1, 1023, 1536, 10 << 20, 5 << 30] {
-            assert_eq!(shown(n).parse(), Ok(Size(n)));
-        }
     }
 
     #[test]

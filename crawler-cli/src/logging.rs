@@ -71,9 +71,13 @@ pub fn init(args: &LogArgs) {
         Ok(directives) if !directives.trim().is_empty() => EnvFilter::new(directives),
         _ => EnvFilter::new(args.directives()),
     };
+    // A line that cannot be written (stderr closed: `crawler crawl -vv 2>&1 | head`) is
+    // dropped. By default the subscriber reports that with `eprintln!`, which panics
+    // on the same closed stderr, in whichever thread was logging.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(StderrAboveBar)
+        .log_internal_errors(false)
         .with_thread_names(true);
     // A second subscriber cannot be installed; that only happens in tests.
     let _ = if json {

@@ -12,6 +12,7 @@ mod report;
 mod signals;
 mod terminal;
 mod time;
+mod values;
 mod warc;
 
 use std::process::ExitCode;
@@ -91,7 +92,7 @@ fn main() -> ExitCode {
     let cli = match command_line::parse() {
         Ok(cli) => cli,
         Err(message) => {
-            eprintln!("crawler: {message}");
+            terminal::error_line(&message);
             return ExitCode::from(2);
         }
     };
@@ -146,7 +147,7 @@ fn report_error(message: &str) {
     if terminal::notices_are_json() {
         tracing::error!(target: "crawler", "{message}");
     } else {
-        eprintln!("crawler: {message}");
+        terminal::error_line(message);
     }
 }
 

@@ -69,7 +69,13 @@ pub fn notice(message: &str) {
         tracing::warn!(target: "crawler", "{message}");
         return;
     }
-    // Nothing useful can be done when stderr itself is gone.
+    error_line(message);
+}
+
+/// `crawler: MESSAGE` on stderr, whatever the style. Nothing useful can be done when
+/// stderr itself is gone, so a failed write is dropped: no writer of stderr may panic
+/// (as `eprintln!` does) or stop the command.
+pub fn error_line(message: &str) {
     let _ = write_stderr(format!("crawler: {message}\n").as_bytes());
 }
 

@@ -198,48 +198,7 @@ pub struct ValidConfig {
 impl CrawlConfig {
     /// Checks every setting; the error names the first bad one.
     pub fn validate(self) -> Result<ValidConfig, ConfigError> {
-        self.check_bounds()?;
-        if self.workers == 0 || self.workers > 4096 {
-            return Err(invalid(
-                "workers",
-                format!("{} is not between 1 and 4096", self.workers),
-            ));
-        }
-        if self.per_host_concurrency == 0 {
-            return Err(invalid("per-host-concurrency", "must be at least 1"));
-        }
-        if !self.per_host_rate.is_finite() || self.per_host_rate < 0.0 {
-            return Err(invalid(
-                "per-host-rate",
-                format!(
-                    "{} is not a number of requests per second >= 0",
-                    self.per_host_rate
-                ),
-            ));
-        }
-        if self.per_host_rate > 0.0 && self.per_host_rate < 1e-6 {
-            return Err(invalid("per-host-rate", "below one request per 11 days"));
-        }
-        if self.timeout.is_zero() {
-            return Err(invalid("timeout", "must be more than 0"));
-        }
-        if self.connect_timeout.is_zero() {
-            return Err(invalid("connect-timeout", "must be more than 0"));
-        }
-        if self.max_body == 0 {
-            return Err(invalid("max-body", "must be more than 0"));
-        }
-        if self.user_agent.trim().is_empty()
-            || reqwest::header::HeaderValue::from_str(&self.user_agent).is_err()
-        {
-            return Err(invalid(
-                "user-agent",
-                format!("{:?} is not a valid header value", self.user_agent),
-            ));
-        }
-        if self.store.as_os_str().is_empty() {
-            return Err(invalid("store", "empty path"));
-        }
+        self.check_each_setting()?;
         let robots_agent = match &self.robots_agent {
             Some(token) => {
                 ProductToken::parse(token).map_err(|e| invalid("robots-agent", e.to_string()))?
@@ -254,13 +213,20 @@ impl CrawlConfig {
                 )
             })?,
         };
-        if self.park_after == 0 {
-            return Err(invalid("park-after", "must be at least 1"));
-        }
         if self.retry_backoff > self.max_backoff {
+            // Name the one that moved from its default: that is the one typed.
+            let setting = if self.max_backoff == CrawlConfig::default().max_backoff {
+                "retry-backoff"
+            } else {
+                "max-backoff"
+            };
             return Err(invalid(
-                "retry-backoff",
-                "is longer than max-backoff, the longest pause allowed",
+                setting,
+                format!(
+                    "retry-backoff (the first pause, {}) is longer than max-backoff (the longest pause, {}); lengthen max-backoff or shorten retry-backoff",
+                    seconds_text(self.retry_backoff),
+                    seconds_text(self.max_backoff)
+                ),
             ));
         }
         let sitemap_urls = self
@@ -312,77 +278,98 @@ pub const MAX_SETTING_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
 pub const MAX_BODY_LIMIT: u64 = 1 << 30;
 
 impl CrawlConfig {
-    /// Limits that keep a crawl within its memory and its arithmetic: every value a
-    /// flag can take either means something or is refused here, naming the setting.
-    fn check_bounds(&self) -> Result<(), ConfigError> {
+    /// The checks of each setting on its own (no setting compared with another): every
+    /// number lies in the range where it means something, within the crawl's memory
+    /// and arithmetic, or is refused naming the setting. [`CrawlConfig::validate`]
+    /// runs these first; a caller that merges settings from several places (the CLI
+    /// resuming a stored crawl) runs them on each part, so a bad value is blamed on
+    /// where it came from.
+    pub fn check_each_setting(&self) -> Result<(), ConfigError> {
+        for bound in self.whole_number_bounds() {
+            bound.check()?;
+        }
         let durations = [
-            ("timeout", self.timeout),
-            ("connect-timeout", self.connect_timeout),
-            ("max-crawl-delay", self.max_crawl_delay),
-            ("retry-backoff", self.retry_backoff),
-            ("max-backoff", self.max_backoff),
-            ("robots-ttl", self.robots_ttl),
+            ("timeout", self.timeout, true),
+            ("connect-timeout", self.connect_timeout, true),
+            ("max-crawl-delay", self.max_crawl_delay, false),
+            ("retry-backoff", self.retry_backoff, false),
+            ("max-backoff", self.max_backoff, false),
+            ("robots-ttl", self.robots_ttl, true),
         ];
-        for (setting, duration) in durations {
+        for (setting, duration, positive) in durations {
             if duration > MAX_SETTING_DURATION {
                 return Err(invalid(
                     setting,
-                    format!("{} s is longer than a year", duration.as_secs()),
+                    format!("{} is longer than a year", seconds_text(duration)),
                 ));
             }
+            if positive && duration.is_zero() {
+                return Err(invalid(setting, "must be more than 0 seconds"));
+            }
         }
-        if self.per_host_concurrency > 4096 {
-            return Err(invalid(
-                "per-host-concurrency",
-                format!("{} is not between 1 and 4096", self.per_host_concurrency),
-            ));
-        }
-        if self.per_host_rate > 1e6 {
+        let rate = self.per_host_rate;
+        if !rate.is_finite() || rate < 0.0 {
             return Err(invalid(
                 "per-host-rate",
-                "above a million requests per second (0 means no limit)",
+                format!("{rate} is not a number of requests per second >= 0 (0 means no limit)"),
             ));
         }
-        if self.max_body > MAX_BODY_LIMIT {
+        if rate > 1e6 {
             return Err(invalid(
-                "max-body",
-                format!(
-                    "{} bytes is over 1 GiB (bodies are held in memory)",
-                    self.max_body
-                ),
+                "per-host-rate",
+                format!("{rate} is above a million requests per second (0 means no limit)"),
             ));
         }
-        if self.max_pages == Some(0) || self.max_pages_per_host == Some(0) {
-            let setting = if self.max_pages == Some(0) {
-                "max-pages"
-            } else {
-                "max-pages-per-host"
-            };
+        if rate > 0.0 && rate < 1e-6 {
+            return Err(invalid("per-host-rate", "below one request per 11 days"));
+        }
+        if self.user_agent.trim().is_empty()
+            || reqwest::header::HeaderValue::from_str(&self.user_agent).is_err()
+        {
             return Err(invalid(
-                setting,
-                "must be at least 1 (leave it out for no limit)",
+                "user-agent",
+                format!("{:?} is not a valid header value", self.user_agent),
             ));
         }
-        if self.retries > 100 {
-            return Err(invalid("retries", format!("{} is over 100", self.retries)));
-        }
-        if self.cache_mb > 1 << 20 {
-            return Err(invalid(
-                "cache-mb",
-                format!("{} MB is over 1 TiB", self.cache_mb),
-            ));
-        }
-        if !(64..=crate::url::MAX_URL_LEN).contains(&self.max_url_len) {
-            return Err(invalid(
-                "max-url-len",
-                format!(
-                    "{} is not between 64 and {}",
-                    self.max_url_len,
-                    crate::url::MAX_URL_LEN
-                ),
-            ));
+        if self.store.as_os_str().is_empty() {
+            return Err(invalid("store", "empty path"));
         }
         Ok(())
+    }
+
+    /// Every whole-number setting with the values it may take.
+    fn whole_number_bounds(&self) -> [Bound; 10] {
+        let widen = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        let unlimited = "; leave it out for no limit";
+        [
+            Bound::new("workers", widen(self.workers), 1, 4096),
+            Bound::new(
+                "per-host-concurrency",
+                widen(self.per_host_concurrency),
+                1,
+                4096,
+            ),
+            Bound::new("max-pages", self.max_pages.unwrap_or(1), 1, u64::MAX).note(unlimited),
+            Bound::new(
+                "max-pages-per-host",
+                self.max_pages_per_host.unwrap_or(1),
+                1,
+                u64::MAX,
+            )
+            .note(unlimited),
+            Bound::new("max-body", self.max_body, 1, MAX_BODY_LIMIT)
+                .note(" bytes (bodies are held in memory)"),
+            Bound::new("max-redirects", u64::from(self.max_redirects), 0, 100),
+            Bound::new("cache-mb", self.cache_mb, 1, 1 << 20).note(" MiB"),
+            Bound::new("retries", u64::from(self.retries), 0, 100),
+            Bound::new("park-after", u64::from(self.park_after), 1, u64::MAX),
+            Bound::new(
+                "max-url-len",
+                widen(self.max_url_len),
+                64,
+                widen(crate::url::MAX_URL_LEN),
+            ),
+        ]
     }
 
     /// The trap rules these settings ask for.
@@ -392,6 +379,55 @@ impl CrawlConfig {
             max_segment_repeats: self.max_segment_repeats,
         }
     }
+}
+
+/// A whole-number setting and the inclusive range it must lie in.
+struct Bound {
+    setting: &'static str,
+    value: u64,
+    min: u64,
+    max: u64,
+    note: &'static str,
+}
+
+impl Bound {
+    fn new(setting: &'static str, value: u64, min: u64, max: u64) -> Bound {
+        Bound {
+            setting,
+            value,
+            min,
+            max,
+            note: "",
+        }
+    }
+
+    /// Said after the range (a unit, or what leaving the setting out means).
+    fn note(self, note: &'static str) -> Bound {
+        Bound { note, ..self }
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let Bound {
+            value, min, max, ..
+        } = *self;
+        if (min..=max).contains(&value) {
+            return Ok(());
+        }
+        let reason = if max == u64::MAX {
+            format!(
+                "{value} is below {min}: must be at least {min}{}",
+                self.note
+            )
+        } else {
+            format!("{value} is not between {min} and {max}{}", self.note)
+        };
+        Err(invalid(self.setting, reason))
+    }
+}
+
+/// `30s`, `1.5s`, `0s`: a duration as the settings read it.
+fn seconds_text(duration: Duration) -> String {
+    format!("{}s", duration.as_secs_f64())
 }
 
 fn compile_all(
@@ -514,6 +550,53 @@ mod tests {
             Some("retries")
         );
         assert_eq!(d().trap_rules(), crate::traps::TrapRules::default());
+    }
+
+    #[test]
+    fn every_whole_number_is_held_to_its_range_with_the_range_in_the_message() {
+        assert_eq!(CrawlConfig::default().check_each_setting(), Ok(()));
+        let bad = |config: CrawlConfig| config.check_each_setting().err();
+        let d = CrawlConfig::default;
+        let zero_cache = bad(CrawlConfig { cache_mb: 0, ..d() }).unwrap();
+        assert_eq!(zero_cache.setting, "cache-mb");
+        assert!(
+            zero_cache.reason.contains("not between 1 and"),
+            "{zero_cache}"
+        );
+        let redirects = bad(CrawlConfig {
+            max_redirects: 200,
+            ..d()
+        });
+        assert_eq!(redirects.map(|e| e.setting), Some("max-redirects"));
+        let max_pages = bad(CrawlConfig {
+            max_pages: Some(0),
+            ..d()
+        })
+        .unwrap();
+        assert!(max_pages.reason.contains("no limit"), "{max_pages}");
+        for bound in d().whole_number_bounds() {
+            assert!(bound.min <= bound.max, "{}", bound.setting);
+        }
+    }
+
+    #[test]
+    fn backoffs_in_the_wrong_order_blame_the_one_moved_from_its_default() {
+        let blamed = |config: CrawlConfig| config.validate().err().map(|e| e.setting);
+        let d = CrawlConfig::default;
+        assert_eq!(
+            blamed(CrawlConfig {
+                max_backoff: Duration::ZERO,
+                ..d()
+            }),
+            Some("max-backoff")
+        );
+        assert_eq!(
+            blamed(CrawlConfig {
+                retry_backoff: Duration::from_secs(600),
+                ..d()
+            }),
+            Some("retry-backoff")
+        );
     }
 
     #[test]

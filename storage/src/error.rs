@@ -20,6 +20,10 @@ pub enum StoreError {
     /// A directory with other things in it; it is left alone.
     #[error("store {path}: the directory is not empty and is not a crawl store")]
     NotAStore { path: PathBuf },
+    /// The path cannot hold a store: a part of it is a file, or the directory cannot
+    /// be read (`reason` says which, naming the part).
+    #[error("store {path}: {reason}")]
+    Unusable { path: PathBuf, reason: String },
     /// Another process has the store open (sled locks it exclusively): normally a
     /// crawl that is running. `holder` describes that process when it said who it is.
     #[error(

@@ -24,6 +24,7 @@ pub fn run(args: CrawlArgs) -> Result<ExitCode, Failure> {
     let given = args
         .settings
         .to_config()
+        .and_then(|config| config.check_each_setting().map(|()| config))
         .map_err(|e| bad_setting(&e, &args.origins))?;
     // Everything the crawl needs is checked before --fresh deletes anything.
     let seeds = collect_seeds(&args)?;
@@ -37,7 +38,25 @@ pub fn run(args: CrawlArgs) -> Result<ExitCode, Failure> {
         }
         start_over(&given.store, args.force)?;
     }
-    let (config, overrides) = resume::settings(given, &args.given)?;
+    let store = given.store.clone();
+    let (config, overrides, resumed) = resume::settings(given, &args.given)?;
+    // The stored settings with the flags' changes must make a crawl before any of it
+    // is reported; a stored setting to blame is named as such.
+    if let Err(error) = config.clone().validate() {
+        let setting = error.setting.replace('-', "_");
+        let message = setting_message(&error, &args.origins);
+        return Err(Failure::Usage(
+            if !resumed || args.given.contains(&setting) {
+                message
+            } else {
+                format!(
+                    "{message} (stored with the crawl in {}; give --{} to change it)",
+                    store.display(),
+                    error.setting
+                )
+            },
+        ));
+    }
     for o in &overrides {
         notice(&format!(
             "resuming with {} = {} (the store's crawl had {})",
@@ -325,10 +344,13 @@ fn collect_seeds(args: &CrawlArgs) -> Result<Vec<CanonicalUrl>, Failure> {
             })?;
             read_seeds_with(BufReader::new(file), &path.display().to_string(), on_bad)
         };
-        seeds.extend(from_file.map_err(|e| {
-            Failure::Usage(format!(
-                "{e} (fix or remove that line, or add --skip-bad-seeds to skip bad lines)"
-            ))
+        seeds.extend(from_file.map_err(|e| match e {
+            SeedError::Read { .. } => Failure::Usage(format!(
+                "--seeds {e} (give a file of seed URLs, one per line, or - to read them from standard input)"
+            )),
+            line => Failure::Usage(format!(
+                "{line} (fix or remove that line, or add --skip-bad-seeds to skip bad lines)"
+            )),
         })?);
     }
     skipped.finish();
@@ -337,13 +359,30 @@ fn collect_seeds(args: &CrawlArgs) -> Result<Vec<CanonicalUrl>, Failure> {
 
 /// `example.test` is not a URL; `https://example.test/` is.
 fn scheme_hint(text: &str) -> String {
-    if text.contains("://") || text.trim().is_empty() {
+    if text.contains("://") || text.trim().is_empty() || has_scheme(text) {
         return String::new();
     }
     format!(
         " (a seed is a full URL: did you mean https://{}/ ?)",
         text.trim().trim_end_matches('/')
     )
+}
+
+/// Whether `text` starts with a URL scheme of its own (`mailto:`, `ftp:`), rather than
+/// a host with a port (`example.test:8080`), which a scheme would complete.
+fn has_scheme(text: &str) -> bool {
+    let Some((scheme, rest)) = text.trim().split_once(':') else {
+        return false;
+    };
+    let is_scheme = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    let is_port = rest
+        .split(['/', '?', '#'])
+        .next()
+        .is_some_and(|port| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()));
+    is_scheme && !is_port
 }
 
 /// `--skip-bad-seeds`: bad seed lines are warned about (the first few in full) and
@@ -379,6 +418,25 @@ impl SkippedSeeds {
                 self.count,
                 self.count - Self::SHOWN
             ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scheme_is_suggested_for_hosts_only() {
+        assert!(scheme_hint("example.test").contains("https://example.test/"));
+        assert!(scheme_hint("example.test:8080/a").contains("https://example.test:8080/a/"));
+        for has_one in [
+            "mailto:a@b.c",
+            "ftp:x",
+            "javascript:void(0)",
+            "http://a.test/",
+        ] {
+            assert_eq!(scheme_hint(has_one), "", "{has_one}");
         }
     }
 }

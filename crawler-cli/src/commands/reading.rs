@@ -29,15 +29,68 @@ pub fn page_filter(args: &FilterArgs) -> Result<PageFilter, Failure> {
             .map(|text| parse_time(text, now).map_err(|e| Failure::Usage(format!("{flag}: {e}"))))
             .transpose()
     };
+    let (host, port) = match &args.host {
+        Some(text) => {
+            let (host, port) = host_and_port(text).map_err(Failure::Usage)?;
+            (Some(host), port)
+        }
+        None => (None, None),
+    };
     Ok(PageFilter {
-        host: args.host.as_ref().map(|h| h.trim().to_ascii_lowercase()),
+        host,
+        port,
         status: args.status,
         error: args.error.map(|kind| kind.as_str().to_owned()),
-        content_type: args.content_type.clone(),
+        content_type: args
+            .content_type
+            .as_deref()
+            .map(media_type)
+            .transpose()
+            .map_err(Failure::Usage)?,
         depth: args.depth.clone(),
         fetched_since_ms: time("--since", &args.since)?,
         fetched_before_ms: time("--until", &args.until)?,
     })
+}
+
+/// `--host`: a host as stored (`a.test`) or with the port a URL shows
+/// (`a.test:8080`, `[::1]:8080`), lowercased.
+pub fn host_and_port(text: &str) -> Result<(String, Option<u16>), String> {
+    let text = text.trim().to_ascii_lowercase();
+    let bad = || {
+        format!("--host {text:?}: give a host (h0.test) or a host and port as URLs show them (h0.test:8080)")
+    };
+    if text.is_empty() || text.contains(['/', '@', ' ']) {
+        return Err(bad());
+    }
+    match text.rsplit_once(':') {
+        Some((host, port)) if !port.ends_with(']') => {
+            let port = port.parse::<u16>().map_err(|_| bad())?;
+            Ok((host.to_owned(), Some(port)))
+        }
+        _ => Ok((text, None)),
+    }
+}
+
+/// `--content-type`: `type/subtype`, `type/*`, or a bare subtype (`html`), which
+/// stands for any type with it (`*/html`: `text/html`, and `application/html` if a
+/// server said so).
+fn media_type(text: &str) -> Result<String, String> {
+    let text = text.trim().to_ascii_lowercase();
+    let token = |part: &str| {
+        part == "*"
+            || (!part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b)))
+    };
+    match text.split_once('/') {
+        None if token(&text) && text != "*" => Ok(format!("*/{text}")),
+        Some((kind, sub)) if token(kind) && token(sub) => Ok(text),
+        _ => Err(format!(
+            "--content-type {text:?} is not a media type: give text/html, a family like image/*, or a subtype like html"
+        )),
+    }
 }
 
 /// `200`, `404`, `timeout`, `200 body-too-large`, or `-`.
@@ -56,5 +109,34 @@ pub fn fetched_at(page: &PageRecord) -> String {
         "-".into()
     } else {
         rfc3339_millis(page.fetched_at_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_are_taken_with_or_without_the_port_urls_show() {
+        assert_eq!(host_and_port("H0.test"), Ok(("h0.test".into(), None)));
+        assert_eq!(
+            host_and_port("h0.test:42803"),
+            Ok(("h0.test".into(), Some(42803)))
+        );
+        assert_eq!(host_and_port("[::1]:81"), Ok(("[::1]".into(), Some(81))));
+        assert_eq!(host_and_port("[::1]"), Ok(("[::1]".into(), None)));
+        for bad in ["", "h0.test:http", "h0.test:99999", "http://h0.test/"] {
+            assert!(host_and_port(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_bare_subtype_stands_for_any_type_with_it() {
+        assert_eq!(media_type("html"), Ok("*/html".into()));
+        assert_eq!(media_type("Text/HTML"), Ok("text/html".into()));
+        assert_eq!(media_type("image/*"), Ok("image/*".into()));
+        for bad in ["", "*", "text/", "a b", "text/html/x", "/html"] {
+            assert!(media_type(bad).is_err(), "{bad}");
+        }
     }
 }

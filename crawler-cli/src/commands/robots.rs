@@ -2,7 +2,6 @@
 
 use std::io::{self, Write};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use crawler_core::fetch::Fetcher;
 use crawler_core::robots::{self, ProductToken, RobotsResponse, RobotsRules, RobotsTxt};
@@ -82,19 +81,10 @@ fn download(
         resolve: args.resolve.clone(),
         ..CrawlConfig::default()
     };
-    if let Some(secs) = args.timeout {
-        config.timeout = Duration::try_from_secs_f64(secs)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| {
-                Failure::Usage(format!(
-                    "--timeout: {secs} is not a positive number of seconds"
-                ))
-            })?;
+    if let Some(timeout) = args.timeout {
+        config.timeout = timeout.0;
     }
-    let config = config
-        .validate()
-        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let config = config.validate().map_err(Failure::Setting)?;
     let fetcher = Fetcher::new(&config.fetch_settings())?;
     Ok(match robots::fetch(&fetcher, url) {
         RobotsResponse::Found(file) => Source::Rules(file.rules_for(agent)),

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use crawler_storage::{PageFilter, StoreStats};
 
-use super::reading::open;
+use super::reading::{host_and_port, open};
 use crate::args::StatsArgs;
 use crate::report::human_bytes;
 use crate::time::rfc3339_secs;
@@ -15,10 +15,14 @@ pub fn run(args: StatsArgs) -> Result<ExitCode, Failure> {
     let store = open(&args.store)?;
     let stats = match &args.host {
         None => store.stats()?,
-        Some(host) => store.stats_for(&PageFilter {
-            host: Some(host.trim().to_ascii_lowercase()),
-            ..PageFilter::default()
-        })?,
+        Some(text) => {
+            let (host, port) = host_and_port(text).map_err(Failure::Usage)?;
+            store.stats_for(&PageFilter {
+                host: Some(host),
+                port,
+                ..PageFilter::default()
+            })?
+        }
     };
     let speed = Speed::of(&stats, args.host.is_none());
     let mut out = io::stdout().lock();

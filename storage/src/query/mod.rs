@@ -25,6 +25,8 @@ use crate::StoreError;
 pub struct PageFilter {
     /// Exactly this host (as stored: lowercase, no port).
     pub host: Option<String>,
+    /// Only URLs on this port: the URL's own, else its scheme's default (80, 443).
+    pub port: Option<u16>,
     /// A status, a status class, or no response at all.
     pub status: Option<StatusFilter>,
     /// Exactly this error kind (`timeout`, `connect`, ...).
@@ -67,6 +69,9 @@ impl PageFilter {
     /// Whether `page` passes every condition that is set.
     pub fn matches(&self, page: &PageRecord) -> bool {
         self.host.as_ref().is_none_or(|host| page.host == *host)
+            && self
+                .port
+                .is_none_or(|port| url_port(&page.url) == Some(port))
             && self.status.is_none_or(|status| status.matches(page.status))
             && self
                 .error
@@ -123,18 +128,32 @@ impl PageFilter {
     }
 }
 
-/// `wanted` is `type/subtype` or `type/*`; `header` is a `Content-Type` value.
+/// `wanted` is `type/subtype`, `type/*` or `*/subtype`; `header` is a `Content-Type`
+/// value.
 fn media_type_matches(wanted: &str, header: Option<&str>) -> bool {
     let Some(header) = header else {
         return false;
     };
     let essence = header.split(';').next().unwrap_or_default().trim();
-    let wanted = wanted.trim();
-    match wanted.strip_suffix("/*") {
-        Some(kind) => essence
-            .split_once('/')
-            .is_some_and(|(t, _)| t.eq_ignore_ascii_case(kind)),
-        None => essence.eq_ignore_ascii_case(wanted),
+    let (Some((kind, sub)), Some((wanted_kind, wanted_sub))) =
+        (essence.split_once('/'), wanted.trim().split_once('/'))
+    else {
+        return false;
+    };
+    let part = |wanted: &str, part: &str| wanted == "*" || wanted.eq_ignore_ascii_case(part);
+    part(wanted_kind, kind) && part(wanted_sub, sub)
+}
+
+/// The port of a stored URL: the one it names, else its scheme's default.
+fn url_port(url: &str) -> Option<u16> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host_port = authority.rsplit('@').next()?;
+    match host_port.rsplit_once(':') {
+        Some((_, port)) if !port.ends_with(']') => port.parse().ok(),
+        _ if scheme.eq_ignore_ascii_case("https") => Some(443),
+        _ if scheme.eq_ignore_ascii_case("http") => Some(80),
+        _ => None,
     }
 }
 
@@ -395,6 +414,26 @@ mod tests {
         assert!(!media_type_matches("text/plain", html));
         assert!(!media_type_matches("image/*", html));
         assert!(!media_type_matches("text/html", None));
+        assert!(media_type_matches("*/html", html));
+        assert!(!media_type_matches("*/xml", html));
+        assert!(!media_type_matches("html", html));
+    }
+
+    #[test]
+    fn ports_are_the_urls_own_or_their_schemes_default() {
+        assert_eq!(url_port("http://a.test:8080/x:1"), Some(8080));
+        assert_eq!(url_port("http://a.test/"), Some(80));
+        assert_eq!(url_port("https://a.test?q=:9"), Some(443));
+        assert_eq!(url_port("http://[::1]:81/"), Some(81));
+        assert_eq!(url_port("http://[::1]/"), Some(80));
+        let page = PageRecord::new("http://a.test:8080/", "a.test", 0);
+        let on = |port| PageFilter {
+            host: Some("a.test".into()),
+            port: Some(port),
+            ..PageFilter::default()
+        };
+        assert!(on(8080).matches(&page));
+        assert!(!on(80).matches(&page));
     }
 
     #[test]
@@ -406,6 +445,7 @@ mod tests {
         };
         let mut filter = PageFilter {
             host: Some("a.test".into()),
+            port: Some(80),
             status: Some(StatusFilter::Class(2)),
             content_type: Some("text/html".into()),
             depth: Some(1..=2),

@@ -128,18 +128,7 @@ impl Store {
         options: StoreOptions,
         fold_at: usize,
     ) -> Result<Store, StoreError> {
-        let owned = || path.to_path_buf();
-        match std::fs::metadata(path) {
-            Ok(meta) if !meta.is_dir() => return Err(StoreError::NotADirectory { path: owned() }),
-            Ok(_) if !looks_like_store(path) && !is_empty_dir(path) => {
-                return Err(StoreError::NotAStore { path: owned() })
-            }
-            Ok(_) if !options.create && !looks_like_store(path) => {
-                return Err(StoreError::NotAStore { path: owned() })
-            }
-            Err(_) if !options.create => return Err(StoreError::Missing { path: owned() }),
-            _ => {}
-        }
+        check_path(path, options.create)?;
         let db = open_sled(path, options.cache_mb)?;
         let tree = db
             .open_tree("crawl")
@@ -175,7 +164,7 @@ impl Store {
             Some(writer)
         };
         let store = Store {
-            path: owned(),
+            path: path.to_path_buf(),
             db,
             tree,
             bodies: BodyLog::open(&path.join("bodies")),
@@ -354,12 +343,48 @@ fn check_format(
     }
 }
 
-fn looks_like_store(path: &Path) -> bool {
-    path.join("conf").is_file() && path.join("db").is_file()
+/// Whether `path` can be opened as a store (created, with `create`), before sled
+/// tries: every way it cannot is an error naming the path and what is wrong with it.
+fn check_path(path: &Path, create: bool) -> Result<(), StoreError> {
+    let owned = || path.to_path_buf();
+    let unusable = |reason: String| StoreError::Unusable {
+        path: owned(),
+        reason,
+    };
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_dir() => Err(StoreError::NotADirectory { path: owned() }),
+        Ok(_) => {
+            let mut entries = std::fs::read_dir(path)
+                .map_err(|e| unusable(format!("the directory cannot be read: {e}")))?;
+            let empty = entries.next().is_none();
+            if looks_like_store(path) || (empty && create) {
+                Ok(())
+            } else {
+                Err(StoreError::NotAStore { path: owned() })
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if create {
+                Ok(())
+            } else {
+                Err(StoreError::Missing { path: owned() })
+            }
+        }
+        Err(e) => {
+            let file = path.ancestors().skip(1).find(|part| part.is_file());
+            Err(unusable(match file {
+                Some(file) => format!(
+                    "{} is a file, so it cannot hold the store directory",
+                    file.display()
+                ),
+                None => format!("cannot be looked at: {e}"),
+            }))
+        }
+    }
 }
 
-fn is_empty_dir(path: &Path) -> bool {
-    std::fs::read_dir(path).is_ok_and(|mut entries| entries.next().is_none())
+fn looks_like_store(path: &Path) -> bool {
+    path.join("conf").is_file() && path.join("db").is_file()
 }
 
 #[cfg(test)]
@@ -522,6 +547,16 @@ pub(crate) mod tests {
         std::fs::write(&file, "x").unwrap();
         let err = Store::open(&file, StoreOptions::default()).err().unwrap();
         assert!(matches!(err, StoreError::NotADirectory { .. }), "{err}");
+        // A path through a file names the file, once.
+        let err = Store::open(&file.join("sub"), StoreOptions::default())
+            .err()
+            .unwrap();
+        let message = err.to_string();
+        assert!(matches!(err, StoreError::Unusable { .. }), "{err}");
+        assert!(
+            message.contains("file/sub: ") && message.contains("file is a file"),
+            "{err}"
+        );
 
         let foreign = dir.path().join("foreign");
         std::fs::create_dir(&foreign).unwrap();

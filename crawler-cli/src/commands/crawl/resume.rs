@@ -6,11 +6,13 @@
 //! default value), or when its value differs from the default.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use crawler_core::CrawlConfig;
 use crawler_storage::{Store, StoreError, StoreOptions};
 use serde_json::Value;
 
+use crate::values::{Seconds, Size};
 use crate::Failure;
 
 /// A stored setting a flag changed.
@@ -20,13 +22,14 @@ pub struct Override {
     pub now: String,
 }
 
-/// The settings to run with, and the stored ones that flags overrode.
+/// The settings to run with, the stored ones that flags overrode, and whether there
+/// were stored settings (a crawl to resume).
 pub fn settings(
     given: CrawlConfig,
     explicit: &BTreeSet<String>,
-) -> Result<(CrawlConfig, Vec<Override>), Failure> {
+) -> Result<(CrawlConfig, Vec<Override>, bool), Failure> {
     let Some(stored) = first_run_settings(&given)? else {
-        return Ok((given, Vec::new()));
+        return Ok((given, Vec::new(), false));
     };
     let defaults = as_object(&CrawlConfig {
         store: given.store.clone(),
@@ -40,12 +43,10 @@ pub fn settings(
         if key == "store" || explicit.contains(key) || !is_default {
             let before = stored.get(key);
             if key != "store" && before.is_some_and(|before| before != now) {
-                let shown =
-                    |v: Option<&Value>| v.map_or_else(|| "unset".to_owned(), Value::to_string);
                 overrides.push(Override {
                     setting: key.replace('_', "-"),
-                    stored: shown(before),
-                    now: shown(Some(now)),
+                    stored: before.map_or_else(|| "unset".to_owned(), |v| shown(key, v)),
+                    now: shown(key, now),
                 });
             }
             merged.insert(key.clone(), now.clone());
@@ -57,7 +58,29 @@ pub fn settings(
             given.store.display()
         ))
     })?;
-    Ok((config, overrides))
+    Ok((config, overrides, true))
+}
+
+/// A setting's value as a flag takes it: `30s`, `10M`, `unlimited`, `a.test b.test`.
+fn shown(key: &str, value: &Value) -> String {
+    if let Ok(duration) = serde_json::from_value::<Duration>(value.clone()) {
+        return Seconds(duration).to_string();
+    }
+    match value {
+        Value::Null if key.starts_with("max_") => "unlimited".to_owned(),
+        Value::Null => "unset".to_owned(),
+        Value::Number(n) if key == "max_body" => n
+            .as_u64()
+            .map_or_else(|| n.to_string(), |bytes| Size(bytes).to_string()),
+        Value::String(text) => text.clone(),
+        Value::Array(items) if items.is_empty() => "none".to_owned(),
+        Value::Array(items) => items
+            .iter()
+            .map(|item| shown(key, item))
+            .collect::<Vec<_>>()
+            .join(" "),
+        other => other.to_string(),
+    }
 }
 
 fn first_run_settings(
