@@ -62,6 +62,7 @@ impl Crawler {
                 create: true,
                 durable_writes: true,
                 read_only: false,
+                min_free_space: config.config.min_free_space,
             },
         )?;
         let (stop, stop_signal) = StopHandle::new();

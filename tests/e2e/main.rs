@@ -17,6 +17,7 @@ mod politeness;
 mod progress_bar;
 mod queries;
 mod readme;
+mod resources;
 mod resume;
 
 /// The `crawler` binary Cargo built for these tests.
