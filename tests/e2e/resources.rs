@@ -145,6 +145,28 @@ fn assert_stopped_for_space(run: &Run, store: &str, words: &str) {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
+/// `crawler crawl` resuming `store` (with `--resolve` to `crawled`'s server), without
+/// the summary check of [`crawler_tests::run`]: see the test below.
+fn resume_unchecked(crawled: &Crawled, flags: &[&str]) -> Run {
+    let store = crawled.store();
+    let resolve = crawled.server().resolve_arg();
+    let child = Command::new(CRAWLER)
+        .args(["crawl", "--store", &store, "--no-progress", "--json"])
+        .args(["--resolve", &resolve])
+        .args(flags)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the crawler starts");
+    let watchdog = Watchdog::watch(child.id());
+    let output = child.wait_with_output().expect("the crawler is waited for");
+    assert!(
+        !watchdog.fired(),
+        "the crawl did not end within {PATIENCE:?}"
+    );
+    Run { output }
+}
+
 #[test]
 fn a_crawl_that_fills_its_disk_stops_cleanly_and_resumes_with_nothing_lost() {
     let web = WebConfig {
@@ -160,11 +182,14 @@ fn a_crawl_that_fills_its_disk_stops_cleanly_and_resumes_with_nothing_lost() {
     };
     let crawled: Crawled = scenario.crawl();
     let store = crawled.store();
+    let everything = ["--max-pages", "100000"];
 
-    // Less free than asked for: the crawl stops before the disk is full.
-    let filler = fill(&store_dir, 2 << 20);
-    let low = crawled.resume(&["--min-free-space", "1M", "--max-pages", "100000"]);
+    // Less free than asked for: the crawl stops before the disk is full (with room
+    // left for closing the store: the indexes fold what they hold in memory).
+    let filler = fill(&store_dir, 10 << 20);
+    let low = crawled.resume(&["--min-free-space", "8M", "--max-pages", "100000"]);
     assert_stopped_for_space(&low, &store, "free on its filesystem");
+    crawled.query("stats", &["--json"]);
 
     // No minimum: the disk fills up, and the crawl still stops cleanly.
     std::fs::remove_file(&filler).expect("the filler is removed");
@@ -173,12 +198,15 @@ fn a_crawl_that_fills_its_disk_stops_cleanly_and_resumes_with_nothing_lost() {
     assert_stopped_for_space(&full, &store, "the disk is full");
     crawled.query("stats", &["--json"]);
 
-    // Space freed: the crawl resumes and nothing is lost.
+    // Space freed: the crawl resumes and nothing is lost. Not checked against its
+    // summary: a write cut by the full disk after its links were queued and before
+    // they were marked seen leaves URLs that this run may fetch twice (each stored once).
     std::fs::remove_file(store_dir.join("filler")).expect("the filler is removed");
     disk.resize("200m");
-    crawled.resume(&["--max-pages", "100000"]).success();
+    resume_unchecked(&crawled, &everything).success();
     assert_eq!(crawled.stored_urls(), crawled.server().expected_urls());
     let stats = crawled.stats();
     assert_eq!(stats["responses"], 300, "{stats}");
+    assert_eq!(stats["errors"], serde_json::json!({}), "{stats}");
     drop(disk);
 }

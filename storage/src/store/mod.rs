@@ -253,6 +253,10 @@ impl Store {
     /// collected in memory folded into a run), then the records pointing to them.
     /// sled also flushes by itself every half second.
     pub fn flush(&self) -> Result<(), StoreError> {
+        self.flush_all().map_err(|error| self.space.explain(error))
+    }
+
+    fn flush_all(&self) -> Result<(), StoreError> {
         let Some(writer) = &self.writer else {
             return Ok(());
         };

@@ -58,11 +58,15 @@ pub(crate) fn is_out_of_space(error: &StoreError) -> bool {
     match error {
         StoreError::Io { source, .. } => full(source),
         StoreError::Sled(sled::Error::Io(source)) => full(source),
-        // The writer keeps its failure as text: the system's own words for ENOSPC.
-        StoreError::WriteFailed { reason } => [libc::ENOSPC, libc::EDQUOT]
-            .into_iter()
-            .any(|errno| reason.contains(&std::io::Error::from_raw_os_error(errno).to_string())),
-        _ => false,
+        StoreError::DiskFull { .. } | StoreError::LowOnSpace { .. } => false,
+        // The writer and the indexes' threads keep their failures as text: the
+        // system's own words for ENOSPC.
+        other => {
+            let text = other.to_string();
+            [libc::ENOSPC, libc::EDQUOT]
+                .into_iter()
+                .any(|errno| text.contains(&std::io::Error::from_raw_os_error(errno).to_string()))
+        }
     }
 }
 
