@@ -29,6 +29,8 @@ pub struct FsSpace {
 }
 
 /// The space of the filesystem holding `path` (which must exist).
+// `statvfs`'s fields are `u64` on 64-bit Linux, narrower elsewhere.
+#[allow(clippy::useless_conversion)]
 pub fn fs_space(path: &Path) -> std::io::Result<FsSpace> {
     use std::os::unix::ffi::OsStrExt;
     let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
