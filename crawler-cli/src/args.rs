@@ -158,6 +158,9 @@ pub struct CrawlSettings {
     /// sled page cache in MiB.
     #[arg(long, value_name = "MB", allow_negative_numbers = true, value_parser = whole::<u64>, default_value_t = defaults().cache_mb)]
     pub cache_mb: u64,
+    /// Stop the crawl (resumable) when its disk has less free than this: bytes, or with K, M, G. 0: never. Default: 1% of the disk, at most 100M.
+    #[arg(long, value_name = "SIZE")]
+    pub min_free_space: Option<Size>,
     #[command(flatten)]
     pub politeness: PolitenessSettings,
     #[command(flatten)]
@@ -198,6 +201,7 @@ impl CrawlSettings {
             max_redirects: self.max_redirects,
             resolve: self.resolve.clone(),
             cache_mb: self.cache_mb,
+            min_free_space: self.min_free_space.map(|size| size.0),
             ..defaults()
         };
         self.politeness.apply(&mut config);

@@ -7,6 +7,7 @@ mod args;
 mod command_line;
 mod commands;
 mod config_file;
+mod limits;
 mod logging;
 mod report;
 mod signals;
@@ -97,6 +98,7 @@ fn main() -> ExitCode {
         }
     };
     logging::init(&cli.logging);
+    limits::raise_open_files_limit();
     if matches!(
         cli.command,
         Command::Stats(_)

@@ -147,6 +147,8 @@ impl CrawlerBuilder {
         max_pages: u64;
         /// Fetches started per host. `--max-pages-per-host`.
         max_pages_per_host: u64;
+        /// Bytes to keep free on the store's disk (0: no check). `--min-free-space`.
+        min_free_space: u64;
     }
 
     /// The `User-Agent` header. `--user-agent`.

@@ -88,6 +88,9 @@ pub struct CrawlConfig {
     pub resolve: Vec<String>,
     /// sled's page cache in MiB.
     pub cache_mb: u64,
+    /// Bytes to keep free on the store's filesystem: the crawl stops (resumable) when
+    /// less is free. `None`: 1% of the filesystem, at most 100 MiB; `Some(0)`: no check.
+    pub min_free_space: Option<u64>,
     /// Skip robots.txt entirely (fetch nothing of it, obey none of it).
     pub ignore_robots: bool,
     /// The product token looked for in robots.txt `User-agent` lines; `None` derives it
@@ -144,6 +147,7 @@ impl Default for CrawlConfig {
             max_redirects: 10,
             resolve: Vec::new(),
             cache_mb: 256,
+            min_free_space: None,
             ignore_robots: false,
             robots_agent: None,
             robots_ttl: Duration::from_secs(24 * 3600),

@@ -63,6 +63,7 @@ impl Crawler {
                 create: true,
                 durable_writes: true,
                 read_only: false,
+                min_free_space: config.config.min_free_space,
             },
         )?;
         let (stop, stop_signal) = StopHandle::new();
@@ -194,10 +195,13 @@ impl Crawler {
         .run();
         let stopped = self.stop.is_stopped() || failure.is_some();
         let summary = self.summarize(&frontier, stopped);
-        self.close_run(run, &summary, stopped)?;
-        match failure {
-            Some(error) => Err(error.into()),
-            None => Ok(summary),
+        let closed = self.close_run(run, &summary, stopped);
+        // The first failure says why the crawl stopped; closing after it may fail for
+        // the same reason (a full disk), and would hide it.
+        match (failure, closed) {
+            (Some(error), _) => Err(error.into()),
+            (None, Err(error)) => Err(error),
+            (None, Ok(())) => Ok(summary),
         }
     }
 

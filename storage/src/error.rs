@@ -67,6 +67,23 @@ pub enum StoreError {
         "store: a write of page records failed ({reason}); nothing more is written to this store"
     )]
     WriteFailed { reason: String },
+    /// The filesystem holding the store has less free than the minimum to keep free;
+    /// nothing more is written (`crate::store::space`).
+    #[error(
+        "store {path}: only {} free on its filesystem, under the {} kept free: the crawl stops here, every page written so far is kept; free some space (or lower --min-free-space) and crawl again to resume",
+        crate::store::space::human(*free), crate::store::space::human(*min)
+    )]
+    LowOnSpace { path: PathBuf, free: u64, min: u64 },
+    /// A write met a full disk (or quota).
+    #[error(
+        "store {path}: the disk is full ({} free on its filesystem): {reason}; free some space and crawl again to resume",
+        crate::store::space::human(*free)
+    )]
+    DiskFull {
+        path: PathBuf,
+        free: u64,
+        reason: String,
+    },
     /// A record that does not decode: the store is damaged (or was edited).
     #[error("store: damaged record under key {key:?}: {reason}")]
     Corrupt { key: String, reason: String },

@@ -18,6 +18,7 @@ mod politeness;
 mod progress_bar;
 mod queries;
 mod readme;
+mod resources;
 mod resume;
 
 /// The `crawler` binary Cargo built for these tests.

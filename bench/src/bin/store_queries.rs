@@ -306,6 +306,7 @@ fn build(dir: &Path, synth: &Synthetic, from: u64, to: u64, threads: u64) -> Res
             create: true,
             durable_writes: false,
             read_only: false,
+            min_free_space: None,
         },
     )
     .map_err(|e| e.to_string())?;

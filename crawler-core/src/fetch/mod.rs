@@ -6,6 +6,7 @@
 //! and the target host's politeness.
 
 mod exchange;
+mod pools;
 mod resolver;
 
 use std::io::Read;
@@ -90,13 +91,22 @@ pub struct ClientBuildError(#[from] reqwest::Error);
 /// One blocking HTTP client shared by every worker (it pools connections per host).
 #[derive(Clone)]
 pub struct Fetcher {
-    client: reqwest::blocking::Client,
+    clients: Arc<pools::Pools>,
     timeout: Duration,
     max_body: u64,
     request_headers: exchange::RequestHeaders,
 }
 
 static CRYPTO_PROVIDER: Once = Once::new();
+
+/// How long an idle pooled connection is kept: long enough for a host's next request
+/// at the default rate (2 a second). How many hosts may keep one is bounded apart
+/// (`pools`), from the open-file limit.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long a request waits for a socket while the process is out of descriptors
+/// (idle connections close within [`POOL_IDLE_TIMEOUT`] and give theirs back).
+const DESCRIPTOR_PATIENCE: Duration = Duration::from_secs(60);
 
 /// What fetching needs to know of a crawl's settings (see
 /// `ValidConfig::fetch_settings`).
@@ -123,18 +133,29 @@ impl Fetcher {
             // Fails only if another provider is installed already, which is as good.
             let _ = rustls::crypto::ring::default_provider().install_default();
         });
-        let client = reqwest::blocking::Client::builder()
-            .user_agent(settings.user_agent.clone())
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(settings.connect_timeout)
-            .timeout(settings.timeout)
-            .pool_idle_timeout(Duration::from_secs(30))
-            .pool_max_idle_per_host(settings.idle_per_host.max(1))
-            .tcp_nodelay(true)
-            .dns_resolver(Arc::new(OverrideResolver::new(settings.resolve.clone())))
-            .build()?;
+        let client = |idle_per_host: usize| {
+            reqwest::blocking::Client::builder()
+                .user_agent(settings.user_agent.clone())
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(settings.connect_timeout)
+                .timeout(settings.timeout)
+                .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+                .pool_max_idle_per_host(idle_per_host)
+                .tcp_nodelay(true)
+                .dns_resolver(Arc::new(OverrideResolver::new(settings.resolve.clone())))
+                .build()
+        };
+        let idle_per_host = settings.idle_per_host.max(1);
+        let budget = pools::pooled_hosts_budget(idle_per_host);
+        tracing::debug!(hosts = budget, "hosts that may keep idle connections");
+        let clients = pools::Pools::new(
+            client(idle_per_host)?,
+            client(0)?,
+            budget,
+            POOL_IDLE_TIMEOUT * 2,
+        );
         Ok(Fetcher {
-            client,
+            clients: Arc::new(clients),
             timeout: settings.timeout,
             max_body: settings.max_body,
             request_headers: exchange::RequestHeaders::new(&settings.user_agent),
@@ -170,6 +191,15 @@ impl Fetcher {
             // new connection. A server that breaks every connection fails twice.
             sent = self.send(url);
         }
+        let mut pause = Duration::from_millis(5);
+        while sent.as_ref().is_err_and(out_of_descriptors)
+            && started.elapsed() < DESCRIPTOR_PATIENCE
+        {
+            // No socket could be opened: nothing was sent, so wait for one and send.
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(250));
+            sent = self.send(url);
+        }
         outcome.answered = Instant::now();
         match sent {
             Ok(response) => {
@@ -180,6 +210,7 @@ impl Fetcher {
                     outcome.response = Some(meta);
                     outcome.error = Some(error);
                     outcome.elapsed = started.elapsed();
+                    self.clients.done(&origin(url));
                     return outcome;
                 }
                 let capacity = meta
@@ -207,8 +238,14 @@ impl Fetcher {
             Err(e) => outcome.error = Some(classify(&e)),
         }
         outcome.elapsed = started.elapsed();
+        self.clients.done(&origin(url));
         outcome
     }
+}
+
+/// The pool's key: scheme, host and port.
+fn origin(url: &Url) -> String {
+    url.origin().ascii_serialization()
 }
 
 /// A `Content-Length` over the limit refuses the body before a byte of it is read.
@@ -230,12 +267,29 @@ fn announced_too_large(meta: &ResponseMeta, max_body: u64, truncate: bool) -> Op
 
 impl Fetcher {
     fn send(&self, url: &Url) -> reqwest::Result<reqwest::blocking::Response> {
-        self.client
+        self.clients
+            .client(&origin(url))
             .get(url.clone())
             .headers(self.request_headers.map())
             .timeout(self.timeout)
             .send()
     }
+}
+
+/// Whether the request failed for want of a file descriptor (the process's or the
+/// system's limit): a state that passes, not a fault of the host.
+fn out_of_descriptors(error: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(cause) = source {
+        let errno = cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::raw_os_error);
+        if matches!(errno, Some(libc::EMFILE | libc::ENFILE)) {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// Whether the connection broke (reset, closed) before a response head arrived.

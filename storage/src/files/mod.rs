@@ -5,6 +5,7 @@
 
 pub(crate) mod body_log;
 pub(crate) mod frame;
+pub(crate) mod handles;
 pub(crate) mod queue_files;
 pub(crate) mod seen_table;
 
@@ -57,10 +58,12 @@ pub(crate) fn dir_size(dir: &Path) -> u64 {
 
 /// A new segment file at `path`, for reading and writing; an existing file is an error.
 pub(crate) fn create_segment(path: &Path) -> Result<File, StoreError> {
-    OpenOptions::new()
-        .create_new(true)
-        .read(true)
-        .write(true)
-        .open(path)
-        .map_err(|e| StoreError::io(path, e))
+    let open = || {
+        OpenOptions::new()
+            .create_new(true)
+            .read(true)
+            .write(true)
+            .open(path)
+    };
+    handles::open_retrying(open, || {}).map_err(|e| StoreError::io(path, e))
 }

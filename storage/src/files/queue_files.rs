@@ -29,17 +29,18 @@
 //! [`QueueFiles::sync`].
 //!
 //! Writers hold a per-file mutex for one `write` call. At most [`MAX_OPEN`] files are
-//! kept open for appending; the least recently used half is closed when more are
-//! needed. Readers open their own handle and stop at a frame still being written.
+//! kept open for appending (`super::handles`: the least recently used is closed when
+//! another is needed), so a crawl of any number of hosts keeps few descriptors.
+//! Readers open their own handle and stop at a frame still being written.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::frame;
+use super::handles::{self, OpenFiles};
 use crate::record::QueueEntry;
 use crate::StoreError;
 
@@ -47,21 +48,22 @@ const MAGIC: &[u8; 8] = b"crawlq1\n";
 /// Largest payload a reader accepts; anything larger is a damaged length.
 const MAX_PAYLOAD: u32 = 1 << 20;
 /// Files kept open for appending at most.
-pub const MAX_OPEN: usize = 256;
+pub const MAX_OPEN: usize = 64;
 
 /// One host's file, as the writers share it.
 struct HostFile {
     path: PathBuf,
-    /// Open for appending while recently used; `None` once closed to save descriptors.
-    handle: Mutex<Option<File>>,
-    last_used: AtomicU64,
+    /// Held for one append: a host's frames are never interleaved.
+    append: Mutex<()>,
+    /// Appended to since the last [`QueueFiles::sync`].
+    unsynced: Mutex<bool>,
 }
 
 pub struct QueueFiles {
     dir: PathBuf,
     files: Mutex<HashMap<String, Arc<HostFile>>>,
-    open: AtomicUsize,
-    clock: AtomicU64,
+    /// Open handles, by host key.
+    handles: OpenFiles<String>,
 }
 
 impl QueueFiles {
@@ -69,8 +71,7 @@ impl QueueFiles {
         QueueFiles {
             dir: dir.to_path_buf(),
             files: Mutex::new(HashMap::new()),
-            open: AtomicUsize::new(0),
-            clock: AtomicU64::new(0),
+            handles: OpenFiles::new(MAX_OPEN),
         }
     }
 
@@ -92,8 +93,8 @@ impl QueueFiles {
         }
         let file = Arc::new(HostFile {
             path: self.path(host),
-            handle: Mutex::new(None),
-            last_used: AtomicU64::new(0),
+            append: Mutex::new(()),
+            unsynced: Mutex::new(false),
         });
         files.insert(host.to_owned(), Arc::clone(&file));
         file
@@ -118,63 +119,27 @@ impl QueueFiles {
 
     fn append_frames(&self, host: &str, frames: &[u8]) -> Result<(), StoreError> {
         let file = self.host_file(host);
-        file.last_used.store(
-            self.clock.fetch_add(1, Ordering::Relaxed),
-            Ordering::Relaxed,
-        );
-        let mut handle = file.handle.lock().unwrap_or_else(|p| p.into_inner());
-        if handle.is_none() {
-            if self.open.load(Ordering::Relaxed) >= MAX_OPEN {
-                // Closing takes other files' locks: never while holding one.
-                drop(handle);
-                self.close_least_recent();
-                handle = file.handle.lock().unwrap_or_else(|p| p.into_inner());
-            }
-            if handle.is_none() {
-                *handle = Some(self.open_for_append(&file.path, host)?);
-                self.open.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        let Some(open) = handle.as_mut() else {
-            return Ok(());
-        };
-        open.write_all(frames)
+        let _append = file.append.lock().unwrap_or_else(|p| p.into_inner());
+        let open = self
+            .handles
+            .get(&host.to_owned(), || self.open_for_append(&file.path, host))
+            .map_err(|e| StoreError::io(&file.path, e))?;
+        *file.unsynced.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        (&*open)
+            .write_all(frames)
             .map_err(|e| StoreError::io(&file.path, e))
     }
 
     /// Opens a host's file for appending; a new file gets its magic and host frame.
-    fn open_for_append(&self, path: &Path, host: &str) -> Result<File, StoreError> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| StoreError::io(&self.dir, e))?;
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| StoreError::io(path, e))?;
-        let len = file.metadata().map_err(|e| StoreError::io(path, e))?.len();
-        if len == 0 {
+    fn open_for_append(&self, path: &Path, host: &str) -> std::io::Result<File> {
+        std::fs::create_dir_all(&self.dir)?;
+        let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+        if file.metadata()?.len() == 0 {
             let mut head = MAGIC.to_vec();
             frame::push(&mut head, host.as_bytes());
-            file.write_all(&head).map_err(|e| StoreError::io(path, e))?;
+            file.write_all(&head)?;
         }
         Ok(file)
-    }
-
-    /// Closes the least recently used half of the open files.
-    fn close_least_recent(&self) {
-        let files: Vec<Arc<HostFile>> = self.lock_files().values().cloned().collect();
-        let is_open = |f: &HostFile| f.handle.lock().is_ok_and(|h| h.is_some());
-        let mut open: Vec<(u64, Arc<HostFile>)> = files
-            .into_iter()
-            .filter(|f| is_open(f))
-            .map(|f| (f.last_used.load(Ordering::Relaxed), f))
-            .collect();
-        open.sort_unstable_by_key(|(stamp, _)| *stamp);
-        for (_, file) in open.iter().take(open.len().div_ceil(2)) {
-            let mut handle = file.handle.lock().unwrap_or_else(|p| p.into_inner());
-            if handle.take().is_some() {
-                self.open.fetch_sub(1, Ordering::Relaxed);
-            }
-        }
     }
 
     /// The host keys that have a queue file, read from their first frames.
@@ -244,14 +209,23 @@ impl QueueFiles {
         Ok(())
     }
 
-    /// Makes every append durable.
+    /// Makes every append durable (reopening the files whose handles were closed).
     pub fn sync(&self) -> Result<(), StoreError> {
-        let files: Vec<Arc<HostFile>> = self.lock_files().values().cloned().collect();
-        for file in files {
-            let handle = file.handle.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(open) = handle.as_ref() {
+        let files: Vec<(String, Arc<HostFile>)> = self
+            .lock_files()
+            .iter()
+            .map(|(host, file)| (host.clone(), Arc::clone(file)))
+            .collect();
+        for (host, file) in files {
+            let mut unsynced = file.unsynced.lock().unwrap_or_else(|p| p.into_inner());
+            if *unsynced {
+                let open = self
+                    .handles
+                    .get(&host, || self.open_for_append(&file.path, &host))
+                    .map_err(|e| StoreError::io(&file.path, e))?;
                 open.sync_data()
                     .map_err(|e| StoreError::io(&file.path, e))?;
+                *unsynced = false;
             }
         }
         Ok(())
@@ -260,13 +234,8 @@ impl QueueFiles {
     /// Deletes every queue file (and forgets their open handles). Only for a frontier
     /// whose entries are all settled, with nothing being appended.
     pub fn remove_all(&self) -> Result<(), StoreError> {
-        let mut files = self.lock_files();
-        for (_, file) in files.drain() {
-            let mut handle = file.handle.lock().unwrap_or_else(|p| p.into_inner());
-            if handle.take().is_some() {
-                self.open.fetch_sub(1, Ordering::Relaxed);
-            }
-        }
+        self.lock_files().clear();
+        self.handles.clear();
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -308,7 +277,7 @@ impl QueueReader {
             host: None,
             offset: 0,
         };
-        let file = match File::open(path) {
+        let file = match handles::open_retrying(|| File::open(path), || {}) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(reader),
             Err(e) => return Err(StoreError::io(path, e)),
@@ -602,7 +571,7 @@ mod tests {
                 .map(|h| entry(h, &format!("{h}/{round}"), round))
                 .collect();
             files.append(&entries).unwrap();
-            assert!(files.open.load(Ordering::Relaxed) <= MAX_OPEN);
+            assert!(files.handles.len() <= MAX_OPEN);
         }
         for host in &hosts {
             let urls: Vec<_> = read_all(&files, host).into_iter().map(|e| e.url).collect();

@@ -20,16 +20,21 @@
 //! Each partition has its own mutex, held for one lookup or insert (a few `pread`s), so
 //! workers rarely wait for each other. A partition's file is opened and its entries
 //! counted on first use, so a store opened only to read pages never reads the table.
+//! At most [`MAX_OPEN`] partitions are held open (`super::handles`); another is
+//! reopened when used.
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::handles::OpenFiles;
 use crate::StoreError;
 
 /// Files the table is split into, by the fingerprint's top byte.
 pub const PARTITIONS: usize = 256;
+/// Partition files held open at most.
+pub const MAX_OPEN: usize = 64;
 const SLOT: usize = 16;
 /// Slots of a new partition (16 KiB, sparse until written): a crawl of up to about
 /// 130,000 URLs never grows a partition. Each grow creates, syncs and renames a file
@@ -44,7 +49,6 @@ const PAGE: usize = 4096;
 const SCAN_CHUNK: usize = 1 << 20;
 
 struct Partition {
-    file: File,
     /// The file's path, for errors (kept: lookups are too frequent to build it each time).
     path: PathBuf,
     /// log2 of the number of slots.
@@ -61,6 +65,8 @@ struct Partition {
 pub struct SeenTable {
     dir: PathBuf,
     partitions: Vec<Mutex<Option<Partition>>>,
+    /// Open partition files, by index.
+    handles: OpenFiles<usize>,
 }
 
 impl SeenTable {
@@ -78,11 +84,20 @@ impl SeenTable {
         Ok(SeenTable {
             dir: dir.to_path_buf(),
             partitions: (0..PARTITIONS).map(|_| Mutex::new(None)).collect(),
+            handles: OpenFiles::new(MAX_OPEN),
         })
     }
 
     fn path(&self, index: usize) -> PathBuf {
         self.dir.join(format!("{index:02x}.table"))
+    }
+
+    /// The open file of a partition that exists (reopened when it was closed).
+    fn file(&self, index: usize, path: &Path) -> Result<Arc<File>, StoreError> {
+        let open = || OpenOptions::new().read(true).write(true).open(path);
+        self.handles
+            .get(&index, open)
+            .map_err(|e| StoreError::io(path, e))
     }
 
     /// The partition of `index`, opened (and created when `create`) on first use.
@@ -108,12 +123,17 @@ impl SeenTable {
             return Ok(None);
         }
         std::fs::create_dir_all(&self.dir).map_err(|e| StoreError::io(&self.dir, e))?;
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
+        let open = || {
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+        };
+        let file = self
+            .handles
+            .get(&index, open)
             .map_err(|e| StoreError::io(&path, e))?;
         let mut len = file.metadata().map_err(|e| StoreError::io(&path, e))?.len();
         let created = len == 0;
@@ -135,7 +155,6 @@ impl SeenTable {
             scan_file(&file, &path, |_| count += 1)?;
         }
         Ok(Some(Partition {
-            file,
             path,
             bits: slots.trailing_zeros(),
             count,
@@ -151,7 +170,8 @@ impl SeenTable {
         let Some(partition) = guard.as_ref() else {
             return Ok(false);
         };
-        Ok(probe(partition, value)?.is_ok())
+        let file = self.file(index, &partition.path)?;
+        Ok(probe(&file, partition, value)?.is_ok())
     }
 
     /// Adds `fingerprint`; nothing happens when it is there already.
@@ -162,27 +182,31 @@ impl SeenTable {
         let Some(partition) = guard.as_mut() else {
             return Ok(());
         };
-        let Err(empty) = probe(partition, value)? else {
+        let file = self.file(index, &partition.path)?;
+        let Err(empty) = probe(&file, partition, value)? else {
             return Ok(());
         };
-        partition
-            .file
-            .write_all_at(&value.to_be_bytes(), empty * SLOT as u64)
+        file.write_all_at(&value.to_be_bytes(), empty * SLOT as u64)
             .map_err(|e| StoreError::io(&partition.path, e))?;
         partition.count += 1;
         partition.unsynced = true;
         if partition.count * 2 > 1u64 << partition.bits {
-            *partition = self.grow(partition, index)?;
+            *partition = self.grow(&file, partition, index)?;
         }
         Ok(())
     }
 
     /// The partition rebuilt at twice the size, in memory, then swapped in by rename.
-    fn grow(&self, old: &Partition, index: usize) -> Result<Partition, StoreError> {
+    fn grow(
+        &self,
+        old_file: &File,
+        old: &Partition,
+        index: usize,
+    ) -> Result<Partition, StoreError> {
         let path = self.path(index);
         let bits = old.bits + 1;
         let mut slots = vec![0u8; SLOT << bits];
-        scan_file(&old.file, &path, |value| {
+        scan_file(old_file, &path, |value| {
             let mut at = home(value, bits);
             let mask = (1u64 << bits) - 1;
             while slots[at as usize * SLOT..][..SLOT] != [0; SLOT] {
@@ -191,13 +215,16 @@ impl SeenTable {
             slots[at as usize * SLOT..][..SLOT].copy_from_slice(&value.to_be_bytes());
         })?;
         let new_path = path.with_extension("table.new");
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&new_path)
-            .map_err(|e| StoreError::io(&new_path, e))?;
+        let open = || {
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&new_path)
+        };
+        let file =
+            super::handles::open_retrying(open, || {}).map_err(|e| StoreError::io(&new_path, e))?;
         // Written a page at a time: the page cache keeps each write's folio size, and a
         // later 16-byte insert into a large folio walks every block of it (ext4, Linux
         // 6.18: 42 µs per insert into 2 MiB folios against 2 µs into 4 KiB ones).
@@ -211,8 +238,8 @@ impl SeenTable {
         // Without it, power loss could bring back the old file under the name, and with
         // it lose every insert synced into the new one since.
         crate::files::sync_dir(&self.dir);
+        self.handles.insert(index, Arc::new(file));
         Ok(Partition {
-            file,
             path,
             bits,
             count: old.count,
@@ -237,7 +264,8 @@ impl SeenTable {
         for index in 0..PARTITIONS {
             let guard = self.partition(index, false)?;
             if let Some(partition) = guard.as_ref() {
-                scan_file(&partition.file, &self.path(index), &mut each)?;
+                let file = self.file(index, &partition.path)?;
+                scan_file(&file, &partition.path, &mut each)?;
             }
         }
         Ok(())
@@ -252,7 +280,7 @@ impl SeenTable {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
             if let Some(partition) = guard.as_ref().filter(|p| p.unsynced) {
-                crate::files::start_writeback(&partition.file, 0, 0);
+                crate::files::start_writeback(&*self.file(index, &partition.path)?, 0, 0);
             }
         }
         for index in 0..PARTITIONS {
@@ -260,10 +288,9 @@ impl SeenTable {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
             if let Some(partition) = guard.as_mut().filter(|p| p.unsynced) {
-                partition
-                    .file
+                self.file(index, &partition.path)?
                     .sync_data()
-                    .map_err(|e| StoreError::io(&self.path(index), e))?;
+                    .map_err(|e| StoreError::io(&partition.path, e))?;
                 partition.unsynced = false;
             }
         }
@@ -292,7 +319,7 @@ fn home(value: u128, bits: u32) -> u64 {
 
 /// Where `value` is (`Ok(slot)`), or the empty slot where it would go (`Err(slot)`).
 /// The table is at most half full, so an empty slot always ends the probe.
-fn probe(partition: &Partition, value: u128) -> Result<Result<u64, u64>, StoreError> {
+fn probe(file: &File, partition: &Partition, value: u128) -> Result<Result<u64, u64>, StoreError> {
     let path = &partition.path;
     let slots = 1u64 << partition.bits;
     let mut at = home(value, partition.bits);
@@ -300,9 +327,7 @@ fn probe(partition: &Partition, value: u128) -> Result<Result<u64, u64>, StoreEr
     for _ in 0..slots.div_ceil(PROBE_READ) + 1 {
         let run = PROBE_READ.min(slots - at);
         let bytes = &mut buffer[..run as usize * SLOT];
-        partition
-            .file
-            .read_exact_at(bytes, at * SLOT as u64)
+        file.read_exact_at(bytes, at * SLOT as u64)
             .map_err(|e| StoreError::io(path, e))?;
         for slot in bytes.chunks_exact(SLOT) {
             let found = u128::from_be_bytes(slot.try_into().unwrap_or_default());
@@ -364,6 +389,8 @@ mod tests {
             }
             table.insert(fingerprint(5)).unwrap(); // again: no effect
             assert_eq!(table.count().unwrap(), n);
+            // Every partition was used; few are held open.
+            assert!(table.handles.len() <= MAX_OPEN);
         }
         let table = SeenTable::open(dir.path()).unwrap();
         assert_eq!(table.count().unwrap(), n);

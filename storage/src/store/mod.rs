@@ -8,8 +8,10 @@
 
 pub(crate) mod frontier;
 pub(crate) mod holder;
+pub(crate) mod leftovers;
 pub(crate) mod pages;
 pub(crate) mod runs;
+pub(crate) mod space;
 pub(crate) mod write;
 
 use std::collections::HashMap;
@@ -63,6 +65,10 @@ pub struct StoreOptions {
     /// mid-crawl is read as it is (its write log is not replayed), and left for the
     /// next crawl to repair.
     pub read_only: bool,
+    /// Bytes to keep free on the store's filesystem: a write that finds less free
+    /// fails with [`StoreError::LowOnSpace`] (checked every few hundred milliseconds).
+    /// `None`: 1% of the filesystem, at most 100 MiB; `Some(0)`: no check.
+    pub min_free_space: Option<u64>,
 }
 
 impl StoreOptions {
@@ -91,6 +97,7 @@ impl Default for StoreOptions {
             create: true,
             durable_writes: false,
             read_only: false,
+            min_free_space: None,
         }
     }
 }
@@ -110,6 +117,8 @@ pub struct Store {
     /// The frontier cursors this process moved, which the writer may not have applied
     /// yet (only this process writes them, so this is never stale).
     cursors: Mutex<HashMap<String, u64>>,
+    /// Refuses writes when the disk is nearly full.
+    space: space::SpaceGuard,
 }
 
 impl Store {
@@ -129,6 +138,9 @@ impl Store {
         fold_at: usize,
     ) -> Result<Store, StoreError> {
         check_path(path, options.create)?;
+        if path.is_dir() {
+            leftovers::remove_incomplete_snapshots(path)?;
+        }
         let db = open_sled(path, options.cache_mb)?;
         let tree = db
             .open_tree("crawl")
@@ -174,6 +186,7 @@ impl Store {
             seen,
             writer,
             cursors: Mutex::default(),
+            space: space::SpaceGuard::new(path, options.min_free_space),
         };
         if store.writer.is_some() {
             store.mark_open()?;
@@ -229,6 +242,10 @@ impl Store {
     /// collected in memory folded into a run), then the records pointing to them.
     /// sled also flushes by itself every half second.
     pub fn flush(&self) -> Result<(), StoreError> {
+        self.flush_all().map_err(|error| self.space.explain(error))
+    }
+
+    fn flush_all(&self) -> Result<(), StoreError> {
         let Some(writer) = &self.writer else {
             return Ok(());
         };

@@ -58,7 +58,17 @@ impl Store {
     ///
     /// Fails when an earlier write failed in the writer: nothing is stored after a
     /// lost write.
+    ///
+    /// Fails with [`StoreError::LowOnSpace`] when the store's filesystem has less than
+    /// [`crate::StoreOptions::min_free_space`] free, and with
+    /// [`StoreError::DiskFull`] when a write met a full disk.
     pub fn write_page(&self, write: &PageWrite<'_>) -> Result<(), StoreError> {
+        self.space.check()?;
+        self.write_checked(write)
+            .map_err(|error| self.space.explain(error))
+    }
+
+    fn write_checked(&self, write: &PageWrite<'_>) -> Result<(), StoreError> {
         let writer = self.writer()?;
         let mut submission = Submission::default();
         if let Some(page) = write.page {

@@ -1,0 +1,212 @@
+//! The machine's limits: a broad crawl under a small open-file limit, and a crawl
+//! whose disk fills up.
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crawler_tests::{Crawled, Run, Scenario, SummaryCheck, Watchdog, WebConfig, PATIENCE};
+
+use crate::CRAWLER;
+
+/// Runs the crawler with `args` as [`crawler_tests::run`] does (watchdog, summary
+/// check), under an open-file limit of `limit`, soft and hard: the crawler raises
+/// its soft limit to the hard one, so both are lowered.
+fn run_with_open_files(limit: u64, args: &[String]) -> Run {
+    let check = SummaryCheck::before(CRAWLER, args);
+    let mut command = Command::new(CRAWLER);
+    command
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let rlimit = libc::rlimit {
+        rlim_cur: limit,
+        rlim_max: limit,
+    };
+    // SAFETY: the closure runs in the child between fork and exec, and calls only
+    // `setrlimit` (async-signal-safe) on a copy of a plain struct; it allocates nothing
+    // and takes no lock.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &rlimit) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    let child = command.spawn().expect("the crawler starts");
+    let watchdog = Watchdog::watch(child.id());
+    let output = child.wait_with_output().expect("the crawler is waited for");
+    assert!(
+        !watchdog.fired(),
+        "the crawl did not end within {PATIENCE:?}"
+    );
+    let run = Run { output };
+    if let Some(check) = check {
+        check.after(&run);
+    }
+    run
+}
+
+#[test]
+fn a_crawl_of_2000_hosts_stores_every_page_under_a_limit_of_256_open_files() {
+    let web = WebConfig {
+        hosts: 2000,
+        pages: 2,
+        page_bytes: 1_000,
+        links_per_page: 4,
+    };
+    let crawled = Scenario::web(web)
+        .flags(&["--per-host-rate", "0"])
+        .crawl_with(|args| run_with_open_files(256, args));
+    assert_eq!(crawled.stored_urls(), crawled.server().expected_urls());
+    let summary = crawled.summary();
+    assert_eq!(summary["pages_fetched"], 4000, "{summary}");
+    assert_eq!(summary["errors"], serde_json::json!({}), "{summary}");
+}
+
+/// A tmpfs mounted on a directory until dropped.
+struct Tmpfs {
+    dir: PathBuf,
+}
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size` (`mount`'s syntax: `20m`) on `dir`; `None` (the test
+    /// is skipped) when this is not root outside CI. In CI (`CI=true`, as root) a
+    /// mount that fails fails the test.
+    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
+        let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
+        // SAFETY: geteuid has no preconditions and touches no memory.
+        let root = unsafe { libc::geteuid() } == 0;
+        if !root && !in_ci {
+            eprintln!("skipped: mounting a tmpfs needs root (run as root, or in CI)");
+            return None;
+        }
+        std::fs::create_dir_all(dir).expect("the mount point is made");
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status();
+        assert!(
+            status.as_ref().is_ok_and(|s| s.success()),
+            "cannot mount a tmpfs on {} ({status:?}): this test needs root and mount(8)",
+            dir.display()
+        );
+        Some(Tmpfs {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    fn resize(&self, size: &str) {
+        let status = Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(&self.dir)
+            .status();
+        assert!(status.is_ok_and(|s| s.success()), "cannot grow the tmpfs");
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
+    }
+}
+
+/// Fills the filesystem of `dir` with `dir/filler` until `leave` bytes are free.
+fn fill(dir: &Path, leave: u64) -> PathBuf {
+    let free = free_space(dir);
+    assert!(free > leave, "{free} bytes free, fewer than {leave}");
+    let filler = dir.join("filler");
+    std::fs::write(&filler, vec![1u8; (free - leave) as usize]).expect("the filler is written");
+    filler
+}
+
+fn free_space(dir: &Path) -> u64 {
+    let output = Command::new("df")
+        .args(["--output=avail", "-B1"])
+        .arg(dir)
+        .output()
+        .expect("df runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.lines()
+        .nth(1)
+        .and_then(|l| l.trim().parse().ok())
+        .expect("df prints the space available")
+}
+
+fn assert_stopped_for_space(run: &Run, store: &str, words: &str) {
+    assert_eq!(run.code(), Some(1), "stderr:\n{}", run.stderr());
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains(store) && stderr.contains(words) && stderr.contains("resume"),
+        "the message names the store, says how much was free, and that it resumes:\n{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// `crawler crawl` resuming `store` (with `--resolve` to `crawled`'s server), without
+/// the summary check of [`crawler_tests::run`]: see the test below.
+fn resume_unchecked(crawled: &Crawled, flags: &[&str]) -> Run {
+    let store = crawled.store();
+    let resolve = crawled.server().resolve_arg();
+    let child = Command::new(CRAWLER)
+        .args(["crawl", "--store", &store, "--no-progress", "--json"])
+        .args(["--resolve", &resolve])
+        .args(flags)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the crawler starts");
+    let watchdog = Watchdog::watch(child.id());
+    let output = child.wait_with_output().expect("the crawler is waited for");
+    assert!(
+        !watchdog.fired(),
+        "the crawl did not end within {PATIENCE:?}"
+    );
+    Run { output }
+}
+
+#[test]
+fn a_crawl_that_fills_its_disk_stops_cleanly_and_resumes_with_nothing_lost() {
+    let web = WebConfig {
+        hosts: 2,
+        pages: 150,
+        page_bytes: 30_000,
+        links_per_page: 8,
+    };
+    let scenario = Scenario::web(web).flags(&["--max-pages", "10", "--per-host-rate", "0"]);
+    let store_dir = scenario.workspace().store();
+    let Some(disk) = Tmpfs::mount(&store_dir, "20m") else {
+        return;
+    };
+    let crawled: Crawled = scenario.crawl();
+    let store = crawled.store();
+    let everything = ["--max-pages", "100000"];
+
+    // Less free than asked for: the crawl stops before the disk is full (with room
+    // left for closing the store: the indexes fold what they hold in memory).
+    let filler = fill(&store_dir, 10 << 20);
+    let low = crawled.resume(&["--min-free-space", "8M", "--max-pages", "100000"]);
+    assert_stopped_for_space(&low, &store, "free on its filesystem");
+    crawled.query("stats", &["--json"]);
+
+    // No minimum: the disk fills up, and the crawl still stops cleanly.
+    std::fs::remove_file(&filler).expect("the filler is removed");
+    fill(&store_dir, 256 << 10);
+    let full = crawled.resume(&["--min-free-space", "0", "--max-pages", "100000"]);
+    assert_stopped_for_space(&full, &store, "the disk is full");
+    crawled.query("stats", &["--json"]);
+
+    // Space freed: the crawl resumes and nothing is lost. Not checked against its
+    // summary: a write cut by the full disk after its links were queued and before
+    // they were marked seen leaves URLs that this run may fetch twice (each stored once).
+    std::fs::remove_file(store_dir.join("filler")).expect("the filler is removed");
+    disk.resize("200m");
+    resume_unchecked(&crawled, &everything).success();
+    assert_eq!(crawled.stored_urls(), crawled.server().expected_urls());
+    let stats = crawled.stats();
+    assert_eq!(stats["responses"], 300, "{stats}");
+    assert_eq!(stats["errors"], serde_json::json!({}), "{stats}");
+    drop(disk);
+}
