@@ -11,7 +11,10 @@
 //! a level plus the runs that arrive during a merge. Runs are picked by id, not by
 //! place, so folds go on while a merge runs (the lock is held only to pick runs and to
 //! swap in the result), and a merger that fell behind catches up in one merge per
-//! level. The order of the runs means nothing: both indexes are sets of keys.
+//! level. The order of the runs means nothing: both indexes are sets of keys. (The
+//! inlinks used to merge the newest four runs when they shared a level, inline after
+//! each fold; with folds and merges on different threads the newest four change under
+//! a merge, which picking by level and id does not mind.)
 //!
 //! Crash behaviour: a merged run is whole under its final name before the manifest
 //! names it, and the runs it replaces are deleted only after; a crash in between
