@@ -207,15 +207,21 @@ mod tests {
         format!("k{i:05}").into_bytes()
     }
 
+    /// A directory with a sled tree for the manifest.
+    fn store_dir() -> (tempfile::TempDir, sled::Db, sled::Tree) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path().join("db")).unwrap();
+        let tree = db.open_tree("t").unwrap();
+        (dir, db, tree)
+    }
+
     fn all(index: &PageIndex) -> Vec<Vec<u8>> {
         index.range(b"", None).map(Result::unwrap).collect()
     }
 
     #[test]
     fn keys_come_back_sorted_and_once_across_folds_merges_and_reopens() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = sled::open(dir.path().join("db")).unwrap();
-        let tree = db.open_tree("t").unwrap();
+        let (dir, _db, tree) = store_dir();
         let index_dir = dir.path().join("index");
         // 100 rounds of 7 keys, every key twice, folded every 16: runs of three levels.
         let expected: Vec<Vec<u8>> = (0..350).map(key).collect();
@@ -255,5 +261,22 @@ mod tests {
         assert!(!index_dir.join("00000998.run").exists());
         reopened.append(vec![key(1000)], true).unwrap();
         assert_eq!(all(&reopened).last(), Some(&key(1000)));
+    }
+
+    #[test]
+    fn a_damaged_run_is_an_error_naming_its_file_not_wrong_keys() {
+        let (dir, _db, tree) = store_dir();
+        let index_dir = dir.path().join("index");
+        let index = PageIndex::open(&index_dir, &tree, false, 1000).unwrap();
+        index.append((0..1000).map(key).collect(), true).unwrap();
+        index.flush().unwrap();
+        let run = index_dir.join("00000000.run");
+        let mut bytes = std::fs::read(&run).unwrap();
+        let at = bytes.windows(6).position(|w| w == b"k00500").unwrap();
+        bytes[at + 3] ^= 0x01;
+        std::fs::write(&run, &bytes).unwrap();
+        let read: Result<Vec<Vec<u8>>, StoreError> = index.range(b"", None).collect();
+        let error = read.unwrap_err().to_string();
+        assert!(error.contains("00000000.run"), "{error}");
     }
 }
