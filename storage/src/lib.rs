@@ -23,7 +23,8 @@
 //!   LZ4-compressed), the per-host queue files of the frontier, the seen table, and
 //!   the checksummed frame they are written in;
 //! - `index`: the page index (by host, status, error kind, fetch time) and the inlink
-//!   index, beside sled as logs folded into sorted runs;
+//!   index, beside sled as logs folded into sorted runs of one format (`sorted_run`)
+//!   that one merger (`merger`) merges for both;
 //! - `query`: [`Store::query`] with a [`PageFilter`], inlinks, the link graph,
 //!   [`Store::stats`];
 //! - `codec`: how keys and values are laid out in bytes.

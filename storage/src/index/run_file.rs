@@ -1,7 +1,6 @@
-//! How an index's run file comes to be, whatever its format (the page index's keys,
-//! the inlink index's postings): written under a temporary name, synced, renamed to
-//! `NNNNNNNN.run` and its directory synced, so a run file under its final name is
-//! whole. A kill before the rename leaves a temporary file, and one after it a run the
+//! How an index's run file comes to be (its format is `crate::index::sorted_run`'s):
+//! written under a temporary name, synced, renamed to `NNNNNNNN.run` and its directory
+//! synced, so a run file under its final name is whole. A kill before the rename leaves a temporary file, and one after it a run the
 //! manifest may not name yet; `crate::index::manifest` deletes both at open.
 
 use std::fs::{File, OpenOptions};

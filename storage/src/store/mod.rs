@@ -44,7 +44,10 @@ use crate::StoreError;
 /// - 7: one checksummed frame (`crate::files::frame`) in every append-only file: the
 ///   body log's parts, the page index's log and the inlink log take it (the queue
 ///   files and the write log had it already).
-pub const FORMAT_VERSION: u32 = 7;
+/// - 8: one sorted-run format for both indexes beside sled (`crate::index::sorted_run`):
+///   byte-ordered keys in checksummed blocks (an inlink posting is a 16-byte
+///   big-endian key), one sparse index, one checksummed footer.
+pub const FORMAT_VERSION: u32 = 8;
 
 /// How to open a store.
 #[derive(Clone, Debug)]
@@ -671,12 +674,12 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_format_6_store_is_refused_naming_both_versions() {
-        let err = open_marked_with_format(b"6", StoreOptions::read_only());
+    fn a_format_7_store_is_refused_naming_both_versions() {
+        let err = open_marked_with_format(b"7", StoreOptions::read_only());
         assert!(matches!(err, StoreError::UnsupportedFormat { .. }), "{err}");
         let message = err.to_string();
-        assert!(message.contains("format version 6"), "{message}");
-        assert!(message.contains("reads version 7"), "{message}");
+        assert!(message.contains("format version 7"), "{message}");
+        assert!(message.contains("reads version 8"), "{message}");
     }
 
     /// Pages over three hosts from `writers` threads, a third of them written twice

@@ -6,10 +6,13 @@
 //! record to a postings log (`log`): the source URL and the 64-bit hashes of its
 //! outlink targets. The postings, `(target hash, record position)` pairs, collect in
 //! memory (the *tail*) until there are `FOLD_AT` of them (4 MiB); then a background
-//! thread sorts them into an immutable run file (`run`) and merges runs, four of a
-//! level at a time, so a lookup reads a few runs (one `pread` each) plus the tail.
-//! Which runs count and how far they cover the log is the manifest
-//! (`crate::index::manifest`), in sled's metadata.
+//! thread sorts them into an immutable run (`crate::index::sorted_run`, each posting a
+//! 16-byte big-endian key), and the index's merger thread (`crate::index::merger`)
+//! merges the runs, so a lookup reads a few runs (one `pread` each, of the block
+//! where the target's hash starts) plus the tail. Which runs count and how far they
+//! cover the log is the manifest (`crate::index::manifest`), in sled's metadata. What
+//! is this module's own: the log, the tail and its hand-over to the folder thread, and
+//! the lookup.
 //!
 //! The index only proposes candidates: [`crate::Store::inlinks`] keeps a source only
 //! when its stored outlinks (in the body log, through its page record) still contain
@@ -26,11 +29,10 @@
 //! [`InlinkIndex::flush`] and by each fold, not by every page write.
 //!
 //! Memory: the tail (at most `FOLD_AT` postings of 16 bytes), the chunk being folded,
-//! one posting and a read buffer per merged run, and 8 bytes per 1,024 postings of
-//! each run's sparse index.
+//! a read buffer per merged run, and about 40 bytes per 16 KiB block (some 960
+//! postings) of each run's sparse index.
 
 mod log;
-mod run;
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -38,16 +40,13 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::thread::JoinHandle;
 
 use self::log::{LogReader, LogWriter, Position};
-use self::run::Run;
-use crate::index::manifest::{Manifest, RunEntry};
+use crate::index::merger::{Merger, Runs};
 use crate::StoreError;
 
 /// Postings collected in memory before they are folded into a run: 4 MiB.
 pub const FOLD_AT: usize = 256 * 1024;
 /// Room past `FOLD_AT` for the postings of the record that reaches it.
 const FOLD_SLACK: usize = 8 * 1024;
-/// How many runs of one level are merged into one run of the next.
-const MERGE_FAN_IN: usize = 4;
 /// The manifest's name under `m`.
 const MANIFEST: &str = "inlinks";
 
@@ -56,6 +55,8 @@ pub fn target_hash(url: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(url.as_bytes())
 }
 
+/// A posting as a number; its 16 big-endian bytes are its key in a run, so byte order
+/// is numeric order and a target's postings share its hash's 8 bytes as a prefix.
 fn posting(hash: u64, at: Position) -> u128 {
     (u128::from(hash) << 64) | u128::from(at)
 }
@@ -77,7 +78,9 @@ struct Shared {
     dir: PathBuf,
     fold_at: usize,
     tail: Mutex<Tail>,
-    view: RwLock<View>,
+    /// Chunks taken from the tail and not yet in a run.
+    pending: RwLock<Vec<Arc<Chunk>>>,
+    runs: Arc<Runs>,
     log: LogReader,
     /// Why the last fold failed; page writes report it from then on.
     failure: Mutex<Option<String>>,
@@ -93,13 +96,6 @@ struct Tail {
     appended: bool,
 }
 
-/// What lookups read besides the tail.
-struct View {
-    runs: Vec<Arc<Run>>,
-    /// Chunks taken from the tail and not yet in a run.
-    pending: Vec<Arc<Chunk>>,
-}
-
 /// Postings on their way from the tail to a run; sorted by the folder in place.
 struct Chunk {
     postings: RwLock<Vec<u128>>,
@@ -109,21 +105,16 @@ struct Chunk {
 
 enum Job {
     Fold(Arc<Chunk>),
-    /// Answered once every job sent before it is done.
+    /// Answered once every job sent before it, and every merge, is done.
     Flush(Sender<Option<String>>),
 }
 
 impl InlinkIndex {
     /// Opens the index in `dir` (created on first append) with its manifest in `tree`.
     pub fn open(dir: &Path, tree: &sled::Tree, fold_at: usize) -> Result<InlinkIndex, StoreError> {
-        let manifest = Manifest::load(tree, MANIFEST)?;
-        manifest.remove_unlisted_files(dir)?;
-        let runs = manifest
-            .runs
-            .iter()
-            .map(|entry| Run::open(dir, entry.id, entry.entries).map(Arc::new))
-            .collect::<Result<Vec<_>, _>>()?;
-        let recovered = log::recover(dir, manifest.covered)?;
+        let runs = Runs::open(dir, tree, MANIFEST, false)?;
+        let recovered = log::recover(dir, runs.covered())?;
+        let merger = Merger::start(&runs, "inlink index")?;
         let shared = Arc::new(Shared {
             dir: dir.to_path_buf(),
             fold_at: fold_at.max(1),
@@ -133,20 +124,17 @@ impl InlinkIndex {
                 end: recovered.end,
                 appended: false,
             }),
-            view: RwLock::new(View {
-                runs,
-                pending: Vec::new(),
-            }),
+            pending: RwLock::new(Vec::new()),
+            runs,
             log: LogReader::new(dir),
             failure: Mutex::new(None),
         });
         let (jobs, receiver) = mpsc::channel();
         let folder = {
             let shared = Arc::clone(&shared);
-            let tree = tree.clone();
             std::thread::Builder::new()
                 .name("inlink-fold".into())
-                .spawn(move || fold_jobs(&shared, &tree, manifest, receiver))
+                .spawn(move || fold_jobs(&shared, &merger, receiver))
                 .map_err(|e| StoreError::io(dir, e))?
         };
         Ok(InlinkIndex {
@@ -194,7 +182,7 @@ impl InlinkIndex {
             postings: RwLock::new(std::mem::take(&mut tail.postings)),
             end: tail.end,
         });
-        self.shared.write_view().pending.push(Arc::clone(&chunk));
+        self.shared.write_pending().push(Arc::clone(&chunk));
         // The folder only stops when the index closes, after the last send.
         let _ = jobs.send(Job::Fold(chunk));
     }
@@ -212,18 +200,21 @@ impl InlinkIndex {
             );
         };
         let mut positions = Vec::new();
-        // The tail first: a chunk that leaves it afterwards is in the view's pending.
+        // The tail, the pending chunks, then the runs: a chunk leaves the tail for the
+        // pending list, and the pending list only once it is in a run.
         matching(&self.shared.lock_tail().postings, &mut positions);
-        let (runs, pending) = {
-            let view = self.shared.read_view();
-            (view.runs.clone(), view.pending.clone())
-        };
+        let pending = self.shared.read_pending().clone();
+        let runs = self.shared.runs.current();
         for chunk in pending {
             let postings = chunk.postings.read().unwrap_or_else(|p| p.into_inner());
             matching(&postings, &mut positions);
         }
         for run in runs {
-            run.lookup(hash, &mut positions)?;
+            run.for_each_with_prefix(&hash.to_be_bytes(), |key| {
+                if let Some(at) = key.get(8..).and_then(|at| at.try_into().ok()) {
+                    positions.push(u64::from_be_bytes(at));
+                }
+            })?;
         }
         positions.sort_unstable();
         positions.dedup();
@@ -238,7 +229,8 @@ impl InlinkIndex {
         Ok(sources)
     }
 
-    /// Folds the tail into a run and waits until every fold is done and durable.
+    /// Folds the tail into a run and waits until every fold and merge is done and
+    /// durable.
     pub fn flush(&self) -> Result<(), StoreError> {
         let Some((jobs, _)) = &self.folder else {
             return Ok(());
@@ -260,8 +252,9 @@ impl InlinkIndex {
         crate::files::dir_size(&self.shared.dir)
     }
 
-    /// Folds what this process appended and stops the folder. Errors are dropped: the
-    /// next open reads anything unfolded back from the log.
+    /// Folds what this process appended and stops the folder (and with it the
+    /// merger). Errors are dropped: the next open reads anything unfolded back from
+    /// the log.
     pub fn close(&mut self) {
         if self.fold_on_close {
             let mut tail = self.shared.lock_tail();
@@ -281,7 +274,8 @@ impl InlinkIndex {
         self.fold_on_close = false;
     }
 
-    /// Waits until the folder has done every job sent so far.
+    /// Waits until the folder has done every job sent so far, and the merger every
+    /// merge.
     #[cfg(test)]
     pub fn settle(&self) {
         if let Some((jobs, _)) = &self.folder {
@@ -295,7 +289,7 @@ impl InlinkIndex {
     #[cfg(test)]
     pub fn shape(&self) -> (usize, usize) {
         let tail = self.shared.lock_tail().postings.len();
-        (self.shared.read_view().runs.len(), tail)
+        (self.shared.runs.current().len(), tail)
     }
 }
 
@@ -312,17 +306,23 @@ impl Shared {
         self.tail.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn read_view(&self) -> std::sync::RwLockReadGuard<'_, View> {
-        self.view.read().unwrap_or_else(|p| p.into_inner())
+    fn read_pending(&self) -> std::sync::RwLockReadGuard<'_, Vec<Arc<Chunk>>> {
+        self.pending.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn write_view(&self) -> std::sync::RwLockWriteGuard<'_, View> {
-        self.view.write().unwrap_or_else(|p| p.into_inner())
+    fn write_pending(&self) -> std::sync::RwLockWriteGuard<'_, Vec<Arc<Chunk>>> {
+        self.pending.write().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The folder's failure, as the error of whoever asks next.
+    /// The folder's or the merger's failure, as the error of whoever asks next.
     fn check(&self) -> Result<(), StoreError> {
-        match &*self.failure.lock().unwrap_or_else(|p| p.into_inner()) {
+        let failure = self
+            .failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .or_else(|| self.runs.failure());
+        match failure {
             None => Ok(()),
             Some(reason) => Err(StoreError::io(
                 &self.dir,
@@ -332,119 +332,57 @@ impl Shared {
     }
 }
 
-/// The folder thread: turns chunks into runs, one at a time, in log order.
-fn fold_jobs(shared: &Shared, tree: &sled::Tree, mut manifest: Manifest, jobs: Receiver<Job>) {
+/// The folder thread: turns chunks into runs, one at a time, in log order, and wakes
+/// the merger. Ending, it stops the merger.
+fn fold_jobs(shared: &Shared, merger: &Merger, jobs: Receiver<Job>) {
     for job in jobs {
         match job {
             Job::Fold(chunk) => {
                 if shared.check().is_err() {
                     continue;
                 }
-                if let Err(e) = fold(shared, tree, &mut manifest, &chunk) {
-                    *shared.failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+                match fold(shared, &chunk) {
+                    Ok(full) => {
+                        if full {
+                            merger.wake();
+                        }
+                    }
+                    Err(e) => {
+                        *shared.failure.lock().unwrap_or_else(|p| p.into_inner()) =
+                            Some(e.to_string());
+                    }
                 }
             }
             Job::Flush(reply) => {
+                merger.wait();
                 let _ = reply.send(None);
             }
         }
     }
 }
 
-/// Writes `chunk` as a level-0 run, names it in the manifest, then merges while the
-/// newest `MERGE_FAN_IN` runs share a level.
-fn fold(
-    shared: &Shared,
-    tree: &sled::Tree,
-    manifest: &mut Manifest,
-    chunk: &Arc<Chunk>,
-) -> Result<(), StoreError> {
-    chunk
-        .postings
-        .write()
-        .unwrap_or_else(|p| p.into_inner())
-        .sort_unstable();
+/// Writes `chunk` as a level-0 run covering the log through its end; returns whether
+/// a level is full.
+fn fold(shared: &Shared, chunk: &Arc<Chunk>) -> Result<bool, StoreError> {
+    {
+        let mut postings = chunk.postings.write().unwrap_or_else(|p| p.into_inner());
+        postings.sort_unstable();
+        postings.dedup();
+    }
     shared.log.sync(
-        log::segment_of(manifest.covered),
+        log::segment_of(shared.runs.covered()),
         log::segment_of(chunk.end),
     )?;
-    let mut next = manifest.clone();
-    let run = {
+    let full = {
         let postings = chunk.postings.read().unwrap_or_else(|p| p.into_inner());
-        Run::write(&shared.dir, next.next_run, postings.iter().copied().map(Ok))?
+        shared
+            .runs
+            .add(postings.iter().map(|p| p.to_be_bytes()), chunk.end)?
     };
-    next.next_run += 1;
-    next.covered = chunk.end;
-    next.runs.push(RunEntry {
-        id: run.id,
-        entries: run.entries(),
-        level: 0,
-    });
-    next.save(tree, MANIFEST)?;
-    *manifest = next;
-    {
-        let mut view = shared.write_view();
-        view.runs.push(Arc::new(run));
-        view.pending.retain(|c| !Arc::ptr_eq(c, chunk));
-    }
-    while let Some(level) = mergeable_level(&manifest.runs) {
-        merge_newest(shared, tree, manifest, level)?;
-    }
-    Ok(())
+    shared.write_pending().retain(|c| !Arc::ptr_eq(c, chunk));
+    Ok(full)
 }
 
-/// The level of the newest runs when `MERGE_FAN_IN` of them share it.
-fn mergeable_level(runs: &[RunEntry]) -> Option<u32> {
-    let newest = runs.len().checked_sub(MERGE_FAN_IN).map(|at| &runs[at..])?;
-    let level = newest.first()?.level;
-    newest.iter().all(|r| r.level == level).then_some(level)
-}
-
-fn merge_newest(
-    shared: &Shared,
-    tree: &sled::Tree,
-    manifest: &mut Manifest,
-    level: u32,
-) -> Result<(), StoreError> {
-    let keep = manifest.runs.len() - MERGE_FAN_IN;
-    let ids: Vec<u64> = manifest.runs[keep..].iter().map(|r| r.id).collect();
-    let inputs: Vec<Arc<Run>> = {
-        let view = shared.read_view();
-        view.runs
-            .iter()
-            .filter(|r| ids.contains(&r.id))
-            .cloned()
-            .collect()
-    };
-    let mut streams: Vec<Box<dyn Iterator<Item = Result<u128, StoreError>>>> = Vec::new();
-    for input in &inputs {
-        streams.push(Box::new(input.postings()?));
-    }
-    let mut next = manifest.clone();
-    let merged = Run::write(&shared.dir, next.next_run, run::merge(streams))?;
-    next.next_run += 1;
-    next.runs.truncate(keep);
-    next.runs.push(RunEntry {
-        id: merged.id,
-        entries: merged.entries(),
-        level: level + 1,
-    });
-    next.save(tree, MANIFEST)?;
-    *manifest = next;
-    {
-        let mut view = shared.write_view();
-        view.runs.retain(|r| !ids.contains(&r.id));
-        view.runs.push(Arc::new(merged));
-    }
-    // Lookups still reading an input keep their open handle; unlinking is safe.
-    for id in ids {
-        let _ = std::fs::remove_file(run::run_path(&shared.dir, id));
-    }
-    Ok(())
-}
-
-/// Deletes what an interrupted fold left: temporary files and runs the manifest does
-/// not name.
 #[cfg(test)]
 mod tests {
     use std::collections::{BTreeMap, BTreeSet};

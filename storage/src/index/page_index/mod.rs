@@ -4,14 +4,14 @@
 //! In sled every entry was an insert into the tree, and a sled insert clones the leaf it
 //! lands in, splits it every few inserts and rewrites it as it consolidates: a page's
 //! entries were a large share of a crawl's CPU and memory (the figures are in
-//! ARCHITECTURE.md, "Why it is built this way"). Here the store's writer appends each round's keys to a
-//! log (`log`, one `write` per round) and to a sorted-later tail in memory; at
-//! [`FOLD_AT`] keys the tail is sorted into an immutable run file (`run`), and a thread
-//! of the index's own merges runs four of a level at a time (holding the lock only to
-//! pick them and to swap in the result), so a range read merges a few runs and the
-//! tail, and the writer never waits for a merge.
-//! Which runs count, and how far they cover the log, is the manifest, in sled's
-//! metadata (`m` + `page-index`).
+//! ARCHITECTURE.md, "Why it is built this way"). Here the store's writer appends each
+//! round's keys to a log (`log`, one `write` per round) and to a sorted-later tail in
+//! memory; at [`FOLD_AT`] keys the tail is sorted into an immutable run
+//! (`crate::index::sorted_run`), and the index's merger thread (`crate::index::merger`)
+//! merges the runs, so a range read merges a few runs and the tail, and the writer
+//! never waits for a merge. Which runs count, and how far they cover the log, is the
+//! manifest, in sled's metadata (`m` + `page-index`). What is this module's own: the
+//! log, the tail, and reading a range across the tail and the runs.
 //!
 //! Entries are never removed: the index only proposes URLs, and a query keeps one only
 //! when its current record still has that entry ([`crate::index::page_keys`]), which
@@ -25,41 +25,32 @@
 //! the log after `covered` is read back into the tail (a torn last round ignored).
 
 mod log;
-mod run;
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 
 use self::log::KeyLog;
-use self::run::{KeyRun, RunCursor};
-use crate::index::manifest::{Manifest, RunEntry};
+use crate::index::merger::{Merger, Runs};
+use crate::index::sorted_run::{Cursor, Merge};
 use crate::StoreError;
 
 /// Keys held in memory before they are folded into a run (about 5 MiB).
 pub const FOLD_AT: usize = 64 * 1024;
-/// How many runs of one level are merged into one run of the next.
-const MERGE_FAN_IN: usize = 4;
 /// The manifest's name under `m`.
 const MANIFEST: &str = "page-index";
 
 /// The page indexes of one store.
 pub struct PageIndex {
     shared: Arc<Shared>,
-    /// The thread that merges runs, and how to wake it; `None` when read-only.
-    merger: Option<(Sender<Wake>, JoinHandle<()>)>,
+    /// The thread that merges runs; `None` when read-only.
+    merger: Option<Merger>,
 }
 
 struct Shared {
     dir: PathBuf,
     fold_at: usize,
-    tree: sled::Tree,
     inner: Mutex<Inner>,
-    /// Why the last merge failed; appends report it from then on.
-    failure: Mutex<Option<String>>,
+    runs: Arc<Runs>,
 }
 
 struct Inner {
@@ -67,15 +58,6 @@ struct Inner {
     log: Option<KeyLog>,
     /// Keys appended since the last fold, unsorted.
     tail: Vec<Vec<u8>>,
-    runs: Vec<Arc<KeyRun>>,
-    manifest: Manifest,
-}
-
-enum Wake {
-    /// A level may have enough runs to merge.
-    Merge,
-    /// Answered once every merge asked for before it is done.
-    Done(Sender<()>),
 }
 
 impl PageIndex {
@@ -86,47 +68,29 @@ impl PageIndex {
         read_only: bool,
         fold_at: usize,
     ) -> Result<PageIndex, StoreError> {
-        let manifest = Manifest::load(tree, MANIFEST)?;
         if !read_only {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
-            manifest.remove_unlisted_files(dir)?;
         }
-        let runs = manifest
-            .runs
-            .iter()
-            .map(|entry| KeyRun::open(dir, entry.id).map(Arc::new))
-            .collect::<Result<Vec<_>, _>>()?;
-        let (log, tail) = KeyLog::open(dir, manifest.covered, read_only)?;
-        let shared = Arc::new(Shared {
-            dir: dir.to_path_buf(),
-            fold_at: fold_at.max(1),
-            tree: tree.clone(),
-            inner: Mutex::new(Inner {
-                log,
-                tail,
-                runs,
-                manifest,
-            }),
-            failure: Mutex::new(None),
-        });
+        let runs = Runs::open(dir, tree, MANIFEST, read_only)?;
+        let (log, tail) = KeyLog::open(dir, runs.covered(), read_only)?;
         let merger = if read_only {
             None
         } else {
-            let (wake, wakes) = mpsc::channel();
-            let for_thread = Arc::clone(&shared);
-            let thread = std::thread::Builder::new()
-                .name("page-index-merge".into())
-                .spawn(move || merge_when_woken(&for_thread, &wakes))
-                .map_err(|e| StoreError::io(dir, e))?;
-            Some((wake, thread))
+            Some(Merger::start(&runs, "page index")?)
         };
+        let shared = Arc::new(Shared {
+            dir: dir.to_path_buf(),
+            fold_at: fold_at.max(1),
+            inner: Mutex::new(Inner { log, tail }),
+            runs,
+        });
         Ok(PageIndex { shared, merger })
     }
 
     /// Adds a round's keys; `sync` makes them durable before returning. Folds the tail
     /// into a run when it is full, and wakes the merger when a level is.
     pub fn append(&self, round: Vec<Vec<u8>>, sync: bool) -> Result<(), StoreError> {
-        if let Some(failure) = self.shared.failure_so_far() {
+        if let Some(failure) = self.shared.runs.failure() {
             return Err(StoreError::WriteFailed { reason: failure });
         }
         let mut inner = self.shared.lock();
@@ -140,13 +104,9 @@ impl PageIndex {
             log.sync()?;
         }
         inner.tail.extend(round);
-        if inner.tail.len() >= self.shared.fold_at {
-            self.shared.fold(&mut inner)?;
-            if full_level(&inner.manifest).is_some() {
-                if let Some((wake, _)) = &self.merger {
-                    // The merger stops only when the index is dropped.
-                    let _ = wake.send(Wake::Merge);
-                }
+        if inner.tail.len() >= self.shared.fold_at && self.shared.fold(&mut inner)? {
+            if let Some(merger) = &self.merger {
+                merger.wake();
             }
         }
         Ok(())
@@ -156,7 +116,7 @@ impl PageIndex {
     /// (and reports a merge that failed).
     pub fn flush(&self) -> Result<(), StoreError> {
         self.wait_for_merges();
-        if let Some(failure) = self.shared.failure_so_far() {
+        if let Some(failure) = self.shared.runs.failure() {
             return Err(StoreError::WriteFailed { reason: failure });
         }
         match self.shared.lock().log.as_mut() {
@@ -167,11 +127,8 @@ impl PageIndex {
 
     /// Returns once the merges asked for so far are done.
     fn wait_for_merges(&self) {
-        if let Some((wake, _)) = &self.merger {
-            let (done, answer) = mpsc::channel();
-            if wake.send(Wake::Done(done)).is_ok() {
-                let _ = answer.recv();
-            }
+        if let Some(merger) = &self.merger {
+            merger.wait();
         }
     }
 
@@ -180,239 +137,64 @@ impl PageIndex {
         let inner = self.shared.lock();
         let in_range =
             |key: &&Vec<u8>| key.as_slice() >= start && end.is_none_or(|end| key.as_slice() < end);
-        let mut tail: Vec<Vec<u8>> = inner.tail.iter().filter(in_range).cloned().collect();
-        let runs = inner.runs.clone();
-        drop(inner);
+        let mut tail: Vec<&Vec<u8>> = inner.tail.iter().filter(in_range).collect();
         tail.sort_unstable();
-        let mut sources: Vec<Source> = vec![Box::new(tail.into_iter().map(Ok))];
+        let mut cursors = vec![Cursor::in_memory(&tail)];
+        // Taken under the tail's lock: a fold moves keys from one to the other.
+        let runs = self.shared.runs.current();
+        drop(inner);
         for run in &runs {
-            sources.push(Box::new(RunCursor::seek(run, start)));
+            match Cursor::seek(run, start) {
+                Ok(cursor) => cursors.push(cursor),
+                Err(error) => return Range::Failed(Some(error)),
+            }
         }
-        Range {
-            merged: Merged::new(sources, end.map(<[u8]>::to_vec)),
-        }
+        Range::Keys(Merge::new(cursors, end.map(<[u8]>::to_vec)))
     }
 
     /// Bytes the index occupies on disk.
     pub fn size_on_disk(&self) -> u64 {
-        let inner = self.shared.lock();
-        inner.runs.iter().map(|run| run.size()).sum::<u64>()
-            + inner.log.as_ref().map_or(0, KeyLog::len)
-    }
-}
-
-impl Drop for PageIndex {
-    fn drop(&mut self) {
-        if let Some((wake, thread)) = self.merger.take() {
-            drop(wake);
-            // The thread catches nothing: a panic there is its own bug, already told.
-            let _ = thread.join();
-        }
-    }
-}
-
-/// The merger thread: merges full levels whenever woken, until the index is dropped.
-fn merge_when_woken(shared: &Shared, wakes: &Receiver<Wake>) {
-    for wake in wakes {
-        match wake {
-            Wake::Merge => {
-                if let Err(error) = shared.merge_full_levels() {
-                    let mut failure = shared
-                        .failure
-                        .lock()
-                        .unwrap_or_else(|poisoned| poisoned.into_inner());
-                    failure
-                        .get_or_insert_with(|| format!("the page index could not merge: {error}"));
-                }
-            }
-            Wake::Done(done) => {
-                let _ = done.send(());
-            }
-        }
+        self.shared.runs.size() + self.shared.lock().log.as_ref().map_or(0, KeyLog::len)
     }
 }
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        // The tail and the run list stay valid after a panic elsewhere.
+        // The tail and the log stay valid after a panic elsewhere.
         self.inner
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn failure_so_far(&self) -> Option<String> {
-        self.failure
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
-    }
-
-    /// Sorts the tail into a level-0 run.
-    fn fold(&self, inner: &mut Inner) -> Result<(), StoreError> {
+    /// Sorts the tail into a level-0 run; returns whether a level is full.
+    fn fold(&self, inner: &mut Inner) -> Result<bool, StoreError> {
         let mut tail = std::mem::take(&mut inner.tail);
         tail.sort_unstable();
         tail.dedup();
-        let id = inner.manifest.next_run;
-        let run = KeyRun::write(&self.dir, id, tail.into_iter().map(Ok))?;
         // The log up to `covered` on disk before the manifest says so: appends after a
         // crash must not start below it.
         if let Some(log) = inner.log.as_mut() {
             log.sync()?;
         }
         let covered = inner.log.as_ref().map_or(0, KeyLog::len);
-        inner.manifest.next_run += 1;
-        inner.manifest.covered = covered;
-        inner.manifest.runs.push(RunEntry {
-            id,
-            entries: run.keys(),
-            level: 0,
-        });
-        inner.manifest.save(&self.tree, MANIFEST)?;
-        inner.runs.push(Arc::new(run));
-        Ok(())
-    }
-
-    /// Merges, while a level has [`MERGE_FAN_IN`] runs, that level's runs into one run
-    /// of the next. The lock is held only to pick the runs and to swap them for the
-    /// merged one; appends and reads go on meanwhile.
-    fn merge_full_levels(&self) -> Result<(), StoreError> {
-        loop {
-            let (level, picked, id) = {
-                let mut inner = self.lock();
-                let Some(level) = full_level(&inner.manifest) else {
-                    return Ok(());
-                };
-                let picked: Vec<(u64, Arc<KeyRun>)> = inner
-                    .manifest
-                    .runs
-                    .iter()
-                    .zip(&inner.runs)
-                    .filter(|(entry, _)| entry.level == level)
-                    .map(|(entry, run)| (entry.id, Arc::clone(run)))
-                    .collect();
-                let id = inner.manifest.next_run;
-                inner.manifest.next_run += 1;
-                (level, picked, id)
-            };
-            let sources = picked
-                .iter()
-                .map(|(_, run)| Box::new(RunCursor::from_start(run)) as Source)
-                .collect();
-            let run = KeyRun::write(&self.dir, id, Merged::new(sources, None))?;
-            {
-                let mut guard = self.lock();
-                let inner = &mut *guard;
-                let merged = |entry: &RunEntry| picked.iter().any(|(id, _)| *id == entry.id);
-                let (kept_entries, kept_runs) = inner
-                    .manifest
-                    .runs
-                    .drain(..)
-                    .zip(inner.runs.drain(..))
-                    .filter(|(entry, _)| !merged(entry))
-                    .unzip();
-                inner.manifest.runs = kept_entries;
-                inner.runs = kept_runs;
-                inner.manifest.runs.push(RunEntry {
-                    id,
-                    entries: run.keys(),
-                    level: level + 1,
-                });
-                inner.manifest.save(&self.tree, MANIFEST)?;
-                inner.runs.push(Arc::new(run));
-            }
-            // Readers still holding a merged run keep its open file.
-            for (_, old) in picked {
-                old.delete();
-            }
-        }
+        self.runs.add(&tail, covered)
     }
 }
-
-/// The lowest level with [`MERGE_FAN_IN`] runs, if any.
-fn full_level(manifest: &Manifest) -> Option<u32> {
-    let mut levels: Vec<u32> = manifest.runs.iter().map(|run| run.level).collect();
-    levels.sort_unstable();
-    levels
-        .chunk_by(|a, b| a == b)
-        .find(|same| same.len() >= MERGE_FAN_IN)
-        .map(|same| same[0])
-}
-
-type Source = Box<dyn Iterator<Item = Result<Vec<u8>, StoreError>> + Send>;
 
 /// Ascending keys from [`PageIndex::range`].
-pub struct Range {
-    merged: Merged,
+pub enum Range {
+    Keys(Merge),
+    /// A run could not be read from the start of the range.
+    Failed(Option<StoreError>),
 }
 
 impl Iterator for Range {
     type Item = Result<Vec<u8>, StoreError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.merged.next()
-    }
-}
-
-/// A merge of ascending sources into one ascending sequence without repeats, up to an
-/// exclusive end.
-struct Merged {
-    sources: Vec<Source>,
-    heads: BinaryHeap<Reverse<(Vec<u8>, usize)>>,
-    started: bool,
-    end: Option<Vec<u8>>,
-    last: Option<Vec<u8>>,
-    failed: Option<StoreError>,
-}
-
-impl Merged {
-    fn new(sources: Vec<Source>, end: Option<Vec<u8>>) -> Merged {
-        Merged {
-            sources,
-            heads: BinaryHeap::new(),
-            started: false,
-            end,
-            last: None,
-            failed: None,
-        }
-    }
-
-    fn pull(&mut self, source: usize) {
-        match self.sources[source].next() {
-            Some(Ok(key)) => self.heads.push(Reverse((key, source))),
-            Some(Err(error)) => {
-                self.failed.get_or_insert(error);
-            }
-            None => {}
-        }
-    }
-}
-
-impl Iterator for Merged {
-    type Item = Result<Vec<u8>, StoreError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if !self.started {
-            self.started = true;
-            for source in 0..self.sources.len() {
-                self.pull(source);
-            }
-        }
-        loop {
-            if let Some(error) = self.failed.take() {
-                self.heads.clear();
-                return Some(Err(error));
-            }
-            let Reverse((key, source)) = self.heads.pop()?;
-            self.pull(source);
-            if self.end.as_ref().is_some_and(|end| key >= *end) {
-                self.heads.clear();
-                return None;
-            }
-            if self.last.as_ref() == Some(&key) {
-                continue;
-            }
-            self.last = Some(key.clone());
-            return Some(Ok(key));
+        match self {
+            Range::Keys(merge) => merge.next(),
+            Range::Failed(error) => error.take().map(Err),
         }
     }
 }
@@ -425,15 +207,21 @@ mod tests {
         format!("k{i:05}").into_bytes()
     }
 
+    /// A directory with a sled tree for the manifest.
+    fn store_dir() -> (tempfile::TempDir, sled::Db, sled::Tree) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path().join("db")).unwrap();
+        let tree = db.open_tree("t").unwrap();
+        (dir, db, tree)
+    }
+
     fn all(index: &PageIndex) -> Vec<Vec<u8>> {
         index.range(b"", None).map(Result::unwrap).collect()
     }
 
     #[test]
     fn keys_come_back_sorted_and_once_across_folds_merges_and_reopens() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = sled::open(dir.path().join("db")).unwrap();
-        let tree = db.open_tree("t").unwrap();
+        let (dir, _db, tree) = store_dir();
         let index_dir = dir.path().join("index");
         // 100 rounds of 7 keys, every key twice, folded every 16: runs of three levels.
         let expected: Vec<Vec<u8>> = (0..350).map(key).collect();
@@ -453,14 +241,7 @@ mod tests {
             }
             assert_eq!(all(&index), expected);
             assert_eq!(all(&index), expected, "after the merges");
-            let levels: Vec<u32> = index
-                .shared
-                .lock()
-                .manifest
-                .runs
-                .iter()
-                .map(|r| r.level)
-                .collect();
+            let levels = index.shared.runs.levels();
             assert!(levels.iter().any(|&level| level >= 2), "{levels:?}");
             let from_k00100: Vec<Vec<u8>> = index
                 .range(&key(100), Some(&key(110)))
@@ -480,5 +261,22 @@ mod tests {
         assert!(!index_dir.join("00000998.run").exists());
         reopened.append(vec![key(1000)], true).unwrap();
         assert_eq!(all(&reopened).last(), Some(&key(1000)));
+    }
+
+    #[test]
+    fn a_damaged_run_is_an_error_naming_its_file_not_wrong_keys() {
+        let (dir, _db, tree) = store_dir();
+        let index_dir = dir.path().join("index");
+        let index = PageIndex::open(&index_dir, &tree, false, 1000).unwrap();
+        index.append((0..1000).map(key).collect(), true).unwrap();
+        index.flush().unwrap();
+        let run = index_dir.join("00000000.run");
+        let mut bytes = std::fs::read(&run).unwrap();
+        let at = bytes.windows(6).position(|w| w == b"k00500").unwrap();
+        bytes[at + 3] ^= 0x01;
+        std::fs::write(&run, &bytes).unwrap();
+        let read: Result<Vec<Vec<u8>>, StoreError> = index.range(b"", None).collect();
+        let error = read.unwrap_err().to_string();
+        assert!(error.contains("00000000.run"), "{error}");
     }
 }
