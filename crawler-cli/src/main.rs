@@ -7,6 +7,7 @@ mod args;
 mod command_line;
 mod commands;
 mod config_file;
+mod escape;
 mod logging;
 mod report;
 mod signals;
@@ -87,7 +88,7 @@ fn main() -> ExitCode {
     let cli = match command_line::parse() {
         Ok(cli) => cli,
         Err(message) => {
-            eprintln!("crawler: {message}");
+            eprintln!("crawler: {}", escape::escaped_lines(&message));
             return ExitCode::from(2);
         }
     };
@@ -142,7 +143,7 @@ fn report_error(message: &str) {
     if terminal::notices_are_json() {
         tracing::error!(target: "crawler", "{message}");
     } else {
-        eprintln!("crawler: {message}");
+        eprintln!("crawler: {}", escape::escaped_lines(message));
     }
 }
 

@@ -10,6 +10,8 @@ use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
+use crate::escape::escaped_lines;
+
 /// The progress bar on screen, if one is.
 static BAR: Mutex<Option<indicatif::ProgressBar>> = Mutex::new(None);
 
@@ -70,7 +72,7 @@ pub fn notice(message: &str) {
         return;
     }
     // Nothing useful can be done when stderr itself is gone.
-    let _ = write_stderr(format!("crawler: {message}\n").as_bytes());
+    let _ = write_stderr(format!("crawler: {}\n", escaped_lines(message)).as_bytes());
 }
 
 /// The log subscriber's writer: [`write_stderr`] per formatted event.
