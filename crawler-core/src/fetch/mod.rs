@@ -5,7 +5,9 @@
 //! `Location`, and the engine queues the target like any link, through scope, dedup
 //! and the target host's politeness.
 
+mod credentials;
 mod exchange;
+mod proxy;
 mod resolver;
 
 use std::io::Read;
@@ -15,6 +17,7 @@ use std::time::{Duration, Instant, SystemTime};
 use reqwest::header::{self, HeaderMap};
 use url::Url;
 
+pub use credentials::Credentials;
 pub use resolver::{DnsFailure, OverrideResolver, ResolveRule, ResolveRuleError};
 
 use crate::error_kind::ErrorKind;
@@ -94,6 +97,7 @@ pub struct Fetcher {
     timeout: Duration,
     max_body: u64,
     request_headers: exchange::RequestHeaders,
+    credentials: Credentials,
 }
 
 static CRYPTO_PROVIDER: Once = Once::new();
@@ -114,6 +118,8 @@ pub struct FetchSettings {
     pub idle_per_host: usize,
     /// Name-to-address overrides.
     pub resolve: Vec<ResolveRule>,
+    /// Basic credentials by origin (from seed URLs' userinfo).
+    pub credentials: Credentials,
 }
 
 impl Fetcher {
@@ -123,7 +129,16 @@ impl Fetcher {
             // Fails only if another provider is installed already, which is as good.
             let _ = rustls::crypto::ring::default_provider().install_default();
         });
-        let client = reqwest::blocking::Client::builder()
+        let proxies = proxy::EnvProxies::from_env();
+        for (variable, proxy) in proxies.describe() {
+            tracing::info!(
+                proxy,
+                "requests go through the proxy {variable} names (--resolve names excepted)"
+            );
+        }
+        let builder = reqwest::blocking::Client::builder();
+        let client = proxies
+            .apply(builder, &settings.resolve)?
             .user_agent(settings.user_agent.clone())
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(settings.connect_timeout)
@@ -138,6 +153,7 @@ impl Fetcher {
             timeout: settings.timeout,
             max_body: settings.max_body,
             request_headers: exchange::RequestHeaders::new(&settings.user_agent),
+            credentials: settings.credentials.clone(),
         })
     }
 
@@ -230,11 +246,16 @@ fn announced_too_large(meta: &ResponseMeta, max_body: u64, truncate: bool) -> Op
 
 impl Fetcher {
     fn send(&self, url: &Url) -> reqwest::Result<reqwest::blocking::Response> {
-        self.client
+        let request = self
+            .client
             .get(url.clone())
             .headers(self.request_headers.map())
-            .timeout(self.timeout)
-            .send()
+            .timeout(self.timeout);
+        match self.credentials.for_url(url) {
+            Some((user, password)) => request.basic_auth(user, password),
+            None => request,
+        }
+        .send()
     }
 }
 
