@@ -18,6 +18,7 @@ mod progress_bar;
 mod queries;
 mod readme;
 mod resume;
+mod security;
 
 /// The `crawler` binary Cargo built for these tests.
 pub const CRAWLER: crawler_tests::CrawlerBinary = crawler_tests::CrawlerBinary;
