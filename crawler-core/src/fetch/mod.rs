@@ -136,6 +136,12 @@ impl Fetcher {
                 "requests go through the proxy {variable} names (--resolve names excepted)"
             );
         }
+        for origin in settings.credentials.origins() {
+            tracing::info!(
+                origin,
+                "a seed's user name and password go to this origin only"
+            );
+        }
         let builder = reqwest::blocking::Client::builder();
         let client = proxies
             .apply(builder, &settings.resolve)?
