@@ -179,10 +179,16 @@ impl Run {
 /// A `crawl` that prints its summary and exits 0 is checked against its
 /// store (see [`SummaryCheck`]).
 pub fn run(binary: impl AsRef<OsStr>, args: &[&str]) -> Run {
+    run_with_env(binary, args, &[])
+}
+
+/// [`run`], with these environment variables set for the binary.
+pub fn run_with_env(binary: impl AsRef<OsStr>, args: &[&str], env: &[(&str, &str)]) -> Run {
     let binary = Path::new(binary.as_ref());
     let check = SummaryCheck::before(binary, args);
     let child = Command::new(binary)
         .args(args)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -10,7 +10,12 @@
 use std::io::IsTerminal;
 
 use clap::{ArgAction, Args, ValueEnum};
+use tracing_subscriber::field::MakeExt;
+use tracing_subscriber::fmt::format::debug_fn;
+use tracing_subscriber::fmt::FormatFields;
 use tracing_subscriber::EnvFilter;
+
+use crate::escape::escaped;
 
 use crate::terminal::{self, StderrAboveBar};
 
@@ -84,14 +89,68 @@ pub fn init(args: &LogArgs) {
         builder.json().try_init()
     } else {
         builder
+            .fmt_fields(escaped_fields())
             .with_ansi(std::io::stderr().is_terminal())
             .try_init()
     };
 }
 
+/// Text log fields as `tracing-subscriber` writes them (the message bare, others
+/// `name=value`), every value through [`escaped`]: a URL, a title or a server's
+/// reason can neither drive the terminal nor start a line of its own.
+fn escaped_fields() -> impl for<'w> FormatFields<'w> {
+    debug_fn(|writer, field, value| {
+        let text = format!("{value:?}");
+        match field.name() {
+            "message" => write!(writer, "{}", escaped(&text)),
+            name => write!(writer, "{name}={}", escaped(&text)),
+        }
+    })
+    .delimited(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A writer into a shared buffer, for the subscriber under test.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn log_fields_show_control_characters_escaped() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .fmt_fields(escaped_fields())
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let url = "http://a.test/\u{1b}]0;owned\u{7}";
+            tracing::warn!(url = %url, why = %"a\rb\u{9b}2J", "fetched {}", "x\ny");
+        });
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let line = text.strip_suffix('\n').unwrap_or(&text);
+        assert!(!line.contains(char::is_control), "{line:?}");
+        assert!(
+            line.contains(
+                "fetched x\\x0ay url=http://a.test/\\x1b]0;owned\\x07 why=a\\x0db\\u{9b}2J"
+            ),
+            "{line:?}"
+        );
+    }
 
     #[test]
     fn verbosity_raises_the_level_of_our_crates_only() {

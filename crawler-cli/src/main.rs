@@ -7,6 +7,7 @@ mod args;
 mod command_line;
 mod commands;
 mod config_file;
+mod escape;
 mod limits;
 mod logging;
 mod report;

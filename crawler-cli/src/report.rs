@@ -10,6 +10,7 @@ use crawler_core::{CrawlSummary, Progress, Snapshot};
 use crawler_storage::{CrawlRun, StoreStats};
 use crossbeam_channel::{bounded, Sender};
 
+use crate::escape::{escape, escaped};
 use crate::{terminal, time};
 
 /// A progress line on stderr, redrawn four times a second; absent when stderr is not a
@@ -120,7 +121,7 @@ pub fn print_summary(
     let errors: Vec<String> = summary
         .errors
         .iter()
-        .map(|(kind, n)| format!("{kind} {n}"))
+        .map(|(kind, n)| format!("{} {n}", escaped(kind)))
         .collect();
     if !errors.is_empty() {
         writeln!(out, "  errors: {}", errors.join(", "))?;
@@ -129,7 +130,7 @@ pub fn print_summary(
         writeln!(out, "  {} URLs left in the frontier", summary.queued_left)?;
     }
     print_politeness(&mut out, summary)?;
-    writeln!(out, "  store: {}", store.display())
+    writeln!(out, "  store: {}", escaped(&store.display().to_string()))
 }
 
 /// Says that the store's crawl has nothing left to do, when it ended, and how to
@@ -160,7 +161,7 @@ pub fn print_complete(
         serde_json::to_writer(&mut out, &value)?;
         return writeln!(out);
     }
-    let store = store.display();
+    let store = escape(&store.display().to_string());
     writeln!(
         out,
         "The crawl in {store} is complete: {} stored{}; nothing is left to fetch.",
@@ -199,11 +200,12 @@ fn print_politeness(out: &mut impl Write, summary: &CrawlSummary) -> io::Result<
     for (host, asked) in &summary.crawl_delay_capped {
         writeln!(
             out,
-            "  Crawl-delay capped: {host} asked for {asked} s (see --max-crawl-delay)"
+            "  Crawl-delay capped: {} asked for {asked} s (see --max-crawl-delay)",
+            escaped(host)
         )?;
     }
     for (host, why) in &summary.parked_hosts {
-        writeln!(out, "  parked: {host}: {why}")?;
+        writeln!(out, "  parked: {}: {}", escaped(host), escaped(why))?;
     }
     Ok(())
 }

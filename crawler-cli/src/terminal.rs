@@ -10,6 +10,8 @@ use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
+use crate::escape::escaped_lines;
+
 /// The progress bar on screen, if one is.
 static BAR: Mutex<Option<indicatif::ProgressBar>> = Mutex::new(None);
 
@@ -72,11 +74,11 @@ pub fn notice(message: &str) {
     error_line(message);
 }
 
-/// `crawler: MESSAGE` on stderr, whatever the style. Nothing useful can be done when
-/// stderr itself is gone, so a failed write is dropped: no writer of stderr may panic
-/// (as `eprintln!` does) or stop the command.
+/// `crawler: MESSAGE` on stderr, whatever the style, control characters escaped.
+/// Nothing useful can be done when stderr itself is gone, so a failed write is
+/// dropped: no writer of stderr may panic (as `eprintln!` does) or stop the command.
 pub fn error_line(message: &str) {
-    let _ = write_stderr(format!("crawler: {message}\n").as_bytes());
+    let _ = write_stderr(format!("crawler: {}\n", escaped_lines(message)).as_bytes());
 }
 
 /// The log subscriber's writer: [`write_stderr`] per formatted event.

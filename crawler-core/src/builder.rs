@@ -14,7 +14,8 @@ use crate::crawl::Crawler;
 use crate::crawl_error::CrawlError;
 use crate::events::DEFAULT_EVENT_CAPACITY;
 use crate::hooks::{Hooks, PageHandler, PageSink, UrlFilter};
-use crate::url::{CanonicalUrl, ScopeMode};
+use crate::seeds::parse_seed;
+use crate::url::ScopeMode;
 
 /// The largest event channel: events are held in memory until read.
 pub const MAX_EVENT_CAPACITY: usize = 1 << 20;
@@ -235,17 +236,20 @@ impl CrawlerBuilder {
             }
             .into());
         }
+        // A seed's userinfo becomes its origin's credentials; the error names the seed
+        // with its userinfo masked.
+        let mut config = self.config;
         let seeds = self
             .seeds
             .iter()
             .map(|seed| {
-                CanonicalUrl::parse(seed).map_err(|e| ConfigError {
+                parse_seed(seed, &mut config.credentials).map_err(|e| ConfigError {
                     setting: "seeds",
-                    reason: format!("{seed:?}: {e}"),
+                    reason: e.to_string(),
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let config = self.config.validate()?;
+        let config = config.validate()?;
         let mut crawler = Crawler::assemble(config, self.hooks, self.event_capacity)?;
         crawler.add_seeds(seeds);
         Ok(crawler)

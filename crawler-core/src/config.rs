@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::fetch::{FetchSettings, ResolveRule};
+use crate::fetch::{Credentials, FetchSettings, ResolveRule};
 use crate::robots::ProductToken;
 use crate::url::{CanonicalUrl, ScopeMode};
 
@@ -121,6 +121,11 @@ pub struct CrawlConfig {
     /// Times one path segment may appear in a URL's path before it is recorded as
     /// `trap-suspected`; 0 for no limit.
     pub max_segment_repeats: u32,
+    /// Basic credentials by origin, sent with every request to that origin: what
+    /// seed URLs' userinfo becomes ([`crate::parse_seed`]). Never stored with the
+    /// crawl's settings, so a resumed crawl needs them given again.
+    #[serde(skip)]
+    pub credentials: Credentials,
 }
 
 /// The default `User-Agent`: the crawler's name and version.
@@ -161,6 +166,7 @@ impl Default for CrawlConfig {
             follow_nofollow: false,
             max_url_len: 2048,
             max_segment_repeats: 3,
+            credentials: Credentials::default(),
         }
     }
 }
@@ -270,6 +276,7 @@ impl ValidConfig {
             max_body: config.max_body,
             idle_per_host: config.per_host_concurrency,
             resolve: self.resolve.clone(),
+            credentials: config.credentials.clone(),
         }
     }
 }

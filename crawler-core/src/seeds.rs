@@ -14,6 +14,7 @@ use std::io::BufRead;
 
 use crawler_storage::{QueueEntry, Store, StoreError};
 
+use crate::fetch::Credentials;
 use crate::frontier::Frontier;
 use crate::hooks::Hooks;
 use crate::messages::{JobKind, Queued};
@@ -79,11 +80,32 @@ pub fn read_seeds(reader: impl BufRead, source_name: &str) -> Result<Vec<Canonic
 
 /// Reads a seed list, handing each bad line's error to `bad_line`: return `Ok` to
 /// skip the line and go on, `Err` to stop with that error. An error reading the
-/// input itself always stops.
+/// input itself always stops. The seeds' userinfo is dropped; see
+/// [`read_seeds_and_credentials`] to keep it.
 pub fn read_seeds_with(
+    reader: impl BufRead,
+    source_name: &str,
+    bad_line: impl FnMut(SeedError) -> Result<(), SeedError>,
+) -> Result<Vec<CanonicalUrl>, SeedError> {
+    read_seeds_and_credentials(reader, source_name, bad_line, &mut Credentials::default())
+}
+
+/// A seed URL, its userinfo (`user:pw@`) taken into `credentials` as its origin's
+/// Basic credentials: the canonical URL holds none.
+pub fn parse_seed(input: &str, credentials: &mut Credentials) -> Result<CanonicalUrl, UrlError> {
+    let seed = CanonicalUrl::parse(input)?;
+    if let Ok(mut url) = url::Url::parse(input.trim()) {
+        credentials.take_from(&mut url);
+    }
+    Ok(seed)
+}
+
+/// [`read_seeds_with`], each seed's userinfo taken into `credentials` ([`parse_seed`]).
+pub fn read_seeds_and_credentials(
     mut reader: impl BufRead,
     source_name: &str,
     mut bad_line: impl FnMut(SeedError) -> Result<(), SeedError>,
+    credentials: &mut Credentials,
 ) -> Result<Vec<CanonicalUrl>, SeedError> {
     let mut seeds = Vec::new();
     let mut listed = HashSet::new();
@@ -100,7 +122,7 @@ pub fn read_seeds_with(
             return Ok(seeds);
         };
         let line = match parse_line(&bytes, complete, number == 1) {
-            Ok(Some(text)) => CanonicalUrl::parse(text).map_err(|error| SeedError::BadLine {
+            Ok(Some(text)) => parse_seed(text, credentials).map_err(|error| SeedError::BadLine {
                 source_name: source_name.to_owned(),
                 line: number,
                 error,

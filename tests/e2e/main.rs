@@ -20,6 +20,7 @@ mod queries;
 mod readme;
 mod resources;
 mod resume;
+mod security;
 
 /// The `crawler` binary Cargo built for these tests.
 pub const CRAWLER: crawler_tests::CrawlerBinary = crawler_tests::CrawlerBinary;

@@ -5,9 +5,10 @@ use std::io::{self, BufReader};
 use std::path::Path;
 use std::process::ExitCode;
 
+use crawler_core::fetch::Credentials;
 use crawler_core::{
-    read_seeds_with, CanonicalUrl, ConfigError, CrawlConfig, CrawlError, CrawlSummary, Crawler,
-    ErrorKind, SeedError,
+    parse_seed, read_seeds_and_credentials, CanonicalUrl, ConfigError, CrawlConfig, CrawlError,
+    CrawlSummary, Crawler, ErrorKind, SeedError,
 };
 use crawler_storage::{Store, StoreError, StoreOptions};
 
@@ -27,7 +28,7 @@ pub fn run(args: CrawlArgs) -> Result<ExitCode, Failure> {
         .and_then(|config| config.check_each_setting().map(|()| config))
         .map_err(|e| bad_setting(&e, &args.origins))?;
     // Everything the crawl needs is checked before --fresh deletes anything.
-    let seeds = collect_seeds(&args)?;
+    let (seeds, credentials) = collect_seeds(&args)?;
     let retry = retry_kinds(&args.retry_errors)?;
     if args.fresh {
         if seeds.is_empty() {
@@ -39,7 +40,7 @@ pub fn run(args: CrawlArgs) -> Result<ExitCode, Failure> {
         start_over(&given.store, args.force)?;
     }
     let store = given.store.clone();
-    let (config, overrides, resumed) = resume::settings(given, &args.given)?;
+    let (mut config, overrides, resumed) = resume::settings(given, &args.given)?;
     // The stored settings with the flags' changes must make a crawl before any of it
     // is reported; a stored setting to blame is named as such.
     if let Err(error) = config.clone().validate() {
@@ -57,6 +58,7 @@ pub fn run(args: CrawlArgs) -> Result<ExitCode, Failure> {
             },
         ));
     }
+    config.credentials = credentials;
     for o in &overrides {
         notice(&format!(
             "resuming with {} = {} (the store's crawl had {})",
@@ -318,11 +320,13 @@ fn log_opened(crawler: &Crawler, resuming: bool) {
     }
 }
 
-fn collect_seeds(args: &CrawlArgs) -> Result<Vec<CanonicalUrl>, Failure> {
+/// The seeds, and the Basic credentials their userinfo gave.
+fn collect_seeds(args: &CrawlArgs) -> Result<(Vec<CanonicalUrl>, Credentials), Failure> {
     let mut skipped = SkippedSeeds::new(args.skip_bad_seeds);
     let mut seeds = Vec::new();
+    let mut credentials = Credentials::default();
     for (index, url) in args.urls.iter().enumerate() {
-        match CanonicalUrl::parse(url) {
+        match parse_seed(url, &mut credentials) {
             Ok(seed) => seeds.push(seed),
             Err(e) => skipped.line(format!(
                 "seed argument {}: {e}{}",
@@ -334,7 +338,7 @@ fn collect_seeds(args: &CrawlArgs) -> Result<Vec<CanonicalUrl>, Failure> {
     if let Some(path) = &args.seeds {
         let on_bad = |error: SeedError| skipped.line(error.to_string()).map_err(|_| error);
         let from_file = if path.as_os_str() == "-" {
-            read_seeds_with(io::stdin().lock(), "-", on_bad)
+            read_seeds_and_credentials(io::stdin().lock(), "-", on_bad, &mut credentials)
         } else {
             let file = File::open(path).map_err(|e| {
                 Failure::Usage(format!(
@@ -342,7 +346,8 @@ fn collect_seeds(args: &CrawlArgs) -> Result<Vec<CanonicalUrl>, Failure> {
                     path.display()
                 ))
             })?;
-            read_seeds_with(BufReader::new(file), &path.display().to_string(), on_bad)
+            let name = path.display().to_string();
+            read_seeds_and_credentials(BufReader::new(file), &name, on_bad, &mut credentials)
         };
         seeds.extend(from_file.map_err(|e| match e {
             SeedError::Read { .. } => Failure::Usage(format!(
@@ -354,7 +359,7 @@ fn collect_seeds(args: &CrawlArgs) -> Result<Vec<CanonicalUrl>, Failure> {
         })?);
     }
     skipped.finish();
-    Ok(seeds)
+    Ok((seeds, credentials))
 }
 
 /// `example.test` is not a URL; `https://example.test/` is.

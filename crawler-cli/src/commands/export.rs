@@ -1,7 +1,6 @@
 //! `crawler export`: the stored pages the filters select, as JSON lines or as a WARC
 //! 1.1 archive.
 
-use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -254,11 +253,14 @@ fn warc_info(store: &Store, path: Option<&Path>) -> Result<WarcInfo, Failure> {
 
 /// Standard output, or a file written under a temporary name and renamed into place
 /// when complete, so that a failed export never leaves a file that looks whole.
+///
+/// The temporary file is new (created exclusively, so a link planted where it goes is
+/// never followed) and has a name of its own (`.NAME.XXXXXX.partial`) in the target's
+/// directory; it is deleted when the export fails.
 enum Output {
     Stdout(BufWriter<io::StdoutLock<'static>>),
     File {
-        writer: BufWriter<File>,
-        partial: PathBuf,
+        writer: BufWriter<tempfile::NamedTempFile>,
         path: PathBuf,
     },
 }
@@ -271,14 +273,10 @@ impl Output {
                 io::stdout().lock(),
             )));
         };
-        let mut partial = path.as_os_str().to_owned();
-        partial.push(".partial");
-        let partial = PathBuf::from(partial);
-        let file = File::create(&partial)
-            .with_context(|| format!("cannot create {}", partial.display()))?;
+        let file = temporary_beside(path)
+            .with_context(|| format!("cannot create a temporary file for {}", path.display()))?;
         Ok(Output::File {
             writer: BufWriter::with_capacity(1 << 16, file),
-            partial,
             path: path.to_path_buf(),
         })
     }
@@ -287,18 +285,16 @@ impl Output {
     fn commit(self) -> Result<(), Failure> {
         match self {
             Output::Stdout(mut out) => out.flush()?,
-            Output::File {
-                writer,
-                partial,
-                path,
-            } => {
+            Output::File { writer, path } => {
                 let file = writer
                     .into_inner()
                     .map_err(|e| e.into_error())
-                    .with_context(|| format!("cannot write {}", partial.display()))?;
-                file.sync_all()
-                    .with_context(|| format!("cannot write {}", partial.display()))?;
-                std::fs::rename(&partial, &path).with_context(|| {
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                file.as_file()
+                    .sync_all()
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                let partial = file.path().to_path_buf();
+                file.persist(&path).with_context(|| {
                     format!("cannot rename {} to {}", partial.display(), path.display())
                 })?;
             }
@@ -308,10 +304,34 @@ impl Output {
 
     /// Removes a partial file after a failure.
     fn abandon(self) {
-        if let Output::File { partial, .. } = self {
-            let _ = std::fs::remove_file(partial);
+        if let Output::File { writer, .. } = self {
+            // Dropping the temporary file deletes it; what was buffered is not wanted.
+            let (file, _) = writer.into_parts();
+            let _ = file.close();
         }
     }
+}
+
+/// A new file in `path`'s directory, readable as a file created there plainly would
+/// be (the umask applies), for writing `path` whole.
+fn temporary_beside(path: &Path) -> io::Result<tempfile::NamedTempFile> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .unwrap_or(path.as_os_str())
+        .to_string_lossy();
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".partial");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    builder.tempfile_in(dir)
 }
 
 impl Write for Output {

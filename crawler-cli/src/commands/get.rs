@@ -9,6 +9,7 @@ use crawler_storage::{HttpExchange, PageRecord, Store};
 
 use super::reading::{fetched_at, open, outcome};
 use crate::args::GetArgs;
+use crate::escape::escaped;
 use crate::Failure;
 
 /// A URL the store knows nothing of, with how to see what it does hold.
@@ -29,7 +30,7 @@ pub fn run(args: GetArgs) -> Result<ExitCode, Failure> {
         // Also for a URL never fetched (out of scope, or still queued): who links to it.
         let mut found = store.page(url)?.is_some();
         for link in store.inlinks(url) {
-            writeln!(out, "{}", link?)?;
+            writeln!(out, "{}", escaped(&link?))?;
             found = true;
         }
         if !found {
@@ -50,7 +51,7 @@ pub fn run(args: GetArgs) -> Result<ExitCode, Failure> {
         print_response(&mut out, &exchange)?;
     } else if args.links {
         for link in store.outlinks(url)? {
-            writeln!(out, "{link}")?;
+            writeln!(out, "{}", escaped(&link))?;
         }
     } else if args.json {
         serde_json::to_writer(&mut out, &record_json(&store, &page)?)?;
@@ -87,24 +88,23 @@ fn print_response(out: &mut impl Write, exchange: &HttpExchange) -> io::Result<(
         "{} {} {}",
         response.version, response.status, response.reason
     );
-    writeln!(out, "{}", status.trim_end())?;
-    for (name, value) in &response.headers {
-        writeln!(out, "{name}: {value}")?;
+    writeln!(out, "{}", escaped(status.trim_end()))?;
+    print_headers(out, &response.headers)
+}
+
+/// `name: value` lines, each part escaped: a header is the server's text.
+fn print_headers(out: &mut impl Write, headers: &[(String, String)]) -> io::Result<()> {
+    for (name, value) in headers {
+        writeln!(out, "{}: {}", escaped(name), escaped(value))?;
     }
     Ok(())
 }
 
 fn print_request(out: &mut impl Write, exchange: &HttpExchange) -> io::Result<()> {
     let request = &exchange.request;
-    writeln!(
-        out,
-        "{} {} {}",
-        request.method, request.target, request.version
-    )?;
-    for (name, value) in &request.headers {
-        writeln!(out, "{name}: {value}")?;
-    }
-    Ok(())
+    let line = format!("{} {} {}", request.method, request.target, request.version);
+    writeln!(out, "{}", escaped(&line))?;
+    print_headers(out, &request.headers)
 }
 
 fn print_info(out: &mut impl Write, store: &Store, page: &PageRecord) -> Result<(), Failure> {
@@ -130,7 +130,7 @@ fn print_info(out: &mut impl Write, store: &Store, page: &PageRecord) -> Result<
     ];
     for (name, value) in fields {
         if let Some(value) = value {
-            writeln!(out, "{name:<15} {value}")?;
+            writeln!(out, "{name:<15} {}", escaped(&value))?;
         }
     }
     Ok(())

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use super::reading::{open, page_filter};
 use crate::args::{GraphFormat, LinksArgs};
+use crate::escape::{escape, escaped};
 use crate::Failure;
 
 pub fn run(args: LinksArgs) -> Result<ExitCode, Failure> {
@@ -17,7 +18,7 @@ pub fn run(args: LinksArgs) -> Result<ExitCode, Failure> {
     for link in store.links(&filter) {
         let link = link?;
         match args.format {
-            GraphFormat::Edges => writeln!(out, "{}\t{}", link.from, link.to)?,
+            GraphFormat::Edges => writeln!(out, "{}\t{}", escaped(&link.from), escaped(&link.to))?,
             GraphFormat::Dot => writeln!(out, "  {} -> {};", dot_id(&link.from), dot_id(&link.to))?,
         }
     }
@@ -28,9 +29,10 @@ pub fn run(args: LinksArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A DOT double-quoted ID: backslashes and quotes escaped.
+/// A DOT double-quoted ID: backslashes and quotes escaped, then control characters.
 fn dot_id(text: &str) -> String {
-    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+    let quoted = text.replace('\\', "\\\\").replace('"', "\\\"");
+    format!("\"{}\"", escape(&quoted))
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use crawler_storage::PageRecord;
 
 use super::reading::{fetched_at, open, outcome, page_filter};
 use crate::args::{ListFormat, LsArgs};
+use crate::escape::{escape, escaped};
 use crate::Failure;
 
 /// Columns of the JSON and CSV forms, in order.
@@ -42,11 +43,11 @@ pub fn run(args: LsArgs) -> Result<ExitCode, Failure> {
             ListFormat::Table => writeln!(
                 out,
                 "{:<18} {:>3} {:>9}  {}  {}",
-                outcome(&page),
+                escape(&outcome(&page)),
                 page.depth,
                 page.bytes,
-                page.url,
-                page.title.as_deref().unwrap_or("")
+                escaped(&page.url),
+                escaped(page.title.as_deref().unwrap_or(""))
             )?,
             ListFormat::Jsonl => {
                 serde_json::to_writer(&mut out, &summary_json(&page))?;
@@ -101,8 +102,15 @@ fn csv_line(page: &PageRecord) -> String {
 }
 
 /// RFC 4180: quoted when it holds a comma, quote or line break; quotes doubled.
+///
+/// A cell a spreadsheet would read as a formula (it starts with `=`, `+`, `-`, `@`,
+/// a tab or a carriage return: a title of `=HYPERLINK(..)`, say) gets a leading `'`
+/// and quotes, as OWASP's CSV injection advice has it, so it is shown as text.
 fn csv_field(value: &str) -> String {
-    if value.contains([',', '"', '\n', '\r']) {
+    let formula = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if formula {
+        format!("\"'{}\"", value.replace('"', "\"\""))
+    } else if value.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {
         value.to_owned()
@@ -119,6 +127,18 @@ mod tests {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+    }
+
+    #[test]
+    fn csv_cells_a_spreadsheet_would_evaluate_are_text() {
+        assert_eq!(csv_field("=cmd|' /C calc'!A0"), "\"'=cmd|' /C calc'!A0\"");
+        assert_eq!(csv_field("@SUM(A1)"), "\"'@SUM(A1)\"");
+        assert_eq!(csv_field("+1"), "\"'+1\"");
+        assert_eq!(csv_field("-2+3"), "\"'-2+3\"");
+        assert_eq!(csv_field("\t=1"), "\"'\t=1\"");
+        assert_eq!(csv_field("\r=1"), "\"'\r=1\"");
+        assert_eq!(csv_field("=\"x\""), "\"'=\"\"x\"\"\"");
+        assert_eq!(csv_field("a=b"), "a=b");
     }
 
     #[test]

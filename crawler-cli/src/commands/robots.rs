@@ -8,6 +8,7 @@ use crawler_core::robots::{self, ProductToken, RobotsResponse, RobotsRules, Robo
 use crawler_core::{CanonicalUrl, CrawlConfig};
 
 use crate::args::RobotsArgs;
+use crate::escape::escaped;
 use crate::terminal::notice;
 use crate::Failure;
 
@@ -120,10 +121,12 @@ fn verdict_line(input: &str, url: &CanonicalUrl, rules: &RobotsRules, json: bool
         })
         .to_string();
     }
-    let group = rules.group().unwrap_or("none");
+    let group = escaped(rules.group().unwrap_or("none"));
+    let input = escaped(input);
     match verdict.rule {
         Some(rule) => format!(
-            "{word:<10}  {input}  {rule} (line {}, group {group})",
+            "{word:<10}  {input}  {} (line {}, group {group})",
+            escaped(&rule.to_string()),
             rule.line
         ),
         None => format!("{word:<10}  {input}  no rule matched (group {group})"),
@@ -141,5 +144,9 @@ fn unreachable_line(input: &str, json: bool) -> String {
         })
         .to_string();
     }
-    format!("{:<10}  {input}  robots.txt unreachable", "disallowed")
+    format!(
+        "{:<10}  {}  robots.txt unreachable",
+        "disallowed",
+        escaped(input)
+    )
 }

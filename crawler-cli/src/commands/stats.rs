@@ -7,6 +7,7 @@ use crawler_storage::{PageFilter, StoreStats};
 
 use super::reading::{host_and_port, open};
 use crate::args::StatsArgs;
+use crate::escape::escaped;
 use crate::report::human_bytes;
 use crate::time::rfc3339_secs;
 use crate::Failure;
@@ -119,13 +120,13 @@ fn print_text(
         writeln!(out, "status {class}: {n} ({})", codes.join(", "))?;
     }
     for (kind, n) in &stats.errors {
-        writeln!(out, "error {kind}: {n}")?;
+        writeln!(out, "error {}: {n}", escaped(kind))?;
     }
     let mut hosts: Vec<(&String, &u64)> = stats.pages_per_host.iter().collect();
     hosts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
     writeln!(out, "hosts:     {}", hosts.len())?;
     for (host, n) in hosts.iter().take(top) {
-        writeln!(out, "  {n:>8}  {host}")?;
+        writeln!(out, "  {n:>8}  {}", escaped(host))?;
     }
     if hosts.len() > top {
         writeln!(out, "  ... {} more (--top N)", hosts.len() - top)?;

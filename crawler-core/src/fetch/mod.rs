@@ -5,8 +5,10 @@
 //! `Location`, and the engine queues the target like any link, through scope, dedup
 //! and the target host's politeness.
 
+mod credentials;
 mod exchange;
 mod pools;
+mod proxy;
 mod resolver;
 
 use std::io::Read;
@@ -16,6 +18,7 @@ use std::time::{Duration, Instant, SystemTime};
 use reqwest::header::{self, HeaderMap};
 use url::Url;
 
+pub use credentials::Credentials;
 pub use resolver::{DnsFailure, OverrideResolver, ResolveRule, ResolveRuleError};
 
 use crate::error_kind::ErrorKind;
@@ -95,6 +98,7 @@ pub struct Fetcher {
     timeout: Duration,
     max_body: u64,
     request_headers: exchange::RequestHeaders,
+    credentials: Credentials,
 }
 
 static CRYPTO_PROVIDER: Once = Once::new();
@@ -124,6 +128,8 @@ pub struct FetchSettings {
     pub idle_per_host: usize,
     /// Name-to-address overrides.
     pub resolve: Vec<ResolveRule>,
+    /// Basic credentials by origin (from seed URLs' userinfo).
+    pub credentials: Credentials,
 }
 
 impl Fetcher {
@@ -133,8 +139,22 @@ impl Fetcher {
             // Fails only if another provider is installed already, which is as good.
             let _ = rustls::crypto::ring::default_provider().install_default();
         });
+        let proxies = proxy::EnvProxies::from_env();
+        for (variable, proxy) in proxies.describe() {
+            tracing::info!(
+                proxy,
+                "requests go through the proxy {variable} names (--resolve names excepted)"
+            );
+        }
+        for origin in settings.credentials.origins() {
+            tracing::info!(
+                origin,
+                "a seed's user name and password go to this origin only"
+            );
+        }
         let client = |idle_per_host: usize| {
-            reqwest::blocking::Client::builder()
+            proxies
+                .apply(reqwest::blocking::Client::builder(), &settings.resolve)?
                 .user_agent(settings.user_agent.clone())
                 .redirect(reqwest::redirect::Policy::none())
                 .connect_timeout(settings.connect_timeout)
@@ -159,6 +179,7 @@ impl Fetcher {
             timeout: settings.timeout,
             max_body: settings.max_body,
             request_headers: exchange::RequestHeaders::new(&settings.user_agent),
+            credentials: settings.credentials.clone(),
         })
     }
 
@@ -267,12 +288,17 @@ fn announced_too_large(meta: &ResponseMeta, max_body: u64, truncate: bool) -> Op
 
 impl Fetcher {
     fn send(&self, url: &Url) -> reqwest::Result<reqwest::blocking::Response> {
-        self.clients
+        let request = self
+            .clients
             .client(&origin(url))
             .get(url.clone())
             .headers(self.request_headers.map())
-            .timeout(self.timeout)
-            .send()
+            .timeout(self.timeout);
+        match self.credentials.for_url(url) {
+            Some((user, password)) => request.basic_auth(user, password),
+            None => request,
+        }
+        .send()
     }
 }
 

@@ -156,21 +156,26 @@ fn lines(mut body: &[u8]) -> impl Iterator<Item = &[u8]> {
 }
 
 /// Reads one line: comment removed, key recognized, value trimmed.
+///
+/// As Google's parser reads it: a line ends at its first NUL (that parser reads each
+/// line as a C string), and what is trimmed from a line, a key and a value is C's
+/// whitespace, vertical tab included. Any other control character is part of the
+/// value, and of the path a pattern matches (percent-encoded, as in a URL).
 fn record(line: &[u8]) -> Record<'_> {
-    let line = match line.iter().position(|&b| b == b'#') {
+    let line = match line.iter().position(|&b| b == b'#' || b == 0) {
         Some(at) => &line[..at],
         None => line,
     };
-    let line = line.trim_ascii();
+    let line = trim_space(line);
     let split_at = |at: usize| {
-        let key = String::from_utf8_lossy(line[..at].trim_ascii()).to_ascii_lowercase();
-        (key, line[at + 1..].trim_ascii())
+        let key = String::from_utf8_lossy(trim_space(&line[..at])).to_ascii_lowercase();
+        (key, trim_space(&line[at + 1..]))
     };
     let by_colon = line.iter().position(|&b| b == b':').map(split_at);
     let (key, value) = match by_colon {
         Some((key, value)) if is_key(&key) => (key, value),
         // `Sitemap http://...`: the first colon is the URL's.
-        _ => match line.iter().position(|b| b.is_ascii_whitespace()) {
+        _ => match line.iter().position(|&b| b == b' ' || b == b'\t') {
             Some(at) => split_at(at),
             None => return Record::Other,
         },
@@ -189,6 +194,27 @@ fn record(line: &[u8]) -> Record<'_> {
         "sitemap" | "site-map" => Record::Sitemap(text()),
         _ => Record::Other,
     }
+}
+
+/// C's `isspace`: space, tab, line feed, vertical tab, form feed, carriage return.
+fn is_space(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+fn trim_space(mut bytes: &[u8]) -> &[u8] {
+    while let [first, rest @ ..] = bytes {
+        if !is_space(*first) {
+            break;
+        }
+        bytes = rest;
+    }
+    while let [rest @ .., last] = bytes {
+        if !is_space(*last) {
+            break;
+        }
+        bytes = rest;
+    }
+    bytes
 }
 
 fn is_key(key: &str) -> bool {
@@ -290,6 +316,45 @@ mod tests {
                 None
             );
         }
+    }
+
+    #[test]
+    fn control_characters_are_read_as_googles_parser_reads_them() {
+        use crate::robots::ProductToken;
+        use crate::url::CanonicalUrl;
+
+        let file = b"User-agent: *\n\
+            Disallow:\x0b/vt\x0b\n\
+            Disallow\x0c: /ff-key\n\
+            Disallow: /nul\x00junk\n\
+            Disallow: /ctl\x01b\n\
+            Disallow: /esc\x1b[2J\n\
+            Disallow: /tab\tin\n\
+            Disallow: /del\x7f\n";
+        let rules = RobotsTxt::parse(file).rules_for(&ProductToken::parse("x").unwrap());
+        let base = CanonicalUrl::parse("http://a.test/").unwrap();
+        let allowed = |link: &str| rules.allows(&CanonicalUrl::join(base.as_url(), link).unwrap());
+        // Whitespace around a key or a value is trimmed, vertical tab and form feed too.
+        assert!(!allowed("/vt/page"));
+        assert!(!allowed("/ff-key"));
+        // A NUL ends the line.
+        assert!(!allowed("/nul/page"));
+        // Other controls are part of the path, matched in their percent-encoded form:
+        // a link holding the raw character is encoded the same way.
+        for link in [
+            "/ctl\x01b",
+            "/ctl%01b",
+            "/esc\x1b[2J",
+            "/esc%1b[2J",
+            "/del\x7f",
+            "/del%7F",
+        ] {
+            assert!(!allowed(link), "{link:?}");
+        }
+        // A tab in a link is dropped by URL parsing; the rule names an encoded one.
+        assert!(!allowed("/tab%09in"));
+        assert!(allowed("/tab\tin"));
+        assert!(allowed("/ctl"));
     }
 
     #[test]

@@ -25,9 +25,10 @@
 //!   `%%41` would become `%A`, which a second pass could read as a new escape.
 //!   After this step every `%` in the path and query starts an uppercase escape
 //!   of a byte that must stay encoded;
-//! * keeps userinfo (`user:pass@`) as the `url` crate serializes it: it is part
-//!   of the request the user asked for, and dropping it would change what is
-//!   fetched;
+//! * drops userinfo (`user:pass@`): a canonical URL is stored, logged and
+//!   exported, so it must hold no secret. A seed's userinfo becomes its origin's
+//!   Basic credentials instead (`crate::fetch::Credentials`), and error messages
+//!   show an input's userinfo as `***`;
 //! * keeps the host exactly as the `url` crate gives it: no `www.` stripping
 //!   and no removal of a trailing dot, since both can name different servers;
 //! * refuses URLs longer than [`MAX_URL_LEN`] bytes, before and after
@@ -205,11 +206,16 @@ fn canonicalize(mut url: Url, input: Option<&str>) -> Result<CanonicalUrl, UrlEr
     check_scheme(&url, named)?;
     if url.host_str().is_none_or(str::is_empty) {
         return Err(UrlError::NoHost {
-            input: excerpt(named).to_owned(),
+            input: excerpt(named),
         });
     }
     if url.fragment().is_some() {
         url.set_fragment(None);
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        // An http(s) URL with a host can always lose its userinfo.
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
     }
     if url.query() == Some("") {
         url.set_query(None);
@@ -223,7 +229,7 @@ fn check_scheme(url: &Url, input: &str) -> Result<(), UrlError> {
     match url.scheme() {
         "http" | "https" => Ok(()),
         other => Err(UrlError::UnsupportedScheme {
-            input: excerpt(input).to_owned(),
+            input: excerpt(input),
             scheme: other.to_owned(),
         }),
     }
@@ -350,7 +356,7 @@ fn check_len(input: &str) -> Result<(), UrlError> {
         return Ok(());
     }
     Err(UrlError::TooLong {
-        input: excerpt(input).to_owned(),
+        input: excerpt(input),
         len: input.len(),
         max: MAX_URL_LEN,
     })
@@ -358,21 +364,33 @@ fn check_len(input: &str) -> Result<(), UrlError> {
 
 fn invalid(input: &str, error: &url::ParseError) -> UrlError {
     UrlError::Invalid {
-        input: excerpt(input).to_owned(),
+        input: excerpt(input),
         reason: error.to_string(),
     }
 }
 
-/// The first [`ERROR_EXCERPT_LEN`] bytes of `input`, cut on a char boundary.
-fn excerpt(input: &str) -> &str {
-    if input.len() <= ERROR_EXCERPT_LEN {
-        return input;
-    }
-    let end = (0..=ERROR_EXCERPT_LEN)
+/// The first [`ERROR_EXCERPT_LEN`] bytes of `input`, cut on a char boundary, with
+/// any userinfo shown as `***`.
+fn excerpt(input: &str) -> String {
+    let end = (0..=ERROR_EXCERPT_LEN.min(input.len()))
         .rev()
         .find(|&i| input.is_char_boundary(i))
         .unwrap_or(0);
-    &input[..end]
+    without_userinfo(&input[..end])
+}
+
+/// `scheme://user:pw@host...` as `scheme://***@host...`; anything else unchanged.
+fn without_userinfo(text: &str) -> String {
+    let Some(start) = text.find("://").map(|at| at + 3) else {
+        return text.to_owned();
+    };
+    let authority_end = text[start..]
+        .find(['/', '?', '#', '\\'])
+        .map_or(text.len(), |at| start + at);
+    match text[start..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &text[..start], &text[start + at..]),
+        None => text.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -459,8 +477,13 @@ mod tests {
     }
 
     #[test]
-    fn userinfo_is_kept() {
-        assert_eq!(canon("http://u:p@a.test/"), "http://u:p@a.test/");
+    fn userinfo_is_dropped_and_never_echoed() {
+        assert_eq!(canon("http://u:p@a.test/"), "http://a.test/");
+        assert_eq!(canon("https://u@a.test:8443/x"), "https://a.test:8443/x");
+        let err = CanonicalUrl::parse("ftp://user:secret@a.test/").unwrap_err();
+        assert!(err.to_string().contains("ftp://***@a.test/"), "{err}");
+        let err = CanonicalUrl::parse("http://user:secret@/x").unwrap_err();
+        assert!(!err.to_string().contains("secret"), "{err}");
     }
 
     #[test]

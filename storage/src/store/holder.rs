@@ -30,15 +30,45 @@ fn file(store: &Path) -> PathBuf {
 
 /// Records this process as the holder of `store`. Best effort: a failure to write
 /// only makes a refused process's message less specific.
+///
+/// The file is written whole under a new name of its own and renamed into place, so
+/// a link planted at `lock-holder` is replaced, never followed.
 pub fn claim(store: &Path) {
-    let command: Vec<String> = std::env::args().collect();
+    let command: Vec<String> = std::env::args().map(|arg| without_userinfo(&arg)).collect();
     let holder = Holder {
         pid: std::process::id(),
         command: command.join(" "),
         since_ms: now_ms(),
     };
-    if let Ok(json) = serde_json::to_vec(&holder) {
-        let _ = std::fs::write(file(store), json);
+    let Ok(json) = serde_json::to_vec(&holder) else {
+        return;
+    };
+    // This process's own name: only a dead process of the same pid can have left it.
+    let temporary = store.join(format!(".{FILE}.{}.tmp", std::process::id()));
+    let _ = std::fs::remove_file(&temporary);
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temporary)
+        .and_then(|mut out| std::io::Write::write_all(&mut out, &json))
+        .and_then(|()| std::fs::rename(&temporary, file(store)));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+}
+
+/// A command-line argument with the password of any `scheme://user:pw@` in it
+/// masked: a seed URL may carry one, and this file is for anyone to read.
+fn without_userinfo(arg: &str) -> String {
+    let Some(start) = arg.find("://").map(|at| at + 3) else {
+        return arg.to_owned();
+    };
+    let end = arg[start..]
+        .find(['/', '?', '#'])
+        .map_or(arg.len(), |at| start + at);
+    match arg[start..end].rfind('@') {
+        Some(at) => format!("{}***{}", &arg[..start], &arg[start + at..]),
+        None => arg.to_owned(),
     }
 }
 
@@ -102,6 +132,28 @@ mod tests {
         release(dir.path());
         let text = describe(dir.path()).unwrap();
         assert!(text.contains(" ...`"), "{text}");
+    }
+
+    #[test]
+    fn passwords_on_the_command_line_are_masked() {
+        assert_eq!(
+            without_userinfo("http://user:pw@a.test:8080/p?x=a@b"),
+            "http://***@a.test:8080/p?x=a@b"
+        );
+        assert_eq!(without_userinfo("http://a.test/@x"), "http://a.test/@x");
+        assert_eq!(without_userinfo("--store"), "--store");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_planted_at_the_holder_file_is_replaced_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        std::os::unix::fs::symlink(&victim, file(dir.path())).unwrap();
+        claim(dir.path());
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert!(describe(dir.path()).is_some());
     }
 
     #[test]
