@@ -71,13 +71,13 @@ pub enum StoreError {
     /// nothing more is written (`crate::store::space`).
     #[error(
         "store {path}: only {} free on its filesystem, under the {} kept free: the crawl stops here, every page written so far is kept; free some space (or lower --min-free-space) and crawl again to resume",
-        crate::store::space::human(*free), crate::store::space::human(*min)
+        human(*free), human(*min)
     )]
     LowOnSpace { path: PathBuf, free: u64, min: u64 },
     /// A write met a full disk (or quota).
     #[error(
         "store {path}: the disk is full ({} free on its filesystem): {reason}; free some space and crawl again to resume",
-        crate::store::space::human(*free)
+        human(*free)
     )]
     DiskFull {
         path: PathBuf,
@@ -96,5 +96,14 @@ impl StoreError {
             path: path.to_path_buf(),
             source,
         }
+    }
+}
+
+/// `bytes` for people: `1.5 MiB`.
+fn human(bytes: u64) -> String {
+    let units = [(1u64 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    match units.into_iter().find(|(size, _)| bytes >= *size) {
+        Some((size, unit)) => format!("{:.1} {unit}", bytes as f64 / size as f64),
+        None => format!("{bytes} bytes"),
     }
 }

@@ -10,7 +10,7 @@
 
 use url::Url;
 
-use super::ResolveRule;
+use super::resolver::ResolveRule;
 
 /// The environment's proxy settings.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
