@@ -102,6 +102,7 @@ mod tests {
             "fresh",
             "force",
             "skip_bad_seeds",
+            "retry_errors",
             "no_progress",
             "verbose",
             "quiet",
