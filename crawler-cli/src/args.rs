@@ -81,8 +81,8 @@ pub struct CrawlArgs {
     #[arg(long, requires = "fresh")]
     pub force: bool,
     /// Fetch again the stored URLs that failed with these error kinds (comma-separated, or all), e.g. after an outage; their new records replace the failed ones.
-    #[arg(long, value_name = "KIND[,KIND]|all", value_delimiter = ',')]
-    pub retry_errors: Vec<String>,
+    #[arg(long, value_name = "KIND[,KIND]|all", value_delimiter = ',', value_parser = retry_kind())]
+    pub retry_errors: Vec<RetryKind>,
     /// Skip seed lines that are not crawlable URLs, with a warning naming file and line, instead of stopping.
     #[arg(long)]
     pub skip_bad_seeds: bool,
@@ -323,6 +323,26 @@ fn error_kind() -> impl clap::builder::TypedValueParser<Value = ErrorKind> {
     use clap::builder::TypedValueParser as _;
     clap::builder::PossibleValuesParser::new(ErrorKind::ALL.map(ErrorKind::as_str))
         .try_map(|name| name.parse::<ErrorKind>())
+}
+
+/// What `--retry-errors` names: one error kind, or `all` of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RetryKind {
+    All,
+    Kind(ErrorKind),
+}
+
+/// [`error_kind`], plus `all`.
+fn retry_kind() -> impl clap::builder::TypedValueParser<Value = RetryKind> {
+    use clap::builder::TypedValueParser as _;
+    let names = ErrorKind::ALL
+        .map(ErrorKind::as_str)
+        .into_iter()
+        .chain(["all"]);
+    clap::builder::PossibleValuesParser::new(names).try_map(|name| match name.as_str() {
+        "all" => Ok(RetryKind::All),
+        kind => kind.parse::<ErrorKind>().map(RetryKind::Kind),
+    })
 }
 
 /// `200`, `2xx`, `error`.

@@ -1,5 +1,6 @@
 //! What the user sees of a crawl: the live progress line and the final summary.
 
+use std::collections::BTreeMap;
 use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
@@ -110,27 +111,26 @@ pub fn print_summary(
         summary.pages_per_sec,
         human_bytes(summary.bytes)
     )?;
-    let classes: Vec<String> = summary
-        .by_status_class
-        .iter()
-        .map(|(class, n)| format!("{class} {n}"))
-        .collect();
-    if !classes.is_empty() {
-        writeln!(out, "  responses: {}", classes.join(", "))?;
+    if !summary.by_status_class.is_empty() {
+        writeln!(out, "  responses: {}", counts(&summary.by_status_class))?;
     }
-    let errors: Vec<String> = summary
-        .errors
-        .iter()
-        .map(|(kind, n)| format!("{} {n}", escaped(kind)))
-        .collect();
-    if !errors.is_empty() {
-        writeln!(out, "  errors: {}", errors.join(", "))?;
+    if !summary.errors.is_empty() {
+        writeln!(out, "  errors: {}", counts(&summary.errors))?;
     }
     if summary.queued_left > 0 {
         writeln!(out, "  {} URLs left in the frontier", summary.queued_left)?;
     }
     print_politeness(&mut out, summary)?;
     writeln!(out, "  store: {}", escaped(&store.display().to_string()))
+}
+
+/// `2xx 40, 4xx 2` or `connect 3, timeout 1`: counts by name, as the summary shows them.
+pub fn counts(by_name: &BTreeMap<String, u64>) -> String {
+    let counts: Vec<String> = by_name
+        .iter()
+        .map(|(name, n)| format!("{} {n}", escaped(name)))
+        .collect();
+    counts.join(", ")
 }
 
 /// Says that the store's crawl has nothing left to do, when it ended, and how to

@@ -12,9 +12,9 @@ use crawler_core::{
 };
 use crawler_storage::{Store, StoreError, StoreOptions};
 
-use crate::args::CrawlArgs;
+use crate::args::{CrawlArgs, RetryKind};
 use crate::config_file::Origins;
-use crate::report::{print_complete, print_summary, ProgressBar};
+use crate::report::{self, print_complete, print_summary, ProgressBar};
 use crate::signals::SignalWatch;
 use crate::terminal::notice;
 
@@ -29,7 +29,7 @@ pub fn run(args: CrawlArgs) -> Result<ExitCode, Failure> {
         .map_err(|e| bad_setting(&e, &args.origins))?;
     // Everything the crawl needs is checked before --fresh deletes anything.
     let (seeds, credentials) = collect_seeds(&args)?;
-    let retry = retry_kinds(&args.retry_errors)?;
+    let retry = retry_kinds(&args.retry_errors);
     if args.fresh {
         if seeds.is_empty() {
             return Err(Failure::Usage(format!(
@@ -94,18 +94,15 @@ pub struct Run<'a> {
 }
 
 /// `--retry-errors timeout,connect` or `all` (every kind).
-fn retry_kinds(given: &[String]) -> Result<Vec<ErrorKind>, Failure> {
-    if given.iter().any(|kind| kind.trim() == "all") {
-        return Ok(ErrorKind::ALL.to_vec());
+fn retry_kinds(given: &[RetryKind]) -> Vec<ErrorKind> {
+    if given.contains(&RetryKind::All) {
+        return ErrorKind::ALL.to_vec();
     }
     given
         .iter()
-        .map(|kind| {
-            kind.trim().parse::<ErrorKind>().map_err(|e| {
-                Failure::Usage(format!(
-                    "--retry-errors: {e}; give kinds separated by commas, or all"
-                ))
-            })
+        .filter_map(|kind| match kind {
+            RetryKind::Kind(kind) => Some(*kind),
+            RetryKind::All => None,
         })
         .collect()
 }
@@ -244,7 +241,7 @@ fn crawl_into(
             notice(&format!(
                 "no server answered: every request failed before a response ({}); \
                  check the URLs, the network, --resolve and --timeout",
-                summary_errors(&summary),
+                report::counts(&summary.errors),
             ));
             Ok(ExitCode::from(crate::NOTHING_REACHED))
         }
@@ -293,15 +290,6 @@ fn say_if_seeds_were_stored(
 /// included: wrong URLs, no network, a DNS or TLS failure.
 fn nothing_answered(summary: &CrawlSummary) -> bool {
     summary.responses == 0 && !summary.stopped && !summary.errors.is_empty()
-}
-
-fn summary_errors(summary: &CrawlSummary) -> String {
-    let kinds: Vec<String> = summary
-        .errors
-        .iter()
-        .map(|(kind, n)| format!("{kind} {n}"))
-        .collect();
-    kinds.join(", ")
 }
 
 /// What the store holds as the crawl starts (counting costs a scan of the frontier,
