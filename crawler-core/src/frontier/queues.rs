@@ -64,6 +64,11 @@ pub trait QueueSpill: Send {
     /// order they were discovered. Called only when every URL of the host handed out
     /// before is recorded (or held again in memory, as a retry is).
     fn load(&self, host: &str, limit: usize) -> Result<Vec<Queued>, StoreError>;
+
+    /// How many URLs the store holds for `host` from where [`QueueSpill::load`] last
+    /// started: at least those not recorded, perhaps a few recorded ones too (it is
+    /// read cheaply, for counting, not for handing out).
+    fn count(&self, host: &str) -> Result<u64, StoreError>;
 }
 
 /// The per-host queues and politeness state of a crawl; owned by the scheduler thread.
