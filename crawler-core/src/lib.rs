@@ -77,6 +77,7 @@
 #![warn(missing_docs)]
 
 mod builder;
+mod closure_log;
 pub mod config;
 mod crawl;
 mod crawl_error;

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use crawler_storage::StoreError;
 use crossbeam_channel::{select, Receiver, Sender};
 
+use crate::closure_log::ClosureLog;
 use crate::events::{CrawlEvent, Events};
 use crate::frontier::Frontier;
 use crate::messages::{Health, Next, Report, Task};
@@ -95,6 +96,8 @@ pub(crate) struct Scheduler {
     events: Events,
     /// When the active and parked hosts were last counted (a walk over every host).
     counted_hosts_at: Option<Instant>,
+    /// Hosts closed: named one by one, then counted (a broad crawl closes many).
+    closures: ClosureLog,
 }
 
 /// What a scheduler leaves when its loop ends, every worker joined.
@@ -137,6 +140,7 @@ impl Scheduler {
             failure: None,
             events,
             counted_hosts_at: None,
+            closures: ClosureLog::default(),
         }
     }
 
@@ -144,6 +148,7 @@ impl Scheduler {
     /// closes the task channel and joins every worker.
     pub(crate) fn run(mut self) -> Ended {
         self.rounds();
+        self.closures.flush();
         let Scheduler {
             frontier,
             workers,
@@ -300,17 +305,13 @@ impl Scheduler {
             self.counted_hosts_at = Some(now);
         }
         for closure in self.frontier.take_closures() {
-            tracing::warn!(
-                host = closure.host,
-                kind = closure.kind,
-                reason = closure.reason,
-                "host closed: its URLs are recorded, not fetched"
-            );
+            self.closures.record(&closure, now);
             self.events.emit(CrawlEvent::HostClosed {
                 host: closure.host,
                 kind: closure.kind.to_owned(),
                 reason: closure.reason,
             });
         }
+        self.closures.tick(now);
     }
 }
