@@ -2,7 +2,7 @@
 //! error for the whole crate, so that callers (the engine, the CLI) can tell a store in
 //! use or of another format from damage or an I/O failure.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Why the store could not be opened, read or written.
 ///
@@ -44,23 +44,24 @@ pub enum StoreError {
     /// A write to a store opened for reading only ([`crate::StoreOptions::read_only`]).
     #[error("store {path}: opened for reading only; it cannot be written")]
     ReadOnly { path: PathBuf },
-    /// sled could not open the database.
-    #[error("store {path}: {source}")]
-    Open {
-        path: PathBuf,
-        #[source]
-        source: sled::Error,
-    },
+    /// sled could not open the database. (The message says the source's words, so the
+    /// source is not also a `source()`: a chain printer would say them twice.)
+    #[error("store {path}: {source}{}", damage_hint(path, source))]
+    Open { path: PathBuf, source: sled::Error },
     /// A file of the store (a body segment) could not be read or written.
     #[error("store {path}: {source}")]
     Io {
         path: PathBuf,
-        #[source]
         source: std::io::Error,
     },
-    /// sled failed while reading or writing.
-    #[error("store: {0}")]
-    Sled(#[from] sled::Error),
+    /// sled failed while reading or writing ([`StoreError::in_store`] names the store).
+    #[error("store{}: the sled database failed: {source}{}",
+        path.as_ref().map(|p| format!(" {}", p.display())).unwrap_or_default(),
+        path.as_ref().map(|p| damage_hint(p, source)).unwrap_or_default())]
+    Sled {
+        path: Option<PathBuf>,
+        source: sled::Error,
+    },
     /// A write of the store's records failed earlier in this process; nothing is
     /// written after it (see `crate::writer`).
     #[error(
@@ -87,15 +88,95 @@ pub enum StoreError {
     /// A record that does not decode: the store is damaged (or was edited).
     #[error("store: damaged record under key {key:?}: {reason}")]
     Corrupt { key: String, reason: String },
+    /// A file of the store fails its check at `offset` (a flipped bit, a cut file): what
+    /// it holds there is not served. `url` is the page it belongs to, when known.
+    #[error(
+        "store {}: {} is damaged at byte {offset}{}: {what}; {}",
+        store.display(),
+        file.display(),
+        url.as_deref().map(|u| format!(" ({u})")).unwrap_or_default(),
+        what_to_do(store)
+    )]
+    Damaged {
+        store: PathBuf,
+        file: PathBuf,
+        offset: u64,
+        url: Option<String>,
+        what: String,
+    },
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(source: sled::Error) -> StoreError {
+        StoreError::Sled { path: None, source }
+    }
 }
 
 impl StoreError {
+    /// Damage in `file` (a file of the store at `store`) at `offset`.
+    pub(crate) fn damaged(store: &Path, file: &Path, offset: u64, what: &str) -> StoreError {
+        StoreError::Damaged {
+            store: store.to_path_buf(),
+            file: file.to_path_buf(),
+            offset,
+            url: None,
+            what: what.to_owned(),
+        }
+    }
+
+    /// This error, naming the page `url` when it is damage that does not name one yet.
+    pub(crate) fn of_page(self, url: &str) -> StoreError {
+        match self {
+            StoreError::Damaged {
+                store,
+                file,
+                offset,
+                url: None,
+                what,
+            } => StoreError::Damaged {
+                store,
+                file,
+                offset,
+                url: Some(url.to_owned()),
+                what,
+            },
+            other => other,
+        }
+    }
+
+    /// This error, naming the store at `path` when it is sled's and names none yet.
+    pub fn in_store(self, path: &Path) -> StoreError {
+        match self {
+            StoreError::Sled { path: None, source } => StoreError::Sled {
+                path: Some(path.to_path_buf()),
+                source,
+            },
+            other => other,
+        }
+    }
+
     /// An I/O error on one of the store's own files.
     pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> StoreError {
         StoreError::Io {
             path: path.to_path_buf(),
             source,
         }
+    }
+}
+
+/// What a user does about damage to the store at `store`.
+fn what_to_do(store: &Path) -> String {
+    format!(
+        "run `crawler check --store {0}` to list the damage and `crawler repair --store {0}` to rebuild what can be",
+        store.display()
+    )
+}
+
+/// [`what_to_do`] after sled's own report of damage; nothing after its other errors.
+fn damage_hint(store: &Path, source: &sled::Error) -> String {
+    match source {
+        sled::Error::Corruption { .. } => format!("; {}", what_to_do(store)),
+        _ => String::new(),
     }
 }
 

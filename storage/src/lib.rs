@@ -77,5 +77,7 @@ pub use record::{
     now_ms, CrawlRun, HttpExchange, Link, PageRecord, QueueEntry, QueueSlot, RequestHead,
     ResponseHead, StoreStats,
 };
+pub use store::check::{CheckReport, Fingerprint, Problem};
+pub use store::repair::RepairReport;
 pub use store::write::PageWrite;
 pub use store::{Store, StoreOptions, FORMAT_VERSION};

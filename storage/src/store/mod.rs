@@ -6,10 +6,12 @@
 //! seen-set (`frontier`), reading pages back (`pages`) and the runs (`runs`); queries
 //! and statistics are in `crate::query`.
 
+pub(crate) mod check;
 pub(crate) mod frontier;
 pub(crate) mod holder;
 pub(crate) mod leftovers;
 pub(crate) mod pages;
+pub(crate) mod repair;
 pub(crate) mod runs;
 pub(crate) mod space;
 pub(crate) mod write;

@@ -59,7 +59,10 @@ pub(crate) fn is_out_of_space(error: &StoreError) -> bool {
     let full = |e: &std::io::Error| matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT));
     match error {
         StoreError::Io { source, .. } => full(source),
-        StoreError::Sled(sled::Error::Io(source)) => full(source),
+        StoreError::Sled {
+            source: sled::Error::Io(source),
+            ..
+        } => full(source),
         StoreError::DiskFull { .. } | StoreError::LowOnSpace { .. } => false,
         // The writer and the indexes' threads keep their failures as text: the
         // system's own words for ENOSPC.
