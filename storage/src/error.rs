@@ -44,23 +44,24 @@ pub enum StoreError {
     /// A write to a store opened for reading only ([`crate::StoreOptions::read_only`]).
     #[error("store {path}: opened for reading only; it cannot be written")]
     ReadOnly { path: PathBuf },
-    /// sled could not open the database. (The message says the source's words, so the
-    /// source is not also a `source()`: a chain printer would say them twice.)
-    #[error("store {path}: {source}{}", damage_hint(path, source))]
-    Open { path: PathBuf, source: sled::Error },
+    /// sled could not open the database. (These messages say the cause's words, so the
+    /// cause is no `source()`, and its field is not named `source`: a chain printer
+    /// would say it twice.)
+    #[error("store {path}: {error}{}", damage_hint(path, error))]
+    Open { path: PathBuf, error: sled::Error },
     /// A file of the store (a body segment) could not be read or written.
-    #[error("store {path}: {source}")]
+    #[error("store {path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// sled failed while reading or writing ([`StoreError::in_store`] names the store).
-    #[error("store{}: the sled database failed: {source}{}",
+    #[error("store{}: the sled database failed: {error}{}",
         path.as_ref().map(|p| format!(" {}", p.display())).unwrap_or_default(),
-        path.as_ref().map(|p| damage_hint(p, source)).unwrap_or_default())]
+        path.as_ref().map(|p| damage_hint(p, error)).unwrap_or_default())]
     Sled {
         path: Option<PathBuf>,
-        source: sled::Error,
+        error: sled::Error,
     },
     /// A write of the store's records failed earlier in this process; nothing is
     /// written after it (see `crate::writer`).
@@ -107,8 +108,8 @@ pub enum StoreError {
 }
 
 impl From<sled::Error> for StoreError {
-    fn from(source: sled::Error) -> StoreError {
-        StoreError::Sled { path: None, source }
+    fn from(error: sled::Error) -> StoreError {
+        StoreError::Sled { path: None, error }
     }
 }
 
@@ -147,19 +148,19 @@ impl StoreError {
     /// This error, naming the store at `path` when it is sled's and names none yet.
     pub fn in_store(self, path: &Path) -> StoreError {
         match self {
-            StoreError::Sled { path: None, source } => StoreError::Sled {
+            StoreError::Sled { path: None, error } => StoreError::Sled {
                 path: Some(path.to_path_buf()),
-                source,
+                error,
             },
             other => other,
         }
     }
 
     /// An I/O error on one of the store's own files.
-    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> StoreError {
+    pub(crate) fn io(path: &std::path::Path, error: std::io::Error) -> StoreError {
         StoreError::Io {
             path: path.to_path_buf(),
-            source,
+            error,
         }
     }
 }
@@ -186,5 +187,23 @@ fn human(bytes: u64) -> String {
     match units.into_iter().find(|(size, _)| bytes >= *size) {
         Some((size, unit)) => format!("{:.1} {unit}", bytes as f64 / size as f64),
         None => format!("{bytes} bytes"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sled_error_is_said_once_and_names_the_store_it_is_put_in() {
+        let corrupt = sled::Error::Corruption { at: None, bt: () };
+        let error = StoreError::from(corrupt).in_store(Path::new("crawl.store"));
+        assert!(std::error::Error::source(&error).is_none(), "said once");
+        let message = error.to_string();
+        assert!(message.starts_with("store crawl.store: "), "{message}");
+        assert!(
+            message.contains("crawler repair --store crawl.store"),
+            "{message}"
+        );
     }
 }

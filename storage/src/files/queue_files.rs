@@ -589,6 +589,30 @@ mod tests {
     }
 
     #[test]
+    fn a_damaged_entry_between_whole_ones_costs_that_entry_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let (files, first, path, whole) = one_entry(dir.path());
+        let third = entry("a:80", "a/3", 1);
+        files.append([&entry("a:80", "a/2", 1)]).unwrap();
+        files.append([&third]).unwrap();
+        drop(files);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[whole as usize + frame::HEAD_LEN + 2] ^= 0x20;
+        std::fs::write(&path, &bytes).unwrap();
+
+        let files = QueueFiles::open(dir.path());
+        let mut reader = files.reader("a:80", 0).unwrap();
+        reader.warn = false;
+        let read = load(&mut reader, usize::MAX, |_| Ok(false)).unwrap().0;
+        assert_eq!(read, [first.clone(), third.clone()]);
+        assert_eq!(reader.damaged.len(), 1);
+        assert_eq!(reader.damaged[0].0, whole);
+        // Repair after a kill cuts torn ends only: what follows damage stays.
+        files.repair(|_| Ok(0)).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), bytes.len() as u64);
+    }
+
+    #[test]
     fn a_file_cut_inside_its_host_frame_is_deleted_by_repair() {
         let dir = tempfile::tempdir().unwrap();
         let files = QueueFiles::open(dir.path());

@@ -314,7 +314,7 @@ fn open_error(path: &Path, source: sled::Error) -> StoreError {
     } else {
         StoreError::Open {
             path: path.to_path_buf(),
-            source,
+            error: source,
         }
     }
 }
