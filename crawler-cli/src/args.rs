@@ -17,7 +17,8 @@ use crate::values::{whole, Seconds, Size};
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0    done (also: resuming a crawl that was already complete)
-  1    error: the store could not be opened or written, a crawl failed
+  1    error: the store could not be opened or written, a crawl failed;
+       `check` found problems
   2    bad usage: unknown flag, bad value, bad seed line, bad config file
   4    crawl: no server answered at all (refused connections, DNS, TLS,
        timeouts); what failed is stored, as with any error
@@ -50,6 +51,10 @@ pub enum Command {
     Links(LinksArgs),
     /// Export stored pages as JSON lines or as a WARC 1.1 archive (.warc.gz).
     Export(ExportArgs),
+    /// Verify every file of a store; name each problem (exit 1), or say it is sound.
+    Check(CheckArgs),
+    /// Rebuild what a store derives from its records; move what cannot be trusted to DIR/quarantine/.
+    Repair(RepairArgs),
     /// Start a small synthetic web on loopback, crawl it, and show how to query the result.
     Demo(DemoArgs),
     /// Judge URLs against a robots.txt (a file or a URL) as a crawl would, naming the deciding rule.
@@ -515,9 +520,29 @@ pub struct ExportArgs {
     /// JSON lines: include each body (as `body` when UTF-8, else `body_base64`).
     #[arg(long)]
     pub with_body: bool,
+    /// Go on past pages whose stored parts are damaged, leaving them out (counted on stderr).
+    #[arg(long)]
+    pub skip_damaged: bool,
     /// The pages these flags select.
     #[command(flatten)]
     pub filter: FilterArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// The store to verify (no crawl may hold it); nothing in it is changed.
+    #[arg(long, value_name = "DIR")]
+    pub store: PathBuf,
+    /// One JSON object: sound, pages, queued, problems (file, offset, what).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RepairArgs {
+    /// The store to repair (no crawl may hold it).
+    #[arg(long, value_name = "DIR")]
+    pub store: PathBuf,
 }
 
 #[derive(Args, Debug)]

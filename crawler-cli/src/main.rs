@@ -107,9 +107,11 @@ fn main() -> ExitCode {
             | Command::Get(_)
             | Command::Links(_)
             | Command::Export(_)
+            | Command::Check(_)
     ) {
         tune_allocator_for_reading();
     }
+    let store = queried_store(&cli.command);
     let result = match cli.command {
         Command::Crawl(args) => commands::crawl::run(*args),
         Command::Stats(args) => commands::stats::run(args),
@@ -117,6 +119,8 @@ fn main() -> ExitCode {
         Command::Get(args) => commands::get::run(args),
         Command::Links(args) => commands::links::run(args),
         Command::Export(args) => commands::export::run(args),
+        Command::Check(args) => commands::check::run(args),
+        Command::Repair(args) => commands::repair::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Robots(args) => commands::robots::run(args),
         Command::Completions(args) => commands::completions::run(args),
@@ -138,9 +142,36 @@ fn main() -> ExitCode {
         // A closed pipe (`crawler ls | head`) is a normal way to stop reading.
         Err(Failure::Error(error)) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(Failure::Error(error)) => {
+            let error = naming_store(error, store.as_deref());
             report_error(&format!("{error:#}"));
             ExitCode::from(1)
         }
+    }
+}
+
+/// The store a query or maintenance command reads.
+fn queried_store(command: &Command) -> Option<std::path::PathBuf> {
+    match command {
+        Command::Stats(args) => Some(args.store.clone()),
+        Command::Ls(args) => Some(args.store.clone()),
+        Command::Get(args) => Some(args.store.clone()),
+        Command::Links(args) => Some(args.store.clone()),
+        Command::Export(args) => Some(args.store.clone()),
+        Command::Check(args) => Some(args.store.clone()),
+        Command::Repair(args) => Some(args.store.clone()),
+        _ => None,
+    }
+}
+
+/// `error`, naming `store` when it is an error of sled's that names none (sled's own
+/// words say nothing of where).
+fn naming_store(error: anyhow::Error, store: Option<&std::path::Path>) -> anyhow::Error {
+    let Some(store) = store else {
+        return error;
+    };
+    match error.downcast::<crawler_storage::StoreError>() {
+        Ok(error) => error.in_store(store).into(),
+        Err(error) => error,
     }
 }
 

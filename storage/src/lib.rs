@@ -77,6 +77,8 @@ pub use record::{
     now_ms, CrawlRun, HttpExchange, Link, PageRecord, QueueEntry, QueueSlot, RequestHead,
     ResponseHead, StoreStats,
 };
+pub use store::check::{CheckReport, Fingerprint, Problem};
 pub use store::holder::without_userinfo;
+pub use store::repair::RepairReport;
 pub use store::write::PageWrite;
 pub use store::{Store, StoreOptions, FORMAT_VERSION};

@@ -5,6 +5,7 @@ mod bad_input;
 mod cli;
 mod config_file;
 mod crawl;
+mod damage;
 mod exports;
 mod extraction;
 mod fetching;

@@ -33,9 +33,14 @@ pub fn run(args: ExportArgs) -> Result<ExitCode, Failure> {
     }
     let store = open(&args.store)?;
     let mut output = Output::create(args.output.as_deref())?;
+    let reading = Reading {
+        store: &store,
+        filter: &filter,
+        skip_damaged: args.skip_damaged,
+    };
     let written = match args.format {
-        ExportFormat::Jsonl => export_jsonl(&store, &filter, args.with_body, &mut output),
-        ExportFormat::Warc => export_warc(&store, &filter, args.output.as_deref(), &mut output),
+        ExportFormat::Jsonl => export_jsonl(&reading, args.with_body, &mut output),
+        ExportFormat::Warc => export_warc(&reading, args.output.as_deref(), &mut output),
     };
     let counts = match written {
         Ok(counts) => counts,
@@ -45,10 +50,20 @@ pub fn run(args: ExportArgs) -> Result<ExitCode, Failure> {
         }
     };
     output.commit()?;
-    if let Some(path) = &args.output {
-        notice(&counts.describe(path));
+    match &args.output {
+        Some(path) => notice(&counts.describe(path)),
+        None if counts.damaged > 0 => notice(&counts.damaged_text(&args.store)),
+        None => {}
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What an export reads: the pages `filter` selects in `store`, past damaged ones
+/// when `skip_damaged`.
+struct Reading<'a> {
+    store: &'a Store,
+    filter: &'a PageFilter,
+    skip_damaged: bool,
 }
 
 /// What an export wrote and left out.
@@ -59,6 +74,10 @@ struct Counts {
     no_response: u64,
     /// Pages with a response but no stored HTTP heads.
     no_headers: u64,
+    /// Pages left out because a stored part of theirs is damaged (`--skip-damaged`).
+    damaged: u64,
+    /// The store, to name in what to do about damage.
+    store: PathBuf,
 }
 
 impl Counts {
@@ -76,7 +95,19 @@ impl Counts {
                 self.no_headers
             ));
         }
+        if self.damaged > 0 {
+            text.push_str(&format!("; {}", self.damaged_text(&self.store)));
+        }
         text
+    }
+
+    fn damaged_text(&self, store: &Path) -> String {
+        format!(
+            "skipped {} damaged page{} (`crawler check --store {}` lists the damage)",
+            self.damaged,
+            if self.damaged == 1 { "" } else { "s" },
+            store.display()
+        )
     }
 }
 
@@ -94,14 +125,9 @@ struct ExportedPage<'a> {
     body_base64: Option<String>,
 }
 
-fn export_jsonl(
-    store: &Store,
-    filter: &PageFilter,
-    with_body: bool,
-    out: &mut Output,
-) -> Result<Counts, Failure> {
-    let mut counts = Counts::default();
-    each_page_with_content(store, filter, with_body, |page, content| {
+fn export_jsonl(reading: &Reading, with_body: bool, out: &mut Output) -> Result<Counts, Failure> {
+    let mut pages = 0;
+    let damaged = each_page_with_content(reading, with_body, |page, content| {
         let mut line = ExportedPage {
             page: &page,
             fetched_at: fetched_at(&page),
@@ -120,22 +146,29 @@ fn export_jsonl(
         }
         serde_json::to_writer(&mut *out, &line)?;
         out.write_all(b"\n")?;
-        counts.pages += 1;
+        pages += 1;
         Ok(())
     })?;
-    Ok(counts)
+    Ok(Counts {
+        pages,
+        damaged,
+        store: reading.store.path().to_path_buf(),
+        ..Counts::default()
+    })
 }
 
 fn export_warc(
-    store: &Store,
-    filter: &PageFilter,
+    reading: &Reading,
     path: Option<&Path>,
     out: &mut Output,
 ) -> Result<Counts, Failure> {
-    let info = warc_info(store, path)?;
+    let info = warc_info(reading.store, path)?;
     let mut warc = WarcWriter::new(out, &info)?;
-    let mut counts = Counts::default();
-    each_page_with_content(store, filter, true, |page, content| {
+    let mut counts = Counts {
+        store: reading.store.path().to_path_buf(),
+        ..Counts::default()
+    };
+    let damaged = each_page_with_content(reading, true, |page, content| {
         if page.status.is_none() {
             counts.no_response += 1;
             return Ok(());
@@ -155,6 +188,7 @@ fn export_warc(
         counts.pages += 1;
         Ok(())
     })?;
+    counts.damaged = damaged;
     warc.finish()?;
     Ok(counts)
 }
@@ -162,23 +196,25 @@ fn export_warc(
 /// Pages travel from the reading thread to the writing one in chunks of this many.
 const CHUNK: usize = 256;
 
-/// Calls `each` with every page `filter` selects and its content, in query order. A
+/// Calls `each` with every page the filter selects and its content, in query order. A
 /// thread of its own reads them (sled, the body log, decompression) while the calling
 /// thread formats and writes (JSON, or WARC and gzip): each is about half of an
-/// export's work. At most a few chunks are read ahead.
+/// export's work. At most a few chunks are read ahead. Returns how many damaged pages
+/// were skipped (each named in a notice); without `skip_damaged` damage is an error.
 fn each_page_with_content(
-    store: &Store,
-    filter: &PageFilter,
+    reading: &Reading,
     with_bodies: bool,
     mut each: impl FnMut(PageRecord, PageContent) -> Result<(), Failure>,
-) -> Result<(), Failure> {
+) -> Result<u64, Failure> {
     type Chunk = Vec<Result<(PageRecord, PageContent), StoreError>>;
     let (sender, receiver) = mpsc::sync_channel::<Chunk>(4);
+    let skips = |error: &StoreError| reading.skip_damaged && is_page_damage(error);
+    let (store, filter) = (reading.store, reading.filter);
     std::thread::scope(|scope| {
         scope.spawn(move || {
             let mut chunk = Vec::with_capacity(CHUNK);
             for item in store.query(filter).with_content(with_bodies) {
-                let failed = item.is_err();
+                let failed = item.as_ref().is_err_and(|error| !skips(error));
                 chunk.push(item);
                 if chunk.len() == CHUNK || failed {
                     let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
@@ -191,14 +227,26 @@ fn each_page_with_content(
             let _ = sender.send(chunk);
         });
         // Returning early drops the receiver, which stops the reader at its next send.
+        let mut skipped = 0;
         for chunk in receiver {
             for item in chunk {
-                let (page, content) = item?;
-                each(page, content)?;
+                match item {
+                    Ok((page, content)) => each(page, content)?,
+                    Err(error) if skips(&error) => {
+                        notice(&format!("skipped: {error}"));
+                        skipped += 1;
+                    }
+                    Err(error) => return Err(error.into()),
+                }
             }
         }
-        Ok(())
+        Ok(skipped)
     })
+}
+
+/// Damage to one page's stored parts, which an export can leave that page out for.
+fn is_page_damage(error: &StoreError) -> bool {
+    matches!(error, StoreError::Damaged { url: Some(_), .. })
 }
 
 /// Why a response record's payload is not the whole body, if it is not.

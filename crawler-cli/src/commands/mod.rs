@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod check;
 pub mod completions;
 pub mod crawl;
 pub mod demo;
@@ -7,7 +8,9 @@ pub mod export;
 pub mod get;
 pub mod links;
 pub mod ls;
+mod maintenance;
 pub mod man;
 mod reading;
+pub mod repair;
 pub mod robots;
 pub mod stats;

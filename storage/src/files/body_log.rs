@@ -249,13 +249,23 @@ impl BodyLog {
         let file = self.reader(pointer.segment)?;
         let path = Self::segment_path(&self.dir, pointer.segment);
         let mut framed = vec![0u8; pointer.len as usize];
-        file.read_exact_at(&mut framed, pointer.offset)
-            .map_err(|e| StoreError::io(&path, e))?;
+        match file.read_exact_at(&mut framed, pointer.offset) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                let store = self.dir.parent().unwrap_or(&self.dir);
+                let what = "the segment ends inside this frame (cut short)";
+                return Err(StoreError::damaged(store, &path, pointer.offset, what));
+            }
+            Err(e) => return Err(StoreError::io(&path, e)),
+        }
         if frame::payload(&framed).is_none() {
-            return Err(StoreError::Corrupt {
-                key: format!("{} at byte {}", path.display(), pointer.offset),
-                reason: "a body log frame whose length or checksum does not match".into(),
-            });
+            let store = self.dir.parent().unwrap_or(&self.dir);
+            return Err(StoreError::damaged(
+                store,
+                &path,
+                pointer.offset,
+                "a body log frame whose length or checksum does not match",
+            ));
         }
         framed.drain(..frame::HEAD_LEN);
         Ok(framed)
@@ -404,7 +414,7 @@ mod tests {
         let reopened = BodyLog::open(dir.path());
         assert!(matches!(
             reopened.read(body),
-            Err(StoreError::Corrupt { .. })
+            Err(StoreError::Damaged { .. })
         ));
         assert_eq!(reopened.read(heads).unwrap(), b"heads");
         // Torn: the file ends inside the part's frame.

@@ -63,6 +63,7 @@ pub(crate) fn frames(bytes: &[u8]) -> Frames<'_> {
 impl Frames<'_> {
     /// How many bytes the frames read so far take: where a torn or damaged one starts
     /// once the iterator is done.
+    #[cfg(test)]
     pub(crate) fn end(&self) -> usize {
         self.end
     }
@@ -82,6 +83,51 @@ impl<'a> Iterator for Frames<'a> {
         self.end += framed_len(payload.len());
         Some(payload)
     }
+}
+
+/// What [`scan`] finds in a file of frames, in order.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Scanned<'a> {
+    /// A whole frame starting at `at`.
+    Frame { at: usize, payload: &'a [u8] },
+    /// `len` bytes from `at` that are no whole frame, with a whole frame after them:
+    /// damage, not a torn end.
+    Damaged { at: usize, len: usize },
+}
+
+/// The frames of `bytes` (payloads up to `max_payload`), going on past damage: after a
+/// bad frame, the next offset where a whole frame starts is where reading resumes (a
+/// 32-bit checksum makes a false start unlikely). Bad bytes with no whole frame after
+/// them are a torn end, left out: the second value is where the frames end.
+pub(crate) fn scan(bytes: &[u8], max_payload: u32) -> (Vec<Scanned<'_>>, usize) {
+    let mut found = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        if let Some(payload) = whole_at(bytes, at, max_payload) {
+            found.push(Scanned::Frame { at, payload });
+            at += framed_len(payload.len());
+            continue;
+        }
+        match (at + 1..bytes.len()).find(|&next| whole_at(bytes, next, max_payload).is_some()) {
+            Some(next) => {
+                found.push(Scanned::Damaged { at, len: next - at });
+                at = next;
+            }
+            None => break,
+        }
+    }
+    (found, at)
+}
+
+/// The payload of the whole frame at `at` of `bytes`, if one starts there.
+fn whole_at(bytes: &[u8], at: usize, max_payload: u32) -> Option<&[u8]> {
+    let head: [u8; HEAD_LEN] = bytes.get(at..at + HEAD_LEN)?.try_into().ok()?;
+    let (len, sum) = parse_head(head);
+    if len > max_payload {
+        return None;
+    }
+    let payload = bytes.get(at + HEAD_LEN..at + HEAD_LEN + len as usize)?;
+    (checksum(payload) == sum).then_some(payload)
 }
 
 /// Reads the next frame's payload into `payload`; returns the frame's length, or
@@ -160,6 +206,41 @@ mod tests {
             assert_eq!(frames(&flipped).count(), 0, "flip at {at}");
             assert!(read_all(&flipped).is_empty(), "flip at {at}");
         }
+    }
+
+    #[test]
+    fn a_scan_goes_on_past_damage_and_stops_at_a_torn_end() {
+        let bytes = three_frames();
+        let (whole, end) = scan(&bytes, 1 << 20);
+        assert_eq!(whole.len(), 3);
+        assert_eq!(end, bytes.len());
+
+        let mut flipped = bytes.clone();
+        flipped[HEAD_LEN + 1] ^= 0x10;
+        let (found, end) = scan(&flipped, 1 << 20);
+        assert_eq!(
+            found,
+            [
+                Scanned::Damaged {
+                    at: 0,
+                    len: HEAD_LEN + 3
+                },
+                Scanned::Frame {
+                    at: HEAD_LEN + 3,
+                    payload: b""
+                },
+                Scanned::Frame {
+                    at: 2 * HEAD_LEN + 3,
+                    payload: b"three"
+                },
+            ]
+        );
+        assert_eq!(end, bytes.len());
+
+        let torn = &bytes[..bytes.len() - 1];
+        let (found, end) = scan(torn, 1 << 20);
+        assert_eq!(found.len(), 2);
+        assert_eq!(end, 2 * HEAD_LEN + 3);
     }
 
     #[test]

@@ -81,6 +81,12 @@ impl QueueFiles {
         self.dir.join(format!("{hash:016x}.q"))
     }
 
+    /// Forgets `host`'s file (moved away by a repair): the next append creates a new one.
+    pub fn forget(&self, host: &str) {
+        self.lock_files().remove(host);
+        self.handles.clear();
+    }
+
     fn lock_files(&self) -> MutexGuard<'_, HashMap<String, Arc<HostFile>>> {
         // Entries are inserted whole; a panic cannot leave the map half-made.
         self.files.lock().unwrap_or_else(|p| p.into_inner())
@@ -265,6 +271,35 @@ pub struct QueueReader {
     pub host: Option<(String, u64)>,
     /// The offset of the next frame: after the last entry read.
     pub offset: u64,
+    /// The damaged stretches read past so far: where each starts and its length.
+    pub damaged: Vec<(u64, u64)>,
+    /// Whether damage read past is logged (a crawl's readers); `crawler check` reports
+    /// it itself.
+    pub warn: bool,
+}
+
+/// The damage every reader of this process has warned about, so that a stretch read
+/// past at every refill of its host is logged once.
+static WARNED: Mutex<Option<HashSet<(PathBuf, u64)>>> = Mutex::new(None);
+
+/// Logs, once per process, that `len` bytes at `offset` of `path` (`host`'s queue file)
+/// were damaged and skipped.
+fn warn_of_damage(path: &Path, host: &str, offset: u64, len: u64) {
+    // A set of plain values, valid after a panic elsewhere.
+    let mut warned = WARNED.lock().unwrap_or_else(|p| p.into_inner());
+    if !warned
+        .get_or_insert_with(HashSet::new)
+        .insert((path.to_path_buf(), offset))
+    {
+        return;
+    }
+    let store = path.parent().and_then(Path::parent).unwrap_or(path);
+    tracing::warn!(
+        "queue file {} of host {host} is damaged at byte {offset}: {len} bytes skipped, 1 queued URL lost; run `crawler check --store {}` to list the damage and `crawler repair --store {}` to rebuild what can be",
+        path.display(),
+        store.display(),
+        store.display(),
+    );
 }
 
 impl QueueReader {
@@ -276,6 +311,8 @@ impl QueueReader {
             input: None,
             host: None,
             offset: 0,
+            damaged: Vec::new(),
+            warn: true,
         };
         let file = match handles::open_retrying(|| File::open(path), || {}) {
             Ok(file) => file,
@@ -327,10 +364,38 @@ impl QueueReader {
         let Some(framed) = frame::read(input, &mut payload, MAX_PAYLOAD)
             .map_err(|e| StoreError::io(&self.path, e))?
         else {
-            return Ok(None);
+            if !self.skip_damage()? {
+                return Ok(None);
+            }
+            return self.next_frame();
         };
         self.offset += framed;
         Ok(Some(payload))
+    }
+
+    /// After a bad frame at `offset`: when a whole frame follows it (damage, not the end
+    /// of what was written), records and logs the damage, moves past it and returns true.
+    fn skip_damage(&mut self) -> Result<bool, StoreError> {
+        let io = |e| StoreError::io(&self.path, e);
+        let Some(input) = self.input.as_mut() else {
+            return Ok(false);
+        };
+        let mut rest = Vec::new();
+        input.seek(SeekFrom::Start(self.offset)).map_err(io)?;
+        input.read_to_end(&mut rest).map_err(io)?;
+        let (found, _) = frame::scan(&rest, MAX_PAYLOAD);
+        let Some(&frame::Scanned::Damaged { at: 0, len }) = found.first() else {
+            return Ok(false);
+        };
+        let (at, len) = (self.offset, len as u64);
+        self.damaged.push((at, len));
+        let host = self.host.as_ref().map_or("", |(h, _)| h.as_str());
+        if self.warn {
+            warn_of_damage(&self.path, host, at, len);
+        }
+        self.offset += len;
+        input.seek(SeekFrom::Start(self.offset)).map_err(io)?;
+        Ok(true)
     }
 
     /// The next entry and the offset just after it; `None` at the end (see
@@ -521,6 +586,30 @@ mod tests {
         assert_eq!(read_all(&files, "a:80"), [first]);
         files.repair(|_| Ok(0)).unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().len(), whole);
+    }
+
+    #[test]
+    fn a_damaged_entry_between_whole_ones_costs_that_entry_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let (files, first, path, whole) = one_entry(dir.path());
+        let third = entry("a:80", "a/3", 1);
+        files.append([&entry("a:80", "a/2", 1)]).unwrap();
+        files.append([&third]).unwrap();
+        drop(files);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[whole as usize + frame::HEAD_LEN + 2] ^= 0x20;
+        std::fs::write(&path, &bytes).unwrap();
+
+        let files = QueueFiles::open(dir.path());
+        let mut reader = files.reader("a:80", 0).unwrap();
+        reader.warn = false;
+        let read = load(&mut reader, usize::MAX, |_| Ok(false)).unwrap().0;
+        assert_eq!(read, [first.clone(), third.clone()]);
+        assert_eq!(reader.damaged.len(), 1);
+        assert_eq!(reader.damaged[0].0, whole);
+        // Repair after a kill cuts torn ends only: what follows damage stays.
+        files.repair(|_| Ok(0)).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), bytes.len() as u64);
     }
 
     #[test]

@@ -37,14 +37,10 @@ const FOOTER: usize = 32;
 /// Blocks a merge's cursor reads at once.
 pub(crate) const MERGE_READ: usize = 16;
 
-fn damaged(path: &Path, what: &str) -> StoreError {
-    StoreError::io(
-        path,
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("a damaged index run: {what}"),
-        ),
-    )
+/// Damage to the run at `path` (`STORE/index/` or `STORE/inlinks/`), at `offset`.
+fn damaged(path: &Path, offset: u64, what: &str) -> StoreError {
+    let store = path.parent().and_then(Path::parent).unwrap_or(path);
+    StoreError::damaged(store, path, offset, &format!("a damaged index run: {what}"))
 }
 
 fn push_len(out: &mut Vec<u8>, mut len: usize) {
@@ -121,7 +117,7 @@ impl SortedRun {
         let file = File::open(&path).map_err(io)?;
         let size = file.metadata().map_err(io)?.len();
         if size < FOOTER as u64 {
-            return Err(damaged(&path, "shorter than its footer"));
+            return Err(damaged(&path, 0, "shorter than its footer"));
         }
         let mut tail = [0u8; FOOTER];
         file.read_exact_at(&mut tail, size - FOOTER as u64)
@@ -131,24 +127,32 @@ impl SortedRun {
         let (keys_end, block_count, count) = (word(0), word(1), word(2));
         let sparse_len = (size - FOOTER as u64)
             .checked_sub(keys_end)
-            .ok_or_else(|| damaged(&path, "its footer points past its end"))?;
+            .ok_or_else(|| {
+                damaged(
+                    &path,
+                    size - FOOTER as u64,
+                    "its footer points past its end",
+                )
+            })?;
         let mut sparse = vec![0u8; sparse_len as usize];
         file.read_exact_at(&mut sparse, keys_end).map_err(io)?;
         if footer(&sparse, keys_end, block_count, count) != tail {
             return Err(damaged(
                 &path,
+                size - FOOTER as u64,
                 "its footer does not match (torn or damaged)",
             ));
         }
         if count != keys {
             return Err(damaged(
                 &path,
+                size - FOOTER as u64,
                 &format!("{count} keys where the manifest says {keys}"),
             ));
         }
         let (blocks, first_keys) = decode_sparse(&sparse, keys_end)
             .filter(|(blocks, _)| blocks.len() as u64 == block_count)
-            .ok_or_else(|| damaged(&path, "its sparse index does not decode"))?;
+            .ok_or_else(|| damaged(&path, keys_end, "its sparse index does not decode"))?;
         Ok(SortedRun {
             id,
             path,
@@ -213,6 +217,7 @@ impl SortedRun {
             if checksum(&into[from..to]) != self.blocks[block].checksum {
                 return Err(damaged(
                     &self.path,
+                    self.blocks[block].offset,
                     &format!("block {block} fails its checksum"),
                 ));
             }
@@ -462,7 +467,7 @@ impl Cursor {
             .run
             .as_ref()
             .map_or_else(PathBuf::new, |r| r.path.clone());
-        damaged(&path, "a key runs past its block")
+        damaged(&path, 0, "a key runs past its block")
     }
 }
 

@@ -44,7 +44,7 @@ impl Store {
     /// Whether a frontier entry is settled: its URL has a page record (it was fetched
     /// or refused), or, for an entry that retries a failed record, that record was
     /// replaced.
-    fn is_settled(&self, entry: &QueueEntry) -> Result<bool, StoreError> {
+    pub(super) fn is_settled(&self, entry: &QueueEntry) -> Result<bool, StoreError> {
         let key = url_key(keys::PAGE, &entry.url);
         // Pending first: the writer applies a record before it stops being pending. A
         // pending record is a new one, which settles a retry too: retries are queued

@@ -6,10 +6,12 @@
 //! seen-set (`frontier`), reading pages back (`pages`) and the runs (`runs`); queries
 //! and statistics are in `crate::query`.
 
+pub(crate) mod check;
 pub(crate) mod frontier;
 pub(crate) mod holder;
 pub(crate) mod leftovers;
 pub(crate) mod pages;
+pub(crate) mod repair;
 pub(crate) mod runs;
 pub(crate) mod space;
 mod unwritable;
@@ -149,10 +151,10 @@ impl Store {
         if path.is_dir() {
             leftovers::remove_incomplete_snapshots(path)?;
         }
-        let (db, sled_copy) = match open_sled(path, path, options.cache_mb) {
+        let (db, sled_copy) = match open_sled_in(path, path, options.cache_mb) {
             Err(source) if options.read_only && unwritable::is_unwritable(&source) => {
                 let copy = unwritable::copy_sled_files(path)?;
-                let db = open_sled(path, copy.path(), options.cache_mb)
+                let db = open_sled_in(path, copy.path(), options.cache_mb)
                     .map_err(|source| open_error(path, source))?;
                 (db, Some(copy))
             }
@@ -293,8 +295,13 @@ pub(crate) const OPEN_MARK: &str = "open";
 /// Opens sled, waiting a moment when the lock is held with no other process named as
 /// the holder: a store this process just dropped lets go of the lock only when sled's
 /// background threads notice, a few milliseconds later.
+/// Opens sled's files of the store at `path`.
+fn open_sled(path: &Path, cache_mb: u64) -> Result<sled::Db, StoreError> {
+    open_sled_in(path, path, cache_mb).map_err(|source| open_error(path, source))
+}
+
 /// Opens sled's files in `sled_dir` (the store at `store`, or a reader's copy of it).
-fn open_sled(store: &Path, sled_dir: &Path, cache_mb: u64) -> Result<sled::Db, sled::Error> {
+fn open_sled_in(store: &Path, sled_dir: &Path, cache_mb: u64) -> Result<sled::Db, sled::Error> {
     const ATTEMPTS: u32 = 40;
     let mut attempt = 0;
     loop {
@@ -327,7 +334,7 @@ fn open_error(path: &Path, source: sled::Error) -> StoreError {
     } else {
         StoreError::Open {
             path: path.to_path_buf(),
-            source,
+            error: source,
         }
     }
 }

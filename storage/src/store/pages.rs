@@ -45,8 +45,11 @@ impl Store {
         url: &str,
         part: Option<BodyPointer>,
     ) -> Result<Option<Vec<u8>>, StoreError> {
-        part.map(|pointer| part::decode(url, &self.bodies.read(pointer)?))
-            .transpose()
+        part.map(|pointer| {
+            let framed = self.bodies.read(pointer).map_err(|e| e.of_page(url))?;
+            part::decode(url, &framed)
+        })
+        .transpose()
     }
 
     /// The stored body of one URL.

@@ -58,8 +58,11 @@ pub fn default_min_free(total: u64) -> u64 {
 pub(crate) fn is_out_of_space(error: &StoreError) -> bool {
     let full = |e: &std::io::Error| matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT));
     match error {
-        StoreError::Io { source, .. } => full(source),
-        StoreError::Sled(sled::Error::Io(source)) => full(source),
+        StoreError::Io { error, .. } => full(error),
+        StoreError::Sled {
+            error: sled::Error::Io(error),
+            ..
+        } => full(error),
         StoreError::DiskFull { .. } | StoreError::LowOnSpace { .. } => false,
         // The writer and the indexes' threads keep their failures as text: the
         // system's own words for ENOSPC.

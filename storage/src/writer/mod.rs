@@ -138,9 +138,9 @@ impl RecordWriter {
         let thread = std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || for_thread.run(recorded))
-            .map_err(|source| StoreError::Io {
+            .map_err(|error| StoreError::Io {
                 path: "store-writer thread".into(),
-                source,
+                error,
             })?;
         Ok(RecordWriter {
             shared,

@@ -117,6 +117,69 @@ pub(crate) fn read_host_counts(tree: &sled::Tree) -> Result<BTreeMap<String, u64
 }
 
 /// The totals of a store open for writing, shared by its writers.
+/// Totals counted afresh from every record, to hold the stored ones to (`crawler check`)
+/// or to replace them (`crawler repair`).
+#[derive(Default)]
+pub(crate) struct Recount {
+    crawl: Totals,
+    hosts: BTreeMap<String, u64>,
+}
+
+impl Recount {
+    pub(crate) fn add(&mut self, page: &PageRecord) {
+        self.crawl.add(page);
+        *self.hosts.entry(page.host.clone()).or_default() += 1;
+    }
+
+    /// Where the stored totals disagree with the recount (fetch times aside: a record
+    /// replaced keeps its time in the running range); empty when they agree.
+    pub(crate) fn disagreements(&self, tree: &sled::Tree) -> Result<Vec<String>, StoreError> {
+        let stored = Totals::read(tree)?.unwrap_or_default();
+        let mut found = Vec::new();
+        let times = |t: &Totals| Totals {
+            first_fetch_ms: None,
+            last_fetch_ms: None,
+            ..t.clone()
+        };
+        if times(&stored) != times(&self.crawl) {
+            found.push(format!(
+                "the running totals count {} URLs ({} responses, {} bytes) where the records are {} ({} responses, {} bytes)",
+                stored.urls, stored.responses, stored.bytes,
+                self.crawl.urls, self.crawl.responses, self.crawl.bytes
+            ));
+        }
+        let hosts = read_host_counts(tree)?;
+        let stored_hosts: BTreeMap<&String, &u64> = hosts.iter().filter(|(_, n)| **n > 0).collect();
+        let counted: BTreeMap<&String, &u64> = self.hosts.iter().collect();
+        if stored_hosts != counted {
+            found.push(format!(
+                "the page counts of {} hosts disagree with their records",
+                stored_hosts
+                    .keys()
+                    .chain(counted.keys())
+                    .filter(|host| stored_hosts.get(*host) != counted.get(*host))
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len()
+            ));
+        }
+        Ok(found)
+    }
+
+    /// Replaces the stored totals with the recount.
+    pub(crate) fn store(&self, tree: &sled::Tree) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for key in tree.scan_prefix([keys::HOST_COUNT]).keys() {
+            batch.remove(key?);
+        }
+        batch.insert(&[keys::TOTALS][..], to_json(&self.crawl));
+        for (host, count) in &self.hosts {
+            batch.insert(url_key(keys::HOST_COUNT, host), &count.to_be_bytes()[..]);
+        }
+        tree.apply_batch(batch)?;
+        Ok(())
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct RunningTotals {
     state: Mutex<State>,

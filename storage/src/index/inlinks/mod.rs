@@ -50,6 +50,14 @@ const FOLD_SLACK: usize = 8 * 1024;
 /// The manifest's name under `m`.
 const MANIFEST: &str = "inlinks";
 
+/// The files of the postings log in `dir`, oldest first (for `crawler check`).
+pub fn log_segments(dir: &Path) -> Result<Vec<std::path::PathBuf>, StoreError> {
+    Ok(log::segment_ids(dir)?
+        .into_iter()
+        .map(|id| log::segment_path(dir, id))
+        .collect())
+}
+
 /// The 64-bit hash that names a target URL in the index.
 pub fn target_hash(url: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(url.as_bytes())

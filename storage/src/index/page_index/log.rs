@@ -48,7 +48,7 @@ impl KeyLog {
             file.seek(SeekFrom::Start(covered)).map_err(io)?;
             file.read_to_end(&mut bytes).map_err(io)?;
         }
-        let (tail, whole) = parse(&bytes);
+        let (tail, whole) = parse(&path, covered, &bytes)?;
         let len = covered.max(on_disk.min(covered + whole as u64));
         if read_only {
             return Ok((None, tail));
@@ -92,19 +92,30 @@ impl KeyLog {
     }
 }
 
-/// The keys of the whole rounds in `bytes`, and how many bytes those rounds take.
-fn parse(bytes: &[u8]) -> (Vec<Vec<u8>>, usize) {
+/// The keys of the whole rounds in `bytes` (the log from `from` on), and how many bytes
+/// those rounds take; a torn last round is left out. A round that fails its check with
+/// whole rounds after it is damage, not a torn end: an error naming the log, so that no
+/// query answers from part of the index.
+fn parse(path: &Path, from: u64, bytes: &[u8]) -> Result<(Vec<Vec<u8>>, usize), StoreError> {
     let mut keys = Vec::new();
-    let mut frames = frame::frames(bytes);
-    let mut whole = 0;
-    while let Some(round) = frames.next() {
-        let Some(round_keys) = parse_round(round) else {
-            break;
-        };
-        keys.extend(round_keys);
-        whole = frames.end();
+    let (found, whole) = frame::scan(bytes, u32::MAX);
+    let damaged = |at: usize, what: &str| {
+        let store = path.parent().and_then(Path::parent).unwrap_or(path);
+        StoreError::damaged(store, path, from + at as u64, what)
+    };
+    for scanned in found {
+        match scanned {
+            frame::Scanned::Frame { at, payload } => {
+                let round = parse_round(payload)
+                    .ok_or_else(|| damaged(at, "a page index round that does not decode"))?;
+                keys.extend(round);
+            }
+            frame::Scanned::Damaged { at, .. } => {
+                return Err(damaged(at, "a page index round that fails its checksum"))
+            }
+        }
     }
-    (keys, whole)
+    Ok((keys, whole))
 }
 
 /// The keys of one round's payload; `None` when it does not parse (its checksum held,
@@ -153,7 +164,7 @@ mod tests {
     }
 
     #[test]
-    fn a_flipped_bit_drops_its_round_and_every_later_one() {
+    fn a_flipped_bit_before_whole_rounds_is_an_error_naming_the_log() {
         let dir = tempfile::tempdir().unwrap();
         let mut log = KeyLog::open(dir.path(), 0, false).unwrap().0.unwrap();
         log.append(&[b"one".to_vec(), b"two".to_vec()]).unwrap();
@@ -167,9 +178,15 @@ mod tests {
         bytes[in_second_round] ^= 0x04;
         std::fs::write(&path, &bytes).unwrap();
 
-        let (log, tail) = KeyLog::open(dir.path(), 0, false).unwrap();
-        assert_eq!(tail, [b"one".to_vec(), b"two".to_vec()]);
-        assert_eq!(log.unwrap().len(), first_round);
-        assert_eq!(std::fs::metadata(&path).unwrap().len(), first_round);
+        for read_only in [true, false] {
+            let error = KeyLog::open(dir.path(), 0, read_only).err().unwrap();
+            let message = error.to_string();
+            assert!(matches!(error, StoreError::Damaged { .. }), "{message}");
+            assert!(
+                message.contains(&format!("log is damaged at byte {first_round}")),
+                "{message}"
+            );
+        }
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), bytes.len() as u64);
     }
 }

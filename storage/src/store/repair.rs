@@ -1,0 +1,351 @@
+//! [`Store::repair`]: what is derived from the records rebuilt from them, what cannot
+//! be trusted moved aside, and what was lost said (`crawler repair`).
+//!
+//! The records in sled are the primary data. Derived from them, and rebuilt whole: the
+//! page index, the inlink index, the running totals, and the seen marks of every
+//! recorded or queued URL. The body log and the queue files are primary too; a damaged
+//! part of a page is dropped from its record (the record itself is kept, and written
+//! as it was to `quarantine/`), and a queue file with damage is moved to `quarantine/`
+//! and written again from the entries that read back whole. Nothing is deleted: the old
+//! indexes are moved to `quarantine/` as well.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::check::{damaged_parts, Fingerprint, INDEXES};
+use super::{check_format, check_path, open_sled, Store, StoreOptions};
+use crate::codec::keys::{self, url_key};
+use crate::codec::page_value::{self, Parts};
+use crate::files::frame;
+use crate::index::page_keys::page_keys;
+use crate::record::{now_ms, PageRecord, QueueEntry};
+use crate::writer::totals::Recount;
+use crate::StoreError;
+
+/// Index keys appended to the rebuilt page index at a time.
+const ROUND: usize = 4096;
+
+/// What [`Store::repair`] did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RepairReport {
+    /// What was rebuilt, one line each.
+    pub rebuilt: Vec<String>,
+    /// What was lost, one line each: what could not be read back.
+    pub lost: Vec<String>,
+    /// Where what was moved aside is.
+    pub quarantine: PathBuf,
+}
+
+impl Store {
+    /// Repairs the store at `path`: takes its lock (fails when it is in use), moves the
+    /// page index and the inlink index to `quarantine/`, rebuilds them, the running
+    /// totals and the seen marks from the records, drops damaged parts from their
+    /// records and rewrites damaged queue files from what reads back whole. Afterwards
+    /// [`Store::check`] finds nothing wrong, unless sled itself cannot be read.
+    pub fn repair(path: &Path, fingerprint: Fingerprint<'_>) -> Result<RepairReport, StoreError> {
+        check_path(path, false)?;
+        let quarantine = path.join("quarantine").join(now_ms().to_string());
+        let mut report = RepairReport {
+            quarantine: quarantine.clone(),
+            ..RepairReport::default()
+        };
+        forget_indexes(path)?;
+        for (folder, _) in INDEXES {
+            let from = path.join(folder);
+            if from.exists() {
+                move_aside(&from, &quarantine.join(folder))?;
+            }
+        }
+        report
+            .rebuilt
+            .push("the page index and the inlink index, from the records".into());
+        for n in 0..2 {
+            keep_damaged_write_log(path, n, &quarantine, &mut report)?;
+        }
+        let store = Store::open(
+            path,
+            StoreOptions {
+                durable_writes: true,
+                min_free_space: Some(0),
+                ..StoreOptions::existing()
+            },
+        )?;
+        let mut restored = 0u64;
+        let mut mark = |url: &str| -> Result<(), StoreError> {
+            if let Some(fp) = fingerprint(url) {
+                if !store.seen.contains(fp)? {
+                    store.seen.insert(fp)?;
+                    restored += 1;
+                }
+            }
+            Ok(())
+        };
+        let recount = store.rebuild_from_records(&quarantine, &mut report, &mut mark)?;
+        store.rewrite_damaged_queues(&quarantine, fingerprint, &mut report, &mut mark)?;
+        recount.store(store.tree())?;
+        report.rebuilt.push("the running totals (stats)".into());
+        report.rebuilt.push(format!(
+            "{restored} missing seen marks of recorded or queued URLs"
+        ));
+        store.flush()?;
+        Ok(report)
+    }
+
+    /// Appends every record's index entries and postings again, marks its URL seen,
+    /// counts it, and drops the parts of it that cannot be read back.
+    fn rebuild_from_records(
+        &self,
+        quarantine: &Path,
+        report: &mut RepairReport,
+        mark: &mut dyn FnMut(&str) -> Result<(), StoreError>,
+    ) -> Result<Recount, StoreError> {
+        let mut recount = Recount::default();
+        let mut round = Vec::new();
+        let tree = self.tree().clone();
+        for entry in tree.scan_prefix([keys::PAGE]) {
+            let (key, value) = entry?;
+            let (page, parts) = match page_value::record_and_parts(&key, &value) {
+                Ok(found) => found,
+                Err(error) => {
+                    let kept = quarantine.join(format!("record-{:08}", report.lost.len()));
+                    write_new(&kept, &value)?;
+                    tree.remove(&key)?;
+                    report.lost.push(format!(
+                        "{error}: the record was moved to {}",
+                        kept.display()
+                    ));
+                    continue;
+                }
+            };
+            let parts = self.drop_damaged_parts(&key, &page, parts, quarantine, report)?;
+            recount.add(&page);
+            round.extend(page_keys(&page));
+            if round.len() >= ROUND {
+                self.page_index.append(std::mem::take(&mut round), false)?;
+            }
+            if parts.outlinks.is_some() {
+                let outlinks = self.outlinks_at(&page.url, parts.outlinks)?;
+                self.inlinks.append(&page.url, &outlinks)?;
+            }
+            mark(&page.url)?;
+        }
+        self.page_index.append(round, true)?;
+        Ok(recount)
+    }
+
+    /// `parts` without those that cannot be read back; when there are any, the record
+    /// is written to `quarantine` as it was and stored again without them.
+    fn drop_damaged_parts(
+        &self,
+        key: &[u8],
+        page: &PageRecord,
+        parts: Parts,
+        quarantine: &Path,
+        report: &mut RepairReport,
+    ) -> Result<Parts, StoreError> {
+        let damaged = damaged_parts(&self.bodies, page, &parts);
+        if damaged.is_empty() {
+            return Ok(parts);
+        }
+        let readable = |part: Option<_>| {
+            part.filter(|pointer| {
+                self.bodies
+                    .read(*pointer)
+                    .and_then(|payload| crate::codec::part::decode(&page.url, &payload))
+                    .is_ok()
+            })
+        };
+        let kept = Parts {
+            body: readable(parts.body),
+            outlinks: readable(parts.outlinks),
+            exchange: readable(parts.exchange),
+        };
+        #[derive(Serialize)]
+        struct Quarantined<'a> {
+            page: &'a PageRecord,
+            damage: Vec<String>,
+        }
+        let line = Quarantined {
+            page,
+            damage: damaged.iter().map(ToString::to_string).collect(),
+        };
+        append_line(&quarantine.join("pages.jsonl"), &line)?;
+        self.tree().insert(key, page_value::encode(page, &kept))?;
+        let names: Vec<&str> = [
+            (parts.body, kept.body, "body"),
+            (parts.outlinks, kept.outlinks, "outlinks"),
+            (parts.exchange, kept.exchange, "HTTP heads"),
+        ]
+        .into_iter()
+        .filter(|(had, has, _)| had.is_some() && has.is_none())
+        .map(|(_, _, name)| name)
+        .collect();
+        report.lost.push(format!(
+            "page {}: its {} could not be read back ({}); the record is kept without them, as it was in {}",
+            page.url,
+            names.join(" and "),
+            where_damaged(&damaged[0]),
+            quarantine.join("pages.jsonl").display()
+        ));
+        Ok(kept)
+    }
+
+    /// Marks every queued URL seen; a queue file with damage is moved to `quarantine`
+    /// and its readable entries not yet settled are queued again in a new file.
+    fn rewrite_damaged_queues(
+        &self,
+        quarantine: &Path,
+        fingerprint: Fingerprint<'_>,
+        report: &mut RepairReport,
+        mark: &mut dyn FnMut(&str) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        for host in self.queues.hosts()? {
+            let path = self.queues.path(&host);
+            let mut reader = self.queues.reader(&host, 0)?;
+            reader.warn = false;
+            let mut entries: Vec<QueueEntry> = Vec::new();
+            let mut unreadable = None;
+            loop {
+                match reader.next_entry() {
+                    Ok(Some(entry)) => {
+                        mark(&entry.url)?;
+                        entries.push(entry);
+                    }
+                    Ok(None) => break,
+                    Err(error) => {
+                        unreadable = Some(error);
+                        break;
+                    }
+                }
+            }
+            let lost = reader.damaged.len();
+            if lost == 0 && unreadable.is_none() {
+                continue;
+            }
+            let moved = quarantine
+                .join("frontier")
+                .join(path.file_name().unwrap_or_default());
+            move_aside(&path, &moved)?;
+            self.queues.forget(&host);
+            self.tree().remove(url_key(keys::CURSOR, &host))?;
+            let mut pending = Vec::new();
+            for entry in entries {
+                if !self.is_settled(&entry)? {
+                    if let Some(fp) = fingerprint(&entry.url) {
+                        pending.push((fp, entry));
+                    }
+                }
+            }
+            self.enqueue(&pending)?;
+            let mut line = format!(
+                "host {host}: {lost} queued URL{} unreadable in {}",
+                if lost == 1 { "" } else { "s" },
+                path.display()
+            );
+            if let Some(error) = unreadable {
+                line.push_str(&format!(" ({error}; what follows it too)"));
+            }
+            line.push_str(&format!(
+                "; its {} readable queued URLs are in a new queue file, the old one is {}",
+                pending.len(),
+                moved.display()
+            ));
+            report.lost.push(line);
+        }
+        Ok(())
+    }
+}
+
+/// Where damage is, in a few words: `FILE at byte N: WHAT`.
+fn where_damaged(error: &StoreError) -> String {
+    match error {
+        StoreError::Damaged {
+            file, offset, what, ..
+        } => format!("{} at byte {offset}: {what}", file.display()),
+        other => other.to_string(),
+    }
+}
+
+/// Removes the manifests of the page index and the inlink index, so that the store
+/// opens them empty.
+fn forget_indexes(path: &Path) -> Result<(), StoreError> {
+    let db = open_sled(path, 64)?;
+    let tree = db
+        .open_tree("crawl")
+        .map_err(|e| StoreError::from(e).in_store(path))?;
+    check_format(path, &db, &tree, false)?;
+    for (_, name) in INDEXES {
+        tree.remove(keys::meta_key(name))?;
+    }
+    db.flush()?;
+    Ok(())
+}
+
+/// A copy in `quarantine` of write log `n` when it holds damage: the store's open
+/// replays what reads back before it, and empties the log.
+fn keep_damaged_write_log(
+    path: &Path,
+    n: usize,
+    quarantine: &Path,
+    report: &mut RepairReport,
+) -> Result<(), StoreError> {
+    let log = path.join(format!("writer-{n}.log"));
+    let Ok(bytes) = std::fs::read(&log) else {
+        return Ok(());
+    };
+    let (scanned, _) = frame::scan(&bytes, u32::MAX);
+    let Some(at) = scanned.iter().find_map(|s| match s {
+        frame::Scanned::Damaged { at, .. } => Some(*at),
+        frame::Scanned::Frame { .. } => None,
+    }) else {
+        return Ok(());
+    };
+    let kept = quarantine.join(format!("writer-{n}.log"));
+    create_parent(&kept)?;
+    std::fs::copy(&log, &kept).map_err(|e| StoreError::io(&kept, e))?;
+    report.lost.push(format!(
+        "{} is damaged at byte {at}: the writes after it were not replayed (the log is kept as {})",
+        log.display(),
+        kept.display()
+    ));
+    Ok(())
+}
+
+fn create_parent(path: &Path) -> Result<(), StoreError> {
+    match path.parent() {
+        Some(parent) => std::fs::create_dir_all(parent).map_err(|e| StoreError::io(parent, e)),
+        None => Ok(()),
+    }
+}
+
+/// Moves `from` to `to` (in the same store, so a rename).
+fn move_aside(from: &Path, to: &Path) -> Result<(), StoreError> {
+    create_parent(to)?;
+    std::fs::rename(from, to).map_err(|e| StoreError::io(from, e))
+}
+
+/// Writes `bytes` to a new file `path`.
+fn write_new(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    create_parent(path)?;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .and_then(|mut file| file.write_all(bytes))
+        .map_err(|e| StoreError::io(path, e))
+}
+
+/// Appends `value` as a JSON line to `path`.
+fn append_line(path: &Path, value: &impl Serialize) -> Result<(), StoreError> {
+    create_parent(path)?;
+    let mut line = crate::codec::json::to_json(value);
+    line.push(b'\n');
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .and_then(|mut file| file.write_all(&line))
+        .map_err(|e| StoreError::io(path, e))
+}
