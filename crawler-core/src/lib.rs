@@ -76,6 +76,7 @@
 
 #![warn(missing_docs)]
 
+mod budgets;
 mod builder;
 pub mod config;
 mod crawl;
