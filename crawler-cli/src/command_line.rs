@@ -5,18 +5,23 @@
 //! resume: `--per-host-rate 2` must override a stored 5 even though 2 is the default.
 
 use std::collections::BTreeSet;
+use std::ffi::OsString;
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
 use crate::args::{Cli, Command};
 use crate::config_file;
+use crate::{escape, terminal};
 
 /// Parses the process's arguments. Clap's own usage errors exit here (code 2); a bad
 /// config file is returned as the message to print.
 pub fn parse() -> Result<Cli, String> {
-    let matches = Cli::command().get_matches();
-    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let matches = Cli::command()
+        .try_get_matches_from(&argv)
+        .unwrap_or_else(|e| exit_on(e, &argv));
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| exit_on(e, &argv));
     let Command::Crawl(crawl) = &mut cli.command else {
         return Ok(cli);
     };
@@ -34,11 +39,11 @@ pub fn parse() -> Result<Cli, String> {
     };
     let file = config_file::load(&path, crawl_definition, given)?;
     // The file's arguments go first, so the command line's own win where both speak.
-    let argv = config_file::with_file_args(std::env::args_os().collect(), file.args);
+    let argv = config_file::with_file_args(argv, file.args);
     let matches = Cli::command()
-        .try_get_matches_from(argv)
-        .unwrap_or_else(|e| e.exit());
-    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        .try_get_matches_from(&argv)
+        .unwrap_or_else(|e| exit_on(e, &argv));
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| exit_on(e, &argv));
     if let (Command::Crawl(crawl), Some(given)) =
         (&mut cli.command, matches.subcommand_matches("crawl"))
     {
@@ -46,6 +51,31 @@ pub fn parse() -> Result<Cli, String> {
         crawl.given = given_settings(given);
     }
     Ok(cli)
+}
+
+/// Ends the process on clap's error (or its help and version, which are not errors).
+///
+/// A usage error quotes the value given, and on a terminal clap writes it as it is:
+/// control characters in it would be obeyed (a window title set, the screen cleared).
+/// When an argument holds any, the message is made again from the arguments with
+/// those characters escaped, so it quotes `a\x1b]0;...` instead, and is printed
+/// without colours.
+fn exit_on(error: clap::Error, argv: &[OsString]) -> ! {
+    let texts: Vec<String> = argv
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    if !texts.iter().any(|t| t.chars().any(escape::is_unsafe)) {
+        error.exit();
+    }
+    let escaped_argv: Vec<String> = texts.iter().map(|t| escape::escape(t)).collect();
+    let message = match Cli::command().try_get_matches_from(escaped_argv) {
+        Err(again) if again.kind() == error.kind() => again.to_string(),
+        _ => error.to_string(),
+    };
+    let line = format!("{}\n", escape::escaped_lines(message.trim_end()));
+    let _ = terminal::write_stderr(line.as_bytes());
+    std::process::exit(error.exit_code());
 }
 
 /// The `CrawlConfig` fields that flags (or config keys) set, by field name.

@@ -78,6 +78,7 @@
 
 mod budgets;
 mod builder;
+mod closure_log;
 pub mod config;
 mod crawl;
 mod crawl_error;

@@ -16,6 +16,7 @@ use crawler_storage::StoreError;
 use crossbeam_channel::{select, Receiver, Sender};
 
 use crate::budgets::QueueBudgets;
+use crate::closure_log::ClosureLog;
 use crate::events::{CrawlEvent, Events};
 use crate::frontier::Frontier;
 use crate::messages::{Health, Next, Report, Task};
@@ -100,6 +101,8 @@ pub(crate) struct Scheduler {
     events: Events,
     /// When the active and parked hosts were last counted (a walk over every host).
     counted_hosts_at: Option<Instant>,
+    /// Hosts closed: named one by one, then counted (a broad crawl closes many).
+    closures: ClosureLog,
 }
 
 /// What the scheduler holds the run to: room in the hosts' queues, and the page
@@ -153,6 +156,7 @@ impl Scheduler {
             failure: None,
             events,
             counted_hosts_at: None,
+            closures: ClosureLog::default(),
         }
     }
 
@@ -160,6 +164,7 @@ impl Scheduler {
     /// closes the task channel and joins every worker.
     pub(crate) fn run(mut self) -> Ended {
         self.rounds();
+        self.closures.flush();
         let Scheduler {
             frontier,
             workers,
@@ -326,17 +331,13 @@ impl Scheduler {
             self.counted_hosts_at = Some(now);
         }
         for closure in self.frontier.take_closures() {
-            tracing::warn!(
-                host = closure.host,
-                kind = closure.kind,
-                reason = closure.reason,
-                "host closed: its URLs are recorded, not fetched"
-            );
+            self.closures.record(&closure, now);
             self.events.emit(CrawlEvent::HostClosed {
                 host: closure.host,
                 kind: closure.kind.to_owned(),
                 reason: closure.reason,
             });
         }
+        self.closures.tick(now);
     }
 }

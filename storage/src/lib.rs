@@ -77,5 +77,6 @@ pub use record::{
     now_ms, CrawlRun, HttpExchange, Link, PageRecord, QueueEntry, QueueSlot, RequestHead,
     ResponseHead, StoreStats,
 };
+pub use store::holder::without_userinfo;
 pub use store::write::PageWrite;
 pub use store::{Store, StoreOptions, FORMAT_VERSION};

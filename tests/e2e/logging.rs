@@ -148,3 +148,72 @@ fn completions_and_man_pages_come_from_the_flag_definitions() {
         assert!(help.contains(code), "--help lists exit code {code}: {help}");
     }
 }
+
+/// A seed list of dead hosts: each host is closed (its robots.txt unreachable).
+/// The default log names the first ten and counts the rest; `-v` names each.
+#[test]
+fn hosts_closed_at_breadth_are_counted_not_named_one_by_one() {
+    const HOSTS: usize = 40;
+    let ws = Workspace::new();
+    let port = crawler_tests::closed_port();
+    let seeds: Vec<String> = (0..HOSTS)
+        .map(|i| format!("http://dead{i}.test:{port}/"))
+        .collect();
+    let seed_file = ws.path("seeds.txt");
+    std::fs::write(&seed_file, seeds.join("\n")).unwrap();
+    let crawl = |store: &str, extra: &[&str]| {
+        let mut args = vec![
+            "crawl".to_owned(),
+            "--seeds".to_owned(),
+            seed_file.to_string_lossy().into_owned(),
+            "--store".to_owned(),
+            ws.path(store).to_string_lossy().into_owned(),
+            "--no-progress".to_owned(),
+        ];
+        for i in 0..HOSTS {
+            args.extend([
+                "--resolve".to_owned(),
+                format!("dead{i}.test:{port}:127.0.0.1"),
+            ]);
+        }
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(CRAWLER, &args)
+    };
+    let closed_lines = |stderr: &str| stderr.lines().filter(|l| l.contains("host closed")).count();
+
+    let default = crawl("default", &[]);
+    assert_eq!(
+        default.code(),
+        Some(4),
+        "nothing answered: {}",
+        default.stderr()
+    );
+    let stderr = default.stderr();
+    assert_eq!(closed_lines(&stderr), 10, "{stderr}");
+    let counted: u64 = stderr
+        .lines()
+        .filter_map(|l| {
+            l.split(" more hosts closed (")
+                .next()
+                .filter(|_| l.contains("more hosts closed"))
+        })
+        .filter_map(|head| head.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert_eq!(counted, (HOSTS - 10) as u64, "{stderr}");
+    assert!(
+        !stderr.contains("robots.txt unreachable"),
+        "an attempt is not a warning: {stderr}"
+    );
+    assert!(default
+        .stdout()
+        .contains(&format!("robots-unavailable {HOSTS}")));
+
+    let verbose = crawl("verbose", &["-v"]);
+    assert_eq!(
+        closed_lines(&verbose.stderr()),
+        HOSTS,
+        "{}",
+        verbose.stderr()
+    );
+}

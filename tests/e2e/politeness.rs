@@ -557,3 +557,53 @@ fn the_robots_command_names_the_deciding_rule() {
     );
     assert_eq!(missing.code(), Some(2), "{}", missing.stderr());
 }
+
+/// Three ways real robots.txt files are written, read as Google's parser reads them.
+#[test]
+fn the_robots_command_reads_real_files_as_googles_parser_does() {
+    let ws = Workspace::new();
+    let file = ws.path("robots.txt");
+    std::fs::write(
+        &file,
+        "User-agent: bingbot\nCrawl-delay: 2\n\nUser-agent: *\nDisallow: /private/\nDisallow: /a?\n\nUser-agent: *SomeBot*\nDisallow: /\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let judge = |agent: &str, path: &str| {
+        let json = run(
+            CRAWLER,
+            &[
+                "robots",
+                "--user-agent",
+                agent,
+                "--file",
+                file,
+                "--json",
+                path,
+            ],
+        )
+        .success()
+        .json();
+        (
+            json["allowed"].clone(),
+            json["rule"].clone(),
+            json["group"].clone(),
+        )
+    };
+    // The delay does not end bingbot's group: the `*` line joins it.
+    assert_eq!(
+        judge("bingbot", "/private/x"),
+        (false.into(), "Disallow: /private/".into(), "bingbot".into())
+    );
+    // `*SomeBot*` is not the catch-all: its `Disallow: /` shuts nobody out.
+    assert_eq!(
+        judge("somebot", "/public"),
+        (true.into(), serde_json::Value::Null, "*".into())
+    );
+    // The URL as given: `/a?` keeps its empty query.
+    assert_eq!(
+        judge("otherbot", "/a?"),
+        (false.into(), "Disallow: /a?".into(), "*".into())
+    );
+    assert_eq!(judge("otherbot", "/a").0, true);
+}

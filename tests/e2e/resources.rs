@@ -1,11 +1,11 @@
-//! The machine's limits: a broad crawl under a small open-file limit, and a crawl
-//! whose disk fills up.
+//! The machine's limits: a broad crawl under a small open-file limit, a crawl
+//! whose disk fills up, and a store read from read-only media.
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crawler_tests::{Crawled, Run, Scenario, SummaryCheck, Watchdog, WebConfig, PATIENCE};
+use crawler_tests::{run, Crawled, Run, Scenario, SummaryCheck, Watchdog, WebConfig, PATIENCE};
 
 use crate::CRAWLER;
 
@@ -66,34 +66,59 @@ fn a_crawl_of_2000_hosts_stores_every_page_under_a_limit_of_256_open_files() {
     assert_eq!(summary["errors"], serde_json::json!({}), "{summary}");
 }
 
-/// A tmpfs mounted on a directory until dropped.
-struct Tmpfs {
+/// A filesystem mounted on a directory until dropped: a small tmpfs, or a read-only
+/// view of another directory.
+struct Mount {
     dir: PathBuf,
 }
 
-impl Tmpfs {
-    /// Mounts a tmpfs of `size` (`mount`'s syntax: `20m`) on `dir`; `None` (the test
-    /// is skipped) when this is not root outside CI. In CI (`CI=true`, as root) a
-    /// mount that fails fails the test.
-    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
+impl Mount {
+    /// Whether this process may mount; `false` (the test is skipped) when this is not
+    /// root outside CI. In CI (`CI=true`, as root) a mount that fails fails the test.
+    fn allowed() -> bool {
         let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
         // SAFETY: geteuid has no preconditions and touches no memory.
         let root = unsafe { libc::geteuid() } == 0;
         if !root && !in_ci {
-            eprintln!("skipped: mounting a tmpfs needs root (run as root, or in CI)");
-            return None;
+            eprintln!("skipped: mounting a filesystem needs root (run as root, or in CI)");
         }
-        std::fs::create_dir_all(dir).expect("the mount point is made");
+        root || in_ci
+    }
+
+    /// Mounts a tmpfs of `size` (`mount`'s syntax: `20m`) on `dir`.
+    fn tmpfs(dir: &Path, size: &str) -> Option<Mount> {
+        Mount::run(
+            dir,
+            &["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"],
+        )
+    }
+
+    /// Mounts a read-only view of `source` on `dir`: nothing written through it lands.
+    fn read_only_view(source: &Path, dir: &Path) -> Option<Mount> {
+        let mount = Mount::run(dir, &["--bind", &source.to_string_lossy()])?;
         let status = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .args(["-o", "remount,bind,ro"])
             .arg(dir)
             .status();
         assert!(
+            status.is_ok_and(|s| s.success()),
+            "cannot make the view read-only"
+        );
+        Some(mount)
+    }
+
+    fn run(dir: &Path, args: &[&str]) -> Option<Mount> {
+        if !Mount::allowed() {
+            return None;
+        }
+        std::fs::create_dir_all(dir).expect("the mount point is made");
+        let status = Command::new("mount").args(args).arg(dir).status();
+        assert!(
             status.as_ref().is_ok_and(|s| s.success()),
-            "cannot mount a tmpfs on {} ({status:?}): this test needs root and mount(8)",
+            "cannot mount on {} ({status:?}): this test needs root and mount(8)",
             dir.display()
         );
-        Some(Tmpfs {
+        Some(Mount {
             dir: dir.to_path_buf(),
         })
     }
@@ -107,7 +132,7 @@ impl Tmpfs {
     }
 }
 
-impl Drop for Tmpfs {
+impl Drop for Mount {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
     }
@@ -177,7 +202,7 @@ fn a_crawl_that_fills_its_disk_stops_cleanly_and_resumes_with_nothing_lost() {
     };
     let scenario = Scenario::web(web).flags(&["--max-pages", "10", "--per-host-rate", "0"]);
     let store_dir = scenario.workspace().store();
-    let Some(disk) = Tmpfs::mount(&store_dir, "20m") else {
+    let Some(disk) = Mount::tmpfs(&store_dir, "20m") else {
         return;
     };
     let crawled: Crawled = scenario.crawl();
@@ -209,4 +234,50 @@ fn a_crawl_that_fills_its_disk_stops_cleanly_and_resumes_with_nothing_lost() {
     assert_eq!(stats["responses"], 300, "{stats}");
     assert_eq!(stats["errors"], serde_json::json!({}), "{stats}");
     drop(disk);
+}
+
+#[test]
+fn every_query_reads_a_store_on_read_only_media() {
+    let crawled = Scenario::web(WebConfig {
+        hosts: 2,
+        pages: 6,
+        ..WebConfig::default()
+    })
+    .crawl();
+    let view = crawled.workspace().path("read-only-view");
+    let Some(_mount) = Mount::read_only_view(Path::new(&crawled.store()), &view) else {
+        return;
+    };
+    let files_before = file_names(&view);
+    let store = view.to_string_lossy().to_string();
+    let query = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--store", &store]);
+        run(CRAWLER, &all).success()
+    };
+
+    let listed = query(&["ls", "--json"]).json_lines();
+    assert_eq!(listed.len(), 12, "{listed:?}");
+    assert_eq!(query(&["stats", "--json"]).json()["urls"], 12);
+    let url = listed[0]["url"].as_str().expect("a listed url").to_string();
+    assert!(query(&["get", &url]).stdout().contains("<html"));
+    let out = crawled.workspace().path("out.jsonl");
+    query(&["export", "--format", "jsonl", "-o", &out.to_string_lossy()]);
+    let exported = std::fs::read_to_string(&out).expect("the export is written");
+    assert_eq!(exported.lines().count(), 12);
+
+    assert_eq!(
+        file_names(&view),
+        files_before,
+        "a reader changed the store"
+    );
+}
+
+fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("the store is listed")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().to_string()))
+        .collect();
+    names.sort();
+    names
 }

@@ -76,6 +76,26 @@ fn titles_and_headers_reach_the_terminal_escaped() {
     assert!(body.stdout().contains(TERMINAL_ESCAPES_TITLE));
 }
 
+/// A usage error quotes the value given. On a terminal clap writes it as it is
+/// (`CLICOLOR_FORCE=1` makes it write as it would to a terminal).
+#[test]
+fn usage_errors_quote_bad_values_escaped() {
+    for args in [
+        &["crawl", "--store", "s", "--scope", "a\u{1b}]0;owned\u{7}"][..],
+        &["crawl", "--no-such-flag\u{1b}[2J"],
+        &["ls", "--store", "s", "--error", "x\u{9b}2J"],
+    ] {
+        let refused = run_with_env(CRAWLER, args, &[("CLICOLOR_FORCE", "1")]);
+        assert_eq!(refused.code(), Some(2), "{}", refused.stderr());
+        let err = refused.stderr();
+        assert!(
+            err.contains("\\x1b") || err.contains("\\u{9b}"),
+            "the value is quoted: {err:?}"
+        );
+        assert_eq!(terminal_controls(&err), "", "{err:?}");
+    }
+}
+
 #[test]
 fn error_messages_escape_the_input_they_echo() {
     let ws = crawler_tests::Workspace::new();

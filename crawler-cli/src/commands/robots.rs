@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use crawler_core::fetch::Fetcher;
 use crawler_core::robots::{self, ProductToken, RobotsResponse, RobotsRules, RobotsTxt};
 use crawler_core::{CanonicalUrl, CrawlConfig};
+use url::Url;
 
 use crate::args::RobotsArgs;
 use crate::escape::escaped;
@@ -57,20 +58,24 @@ pub fn run(args: RobotsArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A URL to judge: absolute, or a path taken relative to `--url`.
-fn target(input: &str, base: Option<&CanonicalUrl>) -> Result<CanonicalUrl, Failure> {
+/// A URL to judge, as given: absolute, or a path taken relative to `--url`. Not
+/// canonicalized: the verdict is on what the user wrote (`/a?` keeps its `?`).
+fn target(input: &str, base: Option<&CanonicalUrl>) -> Result<Url, Failure> {
     let parsed = match base {
-        Some(base) => CanonicalUrl::join(base.as_url(), input),
-        None if input.starts_with('/') => {
-            // Only the path matters for the verdict; any origin will do.
-            CanonicalUrl::parse(&format!("http://robots.invalid{input}"))
-        }
-        None => CanonicalUrl::parse(input),
+        Some(base) => base.as_url().join(input),
+        // Only the path matters for the verdict; any origin will do.
+        None if input.starts_with('/') => Url::parse(&format!("http://robots.invalid{input}")),
+        None => Url::parse(input),
     };
-    parsed.map_err(|e| Failure::Usage(format!("{input:?}: {e}")))
+    match parsed {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(url),
+        Ok(_) => Err(Failure::Usage(format!(
+            "{input:?}: not an http or https URL, nor a path starting with '/'"
+        ))),
+        Err(e) => Err(Failure::Usage(format!("{input:?}: {e}"))),
+    }
 }
 
-/// Fetches robots.txt as a crawl does, and says on stderr what its status meant.
 fn download(
     args: &RobotsArgs,
     agent: &ProductToken,
@@ -104,8 +109,8 @@ fn download(
     })
 }
 
-fn verdict_line(input: &str, url: &CanonicalUrl, rules: &RobotsRules, json: bool) -> String {
-    let verdict = rules.verdict(url);
+fn verdict_line(input: &str, url: &Url, rules: &RobotsRules, json: bool) -> String {
+    let verdict = rules.verdict_as_given(url);
     let word = if verdict.allowed {
         "allowed"
     } else {

@@ -71,6 +71,11 @@ pub trait QueueSpill: Send {
         let _ = url;
         Ok(0)
     }
+
+    /// How many URLs the store holds for `host` from where [`QueueSpill::load`] last
+    /// started: at least those not recorded, perhaps a few recorded ones too (it is
+    /// read cheaply, for counting, not for handing out).
+    fn count(&self, host: &str) -> Result<u64, StoreError>;
 }
 
 /// The per-host queues and politeness state of a crawl; owned by the scheduler thread.

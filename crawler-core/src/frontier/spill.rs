@@ -70,6 +70,10 @@ impl QueueSpill for StoreSpill {
         }
         Ok(fetched)
     }
+
+    fn count(&self, host: &str) -> Result<u64, StoreError> {
+        self.store.queued_upper_bound(host)
+    }
 }
 
 fn queued_from_store(entry: QueueEntry) -> Result<Queued, StoreError> {
@@ -117,16 +121,28 @@ impl Frontier {
             None => return,
         };
         let full = loaded.len() >= cap;
+        let taken = loaded.len() as u64;
         let mut id = None;
         for queued in loaded {
             id = Some(self.host_id(&queued.url));
             self.push(queued);
         }
-        if let Some(id) = id.filter(|_| full) {
-            self.hosts[id].spilled = true;
-            self.hosts[id].stored += 1;
-            self.queued += 1;
-        }
+        let Some(id) = id.filter(|_| full) else {
+            return;
+        };
+        // What the store holds beyond the buffer counts as queued (the progress line,
+        // the summary), though it is read only when the buffer runs dry.
+        let beyond = match self.spill.as_ref().map(|spill| spill.count(host)) {
+            Some(Ok(count)) => count.saturating_sub(taken).max(1),
+            Some(Err(error)) => {
+                self.spill_error.get_or_insert(error);
+                1
+            }
+            None => 1,
+        };
+        self.hosts[id].spilled = true;
+        self.hosts[id].stored += beyond;
+        self.queued += beyond as usize;
     }
 
     /// The next URL of a host's queue, refilling its buffer from the store when it ran

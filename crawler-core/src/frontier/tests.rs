@@ -40,6 +40,10 @@ impl QueueSpill for FakeStore {
         let stored = self.0.lock().unwrap();
         Ok(stored.values().take(limit).cloned().collect())
     }
+
+    fn count(&self, _host: &str) -> Result<u64, StoreError> {
+        Ok(self.0.lock().unwrap().len() as u64)
+    }
 }
 
 #[test]
@@ -100,6 +104,23 @@ fn a_spilled_host_is_refilled_from_the_store_and_hands_out_each_url_once() {
     );
     assert!(store.0.lock().unwrap().is_empty());
     assert!(frontier.take_spill_error().is_none());
+}
+
+#[test]
+fn a_resumed_host_counts_what_its_store_holds_beyond_the_buffer_as_queued() {
+    let store = FakeStore::default();
+    for i in 0..1000 {
+        let entry = queued(&format!("http://a.test/{i}"), 1);
+        store
+            .0
+            .lock()
+            .unwrap()
+            .insert((1, entry.url.as_str().to_owned()), entry);
+    }
+    let mut frontier = unlimited(1).with_spill(Box::new(store));
+    frontier.resume_host("a.test:80");
+    assert!(frontier.hosts[0].len() <= MAX_BUFFER);
+    assert_eq!(frontier.queued(), 1000);
 }
 
 #[test]

@@ -31,8 +31,19 @@
 //!
 //! - Lenient reading (module `parse`): misspelled keys, missing `:`, and `User-agent`
 //!   values read up to their first non-token character, as Google's parser does.
-//! - `Sitemap` and unknown lines never end a group; `Crawl-delay` belongs to the group it
-//!   is in (the first valid one of the selected groups counts), never to other groups.
+//! - `Sitemap`, `Crawl-delay` and unknown lines never end a group: `User-agent` lines with
+//!   only such records between them name one group (RFC 9309 §2.2.4). `Crawl-delay`
+//!   belongs to the group it is in (the first valid one of the selected groups counts).
+//! - Only a bare `*` is the catch-all: `User-agent: *SomeBot*` names no crawler.
+//! - In a crawl, a URL is judged as it is requested (its canonical form); `crawler
+//!   robots` judges a URL as the user wrote it, percent-escapes normalized.
+//!
+//! # Where we knowingly differ from Google's parser
+//!
+//! - `/robots.txt` itself is always allowed (RFC 9309 §2.2.2); Google's library judges
+//!   it like any path.
+//! - `%3d` and `%3D` are the same octet (hex digits compare without regard to case);
+//!   Google's library compares the escapes as written.
 //! - Only the first [`MAX_ROBOTS_BYTES`] are parsed, and a line cut by that limit is
 //!   dropped.
 //! - 429 is treated as a server error (unreachable, retry later), not as a 4xx that
@@ -114,15 +125,29 @@ impl RobotsRules {
     /// The verdict on `url`: the most specific matching rule decides, Allow winning a
     /// tie (RFC 9309 §2.2.2); no match, or `/robots.txt` itself, is allowed.
     pub fn verdict(&self, url: &CanonicalUrl) -> Verdict<'_> {
+        // A canonical URL is spelled as patterns are already: it only needs `*` and `$`
+        // escaped. This is the URL the crawl requests, so it is judged as requested.
         let path = &url.as_url()[Position::BeforePath..Position::AfterQuery];
-        if path == "/robots.txt" {
+        self.verdict_on(&match_target(path))
+    }
+
+    /// The verdict on a URL as a user wrote it (`crawler robots`): its path and query
+    /// are brought to the spelling patterns are compared in (percent-escapes, RFC 9309
+    /// §2.2.2) and nothing more, so `/a?` keeps the empty query that canonicalization
+    /// would drop, and `Disallow: /a?` refuses it.
+    pub fn verdict_as_given(&self, url: &url::Url) -> Verdict<'_> {
+        let path = &url[Position::BeforePath..Position::AfterQuery];
+        self.verdict_on(&pattern::normalize_target(path))
+    }
+
+    fn verdict_on(&self, target: &str) -> Verdict<'_> {
+        if target == "/robots.txt" {
             return Verdict {
                 allowed: true,
                 rule: None,
             };
         }
-        let target = match_target(path);
-        let rule = self.rules.iter().find(|rule| rule.pattern.matches(&target));
+        let rule = self.rules.iter().find(|rule| rule.pattern.matches(target));
         Verdict {
             allowed: rule.is_none_or(|rule| rule.allow),
             rule,
@@ -286,5 +311,46 @@ EOF
         );
         assert_eq!(rules.crawl_delay(), Some(3.0));
         assert_eq!(rules.sitemaps(), ["http://a.test/s.xml"]);
+    }
+
+    #[test]
+    fn an_agent_whose_group_has_only_a_delay_gets_the_next_groups_rules() {
+        let file = "User-agent: bingbot\nCrawl-delay: 2\n\nUser-agent: *\nDisallow: /private/\n";
+        assert!(!allowed(file, "bingbot", "/private/x"));
+        assert!(!allowed(file, "otherbot", "/private/x"));
+        assert_eq!(rules(file, "bingbot").crawl_delay(), Some(2.0));
+        assert_eq!(rules(file, "bingbot").group(), Some("bingbot"));
+    }
+
+    #[test]
+    fn a_starred_name_is_not_the_catch_all() {
+        let file = "User-agent: *SomeBot*\nDisallow: /\n";
+        assert!(allowed(file, "somebot", "/x"));
+        assert!(allowed(file, "otherbot", "/x"));
+        assert_eq!(rules(file, "otherbot").group(), None);
+    }
+
+    #[test]
+    fn a_url_as_given_keeps_its_empty_query() {
+        let file = "User-agent: *\nDisallow: /a?\n";
+        let rules = rules(file, "x");
+        let given = |url: &str| {
+            rules
+                .verdict_as_given(&url::Url::parse(url).unwrap())
+                .allowed
+        };
+        assert!(!given("http://a.test/a?"));
+        assert!(!given("http://a.test/a?b=1"));
+        assert!(given("http://a.test/a"));
+        // Escapes are normalized on the URL side too: `%62` is `b`, hex case is one.
+        let file = "User-agent: *\nDisallow: /b%3d\n";
+        let rules = self::rules(file, "x");
+        let given = |url: &str| {
+            rules
+                .verdict_as_given(&url::Url::parse(url).unwrap())
+                .allowed
+        };
+        assert!(!given("http://a.test/%62%3D"));
+        assert!(given("http://a.test/robots.txt"));
     }
 }

@@ -5,8 +5,9 @@
 //! accepted (`useragent`, `disalow`, ...); a missing `:` is accepted when whitespace
 //! separates key and value; a `User-agent` value is read up to its first character
 //! that cannot be in a product token (`FooBot/1.2` names `foobot`). Lines it does not
-//! understand are skipped without ending a group, and so are `Sitemap` lines (the RFC
-//! forbids other records from interfering with groups).
+//! understand are skipped without ending a group, and so are `Sitemap` and
+//! `Crawl-delay` lines (the RFC forbids other records from interfering with groups);
+//! a `Crawl-delay` is read into the group it stands in.
 
 use super::agent::leading_token;
 use super::pattern::Pattern;
@@ -115,7 +116,9 @@ impl RobotsTxt {
                     }
                 }
                 Record::CrawlDelay(value) => {
-                    in_agents = false;
+                    // Like `Sitemap` and unknown records, it does not end a run of
+                    // `User-agent` lines (RFC 9309 §2.2.4; Google's parser agrees): a
+                    // group whose only record is a delay still gets the next group's rules.
                     if let Some(group) = current.as_mut() {
                         if group.crawl_delay.is_none() {
                             group.crawl_delay = parse_delay(value);
@@ -238,10 +241,12 @@ fn is_key(key: &str) -> bool {
     )
 }
 
-/// A `User-agent` value as the group records it: `*` for the catch-all (also when
-/// followed by junk, as in `* # everyone`), else the leading product token.
+/// A `User-agent` value as the group records it: `*` for the catch-all, else the
+/// leading product token. Only a `*` alone (trailing whitespace aside; a comment is
+/// already cut) is the catch-all: `*SomeBot*` names no crawler, so its group applies
+/// to none (as Google's parser reads it), rather than to every one.
 fn agent_value(value: &str) -> String {
-    if value.starts_with('*') {
+    if value.trim_end() == "*" {
         "*".to_owned()
     } else {
         leading_token(value).to_owned()
@@ -372,5 +377,116 @@ mod tests {
             .map(|r| r.written.as_str())
             .collect();
         assert_eq!(rules, ["/first"]);
+    }
+
+    #[test]
+    fn a_crawl_delay_between_agent_lines_does_not_split_their_group() {
+        let robots = RobotsTxt::parse(
+            b"User-agent: bingbot\nCrawl-delay: 2\n\nUser-agent: *\nDisallow: /private/\n",
+        );
+        assert_eq!(robots.groups.len(), 1);
+        assert_eq!(robots.groups[0].agents, ["bingbot", "*"]);
+        assert_eq!(robots.groups[0].crawl_delay, Some(2.0));
+        assert_eq!(robots.groups[0].rules[0].to_string(), "Disallow: /private/");
+    }
+
+    #[test]
+    fn only_a_bare_star_is_the_catch_all() {
+        let robots = RobotsTxt::parse(
+            b"User-agent: *SomeBot*\nDisallow: /\n\nUser-agent: *  \nDisallow: /p\n\nUser-agent: * # all\nDisallow: /q\n",
+        );
+        let catch_all: Vec<bool> = robots.groups.iter().map(Group::is_catch_all).collect();
+        assert_eq!(catch_all, [false, true, true]);
+        assert_eq!(robots.groups[0].agents, [""]);
+    }
+
+    mod grouping {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A line of a generated file, and what the model makes of it.
+        #[derive(Clone, Debug)]
+        enum Line {
+            Agent(&'static str),
+            Rule(&'static str),
+            Delay,
+            Sitemap,
+            Unknown,
+            Blank,
+            Comment,
+        }
+
+        impl Line {
+            fn text(&self) -> String {
+                match self {
+                    Line::Agent(name) => format!("User-agent: {name}"),
+                    Line::Rule(path) => format!("Disallow: {path}"),
+                    Line::Delay => "Crawl-delay: 1".into(),
+                    Line::Sitemap => "Sitemap: http://a.test/s.xml".into(),
+                    Line::Unknown => "Noindex: /x".into(),
+                    Line::Blank => String::new(),
+                    Line::Comment => "# a comment".into(),
+                }
+            }
+        }
+
+        fn line() -> impl Strategy<Value = Line> {
+            prop_oneof![
+                prop::sample::select(vec!["a", "b", "*", "*x*", "C/1.0"]).prop_map(Line::Agent),
+                prop::sample::select(vec!["/p", "/q", "/r"]).prop_map(Line::Rule),
+                Just(Line::Delay),
+                Just(Line::Sitemap),
+                Just(Line::Unknown),
+                Just(Line::Blank),
+                Just(Line::Comment),
+            ]
+        }
+
+        /// The grouping rule, written as plainly as it can be: a group is a run of
+        /// agent lines with nothing but other records, blanks and comments between
+        /// them, and holds the rules up to the next such run.
+        fn model(lines: &[Line]) -> Vec<(Vec<String>, Vec<String>)> {
+            let mut groups: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+            let mut rule_seen_since_agent = true;
+            for line in lines {
+                match line {
+                    Line::Agent(name) => {
+                        if rule_seen_since_agent {
+                            groups.push((Vec::new(), Vec::new()));
+                            rule_seen_since_agent = false;
+                        }
+                        let agent = match *name {
+                            "*" => "*",
+                            "C/1.0" => "C",
+                            "*x*" => "",
+                            other => other,
+                        };
+                        groups.last_mut().unwrap().0.push(agent.to_owned());
+                    }
+                    Line::Rule(path) => {
+                        rule_seen_since_agent = true;
+                        if let Some(group) = groups.last_mut() {
+                            group.1.push((*path).to_owned());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            groups
+        }
+
+        proptest! {
+            #[test]
+            fn groups_are_what_the_grouping_rule_says(lines in prop::collection::vec(line(), 0..40)) {
+                let text: Vec<String> = lines.iter().map(Line::text).collect();
+                let robots = RobotsTxt::parse(text.join("\n").as_bytes());
+                let parsed: Vec<(Vec<String>, Vec<String>)> = robots
+                    .groups
+                    .iter()
+                    .map(|g| (g.agents.clone(), g.rules.iter().map(|r| r.written.clone()).collect()))
+                    .collect();
+                prop_assert_eq!(parsed, model(&lines));
+            }
+        }
     }
 }

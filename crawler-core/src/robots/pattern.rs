@@ -147,6 +147,13 @@ pub fn match_target(path_and_query: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// The text a URL path and query written by hand is matched as: the spelling
+/// [`Pattern::new`] gives a pattern, with `*` and `$` escaped first so they stay
+/// literal (a URL has no operators).
+pub fn normalize_target(path_and_query: &str) -> String {
+    Pattern::new(match_target(path_and_query).as_bytes()).text
+}
+
 /// The byte of a `%XY` escape at the start of `bytes`.
 fn escape_at(bytes: &[u8]) -> Option<u8> {
     let hi = hex_value(*bytes.get(1)?)?;

@@ -376,21 +376,7 @@ fn excerpt(input: &str) -> String {
         .rev()
         .find(|&i| input.is_char_boundary(i))
         .unwrap_or(0);
-    without_userinfo(&input[..end])
-}
-
-/// `scheme://user:pw@host...` as `scheme://***@host...`; anything else unchanged.
-fn without_userinfo(text: &str) -> String {
-    let Some(start) = text.find("://").map(|at| at + 3) else {
-        return text.to_owned();
-    };
-    let authority_end = text[start..]
-        .find(['/', '?', '#', '\\'])
-        .map_or(text.len(), |at| start + at);
-    match text[start..authority_end].rfind('@') {
-        Some(at) => format!("{}***{}", &text[..start], &text[start + at..]),
-        None => text.to_owned(),
-    }
+    crawler_storage::without_userinfo(&input[..end])
 }
 
 #[cfg(test)]

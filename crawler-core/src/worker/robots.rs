@@ -137,8 +137,10 @@ fn log_robots(url: &CanonicalUrl, verdict: &RobotsResponse) {
         RobotsResponse::Redirect(to) => {
             tracing::debug!(url, to = to.as_str(), "robots.txt redirects")
         }
+        // An attempt: the host waits and tries again, and when the retries are spent
+        // it is closed, which is what the default level reports.
         RobotsResponse::Unreachable { reason, .. } => {
-            tracing::warn!(url, reason, "robots.txt unreachable; the host waits")
+            tracing::info!(url, reason, "robots.txt unreachable; the host waits")
         }
     }
 }

@@ -170,6 +170,18 @@ impl Store {
         failed.map(Err).into_iter().chain(pending)
     }
 
+    /// The frontier entries of `host` past its cursor, settled ones included: an upper
+    /// bound of what the host has queued, read without a lookup per entry (a resumed
+    /// crawl shows it as queued until it has read the entries themselves).
+    pub fn queued_upper_bound(&self, host: &str) -> Result<u64, StoreError> {
+        let mut reader = self.reader_at_cursor(host)?;
+        let mut count = 0;
+        while reader.next_entry()?.is_some() {
+            count += 1;
+        }
+        Ok(count)
+    }
+
     /// The first `limit` frontier entries of `host` not settled yet, in the order they
     /// were discovered, without duplicates.
     ///

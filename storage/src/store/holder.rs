@@ -57,18 +57,20 @@ pub fn claim(store: &Path) {
     }
 }
 
-/// A command-line argument with the password of any `scheme://user:pw@` in it
-/// masked: a seed URL may carry one, and this file is for anyone to read.
-fn without_userinfo(arg: &str) -> String {
-    let Some(start) = arg.find("://").map(|at| at + 3) else {
-        return arg.to_owned();
+/// `text` with the userinfo of any `scheme://user:pw@host` in it shown as `***`
+/// (`scheme://***@host...`); anything else unchanged. The holder file is for anyone
+/// to read, and a seed URL on the command line may carry a password; the engine masks
+/// URLs in its error messages with it too.
+pub fn without_userinfo(text: &str) -> String {
+    let Some(start) = text.find("://").map(|at| at + 3) else {
+        return text.to_owned();
     };
-    let end = arg[start..]
-        .find(['/', '?', '#'])
-        .map_or(arg.len(), |at| start + at);
-    match arg[start..end].rfind('@') {
-        Some(at) => format!("{}***{}", &arg[..start], &arg[start + at..]),
-        None => arg.to_owned(),
+    let authority_end = text[start..]
+        .find(['/', '?', '#', '\\'])
+        .map_or(text.len(), |at| start + at);
+    match text[start..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &text[..start], &text[start + at..]),
+        None => text.to_owned(),
     }
 }
 

@@ -12,6 +12,7 @@ pub(crate) mod leftovers;
 pub(crate) mod pages;
 pub(crate) mod runs;
 pub(crate) mod space;
+mod unwritable;
 pub(crate) mod write;
 
 use std::collections::HashMap;
@@ -122,6 +123,10 @@ pub struct Store {
     cursors: Mutex<HashMap<String, u64>>,
     /// Refuses writes when the disk is nearly full.
     space: space::SpaceGuard,
+    /// The private copy of sled's files a reader opened because the store's own
+    /// directory cannot be written (`unwritable`); removed when the store is dropped,
+    /// after `db` (fields drop in order).
+    _sled_copy: Option<tempfile::TempDir>,
 }
 
 impl Store {
@@ -144,7 +149,15 @@ impl Store {
         if path.is_dir() {
             leftovers::remove_incomplete_snapshots(path)?;
         }
-        let db = open_sled(path, options.cache_mb)?;
+        let (db, sled_copy) = match open_sled(path, path, options.cache_mb) {
+            Err(source) if options.read_only && unwritable::is_unwritable(&source) => {
+                let copy = unwritable::copy_sled_files(path)?;
+                let db = open_sled(path, copy.path(), options.cache_mb)
+                    .map_err(|source| open_error(path, source))?;
+                (db, Some(copy))
+            }
+            opened => (opened.map_err(|source| open_error(path, source))?, None),
+        };
         let tree = db
             .open_tree("crawl")
             .map_err(|source| open_error(path, source))?;
@@ -190,6 +203,7 @@ impl Store {
             writer,
             cursors: Mutex::default(),
             space: space::SpaceGuard::new(path, options.min_free_space),
+            _sled_copy: sled_copy,
         };
         if store.writer.is_some() {
             store.mark_open()?;
@@ -279,22 +293,23 @@ pub(crate) const OPEN_MARK: &str = "open";
 /// Opens sled, waiting a moment when the lock is held with no other process named as
 /// the holder: a store this process just dropped lets go of the lock only when sled's
 /// background threads notice, a few milliseconds later.
-fn open_sled(path: &Path, cache_mb: u64) -> Result<sled::Db, StoreError> {
+/// Opens sled's files in `sled_dir` (the store at `store`, or a reader's copy of it).
+fn open_sled(store: &Path, sled_dir: &Path, cache_mb: u64) -> Result<sled::Db, sled::Error> {
     const ATTEMPTS: u32 = 40;
     let mut attempt = 0;
     loop {
         let opened = sled::Config::new()
-            .path(path)
+            .path(sled_dir)
             .cache_capacity(cache_mb.saturating_mul(1024 * 1024))
             .open();
         match opened {
             Err(source)
-                if is_locked(&source) && attempt < ATTEMPTS && !holder::held_by_another(path) =>
+                if is_locked(&source) && attempt < ATTEMPTS && !holder::held_by_another(store) =>
             {
                 attempt += 1;
                 std::thread::sleep(std::time::Duration::from_millis(25));
             }
-            other => return other.map_err(|source| open_error(path, source)),
+            other => return other,
         }
     }
 }
