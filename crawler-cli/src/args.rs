@@ -133,12 +133,18 @@ pub struct CrawlSettings {
     /// Follow links at most N hops from a seed (seeds are depth 0).
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u32>)]
     pub max_depth: Option<u32>,
-    /// Stop after starting N fetches.
+    /// Budget of the whole crawl: N pages fetched in all its runs (stored with the crawl; give it again to raise it on resume).
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u64>)]
     pub max_pages: Option<u64>,
-    /// Start at most N fetches per host.
+    /// Fetch at most N pages in each run (the crawl's --max-pages still holds).
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u64>)]
+    pub max_pages_per_run: Option<u64>,
+    /// Budget of the whole crawl per host: N pages of a host fetched in all its runs.
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u64>)]
     pub max_pages_per_host: Option<u64>,
+    /// A host's queue holds at most N URLs; links beyond are not queued and their page is recorded as budget-exceeded.
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u64>, default_value_t = defaults().max_queued_per_host)]
+    pub max_queued_per_host: u64,
     /// The User-Agent header.
     #[arg(long, value_name = "UA", default_value_t = defaults().user_agent)]
     pub user_agent: String,
@@ -197,7 +203,9 @@ impl CrawlSettings {
             deny: self.deny.clone(),
             max_depth: self.max_depth,
             max_pages: self.max_pages,
+            max_pages_per_run: self.max_pages_per_run,
             max_pages_per_host: self.max_pages_per_host,
+            max_queued_per_host: self.max_queued_per_host,
             user_agent: self.user_agent.clone(),
             timeout: self.timeout.0,
             connect_timeout: self.connect_timeout.0,
@@ -266,6 +274,9 @@ pub struct PolitenessSettings {
     /// Read this sitemap (urlset, index, gzip or plain text); its host joins the scope. Repeatable.
     #[arg(long, value_name = "URL")]
     pub sitemap: Vec<String>,
+    /// Sitemaps add at most N URLs per host in a run (one sitemap file's limit); the rest are not queued and the sitemap is recorded as budget-exceeded.
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u64>, default_value_t = defaults().max_sitemap_urls)]
+    pub max_sitemap_urls: u64,
     /// Queue rel="nofollow" links too.
     #[arg(long)]
     pub follow_nofollow: bool,
@@ -288,6 +299,7 @@ impl PolitenessSettings {
         }
         config.robots_agent = self.robots_agent.clone();
         config.sitemap_urls = self.sitemap.clone();
+        config.max_sitemap_urls = self.max_sitemap_urls;
         config.retries = self.retries;
         config.park_after = self.park_after;
         config.max_crawl_delay = self.max_crawl_delay.0;

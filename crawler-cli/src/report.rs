@@ -120,6 +120,13 @@ pub fn print_summary(
     if summary.queued_left > 0 {
         writeln!(out, "  {} URLs left in the frontier", summary.queued_left)?;
     }
+    if summary.urls_over_budget > 0 {
+        writeln!(
+            out,
+            "  {} URLs not queued: over --max-queued-per-host or --max-sitemap-urls (the pages that had them: crawler ls --error budget-exceeded)",
+            summary.urls_over_budget
+        )?;
+    }
     print_politeness(&mut out, summary)?;
     writeln!(out, "  store: {}", escaped(&store.display().to_string()))
 }

@@ -139,14 +139,20 @@ impl CrawlerBuilder {
         max_url_len: usize;
         /// Times a path segment may repeat; 0 for no limit. `--max-repeated-segments`.
         max_segment_repeats: u32;
+        /// URLs sitemaps may add per host in a run. `--max-sitemap-urls`.
+        max_sitemap_urls: u64;
+        /// URLs one host's queue holds at most. `--max-queued-per-host`.
+        max_queued_per_host: u64;
     }
 
     limits! {
         /// Link hops from a seed followed (seeds are 0). `--max-depth`.
         max_depth: u32;
-        /// Fetches started in all. `--max-pages`.
+        /// Pages fetched in the whole crawl, earlier runs counted. `--max-pages`.
         max_pages: u64;
-        /// Fetches started per host. `--max-pages-per-host`.
+        /// Pages fetched in one run. `--max-pages-per-run`.
+        max_pages_per_run: u64;
+        /// Pages fetched per host in the whole crawl. `--max-pages-per-host`.
         max_pages_per_host: u64;
         /// Bytes to keep free on the store's disk (0: no check). `--min-free-space`.
         min_free_space: u64;

@@ -68,10 +68,19 @@ pub struct CrawlConfig {
     pub deny: Vec<String>,
     /// Links deeper than this are not followed (seeds are depth 0).
     pub max_depth: Option<u32>,
-    /// Stop dispatching once this many fetches have started.
+    /// Pages fetched in the whole crawl at most, its earlier runs' stored pages
+    /// counted: a budget of the crawl, not of one run.
     pub max_pages: Option<u64>,
-    /// Stop dispatching to a host once this many fetches to it have started.
+    /// Pages one run fetches at most (the crawl's budget, `max_pages`, still holds).
+    pub max_pages_per_run: Option<u64>,
+    /// Pages fetched per host in the whole crawl at most, earlier runs counted.
     pub max_pages_per_host: Option<u64>,
+    /// URLs sitemaps may add to one host's queue in a run; the rest are counted as
+    /// `budget-exceeded` on the sitemap's record, not queued.
+    pub max_sitemap_urls: u64,
+    /// URLs one host's queue holds at most; links beyond are counted as
+    /// `budget-exceeded` on the page that had them, not queued.
+    pub max_queued_per_host: u64,
     /// The `User-Agent` header.
     pub user_agent: String,
     /// Total time allowed for one request, body included.
@@ -128,6 +137,15 @@ pub struct CrawlConfig {
     pub credentials: Credentials,
 }
 
+/// URLs sitemaps may add per host by default: what one sitemap file may list (the
+/// protocol's limit), so a site's one full sitemap is read whole, and an index of
+/// thousands of them is not.
+pub const DEFAULT_MAX_SITEMAP_URLS: u64 = 50_000;
+
+/// URLs a host's queue holds at most by default: a million queue entries are about
+/// 170 MB of store, and no crawl at a polite rate gets through them in days.
+pub const DEFAULT_MAX_QUEUED_PER_HOST: u64 = 1_000_000;
+
 /// The default `User-Agent`: the crawler's name and version.
 pub const DEFAULT_USER_AGENT: &str = concat!("crawler/", env!("CARGO_PKG_VERSION"));
 
@@ -143,7 +161,10 @@ impl Default for CrawlConfig {
             deny: Vec::new(),
             max_depth: None,
             max_pages: None,
+            max_pages_per_run: None,
             max_pages_per_host: None,
+            max_sitemap_urls: DEFAULT_MAX_SITEMAP_URLS,
+            max_queued_per_host: DEFAULT_MAX_QUEUED_PER_HOST,
             user_agent: DEFAULT_USER_AGENT.to_owned(),
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
@@ -349,7 +370,7 @@ impl CrawlConfig {
     }
 
     /// Every whole-number setting with the values it may take.
-    fn whole_number_bounds(&self) -> [Bound; 10] {
+    fn whole_number_bounds(&self) -> [Bound; 13] {
         let widen = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
         let unlimited = "; leave it out for no limit";
         [
@@ -362,12 +383,22 @@ impl CrawlConfig {
             ),
             Bound::new("max-pages", self.max_pages.unwrap_or(1), 1, u64::MAX).note(unlimited),
             Bound::new(
+                "max-pages-per-run",
+                self.max_pages_per_run.unwrap_or(1),
+                1,
+                u64::MAX,
+            )
+            .note(unlimited),
+            Bound::new(
                 "max-pages-per-host",
                 self.max_pages_per_host.unwrap_or(1),
                 1,
                 u64::MAX,
             )
             .note(unlimited),
+            Bound::new("max-sitemap-urls", self.max_sitemap_urls, 1, u64::MAX)
+                .note("; --no-sitemaps reads none"),
+            Bound::new("max-queued-per-host", self.max_queued_per_host, 1, u64::MAX),
             Bound::new("max-body", self.max_body, 1, MAX_BODY_LIMIT)
                 .note(" bytes (bodies are held in memory)"),
             Bound::new("max-redirects", u64::from(self.max_redirects), 0, 100),
@@ -585,6 +616,31 @@ mod tests {
         })
         .unwrap();
         assert!(max_pages.reason.contains("no limit"), "{max_pages}");
+        for (config, setting) in [
+            (
+                CrawlConfig {
+                    max_pages_per_run: Some(0),
+                    ..d()
+                },
+                "max-pages-per-run",
+            ),
+            (
+                CrawlConfig {
+                    max_sitemap_urls: 0,
+                    ..d()
+                },
+                "max-sitemap-urls",
+            ),
+            (
+                CrawlConfig {
+                    max_queued_per_host: 0,
+                    ..d()
+                },
+                "max-queued-per-host",
+            ),
+        ] {
+            assert_eq!(bad(config).map(|e| e.setting), Some(setting));
+        }
         for bound in d().whole_number_bounds() {
             assert!(bound.min <= bound.max, "{}", bound.setting);
         }

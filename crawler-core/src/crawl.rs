@@ -9,6 +9,7 @@ use std::thread;
 use crawler_storage::{Store, StoreOptions};
 use crossbeam_channel::Receiver;
 
+use crate::budgets::QueueBudgets;
 use crate::config::{CrawlConfig, ValidConfig};
 use crate::crawl_error::CrawlError;
 use crate::error_kind::ErrorKind;
@@ -18,7 +19,7 @@ use crate::frontier::{Frontier, StoreSpill};
 use crate::hooks::Hooks;
 use crate::progress::{CrawlSummary, Progress};
 use crate::runs::{with_earlier_seeds, RunRecord};
-use crate::scheduler::{Ended, Scheduler, StopHandle};
+use crate::scheduler::{Ended, RunBudgets, Scheduler, StopHandle};
 use crate::seeds::enqueue_seeds;
 use crate::seen::SeenSet;
 use crate::settings::Settings;
@@ -181,20 +182,38 @@ impl Crawler {
             &self.store,
             &mut frontier,
         )?;
+        let fetched_before = self.pages_fetched_before()?;
         let run = RunRecord::start(&self.store, &self.config.config, &self.seeds)?;
-        let workers = self.start_workers(seen, scope)?;
-        let Ended { frontier, failure } = Scheduler::new(
+        let budgets = Arc::new(QueueBudgets::new(
+            Arc::clone(&self.store),
+            self.settings.max_queued_per_host,
+            self.settings.max_sitemap_urls,
+        ));
+        let workers = self.start_workers(seen, scope, Arc::clone(&budgets))?;
+        let Ended {
+            frontier,
+            failure,
+            dispatched,
+        } = Scheduler::new(
             frontier,
             workers,
             self.stop.clone(),
             self.stop_signal.clone(),
             Arc::clone(&self.progress),
             self.events.clone(),
-            self.settings.max_pages,
+            RunBudgets {
+                queues: budgets,
+                pages: self.page_allowance(fetched_before),
+            },
         )
         .run();
         let stopped = self.stop.is_stopped() || failure.is_some();
-        let summary = self.summarize(&frontier, stopped);
+        let mut summary = self.summarize(&frontier, stopped);
+        summary.page_budget_spent = !stopped
+            && self
+                .settings
+                .max_pages
+                .is_some_and(|max| fetched_before.saturating_add(dispatched) >= max);
         let closed = self.close_run(run, &summary, stopped);
         // The first failure says why the crawl stopped; closing after it may fail for
         // the same reason (a full disk), and would hide it.
@@ -202,6 +221,33 @@ impl Crawler {
             (Some(error), _) => Err(error.into()),
             (None, Err(error)) => Err(error),
             (None, Ok(())) => Ok(summary),
+        }
+    }
+
+    /// Pages the store holds that were fetched (records refused without a fetch left
+    /// out): what earlier runs spent of the crawl's page budget. Read only when there is
+    /// a budget.
+    fn pages_fetched_before(&self) -> Result<u64, CrawlError> {
+        if self.settings.max_pages.is_none() {
+            return Ok(0);
+        }
+        let stats = self.store.record_stats()?;
+        let unfetched: u64 = stats
+            .errors
+            .iter()
+            .filter(|(kind, _)| kind.parse::<ErrorKind>().is_ok_and(ErrorKind::is_unfetched))
+            .map(|(_, count)| count)
+            .sum();
+        Ok(stats.urls.saturating_sub(unfetched))
+    }
+
+    /// Page fetches this run may start: what is left of the crawl's budget, and at most
+    /// the per-run limit.
+    fn page_allowance(&self, fetched_before: u64) -> Option<u64> {
+        let left = (self.settings.max_pages).map(|max| max.saturating_sub(fetched_before));
+        match (left, self.settings.max_pages_per_run) {
+            (Some(left), Some(per_run)) => Some(left.min(per_run)),
+            (left, per_run) => left.or(per_run),
         }
     }
 
@@ -219,8 +265,11 @@ impl Crawler {
 
     /// The frontier, spilling to the store, with the hosts the store has URLs queued for.
     fn load_frontier(&self) -> Result<Frontier, CrawlError> {
-        let mut frontier = Frontier::new(self.settings.politeness)
-            .with_spill(Box::new(StoreSpill(Arc::clone(&self.store))));
+        let mut frontier =
+            Frontier::new(self.settings.politeness).with_spill(Box::new(StoreSpill::new(
+                Arc::clone(&self.store),
+                self.settings.politeness.max_pages_per_host.is_some(),
+            )?));
         for host in self.store.queued_hosts() {
             frontier.resume_host(&host?);
         }
@@ -231,11 +280,17 @@ impl Crawler {
     }
 
     /// Builds the HTTP client and starts the workers, all of them idle.
-    fn start_workers(&self, seen: SeenSet, scope: Scope) -> Result<WorkerPool, CrawlError> {
+    fn start_workers(
+        &self,
+        seen: SeenSet,
+        scope: Scope,
+        budgets: Arc<QueueBudgets>,
+    ) -> Result<WorkerPool, CrawlError> {
         let context = WorkerContext {
             fetcher: Fetcher::new(&self.config.fetch_settings())?,
             store: Arc::clone(&self.store),
             seen: Arc::new(seen),
+            budgets,
             scope: Arc::new(scope),
             progress: Arc::clone(&self.progress),
             settings: self.settings.worker.clone(),

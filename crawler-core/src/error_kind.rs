@@ -54,11 +54,15 @@ pub enum ErrorKind {
     /// A sitemap that was fetched but could not be read (malformed, or it declares
     /// entities: an XML bomb); none of its URLs are queued.
     SitemapInvalid,
+    /// Fetched, but not every URL it led to was queued: its host's queue was full
+    /// (`max_queued_per_host`), or sitemaps had added their share of the host
+    /// (`max_sitemap_urls`). The message says how many and which budget.
+    BudgetExceeded,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order (the order of per-kind counters).
-    pub const ALL: [ErrorKind; 17] = [
+    pub const ALL: [ErrorKind; 18] = [
         ErrorKind::Timeout,
         ErrorKind::Connect,
         ErrorKind::Dns,
@@ -76,6 +80,7 @@ impl ErrorKind {
         ErrorKind::RobotsUnavailable,
         ErrorKind::HostUnreachable,
         ErrorKind::SitemapInvalid,
+        ErrorKind::BudgetExceeded,
     ];
 
     /// The name stored and printed: `timeout`, `connect`, `dns`, ...
@@ -98,6 +103,7 @@ impl ErrorKind {
             ErrorKind::RobotsUnavailable => "robots-unavailable",
             ErrorKind::HostUnreachable => "host-unreachable",
             ErrorKind::SitemapInvalid => "sitemap-invalid",
+            ErrorKind::BudgetExceeded => "budget-exceeded",
         }
     }
 
@@ -108,6 +114,19 @@ impl ErrorKind {
         matches!(
             self,
             ErrorKind::Timeout | ErrorKind::Connect | ErrorKind::Dns | ErrorKind::Read
+        )
+    }
+
+    /// Whether a record with this error was never fetched (refused before a request):
+    /// such records do not count toward the page budgets.
+    pub fn is_unfetched(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::TrapSuspected
+                | ErrorKind::TooManyRedirects
+                | ErrorKind::RobotsDisallowed
+                | ErrorKind::RobotsUnavailable
+                | ErrorKind::HostUnreachable
         )
     }
 

@@ -76,6 +76,7 @@
 
 #![warn(missing_docs)]
 
+mod budgets;
 mod builder;
 mod closure_log;
 pub mod config;

@@ -36,6 +36,7 @@ pub struct Progress {
     hosts_parked: AtomicU64,
     hook_failures: AtomicU64,
     events_dropped: AtomicU64,
+    not_queued: AtomicU64,
     paused: AtomicBool,
 }
 
@@ -104,6 +105,12 @@ pub struct CrawlSummary {
     pub pages_per_sec: f64,
     /// URLs left in the frontier (budget spent, or stopped).
     pub queued_left: u64,
+    /// URLs found that a queue budget (`max_queued_per_host`, `max_sitemap_urls`) kept
+    /// out of the frontier; the pages that led to them are recorded as `budget-exceeded`.
+    pub urls_over_budget: u64,
+    /// Whether the crawl's page budget (`max_pages`, earlier runs' pages counted) is
+    /// spent: a resume with the same budget fetches nothing more.
+    pub page_budget_spent: bool,
     /// Whether the crawl was stopped before its frontier was exhausted.
     pub stopped: bool,
 }
@@ -127,6 +134,7 @@ impl Default for Progress {
             hosts_parked: AtomicU64::new(0),
             hook_failures: AtomicU64::new(0),
             events_dropped: AtomicU64::new(0),
+            not_queued: AtomicU64::new(0),
             paused: AtomicBool::new(false),
         }
     }
@@ -197,6 +205,11 @@ impl Progress {
         self.hook_failures.fetch_add(1, Relaxed);
     }
 
+    /// URLs a queue budget kept out of the frontier.
+    pub(crate) fn record_not_queued(&self, urls: u64) {
+        self.not_queued.fetch_add(urls, Relaxed);
+    }
+
     pub(crate) fn record_event_dropped(&self) {
         self.events_dropped.fetch_add(1, Relaxed);
     }
@@ -254,6 +267,8 @@ impl Progress {
             elapsed_secs: snapshot.elapsed_secs,
             pages_per_sec: snapshot.pages_per_sec,
             queued_left: snapshot.queued,
+            urls_over_budget: self.not_queued.load(Relaxed),
+            page_budget_spent: false,
             stopped,
         }
     }

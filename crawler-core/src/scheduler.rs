@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use crawler_storage::StoreError;
 use crossbeam_channel::{select, Receiver, Sender};
 
+use crate::budgets::QueueBudgets;
 use crate::closure_log::ClosureLog;
 use crate::events::{CrawlEvent, Events};
 use crate::frontier::Frontier;
@@ -90,6 +91,10 @@ pub(crate) struct Scheduler {
     stop: StopHandle,
     progress: Arc<Progress>,
     idle_workers: usize,
+    /// Room in the hosts' queues: given back as URLs leave them.
+    budgets: Arc<QueueBudgets>,
+    /// Page fetches this run may start (what is left of the crawl's budget, at most
+    /// the per-run limit).
     max_pages: Option<u64>,
     dispatched: u64,
     failure: Option<StoreError>,
@@ -100,12 +105,22 @@ pub(crate) struct Scheduler {
     closures: ClosureLog,
 }
 
+/// What the scheduler holds the run to: room in the hosts' queues, and the page
+/// fetches it may start.
+pub(crate) struct RunBudgets {
+    pub queues: Arc<QueueBudgets>,
+    /// What is left of the crawl's page budget, at most the per-run limit.
+    pub pages: Option<u64>,
+}
+
 /// What a scheduler leaves when its loop ends, every worker joined.
 pub(crate) struct Ended {
     /// The frontier as the crawl left it (what is queued, closed, capped).
     pub frontier: Frontier,
     /// The store error that stopped the crawl, if one did.
     pub failure: Option<StoreError>,
+    /// Page fetches started (first tries only).
+    pub dispatched: u64,
 }
 
 /// How often the active and parked hosts are counted.
@@ -126,7 +141,7 @@ impl Scheduler {
         stop_signal: Receiver<()>,
         progress: Arc<Progress>,
         events: Events,
-        max_pages: Option<u64>,
+        budgets: RunBudgets,
     ) -> Scheduler {
         Scheduler {
             frontier,
@@ -135,7 +150,8 @@ impl Scheduler {
             stop_signal,
             stop,
             progress,
-            max_pages,
+            budgets: budgets.queues,
+            max_pages: budgets.pages,
             dispatched: 0,
             failure: None,
             events,
@@ -153,10 +169,15 @@ impl Scheduler {
             frontier,
             workers,
             failure,
+            dispatched,
             ..
         } = self;
         workers.join();
-        Ended { frontier, failure }
+        Ended {
+            frontier,
+            failure,
+            dispatched,
+        }
     }
 
     /// Takes reports, hands out tasks and waits, round after round, until nothing is in
@@ -205,6 +226,9 @@ impl Scheduler {
         }
         while self.idle_workers > 0 {
             if let Some(batch) = self.frontier.take_refused(SETTLE_BATCH) {
+                for refused in &batch {
+                    self.budgets.left(&refused.queued.url.host_key());
+                }
                 if !self.send(Task::Settle(batch)) {
                     return None;
                 }
@@ -215,6 +239,7 @@ impl Scheduler {
             }
             match self.frontier.next(Instant::now()) {
                 Next::Job(job) => {
+                    self.budgets.left(&job.url.host_key());
                     let (host, first_try) = (job.host, job.attempts == 0);
                     if !self.send(Task::Page(job)) {
                         self.frontier.complete(host, None, Health::NotContacted);
@@ -259,6 +284,7 @@ impl Scheduler {
             } => {
                 self.frontier.complete(host, answered, health);
                 if let Some(queued) = retry {
+                    self.budgets.requeued(&queued.url.host_key());
                     self.frontier.retry(queued);
                 }
                 for queued in discovered {

@@ -164,6 +164,15 @@ impl Claims<'_> {
         }
         Ok(new)
     }
+
+    /// Releases a fingerprint this task claimed and will not write after all (a URL a
+    /// budget kept out of the queue), so that it can be found again.
+    pub fn give_back(&mut self, fingerprint: u128) {
+        if let Some(at) = self.fingerprints.iter().rposition(|f| *f == fingerprint) {
+            self.fingerprints.swap_remove(at);
+            self.seen.release([fingerprint]);
+        }
+    }
 }
 
 impl Drop for Claims<'_> {

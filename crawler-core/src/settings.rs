@@ -19,8 +19,14 @@ pub(crate) struct Settings {
     pub worker: WorkerSettings,
     /// Worker threads.
     pub workers: usize,
-    /// Page fetches started at most (robots.txt fetches and retries excluded).
+    /// Pages fetched in the whole crawl at most, earlier runs' stored pages counted.
     pub max_pages: Option<u64>,
+    /// Page fetches this run starts at most (robots.txt fetches and retries excluded).
+    pub max_pages_per_run: Option<u64>,
+    /// URLs one host's queue holds at most.
+    pub max_queued_per_host: u64,
+    /// URLs sitemaps may add per host in a run.
+    pub max_sitemap_urls: u64,
 }
 
 /// What a worker reads from the settings.
@@ -73,6 +79,9 @@ impl Settings {
             },
             workers: settings.workers,
             max_pages: settings.max_pages,
+            max_pages_per_run: settings.max_pages_per_run,
+            max_queued_per_host: settings.max_queued_per_host,
+            max_sitemap_urls: settings.max_sitemap_urls,
         }
     }
 }

@@ -267,17 +267,18 @@ fn a_resumed_crawl_keeps_its_settings_unless_a_flag_overrides_them() {
     let seed = first.server().seeds()[0].clone();
     let crawl = |extra: &[&str]| first.resume(&[extra, &["--json"]].concat());
 
-    // No flags: the stored --max-pages 5 and --per-host-rate 0 apply again.
+    // No flags: the stored --max-pages 5 applies again, and it is spent.
     let second = crawl(&[]).success();
-    assert_eq!(second.json()["pages_fetched"], 5);
+    assert_eq!(second.json()["pages_fetched"], 0);
     assert!(
-        !second.stderr().contains("resuming with"),
+        !second.stderr().contains("resuming with")
+            && second.stderr().contains("page budget is spent"),
         "{}",
         second.stderr()
     );
 
     let third = crawl(&["--max-pages", "7"]).success();
-    assert_eq!(third.json()["pages_fetched"], 7);
+    assert_eq!(third.json()["pages_fetched"], 2);
     assert_eq!(
         third.json()["settings_overridden"],
         serde_json::json!(["max-pages: 5 -> 7"])
@@ -289,7 +290,7 @@ fn a_resumed_crawl_keeps_its_settings_unless_a_flag_overrides_them() {
         "{}",
         third.stderr()
     );
-    assert_eq!(first.stats()["urls"], 17);
+    assert_eq!(first.stats()["urls"], 7);
 
     // Without seeds, --fresh --force would leave nothing to crawl: refused before
     // anything is deleted.
@@ -301,7 +302,7 @@ fn a_resumed_crawl_keeps_its_settings_unless_a_flag_overrides_them() {
         "{}",
         no_seeds.stderr()
     );
-    assert_eq!(first.stats()["urls"], 17, "the crawl is still there");
+    assert_eq!(first.stats()["urls"], 7, "the crawl is still there");
 
     let refused = crawl(&[&seed, "--fresh"]);
     assert_eq!(refused.code(), Some(2));

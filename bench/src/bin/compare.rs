@@ -708,19 +708,25 @@ struct FanoutRun {
     capped: bool,
 }
 
-/// `crawler crawl` of the fanout seeds into `store`, stopping after `max_pages` fetches.
+/// `--max-pages K`: the crawl's page budget.
+fn pages_budget(max_pages: u64) -> [String; 2] {
+    ["--max-pages".to_owned(), max_pages.to_string()]
+}
+
+/// `crawler crawl` of the fanout seeds into `store`, with the `budget` flags
+/// (`--max-pages K`, or for a restart a per-run limit).
 fn fanout_crawl(
     args: &Args,
     paths: &Paths,
     web: &FanoutWeb,
     store: &Path,
-    max_pages: u64,
+    budget: &[String],
 ) -> Result<FanoutRun, String> {
     let mut command = std::process::Command::new(&paths.crawler);
     command
         .args(["crawl", "--no-progress", "--json", "--per-host-rate", "0"])
         .args(["--workers", &args.workers.to_string()])
-        .args(["--max-pages", &max_pages.to_string()])
+        .args(budget)
         .arg("--seeds")
         .arg(&web.seeds)
         .arg("--store")
@@ -772,7 +778,7 @@ fn memory(args: &Args, paths: &Paths, work: &Path, report: &mut Report) -> Resul
         let max_pages = target.saturating_sub(seeds).div_ceil(args.fanout).max(1);
         let store = dir.join(format!("store-{millions}m"));
         println!("scenario 3: {millions} million URLs: --max-pages {max_pages}");
-        let run = fanout_crawl(args, paths, &web, &store, max_pages)?;
+        let run = fanout_crawl(args, paths, &web, &store, &pages_budget(max_pages))?;
         let (fetched, queued) = (
             figure(&run.summary, "pages_fetched"),
             figure(&run.summary, "queued_left"),
@@ -822,7 +828,7 @@ fn resume(args: &Args, paths: &Paths, work: &Path, report: &mut Report) -> Resul
     println!(
         "scenario 4: filling a store with about {target} queued URLs (--max-pages {max_pages})"
     );
-    let fill = fanout_crawl(args, paths, &web, &store, max_pages)?;
+    let fill = fanout_crawl(args, paths, &web, &store, &pages_budget(max_pages))?;
     if fill.capped {
         return report.table(&format!(
             "Scenario 4: resume: filling the store was killed at {} MiB (--max-rss-mib).\n",
@@ -843,7 +849,15 @@ fn resume(args: &Args, paths: &Paths, work: &Path, report: &mut Report) -> Resul
         // The marker's answer is written, then read here, then the crawler starts: the
         // times below include those few microseconds and the process's own start.
         request_marker(web.server.port, &marker)?;
-        let measured = fanout_crawl(args, paths, &web, &store, 20)?.measured;
+        // The fill spent the crawl's --max-pages: each restart lifts it and fetches 20.
+        let restart_budget = [
+            "--max-pages",
+            &u64::MAX.to_string(),
+            "--max-pages-per-run",
+            "20",
+        ]
+        .map(str::to_owned);
+        let measured = fanout_crawl(args, paths, &web, &store, &restart_budget)?.measured;
         std::thread::sleep(Duration::from_millis(300));
         let lines = server_log::read(&web.log)?;
         let at = lines

@@ -181,6 +181,7 @@ fn crawl_into(
         retry,
     } = *run;
     let store_path = config.store.clone();
+    let max_pages = config.max_pages;
     let mut crawler = Crawler::new(config).map_err(|e| match e {
         CrawlError::Config(e) => Failure::Setting(e),
         other => Failure::Error(other.into()),
@@ -246,7 +247,17 @@ fn crawl_into(
             Ok(ExitCode::from(crate::NOTHING_REACHED))
         }
         None => {
-            if summary.pages_fetched == 0 {
+            if let Some(max) =
+                max_pages.filter(|_| summary.page_budget_spent && summary.queued_left > 0)
+            {
+                notice(&format!(
+                    "the crawl's page budget is spent: --max-pages {max} counts the pages of every run \
+                     ({} URLs left in the frontier); to fetch more, resume with a larger budget: \
+                     crawler crawl --store {} --max-pages N",
+                    summary.queued_left,
+                    store_path.display()
+                ));
+            } else if summary.pages_fetched == 0 {
                 say_if_seeds_were_stored(&crawler_store, &seed_sample, &store_path)?;
             }
             Ok(ExitCode::SUCCESS)

@@ -23,7 +23,7 @@ pub struct Politeness {
     pub concurrency: usize,
     /// Requests per second; 0 for no limit.
     pub rate: f64,
-    /// Fetches started per host at most.
+    /// Page fetches per host at most in the whole crawl (earlier runs counted).
     pub max_pages_per_host: Option<u64>,
     /// Fetch and obey robots.txt.
     pub obey_robots: bool,
@@ -64,6 +64,13 @@ pub trait QueueSpill: Send {
     /// order they were discovered. Called only when every URL of the host handed out
     /// before is recorded (or held again in memory, as a retry is).
     fn load(&self, host: &str, limit: usize) -> Result<Vec<Queued>, StoreError>;
+
+    /// Pages of the host `url` is on that earlier runs fetched (records refused
+    /// without a fetch left out): what they spent of its page budget.
+    fn fetched_before(&self, url: &CanonicalUrl) -> Result<u64, StoreError> {
+        let _ = url;
+        Ok(0)
+    }
 
     /// How many URLs the store holds for `host` from where [`QueueSpill::load`] last
     /// started: at least those not recorded, perhaps a few recorded ones too (it is
@@ -184,6 +191,16 @@ impl Frontier {
             }
         };
         let mut host = HostQueue::new(self.period, robots);
+        if self.politeness.max_pages_per_host.is_some() {
+            // The budget is the crawl's: what earlier runs fetched of the host counts.
+            match self.spill.as_ref().map(|spill| spill.fetched_before(url)) {
+                Some(Ok(fetched)) => host.dispatched = fetched,
+                Some(Err(error)) => {
+                    self.spill_error.get_or_insert(error);
+                }
+                None => {}
+            }
+        }
         host.robots_url = url
             .as_url()
             .join("/robots.txt")

@@ -7,9 +7,10 @@
 //! The store is reached through [`QueueSpill`], so the frontier is tested without one;
 //! [`StoreSpill`] is the real store behind it.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
-use crawler_storage::{QueueEntry, Store, StoreError};
+use crawler_storage::{PageFilter, QueueEntry, Store, StoreError};
 
 use super::queues::{Frontier, QueueSpill};
 use crate::messages::{HostId, JobKind, Queued};
@@ -22,19 +23,56 @@ const MIN_BUFFER: usize = 8;
 pub(super) const MAX_BUFFER: usize = 256;
 
 /// The store's frontier, as the place host queues spill to and are refilled from.
-pub(crate) struct StoreSpill(pub Arc<Store>);
+pub(crate) struct StoreSpill {
+    store: Arc<Store>,
+    /// The host names the store held records of as the run started: only their pages
+    /// are counted against a page budget per host (a read of the host's records).
+    recorded_hosts: HashSet<String>,
+}
+
+impl StoreSpill {
+    /// The store behind a frontier; `per_host_budget` when the pages fetched of each
+    /// host in earlier runs are asked for.
+    pub(crate) fn new(store: Arc<Store>, per_host_budget: bool) -> Result<StoreSpill, StoreError> {
+        let recorded_hosts = if per_host_budget {
+            store.record_stats()?.pages_per_host.into_keys().collect()
+        } else {
+            HashSet::new()
+        };
+        Ok(StoreSpill {
+            store,
+            recorded_hosts,
+        })
+    }
+}
 
 impl QueueSpill for StoreSpill {
     fn load(&self, host: &str, limit: usize) -> Result<Vec<Queued>, StoreError> {
-        self.0
+        self.store
             .queued_for_host(host, limit)?
             .into_iter()
             .map(queued_from_store)
             .collect()
     }
 
+    fn fetched_before(&self, url: &CanonicalUrl) -> Result<u64, StoreError> {
+        if !self.recorded_hosts.contains(url.host()) {
+            return Ok(0);
+        }
+        let filter = PageFilter {
+            host: Some(url.host().to_owned()),
+            port: url.as_url().port_or_known_default(),
+            ..PageFilter::default()
+        };
+        let mut fetched = 0;
+        for page in self.store.query(&filter) {
+            fetched += u64::from(page?.attempts > 0);
+        }
+        Ok(fetched)
+    }
+
     fn count(&self, host: &str) -> Result<u64, StoreError> {
-        self.0.queued_upper_bound(host)
+        self.store.queued_upper_bound(host)
     }
 }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crawler_storage::{PageRecord, PageWrite, QueueSlot, Store};
 use crossbeam_channel::{Receiver, Sender};
 
+use crate::budgets::QueueBudgets;
 use crate::error_kind::ErrorKind;
 use crate::events::{CrawlEvent, Events};
 use crate::fetch::Fetcher;
@@ -24,6 +25,8 @@ pub(crate) struct WorkerContext {
     pub fetcher: Fetcher,
     pub store: Arc<Store>,
     pub seen: Arc<SeenSet>,
+    /// Room in the hosts' queues and their sitemap shares.
+    pub budgets: Arc<QueueBudgets>,
     pub scope: Arc<Scope>,
     pub progress: Arc<Progress>,
     /// The settings a worker reads.

@@ -5,6 +5,7 @@ use std::time::SystemTime;
 use crawler_storage::{PageRecord, PageWrite, QueueEntry, QueueSlot, StoreError};
 
 use super::context::{unix_ms, WorkerContext};
+use crate::budgets::OverBudget;
 use crate::config::BodyPolicy;
 use crate::error_kind::ErrorKind;
 use crate::events::CrawlEvent;
@@ -27,11 +28,13 @@ struct Candidate {
 }
 
 /// What admitting a page's candidates yields: its new frontier entries (for the store),
-/// the records of URLs settled without a fetch, and the new URLs (for the frontier).
+/// the records of URLs settled without a fetch, the new URLs (for the frontier), and
+/// how many new URLs a budget kept out.
 struct Admitted {
     discovered: Vec<(u128, QueueEntry)>,
     settled: Vec<(u128, PageRecord)>,
     queued: Vec<Queued>,
+    over_budget: OverBudget,
 }
 
 /// What reading a response yields besides the record.
@@ -64,6 +67,7 @@ impl WorkerContext {
         // Released when dropped: after the write below, or on an error or a panic before it.
         let mut claims = self.seen.claims();
         let admitted = self.admit(&job, candidates, &mut claims, &mut reading.hook_failures)?;
+        self.record_over_budget(&job, &mut page, admitted.over_budget);
         let body = body.filter(|_| !self.hooks.sink_instead);
         page.body_stored = body.is_some();
         // Before the sink, so that it sees the record as stored.
@@ -220,6 +224,25 @@ impl WorkerContext {
         };
         if let Err(failure) = guarded("page sink", || sink.page(&stored)) {
             self.record_hook_failures(job, page, &[failure]);
+        }
+    }
+
+    /// Records against the page the URLs it led to that a budget kept out of the
+    /// queue: its error becomes `budget-exceeded` (or, when it already had one, the
+    /// message is added to it).
+    fn record_over_budget(&self, job: &Job, page: &mut PageRecord, over: OverBudget) {
+        if over.total() == 0 {
+            return;
+        }
+        self.progress.record_not_queued(over.total());
+        let message = over.message(&self.budgets);
+        tracing::debug!(url = job.url.as_str(), message, "URLs over budget");
+        match &mut page.error_message {
+            Some(existing) if page.error.is_some() => {
+                existing.push_str("; ");
+                existing.push_str(&message);
+            }
+            _ => self.flag(page, ErrorKind::BudgetExceeded, message),
         }
     }
 
@@ -444,6 +467,8 @@ impl WorkerContext {
         let mut discovered = Vec::new();
         let mut settled = Vec::new();
         let mut queued = Vec::new();
+        let mut over_budget = OverBudget::default();
+        let from_sitemap = matches!(job.kind, JobKind::Sitemap { .. });
         for candidate in candidates {
             if !self.scope.admits(&candidate.url) {
                 continue;
@@ -485,11 +510,17 @@ impl WorkerContext {
                 settled.push((fingerprint, record));
                 continue;
             }
+            let host = candidate.url.host_key();
+            if let Err(budget) = self.budgets.reserve(&host, from_sitemap)? {
+                claims.give_back(fingerprint);
+                over_budget.count(budget);
+                continue;
+            }
             discovered.push((
                 fingerprint,
                 QueueEntry {
                     url: candidate.url.as_str().to_owned(),
-                    host: candidate.url.host_key().as_str().to_owned(),
+                    host: host.as_str().to_owned(),
                     depth: candidate.depth,
                     from: from.clone(),
                     hops: candidate.hops,
@@ -510,6 +541,7 @@ impl WorkerContext {
             discovered,
             settled,
             queued,
+            over_budget,
         })
     }
 }

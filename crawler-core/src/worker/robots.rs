@@ -85,6 +85,15 @@ impl WorkerContext {
             if !claims.claim(url.fingerprint())? {
                 continue;
             }
+            if self.budgets.reserve(&url.host_key(), false)?.is_err() {
+                claims.give_back(url.fingerprint());
+                self.progress.record_not_queued(1);
+                tracing::warn!(
+                    url = url.as_str(),
+                    "sitemap not queued: its host's queue is full (--max-queued-per-host)"
+                );
+                continue;
+            }
             entries.push((
                 url.fingerprint(),
                 QueueEntry {

@@ -13,10 +13,7 @@ impl Store {
     /// as the store is written (see `crate::writer::totals`), so this reads one key per host, not
     /// every record.
     pub fn stats(&self) -> Result<StoreStats, StoreError> {
-        let tree = self.tree();
-        // No totals yet: no page was written.
-        let crawl = Totals::read(tree)?.unwrap_or_default();
-        let mut stats = crawl.to_stats(read_host_counts(tree)?);
+        let mut stats = self.record_stats()?;
         stats.queued = self.queued_count()?;
         let runs = self.runs()?;
         stats.runs = runs.len() as u64;
@@ -25,6 +22,15 @@ impl Store {
             .filter_map(|run| Some(run.finished_at_ms?.saturating_sub(run.started_at_ms)))
             .sum();
         Ok(stats)
+    }
+
+    /// The totals over every record alone: [`Store::stats`] without the frontier
+    /// (a read of every queue file) and the runs.
+    pub fn record_stats(&self) -> Result<StoreStats, StoreError> {
+        let tree = self.tree();
+        // No totals yet: no page was written.
+        let crawl = Totals::read(tree)?.unwrap_or_default();
+        Ok(crawl.to_stats(read_host_counts(tree)?))
     }
 
     /// Totals over the pages `filter` selects (through its index: the statistics of

@@ -93,6 +93,22 @@ impl Store {
             .try_fold(0, |count, entry| entry.map(|_| count + 1))
     }
 
+    /// The number of frontier entries of one host (reads its queue file past its
+    /// cursor); 0 for a host with no queue file.
+    pub fn queued_count_for(&self, host: &str) -> Result<u64, StoreError> {
+        if !self.queues.path(host).exists() {
+            return Ok(0);
+        }
+        let mut reader = self.reader_at_cursor(host)?;
+        let mut count = 0;
+        while let Some(entry) = reader.next_entry()? {
+            if !self.is_settled(&entry)? {
+                count += 1;
+            }
+        }
+        Ok(count)
+    }
+
     /// Every frontier entry (URLs discovered and not yet settled), host by host, in
     /// the order they were discovered.
     pub fn queued(&self) -> impl Iterator<Item = Result<QueueEntry, StoreError>> + '_ {
