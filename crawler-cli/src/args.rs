@@ -117,7 +117,7 @@ pub struct CrawlSettings {
     #[arg(long, value_name = "R", allow_negative_numbers = true, default_value_t = defaults().per_host_rate)]
     pub per_host_rate: f64,
     /// What the seeds admit: host (the seeds' hosts), domain (their registrable domains), all.
-    #[arg(long, value_name = "SCOPE", default_value_t = defaults().scope)]
+    #[arg(long, value_name = "SCOPE", ignore_case = true, value_parser = named::<ScopeMode, 3>(ScopeMode::ALL.map(ScopeMode::as_str)), default_value_t = defaults().scope)]
     pub scope: ScopeMode,
     /// Only URLs matching one of these regexes (repeatable).
     #[arg(long, value_name = "REGEX")]
@@ -147,7 +147,7 @@ pub struct CrawlSettings {
     #[arg(long, value_name = "SIZE", default_value_t = Size(defaults().max_body))]
     pub max_body: Size,
     /// Which bodies to store: all (up to --max-body) or html (others as metadata only).
-    #[arg(long, value_name = "WHICH", default_value_t = defaults().bodies)]
+    #[arg(long, value_name = "WHICH", value_parser = named::<BodyPolicy, 2>(BodyPolicy::ALL.map(BodyPolicy::as_str)), default_value_t = defaults().bodies)]
     pub bodies: BodyPolicy,
     /// Redirect hops followed from one URL.
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u8>, default_value_t = defaults().max_redirects)]
@@ -325,6 +325,19 @@ fn error_kind() -> impl clap::builder::TypedValueParser<Value = ErrorKind> {
         .try_map(|name| name.parse::<ErrorKind>())
 }
 
+/// A value of one of these `names`, read by its `FromStr`. Clap knows the names: the
+/// completions offer them, `--help` lists them, a typo gets the nearest.
+fn named<T, const N: usize>(
+    names: [&'static str; N],
+) -> impl clap::builder::TypedValueParser<Value = T>
+where
+    T: std::str::FromStr + Clone + Send + Sync + 'static,
+    T::Err: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(names).try_map(|name| name.parse::<T>())
+}
+
 /// What `--retry-errors` names: one error kind, or `all` of them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RetryKind {
@@ -449,11 +462,11 @@ pub struct GetArgs {
     /// Print the stored body, as stored (bytes). This is the default.
     #[arg(long)]
     pub body: bool,
-    /// Print the response's status line and headers (and, with --request, the request's).
+    /// Print the response's status line and headers.
     #[arg(long)]
     pub headers: bool,
-    /// With --headers: print the request that was sent first.
-    #[arg(long, requires = "headers")]
+    /// Print the request that was sent (its line and headers); with --headers, before the response's.
+    #[arg(long, conflicts_with_all = ["body", "links", "inlinks", "json", "info"])]
     pub request: bool,
     /// Print the outlinks, one per line.
     #[arg(long)]
@@ -499,6 +512,26 @@ pub enum ExportFormat {
     Jsonl,
     /// WARC 1.1, one gzip member per record: warcinfo, then response + request per page.
     Warc,
+    /// The columns of `ls --format csv`, with a header line.
+    Csv,
+}
+
+impl ExportFormat {
+    /// The format a file name's extension names: `.jsonl`/`.json`, `.warc`/`.warc.gz`, `.csv`.
+    pub fn of_file(path: &std::path::Path) -> Option<ExportFormat> {
+        let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+        // A WARC is gzipped member by member; the other formats are not compressed.
+        if name.ends_with(".warc.gz") {
+            return Some(ExportFormat::Warc);
+        }
+        let (_, extension) = name.rsplit_once('.')?;
+        match extension {
+            "jsonl" | "json" | "ndjson" => Some(ExportFormat::Jsonl),
+            "warc" => Some(ExportFormat::Warc),
+            "csv" => Some(ExportFormat::Csv),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -506,11 +539,11 @@ pub struct ExportArgs {
     /// The store of a crawl (finished, interrupted or stopped).
     #[arg(long, value_name = "DIR")]
     pub store: PathBuf,
-    /// Output format.
+    /// Output format [default: from -o's extension (.jsonl, .warc.gz, .csv)].
     #[arg(long, value_name = "FORMAT")]
-    pub format: ExportFormat,
+    pub format: Option<ExportFormat>,
     /// Write to FILE instead of standard output (written beside it, renamed when complete).
-    #[arg(short = 'o', long, value_name = "FILE")]
+    #[arg(short = 'o', long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub output: Option<PathBuf>,
     /// JSON lines: include each body (as `body` when UTF-8, else `body_base64`).
     #[arg(long)]
@@ -538,8 +571,8 @@ pub struct DemoArgs {
 
 #[derive(Args, Debug)]
 pub struct RobotsArgs {
-    /// The crawler's User-Agent; robots.txt groups are matched on its product token.
-    #[arg(long, value_name = "UA")]
+    /// The crawler's User-Agent (crawl's default); robots.txt groups are matched on its product token.
+    #[arg(long, value_name = "UA", default_value_t = defaults().user_agent)]
     pub user_agent: String,
     /// Read robots.txt from this file.
     #[arg(

@@ -69,8 +69,14 @@ impl ProgressBar {
 /// `1234 pages, 56/s, 789 queued, 16 in flight, 12 hosts active, 1 parked, 3 errors`.
 fn progress_line(s: &Snapshot) -> String {
     format!(
-        "{} pages, {:.0}/s, {} queued, {} in flight, {} hosts active, {} parked, {} errors",
-        s.fetched, s.pages_per_sec, s.queued, s.in_flight, s.hosts_active, s.hosts_parked, s.errors
+        "{}, {:.0}/s, {} queued, {} in flight, {} active, {} parked, {}",
+        plural(s.fetched, "page"),
+        s.pages_per_sec,
+        s.queued,
+        s.in_flight,
+        plural(s.hosts_active, "host"),
+        s.hosts_parked,
+        plural(s.errors, "error")
     )
 }
 
@@ -100,13 +106,13 @@ pub fn print_summary(
     }
     writeln!(
         out,
-        "{} {} pages in {:.1} s ({:.0} pages/s), {}",
+        "{} {} in {:.1} s ({:.0} pages/s), {}",
         if summary.stopped {
             "Stopped after"
         } else {
             "Crawled"
         },
-        summary.pages_fetched,
+        plural(summary.pages_fetched, "page"),
         summary.elapsed_secs,
         summary.pages_per_sec,
         human_bytes(summary.bytes)
@@ -118,7 +124,11 @@ pub fn print_summary(
         writeln!(out, "  errors: {}", counts(&summary.errors))?;
     }
     if summary.queued_left > 0 {
-        writeln!(out, "  {} URLs left in the frontier", summary.queued_left)?;
+        writeln!(
+            out,
+            "  {} left in the frontier",
+            plural(summary.queued_left, "URL")
+        )?;
     }
     print_politeness(&mut out, summary)?;
     writeln!(out, "  store: {}", escaped(&store.display().to_string()))
@@ -179,7 +189,8 @@ pub fn print_complete(
     writeln!(out, "  to see what it holds: crawler stats --store {store}")
 }
 
-fn plural(n: u64, noun: &str) -> String {
+/// `1 page`, `2 pages`: a count and its noun, which takes an `s` unless it is one.
+pub fn plural(n: u64, noun: &str) -> String {
     if n == 1 {
         format!("1 {noun}")
     } else {
@@ -192,7 +203,15 @@ fn print_politeness(out: &mut impl Write, summary: &CrawlSummary) -> io::Result<
     if summary.ignored_robots {
         writeln!(out, "  robots.txt: ignored (--ignore-robots)")?;
     } else {
-        writeln!(out, "  robots.txt: {} fetched", summary.robots_fetched)?;
+        let failed = match summary.robots_failed {
+            0 => String::new(),
+            n => format!(", {n} without a response"),
+        };
+        writeln!(
+            out,
+            "  robots.txt: {} fetched{failed}",
+            summary.robots_fetched
+        )?;
     }
     if summary.retries > 0 {
         writeln!(out, "  retries: {}", summary.retries)?;

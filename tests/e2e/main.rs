@@ -8,6 +8,7 @@ mod crawl;
 mod exports;
 mod extraction;
 mod fetching;
+mod first_steps;
 mod hostile_input;
 mod hostile_server;
 mod hostile_support;

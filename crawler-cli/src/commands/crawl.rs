@@ -221,13 +221,8 @@ fn crawl_into(
         bar.finish();
     }
     let signal = signals.finish();
+    // The engine logs `crawl finished` with these figures.
     let summary = result?;
-    tracing::info!(
-        pages = summary.pages_fetched,
-        queued_left = summary.queued_left,
-        stopped = summary.stopped,
-        "crawl finished"
-    );
     print_summary(&summary, &store_path, json, overrides)?;
     match signal {
         Some(signal) => {

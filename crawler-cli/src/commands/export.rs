@@ -12,8 +12,10 @@ use crawler_core::ErrorKind;
 use crawler_storage::{HttpExchange, PageContent, PageFilter, PageRecord, Store, StoreError};
 use serde::Serialize;
 
+use super::ls::{csv_header, csv_line};
 use super::reading::{fetched_at, open, page_filter};
 use crate::args::{ExportArgs, ExportFormat};
+use crate::report::plural;
 use crate::terminal::notice;
 use crate::time::now_ms;
 use crate::warc::{Capture, Truncated, WarcInfo, WarcWriter};
@@ -21,21 +23,24 @@ use crate::Failure;
 
 pub fn run(args: ExportArgs) -> Result<ExitCode, Failure> {
     let filter = page_filter(&args.filter)?;
-    if args.with_body && args.format == ExportFormat::Warc {
+    let format = format(&args)?;
+    if args.with_body && format != ExportFormat::Jsonl {
         return Err(Failure::Usage(
-            "--with-body is for --format jsonl (WARC records always carry the body)".into(),
+            "--with-body is for --format jsonl (WARC records always carry the body; CSV has none)"
+                .into(),
         ));
     }
-    if args.output.is_none() && args.format == ExportFormat::Warc && io::stdout().is_terminal() {
+    if args.output.is_none() && format == ExportFormat::Warc && io::stdout().is_terminal() {
         return Err(Failure::Usage(
             "a WARC export is gzip data: give -o FILE or redirect standard output".into(),
         ));
     }
     let store = open(&args.store)?;
     let mut output = Output::create(args.output.as_deref())?;
-    let written = match args.format {
+    let written = match format {
         ExportFormat::Jsonl => export_jsonl(&store, &filter, args.with_body, &mut output),
         ExportFormat::Warc => export_warc(&store, &filter, args.output.as_deref(), &mut output),
+        ExportFormat::Csv => export_csv(&store, &filter, &mut output),
     };
     let counts = match written {
         Ok(counts) => counts,
@@ -51,6 +56,25 @@ pub fn run(args: ExportArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--format`, or the format `-o`'s extension names.
+fn format(args: &ExportArgs) -> Result<ExportFormat, Failure> {
+    if let Some(format) = args.format {
+        return Ok(format);
+    }
+    let Some(path) = &args.output else {
+        return Err(Failure::Usage(
+            "give --format jsonl|warc|csv (or -o FILE ending in .jsonl, .warc.gz or .csv)".into(),
+        ));
+    };
+    ExportFormat::of_file(path).ok_or_else(|| {
+        Failure::Usage(format!(
+            "-o {}: cannot tell the format from the file name; give --format jsonl|warc|csv \
+             (or name the file .jsonl, .warc.gz or .csv)",
+            path.display()
+        ))
+    })
+}
+
 /// What an export wrote and left out.
 #[derive(Default)]
 struct Counts {
@@ -63,17 +87,21 @@ struct Counts {
 
 impl Counts {
     fn describe(&self, path: &Path) -> String {
-        let mut text = format!("exported {} pages to {}", self.pages, path.display());
+        let mut text = format!(
+            "exported {} to {}",
+            plural(self.pages, "page"),
+            path.display()
+        );
         if self.no_response > 0 {
             text.push_str(&format!(
-                "; left out {} URLs without a response",
-                self.no_response
+                "; left out {} without a response",
+                plural(self.no_response, "URL")
             ));
         }
         if self.no_headers > 0 {
             text.push_str(&format!(
-                "; left out {} pages stored without HTTP headers",
-                self.no_headers
+                "; left out {} stored without HTTP headers",
+                plural(self.no_headers, "page")
             ));
         }
         text
@@ -123,6 +151,17 @@ fn export_jsonl(
         counts.pages += 1;
         Ok(())
     })?;
+    Ok(counts)
+}
+
+/// The columns of `ls --format csv`, one line per page.
+fn export_csv(store: &Store, filter: &PageFilter, out: &mut Output) -> Result<Counts, Failure> {
+    let mut counts = Counts::default();
+    writeln!(out, "{}", csv_header())?;
+    for page in store.query(filter) {
+        writeln!(out, "{}", csv_line(&page?))?;
+        counts.pages += 1;
+    }
     Ok(counts)
 }
 

@@ -35,7 +35,7 @@ pub fn run(args: LsArgs) -> Result<ExitCode, Failure> {
     let store = open(&args.store)?;
     let mut out = io::BufWriter::new(io::stdout().lock());
     if format == ListFormat::Csv {
-        writeln!(out, "{}", COLUMNS.join(","))?;
+        writeln!(out, "{}", csv_header())?;
     }
     for page in store.query(&filter).take(args.limit.unwrap_or(usize::MAX)) {
         let page = page?;
@@ -76,7 +76,13 @@ pub fn summary_json(page: &PageRecord) -> serde_json::Value {
     })
 }
 
-fn csv_line(page: &PageRecord) -> String {
+/// The header line of the CSV form (shared with `export --format csv`).
+pub fn csv_header() -> String {
+    COLUMNS.join(",")
+}
+
+/// One page as a line of the CSV form (shared with `export --format csv`).
+pub fn csv_line(page: &PageRecord) -> String {
     let optional = |value: &Option<String>| value.clone().unwrap_or_default();
     let fields = [
         page.url.clone(),
