@@ -38,13 +38,25 @@ pub enum LogFormat {
 #[derive(Args, Debug, Default, Clone)]
 pub struct LogArgs {
     /// More log lines on stderr: -v info, -vv debug, -vvv trace [default: warnings and errors].
-    #[arg(short, long, action = ArgAction::Count, global = true)]
+    #[arg(short, long, action = ArgAction::Count, global = true, help_heading = "Global options")]
     pub verbose: u8,
     /// Errors only on stderr, and no progress bar.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        conflicts_with = "verbose",
+        help_heading = "Global options"
+    )]
     pub quiet: bool,
     /// Log lines as text or as JSON objects (one per line).
-    #[arg(long, value_name = "FORMAT", global = true, default_value = "text")]
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        global = true,
+        default_value = "text",
+        help_heading = "Global options"
+    )]
     pub log_format: LogFormat,
 }
 

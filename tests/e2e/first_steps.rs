@@ -204,3 +204,38 @@ fn bash_completion_offers_a_flags_values_and_files_only_for_paths() {
     }
     assert!(arm("--seeds").contains("compgen -f"), "{}", arm("--seeds"));
 }
+
+#[test]
+fn crawl_help_groups_its_flags_and_sets_the_global_ones_apart() {
+    let help = run(CRAWLER, &["crawl", "--help"]).success().stdout();
+    let headings: Vec<&str> = help
+        .lines()
+        .filter(|line| !line.starts_with(' ') && line.ends_with(':'))
+        .collect();
+    assert_eq!(
+        headings,
+        [
+            "Arguments:",
+            "Options:",
+            "Scope:",
+            "Politeness:",
+            "Fetching:",
+            "Limits:",
+            "Store:",
+            "Output:",
+            "Global options:",
+            "Exit codes:"
+        ],
+        "{help}"
+    );
+    // The lines under `heading`, up to the next heading.
+    let section = |heading: &str| -> String {
+        let lines = help.lines().skip_while(|line| *line != heading).skip(1);
+        let lines = lines.take_while(|line| line.is_empty() || line.starts_with(' '));
+        lines.collect::<Vec<_>>().join("\n")
+    };
+    assert!(section("Scope:").contains("--scope <SCOPE>"));
+    assert!(section("Politeness:").contains("--per-host-rate <R>"));
+    assert!(section("Global options:").contains("-v, --verbose"));
+    assert!(!section("Options:").contains("--verbose"));
+}
