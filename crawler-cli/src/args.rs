@@ -11,23 +11,12 @@ use crawler_core::{BodyPolicy, ConfigError, CrawlConfig, ErrorKind, ScopeMode};
 use crawler_storage::StatusFilter;
 
 use crate::config_file::Origins;
+use crate::exit;
 use crate::logging::LogArgs;
 use crate::values::{whole, Seconds, Size};
 
-pub const EXIT_CODES: &str = "\
-Exit codes:
-  0    done (also: resuming a crawl that was already complete)
-  1    error: the store could not be opened or written, a crawl failed
-  2    bad usage: unknown flag, bad value, bad seed line, bad config file
-  4    crawl: no server answered at all (refused connections, DNS, TLS,
-       timeouts); what failed is stored, as with any error
-  130  crawl stopped by SIGINT (Ctrl-C), 143 by SIGTERM: in-flight fetches
-       finished and were stored; `crawler crawl --store DIR` resumes
-
-Logs go to stderr (-v, -vv, -vvv, -q, --log-format json); data and summaries to stdout.";
-
 #[derive(Parser, Debug)]
-#[command(name = "crawler", version, propagate_version = true, about = "A polite, crash-safe web crawler with a queryable store.", after_help = EXIT_CODES)]
+#[command(name = "crawler", version, propagate_version = true, about = "A polite, crash-safe web crawler with a queryable store.", after_help = exit::help_text())]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -38,7 +27,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Crawl from seed URLs into a store (continues the crawl a store already holds).
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = exit::help_text())]
     Crawl(Box<CrawlArgs>),
     /// Totals of a stored crawl: statuses, errors, bytes, pages per host, speed.
     Stats(StatsArgs),

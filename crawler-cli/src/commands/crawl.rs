@@ -230,7 +230,7 @@ fn crawl_into(
                 "stopped by signal; resume with: crawler crawl --store {}",
                 store_path.display()
             ));
-            Ok(ExitCode::from(u8::try_from(128 + signal).unwrap_or(1)))
+            Ok(ExitCode::from(crate::exit::signalled(signal)))
         }
         None if nothing_answered(&summary) => {
             notice(&format!(
@@ -238,7 +238,7 @@ fn crawl_into(
                  check the URLs, the network, --resolve and --timeout",
                 report::counts(&summary.errors),
             ));
-            Ok(ExitCode::from(crate::NOTHING_REACHED))
+            Ok(ExitCode::from(crate::exit::NOTHING_REACHED))
         }
         None => {
             if summary.pages_fetched == 0 {
