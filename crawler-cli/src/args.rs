@@ -414,6 +414,41 @@ pub enum ListFormat {
     Csv,
 }
 
+/// What `ls --sort` orders by.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortKey {
+    /// The URL, in byte order.
+    Url,
+    /// The status code; URLs without a response last.
+    Status,
+    /// The body's size, largest first.
+    Size,
+    /// The fetch time, latest first.
+    Fetched,
+}
+
+/// A column of `ls`'s table.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Column {
+    /// The status code, or the error kind when there was no response.
+    Status,
+    /// The error kind.
+    Error,
+    /// Link hops from a seed.
+    Depth,
+    /// The body's size.
+    Size,
+    /// The media type.
+    Type,
+    Host,
+    Url,
+    Title,
+    /// The page that linked here first.
+    From,
+    /// When it was fetched.
+    Fetched,
+}
+
 #[derive(Args, Debug)]
 pub struct StatsArgs {
     /// The store of a crawl (finished, interrupted or stopped).
@@ -440,6 +475,15 @@ pub struct LsArgs {
     /// Stop after N lines.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+    /// Skip the first N lines (with --limit: pages of a listing).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub offset: usize,
+    /// Order the lines by this field (size and fetched: largest and latest first) [default: the index's order].
+    #[arg(long, value_name = "FIELD")]
+    pub sort: Option<SortKey>,
+    /// The table's columns, comma-separated [default: status,depth,size,url,title].
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub columns: Vec<Column>,
     /// Output format [default: table on a terminal, jsonl otherwise].
     #[arg(long, value_name = "FORMAT", conflicts_with = "json")]
     pub format: Option<ListFormat>,

@@ -13,6 +13,7 @@ mod limits;
 mod logging;
 mod report;
 mod signals;
+mod table;
 mod terminal;
 mod time;
 mod values;

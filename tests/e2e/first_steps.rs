@@ -239,3 +239,49 @@ fn crawl_help_groups_its_flags_and_sets_the_global_ones_apart() {
     assert!(section("Global options:").contains("-v, --verbose"));
     assert!(!section("Options:").contains("--verbose"));
 }
+
+#[test]
+fn ls_table_has_a_header_human_sizes_and_sorts_pages_and_picks_columns() {
+    let crawled = Scenario::web(WebConfig {
+        hosts: 1,
+        pages: 3,
+        ..WebConfig::default()
+    })
+    .seed_urls(&[("h0.test", "/"), ("h0.test", "/_fixture/big/200000")])
+    .flags(&["--per-host-rate", "0"])
+    .crawl();
+    let table = crawled.query("ls", &["--format", "table"]).stdout();
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with("STATUS"), "{table}");
+    for heading in ["DEPTH", "SIZE", "URL", "TITLE"] {
+        assert!(lines[0].contains(heading), "{table}");
+    }
+    assert!(table.contains("195.3 KiB"), "{table}");
+    assert!(
+        !table.contains('\u{1b}'),
+        "no colour off a terminal: {table:?}"
+    );
+
+    let largest = crawled.query(
+        "ls",
+        &["--format", "table", "--sort", "size", "--limit", "1"],
+    );
+    let largest = largest.stdout();
+    assert_eq!(largest.lines().count(), 2, "{largest}");
+    assert!(largest.contains("/_fixture/big/200000"), "{largest}");
+    let second = crawled.query(
+        "ls",
+        &["--json", "--sort", "size", "--offset", "1", "--limit", "1"],
+    );
+    assert!(second.json()["bytes"].as_u64() < Some(200_000));
+
+    let urls = crawled.query("ls", &["--format", "table", "--columns", "url,status"]);
+    let urls = urls.stdout();
+    let header = urls.lines().next().unwrap_or_default();
+    assert!(
+        header.starts_with("URL") && header.ends_with("STATUS"),
+        "{urls}"
+    );
+    let refused = crawled.try_query("ls", &["--json", "--columns", "url"]);
+    assert_eq!(refused.code(), Some(2), "{}", refused.stderr());
+}
