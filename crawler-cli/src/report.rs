@@ -24,18 +24,44 @@ pub struct ProgressBar {
 /// Redraws per second: enough to look alive, few enough to cost nothing.
 const REDRAWS_PER_SEC: u8 = 4;
 
+/// What the progress line needs to know of the crawl's settings.
+#[derive(Clone, Copy, Debug)]
+pub struct Pace {
+    /// `--max-pages`: with one, the line has a bar and an ETA.
+    pub budget: Option<u64>,
+    pub workers: u64,
+    pub per_host_concurrency: u64,
+}
+
+impl Pace {
+    /// Whether the crawl waits on its hosts' clocks (rate, Crawl-delay, backoff) rather
+    /// than on workers or servers: URLs are queued, yet fewer fetches are in flight
+    /// than both the workers and the active hosts' concurrency allow.
+    fn limited_by_politeness(&self, s: &Snapshot) -> bool {
+        let room = self
+            .workers
+            .min(s.hosts_active.saturating_mul(self.per_host_concurrency));
+        s.queued > 0 && s.hosts_active > 0 && s.in_flight < room
+    }
+}
+
 impl ProgressBar {
-    pub fn start(progress: Arc<Progress>) -> Option<ProgressBar> {
+    pub fn start(progress: Arc<Progress>, pace: Pace) -> Option<ProgressBar> {
         if !io::stderr().is_terminal() || terminal::is_quiet() {
             return None;
         }
         let bar = indicatif::ProgressBar::with_draw_target(
-            None,
+            pace.budget,
             indicatif::ProgressDrawTarget::stderr_with_hz(REDRAWS_PER_SEC),
         );
+        let template = match pace.budget {
+            Some(_) => "{spinner} {elapsed_precise} [{bar:20}] {pos}/{len} ETA {eta} {msg}",
+            None => "{spinner} {elapsed_precise} {msg}",
+        };
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            indicatif::ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner())
+                .progress_chars("=> "),
         );
         let (done, stop) = bounded::<()>(1);
         let period = Duration::from_millis(1000 / u64::from(REDRAWS_PER_SEC));
@@ -43,7 +69,15 @@ impl ProgressBar {
         let thread = thread::Builder::new()
             .name("progress".into())
             .spawn(move || loop {
-                bar.set_message(progress_line(&progress.snapshot()));
+                let snapshot = progress.snapshot();
+                let mut line = progress_line(&snapshot);
+                if pace.limited_by_politeness(&snapshot) {
+                    line.push_str(" (limited by politeness: --per-host-rate, Crawl-delay)");
+                }
+                bar.set_message(line);
+                if let Some(budget) = pace.budget {
+                    bar.set_position(snapshot.fetched.min(budget));
+                }
                 bar.tick();
                 if stop.recv_timeout(period).is_ok() {
                     terminal::hide_bar();
@@ -244,4 +278,47 @@ pub fn human_bytes(bytes: u64) -> String {
         unit = next;
     }
     format!("{value:.1} {unit}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn politeness_limits_when_urls_wait_and_room_is_left() {
+        let pace = Pace {
+            budget: None,
+            workers: 16,
+            per_host_concurrency: 1,
+        };
+        let at = |queued, in_flight, hosts_active| Snapshot {
+            queued,
+            in_flight,
+            hosts_active,
+            ..Snapshot::default()
+        };
+        assert!(pace.limited_by_politeness(&at(50, 0, 2)));
+        assert!(pace.limited_by_politeness(&at(50, 1, 2)));
+        assert!(!pace.limited_by_politeness(&at(50, 2, 2)), "each host busy");
+        assert!(!pace.limited_by_politeness(&at(0, 0, 2)), "nothing queued");
+        assert!(
+            !pace.limited_by_politeness(&at(500, 16, 40)),
+            "every worker busy"
+        );
+    }
+
+    #[test]
+    fn counts_of_one_are_singular() {
+        let line = progress_line(&Snapshot {
+            fetched: 1,
+            hosts_active: 1,
+            errors: 1,
+            ..Snapshot::default()
+        });
+        assert!(line.starts_with("1 page, "), "{line}");
+        assert!(
+            line.contains(" 1 host active, ") && line.ends_with(" 1 error"),
+            "{line}"
+        );
+    }
 }

@@ -231,3 +231,34 @@ fn a_second_signal_says_so_once_and_leaves_no_bar_behind() {
         "the bar is drawn again after the last line: {after:?}"
     );
 }
+
+#[test]
+fn with_a_page_budget_the_bar_shows_how_far_and_says_when_politeness_sets_the_pace() {
+    let server = FixtureServer::start(WebConfig {
+        hosts: 1,
+        pages: 30,
+        ..WebConfig::default()
+    })
+    .unwrap();
+    let ws = Workspace::new();
+    let store = ws.store().to_string_lossy().into_owned();
+    let resolve = server.resolve_arg();
+    let mut args = vec!["crawl", "--store", &store, "--resolve", &resolve];
+    args.extend(["--max-pages", "6", "--per-host-rate", "2"]);
+    let seeds = server.seeds();
+    args.extend(seeds.iter().map(String::as_str));
+    let (output, drawn) = run_on_terminal(&args, None);
+    assert!(output.status.success(), "{drawn}");
+    let lines: Vec<&str> = drawn.split(['\r', '\n']).collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("/6 ETA ") && l.contains(" pages, ")),
+        "no bar with the budget: {drawn:?}"
+    );
+    // One host at two requests a second keeps 15 of 16 workers idle.
+    assert!(
+        drawn.contains("limited by politeness"),
+        "the bar never says what limits the pace: {drawn:?}"
+    );
+}

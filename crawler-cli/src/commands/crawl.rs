@@ -14,7 +14,7 @@ use crawler_storage::{Store, StoreError, StoreOptions};
 
 use crate::args::{CrawlArgs, RetryKind};
 use crate::config_file::Origins;
-use crate::report::{self, print_complete, print_summary, ProgressBar};
+use crate::report::{self, print_complete, print_summary, Pace, ProgressBar};
 use crate::signals::SignalWatch;
 use crate::terminal::notice;
 
@@ -181,6 +181,11 @@ fn crawl_into(
         retry,
     } = *run;
     let store_path = config.store.clone();
+    let pace = Pace {
+        budget: config.max_pages,
+        workers: config.workers as u64,
+        per_host_concurrency: config.per_host_concurrency as u64,
+    };
     let mut crawler = Crawler::new(config).map_err(|e| match e {
         CrawlError::Config(e) => Failure::Setting(e),
         other => Failure::Error(other.into()),
@@ -213,7 +218,7 @@ fn crawl_into(
     crawler.add_seeds(seeds);
     let signals = SignalWatch::start(crawler.stop_handle())?;
     let bar = show_progress
-        .then(|| ProgressBar::start(crawler.progress()))
+        .then(|| ProgressBar::start(crawler.progress(), pace))
         .flatten();
     let crawler_store = std::sync::Arc::clone(crawler.store());
     let result = crawler.run();
