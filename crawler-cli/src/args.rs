@@ -11,24 +11,12 @@ use crawler_core::{BodyPolicy, ConfigError, CrawlConfig, ErrorKind, ScopeMode};
 use crawler_storage::StatusFilter;
 
 use crate::config_file::Origins;
+use crate::exit;
 use crate::logging::LogArgs;
 use crate::values::{whole, Seconds, Size};
 
-pub const EXIT_CODES: &str = "\
-Exit codes:
-  0    done (also: resuming a crawl that was already complete)
-  1    error: the store could not be opened or written, a crawl failed;
-       `check` found problems
-  2    bad usage: unknown flag, bad value, bad seed line, bad config file
-  4    crawl: no server answered at all (refused connections, DNS, TLS,
-       timeouts); what failed is stored, as with any error
-  130  crawl stopped by SIGINT (Ctrl-C), 143 by SIGTERM: in-flight fetches
-       finished and were stored; `crawler crawl --store DIR` resumes
-
-Logs go to stderr (-v, -vv, -vvv, -q, --log-format json); data and summaries to stdout.";
-
 #[derive(Parser, Debug)]
-#[command(name = "crawler", version, propagate_version = true, about = "A polite, crash-safe web crawler with a queryable store.", after_help = EXIT_CODES)]
+#[command(name = "crawler", version, propagate_version = true, about = "A polite, crash-safe web crawler with a queryable store.", after_help = exit::help_text())]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -39,7 +27,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Crawl from seed URLs into a store (continues the crawl a store already holds).
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = exit::help_text())]
     Crawl(Box<CrawlArgs>),
     /// Totals of a stored crawl: statuses, errors, bytes, pages per host, speed.
     Stats(StatsArgs),
@@ -74,25 +62,25 @@ pub struct CrawlArgs {
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub config: Option<PathBuf>,
     /// Read seeds from FILE, one URL per line (`-` for standard input; `#` starts a comment).
-    #[arg(long, visible_alias = "seed-file", value_name = "FILE", value_hint = ValueHint::FilePath)]
+    #[arg(long, help_heading = SCOPE, visible_alias = "seed-file", value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub seeds: Option<PathBuf>,
-    /// Print the summary as one JSON object.
-    #[arg(long)]
-    pub json: bool,
-    /// Start over: delete the crawl the store holds first (needs --force when it holds one).
-    #[arg(long)]
-    pub fresh: bool,
-    /// Let --fresh delete a store that holds a crawl.
-    #[arg(long, requires = "fresh")]
-    pub force: bool,
-    /// Fetch again the stored URLs that failed with these error kinds (comma-separated, or all), e.g. after an outage; their new records replace the failed ones.
-    #[arg(long, value_name = "KIND[,KIND]|all", value_delimiter = ',', value_parser = retry_kind())]
-    pub retry_errors: Vec<RetryKind>,
     /// Skip seed lines that are not crawlable URLs, with a warning naming file and line, instead of stopping.
-    #[arg(long)]
+    #[arg(long, help_heading = SCOPE)]
     pub skip_bad_seeds: bool,
     #[command(flatten)]
     pub settings: CrawlSettings,
+    /// Print the summary as one JSON object.
+    #[arg(long, help_heading = OUTPUT)]
+    pub json: bool,
+    /// Start over: delete the crawl the store holds first (needs --force when it holds one).
+    #[arg(long, help_heading = STORE)]
+    pub fresh: bool,
+    /// Let --fresh delete a store that holds a crawl.
+    #[arg(long, help_heading = STORE, requires = "fresh")]
+    pub force: bool,
+    /// Fetch again the stored URLs that failed with these error kinds (comma-separated, or all), e.g. after an outage; their new records replace the failed ones.
+    #[arg(long, help_heading = STORE, value_name = "KIND[,KIND]|all", value_delimiter = ',', value_parser = retry_kind())]
+    pub retry_errors: Vec<RetryKind>,
     /// Where the settings taken from `--config` were written (key -> FILE:LINE).
     #[arg(skip)]
     pub origins: Origins,
@@ -109,77 +97,85 @@ pub struct CrawlArgs {
 /// stored setting.
 #[derive(Args, Debug)]
 pub struct CrawlSettings {
-    /// Store directory (created if absent). Required, on the command line or in --config.
-    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
-    pub store: Option<PathBuf>,
-    /// Worker threads.
-    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>, default_value_t = defaults().workers)]
-    pub workers: usize,
     /// Requests in flight at once per host (scheme + host + port).
-    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>, default_value_t = defaults().per_host_concurrency)]
+    #[arg(long, help_heading = POLITENESS, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>, default_value_t = defaults().per_host_concurrency)]
     pub per_host_concurrency: usize,
     /// Requests per second per host, evenly spaced; 0 for no limit.
-    #[arg(long, value_name = "R", allow_negative_numbers = true, default_value_t = defaults().per_host_rate)]
+    #[arg(long, help_heading = POLITENESS, value_name = "R", allow_negative_numbers = true, default_value_t = defaults().per_host_rate)]
     pub per_host_rate: f64,
+    /// Worker threads.
+    #[arg(long, help_heading = FETCHING, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>, default_value_t = defaults().workers)]
+    pub workers: usize,
     /// What the seeds admit: host (the seeds' hosts), domain (their registrable domains), all.
-    #[arg(long, value_name = "SCOPE", default_value_t = defaults().scope)]
+    #[arg(long, help_heading = SCOPE, value_name = "SCOPE", ignore_case = true, value_parser = named::<ScopeMode, 3>(ScopeMode::ALL.map(ScopeMode::as_str)), default_value_t = defaults().scope)]
     pub scope: ScopeMode,
     /// Only URLs matching one of these regexes (repeatable).
-    #[arg(long, value_name = "REGEX")]
+    #[arg(long, help_heading = SCOPE, value_name = "REGEX")]
     pub allow: Vec<String>,
     /// No URL matching any of these regexes (repeatable).
-    #[arg(long, value_name = "REGEX")]
+    #[arg(long, help_heading = SCOPE, value_name = "REGEX")]
     pub deny: Vec<String>,
     /// Follow links at most N hops from a seed (seeds are depth 0).
-    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u32>)]
+    #[arg(long, help_heading = LIMITS, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u32>)]
     pub max_depth: Option<u32>,
     /// Budget of the whole crawl: N pages fetched in all its runs (stored with the crawl; give it again to raise it on resume).
-    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u64>)]
+    #[arg(long, help_heading = LIMITS, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u64>)]
     pub max_pages: Option<u64>,
     /// Fetch at most N pages in each run (the crawl's --max-pages still holds).
-    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u64>)]
+    #[arg(long, help_heading = LIMITS, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u64>)]
     pub max_pages_per_run: Option<u64>,
     /// Budget of the whole crawl per host: N pages of a host fetched in all its runs.
-    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u64>)]
+    #[arg(long, help_heading = LIMITS, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u64>)]
     pub max_pages_per_host: Option<u64>,
     /// A host's queue holds at most N URLs; links beyond are not queued and their page is recorded as budget-exceeded.
-    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u64>, default_value_t = defaults().max_queued_per_host)]
+    #[arg(long, help_heading = LIMITS, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u64>, default_value_t = defaults().max_queued_per_host)]
     pub max_queued_per_host: u64,
     /// The User-Agent header.
-    #[arg(long, value_name = "UA", default_value_t = defaults().user_agent)]
+    #[arg(long, help_heading = FETCHING, value_name = "UA", default_value_t = defaults().user_agent)]
     pub user_agent: String,
     /// Time allowed per request, body included: seconds (30, 1.5) or with units (500ms, 2m).
-    #[arg(long, value_name = "SECS", allow_negative_numbers = true, default_value_t = Seconds(defaults().timeout))]
+    #[arg(long, help_heading = FETCHING, value_name = "SECS", allow_negative_numbers = true, default_value_t = Seconds(defaults().timeout))]
     pub timeout: Seconds,
     /// Time allowed to connect (seconds, or with units: 500ms, 2m).
-    #[arg(long, value_name = "SECS", allow_negative_numbers = true, default_value_t = Seconds(defaults().connect_timeout))]
+    #[arg(long, help_heading = FETCHING, value_name = "SECS", allow_negative_numbers = true, default_value_t = Seconds(defaults().connect_timeout))]
     pub connect_timeout: Seconds,
     /// Largest body accepted, after decompression: bytes, or with K, M, G (KiB, MiB, GiB; 1.5M).
-    #[arg(long, value_name = "SIZE", default_value_t = Size(defaults().max_body))]
+    #[arg(long, help_heading = FETCHING, value_name = "SIZE", default_value_t = Size(defaults().max_body))]
     pub max_body: Size,
+    /// Store directory (created if absent). Required, on the command line or in --config.
+    #[arg(long, help_heading = STORE, value_name = "DIR", value_hint = ValueHint::DirPath)]
+    pub store: Option<PathBuf>,
     /// Which bodies to store: all (up to --max-body) or html (others as metadata only).
-    #[arg(long, value_name = "WHICH", default_value_t = defaults().bodies)]
+    #[arg(long, help_heading = STORE, value_name = "WHICH", value_parser = named::<BodyPolicy, 2>(BodyPolicy::ALL.map(BodyPolicy::as_str)), default_value_t = defaults().bodies)]
     pub bodies: BodyPolicy,
     /// Redirect hops followed from one URL.
-    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u8>, default_value_t = defaults().max_redirects)]
+    #[arg(long, help_heading = FETCHING, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u8>, default_value_t = defaults().max_redirects)]
     pub max_redirects: u8,
     /// Resolve HOST to ADDR (curl syntax HOST:PORT:ADDR; HOST may be *.example.test). Repeatable.
-    #[arg(long, value_name = "HOST:PORT:ADDR")]
+    #[arg(long, help_heading = FETCHING, value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<String>,
     /// sled page cache in MiB.
-    #[arg(long, value_name = "MB", allow_negative_numbers = true, value_parser = whole::<u64>, default_value_t = defaults().cache_mb)]
+    #[arg(long, help_heading = STORE, value_name = "MB", allow_negative_numbers = true, value_parser = whole::<u64>, default_value_t = defaults().cache_mb)]
     pub cache_mb: u64,
     /// Stop the crawl (resumable) when its disk has less free than this: bytes, or with K, M, G. 0: never. Default: 1% of the disk, at most 100M.
-    #[arg(long, value_name = "SIZE")]
+    #[arg(long, help_heading = STORE, value_name = "SIZE")]
     pub min_free_space: Option<Size>,
     #[command(flatten)]
     pub politeness: PolitenessSettings,
     #[command(flatten)]
     pub traps: TrapSettings,
     /// No progress bar, even on a terminal (-q implies it).
-    #[arg(long)]
+    #[arg(long, help_heading = OUTPUT)]
     pub no_progress: bool,
 }
+
+// The headings of `crawl --help`, in the order a crawl meets them.
+const SCOPE: &str = "Scope";
+const POLITENESS: &str = "Politeness";
+const FETCHING: &str = "Fetching";
+const LIMITS: &str = "Limits";
+const STORE: &str = "Store";
+const OUTPUT: &str = "Output";
 
 /// The defaults of every crawl setting: the one place they are written.
 fn defaults() -> CrawlConfig {
@@ -227,10 +223,10 @@ impl CrawlSettings {
 #[derive(Args, Debug)]
 pub struct TrapSettings {
     /// Longest URL fetched, in bytes (64 to 8192); longer ones are recorded as trap-suspected.
-    #[arg(long, value_name = "BYTES", allow_negative_numbers = true, value_parser = whole::<usize>, default_value_t = defaults().max_url_len)]
+    #[arg(long, help_heading = LIMITS, value_name = "BYTES", allow_negative_numbers = true, value_parser = whole::<usize>, default_value_t = defaults().max_url_len)]
     pub max_url_len: usize,
     /// Times one path segment may repeat in a URL (/a/a/a/a/ is 4) before it is a trap-suspected; 0 for no limit.
-    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u32>, default_value_t = defaults().max_segment_repeats)]
+    #[arg(long, help_heading = LIMITS, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u32>, default_value_t = defaults().max_segment_repeats)]
     pub max_repeated_segments: u32,
 }
 
@@ -245,40 +241,40 @@ impl TrapSettings {
 #[derive(Args, Debug)]
 pub struct PolitenessSettings {
     /// Do not fetch or obey robots.txt (the summary says so).
-    #[arg(long)]
+    #[arg(long, help_heading = POLITENESS)]
     pub ignore_robots: bool,
     /// Product token matched against robots.txt User-agent lines [default: from --user-agent].
-    #[arg(long, value_name = "TOKEN")]
+    #[arg(long, help_heading = POLITENESS, value_name = "TOKEN")]
     pub robots_agent: Option<String>,
     /// Longest Crawl-delay obeyed (seconds, or with units); longer ones are cut to it and reported.
-    #[arg(long, value_name = "SECS", allow_negative_numbers = true, default_value_t = Seconds(defaults().max_crawl_delay))]
+    #[arg(long, help_heading = POLITENESS, value_name = "SECS", allow_negative_numbers = true, default_value_t = Seconds(defaults().max_crawl_delay))]
     pub max_crawl_delay: Seconds,
     /// Retries of a fetch that timed out, failed to connect, or got a 5xx or 429.
-    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u32>, default_value_t = defaults().retries)]
+    #[arg(long, help_heading = FETCHING, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u32>, default_value_t = defaults().retries)]
     pub retries: u32,
     /// First pause of a host after a failure or a 429/503 without Retry-After (seconds, or with units); doubles each time.
-    #[arg(long, value_name = "SECS", allow_negative_numbers = true, default_value_t = Seconds(defaults().retry_backoff))]
+    #[arg(long, help_heading = POLITENESS, value_name = "SECS", allow_negative_numbers = true, default_value_t = Seconds(defaults().retry_backoff))]
     pub retry_backoff: Seconds,
     /// Longest pause of a host, Retry-After included (seconds, or with units: 5m).
-    #[arg(long, value_name = "SECS", allow_negative_numbers = true, default_value_t = Seconds(defaults().max_backoff))]
+    #[arg(long, help_heading = POLITENESS, value_name = "SECS", allow_negative_numbers = true, default_value_t = Seconds(defaults().max_backoff))]
     pub max_backoff: Seconds,
     /// Park a host after N connection failures in a row: its queue is recorded as host-unreachable.
-    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u32>, default_value_t = defaults().park_after)]
+    #[arg(long, help_heading = POLITENESS, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u32>, default_value_t = defaults().park_after)]
     pub park_after: u32,
     // A switch takes no value, so clap shows no default for it: the help says it.
-    #[arg(long, overrides_with = "no_sitemaps", help = switch_help("Read the Sitemap lines of the seed hosts' robots.txt", defaults().sitemaps))]
+    #[arg(long, help_heading = SCOPE, overrides_with = "no_sitemaps", help = switch_help("Read the Sitemap lines of the seed hosts' robots.txt", defaults().sitemaps))]
     pub sitemaps: bool,
     /// Do not read the Sitemap lines of robots.txt.
-    #[arg(long, overrides_with = "sitemaps")]
+    #[arg(long, help_heading = SCOPE, overrides_with = "sitemaps")]
     pub no_sitemaps: bool,
     /// Read this sitemap (urlset, index, gzip or plain text); its host joins the scope. Repeatable.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, help_heading = SCOPE, value_name = "URL")]
     pub sitemap: Vec<String>,
     /// Sitemaps add at most N URLs per host in a run (one sitemap file's limit); the rest are not queued and the sitemap is recorded as budget-exceeded.
-    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u64>, default_value_t = defaults().max_sitemap_urls)]
+    #[arg(long, help_heading = LIMITS, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u64>, default_value_t = defaults().max_sitemap_urls)]
     pub max_sitemap_urls: u64,
     /// Queue rel="nofollow" links too.
-    #[arg(long)]
+    #[arg(long, help_heading = SCOPE)]
     pub follow_nofollow: bool,
 }
 
@@ -340,6 +336,19 @@ fn error_kind() -> impl clap::builder::TypedValueParser<Value = ErrorKind> {
     use clap::builder::TypedValueParser as _;
     clap::builder::PossibleValuesParser::new(ErrorKind::ALL.map(ErrorKind::as_str))
         .try_map(|name| name.parse::<ErrorKind>())
+}
+
+/// A value of one of these `names`, read by its `FromStr`. Clap knows the names: the
+/// completions offer them, `--help` lists them, a typo gets the nearest.
+fn named<T, const N: usize>(
+    names: [&'static str; N],
+) -> impl clap::builder::TypedValueParser<Value = T>
+where
+    T: std::str::FromStr + Clone + Send + Sync + 'static,
+    T::Err: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(names).try_map(|name| name.parse::<T>())
 }
 
 /// What `--retry-errors` names: one error kind, or `all` of them.
@@ -421,6 +430,41 @@ pub enum ListFormat {
     Csv,
 }
 
+/// What `ls --sort` orders by.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortKey {
+    /// The URL, in byte order.
+    Url,
+    /// The status code; URLs without a response last.
+    Status,
+    /// The body's size, largest first.
+    Size,
+    /// The fetch time, latest first.
+    Fetched,
+}
+
+/// A column of `ls`'s table.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Column {
+    /// The status code, or the error kind when there was no response.
+    Status,
+    /// The error kind.
+    Error,
+    /// Link hops from a seed.
+    Depth,
+    /// The body's size.
+    Size,
+    /// The media type.
+    Type,
+    Host,
+    Url,
+    Title,
+    /// The page that linked here first.
+    From,
+    /// When it was fetched.
+    Fetched,
+}
+
 #[derive(Args, Debug)]
 pub struct StatsArgs {
     /// The store of a crawl (finished, interrupted or stopped).
@@ -447,6 +491,15 @@ pub struct LsArgs {
     /// Stop after N lines.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+    /// Skip the first N lines (with --limit: pages of a listing).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub offset: usize,
+    /// Order the lines by this field (size and fetched: largest and latest first) [default: the index's order].
+    #[arg(long, value_name = "FIELD")]
+    pub sort: Option<SortKey>,
+    /// The table's columns, comma-separated [default: status,depth,size,url,title].
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub columns: Vec<Column>,
     /// Output format [default: table on a terminal, jsonl otherwise].
     #[arg(long, value_name = "FORMAT", conflicts_with = "json")]
     pub format: Option<ListFormat>,
@@ -466,11 +519,11 @@ pub struct GetArgs {
     /// Print the stored body, as stored (bytes). This is the default.
     #[arg(long)]
     pub body: bool,
-    /// Print the response's status line and headers (and, with --request, the request's).
+    /// Print the response's status line and headers.
     #[arg(long)]
     pub headers: bool,
-    /// With --headers: print the request that was sent first.
-    #[arg(long, requires = "headers")]
+    /// Print the request that was sent (its line and headers); with --headers, before the response's.
+    #[arg(long, conflicts_with_all = ["body", "links", "inlinks", "json", "info"])]
     pub request: bool,
     /// Print the outlinks, one per line.
     #[arg(long)]
@@ -516,6 +569,26 @@ pub enum ExportFormat {
     Jsonl,
     /// WARC 1.1, one gzip member per record: warcinfo, then response + request per page.
     Warc,
+    /// The columns of `ls --format csv`, with a header line.
+    Csv,
+}
+
+impl ExportFormat {
+    /// The format a file name's extension names: `.jsonl`/`.json`, `.warc`/`.warc.gz`, `.csv`.
+    pub fn of_file(path: &std::path::Path) -> Option<ExportFormat> {
+        let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+        // A WARC is gzipped member by member; the other formats are not compressed.
+        if name.ends_with(".warc.gz") {
+            return Some(ExportFormat::Warc);
+        }
+        let (_, extension) = name.rsplit_once('.')?;
+        match extension {
+            "jsonl" | "json" | "ndjson" => Some(ExportFormat::Jsonl),
+            "warc" => Some(ExportFormat::Warc),
+            "csv" => Some(ExportFormat::Csv),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -523,11 +596,11 @@ pub struct ExportArgs {
     /// The store of a crawl (finished, interrupted or stopped).
     #[arg(long, value_name = "DIR")]
     pub store: PathBuf,
-    /// Output format.
+    /// Output format [default: from -o's extension (.jsonl, .warc.gz, .csv)].
     #[arg(long, value_name = "FORMAT")]
-    pub format: ExportFormat,
+    pub format: Option<ExportFormat>,
     /// Write to FILE instead of standard output (written beside it, renamed when complete).
-    #[arg(short = 'o', long, value_name = "FILE")]
+    #[arg(short = 'o', long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub output: Option<PathBuf>,
     /// JSON lines: include each body (as `body` when UTF-8, else `body_base64`).
     #[arg(long)]
@@ -575,8 +648,8 @@ pub struct DemoArgs {
 
 #[derive(Args, Debug)]
 pub struct RobotsArgs {
-    /// The crawler's User-Agent; robots.txt groups are matched on its product token.
-    #[arg(long, value_name = "UA")]
+    /// The crawler's User-Agent (crawl's default); robots.txt groups are matched on its product token.
+    #[arg(long, value_name = "UA", default_value_t = defaults().user_agent)]
     pub user_agent: String,
     /// Read robots.txt from this file.
     #[arg(

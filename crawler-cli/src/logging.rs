@@ -2,10 +2,12 @@
 //! the shape (text for people, one JSON object per line for machines).
 //!
 //! The levels apply to the crawler's own crates (`crawler`, `crawler_core`,
-//! `crawler_storage`, `crawler_fixtures`); libraries below them (HTTP client, sled)
-//! log at `warn` whatever the flags, or they would drown the crawl's own lines at
-//! `-vv`. `CRAWLER_LOG`, when set, replaces all of this with `EnvFilter` directives
-//! (`CRAWLER_LOG=crawler_core::frontier=trace,hyper=debug`).
+//! `crawler_storage`, `crawler_fixtures`). Libraries below them (HTTP client, TLS,
+//! sled) are silent unless `-vv` or more, and then log at `warn`: their failures
+//! reach the user as the error kinds of the URLs, and a TLS verifier's `ERROR` line
+//! about one server's certificate is noise in a crawl's output; at `debug` they
+//! would drown the crawl's own lines. `CRAWLER_LOG`, when set, replaces all of this
+//! with `EnvFilter` directives (`CRAWLER_LOG=crawler_core::frontier=trace,hyper=debug`).
 
 use std::io::IsTerminal;
 
@@ -36,13 +38,25 @@ pub enum LogFormat {
 #[derive(Args, Debug, Default, Clone)]
 pub struct LogArgs {
     /// More log lines on stderr: -v info, -vv debug, -vvv trace [default: warnings and errors].
-    #[arg(short, long, action = ArgAction::Count, global = true)]
+    #[arg(short, long, action = ArgAction::Count, global = true, help_heading = "Global options")]
     pub verbose: u8,
     /// Errors only on stderr, and no progress bar.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        conflicts_with = "verbose",
+        help_heading = "Global options"
+    )]
     pub quiet: bool,
     /// Log lines as text or as JSON objects (one per line).
-    #[arg(long, value_name = "FORMAT", global = true, default_value = "text")]
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        global = true,
+        default_value = "text",
+        help_heading = "Global options"
+    )]
     pub log_format: LogFormat,
 }
 
@@ -61,7 +75,11 @@ impl LogArgs {
     /// The filter directives these flags stand for.
     pub fn directives(&self) -> String {
         let level = self.level();
-        let others = if self.quiet { "error" } else { "warn" };
+        let others = if !self.quiet && self.verbose >= 2 {
+            "warn"
+        } else {
+            "off"
+        };
         format!(
             "{others},crawler={level},crawler_core={level},crawler_storage={level},crawler_fixtures={level}"
         )
@@ -162,12 +180,17 @@ mod tests {
             }
             .directives()
         };
-        assert!(at(0, false).starts_with("warn,crawler=warn,"));
+        assert!(at(0, false).starts_with("off,crawler=warn,"));
         assert!(at(1, false).contains("crawler_core=info"));
+        assert!(at(1, false).starts_with("off,"), "libraries are silent");
         assert!(at(2, false).contains("crawler_storage=debug"));
+        assert!(
+            at(2, false).starts_with("warn,"),
+            "-vv hears libraries' warnings"
+        );
         assert!(at(5, false).contains("crawler=trace"));
         assert!(at(5, false).starts_with("warn,"), "libraries stay at warn");
-        assert!(at(0, true).starts_with("error,crawler=error"));
+        assert!(at(0, true).starts_with("off,crawler=error"));
         for verbose in 0..4 {
             EnvFilter::try_new(at(verbose, false)).expect("valid directives");
         }

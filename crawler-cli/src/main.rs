@@ -8,10 +8,12 @@ mod command_line;
 mod commands;
 mod config_file;
 mod escape;
+mod exit;
 mod limits;
 mod logging;
 mod report;
 mod signals;
+mod table;
 mod terminal;
 mod time;
 mod values;
@@ -69,10 +71,6 @@ fn disable_transparent_huge_pages() {
 #[cfg(not(target_os = "linux"))]
 fn disable_transparent_huge_pages() {}
 
-/// The exit code of a crawl in which no server answered at all (wget uses 4 for
-/// network failures too).
-pub const NOTHING_REACHED: u8 = 4;
-
 /// An error with the exit code it deserves.
 pub enum Failure {
     /// Bad usage: bad flag values, bad seeds (exit 2).
@@ -95,7 +93,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(message) => {
             terminal::error_line(&message);
-            return ExitCode::from(2);
+            return ExitCode::from(exit::USAGE);
         }
     };
     logging::init(&cli.logging);
@@ -130,21 +128,21 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(Failure::Usage(message)) => {
             report_error(&message);
-            ExitCode::from(2)
+            ExitCode::from(exit::USAGE)
         }
         Err(Failure::Setting(error)) => {
             report_error(&commands::crawl::setting_message(
                 &error,
                 &config_file::Origins::new(),
             ));
-            ExitCode::from(2)
+            ExitCode::from(exit::USAGE)
         }
         // A closed pipe (`crawler ls | head`) is a normal way to stop reading.
         Err(Failure::Error(error)) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(Failure::Error(error)) => {
             let error = naming_store(error, store.as_deref());
             report_error(&format!("{error:#}"));
-            ExitCode::from(1)
+            ExitCode::from(exit::ERROR)
         }
     }
 }

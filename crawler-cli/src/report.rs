@@ -24,18 +24,44 @@ pub struct ProgressBar {
 /// Redraws per second: enough to look alive, few enough to cost nothing.
 const REDRAWS_PER_SEC: u8 = 4;
 
+/// What the progress line needs to know of the crawl's settings.
+#[derive(Clone, Copy, Debug)]
+pub struct Pace {
+    /// `--max-pages`: with one, the line has a bar and an ETA.
+    pub budget: Option<u64>,
+    pub workers: u64,
+    pub per_host_concurrency: u64,
+}
+
+impl Pace {
+    /// Whether the crawl waits on its hosts' clocks (rate, Crawl-delay, backoff) rather
+    /// than on workers or servers: URLs are queued, yet fewer fetches are in flight
+    /// than both the workers and the active hosts' concurrency allow.
+    fn limited_by_politeness(&self, s: &Snapshot) -> bool {
+        let room = self
+            .workers
+            .min(s.hosts_active.saturating_mul(self.per_host_concurrency));
+        s.queued > 0 && s.hosts_active > 0 && s.in_flight < room
+    }
+}
+
 impl ProgressBar {
-    pub fn start(progress: Arc<Progress>) -> Option<ProgressBar> {
+    pub fn start(progress: Arc<Progress>, pace: Pace) -> Option<ProgressBar> {
         if !io::stderr().is_terminal() || terminal::is_quiet() {
             return None;
         }
         let bar = indicatif::ProgressBar::with_draw_target(
-            None,
+            pace.budget,
             indicatif::ProgressDrawTarget::stderr_with_hz(REDRAWS_PER_SEC),
         );
+        let template = match pace.budget {
+            Some(_) => "{spinner} {elapsed_precise} [{bar:20}] {pos}/{len} ETA {eta} {msg}",
+            None => "{spinner} {elapsed_precise} {msg}",
+        };
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            indicatif::ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner())
+                .progress_chars("=> "),
         );
         let (done, stop) = bounded::<()>(1);
         let period = Duration::from_millis(1000 / u64::from(REDRAWS_PER_SEC));
@@ -43,7 +69,15 @@ impl ProgressBar {
         let thread = thread::Builder::new()
             .name("progress".into())
             .spawn(move || loop {
-                bar.set_message(progress_line(&progress.snapshot()));
+                let snapshot = progress.snapshot();
+                let mut line = progress_line(&snapshot);
+                if pace.limited_by_politeness(&snapshot) {
+                    line.push_str(" (limited by politeness: --per-host-rate, Crawl-delay)");
+                }
+                bar.set_message(line);
+                if let Some(budget) = pace.budget {
+                    bar.set_position(snapshot.fetched.min(budget));
+                }
                 bar.tick();
                 if stop.recv_timeout(period).is_ok() {
                     terminal::hide_bar();
@@ -69,8 +103,14 @@ impl ProgressBar {
 /// `1234 pages, 56/s, 789 queued, 16 in flight, 12 hosts active, 1 parked, 3 errors`.
 fn progress_line(s: &Snapshot) -> String {
     format!(
-        "{} pages, {:.0}/s, {} queued, {} in flight, {} hosts active, {} parked, {} errors",
-        s.fetched, s.pages_per_sec, s.queued, s.in_flight, s.hosts_active, s.hosts_parked, s.errors
+        "{}, {:.0}/s, {} queued, {} in flight, {} active, {} parked, {}",
+        plural(s.fetched, "page"),
+        s.pages_per_sec,
+        s.queued,
+        s.in_flight,
+        plural(s.hosts_active, "host"),
+        s.hosts_parked,
+        plural(s.errors, "error")
     )
 }
 
@@ -100,13 +140,13 @@ pub fn print_summary(
     }
     writeln!(
         out,
-        "{} {} pages in {:.1} s ({:.0} pages/s), {}",
+        "{} {} in {:.1} s ({:.0} pages/s), {}",
         if summary.stopped {
             "Stopped after"
         } else {
             "Crawled"
         },
-        summary.pages_fetched,
+        plural(summary.pages_fetched, "page"),
         summary.elapsed_secs,
         summary.pages_per_sec,
         human_bytes(summary.bytes)
@@ -118,7 +158,11 @@ pub fn print_summary(
         writeln!(out, "  errors: {}", counts(&summary.errors))?;
     }
     if summary.queued_left > 0 {
-        writeln!(out, "  {} URLs left in the frontier", summary.queued_left)?;
+        writeln!(
+            out,
+            "  {} left in the frontier",
+            plural(summary.queued_left, "URL")
+        )?;
     }
     if summary.urls_over_budget > 0 {
         writeln!(
@@ -186,7 +230,8 @@ pub fn print_complete(
     writeln!(out, "  to see what it holds: crawler stats --store {store}")
 }
 
-fn plural(n: u64, noun: &str) -> String {
+/// `1 page`, `2 pages`: a count and its noun, which takes an `s` unless it is one.
+pub fn plural(n: u64, noun: &str) -> String {
     if n == 1 {
         format!("1 {noun}")
     } else {
@@ -199,7 +244,15 @@ fn print_politeness(out: &mut impl Write, summary: &CrawlSummary) -> io::Result<
     if summary.ignored_robots {
         writeln!(out, "  robots.txt: ignored (--ignore-robots)")?;
     } else {
-        writeln!(out, "  robots.txt: {} fetched", summary.robots_fetched)?;
+        let failed = match summary.robots_failed {
+            0 => String::new(),
+            n => format!(", {n} without a response"),
+        };
+        writeln!(
+            out,
+            "  robots.txt: {} fetched{failed}",
+            summary.robots_fetched
+        )?;
     }
     if summary.retries > 0 {
         writeln!(out, "  retries: {}", summary.retries)?;
@@ -232,4 +285,47 @@ pub fn human_bytes(bytes: u64) -> String {
         unit = next;
     }
     format!("{value:.1} {unit}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn politeness_limits_when_urls_wait_and_room_is_left() {
+        let pace = Pace {
+            budget: None,
+            workers: 16,
+            per_host_concurrency: 1,
+        };
+        let at = |queued, in_flight, hosts_active| Snapshot {
+            queued,
+            in_flight,
+            hosts_active,
+            ..Snapshot::default()
+        };
+        assert!(pace.limited_by_politeness(&at(50, 0, 2)));
+        assert!(pace.limited_by_politeness(&at(50, 1, 2)));
+        assert!(!pace.limited_by_politeness(&at(50, 2, 2)), "each host busy");
+        assert!(!pace.limited_by_politeness(&at(0, 0, 2)), "nothing queued");
+        assert!(
+            !pace.limited_by_politeness(&at(500, 16, 40)),
+            "every worker busy"
+        );
+    }
+
+    #[test]
+    fn counts_of_one_are_singular() {
+        let line = progress_line(&Snapshot {
+            fetched: 1,
+            hosts_active: 1,
+            errors: 1,
+            ..Snapshot::default()
+        });
+        assert!(line.starts_with("1 page, "), "{line}");
+        assert!(
+            line.contains(" 1 host active, ") && line.ends_with(" 1 error"),
+            "{line}"
+        );
+    }
 }

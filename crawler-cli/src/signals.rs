@@ -13,7 +13,7 @@ use crawler_core::StopHandle;
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::{Handle, Signals};
 
-use crate::terminal::notice;
+use crate::terminal::{self, notice};
 
 /// Watches for the signals while a crawl runs.
 pub struct SignalWatch {
@@ -33,7 +33,10 @@ impl SignalWatch {
             .spawn(move || {
                 for signal in signals.forever() {
                     if seen.swap(signal, Ordering::SeqCst) != 0 {
-                        tracing::warn!(signal, "second signal: exiting now");
+                        // One line, said once (the notice is the log event with
+                        // --log-format json), and the bar cleared rather than redrawn
+                        // below it by a process about to exit.
+                        terminal::clear_bar();
                         notice("second signal, exiting now; the store is consistent");
                         std::process::exit(128 + signal);
                     }

@@ -33,6 +33,17 @@ pub fn hide_bar() {
         .take();
 }
 
+/// Clears the bar from the screen and forgets it, for good: the process is exiting.
+pub fn clear_bar() {
+    let bar = BAR
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .take();
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+}
+
 /// How notices are written (set once, when logging starts).
 pub fn set_notice_style(quiet: bool, json: bool) {
     QUIET.store(quiet, Ordering::Relaxed);

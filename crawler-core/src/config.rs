@@ -22,12 +22,22 @@ pub enum BodyPolicy {
     Html,
 }
 
-impl std::fmt::Display for BodyPolicy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+impl BodyPolicy {
+    /// Every policy.
+    pub const ALL: [BodyPolicy; 2] = [BodyPolicy::All, BodyPolicy::Html];
+
+    /// The name used in flags and config files.
+    pub fn as_str(self) -> &'static str {
+        match self {
             BodyPolicy::All => "all",
             BodyPolicy::Html => "html",
-        })
+        }
+    }
+}
+
+impl std::fmt::Display for BodyPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -107,6 +107,40 @@ impl ErrorKind {
         }
     }
 
+    /// What the kind means, in one line for a person (the man page lists them).
+    pub const fn meaning(self) -> &'static str {
+        match self {
+            ErrorKind::Timeout => "no complete answer within --timeout (body included)",
+            ErrorKind::Connect => "the connection was refused or could not be opened",
+            ErrorKind::Dns => "the host name did not resolve",
+            ErrorKind::Tls => "the TLS handshake failed (an untrusted certificate, say)",
+            ErrorKind::BodyTooLarge => "the body was over --max-body after decompression",
+            ErrorKind::TooManyRedirects => "the redirect chain went past --max-redirects",
+            ErrorKind::Read => "the connection broke while the answer was being received",
+            ErrorKind::Protocol => "the answer was not valid HTTP",
+            ErrorKind::Other => "anything else; the record's message says what",
+            ErrorKind::TrapSuspected => {
+                "not fetched: over --max-url-len, or a path segment repeated too often"
+            }
+            ErrorKind::ParseLimited => "fetched, but only the page's first 5,000 links were kept",
+            ErrorKind::RedirectInvalid => "a redirect without a Location that is an http(s) URL",
+            ErrorKind::HookFailed => "fetched, but an embedder's hook failed on the page",
+            ErrorKind::RobotsDisallowed => "not fetched: a robots.txt rule disallows it",
+            ErrorKind::RobotsUnavailable => {
+                "not fetched: the host's robots.txt could not be fetched through all retries"
+            }
+            ErrorKind::HostUnreachable => {
+                "not fetched: the host was parked after --park-after connection failures"
+            }
+            ErrorKind::SitemapInvalid => {
+                "a sitemap that could not be read; none of its URLs queued"
+            }
+            ErrorKind::BudgetExceeded => {
+                "fetched, but links past --max-queued-per-host or --max-sitemap-urls were not queued"
+            }
+        }
+    }
+
     /// Whether the fetch got no usable answer from the host at all (no connection, no
     /// name, no response in time, a broken connection): what makes a host look down.
     /// These are also the errors worth retrying.

@@ -29,6 +29,7 @@ pub struct Progress {
     /// URLs recorded with an error, by kind (refused URLs included).
     by_error: [AtomicU64; ErrorKind::ALL.len()],
     robots_fetched: AtomicU64,
+    robots_failed: AtomicU64,
     /// HTTP responses of any status, robots.txt included.
     responses: AtomicU64,
     retries: AtomicU64,
@@ -80,8 +81,11 @@ pub struct Snapshot {
 pub struct CrawlSummary {
     /// Fetches completed (the final attempt of each URL; robots.txt not included).
     pub pages_fetched: u64,
-    /// robots.txt fetches (redirect hops and retries included).
+    /// robots.txt fetches that got a response, of any status (redirect hops and
+    /// retries included).
     pub robots_fetched: u64,
+    /// robots.txt fetches that got no response (refused connection, DNS, TLS, timeout).
+    pub robots_failed: u64,
     /// HTTP responses received, of any status, robots.txt included: 0 after a run
     /// that tried to fetch means no server answered at all.
     pub responses: u64,
@@ -128,6 +132,7 @@ impl Default for Progress {
             by_class: Default::default(),
             by_error: Default::default(),
             robots_fetched: AtomicU64::new(0),
+            robots_failed: AtomicU64::new(0),
             responses: AtomicU64::new(0),
             retries: AtomicU64::new(0),
             hosts_active: AtomicU64::new(0),
@@ -171,8 +176,14 @@ impl Progress {
         self.by_error[refusal.kind().index()].fetch_add(1, Relaxed);
     }
 
-    pub(crate) fn record_robots_fetch(&self) {
-        self.robots_fetched.fetch_add(1, Relaxed);
+    /// A robots.txt fetch ended: with a response (`answered`), or without one.
+    pub(crate) fn record_robots_fetch(&self, answered: bool) {
+        if answered {
+            self.robots_fetched.fetch_add(1, Relaxed);
+            self.record_answer();
+        } else {
+            self.robots_failed.fetch_add(1, Relaxed);
+        }
     }
 
     pub(crate) fn record_retry(&self) {
@@ -258,6 +269,7 @@ impl Progress {
                     .collect(),
             ),
             robots_fetched: self.robots_fetched.load(Relaxed),
+            robots_failed: self.robots_failed.load(Relaxed),
             responses: self.responses.load(Relaxed),
             retries: self.retries.load(Relaxed),
             ignored_robots: false,

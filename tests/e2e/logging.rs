@@ -123,12 +123,29 @@ fn completions_and_man_pages_come_from_the_flag_definitions() {
 
     let man = run(CRAWLER, &["man"]).success().stdout();
     assert!(man.contains(".TH crawler 1"), "{man}");
-    assert!(man.contains("Exit codes") && man.contains("130"), "{man}");
+    assert!(
+        man.contains(".SH \"EXIT STATUS\"") && man.contains("130"),
+        "{man}"
+    );
     let crawl_page = run(CRAWLER, &["man", "crawl"]).success().stdout();
     assert!(
         crawl_page.contains(".TH crawler\\-crawl 1") || crawl_page.contains(".TH crawler-crawl 1")
     );
     assert!(crawl_page.contains("per\\-host\\-rate"), "{crawl_page}");
+    for section in [
+        "EXAMPLES",
+        "FILES",
+        "ENVIRONMENT",
+        "\"ERROR KINDS\"",
+        "\"EXIT STATUS\"",
+    ] {
+        assert!(
+            crawl_page.contains(&format!(".SH {section}")),
+            "no {section}: {crawl_page}"
+        );
+    }
+    assert!(crawl_page.contains("CRAWLER_LOG"), "{crawl_page}");
+    assert!(crawl_page.contains("robots\\-unavailable"), "{crawl_page}");
 
     let ws = Workspace::new();
     let dir = ws.path("man");

@@ -10,6 +10,7 @@ mod damage;
 mod exports;
 mod extraction;
 mod fetching;
+mod first_steps;
 mod hostile_input;
 mod hostile_server;
 mod hostile_support;

@@ -37,13 +37,21 @@ fn pseudo_terminal() -> (File, File) {
     unsafe { (File::from_raw_fd(reader), File::from_raw_fd(terminal)) }
 }
 
+/// What the test does to a crawl the server holds mid-way, once its bar is on screen.
+#[derive(Clone, Copy, PartialEq)]
+enum Signals {
+    /// SIGTERM, then the held fetches are let go once it says it is stopping.
+    One,
+    /// SIGTERM, and once it says it is stopping, SIGTERM again (fetches still held).
+    Two,
+}
+
 /// Runs the crawler with stderr on a pseudo-terminal. With `held`, the server holding
-/// the crawl mid-way: once the bar is on screen the crawler gets SIGTERM, and once it
-/// says it is stopping the server lets the held fetches finish. Returns its output
-/// (stdout piped) and everything it drew on the terminal.
+/// the crawl mid-way, signalled as `Signals` says. Returns its output (stdout piped)
+/// and everything it drew on the terminal.
 fn run_on_terminal<S: AsRef<std::ffi::OsStr>>(
     args: &[S],
-    held: Option<&FixtureServer>,
+    held: Option<(&FixtureServer, Signals)>,
 ) -> (std::process::Output, String) {
     let (mut screen, terminal) = pseudo_terminal();
     let child = Command::new(CRAWLER)
@@ -67,14 +75,20 @@ fn run_on_terminal<S: AsRef<std::ffi::OsStr>>(
         let drawn = drawn.lock().unwrap();
         String::from_utf8_lossy(&drawn).contains(text)
     };
-    if let Some(server) = held {
+    if let Some((server, signals)) = held {
         wait_until_holding(server);
         wait_until("the progress bar", || shows(" in flight, "));
         let pid = libc::pid_t::try_from(child.id()).unwrap();
         // SAFETY: kill sends a signal to our own child; no memory is involved.
         unsafe { libc::kill(pid, libc::SIGTERM) };
         wait_until("the stopping notice", || shows("stopping: no new fetches"));
-        server.release();
+        match signals {
+            Signals::One => server.release(),
+            // SAFETY: as above.
+            Signals::Two => unsafe {
+                libc::kill(pid, libc::SIGTERM);
+            },
+        }
     }
     let output = child.wait_with_output().unwrap();
     reader.join().unwrap();
@@ -135,7 +149,7 @@ fn the_bar_shows_the_counters_and_log_lines_never_land_in_it() {
     args.extend(server.seeds());
     // Held after 10 of its 62 requests, the crawl is mid-way when it is signalled.
     server.hold_after(10);
-    let (output, raw) = run_on_terminal(&args, Some(&server));
+    let (output, raw) = run_on_terminal(&args, Some((&server, Signals::One)));
     assert_eq!(output.status.code(), Some(143));
     let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(summary["stopped"], true);
@@ -190,4 +204,61 @@ fn quiet_draws_no_bar_even_on_a_terminal() {
     assert!(output.status.success());
     assert!(String::from_utf8_lossy(&output.stdout).contains("Crawled 5 pages"));
     assert!(drawn.is_empty(), "{drawn:?}");
+}
+
+#[test]
+fn a_second_signal_says_so_once_and_leaves_no_bar_behind() {
+    let server = FixtureServer::start(WebConfig {
+        hosts: 2,
+        pages: 30,
+        ..WebConfig::default()
+    })
+    .unwrap();
+    let ws = Workspace::new();
+    let store = ws.store().to_string_lossy().into_owned();
+    let resolve = server.resolve_arg();
+    let mut args = vec!["crawl", "--store", &store, "--resolve", &resolve];
+    let seeds = server.seeds();
+    args.extend(seeds.iter().map(String::as_str));
+    server.hold_after(10);
+    let (output, raw) = run_on_terminal(&args, Some((&server, Signals::Two)));
+    server.release();
+    assert_eq!(output.status.code(), Some(143));
+    assert_eq!(raw.matches("exiting now").count(), 1, "{raw:?}");
+    let after = &raw[raw.find("exiting now").unwrap()..];
+    assert!(
+        !after.contains(" in flight, "),
+        "the bar is drawn again after the last line: {after:?}"
+    );
+}
+
+#[test]
+fn with_a_page_budget_the_bar_shows_how_far_and_says_when_politeness_sets_the_pace() {
+    let server = FixtureServer::start(WebConfig {
+        hosts: 1,
+        pages: 30,
+        ..WebConfig::default()
+    })
+    .unwrap();
+    let ws = Workspace::new();
+    let store = ws.store().to_string_lossy().into_owned();
+    let resolve = server.resolve_arg();
+    let mut args = vec!["crawl", "--store", &store, "--resolve", &resolve];
+    args.extend(["--max-pages", "6", "--per-host-rate", "2"]);
+    let seeds = server.seeds();
+    args.extend(seeds.iter().map(String::as_str));
+    let (output, drawn) = run_on_terminal(&args, None);
+    assert!(output.status.success(), "{drawn}");
+    let lines: Vec<&str> = drawn.split(['\r', '\n']).collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("/6 ETA ") && l.contains(" pages, ")),
+        "no bar with the budget: {drawn:?}"
+    );
+    // One host at two requests a second keeps 15 of 16 workers idle.
+    assert!(
+        drawn.contains("limited by politeness"),
+        "the bar never says what limits the pace: {drawn:?}"
+    );
 }

@@ -18,14 +18,14 @@ struct HelpFlag {
 }
 
 /// The flags of `crawler crawl --help` (the long form: a line naming the flag, then
-/// its indented paragraphs).
+/// its indented paragraphs), under whichever heading (`Options:`, `Scope:`, ...).
 fn help_flags() -> Vec<HelpFlag> {
     let help = run(CRAWLER, &["crawl", "--help"]).success().stdout();
     let mut flags: Vec<(String, String)> = Vec::new();
     let mut in_options = false;
     for line in help.lines() {
         if !line.starts_with(' ') && !line.is_empty() {
-            in_options = line == "Options:";
+            in_options = line.ends_with(':') && !["Arguments:", "Exit codes:"].contains(&line);
         } else if in_options && (line.starts_with("  -") || line.starts_with("      --")) {
             flags.push((line.trim().to_owned(), String::new()));
         } else if let Some((_, text)) = flags.last_mut().filter(|_| in_options) {

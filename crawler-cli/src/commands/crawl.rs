@@ -14,7 +14,7 @@ use crawler_storage::{Store, StoreError, StoreOptions};
 
 use crate::args::{CrawlArgs, RetryKind};
 use crate::config_file::Origins;
-use crate::report::{self, print_complete, print_summary, ProgressBar};
+use crate::report::{self, print_complete, print_summary, Pace, ProgressBar};
 use crate::signals::SignalWatch;
 use crate::terminal::notice;
 
@@ -182,6 +182,11 @@ fn crawl_into(
     } = *run;
     let store_path = config.store.clone();
     let max_pages = config.max_pages;
+    let pace = Pace {
+        budget: config.max_pages,
+        workers: config.workers as u64,
+        per_host_concurrency: config.per_host_concurrency as u64,
+    };
     let mut crawler = Crawler::new(config).map_err(|e| match e {
         CrawlError::Config(e) => Failure::Setting(e),
         other => Failure::Error(other.into()),
@@ -214,7 +219,7 @@ fn crawl_into(
     crawler.add_seeds(seeds);
     let signals = SignalWatch::start(crawler.stop_handle())?;
     let bar = show_progress
-        .then(|| ProgressBar::start(crawler.progress()))
+        .then(|| ProgressBar::start(crawler.progress(), pace))
         .flatten();
     let crawler_store = std::sync::Arc::clone(crawler.store());
     let result = crawler.run();
@@ -222,13 +227,8 @@ fn crawl_into(
         bar.finish();
     }
     let signal = signals.finish();
+    // The engine logs `crawl finished` with these figures.
     let summary = result?;
-    tracing::info!(
-        pages = summary.pages_fetched,
-        queued_left = summary.queued_left,
-        stopped = summary.stopped,
-        "crawl finished"
-    );
     print_summary(&summary, &store_path, json, overrides)?;
     match signal {
         Some(signal) => {
@@ -236,7 +236,7 @@ fn crawl_into(
                 "stopped by signal; resume with: crawler crawl --store {}",
                 store_path.display()
             ));
-            Ok(ExitCode::from(u8::try_from(128 + signal).unwrap_or(1)))
+            Ok(ExitCode::from(crate::exit::signalled(signal)))
         }
         None if nothing_answered(&summary) => {
             notice(&format!(
@@ -244,7 +244,7 @@ fn crawl_into(
                  check the URLs, the network, --resolve and --timeout",
                 report::counts(&summary.errors),
             ));
-            Ok(ExitCode::from(crate::NOTHING_REACHED))
+            Ok(ExitCode::from(crate::exit::NOTHING_REACHED))
         }
         None => {
             if let Some(max) =

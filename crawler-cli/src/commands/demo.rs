@@ -8,6 +8,7 @@ use crawler_core::{CanonicalUrl, CrawlConfig};
 use crawler_fixtures::{FixtureServer, WebConfig};
 
 use crate::args::DemoArgs;
+use crate::report::plural;
 use crate::Failure;
 
 pub fn run(args: DemoArgs) -> Result<ExitCode, Failure> {
@@ -21,9 +22,9 @@ pub fn run(args: DemoArgs) -> Result<ExitCode, Failure> {
         ..WebConfig::default()
     })?;
     say(&format!(
-        "Serving a synthetic web of {} hosts x {} pages on 127.0.0.1:{} (h0.test .. h{}.test).",
-        args.hosts,
-        args.pages,
+        "Serving a synthetic web of {} x {} on 127.0.0.1:{} (h0.test .. h{}.test).",
+        plural(args.hosts.into(), "host"),
+        plural(args.pages.into(), "page"),
         server.port(),
         args.hosts.saturating_sub(1)
     ));

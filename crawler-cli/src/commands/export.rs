@@ -12,8 +12,10 @@ use crawler_core::ErrorKind;
 use crawler_storage::{HttpExchange, PageContent, PageFilter, PageRecord, Store, StoreError};
 use serde::Serialize;
 
+use super::ls::{csv_header, csv_line};
 use super::reading::{fetched_at, open, page_filter};
 use crate::args::{ExportArgs, ExportFormat};
+use crate::report::plural;
 use crate::terminal::notice;
 use crate::time::now_ms;
 use crate::warc::{Capture, Truncated, WarcInfo, WarcWriter};
@@ -21,12 +23,14 @@ use crate::Failure;
 
 pub fn run(args: ExportArgs) -> Result<ExitCode, Failure> {
     let filter = page_filter(&args.filter)?;
-    if args.with_body && args.format == ExportFormat::Warc {
+    let format = format(&args)?;
+    if args.with_body && format != ExportFormat::Jsonl {
         return Err(Failure::Usage(
-            "--with-body is for --format jsonl (WARC records always carry the body)".into(),
+            "--with-body is for --format jsonl (WARC records always carry the body; CSV has none)"
+                .into(),
         ));
     }
-    if args.output.is_none() && args.format == ExportFormat::Warc && io::stdout().is_terminal() {
+    if args.output.is_none() && format == ExportFormat::Warc && io::stdout().is_terminal() {
         return Err(Failure::Usage(
             "a WARC export is gzip data: give -o FILE or redirect standard output".into(),
         ));
@@ -38,9 +42,10 @@ pub fn run(args: ExportArgs) -> Result<ExitCode, Failure> {
         filter: &filter,
         skip_damaged: args.skip_damaged,
     };
-    let written = match args.format {
+    let written = match format {
         ExportFormat::Jsonl => export_jsonl(&reading, args.with_body, &mut output),
         ExportFormat::Warc => export_warc(&reading, args.output.as_deref(), &mut output),
+        ExportFormat::Csv => export_csv(&reading, &mut output),
     };
     let counts = match written {
         Ok(counts) => counts,
@@ -66,6 +71,25 @@ struct Reading<'a> {
     skip_damaged: bool,
 }
 
+/// `--format`, or the format `-o`'s extension names.
+fn format(args: &ExportArgs) -> Result<ExportFormat, Failure> {
+    if let Some(format) = args.format {
+        return Ok(format);
+    }
+    let Some(path) = &args.output else {
+        return Err(Failure::Usage(
+            "give --format jsonl|warc|csv (or -o FILE ending in .jsonl, .warc.gz or .csv)".into(),
+        ));
+    };
+    ExportFormat::of_file(path).ok_or_else(|| {
+        Failure::Usage(format!(
+            "-o {}: cannot tell the format from the file name; give --format jsonl|warc|csv \
+             (or name the file .jsonl, .warc.gz or .csv)",
+            path.display()
+        ))
+    })
+}
+
 /// What an export wrote and left out.
 #[derive(Default)]
 struct Counts {
@@ -82,17 +106,21 @@ struct Counts {
 
 impl Counts {
     fn describe(&self, path: &Path) -> String {
-        let mut text = format!("exported {} pages to {}", self.pages, path.display());
+        let mut text = format!(
+            "exported {} to {}",
+            plural(self.pages, "page"),
+            path.display()
+        );
         if self.no_response > 0 {
             text.push_str(&format!(
-                "; left out {} URLs without a response",
-                self.no_response
+                "; left out {} without a response",
+                plural(self.no_response, "URL")
             ));
         }
         if self.no_headers > 0 {
             text.push_str(&format!(
-                "; left out {} pages stored without HTTP headers",
-                self.no_headers
+                "; left out {} stored without HTTP headers",
+                plural(self.no_headers, "page")
             ));
         }
         if self.damaged > 0 {
@@ -155,6 +183,21 @@ fn export_jsonl(reading: &Reading, with_body: bool, out: &mut Output) -> Result<
         store: reading.store.path().to_path_buf(),
         ..Counts::default()
     })
+}
+
+/// The columns of `ls --format csv`, one line per page (records only: no stored
+/// part is read, so there is nothing damaged to skip).
+fn export_csv(reading: &Reading, out: &mut Output) -> Result<Counts, Failure> {
+    let mut counts = Counts {
+        store: reading.store.path().to_path_buf(),
+        ..Counts::default()
+    };
+    writeln!(out, "{}", csv_header())?;
+    for page in reading.store.query(reading.filter) {
+        writeln!(out, "{}", csv_line(&page?))?;
+        counts.pages += 1;
+    }
+    Ok(counts)
 }
 
 fn export_warc(

@@ -42,13 +42,17 @@ pub fn run(args: GetArgs) -> Result<ExitCode, Failure> {
     let Some(page) = store.page(url)? else {
         return Err(not_stored(url, &args.store));
     };
-    if args.headers {
+    if args.headers || args.request {
         let exchange = store.exchange(url)?.ok_or_else(|| no_headers(&page))?;
         if args.request {
             print_request(&mut out, &exchange)?;
-            writeln!(out)?;
         }
-        print_response(&mut out, &exchange)?;
+        if args.headers {
+            if args.request {
+                writeln!(out)?;
+            }
+            print_response(&mut out, &exchange)?;
+        }
     } else if args.links {
         for link in store.outlinks(url)? {
             writeln!(out, "{}", escaped(&link))?;

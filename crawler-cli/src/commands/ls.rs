@@ -6,9 +6,12 @@ use std::process::ExitCode;
 use crawler_storage::PageRecord;
 
 use super::reading::{fetched_at, open, outcome, page_filter};
-use crate::args::{ListFormat, LsArgs};
-use crate::escape::{escape, escaped};
+use crate::args::{Column, ListFormat, LsArgs, SortKey};
+use crate::escape::escape;
+use crate::report::human_bytes;
+use crate::table::{self, Align, Cell};
 use crate::Failure;
+use anstyle::{AnsiColor, Style};
 
 /// Columns of the JSON and CSV forms, in order.
 const COLUMNS: [&str; 10] = [
@@ -32,32 +35,163 @@ pub fn run(args: LsArgs) -> Result<ExitCode, Failure> {
         (None, false) if io::stdout().is_terminal() => ListFormat::Table,
         (None, false) => ListFormat::Jsonl,
     };
-    let store = open(&args.store)?;
-    let mut out = io::BufWriter::new(io::stdout().lock());
-    if format == ListFormat::Csv {
-        writeln!(out, "{}", COLUMNS.join(","))?;
+    if !args.columns.is_empty() && format != ListFormat::Table {
+        return Err(Failure::Usage(
+            "--columns chooses the table's columns; --format jsonl and csv have every field".into(),
+        ));
     }
-    for page in store.query(&filter).take(args.limit.unwrap_or(usize::MAX)) {
-        let page = page?;
-        match format {
-            ListFormat::Table => writeln!(
-                out,
-                "{:<18} {:>3} {:>9}  {}  {}",
-                escape(&outcome(&page)),
-                page.depth,
-                page.bytes,
-                escaped(&page.url),
-                escaped(page.title.as_deref().unwrap_or(""))
-            )?,
-            ListFormat::Jsonl => {
-                serde_json::to_writer(&mut out, &summary_json(&page))?;
+    let store = open(&args.store)?;
+    let limit = args.limit.unwrap_or(usize::MAX);
+    let matches = store.query(&filter);
+    // Sorting needs every match; the index's order streams.
+    let pages: Box<dyn Iterator<Item = Result<PageRecord, Failure>>> = match args.sort {
+        None => Box::new(matches.map(|page| page.map_err(Failure::from))),
+        Some(key) => {
+            let mut pages = matches.collect::<Result<Vec<_>, _>>()?;
+            sort(&mut pages, key);
+            Box::new(pages.into_iter().map(Ok))
+        }
+    };
+    let pages = pages.skip(args.offset).take(limit);
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    match format {
+        ListFormat::Table => {
+            let pages = pages.collect::<Result<Vec<_>, _>>()?;
+            let columns = if args.columns.is_empty() {
+                DEFAULT_COLUMNS.to_vec()
+            } else {
+                args.columns.clone()
+            };
+            for line in table_lines(&pages, &columns, TableStyle::of_stdout()) {
+                writeln!(out, "{line}")?;
+            }
+        }
+        ListFormat::Jsonl => {
+            for page in pages {
+                serde_json::to_writer(&mut out, &summary_json(&page?))?;
                 writeln!(out)?;
             }
-            ListFormat::Csv => writeln!(out, "{}", csv_line(&page))?,
+        }
+        ListFormat::Csv => {
+            writeln!(out, "{}", csv_header())?;
+            for page in pages {
+                writeln!(out, "{}", csv_line(&page?))?;
+            }
         }
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--sort`: URL and status ascending (no response last), size and time descending;
+/// ties in URL order.
+fn sort(pages: &mut [PageRecord], key: SortKey) {
+    match key {
+        SortKey::Url => pages.sort_by(|a, b| a.url.cmp(&b.url)),
+        SortKey::Status => pages.sort_by(|a, b| {
+            let status = |p: &PageRecord| p.status.unwrap_or(u16::MAX);
+            status(a).cmp(&status(b)).then_with(|| a.url.cmp(&b.url))
+        }),
+        SortKey::Size => {
+            pages.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.url.cmp(&b.url)))
+        }
+        SortKey::Fetched => pages.sort_by(|a, b| {
+            (b.fetched_at_ms.cmp(&a.fetched_at_ms)).then_with(|| a.url.cmp(&b.url))
+        }),
+    }
+}
+
+/// The table's columns without `--columns`.
+const DEFAULT_COLUMNS: [Column; 5] = [
+    Column::Status,
+    Column::Depth,
+    Column::Size,
+    Column::Url,
+    Column::Title,
+];
+
+/// Where the table goes: how wide it may be, and whether it may be coloured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct TableStyle {
+    width: Option<usize>,
+    colour: bool,
+}
+
+impl TableStyle {
+    /// A terminal on stdout: its width, and colour unless `NO_COLOR` is set (to
+    /// anything but nothing, as no-color.org has it). Anything else: neither.
+    fn of_stdout() -> TableStyle {
+        let stdout = io::stdout();
+        if !stdout.is_terminal() {
+            return TableStyle {
+                width: None,
+                colour: false,
+            };
+        }
+        let width = terminal_size::terminal_size_of(&stdout).map(|(w, _)| usize::from(w.0));
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+        TableStyle {
+            width,
+            colour: !no_color,
+        }
+    }
+}
+
+/// The table of `pages`: a header row, then a line per page, every cell escaped.
+fn table_lines(pages: &[PageRecord], columns: &[Column], style: TableStyle) -> Vec<String> {
+    let headers: Vec<(&str, Align)> = columns.iter().map(|c| header(*c)).collect();
+    let rows: Vec<Vec<Cell>> = pages
+        .iter()
+        .map(|page| columns.iter().map(|c| cell(page, *c)).collect())
+        .collect();
+    table::render(&headers, &rows, style.width, style.colour)
+}
+
+fn header(column: Column) -> (&'static str, Align) {
+    match column {
+        Column::Status => ("status", Align::Left),
+        Column::Error => ("error", Align::Left),
+        Column::Depth => ("depth", Align::Right),
+        Column::Size => ("size", Align::Right),
+        Column::Type => ("type", Align::Left),
+        Column::Host => ("host", Align::Left),
+        Column::Url => ("url", Align::Text),
+        Column::Title => ("title", Align::Text),
+        Column::From => ("from", Align::Text),
+        Column::Fetched => ("fetched", Align::Left),
+    }
+}
+
+fn cell(page: &PageRecord, column: Column) -> Cell {
+    let text = |value: &Option<String>| escape(value.as_deref().unwrap_or(""));
+    match column {
+        Column::Status => Cell {
+            text: escape(&outcome(page)),
+            style: status_style(page),
+        },
+        Column::Error => Cell::plain(text(&page.error)),
+        Column::Depth => Cell::plain(page.depth.to_string()),
+        Column::Size => Cell::plain(human_bytes(page.bytes)),
+        Column::Type => Cell::plain(text(&page.content_type)),
+        Column::Host => Cell::plain(escape(&page.host)),
+        Column::Url => Cell::plain(escape(&page.url)),
+        Column::Title => Cell::plain(text(&page.title)),
+        Column::From => Cell::plain(text(&page.from)),
+        Column::Fetched => Cell::plain(fetched_at(page)),
+    }
+}
+
+/// The colour of a status class: 2xx green, 3xx cyan, 4xx yellow, 5xx and no
+/// response red; an answer with an error kind (a body cut short) yellow.
+fn status_style(page: &PageRecord) -> Style {
+    let colour = match (page.status, &page.error) {
+        (None, _) | (Some(500..=599), _) => AnsiColor::Red,
+        (Some(_), Some(_)) | (Some(400..=499), _) => AnsiColor::Yellow,
+        (Some(300..=399), None) => AnsiColor::Cyan,
+        (Some(200..=299), None) => AnsiColor::Green,
+        (Some(_), None) => return Style::new(),
+    };
+    Style::new().fg_color(Some(colour.into()))
 }
 
 /// The fields of [`COLUMNS`] as one JSON object (absent values are `null`).
@@ -76,7 +210,13 @@ pub fn summary_json(page: &PageRecord) -> serde_json::Value {
     })
 }
 
-fn csv_line(page: &PageRecord) -> String {
+/// The header line of the CSV form (shared with `export --format csv`).
+pub fn csv_header() -> String {
+    COLUMNS.join(",")
+}
+
+/// One page as a line of the CSV form (shared with `export --format csv`).
+pub fn csv_line(page: &PageRecord) -> String {
     let optional = |value: &Option<String>| value.clone().unwrap_or_default();
     let fields = [
         page.url.clone(),
@@ -120,6 +260,75 @@ fn csv_field(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn page(url: &str, status: Option<u16>, bytes: u64, title: &str) -> PageRecord {
+        PageRecord {
+            status,
+            error: status.is_none().then(|| "connect".to_owned()),
+            bytes,
+            title: Some(title.to_owned()),
+            ..PageRecord::new(url, "a.test", 1)
+        }
+    }
+
+    #[test]
+    fn the_table_has_a_header_human_sizes_and_escaped_cells() {
+        let pages = [
+            page("http://a.test/", Some(200), 11_000, "Home"),
+            page("http://a.test/x", None, 0, "\u{1b}[2Jowned"),
+        ];
+        let plain = TableStyle {
+            width: None,
+            colour: false,
+        };
+        let lines = table_lines(&pages, &DEFAULT_COLUMNS, plain);
+        assert_eq!(
+            lines,
+            [
+                "STATUS   DEPTH      SIZE  URL              TITLE",
+                "200          1  10.7 KiB  http://a.test/   Home",
+                "connect      1       0 B  http://a.test/x  \\x1b[2Jowned",
+            ]
+        );
+        let chosen = table_lines(&pages, &[Column::Url, Column::Status], plain);
+        assert_eq!(chosen[0], "URL              STATUS");
+        let coloured = TableStyle {
+            width: None,
+            colour: true,
+        };
+        let lines = table_lines(&pages, &DEFAULT_COLUMNS, coloured);
+        let green = Style::new().fg_color(Some(AnsiColor::Green.into()));
+        assert!(
+            lines[1].starts_with(&format!("{}200", green.render())),
+            "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn sorting_puts_the_largest_first_and_no_response_last() {
+        let mut pages = vec![
+            page("http://a.test/b", Some(404), 10, ""),
+            page("http://a.test/a", None, 0, ""),
+            page("http://a.test/c", Some(200), 99, ""),
+        ];
+        let urls =
+            |pages: &[PageRecord]| -> Vec<String> { pages.iter().map(|p| p.url.clone()).collect() };
+        sort(&mut pages, SortKey::Size);
+        assert_eq!(
+            urls(&pages),
+            ["http://a.test/c", "http://a.test/b", "http://a.test/a"]
+        );
+        sort(&mut pages, SortKey::Status);
+        assert_eq!(
+            urls(&pages),
+            ["http://a.test/c", "http://a.test/b", "http://a.test/a"]
+        );
+        sort(&mut pages, SortKey::Url);
+        assert_eq!(
+            urls(&pages),
+            ["http://a.test/a", "http://a.test/b", "http://a.test/c"]
+        );
+    }
 
     #[test]
     fn csv_quotes_only_what_needs_it() {

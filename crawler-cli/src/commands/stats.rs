@@ -8,7 +8,7 @@ use crawler_storage::{PageFilter, StoreStats};
 use super::reading::{host_and_port, open};
 use crate::args::StatsArgs;
 use crate::escape::escaped;
-use crate::report::human_bytes;
+use crate::report::{human_bytes, plural};
 use crate::time::rfc3339_secs;
 use crate::Failure;
 
@@ -30,8 +30,15 @@ pub fn run(args: StatsArgs) -> Result<ExitCode, Failure> {
     if args.json {
         let mut value = serde_json::to_value(&stats)?;
         if let Some(object) = value.as_object_mut() {
+            // One elapsed time, in two units: the one the speed is measured over.
+            object.insert("elapsed_ms".into(), speed.ms.into());
             object.insert("elapsed_secs".into(), speed.secs.into());
             object.insert("pages_per_sec".into(), speed.pages_per_sec.into());
+            if args.host.is_some() {
+                // Figures of the whole crawl, not of a host: left out rather than 0.
+                object.remove("runs");
+                object.remove("queued");
+            }
         }
         serde_json::to_writer(&mut out, &value)?;
         writeln!(out)?;
@@ -43,6 +50,7 @@ pub fn run(args: StatsArgs) -> Result<ExitCode, Failure> {
 
 /// How long the crawl (or the host's part of it) took, and how fast it went.
 struct Speed {
+    ms: u64,
     secs: f64,
     pages_per_sec: f64,
     /// What `secs` measures, for the text output.
@@ -65,6 +73,7 @@ impl Speed {
         };
         let secs = ms as f64 / 1000.0;
         Speed {
+            ms,
             secs,
             pages_per_sec: if secs > 0.0 { fetched / secs } else { 0.0 },
             basis,
@@ -86,8 +95,9 @@ fn print_text(
     };
     writeln!(
         out,
-        "urls:      {} ({} responses{queued})",
-        stats.urls, stats.responses
+        "urls:      {} ({}{queued})",
+        stats.urls,
+        plural(stats.responses, "response")
     )?;
     writeln!(out, "bytes:     {}", human_bytes(stats.bytes))?;
     if let (Some(first), Some(last)) = (stats.first_fetch_ms, stats.last_fetch_ms) {

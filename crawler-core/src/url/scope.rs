@@ -34,6 +34,9 @@ pub enum ScopeMode {
 impl ScopeMode {
     const CHOICES: &'static str = "host, domain, all";
 
+    /// Every mode, in the order of `CHOICES`.
+    pub const ALL: [ScopeMode; 3] = [ScopeMode::Host, ScopeMode::Domain, ScopeMode::All];
+
     /// The name used in flags and config files.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -63,7 +66,7 @@ impl FromStr for ScopeMode {
 
     /// Parses `host`, `domain` or `all`, ignoring ASCII case.
     fn from_str(value: &str) -> Result<ScopeMode, ScopeModeError> {
-        [ScopeMode::Host, ScopeMode::Domain, ScopeMode::All]
+        ScopeMode::ALL
             .into_iter()
             .find(|mode| mode.as_str().eq_ignore_ascii_case(value))
             .ok_or_else(|| ScopeModeError {

@@ -15,10 +15,8 @@ impl WorkerContext {
         // Only what is parsed is read; a longer file is cut, not refused.
         let limit = BodyLimit::Truncate(MAX_ROBOTS_BYTES as u64);
         let outcome = self.fetcher.fetch_with_limit(job.url.as_url(), limit);
-        self.progress.record_robots_fetch();
-        if outcome.response.is_some() {
-            self.progress.record_answer();
-        }
+        self.progress
+            .record_robots_fetch(outcome.response.is_some());
         let mut discovered = Vec::new();
         let verdict = robots::interpret(&job.url, &outcome, job.hops);
         log_robots(&job.url, &verdict);
