@@ -116,7 +116,7 @@ pub struct CrawlSettings {
     /// Requests per second per host, evenly spaced; 0 for no limit.
     #[arg(long, value_name = "R", allow_negative_numbers = true, default_value_t = defaults().per_host_rate)]
     pub per_host_rate: f64,
-    /// What the seeds admit: host (the seeds' hosts), domain (their registrable domains), all.
+    /// What the seeds admit: host (the seeds' hosts and ports; a scheme's default port counts as none), hostname (the seeds' hosts, any port), domain (their registrable domains), all.
     #[arg(long, value_name = "SCOPE", default_value_t = defaults().scope)]
     pub scope: ScopeMode,
     /// Only URLs matching one of these regexes (repeatable).
@@ -155,6 +155,12 @@ pub struct CrawlSettings {
     /// Resolve HOST to ADDR (curl syntax HOST:PORT:ADDR; HOST may be *.example.test). Repeatable.
     #[arg(long, value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<String>,
+    /// Connect to addresses in this network (CIDR like 10.0.0.0/8, or one address) even if the address rules refuse them. Repeatable.
+    #[arg(long, value_name = "CIDR")]
+    pub allow_address: Vec<String>,
+    /// Never connect to addresses in this network (CIDR, or one address); the most specific of --allow-address and --deny-address decides, deny on a tie. Repeatable.
+    #[arg(long, value_name = "CIDR")]
+    pub deny_address: Vec<String>,
     /// sled page cache in MiB.
     #[arg(long, value_name = "MB", allow_negative_numbers = true, value_parser = whole::<u64>, default_value_t = defaults().cache_mb)]
     pub cache_mb: u64,
@@ -200,6 +206,8 @@ impl CrawlSettings {
             bodies: self.bodies,
             max_redirects: self.max_redirects,
             resolve: self.resolve.clone(),
+            allow_address: self.allow_address.clone(),
+            deny_address: self.deny_address.clone(),
             cache_mb: self.cache_mb,
             min_free_space: self.min_free_space.map(|size| size.0),
             ..defaults()

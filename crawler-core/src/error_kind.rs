@@ -54,11 +54,15 @@ pub enum ErrorKind {
     /// A sitemap that was fetched but could not be read (malformed, or it declares
     /// entities: an XML bomb); none of its URLs are queued.
     SitemapInvalid,
+    /// Not fetched: the address the host is, or every address its name resolved to,
+    /// is refused by the address rules (link-local, loopback, private, ... ; see
+    /// `--allow-address` and `--deny-address`). Nothing was sent.
+    AddressRefused,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order (the order of per-kind counters).
-    pub const ALL: [ErrorKind; 17] = [
+    pub const ALL: [ErrorKind; 18] = [
         ErrorKind::Timeout,
         ErrorKind::Connect,
         ErrorKind::Dns,
@@ -76,6 +80,7 @@ impl ErrorKind {
         ErrorKind::RobotsUnavailable,
         ErrorKind::HostUnreachable,
         ErrorKind::SitemapInvalid,
+        ErrorKind::AddressRefused,
     ];
 
     /// The name stored and printed: `timeout`, `connect`, `dns`, ...
@@ -98,6 +103,7 @@ impl ErrorKind {
             ErrorKind::RobotsUnavailable => "robots-unavailable",
             ErrorKind::HostUnreachable => "host-unreachable",
             ErrorKind::SitemapInvalid => "sitemap-invalid",
+            ErrorKind::AddressRefused => "address-refused",
         }
     }
 
