@@ -106,8 +106,8 @@ pub struct CrawlSettings {
     /// Worker threads.
     #[arg(long, help_heading = FETCHING, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>, default_value_t = defaults().workers)]
     pub workers: usize,
-    /// What the seeds admit: host (the seeds' hosts), domain (their registrable domains), all.
-    #[arg(long, help_heading = SCOPE, value_name = "SCOPE", ignore_case = true, value_parser = named::<ScopeMode, 3>(ScopeMode::ALL.map(ScopeMode::as_str)), default_value_t = defaults().scope)]
+    /// What the seeds admit: host (the seeds' hosts and ports; a scheme's default port counts as none), hostname (the seeds' hosts, any port), domain (their registrable domains), all.
+    #[arg(long, help_heading = SCOPE, value_name = "SCOPE", ignore_case = true, value_parser = named::<ScopeMode, 4>(ScopeMode::ALL.map(ScopeMode::as_str)), default_value_t = defaults().scope)]
     pub scope: ScopeMode,
     /// Only URLs matching one of these regexes (repeatable).
     #[arg(long, help_heading = SCOPE, value_name = "REGEX")]
@@ -154,6 +154,12 @@ pub struct CrawlSettings {
     /// Resolve HOST to ADDR (curl syntax HOST:PORT:ADDR; HOST may be *.example.test). Repeatable.
     #[arg(long, help_heading = FETCHING, value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<String>,
+    /// Connect to addresses in this network (CIDR like 10.0.0.0/8, or one address) even if the address rules refuse them. Repeatable.
+    #[arg(long, help_heading = SCOPE, value_name = "CIDR")]
+    pub allow_address: Vec<String>,
+    /// Never connect to addresses in this network (CIDR, or one address); the most specific of --allow-address and --deny-address decides, deny on a tie. Repeatable.
+    #[arg(long, help_heading = SCOPE, value_name = "CIDR")]
+    pub deny_address: Vec<String>,
     /// sled page cache in MiB.
     #[arg(long, help_heading = STORE, value_name = "MB", allow_negative_numbers = true, value_parser = whole::<u64>, default_value_t = defaults().cache_mb)]
     pub cache_mb: u64,
@@ -209,6 +215,8 @@ impl CrawlSettings {
             bodies: self.bodies,
             max_redirects: self.max_redirects,
             resolve: self.resolve.clone(),
+            allow_address: self.allow_address.clone(),
+            deny_address: self.deny_address.clone(),
             cache_mb: self.cache_mb,
             min_free_space: self.min_free_space.map(|size| size.0),
             ..defaults()

@@ -435,7 +435,7 @@ mod tests {
 
         let error = load_text("# comment\nscope = \"hosts\"\n", &[]).unwrap_err();
         assert!(error.starts_with("FILE:2: scope:"), "{error}");
-        assert!(error.contains("host, domain, all"), "{error}");
+        assert!(error.contains("host, hostname, domain, all"), "{error}");
 
         let error = load_text("max-body = \"ten\"\n", &[]).unwrap_err();
         assert!(error.contains("FILE:1: max-body:"), "{error}");

@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::fetch::{Credentials, FetchSettings, ResolveRule};
+use crate::fetch::{
+    parse_network, seed_addresses, AddressPolicy, AddressRule, Credentials, FetchSettings,
+    OverrideResolver, ResolveRule,
+};
 use crate::robots::ProductToken;
 use crate::url::{CanonicalUrl, ScopeMode};
 
@@ -105,6 +108,13 @@ pub struct CrawlConfig {
     pub max_redirects: u8,
     /// Name-to-address overrides, curl's `HOST:PORT:ADDR` syntax.
     pub resolve: Vec<String>,
+    /// Networks (CIDR, or one address) requests may connect to whatever the built-in
+    /// address rules say (see `crate::fetch::AddressPolicy`).
+    pub allow_address: Vec<String>,
+    /// Networks (CIDR, or one address) requests never connect to. Of an allowed and a
+    /// denied network that both hold an address, the more specific decides; deny wins
+    /// between two of one length.
+    pub deny_address: Vec<String>,
     /// sled's page cache in MiB.
     pub cache_mb: u64,
     /// Bytes to keep free on the store's filesystem: the crawl stops (resumable) when
@@ -182,6 +192,8 @@ impl Default for CrawlConfig {
             bodies: BodyPolicy::All,
             max_redirects: 10,
             resolve: Vec::new(),
+            allow_address: Vec::new(),
+            deny_address: Vec::new(),
             cache_mb: 256,
             min_free_space: None,
             ignore_robots: false,
@@ -230,6 +242,8 @@ pub struct ValidConfig {
     pub deny: Vec<regex::Regex>,
     /// The parsed `resolve` rules.
     pub resolve: Vec<ResolveRule>,
+    /// The parsed `allow_address` and `deny_address` networks.
+    pub address_rules: Vec<AddressRule>,
     /// The robots.txt product token, given or derived.
     pub robots_agent: ProductToken,
     /// The parsed `sitemap` URLs.
@@ -285,11 +299,16 @@ impl CrawlConfig {
                     .map_err(|e| invalid("resolve", e.to_string()))
             })
             .collect::<Result<_, _>>()?;
+        let address_rules = address_rules("allow-address", &self.allow_address, true)?
+            .into_iter()
+            .chain(address_rules("deny-address", &self.deny_address, false)?)
+            .collect();
         Ok(ValidConfig {
             config: self,
             allow,
             deny,
             resolve,
+            address_rules,
             robots_agent,
             sitemap_urls,
         })
@@ -297,9 +316,14 @@ impl CrawlConfig {
 }
 
 impl ValidConfig {
-    /// What fetching needs of these settings.
-    pub fn fetch_settings(&self) -> FetchSettings {
+    /// What fetching needs of these settings, for a crawl of `seeds`: their hosts are
+    /// resolved now, for the address rules (a seed on a loopback or private address
+    /// lets the crawl connect to that class of addresses).
+    pub fn fetch_settings(&self, seeds: &[CanonicalUrl]) -> FetchSettings {
         let config = &self.config;
+        let resolver = OverrideResolver::new(self.resolve.clone());
+        let addresses =
+            AddressPolicy::new(self.address_rules.clone(), seed_addresses(seeds, &resolver));
         FetchSettings {
             user_agent: config.user_agent.clone(),
             timeout: config.timeout,
@@ -308,6 +332,7 @@ impl ValidConfig {
             idle_per_host: config.per_host_concurrency,
             resolve: self.resolve.clone(),
             credentials: config.credentials.clone(),
+            addresses,
         }
     }
 }
@@ -480,6 +505,20 @@ impl Bound {
 /// `30s`, `1.5s`, `0s`: a duration as the settings read it.
 fn seconds_text(duration: Duration) -> String {
     format!("{}s", duration.as_secs_f64())
+}
+
+fn address_rules(
+    setting: &'static str,
+    networks: &[String],
+    allow: bool,
+) -> Result<Vec<AddressRule>, ConfigError> {
+    networks
+        .iter()
+        .map(|net| {
+            let net = parse_network(net).map_err(|e| invalid(setting, e.to_string()))?;
+            Ok(AddressRule { net, allow })
+        })
+        .collect()
 }
 
 fn compile_all(

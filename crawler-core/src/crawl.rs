@@ -170,7 +170,8 @@ impl Crawler {
     /// The crawl, step by step: load what the store holds, take the seeds in, start
     /// the workers, schedule until the end, then close the run.
     fn crawl(&self) -> Result<CrawlSummary, CrawlError> {
-        let scope = self.scope()?;
+        let all_seeds = self.all_seeds()?;
+        let scope = self.scope(&all_seeds);
         let seen = SeenSet::load(Arc::clone(&self.store))?;
         let mut frontier = self.load_frontier()?;
         enqueue_seeds(
@@ -189,7 +190,7 @@ impl Crawler {
             self.settings.max_queued_per_host,
             self.settings.max_sitemap_urls,
         ));
-        let workers = self.start_workers(seen, scope, Arc::clone(&budgets))?;
+        let workers = self.start_workers(seen, scope, Arc::clone(&budgets), &all_seeds)?;
         let Ended {
             frontier,
             failure,
@@ -251,16 +252,22 @@ impl Crawler {
         }
     }
 
-    /// The scope: set by this run's seeds and sitemaps, and by earlier runs' seeds.
-    fn scope(&self) -> Result<Scope, CrawlError> {
+    /// This run's seeds and sitemaps, and earlier runs' seeds: what sets the scope and
+    /// the guarded addresses the crawl may connect to.
+    fn all_seeds(&self) -> Result<Vec<CanonicalUrl>, CrawlError> {
         let mut all_seeds = with_earlier_seeds(&self.store, &self.seeds)?;
         all_seeds.extend(self.config.sitemap_urls.iter().cloned());
-        Ok(Scope::new(
+        Ok(all_seeds)
+    }
+
+    /// The scope the seeds set.
+    fn scope(&self, all_seeds: &[CanonicalUrl]) -> Scope {
+        Scope::new(
             self.config.config.scope,
-            &all_seeds,
+            all_seeds,
             self.config.allow.clone(),
             self.config.deny.clone(),
-        ))
+        )
     }
 
     /// The frontier, spilling to the store, with the hosts the store has URLs queued for.
@@ -279,15 +286,17 @@ impl Crawler {
         }
     }
 
-    /// Builds the HTTP client and starts the workers, all of them idle.
+    /// Builds the HTTP client (its address rules from the seeds) and starts the
+    /// workers, all of them idle.
     fn start_workers(
         &self,
         seen: SeenSet,
         scope: Scope,
         budgets: Arc<QueueBudgets>,
+        all_seeds: &[CanonicalUrl],
     ) -> Result<WorkerPool, CrawlError> {
         let context = WorkerContext {
-            fetcher: Fetcher::new(&self.config.fetch_settings())?,
+            fetcher: Fetcher::new(&self.config.fetch_settings(all_seeds))?,
             store: Arc::clone(&self.store),
             seen: Arc::new(seen),
             budgets,

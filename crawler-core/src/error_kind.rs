@@ -58,11 +58,15 @@ pub enum ErrorKind {
     /// (`max_queued_per_host`), or sitemaps had added their share of the host
     /// (`max_sitemap_urls`). The message says how many and which budget.
     BudgetExceeded,
+    /// Not fetched: the address the host is, or every address its name resolved to,
+    /// is refused by the address rules (link-local, loopback, private, ... ; see
+    /// `--allow-address` and `--deny-address`). Nothing was sent.
+    AddressRefused,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order (the order of per-kind counters).
-    pub const ALL: [ErrorKind; 18] = [
+    pub const ALL: [ErrorKind; 19] = [
         ErrorKind::Timeout,
         ErrorKind::Connect,
         ErrorKind::Dns,
@@ -81,6 +85,7 @@ impl ErrorKind {
         ErrorKind::HostUnreachable,
         ErrorKind::SitemapInvalid,
         ErrorKind::BudgetExceeded,
+        ErrorKind::AddressRefused,
     ];
 
     /// The name stored and printed: `timeout`, `connect`, `dns`, ...
@@ -104,6 +109,7 @@ impl ErrorKind {
             ErrorKind::HostUnreachable => "host-unreachable",
             ErrorKind::SitemapInvalid => "sitemap-invalid",
             ErrorKind::BudgetExceeded => "budget-exceeded",
+            ErrorKind::AddressRefused => "address-refused",
         }
     }
 
@@ -138,6 +144,9 @@ impl ErrorKind {
             ErrorKind::BudgetExceeded => {
                 "fetched, but links past --max-queued-per-host or --max-sitemap-urls were not queued"
             }
+            ErrorKind::AddressRefused => {
+                "not fetched: the host's address is refused by the address rules (--allow-address)"
+            }
         }
     }
 
@@ -161,6 +170,7 @@ impl ErrorKind {
                 | ErrorKind::RobotsDisallowed
                 | ErrorKind::RobotsUnavailable
                 | ErrorKind::HostUnreachable
+                | ErrorKind::AddressRefused
         )
     }
 

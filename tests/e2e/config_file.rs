@@ -111,7 +111,7 @@ fn bad_config_files_name_the_key_and_line_and_say_what_is_expected() {
         ),
         (
             "\nscope = \"hosts\"\n",
-            &["crawl.toml:2: scope:", "host, domain, all"],
+            &["crawl.toml:2: scope:", "host, hostname, domain, all"],
         ),
         ("max-depth = -1\n", &["crawl.toml:1: max-depth:", "-1"]),
         (

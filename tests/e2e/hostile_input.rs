@@ -71,6 +71,8 @@ fn every_crawl_flag_given_nonsense_is_refused_before_crawling() {
         (vec!["--max-redirects", "300"], "max-redirects"),
         (vec!["--resolve", "a.test:80"], "resolve"),
         (vec!["--resolve", "a.test:http:127.0.0.1"], "resolve"),
+        (vec!["--allow-address", "10.0.0.0/33"], "allow-address"),
+        (vec!["--deny-address", "intranet"], "deny-address"),
         (vec!["--cache-mb", "-1"], "cache-mb"),
         (vec!["--cache-mb", "99999999999999"], "cache-mb"),
         (vec!["--robots-agent", "bot/1.0"], "robots-agent"),

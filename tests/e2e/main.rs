@@ -24,6 +24,7 @@ mod readme;
 mod resources;
 mod resume;
 mod security;
+mod ssrf;
 
 /// The `crawler` binary Cargo built for these tests.
 pub const CRAWLER: crawler_tests::CrawlerBinary = crawler_tests::CrawlerBinary;

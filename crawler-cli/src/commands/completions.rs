@@ -82,6 +82,6 @@ mod tests {
             .iter()
             .map(|value| value.get_name().to_owned())
             .collect();
-        assert_eq!(scope, ["host", "domain", "all"]);
+        assert_eq!(scope, ["host", "hostname", "domain", "all"]);
     }
 }

@@ -91,7 +91,8 @@ fn download(
         config.timeout = timeout.0;
     }
     let config = config.validate().map_err(Failure::Setting)?;
-    let fetcher = Fetcher::new(&config.fetch_settings())?;
+    // The URL given is the seed: its own address class may be connected to.
+    let fetcher = Fetcher::new(&config.fetch_settings(std::slice::from_ref(url)))?;
     Ok(match robots::fetch(&fetcher, url) {
         RobotsResponse::Found(file) => Source::Rules(file.rules_for(agent)),
         RobotsResponse::Redirect(_) | RobotsResponse::Unavailable(_) => {

@@ -1,10 +1,12 @@
-//! Fetching one URL: the shared blocking client, timeouts, the body limit, and which
-//! [`ErrorKind`] a failed fetch is.
+//! Fetching one URL: the shared blocking client, timeouts, the body limit, the
+//! addresses it may connect to, and which [`ErrorKind`] a failed fetch is.
 //!
 //! Redirects are not followed here: a 3xx comes back as a response with its
 //! `Location`, and the engine queues the target like any link, through scope, dedup
-//! and the target host's politeness.
+//! and the target host's politeness; each hop is a fetch of its own, so the address
+//! rules (`address.rs`) judge every hop.
 
+mod address;
 mod credentials;
 mod exchange;
 mod pools;
@@ -18,6 +20,10 @@ use std::time::{Duration, Instant, SystemTime};
 use reqwest::header::{self, HeaderMap};
 use url::Url;
 
+pub use address::{
+    parse_network, seed_addresses, AddressPolicy, AddressRefused, AddressRule, AddressRuleError,
+    GuardedResolver, Refusal,
+};
 pub use credentials::Credentials;
 pub use resolver::{DnsFailure, OverrideResolver, ResolveRule, ResolveRuleError};
 
@@ -99,6 +105,7 @@ pub struct Fetcher {
     max_body: u64,
     request_headers: exchange::RequestHeaders,
     credentials: Credentials,
+    addresses: Arc<AddressPolicy>,
 }
 
 static CRYPTO_PROVIDER: Once = Once::new();
@@ -130,6 +137,8 @@ pub struct FetchSettings {
     pub resolve: Vec<ResolveRule>,
     /// Basic credentials by origin (from seed URLs' userinfo).
     pub credentials: Credentials,
+    /// The addresses requests may connect to.
+    pub addresses: AddressPolicy,
 }
 
 impl Fetcher {
@@ -152,6 +161,19 @@ impl Fetcher {
                 "a seed's user name and password go to this origin only"
             );
         }
+        let addresses = Arc::new(settings.addresses.clone());
+        let opened = addresses.seeded_classes();
+        if !opened.is_empty() {
+            tracing::info!(
+                classes = opened.join(", "),
+                "a seed is on these guarded addresses: they may be connected to"
+            );
+        }
+        let resolver = GuardedResolver::new(
+            OverrideResolver::new(settings.resolve.clone()),
+            Arc::clone(&addresses),
+            proxies.hosts(),
+        );
         let client = |idle_per_host: usize| {
             proxies
                 .apply(reqwest::blocking::Client::builder(), &settings.resolve)?
@@ -162,7 +184,7 @@ impl Fetcher {
                 .pool_idle_timeout(POOL_IDLE_TIMEOUT)
                 .pool_max_idle_per_host(idle_per_host)
                 .tcp_nodelay(true)
-                .dns_resolver(Arc::new(OverrideResolver::new(settings.resolve.clone())))
+                .dns_resolver(Arc::new(resolver.clone()))
                 .build()
         };
         let idle_per_host = settings.idle_per_host.max(1);
@@ -180,6 +202,7 @@ impl Fetcher {
             max_body: settings.max_body,
             request_headers: exchange::RequestHeaders::new(&settings.user_agent),
             credentials: settings.credentials.clone(),
+            addresses,
         })
     }
 
@@ -205,6 +228,14 @@ impl Fetcher {
             elapsed: Duration::ZERO,
             answered: started,
         };
+        if let Some(refusal) = self.addresses.check_literal(url) {
+            // No resolver sees an address: judged here, before any connection.
+            outcome.error = Some(FetchError {
+                kind: ErrorKind::AddressRefused,
+                message: format!("not connected: {refusal}"),
+            });
+            return outcome;
+        }
         let mut sent = self.send(url);
         if sent.as_ref().is_err_and(broke_before_the_head) {
             // Most likely a pooled keep-alive connection the server had closed just
@@ -380,7 +411,12 @@ fn classify(error: &reqwest::Error) -> FetchError {
         // A name that did not resolve or a refused certificate says more than
         // "could not connect"; a reset while connecting is still a connect failure.
         match from_sources {
-            Some(kind @ (ErrorKind::Dns | ErrorKind::Tls | ErrorKind::Timeout)) => kind,
+            Some(
+                kind @ (ErrorKind::Dns
+                | ErrorKind::Tls
+                | ErrorKind::Timeout
+                | ErrorKind::AddressRefused),
+            ) => kind,
             _ => ErrorKind::Connect,
         }
     } else if let Some(kind) = from_sources {
@@ -424,6 +460,9 @@ fn kind_from_sources(error: &(dyn std::error::Error + 'static)) -> Option<ErrorK
     while let Some(e) = source {
         if e.is::<DnsFailure>() {
             return Some(ErrorKind::Dns);
+        }
+        if e.is::<AddressRefused>() {
+            return Some(ErrorKind::AddressRefused);
         }
         if e.is::<rustls::Error>() {
             return Some(ErrorKind::Tls);

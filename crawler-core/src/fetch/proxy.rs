@@ -54,6 +54,18 @@ impl EnvProxies {
         .collect()
     }
 
+    /// The host of each proxy in use, lowercased: the address rules leave them be.
+    pub(crate) fn hosts(&self) -> Vec<String> {
+        [&self.all, &self.http, &self.https]
+            .into_iter()
+            .filter_map(|proxy| {
+                parsed(proxy.as_deref()?)?
+                    .host_str()
+                    .map(str::to_ascii_lowercase)
+            })
+            .collect()
+    }
+
     /// The `NO_PROXY` list with every name `resolve` maps added (a wildcard rule's
     /// `*.suffix` as `.suffix`, which also covers the suffix itself).
     fn no_proxy(&self, resolve: &[ResolveRule]) -> String {
@@ -88,13 +100,17 @@ impl EnvProxies {
     }
 }
 
-/// A proxy URL with its user name and password replaced by `***`.
-fn masked(proxy: &str) -> String {
-    let parsed = Url::parse(proxy)
+/// A proxy as a URL: as written, or with `http://` before it (as `reqwest` reads it).
+fn parsed(proxy: &str) -> Option<Url> {
+    Url::parse(proxy)
         .ok()
         .filter(|url| url.has_host())
-        .or_else(|| Url::parse(&format!("http://{proxy}")).ok());
-    let Some(mut url) = parsed else {
+        .or_else(|| Url::parse(&format!("http://{proxy}")).ok())
+}
+
+/// A proxy URL with its user name and password replaced by `***`.
+fn masked(proxy: &str) -> String {
+    let Some(mut url) = parsed(proxy) else {
         return "(not a URL)".to_owned();
     };
     if !url.username().is_empty() || url.password().is_some() {
@@ -145,6 +161,15 @@ mod tests {
                 ("HTTPS_PROXY", "http://***@proxy.test:8080/".to_owned()),
             ]
         );
+    }
+
+    #[test]
+    fn the_proxies_hosts_are_named_for_the_address_rules() {
+        let proxies = from(&[
+            ("HTTP_PROXY", "http://user:pw@Proxy.Corp:3128"),
+            ("HTTPS_PROXY", "10.0.0.8:3128"),
+        ]);
+        assert_eq!(proxies.hosts(), ["proxy.corp", "10.0.0.8"]);
     }
 
     #[test]

@@ -149,7 +149,7 @@ impl Resolve for OverrideResolver {
 }
 
 /// `invalid` and names under it (RFC 6761 §6.4), with or without the final dot.
-fn is_reserved_invalid(name: &str) -> bool {
+pub(super) fn is_reserved_invalid(name: &str) -> bool {
     let name = name.trim_end_matches('.').to_ascii_lowercase();
     name == "invalid" || name.ends_with(".invalid")
 }

@@ -3,6 +3,7 @@
 use std::time::{Duration, SystemTime};
 
 use super::parse::{RobotsTxt, MAX_ROBOTS_BYTES};
+use crate::error_kind::ErrorKind;
 use crate::fetch::{retry_after, BodyLimit, FetchOutcome, Fetcher};
 use crate::url::CanonicalUrl;
 
@@ -34,6 +35,15 @@ pub enum RobotsResponse {
 /// Interprets the fetch of `url`, reached after `hops` redirects.
 pub fn interpret(url: &CanonicalUrl, outcome: &FetchOutcome, hops: u8) -> RobotsResponse {
     let Some(response) = &outcome.response else {
+        if let Some(error) = outcome
+            .error
+            .as_ref()
+            .filter(|e| e.kind == ErrorKind::AddressRefused)
+        {
+            // Nothing of the host will be connected to either: each of its URLs is
+            // recorded as refused when its turn comes, not held back for a robots.txt.
+            return RobotsResponse::Unavailable(format!("{}: {}", error.kind, error.message));
+        }
         let (reason, connection_failure) = match &outcome.error {
             Some(error) => (
                 format!("{}: {}", error.kind, error.message),
@@ -116,7 +126,6 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
-    use crate::error_kind::ErrorKind;
     use crate::fetch::{FetchError, ResponseMeta};
 
     fn outcome(status: Option<u16>, body: &str) -> FetchOutcome {
@@ -146,6 +155,20 @@ mod tests {
             &outcome(status, "User-agent: *\nDisallow: /x\n"),
             hops,
         )
+    }
+
+    #[test]
+    fn a_refused_address_has_no_robots_txt_to_wait_for() {
+        let url = CanonicalUrl::parse("http://10.0.0.1/robots.txt").unwrap();
+        let mut refused = outcome(None, "");
+        refused.error = Some(FetchError {
+            kind: ErrorKind::AddressRefused,
+            message: "10.0.0.1 is private".into(),
+        });
+        match interpret(&url, &refused, 0) {
+            RobotsResponse::Unavailable(why) => assert!(why.contains("address-refused"), "{why}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! [`Scope`]: which canonical URLs a crawl may fetch.
 //!
 //! A crawl starts from seeds and would, left alone, wander off to the whole
-//! web. The scope keeps it where the user meant it to be: on the seeds' hosts,
-//! on their registrable domains, or anywhere, further narrowed by allow and
-//! deny regular expressions over the canonical URL string.
+//! web. The scope keeps it where the user meant it to be: on the seeds' hosts
+//! (with their ports, or on any port), on their registrable domains, or anywhere,
+//! further narrowed by allow and deny regular expressions over the canonical URL
+//! string.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
@@ -17,11 +19,16 @@ use super::canonical::CanonicalUrl;
 /// How far from its seeds a crawl may go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ScopeMode {
-    /// Only URLs whose host name equals a seed's host name, whatever the
-    /// scheme and port: `http://a.test/` seeds `https://a.test:8443/` too, so an
-    /// http-to-https redirect stays in scope. `www.a.test` is a different host.
+    /// Only URLs on a seed's host and port: the port is part of the origin, and
+    /// another port of a host may be another service. A scheme's default port
+    /// counts as no port, so `http://a.test/` admits `https://a.test/` (an
+    /// http-to-https redirect stays in scope) but not `http://a.test:8080/`.
+    /// `www.a.test` is a different host.
     #[default]
     Host,
+    /// Only URLs whose host name equals a seed's host name, whatever the scheme
+    /// and port: `http://a.test/` admits `https://a.test:8443/` too.
+    Hostname,
     /// Only URLs on a seed's registrable domain (public suffix + one label):
     /// seeding `https://www.a.test/` admits `http://blog.a.test/`, but seeding
     /// `https://user.github.io/` does not admit `other.github.io`. IP addresses
@@ -32,15 +39,20 @@ pub enum ScopeMode {
 }
 
 impl ScopeMode {
-    const CHOICES: &'static str = "host, domain, all";
-
+    const CHOICES: &'static str = "host, hostname, domain, all";
     /// Every mode, in the order of `CHOICES`.
-    pub const ALL: [ScopeMode; 3] = [ScopeMode::Host, ScopeMode::Domain, ScopeMode::All];
+    pub const ALL: [ScopeMode; 4] = [
+        ScopeMode::Host,
+        ScopeMode::Hostname,
+        ScopeMode::Domain,
+        ScopeMode::All,
+    ];
 
     /// The name used in flags and config files.
     pub fn as_str(self) -> &'static str {
         match self {
             ScopeMode::Host => "host",
+            ScopeMode::Hostname => "hostname",
             ScopeMode::Domain => "domain",
             ScopeMode::All => "all",
         }
@@ -53,7 +65,7 @@ impl fmt::Display for ScopeMode {
     }
 }
 
-/// A scope mode name that is none of `host`, `domain`, `all`.
+/// A scope mode name that is none of `host`, `hostname`, `domain`, `all`.
 #[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
 #[error("unknown scope mode `{value}`; expected one of: {choices}", choices = ScopeMode::CHOICES)]
 pub struct ScopeModeError {
@@ -64,7 +76,7 @@ pub struct ScopeModeError {
 impl FromStr for ScopeMode {
     type Err = ScopeModeError;
 
-    /// Parses `host`, `domain` or `all`, ignoring ASCII case.
+    /// Parses `host`, `hostname`, `domain` or `all`, ignoring ASCII case.
     fn from_str(value: &str) -> Result<ScopeMode, ScopeModeError> {
         ScopeMode::ALL
             .into_iter()
@@ -84,7 +96,8 @@ impl FromStr for ScopeMode {
 #[derive(Clone, Debug)]
 pub struct Scope {
     mode: ScopeMode,
-    /// Seed hosts (Host mode) or registrable domains (Domain mode).
+    /// Seed hosts with their ports (Host mode), seed hosts (Hostname mode) or
+    /// registrable domains (Domain mode).
     keys: HashSet<String>,
     allow: Vec<Regex>,
     deny: Vec<Regex>,
@@ -114,8 +127,8 @@ impl Scope {
     pub fn add_seed(&mut self, seed: &CanonicalUrl) {
         if self.mode != ScopeMode::All {
             let key = self.key(seed);
-            if !self.keys.contains(key) {
-                self.keys.insert(key.to_owned());
+            if !self.keys.contains(key.as_ref()) {
+                self.keys.insert(key.into_owned());
             }
         }
     }
@@ -126,7 +139,7 @@ impl Scope {
     }
 
     fn mode_admits(&self, url: &CanonicalUrl) -> bool {
-        self.mode == ScopeMode::All || self.keys.contains(self.key(url))
+        self.mode == ScopeMode::All || self.keys.contains(self.key(url).as_ref())
     }
 
     fn patterns_admit(&self, url: &str) -> bool {
@@ -135,10 +148,15 @@ impl Scope {
     }
 
     /// The part of `url` that the mode compares with the seeds.
-    fn key<'u>(&self, url: &'u CanonicalUrl) -> &'u str {
+    fn key<'u>(&self, url: &'u CanonicalUrl) -> Cow<'u, str> {
         match self.mode {
-            ScopeMode::Domain => registrable_domain(url),
-            ScopeMode::Host | ScopeMode::All => url.host(),
+            ScopeMode::Domain => Cow::Borrowed(registrable_domain(url)),
+            // `port()` is `None` for the scheme's default port.
+            ScopeMode::Host => match url.as_url().port() {
+                Some(port) => Cow::Owned(format!("{}:{port}", url.host())),
+                None => Cow::Borrowed(url.host()),
+            },
+            ScopeMode::Hostname | ScopeMode::All => Cow::Borrowed(url.host()),
         }
     }
 }
@@ -179,16 +197,33 @@ mod tests {
         let err = "site".parse::<ScopeMode>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown scope mode `site`; expected one of: host, domain, all"
+            "unknown scope mode `site`; expected one of: host, hostname, domain, all"
         );
-        for mode in [ScopeMode::Host, ScopeMode::Domain, ScopeMode::All] {
+        for mode in ScopeMode::ALL {
             assert_eq!(mode.to_string().parse(), Ok(mode));
         }
     }
 
     #[test]
-    fn host_mode_matches_the_host_name_across_schemes_and_ports() {
-        let s = scope(ScopeMode::Host, &["http://a.test/start"]);
+    fn host_mode_matches_the_host_and_port_with_default_ports_alike() {
+        let s = scope(
+            ScopeMode::Host,
+            &["http://a.test/start", "http://b.test:8080/"],
+        );
+        assert!(s.admits(&url("http://a.test/other")));
+        assert!(s.admits(&url("https://a.test/secure")));
+        assert!(s.admits(&url("http://A.test:80/x")));
+        assert!(!s.admits(&url("https://a.test:8443/x")));
+        assert!(!s.admits(&url("http://a.test:8080/x")));
+        assert!(s.admits(&url("http://b.test:8080/x")));
+        assert!(!s.admits(&url("http://b.test/")));
+        assert!(!s.admits(&url("http://b.test:8081/")));
+        assert!(!s.admits(&url("http://www.a.test/")));
+    }
+
+    #[test]
+    fn hostname_mode_matches_the_host_name_across_schemes_and_ports() {
+        let s = scope(ScopeMode::Hostname, &["http://a.test/start"]);
         assert!(s.admits(&url("http://a.test/other")));
         assert!(s.admits(&url("https://A.test:8443/x")));
         assert!(!s.admits(&url("http://www.a.test/")));
@@ -277,7 +312,7 @@ mod tests {
             let Ok(seed) = CanonicalUrl::parse(&format!("http://{host}/{path}")) else {
                 return Ok(());
             };
-            for mode in [ScopeMode::Host, ScopeMode::Domain, ScopeMode::All] {
+            for mode in ScopeMode::ALL {
                 let s = Scope::new(mode, std::slice::from_ref(&seed), vec![], vec![]);
                 prop_assert!(s.admits(&seed), "{} {}", mode, seed);
             }
