@@ -220,3 +220,32 @@ fn a_damaged_queue_file_is_warned_about_and_repair_says_what_was_lost() {
         repaired.stdout()
     );
 }
+
+/// sled's snapshot only spares it from reading its whole log: when it reads as
+/// corrupt, every command fails, and repair sets it aside so sled rebuilds from its log.
+#[test]
+fn a_corrupt_sled_snapshot_is_set_aside_by_repair_and_nothing_is_lost() {
+    let crawled = crawled(2);
+    let store = PathBuf::from(crawled.store());
+    let snapshot = files(&store, "")
+        .into_iter()
+        .find(|path| {
+            path.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("snap."))
+        })
+        .expect("a closed store has a sled snapshot");
+    let len = std::fs::metadata(&snapshot).unwrap().len() as usize;
+    flip(&snapshot, len / 2);
+
+    let ls = crawled.try_query("ls", &[]);
+    assert_eq!(ls.code(), Some(1), "{}", ls.stderr());
+    assert!(ls.stderr().contains("crawler repair"), "{}", ls.stderr());
+
+    let repaired = repair(&crawled);
+    assert!(
+        repaired.stdout().contains("snapshot"),
+        "repair says what it set aside: {}",
+        repaired.stdout()
+    );
+    assert_eq!(crawled.stored_urls().len(), 20);
+}

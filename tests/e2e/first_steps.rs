@@ -190,7 +190,7 @@ fn bash_completion_offers_a_flags_values_and_files_only_for_paths() {
         rest[start..end].to_owned()
     };
     assert!(
-        arm("--scope").contains("compgen -W \"host domain all\""),
+        arm("--scope").contains("compgen -W \"host hostname domain all\""),
         "{}",
         arm("--scope")
     );

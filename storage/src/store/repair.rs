@@ -51,6 +51,7 @@ impl Store {
             quarantine: quarantine.clone(),
             ..RepairReport::default()
         };
+        set_aside_unreadable_snapshots(path, &quarantine, &mut report)?;
         forget_indexes(path)?;
         for (folder, _) in INDEXES {
             let from = path.join(folder);
@@ -265,6 +266,51 @@ fn where_damaged(error: &StoreError) -> String {
             file, offset, what, ..
         } => format!("{} at byte {offset}: {what}", file.display()),
         other => other.to_string(),
+    }
+}
+
+/// When sled reads its files as corrupt, moves its snapshots (`snap.*`) to
+/// `quarantine`: a snapshot only spares sled from reading its whole log at open, and
+/// sled rebuilds its page table from the log without one. When sled still cannot open,
+/// the snapshots go back where they were and its error is the repair's.
+fn set_aside_unreadable_snapshots(
+    path: &Path,
+    quarantine: &Path,
+    report: &mut RepairReport,
+) -> Result<(), StoreError> {
+    match super::open_sled_in(path, path, 64) {
+        Err(sled::Error::Corruption { .. }) => {}
+        Err(source) => return Err(super::open_error(path, source)),
+        Ok(_) => return Ok(()),
+    }
+    let entries = std::fs::read_dir(path).map_err(|e| StoreError::io(path, e))?;
+    let mut moved = Vec::new();
+    for entry in entries {
+        let from = entry.map_err(|e| StoreError::io(path, e))?.path();
+        let is_snapshot = from
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("snap."));
+        if is_snapshot {
+            let to = quarantine.join(from.file_name().unwrap_or_default());
+            move_aside(&from, &to)?;
+            moved.push((from, to));
+        }
+    }
+    match super::open_sled_in(path, path, 64) {
+        Ok(_) => {
+            report.rebuilt.push(format!(
+                "sled's page table, from its log ({} unreadable snapshot file(s) set aside)",
+                moved.len()
+            ));
+            Ok(())
+        }
+        Err(source) => {
+            for (from, to) in &moved {
+                std::fs::rename(to, from).map_err(|e| StoreError::io(to, e))?;
+            }
+            Err(super::open_error(path, source))
+        }
     }
 }
 
