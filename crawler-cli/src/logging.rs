@@ -12,9 +12,12 @@
 use std::io::IsTerminal;
 
 use clap::{ArgAction, Args, ValueEnum};
+use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::field::MakeExt;
-use tracing_subscriber::fmt::format::debug_fn;
-use tracing_subscriber::fmt::FormatFields;
+use tracing_subscriber::fmt::format::{debug_fn, Writer};
+use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::EnvFilter;
 
 use crate::escape::escaped;
@@ -109,8 +112,58 @@ pub fn init(args: &LogArgs) {
         builder
             .fmt_fields(escaped_fields())
             .with_ansi(std::io::stderr().is_terminal())
+            .event_format(TextLine)
             .try_init()
     };
+}
+
+/// The widest thread name the crawler gives (`crawl-scheduler`): the thread column
+/// is this wide from the first line on.
+const THREAD_COLUMN: usize = 15;
+
+/// A text line, `TIME LEVEL THREAD TARGET: message fields`, in columns that do not
+/// move: `tracing-subscriber`'s own format widens the thread column each time a
+/// longer name logs, shifting every later line.
+struct TextLine;
+
+impl<S, N> FormatEvent<S, N> for TextLine
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> std::fmt::Result {
+        let meta = event.metadata();
+        SystemTime.format_time(&mut writer)?;
+        let level = format!("{:>5}", meta.level());
+        if writer.has_ansi_escapes() {
+            let style = level_style(*meta.level());
+            write!(writer, " {}{level}{}", style.render(), style.render_reset())?;
+        } else {
+            write!(writer, " {level}")?;
+        }
+        let thread = std::thread::current();
+        let name = escaped(thread.name().unwrap_or("-")).to_string();
+        write!(writer, " {name:>THREAD_COLUMN$} {}: ", meta.target())?;
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
+}
+
+/// The colour of a level on a terminal, as `tracing-subscriber` gives it.
+fn level_style(level: Level) -> anstyle::Style {
+    let colour = match level {
+        Level::ERROR => anstyle::AnsiColor::Red,
+        Level::WARN => anstyle::AnsiColor::Yellow,
+        Level::INFO => anstyle::AnsiColor::Green,
+        Level::DEBUG => anstyle::AnsiColor::Blue,
+        Level::TRACE => anstyle::AnsiColor::Magenta,
+    };
+    anstyle::Style::new().fg_color(Some(colour.into()))
 }
 
 /// Text log fields as `tracing-subscriber` writes them (the message bare, others
@@ -144,6 +197,41 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn every_line_has_its_columns_where_the_first_had_them() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .fmt_fields(escaped_fields())
+            .with_ansi(false)
+            .event_format(TextLine)
+            .with_writer(move || writer.clone())
+            .finish();
+        let dispatch = tracing::Dispatch::new(subscriber);
+        for name in ["main", "worker-12", "crawl-scheduler", "io"] {
+            let dispatch = dispatch.clone();
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(move || {
+                    tracing::dispatcher::with_default(
+                        &dispatch,
+                        || tracing::warn!(target: "crawler_core::x", "from {}", "a thread"),
+                    )
+                })
+                .unwrap()
+                .join()
+                .unwrap();
+        }
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let columns: Vec<usize> = text
+            .lines()
+            .map(|l| l.find("crawler_core").unwrap())
+            .collect();
+        assert_eq!(columns.len(), 4, "{text}");
+        assert!(columns.iter().all(|c| *c == columns[0]), "{text}");
+        assert!(text.lines().all(|l| l.contains(" WARN ")), "{text}");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::fetch::{
-    parse_network, seed_addresses, AddressPolicy, AddressRule, Credentials, FetchSettings,
+    parse_network, seed_hosts, AddressPolicy, AddressRule, Credentials, FetchSettings,
     OverrideResolver, ResolveRule,
 };
 use crate::robots::ProductToken;
@@ -316,14 +316,15 @@ impl CrawlConfig {
 }
 
 impl ValidConfig {
-    /// What fetching needs of these settings, for a crawl of `seeds`: their hosts are
-    /// resolved now, for the address rules (a seed on a loopback or private address
-    /// lets the crawl connect to that class of addresses).
+    /// What fetching needs of these settings, for a crawl of `seeds`: a seed on a
+    /// loopback or private address lets the crawl connect to that class of addresses
+    /// (see `crate::fetch::AddressPolicy`; nothing is looked up here).
     pub fn fetch_settings(&self, seeds: &[CanonicalUrl]) -> FetchSettings {
         let config = &self.config;
         let resolver = OverrideResolver::new(self.resolve.clone());
-        let addresses =
-            AddressPolicy::new(self.address_rules.clone(), seed_addresses(seeds, &resolver));
+        let (seed_addresses, seed_names) = seed_hosts(seeds, &resolver);
+        let addresses = AddressPolicy::new(self.address_rules.clone(), seed_addresses)
+            .with_seed_names(seed_names);
         FetchSettings {
             user_agent: config.user_agent.clone(),
             timeout: config.timeout,

@@ -18,11 +18,15 @@
 //!    refused;
 //! 4. loopback (`127.0.0.0/8` with `::1`) and each private range (`10.0.0.0/8`,
 //!    `172.16.0.0/12`, `192.168.0.0/16`, `100.64.0.0/10`, `fc00::/7`) are refused,
-//!    unless a seed's host resolved, when the crawl started, into that same range;
+//!    unless a seed's host is in that same range: a seed written as an address or
+//!    mapped by `--resolve` counts from the start, a seed's name from the moment the
+//!    crawl resolves it to connect (seeds are fetched first; no name is looked up at
+//!    start, which a list of a million seeds could not afford);
 //! 5. any other address is allowed.
 
 use std::collections::BTreeSet;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
@@ -134,12 +138,14 @@ const GUARDED: [(&str, &[IpNet]); 6] = [
 ];
 
 /// The address rules of a crawl: the user's networks and the guarded classes its
-/// seeds are in.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// seeds are in. Clones share which classes the seeds opened.
+#[derive(Clone, Debug, Default)]
 pub struct AddressPolicy {
     rules: Vec<AddressRule>,
-    /// Which of [`GUARDED`] a seed is in, by index.
-    seeded: [bool; GUARDED.len()],
+    /// Which of [`GUARDED`] a seed is in, by index; set as seed names resolve.
+    seeded: Arc<[AtomicBool; GUARDED.len()]>,
+    /// The seeds' host names (lowercase): what they resolve to opens its class.
+    seed_names: Arc<BTreeSet<String>>,
 }
 
 impl AddressPolicy {
@@ -149,13 +155,43 @@ impl AddressPolicy {
         rules: Vec<AddressRule>,
         seed_addresses: impl IntoIterator<Item = IpAddr>,
     ) -> AddressPolicy {
-        let mut seeded = [false; GUARDED.len()];
+        let policy = AddressPolicy {
+            rules,
+            ..AddressPolicy::default()
+        };
         for addr in seed_addresses {
-            if let Some(class) = guarded_class(unmapped(addr)) {
-                seeded[class] = true;
+            policy.open_class_of(addr);
+        }
+        policy
+    }
+
+    /// The policy, with the guarded class of whatever `names` (seed hosts) resolve to
+    /// opened when the crawl resolves them.
+    pub fn with_seed_names(mut self, names: BTreeSet<String>) -> AddressPolicy {
+        self.seed_names = Arc::new(names);
+        self
+    }
+
+    /// Opens the guarded class `addr` is in, if any; true when it was closed.
+    fn open_class_of(&self, addr: IpAddr) -> bool {
+        guarded_class(unmapped(addr))
+            .is_some_and(|class| !self.seeded[class].swap(true, Ordering::Relaxed))
+    }
+
+    /// `name` resolved to `addrs`: when it is a seed's host, their guarded classes open.
+    fn resolved(&self, name: &str, addrs: &[SocketAddr]) {
+        if !self.seed_names.contains(name) {
+            return;
+        }
+        for addr in addrs {
+            if self.open_class_of(addr.ip()) {
+                tracing::info!(
+                    seed = name,
+                    addr = %addr.ip(),
+                    "a seed is on a guarded address: its range may be connected to"
+                );
             }
         }
-        AddressPolicy { rules, seeded }
     }
 
     /// Whether a request may connect to `addr`, and if not, why.
@@ -179,7 +215,7 @@ impl AddressPolicy {
             ));
         }
         match guarded_class(ip) {
-            Some(class) if !self.seeded[class] => refuse(format!(
+            Some(class) if !self.seeded[class].load(Ordering::Relaxed) => refuse(format!(
                 "{}: connected to only when a seed is (or --allow-address names it)",
                 GUARDED[class].0
             )),
@@ -191,8 +227,8 @@ impl AddressPolicy {
     pub fn seeded_classes(&self) -> Vec<&'static str> {
         GUARDED
             .iter()
-            .zip(self.seeded)
-            .filter_map(|((name, _), seeded)| seeded.then_some(*name))
+            .zip(self.seeded.iter())
+            .filter_map(|((name, _), seeded)| seeded.load(Ordering::Relaxed).then_some(*name))
             .collect()
     }
 }
@@ -210,11 +246,15 @@ impl AddressPolicy {
     }
 }
 
-/// The addresses the seeds' hosts resolve to now: `--resolve` rules first, then the
-/// system resolver (a few lookups at once). A name that does not resolve adds nothing.
-pub fn seed_addresses(seeds: &[CanonicalUrl], resolver: &OverrideResolver) -> Vec<IpAddr> {
+/// The seeds' hosts as the address rules see them before any lookup: the addresses
+/// of those written as an address or mapped by `--resolve`, and the names (lowercase)
+/// of the others, whose addresses count once the crawl resolves them.
+pub fn seed_hosts(
+    seeds: &[CanonicalUrl],
+    resolver: &OverrideResolver,
+) -> (Vec<IpAddr>, BTreeSet<String>) {
     let mut found = Vec::new();
-    let mut names = Vec::new();
+    let mut names = BTreeSet::new();
     let hosts: BTreeSet<Host<&str>> = seeds.iter().filter_map(|s| s.as_url().host()).collect();
     for host in hosts {
         match host {
@@ -222,35 +262,13 @@ pub fn seed_addresses(seeds: &[CanonicalUrl], resolver: &OverrideResolver) -> Ve
             Host::Ipv6(v6) => found.push(IpAddr::V6(v6)),
             Host::Domain(name) => match resolver.lookup_override(name) {
                 Some(addr) => found.push(addr),
-                None if !super::resolver::is_reserved_invalid(name) => names.push(name),
-                None => {}
+                None => {
+                    names.insert(name.to_ascii_lowercase());
+                }
             },
         }
     }
-    const LOOKUPS_AT_ONCE: usize = 8;
-    let chunk = names.len().div_ceil(LOOKUPS_AT_ONCE).max(1);
-    std::thread::scope(|scope| {
-        let lookups: Vec<_> = names
-            .chunks(chunk)
-            .map(|names| scope.spawn(move || names.iter().flat_map(|n| lookup(n)).collect()))
-            .collect();
-        for lookup in lookups {
-            // A lookup that panicked found nothing.
-            found.extend(lookup.join().unwrap_or_else(|_| Vec::new()));
-        }
-    });
-    found
-}
-
-/// What the system resolver says `name` is.
-fn lookup(name: &str) -> Vec<IpAddr> {
-    match (name, 0).to_socket_addrs() {
-        Ok(addrs) => addrs.map(|a| a.ip()).collect(),
-        Err(error) => {
-            tracing::debug!(name, %error, "a seed's host did not resolve");
-            Vec::new()
-        }
-    }
+    (found, names)
 }
 
 /// The resolver handed to the client: [`OverrideResolver`]'s answer with every
@@ -288,6 +306,7 @@ impl Resolve for GuardedResolver {
         let policy = Arc::clone(&self.policy);
         Box::pin(async move {
             let addrs: Vec<SocketAddr> = resolving.await?.collect();
+            policy.resolved(&host, &addrs);
             let mut first_refusal = None;
             let allowed: Vec<SocketAddr> = addrs
                 .into_iter()
@@ -415,6 +434,19 @@ mod tests {
         );
         let on_link_local = AddressPolicy::new(vec![], [ip("169.254.1.1")]);
         assert!(refused(&on_link_local, "169.254.1.1"));
+    }
+
+    #[test]
+    fn a_seed_name_opens_its_class_when_the_crawl_resolves_it() {
+        let policy = AddressPolicy::new(vec![], [])
+            .with_seed_names(BTreeSet::from(["seed.test".to_owned()]));
+        assert!(refused(&policy, "10.0.0.9"), "nothing is looked up at start");
+        let at = |addr: &str| SocketAddr::new(ip(addr), 80);
+        policy.resolved("other.test", &[at("192.168.1.1")]);
+        assert!(refused(&policy, "192.168.1.1"), "only a seed's name opens");
+        policy.clone().resolved("seed.test", &[at("10.0.0.5")]);
+        assert!(!refused(&policy, "10.0.0.9"), "clones share what opened");
+        assert!(refused(&policy, "192.168.1.1"));
     }
 
     #[test]

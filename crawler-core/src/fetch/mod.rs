@@ -21,7 +21,7 @@ use reqwest::header::{self, HeaderMap};
 use url::Url;
 
 pub use address::{
-    parse_network, seed_addresses, AddressPolicy, AddressRefused, AddressRule, AddressRuleError,
+    parse_network, seed_hosts, AddressPolicy, AddressRefused, AddressRule, AddressRuleError,
     GuardedResolver, Refusal,
 };
 pub use credentials::Credentials;
