@@ -440,7 +440,10 @@ mod tests {
     fn a_seed_name_opens_its_class_when_the_crawl_resolves_it() {
         let policy = AddressPolicy::new(vec![], [])
             .with_seed_names(BTreeSet::from(["seed.test".to_owned()]));
-        assert!(refused(&policy, "10.0.0.9"), "nothing is looked up at start");
+        assert!(
+            refused(&policy, "10.0.0.9"),
+            "nothing is looked up at start"
+        );
         let at = |addr: &str| SocketAddr::new(ip(addr), 80);
         policy.resolved("other.test", &[at("192.168.1.1")]);
         assert!(refused(&policy, "192.168.1.1"), "only a seed's name opens");
