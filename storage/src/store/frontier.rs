@@ -99,10 +99,19 @@ impl Store {
         if !self.queues.path(host).exists() {
             return Ok(0);
         }
+        self.count_past_cursor(host, |entry| Ok(!self.is_settled(entry)?))
+    }
+
+    /// The entries of `host`'s queue file past its cursor that `counts` accepts.
+    fn count_past_cursor(
+        &self,
+        host: &str,
+        counts: impl Fn(&QueueEntry) -> Result<bool, StoreError>,
+    ) -> Result<u64, StoreError> {
         let mut reader = self.reader_at_cursor(host)?;
         let mut count = 0;
         while let Some(entry) = reader.next_entry()? {
-            if !self.is_settled(&entry)? {
+            if counts(&entry)? {
                 count += 1;
             }
         }
@@ -174,12 +183,7 @@ impl Store {
     /// bound of what the host has queued, read without a lookup per entry (a resumed
     /// crawl shows it as queued until it has read the entries themselves).
     pub fn queued_upper_bound(&self, host: &str) -> Result<u64, StoreError> {
-        let mut reader = self.reader_at_cursor(host)?;
-        let mut count = 0;
-        while reader.next_entry()?.is_some() {
-            count += 1;
-        }
-        Ok(count)
+        self.count_past_cursor(host, |_| Ok(true))
     }
 
     /// The first `limit` frontier entries of `host` not settled yet, in the order they
