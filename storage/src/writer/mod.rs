@@ -60,6 +60,11 @@ pub(crate) const GATHER_FOR: Duration = Duration::from_millis(5);
 pub(crate) const GATHER_UP_TO: usize = 256;
 /// Submitters wait while this many submissions wait (the writer has fallen behind).
 const MAX_WAITING: usize = 4096;
+/// Submitters also wait while the waiting submissions hold this many changes and marks:
+/// sled holds a whole batch in memory several times over, so a round of a hundred
+/// thousand refused records (every host of a broad crawl closing at once) cost a
+/// gigabyte where rounds of this size cost tens of megabytes.
+const MAX_WAITING_CHANGES: usize = 4096;
 
 /// The writer thread and what it has not applied yet.
 pub(crate) struct RecordWriter {
@@ -85,6 +90,8 @@ struct Shared {
 struct State {
     /// Submissions waiting for the next round, in submission order.
     waiting: Vec<Submission>,
+    /// The changes and marks of the waiting submissions.
+    waiting_changes: usize,
     /// The ticket of the next submission; tickets number submissions in order.
     next_ticket: u64,
     /// Every submission with a smaller ticket has been through a round.
@@ -153,7 +160,9 @@ impl RecordWriter {
     /// Submissions are applied in the order of the calls.
     pub(crate) fn submit(&self, submission: Submission) -> Result<(), StoreError> {
         let mut state = self.shared.lock();
-        while state.failure.is_none() && state.waiting.len() >= MAX_WAITING {
+        while state.failure.is_none()
+            && (state.waiting.len() >= MAX_WAITING || state.waiting_changes >= MAX_WAITING_CHANGES)
+        {
             state = wait(&self.shared.round_done, state);
         }
         state.check()?;
@@ -169,9 +178,13 @@ impl RecordWriter {
         for &mark in &submission.marks {
             state.marks.insert(mark, ticket);
         }
+        let changes = submission.weight();
+        state.waiting_changes += changes;
         state.waiting.push(submission);
         // The writer needs waking only to start gathering, or to stop.
-        if state.waiting.len() == 1 || state.waiting.len() == GATHER_UP_TO {
+        let full = state.waiting_changes >= MAX_WAITING_CHANGES
+            && state.waiting_changes - changes < MAX_WAITING_CHANGES;
+        if state.waiting.len() == 1 || state.waiting.len() == GATHER_UP_TO || full {
             self.shared.work.notify_one();
         }
         Ok(())
@@ -262,7 +275,11 @@ impl Shared {
                 state = wait(&self.work, state);
             }
             let deadline = Instant::now() + GATHER_FOR;
-            while !state.hurry && !state.closing && state.waiting.len() < GATHER_UP_TO {
+            while !state.hurry
+                && !state.closing
+                && state.waiting.len() < GATHER_UP_TO
+                && state.waiting_changes < MAX_WAITING_CHANGES
+            {
                 let now = Instant::now();
                 if now >= deadline {
                     break;
@@ -277,6 +294,7 @@ impl Shared {
             let round_log = state.active_log;
             state.active_log ^= 1;
             let round = std::mem::take(&mut state.waiting);
+            state.waiting_changes = 0;
             let end = state.next_ticket;
             let failed = state.failure.is_some();
             drop(state);

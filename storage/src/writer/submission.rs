@@ -44,6 +44,11 @@ pub(crate) struct Submission {
 }
 
 impl Submission {
+    /// What it adds to a round: its changes and its marks.
+    pub(crate) fn weight(&self) -> usize {
+        self.changes.0.len() + self.marks.len()
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.changes.0.is_empty() && self.marks.is_empty()
     }
