@@ -264,8 +264,22 @@ fn print_politeness(out: &mut impl Write, summary: &CrawlSummary) -> io::Result<
             escaped(host)
         )?;
     }
+    if summary.crawl_delay_capped_unnamed > 0 {
+        writeln!(
+            out,
+            "  Crawl-delay capped: {} more hosts",
+            summary.crawl_delay_capped_unnamed
+        )?;
+    }
     for (host, why) in &summary.parked_hosts {
         writeln!(out, "  parked: {}: {}", escaped(host), escaped(why))?;
+    }
+    if summary.parked_hosts_unnamed > 0 {
+        writeln!(
+            out,
+            "  parked: {} more hosts (their URLs are recorded as host-unreachable)",
+            summary.parked_hosts_unnamed
+        )?;
     }
     Ok(())
 }

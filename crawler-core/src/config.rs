@@ -9,8 +9,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::fetch::{
-    parse_network, seed_hosts, AddressPolicy, AddressRule, Credentials, FetchSettings,
-    OverrideResolver, ResolveRule,
+    parse_network, AddressPolicy, AddressRule, Credentials, FetchSettings, OverrideResolver,
+    ResolveRule, SeedHosts,
 };
 use crate::robots::ProductToken;
 use crate::url::{CanonicalUrl, ScopeMode};
@@ -320,9 +320,23 @@ impl ValidConfig {
     /// loopback or private address lets the crawl connect to that class of addresses
     /// (see `crate::fetch::AddressPolicy`; nothing is looked up here).
     pub fn fetch_settings(&self, seeds: &[CanonicalUrl]) -> FetchSettings {
+        let mut hosts = SeedHosts::default();
+        let resolver = self.seed_resolver();
+        for seed in seeds {
+            hosts.add(seed, &resolver);
+        }
+        self.fetch_settings_from(hosts)
+    }
+
+    /// The resolver that tells which seeds `--resolve` maps to an address.
+    pub fn seed_resolver(&self) -> OverrideResolver {
+        OverrideResolver::new(self.resolve.clone())
+    }
+
+    /// [`ValidConfig::fetch_settings`], of seeds taken in one at a time.
+    pub fn fetch_settings_from(&self, hosts: SeedHosts) -> FetchSettings {
         let config = &self.config;
-        let resolver = OverrideResolver::new(self.resolve.clone());
-        let (seed_addresses, seed_names) = seed_hosts(seeds, &resolver);
+        let (seed_addresses, seed_names) = hosts.into_parts();
         let addresses = AddressPolicy::new(self.address_rules.clone(), seed_addresses)
             .with_seed_names(seed_names);
         FetchSettings {

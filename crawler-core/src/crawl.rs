@@ -14,11 +14,11 @@ use crate::config::{CrawlConfig, ValidConfig};
 use crate::crawl_error::CrawlError;
 use crate::error_kind::ErrorKind;
 use crate::events::{CrawlEvent, Events, DEFAULT_EVENT_CAPACITY};
-use crate::fetch::Fetcher;
+use crate::fetch::{FetchSettings, Fetcher, SeedHosts};
 use crate::frontier::{Frontier, StoreSpill};
 use crate::hooks::Hooks;
 use crate::progress::{CrawlSummary, Progress};
-use crate::runs::{with_earlier_seeds, RunRecord};
+use crate::runs::{EarlierSeeds, RunRecord};
 use crate::scheduler::{Ended, RunBudgets, Scheduler, StopHandle};
 use crate::seeds::enqueue_seeds;
 use crate::seen::SeenSet;
@@ -138,7 +138,7 @@ impl Crawler {
     /// Runs the crawl to the end (frontier exhausted, budget spent or stopped) on
     /// this thread, and returns what it did. The last event sent is
     /// [`CrawlEvent::CrawlFinished`], whatever the outcome.
-    pub fn run(self) -> Result<CrawlSummary, CrawlError> {
+    pub fn run(mut self) -> Result<CrawlSummary, CrawlError> {
         let settings = &self.config.config;
         tracing::info!(
             store = %settings.store.display(),
@@ -146,7 +146,9 @@ impl Crawler {
             workers = settings.workers,
             "crawl starting"
         );
-        let result = self.crawl();
+        // Taken: after they are taken in, a broad crawl's million seeds must not stay.
+        let seeds = std::mem::take(&mut self.seeds);
+        let result = self.crawl(seeds);
         let (summary, error) = match &result {
             Ok(summary) => (summary.clone(), None),
             Err(error) => (self.progress.summary(true), Some(error.to_string())),
@@ -169,13 +171,12 @@ impl Crawler {
 
     /// The crawl, step by step: load what the store holds, take the seeds in, start
     /// the workers, schedule until the end, then close the run.
-    fn crawl(&self) -> Result<CrawlSummary, CrawlError> {
-        let all_seeds = self.all_seeds()?;
-        let scope = self.scope(&all_seeds);
+    fn crawl(&self, seeds: Vec<CanonicalUrl>) -> Result<CrawlSummary, CrawlError> {
+        let (scope, fetch_settings, mut earlier) = self.seed_rules(&seeds)?;
         let seen = SeenSet::load(Arc::clone(&self.store))?;
         let mut frontier = self.load_frontier()?;
         enqueue_seeds(
-            &self.seeds,
+            &seeds,
             &self.config.sitemap_urls,
             &self.hooks,
             &self.progress,
@@ -184,13 +185,14 @@ impl Crawler {
             &mut frontier,
         )?;
         let fetched_before = self.pages_fetched_before()?;
-        let run = RunRecord::start(&self.store, &self.config.config, &self.seeds)?;
+        let run = RunRecord::start(&self.store, &self.config.config, &seeds, &mut earlier)?;
+        drop((seeds, earlier));
         let budgets = Arc::new(QueueBudgets::new(
             Arc::clone(&self.store),
             self.settings.max_queued_per_host,
             self.settings.max_sitemap_urls,
         ));
-        let workers = self.start_workers(seen, scope, Arc::clone(&budgets), &all_seeds)?;
+        let workers = self.start_workers(seen, scope, Arc::clone(&budgets), fetch_settings)?;
         let Ended {
             frontier,
             failure,
@@ -252,22 +254,31 @@ impl Crawler {
         }
     }
 
-    /// This run's seeds and sitemaps, and earlier runs' seeds: what sets the scope and
-    /// the guarded addresses the crawl may connect to.
-    fn all_seeds(&self) -> Result<Vec<CanonicalUrl>, CrawlError> {
-        let mut all_seeds = with_earlier_seeds(&self.store, &self.seeds)?;
-        all_seeds.extend(self.config.sitemap_urls.iter().cloned());
-        Ok(all_seeds)
-    }
-
-    /// The scope the seeds set.
-    fn scope(&self, all_seeds: &[CanonicalUrl]) -> Scope {
-        Scope::new(
+    /// The scope and the fetcher's address rules that this run's seeds and sitemaps
+    /// and earlier runs' seeds set, taken in one seed at a time; and the hosts of the
+    /// earlier seeds, for the run's record.
+    fn seed_rules(
+        &self,
+        seeds: &[CanonicalUrl],
+    ) -> Result<(Scope, FetchSettings, EarlierSeeds), CrawlError> {
+        let mut scope = Scope::new(
             self.config.config.scope,
-            all_seeds,
+            &[],
             self.config.allow.clone(),
             self.config.deny.clone(),
-        )
+        );
+        let mut hosts = SeedHosts::default();
+        let resolver = self.config.seed_resolver();
+        let mut take = |seed: &CanonicalUrl| {
+            scope.add_seed(seed);
+            hosts.add(seed, &resolver);
+        };
+        let earlier = EarlierSeeds::read(&self.store, &mut take)?;
+        seeds
+            .iter()
+            .chain(&self.config.sitemap_urls)
+            .for_each(&mut take);
+        Ok((scope, self.config.fetch_settings_from(hosts), earlier))
     }
 
     /// The frontier, spilling to the store, with the hosts the store has URLs queued for.
@@ -293,10 +304,10 @@ impl Crawler {
         seen: SeenSet,
         scope: Scope,
         budgets: Arc<QueueBudgets>,
-        all_seeds: &[CanonicalUrl],
+        fetch_settings: FetchSettings,
     ) -> Result<WorkerPool, CrawlError> {
         let context = WorkerContext {
-            fetcher: Fetcher::new(&self.config.fetch_settings(all_seeds))?,
+            fetcher: Fetcher::new(&fetch_settings)?,
             store: Arc::clone(&self.store),
             seen: Arc::new(seen),
             budgets,
@@ -318,6 +329,10 @@ impl Crawler {
         summary.ignored_robots = self.config.config.ignore_robots;
         summary.crawl_delay_capped = frontier.capped_crawl_delays().clone();
         summary.parked_hosts = frontier.parked_hosts().clone();
+        let (parked, capped) = frontier.closed_counts();
+        summary.parked_hosts_unnamed = parked.saturating_sub(summary.parked_hosts.len() as u64);
+        summary.crawl_delay_capped_unnamed =
+            capped.saturating_sub(summary.crawl_delay_capped.len() as u64);
         summary
     }
 

@@ -93,10 +93,15 @@ pub struct CrawlSummary {
     pub retries: u64,
     /// Whether robots.txt was ignored (`--ignore-robots`).
     pub ignored_robots: bool,
-    /// Hosts whose `Crawl-delay` was above the cap, with the delay they asked for (s).
+    /// Hosts whose `Crawl-delay` was above the cap, with the delay they asked for (s):
+    /// the first 100.
     pub crawl_delay_capped: BTreeMap<String, f64>,
-    /// Hosts parked after repeated connection failures, with why.
+    /// Hosts parked after repeated connection failures, with why: the first 100.
     pub parked_hosts: BTreeMap<String, String>,
+    /// Hosts parked beyond those named in `parked_hosts`.
+    pub parked_hosts_unnamed: u64,
+    /// Hosts whose `Crawl-delay` was capped beyond those named in `crawl_delay_capped`.
+    pub crawl_delay_capped_unnamed: u64,
     /// Responses by status class (`2xx`, `3xx`, ...).
     pub by_status_class: BTreeMap<String, u64>,
     /// Failed fetches and refused URLs by error kind.
@@ -275,6 +280,8 @@ impl Progress {
             ignored_robots: false,
             crawl_delay_capped: BTreeMap::new(),
             parked_hosts: BTreeMap::new(),
+            parked_hosts_unnamed: 0,
+            crawl_delay_capped_unnamed: 0,
             bytes: snapshot.bytes,
             elapsed_secs: snapshot.elapsed_secs,
             pages_per_sec: snapshot.pages_per_sec,

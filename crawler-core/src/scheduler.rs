@@ -123,8 +123,11 @@ pub(crate) struct Ended {
     pub dispatched: u64,
 }
 
-/// How often the active and parked hosts are counted.
+/// How often the active and parked hosts are counted, for each 10,000 hosts known: the
+/// walk over every host then costs the same share of the scheduler's time at any breadth.
 const HOST_COUNT_EVERY: Duration = Duration::from_millis(100);
+/// The longest time between two counts.
+const HOST_COUNT_AT_MOST_EVERY: Duration = Duration::from_secs(5);
 
 /// How often the scheduler refreshes the live counters when nothing else happens.
 const TICK: Duration = Duration::from_millis(200);
@@ -322,12 +325,17 @@ impl Scheduler {
         );
         self.progress.set_paused(paused);
         let now = Instant::now();
+        let walks = u32::try_from(self.frontier.hosts() / 10_000 + 1).unwrap_or(u32::MAX);
+        let every = HOST_COUNT_EVERY
+            .saturating_mul(walks)
+            .min(HOST_COUNT_AT_MOST_EVERY);
         if self
             .counted_hosts_at
-            .is_none_or(|at| now.duration_since(at) >= HOST_COUNT_EVERY)
+            .is_none_or(|at| now.duration_since(at) >= every)
         {
             let (active, parked) = self.frontier.host_counts();
             self.progress.set_host_counts(active, parked);
+            self.frontier.forget_idle_rate_limits();
             self.counted_hosts_at = Some(now);
         }
         for closure in self.frontier.take_closures() {

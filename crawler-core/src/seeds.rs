@@ -197,9 +197,13 @@ fn read_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> std::io::Result<O
     }
 }
 
+/// Seeds written to the store's frontier at once: a million queue entries in one
+/// batch held 150 MB.
+const SEED_BATCH: usize = 10_000;
+
 /// Takes a crawl's seeds in: the pages and sitemaps (named by `--sitemap`) the URL
 /// filter admits and the seen-set does not hold yet are written to the store's frontier
-/// in one batch and pushed into `frontier`, at depth 0. A hook failure skips its seed.
+/// in batches and pushed into `frontier`, at depth 0. A hook failure skips its seed.
 pub(crate) fn enqueue_seeds(
     pages: &[CanonicalUrl],
     sitemaps: &[CanonicalUrl],
@@ -236,6 +240,10 @@ pub(crate) fn enqueue_seeds(
                 kind,
                 ..Queued::page(seed.clone(), 0, None, 0)
             });
+            if new_seeds.len() >= SEED_BATCH {
+                store.enqueue(&new_seeds)?;
+                new_seeds.clear();
+            }
         }
     }
     let written = store.enqueue(&new_seeds);

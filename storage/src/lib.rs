@@ -80,5 +80,6 @@ pub use record::{
 pub use store::check::{CheckReport, Fingerprint, Problem};
 pub use store::holder::without_userinfo;
 pub use store::repair::RepairReport;
+pub use store::seeds::StoredSeeds;
 pub use store::write::PageWrite;
 pub use store::{Store, StoreOptions, FORMAT_VERSION};

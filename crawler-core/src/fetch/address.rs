@@ -34,7 +34,7 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::Host;
 
 use super::resolver::OverrideResolver;
-use crate::url::CanonicalUrl;
+use crate::url::{CanonicalUrl, NameSet};
 
 /// One `--allow-address` or `--deny-address` network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,7 +145,7 @@ pub struct AddressPolicy {
     /// Which of [`GUARDED`] a seed is in, by index; set as seed names resolve.
     seeded: Arc<[AtomicBool; GUARDED.len()]>,
     /// The seeds' host names (lowercase): what they resolve to opens its class.
-    seed_names: Arc<BTreeSet<String>>,
+    seed_names: Arc<NameSet>,
 }
 
 impl AddressPolicy {
@@ -167,7 +167,7 @@ impl AddressPolicy {
 
     /// The policy, with the guarded class of whatever `names` (seed hosts) resolve to
     /// opened when the crawl resolves them.
-    pub fn with_seed_names(mut self, names: BTreeSet<String>) -> AddressPolicy {
+    pub fn with_seed_names(mut self, names: NameSet) -> AddressPolicy {
         self.seed_names = Arc::new(names);
         self
     }
@@ -250,25 +250,50 @@ impl AddressPolicy {
 /// of those written as an address or mapped by `--resolve`, and the names (lowercase)
 /// of the others, whose addresses count once the crawl resolves them.
 pub fn seed_hosts(
-    seeds: &[CanonicalUrl],
+    seeds: impl IntoIterator<Item = impl std::borrow::Borrow<CanonicalUrl>>,
     resolver: &OverrideResolver,
-) -> (Vec<IpAddr>, BTreeSet<String>) {
-    let mut found = Vec::new();
-    let mut names = BTreeSet::new();
-    let hosts: BTreeSet<Host<&str>> = seeds.iter().filter_map(|s| s.as_url().host()).collect();
-    for host in hosts {
-        match host {
-            Host::Ipv4(v4) => found.push(IpAddr::V4(v4)),
-            Host::Ipv6(v6) => found.push(IpAddr::V6(v6)),
-            Host::Domain(name) => match resolver.lookup_override(name) {
-                Some(addr) => found.push(addr),
+) -> (Vec<IpAddr>, NameSet) {
+    let mut hosts = SeedHosts::default();
+    for seed in seeds {
+        hosts.add(seed.borrow(), resolver);
+    }
+    hosts.into_parts()
+}
+
+/// [`seed_hosts`] taken one seed at a time (a broad crawl's seeds are not all in
+/// memory at once).
+#[derive(Debug, Default)]
+pub struct SeedHosts {
+    addresses: BTreeSet<IpAddr>,
+    names: NameSet,
+}
+
+impl SeedHosts {
+    /// Takes `seed`'s host in.
+    pub fn add(&mut self, seed: &CanonicalUrl, resolver: &OverrideResolver) {
+        match seed.as_url().host() {
+            Some(Host::Ipv4(v4)) => {
+                self.addresses.insert(IpAddr::V4(v4));
+            }
+            Some(Host::Ipv6(v6)) => {
+                self.addresses.insert(IpAddr::V6(v6));
+            }
+            Some(Host::Domain(name)) => match resolver.lookup_override(name) {
+                Some(addr) => {
+                    self.addresses.insert(addr);
+                }
                 None => {
-                    names.insert(name.to_ascii_lowercase());
+                    self.names.insert(&name.to_ascii_lowercase());
                 }
             },
+            None => {}
         }
     }
-    (found, names)
+
+    /// The addresses, and the names to watch.
+    pub fn into_parts(self) -> (Vec<IpAddr>, NameSet) {
+        (self.addresses.into_iter().collect(), self.names)
+    }
 }
 
 /// The resolver handed to the client: [`OverrideResolver`]'s answer with every
@@ -438,8 +463,8 @@ mod tests {
 
     #[test]
     fn a_seed_name_opens_its_class_when_the_crawl_resolves_it() {
-        let policy = AddressPolicy::new(vec![], [])
-            .with_seed_names(BTreeSet::from(["seed.test".to_owned()]));
+        let policy =
+            AddressPolicy::new(vec![], []).with_seed_names(["seed.test"].into_iter().collect());
         assert!(
             refused(&policy, "10.0.0.9"),
             "nothing is looked up at start"

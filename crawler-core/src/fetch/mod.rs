@@ -22,7 +22,7 @@ use url::Url;
 
 pub use address::{
     parse_network, seed_hosts, AddressPolicy, AddressRefused, AddressRule, AddressRuleError,
-    GuardedResolver, Refusal,
+    GuardedResolver, Refusal, SeedHosts,
 };
 pub use credentials::Credentials;
 pub use resolver::{DnsFailure, OverrideResolver, ResolveRule, ResolveRuleError};

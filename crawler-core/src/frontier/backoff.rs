@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::host::Closed;
-use super::queues::Frontier;
+use super::queues::{Frontier, NAMED_HOSTS};
 use crate::error_kind::ErrorKind;
 use crate::messages::{Closure, Health, HostId, Refusal, Refused};
 
@@ -77,13 +77,18 @@ impl Frontier {
                 "{} connection failures in a row; last: {reason}",
                 state.failures
             );
-            self.parked.insert(self.keys[host].to_string(), why.clone());
+            let why = self.reasons.intern(&why);
+            state.closed = Some(Closed::Unreachable(Arc::clone(&why)));
+            self.parked_count += 1;
+            if self.parked.len() < NAMED_HOSTS {
+                self.parked
+                    .insert(self.keys[host].to_string(), why.to_string());
+            }
             self.closures.push(Closure {
                 host: self.keys[host].to_string(),
                 kind: ErrorKind::HostUnreachable.as_str(),
-                reason: why.clone(),
+                reason: why.to_string(),
             });
-            state.closed = Some(Closed::Unreachable(why.into()));
         }
     }
 }

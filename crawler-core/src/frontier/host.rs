@@ -2,6 +2,11 @@
 //! its spacing, its backoff and whether it is closed.
 //!
 //! URLs are bucketed by depth, so lower depths go first (breadth-first).
+//!
+//! A broad crawl knows a million hosts, most of them idle at any moment, so a host
+//! is kept small: its URL buffer is allocated only while it holds URLs, its robots.txt
+//! URL is derived from its key when needed, a redirect target is boxed, and counters
+//! are as wide as they need be. A test pins the size.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -28,7 +33,7 @@ pub enum RobotsState {
     /// A robots job is in flight; nothing else of the host goes.
     Fetching,
     /// The last robots fetch redirected here; the next robots job fetches this.
-    Redirected { url: CanonicalUrl, hops: u8 },
+    Redirected { url: Box<CanonicalUrl>, hops: u8 },
     /// The last robots fetch failed; the next try waits for `not_before`.
     Retrying,
     /// The rules that apply, cached until `expires`.
@@ -47,20 +52,25 @@ pub enum Closed {
     Unreachable(Arc<str>),
 }
 
-pub struct HostQueue {
+/// The URLs a host holds in memory, by depth.
+#[derive(Default)]
+struct Buffer {
     by_depth: Vec<VecDeque<Queued>>,
     /// Lowest depth that may hold URLs.
     lowest: usize,
     len: usize,
-    /// `scheme://host:port/robots.txt`.
-    pub robots_url: Option<CanonicalUrl>,
+}
+
+pub struct HostQueue {
+    /// `None` while the host holds no URL in memory.
+    buffer: Option<Box<Buffer>>,
     pub robots: RobotsState,
     pub closed: Option<Closed>,
     /// Failed robots.txt fetches since the last success.
     pub robots_failures: u32,
     /// Whether a seed is on this host (its robots.txt sitemaps are read).
     pub seed: bool,
-    pub in_flight: usize,
+    pub in_flight: u32,
     /// Page fetches started (robots.txt fetches and retries excluded).
     pub dispatched: u64,
     pub slot: Slot,
@@ -81,16 +91,13 @@ pub struct HostQueue {
     /// URLs the store holds beyond the buffer, as far as reports tell (an estimate).
     pub stored: u64,
     /// URLs handed out as refused whose records are not written yet.
-    pub refusing: usize,
+    pub refusing: u32,
 }
 
 impl HostQueue {
     pub fn new(interval: Duration, robots: RobotsState) -> HostQueue {
         HostQueue {
-            by_depth: Vec::new(),
-            lowest: 0,
-            len: 0,
-            robots_url: None,
+            buffer: None,
             robots,
             closed: None,
             robots_failures: 0,
@@ -110,47 +117,64 @@ impl HostQueue {
     }
 
     pub fn push(&mut self, queued: Queued) {
-        let depth = self.bucket(&queued);
-        self.by_depth[depth].push_back(queued);
+        self.bucket(&queued).push_back(queued);
     }
 
     /// Puts a URL back where it is taken next (a retry, or a URL the rate held back).
     pub fn push_front(&mut self, queued: Queued) {
-        let depth = self.bucket(&queued);
-        self.by_depth[depth].push_front(queued);
+        self.bucket(&queued).push_front(queued);
     }
 
-    fn bucket(&mut self, queued: &Queued) -> usize {
+    fn bucket(&mut self, queued: &Queued) -> &mut VecDeque<Queued> {
         let depth = usize::try_from(queued.depth)
             .unwrap_or(usize::MAX)
             .min(1 << 16);
-        if self.by_depth.len() <= depth {
-            self.by_depth.resize_with(depth + 1, VecDeque::new);
+        let buffer = self.buffer.get_or_insert_with(|| {
+            Box::new(Buffer {
+                lowest: depth,
+                ..Buffer::default()
+            })
+        });
+        if buffer.by_depth.len() <= depth {
+            // Exact sizes: most hosts of a broad crawl hold one URL at one depth.
+            buffer
+                .by_depth
+                .reserve_exact(depth + 1 - buffer.by_depth.len());
+            buffer
+                .by_depth
+                .resize_with(depth + 1, || VecDeque::with_capacity(1));
         }
-        self.lowest = self.lowest.min(depth);
-        self.len += 1;
-        depth
+        buffer.lowest = buffer.lowest.min(depth);
+        buffer.len += 1;
+        &mut buffer.by_depth[depth]
     }
 
     pub fn pop(&mut self) -> Option<Queued> {
-        while self.lowest < self.by_depth.len() {
-            if let Some(queued) = self.by_depth[self.lowest].pop_front() {
-                self.len -= 1;
-                return Some(queued);
+        let buffer = self.buffer.as_mut()?;
+        let mut popped = None;
+        while buffer.lowest < buffer.by_depth.len() {
+            if let Some(queued) = buffer.by_depth[buffer.lowest].pop_front() {
+                buffer.len -= 1;
+                popped = Some(queued);
+                break;
             }
-            self.lowest += 1;
+            buffer.lowest += 1;
         }
-        None
+        if buffer.len == 0 {
+            // An idle host of a broad crawl keeps no buffer.
+            self.buffer = None;
+        }
+        popped
     }
 
     /// URLs in memory.
     pub fn len(&self) -> usize {
-        self.len
+        self.buffer.as_ref().map_or(0, |buffer| buffer.len)
     }
 
     /// No URL in memory (the store may hold more; see [`HostQueue::may_refill`]).
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.buffer.is_none()
     }
 
     /// Whether the buffer may be refilled from the store now: the store holds more and
@@ -168,11 +192,11 @@ impl HostQueue {
     }
 
     /// Requests the host may have open at once.
-    pub fn concurrency(&self, configured: usize) -> usize {
+    pub fn concurrency(&self, configured: usize) -> u32 {
         if self.one_at_a_time {
             1
         } else {
-            configured
+            u32::try_from(configured).unwrap_or(u32::MAX)
         }
     }
 
@@ -182,9 +206,40 @@ impl HostQueue {
     }
 }
 
+/// `scheme://host:port/robots.txt` of the host `key` names.
+pub(super) fn robots_url(key: &str) -> Option<CanonicalUrl> {
+    CanonicalUrl::parse(&format!("{key}/robots.txt")).ok()
+}
+
 /// An instant rules never expire at in practice (a century away).
 pub(super) fn far_future() -> Instant {
     let now = Instant::now();
     now.checked_add(Duration::from_secs(100 * 365 * 24 * 3600))
         .unwrap_or(now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What an idle host costs a broad crawl: a million of them must fit in a few
+    /// hundred megabytes with everything else.
+    #[test]
+    fn an_idle_host_is_small() {
+        let size = std::mem::size_of::<HostQueue>();
+        assert!(size <= 144, "HostQueue grew to {size} bytes");
+    }
+
+    #[test]
+    fn a_drained_host_frees_its_buffer() {
+        let mut host = HostQueue::new(Duration::ZERO, RobotsState::Unknown);
+        let url = CanonicalUrl::parse("http://a.test/").unwrap();
+        host.push(Queued::page(url.clone(), 2, None, 0));
+        host.push(Queued::page(url, 1, None, 0));
+        assert_eq!(host.len(), 2);
+        assert_eq!(host.pop().map(|q| q.depth), Some(1));
+        assert_eq!(host.pop().map(|q| q.depth), Some(2));
+        assert!(host.is_empty() && host.buffer.is_none());
+        assert!(host.pop().is_none());
+    }
 }

@@ -40,7 +40,8 @@
 //! bookkeeping (adding, completing, counting); `ready` the ready ring, the timer heap
 //! and the rate limiter (which host goes next); `spill` spilling to and refilling from
 //! the store; `robots` each host's robots.txt state; `backoff` slowing down, parking and
-//! closing a host; `host` one host's queue and state. Each adds methods to the
+//! closing a host; `host` one host's queue and state; `reasons` the texts of
+//! why hosts were closed, each held once. Each adds methods to the
 //! `Frontier` of `queues`; this module only declares them and re-exports, so none of
 //! them imports it. The messages it exchanges with the scheduler live in `messages.rs`
 //! and are re-exported here.
@@ -49,6 +50,7 @@ mod backoff;
 mod host;
 mod queues;
 mod ready;
+mod reasons;
 mod robots;
 mod spill;
 #[cfg(test)]
@@ -57,5 +59,5 @@ mod tests;
 pub use crate::messages::{
     Closure, Health, HostId, Job, JobKind, Next, Queued, Refusal, Refused, RobotsJob, RobotsResult,
 };
-pub use queues::{Frontier, Politeness, QueueSpill};
+pub use queues::{Frontier, Politeness, QueueSpill, NAMED_HOSTS};
 pub(crate) use spill::StoreSpill;

@@ -2,19 +2,28 @@
 //! counting. The other modules of `frontier` add the rest of its methods.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::collections::hash_map::RandomState;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::hash::BuildHasher;
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
 use governor::clock::DefaultClock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use hashbrown::HashTable;
 
 use crawler_storage::StoreError;
 
 use super::host::{far_future, HostQueue, RobotsState};
+use super::reasons::Reasons;
+use super::spill::MEMORY_BUDGET;
 use crate::messages::{Closure, Health, HostId, Queued, Refused};
 use crate::robots::RobotsRules;
 use crate::url::{CanonicalUrl, HostKey};
+
+/// Hosts named in the lists of parked hosts and of capped crawl delays at most: a
+/// broad crawl parks hosts by the hundred thousand, and the counters count them all.
+pub const NAMED_HOSTS: usize = 100;
 
 /// Per-host politeness, the same for every host.
 #[derive(Clone, Copy, Debug)]
@@ -81,7 +90,9 @@ pub trait QueueSpill: Send {
 /// The per-host queues and politeness state of a crawl; owned by the scheduler thread.
 pub struct Frontier {
     pub(super) hosts: Vec<HostQueue>,
-    pub(super) ids: HashMap<HostKey, HostId>,
+    /// Each host's id, found by its key in `keys`: a key is held once.
+    pub(super) ids: HashTable<HostId>,
+    pub(super) hasher: RandomState,
     pub(super) keys: Vec<HostKey>,
     pub(super) ready: VecDeque<HostId>,
     pub(super) waiting: BinaryHeap<Reverse<(Instant, HostId)>>,
@@ -91,13 +102,23 @@ pub struct Frontier {
     /// The even spacing the rate asks for (zero without a rate).
     pub(super) period: Duration,
     pub(super) queued: usize,
+    /// URLs held in hosts' buffers (the rest of `queued` is in the store).
+    pub(super) in_memory: usize,
+    /// `in_memory` at which new URLs go to the store only.
+    pub(super) memory_budget: usize,
     pub(super) in_flight: usize,
     /// URLs taken out of their queues without a fetch, waiting to be recorded.
     pub(super) refused: Vec<Refused>,
-    /// Hosts whose `Crawl-delay` was above the cap, with the delay they asked for.
+    /// Hosts whose `Crawl-delay` was above the cap, with the delay they asked for
+    /// (the first [`NAMED_HOSTS`]).
     pub(super) capped: BTreeMap<String, f64>,
-    /// Hosts parked, with why.
+    /// Hosts parked, with why (the first [`NAMED_HOSTS`]).
     pub(super) parked: BTreeMap<String, String>,
+    /// Hosts parked, and hosts whose `Crawl-delay` was capped, named or not.
+    pub(super) parked_count: u64,
+    pub(super) capped_count: u64,
+    /// Why hosts were closed, each distinct text held once (see [`Reasons`]).
+    pub(super) reasons: Reasons,
     /// Hosts closed (parked, or robots.txt unavailable) since the last
     /// [`Frontier::take_closures`], for the scheduler to announce.
     pub(super) closures: Vec<Closure>,
@@ -113,7 +134,8 @@ impl Frontier {
         let (period, limiter) = rate_limiter(politeness.rate);
         Frontier {
             hosts: Vec::new(),
-            ids: HashMap::new(),
+            ids: HashTable::new(),
+            hasher: RandomState::new(),
             keys: Vec::new(),
             ready: VecDeque::new(),
             waiting: BinaryHeap::new(),
@@ -122,10 +144,15 @@ impl Frontier {
             politeness,
             period,
             queued: 0,
+            in_memory: 0,
+            memory_budget: MEMORY_BUDGET,
             in_flight: 0,
             refused: Vec::new(),
             capped: BTreeMap::new(),
             parked: BTreeMap::new(),
+            reasons: Reasons::default(),
+            parked_count: 0,
+            capped_count: 0,
             closures: Vec::new(),
             spill: None,
             spill_error: None,
@@ -134,20 +161,24 @@ impl Frontier {
 
     /// Adds a URL to its host's queue (the caller has deduplicated it, and stored it
     /// when the frontier spills). A host that has spilled only counts it: the URL will
-    /// come back from the store.
+    /// come back from the store. A host spills when its buffer is full, or when the
+    /// buffers of all hosts together hold the memory budget (a broad crawl's millions
+    /// of hosts wait in the store, not in memory).
     pub fn push(&mut self, queued: Queued) {
         let id = self.host_id(&queued.url);
         let cap = self.buffer_cap();
         let can_spill = self.spill.is_some();
+        let memory_full = self.in_memory >= self.memory_budget;
         let host = &mut self.hosts[id];
         if queued.depth == 0 && queued.from.is_none() {
             host.seed = true;
         }
-        if host.spilled || (can_spill && host.len() >= cap) {
+        if host.spilled || (can_spill && (host.len() >= cap || memory_full)) {
             host.spilled = true;
             host.stored += 1;
         } else {
             host.push(queued);
+            self.in_memory += 1;
         }
         self.queued += 1;
         self.wake(id);
@@ -159,6 +190,7 @@ impl Frontier {
         let id = self.host_id(&queued.url);
         self.hosts[id].push_front(queued);
         self.queued += 1;
+        self.in_memory += 1;
         self.wake(id);
     }
 
@@ -178,7 +210,9 @@ impl Frontier {
 
     pub(super) fn host_id(&mut self, url: &CanonicalUrl) -> HostId {
         let key = url.host_key();
-        if let Some(id) = self.ids.get(&key) {
+        let hash = self.hasher.hash_one(key.as_str());
+        let keys = &self.keys;
+        if let Some(id) = self.ids.find(hash, |&id| keys[id] == key) {
             return *id;
         }
         let id = self.hosts.len();
@@ -201,13 +235,10 @@ impl Frontier {
                 None => {}
             }
         }
-        host.robots_url = url
-            .as_url()
-            .join("/robots.txt")
-            .ok()
-            .and_then(|u| CanonicalUrl::from_url(u).ok());
         self.hosts.push(host);
-        self.ids.insert(key.clone(), id);
+        let (keys, hasher) = (&self.keys, &self.hasher);
+        self.ids
+            .insert_unique(hash, id, |&id| hasher.hash_one(keys[id].as_str()));
         self.keys.push(key);
         id
     }
@@ -282,9 +313,25 @@ impl Frontier {
         (active, closed)
     }
 
-    /// Hosts parked for failing again and again, with why.
+    /// Hosts parked for failing again and again, with why: the first
+    /// [`NAMED_HOSTS`] of them.
     pub fn parked_hosts(&self) -> &BTreeMap<String, String> {
         &self.parked
+    }
+
+    /// Hosts parked, and hosts whose `Crawl-delay` was capped, named or not.
+    pub fn closed_counts(&self) -> (u64, u64) {
+        (self.parked_count, self.capped_count)
+    }
+
+    /// Drops the rate limiter's state of hosts whose last request is a full period
+    /// ago (a fresh state allows the same): a broad crawl's idle hosts cost nothing.
+    /// Walks every host the limiter knows: call it now and then.
+    pub fn forget_idle_rate_limits(&mut self) {
+        if let Some(limiter) = &self.limiter {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
     }
 
     /// No URL is in flight, none can ever be dispatched and none waits to be recorded

@@ -54,6 +54,7 @@ impl Frontier {
             if let Some(wait) = self.rate_wait(id) {
                 self.hosts[id].push_front(queued);
                 self.queued += 1;
+                self.in_memory += 1;
                 self.wait(id, now + wait);
                 continue;
             }

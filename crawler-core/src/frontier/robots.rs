@@ -10,10 +10,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::host::{Closed, RobotsState};
-use super::queues::Frontier;
+use super::host::{robots_url, Closed, RobotsState};
+use super::queues::{Frontier, NAMED_HOSTS};
 use crate::error_kind::ErrorKind;
 use crate::messages::{Closure, HostId, Queued, Refusal, Refused, RobotsJob, RobotsResult};
+use crate::url::CanonicalUrl;
 
 /// URLs refused in one call to [`Frontier::next`] at most, so one host with a huge
 /// disallowed queue cannot keep the scheduler from its other work.
@@ -52,8 +53,8 @@ impl Frontier {
     pub(super) fn robots_job(&mut self, id: HostId) -> Option<RobotsJob> {
         let host = &mut self.hosts[id];
         let (url, hops) = match &host.robots {
-            RobotsState::Redirected { url, hops } => (url.clone(), *hops),
-            _ => (host.robots_url.clone()?, 0),
+            RobotsState::Redirected { url, hops } => (CanonicalUrl::clone(url), *hops),
+            _ => (robots_url(self.keys[id].as_str())?, 0),
         };
         host.robots = RobotsState::Fetching;
         host.in_flight += 1;
@@ -102,7 +103,10 @@ impl Frontier {
                 };
             }
             RobotsResult::Redirect { url, hops } => {
-                state.robots = RobotsState::Redirected { url, hops };
+                state.robots = RobotsState::Redirected {
+                    url: Box::new(url),
+                    hops,
+                };
             }
             RobotsResult::Unreachable {
                 reason,
@@ -121,12 +125,13 @@ impl Frontier {
                 self.park_if_failing(host, &reason);
                 if attempts > self.politeness.retries && self.hosts[host].closed.is_none() {
                     let why = format!("{reason}; gave up after {attempts} attempts");
+                    let why = self.reasons.intern(&why);
                     self.closures.push(Closure {
                         host: self.keys[host].to_string(),
                         kind: ErrorKind::RobotsUnavailable.as_str(),
-                        reason: why.clone(),
+                        reason: why.to_string(),
                     });
-                    self.hosts[host].closed = Some(Closed::RobotsUnavailable(why.into()));
+                    self.hosts[host].closed = Some(Closed::RobotsUnavailable(why));
                 }
             }
         }
@@ -138,7 +143,10 @@ impl Frontier {
         let cap = self.politeness.max_crawl_delay;
         let asked = Duration::try_from_secs_f64(delay).unwrap_or(Duration::MAX);
         if asked > cap {
-            self.capped.insert(self.keys[host].to_string(), delay);
+            if self.capped.len() < NAMED_HOSTS {
+                self.capped.insert(self.keys[host].to_string(), delay);
+            }
+            self.capped_count += 1;
         }
         let state = &mut self.hosts[host];
         let delay = asked.min(cap);

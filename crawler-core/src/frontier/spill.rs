@@ -18,7 +18,7 @@ use crate::url::CanonicalUrl;
 
 /// URLs kept in memory for the whole frontier at most, shared out among hosts (each
 /// host keeps between [`MIN_BUFFER`] and [`MAX_BUFFER`]).
-const MEMORY_BUDGET: usize = 200_000;
+pub(super) const MEMORY_BUDGET: usize = 200_000;
 const MIN_BUFFER: usize = 8;
 pub(super) const MAX_BUFFER: usize = 256;
 
@@ -153,6 +153,7 @@ impl Frontier {
         }
         let queued = self.hosts[id].pop()?;
         self.queued -= 1;
+        self.in_memory -= 1;
         Some(queued)
     }
 
@@ -175,6 +176,8 @@ impl Frontier {
         }
         // `stored` counted what reports announced; the store is the truth. Once it
         // holds nothing beyond what was just loaded, the estimate is spent.
+        self.in_memory += count as usize;
+        let host = &mut self.hosts[id];
         let before = host.stored;
         host.stored = if count < cap as u64 {
             0

@@ -106,6 +106,62 @@ fn a_spilled_host_is_refilled_from_the_store_and_hands_out_each_url_once() {
     assert!(frontier.take_spill_error().is_none());
 }
 
+/// (host key, depth, URL): where a fake store keeps a queue entry.
+type EntryKey = (String, u32, String);
+
+/// A store of many hosts' queues: what the workers wrote, by [`EntryKey`].
+#[derive(Clone, Default)]
+struct FakeHosts(Arc<std::sync::Mutex<BTreeMap<EntryKey, Queued>>>);
+
+impl QueueSpill for FakeHosts {
+    fn load(&self, host: &str, limit: usize) -> Result<Vec<Queued>, StoreError> {
+        let stored = self.0.lock().unwrap();
+        let of_host = stored.iter().filter(|((key, _, _), _)| key == host);
+        Ok(of_host.take(limit).map(|(_, q)| q.clone()).collect())
+    }
+
+    fn count(&self, host: &str) -> Result<u64, StoreError> {
+        let stored = self.0.lock().unwrap();
+        Ok(stored.keys().filter(|(key, _, _)| key == host).count() as u64)
+    }
+}
+
+#[test]
+fn hosts_beyond_the_memory_budget_wait_in_the_store_and_each_url_goes_once() {
+    let store = FakeHosts::default();
+    let mut frontier = unlimited(1).with_spill(Box::new(store.clone()));
+    frontier.memory_budget = 100;
+    for i in 0..1000 {
+        let entry = queued(&format!("http://h{i}.test/"), 0);
+        let key = (
+            entry.url.host_key().to_string(),
+            0,
+            entry.url.as_str().to_owned(),
+        );
+        store.0.lock().unwrap().insert(key, entry.clone());
+        frontier.push(entry);
+        assert!(frontier.in_memory <= 100, "memory holds at most the budget");
+    }
+    assert_eq!(frontier.queued(), 1000);
+    assert!(frontier.hosts.iter().filter(|h| h.spilled).count() >= 900);
+    let mut handed_out = BTreeMap::new();
+    while let Some(job) = take(&mut frontier) {
+        *handed_out.entry(job.url.as_str().to_owned()).or_insert(0) += 1;
+        let key = (
+            job.url.host_key().to_string(),
+            0,
+            job.url.as_str().to_owned(),
+        );
+        store.0.lock().unwrap().remove(&key);
+        frontier.complete(job.host, None, Health::Fine);
+    }
+    assert_eq!(handed_out.len(), 1000);
+    assert!(handed_out.values().all(|n| *n == 1), "a URL went twice");
+    assert_eq!(frontier.queued(), 0);
+    assert_eq!(frontier.in_memory, 0);
+    assert!(frontier.hosts.iter().all(|host| host.is_empty()));
+}
+
 #[test]
 fn a_resumed_host_counts_what_its_store_holds_beyond_the_buffer_as_queued() {
     let store = FakeStore::default();

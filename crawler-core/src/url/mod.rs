@@ -28,7 +28,9 @@
 //! decided elsewhere, on top of the canonical form defined here.
 
 mod canonical;
+mod name_set;
 mod scope;
 
 pub use canonical::{CanonicalUrl, HostKey, UrlError, MAX_URL_LEN};
+pub use name_set::NameSet;
 pub use scope::{Scope, ScopeMode, ScopeModeError};

@@ -7,7 +7,6 @@
 //! string.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
 
@@ -15,6 +14,7 @@ use regex::Regex;
 use url::Host;
 
 use super::canonical::CanonicalUrl;
+use super::name_set::NameSet;
 
 /// How far from its seeds a crawl may go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -98,7 +98,7 @@ pub struct Scope {
     mode: ScopeMode,
     /// Seed hosts with their ports (Host mode), seed hosts (Hostname mode) or
     /// registrable domains (Domain mode).
-    keys: HashSet<String>,
+    keys: NameSet,
     allow: Vec<Regex>,
     deny: Vec<Regex>,
 }
@@ -113,7 +113,7 @@ impl Scope {
     ) -> Scope {
         let mut scope = Scope {
             mode,
-            keys: HashSet::with_capacity(seeds.len()),
+            keys: NameSet::default(),
             allow,
             deny,
         };
@@ -127,9 +127,7 @@ impl Scope {
     pub fn add_seed(&mut self, seed: &CanonicalUrl) {
         if self.mode != ScopeMode::All {
             let key = self.key(seed);
-            if !self.keys.contains(key.as_ref()) {
-                self.keys.insert(key.into_owned());
-            }
+            self.keys.insert(&key);
         }
     }
 
@@ -139,7 +137,7 @@ impl Scope {
     }
 
     fn mode_admits(&self, url: &CanonicalUrl) -> bool {
-        self.mode == ScopeMode::All || self.keys.contains(self.key(url).as_ref())
+        self.mode == ScopeMode::All || self.keys.contains(&self.key(url))
     }
 
     fn patterns_admit(&self, url: &str) -> bool {

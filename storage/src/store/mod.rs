@@ -3,7 +3,8 @@
 //! is closed (the writer drained, everything synced, the open mark removed).
 //!
 //! Its methods are split by job: the write path (`write`), the frontier and the
-//! seen-set (`frontier`), reading pages back (`pages`) and the runs (`runs`); queries
+//! seen-set (`frontier`), reading pages back (`pages`), the runs (`runs`) and their
+//! seeds (`seeds`); queries
 //! and statistics are in `crate::query`.
 
 pub(crate) mod check;
@@ -13,6 +14,7 @@ pub(crate) mod leftovers;
 pub(crate) mod pages;
 pub(crate) mod repair;
 pub(crate) mod runs;
+pub(crate) mod seeds;
 pub(crate) mod space;
 mod unwritable;
 pub(crate) mod write;
