@@ -3,11 +3,12 @@
 //! the scheduler ends. The work itself lives elsewhere: the loop in `scheduler.rs`, a
 //! task in `worker.rs`, which host goes next in `frontier/`.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::thread;
 
 use crawler_storage::{Store, StoreOptions};
-use crossbeam_channel::Receiver;
+use crossbeam_channel::{Receiver, Sender};
 
 use crate::budgets::QueueBudgets;
 use crate::config::{CrawlConfig, ValidConfig};
@@ -17,6 +18,7 @@ use crate::events::{CrawlEvent, Events, DEFAULT_EVENT_CAPACITY};
 use crate::fetch::{FetchSettings, Fetcher, SeedHosts};
 use crate::frontier::{Frontier, StoreSpill};
 use crate::hooks::Hooks;
+use crate::messages::Report;
 use crate::progress::{CrawlSummary, Progress};
 use crate::runs::{EarlierSeeds, RunRecord};
 use crate::scheduler::{Ended, RunBudgets, Scheduler, StopHandle};
@@ -173,26 +175,35 @@ impl Crawler {
     /// the workers, schedule until the end, then close the run.
     fn crawl(&self, seeds: Vec<CanonicalUrl>) -> Result<CrawlSummary, CrawlError> {
         let (scope, fetch_settings, mut earlier) = self.seed_rules(&seeds)?;
-        let seen = SeenSet::load(Arc::clone(&self.store))?;
-        let mut frontier = self.load_frontier()?;
-        enqueue_seeds(
-            &seeds,
-            &self.config.sitemap_urls,
-            &self.hooks,
-            &self.progress,
-            &seen,
-            &self.store,
-            &mut frontier,
-        )?;
+        let seen = Arc::new(SeenSet::load(Arc::clone(&self.store))?);
+        let frontier = self.load_frontier()?;
         let fetched_before = self.pages_fetched_before()?;
         let run = RunRecord::start(&self.store, &self.config.config, &seeds, &mut earlier)?;
-        drop((seeds, earlier));
+        drop(earlier);
         let budgets = Arc::new(QueueBudgets::new(
             Arc::clone(&self.store),
             self.settings.max_queued_per_host,
             self.settings.max_sitemap_urls,
         ));
-        let workers = self.start_workers(seen, scope, Arc::clone(&budgets), fetch_settings)?;
+        let mut workers = self.start_workers(
+            Arc::clone(&seen),
+            scope,
+            Arc::clone(&budgets),
+            fetch_settings,
+        )?;
+        let intake = match workers.take_intake_sender() {
+            Some(reports) => self.start_intake(seeds, seen, reports),
+            None => Err(std::io::Error::other(
+                "the seed intake has no report channel",
+            )),
+        };
+        let intake = match intake {
+            Ok(intake) => intake,
+            Err(error) => {
+                workers.join();
+                return Err(error.into());
+            }
+        };
         let Ended {
             frontier,
             failure,
@@ -210,6 +221,10 @@ impl Crawler {
             },
         )
         .run();
+        // It stops at its next batch once the crawl stops.
+        if intake.join().is_err() {
+            tracing::error!("the seed intake panicked");
+        }
         let stopped = self.stop.is_stopped() || failure.is_some();
         let mut summary = self.summarize(&frontier, stopped);
         summary.page_budget_spent = !stopped
@@ -301,7 +316,7 @@ impl Crawler {
     /// workers, all of them idle.
     fn start_workers(
         &self,
-        seen: SeenSet,
+        seen: Arc<SeenSet>,
         scope: Scope,
         budgets: Arc<QueueBudgets>,
         fetch_settings: FetchSettings,
@@ -309,7 +324,7 @@ impl Crawler {
         let context = WorkerContext {
             fetcher: Fetcher::new(&fetch_settings)?,
             store: Arc::clone(&self.store),
-            seen: Arc::new(seen),
+            seen,
             budgets,
             scope: Arc::new(scope),
             progress: Arc::clone(&self.progress),
@@ -318,6 +333,50 @@ impl Crawler {
             events: self.events.clone(),
         };
         Ok(WorkerPool::start(Arc::new(context), self.settings.workers)?)
+    }
+
+    /// Starts the seed intake (a thread named `seed-intake`): it stores the seeds a
+    /// batch at a time and reports each batch to the scheduler like discovered links,
+    /// so the first fetch need not wait for a million seeds. It ends with a report
+    /// that says so (also when it panicked), or at the first batch after a stop.
+    fn start_intake(
+        &self,
+        seeds: Vec<CanonicalUrl>,
+        seen: Arc<SeenSet>,
+        reports: Sender<Report>,
+    ) -> std::io::Result<thread::JoinHandle<()>> {
+        let sitemaps = self.config.sitemap_urls.clone();
+        let (hooks, progress) = (self.hooks.clone(), Arc::clone(&self.progress));
+        let (store, stop) = (Arc::clone(&self.store), self.stop.clone());
+        let given = seeds.len() + sitemaps.len();
+        thread::Builder::new()
+            .name("seed-intake".into())
+            .spawn(move || {
+                let deliver = |discovered| {
+                    !stop.is_stopped() && reports.send(Report::Seeds { discovered, end: None }).is_ok()
+                };
+                let taken = catch_unwind(AssertUnwindSafe(|| {
+                    enqueue_seeds(&seeds, &sitemaps, &hooks, &progress, &seen, &store, deliver)
+                }));
+                drop(seeds);
+                let end = match taken {
+                    Ok(Ok(taken)) => {
+                        if stop.is_stopped() {
+                            tracing::info!(taken, given, "the crawl stopped while taking the seeds in: give them again to take the rest (those taken are skipped)");
+                        }
+                        Ok(())
+                    }
+                    Ok(Err(error)) => Err(error),
+                    Err(_) => {
+                        tracing::error!("the seed intake panicked: the seeds not taken in yet are not queued");
+                        Ok(())
+                    }
+                };
+                let _ = reports.send(Report::Seeds {
+                    discovered: Vec::new(),
+                    end: Some(end),
+                });
+            })
     }
 
     /// The final counters, with what the frontier ended with (every worker is joined).

@@ -253,6 +253,12 @@ pub(crate) enum Report {
     },
     /// A batch of refused URLs is recorded (one host entry per URL).
     Settled { hosts: Vec<HostId> },
+    /// Seeds taken in and stored (from the seed intake, not a worker); `end` says the
+    /// intake is over, and how it ended.
+    Seeds {
+        discovered: Vec<Queued>,
+        end: Option<Result<(), StoreError>>,
+    },
     /// The store refused a write: the crawl must stop.
     StoreFailed {
         /// The host whose request this was (`None` for a refused batch).

@@ -103,6 +103,9 @@ pub(crate) struct Scheduler {
     counted_hosts_at: Option<Instant>,
     /// Hosts closed: named one by one, then counted (a broad crawl closes many).
     closures: ClosureLog,
+    /// The seed intake has not said it is done: the frontier may be empty only
+    /// because the seeds are not all in yet.
+    seeds_pending: bool,
 }
 
 /// What the scheduler holds the run to: room in the hosts' queues, and the page
@@ -159,6 +162,7 @@ impl Scheduler {
             failure: None,
             events,
             counted_hosts_at: None,
+            seeds_pending: true,
             closures: ClosureLog::default(),
         }
     }
@@ -199,9 +203,8 @@ impl Scheduler {
             self.publish(paused);
             let stopping = self.stop.is_stopped() || self.failure.is_some();
             let budget_spent = self.max_pages.is_some_and(|max| self.dispatched >= max);
-            if self.frontier.in_flight() == 0
-                && (stopping || budget_spent || self.frontier.is_exhausted())
-            {
+            let exhausted = self.frontier.is_exhausted() && !self.seeds_pending;
+            if self.frontier.in_flight() == 0 && (stopping || budget_spent || exhausted) {
                 return;
             }
             let timeout = wake_at
@@ -276,6 +279,21 @@ impl Scheduler {
     }
 
     fn handle(&mut self, report: Report) {
+        if let Report::Seeds { discovered, end } = report {
+            for queued in discovered {
+                self.frontier.push(queued);
+            }
+            match end {
+                Some(Ok(())) => self.seeds_pending = false,
+                Some(Err(error)) => {
+                    self.seeds_pending = false;
+                    tracing::error!(%error, "the store refused the seeds: stopping the crawl");
+                    self.failure.get_or_insert(error);
+                }
+                None => {}
+            }
+            return;
+        }
         self.idle_workers += 1;
         match report {
             Report::Page {
@@ -306,6 +324,7 @@ impl Scheduler {
                 }
             }
             Report::Settled { hosts } => self.frontier.settled(&hosts),
+            Report::Seeds { .. } => {}
             Report::StoreFailed { host, error } => {
                 tracing::error!(%error, "the store refused a write: stopping the crawl");
                 if let Some(host) = host {

@@ -15,7 +15,6 @@ use std::io::BufRead;
 use crawler_storage::{QueueEntry, Store, StoreError};
 
 use crate::fetch::Credentials;
-use crate::frontier::Frontier;
 use crate::hooks::Hooks;
 use crate::messages::{JobKind, Queued};
 use crate::progress::Progress;
@@ -197,13 +196,15 @@ fn read_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> std::io::Result<O
     }
 }
 
-/// Seeds written to the store's frontier at once: a million queue entries in one
-/// batch held 150 MB.
+/// Seeds written to the store's frontier and handed over at once: a million queue
+/// entries in one batch held 150 MB, and the crawl starts after the first batch.
 const SEED_BATCH: usize = 10_000;
 
 /// Takes a crawl's seeds in: the pages and sitemaps (named by `--sitemap`) the URL
-/// filter admits and the seen-set does not hold yet are written to the store's frontier
-/// in batches and pushed into `frontier`, at depth 0. A hook failure skips its seed.
+/// filter admits and the seen-set does not hold yet are written to the store's
+/// frontier, a batch at a time, and each batch is handed to `deliver` at depth 0 once
+/// it is stored. `deliver` returns false to stop (the crawl is stopping). A hook
+/// failure skips its seed. Returns how many seeds were handed over.
 pub(crate) fn enqueue_seeds(
     pages: &[CanonicalUrl],
     sitemaps: &[CanonicalUrl],
@@ -211,44 +212,52 @@ pub(crate) fn enqueue_seeds(
     progress: &Progress,
     seen: &SeenSet,
     store: &Store,
-    frontier: &mut Frontier,
-) -> Result<(), StoreError> {
-    let mut new_seeds = Vec::new();
+    mut deliver: impl FnMut(Vec<Queued>) -> bool,
+) -> Result<u64, StoreError> {
     let pages = pages.iter().map(|url| (url, JobKind::Page));
     let sitemaps = sitemaps
         .iter()
         .map(|url| (url, JobKind::Sitemap { level: 0 }));
-    // Released when dropped: after the write below, or on an error before it.
-    let mut claims = seen.claims();
-    for (seed, kind) in pages.chain(sitemaps) {
-        match hooks.admits(seed) {
-            Ok(true) => {}
-            Ok(false) => continue,
-            Err(failure) => {
-                tracing::warn!(url = seed.as_str(), failure, "hook failed on a seed");
-                progress.record_hook_failure();
-                continue;
+    let mut seeds = pages.chain(sitemaps).peekable();
+    let mut handed_over = 0;
+    while seeds.peek().is_some() {
+        let mut entries = Vec::new();
+        let mut batch = Vec::new();
+        // Released when dropped: after the batch is written, or on an error before it.
+        let mut claims = seen.claims();
+        for (seed, kind) in seeds.by_ref() {
+            match hooks.admits(seed) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(failure) => {
+                    tracing::warn!(url = seed.as_str(), failure, "hook failed on a seed");
+                    progress.record_hook_failure();
+                    continue;
+                }
+            }
+            if claims.claim(seed.fingerprint())? {
+                let entry = QueueEntry {
+                    kind: kind.store_name(),
+                    ..QueueEntry::seed(seed.as_str(), seed.host_key().as_str())
+                };
+                entries.push((seed.fingerprint(), entry));
+                batch.push(Queued {
+                    kind,
+                    ..Queued::page(seed.clone(), 0, None, 0)
+                });
+                if batch.len() >= SEED_BATCH {
+                    break;
+                }
             }
         }
-        if claims.claim(seed.fingerprint())? {
-            let entry = QueueEntry {
-                kind: kind.store_name(),
-                ..QueueEntry::seed(seed.as_str(), seed.host_key().as_str())
-            };
-            new_seeds.push((seed.fingerprint(), entry));
-            frontier.push(Queued {
-                kind,
-                ..Queued::page(seed.clone(), 0, None, 0)
-            });
-            if new_seeds.len() >= SEED_BATCH {
-                store.enqueue(&new_seeds)?;
-                new_seeds.clear();
-            }
+        store.enqueue(&entries)?;
+        drop(claims);
+        handed_over += batch.len() as u64;
+        if !deliver(batch) {
+            break;
         }
     }
-    let written = store.enqueue(&new_seeds);
-    drop(claims);
-    written
+    Ok(handed_over)
 }
 
 #[cfg(test)]

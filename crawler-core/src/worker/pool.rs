@@ -19,6 +19,8 @@ pub(crate) struct WorkerPool {
     /// Where the workers report, one report per task.
     pub reports: Receiver<Report>,
     threads: Vec<thread::JoinHandle<()>>,
+    /// A sender of reports for the seed intake, until it is taken.
+    intake: Option<Sender<Report>>,
 }
 
 impl WorkerPool {
@@ -43,12 +45,19 @@ impl WorkerPool {
                 }
             }
         }
-        drop((job_rx, report_tx));
+        drop(job_rx);
         Ok(WorkerPool {
             tasks: job_tx,
             reports: report_rx,
             threads: workers,
+            intake: Some(report_tx),
         })
+    }
+
+    /// The sender the seed intake reports on: taken once (the reports channel ends
+    /// when the workers and the intake are all gone).
+    pub(crate) fn take_intake_sender(&mut self) -> Option<Sender<Report>> {
+        self.intake.take()
     }
 
     /// How many workers there are.
@@ -62,7 +71,9 @@ impl WorkerPool {
             tasks,
             reports,
             threads,
+            intake,
         } = self;
+        drop(intake);
         drop(tasks);
         join_all(threads);
         drop(reports);
