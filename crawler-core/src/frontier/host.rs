@@ -12,6 +12,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::moment::{nanos, Moment};
 use crate::messages::Queued;
 use crate::robots::RobotsRules;
 use crate::url::CanonicalUrl;
@@ -39,7 +40,7 @@ pub enum RobotsState {
     /// The rules that apply, cached until `expires`.
     Ready {
         rules: Arc<RobotsRules>,
-        expires: Instant,
+        expires: Moment,
     },
 }
 
@@ -74,11 +75,11 @@ pub struct HostQueue {
     /// Page fetches started (robots.txt fetches and retries excluded).
     pub dispatched: u64,
     pub slot: Slot,
-    /// No request to this host may start before this instant.
-    pub not_before: Instant,
-    /// The least time from one response's start to the next request: the rate's
-    /// period, or the `Crawl-delay` when that is longer.
-    pub interval: Duration,
+    /// No request to this host may start before this moment.
+    not_before: Moment,
+    /// The least time from one response's start to the next request, in nanoseconds:
+    /// the rate's period, or the `Crawl-delay` when that is longer.
+    interval_nanos: u64,
     /// A `Crawl-delay` longer than the rate applies: one request at a time.
     pub one_at_a_time: bool,
     /// Failures and slow-down answers since the last good answer: the backoff exponent.
@@ -105,8 +106,8 @@ impl HostQueue {
             in_flight: 0,
             dispatched: 0,
             slot: Slot::Idle,
-            not_before: Instant::now(),
-            interval,
+            not_before: Moment::default(),
+            interval_nanos: nanos(interval),
             one_at_a_time: false,
             backoff_level: 0,
             failures: 0,
@@ -202,7 +203,21 @@ impl HostQueue {
 
     /// Delays the host's next request until at least `at`.
     pub fn hold_until(&mut self, at: Instant) {
-        self.not_before = self.not_before.max(at);
+        self.not_before = self.not_before.max(Moment::at_or_after(at));
+    }
+
+    /// No request to this host may start before this instant.
+    pub fn not_before(&self) -> Instant {
+        self.not_before.instant()
+    }
+
+    /// The least time from one response's start to the next request.
+    pub fn interval(&self) -> Duration {
+        Duration::from_nanos(self.interval_nanos)
+    }
+
+    pub fn set_interval(&mut self, interval: Duration) {
+        self.interval_nanos = nanos(interval);
     }
 }
 
@@ -211,8 +226,12 @@ pub(super) fn robots_url(key: &str) -> Option<CanonicalUrl> {
     CanonicalUrl::parse(&format!("{key}/robots.txt")).ok()
 }
 
-/// An instant rules never expire at in practice (a century away).
-pub(super) fn far_future() -> Instant {
+/// A moment rules never expire at in practice (a century away).
+pub(super) fn far_future() -> Moment {
+    Moment::at_or_after(far_future_instant())
+}
+
+fn far_future_instant() -> Instant {
     let now = Instant::now();
     now.checked_add(Duration::from_secs(100 * 365 * 24 * 3600))
         .unwrap_or(now)
@@ -227,7 +246,7 @@ mod tests {
     #[test]
     fn an_idle_host_is_small() {
         let size = std::mem::size_of::<HostQueue>();
-        assert!(size <= 144, "HostQueue grew to {size} bytes");
+        assert!(size <= 112, "HostQueue grew to {size} bytes");
     }
 
     #[test]

@@ -266,8 +266,8 @@ impl Frontier {
             // A robots job that was abandoned: fetch robots.txt again.
             state.robots = RobotsState::Unknown;
         }
-        if let Some(answered) = answered.filter(|_| !state.interval.is_zero()) {
-            state.hold_until(answered + state.interval);
+        if let Some(answered) = answered.filter(|_| !state.interval().is_zero()) {
+            state.hold_until(answered + state.interval());
         }
         let now = answered.unwrap_or_else(Instant::now);
         self.heed(host, now, health);

@@ -32,7 +32,7 @@ impl Frontier {
                 self.refuse_all(id, &closed);
                 continue;
             }
-            let not_before = self.hosts[id].not_before;
+            let not_before = self.hosts[id].not_before();
             if not_before > now {
                 self.wait(id, not_before);
                 continue;

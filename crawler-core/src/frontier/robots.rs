@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::host::{robots_url, Closed, RobotsState};
+use super::moment::Moment;
 use super::queues::{Frontier, NAMED_HOSTS};
 use crate::error_kind::ErrorKind;
 use crate::messages::{Closure, HostId, Queued, Refusal, Refused, RobotsJob, RobotsResult};
@@ -71,7 +72,7 @@ impl Frontier {
     pub(super) fn expire_robots(&mut self, id: HostId, now: Instant) {
         let host = &mut self.hosts[id];
         if let RobotsState::Ready { expires, .. } = host.robots {
-            if expires <= now && host.in_flight == 0 {
+            if expires.instant() <= now && host.in_flight == 0 {
                 host.robots = RobotsState::Unknown;
             }
         }
@@ -99,7 +100,7 @@ impl Frontier {
                 }
                 self.hosts[host].robots = RobotsState::Ready {
                     rules,
-                    expires: now + self.politeness.robots_ttl,
+                    expires: Moment::at_or_after(now + self.politeness.robots_ttl),
                 };
             }
             RobotsResult::Redirect { url, hops } => {
@@ -151,7 +152,7 @@ impl Frontier {
         let state = &mut self.hosts[host];
         let delay = asked.min(cap);
         if delay > self.period {
-            state.interval = delay;
+            state.set_interval(delay);
             state.one_at_a_time = true;
             state.hold_until(now + delay);
         }
