@@ -41,13 +41,15 @@
 //! and the rate limiter (which host goes next); `spill` spilling to and refilling from
 //! the store; `robots` each host's robots.txt state; `backoff` slowing down, parking and
 //! closing a host; `host` one host's queue and state; `reasons` the texts of
-//! why hosts were closed, each held once; `moment` instants in 8 bytes. Each adds methods to the
+//! why hosts were closed, each held once; `moment` instants in 8 bytes;
+//! `host_keys` every host's key in one string. Each adds methods to the
 //! `Frontier` of `queues`; this module only declares them and re-exports, so none of
 //! them imports it. The messages it exchanges with the scheduler live in `messages.rs`
 //! and are re-exported here.
 
 mod backoff;
 mod host;
+mod host_keys;
 mod moment;
 mod queues;
 mod ready;

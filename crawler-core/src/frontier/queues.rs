@@ -15,11 +15,12 @@ use hashbrown::HashTable;
 use crawler_storage::StoreError;
 
 use super::host::{far_future, HostQueue, RobotsState};
+use super::host_keys::HostKeys;
 use super::reasons::Reasons;
 use super::spill::MEMORY_BUDGET;
 use crate::messages::{Closure, Health, HostId, Queued, Refused};
 use crate::robots::RobotsRules;
-use crate::url::{CanonicalUrl, HostKey};
+use crate::url::CanonicalUrl;
 
 /// Hosts named in the lists of parked hosts and of capped crawl delays at most: a
 /// broad crawl parks hosts by the hundred thousand, and the counters count them all.
@@ -93,7 +94,7 @@ pub struct Frontier {
     /// Each host's id, found by its key in `keys`: a key is held once.
     pub(super) ids: HashTable<HostId>,
     pub(super) hasher: RandomState,
-    pub(super) keys: Vec<HostKey>,
+    pub(super) keys: HostKeys,
     pub(super) ready: VecDeque<HostId>,
     pub(super) waiting: BinaryHeap<Reverse<(Instant, HostId)>>,
     pub(super) limiter: Option<DefaultKeyedRateLimiter<HostId>>,
@@ -136,7 +137,7 @@ impl Frontier {
             hosts: Vec::new(),
             ids: HashTable::new(),
             hasher: RandomState::new(),
-            keys: Vec::new(),
+            keys: HostKeys::default(),
             ready: VecDeque::new(),
             waiting: BinaryHeap::new(),
             limiter,
@@ -212,7 +213,7 @@ impl Frontier {
         let key = url.host_key();
         let hash = self.hasher.hash_one(key.as_str());
         let keys = &self.keys;
-        if let Some(id) = self.ids.find(hash, |&id| keys[id] == key) {
+        if let Some(id) = self.ids.find(hash, |&id| &keys[id] == key.as_str()) {
             return *id;
         }
         let id = self.hosts.len();
@@ -238,8 +239,8 @@ impl Frontier {
         self.hosts.push(host);
         let (keys, hasher) = (&self.keys, &self.hasher);
         self.ids
-            .insert_unique(hash, id, |&id| hasher.hash_one(keys[id].as_str()));
-        self.keys.push(key);
+            .insert_unique(hash, id, |&id| hasher.hash_one(&keys[id]));
+        self.keys.push(key.as_str());
         id
     }
 

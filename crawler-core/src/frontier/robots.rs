@@ -55,7 +55,7 @@ impl Frontier {
         let host = &mut self.hosts[id];
         let (url, hops) = match &host.robots {
             RobotsState::Redirected { url, hops } => (CanonicalUrl::clone(url), *hops),
-            _ => (robots_url(self.keys[id].as_str())?, 0),
+            _ => (robots_url(&self.keys[id])?, 0),
         };
         host.robots = RobotsState::Fetching;
         host.in_flight += 1;

@@ -162,7 +162,7 @@ impl Frontier {
         let Some(spill) = self.spill.as_ref() else {
             return;
         };
-        let loaded = match spill.load(self.keys[id].as_str(), cap) {
+        let loaded = match spill.load(&self.keys[id], cap) {
             Ok(loaded) => loaded,
             Err(error) => {
                 self.spill_error.get_or_insert(error);
