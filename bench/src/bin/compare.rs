@@ -1287,6 +1287,20 @@ mod tests {
     }
 
     #[test]
+    fn dispatch_webs_are_hosts_x_pages() {
+        assert_eq!(parse_web("20000x5"), Ok((20_000, 5)));
+        for bad in ["20000", "0x5", "20000x", "x5", "20kx5"] {
+            let message = parse_web(bad).unwrap_err();
+            assert!(
+                message.contains(bad) && message.contains("HOSTSxPAGES"),
+                "{message}"
+            );
+        }
+        let args = Args::parse_from(["compare", "--scenarios", "dispatch"]);
+        assert_eq!(args.dispatch_webs, [(20_000, 5), (200, 500)]);
+    }
+
+    #[test]
     fn runs_that_fetched_less_or_failed_are_left_out_of_the_figures_and_named() {
         let results = [
             run(Tool::Wget2, 8, 0, true),
