@@ -189,8 +189,9 @@ const STORE_BYTES_PER_PAGE: u64 = 9_500;
 const WGET2_BYTES_PER_PAGE: u64 = 12_500;
 /// Our store's size per discovered URL in scenarios 3 and 4.
 const STORE_BYTES_PER_URL: u64 = 210;
-/// Our store's size per host of scenario 5: a queue file, a record, the indexes' keys,
-/// and the page of a live host (more for larger pages).
+/// Our store's size per host of scenario 5 at its largest, before the queue files are
+/// deleted at the end: a queue file (a 4 KiB block), a record, the indexes' keys. A live
+/// host's page comes on top.
 const STORE_BYTES_PER_HOST: u64 = 8_000;
 
 /// Fails before any run when the work directory's filesystem has less room than the
