@@ -91,7 +91,7 @@ struct Args {
     #[arg(long, default_value_t = 100)]
     fanout_hosts: usize,
     /// Scenario 5's seed lists, in hosts: each is crawled refused, then live.
-    /// `100000,1000000` adds the million-host runs: about an hour more on 2 cores.
+    /// `100000,1000000` adds the million-host runs: about 55 minutes more on 2 cores.
     #[arg(long, value_delimiter = ',', default_value = "100000")]
     breadth_hosts: Vec<usize>,
     /// Pages per host of scenario 5's live web.
