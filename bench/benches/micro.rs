@@ -11,6 +11,10 @@
 //! - `extract`: `extract_links` on a typical synthetic page (11 KB, 18 links);
 //! - `frontier`: pushing 10,000 URLs over 100 hosts into a `Frontier`, then taking
 //!   them all out (no rate, no robots.txt);
+//! - `dispatch`: a frontier of 1,000, 10,000 and 100,000 hosts of 5 URLs each drained
+//!   as the scheduler drains it when a worker is always free: each host's robots.txt
+//!   (answered "no rules"), then its pages, each completed at once. Per item: one
+//!   dispatch (`Frontier::next` and its completion), robots.txt included;
 //! - `seen`: the seen-set's costs as its public pieces show them: the fingerprint of
 //!   a canonical URL, and the store's seen marks (`Store::enqueue`, `Store::is_seen`).
 //!   The engine's seen-set itself is private to `crawler-core`.
@@ -22,7 +26,8 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use crawler_core::extract::extract_links;
-use crawler_core::frontier::{Frontier, Health, Next, Politeness, Queued};
+use crawler_core::frontier::{Frontier, Health, Next, Politeness, Queued, RobotsResult};
+use crawler_core::robots::RobotsRules;
 use crawler_core::CanonicalUrl;
 use crawler_fixtures::FixtureServer;
 use crawler_storage::{QueueEntry, Store, StoreOptions};
@@ -127,6 +132,51 @@ fn frontier(c: &mut Criterion) {
     group.finish();
 }
 
+/// A frontier holding `pages` URLs of each of `hosts` hosts, robots.txt unknown.
+fn broad_frontier(hosts: usize, pages: usize) -> Frontier {
+    let mut frontier = Frontier::new(Politeness::default());
+    for page in 0..pages {
+        for host in 0..hosts {
+            let url = format!("http://h{host}.test:8080/page/{page}");
+            frontier.push(Queued::page(CanonicalUrl::parse(&url).unwrap(), 1, None, 0));
+        }
+    }
+    frontier
+}
+
+/// Hands out and completes everything `frontier` holds; returns the dispatches.
+fn drain(mut frontier: Frontier) -> usize {
+    let no_rules = RobotsResult::Rules(RobotsRules::allow_all());
+    let mut dispatched = 0;
+    loop {
+        match frontier.next(Instant::now()) {
+            Next::Job(job) => frontier.complete(job.host, None, Health::Fine),
+            Next::Robots(robots) => frontier.robots_done(robots.host, None, no_rules.clone()),
+            Next::WaitUntil(_) | Next::Idle => return dispatched,
+        }
+        dispatched += 1;
+    }
+}
+
+fn dispatch(c: &mut Criterion) {
+    const PAGES: usize = 5;
+    let mut group = c.benchmark_group("dispatch");
+    group.sample_size(10);
+    for hosts in [1_000, 10_000, 100_000] {
+        let dispatches = hosts * (PAGES + 1);
+        assert_eq!(drain(broad_frontier(hosts, PAGES)), dispatches);
+        group.throughput(Throughput::Elements(dispatches as u64));
+        group.bench_function(format!("{hosts} hosts x {PAGES} pages"), |b| {
+            b.iter_batched(
+                || broad_frontier(hosts, PAGES),
+                drain,
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    group.finish();
+}
+
 fn seen(c: &mut Criterion) {
     let url = CanonicalUrl::parse("http://h12.test:8080/page/1234").unwrap();
     let mut group = c.benchmark_group("seen");
@@ -169,5 +219,5 @@ fn seen(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, canonical, extract, frontier, seen);
+criterion_group!(benches, canonical, extract, frontier, dispatch, seen);
 criterion_main!(benches);

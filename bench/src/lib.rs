@@ -19,6 +19,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crawler_fixtures::WebConfig;
+
 /// A binary built beside the running benchmark (same profile directory).
 pub fn sibling_binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();
@@ -47,19 +49,34 @@ impl FixtureProcess {
         dir: &Path,
         log: Option<&Path>,
     ) -> Result<FixtureProcess, String> {
+        let web = WebConfig {
+            hosts,
+            pages,
+            ..WebConfig::default()
+        };
+        FixtureProcess::start_web(&web, dir, log)
+    }
+
+    /// [`FixtureProcess::start_logged`] with every number of the web chosen.
+    pub fn start_web(
+        web: &WebConfig,
+        dir: &Path,
+        log: Option<&Path>,
+    ) -> Result<FixtureProcess, String> {
         let seeds_file = dir.join("seeds.txt");
         let binary = sibling_binary("crawler-fixtures");
         let mut command = Command::new(&binary);
-        command
-            .args([
-                "serve",
-                "--hosts",
-                &hosts.to_string(),
-                "--pages",
-                &pages.to_string(),
-            ])
-            .arg("--seeds-out")
-            .arg(&seeds_file);
+        let numbers = [
+            ("--hosts", web.hosts),
+            ("--pages", web.pages),
+            ("--page-bytes", web.page_bytes),
+            ("--links-per-page", web.links_per_page),
+        ];
+        command.arg("serve");
+        for (flag, n) in numbers {
+            command.args([flag, &n.to_string()]);
+        }
+        command.arg("--seeds-out").arg(&seeds_file);
         if let Some(log) = log {
             command.arg("--log").arg(log);
         }
@@ -112,6 +129,8 @@ pub struct Measured {
     pub system: Duration,
     pub peak_rss_kib: u64,
     pub success: bool,
+    /// The exit status, `None` when a signal ended the process.
+    pub code: Option<i32>,
     pub stdout: String,
 }
 
@@ -183,6 +202,7 @@ pub fn measure_capped(
         system: seconds(usage.ru_stime),
         peak_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
         success: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
         stdout,
     };
     Ok((measured, capped.load(Ordering::Relaxed)))
@@ -240,6 +260,19 @@ impl Spread {
             )
         }
     }
+}
+
+/// `1000000` as `1,000,000`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (k, c) in digits.chars().enumerate() {
+        if k > 0 && (digits.len() - k).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The bytes of the files under `path`.

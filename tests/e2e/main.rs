@@ -2,6 +2,7 @@
 //! web, judged from the server's request log and from what the store holds.
 
 mod bad_input;
+mod breadth;
 mod budgets;
 mod cli;
 mod config_file;

@@ -12,7 +12,7 @@ use crate::CRAWLER;
 /// Runs the crawler with `args` as [`crawler_tests::run`] does (watchdog, summary
 /// check), under an open-file limit of `limit`, soft and hard: the crawler raises
 /// its soft limit to the hard one, so both are lowered.
-fn run_with_open_files(limit: u64, args: &[String]) -> Run {
+pub(crate) fn run_with_open_files(limit: u64, args: &[String]) -> Run {
     let check = SummaryCheck::before(CRAWLER, args);
     let mut command = Command::new(CRAWLER);
     command

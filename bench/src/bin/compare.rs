@@ -14,6 +14,11 @@
 //!    discovered. Peak RSS.
 //! 4. `resume`: our crawler restarted on a store with 1 million queued URLs. Time from
 //!    the restart to its first request.
+//! 5. `breadth`: our crawler on seed lists of 100,000 hosts (and, with
+//!    `--breadth-hosts 100000,1000000`, a million): every host refused (port 9), then every
+//!    host live with one page. Wall, peak RSS, store size, log lines.
+//! 6. `dispatch`: dispatch at breadth, our crawler on 20,000 hosts x 5 pages and on
+//!    200 x 500 (the same 100,000 pages), alternated. Pages/s of each, and their ratio.
 //!
 //! Runs alternate between tools (A B C A B C ...) so drift in the machine's speed
 //! spreads over all of them. Every tool run gets a fresh server, so its log holds that
@@ -31,17 +36,17 @@ use clap::Parser;
 use crawler_bench::server_log::{self, Judgement};
 use crawler_bench::tools::{self, Pace, Paths, RunSetup, Tool};
 use crawler_bench::{
-    dir_size, measure, measure_capped, sibling_binary, FixtureProcess, Measured, Spread,
+    dir_size, measure, measure_capped, sibling_binary, thousands, FixtureProcess, Measured, Spread,
 };
-use crawler_fixtures::{fanout_path, page_path, plain_host};
+use crawler_fixtures::{fanout_path, page_path, plain_host, synthetic_host};
 
 #[derive(Parser)]
 struct Args {
-    /// Scenarios to run: throughput, politeness, memory, resume.
+    /// Scenarios to run: throughput, politeness, memory, resume, breadth, dispatch.
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "throughput,politeness,memory,resume"
+        default_value = "throughput,politeness,memory,resume,breadth,dispatch"
     )]
     scenarios: Vec<String>,
     /// Tools for scenarios 1 and 2: crawler, wget2, spider, scrapy.
@@ -85,7 +90,21 @@ struct Args {
     /// Hosts the fanout crawl starts on (scenarios 3 and 4).
     #[arg(long, default_value_t = 100)]
     fanout_hosts: usize,
-    /// Our crawler is killed if its resident memory passes this, in scenarios 3 and 4
+    /// Scenario 5's seed lists, in hosts: each is crawled refused, then live.
+    /// `100000,1000000` adds the million-host runs: about 55 minutes more on 2 cores.
+    #[arg(long, value_delimiter = ',', default_value = "100000")]
+    breadth_hosts: Vec<usize>,
+    /// Pages per host of scenario 5's live web.
+    #[arg(long, default_value_t = 1)]
+    breadth_pages: usize,
+    /// Bytes per page of scenario 5's live web (small, so a million pages fit on disk).
+    #[arg(long, default_value_t = 2_000)]
+    breadth_page_bytes: usize,
+    /// Scenario 6, dispatch at breadth: a broad and a narrow web of the same pages,
+    /// HOSTSxPAGES each, crawled alternately `--runs` times.
+    #[arg(long, value_delimiter = ',', default_value = "20000x5,200x500", value_parser = parse_web)]
+    dispatch_webs: Vec<(usize, usize)>,
+    /// Our crawler is killed if its resident memory passes this, in scenarios 3 to 6
     /// (and larger memory targets are skipped), so the machine is never starved.
     #[arg(long, default_value_t = 12 * 1024)]
     max_rss_mib: u64,
@@ -155,6 +174,8 @@ fn run(args: &Args) -> Result<(), String> {
             "politeness" => politeness(args, &tools, &paths, work.path(), &mut report)?,
             "memory" => memory(args, &paths, work.path(), &mut report)?,
             "resume" => resume(args, &paths, work.path(), &mut report)?,
+            "breadth" => breadth(args, &paths, work.path(), &mut report)?,
+            "dispatch" => dispatch_at_breadth(args, &paths, work.path(), &mut report)?,
             other => return Err(format!("unknown scenario {other:?}")),
         }
     }
@@ -168,6 +189,10 @@ const STORE_BYTES_PER_PAGE: u64 = 9_500;
 const WGET2_BYTES_PER_PAGE: u64 = 12_500;
 /// Our store's size per discovered URL in scenarios 3 and 4.
 const STORE_BYTES_PER_URL: u64 = 210;
+/// Our store's size per host of scenario 5 at its largest, before the queue files are
+/// deleted at the end: a queue file (a 4 KiB block), a record, the indexes' keys. A live
+/// host's page comes on top.
+const STORE_BYTES_PER_HOST: u64 = 8_000;
 
 /// Fails before any run when the work directory's filesystem has less room than the
 /// chosen scenarios write at their largest (each scenario's files are removed when it
@@ -223,6 +248,14 @@ fn space_needed(args: &Args, tools: &[Tool]) -> u64 {
                 .max()
                 .unwrap_or(0),
             "resume" => fanout(args.resume_millions),
+            "breadth" => {
+                let hosts = args.breadth_hosts.iter().copied().max().unwrap_or(0) as u64;
+                hosts * (STORE_BYTES_PER_HOST + args.breadth_page_bytes as u64)
+            }
+            "dispatch" => {
+                let pages = args.dispatch_webs.iter().map(|&(h, p)| (h * p) as u64);
+                pages.max().unwrap_or(0) * STORE_BYTES_PER_PAGE
+            }
             _ => 0,
         })
         .max()
@@ -907,6 +940,280 @@ fn resume(args: &Args, paths: &Paths, work: &Path, report: &mut Report) -> Resul
     report.table(&table)
 }
 
+/// `20000x5`: a web of 20,000 hosts of 5 pages.
+fn parse_web(text: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("{text:?} is not HOSTSxPAGES (such as 20000x5)");
+    let (hosts, pages) = text.split_once('x').ok_or_else(bad)?;
+    match (hosts.parse(), pages.parse()) {
+        (Ok(hosts), Ok(pages)) if hosts > 0 && pages > 0 => Ok((hosts, pages)),
+        _ => Err(bad()),
+    }
+}
+
+/// One crawl of ours in scenario 5: what it cost, its summary, the lines it logged at
+/// the default level, its store's size, and the server's judgement (live webs only).
+struct BreadthRun {
+    measured: Measured,
+    summary: serde_json::Value,
+    log_lines: usize,
+    store_bytes: u64,
+    judgement: Option<Judgement>,
+}
+
+/// `crawler crawl` of `seeds` into a fresh store under `dir`, with `--resolve resolve`
+/// and `flags`; its stderr is kept in `dir/stderr.txt` and its store removed after.
+fn breadth_crawl(
+    args: &Args,
+    paths: &Paths,
+    dir: &Path,
+    seeds: &Path,
+    resolve: &str,
+    flags: &[&str],
+) -> Result<BreadthRun, String> {
+    let store = dir.join("store");
+    let stderr_path = dir.join("stderr.txt");
+    let stderr = std::fs::File::create(&stderr_path).map_err(|e| e.to_string())?;
+    let mut command = std::process::Command::new(&paths.crawler);
+    command
+        .args(["crawl", "--no-progress", "--json", "--per-host-rate", "0"])
+        .args(["--workers", &args.workers.to_string()])
+        .arg("--seeds")
+        .arg(seeds)
+        .arg("--store")
+        .arg(&store)
+        .args(["--resolve", resolve])
+        .args(flags)
+        .args(&args.crawl_flags)
+        .stderr(stderr);
+    let (measured, capped) = measure_capped(&mut command, Some(args.max_rss_mib * 1024))?;
+    if capped {
+        return Err(format!(
+            "our crawler passed --max-rss-mib {} (see {})",
+            args.max_rss_mib,
+            stderr_path.display()
+        ));
+    }
+    // 0: done; 4: no server answered (every host refused).
+    if !matches!(measured.code, Some(0 | 4)) {
+        return Err(format!(
+            "our crawler failed (exit {:?}); see {}",
+            measured.code,
+            stderr_path.display()
+        ));
+    }
+    let summary = serde_json::from_str(measured.stdout.trim())
+        .map_err(|e| format!("summary is not JSON: {e}"))?;
+    let log_lines = std::fs::read_to_string(&stderr_path)
+        .map_err(|e| format!("{}: {e}", stderr_path.display()))?
+        .lines()
+        .count();
+    let store_bytes = dir_size(&store);
+    let _ = std::fs::remove_dir_all(&store);
+    Ok(BreadthRun {
+        measured,
+        summary,
+        log_lines,
+        store_bytes,
+        judgement: None,
+    })
+}
+
+/// A crawl of every host of `web` served live, judged from the server's log.
+fn breadth_live(
+    args: &Args,
+    paths: &Paths,
+    dir: &Path,
+    web: &crawler_fixtures::WebConfig,
+) -> Result<BreadthRun, String> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let log = dir.join("requests.log");
+    let server = FixtureProcess::start_web(web, dir, Some(&log))?;
+    let resolve = server.resolve_arg();
+    let seeds = server.seeds_file.clone();
+    let mut run = breadth_crawl(args, paths, dir, &seeds, &resolve, &[])?;
+    // A response the crawler has read may be logged a moment later.
+    std::thread::sleep(Duration::from_millis(300));
+    drop(server);
+    let expected: BTreeSet<(String, String)> = (0..web.hosts)
+        .flat_map(|i| (0..web.pages).map(move |j| (synthetic_host(i), page_path(j))))
+        .collect();
+    run.judgement = Some(server_log::judge(&server_log::read(&log)?, &expected, 0));
+    let _ = std::fs::remove_file(&log);
+    Ok(run)
+}
+
+/// A crawl of `hosts` seeds on port 9 of 127.0.0.1, where nothing listens: every
+/// connection is refused.
+fn breadth_refused(
+    args: &Args,
+    paths: &Paths,
+    dir: &Path,
+    hosts: usize,
+) -> Result<BreadthRun, String> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let seeds = dir.join("seeds.txt");
+    let mut text = String::with_capacity(hosts * 24);
+    for i in 0..hosts {
+        let _ = writeln!(text, "http://{}:9/", synthetic_host(i));
+    }
+    write(&seeds, &text)?;
+    breadth_crawl(
+        args,
+        paths,
+        dir,
+        &seeds,
+        "*.test:9:127.0.0.1",
+        &["--allow-address", "127.0.0.0/8"],
+    )
+}
+
+/// The summary's error kinds: `connection-refused 100000, ...`.
+fn error_kinds(summary: &serde_json::Value) -> String {
+    let Some(errors) = summary["errors"].as_object() else {
+        return String::new();
+    };
+    let kinds: Vec<String> = errors
+        .iter()
+        .map(|(kind, n)| format!("{kind} {}", thousands(n.as_u64().unwrap_or(0))))
+        .collect();
+    kinds.join(", ")
+}
+
+fn breadth(args: &Args, paths: &Paths, work: &Path, report: &mut Report) -> Result<(), String> {
+    let dir = work.join("breadth");
+    let mut table = format!(
+        "Scenario 5: breadth, our crawler on one seed per host, no per-host delay, {} workers. \
+         Refused: `http://h{{i}}.test:9/` resolved to 127.0.0.1, where nothing listens. Live: the \
+         fixtures web, {} page(s) of about {} bytes per host. Log lines: stderr at the default \
+         level. One run each.\n\n\
+         | seeds | web | wall s | CPU s | peak RSS MiB | store MiB | log lines | pages | requests | exit | errors |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
+        args.workers, args.breadth_pages, args.breadth_page_bytes
+    );
+    for &hosts in &args.breadth_hosts {
+        println!("scenario 5: {hosts} hosts, refused");
+        let refused = breadth_refused(args, paths, &dir.join(format!("refused-{hosts}")), hosts)?;
+        let line = breadth_line(hosts, "refused", &refused);
+        println!("{line}");
+        table.push_str(&line);
+        println!("scenario 5: {hosts} hosts, live");
+        let web = crawler_fixtures::WebConfig {
+            hosts,
+            pages: args.breadth_pages,
+            page_bytes: args.breadth_page_bytes,
+            ..crawler_fixtures::WebConfig::default()
+        };
+        let live = breadth_live(args, paths, &dir.join(format!("live-{hosts}")), &web)?;
+        let line = breadth_line(hosts, "live", &live);
+        println!("{line}");
+        table.push_str(&line);
+    }
+    report.table(&table)
+}
+
+/// A row of scenario 5's first table.
+fn breadth_line(hosts: usize, web: &str, run: &BreadthRun) -> String {
+    let (pages, requests) = match &run.judgement {
+        Some(j) => (thousands(j.pages as u64), thousands(j.requests as u64)),
+        None => ("0".to_owned(), "0".to_owned()),
+    };
+    let code = run
+        .measured
+        .code
+        .map_or("signal".to_owned(), |c| c.to_string());
+    format!(
+        "| {} | {web} | {:.1} | {:.1} | {:.0} | {:.0} | {} | {pages} | {requests} | {code} | {} |\n",
+        thousands(hosts as u64),
+        run.measured.wall.as_secs_f64(),
+        cpu(&run.measured),
+        mib(&run.measured),
+        run.store_bytes as f64 / 1048576.0,
+        thousands(run.log_lines as u64),
+        error_kinds(&run.summary),
+    )
+}
+
+/// Throughput on the broad web against the narrow one (the same pages), alternated.
+fn dispatch_at_breadth(
+    args: &Args,
+    paths: &Paths,
+    work: &Path,
+    report: &mut Report,
+) -> Result<(), String> {
+    let dir = work.join("dispatch");
+    let webs: Vec<crawler_fixtures::WebConfig> = args
+        .dispatch_webs
+        .iter()
+        .map(|&(hosts, pages)| crawler_fixtures::WebConfig {
+            hosts,
+            pages,
+            ..crawler_fixtures::WebConfig::default()
+        })
+        .collect();
+    let mut runs: Vec<Vec<BreadthRun>> = webs.iter().map(|_| Vec::new()).collect();
+    for round in 1..=args.runs {
+        for (web, runs) in webs.iter().zip(&mut runs) {
+            let name = format!("{}x{}", web.hosts, web.pages);
+            let run = breadth_live(args, paths, &dir.join(format!("{name}-{round}")), web)?;
+            let judgement = run.judgement.clone().unwrap_or_default();
+            println!(
+                "dispatch {name} run {round}: {:.2} s wall, {:.1} CPU s, {:.0} MiB, {} of {} pages, {} requests",
+                run.measured.wall.as_secs_f64(),
+                cpu(&run.measured),
+                mib(&run.measured),
+                judgement.pages,
+                web.hosts * web.pages,
+                judgement.requests,
+            );
+            runs.push(run);
+        }
+    }
+    let mut table = format!(
+        "Scenario 6: dispatch at breadth, the same pages (about 11 KB, 18 links) on a broad and \
+         a narrow web, alternated, {} runs each, no per-host delay, {} workers. Median (min–max).\n\n\
+         | web | pages | runs | wall s | pages/s | CPU s | peak RSS MiB | requests | missing | store MiB | log lines |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
+        args.runs, args.workers
+    );
+    let mut rates = Vec::new();
+    for (web, runs) in webs.iter().zip(&runs) {
+        let spread = |f: &dyn Fn(&BreadthRun) -> f64| {
+            Spread::of(runs.iter().map(f)).unwrap_or(Spread {
+                median: 0.0,
+                min: 0.0,
+                max: 0.0,
+            })
+        };
+        let pages = |r: &BreadthRun| r.judgement.as_ref().map_or(0.0, |j| j.pages as f64);
+        let rate = spread(&|r| pages(r) / r.measured.wall.as_secs_f64());
+        rates.push(rate.median);
+        let _ = writeln!(
+            table,
+            "| {}x{} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            web.hosts,
+            web.pages,
+            thousands((web.hosts * web.pages) as u64),
+            runs.len(),
+            spread(&|r| r.measured.wall.as_secs_f64()).show(2),
+            rate.show(0),
+            spread(&|r| cpu(&r.measured)).show(1),
+            spread(&|r| mib(&r.measured)).show(0),
+            spread(&|r| r.judgement.as_ref().map_or(0.0, |j| j.requests as f64)).show(0),
+            spread(&|r| r.judgement.as_ref().map_or(0.0, |j| j.missing as f64)).show(0),
+            spread(&|r| r.store_bytes as f64 / 1048576.0).show(0),
+            spread(&|r| r.log_lines as f64).show(0),
+        );
+    }
+    if let [broad, narrow, ..] = rates[..] {
+        let _ = writeln!(
+            table,
+            "\nBroad over narrow, pages/s (medians): {:.2} (the aim: at least 0.80).",
+            broad / narrow
+        );
+    }
+    report.table(&table)
+}
+
 /// A request the harness makes itself, to mark an instant in the server's log.
 fn request_marker(port: u16, path: &str) -> Result<(), String> {
     let mut stream =
@@ -934,6 +1241,7 @@ mod tests {
                 system: Duration::ZERO,
                 peak_rss_kib: 0,
                 success,
+                code: Some(if success { 0 } else { 1 }),
                 stdout: String::new(),
             },
             judgement: Judgement {
@@ -977,6 +1285,20 @@ mod tests {
             space_needed(&only_memory, &tools),
             ten_million + ten_million / 5
         );
+    }
+
+    #[test]
+    fn dispatch_webs_are_hosts_x_pages() {
+        assert_eq!(parse_web("20000x5"), Ok((20_000, 5)));
+        for bad in ["20000", "0x5", "20000x", "x5", "20kx5"] {
+            let message = parse_web(bad).unwrap_err();
+            assert!(
+                message.contains(bad) && message.contains("HOSTSxPAGES"),
+                "{message}"
+            );
+        }
+        let args = Args::parse_from(["compare", "--scenarios", "dispatch"]);
+        assert_eq!(args.dispatch_webs, [(20_000, 5), (200, 500)]);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use crawler_bench::{dir_size, measure, median, sibling_binary};
+use crawler_bench::{dir_size, measure, median, sibling_binary, thousands};
 use crawler_storage::{
     CrawlRun, HttpExchange, PageFilter, PageRecord, PageWrite, QueueEntry, RequestHead,
     ResponseHead, StatusFilter, Store, StoreOptions,
@@ -708,19 +708,6 @@ fn measure_size(
         stats_all,
         read_all_s,
     })
-}
-
-/// `1000000` as `1,000,000`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (k, c) in digits.chars().enumerate() {
-        if k > 0 && (digits.len() - k).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn count_lines(path: &Path) -> Result<u64, String> {
