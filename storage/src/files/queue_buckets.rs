@@ -53,7 +53,8 @@ pub const PROMOTE_AT: usize = 4096;
 /// A bucket is compacted when it is at least this large and twice its size after its
 /// last compaction (a host appending much gets its own file soon).
 const GROWN_AT: u64 = 64 * 1024;
-/// ... or once this many of its entries, and half of them, were settled since.
+/// ... or once half of its entries were settled since; when this process has not
+/// counted them yet (no compaction since it opened the store), once this many were.
 const SETTLED_AT: u64 = 32;
 /// Largest frame a reader accepts; anything larger is a damaged length.
 const MAX_PAYLOAD: u32 = 1 << 20;
@@ -205,10 +206,11 @@ impl Buckets {
             }
             None => false,
         };
-        let settled = state.settled >= SETTLED_AT
-            && state
-                .frames
-                .is_none_or(|frames| state.settled * 2 >= frames);
+        let settled = match state.frames {
+            Some(frames) => state.settled > 0 && state.settled * 2 >= frames,
+            // Not counted since this process met the bucket: wait for a few.
+            None => state.settled >= SETTLED_AT,
+        };
         grown || settled
     }
 

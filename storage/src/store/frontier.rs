@@ -481,4 +481,42 @@ mod tests {
         );
         assert_eq!(store.queued_count().unwrap(), 1);
     }
+
+    #[test]
+    fn a_crawl_settling_its_small_hosts_compacts_their_shared_file_before_the_frontier_drains() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        let bucket = crate::files::queue_buckets::bucket_of("http://h0.test:80");
+        let entries: Vec<QueueEntry> = (0..)
+            .map(|i| format!("http://h{i}.test:80"))
+            .filter(|host| crate::files::queue_buckets::bucket_of(host) == bucket)
+            .take(100)
+            .map(|host| QueueEntry::seed(&format!("{}/", &host[..host.len() - 3]), &host))
+            .collect();
+        let with_fps: Vec<_> = entries.iter().cloned().map(|e| (0, e)).collect();
+        store.enqueue(&with_fps).unwrap();
+        let shared = dir.path().join("frontier").join("shared");
+        let size = || -> u64 {
+            std::fs::read_dir(&shared)
+                .map(|d| d.map(|e| e.unwrap().metadata().unwrap().len()).sum())
+                .unwrap_or(0)
+        };
+        let full = size();
+        // Hosts fetched one at a time, as workers do.
+        for entry in &entries[..70] {
+            settle(&store, &[entry]);
+        }
+        // Compacted when 32 were settled, then when half of the rest were.
+        assert!(size() < full * 4 / 10, "{} of {full} bytes left", size());
+        assert_eq!(store.queued_count().unwrap(), 30);
+        for entry in &entries[70..] {
+            settle(&store, &[entry]);
+        }
+        assert_eq!(size(), 0, "every entry settled: the shared file is gone");
+        assert_eq!(store.queued_hosts().count(), 0);
+        let files = std::fs::read_dir(dir.path().join("frontier"))
+            .unwrap()
+            .count();
+        assert_eq!(files, 1, "the shared folder, and no file per host");
+    }
 }
