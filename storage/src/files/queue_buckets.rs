@@ -51,8 +51,10 @@ pub const BUCKETS: u64 = 1024;
 /// a file of the host's own: about one filesystem block, what that file costs anyway.
 pub const PROMOTE_AT: usize = 4096;
 /// A bucket is compacted when it is at least this large and twice its size after its
-/// last compaction (a host appending much gets its own file soon).
-const GROWN_AT: u64 = 64 * 1024;
+/// last compaction (a host appending much gets its own file soon). Above what a million
+/// hosts with one URL each put in a bucket (about 70 KB), so that seeding them does not
+/// compact every bucket.
+const GROWN_AT: u64 = 256 * 1024;
 /// ... or once half of its entries were settled since; when this process has not
 /// counted them yet (no compaction since it opened the store), once this many were.
 const SETTLED_AT: u64 = 32;

@@ -336,6 +336,10 @@ impl QueueFiles {
     /// Reads `host`'s queue: its own file from `cursor` (0: from the first entry), or
     /// its entries in its bucket.
     pub fn reader(&self, host: &str, cursor: u64) -> Result<HostQueue, StoreError> {
+        if self.lock_files().contains_key(host) {
+            // Known to have its own file (never taken back while the store is open).
+            return self.own_reader(host, cursor).map(HostQueue::Own);
+        }
         // The bucket first: a compaction creates the host's file before it replaces the
         // bucket, so a host found without a file after this read has its entries in it.
         let shared = self.buckets.entries_of(host)?;
@@ -932,7 +936,7 @@ mod tests {
         // Every even entry settled.
         let settled = |e: &QueueEntry| {
             let n: usize = e.url.rsplit('/').next().unwrap().parse().unwrap();
-            Ok(n % 2 == 0)
+            Ok(n.is_multiple_of(2))
         };
         let bucket = bucket_of(&hosts[0]);
         let compacted = files.compact(bucket, settled).unwrap();
@@ -1012,8 +1016,11 @@ mod tests {
         drop(files);
         let files = QueueFiles::open(dir.path());
         assert_eq!(read_all(&files, big), expected);
-        assert_eq!(files.own_hosts().unwrap(), [big.clone()]);
-        assert_eq!(files.shared_hosts(bucket_of(big)).unwrap(), [small.clone()]);
+        assert_eq!(files.own_hosts().unwrap(), std::slice::from_ref(big));
+        assert_eq!(
+            files.shared_hosts(bucket_of(big)).unwrap(),
+            std::slice::from_ref(small)
+        );
     }
 
     #[test]

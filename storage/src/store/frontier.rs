@@ -519,4 +519,28 @@ mod tests {
             .count();
         assert_eq!(files, 1, "the shared folder, and no file per host");
     }
+
+    #[test]
+    fn a_host_that_grows_in_its_shared_file_gets_a_file_of_its_own_and_keeps_its_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        let host = "http://big.test:80";
+        let padding = "p".repeat(200);
+        let entries: Vec<QueueEntry> = (0..1500)
+            .map(|i| QueueEntry::seed(&format!("http://big.test/{padding}/{i}"), host))
+            .collect();
+        for batch in entries.chunks(50) {
+            let with_fps: Vec<_> = batch.iter().cloned().map(|e| (0, e)).collect();
+            store.enqueue(&with_fps).unwrap();
+        }
+        assert!(store.queues.is_own(host), "moved when its bucket doubled");
+        assert!(store.queues.path(host).exists());
+        let shared = dir.path().join("frontier").join("shared");
+        let left: u64 = std::fs::read_dir(&shared)
+            .map(|d| d.map(|e| e.unwrap().metadata().unwrap().len()).sum())
+            .unwrap_or(0);
+        assert!(left < 64 * 1024, "{left} bytes left in shared files");
+        assert_eq!(store.queued_for_host(host, 2000).unwrap(), entries);
+        assert_eq!(store.queued_upper_bound(host).unwrap(), 1500);
+    }
 }

@@ -732,7 +732,10 @@ pub(crate) mod tests {
         {
             let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
             // Version 8 kept every host in a file of its own.
-            store.queues.promote(host, &[entry.clone()]).unwrap();
+            store
+                .queues
+                .promote(host, std::slice::from_ref(&entry))
+                .unwrap();
             store
                 .tree
                 .insert(keys::meta_key("format"), &b"8"[..])
@@ -743,7 +746,7 @@ pub(crate) mod tests {
         let reader = Store::open(dir.path(), StoreOptions::read_only()).unwrap();
         assert_eq!(
             reader.queued().map(Result::unwrap).collect::<Vec<_>>(),
-            [entry.clone()]
+            std::slice::from_ref(&entry)
         );
         assert_eq!(format(&reader).as_deref(), Some(&b"8"[..]));
         drop(reader);
