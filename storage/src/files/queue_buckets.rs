@@ -279,7 +279,7 @@ impl Buckets {
                         .ok_or_else(|| undecodable(&path, frame))?,
                 );
             }
-            warn_of_damage(&path, &parsed.damaged);
+            warn_of_damage(&path, host, &parsed.damaged);
             Ok(entries)
         })?
     }
@@ -606,9 +606,11 @@ pub(crate) fn remove_temporaries(dir: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Logs damage in a bucket once per process (as `super::queue_files` does for a host's).
-fn warn_of_damage(path: &Path, damaged: &[(u64, u64)]) {
+/// Logs damage in `host`'s bucket once per process (as `super::queue_files` does for a
+/// host's own file).
+fn warn_of_damage(path: &Path, host: &str, damaged: &[(u64, u64)]) {
+    let whose = format!("shared by host {host} and others");
     for &(at, len) in damaged {
-        super::queue_files::warn_of_damage(path, "(shared file)", at, len);
+        super::queue_files::warn_of_damage(path, &whose, at, len);
     }
 }

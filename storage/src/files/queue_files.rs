@@ -468,9 +468,9 @@ pub struct QueueReader {
 /// past at every refill of its host is logged once.
 static WARNED: Mutex<Option<HashSet<(PathBuf, u64)>>> = Mutex::new(None);
 
-/// Logs, once per process, that `len` bytes at `offset` of `path` (`host`'s queue file)
-/// were damaged and skipped.
-pub(crate) fn warn_of_damage(path: &Path, host: &str, offset: u64, len: u64) {
+/// Logs, once per process, that `len` bytes at `offset` of `path` (the queue file
+/// `whose`: "of host ..." or "shared by host ... and others") were damaged and skipped.
+pub(crate) fn warn_of_damage(path: &Path, whose: &str, offset: u64, len: u64) {
     // A set of plain values, valid after a panic elsewhere.
     let mut warned = WARNED.lock().unwrap_or_else(|p| p.into_inner());
     if !warned
@@ -479,9 +479,13 @@ pub(crate) fn warn_of_damage(path: &Path, host: &str, offset: u64, len: u64) {
     {
         return;
     }
-    let store = path.parent().and_then(Path::parent).unwrap_or(path);
+    let store = path
+        .ancestors()
+        .find(|dir| dir.file_name().is_some_and(|name| name == "frontier"))
+        .and_then(Path::parent)
+        .unwrap_or(path);
     tracing::warn!(
-        "queue file {} of host {host} is damaged at byte {offset}: {len} bytes skipped, 1 queued URL lost; run `crawler check --store {}` to list the damage and `crawler repair --store {}` to rebuild what can be",
+        "queue file {} {whose} is damaged at byte {offset}: {len} bytes skipped, 1 queued URL lost; run `crawler check --store {}` to list the damage and `crawler repair --store {}` to rebuild what can be",
         path.display(),
         store.display(),
         store.display(),
@@ -577,7 +581,7 @@ impl QueueReader {
         self.damaged.push((at, len));
         let host = self.host.as_ref().map_or("", |(h, _)| h.as_str());
         if self.warn {
-            warn_of_damage(&self.path, host, at, len);
+            warn_of_damage(&self.path, &format!("of host {host}"), at, len);
         }
         self.offset += len;
         input.seek(SeekFrom::Start(self.offset)).map_err(io)?;

@@ -268,6 +268,14 @@ impl Store {
                 .join(bucket.path.file_name().unwrap_or_default());
             self.queues
                 .move_bucket(&bucket.path, |path| move_aside(path, &moved))?;
+            let mut hosts: Vec<&str> = bucket.entries.iter().map(|e| e.host.as_str()).collect();
+            hosts.sort_unstable();
+            hosts.dedup();
+            let named = match hosts.len() {
+                0 => String::new(),
+                1..=3 => format!(" (hosts {})", hosts.join(", ")),
+                more => format!(" (hosts {} and {} more)", hosts[..3].join(", "), more - 3),
+            };
             let mut pending = Vec::new();
             for entry in bucket.entries {
                 if !self.is_settled(&entry)? {
@@ -278,7 +286,7 @@ impl Store {
             }
             self.enqueue(&pending)?;
             report.lost.push(format!(
-                "{lost} queued URL{} unreadable in the shared queue file {}; its {} readable queued URLs are queued again, the old file is {}",
+                "{lost} queued URL{} unreadable in the shared queue file {}{named}; its {} readable queued URLs are queued again, the old file is {}",
                 if lost == 1 { "" } else { "s" },
                 bucket.path.display(),
                 pending.len(),
