@@ -884,6 +884,19 @@ mod tests {
             .collect()
     }
 
+    /// `count` entries of `hosts` in turn (the host of entry `i` is `hosts[i % len]`,
+    /// its URL `HOST/i`), appended in one write.
+    fn interleaved(files: &QueueFiles, hosts: &[String], count: usize) -> Vec<QueueEntry> {
+        let entries: Vec<QueueEntry> = (0..count)
+            .map(|i| {
+                let host = &hosts[i % hosts.len()];
+                entry(host, &format!("{host}/{i}"), 1)
+            })
+            .collect();
+        files.append(&entries).unwrap();
+        entries
+    }
+
     fn bucket_len(files: &QueueFiles, host: &str) -> Option<u64> {
         let path = files.buckets.path(bucket_of(host));
         std::fs::metadata(path).ok().map(|m| m.len())
@@ -932,10 +945,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let files = QueueFiles::open(dir.path());
         let hosts = hosts_in_one_bucket(3);
-        let entries: Vec<QueueEntry> = (0..30)
-            .map(|i| entry(&hosts[i % 3], &format!("{}/{i}", hosts[i % 3]), 1))
-            .collect();
-        files.append(&entries).unwrap();
+        interleaved(&files, &hosts, 30);
         let before = bucket_len(&files, &hosts[0]).unwrap();
         // Every even entry settled.
         let settled = |e: &QueueEntry| {
@@ -971,11 +981,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let files = QueueFiles::open(dir.path());
         let hosts = hosts_in_one_bucket(4);
-        let entries: Vec<QueueEntry> = (0..80)
-            .map(|i| entry(&hosts[i % 4], &format!("{}/{i}", hosts[i % 4]), 1))
-            .collect();
+        let entries = interleaved(&files, &hosts, 80);
         let bucket = bucket_of(&hosts[0]);
-        files.append(&entries).unwrap();
         files.compact(bucket, |_| Ok(false)).unwrap();
         assert!(!files.buckets.due(bucket));
         let settled_hosts = || entries[..39].iter().map(|e| e.host.as_str());
