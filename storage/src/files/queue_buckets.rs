@@ -158,8 +158,8 @@ pub struct Buckets {
 pub struct Compacted {
     pub kept: u64,
     pub dropped: u64,
-    /// The hosts moved to files of their own, with their entries.
-    pub promoted: Vec<(String, Vec<QueueEntry>)>,
+    /// The hosts moved to files of their own.
+    pub promoted: Vec<String>,
 }
 
 impl Buckets {
@@ -455,7 +455,8 @@ impl BucketGuard<'_> {
             return Ok(compacted);
         }
         // The live frames, and the bytes each host has among them.
-        let mut live: Vec<(&ParsedFrame, QueueEntry)> = Vec::new();
+        // Frames, not entries, are kept: a bucket of a big host holds thousands.
+        let mut live: Vec<&ParsedFrame> = Vec::new();
         let mut bytes_of: HashMap<&str, usize> = HashMap::new();
         for frame in &parsed.frames {
             let Some(entry) = parsed.entry(frame) else {
@@ -467,27 +468,31 @@ impl BucketGuard<'_> {
                 continue;
             }
             *bytes_of.entry(parsed.host(frame)).or_default() += frame.len;
-            live.push((frame, entry));
+            live.push(frame);
         }
-        let mut promoted: HashMap<&str, Vec<QueueEntry>> = bytes_of
+        let mut promoted: Vec<&str> = bytes_of
             .iter()
             .filter(|(_, &bytes)| bytes > PROMOTE_AT)
-            .map(|(&host, _)| (host, Vec::new()))
+            .map(|(&host, _)| host)
             .collect();
+        promoted.sort_unstable();
         let mut kept = MAGIC.to_vec();
-        for (frame, entry) in live {
-            match promoted.get_mut(parsed.host(frame)) {
-                Some(entries) => entries.push(entry),
-                None => {
-                    kept.extend_from_slice(&parsed.bytes[frame.at..frame.at + frame.len]);
-                    compacted.kept += 1;
-                }
+        for frame in &live {
+            if promoted.binary_search(&parsed.host(frame)).is_err() {
+                kept.extend_from_slice(&parsed.bytes[frame.at..frame.at + frame.len]);
+                compacted.kept += 1;
             }
         }
-        // The promoted hosts' files first: a kill before the bucket is replaced leaves
-        // their entries in both, and readers read the host's own file.
-        for (host, entries) in &promoted {
-            promote(host, entries)?;
+        // The promoted hosts' files first, one host's entries in memory at a time: a kill
+        // before the bucket is replaced leaves their entries in both, and readers read the
+        // host's own file.
+        for &host in &promoted {
+            let entries: Vec<QueueEntry> = live
+                .iter()
+                .filter(|frame| parsed.host(frame) == host)
+                .filter_map(|frame| parsed.entry(frame))
+                .collect();
+            promote(host, &entries)?;
         }
         self.buckets.handles.remove(&self.bucket);
         self.buckets.forget_cached();
@@ -508,11 +513,7 @@ impl BucketGuard<'_> {
         self.state.frames = Some(compacted.kept);
         self.state.settled = 0;
         self.state.unsynced = false;
-        compacted.promoted = promoted
-            .into_iter()
-            .map(|(host, entries)| (host.to_owned(), entries))
-            .collect();
-        compacted.promoted.sort_by(|a, b| a.0.cmp(&b.0));
+        compacted.promoted = promoted.into_iter().map(str::to_owned).collect();
         Ok(compacted)
     }
 }
