@@ -7,14 +7,14 @@
 //! key; a host only gets a file of its own (`super::queue_files`) once its live entries
 //! in its bucket outgrow [`PROMOTE_AT`] bytes, when a compaction moves them there. A
 //! bounded number of files, each holding hundreds of hosts: about 70 bytes per queued
-//! URL whatever the number of hosts.
+//! URL from a hundred thousand hosts up.
 //!
 //! A bucket is a magic line, then frames (`super::frame`) whose payload is the host key
 //! (`u32` length + bytes) followed by the entry in the queue files' form. Appends hold
 //! the bucket's mutex for one `write`, so one host's entries keep their order. There is
 //! no cursor: a reader reads the whole bucket (tens of KB) and keeps the frames of its
-//! host; the last bucket read is kept parsed, so reading host after host of a bucket
-//! (a resumed crawl loading its frontier) reads it once.
+//! host, comparing host keys byte by byte; the last bucket read is kept, so reading host
+//! after host of a bucket (a resumed crawl loading its frontier) reads it once.
 //!
 //! **Compaction** keeps buckets as small as what they hold: a bucket is rewritten
 //! without its settled entries (the caller's `settled` test, the same that decides what
@@ -44,15 +44,16 @@ use crate::record::QueueEntry;
 use crate::StoreError;
 
 const MAGIC: &[u8; 8] = b"crawlb1\n";
-/// Shared files at most: 1,024 blocks (4 MiB on ext4) are the floor of the frontier's
-/// disk, and a million hosts make buckets of about 70 KB, read whole for one host.
-pub const BUCKETS: u64 = 1024;
+/// Shared files at most: 2,048 blocks (8 MiB on ext4) are the floor of the frontier's
+/// disk (what 100,000 hosts with a URL each fill anyway), and a million such hosts make
+/// buckets of about 32 KB, read whole to load one host.
+pub const BUCKETS: u64 = 2048;
 /// Live bytes of one host's entries in its bucket past which a compaction moves them to
 /// a file of the host's own: about one filesystem block, what that file costs anyway.
 pub const PROMOTE_AT: usize = 4096;
 /// A bucket is compacted when it is at least this large and twice its size after its
 /// last compaction (a host appending much gets its own file soon). Above what a million
-/// hosts with one URL each put in a bucket (about 70 KB), so that seeding them does not
+/// hosts with one URL each put in a bucket (about 32 KB), so that seeding them does not
 /// compact every bucket.
 const GROWN_AT: u64 = 256 * 1024;
 /// ... or once half of its entries were settled since; when this process has not
@@ -96,10 +97,6 @@ struct Parsed {
     damaged: Vec<(u64, u64)>,
     /// Where the whole frames end (a torn tail after it).
     end: u64,
-    /// The frames of each host key, by index in `frames`.
-    by_host: HashMap<String, Vec<usize>>,
-    /// The host keys in the order of their first frames.
-    order: Vec<String>,
 }
 
 struct ParsedFrame {
@@ -120,20 +117,21 @@ impl Parsed {
 
     /// The distinct host keys, in the order of their first frames.
     fn hosts(&self) -> Vec<String> {
-        self.order.clone()
+        let mut seen = std::collections::HashSet::new();
+        self.frames
+            .iter()
+            .map(|frame| self.host(frame))
+            .filter(|host| seen.insert(*host))
+            .map(str::to_owned)
+            .collect()
     }
 
-    fn index_hosts(&mut self) {
-        for (i, frame) in self.frames.iter().enumerate() {
-            let host = std::str::from_utf8(&self.bytes[frame.host.clone()]).unwrap_or("");
-            match self.by_host.get_mut(host) {
-                Some(frames) => frames.push(i),
-                None => {
-                    self.by_host.insert(host.to_owned(), vec![i]);
-                    self.order.push(host.to_owned());
-                }
-            }
-        }
+    /// The frames of `host`: a comparison of bytes per frame, nothing allocated for the
+    /// other hosts (a broad crawl loads its hosts one at a time, in no bucket's order).
+    fn frames_of<'a>(&'a self, host: &'a str) -> impl Iterator<Item = &'a ParsedFrame> + 'a {
+        self.frames
+            .iter()
+            .filter(move |frame| &self.bytes[frame.host.clone()] == host.as_bytes())
     }
 }
 
@@ -271,8 +269,7 @@ impl Buckets {
                 return Ok(Vec::new());
             };
             let mut entries = Vec::new();
-            for &i in parsed.by_host.get(host).map_or(&[][..], Vec::as_slice) {
-                let frame = &parsed.frames[i];
+            for frame in parsed.frames_of(host) {
                 entries.push(
                     parsed
                         .entry(frame)
@@ -579,18 +576,14 @@ fn read_bucket(path: &Path, bucket: u64) -> Result<Option<Parsed>, StoreError> {
     // The file as read: a length past what was read (an append since) reads again.
     let mut identity = identity(&meta);
     identity.3 = bytes.len() as u64;
-    let mut parsed = Parsed {
+    Ok(Some(Parsed {
         bucket,
         identity,
         bytes,
         frames,
         damaged,
         end: (base + end) as u64,
-        by_host: HashMap::new(),
-        order: Vec::new(),
-    };
-    parsed.index_hosts();
-    Ok(Some(parsed))
+    }))
 }
 
 /// Deletes the temporary files of compactions a kill interrupted.
