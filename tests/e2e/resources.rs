@@ -66,6 +66,47 @@ fn a_crawl_of_2000_hosts_stores_every_page_under_a_limit_of_256_open_files() {
     assert_eq!(summary["errors"], serde_json::json!({}), "{summary}");
 }
 
+/// A broad crawl stopped early keeps its small hosts' queues in shared files: 3,000 hosts
+/// with one URL each left queued take at most 2,048 files, not a file (a 4 KiB block and
+/// an inode) per host.
+#[test]
+fn a_crawl_stopped_with_3000_hosts_queued_keeps_them_in_a_bounded_number_of_files() {
+    let web = WebConfig {
+        hosts: 3000,
+        pages: 1,
+        page_bytes: 500,
+        links_per_page: 0,
+    };
+    let crawled = Scenario::web(web)
+        .flags(&["--per-host-rate", "0", "--max-pages", "1"])
+        .crawl();
+    let summary = crawled.summary();
+    let queued = summary["queued_left"].as_u64().unwrap_or_default();
+    assert!(queued > 2_900, "the budget stopped it early: {summary}");
+    let (mut files, mut bytes) = (0u64, 0u64);
+    let mut dirs = vec![Path::new(&crawled.store()).join("frontier")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::metadata(&path).unwrap();
+            if meta.is_dir() {
+                dirs.push(path);
+            } else {
+                files += 1;
+                bytes += std::os::unix::fs::MetadataExt::blocks(&meta) * 512;
+            }
+        }
+    }
+    assert!(
+        files <= 2_048,
+        "{files} queue files for {queued} queued hosts"
+    );
+    assert!(
+        bytes / queued < 4_096,
+        "{bytes} bytes of queue files for {queued} queued hosts"
+    );
+}
+
 /// A filesystem mounted on a directory until dropped: a small tmpfs, or a read-only
 /// view of another directory.
 struct Mount {

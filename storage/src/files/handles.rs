@@ -79,6 +79,11 @@ impl<K: Hash + Eq + Clone> OpenFiles<K> {
         lru.files.insert(key, (file, now));
     }
 
+    /// Forgets `key`'s file (replaced on disk: a handle would write to the old one).
+    pub(crate) fn remove(&self, key: &K) {
+        self.lock().files.remove(key);
+    }
+
     /// Forgets every file.
     pub(crate) fn clear(&self) {
         self.lock().files.clear();

@@ -6,6 +6,7 @@
 pub(crate) mod body_log;
 pub(crate) mod frame;
 pub(crate) mod handles;
+pub(crate) mod queue_buckets;
 pub(crate) mod queue_files;
 pub(crate) mod seen_table;
 
@@ -44,6 +45,28 @@ pub(crate) fn start_writeback(file: &File, offset: u64, len: u64) {
 
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn start_writeback(_file: &File, _offset: u64, _len: u64) {}
+
+/// Writes `bytes` as the whole of `path`: to a temporary file beside it, synced, then
+/// renamed over it, so that a kill leaves the old file or the new one, never a mix.
+pub(crate) fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".tmp");
+    let temporary = std::path::PathBuf::from(temporary);
+    let write = || -> std::io::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut file = handles::open_retrying(|| File::create(&temporary), || {})?;
+        std::io::Write::write_all(&mut file, bytes)?;
+        file.sync_data()?;
+        std::fs::rename(&temporary, path)
+    };
+    write().map_err(|e| StoreError::io(path, e))?;
+    if let Some(dir) = path.parent() {
+        sync_dir(dir);
+    }
+    Ok(())
+}
 
 /// Bytes of the files directly in `dir` (0 when it does not exist yet).
 pub(crate) fn dir_size(dir: &Path) -> u64 {

@@ -41,6 +41,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::frame;
 use super::handles::{self, OpenFiles};
+use super::queue_buckets::{self, bucket_of, BucketContents, Buckets, Compacted};
 use crate::record::QueueEntry;
 use crate::StoreError;
 
@@ -61,9 +62,38 @@ struct HostFile {
 
 pub struct QueueFiles {
     dir: PathBuf,
+    /// The hosts with files of their own that this process met: a few big hosts, not
+    /// every host (the others are in `buckets`).
     files: Mutex<HashMap<String, Arc<HostFile>>>,
     /// Open handles, by host key.
     handles: OpenFiles<String>,
+    /// The shared files of the hosts without a file of their own.
+    buckets: Buckets,
+}
+
+/// One host's queue, as read: its own file from a cursor, or its entries in its bucket.
+pub enum HostQueue {
+    Own(QueueReader),
+    Shared(std::vec::IntoIter<QueueEntry>),
+}
+
+impl HostQueue {
+    /// The next entry; `None` at the end.
+    pub fn next_entry(&mut self) -> Result<Option<QueueEntry>, StoreError> {
+        match self {
+            HostQueue::Own(reader) => reader.next_entry(),
+            HostQueue::Shared(entries) => Ok(entries.next()),
+        }
+    }
+
+    /// Where the next entry is in the host's own file; 0 for a host without one (there
+    /// is no cursor in a shared file).
+    pub fn offset(&self) -> u64 {
+        match self {
+            HostQueue::Own(reader) => reader.offset,
+            HostQueue::Shared(_) => 0,
+        }
+    }
 }
 
 impl QueueFiles {
@@ -72,16 +102,17 @@ impl QueueFiles {
             dir: dir.to_path_buf(),
             files: Mutex::new(HashMap::new()),
             handles: OpenFiles::new(MAX_OPEN),
+            buckets: Buckets::open(&dir.join("shared")),
         }
     }
 
-    /// The file of a host key.
+    /// The own file of a host key (which may not exist).
     pub fn path(&self, host: &str) -> PathBuf {
         let hash = xxhash_rust::xxh3::xxh3_64(host.as_bytes());
         self.dir.join(format!("{hash:016x}.q"))
     }
 
-    /// Forgets `host`'s file (moved away by a repair): the next append creates a new one.
+    /// Forgets `host`'s file (moved away by a repair): the next append goes to its bucket.
     pub fn forget(&self, host: &str) {
         self.lock_files().remove(host);
         self.handles.clear();
@@ -92,39 +123,131 @@ impl QueueFiles {
         self.files.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn host_file(&self, host: &str) -> Arc<HostFile> {
+    /// `host`'s own file, when it has one (a `stat` for a host without).
+    fn own_file(&self, host: &str) -> Option<Arc<HostFile>> {
         let mut files = self.lock_files();
         if let Some(file) = files.get(host) {
-            return Arc::clone(file);
+            return Some(Arc::clone(file));
+        }
+        let path = self.path(host);
+        if !path.exists() {
+            return None;
         }
         let file = Arc::new(HostFile {
-            path: self.path(host),
+            path,
             append: Mutex::new(()),
             unsynced: Mutex::new(false),
         });
         files.insert(host.to_owned(), Arc::clone(&file));
-        file
+        Some(file)
     }
 
-    /// Appends entries to their hosts' files, one `write` per host. Entries of one host
-    /// keep their order.
+    /// Whether `host` has a file of its own (its entries in its bucket, if any, are
+    /// copies a compaction killed midway left).
+    pub fn is_own(&self, host: &str) -> bool {
+        self.own_file(host).is_some()
+    }
+
+    /// Appends entries to their hosts' queues, one `write` per host: the host's own
+    /// file when it has one, else its bucket. Entries of one host keep their order.
+    /// Returns the buckets appended to, for [`QueueFiles::compact_if_due`].
     pub fn append<'a>(
         &self,
         entries: impl IntoIterator<Item = &'a QueueEntry>,
-    ) -> Result<(), StoreError> {
-        let mut by_host: HashMap<&str, Vec<u8>> = HashMap::new();
+    ) -> Result<Vec<u64>, StoreError> {
+        let mut by_host: HashMap<&str, Vec<Vec<u8>>> = HashMap::new();
         for entry in entries {
-            let frames = by_host.entry(entry.host.as_str()).or_default();
-            frame::push(frames, &encode_entry(entry));
+            by_host
+                .entry(entry.host.as_str())
+                .or_default()
+                .push(encode_entry(entry));
         }
-        for (host, frames) in by_host {
-            self.append_frames(host, &frames)?;
+        let mut touched = Vec::new();
+        for (host, encoded) in by_host {
+            let bucket = bucket_of(host);
+            // Decided under the bucket's mutex: a compaction moving the host to a file
+            // of its own holds it.
+            let mut guard = self.buckets.lock(bucket);
+            if let Some(file) = self.own_file(host) {
+                drop(guard);
+                let mut frames = Vec::new();
+                for entry in &encoded {
+                    frame::push(&mut frames, entry);
+                }
+                self.append_frames(&file, host, &frames)?;
+            } else {
+                guard.append(host, &encoded)?;
+                touched.push(bucket);
+            }
         }
+        Ok(touched)
+    }
+
+    /// Tells the buckets that these entries are settled (their records written); returns
+    /// the buckets they are in, for [`QueueFiles::compact_if_due`].
+    pub fn settled<'a>(&self, hosts: impl IntoIterator<Item = &'a str>) -> Vec<u64> {
+        let mut counts: HashMap<&str, u64> = HashMap::new();
+        for host in hosts {
+            *counts.entry(host).or_default() += 1;
+        }
+        let mut touched = Vec::new();
+        for (host, count) in counts {
+            if !self.lock_files().contains_key(host) {
+                self.buckets.settled(host, count);
+                touched.push(bucket_of(host));
+            }
+        }
+        touched
+    }
+
+    /// Compacts `bucket` when it is due (see `super::queue_buckets`): its entries that
+    /// are `settled` go, and hosts with many left move to files of their own.
+    pub fn compact_if_due(
+        &self,
+        bucket: u64,
+        settled: impl Fn(&QueueEntry) -> Result<bool, StoreError>,
+    ) -> Result<Option<Compacted>, StoreError> {
+        if !self.buckets.due(bucket) {
+            return Ok(None);
+        }
+        self.compact(bucket, settled).map(Some)
+    }
+
+    /// Compacts `bucket` now.
+    pub fn compact(
+        &self,
+        bucket: u64,
+        settled: impl Fn(&QueueEntry) -> Result<bool, StoreError>,
+    ) -> Result<Compacted, StoreError> {
+        let mut guard = self.buckets.lock(bucket);
+        let mut own: HashMap<String, bool> = HashMap::new();
+        let dropped = |entry: &QueueEntry| {
+            let is_own = match own.get(&entry.host) {
+                Some(&is_own) => is_own,
+                None => {
+                    let is_own = self.is_own(&entry.host);
+                    own.insert(entry.host.clone(), is_own);
+                    is_own
+                }
+            };
+            Ok(is_own || settled(entry)?)
+        };
+        guard.compact(dropped, |host, entries| self.promote(host, entries))
+    }
+
+    /// Writes `host`'s own file whole with `entries`, durably.
+    pub(crate) fn promote(&self, host: &str, entries: &[QueueEntry]) -> Result<(), StoreError> {
+        let mut bytes = MAGIC.to_vec();
+        frame::push(&mut bytes, host.as_bytes());
+        for entry in entries {
+            frame::push(&mut bytes, &encode_entry(entry));
+        }
+        super::write_whole(&self.path(host), &bytes)?;
+        self.own_file(host);
         Ok(())
     }
 
-    fn append_frames(&self, host: &str, frames: &[u8]) -> Result<(), StoreError> {
-        let file = self.host_file(host);
+    fn append_frames(&self, file: &HostFile, host: &str, frames: &[u8]) -> Result<(), StoreError> {
         let _append = file.append.lock().unwrap_or_else(|p| p.into_inner());
         let open = self
             .handles
@@ -148,8 +271,8 @@ impl QueueFiles {
         Ok(file)
     }
 
-    /// The host keys that have a queue file, read from their first frames.
-    pub fn hosts(&self) -> Result<Vec<String>, StoreError> {
+    /// The host keys that have files of their own, read from their first frames.
+    pub fn own_hosts(&self) -> Result<Vec<String>, StoreError> {
         let Ok(entries) = std::fs::read_dir(&self.dir) else {
             return Ok(Vec::new());
         };
@@ -166,8 +289,68 @@ impl QueueFiles {
         Ok(hosts)
     }
 
-    /// Reads `host`'s entries from `cursor` (0: from the first entry).
-    pub fn reader(&self, host: &str, cursor: u64) -> Result<QueueReader, StoreError> {
+    /// The buckets that have a file.
+    pub fn buckets(&self) -> Result<Vec<u64>, StoreError> {
+        Ok(self.buckets.files()?.into_iter().map(|(b, _)| b).collect())
+    }
+
+    /// The host keys with entries in `bucket` and no file of their own, in the order
+    /// of their first entries.
+    pub fn shared_hosts(&self, bucket: u64) -> Result<Vec<String>, StoreError> {
+        let mut hosts = self.buckets.hosts_in(bucket)?;
+        hosts.retain(|host| !self.is_own(host));
+        Ok(hosts)
+    }
+
+    /// Every bucket file's readable entries and damage (for `check` and `repair`).
+    pub fn bucket_contents(&self) -> Result<Vec<BucketContents>, StoreError> {
+        let mut all = Vec::new();
+        for (_, path) in self.buckets.files()? {
+            all.push(self.buckets.contents(&path)?);
+        }
+        Ok(all)
+    }
+
+    /// Moves a bucket file away (to `to`, by `repair`) and forgets what was known of it.
+    pub fn move_bucket(
+        &self,
+        path: &Path,
+        to: impl FnOnce(&Path) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let bucket = self
+            .buckets
+            .files()?
+            .into_iter()
+            .find(|(_, p)| p == path)
+            .map(|(b, _)| b);
+        let Some(bucket) = bucket else {
+            return Ok(());
+        };
+        let guard = self.buckets.lock(bucket);
+        to(path)?;
+        drop(guard);
+        self.buckets.forget(bucket);
+        Ok(())
+    }
+
+    /// Reads `host`'s queue: its own file from `cursor` (0: from the first entry), or
+    /// its entries in its bucket.
+    pub fn reader(&self, host: &str, cursor: u64) -> Result<HostQueue, StoreError> {
+        if self.lock_files().contains_key(host) {
+            // Known to have its own file (never taken back while the store is open).
+            return self.own_reader(host, cursor).map(HostQueue::Own);
+        }
+        // The bucket first: a compaction creates the host's file before it replaces the
+        // bucket, so a host found without a file after this read has its entries in it.
+        let shared = self.buckets.entries_of(host)?;
+        if self.is_own(host) {
+            return self.own_reader(host, cursor).map(HostQueue::Own);
+        }
+        Ok(HostQueue::Shared(shared.into_iter()))
+    }
+
+    /// Reads `host`'s own file from `cursor` (0: from the first entry).
+    pub fn own_reader(&self, host: &str, cursor: u64) -> Result<QueueReader, StoreError> {
         let path = self.path(host);
         let reader = QueueReader::open(&path, cursor)?;
         match &reader.host {
@@ -179,13 +362,15 @@ impl QueueFiles {
         }
     }
 
-    /// Truncates every queue file at its first damaged frame at or after its host's
-    /// cursor (`cursor_of`), and deletes files whose host frame is incomplete. Run
-    /// after an unclean stop, before anything is appended.
+    /// Truncates every own queue file at its first damaged frame at or after its host's
+    /// cursor (`cursor_of`), deletes files whose host frame is incomplete, and cuts the
+    /// buckets' torn tails. Run after an unclean stop, before anything is appended.
     pub fn repair(
         &self,
         cursor_of: impl Fn(&str) -> Result<u64, StoreError>,
     ) -> Result<(), StoreError> {
+        queue_buckets::remove_temporaries(&self.dir)?;
+        self.buckets.repair()?;
         let Ok(entries) = std::fs::read_dir(&self.dir) else {
             return Ok(());
         };
@@ -234,7 +419,7 @@ impl QueueFiles {
                 *unsynced = false;
             }
         }
-        Ok(())
+        self.buckets.sync()
     }
 
     /// Deletes every queue file (and forgets their open handles). Only for a frontier
@@ -242,6 +427,7 @@ impl QueueFiles {
     pub fn remove_all(&self) -> Result<(), StoreError> {
         self.lock_files().clear();
         self.handles.clear();
+        self.buckets.remove_all()?;
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -258,7 +444,7 @@ impl QueueFiles {
 
     /// Bytes of all queue files.
     pub fn size_on_disk(&self) -> u64 {
-        crate::files::dir_size(&self.dir)
+        crate::files::dir_size(&self.dir) + self.buckets.size_on_disk()
     }
 }
 
@@ -282,9 +468,9 @@ pub struct QueueReader {
 /// past at every refill of its host is logged once.
 static WARNED: Mutex<Option<HashSet<(PathBuf, u64)>>> = Mutex::new(None);
 
-/// Logs, once per process, that `len` bytes at `offset` of `path` (`host`'s queue file)
-/// were damaged and skipped.
-fn warn_of_damage(path: &Path, host: &str, offset: u64, len: u64) {
+/// Logs, once per process, that `len` bytes at `offset` of `path` (the queue file
+/// `whose`: "of host ..." or "shared by host ... and others") were damaged and skipped.
+pub(crate) fn warn_of_damage(path: &Path, whose: &str, offset: u64, len: u64) {
     // A set of plain values, valid after a panic elsewhere.
     let mut warned = WARNED.lock().unwrap_or_else(|p| p.into_inner());
     if !warned
@@ -293,9 +479,13 @@ fn warn_of_damage(path: &Path, host: &str, offset: u64, len: u64) {
     {
         return;
     }
-    let store = path.parent().and_then(Path::parent).unwrap_or(path);
+    let store = path
+        .ancestors()
+        .find(|dir| dir.file_name().is_some_and(|name| name == "frontier"))
+        .and_then(Path::parent)
+        .unwrap_or(path);
     tracing::warn!(
-        "queue file {} of host {host} is damaged at byte {offset}: {len} bytes skipped, 1 queued URL lost; run `crawler check --store {}` to list the damage and `crawler repair --store {}` to rebuild what can be",
+        "queue file {} {whose} is damaged at byte {offset}: {len} bytes skipped, 1 queued URL lost; run `crawler check --store {}` to list the damage and `crawler repair --store {}` to rebuild what can be",
         path.display(),
         store.display(),
         store.display(),
@@ -391,7 +581,7 @@ impl QueueReader {
         self.damaged.push((at, len));
         let host = self.host.as_ref().map_or("", |(h, _)| h.as_str());
         if self.warn {
-            warn_of_damage(&self.path, host, at, len);
+            warn_of_damage(&self.path, &format!("of host {host}"), at, len);
         }
         self.offset += len;
         input.seek(SeekFrom::Start(self.offset)).map_err(io)?;
@@ -439,7 +629,7 @@ fn encode_entry(entry: &QueueEntry) -> Vec<u8> {
     out
 }
 
-fn decode_entry(bytes: &[u8], host: &str) -> Option<QueueEntry> {
+pub(crate) fn decode_entry(bytes: &[u8], host: &str) -> Option<QueueEntry> {
     let depth = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?);
     let hops = *bytes.get(4)?;
     let flags = *bytes.get(5)?;
@@ -481,11 +671,11 @@ fn decode_entry(bytes: &[u8], host: &str) -> Option<QueueEntry> {
 /// until `limit` are found. Returns them and the new cursor: the offset after the
 /// settled entries at the front.
 pub fn load(
-    reader: &mut QueueReader,
+    reader: &mut HostQueue,
     limit: usize,
     settled: impl Fn(&QueueEntry) -> Result<bool, StoreError>,
 ) -> Result<(Vec<QueueEntry>, u64), StoreError> {
-    let mut cursor = reader.offset;
+    let mut cursor = reader.offset();
     let mut taken = Vec::new();
     let mut urls = HashSet::new();
     while taken.len() < limit {
@@ -494,7 +684,7 @@ pub fn load(
         };
         if settled(&entry)? {
             if taken.is_empty() {
-                cursor = reader.offset;
+                cursor = reader.offset();
             }
             continue;
         }
@@ -523,6 +713,11 @@ mod tests {
         load(&mut reader, usize::MAX, |_| Ok(false)).unwrap().0
     }
 
+    /// Gives `host` a file of its own, as a compaction does for a big host.
+    fn own(files: &QueueFiles, host: &str) {
+        files.promote(host, &[]).unwrap();
+    }
+
     #[test]
     fn entries_read_back_per_host_in_the_order_appended() {
         let dir = tempfile::tempdir().unwrap();
@@ -537,7 +732,6 @@ mod tests {
         files.append([&a[2]]).unwrap();
         assert_eq!(read_all(&files, "a:80"), a);
         assert_eq!(read_all(&files, "b:80"), b);
-        assert_eq!(files.hosts().unwrap(), ["a:80", "b:80"]);
         assert!(read_all(&files, "c:80").is_empty());
     }
 
@@ -545,6 +739,7 @@ mod tests {
     /// file and the file's length.
     fn one_entry(dir: &Path) -> (QueueFiles, QueueEntry, PathBuf, u64) {
         let files = QueueFiles::open(dir);
+        own(&files, "a:80");
         let first = entry("a:80", "a/1", 1);
         files.append([&first]).unwrap();
         let path = files.path("a:80");
@@ -601,10 +796,15 @@ mod tests {
         std::fs::write(&path, &bytes).unwrap();
 
         let files = QueueFiles::open(dir.path());
-        let mut reader = files.reader("a:80", 0).unwrap();
+        let mut reader = files.own_reader("a:80", 0).unwrap();
         reader.warn = false;
-        let read = load(&mut reader, usize::MAX, |_| Ok(false)).unwrap().0;
+        let read = load(&mut HostQueue::Own(reader), usize::MAX, |_| Ok(false))
+            .unwrap()
+            .0;
         assert_eq!(read, [first.clone(), third.clone()]);
+        let mut reader = files.own_reader("a:80", 0).unwrap();
+        reader.warn = false;
+        while reader.next_entry().unwrap().is_some() {}
         assert_eq!(reader.damaged.len(), 1);
         assert_eq!(reader.damaged[0].0, whole);
         // Repair after a kill cuts torn ends only: what follows damage stays.
@@ -616,6 +816,7 @@ mod tests {
     fn a_file_cut_inside_its_host_frame_is_deleted_by_repair() {
         let dir = tempfile::tempdir().unwrap();
         let files = QueueFiles::open(dir.path());
+        own(&files, "a:80");
         files.append([&entry("a:80", "a/1", 1)]).unwrap();
         let path = files.path("a:80");
         OpenOptions::new()
@@ -624,15 +825,17 @@ mod tests {
             .unwrap()
             .set_len(12)
             .unwrap();
+        files.forget("a:80");
         files.repair(|_| Ok(0)).unwrap();
         assert!(!path.exists());
-        assert!(files.hosts().unwrap().is_empty());
+        assert!(files.own_hosts().unwrap().is_empty());
     }
 
     #[test]
     fn loading_skips_settled_entries_and_duplicates_and_moves_the_cursor_over_the_settled_front() {
         let dir = tempfile::tempdir().unwrap();
         let files = QueueFiles::open(dir.path());
+        own(&files, "a:80");
         let urls = ["a/1", "a/2", "a/3", "a/2", "a/4", "a/5"];
         let entries: Vec<_> = urls.iter().map(|u| entry("a:80", u, 1)).collect();
         files.append(&entries).unwrap();
@@ -654,6 +857,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let files = QueueFiles::open(dir.path());
         let hosts: Vec<String> = (0..MAX_OPEN * 2 + 7).map(|i| format!("h{i}:80")).collect();
+        for host in &hosts[..MAX_OPEN + 3] {
+            own(&files, host);
+        }
         for round in 0..3 {
             let entries: Vec<_> = hosts
                 .iter()
@@ -666,5 +872,248 @@ mod tests {
             let urls: Vec<_> = read_all(&files, host).into_iter().map(|e| e.url).collect();
             assert_eq!(urls, [0, 1, 2].map(|r| format!("{host}/{r}")));
         }
+    }
+
+    /// `count` host keys that share one bucket.
+    fn hosts_in_one_bucket(count: usize) -> Vec<String> {
+        let bucket = bucket_of("h0:80");
+        (0..)
+            .map(|i| format!("h{i}:80"))
+            .filter(|h| bucket_of(h) == bucket)
+            .take(count)
+            .collect()
+    }
+
+    /// `count` entries of `hosts` in turn (the host of entry `i` is `hosts[i % len]`,
+    /// its URL `HOST/i`), appended in one write.
+    fn interleaved(files: &QueueFiles, hosts: &[String], count: usize) -> Vec<QueueEntry> {
+        let entries: Vec<QueueEntry> = (0..count)
+            .map(|i| {
+                let host = &hosts[i % hosts.len()];
+                entry(host, &format!("{host}/{i}"), 1)
+            })
+            .collect();
+        files.append(&entries).unwrap();
+        entries
+    }
+
+    fn bucket_len(files: &QueueFiles, host: &str) -> Option<u64> {
+        let path = files.buckets.path(bucket_of(host));
+        std::fs::metadata(path).ok().map(|m| m.len())
+    }
+
+    fn urls(entries: &[QueueEntry]) -> Vec<&str> {
+        entries.iter().map(|e| e.url.as_str()).collect()
+    }
+
+    #[test]
+    fn many_small_hosts_share_a_bounded_number_of_files_and_read_back_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = QueueFiles::open(dir.path());
+        let hosts: Vec<String> = (0..5_000).map(|i| format!("http://h{i}.test:80")).collect();
+        for round in 0..2 {
+            let entries: Vec<_> = hosts
+                .iter()
+                .map(|h| entry(h, &format!("{h}/{round}"), 1))
+                .collect();
+            files.append(&entries).unwrap();
+        }
+        let own_files = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().is_file())
+            .count();
+        let shared = files.buckets.files().unwrap();
+        assert_eq!(own_files, 0);
+        assert!(shared.len() as u64 <= queue_buckets::BUCKETS);
+        let bytes: u64 = shared
+            .iter()
+            .map(|(_, p)| p.metadata().unwrap().len())
+            .sum();
+        assert!(
+            bytes / (hosts.len() as u64) < 300,
+            "{bytes} bytes for {} hosts",
+            hosts.len()
+        );
+        for host in hosts.iter().step_by(97) {
+            let read = read_all(&files, host);
+            assert_eq!(urls(&read), [format!("{host}/0"), format!("{host}/1")]);
+        }
+    }
+
+    #[test]
+    fn a_compaction_drops_settled_entries_keeps_each_hosts_order_and_deletes_an_empty_bucket() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = QueueFiles::open(dir.path());
+        let hosts = hosts_in_one_bucket(3);
+        interleaved(&files, &hosts, 30);
+        let before = bucket_len(&files, &hosts[0]).unwrap();
+        // Every even entry settled.
+        let settled = |e: &QueueEntry| {
+            let n: usize = e.url.rsplit('/').next().unwrap().parse().unwrap();
+            Ok(n.is_multiple_of(2))
+        };
+        let bucket = bucket_of(&hosts[0]);
+        let compacted = files.compact(bucket, settled).unwrap();
+        assert_eq!((compacted.kept, compacted.dropped), (15, 15));
+        assert!(bucket_len(&files, &hosts[0]).unwrap() < before * 6 / 10);
+        for (h, host) in hosts.iter().enumerate() {
+            let expected: Vec<String> = (0..30)
+                .filter(|i| i % 3 == h && i % 2 == 1)
+                .map(|i| format!("{host}/{i}"))
+                .collect();
+            assert_eq!(urls(&read_all(&files, host)), expected);
+        }
+        // Appends after a compaction go to the new file.
+        let late = entry(&hosts[1], "late", 1);
+        files.append([&late]).unwrap();
+        assert_eq!(read_all(&files, &hosts[1]).last(), Some(&late));
+        files.compact(bucket, |_| Ok(true)).unwrap();
+        assert_eq!(
+            bucket_len(&files, &hosts[0]),
+            None,
+            "a bucket with nothing queued is deleted"
+        );
+        assert!(read_all(&files, &hosts[1]).is_empty());
+    }
+
+    #[test]
+    fn a_bucket_is_due_once_half_its_entries_were_settled_since_its_last_compaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = QueueFiles::open(dir.path());
+        let hosts = hosts_in_one_bucket(4);
+        let entries = interleaved(&files, &hosts, 80);
+        let bucket = bucket_of(&hosts[0]);
+        files.compact(bucket, |_| Ok(false)).unwrap();
+        assert!(!files.buckets.due(bucket));
+        let settled_hosts = || entries[..39].iter().map(|e| e.host.as_str());
+        assert_eq!(files.settled(settled_hosts()).len(), 4);
+        assert!(!files.buckets.due(bucket), "39 of 80 settled");
+        files.settled([hosts[0].as_str()]);
+        assert!(files.buckets.due(bucket), "40 of 80 settled");
+        let settled = |e: &QueueEntry| Ok(entries[..40].contains(e));
+        assert!(files.compact_if_due(bucket, settled).unwrap().is_some());
+        assert!(!files.buckets.due(bucket));
+        assert_eq!(read_all(&files, &hosts[0]).len(), 10);
+    }
+
+    #[test]
+    fn a_host_past_the_threshold_moves_to_a_file_of_its_own_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = QueueFiles::open(dir.path());
+        let hosts = hosts_in_one_bucket(2);
+        let (big, small) = (&hosts[0], &hosts[1]);
+        let mut expected: Vec<QueueEntry> = (0..100)
+            .map(|i| entry(big, &format!("{big}/a-rather-long-path/{i}"), 1))
+            .collect();
+        files.append(&expected).unwrap();
+        files.append([&entry(small, "s/1", 1)]).unwrap();
+        let compacted = files.compact(bucket_of(big), |_| Ok(false)).unwrap();
+        assert_eq!(compacted.promoted, std::slice::from_ref(big));
+        assert!(files.is_own(big) && files.path(big).exists());
+        assert!(!files.is_own(small));
+        let shared_before = bucket_len(&files, small).unwrap();
+        let later = entry(big, "later", 2);
+        files.append([&later]).unwrap();
+        expected.push(later);
+        assert_eq!(
+            bucket_len(&files, small).unwrap(),
+            shared_before,
+            "appended to its own file"
+        );
+        assert_eq!(read_all(&files, big), expected);
+        assert_eq!(urls(&read_all(&files, small)), ["s/1"]);
+        // A new process finds the host's file.
+        drop(files);
+        let files = QueueFiles::open(dir.path());
+        assert_eq!(read_all(&files, big), expected);
+        assert_eq!(files.own_hosts().unwrap(), std::slice::from_ref(big));
+        assert_eq!(
+            files.shared_hosts(bucket_of(big)).unwrap(),
+            std::slice::from_ref(small)
+        );
+    }
+
+    #[test]
+    fn a_kill_between_promoting_a_host_and_rewriting_its_bucket_reads_its_entries_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let hosts = hosts_in_one_bucket(2);
+        let entries: Vec<QueueEntry> = (0..5)
+            .map(|i| entry(&hosts[0], &format!("a/{i}"), 1))
+            .collect();
+        {
+            let files = QueueFiles::open(dir.path());
+            files.append(&entries).unwrap();
+            files.append([&entry(&hosts[1], "b/1", 1)]).unwrap();
+            // The host's file is written; the kill comes before the bucket is replaced.
+            files.promote(&hosts[0], &entries).unwrap();
+        }
+        let files = QueueFiles::open(dir.path());
+        files.repair(|_| Ok(0)).unwrap();
+        assert_eq!(read_all(&files, &hosts[0]), entries);
+        assert_eq!(
+            files.shared_hosts(bucket_of(&hosts[0])).unwrap(),
+            [hosts[1].clone()]
+        );
+        // The next compaction drops the copies left in the bucket.
+        let compacted = files.compact(bucket_of(&hosts[0]), |_| Ok(false)).unwrap();
+        assert_eq!((compacted.kept, compacted.dropped), (1, 5));
+        assert_eq!(read_all(&files, &hosts[0]), entries);
+    }
+
+    #[test]
+    fn a_torn_bucket_tail_is_cut_and_appends_after_it_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = "http://a.test:80";
+        let first = entry(host, "a/1", 1);
+        let path = {
+            let files = QueueFiles::open(dir.path());
+            files.append([&first]).unwrap();
+            files.buckets.path(bucket_of(host))
+        };
+        let whole = std::fs::metadata(&path).unwrap().len();
+        let mut torn = Vec::new();
+        frame::push(&mut torn, b"a frame a kill cut short");
+        let mut raw = OpenOptions::new().append(true).open(&path).unwrap();
+        raw.write_all(&torn[..torn.len() / 2]).unwrap();
+        // And a compaction's temporary file.
+        std::fs::write(path.with_extension("qb.tmp"), b"half").unwrap();
+
+        let files = QueueFiles::open(dir.path());
+        files.repair(|_| Ok(0)).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), whole);
+        assert!(!path.with_extension("qb.tmp").exists());
+        let second = entry(host, "a/2", 1);
+        files.append([&second]).unwrap();
+        assert_eq!(read_all(&files, host), [first, second]);
+    }
+
+    #[test]
+    fn a_damaged_bucket_entry_costs_that_entry_and_its_bucket_is_not_compacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = QueueFiles::open(dir.path());
+        let host = "http://a.test:80";
+        let entries: Vec<QueueEntry> = (0..3).map(|i| entry(host, &format!("a/{i}"), 1)).collect();
+        for e in &entries {
+            files.append([e]).unwrap();
+        }
+        let path = files.buckets.path(bucket_of(host));
+        let mut bytes = std::fs::read(&path).unwrap();
+        let first_frame =
+            MAGIC.len() + frame::HEAD_LEN + 4 + host.len() + encode_entry(&entries[0]).len();
+        bytes[first_frame + frame::HEAD_LEN + 1] ^= 0x20;
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(
+            read_all(&files, host),
+            [entries[0].clone(), entries[2].clone()]
+        );
+        let compacted = files.compact(bucket_of(host), |_| Ok(true)).unwrap();
+        assert_eq!(compacted, Compacted::default());
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            bytes,
+            "left for `crawler repair`"
+        );
+        let contents = files.bucket_contents().unwrap();
+        assert_eq!(contents[0].damaged.len(), 1);
     }
 }

@@ -139,7 +139,7 @@ impl Store {
         let tree = db
             .open_tree("crawl")
             .map_err(|e| StoreError::from(e).in_store(path))?;
-        check_format(path, &db, &tree, false)?;
+        check_format(path, &db, &tree, false, false)?;
         let runs_sound = check_runs(path, &tree, &mut report)?;
 
         let bodies = BodyLog::open(&path.join("bodies"));
@@ -173,8 +173,8 @@ impl Store {
             }
         }
         let queues = QueueFiles::open(&path.join("frontier"));
-        for host in queues.hosts()? {
-            let mut reader = queues.reader(&host, 0)?;
+        for host in queues.own_hosts()? {
+            let mut reader = queues.own_reader(&host, 0)?;
             reader.warn = false;
             loop {
                 match reader.next_entry() {
@@ -196,6 +196,31 @@ impl Store {
                     &queues.path(&host),
                     Some(*at),
                     format!("{len} bytes of host {host}'s queue fail their checksum: 1 queued URL unreadable"),
+                );
+            }
+        }
+        for bucket in queues.bucket_contents()? {
+            for entry in &bucket.entries {
+                report.queued += 1;
+                if !marked(&entry.url)? {
+                    unmarked += 1;
+                }
+            }
+            for (at, len) in &bucket.damaged {
+                report.problem(
+                    &bucket.path,
+                    Some(*at),
+                    format!("{len} bytes of a shared queue file fail their checksum: 1 queued URL unreadable"),
+                );
+            }
+            if bucket.undecodable > 0 {
+                report.problem(
+                    &bucket.path,
+                    None,
+                    format!(
+                        "{} queue entries of a shared queue file do not decode",
+                        bucket.undecodable
+                    ),
                 );
             }
         }

@@ -1,9 +1,12 @@
-//! The store's side of the frontier and the seen-set: what is queued (the queue files
-//! past each host's cursor, less what has a record), the cursors, and the seen marks.
+//! The store's side of the frontier and the seen-set: what is queued (each host's
+//! entries in its shared bucket, or in its own queue file past its cursor, less what has
+//! a record), the cursors, the buckets' compaction, and the seen marks.
 //!
 //! An entry leaves the frontier only by its URL getting a page record; a host's
-//! cursor moves over the settled entries at the front of its file, through the writer,
-//! after the records that settle them.
+//! cursor moves over the settled entries at the front of its own file, through the
+//! writer, after the records that settle them. A host without a file of its own has no
+//! cursor (no key in sled): its few entries are checked each time they are read, and
+//! its bucket is compacted as its entries settle.
 
 use std::collections::HashMap;
 use std::sync::MutexGuard;
@@ -12,7 +15,7 @@ use super::Store;
 use crate::codec::json::from_be_u64;
 use crate::codec::keys::{self, url_key};
 use crate::codec::page_value;
-use crate::files::queue_files::{self, QueueReader};
+use crate::files::queue_files::{self, HostQueue};
 use crate::record::QueueEntry;
 use crate::writer::submission::Submission;
 use crate::StoreError;
@@ -83,8 +86,19 @@ impl Store {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn reader_at_cursor(&self, host: &str) -> Result<QueueReader, StoreError> {
+    fn reader_at_cursor(&self, host: &str) -> Result<HostQueue, StoreError> {
         self.queues.reader(host, self.cursor(host)?)
+    }
+
+    /// Compacts the buckets among `buckets` that are due: their settled entries go.
+    pub(super) fn compact_due(&self, mut buckets: Vec<u64>) -> Result<(), StoreError> {
+        buckets.sort_unstable();
+        buckets.dedup();
+        for bucket in buckets {
+            self.queues
+                .compact_if_due(bucket, |entry| self.is_settled(entry))?;
+        }
+        Ok(())
     }
 
     /// The number of frontier entries (reads every queue file past its cursor).
@@ -93,16 +107,13 @@ impl Store {
             .try_fold(0, |count, entry| entry.map(|_| count + 1))
     }
 
-    /// The number of frontier entries of one host (reads its queue file past its
-    /// cursor); 0 for a host with no queue file.
+    /// The number of frontier entries of one host (reads its entries in its bucket, or
+    /// its own queue file past its cursor).
     pub fn queued_count_for(&self, host: &str) -> Result<u64, StoreError> {
-        if !self.queues.path(host).exists() {
-            return Ok(0);
-        }
         self.count_past_cursor(host, |entry| Ok(!self.is_settled(entry)?))
     }
 
-    /// The entries of `host`'s queue file past its cursor that `counts` accepts.
+    /// The entries of `host`'s queue past its cursor that `counts` accepts.
     fn count_past_cursor(
         &self,
         host: &str,
@@ -119,53 +130,79 @@ impl Store {
     }
 
     /// Every frontier entry (URLs discovered and not yet settled), host by host, in
-    /// the order they were discovered.
+    /// the order they were discovered: the hosts of each bucket, then those with files
+    /// of their own.
     pub fn queued(&self) -> impl Iterator<Item = Result<QueueEntry, StoreError>> + '_ {
-        let (mut hosts, mut failed) = match self.queues.hosts() {
-            Ok(hosts) => (hosts.into_iter(), None),
-            Err(error) => (Vec::new().into_iter(), Some(error)),
-        };
-        let mut reader: Option<QueueReader> = None;
-        std::iter::from_fn(move || {
-            if let Some(error) = failed.take() {
-                return Some(Err(error));
-            }
-            loop {
-                let current = match reader.as_mut() {
-                    Some(current) => current,
-                    None => match self.reader_at_cursor(&hosts.next()?) {
-                        Ok(opened) => reader.insert(opened),
-                        Err(error) => return Some(Err(error)),
-                    },
-                };
-                let entry = match current.next_entry() {
-                    Ok(Some(entry)) => entry,
-                    Ok(None) => {
-                        reader = None;
-                        continue;
-                    }
-                    Err(error) => {
-                        reader = None;
-                        return Some(Err(error));
-                    }
-                };
-                match self.is_settled(&entry) {
-                    Ok(true) => continue,
-                    Ok(false) => return Some(Ok(entry)),
+        let mut hosts = self.queued_host_keys();
+        let mut reader: Option<HostQueue> = None;
+        std::iter::from_fn(move || loop {
+            let current = match reader.as_mut() {
+                Some(current) => current,
+                None => match hosts.next()?.and_then(|host| self.reader_at_cursor(&host)) {
+                    Ok(opened) => reader.insert(opened),
                     Err(error) => return Some(Err(error)),
+                },
+            };
+            let entry = match current.next_entry() {
+                Ok(Some(entry)) => entry,
+                Ok(None) => {
+                    reader = None;
+                    continue;
                 }
+                Err(error) => {
+                    reader = None;
+                    return Some(Err(error));
+                }
+            };
+            match self.is_settled(&entry) {
+                Ok(true) => continue,
+                Ok(false) => return Some(Ok(entry)),
+                Err(error) => return Some(Err(error)),
             }
         })
     }
 
-    /// The hosts (politeness keys) whose queue files hold entries past their cursor
-    /// (some of them may be settled).
-    pub fn queued_hosts(&self) -> impl Iterator<Item = Result<String, StoreError>> + '_ {
-        let (hosts, failed) = match self.queues.hosts() {
-            Ok(hosts) => (hosts, None),
+    /// Every host key with a queue: the shared hosts bucket by bucket (one bucket's
+    /// hosts in memory at a time), then the hosts with files of their own.
+    fn queued_host_keys(&self) -> impl Iterator<Item = Result<String, StoreError>> + '_ {
+        let (buckets, failed) = match self.queues.buckets() {
+            Ok(buckets) => (buckets, None),
             Err(error) => (Vec::new(), Some(error)),
         };
-        let pending = hosts.into_iter().filter_map(|host| {
+        let shared =
+            buckets
+                .into_iter()
+                .flat_map(move |bucket| match self.queues.shared_hosts(bucket) {
+                    Ok(hosts) => hosts.into_iter().map(Ok).collect::<Vec<_>>(),
+                    Err(error) => vec![Err(error)],
+                });
+        let mut own_done = false;
+        let own = std::iter::from_fn(move || {
+            if own_done {
+                return None;
+            }
+            own_done = true;
+            Some(match self.queues.own_hosts() {
+                Ok(hosts) => hosts.into_iter().map(Ok).collect::<Vec<_>>(),
+                Err(error) => vec![Err(error)],
+            })
+        })
+        .flatten();
+        failed.map(Err).into_iter().chain(shared).chain(own)
+    }
+
+    /// The hosts (politeness keys) with entries in a bucket, or in their own queue files
+    /// past their cursors (some of them may be settled). Hosts of one bucket come one
+    /// after another, so reading each one's queue in this order reads each bucket once.
+    pub fn queued_hosts(&self) -> impl Iterator<Item = Result<String, StoreError>> + '_ {
+        self.queued_host_keys().filter_map(|host| {
+            let host = match host {
+                Ok(host) => host,
+                Err(error) => return Some(Err(error)),
+            };
+            if !self.queues.is_own(&host) {
+                return Some(Ok(host));
+            }
             let past_cursor = self.cursor(&host).map(|cursor| {
                 let len = std::fs::metadata(self.queues.path(&host)).map_or(0, |m| m.len());
                 len > cursor
@@ -175,8 +212,7 @@ impl Store {
                 Ok(false) => None,
                 Err(error) => Some(Err(error)),
             }
-        });
-        failed.map(Err).into_iter().chain(pending)
+        })
     }
 
     /// The frontier entries of `host` past its cursor, settled ones included: an upper
@@ -194,10 +230,10 @@ impl Store {
     /// caller; anything else it returned before and not settled comes back again.
     pub fn queued_for_host(&self, host: &str, limit: usize) -> Result<Vec<QueueEntry>, StoreError> {
         let mut reader = self.reader_at_cursor(host)?;
-        let start = reader.offset;
+        let start = reader.offset();
         let (entries, cursor) =
             queue_files::load(&mut reader, limit, |entry| self.is_settled(entry))?;
-        if cursor != start {
+        if matches!(reader, HostQueue::Own(_)) && cursor != start {
             // Through the writer, after the records that settle what it passes: a
             // cursor on disk never passes a record that is not.
             let mut submission = Submission::default();
@@ -290,8 +326,8 @@ mod tests {
             .is_empty());
         assert_eq!(
             store.queued_hosts().count(),
-            2,
-            "their cursors did not move"
+            3,
+            "in their bucket until a compaction drops their settled entries"
         );
     }
 
@@ -350,6 +386,8 @@ mod tests {
             .collect();
         {
             let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+            // A big host's file of its own, where its cursor moves.
+            store.queues.promote(host, &[]).unwrap();
             let with_fps: Vec<_> = entries.iter().map(|e| (1, e.clone())).collect();
             store.enqueue(&with_fps).unwrap();
             // The frontier took four; 0, 1 and 3 were fetched when the crawl died.
@@ -389,6 +427,7 @@ mod tests {
         let first = QueueEntry::seed("http://a.test/1", host);
         {
             let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+            store.queues.promote(host, &[]).unwrap();
             store.enqueue(&[(1, first.clone())]).unwrap();
         }
         // What a kill mid-append leaves: the open mark, and half a frame at the end.
@@ -441,5 +480,67 @@ mod tests {
             [later]
         );
         assert_eq!(store.queued_count().unwrap(), 1);
+    }
+
+    #[test]
+    fn a_crawl_settling_its_small_hosts_compacts_their_shared_file_before_the_frontier_drains() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        let bucket = crate::files::queue_buckets::bucket_of("http://h0.test:80");
+        let entries: Vec<QueueEntry> = (0..)
+            .map(|i| format!("http://h{i}.test:80"))
+            .filter(|host| crate::files::queue_buckets::bucket_of(host) == bucket)
+            .take(100)
+            .map(|host| QueueEntry::seed(&format!("{}/", &host[..host.len() - 3]), &host))
+            .collect();
+        let with_fps: Vec<_> = entries.iter().cloned().map(|e| (0, e)).collect();
+        store.enqueue(&with_fps).unwrap();
+        let shared = dir.path().join("frontier").join("shared");
+        let size = || -> u64 {
+            std::fs::read_dir(&shared)
+                .map(|d| d.map(|e| e.unwrap().metadata().unwrap().len()).sum())
+                .unwrap_or(0)
+        };
+        let full = size();
+        // Hosts fetched one at a time, as workers do.
+        for entry in &entries[..70] {
+            settle(&store, &[entry]);
+        }
+        // Compacted when 32 were settled, then when half of the rest were.
+        assert!(size() < full * 4 / 10, "{} of {full} bytes left", size());
+        assert_eq!(store.queued_count().unwrap(), 30);
+        for entry in &entries[70..] {
+            settle(&store, &[entry]);
+        }
+        assert_eq!(size(), 0, "every entry settled: the shared file is gone");
+        assert_eq!(store.queued_hosts().count(), 0);
+        let files = std::fs::read_dir(dir.path().join("frontier"))
+            .unwrap()
+            .count();
+        assert_eq!(files, 1, "the shared folder, and no file per host");
+    }
+
+    #[test]
+    fn a_host_that_grows_in_its_shared_file_gets_a_file_of_its_own_and_keeps_its_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        let host = "http://big.test:80";
+        let padding = "p".repeat(200);
+        let entries: Vec<QueueEntry> = (0..1500)
+            .map(|i| QueueEntry::seed(&format!("http://big.test/{padding}/{i}"), host))
+            .collect();
+        for batch in entries.chunks(50) {
+            let with_fps: Vec<_> = batch.iter().cloned().map(|e| (0, e)).collect();
+            store.enqueue(&with_fps).unwrap();
+        }
+        assert!(store.queues.is_own(host), "moved when its bucket doubled");
+        assert!(store.queues.path(host).exists());
+        let shared = dir.path().join("frontier").join("shared");
+        let left: u64 = std::fs::read_dir(&shared)
+            .map(|d| d.map(|e| e.unwrap().metadata().unwrap().len()).sum())
+            .unwrap_or(0);
+        assert!(left < 64 * 1024, "{left} bytes left in shared files");
+        assert_eq!(store.queued_for_host(host, 2000).unwrap(), entries);
+        assert_eq!(store.queued_upper_bound(host).unwrap(), 1500);
     }
 }

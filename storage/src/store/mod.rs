@@ -52,7 +52,13 @@ use crate::StoreError;
 /// - 8: one sorted-run format for both indexes beside sled (`crate::index::sorted_run`):
 ///   byte-ordered keys in checksummed blocks (an inlink posting is a 16-byte
 ///   big-endian key), one sparse index, one checksummed footer.
-pub const FORMAT_VERSION: u32 = 8;
+/// - 9: the queue entries of small hosts in shared bucket files, `frontier/shared/`
+///   (`crate::files::queue_buckets`); a host's own queue file only past a size. A
+///   version 8 store is read as it is (its hosts all have files of their own) and marked
+///   9 when opened for writing, since a version 8 build would not see the buckets.
+pub const FORMAT_VERSION: u32 = 9;
+/// The older version read as [`FORMAT_VERSION`]: its layout is a case of this one.
+const READ_AS_CURRENT: u32 = 8;
 
 /// How to open a store.
 #[derive(Clone, Debug)]
@@ -165,7 +171,13 @@ impl Store {
         let tree = db
             .open_tree("crawl")
             .map_err(|source| open_error(path, source))?;
-        check_format(path, &db, &tree, options.create && !options.read_only)?;
+        check_format(
+            path,
+            &db,
+            &tree,
+            options.create && !options.read_only,
+            !options.read_only,
+        )?;
         let inlinks = InlinkIndex::open(&path.join("inlinks"), &tree, fold_at)?;
         let page_index = Arc::new(PageIndex::open(
             &path.join("index"),
@@ -367,10 +379,18 @@ fn check_format(
     db: &sled::Db,
     tree: &sled::Tree,
     create: bool,
+    writable: bool,
 ) -> Result<(), StoreError> {
     let key = keys::meta_key("format");
     match tree.get(&key)? {
         Some(found) if found.as_ref() == FORMAT_VERSION.to_string().as_bytes() => Ok(()),
+        Some(found) if found.as_ref() == READ_AS_CURRENT.to_string().as_bytes() => {
+            if writable {
+                tree.insert(key, FORMAT_VERSION.to_string().as_bytes())?;
+                db.flush()?;
+            }
+            Ok(())
+        }
         Some(found) => Err(StoreError::UnsupportedFormat {
             path: path.to_path_buf(),
             found: String::from_utf8_lossy(&found).into_owned(),
@@ -703,7 +723,38 @@ pub(crate) mod tests {
         assert!(matches!(err, StoreError::UnsupportedFormat { .. }), "{err}");
         let message = err.to_string();
         assert!(message.contains("format version 7"), "{message}");
-        assert!(message.contains("reads version 8"), "{message}");
+        assert!(message.contains("reads version 9"), "{message}");
+    }
+
+    #[test]
+    fn a_format_8_store_reads_its_queue_files_and_is_marked_9_when_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = "http://a.test:80";
+        let entry = QueueEntry::seed("http://a.test/", host);
+        {
+            let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+            // Version 8 kept every host in a file of its own.
+            store
+                .queues
+                .promote(host, std::slice::from_ref(&entry))
+                .unwrap();
+            store
+                .tree
+                .insert(keys::meta_key("format"), &b"8"[..])
+                .unwrap();
+            store.flush().unwrap();
+        }
+        let format = |store: &Store| store.tree.get(keys::meta_key("format")).unwrap();
+        let reader = Store::open(dir.path(), StoreOptions::read_only()).unwrap();
+        assert_eq!(
+            reader.queued().map(Result::unwrap).collect::<Vec<_>>(),
+            std::slice::from_ref(&entry)
+        );
+        assert_eq!(format(&reader).as_deref(), Some(&b"8"[..]));
+        drop(reader);
+        let writer = Store::open(dir.path(), StoreOptions::existing()).unwrap();
+        assert_eq!(writer.queued_for_host(host, 10).unwrap(), [entry]);
+        assert_eq!(format(&writer).as_deref(), Some(&b"9"[..]));
     }
 
     /// Pages over three hosts from `writers` threads, a third of them written twice

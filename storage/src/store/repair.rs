@@ -202,9 +202,9 @@ impl Store {
         report: &mut RepairReport,
         mark: &mut dyn FnMut(&str) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        for host in self.queues.hosts()? {
+        for host in self.queues.own_hosts()? {
             let path = self.queues.path(&host);
-            let mut reader = self.queues.reader(&host, 0)?;
+            let mut reader = self.queues.own_reader(&host, 0)?;
             reader.warn = false;
             let mut entries: Vec<QueueEntry> = Vec::new();
             let mut unreadable = None;
@@ -254,6 +254,44 @@ impl Store {
                 moved.display()
             ));
             report.lost.push(line);
+        }
+        for bucket in self.queues.bucket_contents()? {
+            for entry in &bucket.entries {
+                mark(&entry.url)?;
+            }
+            let lost = bucket.damaged.len() + bucket.undecodable;
+            if lost == 0 {
+                continue;
+            }
+            let moved = quarantine
+                .join("frontier")
+                .join(bucket.path.file_name().unwrap_or_default());
+            self.queues
+                .move_bucket(&bucket.path, |path| move_aside(path, &moved))?;
+            let mut hosts: Vec<&str> = bucket.entries.iter().map(|e| e.host.as_str()).collect();
+            hosts.sort_unstable();
+            hosts.dedup();
+            let named = match hosts.len() {
+                0 => String::new(),
+                1..=3 => format!(" (hosts {})", hosts.join(", ")),
+                more => format!(" (hosts {} and {} more)", hosts[..3].join(", "), more - 3),
+            };
+            let mut pending = Vec::new();
+            for entry in bucket.entries {
+                if !self.is_settled(&entry)? {
+                    if let Some(fp) = fingerprint(&entry.url) {
+                        pending.push((fp, entry));
+                    }
+                }
+            }
+            self.enqueue(&pending)?;
+            report.lost.push(format!(
+                "{lost} queued URL{} unreadable in the shared queue file {}{named}; its {} readable queued URLs are queued again, the old file is {}",
+                if lost == 1 { "" } else { "s" },
+                bucket.path.display(),
+                pending.len(),
+                moved.display()
+            ));
         }
         Ok(())
     }
@@ -321,7 +359,7 @@ fn forget_indexes(path: &Path) -> Result<(), StoreError> {
     let tree = db
         .open_tree("crawl")
         .map_err(|e| StoreError::from(e).in_store(path))?;
-    check_format(path, &db, &tree, false)?;
+    check_format(path, &db, &tree, false, true)?;
     for (_, name) in INDEXES {
         tree.remove(keys::meta_key(name))?;
     }

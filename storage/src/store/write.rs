@@ -118,15 +118,18 @@ impl Store {
         );
         // The new entries go to disk first, then their seen marks, then the batch: a
         // URL marked seen is queued, and a stored page's discoveries are queued.
-        self.queues
+        let mut buckets = self
+            .queues
             .append(write.discovered.iter().map(|(_, entry)| entry))?;
         for (fingerprint, _) in write.discovered {
             self.seen.insert(*fingerprint)?;
         }
-        if submission.is_empty() {
-            return Ok(());
+        if !submission.is_empty() {
+            writer.submit(submission)?;
         }
-        writer.submit(submission)
+        // After the records: a compaction drops the entries they settle.
+        buckets.extend(self.queues.settled(write.released.iter().map(|s| s.host)));
+        self.compact_due(buckets)
     }
 
     /// Adds frontier entries (seeds) and marks them seen, atomically.
