@@ -17,10 +17,13 @@ use crawler_storage::StoreError;
 use super::host::{far_future, HostQueue, RobotsState};
 use super::host_keys::HostKeys;
 use super::reasons::Reasons;
-use super::spill::MEMORY_BUDGET;
 use crate::messages::{Closure, Health, HostId, Queued, Refused};
 use crate::robots::RobotsRules;
 use crate::url::CanonicalUrl;
+
+/// URLs kept in memory for the whole frontier at most, shared out among hosts (each
+/// host keeps between `spill::MIN_BUFFER` and `spill::MAX_BUFFER`).
+pub(super) const MEMORY_BUDGET: usize = 200_000;
 
 /// Hosts named in the lists of parked hosts and of capped crawl delays at most: a
 /// broad crawl parks hosts by the hundred thousand, and the counters count them all.

@@ -12,13 +12,10 @@ use std::sync::Arc;
 
 use crawler_storage::{PageFilter, QueueEntry, Store, StoreError};
 
-use super::queues::{Frontier, QueueSpill};
+use super::queues::{Frontier, QueueSpill, MEMORY_BUDGET};
 use crate::messages::{HostId, JobKind, Queued};
 use crate::url::CanonicalUrl;
 
-/// URLs kept in memory for the whole frontier at most, shared out among hosts (each
-/// host keeps between [`MIN_BUFFER`] and [`MAX_BUFFER`]).
-pub(super) const MEMORY_BUDGET: usize = 200_000;
 const MIN_BUFFER: usize = 8;
 pub(super) const MAX_BUFFER: usize = 256;
 

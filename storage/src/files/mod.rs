@@ -7,6 +7,7 @@ pub(crate) mod body_log;
 pub(crate) mod frame;
 pub(crate) mod handles;
 pub(crate) mod queue_buckets;
+pub(crate) mod queue_entry;
 pub(crate) mod queue_files;
 pub(crate) mod seen_table;
 

@@ -112,7 +112,7 @@ impl Parsed {
     }
 
     fn entry(&self, frame: &ParsedFrame) -> Option<QueueEntry> {
-        super::queue_files::decode_entry(&self.bytes[frame.entry.clone()], self.host(frame))
+        super::queue_entry::decode_entry(&self.bytes[frame.entry.clone()], self.host(frame))
     }
 
     /// The distinct host keys, in the order of their first frames.
@@ -605,6 +605,6 @@ pub(crate) fn remove_temporaries(dir: &Path) -> Result<(), StoreError> {
 fn warn_of_damage(path: &Path, host: &str, damaged: &[(u64, u64)]) {
     let whose = format!("shared by host {host} and others");
     for &(at, len) in damaged {
-        super::queue_files::warn_of_damage(path, &whose, at, len);
+        super::queue_entry::warn_of_damage(path, &whose, at, len);
     }
 }

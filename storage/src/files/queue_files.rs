@@ -42,6 +42,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use super::frame;
 use super::handles::{self, OpenFiles};
 use super::queue_buckets::{self, bucket_of, BucketContents, Buckets, Compacted};
+use super::queue_entry::{decode_entry, encode_entry, warn_of_damage};
 use crate::record::QueueEntry;
 use crate::StoreError;
 
@@ -464,34 +465,6 @@ pub struct QueueReader {
     pub warn: bool,
 }
 
-/// The damage every reader of this process has warned about, so that a stretch read
-/// past at every refill of its host is logged once.
-static WARNED: Mutex<Option<HashSet<(PathBuf, u64)>>> = Mutex::new(None);
-
-/// Logs, once per process, that `len` bytes at `offset` of `path` (the queue file
-/// `whose`: "of host ..." or "shared by host ... and others") were damaged and skipped.
-pub(crate) fn warn_of_damage(path: &Path, whose: &str, offset: u64, len: u64) {
-    // A set of plain values, valid after a panic elsewhere.
-    let mut warned = WARNED.lock().unwrap_or_else(|p| p.into_inner());
-    if !warned
-        .get_or_insert_with(HashSet::new)
-        .insert((path.to_path_buf(), offset))
-    {
-        return;
-    }
-    let store = path
-        .ancestors()
-        .find(|dir| dir.file_name().is_some_and(|name| name == "frontier"))
-        .and_then(Path::parent)
-        .unwrap_or(path);
-    tracing::warn!(
-        "queue file {} {whose} is damaged at byte {offset}: {len} bytes skipped, 1 queued URL lost; run `crawler check --store {}` to list the damage and `crawler repair --store {}` to rebuild what can be",
-        path.display(),
-        store.display(),
-        store.display(),
-    );
-}
-
 impl QueueReader {
     /// Opens `path` at `cursor` (at the first entry when `cursor` is before it). A file
     /// that is missing, or too short to name its host, reads as empty.
@@ -604,67 +577,6 @@ impl QueueReader {
                 reason: "a queue entry that does not decode".into(),
             })
     }
-}
-
-/// `depth u32, hops u8, flags u8 (1: from, 2: kind, 4: retry_of), url, [from], [kind],
-/// [retry_of u64]`, strings as `u32 length + bytes`, little-endian. The host is the file's.
-fn encode_entry(entry: &QueueEntry) -> Vec<u8> {
-    let mut out = Vec::with_capacity(entry.url.len() * 2 + 24);
-    out.extend_from_slice(&entry.depth.to_le_bytes());
-    out.push(entry.hops);
-    out.push(
-        u8::from(entry.from.is_some())
-            | (u8::from(entry.kind.is_some()) << 1)
-            | (u8::from(entry.retry_of.is_some()) << 2),
-    );
-    let strings = [Some(&entry.url), entry.from.as_ref(), entry.kind.as_ref()];
-    for text in strings.into_iter().flatten() {
-        let len = u32::try_from(text.len()).unwrap_or(u32::MAX);
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(text.as_bytes());
-    }
-    if let Some(failed_at) = entry.retry_of {
-        out.extend_from_slice(&failed_at.to_le_bytes());
-    }
-    out
-}
-
-pub(crate) fn decode_entry(bytes: &[u8], host: &str) -> Option<QueueEntry> {
-    let depth = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?);
-    let hops = *bytes.get(4)?;
-    let flags = *bytes.get(5)?;
-    let mut rest = bytes.get(6..)?;
-    let mut string = || -> Option<String> {
-        let len = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
-        let text = std::str::from_utf8(rest.get(4..4 + len)?).ok()?.to_owned();
-        rest = rest.get(4 + len..)?;
-        Some(text)
-    };
-    let url = string()?;
-    let from = if flags & 1 != 0 {
-        Some(string()?)
-    } else {
-        None
-    };
-    let kind = if flags & 2 != 0 {
-        Some(string()?)
-    } else {
-        None
-    };
-    let retry_of = if flags & 4 != 0 {
-        Some(u64::from_le_bytes(rest.get(..8)?.try_into().ok()?))
-    } else {
-        None
-    };
-    Some(QueueEntry {
-        url,
-        host: host.to_owned(),
-        depth,
-        from,
-        hops,
-        kind,
-        retry_of,
-    })
 }
 
 /// Reads entries of one host from its cursor, skipping settled ones and duplicates,
