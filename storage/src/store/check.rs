@@ -300,7 +300,8 @@ fn check_page_index(
     report: &mut CheckReport,
 ) -> Result<(), StoreError> {
     let dir = path.join("index");
-    let index = match PageIndex::open(&dir, tree, true, page_index::FOLD_AT) {
+    let closed_cleanly = !tree.contains_key(keys::meta_key(super::OPEN_MARK))?;
+    let index = match PageIndex::open(&dir, tree, true, closed_cleanly, page_index::FOLD_AT) {
         Ok(index) => index,
         Err(error) => {
             report.error(&dir, error);

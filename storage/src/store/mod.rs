@@ -179,10 +179,12 @@ impl Store {
             !options.read_only,
         )?;
         let inlinks = InlinkIndex::open(&path.join("inlinks"), &tree, fold_at)?;
+        let closed_cleanly = !tree.contains_key(keys::meta_key(OPEN_MARK))?;
         let page_index = Arc::new(PageIndex::open(
             &path.join("index"),
             &tree,
             options.read_only,
+            closed_cleanly,
             fold_at.min(page_index::FOLD_AT),
         )?);
         let seen = Arc::new(SeenTable::open(&path.join("seen"))?);

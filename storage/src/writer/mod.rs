@@ -421,7 +421,7 @@ mod tests {
         let db = sled::open(dir.join("db")).unwrap();
         let tree = db.open_tree("t").unwrap();
         let seen = Arc::new(SeenTable::open(&dir.join("seen")).unwrap());
-        let index = PageIndex::open(&dir.join("index"), &tree, false, 4).unwrap();
+        let index = PageIndex::open(&dir.join("index"), &tree, false, false, 4).unwrap();
         let writer = RecordWriter::start(
             db,
             tree.clone(),

@@ -20,12 +20,15 @@ pub struct KeyLog {
 
 impl KeyLog {
     /// Opens the log in `dir` and reads the keys from `covered` on. A torn last round
-    /// (a crash mid-append), or a damaged one and all after it, is dropped, and cut off
-    /// unless `read_only`, so appends follow whole rounds. Read-only: no log handle.
+    /// (a crash mid-append) is dropped, and cut off unless `read_only`, so appends
+    /// follow whole rounds; a damaged round with whole rounds after it is an error. So
+    /// is a bad last round when the store was `closed_cleanly`: no append was cut short
+    /// then, so it is damage too. Read-only: no log handle.
     pub fn open(
         dir: &Path,
         covered: u64,
         read_only: bool,
+        closed_cleanly: bool,
     ) -> Result<(Option<KeyLog>, Vec<Vec<u8>>), StoreError> {
         let path = dir.join("log");
         let io = |e| StoreError::io(&path, e);
@@ -48,7 +51,7 @@ impl KeyLog {
             file.seek(SeekFrom::Start(covered)).map_err(io)?;
             file.read_to_end(&mut bytes).map_err(io)?;
         }
-        let (tail, whole) = parse(&path, covered, &bytes)?;
+        let (tail, whole) = parse(&path, covered, &bytes, closed_cleanly)?;
         let len = covered.max(on_disk.min(covered + whole as u64));
         if read_only {
             return Ok((None, tail));
@@ -96,7 +99,12 @@ impl KeyLog {
 /// those rounds take; a torn last round is left out. A round that fails its check with
 /// whole rounds after it is damage, not a torn end: an error naming the log, so that no
 /// query answers from part of the index.
-fn parse(path: &Path, from: u64, bytes: &[u8]) -> Result<(Vec<Vec<u8>>, usize), StoreError> {
+fn parse(
+    path: &Path,
+    from: u64,
+    bytes: &[u8],
+    closed_cleanly: bool,
+) -> Result<(Vec<Vec<u8>>, usize), StoreError> {
     let mut keys = Vec::new();
     let (found, whole) = frame::scan(bytes, u32::MAX);
     let damaged = |at: usize, what: &str| {
@@ -114,6 +122,12 @@ fn parse(path: &Path, from: u64, bytes: &[u8]) -> Result<(Vec<Vec<u8>>, usize), 
                 return Err(damaged(at, "a page index round that fails its checksum"))
             }
         }
+    }
+    if closed_cleanly && whole < bytes.len() {
+        return Err(damaged(
+            whole,
+            "a last page index round that fails its checksum in a store closed cleanly",
+        ));
     }
     Ok((keys, whole))
 }
@@ -138,7 +152,7 @@ mod tests {
     #[test]
     fn a_torn_last_key_is_dropped_and_cut_off() {
         let dir = tempfile::tempdir().unwrap();
-        let (log, tail) = KeyLog::open(dir.path(), 0, false).unwrap();
+        let (log, tail) = KeyLog::open(dir.path(), 0, false, false).unwrap();
         assert!(tail.is_empty());
         let mut log = log.unwrap();
         log.append(&[b"one".to_vec()]).unwrap();
@@ -152,21 +166,46 @@ mod tests {
         file.write_all(&[9, 0, 0, 0, b't']).unwrap();
         drop(file);
 
-        let (_, read_only) = KeyLog::open(dir.path(), 0, true).unwrap();
+        let (_, read_only) = KeyLog::open(dir.path(), 0, true, false).unwrap();
         assert_eq!(read_only, [b"one".to_vec(), b"two".to_vec()]);
-        let (log, tail) = KeyLog::open(dir.path(), 0, false).unwrap();
+        let (log, tail) = KeyLog::open(dir.path(), 0, false, false).unwrap();
         assert_eq!(tail, [b"one".to_vec(), b"two".to_vec()]);
         assert_eq!(log.unwrap().len(), whole);
         assert_eq!(std::fs::metadata(&path).unwrap().len(), whole);
         // From a covered offset on: only what follows it.
-        let (_, tail) = KeyLog::open(dir.path(), first_round, false).unwrap();
+        let (_, tail) = KeyLog::open(dir.path(), first_round, false, false).unwrap();
         assert_eq!(tail, [b"two".to_vec()]);
+    }
+
+    #[test]
+    fn a_bad_last_round_is_damage_after_a_clean_close_and_torn_after_a_kill() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = KeyLog::open(dir.path(), 0, false, false)
+            .unwrap()
+            .0
+            .unwrap();
+        log.append(&[b"one".to_vec()]).unwrap();
+        log.append(&[b"two".to_vec(), b"three".to_vec()]).unwrap();
+        drop(log);
+        let path = dir.path().join("log");
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - 2;
+        bytes[last] ^= 1;
+        std::fs::write(&path, &bytes).unwrap();
+
+        let error = KeyLog::open(dir.path(), 0, true, true).err().unwrap();
+        assert!(error.to_string().contains("closed cleanly"), "{error}");
+        let (_, after_a_kill) = KeyLog::open(dir.path(), 0, true, false).unwrap();
+        assert_eq!(after_a_kill, [b"one".to_vec()]);
     }
 
     #[test]
     fn a_flipped_bit_before_whole_rounds_is_an_error_naming_the_log() {
         let dir = tempfile::tempdir().unwrap();
-        let mut log = KeyLog::open(dir.path(), 0, false).unwrap().0.unwrap();
+        let mut log = KeyLog::open(dir.path(), 0, false, false)
+            .unwrap()
+            .0
+            .unwrap();
         log.append(&[b"one".to_vec(), b"two".to_vec()]).unwrap();
         let first_round = log.len();
         log.append(&[b"three".to_vec()]).unwrap();
@@ -179,7 +218,7 @@ mod tests {
         std::fs::write(&path, &bytes).unwrap();
 
         for read_only in [true, false] {
-            let error = KeyLog::open(dir.path(), 0, read_only).err().unwrap();
+            let error = KeyLog::open(dir.path(), 0, read_only, false).err().unwrap();
             let message = error.to_string();
             assert!(matches!(error, StoreError::Damaged { .. }), "{message}");
             assert!(

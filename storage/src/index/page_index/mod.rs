@@ -62,17 +62,20 @@ struct Inner {
 
 impl PageIndex {
     /// Opens the index in `dir`; `read_only` neither creates, repairs nor deletes.
+    /// `closed_cleanly`: the store's last writer closed it (a bad end of the log is
+    /// damage, not an append a kill cut short).
     pub fn open(
         dir: &Path,
         tree: &sled::Tree,
         read_only: bool,
+        closed_cleanly: bool,
         fold_at: usize,
     ) -> Result<PageIndex, StoreError> {
         if !read_only {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
         }
         let runs = Runs::open(dir, tree, MANIFEST, read_only)?;
-        let (log, tail) = KeyLog::open(dir, runs.covered(), read_only)?;
+        let (log, tail) = KeyLog::open(dir, runs.covered(), read_only, closed_cleanly)?;
         let merger = if read_only {
             None
         } else {
@@ -226,7 +229,7 @@ mod tests {
         // 100 rounds of 7 keys, every key twice, folded every 16: runs of three levels.
         let expected: Vec<Vec<u8>> = (0..350).map(key).collect();
         {
-            let index = PageIndex::open(&index_dir, &tree, false, 16).unwrap();
+            let index = PageIndex::open(&index_dir, &tree, false, false, 16).unwrap();
             for round in 0..100u32 {
                 let keys = (0..7).map(|i| key((round * 7 + i) % 350)).collect();
                 index.append(keys, round % 2 == 0).unwrap();
@@ -252,10 +255,10 @@ mod tests {
         // What a crash mid-fold leaves: a temporary file and a run no manifest names.
         std::fs::write(index_dir.join("00000999.tmp"), b"partial").unwrap();
         std::fs::write(index_dir.join("00000998.run"), b"unlisted").unwrap();
-        let read_only = PageIndex::open(&index_dir, &tree, true, 16).unwrap();
+        let read_only = PageIndex::open(&index_dir, &tree, true, false, 16).unwrap();
         assert_eq!(all(&read_only), expected);
         drop(read_only);
-        let reopened = PageIndex::open(&index_dir, &tree, false, 16).unwrap();
+        let reopened = PageIndex::open(&index_dir, &tree, false, false, 16).unwrap();
         assert_eq!(all(&reopened), expected, "runs and the log's tail");
         assert!(!index_dir.join("00000999.tmp").exists());
         assert!(!index_dir.join("00000998.run").exists());
@@ -267,7 +270,7 @@ mod tests {
     fn a_damaged_run_is_an_error_naming_its_file_not_wrong_keys() {
         let (dir, _db, tree) = store_dir();
         let index_dir = dir.path().join("index");
-        let index = PageIndex::open(&index_dir, &tree, false, 1000).unwrap();
+        let index = PageIndex::open(&index_dir, &tree, false, false, 1000).unwrap();
         index.append((0..1000).map(key).collect(), true).unwrap();
         index.flush().unwrap();
         let run = index_dir.join("00000000.run");
