@@ -388,7 +388,7 @@ impl Crawler {
         summary.ignored_robots = self.config.config.ignore_robots;
         summary.crawl_delay_capped = frontier.capped_crawl_delays().clone();
         summary.parked_hosts = frontier.parked_hosts().clone();
-        let (parked, capped) = frontier.closed_counts();
+        let (parked, capped) = frontier.parked_and_capped_counts();
         summary.parked_hosts_unnamed = parked.saturating_sub(summary.parked_hosts.len() as u64);
         summary.crawl_delay_capped_unnamed =
             capped.saturating_sub(summary.crawl_delay_capped.len() as u64);

@@ -279,22 +279,10 @@ impl Scheduler {
     }
 
     fn handle(&mut self, report: Report) {
-        if let Report::Seeds { discovered, end } = report {
-            for queued in discovered {
-                self.frontier.push(queued);
-            }
-            match end {
-                Some(Ok(())) => self.seeds_pending = false,
-                Some(Err(error)) => {
-                    self.seeds_pending = false;
-                    tracing::error!(%error, "the store refused the seeds: stopping the crawl");
-                    self.failure.get_or_insert(error);
-                }
-                None => {}
-            }
-            return;
+        // Every report but the seed intake's ends a worker's task.
+        if !matches!(report, Report::Seeds { .. }) {
+            self.idle_workers += 1;
         }
-        self.idle_workers += 1;
         match report {
             Report::Page {
                 host,
@@ -324,7 +312,20 @@ impl Scheduler {
                 }
             }
             Report::Settled { hosts } => self.frontier.settled(&hosts),
-            Report::Seeds { .. } => {}
+            Report::Seeds { discovered, end } => {
+                for queued in discovered {
+                    self.frontier.push(queued);
+                }
+                match end {
+                    Some(Ok(())) => self.seeds_pending = false,
+                    Some(Err(error)) => {
+                        self.seeds_pending = false;
+                        tracing::error!(%error, "the store refused the seeds: stopping the crawl");
+                        self.failure.get_or_insert(error);
+                    }
+                    None => {}
+                }
+            }
             Report::StoreFailed { host, error } => {
                 tracing::error!(%error, "the store refused a write: stopping the crawl");
                 if let Some(host) = host {

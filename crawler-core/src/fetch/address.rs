@@ -246,22 +246,10 @@ impl AddressPolicy {
     }
 }
 
-/// The seeds' hosts as the address rules see them before any lookup: the addresses
-/// of those written as an address or mapped by `--resolve`, and the names (lowercase)
-/// of the others, whose addresses count once the crawl resolves them.
-pub fn seed_hosts(
-    seeds: impl IntoIterator<Item = impl std::borrow::Borrow<CanonicalUrl>>,
-    resolver: &OverrideResolver,
-) -> (Vec<IpAddr>, NameSet) {
-    let mut hosts = SeedHosts::default();
-    for seed in seeds {
-        hosts.add(seed.borrow(), resolver);
-    }
-    hosts.into_parts()
-}
-
-/// [`seed_hosts`] taken one seed at a time (a broad crawl's seeds are not all in
-/// memory at once).
+/// The seeds' hosts as the address rules see them before any lookup, taken one seed
+/// at a time (a broad crawl's seeds are not all in memory at once): the addresses of
+/// those written as an address or mapped by `--resolve`, and the names (lowercase) of
+/// the others, whose addresses count once the crawl resolves them.
 #[derive(Debug, Default)]
 pub struct SeedHosts {
     addresses: BTreeSet<IpAddr>,

@@ -21,8 +21,8 @@ use reqwest::header::{self, HeaderMap};
 use url::Url;
 
 pub use address::{
-    parse_network, seed_hosts, AddressPolicy, AddressRefused, AddressRule, AddressRuleError,
-    GuardedResolver, Refusal, SeedHosts,
+    parse_network, AddressPolicy, AddressRefused, AddressRule, AddressRuleError, GuardedResolver,
+    Refusal, SeedHosts,
 };
 pub use credentials::Credentials;
 pub use resolver::{DnsFailure, OverrideResolver, ResolveRule, ResolveRuleError};

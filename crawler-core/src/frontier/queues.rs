@@ -324,7 +324,7 @@ impl Frontier {
     }
 
     /// Hosts parked, and hosts whose `Crawl-delay` was capped, named or not.
-    pub fn closed_counts(&self) -> (u64, u64) {
+    pub fn parked_and_capped_counts(&self) -> (u64, u64) {
         (self.parked_count, self.capped_count)
     }
 

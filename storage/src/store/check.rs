@@ -300,7 +300,7 @@ fn check_page_index(
     report: &mut CheckReport,
 ) -> Result<(), StoreError> {
     let dir = path.join("index");
-    let closed_cleanly = !tree.contains_key(keys::meta_key(super::OPEN_MARK))?;
+    let closed_cleanly = super::closed_cleanly(tree)?;
     let index = match PageIndex::open(&dir, tree, true, closed_cleanly, page_index::FOLD_AT) {
         Ok(index) => index,
         Err(error) => {

@@ -179,7 +179,7 @@ impl Store {
             !options.read_only,
         )?;
         let inlinks = InlinkIndex::open(&path.join("inlinks"), &tree, fold_at)?;
-        let closed_cleanly = !tree.contains_key(keys::meta_key(OPEN_MARK))?;
+        let closed_cleanly = closed_cleanly(&tree)?;
         let page_index = Arc::new(PageIndex::open(
             &path.join("index"),
             &tree,
@@ -233,11 +233,10 @@ impl Store {
     /// Marks the store open until it is dropped; a store found marked was not closed
     /// (the process was killed), so the tails of its queue files are checked first.
     fn mark_open(&self) -> Result<(), StoreError> {
-        let key = keys::meta_key(OPEN_MARK);
-        if self.tree.contains_key(&key)? {
+        if !closed_cleanly(&self.tree)? {
             self.queues.repair(|host| self.cursor(host))?;
         } else {
-            self.tree.insert(key, &[][..])?;
+            self.tree.insert(keys::meta_key(OPEN_MARK), &[][..])?;
             self.db.flush()?;
         }
         Ok(())
@@ -307,6 +306,11 @@ impl Store {
 
 /// Meta key present while a process has the store open.
 pub(crate) const OPEN_MARK: &str = "open";
+
+/// Whether the store's last writer closed it (no open mark): a kill leaves the mark.
+pub(crate) fn closed_cleanly(tree: &sled::Tree) -> Result<bool, StoreError> {
+    Ok(!tree.contains_key(keys::meta_key(OPEN_MARK))?)
+}
 
 /// Opens sled, waiting a moment when the lock is held with no other process named as
 /// the holder: a store this process just dropped lets go of the lock only when sled's
