@@ -14,7 +14,7 @@ use crate::crawl::Crawler;
 use crate::crawl_error::CrawlError;
 use crate::events::DEFAULT_EVENT_CAPACITY;
 use crate::hooks::{Hooks, PageHandler, PageSink, UrlFilter};
-use crate::seeds::parse_seed;
+use crate::seeds::{parse_seed, SeedFile};
 use crate::url::ScopeMode;
 
 /// The largest event channel: events are held in memory until read.
@@ -27,6 +27,7 @@ pub const MAX_EVENT_CAPACITY: usize = 1 << 20;
 pub struct CrawlerBuilder {
     config: CrawlConfig,
     seeds: Vec<String>,
+    seed_files: Vec<SeedFile>,
     hooks: Hooks,
     event_capacity: usize,
 }
@@ -36,6 +37,7 @@ impl Default for CrawlerBuilder {
         CrawlerBuilder {
             config: CrawlConfig::default(),
             seeds: Vec::new(),
+            seed_files: Vec::new(),
             hooks: Hooks::default(),
             event_capacity: DEFAULT_EVENT_CAPACITY,
         }
@@ -86,6 +88,13 @@ impl CrawlerBuilder {
     /// Adds seed URLs.
     pub fn seeds<S: Into<String>>(mut self, urls: impl IntoIterator<Item = S>) -> CrawlerBuilder {
         self.seeds.extend(urls.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds the seeds of a file, one URL per line, read as the crawl goes rather than
+    /// held in memory (see [`SeedFile`]): for a broad crawl's list of a million sites.
+    pub fn seed_file(mut self, file: SeedFile) -> CrawlerBuilder {
+        self.seed_files.push(file);
         self
     }
 
@@ -258,6 +267,9 @@ impl CrawlerBuilder {
         let config = config.validate()?;
         let mut crawler = Crawler::assemble(config, self.hooks, self.event_capacity)?;
         crawler.add_seeds(seeds);
+        for file in self.seed_files {
+            crawler.add_seed_file(file);
+        }
         Ok(crawler)
     }
 }

@@ -325,7 +325,7 @@ impl ValidConfig {
         for seed in seeds {
             hosts.add(seed, &resolver);
         }
-        self.fetch_settings_from(hosts)
+        self.fetch_settings_from(hosts, self.config.credentials.clone())
     }
 
     /// The resolver that tells which seeds `--resolve` maps to an address.
@@ -334,7 +334,7 @@ impl ValidConfig {
     }
 
     /// [`ValidConfig::fetch_settings`], of seeds taken in one at a time.
-    pub fn fetch_settings_from(&self, hosts: SeedHosts) -> FetchSettings {
+    pub fn fetch_settings_from(&self, hosts: SeedHosts, credentials: Credentials) -> FetchSettings {
         let config = &self.config;
         let (seed_addresses, seed_names) = hosts.into_parts();
         let addresses = AddressPolicy::new(self.address_rules.clone(), seed_addresses)
@@ -346,7 +346,7 @@ impl ValidConfig {
             max_body: config.max_body,
             idle_per_host: config.per_host_concurrency,
             resolve: self.resolve.clone(),
-            credentials: config.credentials.clone(),
+            credentials,
             addresses,
         }
     }

@@ -20,9 +20,9 @@ use crate::frontier::{Frontier, StoreSpill};
 use crate::hooks::Hooks;
 use crate::messages::Report;
 use crate::progress::{CrawlSummary, Progress};
-use crate::runs::{EarlierSeeds, RunRecord};
+use crate::runs::{ListedHosts, RunRecord, SeedTally};
 use crate::scheduler::{Ended, RunBudgets, Scheduler, StopHandle};
-use crate::seeds::enqueue_seeds;
+use crate::seeds::{enqueue_seeds, SeedFile, SeedStream};
 use crate::seen::SeenSet;
 use crate::settings::Settings;
 use crate::url::{CanonicalUrl, Scope};
@@ -36,6 +36,7 @@ pub struct Crawler {
     settings: Settings,
     store: Arc<Store>,
     seeds: Vec<CanonicalUrl>,
+    seed_files: Vec<SeedFile>,
     progress: Arc<Progress>,
     stop: StopHandle,
     stop_signal: Receiver<()>,
@@ -80,6 +81,7 @@ impl Crawler {
             config,
             store: Arc::new(store),
             seeds: Vec::new(),
+            seed_files: Vec::new(),
             progress,
             stop,
             stop_signal,
@@ -115,6 +117,13 @@ impl Crawler {
         self.seeds.extend(seeds);
     }
 
+    /// Adds the seeds of a file, read as the crawl goes rather than held in memory
+    /// (see [`SeedFile`]); a bad line the file's handler does not skip ends
+    /// [`Crawler::run`] with [`CrawlError::Seeds`] before anything is fetched.
+    pub fn add_seed_file(&mut self, file: SeedFile) {
+        self.seed_files.push(file);
+    }
+
     /// Queues again, in the store's frontier, every stored URL that failed with one
     /// of `kinds` (at the depth it was found at), so that this run fetches it again
     /// and its new record replaces the failed one. Returns how many were queued.
@@ -145,12 +154,14 @@ impl Crawler {
         tracing::info!(
             store = %settings.store.display(),
             seeds = self.seeds.len(),
+            seed_files = self.seed_files.len(),
             workers = settings.workers,
             "crawl starting"
         );
         // Taken: after they are taken in, a broad crawl's million seeds must not stay.
         let seeds = std::mem::take(&mut self.seeds);
-        let result = self.crawl(seeds);
+        let seed_files = std::mem::take(&mut self.seed_files);
+        let result = self.crawl(seeds, seed_files);
         let (summary, error) = match &result {
             Ok(summary) => (summary.clone(), None),
             Err(error) => (self.progress.summary(true), Some(error.to_string())),
@@ -173,13 +184,21 @@ impl Crawler {
 
     /// The crawl, step by step: load what the store holds, take the seeds in, start
     /// the workers, schedule until the end, then close the run.
-    fn crawl(&self, seeds: Vec<CanonicalUrl>) -> Result<CrawlSummary, CrawlError> {
-        let (scope, fetch_settings, mut earlier) = self.seed_rules(&seeds)?;
+    fn crawl(
+        &self,
+        seeds: Vec<CanonicalUrl>,
+        mut seed_files: Vec<SeedFile>,
+    ) -> Result<CrawlSummary, CrawlError> {
+        let SeedRules {
+            scope,
+            fetch_settings,
+            listed,
+            tally,
+        } = self.seed_rules(&seeds, &mut seed_files)?;
         let seen = Arc::new(SeenSet::load(Arc::clone(&self.store))?);
         let frontier = self.load_frontier()?;
         let fetched_before = self.pages_fetched_before()?;
-        let run = RunRecord::start(&self.store, &self.config.config, &seeds, &mut earlier)?;
-        drop(earlier);
+        let run = RunRecord::start(&self.store, &self.config.config, &tally)?;
         let budgets = Arc::new(QueueBudgets::new(
             Arc::clone(&self.store),
             self.settings.max_queued_per_host,
@@ -192,7 +211,12 @@ impl Crawler {
             fetch_settings,
         )?;
         let intake = match workers.take_intake_sender() {
-            Some(reports) => self.start_intake(seeds, seen, reports),
+            Some(reports) => {
+                let sitemaps = self.config.sitemap_urls.clone();
+                let given = tally.count + sitemaps.len() as u64;
+                let stream = SeedStream::new(seeds, seed_files, sitemaps);
+                self.start_intake(stream, given, listed, seen, reports)
+            }
             None => Err(std::io::Error::other(
                 "the seed intake has no report channel",
             )),
@@ -269,13 +293,16 @@ impl Crawler {
         }
     }
 
-    /// The scope and the fetcher's address rules that this run's seeds and sitemaps
-    /// and earlier runs' seeds set, taken in one seed at a time; and the hosts of the
-    /// earlier seeds, for the run's record.
+    /// The scope and the fetcher's address rules (and credentials) that this run's
+    /// seeds and sitemaps and earlier runs' seeds set, taken in one seed at a time,
+    /// seed files read whole; the hosts the store's seed list holds; and how many
+    /// seeds this run has. A bad line of a seed file its handler does not skip is
+    /// an error here, before anything is stored.
     fn seed_rules(
         &self,
         seeds: &[CanonicalUrl],
-    ) -> Result<(Scope, FetchSettings, EarlierSeeds), CrawlError> {
+        seed_files: &mut [SeedFile],
+    ) -> Result<SeedRules, CrawlError> {
         let mut scope = Scope::new(
             self.config.config.scope,
             &[],
@@ -288,14 +315,27 @@ impl Crawler {
             scope.add_seed(seed);
             hosts.add(seed, &resolver);
         };
-        let earlier = EarlierSeeds::read(&self.store, &mut take)?;
-        seeds
-            .iter()
-            .chain(&self.config.sitemap_urls)
-            .for_each(&mut take);
-        Ok((scope, self.config.fetch_settings_from(hosts), earlier))
+        let listed = ListedHosts::read(&self.store, &mut take)?;
+        let mut tally = SeedTally::default();
+        let mut credentials = self.config.config.credentials.clone();
+        for seed in seeds {
+            take(seed);
+            tally.add(seed);
+        }
+        for file in seed_files {
+            file.scan(&mut credentials, |seed| {
+                take(seed);
+                tally.add(seed);
+            })?;
+        }
+        self.config.sitemap_urls.iter().for_each(&mut take);
+        Ok(SeedRules {
+            scope,
+            fetch_settings: self.config.fetch_settings_from(hosts, credentials),
+            listed,
+            tally,
+        })
     }
-
     /// The frontier, spilling to the store, with the hosts the store has URLs queued for.
     fn load_frontier(&self) -> Result<Frontier, CrawlError> {
         let mut frontier =
@@ -341,14 +381,14 @@ impl Crawler {
     /// that says so (also when it panicked), or at the first batch after a stop.
     fn start_intake(
         &self,
-        seeds: Vec<CanonicalUrl>,
+        mut seeds: SeedStream,
+        given: u64,
+        mut listed: ListedHosts,
         seen: Arc<SeenSet>,
         reports: Sender<Report>,
     ) -> std::io::Result<thread::JoinHandle<()>> {
-        let sitemaps = self.config.sitemap_urls.clone();
         let (hooks, progress) = (self.hooks.clone(), Arc::clone(&self.progress));
         let (store, stop) = (Arc::clone(&self.store), self.stop.clone());
-        let given = seeds.len() + sitemaps.len();
         thread::Builder::new()
             .name("seed-intake".into())
             .spawn(move || {
@@ -356,8 +396,11 @@ impl Crawler {
                     !stop.is_stopped() && reports.send(Report::Seeds { discovered, end: None }).is_ok()
                 };
                 let taken = catch_unwind(AssertUnwindSafe(|| {
-                    enqueue_seeds(&seeds, &sitemaps, &hooks, &progress, &seen, &store, deliver)
+                    enqueue_seeds(&mut seeds, &mut listed, &hooks, &progress, &seen, &store, deliver)
                 }));
+                if let Some(error) = &seeds.failure {
+                    tracing::error!(%error, "the seed list could not be read again: the seeds after this point are not queued");
+                }
                 drop(seeds);
                 let end = match taken {
                     Ok(Ok(taken)) => {
@@ -411,4 +454,12 @@ impl Crawler {
         self.store.flush()?;
         Ok(())
     }
+}
+
+/// What the seeds set before the crawl starts (`Crawler::seed_rules`).
+struct SeedRules {
+    scope: Scope,
+    fetch_settings: FetchSettings,
+    listed: ListedHosts,
+    tally: SeedTally,
 }

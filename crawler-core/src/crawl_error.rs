@@ -19,6 +19,9 @@ pub enum CrawlError {
     #[error(transparent)]
     /// The HTTP client could not be built.
     Client(#[from] ClientBuildError),
+    #[error(transparent)]
+    /// A seed list could not be read, or has a bad line its handler did not skip.
+    Seeds(#[from] crate::seeds::SeedError),
     #[error("cannot start a thread: {0}")]
     /// A thread could not be started.
     Thread(#[from] std::io::Error),

@@ -121,6 +121,9 @@ pub use handle::CrawlHandle;
 pub use hooks::{HookError, Page, PageActions, PageHandler, PageSink, StoredPage, UrlFilter};
 pub use progress::{CrawlSummary, Progress, Snapshot};
 pub use scheduler::StopHandle;
-pub use seeds::{parse_seed, read_seeds, read_seeds_and_credentials, read_seeds_with, SeedError};
+pub use seeds::{
+    parse_seed, read_seeds, read_seeds_and_credentials, read_seeds_with, BadSeedLine, SeedError,
+    SeedFile, SeedLines,
+};
 pub use traps::{Trap, TrapRules};
 pub use url::{CanonicalUrl, HostKey, Scope, ScopeMode, UrlError};

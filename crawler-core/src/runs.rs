@@ -4,7 +4,8 @@
 //!
 //! The seeds of earlier runs matter to a run that continues a store: together with
 //! its own they set the scope and the addresses the crawl may connect to. They are
-//! kept in the store's seed list (`Store::add_seeds`), one seed per host: the scope
+//! kept in the store's seed list (`Store::add_seeds`, written by the seed intake as it
+//! takes them in), one seed per host: the scope
 //! and the address rules look at a seed's host only, and a broad crawl's million
 //! seeds would make the run's description (one JSON value, rewritten whole) huge.
 //! Stores written before kept every seed in the description; those are read too.
@@ -25,19 +26,12 @@ pub(crate) struct RunRecord {
 }
 
 impl RunRecord {
-    /// Records that a run with these settings and seeds starts now: the seeds of
-    /// hosts no earlier seed was on go to the store's seed list.
+    /// Records that a run with these settings and seeds starts now.
     pub(crate) fn start(
         store: &Store,
         settings: &CrawlConfig,
-        seeds: &[CanonicalUrl],
-        earlier: &mut EarlierSeeds,
+        seeds: &SeedTally,
     ) -> Result<RunRecord, StoreError> {
-        let new_hosts = seeds
-            .iter()
-            .filter(|seed| earlier.hosts.insert(seed.host_key().as_str()))
-            .map(CanonicalUrl::as_str);
-        store.add_seeds(new_hosts)?;
         let run = CrawlRun {
             started_at_ms: unix_ms(),
             config: run_description(settings, seeds),
@@ -61,23 +55,40 @@ impl RunRecord {
     }
 }
 
-/// The hosts of earlier runs' seeds, as the store's seed list gave them.
+/// How many seeds this run was given, and the first few, for its description.
 #[derive(Default)]
-pub(crate) struct EarlierSeeds {
+pub(crate) struct SeedTally {
+    pub(crate) count: u64,
+    sample: Vec<String>,
+}
+
+impl SeedTally {
+    pub(crate) fn add(&mut self, seed: &CanonicalUrl) {
+        self.count += 1;
+        if self.sample.len() < SEED_SAMPLE {
+            self.sample.push(seed.as_str().to_owned());
+        }
+    }
+}
+
+/// The hosts the store's seed list holds a seed of: read from it before the crawl,
+/// and added to by the seed intake, which lists the seeds of new hosts.
+#[derive(Default)]
+pub(crate) struct ListedHosts {
     hosts: NameSet,
 }
 
-impl EarlierSeeds {
+impl ListedHosts {
     /// Hands each seed of earlier runs over `store` to `each`, one at a time, and
     /// keeps their hosts.
     pub(crate) fn read(
         store: &Store,
         mut each: impl FnMut(&CanonicalUrl),
-    ) -> Result<EarlierSeeds, StoreError> {
-        let mut earlier = EarlierSeeds::default();
+    ) -> Result<ListedHosts, StoreError> {
+        let mut listed = ListedHosts::default();
         let mut take = |text: &str| {
             if let Ok(seed) = CanonicalUrl::parse(text) {
-                earlier.hosts.insert(seed.host_key().as_str());
+                listed.hosts.insert(seed.host_key().as_str());
                 each(&seed);
             }
         };
@@ -91,20 +102,21 @@ impl EarlierSeeds {
                 take(seed.as_str().unwrap_or_default());
             }
         }
-        Ok(earlier)
+        Ok(listed)
+    }
+
+    /// Whether no listed seed is on `seed`'s host; it is from now on.
+    pub(crate) fn is_new(&mut self, seed: &CanonicalUrl) -> bool {
+        self.hosts.insert(seed.host_key().as_str())
     }
 }
 
-fn run_description(settings: &CrawlConfig, seeds: &[CanonicalUrl]) -> serde_json::Value {
+fn run_description(settings: &CrawlConfig, seeds: &SeedTally) -> serde_json::Value {
     let mut value = serde_json::to_value(settings).unwrap_or_default();
     if let Some(object) = value.as_object_mut() {
-        let sample = seeds
-            .iter()
-            .take(SEED_SAMPLE)
-            .map(|s| serde_json::Value::from(s.as_str()))
-            .collect();
+        let sample = seeds.sample.iter().map(|s| s.as_str().into()).collect();
         object.insert("seed_sample".into(), serde_json::Value::Array(sample));
-        object.insert("seed_count".into(), seeds.len().into());
+        object.insert("seed_count".into(), seeds.count.into());
     }
     value
 }

@@ -10,7 +10,10 @@
 //! filter and the seen-set, into the store's frontier and the in-memory one.
 
 use std::collections::HashSet;
-use std::io::BufRead;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::time::SystemTime;
 
 use crawler_storage::{QueueEntry, Store, StoreError};
 
@@ -18,6 +21,7 @@ use crate::fetch::Credentials;
 use crate::hooks::Hooks;
 use crate::messages::{JobKind, Queued};
 use crate::progress::Progress;
+use crate::runs::ListedHosts;
 use crate::seen::SeenSet;
 use crate::url::{CanonicalUrl, UrlError, MAX_URL_LEN};
 
@@ -93,6 +97,10 @@ pub fn read_seeds_with(
 /// Basic credentials: the canonical URL holds none.
 pub fn parse_seed(input: &str, credentials: &mut Credentials) -> Result<CanonicalUrl, UrlError> {
     let seed = CanonicalUrl::parse(input)?;
+    // Userinfo needs an `@`: most seeds are parsed once.
+    if !input.contains('@') {
+        return Ok(seed);
+    }
     if let Ok(mut url) = url::Url::parse(input.trim()) {
         credentials.take_from(&mut url);
     }
@@ -101,46 +109,283 @@ pub fn parse_seed(input: &str, credentials: &mut Credentials) -> Result<Canonica
 
 /// [`read_seeds_with`], each seed's userinfo taken into `credentials` ([`parse_seed`]).
 pub fn read_seeds_and_credentials(
-    mut reader: impl BufRead,
+    reader: impl BufRead,
     source_name: &str,
     mut bad_line: impl FnMut(SeedError) -> Result<(), SeedError>,
     credentials: &mut Credentials,
 ) -> Result<Vec<CanonicalUrl>, SeedError> {
     let mut seeds = Vec::new();
     let mut listed = HashSet::new();
-    let mut bytes = Vec::new();
-    let mut number = 0;
-    loop {
-        number += 1;
-        bytes.clear();
-        let read = read_line(&mut reader, &mut bytes).map_err(|error| SeedError::Read {
-            source_name: source_name.to_owned(),
-            error,
-        })?;
-        let Some(complete) = read else {
-            return Ok(seeds);
-        };
-        let line = match parse_line(&bytes, complete, number == 1) {
-            Ok(Some(text)) => parse_seed(text, credentials).map_err(|error| SeedError::BadLine {
-                source_name: source_name.to_owned(),
-                line: number,
-                error,
-            }),
-            Ok(None) => continue,
-            Err(LineProblem::NotUtf8) => Err(SeedError::NotUtf8 {
-                source_name: source_name.to_owned(),
-                line: number,
-            }),
-            Err(LineProblem::TooLong) => Err(SeedError::LineTooLong {
-                source_name: source_name.to_owned(),
-                line: number,
-            }),
-        };
+    let mut lines = SeedLines::new(reader, source_name);
+    while let Some(line) = lines.next_seed(credentials) {
         match line {
             Ok(seed) if listed.insert(seed.fingerprint()) => seeds.push(seed),
             Ok(_) => {}
+            Err(error @ SeedError::Read { .. }) => return Err(error),
             Err(error) => bad_line(error)?,
         }
+    }
+    Ok(seeds)
+}
+
+/// A seed list read a line at a time: only the line being read is in memory.
+pub struct SeedLines<R> {
+    reader: R,
+    source_name: String,
+    bytes: Vec<u8>,
+    number: usize,
+    ended: bool,
+}
+
+impl<R: BufRead> SeedLines<R> {
+    /// The seeds of `reader`, named `source_name` in errors.
+    pub fn new(reader: R, source_name: &str) -> SeedLines<R> {
+        SeedLines {
+            reader,
+            source_name: source_name.to_owned(),
+            bytes: Vec::new(),
+            number: 0,
+            ended: false,
+        }
+    }
+
+    /// The next seed (its userinfo taken into `credentials`), or the error of the next
+    /// bad line; `None` at the end. After an error reading the input, `None`.
+    pub fn next_seed(
+        &mut self,
+        credentials: &mut Credentials,
+    ) -> Option<Result<CanonicalUrl, SeedError>> {
+        while !self.ended {
+            self.number += 1;
+            self.bytes.clear();
+            let complete = match read_line(&mut self.reader, &mut self.bytes) {
+                Ok(Some(complete)) => complete,
+                Ok(None) => break,
+                Err(error) => {
+                    self.ended = true;
+                    return Some(Err(SeedError::Read {
+                        source_name: self.source_name.clone(),
+                        error,
+                    }));
+                }
+            };
+            let line = self.number;
+            let source_name = || self.source_name.clone();
+            return Some(match parse_line(&self.bytes, complete, line == 1) {
+                Ok(Some(text)) => {
+                    parse_seed(text, credentials).map_err(|error| SeedError::BadLine {
+                        source_name: source_name(),
+                        line,
+                        error,
+                    })
+                }
+                Ok(None) => continue,
+                Err(LineProblem::NotUtf8) => Err(SeedError::NotUtf8 {
+                    source_name: source_name(),
+                    line,
+                }),
+                Err(LineProblem::TooLong) => Err(SeedError::LineTooLong {
+                    source_name: source_name(),
+                    line,
+                }),
+            });
+        }
+        self.ended = true;
+        None
+    }
+}
+
+/// Decides about a bad line of a [`SeedFile`]: `Ok` skips it, `Err` stops the crawl
+/// with that error (before anything is fetched).
+pub type BadSeedLine = Box<dyn FnMut(SeedError) -> Result<(), SeedError> + Send>;
+
+/// A seed list in a file, read as the crawl needs it instead of held in memory (a
+/// broad crawl's list of a million sites took 120 MB as URLs). It is read twice:
+/// whole before the crawl starts, for the scope, the address rules, the credentials
+/// of its userinfo and its bad lines, so a bad line stops the crawl before anything
+/// is fetched; and again by the seed intake, which queues it in batches while the
+/// crawl runs. A file that changes in between is warned about (its size and time).
+pub struct SeedFile {
+    path: PathBuf,
+    name: String,
+    on_bad_line: Option<BadSeedLine>,
+    /// Size and modification time when it was read before the crawl.
+    read_as: Option<(u64, Option<SystemTime>)>,
+}
+
+impl SeedFile {
+    /// The seed list at `path`; its first bad line stops the crawl unless
+    /// [`SeedFile::on_bad_line`] says otherwise.
+    pub fn new(path: impl Into<PathBuf>) -> SeedFile {
+        let path = path.into();
+        SeedFile {
+            name: path.display().to_string(),
+            path,
+            on_bad_line: None,
+            read_as: None,
+        }
+    }
+
+    /// Names the list `name` in errors instead of its path (`-` for a copy of
+    /// standard input).
+    pub fn named(mut self, name: impl Into<String>) -> SeedFile {
+        self.name = name.into();
+        self
+    }
+
+    /// Hands each bad line's error to `handler`, which skips the line with `Ok`.
+    pub fn on_bad_line(
+        mut self,
+        handler: impl FnMut(SeedError) -> Result<(), SeedError> + Send + 'static,
+    ) -> SeedFile {
+        self.on_bad_line = Some(Box::new(handler));
+        self
+    }
+
+    /// The name errors give the list.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The first `n` seeds, bad lines passed over: a look at the list before a crawl.
+    pub fn first_seeds(&self, n: usize) -> Result<Vec<CanonicalUrl>, SeedError> {
+        let mut lines = self.lines()?;
+        let mut seeds = Vec::new();
+        while seeds.len() < n {
+            match lines.next_seed(&mut Credentials::default()) {
+                Some(Ok(seed)) => seeds.push(seed),
+                Some(Err(error @ SeedError::Read { .. })) => return Err(error),
+                Some(Err(_)) => {}
+                None => break,
+            }
+        }
+        Ok(seeds)
+    }
+
+    /// The first bad line's error, if the list has one: a check before anything is
+    /// deleted.
+    pub fn first_bad_line(&self) -> Result<Option<SeedError>, SeedError> {
+        let mut lines = self.lines()?;
+        while let Some(line) = lines.next_seed(&mut Credentials::default()) {
+            match line {
+                Ok(_) => {}
+                Err(error @ SeedError::Read { .. }) => return Err(error),
+                Err(error) => return Ok(Some(error)),
+            }
+        }
+        Ok(None)
+    }
+
+    /// Reads the whole list before the crawl: each seed to `each`, its userinfo into
+    /// `credentials`, each bad line to the handler (or the error, without one).
+    pub(crate) fn scan(
+        &mut self,
+        credentials: &mut Credentials,
+        mut each: impl FnMut(&CanonicalUrl),
+    ) -> Result<(), SeedError> {
+        self.read_as = self.stamp();
+        let mut lines = self.lines()?;
+        while let Some(line) = lines.next_seed(credentials) {
+            match (line, &mut self.on_bad_line) {
+                (Ok(seed), _) => each(&seed),
+                (Err(error @ SeedError::Read { .. }), _) | (Err(error), None) => return Err(error),
+                (Err(error), Some(handler)) => handler(error)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn lines(&self) -> Result<SeedLines<BufReader<File>>, SeedError> {
+        let file = File::open(&self.path).map_err(|error| SeedError::Read {
+            source_name: self.name.clone(),
+            error,
+        })?;
+        Ok(SeedLines::new(BufReader::new(file), &self.name))
+    }
+
+    fn stamp(&self) -> Option<(u64, Option<SystemTime>)> {
+        let meta = std::fs::metadata(&self.path).ok()?;
+        Some((meta.len(), meta.modified().ok()))
+    }
+}
+
+/// The seeds as the intake takes them: the given URLs, then each seed file read
+/// again (its bad lines, reported before the crawl, passed over), then the sitemaps.
+pub(crate) struct SeedStream {
+    given: std::vec::IntoIter<CanonicalUrl>,
+    files: std::vec::IntoIter<SeedFile>,
+    reading: Option<(SeedFile, SeedLines<BufReader<File>>)>,
+    sitemaps: std::vec::IntoIter<CanonicalUrl>,
+    /// Why a file could not be read to its end.
+    pub(crate) failure: Option<SeedError>,
+}
+
+impl SeedStream {
+    pub(crate) fn new(
+        given: Vec<CanonicalUrl>,
+        files: Vec<SeedFile>,
+        sitemaps: Vec<CanonicalUrl>,
+    ) -> SeedStream {
+        SeedStream {
+            given: given.into_iter(),
+            files: files.into_iter(),
+            reading: None,
+            sitemaps: sitemaps.into_iter(),
+            failure: None,
+        }
+    }
+
+    fn next_from_files(&mut self) -> Option<CanonicalUrl> {
+        loop {
+            if self.reading.is_none() {
+                let file = self.files.next()?;
+                match file.lines() {
+                    Ok(lines) => self.reading = Some((file, lines)),
+                    Err(error) => {
+                        self.failure = Some(error);
+                        return None;
+                    }
+                }
+            }
+            let (file, lines) = self.reading.as_mut()?;
+            match lines.next_seed(&mut Credentials::default()) {
+                Some(Ok(seed)) => return Some(seed),
+                Some(Err(error @ SeedError::Read { .. })) => {
+                    self.failure = Some(error);
+                    return None;
+                }
+                Some(Err(_)) => {}
+                None => {
+                    if file.stamp() != file.read_as {
+                        tracing::warn!(
+                            seeds = file.name(),
+                            "the seed list changed while the crawl started: seeds added since were queued without widening the scope"
+                        );
+                    }
+                    self.reading = None;
+                }
+            }
+        }
+    }
+}
+
+impl Iterator for SeedStream {
+    type Item = (CanonicalUrl, JobKind);
+
+    fn next(&mut self) -> Option<(CanonicalUrl, JobKind)> {
+        if let Some(seed) = self.given.next() {
+            return Some((seed, JobKind::Page));
+        }
+        if self.failure.is_none() {
+            if let Some(seed) = self.next_from_files() {
+                return Some((seed, JobKind::Page));
+            }
+        }
+        if self.failure.is_some() {
+            return None;
+        }
+        let sitemap = self.sitemaps.next()?;
+        Some((sitemap, JobKind::Sitemap { level: 0 }))
     }
 }
 
@@ -203,30 +448,33 @@ const SEED_BATCH: usize = 10_000;
 /// Takes a crawl's seeds in: the pages and sitemaps (named by `--sitemap`) the URL
 /// filter admits and the seen-set does not hold yet are written to the store's
 /// frontier, a batch at a time, and each batch is handed to `deliver` at depth 0 once
-/// it is stored. `deliver` returns false to stop (the crawl is stopping). A hook
-/// failure skips its seed. Returns how many seeds were handed over.
+/// it is stored. Seeds of hosts no seed of the store was on go to the store's seed
+/// list first (`listed` knows those hosts). `deliver` returns false to stop (the crawl
+/// is stopping). A hook failure skips its seed. Returns how many seeds were handed
+/// over.
 pub(crate) fn enqueue_seeds(
-    pages: &[CanonicalUrl],
-    sitemaps: &[CanonicalUrl],
+    seeds: &mut impl Iterator<Item = (CanonicalUrl, JobKind)>,
+    listed: &mut ListedHosts,
     hooks: &Hooks,
     progress: &Progress,
     seen: &SeenSet,
     store: &Store,
     mut deliver: impl FnMut(Vec<Queued>) -> bool,
 ) -> Result<u64, StoreError> {
-    let pages = pages.iter().map(|url| (url, JobKind::Page));
-    let sitemaps = sitemaps
-        .iter()
-        .map(|url| (url, JobKind::Sitemap { level: 0 }));
-    let mut seeds = pages.chain(sitemaps).peekable();
+    let mut seeds = seeds.peekable();
     let mut handed_over = 0;
     while seeds.peek().is_some() {
         let mut entries = Vec::new();
         let mut batch = Vec::new();
+        let mut new_hosts = Vec::new();
         // Released when dropped: after the batch is written, or on an error before it.
         let mut claims = seen.claims();
         for (seed, kind) in seeds.by_ref() {
-            match hooks.admits(seed) {
+            // Every seed sets the scope, queued or not, so every seed's host is listed.
+            if kind == JobKind::Page && listed.is_new(&seed) {
+                new_hosts.push(seed.as_str().to_owned());
+            }
+            match hooks.admits(&seed) {
                 Ok(true) => {}
                 Ok(false) => continue,
                 Err(failure) => {
@@ -243,13 +491,15 @@ pub(crate) fn enqueue_seeds(
                 entries.push((seed.fingerprint(), entry));
                 batch.push(Queued {
                     kind,
-                    ..Queued::page(seed.clone(), 0, None, 0)
+                    ..Queued::page(seed, 0, None, 0)
                 });
-                if batch.len() >= SEED_BATCH {
-                    break;
-                }
+            }
+            if batch.len() >= SEED_BATCH || new_hosts.len() >= SEED_BATCH {
+                break;
             }
         }
+        // Listed before queued: no queued seed's host is missing from the list.
+        store.add_seeds(new_hosts.iter().map(String::as_str))?;
         store.enqueue(&entries)?;
         drop(claims);
         handed_over += batch.len() as u64;
@@ -321,6 +571,91 @@ mod tests {
         let seeds = read_seeds(input.as_bytes(), "-").unwrap();
         let seeds: Vec<&str> = seeds.iter().map(CanonicalUrl::as_str).collect();
         assert_eq!(seeds, ["http://a.test/x", "http://b.test/"]);
+    }
+
+    fn seed_file(text: &[u8]) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seeds.txt");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn a_seed_file_is_read_whole_before_the_crawl_and_streamed_again_without_its_bad_lines() {
+        let (_dir, path) =
+            seed_file(b"http://u:pw@a.test/\nnot a url\nhttp://b.test/x\n# c\nhttp://c.test/\n");
+        let skipped = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let noted = std::sync::Arc::clone(&skipped);
+        let mut file = SeedFile::new(&path).named("list").on_bad_line(move |e| {
+            noted.lock().unwrap().push(e.to_string());
+            Ok(())
+        });
+        let (mut scanned, mut credentials) = (Vec::new(), Credentials::default());
+        file.scan(&mut credentials, |seed| {
+            scanned.push(seed.as_str().to_owned())
+        })
+        .unwrap();
+        assert_eq!(
+            scanned,
+            ["http://a.test/", "http://b.test/x", "http://c.test/"]
+        );
+        assert_eq!(credentials.origins().count(), 1);
+        assert_eq!(skipped.lock().unwrap().len(), 1);
+        assert!(skipped.lock().unwrap()[0].starts_with("list:2: "));
+
+        let given = vec![CanonicalUrl::parse("http://given.test/").unwrap()];
+        let sitemap = vec![CanonicalUrl::parse("http://a.test/sitemap.xml").unwrap()];
+        let stream = SeedStream::new(given, vec![file], sitemap);
+        let streamed: Vec<(String, JobKind)> = stream
+            .map(|(url, kind)| (url.as_str().to_owned(), kind))
+            .collect();
+        let pages = |urls: &[&str]| {
+            urls.iter()
+                .map(|u| (u.to_string(), JobKind::Page))
+                .collect::<Vec<_>>()
+        };
+        let mut expected = pages(&[
+            "http://given.test/",
+            "http://a.test/",
+            "http://b.test/x",
+            "http://c.test/",
+        ]);
+        expected.push((
+            "http://a.test/sitemap.xml".into(),
+            JobKind::Sitemap { level: 0 },
+        ));
+        assert_eq!(streamed, expected);
+        // Bad lines were reported once, before the crawl.
+        assert_eq!(skipped.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_bad_line_without_a_handler_stops_the_scan_and_names_file_and_line() {
+        let (_dir, path) = seed_file(b"http://a.test/\nftp://b.test/\n");
+        let mut file = SeedFile::new(&path);
+        let error = file.scan(&mut Credentials::default(), |_| {}).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with(&format!("{}:2: ", path.display())),
+            "{error}"
+        );
+        assert_eq!(
+            file.first_bad_line().unwrap().map(|e| e.to_string()),
+            Some(error.to_string())
+        );
+        assert_eq!(file.first_seeds(5).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_missing_seed_file_is_a_read_error_naming_it() {
+        let mut file = SeedFile::new("/nonexistent/seeds.txt");
+        let error = file.scan(&mut Credentials::default(), |_| {}).unwrap_err();
+        assert!(matches!(error, SeedError::Read { .. }));
+        assert!(
+            error.to_string().starts_with("/nonexistent/seeds.txt: "),
+            "{error}"
+        );
     }
 
     #[test]

@@ -159,6 +159,44 @@ fn bad_seed_lines_stop_the_crawl_or_are_skipped_with_a_warning() {
 }
 
 #[test]
+fn a_bad_seed_line_far_down_a_long_list_stops_the_crawl_before_anything_is_fetched() {
+    // The crawl reads a seed file as it goes, a batch at a time; a bad line past the
+    // first batches must still be found before the first request.
+    let scenario = tiny_web();
+    let good = scenario.server().url("h0.test", "/page/0");
+    let mut text = String::new();
+    for i in 0..30_000 {
+        text.push_str(&format!("{good}?n={i}\n"));
+    }
+    text.push_str("ftp://files.test/x\n"); // line 30,001
+    text.push_str(&format!("{good}\n"));
+    let scenario = scenario.seed_file(&text);
+    let out = scenario.try_crawl(&[]);
+    assert_eq!(out.code(), Some(2), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("seeds.txt:30001: "),
+        "{}",
+        out.stderr()
+    );
+    assert!(
+        out.stderr().contains("--skip-bad-seeds"),
+        "{}",
+        out.stderr()
+    );
+    assert!(scenario.server().log().is_empty(), "nothing fetched");
+
+    // And with --fresh, which checks the whole list before it deletes anything.
+    let fresh = scenario.try_crawl(&["--fresh", "--force"]);
+    assert_eq!(fresh.code(), Some(2), "{}", fresh.stderr());
+    assert!(
+        fresh.stderr().contains("seeds.txt:30001: "),
+        "{}",
+        fresh.stderr()
+    );
+    assert!(scenario.server().log().is_empty(), "nothing fetched");
+}
+
+#[test]
 fn a_million_seed_lines_are_read_in_bounded_time_and_memory() {
     let scenario = tiny_web();
     let urls: Vec<String> = (0..10)

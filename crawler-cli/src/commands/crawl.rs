@@ -1,16 +1,18 @@
 //! `crawler crawl`: seeds in, a store out.
 
 use std::fs::File;
-use std::io::{self, BufReader};
+use std::io::{self, Write};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crawler_core::fetch::Credentials;
 use crawler_core::{
-    parse_seed, read_seeds_and_credentials, CanonicalUrl, ConfigError, CrawlConfig, CrawlError,
-    CrawlSummary, Crawler, ErrorKind, SeedError,
+    parse_seed, CanonicalUrl, ConfigError, CrawlConfig, CrawlError, CrawlSummary, Crawler,
+    ErrorKind, SeedError, SeedFile,
 };
 use crawler_storage::{Store, StoreError, StoreOptions};
+use tempfile::NamedTempFile;
 
 use crate::args::{CrawlArgs, RetryKind};
 use crate::config_file::Origins;
@@ -31,11 +33,16 @@ pub fn run(args: CrawlArgs) -> Result<ExitCode, Failure> {
     let (seeds, credentials) = collect_seeds(&args)?;
     let retry = retry_kinds(&args.retry_errors);
     if args.fresh {
-        if seeds.is_empty() {
+        if seeds.is_empty()? {
             return Err(Failure::Usage(format!(
                 "--fresh starts {} over and needs seeds: give seed URLs as arguments or --seeds FILE (nothing was deleted)",
                 given.store.display()
             )));
+        }
+        // A seed file is read as the crawl goes; its bad lines must show before
+        // anything is deleted.
+        if let Some(error) = seeds.first_bad_line(args.skip_bad_seeds)? {
+            return Err(seed_failure(error));
         }
         start_over(&given.store, args.force)?;
     }
@@ -139,11 +146,7 @@ fn start_over(store: &Path, force: bool) -> Result<(), Failure> {
 }
 
 /// Runs a crawl with a progress bar and prints its summary (shared with `demo`).
-pub fn crawl(
-    config: CrawlConfig,
-    seeds: Vec<CanonicalUrl>,
-    run: &Run,
-) -> Result<ExitCode, Failure> {
+pub fn crawl(config: CrawlConfig, seeds: Seeds, run: &Run) -> Result<ExitCode, Failure> {
     let store_path = config.store.clone();
     let new_store = !store_path.exists();
     let outcome = crawl_into(config, seeds, run);
@@ -169,11 +172,7 @@ fn remove_if_empty(store: &Path) {
     }
 }
 
-fn crawl_into(
-    config: CrawlConfig,
-    seeds: Vec<CanonicalUrl>,
-    run: &Run,
-) -> Result<ExitCode, Failure> {
+fn crawl_into(config: CrawlConfig, seeds: Seeds, run: &Run) -> Result<ExitCode, Failure> {
     let Run {
         json,
         show_progress,
@@ -199,9 +198,9 @@ fn crawl_into(
         ));
     }
     // A few seeds, to say whether they were stored already when nothing is fetched.
-    let seed_sample: Vec<CanonicalUrl> = seeds.iter().take(SEED_SAMPLE).cloned().collect();
+    let seed_sample = seeds.first(SEED_SAMPLE)?;
     let already_queued = crawler.store().queued().next().is_some();
-    if seeds.is_empty() && !already_queued {
+    if seed_sample.is_empty() && !already_queued {
         let runs = crawler.store().runs()?;
         if runs.is_empty() {
             return Err(Failure::Usage(format!(
@@ -216,7 +215,16 @@ fn crawl_into(
         return Ok(ExitCode::SUCCESS);
     }
     log_opened(&crawler, already_queued);
-    crawler.add_seeds(seeds);
+    let Seeds {
+        urls,
+        file,
+        skipped,
+        stdin_copy,
+    } = seeds;
+    crawler.add_seeds(urls);
+    if let Some(file) = file {
+        crawler.add_seed_file(file);
+    }
     let signals = SignalWatch::start(crawler.stop_handle())?;
     let bar = show_progress
         .then(|| ProgressBar::start(crawler.progress(), pace))
@@ -227,8 +235,13 @@ fn crawl_into(
         bar.finish();
     }
     let signal = signals.finish();
+    drop(stdin_copy);
+    lock(&skipped).finish();
     // The engine logs `crawl finished` with these figures.
-    let summary = result?;
+    let summary = match result {
+        Err(CrawlError::Seeds(error)) => return Err(seed_failure(error)),
+        other => other?,
+    };
     print_summary(&summary, &store_path, json, overrides)?;
     match signal {
         Some(signal) => {
@@ -319,46 +332,129 @@ fn log_opened(crawler: &Crawler, resuming: bool) {
     }
 }
 
-/// The seeds, and the Basic credentials their userinfo gave.
-fn collect_seeds(args: &CrawlArgs) -> Result<(Vec<CanonicalUrl>, Credentials), Failure> {
-    let mut skipped = SkippedSeeds::new(args.skip_bad_seeds);
-    let mut seeds = Vec::new();
+/// A crawl's seeds as the command line gave them: URLs, and a seed file the crawl
+/// reads as it goes (a million seeds are not held in memory).
+pub struct Seeds {
+    urls: Vec<CanonicalUrl>,
+    file: Option<SeedFile>,
+    skipped: Arc<Mutex<SkippedSeeds>>,
+    /// `--seeds -`: standard input copied to a file the crawl can read twice;
+    /// removed when dropped.
+    stdin_copy: Option<NamedTempFile>,
+}
+
+impl Seeds {
+    /// Seeds given as URLs only.
+    pub fn urls(urls: Vec<CanonicalUrl>) -> Seeds {
+        Seeds {
+            urls,
+            file: None,
+            skipped: Arc::new(Mutex::new(SkippedSeeds::new(false))),
+            stdin_copy: None,
+        }
+    }
+
+    fn is_empty(&self) -> Result<bool, Failure> {
+        Ok(self.first(1)?.is_empty())
+    }
+
+    /// The first `n` seeds.
+    fn first(&self, n: usize) -> Result<Vec<CanonicalUrl>, Failure> {
+        let mut first: Vec<CanonicalUrl> = self.urls.iter().take(n).cloned().collect();
+        if let Some(file) = &self.file {
+            let more = n.saturating_sub(first.len());
+            first.extend(file.first_seeds(more).map_err(seed_failure)?);
+        }
+        Ok(first)
+    }
+
+    /// The seed file's first bad line, unless bad lines are skipped.
+    fn first_bad_line(&self, skip: bool) -> Result<Option<SeedError>, Failure> {
+        match &self.file {
+            Some(file) if !skip => file.first_bad_line().map_err(seed_failure),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// The seeds, and the Basic credentials the userinfo of the URLs given as arguments
+/// gave (a seed file's are taken as the crawl reads it).
+fn collect_seeds(args: &CrawlArgs) -> Result<(Seeds, Credentials), Failure> {
+    let skipped = Arc::new(Mutex::new(SkippedSeeds::new(args.skip_bad_seeds)));
+    let mut urls = Vec::new();
     let mut credentials = Credentials::default();
     for (index, url) in args.urls.iter().enumerate() {
         match parse_seed(url, &mut credentials) {
-            Ok(seed) => seeds.push(seed),
-            Err(e) => skipped.line(format!(
+            Ok(seed) => urls.push(seed),
+            Err(e) => lock(&skipped).line(format!(
                 "seed argument {}: {e}{}",
                 index + 1,
                 scheme_hint(url)
             ))?,
         }
     }
-    if let Some(path) = &args.seeds {
-        let on_bad = |error: SeedError| skipped.line(error.to_string()).map_err(|_| error);
-        let from_file = if path.as_os_str() == "-" {
-            read_seeds_and_credentials(io::stdin().lock(), "-", on_bad, &mut credentials)
-        } else {
-            let file = File::open(path).map_err(|e| {
+    let mut stdin_copy = None;
+    let file = match &args.seeds {
+        None => None,
+        Some(path) if path.as_os_str() == "-" => {
+            let copy = copy_stdin().map_err(|e| {
+                Failure::Usage(format!(
+                    "--seeds -: cannot copy standard input to a temporary file: {e}"
+                ))
+            })?;
+            let file = SeedFile::new(copy.path()).named("-");
+            stdin_copy = Some(copy);
+            Some(file)
+        }
+        Some(path) => {
+            File::open(path).map_err(|e| {
                 Failure::Usage(format!(
                     "--seeds {}: {e} (give a file of seed URLs, one per line, or - to read them from standard input)",
                     path.display()
                 ))
             })?;
-            let name = path.display().to_string();
-            read_seeds_and_credentials(BufReader::new(file), &name, on_bad, &mut credentials)
-        };
-        seeds.extend(from_file.map_err(|e| match e {
-            SeedError::Read { .. } => Failure::Usage(format!(
-                "--seeds {e} (give a file of seed URLs, one per line, or - to read them from standard input)"
-            )),
-            line => Failure::Usage(format!(
-                "{line} (fix or remove that line, or add --skip-bad-seeds to skip bad lines)"
-            )),
-        })?);
-    }
-    skipped.finish();
+            Some(SeedFile::new(path))
+        }
+    };
+    let file = file.map(|file| match args.skip_bad_seeds {
+        true => {
+            let skipped = Arc::clone(&skipped);
+            file.on_bad_line(move |error| lock(&skipped).line(error.to_string()).map_err(|_| error))
+        }
+        false => file,
+    });
+    let seeds = Seeds {
+        urls,
+        file,
+        skipped,
+        stdin_copy,
+    };
     Ok((seeds, credentials))
+}
+
+/// Standard input, copied to a temporary file: a seed list is read twice.
+fn copy_stdin() -> io::Result<NamedTempFile> {
+    let mut copy = NamedTempFile::new()?;
+    io::copy(&mut io::stdin().lock(), copy.as_file_mut())?;
+    copy.as_file_mut().flush()?;
+    Ok(copy)
+}
+
+/// A seed list's error as the command line reports it.
+fn seed_failure(error: SeedError) -> Failure {
+    match error {
+        SeedError::Read { .. } => Failure::Usage(format!(
+            "--seeds {error} (give a file of seed URLs, one per line, or - to read them from standard input)"
+        )),
+        line => Failure::Usage(format!(
+            "{line} (fix or remove that line, or add --skip-bad-seeds to skip bad lines)"
+        )),
+    }
+}
+
+fn lock(skipped: &Mutex<SkippedSeeds>) -> MutexGuard<'_, SkippedSeeds> {
+    // Two counters: whole after any panic.
+    skipped.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// `example.test` is not a URL; `https://example.test/` is.
@@ -391,7 +487,7 @@ fn has_scheme(text: &str) -> bool {
 
 /// `--skip-bad-seeds`: bad seed lines are warned about (the first few in full) and
 /// skipped; without it the first one stops the crawl.
-struct SkippedSeeds {
+pub struct SkippedSeeds {
     skip: bool,
     count: usize,
 }

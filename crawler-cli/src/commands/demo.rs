@@ -45,7 +45,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode, Failure> {
         overrides: &[],
         retry: &[],
     };
-    let code = super::crawl::crawl(config, seeds, &run)?;
+    let code = super::crawl::crawl(config, super::crawl::Seeds::urls(seeds), &run)?;
     let first = server.seeds().into_iter().next().unwrap_or_default();
     let store = store.display();
     say(&format!(
