@@ -107,7 +107,15 @@ impl OverrideResolver {
 
     /// The address a rule gives `name`, if any rule matches (the first wins).
     pub fn lookup_override(&self, name: &str) -> Option<IpAddr> {
-        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        if self.rules.is_empty() {
+            return None;
+        }
+        let name = name.trim_end_matches('.');
+        // Hosts of canonical URLs are lowercase already: most names are not copied.
+        let name = match name.bytes().any(|b| b.is_ascii_uppercase()) {
+            true => std::borrow::Cow::Owned(name.to_ascii_lowercase()),
+            false => std::borrow::Cow::Borrowed(name),
+        };
         self.rules
             .iter()
             .find(|rule| rule.matches(&name))

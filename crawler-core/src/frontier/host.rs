@@ -82,8 +82,10 @@ pub struct HostQueue {
     interval_nanos: u64,
     /// A `Crawl-delay` longer than the rate applies: one request at a time.
     pub one_at_a_time: bool,
+    /// Its `Crawl-delay` was over the cap (counted once, however often it is read).
+    pub crawl_delay_capped: bool,
     /// Failures and slow-down answers since the last good answer: the backoff exponent.
-    pub backoff_level: u32,
+    pub backoff_level: u8,
     /// Connection failures in a row (what parks a host).
     pub failures: u32,
     /// The store holds URLs of this host that memory does not; new ones are counted
@@ -109,6 +111,7 @@ impl HostQueue {
             not_before: Moment::default(),
             interval_nanos: nanos(interval),
             one_at_a_time: false,
+            crawl_delay_capped: false,
             backoff_level: 0,
             failures: 0,
             spilled: false,

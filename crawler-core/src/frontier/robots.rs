@@ -144,10 +144,15 @@ impl Frontier {
         let cap = self.politeness.max_crawl_delay;
         let asked = Duration::try_from_secs_f64(delay).unwrap_or(Duration::MAX);
         if asked > cap {
-            if self.capped.len() < NAMED_HOSTS {
-                self.capped.insert(self.keys[host].to_string(), delay);
+            let key = &self.keys[host];
+            // A named host's figure follows its latest robots.txt.
+            if self.capped.len() < NAMED_HOSTS || self.capped.contains_key(key) {
+                self.capped.insert(key.to_string(), delay);
             }
-            self.capped_count += 1;
+            // Counted once, however often its robots.txt is fetched again.
+            if !std::mem::replace(&mut self.hosts[host].crawl_delay_capped, true) {
+                self.capped_count += 1;
+            }
         }
         let state = &mut self.hosts[host];
         let delay = asked.min(cap);

@@ -434,6 +434,22 @@ fn crawl_delay_sets_the_interval_within_the_cap_and_serializes_the_host() {
         frontier.capped_crawl_delays().get("http://b.test:80"),
         Some(&60.0)
     );
+    assert_eq!(frontier.parked_and_capped_counts().1, 1);
+    // Its robots.txt read again (a day later, say): the figure follows, the count not.
+    frontier.robots_done(
+        b.host,
+        Some(later),
+        rules("User-agent: *\nCrawl-delay: 90\n"),
+    );
+    assert_eq!(
+        frontier.capped_crawl_delays().get("http://b.test:80"),
+        Some(&90.0)
+    );
+    assert_eq!(
+        frontier.parked_and_capped_counts().1,
+        1,
+        "one host, counted once"
+    );
 }
 
 #[test]
