@@ -90,6 +90,7 @@ pub mod frontier;
 mod handle;
 pub mod hooks;
 mod messages;
+mod pass_through;
 pub mod progress;
 mod retry;
 pub mod robots;

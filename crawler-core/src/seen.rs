@@ -20,11 +20,13 @@
 //! which may read the store (never write it) when the filter says "maybe".
 
 use std::collections::HashSet;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crawler_storage::{Store, StoreError};
 use fastbloom::BloomFilter;
+
+use crate::pass_through::PassThrough;
 
 const SHARDS: usize = 64;
 /// The filter is sized for at least this many URLs (about 12 MB at a 1% false-positive
@@ -34,24 +36,6 @@ const MIN_EXPECTED: usize = 10_000_000;
 const FALSE_POSITIVE_RATE: f64 = 0.01;
 /// Confirmed fingerprints remembered per shard and generation (about 5 MB in all).
 const RECENT_PER_SHARD: usize = 2048;
-
-/// Fingerprints are already uniform hashes: hashing them again is wasted work.
-#[derive(Default)]
-struct PassThrough(u64);
-
-impl Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.0 = (self.0 << 8) | u64::from(*byte);
-        }
-    }
-    fn write_u128(&mut self, value: u128) {
-        self.0 = value as u64;
-    }
-}
 
 struct Shard {
     filter: BloomFilter,

@@ -7,34 +7,16 @@
 
 use std::collections::hash_map::RandomState;
 use std::collections::HashSet;
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault};
 
-/// Names, held as keyed hashes: insert and ask, never list.
+use crate::pass_through::PassThrough;
+
+/// Names, held as keyed hashes: insert and ask, never list. The table takes the
+/// hashes as they are (hashing them again was a fifth of reading a million seeds).
 #[derive(Clone, Debug, Default)]
 pub struct NameSet {
     key: RandomState,
-    hashes: HashSet<u64, BuildHasherDefault<Spread>>,
-}
-
-/// The table's hasher: its keys are keyed hashes already, so it takes them as they
-/// are (hashing them again was a fifth of reading a million seeds).
-#[derive(Default)]
-struct Spread(u64);
-
-impl Hasher for Spread {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
-        }
-    }
-
-    fn write_u64(&mut self, hash: u64) {
-        self.0 = hash;
-    }
+    hashes: HashSet<u64, BuildHasherDefault<PassThrough>>,
 }
 
 impl NameSet {
