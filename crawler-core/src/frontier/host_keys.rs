@@ -3,13 +3,14 @@
 
 use std::ops::Index;
 
+use super::chunked::Chunked;
 use crate::messages::HostId;
 
 #[derive(Default)]
 pub(super) struct HostKeys {
     text: String,
     /// Where each key ends in `text`, by host id.
-    ends: Vec<usize>,
+    ends: Chunked<usize>,
 }
 
 impl HostKeys {

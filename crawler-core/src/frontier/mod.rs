@@ -48,6 +48,7 @@
 //! and are re-exported here.
 
 mod backoff;
+mod chunked;
 mod host;
 mod host_keys;
 mod moment;

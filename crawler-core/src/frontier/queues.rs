@@ -14,6 +14,7 @@ use hashbrown::HashTable;
 
 use crawler_storage::StoreError;
 
+use super::chunked::Chunked;
 use super::host::{far_future, HostQueue, RobotsState};
 use super::host_keys::HostKeys;
 use super::reasons::Reasons;
@@ -93,7 +94,7 @@ pub trait QueueSpill: Send {
 
 /// The per-host queues and politeness state of a crawl; owned by the scheduler thread.
 pub struct Frontier {
-    pub(super) hosts: Vec<HostQueue>,
+    pub(super) hosts: Chunked<HostQueue>,
     /// Each host's id, found by its key in `keys`: a key is held once.
     pub(super) ids: HashTable<HostId>,
     pub(super) hasher: RandomState,
@@ -137,7 +138,7 @@ impl Frontier {
     pub fn new(politeness: Politeness) -> Frontier {
         let (period, limiter) = rate_limiter(politeness.rate);
         Frontier {
-            hosts: Vec::new(),
+            hosts: Chunked::default(),
             ids: HashTable::new(),
             hasher: RandomState::new(),
             keys: HostKeys::default(),
@@ -307,7 +308,7 @@ impl Frontier {
     /// (parked, or robots.txt unavailable). Walks every host: call it now and then.
     pub fn host_counts(&self) -> (usize, usize) {
         let (mut active, mut closed) = (0, 0);
-        for host in &self.hosts {
+        for host in self.hosts.iter() {
             if host.closed.is_some() {
                 closed += 1;
             } else if host.in_flight > 0 || !host.is_empty() || host.may_refill() {
