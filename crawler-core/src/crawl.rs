@@ -395,6 +395,7 @@ impl Crawler {
                 let deliver = |discovered| {
                     !stop.is_stopped() && reports.send(Report::Seeds { discovered, end: None }).is_ok()
                 };
+                let started = std::time::Instant::now();
                 let taken = catch_unwind(AssertUnwindSafe(|| {
                     enqueue_seeds(&mut seeds, &mut listed, &hooks, &progress, &seen, &store, deliver)
                 }));
@@ -406,6 +407,9 @@ impl Crawler {
                     Ok(Ok(taken)) => {
                         if stop.is_stopped() {
                             tracing::info!(taken, given, "the crawl stopped while taking the seeds in: give them again to take the rest (those taken are skipped)");
+                        } else {
+                            let secs = started.elapsed().as_secs_f64();
+                            tracing::info!(taken, given, secs, "the seeds are taken in");
                         }
                         Ok(())
                     }

@@ -402,18 +402,23 @@ impl BucketGuard<'_> {
         })
     }
 
-    /// Appends `host`'s entries, already encoded, in one `write`.
-    pub fn append(&mut self, host: &str, entries: &[Vec<u8>]) -> Result<(), StoreError> {
+    /// Appends the entries of these hosts, already encoded, in one `write`; each
+    /// host's in their order.
+    pub fn append(&mut self, hosts: &[(&str, Vec<Vec<u8>>)]) -> Result<(), StoreError> {
         let path = self.buckets.path(self.bucket);
         let mut frames = Vec::new();
         let mut payload = Vec::new();
-        for entry in entries {
-            payload.clear();
-            let len = u32::try_from(host.len()).unwrap_or(u32::MAX);
-            payload.extend_from_slice(&len.to_le_bytes());
-            payload.extend_from_slice(host.as_bytes());
-            payload.extend_from_slice(entry);
-            frame::push(&mut frames, &payload);
+        let mut count = 0;
+        for (host, entries) in hosts {
+            for entry in entries {
+                payload.clear();
+                let len = u32::try_from(host.len()).unwrap_or(u32::MAX);
+                payload.extend_from_slice(&len.to_le_bytes());
+                payload.extend_from_slice(host.as_bytes());
+                payload.extend_from_slice(entry);
+                frame::push(&mut frames, &payload);
+                count += 1;
+            }
         }
         let open = self.handle().map_err(|e| StoreError::io(&path, e))?;
         if self.state.base_len.is_none() {
@@ -424,8 +429,8 @@ impl BucketGuard<'_> {
         (&*open)
             .write_all(&frames)
             .map_err(|e| StoreError::io(&path, e))?;
-        if let Some(count) = self.state.frames.as_mut() {
-            *count += entries.len() as u64;
+        if let Some(frames) = self.state.frames.as_mut() {
+            *frames += count;
         }
         Ok(())
     }

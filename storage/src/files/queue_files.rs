@@ -70,6 +70,10 @@ pub struct QueueFiles {
     handles: OpenFiles<String>,
     /// The shared files of the hosts without a file of their own.
     buckets: Buckets,
+    /// The xxh3 hashes (file names) of the hosts with files of their own: listed at
+    /// open, so that asking about a host without one costs no `stat` (a million seed
+    /// hosts asked a million times).
+    own: Mutex<HashSet<u64>>,
 }
 
 /// One host's queue, as read: its own file from a cursor, or its entries in its bucket.
@@ -104,17 +108,23 @@ impl QueueFiles {
             files: Mutex::new(HashMap::new()),
             handles: OpenFiles::new(MAX_OPEN),
             buckets: Buckets::open(&dir.join("shared")),
+            own: Mutex::new(own_file_hashes(dir)),
         }
     }
 
     /// The own file of a host key (which may not exist).
     pub fn path(&self, host: &str) -> PathBuf {
-        let hash = xxhash_rust::xxh3::xxh3_64(host.as_bytes());
-        self.dir.join(format!("{hash:016x}.q"))
+        self.dir.join(format!("{:016x}.q", host_hash(host)))
+    }
+
+    fn lock_own(&self) -> MutexGuard<'_, HashSet<u64>> {
+        // A set of numbers: whole after any panic.
+        self.own.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Forgets `host`'s file (moved away by a repair): the next append goes to its bucket.
     pub fn forget(&self, host: &str) {
+        self.lock_own().remove(&host_hash(host));
         self.lock_files().remove(host);
         self.handles.clear();
     }
@@ -124,11 +134,14 @@ impl QueueFiles {
         self.files.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// `host`'s own file, when it has one (a `stat` for a host without).
+    /// `host`'s own file, when it has one.
     fn own_file(&self, host: &str) -> Option<Arc<HostFile>> {
         let mut files = self.lock_files();
         if let Some(file) = files.get(host) {
             return Some(Arc::clone(file));
+        }
+        if !self.lock_own().contains(&host_hash(host)) {
+            return None;
         }
         let path = self.path(host);
         if !path.exists() {
@@ -156,29 +169,41 @@ impl QueueFiles {
         &self,
         entries: impl IntoIterator<Item = &'a QueueEntry>,
     ) -> Result<Vec<u64>, StoreError> {
-        let mut by_host: HashMap<&str, Vec<Vec<u8>>> = HashMap::new();
+        // By bucket, then by host in the order hosts first appear: one `write` per
+        // bucket (a batch of seeds of 10,000 hosts is a few thousand writes, not
+        // 10,000).
+        let mut by_bucket: HashMap<u64, Vec<HostEntries>> = HashMap::new();
         for entry in entries {
-            by_host
-                .entry(entry.host.as_str())
-                .or_default()
-                .push(encode_entry(entry));
+            let host = entry.host.as_str();
+            let hosts = by_bucket.entry(bucket_of(host)).or_default();
+            match hosts.iter_mut().find(|(h, _)| *h == host) {
+                Some((_, encoded)) => encoded.push(encode_entry(entry)),
+                None => hosts.push((host, vec![encode_entry(entry)])),
+            }
         }
         let mut touched = Vec::new();
-        for (host, encoded) in by_host {
-            let bucket = bucket_of(host);
-            // Decided under the bucket's mutex: a compaction moving the host to a file
+        for (bucket, hosts) in by_bucket {
+            // Decided under the bucket's mutex: a compaction moving a host to a file
             // of its own holds it.
             let mut guard = self.buckets.lock(bucket);
-            if let Some(file) = self.own_file(host) {
-                drop(guard);
+            let (mut shared, mut own) = (Vec::new(), Vec::new());
+            for (host, encoded) in hosts {
+                match self.own_file(host) {
+                    Some(file) => own.push((host, file, encoded)),
+                    None => shared.push((host, encoded)),
+                }
+            }
+            if !shared.is_empty() {
+                guard.append(&shared)?;
+                touched.push(bucket);
+            }
+            drop(guard);
+            for (host, file, encoded) in own {
                 let mut frames = Vec::new();
                 for entry in &encoded {
                     frame::push(&mut frames, entry);
                 }
                 self.append_frames(&file, host, &frames)?;
-            } else {
-                guard.append(host, &encoded)?;
-                touched.push(bucket);
             }
         }
         Ok(touched)
@@ -244,6 +269,7 @@ impl QueueFiles {
             frame::push(&mut bytes, &encode_entry(entry));
         }
         super::write_whole(&self.path(host), &bytes)?;
+        self.lock_own().insert(host_hash(host));
         self.own_file(host);
         Ok(())
     }
@@ -426,6 +452,7 @@ impl QueueFiles {
     /// Deletes every queue file (and forgets their open handles). Only for a frontier
     /// whose entries are all settled, with nothing being appended.
     pub fn remove_all(&self) -> Result<(), StoreError> {
+        self.lock_own().clear();
         self.lock_files().clear();
         self.handles.clear();
         self.buckets.remove_all()?;
@@ -607,6 +634,28 @@ pub fn load(
     Ok((taken, cursor))
 }
 
+/// A host's entries, encoded, in their order.
+type HostEntries<'a> = (&'a str, Vec<Vec<u8>>);
+
+/// The name a host's own file is known by.
+fn host_hash(host: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(host.as_bytes())
+}
+
+/// The hashes of the own files in `dir` (`<16 hex digits>.q`).
+fn own_file_hashes(dir: &Path) -> HashSet<u64> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return HashSet::new();
+    };
+    entries
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name();
+            let stem = name.to_str()?.strip_suffix(".q")?;
+            (stem.len() == 16).then(|| u64::from_str_radix(stem, 16).ok())?
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -645,6 +694,39 @@ mod tests {
         assert_eq!(read_all(&files, "a:80"), a);
         assert_eq!(read_all(&files, "b:80"), b);
         assert!(read_all(&files, "c:80").is_empty());
+    }
+
+    #[test]
+    fn hosts_sharing_a_bucket_are_written_together_and_read_back_each_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = QueueFiles::open(dir.path());
+        let a = "a:80";
+        let b = (0..)
+            .map(|i| format!("h{i}:80"))
+            .find(|h| bucket_of(h) == bucket_of(a))
+            .unwrap();
+        let (a1, b1, a2, b2) = (
+            entry(a, "a/1", 0),
+            entry(&b, "b/1", 0),
+            entry(a, "a/2", 1),
+            entry(&b, "b/2", 1),
+        );
+        files.append([&a1, &b1, &a2, &b2]).unwrap();
+        assert_eq!(read_all(&files, a), [a1, a2]);
+        assert_eq!(read_all(&files, &b), [b1, b2]);
+    }
+
+    #[test]
+    fn a_host_file_of_its_own_is_known_after_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        own(&QueueFiles::open(dir.path()), "big:80");
+        let files = QueueFiles::open(dir.path());
+        let queued = entry("big:80", "big/1", 0);
+        files.append([&queued]).unwrap();
+        assert!(files.is_own("big:80") && !files.is_own("small:80"));
+        assert_eq!(read_all(&files, "big:80"), [queued]);
+        let bucket = files.buckets.path(bucket_of("big:80"));
+        assert!(!bucket.exists(), "appended to its own file, not its bucket");
     }
 
     /// Queue files in `dir` with one entry of host `a:80`: the files, the entry, its
