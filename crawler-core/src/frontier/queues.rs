@@ -96,7 +96,9 @@ pub trait QueueSpill: Send {
 pub struct Frontier {
     pub(super) hosts: Chunked<HostQueue>,
     /// Each host's id, found by its key in `keys`: a key is held once.
-    pub(super) ids: HashTable<HostId>,
+    /// Host ids by key, as `u32` (4 bytes a host less than `HostId`; a crawl with
+    /// more than four billion hosts would need more than the memory it has).
+    pub(super) ids: HashTable<u32>,
     pub(super) hasher: RandomState,
     pub(super) keys: HostKeys,
     pub(super) ready: VecDeque<HostId>,
@@ -217,8 +219,11 @@ impl Frontier {
         let key = url.host_key();
         let hash = self.hasher.hash_one(key.as_str());
         let keys = &self.keys;
-        if let Some(id) = self.ids.find(hash, |&id| &keys[id] == key.as_str()) {
-            return *id;
+        if let Some(&id) = self
+            .ids
+            .find(hash, |&id| &keys[id as usize] == key.as_str())
+        {
+            return id as usize;
         }
         let id = self.hosts.len();
         let robots = if self.politeness.obey_robots {
@@ -242,8 +247,9 @@ impl Frontier {
         }
         self.hosts.push(host);
         let (keys, hasher) = (&self.keys, &self.hasher);
+        let short = u32::try_from(id).unwrap_or(u32::MAX);
         self.ids
-            .insert_unique(hash, id, |&id| hasher.hash_one(&keys[id]));
+            .insert_unique(hash, short, |&id| hasher.hash_one(&keys[id as usize]));
         self.keys.push(key.as_str());
         id
     }
