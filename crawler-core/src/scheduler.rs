@@ -296,9 +296,7 @@ impl Scheduler {
                     self.budgets.requeued(&queued.url.host_key());
                     self.frontier.retry(queued);
                 }
-                for queued in discovered {
-                    self.frontier.push(queued);
-                }
+                self.frontier.push_all(discovered);
             }
             Report::Robots {
                 host,
@@ -307,15 +305,11 @@ impl Scheduler {
                 discovered,
             } => {
                 self.frontier.robots_done(host, answered, result);
-                for queued in discovered {
-                    self.frontier.push(queued);
-                }
+                self.frontier.push_all(discovered);
             }
             Report::Settled { hosts } => self.frontier.settled(&hosts),
             Report::Seeds { discovered, end } => {
-                for queued in discovered {
-                    self.frontier.push(queued);
-                }
+                self.frontier.push_all(discovered);
                 match end {
                     Some(Ok(())) => self.seeds_pending = false,
                     Some(Err(error)) => {

@@ -166,6 +166,13 @@ impl Frontier {
         }
     }
 
+    /// [`Frontier::push`]es each of `discovered`, in order.
+    pub fn push_all(&mut self, discovered: impl IntoIterator<Item = Queued>) {
+        for queued in discovered {
+            self.push(queued);
+        }
+    }
+
     /// Adds a URL to its host's queue (the caller has deduplicated it, and stored it
     /// when the frontier spills). A host that has spilled only counts it: the URL will
     /// come back from the store. A host spills when its buffer is full, or when the
