@@ -161,11 +161,11 @@ impl BodyLog {
     }
 
     /// Appends the `parts` present, each as a frame, one after the other with one write,
-    /// and returns where each is.
-    pub fn append_all<const N: usize>(
+    /// and returns where each is (in the order given).
+    pub fn append_all(
         &self,
-        parts: [Option<&[u8]>; N],
-    ) -> Result<[Option<BodyPointer>; N], StoreError> {
+        parts: &[Option<&[u8]>],
+    ) -> Result<Vec<Option<BodyPointer>>, StoreError> {
         let size = parts
             .iter()
             .flatten()
@@ -177,23 +177,26 @@ impl BodyLog {
             frame::push(&mut framed, part);
         }
         if framed.is_empty() {
-            return Ok([None; N]);
+            return Ok(vec![None; parts.len()]);
         }
         let whole = self.append_framed(&framed)?;
         let mut offset = whole.offset;
-        Ok(parts.map(|part| {
-            part.map(|part| {
-                let len = frame::framed_len(part.len());
-                let pointer = BodyPointer {
-                    segment: whole.segment,
-                    offset,
-                    // Each frame is shorter than the whole, which fit in a u32.
-                    len: len as u32,
-                };
-                offset += len as u64;
-                pointer
+        Ok(parts
+            .iter()
+            .map(|part| {
+                part.map(|part| {
+                    let len = frame::framed_len(part.len());
+                    let pointer = BodyPointer {
+                        segment: whole.segment,
+                        offset,
+                        // Each frame is shorter than the whole, which fit in a u32.
+                        len: len as u32,
+                    };
+                    offset += len as u64;
+                    pointer
+                })
             })
-        }))
+            .collect())
     }
 
     /// Appends `bytes` as one frame and returns where it is (the store appends a
@@ -379,7 +382,7 @@ mod tests {
         let log = BodyLog::open(dir.path());
         let before = log.append(b"before").unwrap();
         let parts: [&[u8]; 3] = [b"body", b"", b"heads"];
-        let pointers = log.append_all(parts.map(Some)).unwrap();
+        let pointers = log.append_all(&parts.map(Some)).unwrap();
         for (pointer, part) in pointers.iter().zip(parts) {
             assert_eq!(log.read(pointer.unwrap()).unwrap(), part);
         }
@@ -402,8 +405,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = BodyLog::open(dir.path());
         let [body, absent, heads] = log
-            .append_all([Some(&b"body"[..]), None, Some(b"heads")])
-            .unwrap();
+            .append_all(&[Some(&b"body"[..]), None, Some(b"heads")])
+            .unwrap()[..]
+        else {
+            panic!("three pointers for three parts")
+        };
         assert_eq!(absent, None);
         let (body, heads) = (body.unwrap(), heads.unwrap());
         log.sync().unwrap();

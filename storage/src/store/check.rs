@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::{check_format, check_path, open_sled, Store};
 use crate::codec::keys;
-use crate::codec::page_value::{self, Parts};
+use crate::codec::page_value::{self, Parts, RecordAt};
 use crate::codec::part;
 use crate::files::body_log::BodyLog;
 use crate::files::frame;
@@ -155,12 +155,18 @@ impl Store {
         };
         for entry in tree.scan_prefix([keys::PAGE]) {
             let (key, value) = entry.map_err(|e| StoreError::from(e).in_store(path))?;
-            let (page, parts) = match page_value::record_and_parts(&key, &value) {
-                Ok(found) => found,
+            let (page, parts) = match page_value::decode(&key, &value) {
                 Err(error) => {
                     report.error(&path.join("db"), error);
                     continue;
                 }
+                Ok((parts, at)) => match page_value::read_record(&key, at, &bodies) {
+                    Ok(page) => (page, parts),
+                    Err(error) => {
+                        report.error(&path.join(record_file(at)), error);
+                        continue;
+                    }
+                },
             };
             report.pages += 1;
             for error in damaged_parts(&bodies, &page, &parts) {
@@ -285,6 +291,15 @@ pub(crate) fn damaged_parts(bodies: &BodyLog, page: &PageRecord, parts: &Parts) 
             Err(error) => Some(error.of_page(&page.url)),
         })
         .collect()
+}
+
+/// The file of the store a page's record is in: the body log, or sled for a record
+/// written inline (format 9 and before).
+pub(crate) fn record_file(at: RecordAt<'_>) -> &'static str {
+    match at {
+        RecordAt::Logged(_) => "bodies",
+        RecordAt::Inline(_) => "db",
+    }
 }
 
 /// A short hash of an index key, to hold many pages' keys in little memory.
