@@ -5,8 +5,9 @@
 //! its checksum (the append-only files, the runs), a file that is gone (the seen
 //! tables, the page index's log: what they held is missing from an answer, with no
 //! checksum to fail), and derived data that disagrees with the records it is derived
-//! from (the page index, the running totals, the seen-set). The records in sled are
-//! the truth; `crate::store::repair` rebuilds the rest from them.
+//! from (the page index, the running totals, the seen-set). The records (sled's page
+//! keys and the record parts they point to in the body log) are the truth;
+//! `crate::store::repair` rebuilds the rest from them.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};

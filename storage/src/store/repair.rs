@@ -1,11 +1,13 @@
 //! [`Store::repair`]: what is derived from the records rebuilt from them, what cannot
 //! be trusted moved aside, and what was lost said (`crawler repair`).
 //!
-//! The records in sled are the primary data. Derived from them, and rebuilt whole: the
-//! page index, the inlink index, the running totals, and the seen marks of every
-//! recorded or queued URL. The body log and the queue files are primary too; a damaged
-//! part of a page is dropped from its record (the record itself is kept, and written
-//! as it was to `quarantine/`), and a queue file with damage is moved to `quarantine/`
+//! The records (sled's page keys and the record parts they point to in the body log)
+//! are the primary data. Derived from them, and rebuilt whole: the page index, the
+//! inlink index, the running totals, and the seen marks of every recorded or queued
+//! URL. The rest of the body log and the queue files are primary too; a damaged part of
+//! a page is dropped from its record (the record itself is kept, and written as it was
+//! to `quarantine/`), a page whose record cannot be read back is dropped (its sled
+//! value moved to `quarantine/`), and a queue file with damage is moved to `quarantine/`
 //! and written again from the entries that read back whole. Nothing is deleted: the old
 //! indexes are moved to `quarantine/` as well.
 
