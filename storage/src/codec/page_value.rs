@@ -18,8 +18,12 @@
 //! and a pointer in sled never runs ahead of its bytes.
 //!
 //! Layout: one byte of flags (bit 0 body, 1 outlinks, 2 HTTP heads, 3 record: which
-//! pointers follow), a [`BodyPointer`] for each part present in that order. Formats 5
-//! to 9 had no record pointer (bit 3 clear) and the record as JSON after the
+//! parts the page has; bit 4: the short layout). The short layout is what a page write
+//! leaves, its parts side by side in one segment in the order body, record, outlinks,
+//! heads: the segment (4 bytes) and offset (8) of the first, then each part's length
+//! (4 bytes each), 17 to 29 bytes in all. Otherwise (a part dropped by a repair) a
+//! 16-byte [`BodyPointer`] follows for each part present, in the order of the bits.
+//! Formats 5 to 9 had no record pointer (bit 3 clear) and the record as JSON after the
 //! pointers; such values are still read ([`RecordAt::Inline`]).
 
 use crate::codec::json::{from_json, to_json};
@@ -56,6 +60,10 @@ pub enum RecordAt<'a> {
 
 /// The flag bit of the record pointer; the three below it are the other parts'.
 const RECORD: u8 = 1 << 3;
+/// The flag bit of the short layout: the parts lie side by side in one segment.
+const ADJACENT: u8 = 1 << 4;
+/// Bytes of a part's length in the short layout.
+const LEN: usize = 4;
 
 /// The record as a body log part: its JSON, encoded like bodies (LZ4 when smaller).
 pub fn encode_record(record: &PageRecord) -> Vec<u8> {
@@ -64,20 +72,31 @@ pub fn encode_record(record: &PageRecord) -> Vec<u8> {
 
 /// The stored value of a page whose record is at `record`, with `parts`.
 pub fn encode(parts: &Parts, record: RecordAt<'_>) -> Vec<u8> {
-    let inline = match record {
-        RecordAt::Inline(json) => json,
-        RecordAt::Logged(_) => &[],
-    };
-    let mut value = Vec::with_capacity(1 + 4 * BodyPointer::ENCODED_LEN + inline.len());
     let mut flags = 0u8;
     for (bit, part) in parts.each().iter().enumerate() {
         if part.is_some() {
             flags |= 1 << bit;
         }
     }
-    if matches!(record, RecordAt::Logged(_)) {
-        flags |= RECORD;
-    }
+    let inline = match record {
+        RecordAt::Logged(pointer) => {
+            let in_order = [parts.body, Some(pointer), parts.outlinks, parts.exchange];
+            if let Some(first) = side_by_side(&in_order) {
+                let mut value = Vec::with_capacity(1 + 12 + 4 * LEN);
+                value.push(flags | RECORD | ADJACENT);
+                value.extend_from_slice(&first.segment.to_be_bytes());
+                value.extend_from_slice(&first.offset.to_be_bytes());
+                for part in in_order.into_iter().flatten() {
+                    value.extend_from_slice(&part.len.to_be_bytes());
+                }
+                return value;
+            }
+            flags |= RECORD;
+            &[][..]
+        }
+        RecordAt::Inline(json) => json,
+    };
+    let mut value = Vec::with_capacity(1 + 4 * BodyPointer::ENCODED_LEN + inline.len());
     value.push(flags);
     for pointer in parts.each().into_iter().flatten() {
         value.extend_from_slice(&pointer.encode());
@@ -89,6 +108,21 @@ pub fn encode(parts: &Parts, record: RecordAt<'_>) -> Vec<u8> {
     value
 }
 
+/// The first of the parts present when each starts where the one before it ends, in
+/// one segment: what one append of a page's parts leaves.
+fn side_by_side(in_order: &[Option<BodyPointer>; 4]) -> Option<BodyPointer> {
+    let mut present = in_order.iter().flatten();
+    let first = *present.next()?;
+    let mut end = first.offset.checked_add(u64::from(first.len))?;
+    for part in present {
+        if part.segment != first.segment || part.offset != end {
+            return None;
+        }
+        end = part.offset.checked_add(u64::from(part.len))?;
+    }
+    Some(first)
+}
+
 /// The parts of a stored value and where its record is.
 pub fn decode<'a>(key: &[u8], value: &'a [u8]) -> Result<(Parts, RecordAt<'a>), StoreError> {
     let corrupt = |reason: &str| StoreError::Corrupt {
@@ -98,8 +132,12 @@ pub fn decode<'a>(key: &[u8], value: &'a [u8]) -> Result<(Parts, RecordAt<'a>), 
     let (&flags, mut rest) = value
         .split_first()
         .ok_or_else(|| corrupt("empty page record"))?;
-    if flags >> 4 != 0 {
+    if flags >> 5 != 0 || (flags & ADJACENT != 0 && flags & RECORD == 0) {
         return Err(corrupt("unknown parts in a page record"));
+    }
+    if flags & ADJACENT != 0 {
+        return decode_adjacent(flags, rest)
+            .ok_or_else(|| corrupt("a page record's part pointers do not decode"));
     }
     let mut found = [None; 4];
     for (bit, slot) in found.iter_mut().enumerate() {
@@ -126,6 +164,39 @@ pub fn decode<'a>(key: &[u8], value: &'a [u8]) -> Result<(Parts, RecordAt<'a>), 
         exchange,
     };
     Ok((parts, record))
+}
+
+/// The short layout after the flags: segment, offset of the first part, then the
+/// length of each part present in the order body, record, outlinks, heads.
+fn decode_adjacent(flags: u8, rest: &[u8]) -> Option<(Parts, RecordAt<'static>)> {
+    let (segment, rest) = rest.split_first_chunk::<4>()?;
+    let (offset, mut rest) = rest.split_first_chunk::<8>()?;
+    let segment = u32::from_be_bytes(*segment);
+    let mut offset = u64::from_be_bytes(*offset);
+    let mut found = [None; 4];
+    // Bits in the order the parts lie: body, record, outlinks, heads.
+    for (slot, bit) in found.iter_mut().zip([0, 3, 1, 2]) {
+        if flags & (1 << bit) == 0 {
+            continue;
+        }
+        let (len, after) = rest.split_first_chunk::<LEN>()?;
+        let len = u32::from_be_bytes(*len);
+        *slot = Some(BodyPointer {
+            segment,
+            offset,
+            len,
+        });
+        offset = offset.checked_add(u64::from(len))?;
+        rest = after;
+    }
+    let [body, record, outlinks, exchange] = found;
+    let parts = Parts {
+        body,
+        outlinks,
+        exchange,
+    };
+    rest.is_empty()
+        .then_some((parts, RecordAt::Logged(record?)))
 }
 
 /// The record at `record`, read from `bodies` when it is there.
@@ -195,6 +266,45 @@ mod tests {
             assert_eq!(parts, stored);
             assert_eq!(record, RecordAt::Logged(pointer(900)));
             assert!(value.len() <= 1 + 4 * BodyPointer::ENCODED_LEN);
+        }
+    }
+
+    #[test]
+    fn parts_side_by_side_take_the_short_layout_and_read_back() {
+        let at = |offset, len| BodyPointer {
+            segment: 7,
+            offset,
+            len,
+        };
+        // Body, record, outlinks, heads as one append leaves them; a settled record.
+        let whole = Parts {
+            body: Some(at(100, 50)),
+            outlinks: Some(at(180, 20)),
+            exchange: Some(at(200, 40)),
+        };
+        let cases = [
+            (whole, at(150, 30), 1 + 12 + 4 * LEN),
+            (Parts::default(), at(9, 30), 1 + 12 + LEN),
+            (
+                Parts {
+                    outlinks: None,
+                    ..whole
+                },
+                at(150, 30),
+                // A part dropped between two: the full pointers.
+                1 + 3 * BodyPointer::ENCODED_LEN,
+            ),
+        ];
+        for (stored, record, len) in cases {
+            let value = encode(&stored, RecordAt::Logged(record));
+            assert_eq!(value.len(), len);
+            assert_eq!(
+                decode(b"pk", &value).unwrap(),
+                (stored, RecordAt::Logged(record))
+            );
+            for cut in 1..value.len() {
+                assert!(decode(b"pk", &value[..cut]).is_err(), "{cut}");
+            }
         }
     }
 
