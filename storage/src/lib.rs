@@ -78,6 +78,7 @@ pub use record::{
     ResponseHead, StoreStats,
 };
 pub use store::check::{CheckReport, Fingerprint, Problem};
+pub use store::footprint::{Footprint, PartBytes};
 pub use store::holder::without_userinfo;
 pub use store::repair::RepairReport;
 pub use store::seeds::StoredSeeds;

@@ -122,6 +122,42 @@ fn a_damaged_body_is_an_error_naming_file_offset_and_url_and_export_can_skip_it(
 }
 
 #[test]
+fn a_damaged_record_is_an_error_found_by_check_and_repair_drops_its_page() {
+    let crawled = web(1, 10).first_host_only().crawl();
+    let root = crawled.server().url("h0.test", "/");
+    // The root is written first: its body is the first frame of the first segment
+    // and its record the second (a frame is a 4-byte length, a checksum, the payload).
+    let segment = Path::new(&crawled.store()).join("bodies/00000000.body");
+    let bytes = std::fs::read(&segment).unwrap();
+    let record_at = 8 + u32::from_le_bytes(bytes[..4].try_into().unwrap()) as usize;
+    flip(&segment, record_at + 10);
+
+    let get = crawled.try_query("get", &[&root]);
+    assert_eq!(get.code(), Some(1), "{}", get.stdout());
+    let message = get.stderr();
+    let byte = format!("byte {record_at}");
+    for named in ["bodies/00000000.body", &byte, &root, "crawler check"] {
+        assert!(message.contains(named), "must name {named}: {message}");
+    }
+    let check = check_finds(&crawled, "bodies/00000000.body");
+    assert!(check.stdout().contains(&root), "{}", check.stdout());
+
+    let repaired = repair(&crawled);
+    let said = repaired.stdout();
+    assert!(
+        said.contains(&root) && said.contains("record could not be read back"),
+        "repair names the page it dropped: {said}"
+    );
+    assert_eq!(listed(&crawled, "h0.test"), 9);
+    let gone = crawled.try_query("get", &[&root]);
+    assert!(
+        gone.stderr().contains("is not in the store"),
+        "{}",
+        gone.stderr()
+    );
+}
+
+#[test]
 fn a_flipped_bit_in_the_page_index_is_found_by_check_and_repaired() {
     let crawled = crawled(3);
     let log = Path::new(&crawled.store()).join("index/log");

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use crawler_bench::{dir_size, measure, median, sibling_binary, thousands};
 use crawler_storage::{
-    CrawlRun, HttpExchange, PageFilter, PageRecord, PageWrite, QueueEntry, RequestHead,
+    CrawlRun, Footprint, HttpExchange, PageFilter, PageRecord, PageWrite, QueueEntry, RequestHead,
     ResponseHead, StatusFilter, Store, StoreOptions,
 };
 
@@ -48,6 +48,10 @@ struct Args {
     /// Where to build the store [default: a temporary directory, removed at the end].
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// Print the size on disk and live data of the existing store at this path (read
+    /// only), and nothing else: for a store built by an older build.
+    #[arg(long)]
+    footprint_of: Option<PathBuf>,
 }
 
 fn main() {
@@ -61,6 +65,12 @@ fn main() {
 const CRAWL_START_MS: u64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 
 fn run(args: Args) -> Result<(), String> {
+    if let Some(store) = &args.footprint_of {
+        let reader = Store::open(store, StoreOptions::read_only()).map_err(|e| e.to_string())?;
+        let footprint = reader.footprint().map_err(|e| e.to_string())?;
+        print_footprint(&footprint, dir_size(store));
+        return Ok(());
+    }
     let temp = tempfile::tempdir().map_err(|e| e.to_string())?;
     let dir = args
         .dir
@@ -403,6 +413,9 @@ struct Report {
     stats_host: Stat,
     stats_all: f64,
     read_all_s: f64,
+    footprint: Footprint,
+    /// Bytes of the store's directory.
+    dir_bytes: u64,
 }
 
 /// Median and worst of several in-process timings, in ms.
@@ -481,6 +494,7 @@ impl Report {
             self.read_all_s * 1000.0,
             self.size as f64 / self.read_all_s
         );
+        print_footprint(&self.footprint, self.dir_bytes);
     }
 
     fn header() {
@@ -688,6 +702,7 @@ fn measure_size(
     if read != size {
         return Err(format!("read {read} of {size} pages"));
     }
+    let footprint = reader.footprint().map_err(e)?;
     drop(reader);
     Ok(Report {
         size,
@@ -707,7 +722,37 @@ fn measure_size(
         stats_host: Stat::of(stats_host),
         stats_all,
         read_all_s,
+        footprint,
+        dir_bytes: dir_size(store_dir),
     })
+}
+
+/// The store's size on disk beside the live data it holds, part by part (live data as
+/// BENCHMARKS.md defines it: `Store::footprint`).
+fn print_footprint(footprint: &Footprint, dir_bytes: u64) {
+    let mib = |bytes: u64| bytes as f64 / 1048576.0;
+    let (disk, live) = (&footprint.on_disk, &footprint.live);
+    println!("size on disk / live data, MiB (ratio)");
+    for (name, disk, live) in [
+        ("sled db", disk.sled, live.sled),
+        ("bodies (every part)", disk.bodies, live.bodies),
+        ("page index", disk.index, live.index),
+        ("inlinks", disk.inlinks, live.inlinks),
+        ("seen", disk.seen, live.seen),
+        ("total of these", disk.total(), live.total()),
+    ] {
+        println!(
+            "  {name:<20} {:>9.1} / {:>9.1}  ({:.2}x)",
+            mib(disk),
+            mib(live),
+            disk as f64 / live.max(1) as f64
+        );
+    }
+    println!(
+        "  whole directory      {:>9.1}  ({:.2}x the live data)",
+        mib(dir_bytes),
+        dir_bytes as f64 / live.total().max(1) as f64
+    );
 }
 
 fn count_lines(path: &Path) -> Result<u64, String> {

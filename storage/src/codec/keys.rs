@@ -5,7 +5,7 @@
 //!
 //! | prefix | key | value |
 //! |---|---|---|
-//! | `p` | URL | where the page's body, outlinks and HTTP heads are in the body log, then [`crate::PageRecord`] as JSON (`crate::codec::page_value`) |
+//! | `p` | URL | where the page's body, outlinks, HTTP heads and [`crate::PageRecord`] are in the body log (`crate::codec::page_value`) |
 //! | `Q` | host key | 8-byte big-endian offset: the cursor of the host's queue file |
 //! | `m` | name | metadata (format version, runs, the open mark, the inlink and page indexes' manifests) |
 //! | `y` | host | 8-byte big-endian count of the host's page records (running totals) |

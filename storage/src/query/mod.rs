@@ -222,7 +222,7 @@ impl<'a> Pages<'a> {
                         Ok(item) => item,
                         Err(e) => return Some(Err(e.into())),
                     };
-                    page_value::record_and_parts(&key, &value)
+                    page_value::record_and_parts(&key, &value, self.store.bodies())
                 }
                 Source::Index { keys, url_at } => {
                     let key = match keys.next()? {

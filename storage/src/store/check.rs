@@ -5,8 +5,9 @@
 //! its checksum (the append-only files, the runs), a file that is gone (the seen
 //! tables, the page index's log: what they held is missing from an answer, with no
 //! checksum to fail), and derived data that disagrees with the records it is derived
-//! from (the page index, the running totals, the seen-set). The records in sled are
-//! the truth; `crate::store::repair` rebuilds the rest from them.
+//! from (the page index, the running totals, the seen-set). The records (sled's page
+//! keys and the record parts they point to in the body log) are the truth;
+//! `crate::store::repair` rebuilds the rest from them.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -16,7 +17,7 @@ use serde::Serialize;
 
 use super::{check_format, check_path, open_sled, Store};
 use crate::codec::keys;
-use crate::codec::page_value::{self, Parts};
+use crate::codec::page_value::{self, Parts, RecordAt};
 use crate::codec::part;
 use crate::files::body_log::BodyLog;
 use crate::files::frame;
@@ -155,12 +156,18 @@ impl Store {
         };
         for entry in tree.scan_prefix([keys::PAGE]) {
             let (key, value) = entry.map_err(|e| StoreError::from(e).in_store(path))?;
-            let (page, parts) = match page_value::record_and_parts(&key, &value) {
-                Ok(found) => found,
+            let (page, parts) = match page_value::decode(&key, &value) {
                 Err(error) => {
                     report.error(&path.join("db"), error);
                     continue;
                 }
+                Ok((parts, at)) => match page_value::read_record(&key, at, &bodies) {
+                    Ok(page) => (page, parts),
+                    Err(error) => {
+                        report.error(&path.join(record_file(at)), error);
+                        continue;
+                    }
+                },
             };
             report.pages += 1;
             for error in damaged_parts(&bodies, &page, &parts) {
@@ -285,6 +292,15 @@ pub(crate) fn damaged_parts(bodies: &BodyLog, page: &PageRecord, parts: &Parts) 
             Err(error) => Some(error.of_page(&page.url)),
         })
         .collect()
+}
+
+/// The file of the store a page's record is in: the body log, or sled for a record
+/// written inline (format 9 and before).
+pub(crate) fn record_file(at: RecordAt<'_>) -> &'static str {
+    match at {
+        RecordAt::Logged(_) => "bodies",
+        RecordAt::Inline(_) => "db",
+    }
 }
 
 /// A short hash of an index key, to hold many pages' keys in little memory.

@@ -62,7 +62,10 @@ impl Store {
         };
         match self.tree.get(&key)? {
             // Replaced by a later fetch, whatever its outcome.
-            Some(value) => Ok(page_value::record(&key, &value)?.fetched_at_ms != failed_at),
+            Some(value) => {
+                let record = page_value::record(&key, &value, &self.bodies)?;
+                Ok(record.fetched_at_ms != failed_at)
+            }
             None => Ok(false),
         }
     }

@@ -4,10 +4,11 @@
 //!
 //! Its methods are split by job: the write path (`write`), the frontier and the
 //! seen-set (`frontier`), reading pages back (`pages`), the runs (`runs`) and their
-//! seeds (`seeds`); queries
+//! seeds (`seeds`), its size beside the data it holds (`footprint`); queries
 //! and statistics are in `crate::query`.
 
 pub(crate) mod check;
+pub(crate) mod footprint;
 pub(crate) mod frontier;
 pub(crate) mod holder;
 pub(crate) mod leftovers;
@@ -31,7 +32,7 @@ use crate::index::inlinks::{self, InlinkIndex};
 use crate::index::page_index::{self, PageIndex};
 use crate::writer::totals::{self, RunningTotals};
 use crate::writer::write_log::WriteLog;
-use crate::writer::RecordWriter;
+use crate::writer::{Beside, RecordWriter};
 use crate::StoreError;
 
 /// The on-disk format this build writes and reads, stored under `m` + `format`; a
@@ -56,9 +57,13 @@ use crate::StoreError;
 ///   (`crate::files::queue_buckets`); a host's own queue file only past a size. A
 ///   version 8 store is read as it is (its hosts all have files of their own) and marked
 ///   9 when opened for writing, since a version 8 build would not see the buckets.
-pub const FORMAT_VERSION: u32 = 9;
-/// The older version read as [`FORMAT_VERSION`]: its layout is a case of this one.
-const READ_AS_CURRENT: u32 = 8;
+/// - 10: the page record in the body log, a part like the body (`crate::codec::page_value`):
+///   sled's value of a page is its flags and pointers. A value of version 9 (or 8), its
+///   record inline as JSON, reads as it is; such a store is marked 10 when opened for
+///   writing, since an older build would not read the records written then.
+pub const FORMAT_VERSION: u32 = 10;
+/// The older versions read as [`FORMAT_VERSION`]: their layouts are cases of this one.
+const READ_AS_CURRENT: [u32; 2] = [8, 9];
 
 /// How to open a store.
 #[derive(Clone, Debug)]
@@ -121,7 +126,7 @@ pub struct Store {
     path: PathBuf,
     db: sled::Db,
     tree: sled::Tree,
-    bodies: BodyLog,
+    bodies: Arc<BodyLog>,
     inlinks: InlinkIndex,
     page_index: Arc<PageIndex>,
     queues: QueueFiles,
@@ -188,6 +193,7 @@ impl Store {
             fold_at.min(page_index::FOLD_AT),
         )?);
         let seen = Arc::new(SeenTable::open(&path.join("seen"))?);
+        let bodies = Arc::new(BodyLog::open(&path.join("bodies")));
         let writer = if options.read_only {
             None
         } else {
@@ -195,12 +201,15 @@ impl Store {
                 totals::Totals::read(&tree)?.unwrap_or_default(),
                 totals::read_host_counts(&tree)?,
             );
-            let (log, logged) = WriteLog::open(path)?;
+            let (log, logged) = WriteLog::open(path, &bodies)?;
             let writer = RecordWriter::start(
                 db.clone(),
                 tree.clone(),
-                Arc::clone(&seen),
-                Arc::clone(&page_index),
+                Beside {
+                    seen: Arc::clone(&seen),
+                    bodies: Arc::clone(&bodies),
+                    page_index: Arc::clone(&page_index),
+                },
                 totals,
                 options.durable_writes,
                 Some(log),
@@ -213,7 +222,7 @@ impl Store {
             path: path.to_path_buf(),
             db,
             tree,
-            bodies: BodyLog::open(&path.join("bodies")),
+            bodies,
             inlinks,
             page_index,
             queues: QueueFiles::open(&path.join("frontier")),
@@ -255,6 +264,11 @@ impl Store {
             let _ = writer.wait_idle();
         }
         &self.tree
+    }
+
+    /// The body log: every page's parts, its record among them.
+    pub(crate) fn bodies(&self) -> &BodyLog {
+        &self.bodies
     }
 
     /// The page indexes; read after [`Store::tree`], which waits for the writer.
@@ -390,7 +404,11 @@ fn check_format(
     let key = keys::meta_key("format");
     match tree.get(&key)? {
         Some(found) if found.as_ref() == FORMAT_VERSION.to_string().as_bytes() => Ok(()),
-        Some(found) if found.as_ref() == READ_AS_CURRENT.to_string().as_bytes() => {
+        Some(found)
+            if READ_AS_CURRENT
+                .iter()
+                .any(|old| found.as_ref() == old.to_string().as_bytes()) =>
+        {
             if writable {
                 tree.insert(key, FORMAT_VERSION.to_string().as_bytes())?;
                 db.flush()?;
@@ -729,11 +747,11 @@ pub(crate) mod tests {
         assert!(matches!(err, StoreError::UnsupportedFormat { .. }), "{err}");
         let message = err.to_string();
         assert!(message.contains("format version 7"), "{message}");
-        assert!(message.contains("reads version 9"), "{message}");
+        assert!(message.contains("reads version 10"), "{message}");
     }
 
     #[test]
-    fn a_format_8_store_reads_its_queue_files_and_is_marked_9_when_written() {
+    fn a_format_8_store_reads_its_queue_files_and_is_marked_current_when_written() {
         let dir = tempfile::tempdir().unwrap();
         let host = "http://a.test:80";
         let entry = QueueEntry::seed("http://a.test/", host);
@@ -760,7 +778,97 @@ pub(crate) mod tests {
         drop(reader);
         let writer = Store::open(dir.path(), StoreOptions::existing()).unwrap();
         assert_eq!(writer.queued_for_host(host, 10).unwrap(), [entry]);
-        assert_eq!(format(&writer).as_deref(), Some(&b"9"[..]));
+        let current = FORMAT_VERSION.to_string();
+        assert_eq!(format(&writer).as_deref(), Some(current.as_bytes()));
+    }
+
+    /// Rewrites every page value of the store at `dir` as format 9 wrote it (the record
+    /// as JSON after the pointers, nothing of it in the body log is read) and marks the
+    /// store 9.
+    fn rewrite_as_format_9(dir: &Path) {
+        use crate::codec::page_value::{self, RecordAt};
+        let store = Store::open(dir, StoreOptions::existing()).unwrap();
+        let values: Vec<_> = store.tree().scan_prefix([keys::PAGE]).collect();
+        for (key, value) in values.into_iter().map(Result::unwrap) {
+            let (parts, at) = page_value::decode(&key, &value).unwrap();
+            let record = page_value::read_record(&key, at, &store.bodies).unwrap();
+            let json = crate::codec::json::to_json(&record);
+            let old = page_value::encode(&parts, RecordAt::Inline(&json));
+            store.tree.insert(key, old).unwrap();
+        }
+        store.tree.insert(keys::meta_key("format"), "9").unwrap();
+        store.flush().unwrap();
+    }
+
+    #[test]
+    fn a_format_9_store_with_records_in_sled_reads_and_takes_new_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = PageRecord {
+            outlinks: 1,
+            ..page("http://a.test/", 200)
+        };
+        let refused = PageRecord {
+            error: Some("robots".into()),
+            ..page("http://b.test/x", 0)
+        };
+        let links = ["http://a.test/next".to_owned()];
+        {
+            let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+            store
+                .write_page(&PageWrite {
+                    page: Some(&root),
+                    body: Some(b"<html>root"),
+                    outlinks: &links,
+                    settled: &[(3, refused.clone())],
+                    ..PageWrite::default()
+                })
+                .unwrap();
+        }
+        rewrite_as_format_9(dir.path());
+
+        let reader = Store::open(dir.path(), StoreOptions::read_only()).unwrap();
+        assert_eq!(reader.page(&root.url).unwrap().as_ref(), Some(&root));
+        assert_eq!(reader.page(&refused.url).unwrap().as_ref(), Some(&refused));
+        assert_eq!(reader.body(&root.url).unwrap().unwrap(), b"<html>root");
+        assert_eq!(reader.outlinks(&root.url).unwrap(), links);
+        let all: Vec<PageRecord> = reader.pages().map(Result::unwrap).collect();
+        assert_eq!(all, [root.clone(), refused.clone()]);
+        let filter = crate::PageFilter {
+            host: Some("a.test".into()),
+            ..Default::default()
+        };
+        let (found, content) = reader
+            .query(&filter)
+            .with_content(true)
+            .next()
+            .unwrap()
+            .unwrap();
+        assert_eq!((found, content.outlinks), (root.clone(), links.to_vec()));
+        drop(reader);
+        let report = Store::check(dir.path(), &|_| None).unwrap();
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+        assert_eq!(report.pages, 2);
+
+        // Written again: marked 10, the old record counted out, both kinds read.
+        let store = Store::open(dir.path(), StoreOptions::existing()).unwrap();
+        let format = store.tree.get(keys::meta_key("format")).unwrap();
+        assert_eq!(
+            format.as_deref(),
+            Some(FORMAT_VERSION.to_string().as_bytes())
+        );
+        let moved = page(&root.url, 301);
+        store
+            .write_page(&PageWrite {
+                page: Some(&moved),
+                ..PageWrite::default()
+            })
+            .unwrap();
+        assert_eq!(store.page(&root.url).unwrap(), Some(moved));
+        assert_eq!(store.page(&refused.url).unwrap(), Some(refused));
+        let stats = store.stats().unwrap();
+        assert_eq!(stats.urls, 2);
+        assert_eq!(stats.by_status.get(&200), None, "{stats:?}");
+        assert_eq!(stats.by_status.get(&301), Some(&1), "{stats:?}");
     }
 
     /// Pages over three hosts from `writers` threads, a third of them written twice

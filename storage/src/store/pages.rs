@@ -1,5 +1,5 @@
-//! Reading one page back: its record, and its parts (body, outlinks, HTTP heads) from
-//! the body log through the pointers its record starts with.
+//! Reading one page back: its record and its other parts (body, outlinks, HTTP heads),
+//! each from the body log through the pointers its sled value holds.
 
 use super::Store;
 use crate::codec::json::from_json;
@@ -25,7 +25,7 @@ impl Store {
         let key = url_key(keys::PAGE, url);
         self.tree()
             .get(&key)?
-            .map(|value| page_value::record_and_parts(&key, &value))
+            .map(|value| page_value::record_and_parts(&key, &value, &self.bodies))
             .transpose()
     }
 
@@ -34,7 +34,7 @@ impl Store {
     fn parts(&self, url: &str) -> Result<Parts, StoreError> {
         let key = url_key(keys::PAGE, url);
         match self.tree().get(&key)? {
-            Some(value) => Ok(page_value::parts(&key, &value)?.0),
+            Some(value) => Ok(page_value::decode(&key, &value)?.0),
             None => Ok(Parts::default()),
         }
     }

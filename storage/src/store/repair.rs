@@ -1,11 +1,13 @@
 //! [`Store::repair`]: what is derived from the records rebuilt from them, what cannot
 //! be trusted moved aside, and what was lost said (`crawler repair`).
 //!
-//! The records in sled are the primary data. Derived from them, and rebuilt whole: the
-//! page index, the inlink index, the running totals, and the seen marks of every
-//! recorded or queued URL. The body log and the queue files are primary too; a damaged
-//! part of a page is dropped from its record (the record itself is kept, and written
-//! as it was to `quarantine/`), and a queue file with damage is moved to `quarantine/`
+//! The records (sled's page keys and the record parts they point to in the body log)
+//! are the primary data. Derived from them, and rebuilt whole: the page index, the
+//! inlink index, the running totals, and the seen marks of every recorded or queued
+//! URL. The rest of the body log and the queue files are primary too; a damaged part of
+//! a page is dropped from its record (the record itself is kept, and written as it was
+//! to `quarantine/`), a page whose record cannot be read back is dropped (its sled
+//! value moved to `quarantine/`), and a queue file with damage is moved to `quarantine/`
 //! and written again from the entries that read back whole. Nothing is deleted: the old
 //! indexes are moved to `quarantine/` as well.
 
@@ -17,7 +19,7 @@ use serde::Serialize;
 use super::check::{damaged_parts, Fingerprint, INDEXES};
 use super::{check_format, check_path, open_sled, Store, StoreOptions};
 use crate::codec::keys::{self, url_key};
-use crate::codec::page_value::{self, Parts};
+use crate::codec::page_value::{self, Parts, RecordAt};
 use crate::files::frame;
 use crate::index::page_keys::page_keys;
 use crate::record::{now_ms, PageRecord, QueueEntry};
@@ -107,20 +109,24 @@ impl Store {
         let tree = self.tree().clone();
         for entry in tree.scan_prefix([keys::PAGE]) {
             let (key, value) = entry?;
-            let (page, parts) = match page_value::record_and_parts(&key, &value) {
+            let read = page_value::decode(&key, &value).and_then(|(parts, at)| {
+                let page = page_value::read_record(&key, at, &self.bodies)?;
+                Ok((page, parts, at))
+            });
+            let (page, parts, at) = match read {
                 Ok(found) => found,
                 Err(error) => {
                     let kept = quarantine.join(format!("record-{:08}", report.lost.len()));
                     write_new(&kept, &value)?;
                     tree.remove(&key)?;
                     report.lost.push(format!(
-                        "{error}: the record was moved to {}",
+                        "{error}: the page's record could not be read back and the page is dropped (its value in sled was moved to {})",
                         kept.display()
                     ));
                     continue;
                 }
             };
-            let parts = self.drop_damaged_parts(&key, &page, parts, quarantine, report)?;
+            let parts = self.drop_damaged_parts(&key, &page, (parts, at), quarantine, report)?;
             recount.add(&page);
             round.extend(page_keys(&page));
             if round.len() >= ROUND {
@@ -142,7 +148,7 @@ impl Store {
         &self,
         key: &[u8],
         page: &PageRecord,
-        parts: Parts,
+        (parts, at): (Parts, RecordAt<'_>),
         quarantine: &Path,
         report: &mut RepairReport,
     ) -> Result<Parts, StoreError> {
@@ -173,7 +179,7 @@ impl Store {
             damage: damaged.iter().map(ToString::to_string).collect(),
         };
         append_line(&quarantine.join("pages.jsonl"), &line)?;
-        self.tree().insert(key, page_value::encode(page, &kept))?;
+        self.tree().insert(key, page_value::encode(&kept, at))?;
         let names: Vec<&str> = [
             (parts.body, kept.body, "body"),
             (parts.outlinks, kept.outlinks, "outlinks"),

@@ -1,16 +1,19 @@
-//! The write path: [`Store::write_page`] writes a page's parts, its discoveries'
-//! queue entries and their seen marks to the files beside sled, in that order, then
-//! hands the sled changes to the store's writer (`crate::writer`).
+//! The write path: [`Store::write_page`] writes a page's parts (its record among them),
+//! its discoveries' queue entries and their seen marks to the files beside sled, in
+//! that order, then hands the sled changes (the pointers to the parts) to the store's
+//! writer (`crate::writer`).
 //!
-//! The order is the crash-safety promise: everything the page's record relies on is
-//! on disk before the record, so after a kill the store holds the page with its
-//! outlinks and frontier updates, or none of it.
+//! The order is the crash-safety promise: everything a page's sled value points to or
+//! relies on is on disk before the value, so after a kill the store holds the page
+//! with its record, outlinks and frontier updates, or none of it (the parts written
+//! before the kill are unreferenced bytes in the body log).
 
 use super::Store;
 use crate::codec::json::to_json;
 use crate::codec::keys::{self, url_key};
-use crate::codec::page_value::{self, Parts};
+use crate::codec::page_value::{self, Parts, RecordAt};
 use crate::codec::part;
+use crate::files::body_log::BodyPointer;
 use crate::record::{HttpExchange, PageRecord, QueueEntry, QueueSlot};
 use crate::writer::submission::Submission;
 use crate::StoreError;
@@ -75,19 +78,36 @@ impl Store {
             if !write.outlinks.is_empty() {
                 self.inlinks.append(&page.url, write.outlinks)?;
             }
-            // The parts go to the body log, in one write, before the batch that points
-            // to them.
-            let encoded = [
+        }
+        // Every part, the records' included, goes to the body log in one write before
+        // the batch that points to them: the page's body, record, outlinks and heads
+        // (the last three side by side, which an export reads together), then the
+        // records of the settled URLs.
+        let mut encoded = Vec::with_capacity(4 + write.settled.len());
+        if let Some(page) = write.page {
+            encoded.extend([
                 write.body.map(part::encode),
+                Some(page_value::encode_record(page)),
                 (!write.outlinks.is_empty())
                     .then(|| part::encode(write.outlinks.join("\n").as_bytes())),
                 write
                     .exchange
                     .map(|exchange| part::encode(&to_json(exchange))),
-            ];
-            let [body, outlinks, exchange] = self
-                .bodies
-                .append_all(encoded.each_ref().map(|part| part.as_deref()))?;
+            ]);
+        }
+        encoded.extend(
+            write
+                .settled
+                .iter()
+                .map(|(_, record)| Some(page_value::encode_record(record))),
+        );
+        let each: Vec<Option<&[u8]>> = encoded.iter().map(Option::as_deref).collect();
+        let mut pointers = self.bodies.append_all(&each)?.into_iter();
+        let mut next = || pointers.next().flatten();
+        if let Some(page) = write.page {
+            let body = next();
+            let record = logged(next())?;
+            let (outlinks, exchange) = (next(), next());
             let parts = Parts {
                 body,
                 outlinks,
@@ -96,14 +116,15 @@ impl Store {
             let key = url_key(keys::PAGE, &page.url);
             submission
                 .changes
-                .insert(key.clone(), page_value::encode(page, &parts));
+                .insert(key.clone(), page_value::encode(&parts, record));
             submission.records.push((key, page.clone()));
         }
         for (fingerprint, record) in write.settled {
+            let logged = logged(next())?;
             let key = url_key(keys::PAGE, &record.url);
             submission
                 .changes
-                .insert(key.clone(), page_value::encode(record, &Parts::default()));
+                .insert(key.clone(), page_value::encode(&Parts::default(), logged));
             submission.records.push((key, record.clone()));
             // Marked after their records (by the writer): a crash in between leaves a
             // record of a URL not marked seen, which is recorded again if found again.
@@ -139,4 +160,15 @@ impl Store {
             ..PageWrite::default()
         })
     }
+}
+
+/// Where an appended record part is: a part appended always has a pointer, so `None`
+/// is a bug, reported rather than stored.
+fn logged(pointer: Option<BodyPointer>) -> Result<RecordAt<'static>, StoreError> {
+    pointer
+        .map(RecordAt::Logged)
+        .ok_or_else(|| StoreError::Corrupt {
+            key: "body".into(),
+            reason: "a record part was appended without a pointer".into(),
+        })
 }

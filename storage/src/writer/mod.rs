@@ -49,6 +49,7 @@ use totals::RunningTotals;
 use write_log::WriteLog;
 
 use crate::codec::{keys, page_value};
+use crate::files::body_log::BodyLog;
 use crate::files::seen_table::SeenTable;
 use crate::index::page_index::PageIndex;
 use crate::index::page_keys;
@@ -81,6 +82,8 @@ struct Shared {
     db: sled::Db,
     tree: sled::Tree,
     seen: Arc<SeenTable>,
+    /// Where the records are, for the records a round replaces.
+    bodies: Arc<BodyLog>,
     page_index: Arc<PageIndex>,
     totals: RunningTotals,
     durable: bool,
@@ -113,17 +116,29 @@ struct State {
     active_log: usize,
 }
 
+/// The files beside sled the writer writes (seen marks, index entries) or reads (the
+/// records a round replaces).
+pub(crate) struct Beside {
+    pub(crate) seen: Arc<SeenTable>,
+    pub(crate) bodies: Arc<BodyLog>,
+    pub(crate) page_index: Arc<PageIndex>,
+}
+
 impl RecordWriter {
     /// Starts the writer thread of a store.
     pub(crate) fn start(
         db: sled::Db,
         tree: sled::Tree,
-        seen: Arc<SeenTable>,
-        page_index: Arc<PageIndex>,
+        beside: Beside,
         totals: RunningTotals,
         durable: bool,
         log: Option<WriteLog>,
     ) -> Result<RecordWriter, StoreError> {
+        let Beside {
+            seen,
+            bodies,
+            page_index,
+        } = beside;
         let holds_pages = tree.scan_prefix([keys::PAGE]).next().transpose()?.is_some();
         // The page keys that may have a record to replace: the writer thread's own.
         let recorded = RecordedKeys::new(!holds_pages);
@@ -137,6 +152,7 @@ impl RecordWriter {
             db,
             tree,
             seen,
+            bodies,
             page_index,
             totals,
             durable,
@@ -389,7 +405,7 @@ impl Shared {
             return Ok(Some(record.clone()));
         }
         let stored = self.tree.get(key).map_err(|e| e.to_string())?;
-        Ok(stored.and_then(|value| page_value::record(key, &value).ok()))
+        Ok(stored.and_then(|value| page_value::record(key, &value, &self.bodies).ok()))
     }
 }
 
@@ -425,8 +441,11 @@ mod tests {
         let writer = RecordWriter::start(
             db,
             tree.clone(),
-            Arc::clone(&seen),
-            Arc::new(index),
+            Beside {
+                seen: Arc::clone(&seen),
+                bodies: Arc::new(BodyLog::open(&dir.join("bodies"))),
+                page_index: Arc::new(index),
+            },
             RunningTotals::default(),
             durable,
             None,
@@ -435,13 +454,17 @@ mod tests {
         (writer, tree, seen)
     }
 
-    /// A write of `record` as the store makes it.
-    fn page_write(record: &PageRecord, mark: Option<u128>) -> Submission {
+    /// A write of `record` to `writer`'s store as the store makes it: its record in
+    /// the body log.
+    fn page_write(writer: &RecordWriter, record: &PageRecord, mark: Option<u128>) -> Submission {
         let key = url_key(keys::PAGE, &record.url);
+        let part = page_value::encode_record(record);
+        let bodies = &writer.shared.bodies;
+        let pointer = bodies.append_all(&[Some(&part[..])]).unwrap()[0].unwrap();
         let mut changes = Changes::default();
         changes.insert(
             key.clone(),
-            page_value::encode(record, &page_value::Parts::default()),
+            page_value::encode(&Default::default(), page_value::RecordAt::Logged(pointer)),
         );
         Submission {
             changes,
@@ -487,7 +510,9 @@ mod tests {
                     for n in 0..100u32 {
                         let record = page(thread * 1000 + n, 200);
                         let mark = u128::from(thread * 1000 + n) + 1;
-                        writer.submit(page_write(&record, Some(mark))).unwrap();
+                        writer
+                            .submit(page_write(&writer, &record, Some(mark)))
+                            .unwrap();
                         // Half the threads wait for the writer after each write.
                         let waits = thread % 2 == 0;
                         if waits {
@@ -535,13 +560,15 @@ mod tests {
     fn a_record_moved_to_another_host_is_counted_out_of_the_old_one_on_disk() {
         let dir = tempfile::tempdir().unwrap();
         let (mut writer, tree, _) = start(dir.path(), false);
-        writer.submit(page_write(&page(1, 200), None)).unwrap();
+        writer
+            .submit(page_write(&writer, &page(1, 200), None))
+            .unwrap();
         writer.wait_idle().unwrap();
         let moved = PageRecord {
             host: "b.test".into(),
             ..page(1, 200)
         };
-        writer.submit(page_write(&moved, None)).unwrap();
+        writer.submit(page_write(&writer, &moved, None)).unwrap();
         writer.close().unwrap();
         let counts = crate::writer::totals::read_host_counts(&tree).unwrap();
         assert_eq!(counts.get("a.test"), Some(&0), "{counts:?}");
@@ -553,12 +580,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let (mut writer, _, _) = start(dir.path(), true);
-            writer.submit(page_write(&page(1, 503), None)).unwrap();
+            writer
+                .submit(page_write(&writer, &page(1, 503), None))
+                .unwrap();
             writer.close().unwrap();
         }
         // This writer did not write the record: it must look it up all the same.
         let (mut writer, tree, _) = start(dir.path(), true);
-        writer.submit(page_write(&page(1, 200), None)).unwrap();
+        writer
+            .submit(page_write(&writer, &page(1, 200), None))
+            .unwrap();
         writer.wait_idle().unwrap();
         assert_eq!(statuses_counted(&tree), [200], "the 503 is counted out");
         let by_status = status_entries(&writer);
@@ -573,10 +604,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (mut writer, tree, _) = start(dir.path(), false);
         // In one round (the writer gathers for GATHER_FOR), then again in a later one.
-        writer.submit(page_write(&page(1, 503), None)).unwrap();
-        writer.submit(page_write(&page(1, 200), None)).unwrap();
+        writer
+            .submit(page_write(&writer, &page(1, 503), None))
+            .unwrap();
+        writer
+            .submit(page_write(&writer, &page(1, 200), None))
+            .unwrap();
         writer.wait_idle().unwrap();
-        writer.submit(page_write(&page(1, 404), None)).unwrap();
+        writer
+            .submit(page_write(&writer, &page(1, 404), None))
+            .unwrap();
         writer.close().unwrap();
         let totals = Totals::read(&tree)
             .unwrap()

@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 use super::submission::Submission;
 use crate::codec::keys;
 use crate::codec::page_value;
+use crate::files::body_log::BodyLog;
 use crate::files::frame;
 use crate::StoreError;
 
@@ -37,8 +38,11 @@ pub(crate) struct WriteLog {
 
 impl WriteLog {
     /// Opens (creating) the two files in `dir`, reading back what they hold, in the
-    /// order the submissions were made.
-    pub(crate) fn open(dir: &Path) -> Result<(WriteLog, Vec<Submission>), StoreError> {
+    /// order the submissions were made; the records they point to are read from `bodies`.
+    pub(crate) fn open(
+        dir: &Path,
+        bodies: &BodyLog,
+    ) -> Result<(WriteLog, Vec<Submission>), StoreError> {
         let open = |n: usize| -> Result<(PathBuf, File), StoreError> {
             let path = dir.join(format!("writer-{n}.log"));
             let file = OpenOptions::new()
@@ -53,7 +57,7 @@ impl WriteLog {
         let mut logged = Vec::new();
         for (path, _) in &files {
             let bytes = std::fs::read(path).map_err(|e| StoreError::io(path, e))?;
-            logged.extend(frame::frames(&bytes).filter_map(decode));
+            logged.extend(frame::frames(&bytes).filter_map(|payload| decode(payload, bodies)));
         }
         logged.sort_by_key(|(ticket, _)| *ticket);
         let submissions = logged
@@ -104,8 +108,9 @@ fn encode(ticket: u64, submission: &Submission) -> Vec<u8> {
 }
 
 /// A logged submission; `None` for one that does not decode (it is skipped: its frame
-/// checksum held, so only a bug could write one).
-fn decode(payload: &[u8]) -> Option<(u64, Submission)> {
+/// checksum held, so only a bug could write one) or whose record does not read back
+/// from the body log (written before the log, so only damage can lose it).
+fn decode(payload: &[u8], bodies: &BodyLog) -> Option<(u64, Submission)> {
     let (ticket, mut rest) = payload.split_first_chunk::<8>()?;
     let (count, tail) = take_u32(rest)?;
     rest = tail;
@@ -118,7 +123,7 @@ fn decode(payload: &[u8]) -> Option<(u64, Submission)> {
             let (value, tail) = take_bytes(rest)?;
             rest = tail;
             if key.first() == Some(&keys::PAGE) {
-                let record = page_value::record(key, value).ok()?;
+                let record = page_value::record(key, value, bodies).ok()?;
                 submission.records.push((key.to_vec(), record));
             }
             submission.changes.insert(key.to_vec(), value.to_vec());
@@ -158,13 +163,16 @@ mod tests {
     use crate::writer::submission::Changes;
     use crate::{PageRecord, Store, StoreOptions};
 
-    fn page_submission(url: &str, mark: u128) -> Submission {
+    /// A page's submission as the store makes it, its record written to `bodies`.
+    fn page_submission(bodies: &BodyLog, url: &str, mark: u128) -> Submission {
         let record = PageRecord::new(url, "a.test", 0);
         let key = url_key(keys::PAGE, url);
+        let part = page_value::encode_record(&record);
+        let pointer = bodies.append_all(&[Some(&part[..])]).unwrap()[0].unwrap();
         let mut changes = Changes::default();
         changes.insert(
             key.clone(),
-            page_value::encode(&record, &Default::default()),
+            page_value::encode(&Default::default(), page_value::RecordAt::Logged(pointer)),
         );
         changes.remove(b"gone".to_vec());
         Submission {
@@ -177,13 +185,23 @@ mod tests {
     /// Appends to a new log in `dir` the submission of page `ticket` (marked `ticket`)
     /// to file `file`, for each `(file, ticket)`.
     fn log_pages(dir: &Path, appends: &[(usize, u64)]) {
-        let (mut log, logged) = WriteLog::open(dir).unwrap();
+        let bodies = bodies(dir);
+        let (mut log, logged) = WriteLog::open(dir, &bodies).unwrap();
         assert!(logged.is_empty());
         for &(file, ticket) in appends {
             let url = format!("http://a.test/{ticket}");
-            log.append(file, ticket, &page_submission(&url, u128::from(ticket)))
-                .unwrap();
+            log.append(
+                file,
+                ticket,
+                &page_submission(&bodies, &url, u128::from(ticket)),
+            )
+            .unwrap();
         }
+    }
+
+    /// The body log of the store in `dir`.
+    fn bodies(dir: &Path) -> BodyLog {
+        BodyLog::open(&dir.join("bodies"))
     }
 
     #[test]
@@ -196,7 +214,7 @@ mod tests {
         bytes.extend_from_slice(&[200, 0, 0, 0, 1, 2]);
         std::fs::write(&torn, bytes).unwrap();
 
-        let (mut log, logged) = WriteLog::open(dir.path()).unwrap();
+        let (mut log, logged) = WriteLog::open(dir.path(), &bodies(dir.path())).unwrap();
         let urls: Vec<&str> = logged.iter().map(|s| s.records[0].1.url.as_str()).collect();
         assert_eq!(
             urls,
@@ -207,7 +225,10 @@ mod tests {
         assert_eq!(logged[1].changes.entries()[1], (b"gone".to_vec(), None));
         log.empty(0).unwrap();
         log.empty(1).unwrap();
-        assert!(WriteLog::open(dir.path()).unwrap().1.is_empty());
+        assert!(WriteLog::open(dir.path(), &bodies(dir.path()))
+            .unwrap()
+            .1
+            .is_empty());
     }
 
     #[test]
@@ -220,7 +241,7 @@ mod tests {
         bytes[last] ^= 0x01;
         std::fs::write(&path, bytes).unwrap();
 
-        let (_, logged) = WriteLog::open(dir.path()).unwrap();
+        let (_, logged) = WriteLog::open(dir.path(), &bodies(dir.path())).unwrap();
         let urls: Vec<&str> = logged.iter().map(|s| s.records[0].1.url.as_str()).collect();
         assert_eq!(urls, ["http://a.test/1", "http://a.test/3"]);
     }
@@ -231,8 +252,9 @@ mod tests {
         drop(Store::open(dir.path(), StoreOptions::default()).unwrap());
         {
             // What a killed durable crawl leaves: writes logged, never applied.
-            let (mut log, _) = WriteLog::open(dir.path()).unwrap();
-            log.append(0, 0, &page_submission("http://a.test/x", 9))
+            let bodies = bodies(dir.path());
+            let (mut log, _) = WriteLog::open(dir.path(), &bodies).unwrap();
+            log.append(0, 0, &page_submission(&bodies, "http://a.test/x", 9))
                 .unwrap();
         }
         let durable = StoreOptions {
@@ -247,6 +269,9 @@ mod tests {
         // Replayed once: the log is empty now, and the totals did not double.
         let store = Store::open(dir.path(), StoreOptions::existing()).unwrap();
         assert_eq!(store.stats().unwrap().urls, 1);
-        assert!(WriteLog::open(dir.path()).unwrap().1.is_empty());
+        assert!(WriteLog::open(dir.path(), &bodies(dir.path()))
+            .unwrap()
+            .1
+            .is_empty());
     }
 }
