@@ -65,7 +65,7 @@ impl Frontier {
         let state = &mut self.hosts[host];
         state.backoff_level = state.backoff_level.saturating_add(1);
         let exponent = state.backoff_level.saturating_sub(1).min(30);
-        let backoff = politeness.backoff.saturating_mul(1 << exponent);
+        let backoff = politeness.backoff.saturating_mul(1 << u32::from(exponent));
         let pause = retry_after.unwrap_or(backoff).min(politeness.max_backoff);
         state.hold_until(now + pause);
     }
