@@ -20,7 +20,7 @@ use crate::url::CanonicalUrl;
 /// Where a host is in the scheduling structures, so it is never in two at once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Slot {
-    /// In neither ready ring nor the timer heap.
+    /// In neither a ready ring nor the timer heap.
     Idle,
     Ready,
     Waiting,
