@@ -66,6 +66,10 @@ pub struct Job {
     pub kind: JobKind,
     /// Fetch attempts already made (0 for a first try).
     pub attempts: u32,
+    /// The host's only request in flight, and its last for a while (its turn ends, or
+    /// nothing else of it is queued and it is not the turn's first page): its
+    /// connection need not be kept.
+    pub last_of_turn: bool,
 }
 
 /// A URL waiting in a host queue.

@@ -49,17 +49,24 @@ pub(crate) fn run_with_open_files(limit: u64, args: &[String]) -> Run {
     run
 }
 
-#[test]
-fn a_crawl_of_2000_hosts_stores_every_page_under_a_limit_of_256_open_files() {
+/// A crawl of `hosts` synthetic hosts of `pages` pages of 1,000 bytes, with no per-host
+/// delay, under an open-file limit of `limit`. Four links a page: none across hosts,
+/// so each host's pages are found on it.
+pub(crate) fn crawl_small_hosts(hosts: usize, pages: usize, limit: u64) -> Crawled {
     let web = WebConfig {
-        hosts: 2000,
-        pages: 2,
+        hosts,
+        pages,
         page_bytes: 1_000,
         links_per_page: 4,
     };
-    let crawled = Scenario::web(web)
+    Scenario::web(web)
         .flags(&["--per-host-rate", "0"])
-        .crawl_with(|args| run_with_open_files(256, args));
+        .crawl_with(|args| run_with_open_files(limit, args))
+}
+
+#[test]
+fn a_crawl_of_2000_hosts_stores_every_page_under_a_limit_of_256_open_files() {
+    let crawled = crawl_small_hosts(2000, 2, 256);
     assert_eq!(crawled.stored_urls(), crawled.server().expected_urls());
     let summary = crawled.summary();
     assert_eq!(summary["pages_fetched"], 4000, "{summary}");

@@ -28,6 +28,7 @@ pub use credentials::Credentials;
 pub use resolver::{DnsFailure, OverrideResolver, ResolveRule, ResolveRuleError};
 
 use crate::error_kind::ErrorKind;
+use pools::Keep;
 
 /// A failed fetch: its kind and a human-readable detail.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -211,9 +212,26 @@ impl Fetcher {
         self.fetch_with_limit(url, BodyLimit::Refuse(self.max_body))
     }
 
+    /// The largest body [`Fetcher::fetch`] accepts.
+    pub fn max_body(&self) -> u64 {
+        self.max_body
+    }
+
     /// [`Fetcher::fetch`] with another body limit: robots.txt files are read up to what
     /// is parsed, sitemaps up to the protocol's 50 MB.
     pub fn fetch_with_limit(&self, url: &Url, limit: BodyLimit) -> FetchOutcome {
+        self.fetch_keeping(url, limit, Keep::Connection)
+    }
+
+    /// [`Fetcher::fetch_with_limit`] for a host's last request for a while: its
+    /// connection is closed after the response (`Connection: close`), and the host's
+    /// place among those that may keep one is given back at once, not after the idle
+    /// timeout.
+    pub fn fetch_closing(&self, url: &Url, limit: BodyLimit) -> FetchOutcome {
+        self.fetch_keeping(url, limit, Keep::Nothing)
+    }
+
+    fn fetch_keeping(&self, url: &Url, limit: BodyLimit, keep: Keep) -> FetchOutcome {
         let (max_body, truncate) = match limit {
             BodyLimit::Refuse(max) => (max, false),
             BodyLimit::Truncate(max) => (max, true),
@@ -236,12 +254,12 @@ impl Fetcher {
             });
             return outcome;
         }
-        let mut sent = self.send(url);
+        let mut sent = self.send(url, keep);
         if sent.as_ref().is_err_and(broke_before_the_head) {
             // Most likely a pooled keep-alive connection the server had closed just
             // as we reused it: a GET may be sent again (RFC 9110 §9.2.2), once, on a
             // new connection. A server that breaks every connection fails twice.
-            sent = self.send(url);
+            sent = self.send(url, keep);
         }
         let mut pause = Duration::from_millis(5);
         while sent.as_ref().is_err_and(out_of_descriptors)
@@ -250,7 +268,7 @@ impl Fetcher {
             // No socket could be opened: nothing was sent, so wait for one and send.
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(250));
-            sent = self.send(url);
+            sent = self.send(url, keep);
         }
         outcome.answered = Instant::now();
         match sent {
@@ -262,7 +280,7 @@ impl Fetcher {
                     outcome.response = Some(meta);
                     outcome.error = Some(error);
                     outcome.elapsed = started.elapsed();
-                    self.clients.done(&origin(url));
+                    self.clients.done(&origin(url), keep);
                     return outcome;
                 }
                 let capacity = meta
@@ -290,7 +308,7 @@ impl Fetcher {
             Err(e) => outcome.error = Some(classify(&e)),
         }
         outcome.elapsed = started.elapsed();
-        self.clients.done(&origin(url));
+        self.clients.done(&origin(url), keep);
         outcome
     }
 }
@@ -318,13 +336,16 @@ fn announced_too_large(meta: &ResponseMeta, max_body: u64, truncate: bool) -> Op
 }
 
 impl Fetcher {
-    fn send(&self, url: &Url) -> reqwest::Result<reqwest::blocking::Response> {
-        let request = self
+    fn send(&self, url: &Url, keep: Keep) -> reqwest::Result<reqwest::blocking::Response> {
+        let mut request = self
             .clients
             .client(&origin(url))
             .get(url.clone())
             .headers(self.request_headers.map())
             .timeout(self.timeout);
+        if keep == Keep::Nothing {
+            request = request.header(header::CONNECTION, "close");
+        }
         match self.credentials.for_url(url) {
             Some((user, password)) => request.basic_auth(user, password),
             None => request,

@@ -7,7 +7,7 @@
 //! limit) may hold an idle connection; beyond it, through a client that closes its
 //! connection after the response. A host counts as holding one from its request until
 //! `hold` after its last one ended (the pool's idle timeout, with a margin for its
-//! reaper).
+//! reaper), or until a request that closed its connection ([`Keep::Nothing`]) ended.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -20,13 +20,29 @@ const RESERVED_DESCRIPTORS: u64 = 256;
 /// Hosts holding idle connections at most, however high the open-file limit.
 const MAX_POOLED_HOSTS: usize = 4096;
 
+/// What a request leaves behind for its host's next one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Keep {
+    /// Its connection, idle in the pool if the host may hold one.
+    Connection,
+    /// Nothing: the connection closes after the response.
+    Nothing,
+}
+
 pub(super) struct Pools {
     pooled: Client,
     unpooled: Client,
-    /// Hosts that may hold an idle connection of `pooled`, with when they last used it.
-    holding: Mutex<HashMap<String, Instant>>,
+    holding: Mutex<Holding>,
     budget: usize,
     hold: Duration,
+}
+
+/// Hosts that may hold an idle connection of `pooled`, with when they last used it.
+struct Holding {
+    hosts: HashMap<String, Instant>,
+    /// No host's hold ends before this: a full budget is not swept again until then
+    /// (a sweep walks every host; before, it ran on each request past the budget).
+    next_sweep: Instant,
 }
 
 impl Pools {
@@ -34,7 +50,10 @@ impl Pools {
         Pools {
             pooled,
             unpooled,
-            holding: Mutex::new(HashMap::new()),
+            holding: Mutex::new(Holding {
+                hosts: HashMap::new(),
+                next_sweep: Instant::now(),
+            }),
             budget,
             hold,
         }
@@ -45,25 +64,36 @@ impl Pools {
         let now = Instant::now();
         // A map of instants: whole after any panic.
         let mut holding = self.holding.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(used) = holding.get_mut(origin) {
+        let Holding { hosts, next_sweep } = &mut *holding;
+        if let Some(used) = hosts.get_mut(origin) {
             *used = now;
             return &self.pooled;
         }
-        if holding.len() >= self.budget {
-            holding.retain(|_, used| now.duration_since(*used) < self.hold);
+        if hosts.len() >= self.budget && now >= *next_sweep {
+            hosts.retain(|_, used| now.duration_since(*used) < self.hold);
+            let first_end = hosts.values().min().map(|&used| used + self.hold);
+            *next_sweep = first_end.unwrap_or(now);
         }
-        if holding.len() < self.budget {
-            holding.insert(origin.to_owned(), now);
+        if hosts.len() < self.budget {
+            hosts.insert(origin.to_owned(), now);
             return &self.pooled;
         }
         &self.unpooled
     }
 
-    /// A request to `origin` ended: its idle time starts now.
-    pub(super) fn done(&self, origin: &str) {
+    /// A request to `origin` ended: its idle time starts now, or, when it kept
+    /// nothing, the host holds no connection any more.
+    pub(super) fn done(&self, origin: &str, keep: Keep) {
         let mut holding = self.holding.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(used) = holding.get_mut(origin) {
-            *used = Instant::now();
+        match keep {
+            Keep::Connection => {
+                if let Some(used) = holding.hosts.get_mut(origin) {
+                    *used = Instant::now();
+                }
+            }
+            Keep::Nothing => {
+                holding.hosts.remove(origin);
+            }
         }
     }
 }

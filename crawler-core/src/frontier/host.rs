@@ -20,7 +20,7 @@ use crate::url::CanonicalUrl;
 /// Where a host is in the scheduling structures, so it is never in two at once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Slot {
-    /// In neither the ready ring nor the timer heap.
+    /// In neither a ready ring nor the timer heap.
     Idle,
     Ready,
     Waiting,
@@ -95,6 +95,8 @@ pub struct HostQueue {
     pub stored: u64,
     /// URLs handed out as refused whose records are not written yet.
     pub refusing: u32,
+    /// Pages left in the host's turn (see `Frontier::next`); 0: it has none under way.
+    pub turn: u8,
 }
 
 impl HostQueue {
@@ -117,6 +119,7 @@ impl HostQueue {
             spilled: false,
             stored: 0,
             refusing: 0,
+            turn: 0,
         }
     }
 
@@ -185,6 +188,12 @@ impl HostQueue {
     /// nothing of the host is leased (in flight, or refused and not yet recorded).
     pub fn may_refill(&self) -> bool {
         self.spilled && self.stored > 0 && self.in_flight == 0 && self.refusing == 0
+    }
+
+    /// No URL in memory and none in the store: nothing more to hand out until a
+    /// report brings new ones.
+    pub fn drained(&self) -> bool {
+        self.is_empty() && !(self.spilled && self.stored > 0)
     }
 
     /// Whether the next request must be a robots.txt fetch.

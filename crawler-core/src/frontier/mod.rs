@@ -3,7 +3,8 @@
 //! A host (scheme + host + port, its [`HostKey`]) may be dispatched when its queue is
 //! not empty, fewer than its concurrency of its requests are in flight, its page budget
 //! is not spent, its `not_before` has passed and its rate limiter allows a request now.
-//! Hosts that are dispatchable sit in a round-robin ring; hosts waiting for their time
+//! Hosts that are dispatchable sit in ready rings, crawled in turns of up to 100 pages
+//! (started hosts before those waiting for a turn: see `ready`); hosts waiting for their time
 //! sit in a timer heap keyed by the instant they become ready. Picking the next URL
 //! therefore never scans hosts that cannot go, so a slow, rate-limited, backed-off or
 //! dead host never holds up the others, however many there are.
@@ -37,7 +38,7 @@
 //! The frontier is plain data owned by the scheduler thread: no locks, no threads.
 //!
 //! The frontier is split by job: `queues` holds the [`Frontier`] itself and the queues'
-//! bookkeeping (adding, completing, counting); `ready` the ready ring, the timer heap
+//! bookkeeping (adding, completing, counting); `ready` the ready rings and turns, the timer heap
 //! and the rate limiter (which host goes next); `spill` spilling to and refilling from
 //! the store; `robots` each host's robots.txt state; `backoff` slowing down, parking and
 //! closing a host; `host` one host's queue and state; `reasons` the texts of

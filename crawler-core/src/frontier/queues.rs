@@ -101,7 +101,10 @@ pub struct Frontier {
     pub(super) ids: HashTable<u32>,
     pub(super) hasher: RandomState,
     pub(super) keys: HostKeys,
+    /// Hosts that may go now with their turn under way (see [`Frontier::next`]).
     pub(super) ready: VecDeque<HostId>,
+    /// Hosts that may go now and wait for a turn.
+    pub(super) fresh: VecDeque<HostId>,
     pub(super) waiting: BinaryHeap<Reverse<(Instant, HostId)>>,
     pub(super) limiter: Option<DefaultKeyedRateLimiter<HostId>>,
     pub(super) clock: DefaultClock,
@@ -145,6 +148,7 @@ impl Frontier {
             hasher: RandomState::new(),
             keys: HostKeys::default(),
             ready: VecDeque::new(),
+            fresh: VecDeque::new(),
             waiting: BinaryHeap::new(),
             limiter,
             clock: DefaultClock::default(),
@@ -357,6 +361,7 @@ impl Frontier {
     pub fn is_exhausted(&self) -> bool {
         self.in_flight == 0
             && self.ready.is_empty()
+            && self.fresh.is_empty()
             && self.waiting.is_empty()
             && self.refused.is_empty()
     }

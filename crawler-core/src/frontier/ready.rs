@@ -1,10 +1,18 @@
-//! Which host goes next: the ready ring (hosts that may be dispatched now, taken in
+//! Which host goes next: the ready rings (hosts that may be dispatched now, taken in
 //! turn) and the timer heap (hosts waiting for an instant: their spacing, backoff or
 //! rate), and the `governor` keyed rate limiter that spaces each host's requests.
 //!
-//! A host is in at most one of the two at a time (its [`Slot`]), and only a host that
-//! can go is woken into the ring, so picking the next URL never scans hosts that
-//! cannot go.
+//! A host is in at most one of them at a time (its [`Slot`]), and only a host that
+//! can go is woken into a ring, so picking the next URL never scans hosts that cannot
+//! go.
+//!
+//! **Turns.** A host is crawled in turns of up to [`TURN`] pages. Hosts whose turn is
+//! under way go before hosts waiting for one, which start only when no started host may
+//! go now. So a broad crawl keeps as many hosts going as keep the workers busy, each
+//! through its robots.txt and pages in a row over one kept connection, instead of
+//! taking every host in turn with a new connection for each request (20,000 hosts of 6
+//! requests: 119,465 connections, and twice the CPU of 200 hosts of 500 pages). A
+//! spent turn sends the host behind the waiting ones, so no host keeps the others out.
 
 use std::cmp::Reverse;
 use std::time::{Duration, Instant};
@@ -15,14 +23,22 @@ use super::host::{RobotsState, Slot};
 use super::queues::Frontier;
 use crate::messages::{HostId, Job, Next};
 
+/// Pages a host is handed out in a row (at most; its robots.txt aside) before the
+/// hosts waiting for a turn go: enough that a kept connection's setup is a small share
+/// of its requests.
+pub(super) const TURN: u8 = 100;
+
 impl Frontier {
     /// Hands out the next URL (or robots.txt) whose host may be fetched now.
     ///
     /// URLs that must not be fetched (disallowed, or of a closed host) are moved to the
     /// refused list on the way; see [`Frontier::take_refused`].
+    ///
+    /// Hosts whose turn is under way go first (see the module's docs); a job that ends
+    /// its host's turn, or leaves it nothing queued, says so ([`Job::last_of_turn`]).
     pub fn next(&mut self, now: Instant) -> Next {
         self.wake_due(now);
-        while let Some(id) = self.ready.pop_front() {
+        while let Some(id) = self.pop_ready() {
             self.hosts[id].slot = Slot::Idle;
             self.expire_robots(id, now);
             if !self.dispatchable(id) {
@@ -59,6 +75,11 @@ impl Frontier {
                 continue;
             }
             let host = &mut self.hosts[id];
+            host.turn = host.turn.saturating_sub(1);
+            // The host's one request in flight (no other keeps its connection busy), and
+            // not the turn's first page, which nearly always links to more of its host.
+            let last_of_turn =
+                host.in_flight == 0 && (host.turn == 0 || (host.drained() && host.turn < TURN - 1));
             host.in_flight += 1;
             if queued.attempts == 0 {
                 host.dispatched += 1;
@@ -73,6 +94,7 @@ impl Frontier {
                 hops: queued.hops,
                 kind: queued.kind,
                 attempts: queued.attempts,
+                last_of_turn,
             });
         }
         match self.waiting.peek() {
@@ -81,7 +103,17 @@ impl Frontier {
         }
     }
 
-    /// Moves the hosts whose instant has come from the timer heap to the ready ring.
+    /// The next host of the ready rings: a started one, else one whose turn starts.
+    fn pop_ready(&mut self) -> Option<HostId> {
+        if let Some(id) = self.ready.pop_front() {
+            return Some(id);
+        }
+        let id = self.fresh.pop_front()?;
+        self.hosts[id].turn = TURN;
+        Some(id)
+    }
+
+    /// Moves the hosts whose instant has come from the timer heap to the ready rings.
     fn wake_due(&mut self, now: Instant) {
         while let Some(Reverse((at, id))) = self.waiting.peek().copied() {
             if at > now {
@@ -115,11 +147,16 @@ impl Frontier {
         room && budget_left
     }
 
-    /// Puts an idle host in the ready ring if it can go.
+    /// Puts an idle host in a ready ring if it can go: the started hosts' if its turn
+    /// is under way.
     pub(super) fn wake(&mut self, id: HostId) {
         if self.hosts[id].slot == Slot::Idle && self.dispatchable(id) {
             self.hosts[id].slot = Slot::Ready;
-            self.ready.push_back(id);
+            if self.hosts[id].turn > 0 {
+                self.ready.push_back(id);
+            } else {
+                self.fresh.push_back(id);
+            }
         }
     }
 

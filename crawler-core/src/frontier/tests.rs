@@ -209,6 +209,60 @@ fn a_busy_host_does_not_block_the_others() {
     assert_eq!(hosts, ["a.test", "b.test", "c.test"]);
 }
 
+/// Completes each job as soon as it is handed out; returns the hosts in order.
+fn drain_in_order(frontier: &mut Frontier) -> Vec<String> {
+    let mut hosts = Vec::new();
+    while let Some(job) = take(frontier) {
+        hosts.push(job.url.host().to_owned());
+        frontier.complete(job.host, None, Health::Fine);
+    }
+    hosts
+}
+
+#[test]
+fn a_started_host_goes_on_before_hosts_waiting_for_their_turn() {
+    let mut frontier = unlimited(1);
+    for host in ["a", "b"] {
+        for i in 0..3 {
+            frontier.push(queued(&format!("http://{host}.test/{i}"), 0));
+        }
+    }
+    assert_eq!(
+        drain_in_order(&mut frontier),
+        ["a.test", "a.test", "a.test", "b.test", "b.test", "b.test"]
+    );
+}
+
+#[test]
+fn a_spent_turn_lets_the_waiting_hosts_go() {
+    let mut frontier = unlimited(1);
+    let turn = usize::from(super::ready::TURN);
+    for i in 0..turn + 1 {
+        frontier.push(queued(&format!("http://a.test/{i}"), 0));
+    }
+    frontier.push(queued("http://b.test/", 0));
+    let hosts = drain_in_order(&mut frontier);
+    assert_eq!(hosts[turn - 1..], ["a.test", "b.test", "a.test"]);
+}
+
+#[test]
+fn the_last_job_of_a_turn_says_so() {
+    let mut frontier = unlimited(1);
+    for i in 0..3 {
+        frontier.push(queued(&format!("http://a.test/{i}"), 0));
+    }
+    let mut last = Vec::new();
+    while let Some(job) = take(&mut frontier) {
+        last.push(job.last_of_turn);
+        frontier.complete(job.host, None, Health::Fine);
+    }
+    assert_eq!(last, [false, false, true], "the host's last queued URL");
+    let mut frontier = unlimited(1);
+    frontier.push(queued("http://a.test/", 0));
+    let first = take(&mut frontier).unwrap();
+    assert!(!first.last_of_turn, "a turn's first page links to more");
+}
+
 #[test]
 fn lower_depth_goes_first_within_a_host() {
     let mut frontier = unlimited(1);

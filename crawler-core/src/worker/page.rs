@@ -95,13 +95,17 @@ impl WorkerContext {
         })
     }
 
-    /// Fetches the job's URL (a sitemap within the protocol's size limit).
+    /// Fetches the job's URL (a sitemap within the protocol's size limit), closing the
+    /// connection when the host's turn ends with it.
     fn fetch(&self, job: &Job) -> FetchOutcome {
-        match job.kind {
-            JobKind::Page => self.fetcher.fetch(job.url.as_url()),
-            JobKind::Sitemap { .. } => self
-                .fetcher
-                .fetch_with_limit(job.url.as_url(), BodyLimit::Refuse(MAX_SITEMAP_BYTES)),
+        let limit = match job.kind {
+            JobKind::Page => BodyLimit::Refuse(self.fetcher.max_body()),
+            JobKind::Sitemap { .. } => BodyLimit::Refuse(MAX_SITEMAP_BYTES),
+        };
+        if job.last_of_turn {
+            self.fetcher.fetch_closing(job.url.as_url(), limit)
+        } else {
+            self.fetcher.fetch_with_limit(job.url.as_url(), limit)
         }
     }
 
