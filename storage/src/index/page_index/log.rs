@@ -177,13 +177,15 @@ mod tests {
         assert_eq!(tail, [b"two".to_vec()]);
     }
 
+    /// A log opened for writing in an empty `dir`.
+    fn new_log(dir: &Path) -> KeyLog {
+        KeyLog::open(dir, 0, false, false).unwrap().0.unwrap()
+    }
+
     #[test]
     fn a_bad_last_round_is_damage_after_a_clean_close_and_torn_after_a_kill() {
         let dir = tempfile::tempdir().unwrap();
-        let mut log = KeyLog::open(dir.path(), 0, false, false)
-            .unwrap()
-            .0
-            .unwrap();
+        let mut log = new_log(dir.path());
         log.append(&[b"one".to_vec()]).unwrap();
         log.append(&[b"two".to_vec(), b"three".to_vec()]).unwrap();
         drop(log);
@@ -202,10 +204,7 @@ mod tests {
     #[test]
     fn a_flipped_bit_before_whole_rounds_is_an_error_naming_the_log() {
         let dir = tempfile::tempdir().unwrap();
-        let mut log = KeyLog::open(dir.path(), 0, false, false)
-            .unwrap()
-            .0
-            .unwrap();
+        let mut log = new_log(dir.path());
         log.append(&[b"one".to_vec(), b"two".to_vec()]).unwrap();
         let first_round = log.len();
         log.append(&[b"three".to_vec()]).unwrap();
