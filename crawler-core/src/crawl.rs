@@ -166,8 +166,8 @@ impl Crawler {
             Ok(summary) => (summary.clone(), None),
             Err(error) => (self.progress.summary(true), Some(error.to_string())),
         };
-        match &error {
-            None => tracing::info!(
+        match (&result, &error) {
+            (_, None) => tracing::info!(
                 pages = summary.pages_fetched,
                 errors = summary.errors.values().sum::<u64>(),
                 queued_left = summary.queued_left,
@@ -175,7 +175,11 @@ impl Crawler {
                 secs = summary.elapsed_secs,
                 "crawl finished"
             ),
-            Some(error) => tracing::error!(error, "crawl failed"),
+            // The caller's input, refused before anything started: the caller says so.
+            (Err(CrawlError::Seeds(_)), Some(error)) => {
+                tracing::info!(error, "crawl not started: a bad seed list")
+            }
+            (_, Some(error)) => tracing::error!(error, "crawl failed"),
         }
         self.events
             .finish(CrawlEvent::CrawlFinished { summary, error });
@@ -316,19 +320,17 @@ impl Crawler {
             hosts.add(seed, &resolver);
         };
         let listed = ListedHosts::read(&self.store, &mut take)?;
+        self.config.sitemap_urls.iter().for_each(&mut take);
         let mut tally = SeedTally::default();
-        let mut credentials = self.config.config.credentials.clone();
-        for seed in seeds {
+        let mut given = |seed: &CanonicalUrl| {
             take(seed);
             tally.add(seed);
-        }
+        };
+        let mut credentials = self.config.config.credentials.clone();
+        seeds.iter().for_each(&mut given);
         for file in seed_files {
-            file.scan(&mut credentials, |seed| {
-                take(seed);
-                tally.add(seed);
-            })?;
+            file.scan(&mut credentials, &mut given)?;
         }
-        self.config.sitemap_urls.iter().for_each(&mut take);
         Ok(SeedRules {
             scope,
             fetch_settings: self.config.fetch_settings_from(hosts, credentials),

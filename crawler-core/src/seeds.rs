@@ -193,6 +193,18 @@ impl<R: BufRead> SeedLines<R> {
         self.ended = true;
         None
     }
+
+    /// The next seed, bad lines passed over (reported before, or not wanted); an
+    /// error reading the input still ends it. Userinfo is dropped.
+    fn next_good_seed(&mut self) -> Option<Result<CanonicalUrl, SeedError>> {
+        loop {
+            match self.next_seed(&mut Credentials::default())? {
+                Ok(seed) => return Some(Ok(seed)),
+                Err(error @ SeedError::Read { .. }) => return Some(Err(error)),
+                Err(_) => {}
+            }
+        }
+    }
 }
 
 /// Decides about a bad line of a [`SeedFile`]: `Ok` skips it, `Err` stops the crawl
@@ -250,16 +262,9 @@ impl SeedFile {
     /// The first `n` seeds, bad lines passed over: a look at the list before a crawl.
     pub fn first_seeds(&self, n: usize) -> Result<Vec<CanonicalUrl>, SeedError> {
         let mut lines = self.lines()?;
-        let mut seeds = Vec::new();
-        while seeds.len() < n {
-            match lines.next_seed(&mut Credentials::default()) {
-                Some(Ok(seed)) => seeds.push(seed),
-                Some(Err(error @ SeedError::Read { .. })) => return Err(error),
-                Some(Err(_)) => {}
-                None => break,
-            }
-        }
-        Ok(seeds)
+        std::iter::from_fn(|| lines.next_good_seed())
+            .take(n)
+            .collect()
     }
 
     /// The first bad line's error, if the list has one: a check before anything is
@@ -348,13 +353,12 @@ impl SeedStream {
                 }
             }
             let (file, lines) = self.reading.as_mut()?;
-            match lines.next_seed(&mut Credentials::default()) {
+            match lines.next_good_seed() {
                 Some(Ok(seed)) => return Some(seed),
-                Some(Err(error @ SeedError::Read { .. })) => {
+                Some(Err(error)) => {
                     self.failure = Some(error);
                     return None;
                 }
-                Some(Err(_)) => {}
                 None => {
                     if file.stamp() != file.read_as {
                         tracing::warn!(

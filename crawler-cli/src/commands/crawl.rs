@@ -407,11 +407,12 @@ fn collect_seeds(args: &CrawlArgs) -> Result<(Seeds, Credentials), Failure> {
             Some(file)
         }
         Some(path) => {
-            File::open(path).map_err(|e| {
-                Failure::Usage(format!(
-                    "--seeds {}: {e} (give a file of seed URLs, one per line, or - to read them from standard input)",
-                    path.display()
-                ))
+            // Checked now, before anything is created or deleted.
+            File::open(path).map_err(|error| {
+                seed_failure(SeedError::Read {
+                    source_name: path.display().to_string(),
+                    error,
+                })
             })?;
             Some(SeedFile::new(path))
         }
