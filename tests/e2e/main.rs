@@ -22,6 +22,7 @@ mod politeness;
 mod progress_bar;
 mod queries;
 mod readme;
+mod request_options;
 mod resources;
 mod resume;
 mod security;

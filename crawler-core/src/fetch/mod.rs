@@ -9,6 +9,7 @@
 mod address;
 mod credentials;
 mod exchange;
+mod headers;
 mod pools;
 mod proxy;
 mod resolver;
@@ -24,7 +25,8 @@ pub use address::{
     parse_network, AddressPolicy, AddressRefused, AddressRule, AddressRuleError, GuardedResolver,
     Refusal, SeedHosts,
 };
-pub use credentials::Credentials;
+pub use credentials::{Credential, Credentials, HostCredential};
+pub use headers::{header, HeaderError, HeaderRule, HostKeyError, PerHost};
 pub use resolver::{DnsFailure, OverrideResolver, ResolveRule, ResolveRuleError};
 
 use crate::error_kind::ErrorKind;
@@ -59,6 +61,10 @@ pub struct ResponseMeta {
     pub retry_after: Option<String>,
     /// The `X-Robots-Tag` headers, one per header line (a line may name a crawler).
     pub x_robots_tag: Vec<String>,
+    /// The HTTP version of the response (`HTTP/1.1`, `HTTP/2.0`).
+    pub http_version: String,
+    /// The response came over TLS whose certificate was not checked (`--insecure`).
+    pub tls_unverified: bool,
 }
 
 impl ResponseMeta {
@@ -107,6 +113,7 @@ pub struct Fetcher {
     request_headers: exchange::RequestHeaders,
     credentials: Credentials,
     addresses: Arc<AddressPolicy>,
+    insecure: bool,
 }
 
 static CRYPTO_PROVIDER: Once = Once::new();
@@ -136,10 +143,20 @@ pub struct FetchSettings {
     pub idle_per_host: usize,
     /// Name-to-address overrides.
     pub resolve: Vec<ResolveRule>,
-    /// Basic credentials by origin (from seed URLs' userinfo).
+    /// Basic credentials by origin (from seed URLs' userinfo), and by host.
     pub credentials: Credentials,
     /// The addresses requests may connect to.
     pub addresses: AddressPolicy,
+    /// Headers every request carries or leaves out (`-H`), after the defaults.
+    pub headers: Vec<HeaderRule>,
+    /// Headers of single hosts, applied after `headers`.
+    pub host_headers: PerHost<Vec<HeaderRule>>,
+    /// Speak HTTP/1.1 only, not HTTP/2 where a server offers it.
+    pub http1_only: bool,
+    /// Accept any TLS certificate: self-signed, expired, for another name.
+    pub insecure: bool,
+    /// Root certificates trusted besides the system's.
+    pub root_certificates: Vec<reqwest::Certificate>,
 }
 
 impl Fetcher {
@@ -175,9 +192,22 @@ impl Fetcher {
             Arc::clone(&addresses),
             proxies.hosts(),
         );
+        if settings.insecure {
+            tracing::warn!("--insecure: TLS certificates are not checked; anyone between us and a host can answer for it");
+        }
         let client = |idle_per_host: usize| {
+            let mut builder = reqwest::blocking::Client::builder();
+            if settings.http1_only {
+                builder = builder.http1_only();
+            }
+            if settings.insecure {
+                builder = builder.tls_danger_accept_invalid_certs(true);
+            }
+            if !settings.root_certificates.is_empty() {
+                builder = builder.tls_certs_merge(settings.root_certificates.clone());
+            }
             proxies
-                .apply(reqwest::blocking::Client::builder(), &settings.resolve)?
+                .apply(builder, &settings.resolve)?
                 .user_agent(settings.user_agent.clone())
                 .redirect(reqwest::redirect::Policy::none())
                 .connect_timeout(settings.connect_timeout)
@@ -201,9 +231,14 @@ impl Fetcher {
             clients: Arc::new(clients),
             timeout: settings.timeout,
             max_body: settings.max_body,
-            request_headers: exchange::RequestHeaders::new(&settings.user_agent),
+            request_headers: exchange::RequestHeaders::new(
+                &settings.user_agent,
+                &settings.headers,
+                &settings.host_headers,
+            ),
             credentials: settings.credentials.clone(),
             addresses,
+            insecure: settings.insecure,
         })
     }
 
@@ -273,8 +308,15 @@ impl Fetcher {
         outcome.answered = Instant::now();
         match sent {
             Ok(response) => {
-                outcome.exchange = Some(exchange::record(url, &self.request_headers, &response));
-                let meta = response_meta(response.status().as_u16(), response.headers());
+                outcome.exchange = Some(exchange::record(
+                    url,
+                    self.request_headers.for_url(url),
+                    self.credentials.for_url(url).is_some(),
+                    &response,
+                ));
+                let mut meta = response_meta(response.status().as_u16(), response.headers());
+                meta.http_version = format!("{:?}", response.version());
+                meta.tls_unverified = self.insecure && url.scheme() == "https";
                 if let Some(error) = announced_too_large(&meta, max_body, truncate) {
                     // Not read at all: the connection is dropped, not drained.
                     outcome.response = Some(meta);
@@ -341,13 +383,14 @@ impl Fetcher {
             .clients
             .client(&origin(url))
             .get(url.clone())
-            .headers(self.request_headers.map())
+            .headers(self.request_headers.for_url(url).clone())
             .timeout(self.timeout);
         if keep == Keep::Nothing {
             request = request.header(header::CONNECTION, "close");
         }
         match self.credentials.for_url(url) {
-            Some((user, password)) => request.basic_auth(user, password),
+            Some(Credential::Basic(user, password)) => request.basic_auth(user, password),
+            Some(Credential::Bearer(token)) => request.bearer_auth(token),
             None => request,
         }
         .send()
@@ -410,6 +453,8 @@ fn response_meta(status: u16, headers: &HeaderMap) -> ResponseMeta {
         location: text(header::LOCATION),
         retry_after: text(header::RETRY_AFTER),
         x_robots_tag: all_values(headers, "x-robots-tag"),
+        http_version: String::new(),
+        tls_unverified: false,
     }
 }
 
