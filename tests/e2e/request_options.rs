@@ -256,9 +256,10 @@ fn as_strs(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()
 }
 
-/// `secret` is in no file of the store, no export, and neither the crawl's log (at
-/// `-vvv`) nor its summary.
+/// `secret` is in no file of the store, no export (the WARC decompressed), no query's
+/// output, and neither the crawl's log (at `-vvv`) nor its summary.
 fn assert_secret_nowhere(crawled: &crawler_tests::Crawled, secret: &str) {
+    let holds = |bytes: &[u8]| bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
     let run = crawled.run();
     assert!(!run.stderr().contains(secret), "the log shows it");
     assert!(!run.stdout().contains(secret), "the summary shows it");
@@ -272,16 +273,41 @@ fn assert_secret_nowhere(crawled: &crawler_tests::Crawled, secret: &str) {
                 continue;
             }
             let bytes = std::fs::read(&path).unwrap_or_default();
-            assert!(
-                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
-                "{} holds the secret",
-                path.display()
-            );
+            assert!(!holds(&bytes), "{} holds the secret", path.display());
         }
     }
-    for format in ["jsonl", "warc"] {
+    for format in ["jsonl", "csv", "warc"] {
         let out = crawled.query("export", &["--format", format]).success();
-        assert!(!out.stdout().contains(secret), "export {format} holds it");
+        let mut bytes = out.output.stdout.clone();
+        if format == "warc" {
+            let mut plain = Vec::new();
+            std::io::Read::read_to_end(
+                &mut flate2::read::MultiGzDecoder::new(bytes.as_slice()),
+                &mut plain,
+            )
+            .unwrap();
+            assert!(
+                String::from_utf8_lossy(&plain).contains("WARC-Type: request"),
+                "the WARC was read"
+            );
+            bytes = plain;
+        }
+        assert!(!holds(&bytes), "export {format} holds it");
+    }
+    let ls = crawled.query("ls", &["--json"]).success().stdout();
+    for line in ls.lines() {
+        let url = serde_json::from_str::<serde_json::Value>(line).unwrap()["url"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        for what in ["--json", "--headers", "--request"] {
+            let out = crawled.query("get", &[&url, what]).success().stdout();
+            assert!(!out.contains(secret), "get {what} {url} shows it");
+        }
+    }
+    for (command, args) in [("ls", &[][..]), ("stats", &["--json"]), ("links", &[])] {
+        let out = crawled.query(command, args).success().stdout();
+        assert!(!out.contains(secret), "{command} shows it");
     }
 }
 
