@@ -166,7 +166,7 @@ pub struct CrawlSettings {
     /// Trust the root certificates of this PEM file besides the system's. Repeatable.
     #[arg(long, help_heading = FETCHING, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub cacert: Vec<PathBuf>,
-    /// Resolve HOST to ADDR (curl syntax HOST:PORT:ADDR; HOST may be *.example.test). Repeatable.
+    /// Connect to ADDR for HOST on PORT (curl syntax HOST:PORT:ADDR; other ports of HOST are looked up as usual; HOST may be *.example.test). Repeatable.
     #[arg(long, help_heading = FETCHING, value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<String>,
     /// Connect to addresses in this network (CIDR like 10.0.0.0/8, or one address) even if the address rules refuse them. Repeatable.

@@ -367,3 +367,22 @@ fn bad_headers_credentials_and_certificates_stop_the_crawl_naming_them() {
         .stdout()
         .contains("crawler"));
 }
+
+#[test]
+fn a_resolve_rule_applies_to_its_host_on_its_port_only() {
+    let scenario = small();
+    let port = scenario.server().port();
+    // Names under .invalid never reach a DNS server: without a rule they fail at once.
+    let mapped = format!("http://mapped.invalid:{port}/");
+    let other_port = format!("http://mapped.invalid:{}/", crawler_tests::closed_port());
+    let rule = format!("mapped.invalid:{port}:127.0.0.1");
+    let crawled = scenario
+        .seeds([mapped.clone(), other_port.clone()])
+        .flags(&["--resolve", &rule, "--ignore-robots", "--retries", "0"])
+        .crawl();
+    let answered = crawled.record(&mapped);
+    assert!(answered["status"].is_u64(), "{answered}");
+    // Were the rule applied on every port, this would be a refused connection.
+    let unmapped = crawled.record(&other_port);
+    assert_eq!(unmapped["error"], "dns", "{unmapped}");
+}

@@ -187,15 +187,14 @@ impl Fetcher {
                 "a seed is on these guarded addresses: they may be connected to"
             );
         }
-        let resolver = GuardedResolver::new(
-            OverrideResolver::new(settings.resolve.clone()),
-            Arc::clone(&addresses),
-            proxies.hosts(),
-        );
+        let rules = OverrideResolver::new(settings.resolve.clone());
+        let exempt = proxies.hosts();
         if settings.insecure {
             tracing::warn!("--insecure: TLS certificates are not checked; anyone between us and a host can answer for it");
         }
-        let client = |idle_per_host: usize| {
+        let client = |idle_per_host: usize, rules: &OverrideResolver| {
+            let resolver =
+                GuardedResolver::new(rules.clone(), Arc::clone(&addresses), exempt.clone());
             let mut builder = reqwest::blocking::Client::builder();
             if settings.http1_only {
                 builder = builder.http1_only();
@@ -215,15 +214,26 @@ impl Fetcher {
                 .pool_idle_timeout(POOL_IDLE_TIMEOUT)
                 .pool_max_idle_per_host(idle_per_host)
                 .tcp_nodelay(true)
-                .dns_resolver(Arc::new(resolver.clone()))
+                .dns_resolver(Arc::new(resolver))
                 .build()
         };
         let idle_per_host = settings.idle_per_host.max(1);
         let budget = pools::pooled_hosts_budget(idle_per_host);
         tracing::debug!(hosts = budget, "hosts that may keep idle connections");
+        let route = |rules: &OverrideResolver| -> reqwest::Result<pools::Route> {
+            Ok(pools::Route {
+                pooled: client(idle_per_host, rules)?,
+                unpooled: client(0, rules)?,
+            })
+        };
+        let by_port = rules
+            .ports()
+            .into_iter()
+            .map(|port| Ok((port, route(&rules.for_port(port))?)))
+            .collect::<reqwest::Result<_>>()?;
         let clients = pools::Pools::new(
-            client(idle_per_host)?,
-            client(0)?,
+            by_port,
+            route(&OverrideResolver::default())?,
             budget,
             POOL_IDLE_TIMEOUT * 2,
         );
@@ -381,7 +391,7 @@ impl Fetcher {
     fn send(&self, url: &Url, keep: Keep) -> reqwest::Result<reqwest::blocking::Response> {
         let mut request = self
             .clients
-            .client(&origin(url))
+            .client(&origin(url), url.port_or_known_default())
             .get(url.clone())
             .headers(self.request_headers.for_url(url).clone())
             .timeout(self.timeout);
