@@ -166,6 +166,12 @@ pub struct CrawlSettings {
     /// Trust the root certificates of this PEM file besides the system's. Repeatable.
     #[arg(long, help_heading = FETCHING, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub cacert: Vec<PathBuf>,
+    /// Load a Netscape cookies.txt (as curl -c and browser extensions write it) into the crawl's cookie jar.
+    #[arg(long, help_heading = FETCHING, value_name = "FILE", value_hint = ValueHint::FilePath, conflicts_with = "no_cookies")]
+    pub cookies: Option<PathBuf>,
+    /// Keep no cookies: send none, keep none a response sets [default: one jar per crawl, kept in the store].
+    #[arg(long, help_heading = FETCHING)]
+    pub no_cookies: bool,
     /// Connect to ADDR for HOST on PORT (curl syntax HOST:PORT:ADDR; other ports of HOST are looked up as usual; HOST may be *.example.test). Repeatable.
     #[arg(long, help_heading = FETCHING, value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<String>,
@@ -229,6 +235,8 @@ impl CrawlSettings {
             max_body: self.max_body.0,
             bodies: self.bodies,
             max_redirects: self.max_redirects,
+            no_cookies: self.no_cookies,
+            cookies_file: self.cookies.clone(),
             resolve: self.resolve.clone(),
             headers: self.header.clone(),
             http1_only: self.http1_only,

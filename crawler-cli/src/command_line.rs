@@ -98,6 +98,7 @@ fn setting_of_flag(id: &str) -> &str {
     match id {
         "max_repeated_segments" => "max_segment_repeats",
         "no_sitemaps" => "sitemaps",
+        "cookies" => "cookies_file",
         "sitemap" => "sitemap_urls",
         "header" => "headers",
         other => other,

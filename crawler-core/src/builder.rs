@@ -228,6 +228,21 @@ impl CrawlerBuilder {
         self
     }
 
+    /// Keeps a cookie jar (the default): requests carry the cookies responses set,
+    /// by RFC 6265's rules, and the jar is kept in the store for a resumed crawl.
+    /// `false` is `--no-cookies`.
+    pub fn cookies(mut self, keep: bool) -> CrawlerBuilder {
+        self.config.no_cookies = !keep;
+        self
+    }
+
+    /// Loads a Netscape `cookies.txt` (as curl and browsers export) into the jar when
+    /// the crawl starts; `build` names the file and line of a bad line. `--cookies`.
+    pub fn cookies_file(mut self, path: impl Into<PathBuf>) -> CrawlerBuilder {
+        self.config.cookies_file = Some(path.into());
+        self
+    }
+
     /// Sees every fetched HTML page (see [`crate::hooks::PageHandler`]).
     pub fn page_handler(mut self, handler: impl PageHandler + 'static) -> CrawlerBuilder {
         self.hooks.handler = Some(Arc::new(handler));

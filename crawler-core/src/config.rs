@@ -10,8 +10,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::fetch::{
-    header, parse_network, AddressPolicy, AddressRule, Credentials, FetchSettings, HeaderRule,
-    HostCredential, OverrideResolver, PerHost, ResolveRule, SeedHosts,
+    header, parse_network, read_cookies_file, AddressPolicy, AddressRule, Credentials,
+    FetchSettings, FileCookie, HeaderRule, HostCredential, OverrideResolver, PerHost, ResolveRule,
+    SeedHosts,
 };
 use crate::robots::ProductToken;
 use crate::url::{CanonicalUrl, ScopeMode};
@@ -167,6 +168,15 @@ pub struct CrawlConfig {
     pub insecure: bool,
     /// PEM files of root certificates trusted besides the system's.
     pub cacert: Vec<PathBuf>,
+    /// Keep no cookie jar: send no `Cookie`, take no `Set-Cookie`. By default a crawl
+    /// keeps one jar, in the store, so a resumed crawl keeps its sessions.
+    pub no_cookies: bool,
+    /// A Netscape `cookies.txt` loaded into the jar when the run starts (over the
+    /// cookies of the same name, domain and path the jar holds). Not stored with the
+    /// settings: its cookies are kept in the jar, and a resumed crawl that gives the
+    /// file again loads it again.
+    #[serde(skip)]
+    pub cookies_file: Option<PathBuf>,
 }
 
 /// The settings of one host (`[hosts."HOST"]` in a config file).
@@ -253,6 +263,8 @@ impl Default for CrawlConfig {
             http1_only: false,
             insecure: false,
             cacert: Vec::new(),
+            no_cookies: false,
+            cookies_file: None,
         }
     }
 }
@@ -299,6 +311,8 @@ pub struct ValidConfig {
     pub host_credentials: Credentials,
     /// The certificates of `cacert`.
     pub root_certificates: Vec<reqwest::Certificate>,
+    /// The cookies of `cookies_file`, read and checked.
+    pub file_cookies: Vec<FileCookie>,
 }
 
 impl CrawlConfig {
@@ -371,6 +385,16 @@ impl CrawlConfig {
             .into_iter()
             .flatten()
             .collect();
+        let file_cookies = match &self.cookies_file {
+            Some(_) if self.no_cookies => {
+                return Err(invalid(
+                    "cookies",
+                    "a cookies file goes into the cookie jar that no-cookies turns off; give one of them",
+                ))
+            }
+            Some(path) => read_cookies_file(path).map_err(|e| invalid("cookies", e.to_string()))?,
+            None => Vec::new(),
+        };
         Ok(ValidConfig {
             config: self,
             allow,
@@ -383,6 +407,7 @@ impl CrawlConfig {
             host_headers,
             host_credentials,
             root_certificates,
+            file_cookies,
         })
     }
 }
@@ -426,6 +451,7 @@ impl ValidConfig {
             http1_only: config.http1_only,
             insecure: config.insecure,
             root_certificates: self.root_certificates.clone(),
+            cookies: None,
         }
     }
 }

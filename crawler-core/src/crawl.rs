@@ -12,6 +12,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use crate::budgets::QueueBudgets;
 use crate::config::{CrawlConfig, ValidConfig};
+use crate::cookie_keeper::{open_jar, CookieKeeper};
 use crate::crawl_error::CrawlError;
 use crate::error_kind::ErrorKind;
 use crate::events::{CrawlEvent, Events, DEFAULT_EVENT_CAPACITY};
@@ -195,10 +196,12 @@ impl Crawler {
     ) -> Result<CrawlSummary, CrawlError> {
         let SeedRules {
             scope,
-            fetch_settings,
+            mut fetch_settings,
             listed,
             tally,
         } = self.seed_rules(&seeds, &mut seed_files)?;
+        let cookies = self.keep_cookies()?;
+        fetch_settings.cookies = cookies.as_ref().map(CookieKeeper::jar);
         let seen = Arc::new(SeenSet::load(Arc::clone(&self.store))?);
         let frontier = self.load_frontier()?;
         let fetched_before = self.pages_fetched_before()?;
@@ -253,6 +256,9 @@ impl Crawler {
         if intake.join().is_err() {
             tracing::error!("the seed intake panicked");
         }
+        if let Some(cookies) = cookies {
+            cookies.finish();
+        }
         let stopped = self.stop.is_stopped() || failure.is_some();
         let mut summary = self.summarize(&frontier, stopped);
         summary.page_budget_spent = !stopped
@@ -268,6 +274,19 @@ impl Crawler {
             (None, Err(error)) => Err(error),
             (None, Ok(())) => Ok(summary),
         }
+    }
+
+    /// The cookie jar (the store's, a cookies file's over it) and the thread that
+    /// saves it as it changes; `None` with `no_cookies`.
+    fn keep_cookies(&self) -> Result<Option<CookieKeeper>, CrawlError> {
+        if self.config.config.no_cookies {
+            return Ok(None);
+        }
+        let jar = open_jar(&self.store, &self.config.file_cookies)?;
+        Ok(Some(CookieKeeper::start(
+            Arc::new(jar),
+            Arc::clone(&self.store),
+        )?))
     }
 
     /// Pages the store holds that were fetched (records refused without a fetch left

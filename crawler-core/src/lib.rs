@@ -80,6 +80,7 @@ mod budgets;
 mod builder;
 mod closure_log;
 pub mod config;
+mod cookie_keeper;
 mod crawl;
 mod crawl_error;
 pub mod error_kind;

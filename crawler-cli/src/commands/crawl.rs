@@ -51,7 +51,10 @@ pub fn run(args: CrawlArgs) -> Result<ExitCode, Failure> {
         start_over(&given.store, args.force)?;
     }
     let store = given.store.clone();
+    // Not a stored setting: the file is loaded by the run it is given to.
+    let cookies_file = given.cookies_file.clone();
     let (mut config, overrides, resumed) = resume::settings(given, &args.given)?;
+    config.cookies_file = cookies_file;
     // The stored settings with the flags' changes must make a crawl before any of it
     // is reported; a stored setting to blame is named as such.
     if let Err(error) = config.clone().validate() {

@@ -4,10 +4,15 @@
 //! The client adds its own defaults to a request when they are missing, so the headers
 //! here are set explicitly on every request: what is recorded is what is sent. Only
 //! `Host` is left to the client, which derives it from the URL exactly as recorded.
-//! An `Authorization` header is recorded with its value `[redacted]`.
+//! An `Authorization` header is recorded with its value `[redacted]`. Cookie values are
+//! credentials too (a session cookie is a login): the `Cookie` and `Set-Cookie`
+//! headers are recorded with each cookie's value `[redacted]`, names and attributes
+//! kept. The jar keeps the real values (`cookie_jar.rs`).
 
 use crawler_storage::{HttpExchange, RequestHead, ResponseHead};
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, ACCEPT_ENCODING, USER_AGENT};
+use reqwest::header::{
+    HeaderMap, HeaderName, HeaderValue, ACCEPT, ACCEPT_ENCODING, COOKIE, SET_COOKIE, USER_AGENT,
+};
 use url::{Position, Url};
 
 use super::headers::{self, HeaderRule, PerHost};
@@ -62,12 +67,13 @@ impl RequestHeaders {
     }
 }
 
-/// The exchange of a request for `url` with `sent` headers (and an `Authorization`
-/// header if `authorized`), once `response` arrived.
+/// The exchange of a request for `url` with `sent` headers (an `Authorization`
+/// header if `authorized`, and `cookie`, from the jar), once `response` arrived.
 pub(crate) fn record(
     url: &Url,
     sent: &HeaderMap,
     authorized: bool,
+    cookie: Option<&HeaderValue>,
     response: &reqwest::blocking::Response,
 ) -> HttpExchange {
     let version = format!("{:?}", response.version());
@@ -75,6 +81,9 @@ pub(crate) fn record(
     request_headers.extend(pairs(sent));
     if authorized {
         request_headers.push(("authorization".to_owned(), REDACTED.to_owned()));
+    }
+    if let Some(cookie) = cookie {
+        request_headers.push((COOKIE.as_str().to_owned(), shown(&COOKIE, cookie)));
     }
     HttpExchange {
         request: RequestHead {
@@ -108,13 +117,35 @@ fn host_header(url: &Url) -> String {
 fn pairs(headers: &HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()
-        .map(|(name, value)| {
-            (
-                name.as_str().to_owned(),
-                String::from_utf8_lossy(value.as_bytes()).into_owned(),
-            )
-        })
+        .map(|(name, value)| (name.as_str().to_owned(), shown(name, value)))
         .collect()
+}
+
+/// A header's value as recorded: cookie values redacted.
+fn shown(name: &HeaderName, value: &HeaderValue) -> String {
+    let text = String::from_utf8_lossy(value.as_bytes());
+    if name == COOKIE {
+        // `a=1; b=2`: every pair is a cookie.
+        redact_pairs(&text, usize::MAX)
+    } else if name == SET_COOKIE {
+        // `sid=1; Path=/; HttpOnly`: the first pair is the cookie, then attributes.
+        redact_pairs(&text, 1)
+    } else {
+        text.into_owned()
+    }
+}
+
+/// `text`'s `;`-separated pairs, the values of the first `count` as [`REDACTED`].
+fn redact_pairs(text: &str, count: usize) -> String {
+    text.split(';')
+        .enumerate()
+        .map(|(i, pair)| match pair.split_once('=') {
+            Some((name, _)) if i < count => format!("{name}={REDACTED}"),
+            None if i < count => REDACTED.to_owned(),
+            _ => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 #[cfg(test)]
@@ -128,6 +159,24 @@ mod tests {
         assert_eq!(host_header(&url("http://a.test:80/")), "a.test");
         assert_eq!(host_header(&url("https://a.test:8443/x")), "a.test:8443");
         assert_eq!(host_header(&url("http://[::1]:81/")), "[::1]:81");
+    }
+
+    #[test]
+    fn cookie_values_are_redacted_and_their_names_kept() {
+        let value = |text: &'static str| HeaderValue::from_static(text);
+        assert_eq!(
+            shown(&COOKIE, &value("sid=s3cret; theme=dark")),
+            "sid=[redacted]; theme=[redacted]"
+        );
+        assert_eq!(
+            shown(
+                &SET_COOKIE,
+                &value("sid=s3cret; Path=/; Max-Age=60; HttpOnly")
+            ),
+            "sid=[redacted]; Path=/; Max-Age=60; HttpOnly"
+        );
+        assert_eq!(shown(&SET_COOKIE, &value("s3cret")), "[redacted]");
+        assert_eq!(shown(&ACCEPT, &value("a=b; c=d")), "a=b; c=d");
     }
 
     #[test]

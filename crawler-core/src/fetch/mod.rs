@@ -7,6 +7,8 @@
 //! rules (`address.rs`) judge every hop.
 
 mod address;
+mod cookie_jar;
+mod cookies_txt;
 mod credentials;
 mod exchange;
 mod headers;
@@ -25,6 +27,8 @@ pub use address::{
     parse_network, AddressPolicy, AddressRefused, AddressRule, AddressRuleError, GuardedResolver,
     Refusal, SeedHosts,
 };
+pub use cookie_jar::{CookieJar, CookieRefused, MAX_COOKIES, MAX_PER_DOMAIN};
+pub use cookies_txt::{read_cookies_file, CookieFileError, FileCookie};
 pub use credentials::{Credential, Credentials, HostCredential};
 pub use headers::{header, HeaderError, HeaderRule, HostKeyError, PerHost};
 pub use resolver::{DnsFailure, OverrideResolver, ResolveRule, ResolveRuleError};
@@ -114,6 +118,7 @@ pub struct Fetcher {
     credentials: Credentials,
     addresses: Arc<AddressPolicy>,
     insecure: bool,
+    cookies: Option<Arc<CookieJar>>,
 }
 
 static CRYPTO_PROVIDER: Once = Once::new();
@@ -157,6 +162,9 @@ pub struct FetchSettings {
     pub insecure: bool,
     /// Root certificates trusted besides the system's.
     pub root_certificates: Vec<reqwest::Certificate>,
+    /// The crawl's cookie jar: each request carries its matching cookies, and each
+    /// response's `Set-Cookie` goes into it. `None`: no cookies (`--no-cookies`).
+    pub cookies: Option<Arc<CookieJar>>,
 }
 
 impl Fetcher {
@@ -249,6 +257,7 @@ impl Fetcher {
             credentials: settings.credentials.clone(),
             addresses,
             insecure: settings.insecure,
+            cookies: settings.cookies.clone(),
         })
     }
 
@@ -299,12 +308,15 @@ impl Fetcher {
             });
             return outcome;
         }
-        let mut sent = self.send(url, keep);
+        // Looked up once: every try sends, and the record shows, the same cookies.
+        let cookie = self.cookies.as_ref().and_then(|jar| jar.header_for(url));
+        let cookie = cookie.as_ref();
+        let mut sent = self.send(url, keep, cookie);
         if sent.as_ref().is_err_and(broke_before_the_head) {
             // Most likely a pooled keep-alive connection the server had closed just
             // as we reused it: a GET may be sent again (RFC 9110 §9.2.2), once, on a
             // new connection. A server that breaks every connection fails twice.
-            sent = self.send(url, keep);
+            sent = self.send(url, keep, cookie);
         }
         let mut pause = Duration::from_millis(5);
         while sent.as_ref().is_err_and(out_of_descriptors)
@@ -313,15 +325,19 @@ impl Fetcher {
             // No socket could be opened: nothing was sent, so wait for one and send.
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(250));
-            sent = self.send(url, keep);
+            sent = self.send(url, keep, cookie);
         }
         outcome.answered = Instant::now();
         match sent {
             Ok(response) => {
+                if let Some(jar) = &self.cookies {
+                    jar.store_from(url, response.headers());
+                }
                 outcome.exchange = Some(exchange::record(
                     url,
                     self.request_headers.for_url(url),
                     self.credentials.for_url(url).is_some(),
+                    cookie,
                     &response,
                 ));
                 let mut meta = response_meta(response.status().as_u16(), response.headers());
@@ -388,7 +404,12 @@ fn announced_too_large(meta: &ResponseMeta, max_body: u64, truncate: bool) -> Op
 }
 
 impl Fetcher {
-    fn send(&self, url: &Url, keep: Keep) -> reqwest::Result<reqwest::blocking::Response> {
+    fn send(
+        &self,
+        url: &Url,
+        keep: Keep,
+        cookie: Option<&header::HeaderValue>,
+    ) -> reqwest::Result<reqwest::blocking::Response> {
         let mut request = self
             .clients
             .client(&origin(url), url.port_or_known_default())
@@ -397,6 +418,9 @@ impl Fetcher {
             .timeout(self.timeout);
         if keep == Keep::Nothing {
             request = request.header(header::CONNECTION, "close");
+        }
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie.clone());
         }
         match self.credentials.for_url(url) {
             Some(Credential::Basic(user, password)) => request.basic_auth(user, password),

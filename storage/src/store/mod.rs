@@ -8,6 +8,7 @@
 //! and statistics are in `crate::query`.
 
 pub(crate) mod check;
+pub(crate) mod cookies;
 pub(crate) mod footprint;
 pub(crate) mod frontier;
 pub(crate) mod holder;
