@@ -6,6 +6,7 @@ mod breadth;
 mod budgets;
 mod cli;
 mod config_file;
+mod cookies;
 mod crawl;
 mod damage;
 mod exports;
