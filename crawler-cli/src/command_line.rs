@@ -98,7 +98,6 @@ fn setting_of_flag(id: &str) -> &str {
     match id {
         "max_repeated_segments" => "max_segment_repeats",
         "no_sitemaps" => "sitemaps",
-        "cookies" => "cookies_file",
         "sitemap" => "sitemap_urls",
         "header" => "headers",
         other => other,
@@ -134,6 +133,8 @@ mod tests {
             "urls",
             "config",
             "seeds",
+            // Loaded by the run it is given to, into the jar the store keeps.
+            "cookies",
             "json",
             "fresh",
             "force",
