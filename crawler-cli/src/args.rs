@@ -169,7 +169,7 @@ pub struct CrawlSettings {
     /// Load a Netscape cookies.txt (as curl -c and browser extensions write it) into the crawl's cookie jar.
     #[arg(long, help_heading = FETCHING, value_name = "FILE", value_hint = ValueHint::FilePath, conflicts_with = "no_cookies")]
     pub cookies: Option<PathBuf>,
-    /// Keep no cookies: send none, keep none a response sets [default: one jar per crawl, kept in the store].
+    /// Keep no cookies: send none, keep none a response sets (by default a crawl keeps one cookie jar, in its store).
     #[arg(long, help_heading = FETCHING)]
     pub no_cookies: bool,
     /// Connect to ADDR for HOST on PORT (curl syntax HOST:PORT:ADDR; other ports of HOST are looked up as usual; HOST may be *.example.test). Repeatable.
