@@ -327,22 +327,36 @@ impl Jar {
     /// [`MAX_PER_DOMAIN`] (every domain when `None`), then of the whole jar beyond
     /// [`MAX_COOKIES`].
     fn evict_beyond_bounds(&mut self, added: Option<&Key>) {
-        let mut per_domain: HashMap<(&str, &str), Vec<(u64, &Key)>> = HashMap::new();
-        for (key, &tick) in &self.used {
-            let wanted = added.is_none_or(|a| a.site == key.site && a.domain == key.domain);
-            if wanted {
-                per_domain
-                    .entry((&key.site, &key.domain))
-                    .or_default()
-                    .push((tick, key));
+        // A new cookie's domain is looked at in its site's store alone: a few cookies,
+        // not the whole jar.
+        let domains: Vec<(String, String)> = match added {
+            Some(key) => vec![(key.site.clone(), key.domain.clone())],
+            None => {
+                let mut all: Vec<(String, String)> = self
+                    .used
+                    .keys()
+                    .map(|k| (k.site.clone(), k.domain.clone()))
+                    .collect();
+                all.sort_unstable();
+                all.dedup();
+                all
             }
-        }
+        };
         let mut evicted: Vec<Key> = Vec::new();
-        for (_, mut cookies) in per_domain {
+        for (site, domain) in domains {
+            let Some(store) = self.sites.get(&site) else {
+                continue;
+            };
+            let mut cookies: Vec<(u64, Key)> = store
+                .iter_any()
+                .map(|c| key_of(&site, c))
+                .filter(|key| key.domain == domain)
+                .map(|key| (self.used.get(&key).copied().unwrap_or(0), key))
+                .collect();
             if cookies.len() > MAX_PER_DOMAIN {
                 cookies.sort_unstable_by_key(|&(tick, _)| tick);
                 let over = cookies.len() - MAX_PER_DOMAIN;
-                evicted.extend(cookies[..over].iter().map(|&(_, key)| key.clone()));
+                evicted.extend(cookies.drain(..over).map(|(_, key)| key));
             }
         }
         for key in &evicted {
