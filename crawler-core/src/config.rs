@@ -756,6 +756,27 @@ mod tests {
     }
 
     #[test]
+    fn a_cookies_file_is_read_at_validation_and_its_bad_line_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("cookies.txt");
+        std::fs::write(&file, "a.test\tFALSE\t/\tFALSE\t0\tsid\tabc\n").unwrap();
+        let with = |no_cookies| CrawlConfig {
+            cookies_file: Some(file.clone()),
+            no_cookies,
+            ..CrawlConfig::default()
+        };
+        assert_eq!(with(false).validate().unwrap().file_cookies.len(), 1);
+        assert_eq!(with(true).validate().unwrap_err().setting, "cookies");
+        std::fs::write(&file, "# comment\na.test\tmaybe\t/\tFALSE\t0\tsid\tabc\n").unwrap();
+        let error = with(false).validate().unwrap_err();
+        assert_eq!(error.setting, "cookies");
+        assert!(error.reason.contains("cookies.txt:2: "), "{}", error.reason);
+        // The file is not a stored setting: a resumed crawl loads it only if given.
+        let json = serde_json::to_value(with(false)).unwrap();
+        assert!(json.get("cookies_file").is_none() && json["no_cookies"] == false);
+    }
+
+    #[test]
     fn defaults_are_valid() {
         let valid = CrawlConfig::default().validate().unwrap();
         assert_eq!(valid.robots_agent.as_str(), "crawler");

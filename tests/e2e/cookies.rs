@@ -252,6 +252,19 @@ fn a_bad_cookies_file_line_stops_the_crawl_before_anything_is_fetched() {
         "{:?}",
         scenario.server().log()
     );
+    // Nor does --fresh delete a crawl before the file is read.
+    scenario.try_crawl(&["--per-host-rate", "0"]).success();
+    let fresh = scenario.try_crawl(&["--cookies", file, "--fresh", "--force"]);
+    assert_eq!(fresh.code(), Some(2), "{}", fresh.stderr());
+    let store = scenario.workspace().store();
+    let kept = run(
+        CRAWLER,
+        &["ls", "--store", store.to_str().unwrap(), "--json"],
+    );
+    assert!(
+        !kept.success().json_lines().is_empty(),
+        "--fresh deleted the crawl"
+    );
     let missing = run(
         CRAWLER,
         &[

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crawler_core::fetch::Credentials;
+use crawler_core::fetch::{read_cookies_file, Credentials};
 use crawler_core::{
     parse_seed, CanonicalUrl, ConfigError, CrawlConfig, CrawlError, CrawlSummary, Crawler,
     ErrorKind, SeedError, SeedFile,
@@ -42,6 +42,16 @@ pub fn run(args: CrawlArgs) -> Result<ExitCode, Failure> {
                 "--fresh starts {} over and needs seeds: give seed URLs as arguments or --seeds FILE (nothing was deleted)",
                 given.store.display()
             )));
+        }
+        // So must a cookies file's.
+        if let Some(path) = given.cookies_file.as_deref().filter(|_| !given.no_cookies) {
+            read_cookies_file(path).map_err(|e| {
+                let error = ConfigError {
+                    setting: "cookies",
+                    reason: e.to_string(),
+                };
+                bad_setting(&error, &args.origins)
+            })?;
         }
         // A seed file is read as the crawl goes; its bad lines must show before
         // anything is deleted.
