@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::fetch::{
     parse_network, AddressPolicy, AddressRule, Credentials, FetchSettings, OverrideResolver,
-    ResolveRule, SeedHosts,
+    ProxySetting, ResolveRule, SeedHosts,
 };
 use crate::robots::ProductToken;
 use crate::url::{CanonicalUrl, ScopeMode};
@@ -155,6 +155,17 @@ pub struct CrawlConfig {
     /// crawl's settings, so a resumed crawl needs them given again.
     #[serde(skip)]
     pub credentials: Credentials,
+    /// Proxies requests go through, as a pool (each host through one of them): URLs
+    /// with a scheme of [`crate::fetch::PROXY_SCHEMES`], credentials allowed; or
+    /// `["none"]` for no proxy at all. Empty: the environment's (`HTTP_PROXY`,
+    /// `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`). Never stored with the crawl's
+    /// settings (they may hold credentials): a resumed crawl needs them given again.
+    #[serde(skip)]
+    pub proxy: Vec<String>,
+    /// Hosts that go direct, in curl's `--noproxy` syntax (`.example.com,10.0.0.0/8`,
+    /// `*` for all); it replaces `NO_PROXY`. Not stored, like `proxy`.
+    #[serde(skip)]
+    pub no_proxy: Option<String>,
 }
 
 /// URLs sitemaps may add per host by default: what one sitemap file may list (the
@@ -210,6 +221,8 @@ impl Default for CrawlConfig {
             max_url_len: 2048,
             max_segment_repeats: 3,
             credentials: Credentials::default(),
+            proxy: Vec::new(),
+            no_proxy: None,
         }
     }
 }
@@ -248,6 +261,8 @@ pub struct ValidConfig {
     pub robots_agent: ProductToken,
     /// The parsed `sitemap` URLs.
     pub sitemap_urls: Vec<CanonicalUrl>,
+    /// The parsed `proxy` and `no_proxy`.
+    pub proxy: ProxySetting,
 }
 
 impl CrawlConfig {
@@ -289,6 +304,8 @@ impl CrawlConfig {
             .iter()
             .map(|url| CanonicalUrl::parse(url).map_err(|e| invalid("sitemap", e.to_string())))
             .collect::<Result<_, _>>()?;
+        let proxy = ProxySetting::parse(&self.proxy, self.no_proxy.as_deref())
+            .map_err(|e| invalid(e.setting(), e.to_string()))?;
         let allow = compile_all("allow", &self.allow)?;
         let deny = compile_all("deny", &self.deny)?;
         let resolve = self
@@ -311,6 +328,7 @@ impl CrawlConfig {
             address_rules,
             robots_agent,
             sitemap_urls,
+            proxy,
         })
     }
 }
@@ -348,6 +366,7 @@ impl ValidConfig {
             resolve: self.resolve.clone(),
             credentials,
             addresses,
+            proxy: self.proxy.clone(),
         }
     }
 }

@@ -65,6 +65,9 @@ pub struct PageRecord {
     /// The page's `<link rel="canonical">` target, canonicalized.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canonical: Option<String>,
+    /// The proxy the request went through (`--proxy`), its credentials masked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
 }
 
 impl PageRecord {

@@ -47,7 +47,11 @@ pub fn run(args: CrawlArgs) -> Result<ExitCode, Failure> {
         start_over(&given.store, args.force)?;
     }
     let store = given.store.clone();
+    // Never stored with the crawl (they may hold credentials): taken from this run.
+    let (proxy, no_proxy) = (given.proxy.clone(), given.no_proxy.clone());
     let (mut config, overrides, resumed) = resume::settings(given, &args.given)?;
+    config.proxy = proxy;
+    config.no_proxy = no_proxy;
     // The stored settings with the flags' changes must make a crawl before any of it
     // is reported; a stored setting to blame is named as such.
     if let Err(error) = config.clone().validate() {
