@@ -99,7 +99,7 @@ fn every_request_goes_through_the_proxy_and_each_record_names_it() {
 }
 
 #[test]
-fn a_pool_keeps_each_host_on_one_proxy() {
+fn a_pool_keeps_each_host_on_one_proxy_and_no_proxy_hosts_go_direct() {
     let (first, second) = (
         ForwardProxy::start().unwrap(),
         ForwardProxy::start().unwrap(),
@@ -109,7 +109,11 @@ fn a_pool_keeps_each_host_on_one_proxy() {
     // Through the config file: its keys are the long flag names.
     std::fs::write(
         &config,
-        format!("proxy = [\"{}\", \"{}\"]\n", first.url(), second.url()),
+        format!(
+            "proxy = [\"{}\", \"{}\"]\nno-proxy = \"h7.test\"\n",
+            first.url(),
+            second.url()
+        ),
     )
     .unwrap();
     let crawled = scenario
@@ -122,7 +126,10 @@ fn a_pool_keeps_each_host_on_one_proxy() {
         !a.is_empty() && !b.is_empty(),
         "both carried hosts: {a:?} {b:?}"
     );
-    assert_eq!(a.len() + b.len(), 8);
+    assert_eq!(a.len() + b.len(), 7, "h7.test went direct: {a:?} {b:?}");
+    assert!(!a.contains("h7.test") && !b.contains("h7.test"));
+    let direct = crawled.server().seeds()[7].clone();
+    assert_eq!(crawled.record(&direct)["proxy"], serde_json::Value::Null);
 }
 
 #[test]
