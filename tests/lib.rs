@@ -696,6 +696,12 @@ fn crawl_args(
     args
 }
 
+/// The status `host` answered for `path` the first time it was asked, if it was.
+pub fn status_served(log: &[RequestRecord], host: &str, path: &str) -> Option<u16> {
+    let record = log.iter().find(|r| r.host == host && r.path == path);
+    record.map(|r| r.status)
+}
+
 /// The log without the `/robots.txt` requests: every host's first request is its
 /// robots.txt, and tests that count pages count the rest.
 pub fn page_requests(log: &[RequestRecord]) -> Vec<RequestRecord> {

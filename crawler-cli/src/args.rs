@@ -1,13 +1,13 @@
 //! Every flag of the `crawler` command, with its help text, in one place.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use std::ops::RangeInclusive;
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum, ValueHint};
 use clap_complete::Shell;
-use crawler_core::{BodyPolicy, ConfigError, CrawlConfig, ErrorKind, ScopeMode};
+use crawler_core::{BodyPolicy, ConfigError, CrawlConfig, ErrorKind, HostConfig, ScopeMode};
 use crawler_storage::StatusFilter;
 
 use crate::config_file::Origins;
@@ -84,6 +84,9 @@ pub struct CrawlArgs {
     /// Where the settings taken from `--config` were written (key -> FILE:LINE).
     #[arg(skip)]
     pub origins: Origins,
+    /// The `[hosts."HOST"]` tables of `--config`.
+    #[arg(skip)]
+    pub hosts: BTreeMap<String, HostConfig>,
     /// The `CrawlConfig` fields set by a flag or a config key, even to their default
     /// (they override a resumed crawl's stored settings).
     #[arg(skip)]
@@ -151,7 +154,19 @@ pub struct CrawlSettings {
     /// Redirect hops followed from one URL.
     #[arg(long, help_heading = FETCHING, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u8>, default_value_t = defaults().max_redirects)]
     pub max_redirects: u8,
-    /// Resolve HOST to ADDR (curl syntax HOST:PORT:ADDR; HOST may be *.example.test). Repeatable.
+    /// Send this header with every request, curl's syntax: 'Name: value' ('Name:' drops an earlier -H of that name). Repeatable. Per-host headers and credentials: [hosts."HOST"] in --config.
+    #[arg(short = 'H', long, help_heading = FETCHING, value_name = "'NAME: VALUE'")]
+    pub header: Vec<String>,
+    /// Speak HTTP/1.1 only (by default HTTPS hosts that offer HTTP/2 are crawled over it).
+    #[arg(long = "http1.1", help_heading = FETCHING)]
+    pub http1_only: bool,
+    /// Accept any TLS certificate (self-signed, expired, another name's). Said in the summary and on each record.
+    #[arg(long, help_heading = FETCHING)]
+    pub insecure: bool,
+    /// Trust the root certificates of this PEM file besides the system's. Repeatable.
+    #[arg(long, help_heading = FETCHING, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub cacert: Vec<PathBuf>,
+    /// Connect to ADDR for HOST on PORT (curl syntax HOST:PORT:ADDR; other ports of HOST are looked up as usual; HOST may be *.example.test). Repeatable.
     #[arg(long, help_heading = FETCHING, value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<String>,
     /// Connect to addresses in this network (CIDR like 10.0.0.0/8, or one address) even if the address rules refuse them. Repeatable.
@@ -217,6 +232,10 @@ impl CrawlSettings {
             bodies: self.bodies,
             max_redirects: self.max_redirects,
             resolve: self.resolve.clone(),
+            headers: self.header.clone(),
+            http1_only: self.http1_only,
+            insecure: self.insecure,
+            cacert: self.cacert.clone(),
             allow_address: self.allow_address.clone(),
             deny_address: self.deny_address.clone(),
             cache_mb: self.cache_mb,

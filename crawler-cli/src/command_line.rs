@@ -49,6 +49,10 @@ pub fn parse() -> Result<Cli, String> {
     {
         crawl.origins = file.origins;
         crawl.given = given_settings(given);
+        if !file.hosts.is_empty() {
+            crawl.given.insert("hosts".to_owned());
+        }
+        crawl.hosts = file.hosts;
     }
     Ok(cli)
 }
@@ -95,6 +99,7 @@ fn setting_of_flag(id: &str) -> &str {
         "max_repeated_segments" => "max_segment_repeats",
         "no_sitemaps" => "sitemaps",
         "sitemap" => "sitemap_urls",
+        "header" => "headers",
         other => other,
     }
 }

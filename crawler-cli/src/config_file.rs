@@ -11,6 +11,9 @@
 //!
 //! Relative paths (`store`, `seed-file`) are taken from the file's directory, so a
 //! config file works from wherever it is run.
+//!
+//! One table is not a flag: `[hosts."HOST"]` (a host, or host:port) holds the
+//! headers and credentials of one host, which no flag could say.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -18,6 +21,8 @@ use std::path::Path;
 
 use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches, Command, ValueHint};
+use crawler_core::HostConfig;
+use serde::Deserialize;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
@@ -31,6 +36,18 @@ pub struct FileArgs {
     pub args: Vec<OsString>,
     /// The keys the file set (and the command line did not), with where.
     pub origins: Origins,
+    /// The `[hosts."HOST"]` tables.
+    pub hosts: BTreeMap<String, HostConfig>,
+}
+
+/// The key of the per-host tables.
+const HOSTS_KEY: &str = "hosts";
+
+/// The file's `[hosts]` tables, read by their own rules (serde's, unknown keys refused).
+#[derive(Deserialize)]
+struct HostsTables {
+    #[serde(default)]
+    hosts: BTreeMap<String, HostConfig>,
 }
 
 /// Flags that are actions for one run, not settings a file should repeat.
@@ -70,6 +87,15 @@ pub fn load(path: &Path, crawl: &Command, given: &ArgMatches) -> Result<FileArgs
     for (key, value) in entries {
         let name: &str = key.get_ref();
         let at = format!("{shown}:{}", line_of(&text, key.span().start));
+        if name == HOSTS_KEY {
+            let tables: HostsTables = toml::from_str(&text).map_err(|e| {
+                let line = e.span().map_or(1, |span| line_of(&text, span.start));
+                format!("{shown}:{line}: [hosts]: {}", e.message().trim_end())
+            })?;
+            file.hosts = tables.hosts;
+            file.origins.insert(name.to_owned(), at);
+            continue;
+        }
         let arg = find_arg(crawl, name).map_err(|why| format!("{at}: {why}"))?;
         let args = arguments(name, arg, crawl, value, base)
             .map_err(|why| format!("{at}: {name}: {why}"))?;
@@ -136,7 +162,7 @@ fn unknown_key(crawl: &Command, key: &str) -> String {
     let known = crawl
         .get_arguments()
         .filter_map(Arg::get_long)
-        .chain([SEEDS_KEY])
+        .chain([SEEDS_KEY, HOSTS_KEY])
         .filter(|long| !NOT_IN_A_FILE.iter().any(|(k, _)| k == long));
     let closest = known
         .map(|long| (edit_distance(key, long), long))
@@ -146,7 +172,7 @@ fn unknown_key(crawl: &Command, key: &str) -> String {
         format!(" (did you mean {long}?)")
     });
     format!(
-        "unknown key {key:?}{hint}; keys are the long flags of `crawler crawl` (see crawler crawl --help), plus seeds = [URL, ...]"
+        "unknown key {key:?}{hint}; keys are the long flags of `crawler crawl` (see crawler crawl --help), plus seeds = [URL, ...] and [hosts.\"HOST\"] tables"
     )
 }
 

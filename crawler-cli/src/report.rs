@@ -270,6 +270,12 @@ pub fn plural(n: u64, noun: &str) -> String {
 
 /// robots.txt, retries, capped crawl delays and parked hosts: what politeness did.
 fn print_politeness(out: &mut impl Write, summary: &CrawlSummary) -> io::Result<()> {
+    if summary.insecure {
+        writeln!(
+            out,
+            "  TLS certificates: not checked (--insecure); such records say tls_unverified"
+        )?;
+    }
     if summary.ignored_robots {
         writeln!(out, "  robots.txt: ignored (--ignore-robots)")?;
     } else {

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::{BodyPolicy, ConfigError, CrawlConfig};
+use crate::config::{BodyPolicy, ConfigError, CrawlConfig, HostConfig};
 use crate::crawl::Crawler;
 use crate::crawl_error::CrawlError;
 use crate::events::DEFAULT_EVENT_CAPACITY;
@@ -144,6 +144,10 @@ impl CrawlerBuilder {
         sitemaps: bool;
         /// Queue `rel="nofollow"` links too. `--follow-nofollow`.
         follow_nofollow: bool;
+        /// Speak HTTP/1.1 only, not HTTP/2 where a server offers it. `--http1.1`.
+        http1_only: bool;
+        /// Accept any TLS certificate (self-signed, expired, another name's). `--insecure`.
+        insecure: bool;
         /// Longest URL fetched, in bytes. `--max-url-len`.
         max_url_len: usize;
         /// Times a path segment may repeat; 0 for no limit. `--max-repeated-segments`.
@@ -194,6 +198,27 @@ impl CrawlerBuilder {
     /// Adds a name-to-address override, curl's `HOST:PORT:ADDR`. `--resolve`.
     pub fn resolve(mut self, rule: impl Into<String>) -> CrawlerBuilder {
         self.config.resolve.push(rule.into());
+        self
+    }
+
+    /// Adds a header to every request, curl's `Name: value` (`Name:` drops an
+    /// earlier one of that name); `build` refuses the headers the crawler sets itself. `-H`.
+    pub fn header(mut self, header: impl Into<String>) -> CrawlerBuilder {
+        self.config.headers.push(header.into());
+        self
+    }
+
+    /// Sets the headers and credentials of one host (`host` or `host:port`); a
+    /// credential's secret is read from the environment variable it names.
+    /// `[hosts."HOST"]` in a config file.
+    pub fn host(mut self, host: impl Into<String>, settings: HostConfig) -> CrawlerBuilder {
+        self.config.hosts.insert(host.into(), settings);
+        self
+    }
+
+    /// Trusts the root certificates of a PEM file besides the system's. `--cacert`.
+    pub fn cacert(mut self, pem_file: impl Into<PathBuf>) -> CrawlerBuilder {
+        self.config.cacert.push(pem_file.into());
         self
     }
 

@@ -3,14 +3,15 @@
 //! [`CrawlConfig`] is plain data with defaults; [`CrawlConfig::validate`] checks it
 //! once and compiles what needs compiling, with errors that name the setting.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::fetch::{
-    parse_network, AddressPolicy, AddressRule, Credentials, FetchSettings, OverrideResolver,
-    ProxySetting, ResolveRule, SeedHosts,
+    header, parse_network, AddressPolicy, AddressRule, Credentials, FetchSettings, HeaderRule,
+    HostCredential, OverrideResolver, PerHost, ProxySetting, ResolveRule, SeedHosts,
 };
 use crate::robots::ProductToken;
 use crate::url::{CanonicalUrl, ScopeMode};
@@ -155,6 +156,17 @@ pub struct CrawlConfig {
     /// crawl's settings, so a resumed crawl needs them given again.
     #[serde(skip)]
     pub credentials: Credentials,
+    /// Headers sent with every request, curl's `Name: value` (`Name:` drops an
+    /// earlier one of that name). Some are refused (see `crate::fetch::HeaderError`).
+    pub headers: Vec<String>,
+    /// Settings of single hosts, by `host` or `host:port`: headers and credentials.
+    pub hosts: BTreeMap<String, HostConfig>,
+    /// Speak HTTP/1.1 only; otherwise HTTP/2 where an HTTPS server offers it.
+    pub http1_only: bool,
+    /// Accept any TLS certificate (self-signed, expired, for another name).
+    pub insecure: bool,
+    /// PEM files of root certificates trusted besides the system's.
+    pub cacert: Vec<PathBuf>,
     /// Proxies requests go through, as a pool (each host through one of them): URLs
     /// with a scheme of [`crate::fetch::PROXY_SCHEMES`], credentials allowed; or
     /// `["none"]` for no proxy at all. Empty: the environment's (`HTTP_PROXY`,
@@ -166,6 +178,32 @@ pub struct CrawlConfig {
     /// `*` for all); it replaces `NO_PROXY`. Not stored, like `proxy`.
     #[serde(skip)]
     pub no_proxy: Option<String>,
+}
+
+/// The settings of one host (`[hosts."HOST"]` in a config file).
+///
+/// A secret is never a setting: a credential names the environment variable that
+/// holds it, read when the crawl starts (and again when it resumes), so the stored
+/// settings hold no secret.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct HostConfig {
+    /// Headers sent to this host, after the crawl's own.
+    pub headers: BTreeMap<String, String>,
+    /// Basic credentials sent to this host.
+    pub basic_auth: Option<BasicAuthConfig>,
+    /// The environment variable holding a bearer token sent to this host.
+    pub bearer_env: Option<String>,
+}
+
+/// `basic-auth = { user = "...", password-env = "VAR" }`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct BasicAuthConfig {
+    /// The user name.
+    pub user: String,
+    /// The environment variable holding the password.
+    pub password_env: String,
 }
 
 /// URLs sitemaps may add per host by default: what one sitemap file may list (the
@@ -221,6 +259,11 @@ impl Default for CrawlConfig {
             max_url_len: 2048,
             max_segment_repeats: 3,
             credentials: Credentials::default(),
+            headers: Vec::new(),
+            hosts: BTreeMap::new(),
+            http1_only: false,
+            insecure: false,
+            cacert: Vec::new(),
             proxy: Vec::new(),
             no_proxy: None,
         }
@@ -261,6 +304,14 @@ pub struct ValidConfig {
     pub robots_agent: ProductToken,
     /// The parsed `sitemap` URLs.
     pub sitemap_urls: Vec<CanonicalUrl>,
+    /// The parsed `headers`.
+    pub headers: Vec<HeaderRule>,
+    /// The parsed headers of `hosts`.
+    pub host_headers: PerHost<Vec<HeaderRule>>,
+    /// The credentials of `hosts`, their secrets read from the environment.
+    pub host_credentials: Credentials,
+    /// The certificates of `cacert`.
+    pub root_certificates: Vec<reqwest::Certificate>,
     /// The parsed `proxy` and `no_proxy`.
     pub proxy: ProxySetting,
 }
@@ -320,6 +371,23 @@ impl CrawlConfig {
             .into_iter()
             .chain(address_rules("deny-address", &self.deny_address, false)?)
             .collect();
+        let headers = self
+            .headers
+            .iter()
+            .map(|rule| {
+                rule.parse::<HeaderRule>()
+                    .map_err(|e| invalid("header", e.to_string()))
+            })
+            .collect::<Result<_, _>>()?;
+        let (host_headers, host_credentials) = hosts_settings(&self.hosts, env_var)?;
+        let root_certificates = self
+            .cacert
+            .iter()
+            .map(read_root_certificates)
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect();
         Ok(ValidConfig {
             config: self,
             allow,
@@ -328,6 +396,10 @@ impl CrawlConfig {
             address_rules,
             robots_agent,
             sitemap_urls,
+            headers,
+            host_headers,
+            host_credentials,
+            root_certificates,
             proxy,
         })
     }
@@ -354,6 +426,7 @@ impl ValidConfig {
     /// [`ValidConfig::fetch_settings`], of seeds taken in one at a time.
     pub fn fetch_settings_from(&self, hosts: SeedHosts, credentials: Credentials) -> FetchSettings {
         let config = &self.config;
+        let credentials = credentials.with_hosts_of(&self.host_credentials);
         let (seed_addresses, seed_names) = hosts.into_parts();
         let addresses = AddressPolicy::new(self.address_rules.clone(), seed_addresses)
             .with_seed_names(seed_names);
@@ -366,9 +439,84 @@ impl ValidConfig {
             resolve: self.resolve.clone(),
             credentials,
             addresses,
+            headers: self.headers.clone(),
+            host_headers: self.host_headers.clone(),
+            http1_only: config.http1_only,
+            insecure: config.insecure,
+            root_certificates: self.root_certificates.clone(),
             proxy: self.proxy.clone(),
         }
     }
+}
+
+/// The headers and credentials of `hosts`, the secrets looked up with `var`.
+fn hosts_settings(
+    hosts: &BTreeMap<String, HostConfig>,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<(PerHost<Vec<HeaderRule>>, Credentials), ConfigError> {
+    let mut headers = PerHost::default();
+    let mut credentials = Credentials::default();
+    for (key, host) in hosts {
+        let bad = |what: &str, why: String| invalid("hosts", format!("{key:?}: {what}{why}"));
+        let rules = host
+            .headers
+            .iter()
+            .map(|(name, value)| header(name, Some(value)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| bad("headers: ", e.to_string()))?;
+        headers
+            .insert(key, rules)
+            .map_err(|e| bad("", e.to_string()))?;
+        let secret = |variable: &str, what: &str| {
+            var(variable)
+                .filter(|value| !value.is_empty())
+                .ok_or_else(|| {
+                    bad(
+                        what,
+                        format!(": the environment variable {variable} is not set (or empty)"),
+                    )
+                })
+        };
+        let credential = match (&host.basic_auth, &host.bearer_env) {
+            (Some(_), Some(_)) => {
+                return Err(bad(
+                    "",
+                    "give basic-auth or bearer-env, not both".to_owned(),
+                ))
+            }
+            (Some(basic), None) => Some(HostCredential::Basic {
+                user: basic.user.clone(),
+                password: secret(&basic.password_env, "basic-auth")?,
+            }),
+            (None, Some(variable)) => Some(HostCredential::Bearer(secret(variable, "bearer-env")?)),
+            (None, None) => None,
+        };
+        if let Some(credential) = credential {
+            credentials
+                .add_host(key, credential)
+                .map_err(|e| bad("", e.to_string()))?;
+        }
+    }
+    Ok((headers, credentials))
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// The certificates of a `cacert` PEM file; an error names the file.
+fn read_root_certificates(path: &PathBuf) -> Result<Vec<reqwest::Certificate>, ConfigError> {
+    let shown = path.display();
+    let pem = std::fs::read(path).map_err(|e| invalid("cacert", format!("{shown}: {e}")))?;
+    let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| invalid("cacert", format!("{shown}: not PEM certificates: {e}")))?;
+    if certificates.is_empty() {
+        return Err(invalid(
+            "cacert",
+            format!("{shown}: holds no PEM certificate (-----BEGIN CERTIFICATE-----)"),
+        ));
+    }
+    Ok(certificates)
 }
 
 /// The longest duration any setting takes: past it a value is a typo, and instants
@@ -831,6 +979,71 @@ mod tests {
                 ..d()
             }),
             Some("sitemap")
+        );
+    }
+
+    #[test]
+    fn a_hosts_secret_comes_from_its_variable_and_a_missing_one_is_named() {
+        let hosts = |host: HostConfig| BTreeMap::from([("intranet.test:8080".to_owned(), host)]);
+        let basic = HostConfig {
+            basic_auth: Some(BasicAuthConfig {
+                user: "crawler".into(),
+                password_env: "PW".into(),
+            }),
+            headers: BTreeMap::from([("X-Team".to_owned(), "crawl".to_owned())]),
+            ..HostConfig::default()
+        };
+        let env = |name: &str| (name == "PW").then(|| "s3cret".to_owned());
+        let (headers, credentials) = hosts_settings(&hosts(basic.clone()), env).unwrap();
+        let url = url::Url::parse("http://intranet.test:8080/").unwrap();
+        assert_eq!(headers.get(&url).map(Vec::len), Some(1));
+        assert_eq!(
+            credentials.for_url(&url),
+            Some(crate::fetch::Credential::Basic("crawler", Some("s3cret")))
+        );
+        let error = hosts_settings(&hosts(basic.clone()), |_| None).unwrap_err();
+        assert_eq!(error.setting, "hosts");
+        assert!(
+            error.reason.contains("intranet.test:8080") && error.reason.contains("PW"),
+            "{error}"
+        );
+        let both = HostConfig {
+            bearer_env: Some("PW".into()),
+            ..basic
+        };
+        assert!(hosts_settings(&hosts(both), env)
+            .unwrap_err()
+            .reason
+            .contains("not both"));
+        let refused = HostConfig {
+            headers: BTreeMap::from([("Authorization".to_owned(), "x".to_owned())]),
+            ..HostConfig::default()
+        };
+        assert!(hosts_settings(&hosts(refused), env)
+            .unwrap_err()
+            .reason
+            .contains("Authorization cannot be set"));
+        let bad_key = BTreeMap::from([("a.test/x".to_owned(), HostConfig::default())]);
+        assert!(hosts_settings(&bad_key, env).is_err());
+    }
+
+    #[test]
+    fn a_refused_header_or_a_missing_cacert_is_named() {
+        let bad = |config: CrawlConfig| config.validate().err().map(|e| e.setting);
+        let d = CrawlConfig::default;
+        assert_eq!(
+            bad(CrawlConfig {
+                headers: vec!["Host: x".into()],
+                ..d()
+            }),
+            Some("header")
+        );
+        assert_eq!(
+            bad(CrawlConfig {
+                cacert: vec!["/nonexistent/ca.pem".into()],
+                ..d()
+            }),
+            Some("cacert")
         );
     }
 }

@@ -440,6 +440,7 @@ impl Crawler {
         let mut summary = self.progress.summary(stopped);
         summary.queued_left = frontier.queued() as u64;
         summary.ignored_robots = self.config.config.ignore_robots;
+        summary.insecure = self.config.config.insecure;
         summary.crawl_delay_capped = frontier.capped_crawl_delays().clone();
         summary.parked_hosts = frontier.parked_hosts().clone();
         let (parked, capped) = frontier.parked_and_capped_counts();

@@ -113,7 +113,10 @@ pub use crawler_storage as storage;
 pub use scraper;
 
 pub use builder::{CrawlerBuilder, MAX_EVENT_CAPACITY};
-pub use config::{BodyPolicy, ConfigError, CrawlConfig, ValidConfig, DEFAULT_USER_AGENT};
+pub use config::{
+    BasicAuthConfig, BodyPolicy, ConfigError, CrawlConfig, HostConfig, ValidConfig,
+    DEFAULT_USER_AGENT,
+};
 pub use crawl::Crawler;
 pub use crawl_error::CrawlError;
 pub use error_kind::{ErrorKind, UnknownErrorKind};

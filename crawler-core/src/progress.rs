@@ -93,6 +93,9 @@ pub struct CrawlSummary {
     pub retries: u64,
     /// Whether robots.txt was ignored (`--ignore-robots`).
     pub ignored_robots: bool,
+    /// Whether TLS certificates went unchecked (`--insecure`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
     /// Hosts whose `Crawl-delay` was above the cap, with the delay they asked for (s):
     /// the first 100.
     pub crawl_delay_capped: BTreeMap<String, f64>,
@@ -285,6 +288,7 @@ impl Progress {
             responses: self.responses.load(Relaxed),
             retries: self.retries.load(Relaxed),
             ignored_robots: false,
+            insecure: false,
             crawl_delay_capped: BTreeMap::new(),
             parked_hosts: BTreeMap::new(),
             parked_hosts_unnamed: 0,

@@ -65,6 +65,12 @@ pub struct PageRecord {
     /// The page's `<link rel="canonical">` target, canonicalized.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canonical: Option<String>,
+    /// The response's HTTP version (`HTTP/1.1`, `HTTP/2.0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_version: Option<String>,
+    /// The response came over TLS whose certificate was not checked (`--insecure`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tls_unverified: bool,
     /// The proxy the request went through (`--proxy`), its credentials masked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy: Option<String>,

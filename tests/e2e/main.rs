@@ -23,6 +23,7 @@ mod progress_bar;
 mod proxies;
 mod queries;
 mod readme;
+mod request_options;
 mod resources;
 mod resume;
 mod security;

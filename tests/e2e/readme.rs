@@ -40,8 +40,8 @@ fn help_flags() -> Vec<HelpFlag> {
             let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
             let mut names: Vec<String> = head
                 .split(", ")
-                .filter_map(|part| part.split([' ', '<', '.']).next())
-                .map(str::to_owned)
+                .filter_map(|part| part.split([' ', '<']).next())
+                .map(|name| name.trim_end_matches('.').to_owned())
                 .collect();
             for aliases in [bracketed(&text, "alias"), bracketed(&text, "aliases")]
                 .into_iter()

@@ -6,7 +6,9 @@ use std::process::{Command, Stdio};
 
 use crawler_fixtures::hostile::{FORMULA_TITLE, TERMINAL_ESCAPES_HEADER, TERMINAL_ESCAPES_TITLE};
 use crawler_fixtures::{BASIC_AUTH_PASSWORD, BASIC_AUTH_USER};
-use crawler_tests::{closed_port, run, run_with_env, wait_until_holding, Run, WebConfig};
+use crawler_tests::{
+    closed_port, run, run_with_env, status_served, wait_until_holding, Run, WebConfig,
+};
 
 use crate::hostile_support::small_web;
 use crate::CRAWLER;
@@ -173,11 +175,7 @@ fn seed_credentials_go_to_their_origin_only_and_are_stored_nowhere() {
     assert!(output.status.success(), "{log}");
     assert!(!log.contains(secret), "the log shows the password: {log}");
 
-    let served = |host: &str, path: &str| {
-        let log = server.log();
-        let record = log.iter().find(|r| r.host == host && r.path == path);
-        record.map(|r| r.status)
-    };
+    let served = |host: &str, path: &str| status_served(&server.log(), host, path);
     // Every request to the seed's origin carried the credentials; none elsewhere.
     assert_eq!(served("h0.test", "/_fixture/basic-auth"), Some(200));
     assert_eq!(served("h0.test", "/_fixture/basic-auth/inner"), Some(200));

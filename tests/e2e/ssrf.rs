@@ -176,11 +176,13 @@ fn another_port_of_a_seed_host_is_out_of_scope_unless_scope_is_hostname() {
     })
     .unwrap();
     let elsewhere = other.url("h0.test", "/page/1");
+    // A --resolve rule holds on its port only: the other port has its own.
+    let other_port = format!("h0.test:{}:127.0.0.1", other.port());
     let crawl = |scope: &[&str]| {
         other.clear_log();
         let scenario = one_page_web();
         let seed = page_linking_to(scenario.server(), &[&elsewhere]);
-        let mut flags = vec!["--per-host-rate", "0"];
+        let mut flags = vec!["--per-host-rate", "0", "--resolve", &other_port];
         flags.extend(scope);
         scenario.seeds([seed]).flags(&flags).crawl();
         other.log()

@@ -27,6 +27,10 @@ pub fn run(args: CrawlArgs) -> Result<ExitCode, Failure> {
     let given = args
         .settings
         .to_config()
+        .map(|config| CrawlConfig {
+            hosts: args.hosts.clone(),
+            ..config
+        })
         .and_then(|config| config.check_each_setting().map(|()| config))
         .map_err(|e| bad_setting(&e, &args.origins))?;
     // Everything the crawl needs is checked before --fresh deletes anything.
@@ -129,8 +133,15 @@ pub fn setting_message(error: &ConfigError, origins: &Origins) -> String {
     let origin = origins
         .get(error.setting)
         .map_or(String::new(), |at| format!(" (set at {at})"));
+    if error.setting == HOSTS_TABLE {
+        // Not a flag: the config file's table.
+        return format!("[hosts] {}{origin}", error.reason);
+    }
     format!("--{}: {}{origin}", error.setting, error.reason)
 }
+
+/// The setting of the config file's `[hosts."HOST"]` tables.
+const HOSTS_TABLE: &str = "hosts";
 
 /// `--fresh`: delete the crawl a store holds, which takes `--force` when there is one.
 fn start_over(store: &Path, force: bool) -> Result<(), Failure> {

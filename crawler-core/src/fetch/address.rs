@@ -266,7 +266,11 @@ impl SeedHosts {
             Some(Host::Ipv6(v6)) => {
                 self.addresses.insert(IpAddr::V6(v6));
             }
-            Some(Host::Domain(name)) => match resolver.lookup_override(name) {
+            Some(Host::Domain(name)) => match seed
+                .as_url()
+                .port_or_known_default()
+                .and_then(|port| resolver.lookup_override_at(name, port))
+            {
                 Some(addr) => {
                     self.addresses.insert(addr);
                 }

@@ -1,5 +1,7 @@
-//! Basic credentials by origin: what the userinfo of a seed URL
-//! (`http://user:pw@host/`) becomes.
+//! Credentials: Basic ones by origin, what the userinfo of a seed URL
+//! (`http://user:pw@host/`) becomes, and Basic or bearer ones of a host (or host and
+//! port) from the config's `[hosts."HOST"]` tables, whose secrets come from
+//! environment variables.
 //!
 //! A canonical URL never holds userinfo, so a URL that is stored, logged, queued or
 //! written to a WARC holds no secret. The userinfo of a seed is taken out before it is
@@ -13,10 +15,36 @@ use std::fmt;
 
 use url::Url;
 
-/// Basic credentials by origin (`http://host:port`).
+use super::headers::{HostKeyError, PerHost};
+
+/// Basic credentials by origin (`http://host:port`), and credentials by host.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Credentials {
     by_origin: BTreeMap<String, Secret>,
+    by_host: PerHost<HostCredential>,
+}
+
+/// The credential of one host, its secret read already.
+#[derive(Clone, PartialEq, Eq)]
+pub enum HostCredential {
+    /// `Authorization: Basic`.
+    Basic {
+        /// The user name.
+        user: String,
+        /// The password.
+        password: String,
+    },
+    /// `Authorization: Bearer`.
+    Bearer(String),
+}
+
+/// What a request carries as its `Authorization` header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Credential<'a> {
+    /// User name and maybe a password.
+    Basic(&'a str, Option<&'a str>),
+    /// A bearer token.
+    Bearer(&'a str),
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -43,16 +71,44 @@ impl Credentials {
         true
     }
 
-    /// The user name and password to send with a request for `url`, if its origin
-    /// has any.
-    pub fn for_url(&self, url: &Url) -> Option<(&str, Option<&str>)> {
-        let secret = self.by_origin.get(&origin(url))?;
-        Some((&secret.user, secret.password.as_deref()))
+    /// These credentials with `other`'s host credentials added.
+    pub fn with_hosts_of(mut self, other: &Credentials) -> Credentials {
+        if !other.by_host.is_empty() {
+            self.by_host = other.by_host.clone();
+        }
+        self
     }
 
-    /// Whether no origin has credentials.
+    /// Sets the credential of `host` (`host` or `host:port`).
+    pub fn add_host(&mut self, host: &str, credential: HostCredential) -> Result<(), HostKeyError> {
+        self.by_host.insert(host, credential)
+    }
+
+    /// The credential to send with a request for `url`: its origin's from a seed, or
+    /// else its host's.
+    pub fn for_url(&self, url: &Url) -> Option<Credential<'_>> {
+        if self.is_empty() {
+            return None;
+        }
+        if let Some(secret) = self.by_origin.get(&origin(url)) {
+            return Some(Credential::Basic(&secret.user, secret.password.as_deref()));
+        }
+        Some(match self.by_host.get(url)? {
+            HostCredential::Basic { user, password } => Credential::Basic(user, Some(password)),
+            HostCredential::Bearer(token) => Credential::Bearer(token),
+        })
+    }
+
+    /// Whether no origin or host has credentials.
     pub fn is_empty(&self) -> bool {
-        self.by_origin.is_empty()
+        self.by_origin.is_empty() && self.by_host.is_empty()
+    }
+
+    /// The hosts that have credentials from the config.
+    pub fn hosts(&self) -> Vec<String> {
+        let mut hosts: Vec<String> = self.by_host.keys().collect();
+        hosts.sort();
+        hosts
     }
 
     /// The origins that have credentials.
@@ -94,6 +150,7 @@ impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Credentials")
             .field("origins", &self.by_origin.keys().collect::<Vec<_>>())
+            .field("hosts", &self.hosts())
             .finish()
     }
 }
@@ -111,7 +168,7 @@ mod tests {
         let same_origin = Url::parse("http://a.test:8080/other?q").unwrap();
         assert_eq!(
             credentials.for_url(&same_origin),
-            Some(("us@er", Some("p:w")))
+            Some(Credential::Basic("us@er", Some("p:w")))
         );
         for other in [
             "http://a.test/x",
@@ -132,6 +189,31 @@ mod tests {
         assert!(credentials.is_empty());
         let mut user_only = Url::parse("http://me@a.test/").unwrap();
         assert!(credentials.take_from(&mut user_only));
-        assert_eq!(credentials.for_url(&user_only), Some(("me", None)));
+        assert_eq!(
+            credentials.for_url(&user_only),
+            Some(Credential::Basic("me", None))
+        );
+    }
+
+    #[test]
+    fn a_hosts_credential_goes_to_that_host_and_port_only() {
+        let mut credentials = Credentials::default();
+        credentials
+            .add_host("a.test:8080", HostCredential::Bearer("t0ken".into()))
+            .unwrap();
+        let url = |s: &str| Url::parse(s).unwrap();
+        assert_eq!(
+            credentials.for_url(&url("https://a.test:8080/x")),
+            Some(Credential::Bearer("t0ken"))
+        );
+        for other in [
+            "http://a.test/",
+            "http://b.test:8080/",
+            "http://x.a.test:8080/",
+        ] {
+            assert_eq!(credentials.for_url(&url(other)), None, "{other}");
+        }
+        let debug = format!("{credentials:?}");
+        assert!(debug.contains("a.test:8080") && !debug.contains("t0ken"));
     }
 }

@@ -9,6 +9,7 @@
 mod address;
 mod credentials;
 mod exchange;
+mod headers;
 mod pools;
 mod proxy;
 mod resolver;
@@ -24,7 +25,8 @@ pub use address::{
     parse_network, AddressPolicy, AddressRefused, AddressRule, AddressRuleError, GuardedResolver,
     Refusal, SeedHosts,
 };
-pub use credentials::Credentials;
+pub use credentials::{Credential, Credentials, HostCredential};
+pub use headers::{header, HeaderError, HeaderRule, HostKeyError, PerHost};
 pub use proxy::{
     NoProxyError, NoProxyList, ProxyReport, ProxySetting, ProxySettingError, ProxyUrl,
     ProxyUrlError, MAX_PROXIES, PROXY_SCHEMES,
@@ -64,6 +66,10 @@ pub struct ResponseMeta {
     pub retry_after: Option<String>,
     /// The `X-Robots-Tag` headers, one per header line (a line may name a crawler).
     pub x_robots_tag: Vec<String>,
+    /// The HTTP version of the response (`HTTP/1.1`, `HTTP/2.0`).
+    pub http_version: String,
+    /// The response came over TLS whose certificate was not checked (`--insecure`).
+    pub tls_unverified: bool,
 }
 
 impl ResponseMeta {
@@ -115,6 +121,7 @@ pub struct Fetcher {
     request_headers: exchange::RequestHeaders,
     credentials: Credentials,
     addresses: Arc<AddressPolicy>,
+    insecure: bool,
 }
 
 static CRYPTO_PROVIDER: Once = Once::new();
@@ -144,10 +151,20 @@ pub struct FetchSettings {
     pub idle_per_host: usize,
     /// Name-to-address overrides.
     pub resolve: Vec<ResolveRule>,
-    /// Basic credentials by origin (from seed URLs' userinfo).
+    /// Basic credentials by origin (from seed URLs' userinfo), and by host.
     pub credentials: Credentials,
     /// The addresses requests may connect to.
     pub addresses: AddressPolicy,
+    /// Headers every request carries or leaves out (`-H`), after the defaults.
+    pub headers: Vec<HeaderRule>,
+    /// Headers of single hosts, applied after `headers`.
+    pub host_headers: PerHost<Vec<HeaderRule>>,
+    /// Speak HTTP/1.1 only, not HTTP/2 where a server offers it.
+    pub http1_only: bool,
+    /// Accept any TLS certificate: self-signed, expired, for another name.
+    pub insecure: bool,
+    /// Root certificates trusted besides the system's.
+    pub root_certificates: Vec<reqwest::Certificate>,
     /// The proxies requests go through.
     pub proxy: ProxySetting,
 }
@@ -200,14 +217,24 @@ impl Fetcher {
         if let Some((proxies, _)) = &pool {
             proxy_hosts.extend(proxies.iter().map(ProxyUrl::host));
         }
-        let resolver = GuardedResolver::new(
-            OverrideResolver::new(settings.resolve.clone()),
-            Arc::clone(&addresses),
-            proxy_hosts,
-        );
-        let client = |idle_per_host: usize, proxy: Option<&ProxyUrl>| {
+        let rules = OverrideResolver::new(settings.resolve.clone());
+        if settings.insecure {
+            tracing::warn!("--insecure: TLS certificates are not checked; anyone between us and a host can answer for it");
+        }
+        let client = |idle_per_host: usize, rules: &OverrideResolver, proxy: Option<&ProxyUrl>| {
+            let resolver =
+                GuardedResolver::new(rules.clone(), Arc::clone(&addresses), proxy_hosts.clone());
             // `no_proxy` first: the client reads no proxy of its own from the environment.
             let mut builder = reqwest::blocking::Client::builder().no_proxy();
+            if settings.http1_only {
+                builder = builder.http1_only();
+            }
+            if settings.insecure {
+                builder = builder.tls_danger_accept_invalid_certs(true);
+            }
+            if !settings.root_certificates.is_empty() {
+                builder = builder.tls_certs_merge(settings.root_certificates.clone());
+            }
             if let Some(environment) = &through_environment {
                 builder = environment.apply(builder, &settings.resolve)?;
             }
@@ -222,7 +249,7 @@ impl Fetcher {
                 .pool_idle_timeout(POOL_IDLE_TIMEOUT)
                 .pool_max_idle_per_host(idle_per_host)
                 .tcp_nodelay(true)
-                .dns_resolver(Arc::new(resolver.clone()))
+                .dns_resolver(Arc::new(resolver))
                 .build()
         };
         let idle_per_host = settings.idle_per_host.max(1);
@@ -230,10 +257,21 @@ impl Fetcher {
         // The descriptors are shared among the routes.
         let budget = (pools::pooled_hosts_budget(idle_per_host) / routes).max(1);
         tracing::debug!(hosts = budget, "hosts that may keep idle connections");
+        let route = |rules: &OverrideResolver, proxy: Option<&ProxyUrl>| {
+            Ok::<_, reqwest::Error>(pools::Route {
+                pooled: client(idle_per_host, rules, proxy)?,
+                unpooled: client(0, rules, proxy)?,
+            })
+        };
         let pools = |proxy: Option<&ProxyUrl>| -> reqwest::Result<Pools> {
+            let by_port = rules
+                .ports()
+                .into_iter()
+                .map(|port| Ok((port, route(&rules.for_port(port), proxy)?)))
+                .collect::<reqwest::Result<_>>()?;
             Ok(Pools::new(
-                client(idle_per_host, proxy)?,
-                client(0, proxy)?,
+                by_port,
+                route(&OverrideResolver::default(), proxy)?,
                 budget,
                 POOL_IDLE_TIMEOUT * 2,
             ))
@@ -254,9 +292,14 @@ impl Fetcher {
             routes: Arc::new(routes),
             timeout: settings.timeout,
             max_body: settings.max_body,
-            request_headers: exchange::RequestHeaders::new(&settings.user_agent),
+            request_headers: exchange::RequestHeaders::new(
+                &settings.user_agent,
+                &settings.headers,
+                &settings.host_headers,
+            ),
             credentials: settings.credentials.clone(),
             addresses,
+            insecure: settings.insecure,
         })
     }
 
@@ -408,8 +451,15 @@ impl Fetcher {
                     clients.done(&origin(url), Keep::Nothing);
                     return (outcome, fault);
                 }
-                outcome.exchange = Some(exchange::record(url, &self.request_headers, &response));
-                let meta = response_meta(response.status().as_u16(), response.headers());
+                outcome.exchange = Some(exchange::record(
+                    url,
+                    self.request_headers.for_url(url),
+                    self.credentials.for_url(url).is_some(),
+                    &response,
+                ));
+                let mut meta = response_meta(response.status().as_u16(), response.headers());
+                meta.http_version = format!("{:?}", response.version());
+                meta.tls_unverified = self.insecure && url.scheme() == "https";
                 if let Some(error) = announced_too_large(&meta, max_body, truncate) {
                     // Not read at all: the connection is dropped, not drained.
                     outcome.response = Some(meta);
@@ -574,15 +624,16 @@ impl Fetcher {
         keep: Keep,
     ) -> reqwest::Result<reqwest::blocking::Response> {
         let mut request = clients
-            .client(&origin(url))
+            .client(&origin(url), url.port_or_known_default())
             .get(url.clone())
-            .headers(self.request_headers.map())
+            .headers(self.request_headers.for_url(url).clone())
             .timeout(self.timeout);
         if keep == Keep::Nothing {
             request = request.header(header::CONNECTION, "close");
         }
         match self.credentials.for_url(url) {
-            Some((user, password)) => request.basic_auth(user, password),
+            Some(Credential::Basic(user, password)) => request.basic_auth(user, password),
+            Some(Credential::Bearer(token)) => request.bearer_auth(token),
             None => request,
         }
         .send()
@@ -645,6 +696,8 @@ fn response_meta(status: u16, headers: &HeaderMap) -> ResponseMeta {
         location: text(header::LOCATION),
         retry_after: text(header::RETRY_AFTER),
         x_robots_tag: all_values(headers, "x-robots-tag"),
+        http_version: String::new(),
+        tls_unverified: false,
     }
 }
 

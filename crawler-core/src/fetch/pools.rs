@@ -8,6 +8,11 @@
 //! connection after the response. A host counts as holding one from its request until
 //! `hold` after its last one ended (the pool's idle timeout, with a margin for its
 //! reaper), or until a request that closed its connection ([`Keep::Nothing`]) ended.
+//!
+//! There is such a pair of clients per route: one for each port `--resolve` rules
+//! name, whose resolver knows that port's rules only, and one for every other port
+//! (see `resolver.rs`). Without rules there is one route. The budget is shared: an
+//! origin names its port, so it holds connections of one route only.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -30,11 +35,19 @@ pub(super) enum Keep {
 }
 
 pub(super) struct Pools {
-    pooled: Client,
-    unpooled: Client,
+    /// The route of each port rules name.
+    by_port: Vec<(u16, Route)>,
+    /// The route of every other port.
+    other: Route,
     holding: Mutex<Holding>,
     budget: usize,
     hold: Duration,
+}
+
+/// The pooling and the closing client of one route.
+pub(super) struct Route {
+    pub(super) pooled: Client,
+    pub(super) unpooled: Client,
 }
 
 /// Hosts that may hold an idle connection of `pooled`, with when they last used it.
@@ -46,10 +59,16 @@ struct Holding {
 }
 
 impl Pools {
-    pub(super) fn new(pooled: Client, unpooled: Client, budget: usize, hold: Duration) -> Pools {
+    /// `by_port` routes requests to their ports, `other` every other request.
+    pub(super) fn new(
+        by_port: Vec<(u16, Route)>,
+        other: Route,
+        budget: usize,
+        hold: Duration,
+    ) -> Pools {
         Pools {
-            pooled,
-            unpooled,
+            by_port,
+            other,
             holding: Mutex::new(Holding {
                 hosts: HashMap::new(),
                 next_sweep: Instant::now(),
@@ -59,15 +78,16 @@ impl Pools {
         }
     }
 
-    /// The client for a request to `origin` (scheme, host, port).
-    pub(super) fn client(&self, origin: &str) -> &Client {
+    /// The client for a request to `origin` (scheme, host, port) on `port`.
+    pub(super) fn client(&self, origin: &str, port: Option<u16>) -> &Client {
+        let route = self.route(port);
         let now = Instant::now();
         // A map of instants: whole after any panic.
         let mut holding = self.holding.lock().unwrap_or_else(|p| p.into_inner());
         let Holding { hosts, next_sweep } = &mut *holding;
         if let Some(used) = hosts.get_mut(origin) {
             *used = now;
-            return &self.pooled;
+            return &route.pooled;
         }
         if hosts.len() >= self.budget && now >= *next_sweep {
             hosts.retain(|_, used| now.duration_since(*used) < self.hold);
@@ -76,9 +96,14 @@ impl Pools {
         }
         if hosts.len() < self.budget {
             hosts.insert(origin.to_owned(), now);
-            return &self.pooled;
+            return &route.pooled;
         }
-        &self.unpooled
+        &route.unpooled
+    }
+
+    fn route(&self, port: Option<u16>) -> &Route {
+        let found = self.by_port.iter().find(|(p, _)| Some(*p) == port);
+        found.map_or(&self.other, |(_, route)| route)
     }
 
     /// A request to `origin` ended: its idle time starts now, or, when it kept

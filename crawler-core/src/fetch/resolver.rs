@@ -5,8 +5,10 @@
 //! matches go to the system resolver, except names under `.invalid`, which fail at
 //! once without a query, as RFC 6761 §6.4 asks of resolver libraries.
 //!
-//! Deviation from curl: the rule's PORT is checked for syntax but the address is used
-//! for the name on every port, because reqwest's resolver is asked for names only.
+//! As in curl, a rule applies to its host on its PORT only. reqwest asks a resolver for
+//! a name alone, so the fetcher keeps one client per port the rules name, each with a
+//! resolver holding that port's rules ([`OverrideResolver::for_port`]), and one without
+//! rules for every other port (`pools.rs`).
 
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
@@ -105,7 +107,36 @@ impl OverrideResolver {
         }
     }
 
-    /// The address a rule gives `name`, if any rule matches (the first wins).
+    /// A resolver with only the rules for `port`.
+    pub fn for_port(&self, port: u16) -> OverrideResolver {
+        OverrideResolver::new(
+            self.rules
+                .iter()
+                .filter(|rule| rule.port == port)
+                .cloned()
+                .collect(),
+        )
+    }
+
+    /// The ports the rules name, each once, in order.
+    pub fn ports(&self) -> Vec<u16> {
+        let mut ports: Vec<u16> = self.rules.iter().map(|rule| rule.port).collect();
+        ports.sort_unstable();
+        ports.dedup();
+        ports
+    }
+
+    /// The address a rule for `port` gives `name`, if any matches (the first wins).
+    pub fn lookup_override_at(&self, name: &str, port: u16) -> Option<IpAddr> {
+        if self.rules.iter().all(|rule| rule.port != port) {
+            return None;
+        }
+        self.for_port(port).lookup_override(name)
+    }
+
+    /// The address a rule gives `name`, if any rule matches (the first wins), whatever
+    /// the rule's port: a resolver made by [`OverrideResolver::for_port`] holds one
+    /// port's rules.
     pub fn lookup_override(&self, name: &str) -> Option<IpAddr> {
         if self.rules.is_empty() {
             return None;
@@ -210,6 +241,27 @@ mod tests {
         assert_eq!(
             resolver.lookup_override("exact.test"),
             Some("127.0.0.3".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn a_rule_applies_on_its_port_only() {
+        let resolver = OverrideResolver::new(vec![
+            "a.test:8080:127.0.0.2".parse().unwrap(),
+            "a.test:443:127.0.0.3".parse().unwrap(),
+            "*.b.test:8080:127.0.0.4".parse().unwrap(),
+        ]);
+        assert_eq!(resolver.ports(), [443, 8080]);
+        let at = |name: &str, port| resolver.lookup_override_at(name, port);
+        assert_eq!(at("a.test", 8080), Some("127.0.0.2".parse().unwrap()));
+        assert_eq!(at("a.test", 443), Some("127.0.0.3".parse().unwrap()));
+        assert_eq!(at("a.test", 80), None);
+        assert_eq!(at("x.b.test", 443), None);
+        let view = resolver.for_port(8080);
+        assert_eq!(view.ports(), [8080]);
+        assert_eq!(
+            view.lookup_override("a.test"),
+            Some("127.0.0.2".parse().unwrap())
         );
     }
 

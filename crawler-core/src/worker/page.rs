@@ -181,6 +181,8 @@ impl WorkerContext {
             page.last_modified = response.last_modified.clone();
             page.etag = response.etag.clone();
             page.location = response.location.clone();
+            page.http_version = Some(response.http_version.clone());
+            page.tls_unverified = response.tls_unverified;
             if outcome.error.is_none() {
                 let fetched = outcome.body.as_slice();
                 match (response.status, job.kind) {
