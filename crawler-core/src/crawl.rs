@@ -462,7 +462,12 @@ impl Crawler {
             // Every worker is joined: nothing is in flight or being written.
             self.store.clear_frontier()?;
         }
-        run.finish(&self.store, summary.pages_fetched, stopped)?;
+        run.finish(
+            &self.store,
+            summary.pages_fetched,
+            stopped,
+            &summary.proxies,
+        )?;
         self.store.flush()?;
         Ok(())
     }

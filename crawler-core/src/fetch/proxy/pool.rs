@@ -26,16 +26,8 @@ pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(120);
 /// taken out.
 const STRIKES: u32 = 3;
 
-/// One proxy's requests and outages, for the crawl summary.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ProxyReport {
-    /// The proxy, its credentials masked.
-    pub proxy: String,
-    /// Requests sent through it.
-    pub requests: u64,
-    /// Times it was taken out.
-    pub outages: u64,
-}
+/// One proxy's requests and outages, for the crawl summary and the run's record.
+pub use crawler_storage::ProxyUse as ProxyReport;
 
 struct Member {
     shown: Arc<str>,
