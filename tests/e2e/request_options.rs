@@ -111,6 +111,11 @@ fn a_self_signed_certificate_is_refused_unless_trusted_or_insecure() {
     let record = insecure.record(&leaf);
     assert_eq!(record["status"], 200, "{record}");
     assert_eq!(record["tls_unverified"], true, "{record}");
+    let info = insecure.query("get", &[&leaf, "--info"]).success().stdout();
+    assert!(
+        info.contains("certificate not checked") && info.contains("HTTP/2.0"),
+        "{info}"
+    );
     let summary = insecure.run().stdout();
     assert!(summary.contains("not checked (--insecure)"), "{summary}");
     // The run's log says so too.

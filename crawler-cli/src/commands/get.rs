@@ -127,6 +127,12 @@ fn print_info(out: &mut impl Write, store: &Store, page: &PageRecord) -> Result<
         ("location", page.location.clone()),
         ("last modified", page.last_modified.clone()),
         ("etag", page.etag.clone()),
+        ("http version", page.http_version.clone()),
+        (
+            "tls",
+            page.tls_unverified
+                .then(|| "certificate not checked (--insecure)".to_owned()),
+        ),
         ("fetched at", Some(fetched_at(page))),
         ("fetch ms", Some(page.fetch_ms.to_string())),
         ("proxy", page.proxy.clone()),
