@@ -789,3 +789,20 @@ pub fn min_gap_per_host(log: &[RequestRecord]) -> BTreeMap<String, Duration> {
         })
         .collect()
 }
+
+/// Every file under `dir`, at any depth: to look for what must not be stored.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}

@@ -191,6 +191,8 @@ pub struct CrawlSettings {
     pub politeness: PolitenessSettings,
     #[command(flatten)]
     pub traps: TrapSettings,
+    #[command(flatten)]
+    pub proxies: ProxySettings,
     /// No progress bar, even on a terminal (-q implies it).
     #[arg(long, help_heading = OUTPUT)]
     pub no_progress: bool,
@@ -250,7 +252,26 @@ impl CrawlSettings {
         };
         self.politeness.apply(&mut config);
         self.traps.apply(&mut config);
+        self.proxies.apply(&mut config);
         Ok(config)
+    }
+}
+
+/// The proxies requests go through.
+#[derive(Args, Debug)]
+pub struct ProxySettings {
+    /// Send requests through this proxy: http://, https://, socks5:// or socks5h://, credentials allowed (http://user:pw@host:3128). Repeatable: a pool, each host through one proxy, a failing one taken out. `none`: no proxy, whatever HTTP_PROXY and the like say (read when no --proxy is given).
+    #[arg(long, help_heading = FETCHING, value_name = "URL")]
+    pub proxy: Vec<String>,
+    /// Hosts that go direct, not through a proxy: comma-separated names (matching the names under them too), addresses and CIDR networks, or * (curl's --noproxy syntax). Replaces NO_PROXY.
+    #[arg(long, help_heading = FETCHING, value_name = "LIST")]
+    pub no_proxy: Option<String>,
+}
+
+impl ProxySettings {
+    fn apply(&self, config: &mut CrawlConfig) {
+        config.proxy = self.proxy.clone();
+        config.no_proxy = self.no_proxy.clone();
     }
 }
 

@@ -172,7 +172,36 @@ pub fn print_summary(
         )?;
     }
     print_politeness(&mut out, summary)?;
+    print_proxies(&mut out, summary)?;
     writeln!(out, "  store: {}", escaped(&store.display().to_string()))
+}
+
+/// `  proxies: http://127.0.0.1:3128 40 requests, socks5://***@10.0.0.2:1080 12
+/// requests (out 1 time); 3 hosts moved`, when the crawl had a `--proxy`.
+fn print_proxies(out: &mut impl Write, summary: &CrawlSummary) -> io::Result<()> {
+    if summary.proxies.is_empty() {
+        return Ok(());
+    }
+    let each: Vec<String> = summary
+        .proxies
+        .iter()
+        .map(|proxy| {
+            let outages = match proxy.outages {
+                0 => String::new(),
+                n => format!(" (out {})", plural(n, "time")),
+            };
+            format!(
+                "{} {}{outages}",
+                proxy.proxy,
+                plural(proxy.requests, "request")
+            )
+        })
+        .collect();
+    let moved = match summary.proxy_hosts_moved {
+        0 => String::new(),
+        n => format!("; {} moved off a proxy that was out", plural(n, "host")),
+    };
+    writeln!(out, "  proxies: {}{moved}", escaped(&each.join(", ")))
 }
 
 /// `2xx 40, 4xx 2` or `connect 3, timeout 1`: counts by name, as the summary shows them.

@@ -222,6 +222,25 @@ impl CrawlerBuilder {
         self
     }
 
+    /// Adds a proxy to the pool requests go through: `http://`, `https://`,
+    /// `socks5://` or `socks5h://`, credentials allowed (kept in memory only, shown
+    /// masked). Several form a pool: each host goes through one, and a failing one is
+    /// taken out while its hosts move to another (see [`crate::fetch::ProxySetting`]).
+    /// `"none"` alone: no proxy, whatever the environment says. Without any, the
+    /// environment's (`HTTP_PROXY`, ...) are used. `--proxy`.
+    pub fn proxy(mut self, url: impl Into<String>) -> CrawlerBuilder {
+        self.config.proxy.push(url.into());
+        self
+    }
+
+    /// Hosts that go direct, not through a proxy: curl's `--noproxy` list (names with
+    /// the names under them, addresses, CIDR networks, `*`); replaces `NO_PROXY`.
+    /// `--no-proxy`.
+    pub fn no_proxy(mut self, list: impl Into<String>) -> CrawlerBuilder {
+        self.config.no_proxy = Some(list.into());
+        self
+    }
+
     /// Adds a sitemap to read (its host joins the scope). `--sitemap`.
     pub fn sitemap(mut self, url: impl Into<String>) -> CrawlerBuilder {
         self.config.sitemap_urls.push(url.into());
@@ -343,6 +362,8 @@ mod tests {
         assert_eq!(setting(base().max_pages(0)), Some("max-pages"));
         assert_eq!(setting(base().seed("ftp://x.test/")), Some("seeds"));
         assert_eq!(setting(base().event_capacity(0)), Some("event-capacity"));
+        assert_eq!(setting(base().proxy("ftp://x")), Some("proxy"));
+        assert_eq!(setting(base().no_proxy("a b")), Some("no-proxy"));
         assert!(!store.exists());
     }
 

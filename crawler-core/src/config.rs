@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::fetch::{
     header, parse_network, read_cookies_file, AddressPolicy, AddressRule, Credentials,
-    FetchSettings, FileCookie, HeaderRule, HostCredential, OverrideResolver, PerHost, ResolveRule,
-    SeedHosts,
+    FetchSettings, FileCookie, HeaderRule, HostCredential, OverrideResolver, PerHost, ProxySetting,
+    ResolveRule, SeedHosts,
 };
 use crate::robots::ProductToken;
 use crate::url::{CanonicalUrl, ScopeMode};
@@ -177,6 +177,17 @@ pub struct CrawlConfig {
     /// file again loads it again.
     #[serde(skip)]
     pub cookies_file: Option<PathBuf>,
+    /// Proxies requests go through, as a pool (each host through one of them): URLs
+    /// with a scheme of [`crate::fetch::PROXY_SCHEMES`], credentials allowed; or
+    /// `["none"]` for no proxy at all. Empty: the environment's (`HTTP_PROXY`,
+    /// `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`). Never stored with the crawl's
+    /// settings (they may hold credentials): a resumed crawl needs them given again.
+    #[serde(skip)]
+    pub proxy: Vec<String>,
+    /// Hosts that go direct, in curl's `--noproxy` syntax (`.example.com,10.0.0.0/8`,
+    /// `*` for all); it replaces `NO_PROXY`. Not stored, like `proxy`.
+    #[serde(skip)]
+    pub no_proxy: Option<String>,
 }
 
 /// The settings of one host (`[hosts."HOST"]` in a config file).
@@ -265,6 +276,8 @@ impl Default for CrawlConfig {
             cacert: Vec::new(),
             no_cookies: false,
             cookies_file: None,
+            proxy: Vec::new(),
+            no_proxy: None,
         }
     }
 }
@@ -313,6 +326,8 @@ pub struct ValidConfig {
     pub root_certificates: Vec<reqwest::Certificate>,
     /// The cookies of `cookies_file`, read and checked.
     pub file_cookies: Vec<FileCookie>,
+    /// The parsed `proxy` and `no_proxy`.
+    pub proxy: ProxySetting,
 }
 
 impl CrawlConfig {
@@ -354,6 +369,8 @@ impl CrawlConfig {
             .iter()
             .map(|url| CanonicalUrl::parse(url).map_err(|e| invalid("sitemap", e.to_string())))
             .collect::<Result<_, _>>()?;
+        let proxy = ProxySetting::parse(&self.proxy, self.no_proxy.as_deref())
+            .map_err(|e| invalid(e.setting(), e.to_string()))?;
         let allow = compile_all("allow", &self.allow)?;
         let deny = compile_all("deny", &self.deny)?;
         let resolve = self
@@ -408,6 +425,7 @@ impl CrawlConfig {
             host_credentials,
             root_certificates,
             file_cookies,
+            proxy,
         })
     }
 }
@@ -452,6 +470,7 @@ impl ValidConfig {
             insecure: config.insecure,
             root_certificates: self.root_certificates.clone(),
             cookies: None,
+            proxy: self.proxy.clone(),
         }
     }
 }

@@ -211,11 +211,12 @@ impl Crawler {
             self.settings.max_queued_per_host,
             self.settings.max_sitemap_urls,
         ));
+        let fetcher = Fetcher::new(&fetch_settings)?;
         let mut workers = self.start_workers(
             Arc::clone(&seen),
             scope,
             Arc::clone(&budgets),
-            fetch_settings,
+            fetcher.clone(),
         )?;
         let intake = match workers.take_intake_sender() {
             Some(reports) => {
@@ -261,6 +262,10 @@ impl Crawler {
         }
         let stopped = self.stop.is_stopped() || failure.is_some();
         let mut summary = self.summarize(&frontier, stopped);
+        if let Some((proxies, moved)) = fetcher.proxy_reports() {
+            summary.proxies = proxies;
+            summary.proxy_hosts_moved = moved;
+        }
         summary.page_budget_spent = !stopped
             && self
                 .settings
@@ -373,17 +378,17 @@ impl Crawler {
         }
     }
 
-    /// Builds the HTTP client (its address rules from the seeds) and starts the
-    /// workers, all of them idle.
+    /// Starts the workers with the HTTP client (its address rules from the seeds),
+    /// all of them idle.
     fn start_workers(
         &self,
         seen: Arc<SeenSet>,
         scope: Scope,
         budgets: Arc<QueueBudgets>,
-        fetch_settings: FetchSettings,
+        fetcher: Fetcher,
     ) -> Result<WorkerPool, CrawlError> {
         let context = WorkerContext {
-            fetcher: Fetcher::new(&fetch_settings)?,
+            fetcher,
             store: Arc::clone(&self.store),
             seen,
             budgets,
@@ -476,7 +481,12 @@ impl Crawler {
             // Every worker is joined: nothing is in flight or being written.
             self.store.clear_frontier()?;
         }
-        run.finish(&self.store, summary.pages_fetched, stopped)?;
+        run.finish(
+            &self.store,
+            summary.pages_fetched,
+            stopped,
+            &summary.proxies,
+        )?;
         self.store.flush()?;
         Ok(())
     }

@@ -62,11 +62,14 @@ pub enum ErrorKind {
     /// is refused by the address rules (link-local, loopback, private, ... ; see
     /// `--allow-address` and `--deny-address`). Nothing was sent.
     AddressRefused,
+    /// Not fetched: every `--proxy` was out, or each one tried failed to carry the
+    /// request (the message says how). Not held against the host.
+    Proxy,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order (the order of per-kind counters).
-    pub const ALL: [ErrorKind; 19] = [
+    pub const ALL: [ErrorKind; 20] = [
         ErrorKind::Timeout,
         ErrorKind::Connect,
         ErrorKind::Dns,
@@ -86,6 +89,7 @@ impl ErrorKind {
         ErrorKind::SitemapInvalid,
         ErrorKind::BudgetExceeded,
         ErrorKind::AddressRefused,
+        ErrorKind::Proxy,
     ];
 
     /// The name stored and printed: `timeout`, `connect`, `dns`, ...
@@ -110,6 +114,7 @@ impl ErrorKind {
             ErrorKind::SitemapInvalid => "sitemap-invalid",
             ErrorKind::BudgetExceeded => "budget-exceeded",
             ErrorKind::AddressRefused => "address-refused",
+            ErrorKind::Proxy => "proxy",
         }
     }
 
@@ -146,6 +151,9 @@ impl ErrorKind {
             }
             ErrorKind::AddressRefused => {
                 "not fetched: the host's address is refused by the address rules (--allow-address)"
+            }
+            ErrorKind::Proxy => {
+                "not fetched: every --proxy was out, or each one tried failed to carry the request"
             }
         }
     }

@@ -125,6 +125,13 @@ pub struct CrawlSummary {
     pub page_budget_spent: bool,
     /// Whether the crawl was stopped before its frontier was exhausted.
     pub stopped: bool,
+    /// Each `--proxy` (credentials masked) with its requests and the times it was
+    /// taken out; empty (and not serialized) without `--proxy`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub proxies: Vec<crate::fetch::ProxyReport>,
+    /// Hosts moved off a `--proxy` while it was out.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub proxy_hosts_moved: u64,
 }
 
 impl Default for Progress {
@@ -293,6 +300,8 @@ impl Progress {
             urls_over_budget: self.not_queued.load(Relaxed),
             page_budget_spent: false,
             stopped,
+            proxies: Vec::new(),
+            proxy_hosts_moved: 0,
         }
     }
 }
@@ -303,4 +312,10 @@ fn rate(count: u64, secs: f64) -> f64 {
     } else {
         0.0
     }
+}
+
+/// Whether a count is zero: counts of what only some crawls do are left out of the
+/// JSON summary then.
+fn is_zero(count: &u64) -> bool {
+    *count == 0
 }

@@ -10,7 +10,7 @@
 //! seeds would make the run's description (one JSON value, rewritten whole) huge.
 //! Stores written before kept every seed in the description; those are read too.
 
-use crawler_storage::{CrawlRun, Store, StoreError};
+use crawler_storage::{CrawlRun, ProxyUse, Store, StoreError};
 
 use crate::config::CrawlConfig;
 use crate::url::{CanonicalUrl, NameSet};
@@ -41,16 +41,19 @@ impl RunRecord {
         Ok(RunRecord { run, index })
     }
 
-    /// Records that the run ends now, with `fetched` pages, interrupted or not.
+    /// Records that the run ends now, with `fetched` pages, interrupted or not, and
+    /// what went through each `--proxy`.
     pub(crate) fn finish(
         mut self,
         store: &Store,
         fetched: u64,
         interrupted: bool,
+        proxies: &[ProxyUse],
     ) -> Result<(), StoreError> {
         self.run.finished_at_ms = Some(unix_ms());
         self.run.fetched = fetched;
         self.run.interrupted = interrupted;
+        self.run.proxies = proxies.to_vec();
         store.finish_run(self.index, &self.run)
     }
 }

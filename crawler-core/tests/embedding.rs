@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crawler_core::hooks::{HookError, Page, PageActions, StoredPage};
 use crawler_core::{CanonicalUrl, CrawlEvent, Crawler, CrawlerBuilder, Snapshot};
-use crawler_fixtures::{FixtureServer, RequestRecord, WebConfig};
+use crawler_fixtures::{FixtureServer, ForwardProxy, RequestRecord, WebConfig};
 
 fn web(hosts: usize, pages: usize) -> FixtureServer {
     FixtureServer::start(WebConfig {
@@ -484,4 +484,29 @@ fn a_page_sink_sees_records_as_stored_and_its_own_failure_is_recorded() {
     // As well as the store: bodies are kept.
     assert!(record.body_stored);
     assert!(store.body(&sink_fails_on).unwrap().is_some());
+}
+
+#[test]
+fn a_proxy_pool_set_on_the_builder_carries_every_request_and_is_summarized() {
+    let server = web(2, 2);
+    let (first, second) = (
+        ForwardProxy::start().unwrap(),
+        ForwardProxy::start().unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let summary = builder(&server, &dir)
+        .proxy(first.url_with("embedder", "pw"))
+        .proxy(second.url())
+        .build()
+        .unwrap()
+        .run()
+        .unwrap();
+    let through = first.log().len() + second.log().len();
+    assert_eq!(through, server.log().len(), "every request through a proxy");
+    assert_eq!(summary.pages_fetched, 4);
+    let shown: Vec<&str> = summary.proxies.iter().map(|p| p.proxy.as_str()).collect();
+    let masked = first.url().replace("http://", "http://***@");
+    assert_eq!(shown, [masked.as_str(), second.url().as_str()]);
+    let requests: u64 = summary.proxies.iter().map(|p| p.requests).sum();
+    assert_eq!(requests as usize, through);
 }

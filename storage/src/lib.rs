@@ -74,7 +74,7 @@ mod writer;
 pub use error::StoreError;
 pub use query::{PageContent, PageFilter, Pages, PagesWithContent, StatusFilter};
 pub use record::{
-    now_ms, CrawlRun, HttpExchange, Link, PageRecord, QueueEntry, QueueSlot, RequestHead,
+    now_ms, CrawlRun, HttpExchange, Link, PageRecord, ProxyUse, QueueEntry, QueueSlot, RequestHead,
     ResponseHead, StoreStats,
 };
 pub use store::check::{CheckReport, Fingerprint, Problem};

@@ -71,6 +71,9 @@ pub struct PageRecord {
     /// The response came over TLS whose certificate was not checked (`--insecure`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub tls_unverified: bool,
+    /// The proxy the request went through (`--proxy`), its credentials masked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
 }
 
 impl PageRecord {
@@ -185,6 +188,36 @@ pub struct CrawlRun {
     /// The configuration of the run, as the engine chose to describe it.
     #[serde(default)]
     pub config: serde_json::Value,
+    /// The run's `--proxy` proxies (credentials masked), with their requests and
+    /// outages; empty without `--proxy`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proxies: Vec<ProxyUse>,
+}
+
+/// What a crawl sent through one proxy, and how often the proxy was taken out.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProxyUse {
+    /// The proxy, its credentials masked (`http://***@proxy:3128`).
+    pub proxy: String,
+    /// Requests sent through it.
+    pub requests: u64,
+    /// Times it was taken out of the pool.
+    pub outages: u64,
+}
+
+impl ProxyUse {
+    /// Adds `each` to the totals in `into`, by proxy, in order of first appearance.
+    pub fn add_all(into: &mut Vec<ProxyUse>, each: &[ProxyUse]) {
+        for proxy in each {
+            match into.iter_mut().find(|total| total.proxy == proxy.proxy) {
+                Some(total) => {
+                    total.requests += proxy.requests;
+                    total.outages += proxy.outages;
+                }
+                None => into.push(proxy.clone()),
+            }
+        }
+    }
 }
 
 /// The HTTP request sent for a page and the head of the response that came back, as
@@ -249,6 +282,9 @@ pub fn now_ms() -> u64 {
 /// Totals over the pages of a store (or of one host, ...), and the crawl's runs.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct StoreStats {
+    /// The `--proxy` proxies of every run, with their requests and outages summed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub proxies: Vec<ProxyUse>,
     /// URLs with a record (fetched, failed or refused).
     pub urls: u64,
     /// URLs that got an HTTP response.
@@ -313,6 +349,21 @@ impl StoreStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proxy_totals_add_up_by_proxy_in_order_of_first_use() {
+        let used = |proxy: &str, requests, outages| ProxyUse {
+            proxy: proxy.into(),
+            requests,
+            outages,
+        };
+        let mut totals = vec![used("http://a:1", 3, 0)];
+        ProxyUse::add_all(
+            &mut totals,
+            &[used("http://b:1", 2, 1), used("http://a:1", 1, 2)],
+        );
+        assert_eq!(totals, [used("http://a:1", 4, 2), used("http://b:1", 2, 1)]);
+    }
 
     #[test]
     fn adds_statuses_errors_hosts_and_fetch_span() {

@@ -21,6 +21,7 @@ mod in_use;
 mod logging;
 mod politeness;
 mod progress_bar;
+mod proxies;
 mod queries;
 mod readme;
 mod request_options;

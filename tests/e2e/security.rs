@@ -202,7 +202,7 @@ fn seed_credentials_go_to_their_origin_only_and_are_stored_nowhere() {
         .success()
         .json();
     assert_eq!(record["status"], 200, "stored without userinfo: {record}");
-    for entry in walkdir(&store) {
+    for entry in crawler_tests::files_under(&store) {
         let bytes = std::fs::read(&entry).unwrap_or_default();
         assert!(
             !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
@@ -210,23 +210,6 @@ fn seed_credentials_go_to_their_origin_only_and_are_stored_nowhere() {
             entry.display()
         );
     }
-}
-
-/// Every file under `dir`.
-fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    let mut dirs = vec![dir.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else {
-                files.push(path);
-            }
-        }
-    }
-    files
 }
 
 #[test]

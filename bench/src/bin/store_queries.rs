@@ -385,6 +385,7 @@ fn build(dir: &Path, synth: &Synthetic, from: u64, to: u64, threads: u64) -> Res
                 fetched: to - from,
                 interrupted: false,
                 config: serde_json::json!({"synthetic": true}),
+                proxies: Vec::new(),
             },
         )
         .map_err(|e| e.to_string())?;

@@ -61,10 +61,14 @@ pub fn run(args: CrawlArgs) -> Result<ExitCode, Failure> {
         start_over(&given.store, args.force)?;
     }
     let store = given.store.clone();
-    // Not a stored setting: the file is loaded by the run it is given to.
+    // Not stored settings: the cookies file is loaded by the run it is given to; the
+    // proxies may hold credentials. Both are taken from this run.
     let cookies_file = given.cookies_file.clone();
+    let (proxy, no_proxy) = (given.proxy.clone(), given.no_proxy.clone());
     let (mut config, overrides, resumed) = resume::settings(given, &args.given)?;
     config.cookies_file = cookies_file;
+    config.proxy = proxy;
+    config.no_proxy = no_proxy;
     // The stored settings with the flags' changes must make a crawl before any of it
     // is reported; a stored setting to blame is named as such.
     if let Err(error) = config.clone().validate() {

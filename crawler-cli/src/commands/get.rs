@@ -135,6 +135,7 @@ fn print_info(out: &mut impl Write, store: &Store, page: &PageRecord) -> Result<
         ),
         ("fetched at", Some(fetched_at(page))),
         ("fetch ms", Some(page.fetch_ms.to_string())),
+        ("proxy", page.proxy.clone()),
         ("outlinks", Some(page.outlinks.to_string())),
         ("inlinks", Some(inlinks.to_string())),
     ];

@@ -239,7 +239,8 @@ fn environment(roff: &mut Roff) {
     roff.control("TP", [])
         .text([bold("HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY")]);
     roff.text([roman(
-        "Proxies for crawl and robots --url, logged at info with their passwords masked; \
+        "Proxies for crawl and robots --url when no --proxy is given (--proxy none ignores \
+         them; --no-proxy replaces NO_PROXY), logged at info with their passwords masked; \
          --resolve names bypass them.",
     )]);
 }

@@ -38,6 +38,7 @@ pub fn run(args: StatsArgs) -> Result<ExitCode, Failure> {
                 // Figures of the whole crawl, not of a host: left out rather than 0.
                 object.remove("runs");
                 object.remove("queued");
+                object.remove("proxies");
             }
         }
         serde_json::to_writer(&mut out, &value)?;
@@ -131,6 +132,18 @@ fn print_text(
     }
     for (kind, n) in &stats.errors {
         writeln!(out, "error {}: {n}", escaped(kind))?;
+    }
+    for proxy in &stats.proxies {
+        let outages = match proxy.outages {
+            0 => String::new(),
+            n => format!(", out {}", plural(n, "time")),
+        };
+        writeln!(
+            out,
+            "proxy {}: {}{outages}",
+            escaped(&proxy.proxy),
+            plural(proxy.requests, "request")
+        )?;
     }
     let mut hosts: Vec<(&String, &u64)> = stats.pages_per_host.iter().collect();
     hosts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));

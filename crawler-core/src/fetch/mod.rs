@@ -31,10 +31,15 @@ pub use cookie_jar::{CookieJar, CookieRefused, MAX_COOKIES, MAX_PER_DOMAIN};
 pub use cookies_txt::{read_cookies_file, CookieFileError, FileCookie};
 pub use credentials::{Credential, Credentials, HostCredential};
 pub use headers::{header, HeaderError, HeaderRule, HostKeyError, PerHost};
+pub use proxy::{
+    NoProxyError, NoProxyList, ProxyReport, ProxySetting, ProxySettingError, ProxyUrl,
+    ProxyUrlError, MAX_PROXIES, PROXY_SCHEMES,
+};
 pub use resolver::{DnsFailure, OverrideResolver, ResolveRule, ResolveRuleError};
 
 use crate::error_kind::ErrorKind;
-use pools::Keep;
+use pools::{Keep, Pools};
+use proxy::{EnvProxies, ProxyPool};
 
 /// A failed fetch: its kind and a human-readable detail.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,6 +106,9 @@ pub struct FetchOutcome {
     /// When the response headers arrived (or the request failed). The server saw the
     /// request before this instant, which makes it the safe base for politeness spacing.
     pub answered: Instant,
+    /// The `--proxy` the request went through, its credentials masked; `None` when
+    /// it went direct (or through the environment's proxies).
+    pub proxy: Option<Arc<str>>,
 }
 
 /// The client could not be built (bad TLS setup, bad header value).
@@ -111,7 +119,7 @@ pub struct ClientBuildError(#[from] reqwest::Error);
 /// One blocking HTTP client shared by every worker (it pools connections per host).
 #[derive(Clone)]
 pub struct Fetcher {
-    clients: Arc<pools::Pools>,
+    routes: Arc<Routes>,
     timeout: Duration,
     max_body: u64,
     request_headers: exchange::RequestHeaders,
@@ -165,6 +173,26 @@ pub struct FetchSettings {
     /// The crawl's cookie jar: each request carries its matching cookies, and each
     /// response's `Set-Cookie` goes into it. `None`: no cookies (`--no-cookies`).
     pub cookies: Option<Arc<CookieJar>>,
+    /// The proxies requests go through.
+    pub proxy: ProxySetting,
+}
+
+/// How requests leave: the clients, and the proxy pool that picks among them.
+enum Routes {
+    /// Direct, or through the environment's proxies (which the client applies).
+    Direct(Pools),
+    /// Through a `--proxy` pool.
+    Proxied(Box<Proxied>),
+}
+
+/// A `--proxy` pool and its clients.
+struct Proxied {
+    pool: ProxyPool,
+    /// A client pair per proxy, in the pool's order.
+    via: Vec<Pools>,
+    /// For the hosts `no_proxy` matches.
+    direct: Pools,
+    no_proxy: NoProxyList,
 }
 
 impl Fetcher {
@@ -174,13 +202,8 @@ impl Fetcher {
             // Fails only if another provider is installed already, which is as good.
             let _ = rustls::crypto::ring::default_provider().install_default();
         });
-        let proxies = proxy::EnvProxies::from_env();
-        for (variable, proxy) in proxies.describe() {
-            tracing::info!(
-                proxy,
-                "requests go through the proxy {variable} names (--resolve names excepted)"
-            );
-        }
+        let environment = EnvProxies::from_env();
+        let (through_environment, pool) = proxies_to_use(&settings.proxy, environment);
         for origin in settings.credentials.origins() {
             tracing::info!(
                 origin,
@@ -195,15 +218,22 @@ impl Fetcher {
                 "a seed is on these guarded addresses: they may be connected to"
             );
         }
+        let mut proxy_hosts = through_environment
+            .as_ref()
+            .map(EnvProxies::hosts)
+            .unwrap_or_default();
+        if let Some((proxies, _)) = &pool {
+            proxy_hosts.extend(proxies.iter().map(ProxyUrl::host));
+        }
         let rules = OverrideResolver::new(settings.resolve.clone());
-        let exempt = proxies.hosts();
         if settings.insecure {
             tracing::warn!("--insecure: TLS certificates are not checked; anyone between us and a host can answer for it");
         }
-        let client = |idle_per_host: usize, rules: &OverrideResolver| {
+        let client = |idle_per_host: usize, rules: &OverrideResolver, proxy: Option<&ProxyUrl>| {
             let resolver =
-                GuardedResolver::new(rules.clone(), Arc::clone(&addresses), exempt.clone());
-            let mut builder = reqwest::blocking::Client::builder();
+                GuardedResolver::new(rules.clone(), Arc::clone(&addresses), proxy_hosts.clone());
+            // `no_proxy` first: the client reads no proxy of its own from the environment.
+            let mut builder = reqwest::blocking::Client::builder().no_proxy();
             if settings.http1_only {
                 builder = builder.http1_only();
             }
@@ -213,8 +243,13 @@ impl Fetcher {
             if !settings.root_certificates.is_empty() {
                 builder = builder.tls_certs_merge(settings.root_certificates.clone());
             }
-            proxies
-                .apply(builder, &settings.resolve)?
+            if let Some(environment) = &through_environment {
+                builder = environment.apply(builder, &settings.resolve)?;
+            }
+            if let Some(proxy) = proxy {
+                builder = builder.proxy(reqwest::Proxy::all(proxy.url().as_str())?);
+            }
+            builder
                 .user_agent(settings.user_agent.clone())
                 .redirect(reqwest::redirect::Policy::none())
                 .connect_timeout(settings.connect_timeout)
@@ -226,27 +261,43 @@ impl Fetcher {
                 .build()
         };
         let idle_per_host = settings.idle_per_host.max(1);
-        let budget = pools::pooled_hosts_budget(idle_per_host);
+        let routes = pool.as_ref().map_or(1, |(proxies, _)| proxies.len() + 1);
+        // The descriptors are shared among the routes.
+        let budget = (pools::pooled_hosts_budget(idle_per_host) / routes).max(1);
         tracing::debug!(hosts = budget, "hosts that may keep idle connections");
-        let route = |rules: &OverrideResolver| -> reqwest::Result<pools::Route> {
-            Ok(pools::Route {
-                pooled: client(idle_per_host, rules)?,
-                unpooled: client(0, rules)?,
+        let route = |rules: &OverrideResolver, proxy: Option<&ProxyUrl>| {
+            Ok::<_, reqwest::Error>(pools::Route {
+                pooled: client(idle_per_host, rules, proxy)?,
+                unpooled: client(0, rules, proxy)?,
             })
         };
-        let by_port = rules
-            .ports()
-            .into_iter()
-            .map(|port| Ok((port, route(&rules.for_port(port))?)))
-            .collect::<reqwest::Result<_>>()?;
-        let clients = pools::Pools::new(
-            by_port,
-            route(&OverrideResolver::default())?,
-            budget,
-            POOL_IDLE_TIMEOUT * 2,
-        );
+        let pools = |proxy: Option<&ProxyUrl>| -> reqwest::Result<Pools> {
+            let by_port = rules
+                .ports()
+                .into_iter()
+                .map(|port| Ok((port, route(&rules.for_port(port), proxy)?)))
+                .collect::<reqwest::Result<_>>()?;
+            Ok(Pools::new(
+                by_port,
+                route(&OverrideResolver::default(), proxy)?,
+                budget,
+                POOL_IDLE_TIMEOUT * 2,
+            ))
+        };
+        let routes = match pool {
+            None => Routes::Direct(pools(None)?),
+            Some((proxies, no_proxy)) => Routes::Proxied(Box::new(Proxied {
+                pool: ProxyPool::new(&proxies),
+                via: proxies
+                    .iter()
+                    .map(|proxy| pools(Some(proxy)))
+                    .collect::<reqwest::Result<_>>()?,
+                direct: pools(None)?,
+                no_proxy,
+            })),
+        };
         Ok(Fetcher {
-            clients: Arc::new(clients),
+            routes: Arc::new(routes),
             timeout: settings.timeout,
             max_body: settings.max_body,
             request_headers: exchange::RequestHeaders::new(
@@ -286,37 +337,106 @@ impl Fetcher {
     }
 
     fn fetch_keeping(&self, url: &Url, limit: BodyLimit, keep: Keep) -> FetchOutcome {
+        match &*self.routes {
+            Routes::Direct(clients) => self.fetch_through(url, limit, keep, clients, None).0,
+            Routes::Proxied(proxied) => self.fetch_proxied(proxied, url, limit, keep),
+        }
+    }
+
+    /// A fetch through the pool: through the host's proxy, and when a proxy fails
+    /// it, through the next live one, each proxy at most once.
+    fn fetch_proxied(
+        &self,
+        proxied: &Proxied,
+        url: &Url,
+        limit: BodyLimit,
+        keep: Keep,
+    ) -> FetchOutcome {
+        let host = url.host_str().unwrap_or_default();
+        if proxied.no_proxy.matches(host) {
+            return self
+                .fetch_through(url, limit, keep, &proxied.direct, None)
+                .0;
+        }
+        let pool = &proxied.pool;
+        let key = ProxyPool::host_key(host);
+        let started = Instant::now();
+        let mut tried = 0u64;
+        let mut failures: Vec<String> = Vec::new();
+        loop {
+            let index = match pool.pick(key, tried) {
+                Ok(index) => index,
+                Err(none) => {
+                    let mut outcome = FetchOutcome::failed(
+                        started,
+                        ErrorKind::Proxy,
+                        no_proxy_left(&failures, none.next_back, pool.len()),
+                    );
+                    outcome.proxy = None;
+                    return outcome;
+                }
+            };
+            tried |= 1 << index;
+            let through = Some((
+                pool.host(index),
+                url.scheme() == "http" && proxied_in_clear(pool.shown(index)),
+            ));
+            let (mut outcome, fault) =
+                self.fetch_through(url, limit, keep, &proxied.via[index], through);
+            outcome.proxy = Some(Arc::clone(pool.shown(index)));
+            let Some(fault) = fault else {
+                pool.succeeded(index);
+                return outcome;
+            };
+            let detail = match (&outcome.error, &outcome.response) {
+                (Some(error), _) => error.message.clone(),
+                (None, Some(response)) => format!("it answered {}", response.status),
+                (None, None) => String::new(),
+            };
+            pool.failed(index, fault, &detail);
+            failures.push(format!(
+                "{}: {}: {detail}",
+                pool.shown(index),
+                fault.describe()
+            ));
+        }
+    }
+
+    /// One fetch through `clients`; `through` is the proxy's host, and whether the
+    /// proxy forwards the request itself (plain http through an HTTP proxy), when
+    /// the request goes through a `--proxy`: then the proxy's fault, if it failed.
+    fn fetch_through(
+        &self,
+        url: &Url,
+        limit: BodyLimit,
+        keep: Keep,
+        clients: &Pools,
+        through: Option<(&str, bool)>,
+    ) -> (FetchOutcome, Option<proxy::Fault>) {
         let (max_body, truncate) = match limit {
             BodyLimit::Refuse(max) => (max, false),
             BodyLimit::Truncate(max) => (max, true),
         };
         let started = Instant::now();
-        let mut outcome = FetchOutcome {
-            response: None,
-            exchange: None,
-            body: Vec::new(),
-            error: None,
-            bytes: 0,
-            elapsed: Duration::ZERO,
-            answered: started,
-        };
+        let mut outcome = FetchOutcome::failed(started, ErrorKind::Other, String::new());
+        outcome.error = None;
         if let Some(refusal) = self.addresses.check_literal(url) {
             // No resolver sees an address: judged here, before any connection.
             outcome.error = Some(FetchError {
                 kind: ErrorKind::AddressRefused,
                 message: format!("not connected: {refusal}"),
             });
-            return outcome;
+            return (outcome, None);
         }
         // Looked up once: every try sends, and the record shows, the same cookies.
         let cookie = self.cookies.as_ref().and_then(|jar| jar.header_for(url));
         let cookie = cookie.as_ref();
-        let mut sent = self.send(url, keep, cookie);
+        let mut sent = self.send(clients, url, keep, cookie);
         if sent.as_ref().is_err_and(broke_before_the_head) {
             // Most likely a pooled keep-alive connection the server had closed just
             // as we reused it: a GET may be sent again (RFC 9110 §9.2.2), once, on a
             // new connection. A server that breaks every connection fails twice.
-            sent = self.send(url, keep, cookie);
+            sent = self.send(clients, url, keep, cookie);
         }
         let mut pause = Duration::from_millis(5);
         while sent.as_ref().is_err_and(out_of_descriptors)
@@ -325,11 +445,24 @@ impl Fetcher {
             // No socket could be opened: nothing was sent, so wait for one and send.
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(250));
-            sent = self.send(url, keep, cookie);
+            sent = self.send(clients, url, keep, cookie);
         }
         outcome.answered = Instant::now();
         match sent {
             Ok(response) => {
+                let fault = through.filter(|&(_, forwarded)| forwarded).and_then(|_| {
+                    proxy::fault_of_response(response.status().as_u16(), response.headers())
+                });
+                if fault.is_some() {
+                    // The proxy's own answer, not the origin's: dropped unread.
+                    outcome.response = Some(response_meta(
+                        response.status().as_u16(),
+                        response.headers(),
+                    ));
+                    outcome.elapsed = started.elapsed();
+                    clients.done(&origin(url), Keep::Nothing);
+                    return (outcome, fault);
+                }
                 if let Some(jar) = &self.cookies {
                     jar.store_from(url, response.headers());
                 }
@@ -348,8 +481,8 @@ impl Fetcher {
                     outcome.response = Some(meta);
                     outcome.error = Some(error);
                     outcome.elapsed = started.elapsed();
-                    self.clients.done(&origin(url), keep);
-                    return outcome;
+                    clients.done(&origin(url), keep);
+                    return (outcome, None);
                 }
                 let capacity = meta
                     .content_length
@@ -373,11 +506,107 @@ impl Fetcher {
                     outcome.bytes = outcome.body.len() as u64;
                 }
             }
-            Err(e) => outcome.error = Some(classify(&e)),
+            Err(e) => {
+                let error = classify(&e);
+                let fault = through.and_then(|(proxy_host, _)| {
+                    proxy::fault_of_error(&e, proxy_host, &error.message)
+                });
+                outcome.error = Some(error);
+                if fault.is_some() {
+                    outcome.elapsed = started.elapsed();
+                    clients.done(&origin(url), keep);
+                    return (outcome, fault);
+                }
+            }
         }
         outcome.elapsed = started.elapsed();
-        self.clients.done(&origin(url), keep);
-        outcome
+        clients.done(&origin(url), keep);
+        (outcome, None)
+    }
+
+    /// Each `--proxy`'s requests and outages, and the hosts moved off a proxy that
+    /// was out; `None` without a `--proxy` pool.
+    pub fn proxy_reports(&self) -> Option<(Vec<ProxyReport>, u64)> {
+        match &*self.routes {
+            Routes::Direct(_) => None,
+            Routes::Proxied(proxied) => Some((proxied.pool.reports(), proxied.pool.hosts_moved())),
+        }
+    }
+}
+
+impl FetchOutcome {
+    /// An outcome with no response and this error, started at `started`.
+    fn failed(started: Instant, kind: ErrorKind, message: String) -> FetchOutcome {
+        FetchOutcome {
+            response: None,
+            exchange: None,
+            body: Vec::new(),
+            error: Some(FetchError { kind, message }),
+            bytes: 0,
+            elapsed: started.elapsed(),
+            answered: Instant::now(),
+            proxy: None,
+        }
+    }
+}
+
+/// Whether requests to an http URL through `proxy` (masked) are forwarded by it
+/// (an HTTP proxy), not tunnelled (SOCKS).
+fn proxied_in_clear(proxy: &str) -> bool {
+    proxy.starts_with("http://") || proxy.starts_with("https://")
+}
+
+/// Why a request found no proxy to go through.
+fn no_proxy_left(failures: &[String], next_back: Option<Duration>, count: usize) -> String {
+    let back = next_back.map_or(String::new(), |wait| {
+        format!("; the first is back in {:.1} s", wait.as_secs_f64())
+    });
+    if failures.is_empty() {
+        format!("every proxy of the {count} is out{back}")
+    } else {
+        format!("no proxy could carry it ({}){back}", failures.join("; "))
+    }
+}
+
+/// The choice of `setting` given the environment's proxies: the environment's, to
+/// hand to the client, or a pool with the hosts that go direct. Logged here.
+fn proxies_to_use(
+    setting: &ProxySetting,
+    environment: EnvProxies,
+) -> (Option<EnvProxies>, Option<(Vec<ProxyUrl>, NoProxyList)>) {
+    match setting {
+        ProxySetting::Environment { no_proxy } => {
+            let environment = match no_proxy {
+                Some(list) => environment.with_no_proxy(list.as_str()),
+                None => environment,
+            };
+            for (variable, proxy) in environment.describe() {
+                tracing::info!(
+                    proxy,
+                    "requests go through the proxy {variable} names (--resolve names excepted)"
+                );
+            }
+            (Some(environment), None)
+        }
+        ProxySetting::Off => {
+            if !environment.describe().is_empty() {
+                tracing::info!("--proxy none: the environment's proxies are not used");
+            }
+            (None, None)
+        }
+        ProxySetting::Pool { proxies, no_proxy } => {
+            let no_proxy = no_proxy
+                .clone()
+                .or_else(|| environment.no_proxy_variable()?.parse().ok())
+                .unwrap_or_default();
+            for proxy in proxies {
+                tracing::info!(proxy = proxy.shown(), "requests go through this proxy pool");
+            }
+            if !no_proxy.is_empty() {
+                tracing::info!(no_proxy = no_proxy.as_str(), "these hosts go direct");
+            }
+            (None, Some((proxies.clone(), no_proxy)))
+        }
     }
 }
 
@@ -406,12 +635,12 @@ fn announced_too_large(meta: &ResponseMeta, max_body: u64, truncate: bool) -> Op
 impl Fetcher {
     fn send(
         &self,
+        clients: &Pools,
         url: &Url,
         keep: Keep,
         cookie: Option<&header::HeaderValue>,
     ) -> reqwest::Result<reqwest::blocking::Response> {
-        let mut request = self
-            .clients
+        let mut request = clients
             .client(&origin(url), url.port_or_known_default())
             .get(url.clone())
             .headers(self.request_headers.for_url(url).clone())

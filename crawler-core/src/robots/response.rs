@@ -144,6 +144,7 @@ mod tests {
             bytes: body.len() as u64,
             elapsed: Duration::ZERO,
             answered: Instant::now(),
+            proxy: None,
             exchange: None,
         }
     }

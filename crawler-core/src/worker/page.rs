@@ -150,6 +150,7 @@ impl WorkerContext {
         page.fetched_at_ms = fetched_at_ms;
         page.fetch_ms = u64::try_from(outcome.elapsed.as_millis()).unwrap_or(u64::MAX);
         page.bytes = outcome.bytes;
+        page.proxy = outcome.proxy.as_deref().map(str::to_owned);
         if let Some(error) = &outcome.error {
             page.error = Some(error.kind.as_str().to_owned());
             page.error_message = Some(error.message.clone());
@@ -603,6 +604,10 @@ fn follow_redirect(
 /// What the response says about the host's health.
 fn health(outcome: &FetchOutcome) -> Health {
     match (&outcome.response, &outcome.error) {
+        // No proxy could carry it: the host waits, and is not held to have failed.
+        (_, Some(error)) if error.kind == ErrorKind::Proxy => {
+            Health::Overloaded { retry_after: None }
+        }
         (Some(response), _) if matches!(response.status, 429 | 503) => Health::Overloaded {
             retry_after: response
                 .retry_after
@@ -619,7 +624,8 @@ fn health(outcome: &FetchOutcome) -> Health {
     }
 }
 
-/// Timeouts, connection errors, 5xx and 429 are worth another try.
+/// Timeouts, connection errors, 5xx, 429 and no proxy to go through are worth another
+/// try.
 fn is_retryable(outcome: &FetchOutcome) -> bool {
     let status_says = outcome
         .response
@@ -628,6 +634,6 @@ fn is_retryable(outcome: &FetchOutcome) -> bool {
     let error_says = outcome
         .error
         .as_ref()
-        .is_some_and(|e| e.kind.is_connection_failure());
+        .is_some_and(|e| e.kind.is_connection_failure() || e.kind == ErrorKind::Proxy);
     status_says || error_says
 }

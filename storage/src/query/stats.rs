@@ -3,7 +3,7 @@
 //! the query.
 
 use super::PageFilter;
-use crate::record::StoreStats;
+use crate::record::{ProxyUse, StoreStats};
 use crate::store::Store;
 use crate::writer::totals::{read_host_counts, Totals};
 use crate::StoreError;
@@ -17,6 +17,9 @@ impl Store {
         stats.queued = self.queued_count()?;
         let runs = self.runs()?;
         stats.runs = runs.len() as u64;
+        for run in &runs {
+            ProxyUse::add_all(&mut stats.proxies, &run.proxies);
+        }
         stats.elapsed_ms = runs
             .iter()
             .filter_map(|run| Some(run.finished_at_ms?.saturating_sub(run.started_at_ms)))

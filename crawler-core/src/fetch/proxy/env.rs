@@ -10,7 +10,7 @@
 
 use url::Url;
 
-use super::resolver::ResolveRule;
+use super::super::resolver::ResolveRule;
 
 /// The environment's proxy settings.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -40,6 +40,19 @@ impl EnvProxies {
             https: first(["HTTPS_PROXY", "https_proxy"]),
             no: first(["NO_PROXY", "no_proxy"]),
         }
+    }
+
+    /// These proxies with `list` (`--no-proxy`) instead of `NO_PROXY`.
+    pub(crate) fn with_no_proxy(self, list: &str) -> EnvProxies {
+        EnvProxies {
+            no: Some(list.to_owned()),
+            ..self
+        }
+    }
+
+    /// `NO_PROXY` (or `no_proxy`), as set.
+    pub(crate) fn no_proxy_variable(&self) -> Option<&str> {
+        self.no.as_deref()
     }
 
     /// `(variable, proxy with credentials masked)` for each proxy in use.
