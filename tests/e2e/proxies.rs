@@ -203,6 +203,13 @@ fn with_every_proxy_out_requests_fail_as_proxy_and_never_go_direct() {
     let seed = crawled.server().seeds()[0].clone();
     let record = crawled.record(&seed);
     assert_eq!(record["error"], "proxy", "{record}");
+    let run = crawled.run();
+    assert_eq!(run.code(), Some(4), "no server answered");
+    assert!(
+        run.stderr().contains("check the proxies"),
+        "{}",
+        run.stderr()
+    );
 }
 
 #[test]

@@ -280,9 +280,13 @@ fn crawl_into(config: CrawlConfig, seeds: Seeds, run: &Run) -> Result<ExitCode, 
             Ok(ExitCode::from(crate::exit::signalled(signal)))
         }
         None if nothing_answered(&summary) => {
+            let check = if summary.errors.contains_key(ErrorKind::Proxy.as_str()) {
+                "check the proxies (--proxy, or HTTP_PROXY and its kin), then the URLs"
+            } else {
+                "check the URLs, the network, --resolve and --timeout"
+            };
             notice(&format!(
-                "no server answered: every request failed before a response ({}); \
-                 check the URLs, the network, --resolve and --timeout",
+                "no server answered: every request failed before a response ({}); {check}",
                 report::counts(&summary.errors),
             ));
             Ok(ExitCode::from(crate::exit::NOTHING_REACHED))
