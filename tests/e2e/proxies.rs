@@ -421,3 +421,31 @@ fn without_a_proxy_flag_the_environment_is_honoured_and_none_ignores_it() {
     );
     assert!(!scenario.server().log().is_empty(), "direct");
 }
+
+#[test]
+fn sites_the_proxy_cannot_reach_are_the_sites_fault_not_the_proxys() {
+    let proxy = ForwardProxy::start().unwrap();
+    let scenario = web(2, 3);
+    let mut seeds = scenario.server().seeds();
+    // Down sites, as a broad crawl meets many: the proxy answers 502 with
+    // `Proxy-Status: ...; error=connection_refused`.
+    let down: Vec<String> = (0..6)
+        .map(|i| format!("http://down{i}.test:{}/", crawler_tests::closed_port()))
+        .collect();
+    seeds.extend(down.iter().cloned());
+    let crawled = scenario
+        .seeds(seeds)
+        .flags(&["--proxy", &proxy.url(), "--per-host-rate", "0"])
+        .crawl();
+    let summary = crawled.summary();
+    assert_eq!(summary["proxies"][0]["outages"], 0, "{summary}");
+    assert_eq!(crawled.stored_urls(), {
+        let mut expected = crawled.server().expected_urls();
+        expected.extend(down.iter().cloned());
+        expected
+    });
+    for url in &down {
+        let record = crawled.record(url);
+        assert_ne!(record["error"], "proxy", "{record}");
+    }
+}

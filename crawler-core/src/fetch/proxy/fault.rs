@@ -11,7 +11,12 @@
 //! A plain-http request is forwarded by the proxy, which relays the origin's
 //! answer: a 502, 503 or 504 is the proxy's own only when it says so, with an
 //! RFC 9209 `Proxy-Status` header naming an error, or Squid's `X-Squid-Error`;
-//! otherwise it is the origin's answer and recorded as such.
+//! otherwise it is the origin's answer and recorded as such. Even then, an error
+//! about the destination (RFC 9209's `dns_*`, `destination_*`, `connection_*`,
+//! `tls_*` and `http_response_*` types; Squid's `ERR_CONNECT_FAIL`, `ERR_DNS_FAIL`,
+//! ...) says the site is down, not the proxy: in a broad crawl many sites are, and
+//! counting them against the proxy would take a working proxy out. Such an answer is
+//! recorded as the site's.
 //!
 //! The client's tunnel and SOCKS errors are not public types, so they are told
 //! apart by their text; every other cause is found by type.
@@ -103,16 +108,52 @@ pub(crate) fn of_response(status: u16, headers: &HeaderMap) -> Option<Fault> {
     }
 }
 
-/// Whether a response says the proxy produced it (RFC 9209 `Proxy-Status` with an
-/// `error` parameter, or Squid's `X-Squid-Error`).
+/// Whether a response says the proxy produced it for a fault of its own (RFC 9209
+/// `Proxy-Status` with an `error` parameter, or Squid's `X-Squid-Error`, that is not
+/// about the destination).
 fn says_it_failed(headers: &HeaderMap) -> bool {
     let proxy_status = headers.get_all("proxy-status").iter().any(|value| {
         String::from_utf8_lossy(value.as_bytes())
             .split(';')
-            .any(|param| param.trim().to_ascii_lowercase().starts_with("error="))
+            .filter_map(|param| {
+                let param = param.trim().to_ascii_lowercase();
+                Some(param.strip_prefix("error=")?.trim_matches('"').to_owned())
+            })
+            .any(|error| !about_the_destination(&error))
     });
-    proxy_status || headers.contains_key("x-squid-error")
+    let squid = headers.get_all("x-squid-error").iter().any(|value| {
+        let text = String::from_utf8_lossy(value.as_bytes()).to_ascii_uppercase();
+        let code = text.split_whitespace().next().unwrap_or_default();
+        !SQUID_DESTINATION_ERRORS.contains(&code)
+    });
+    proxy_status || squid
 }
+
+/// RFC 9209 error types (§2.3) that say the destination failed.
+fn about_the_destination(error: &str) -> bool {
+    [
+        "dns_",
+        "destination_",
+        "connection_",
+        "tls_",
+        "http_response_",
+    ]
+    .iter()
+    .any(|prefix| error.starts_with(prefix))
+        || matches!(error, "http_upgrade_failed" | "http_protocol_error")
+}
+
+/// Squid's error pages for a site it could not reach or read.
+const SQUID_DESTINATION_ERRORS: [&str; 8] = [
+    "ERR_CONNECT_FAIL",
+    "ERR_DNS_FAIL",
+    "ERR_READ_TIMEOUT",
+    "ERR_READ_ERROR",
+    "ERR_WRITE_ERROR",
+    "ERR_ZERO_SIZE_OBJECT",
+    "ERR_SECURE_CONNECT_FAIL",
+    "ERR_LIFETIME_EXP",
+];
 
 #[cfg(test)]
 mod tests {
@@ -126,14 +167,14 @@ mod tests {
         assert_eq!(of_response(407, &headers), Some(Fault::Refused));
         headers.insert(
             "proxy-status",
-            HeaderValue::from_static("cache.example; error=connection_refused"),
+            HeaderValue::from_static("cache.example; error=proxy_internal_error"),
         );
         assert_eq!(of_response(502, &headers), Some(Fault::Failed));
         assert_eq!(of_response(200, &headers), None);
         let mut squid = HeaderMap::new();
         squid.insert(
             "x-squid-error",
-            HeaderValue::from_static("ERR_CONNECT_FAIL 111"),
+            HeaderValue::from_static("ERR_SHUTTING_DOWN 0"),
         );
         assert_eq!(of_response(503, &squid), Some(Fault::Failed));
         let mut forwarded = HeaderMap::new();
@@ -142,5 +183,26 @@ mod tests {
             HeaderValue::from_static("cache.example; received-status=502"),
         );
         assert_eq!(of_response(502, &forwarded), None);
+    }
+
+    #[test]
+    fn a_site_the_proxy_could_not_reach_is_not_held_against_the_proxy() {
+        for (name, value) in [
+            ("proxy-status", "cache.example; error=connection_refused"),
+            (
+                "proxy-status",
+                "cache.example; error=dns_error; rcode=NXDOMAIN",
+            ),
+            (
+                "proxy-status",
+                "cache.example; error=\"destination_unavailable\"",
+            ),
+            ("x-squid-error", "ERR_CONNECT_FAIL 111"),
+            ("x-squid-error", "ERR_DNS_FAIL 0"),
+        ] {
+            let mut headers = HeaderMap::new();
+            headers.insert(name, HeaderValue::from_static(value));
+            assert_eq!(of_response(502, &headers), None, "{value}");
+        }
     }
 }
