@@ -449,3 +449,41 @@ fn sites_the_proxy_cannot_reach_are_the_sites_fault_not_the_proxys() {
         assert_ne!(record["error"], "proxy", "{record}");
     }
 }
+
+#[test]
+fn a_site_no_proxy_of_the_pool_can_tunnel_to_is_held_against_no_proxy() {
+    let (first, second) = (
+        ForwardProxy::start().unwrap(),
+        ForwardProxy::start().unwrap(),
+    );
+    let scenario = web(3, 3);
+    let mut seeds = scenario.server().seeds();
+    // A refused CONNECT says nothing of why: a broken proxy or a down site. The
+    // other proxy of the pool, asked too, tells which.
+    let down: Vec<String> = (0..6)
+        .map(|i| format!("https://down{i}.test:{}/", crawler_tests::closed_port()))
+        .collect();
+    seeds.extend(down.iter().cloned());
+    let crawled = scenario
+        .seeds(seeds)
+        .flags(&[
+            "--proxy",
+            &first.url(),
+            "--proxy",
+            &second.url(),
+            "--per-host-rate",
+            "0",
+        ])
+        .crawl();
+    let summary = crawled.summary();
+    for proxy in 0..2 {
+        assert_eq!(summary["proxies"][proxy]["outages"], 0, "{summary}");
+    }
+    let mut expected = crawled.server().expected_urls();
+    expected.extend(down.iter().cloned());
+    assert_eq!(crawled.stored_urls(), expected);
+    for url in &down {
+        let record = crawled.record(url);
+        assert_ne!(record["error"], "proxy", "{record}");
+    }
+}

@@ -363,10 +363,19 @@ impl Fetcher {
         let started = Instant::now();
         let mut tried = 0u64;
         let mut failures: Vec<String> = Vec::new();
+        // A proxy that said it could not carry the request, held until another
+        // proxy is asked: if that one carries it, the first was at fault; if it
+        // cannot either, the site is (a down site in a broad crawl, a refused
+        // tunnel through every proxy), and neither proxy is held to it.
+        let mut suspect: Option<(usize, proxy::Fault, String)> = None;
         loop {
             let index = match pool.pick(key, tried) {
                 Ok(index) => index,
                 Err(none) => {
+                    if let Some((first, fault, detail)) = suspect.take() {
+                        // No other proxy to ask.
+                        pool.failed(first, fault, &detail);
+                    }
                     let mut outcome = FetchOutcome::failed(
                         started,
                         ErrorKind::Proxy,
@@ -385,6 +394,9 @@ impl Fetcher {
                 self.fetch_through(url, limit, keep, &proxied.via[index], through);
             outcome.proxy = Some(Arc::clone(pool.shown(index)));
             let Some(fault) = fault else {
+                if let Some((first, fault, detail)) = suspect.take() {
+                    pool.failed(first, fault, &detail);
+                }
                 pool.succeeded(index);
                 return outcome;
             };
@@ -393,12 +405,24 @@ impl Fetcher {
                 (None, Some(response)) => format!("it answered {}", response.status),
                 (None, None) => String::new(),
             };
-            pool.failed(index, fault, &detail);
             failures.push(format!(
                 "{}: {}: {detail}",
                 pool.shown(index),
                 fault.describe()
             ));
+            if !fault.is_certain() {
+                if suspect.is_some() {
+                    // Two proxies could not carry it: the site's failure.
+                    if let Some(error) = &mut outcome.error {
+                        error.message =
+                            format!("two proxies could not reach it: {}", failures.join("; "));
+                    }
+                    return outcome;
+                }
+                suspect = Some((index, fault, detail));
+                continue;
+            }
+            pool.failed(index, fault, &detail);
         }
     }
 
