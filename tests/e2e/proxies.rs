@@ -422,61 +422,24 @@ fn without_a_proxy_flag_the_environment_is_honoured_and_none_ignores_it() {
     assert!(!scenario.server().log().is_empty(), "direct");
 }
 
-#[test]
-fn sites_the_proxy_cannot_reach_are_the_sites_fault_not_the_proxys() {
-    let proxy = ForwardProxy::start().unwrap();
-    let scenario = web(2, 3);
-    let mut seeds = scenario.server().seeds();
-    // Down sites, as a broad crawl meets many: the proxy answers 502 with
-    // `Proxy-Status: ...; error=connection_refused`.
-    let down: Vec<String> = (0..6)
-        .map(|i| format!("http://down{i}.test:{}/", crawler_tests::closed_port()))
-        .collect();
-    seeds.extend(down.iter().cloned());
-    let crawled = scenario
-        .seeds(seeds)
-        .flags(&["--proxy", &proxy.url(), "--per-host-rate", "0"])
-        .crawl();
-    let summary = crawled.summary();
-    assert_eq!(summary["proxies"][0]["outages"], 0, "{summary}");
-    assert_eq!(crawled.stored_urls(), {
-        let mut expected = crawled.server().expected_urls();
-        expected.extend(down.iter().cloned());
-        expected
-    });
-    for url in &down {
-        let record = crawled.record(url);
-        assert_ne!(record["error"], "proxy", "{record}");
-    }
-}
-
-#[test]
-fn a_site_no_proxy_of_the_pool_can_tunnel_to_is_held_against_no_proxy() {
-    let (first, second) = (
-        ForwardProxy::start().unwrap(),
-        ForwardProxy::start().unwrap(),
-    );
+/// Crawls a small web and six down sites (`scheme` on closed ports) through
+/// `proxies`: no proxy may be taken out, every page is stored, and no down site is
+/// recorded as a proxy failure.
+fn down_sites_strike_no_proxy(scheme: &str, proxies: &[&ForwardProxy]) {
     let scenario = web(3, 3);
     let mut seeds = scenario.server().seeds();
-    // A refused CONNECT says nothing of why: a broken proxy or a down site. The
-    // other proxy of the pool, asked too, tells which.
     let down: Vec<String> = (0..6)
-        .map(|i| format!("https://down{i}.test:{}/", crawler_tests::closed_port()))
+        .map(|i| format!("{scheme}://down{i}.test:{}/", crawler_tests::closed_port()))
         .collect();
     seeds.extend(down.iter().cloned());
-    let crawled = scenario
-        .seeds(seeds)
-        .flags(&[
-            "--proxy",
-            &first.url(),
-            "--proxy",
-            &second.url(),
-            "--per-host-rate",
-            "0",
-        ])
-        .crawl();
+    let urls: Vec<String> = proxies.iter().map(|proxy| proxy.url()).collect();
+    let mut flags = vec!["--per-host-rate", "0"];
+    for url in &urls {
+        flags.extend(["--proxy", url.as_str()]);
+    }
+    let crawled = scenario.seeds(seeds).flags(&flags).crawl();
     let summary = crawled.summary();
-    for proxy in 0..2 {
+    for proxy in 0..proxies.len() {
         assert_eq!(summary["proxies"][proxy]["outages"], 0, "{summary}");
     }
     let mut expected = crawled.server().expected_urls();
@@ -486,4 +449,22 @@ fn a_site_no_proxy_of_the_pool_can_tunnel_to_is_held_against_no_proxy() {
         let record = crawled.record(url);
         assert_ne!(record["error"], "proxy", "{record}");
     }
+}
+
+#[test]
+fn sites_the_proxy_cannot_reach_are_the_sites_fault_not_the_proxys() {
+    // Down sites, as a broad crawl meets many: the proxy answers 502 with
+    // `Proxy-Status: ...; error=connection_refused`.
+    down_sites_strike_no_proxy("http", &[&ForwardProxy::start().unwrap()]);
+}
+
+#[test]
+fn a_site_no_proxy_of_the_pool_can_tunnel_to_is_held_against_no_proxy() {
+    // A refused CONNECT says nothing of why: a broken proxy or a down site. The
+    // other proxy of the pool, asked too, tells which.
+    let (first, second) = (
+        ForwardProxy::start().unwrap(),
+        ForwardProxy::start().unwrap(),
+    );
+    down_sites_strike_no_proxy("https", &[&first, &second]);
 }
