@@ -442,8 +442,7 @@ impl Fetcher {
             BodyLimit::Truncate(max) => (max, true),
         };
         let started = Instant::now();
-        let mut outcome = FetchOutcome::failed(started, ErrorKind::Other, String::new());
-        outcome.error = None;
+        let mut outcome = FetchOutcome::started(started);
         if let Some(refusal) = self.addresses.check_literal(url) {
             // No resolver sees an address: judged here, before any connection.
             outcome.error = Some(FetchError {
@@ -452,15 +451,20 @@ impl Fetcher {
             });
             return (outcome, None);
         }
-        // Looked up once: every try sends, and the record shows, the same cookies.
+        // Looked up once: every try sends, and the record shows, the same headers,
+        // credential and cookies.
         let cookie = self.cookies.as_ref().and_then(|jar| jar.header_for(url));
-        let cookie = cookie.as_ref();
-        let mut sent = self.send(clients, url, keep, cookie);
+        let asked = Asked {
+            headers: self.request_headers.for_url(url),
+            credential: self.credentials.for_url(url),
+            cookie: cookie.as_ref(),
+        };
+        let mut sent = self.send(clients, url, keep, &asked);
         if sent.as_ref().is_err_and(broke_before_the_head) {
             // Most likely a pooled keep-alive connection the server had closed just
             // as we reused it: a GET may be sent again (RFC 9110 §9.2.2), once, on a
             // new connection. A server that breaks every connection fails twice.
-            sent = self.send(clients, url, keep, cookie);
+            sent = self.send(clients, url, keep, &asked);
         }
         let mut pause = Duration::from_millis(5);
         while sent.as_ref().is_err_and(out_of_descriptors)
@@ -469,7 +473,7 @@ impl Fetcher {
             // No socket could be opened: nothing was sent, so wait for one and send.
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(250));
-            sent = self.send(clients, url, keep, cookie);
+            sent = self.send(clients, url, keep, &asked);
         }
         outcome.answered = Instant::now();
         match sent {
@@ -492,9 +496,9 @@ impl Fetcher {
                 }
                 outcome.exchange = Some(exchange::record(
                     url,
-                    self.request_headers.for_url(url),
-                    self.credentials.for_url(url).is_some(),
-                    cookie,
+                    asked.headers,
+                    asked.credential.is_some(),
+                    asked.cookie,
                     &response,
                 ));
                 let mut meta = response_meta(response.status().as_u16(), response.headers());
@@ -558,18 +562,34 @@ impl Fetcher {
     }
 }
 
+/// What a request carries besides its URL, looked up once for all its tries.
+struct Asked<'a> {
+    headers: &'a HeaderMap,
+    credential: Option<Credential<'a>>,
+    cookie: Option<&'a header::HeaderValue>,
+}
+
 impl FetchOutcome {
-    /// An outcome with no response and this error, started at `started`.
-    fn failed(started: Instant, kind: ErrorKind, message: String) -> FetchOutcome {
+    /// An outcome with nothing in it yet, of a fetch started at `started`.
+    fn started(started: Instant) -> FetchOutcome {
         FetchOutcome {
             response: None,
             exchange: None,
             body: Vec::new(),
-            error: Some(FetchError { kind, message }),
+            error: None,
             bytes: 0,
             elapsed: started.elapsed(),
-            answered: Instant::now(),
+            answered: started,
             proxy: None,
+        }
+    }
+
+    /// An outcome with no response and this error, started at `started`.
+    fn failed(started: Instant, kind: ErrorKind, message: String) -> FetchOutcome {
+        FetchOutcome {
+            error: Some(FetchError { kind, message }),
+            answered: Instant::now(),
+            ..FetchOutcome::started(started)
         }
     }
 }
@@ -662,20 +682,20 @@ impl Fetcher {
         clients: &Pools,
         url: &Url,
         keep: Keep,
-        cookie: Option<&header::HeaderValue>,
+        asked: &Asked<'_>,
     ) -> reqwest::Result<reqwest::blocking::Response> {
         let mut request = clients
             .client(&origin(url), url.port_or_known_default())
             .get(url.clone())
-            .headers(self.request_headers.for_url(url).clone())
+            .headers(asked.headers.clone())
             .timeout(self.timeout);
         if keep == Keep::Nothing {
             request = request.header(header::CONNECTION, "close");
         }
-        if let Some(cookie) = cookie {
+        if let Some(cookie) = asked.cookie {
             request = request.header(header::COOKIE, cookie.clone());
         }
-        match self.credentials.for_url(url) {
+        match asked.credential {
             Some(Credential::Basic(user, password)) => request.basic_auth(user, password),
             Some(Credential::Bearer(token)) => request.bearer_auth(token),
             None => request,

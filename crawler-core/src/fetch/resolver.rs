@@ -128,16 +128,18 @@ impl OverrideResolver {
 
     /// The address a rule for `port` gives `name`, if any matches (the first wins).
     pub fn lookup_override_at(&self, name: &str, port: u16) -> Option<IpAddr> {
-        if self.rules.iter().all(|rule| rule.port != port) {
-            return None;
-        }
-        self.for_port(port).lookup_override(name)
+        self.find(name, Some(port))
     }
 
     /// The address a rule gives `name`, if any rule matches (the first wins), whatever
     /// the rule's port: a resolver made by [`OverrideResolver::for_port`] holds one
     /// port's rules.
     pub fn lookup_override(&self, name: &str) -> Option<IpAddr> {
+        self.find(name, None)
+    }
+
+    /// The first rule matching `name` (and `port`, when given).
+    fn find(&self, name: &str, port: Option<u16>) -> Option<IpAddr> {
         if self.rules.is_empty() {
             return None;
         }
@@ -149,7 +151,7 @@ impl OverrideResolver {
         };
         self.rules
             .iter()
-            .find(|rule| rule.matches(&name))
+            .find(|rule| port.is_none_or(|port| rule.port == port) && rule.matches(&name))
             .map(|rule| rule.addr)
     }
 }
