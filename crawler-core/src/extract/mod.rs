@@ -32,6 +32,7 @@
 
 pub(crate) mod budget;
 mod charset;
+mod css;
 mod links;
 mod open_elements;
 mod tag_scan;
@@ -40,4 +41,7 @@ pub use budget::{
     parse_bounded, parse_budget, BIG_PAGE, BIG_PARSES, PARSE_WORK_BASE, PARSE_WORK_PER_BYTE,
 };
 pub use charset::decode_html;
-pub use links::{extract_links, ExtractedPage, Link, LinkKind, MAX_LINKS_PER_PAGE};
+pub use links::{
+    extract_css, extract_links, extract_page, ExtractedPage, Link, LinkKind, MAX_ANCHOR_TEXT,
+    MAX_LINKS_PER_PAGE,
+};
