@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crawler_storage::StoreError;
+pub use crawler_storage::Via;
 
 use crate::error_kind::ErrorKind;
 use crate::robots::RobotsRules;
@@ -66,6 +67,11 @@ pub struct Job {
     pub kind: JobKind,
     /// Fetch attempts already made (0 for a first try).
     pub attempts: u32,
+    /// How it was reached.
+    pub via: Via,
+    /// Embed hops in a row that led here (0 unless reached by an embed, or by a
+    /// redirect from one).
+    pub embeds: u8,
     /// The host's only request in flight, and its last for a while (its turn ends, or
     /// nothing else of it is queued and it is not the turn's first page): its
     /// connection need not be kept.
@@ -87,18 +93,24 @@ pub struct Queued {
     pub kind: JobKind,
     /// Fetch attempts already made.
     pub attempts: u32,
+    /// How it was reached.
+    pub via: Via,
+    /// Embed hops in a row that led here (see [`Job::embeds`]).
+    pub embeds: u8,
 }
 
 impl Queued {
-    /// A page URL on its first try.
+    /// A page URL on its first try, reached as a seed (no `from`) or a link.
     pub fn page(url: CanonicalUrl, depth: u32, from: Option<String>, hops: u8) -> Queued {
         Queued {
+            via: Via::presumed(from.as_deref()),
             url,
             depth,
             from,
             hops,
             kind: JobKind::Page,
             attempts: 0,
+            embeds: 0,
         }
     }
 }

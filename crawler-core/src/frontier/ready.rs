@@ -94,6 +94,8 @@ impl Frontier {
                 hops: queued.hops,
                 kind: queued.kind,
                 attempts: queued.attempts,
+                via: queued.via,
+                embeds: queued.embeds,
                 last_of_turn,
             });
         }

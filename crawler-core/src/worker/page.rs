@@ -1,4 +1,11 @@
 //! One page (or sitemap) fetch: fetch, decide on a retry, read the body, store.
+//!
+//! With `--requisites`, what a page embeds is queued besides its links, and the
+//! embed hop rules live here ([`WorkerContext::read_page`], `read_stylesheet`,
+//! `admit`): an embed is admitted on any host (only `--deny` refuses it), one level
+//! past `--max-depth`; what was reached outside the scope has none of its links
+//! followed, and only a stylesheet's embeds are (fonts, images, `@import`s), up to
+//! [`MAX_EMBED_HOPS`] embeds in a row.
 
 use std::time::SystemTime;
 
@@ -9,15 +16,20 @@ use crate::budgets::OverBudget;
 use crate::config::BodyPolicy;
 use crate::error_kind::ErrorKind;
 use crate::events::CrawlEvent;
-use crate::extract::{decode_html, extract_links};
+use crate::extract::{decode_html, extract_css, extract_page, Link};
 use crate::fetch::{retry_after, BodyLimit, FetchOutcome, ResponseMeta};
 use crate::hooks::{guarded, Page, PageActions, StoredPage};
-use crate::messages::{Health, Job, JobKind, Queued, Report};
+use crate::messages::{Health, Job, JobKind, Queued, Report, Via};
 use crate::robots::PageDirectives;
 use crate::seen::Claims;
 use crate::sitemap::{self, SitemapKind, MAX_SITEMAP_BYTES, MAX_SITEMAP_NESTING};
 use crate::traps::trap_record;
 use crate::url::{CanonicalUrl, HostKey};
+
+/// Embeds in a row the crawl follows: a page, its stylesheet, the stylesheet that one
+/// `@import`s, and that one's font. Bounds what a stylesheet outside the scope can
+/// lead to.
+pub const MAX_EMBED_HOPS: u8 = 3;
 
 /// A URL found on a page (or in a sitemap), before scope and dedup.
 struct Candidate {
@@ -25,6 +37,24 @@ struct Candidate {
     depth: u32,
     hops: u8,
     kind: JobKind,
+    via: Via,
+    /// Embed hops in a row (see [`Job::embeds`]); above 0, the URL is admitted on
+    /// any host.
+    embeds: u8,
+}
+
+impl Candidate {
+    /// A page reached by a link (or added by a page handler) at `depth`.
+    fn link(url: CanonicalUrl, depth: u32) -> Candidate {
+        Candidate {
+            url,
+            depth,
+            hops: 0,
+            kind: JobKind::Page,
+            via: Via::Link,
+            embeds: 0,
+        }
+    }
 }
 
 /// What admitting a page's candidates yields: its new frontier entries (for the store),
@@ -131,6 +161,8 @@ impl WorkerContext {
                 hops: job.hops,
                 kind: job.kind,
                 attempts: attempt,
+                via: job.via,
+                embeds: job.embeds,
             }),
         }
     }
@@ -146,6 +178,7 @@ impl WorkerContext {
     ) -> PageRecord {
         let mut page = PageRecord::new(job.url.as_str(), job.url.host(), job.depth);
         page.from = job.from.clone();
+        page.via = Some(job.via);
         page.attempts = attempt;
         page.fetched_at_ms = fetched_at_ms;
         page.fetch_ms = u64::try_from(outcome.elapsed.as_millis()).unwrap_or(u64::MAX);
@@ -191,6 +224,9 @@ impl WorkerContext {
                             self.flag(page, ErrorKind::RedirectInvalid, problem);
                         }
                     }
+                    (200..=299, JobKind::Page) if response.is_css() => {
+                        self.read_stylesheet(job, response, fetched, page, &mut reading)
+                    }
                     (200..=299, JobKind::Page) => {
                         let headers = (outcome.exchange.as_ref())
                             .map(|exchange| exchange.response.headers.as_slice())
@@ -202,7 +238,10 @@ impl WorkerContext {
                     }
                     _ => {}
                 }
-                let keep = response.is_html() || self.settings.bodies == BodyPolicy::All;
+                // A requisite is kept whatever its type: an archive needs it to show
+                // its page.
+                let keep =
+                    response.is_html() || self.settings.bodies == BodyPolicy::All || job.embeds > 0;
                 body = keep.then_some(outcome.body.as_slice());
             }
         }
@@ -341,7 +380,13 @@ impl WorkerContext {
             return;
         }
         let (html, _encoding) = decode_html(body, response.content_type.as_deref());
-        let extracted = extract_links(&html, job.url.as_url());
+        let in_scope = job.embeds == 0 || self.scope.admits(&job.url);
+        // A page's requisites: those of a page in scope that was within the depth
+        // limit (an HTML page reached as an embed past it has none followed).
+        let requisites = self.settings.requisites
+            && in_scope
+            && self.settings.max_depth.is_none_or(|max| job.depth <= max);
+        let extracted = extract_page(&html, job.url.as_url(), requisites);
         if let Some(limits) = extracted.limits() {
             self.flag(page, ErrorKind::ParseLimited, limits);
         }
@@ -358,7 +403,8 @@ impl WorkerContext {
         page.noindex = directives.noindex;
         let next_depth = job.depth.saturating_add(1);
         let deep_enough = self.settings.max_depth.is_none_or(|max| next_depth <= max);
-        let follow = !directives.nofollow && deep_enough;
+        // Nothing reached outside the scope (by an embed) has its links followed.
+        let follow = !directives.nofollow && deep_enough && in_scope;
         let mut actions = PageActions::default();
         if let Some(handler) = &self.hooks.handler {
             let view = Page {
@@ -382,24 +428,40 @@ impl WorkerContext {
                 && (self.settings.follow_nofollow || !link.nofollow)
                 && actions.follows(&link.url)
             {
-                reading.candidates.push(Candidate {
-                    url: link.url,
-                    depth: next_depth,
-                    hops: 0,
-                    kind: JobKind::Page,
-                });
+                reading
+                    .candidates
+                    .push(Candidate::link(link.url, next_depth));
             }
         }
-        if deep_enough {
+        if deep_enough && in_scope {
             for url in actions.added {
-                reading.candidates.push(Candidate {
-                    url,
-                    depth: next_depth,
-                    hops: 0,
-                    kind: JobKind::Page,
-                });
+                reading.candidates.push(Candidate::link(url, next_depth));
             }
         }
+        // `nofollow` is about links: a page that says it is still shown with its
+        // images.
+        embeds_of(job, extracted.embeds, reading);
+    }
+
+    /// Reads a 2xx stylesheet (`--requisites`): its `@import`s and `url()`s are queued
+    /// as embeds, whether it is in the scope or not, up to [`MAX_EMBED_HOPS`].
+    fn read_stylesheet(
+        &self,
+        job: &Job,
+        response: &ResponseMeta,
+        body: &[u8],
+        page: &mut PageRecord,
+        reading: &mut Reading,
+    ) {
+        if !self.settings.requisites {
+            return;
+        }
+        let (css, _encoding) = decode_html(body, response.content_type.as_deref());
+        let extracted = extract_css(&css, job.url.as_url());
+        if let Some(limits) = extracted.limits() {
+            self.flag(page, ErrorKind::ParseLimited, limits);
+        }
+        embeds_of(job, extracted.embeds, reading);
     }
 
     /// Reads a 2xx sitemap: its URLs become outlinks, pages one level deeper, nested
@@ -456,6 +518,8 @@ impl WorkerContext {
                     depth,
                     hops: 0,
                     kind,
+                    via: Via::Sitemap,
+                    embeds: 0,
                 });
             }
         }
@@ -477,7 +541,12 @@ impl WorkerContext {
         let mut over_budget = OverBudget::default();
         let from_sitemap = matches!(job.kind, JobKind::Sitemap { .. });
         for candidate in candidates {
-            if !self.scope.admits(&candidate.url) {
+            let admitted = if candidate.embeds > 0 {
+                self.scope.admits_embed(&candidate.url)
+            } else {
+                self.scope.admits(&candidate.url)
+            };
+            if !admitted {
                 continue;
             }
             match self.hooks.admits(&candidate.url) {
@@ -494,7 +563,9 @@ impl WorkerContext {
             }
             let from = Some(job.url.as_str().to_owned());
             if let Some(trap) = self.settings.traps.check(&candidate.url) {
-                let record = trap_record(&candidate.url, candidate.depth, from, &trap, unix_ms());
+                let mut record =
+                    trap_record(&candidate.url, candidate.depth, from, &trap, unix_ms());
+                record.via = Some(candidate.via);
                 self.progress.record_error(ErrorKind::TrapSuspected);
                 settled.push((fingerprint, record));
                 continue;
@@ -506,6 +577,7 @@ impl WorkerContext {
                     candidate.depth,
                 );
                 record.from = from;
+                record.via = Some(candidate.via);
                 record.attempts = 0;
                 record.fetched_at_ms = unix_ms();
                 record.error = Some(ErrorKind::TooManyRedirects.as_str().to_owned());
@@ -533,6 +605,8 @@ impl WorkerContext {
                     hops: candidate.hops,
                     kind: candidate.kind.store_name(),
                     retry_of: None,
+                    via: Some(candidate.via),
+                    embeds: candidate.embeds,
                 },
             ));
             queued.push(Queued {
@@ -542,6 +616,8 @@ impl WorkerContext {
                 hops: candidate.hops,
                 kind: candidate.kind,
                 attempts: 0,
+                via: candidate.via,
+                embeds: candidate.embeds,
             });
         }
         Ok(Admitted {
@@ -588,16 +664,39 @@ fn follow_redirect(
     match target {
         Ok(target) => {
             reading.outlinks.push(target.as_str().to_owned());
+            // A redirected embed is still one: it keeps its hops, and its host need
+            // not be in the scope.
             reading.candidates.push(Candidate {
                 url: target,
                 depth: job.depth,
                 hops: job.hops.saturating_add(1),
                 kind: job.kind,
+                via: Via::Redirect,
+                embeds: job.embeds,
             });
             Ok(())
         }
         Err(error) if is_redirect => Err(format!("{} to no usable URL: {error}", response.status)),
         Err(_) => Ok(()),
+    }
+}
+
+/// Queues what `job`'s response embeds, one level deeper than it and one embed hop
+/// further, unless that is past [`MAX_EMBED_HOPS`]. Embeds are outlinks too.
+fn embeds_of(job: &Job, embeds: Vec<Link>, reading: &mut Reading) {
+    let hops = job.embeds.saturating_add(1);
+    for embed in embeds {
+        reading.outlinks.push(embed.url.as_str().to_owned());
+        if hops <= MAX_EMBED_HOPS {
+            reading.candidates.push(Candidate {
+                url: embed.url,
+                depth: job.depth.saturating_add(1),
+                hops: 0,
+                kind: JobKind::Page,
+                via: Via::Embed,
+                embeds: hops,
+            });
+        }
     }
 }
 

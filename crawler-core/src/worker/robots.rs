@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crawler_storage::{QueueEntry, StoreError};
+use crawler_storage::{QueueEntry, StoreError, Via};
 
 use super::context::WorkerContext;
 use crate::fetch::BodyLimit;
@@ -102,6 +102,8 @@ impl WorkerContext {
                     hops: 0,
                     kind: kind.store_name(),
                     retry_of: None,
+                    via: Some(Via::Sitemap),
+                    embeds: 0,
                 },
             ));
             queued.push(Queued {
@@ -111,6 +113,8 @@ impl WorkerContext {
                 hops: 0,
                 kind,
                 attempts: 0,
+                via: Via::Sitemap,
+                embeds: 0,
             });
         }
         let written = if entries.is_empty() {

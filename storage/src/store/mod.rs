@@ -580,6 +580,8 @@ pub(crate) mod tests {
                 hops: 0,
                 kind: None,
                 retry_of: None,
+                via: None,
+                embeds: 0,
             },
         )];
         store
