@@ -2,10 +2,14 @@
 //! host but one embed hop outside the scope, politely, and each record says how it was
 //! reached (`via`). Judged by the fixture server's log and by `ls --via`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use crawler_fixtures::{CDN_HOST, REQUISITES, REQUISITES_NEVER, STYLED_HOST};
 use crawler_tests::{Crawled, RequestRecord, Scenario, WebConfig};
+
+use crate::exports::{fetch_raw, read_warc};
 
 fn styled() -> Scenario {
     Scenario::web(WebConfig {
@@ -130,4 +134,34 @@ fn a_resumed_crawl_keeps_the_flag_and_how_each_queued_url_was_reached() {
     // The widget is still known to be outside the scope, reached by an embed: its
     // links (one back into the scope) are not followed.
     assert_requisites_fetched(&crawled);
+}
+
+#[test]
+fn the_warc_export_holds_the_page_and_each_requisite_as_the_server_sent_it() {
+    let crawled = styled()
+        .flags(&["--requisites", "--per-host-rate", "0"])
+        .crawl();
+    let file = crawled.workspace().path("site.warc.gz");
+    let path = file.to_str().expect("a UTF-8 path");
+    crawled.query("export", &["-o", path]);
+    let Some(result) = read_warc(&file) else {
+        return;
+    };
+    let records = result["records"].as_array().expect("records");
+    let payloads: BTreeMap<&str, Vec<u8>> = records
+        .iter()
+        .filter(|record| record["WARC-Type"] == "response")
+        .map(|record| {
+            let payload = record["payload"].as_str().unwrap_or_default();
+            let url = record["WARC-Target-URI"].as_str().unwrap_or_default();
+            (url, STANDARD.decode(payload).expect("base64"))
+        })
+        .collect();
+    let server = crawled.server();
+    let mut urls = requisite_urls(&crawled);
+    urls.insert(server.url(STYLED_HOST, "/"));
+    for url in urls {
+        let (_, _, body) = fetch_raw(server, &url);
+        assert_eq!(payloads.get(url.as_str()), Some(&body), "{url}");
+    }
 }

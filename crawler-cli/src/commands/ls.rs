@@ -365,10 +365,11 @@ mod tests {
         let page = PageRecord {
             status: Some(200),
             title: Some("A, B".into()),
+            via: Some(crawler_storage::Via::Embed),
             ..PageRecord::new("http://a.test/", "a.test", 0)
         };
         let line = csv_line(&page);
-        assert_eq!(line, "http://a.test/,a.test,200,,0,,0,\"A, B\",,");
+        assert_eq!(line, "http://a.test/,a.test,200,,0,,0,\"A, B\",,,embed");
         let json = summary_json(&page);
         assert_eq!(json.as_object().map(|o| o.len()), Some(COLUMNS.len()));
     }

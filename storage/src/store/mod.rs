@@ -580,7 +580,7 @@ pub(crate) mod tests {
                 hops: 0,
                 kind: None,
                 retry_of: None,
-                via: None,
+                via: Some(crate::Via::Link),
                 embeds: 0,
             },
         )];
