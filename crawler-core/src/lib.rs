@@ -92,6 +92,7 @@ mod handle;
 pub mod hooks;
 mod messages;
 mod pass_through;
+pub mod priority;
 pub mod progress;
 mod retry;
 pub mod robots;
@@ -124,6 +125,7 @@ pub use error_kind::{ErrorKind, UnknownErrorKind};
 pub use events::{CrawlEvent, DEFAULT_EVENT_CAPACITY};
 pub use handle::CrawlHandle;
 pub use hooks::{HookError, Page, PageActions, PageHandler, PageSink, StoredPage, UrlFilter};
+pub use priority::{ScoredUrl, UrlScorer};
 pub use progress::{CrawlSummary, Progress, Snapshot};
 pub use scheduler::StopHandle;
 pub use seeds::{

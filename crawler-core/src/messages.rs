@@ -67,6 +67,10 @@ pub struct Job {
     pub kind: JobKind,
     /// Fetch attempts already made (0 for a first try).
     pub attempts: u32,
+    /// Its priority within its host (see [`crate::priority`]).
+    pub priority: i8,
+    /// Its place among the URLs of its host the page that found it queued.
+    pub turn: u32,
     /// How it was reached.
     pub via: Via,
     /// Embed hops in a row that led here (0 unless reached by an embed, or by a
@@ -93,6 +97,12 @@ pub struct Queued {
     pub kind: JobKind,
     /// Fetch attempts already made.
     pub attempts: u32,
+    /// Higher goes first within its host (see [`crate::priority`]).
+    pub priority: i8,
+    /// Its place among the URLs of its host that the page which found it queued (0
+    /// for the first): the fair order within a depth (see
+    /// [`crawler_storage::queue_order`]).
+    pub turn: u32,
     /// How it was reached.
     pub via: Via,
     /// Embed hops in a row that led here (see [`Job::embeds`]).
@@ -110,8 +120,15 @@ impl Queued {
             hops,
             kind: JobKind::Page,
             attempts: 0,
+            priority: 0,
+            turn: 0,
             embeds: 0,
         }
+    }
+
+    /// Where it goes in its host's queue, lowest first.
+    pub fn order(&self) -> u64 {
+        crawler_storage::queue_order(self.priority, self.depth, self.turn)
     }
 }
 

@@ -50,6 +50,8 @@ pub(crate) struct WorkerSettings {
     pub requisites: bool,
     /// URLs that look like crawler traps are recorded, not queued.
     pub traps: TrapRules,
+    /// Links kept of one page at most.
+    pub max_links_per_page: usize,
 }
 
 impl Settings {
@@ -79,6 +81,7 @@ impl Settings {
                 follow_nofollow: settings.follow_nofollow,
                 requisites: settings.requisites,
                 traps: settings.trap_rules(),
+                max_links_per_page: settings.max_links_per_page,
             },
             workers: settings.workers,
             max_pages: settings.max_pages,

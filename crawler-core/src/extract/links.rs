@@ -105,23 +105,28 @@ pub struct ExtractedPage {
     /// The `content` of `<meta name="robots">`, lowercased; several such
     /// tags are joined with `", "`, since crawlers apply all of them.
     pub meta_robots: Option<String>,
-    /// Link elements past the first [`MAX_LINKS_PER_PAGE`] links, not kept.
+    /// Link elements past the links kept (see [`DEFAULT_MAX_LINKS_PER_PAGE`]), not kept.
     pub links_dropped: usize,
     /// What the page embeds (images, stylesheets, scripts, media, CSS `url()`s), in
     /// source order, one per URL; only when asked for ([`extract_page`]), and at most
-    /// [`MAX_LINKS_PER_PAGE`].
+    /// as many as links are kept.
     pub embeds: Vec<Link>,
-    /// Embeds past the first [`MAX_LINKS_PER_PAGE`], not kept.
+    /// Embeds past those kept, not kept.
     pub embeds_dropped: usize,
 }
 
-/// The most links kept from one page. Every link kept is stored with its page (and
-/// indexed as an inlink of its target, in the page's one atomic write), which costs
-/// the store kilobytes of memory per link while the write is built: 150 pages of
-/// 100,000 links crawled by 16 workers peaked at 4.7 GB with 10,000 kept per page,
-/// 1.0 GB with 5,000 and 0.54 GB with 1,000 (release build). Large real pages (a
-/// long encyclopedia article, a hub) have a few thousand.
-pub const MAX_LINKS_PER_PAGE: usize = 5_000;
+/// The most links kept from one page unless `--max-links-per-page` says otherwise.
+/// Every link kept is stored with its page (and indexed as an inlink of its target,
+/// in the page's one atomic write), which costs the store kilobytes of memory per
+/// link while the write is built: 150 pages of 100,000 links crawled by 16 workers
+/// peaked at 4.7 GB with 10,000 kept per page, 1.0 GB with 5,000 and 0.54 GB with
+/// 1,000 (release build). Large real pages (a long encyclopedia article, a hub) have a
+/// few thousand.
+pub const DEFAULT_MAX_LINKS_PER_PAGE: usize = 5_000;
+
+/// The highest `--max-links-per-page` accepted: beyond it a few pages at once would
+/// take gigabytes to write.
+pub const MAX_LINKS_PER_PAGE_LIMIT: usize = 100_000;
 
 impl ExtractedPage {
     /// What limited the reading of a page, said for its record; `None` when
@@ -129,14 +134,16 @@ impl ExtractedPage {
     pub fn limits(&self) -> Option<String> {
         let links = (self.links_dropped > 0).then(|| {
             format!(
-                "{} more link elements past the first {MAX_LINKS_PER_PAGE} links were not kept",
-                self.links_dropped
+                "{} more link elements past the first {} links were not kept",
+                self.links_dropped,
+                self.links.len()
             )
         });
         let embeds = (self.embeds_dropped > 0).then(|| {
             format!(
-                "{} more embeds past the first {MAX_LINKS_PER_PAGE} were not kept",
-                self.embeds_dropped
+                "{} more embeds past the first {} were not kept",
+                self.embeds_dropped,
+                self.embeds.len()
             )
         });
         match (links, embeds) {
@@ -153,15 +160,21 @@ impl ExtractedPage {
 /// empty references) is skipped silently, because one bad link must not cost
 /// the page's other links.
 pub fn extract_links(html: &str, page_url: &Url) -> ExtractedPage {
-    extract_page(html, page_url, false)
+    extract_links_up_to(html, page_url, DEFAULT_MAX_LINKS_PER_PAGE)
 }
 
-/// [`extract_links`], and with `embeds` what the page embeds too
-/// ([`ExtractedPage::embeds`]): `img`/`source` `src` and every `srcset` candidate,
-/// `link rel=stylesheet|icon|apple-touch-icon|preload|modulepreload`, `script src`,
-/// `video`/`audio` `src` and `poster`, `track src`, `embed src`, `object data`, and
-/// the `url()`s and `@import`s of `<style>` elements and `style` attributes.
-pub fn extract_page(html: &str, page_url: &Url, embeds: bool) -> ExtractedPage {
+/// [`extract_links`], keeping at most `max_links` links.
+pub fn extract_links_up_to(html: &str, page_url: &Url, max_links: usize) -> ExtractedPage {
+    extract_page(html, page_url, max_links, false)
+}
+
+/// [`extract_links_up_to`], and with `embeds` what the page embeds too
+/// ([`ExtractedPage::embeds`], at most `max_links` of them): `img`/`source` `src` and
+/// every `srcset` candidate, `link rel=stylesheet|icon|apple-touch-icon|preload|
+/// modulepreload`, `script src`, `video`/`audio` `src` and `poster`, `track src`,
+/// `embed src`, `object data`, and the `url()`s and `@import`s of `<style>` elements
+/// and `style` attributes.
+pub fn extract_page(html: &str, page_url: &Url, max_links: usize, embeds: bool) -> ExtractedPage {
     // Held until the links are resolved: a big page's raw links are what costs
     // memory.
     let permit = super::budget::BigParse::for_text(html.len());
@@ -177,13 +190,13 @@ pub fn extract_page(html: &str, page_url: &Url, embeds: bool) -> ExtractedPage {
     });
     found.close_anchor();
     found.close_style();
-    let page = found.resolve(page_url);
+    let page = found.resolve(page_url, max_links);
     drop(permit);
     page
 }
 
 /// The embeds of a stylesheet (`@import`s and `url()`s), resolved against `sheet_url`,
-/// in source order, one per URL, at most [`MAX_LINKS_PER_PAGE`].
+/// in source order, one per URL, at most [`DEFAULT_MAX_LINKS_PER_PAGE`].
 pub fn extract_css(css: &str, sheet_url: &Url) -> ExtractedPage {
     let permit = super::budget::BigParse::for_text(css.len());
     let mut found = Found {
@@ -191,7 +204,7 @@ pub fn extract_css(css: &str, sheet_url: &Url) -> ExtractedPage {
         ..Found::default()
     };
     found.add_css(css);
-    let page = found.resolve(sheet_url);
+    let page = found.resolve(sheet_url, DEFAULT_MAX_LINKS_PER_PAGE);
     drop(permit);
     page
 }
@@ -438,17 +451,17 @@ impl Found {
 
     /// Resolves the collected links against the base URL, dropping invalid
     /// ones and merging duplicates.
-    fn resolve(self, page_url: &Url) -> ExtractedPage {
+    fn resolve(self, page_url: &Url, max_links: usize) -> ExtractedPage {
         let base = self.base.and_then(|href| resolve_base(page_url, &href));
         let base = base.as_ref().unwrap_or(page_url);
         let mut canonical = None;
-        let (links, links_dropped) = resolve_all(base, self.links, |raw, url| {
+        let (links, links_dropped) = resolve_all(base, self.links, max_links, |raw, url| {
             if raw.kind == LinkKind::Canonical && canonical.is_none() {
                 canonical = Some(url.clone());
             }
         });
-        let (embeds, embeds_dropped) =
-            resolve_all(base, self.embeds.unwrap_or_default(), |_, _| {});
+        let embeds = self.embeds.unwrap_or_default();
+        let (embeds, embeds_dropped) = resolve_all(base, embeds, max_links, |_, _| {});
         ExtractedPage {
             title: self.title,
             links,
@@ -462,17 +475,18 @@ impl Found {
 }
 
 /// Resolves raw links against `base`, dropping invalid ones and merging duplicates, up
-/// to [`MAX_LINKS_PER_PAGE`]; `seen` is shown each link kept. Returns the links and how
-/// many raw ones were past the cap.
+/// to `max_links`; `seen` is shown each link kept. Returns the links and how many raw
+/// ones were past the cap.
 fn resolve_all(
     base: &Url,
     raw_links: Vec<RawLink>,
+    max_links: usize,
     mut seen: impl FnMut(&RawLink, &CanonicalUrl),
 ) -> (Vec<Link>, usize) {
-    let mut links = Links::with_capacity(raw_links.len().min(MAX_LINKS_PER_PAGE));
+    let mut links = Links::with_capacity(raw_links.len().min(max_links));
     let total = raw_links.len();
     for (index, raw) in raw_links.into_iter().enumerate() {
-        if links.list.len() == MAX_LINKS_PER_PAGE {
+        if links.list.len() == max_links {
             return (links.list, total - index);
         }
         let Ok(url) = CanonicalUrl::join(base, &raw.href) else {
@@ -718,7 +732,7 @@ mod tests {
     }
 
     fn embeds(html: &str) -> Vec<(String, LinkKind)> {
-        extract_page(html, &page_url(), true)
+        extract_page(html, &page_url(), DEFAULT_MAX_LINKS_PER_PAGE, true)
             .embeds
             .into_iter()
             .map(|l| (l.url.as_str().to_owned(), l.kind))
@@ -764,9 +778,14 @@ mod tests {
         assert_eq!(got, want);
         assert!(want.iter().all(|(_, kind)| kind.is_embed()));
         // Embeds are not links, and are read only when asked for.
-        assert!(extract_page("<img src=/i.png>", &page_url(), true)
-            .links
-            .is_empty());
+        assert!(extract_page(
+            "<img src=/i.png>",
+            &page_url(),
+            DEFAULT_MAX_LINKS_PER_PAGE,
+            true
+        )
+        .links
+        .is_empty());
         assert!(extract("<img src=/i.png><style>a{b:url(x)}</style>")
             .embeds
             .is_empty());
@@ -1054,11 +1073,11 @@ mod tests {
 
     #[test]
     fn links_past_the_cap_are_counted_not_kept() {
-        let html: String = (0..MAX_LINKS_PER_PAGE + 25)
+        let html: String = (0..DEFAULT_MAX_LINKS_PER_PAGE + 25)
             .map(|i| format!("<a href=/l/{i}>{i}</a>"))
             .collect();
         let page = extract(&html);
-        assert_eq!(page.links.len(), MAX_LINKS_PER_PAGE);
+        assert_eq!(page.links.len(), DEFAULT_MAX_LINKS_PER_PAGE);
         assert_eq!(page.links_dropped, 25);
         assert_eq!(page.links[0].url.as_str(), "http://a.test/l/0");
         let said = page.limits().unwrap_or_default();
@@ -1184,7 +1203,7 @@ mod tests {
             });
         }
         found.title = found.title.filter(|title| !title.is_empty());
-        found.resolve(&page_url())
+        found.resolve(&page_url(), DEFAULT_MAX_LINKS_PER_PAGE)
     }
 
     /// The page's links as a set: which URLs, each nofollow or not.

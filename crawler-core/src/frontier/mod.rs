@@ -56,6 +56,7 @@ mod moment;
 mod queues;
 mod ready;
 mod reasons;
+mod rings;
 mod robots;
 mod spill;
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! followed, and only a stylesheet's embeds are (fonts, images, `@import`s), up to
 //! [`MAX_EMBED_HOPS`] embeds in a row.
 
+use std::collections::HashMap;
 use std::time::SystemTime;
 
 use crawler_storage::{PageRecord, PageWrite, QueueEntry, QueueSlot, StoreError};
@@ -20,6 +21,7 @@ use crate::extract::{decode_html, extract_css, extract_page, Link};
 use crate::fetch::{retry_after, BodyLimit, FetchOutcome, ResponseMeta};
 use crate::hooks::{guarded, Page, PageActions, StoredPage};
 use crate::messages::{Health, Job, JobKind, Queued, Report, Via};
+use crate::priority::ScoredUrl;
 use crate::robots::PageDirectives;
 use crate::seen::Claims;
 use crate::sitemap::{self, SitemapKind, MAX_SITEMAP_BYTES, MAX_SITEMAP_NESTING};
@@ -41,11 +43,13 @@ struct Candidate {
     /// Embed hops in a row (see [`Job::embeds`]); above 0, the URL is admitted on
     /// any host.
     embeds: u8,
+    /// The text of the `<a>` that linked to it, for the scorer.
+    anchor_text: Option<String>,
 }
 
 impl Candidate {
     /// A page reached by a link (or added by a page handler) at `depth`.
-    fn link(url: CanonicalUrl, depth: u32) -> Candidate {
+    fn link(url: CanonicalUrl, depth: u32, anchor_text: Option<String>) -> Candidate {
         Candidate {
             url,
             depth,
@@ -53,7 +57,25 @@ impl Candidate {
             kind: JobKind::Page,
             via: Via::Link,
             embeds: 0,
+            anchor_text,
         }
+    }
+}
+
+/// Each host's next turn among the URLs one page queues (see `Queued::turn`).
+#[derive(Default)]
+struct Turns {
+    by_host: HashMap<String, u32>,
+}
+
+impl Turns {
+    fn next(&mut self, host: &str) -> u32 {
+        if let Some(turn) = self.by_host.get_mut(host) {
+            *turn += 1;
+            return *turn;
+        }
+        self.by_host.insert(host.to_owned(), 0);
+        0
     }
 }
 
@@ -161,6 +183,8 @@ impl WorkerContext {
                 hops: job.hops,
                 kind: job.kind,
                 attempts: attempt,
+                priority: job.priority,
+                turn: job.turn,
                 via: job.via,
                 embeds: job.embeds,
             }),
@@ -386,7 +410,12 @@ impl WorkerContext {
         let requisites = self.settings.requisites
             && in_scope
             && self.settings.max_depth.is_none_or(|max| job.depth <= max);
-        let extracted = extract_page(&html, job.url.as_url(), requisites);
+        let extracted = extract_page(
+            &html,
+            job.url.as_url(),
+            self.settings.max_links_per_page,
+            requisites,
+        );
         if let Some(limits) = extracted.limits() {
             self.flag(page, ErrorKind::ParseLimited, limits);
         }
@@ -428,14 +457,15 @@ impl WorkerContext {
                 && (self.settings.follow_nofollow || !link.nofollow)
                 && actions.follows(&link.url)
             {
-                reading
-                    .candidates
-                    .push(Candidate::link(link.url, next_depth));
+                let candidate = Candidate::link(link.url, next_depth, link.anchor_text);
+                reading.candidates.push(candidate);
             }
         }
         if deep_enough && in_scope {
             for url in actions.added {
-                reading.candidates.push(Candidate::link(url, next_depth));
+                reading
+                    .candidates
+                    .push(Candidate::link(url, next_depth, None));
             }
         }
         // `nofollow` is about links: a page that says it is still shown with its
@@ -520,6 +550,7 @@ impl WorkerContext {
                     kind,
                     via: Via::Sitemap,
                     embeds: 0,
+                    anchor_text: None,
                 });
             }
         }
@@ -540,6 +571,7 @@ impl WorkerContext {
         let mut queued = Vec::new();
         let mut over_budget = OverBudget::default();
         let from_sitemap = matches!(job.kind, JobKind::Sitemap { .. });
+        let mut turns = Turns::default();
         for candidate in candidates {
             let admitted = if candidate.embeds > 0 {
                 self.scope.admits_embed(&candidate.url)
@@ -595,6 +627,13 @@ impl WorkerContext {
                 over_budget.count(budget);
                 continue;
             }
+            let priority = self.hooks.priority(&ScoredUrl {
+                url: &candidate.url,
+                depth: candidate.depth,
+                anchor_text: candidate.anchor_text.as_deref(),
+                source: Some(job.url.as_str()),
+            });
+            let turn = turns.next(host.as_str());
             discovered.push((
                 fingerprint,
                 QueueEntry {
@@ -605,6 +644,8 @@ impl WorkerContext {
                     hops: candidate.hops,
                     kind: candidate.kind.store_name(),
                     retry_of: None,
+                    priority,
+                    turn,
                     via: Some(candidate.via),
                     embeds: candidate.embeds,
                 },
@@ -616,6 +657,8 @@ impl WorkerContext {
                 hops: candidate.hops,
                 kind: candidate.kind,
                 attempts: 0,
+                priority,
+                turn,
                 via: candidate.via,
                 embeds: candidate.embeds,
             });
@@ -673,6 +716,7 @@ fn follow_redirect(
                 kind: job.kind,
                 via: Via::Redirect,
                 embeds: job.embeds,
+                anchor_text: None,
             });
             Ok(())
         }
@@ -695,6 +739,7 @@ fn embeds_of(job: &Job, embeds: Vec<Link>, reading: &mut Reading) {
                 kind: JobKind::Page,
                 via: Via::Embed,
                 embeds: hops,
+                anchor_text: None,
             });
         }
     }

@@ -577,11 +577,8 @@ pub(crate) mod tests {
                 host: "http://a.test:80".into(),
                 depth: 1,
                 from: Some("http://a.test/".into()),
-                hops: 0,
-                kind: None,
-                retry_of: None,
                 via: Some(crate::Via::Link),
-                embeds: 0,
+                ..QueueEntry::default()
             },
         )];
         store
