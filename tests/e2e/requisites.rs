@@ -165,3 +165,30 @@ fn the_warc_export_holds_the_page_and_each_requisite_as_the_server_sent_it() {
         assert_eq!(payloads.get(url.as_str()), Some(&body), "{url}");
     }
 }
+
+#[test]
+fn each_record_says_how_it_was_reached() {
+    let crawled = styled()
+        .seed_urls(&[
+            ("robots-sitemap.test", "/"),
+            (STYLED_HOST, "/_fixture/redirect/1"),
+        ])
+        .flags(&["--per-host-rate", "0"])
+        .crawl();
+    let server = crawled.server();
+    let via = |host: &str, path: &str| crawled.record(&server.url(host, path))["via"].clone();
+    assert_eq!(via("robots-sitemap.test", "/"), "seed");
+    assert_eq!(via("robots-sitemap.test", "/sitemaps/index.xml"), "sitemap");
+    assert_eq!(via("robots-sitemap.test", "/from-xml-1"), "sitemap");
+    assert_eq!(via(STYLED_HOST, "/_fixture/redirect/1"), "seed");
+    assert_eq!(via(STYLED_HOST, "/_fixture/redirect/0"), "redirect");
+    let sitemap_urls = crawled
+        .query("ls", &["--via", "sitemap", "--json"])
+        .json_lines();
+    assert!(
+        sitemap_urls
+            .iter()
+            .all(|page| page["via"] == "sitemap" && page["host"] == "robots-sitemap.test"),
+        "{sitemap_urls:?}"
+    );
+}
