@@ -295,6 +295,12 @@ impl QueueFiles {
         Ok(offset)
     }
 
+    /// What `host`'s read plan says is queued at most, if it has one (see
+    /// `super::queue_plan`): no pass over its file.
+    pub fn planned_count(&self, host: &str) -> Option<u64> {
+        self.plans.queued_at_most(host)
+    }
+
     /// The first `limit` entries of `host`'s own file from `cursor` by order, not
     /// `settled`, and where its cursor may move to (see `super::queue_plan`).
     pub fn take_in_order(

@@ -45,6 +45,8 @@ struct OrderScan {
 #[derive(Default)]
 struct Plan {
     orders: BTreeMap<u64, OrderScan>,
+    /// Entries the last [`Plans::take`] handed out (not settled yet, as far as it knows).
+    handed_out: u64,
 }
 
 /// The plans of the hosts read in order so far (hosts with files of their own: the
@@ -74,6 +76,15 @@ impl Plans {
             scan.next = scan.next.min(offset);
             scan.left += 1;
         }
+    }
+
+    /// What `host`'s plan says is queued at most: the entries not read yet and those
+    /// the last take handed out (`None` without a plan).
+    pub(crate) fn queued_at_most(&self, host: &str) -> Option<u64> {
+        let plans = self.lock();
+        let plan = plans.get(host)?;
+        let unread: u64 = plan.orders.values().map(|scan| scan.left).sum();
+        Some(unread + plan.handed_out)
     }
 
     /// Forgets every plan (the files were removed or rewritten).
@@ -142,6 +153,9 @@ impl Plans {
                 let spent = if at_end { planned.left } else { examined };
                 scan.left = scan.left.saturating_sub(spent);
             }
+        }
+        if let Some(plan) = self.lock().get_mut(host) {
+            plan.handed_out = taken.len() as u64;
         }
         Ok((taken, read_to.filter(|&to| to > cursor)))
     }

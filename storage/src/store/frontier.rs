@@ -220,8 +220,12 @@ impl Store {
 
     /// The frontier entries of `host` past its cursor, settled ones included: an upper
     /// bound of what the host has queued, read without a lookup per entry (a resumed
-    /// crawl shows it as queued until it has read the entries themselves).
+    /// crawl shows it as queued until it has read the entries themselves). A host read
+    /// in order already is answered from its read plan, without reading its file again.
     pub fn queued_upper_bound(&self, host: &str) -> Result<u64, StoreError> {
+        if let Some(count) = self.queues.planned_count(host) {
+            return Ok(count);
+        }
         self.count_past_cursor(host, |_| Ok(true))
     }
 
