@@ -125,12 +125,10 @@ impl PaceKeeper {
         }
     }
 
-    /// Saves what changed since the last save, now (the run ends).
+    /// Saves the state as the run ends, whatever changed: `crawler stats` shows it.
     pub(crate) fn finish(mut self, store: &Store, frontier: &mut Frontier) {
-        self.changed |= frontier.take_pace_changed();
-        if self.changed {
-            self.save(store, frontier, Instant::now());
-        }
+        frontier.take_pace_changed();
+        self.save(store, frontier, Instant::now());
     }
 
     fn save(&mut self, store: &Store, frontier: &Frontier, now: Instant) {

@@ -164,7 +164,9 @@ impl Frontier {
                 Some(_) => state.interval(),
                 None => Duration::ZERO,
             };
-            state.set_interval(delay.max(current));
+            let interval = delay.max(current);
+            self.pace_changed |= interval != state.interval();
+            state.set_interval(interval);
             state.one_at_a_time = true;
             state.hold_until(now + delay);
         }
