@@ -307,7 +307,11 @@ fn print_politeness(out: &mut impl Write, summary: &CrawlSummary) -> io::Result<
             summary.crawl_delay_capped_unnamed
         )?;
     }
-    print_slowest(out, &summary.slowest_hosts, summary.hosts_slowed)?;
+    print_slowest(
+        out,
+        &summary.slowed.slowest_hosts,
+        summary.slowed.hosts_slowed,
+    )?;
     for (host, why) in &summary.parked_hosts {
         writeln!(out, "  parked: {}: {}", escaped(host), escaped(why))?;
     }

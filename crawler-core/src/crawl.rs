@@ -20,7 +20,7 @@ use crate::fetch::{FetchSettings, Fetcher, SeedHosts};
 use crate::frontier::{Frontier, StoreSpill};
 use crate::hooks::Hooks;
 use crate::messages::Report;
-use crate::pace::{self, NAMED_SLOWEST};
+use crate::pace::{self, SlowedHosts, NAMED_SLOWEST};
 use crate::progress::{CrawlSummary, Progress};
 use crate::runs::{ListedHosts, RunRecord, SeedTally};
 use crate::scheduler::{Ended, RunBudgets, Scheduler, StopHandle};
@@ -469,7 +469,11 @@ impl Crawler {
         summary.parked_hosts_unnamed = parked.saturating_sub(summary.parked_hosts.len() as u64);
         summary.crawl_delay_capped_unnamed =
             capped.saturating_sub(summary.crawl_delay_capped.len() as u64);
-        (summary.slowest_hosts, summary.hosts_slowed) = frontier.slowest_hosts(NAMED_SLOWEST);
+        let (slowest_hosts, hosts_slowed) = frontier.slowest_hosts(NAMED_SLOWEST);
+        summary.slowed = Box::new(SlowedHosts {
+            slowest_hosts,
+            hosts_slowed,
+        });
         summary
     }
 

@@ -53,6 +53,17 @@ impl HostPace {
     }
 }
 
+/// The hosts spaced out the most, and how many are slowed in all.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SlowedHosts {
+    /// Slowest first, the first [`NAMED_SLOWEST`]: by their `Crawl-delay`, by backoff,
+    /// or with `--per-host-rate auto` by their current delay.
+    pub slowest_hosts: Vec<HostPace>,
+    /// Hosts whose delay is not a new host's (above the rate's spacing, or in auto
+    /// mode above `min_delay`) or that are backing off, named or not.
+    pub hosts_slowed: u64,
+}
+
 /// A saved politeness state, as `crawler stats` reads it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PaceSnapshot {

@@ -105,13 +105,10 @@ pub struct CrawlSummary {
     pub parked_hosts_unnamed: u64,
     /// Hosts whose `Crawl-delay` was capped beyond those named in `crawl_delay_capped`.
     pub crawl_delay_capped_unnamed: u64,
-    /// The hosts spaced out the most as the run ended, slowest first (the first 10):
-    /// by their `Crawl-delay`, by backoff, or with `--per-host-rate auto` by their
-    /// current delay.
-    pub slowest_hosts: Vec<crate::pace::HostPace>,
-    /// Hosts whose delay is not a new host's (above the rate's spacing, or in auto
-    /// mode above `min_delay`) or that are backing off, named or not.
-    pub hosts_slowed: u64,
+    /// The hosts spaced out the most as the run ended (boxed: an event carries the
+    /// summary).
+    #[serde(flatten)]
+    pub slowed: Box<crate::pace::SlowedHosts>,
     /// Responses by status class (`2xx`, `3xx`, ...).
     pub by_status_class: BTreeMap<String, u64>,
     /// Failed fetches and refused URLs by error kind.
@@ -300,8 +297,7 @@ impl Progress {
             parked_hosts: BTreeMap::new(),
             parked_hosts_unnamed: 0,
             crawl_delay_capped_unnamed: 0,
-            slowest_hosts: Vec::new(),
-            hosts_slowed: 0,
+            slowed: Box::default(),
             bytes: snapshot.bytes,
             elapsed_secs: snapshot.elapsed_secs,
             pages_per_sec: snapshot.pages_per_sec,
