@@ -2,15 +2,18 @@
 //! that a resumed crawl starts from how each host was treated, not from defaults.
 //!
 //! A broad crawl knows a million hosts, so the state is not a store key per host: it
-//! is a snapshot, written whole (temporary file, sync, rename) by the scheduler at
-//! most every [`SAVE_EVERY`] while it changes (less often the more hosts there are,
-//! like every walk over all hosts) and once more when the run ends, naming only the
-//! hosts whose state is not a new host's. A `kill -9` loses what changed since the
+//! is a snapshot naming only the hosts whose state is not a new host's, taken by the
+//! scheduler at most every [`SAVE_EVERY`] while it changes (less often the more hosts
+//! there are, like every walk over all hosts) and once more when the run ends, and
+//! written whole (temporary file, sync, rename) by a thread of its own. A `kill -9` loses what changed since the
 //! last snapshot: those hosts start again from the state it holds.
 //!
 //! The snapshot is text: a header line, the time it was saved, then one line per host,
 //! `KEY<TAB>DELAY-NANOS<TAB>BACKOFF-LEVEL`. A line that does not read is skipped.
 
+use std::io::Write;
+use std::sync::Arc;
+use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crawler_storage::{Store, StoreError};
@@ -110,10 +113,13 @@ pub(crate) fn restore(store: &Store, frontier: &mut Frontier) -> Result<(), Stor
 }
 
 /// Saves the frontier's state when it changed and its time has come (see the module's
-/// docs); `at_end` saves whatever changed, now.
+/// docs). The scheduler takes the snapshot (a walk over the hosts); a thread of its own
+/// writes and syncs it, so a broad crawl's megabytes never hold up dispatching.
 pub(crate) struct PaceKeeper {
     saved_at: Instant,
     changed: bool,
+    /// The write under way, if any: one at a time (they share a temporary file).
+    writing: Option<thread::JoinHandle<bool>>,
 }
 
 impl PaceKeeper {
@@ -121,34 +127,70 @@ impl PaceKeeper {
         PaceKeeper {
             saved_at: Instant::now(),
             changed: false,
+            writing: None,
         }
     }
 
-    /// Saves `frontier`'s state if it changed and the last save is long enough ago.
-    pub(crate) fn tick(&mut self, store: &Store, frontier: &mut Frontier, now: Instant) {
+    /// Saves `frontier`'s state if it changed, the last save is long enough ago and
+    /// no write is under way.
+    pub(crate) fn tick(&mut self, store: &Arc<Store>, frontier: &mut Frontier, now: Instant) {
         self.changed |= frontier.take_pace_changed();
         let walks = u32::try_from(frontier.hosts() / 10_000).unwrap_or(u32::MAX);
         let every = SAVE_PER_10K_HOSTS
             .saturating_mul(walks)
             .clamp(SAVE_EVERY, SAVE_AT_MOST_EVERY);
-        if self.changed && now.duration_since(self.saved_at) >= every {
-            self.save(store, frontier, now);
+        if !self.changed || now.duration_since(self.saved_at) < every {
+            return;
+        }
+        if self.writing.as_ref().is_some_and(|w| !w.is_finished()) {
+            return;
+        }
+        // A failed write needs no retry: this snapshot holds all it held.
+        self.join();
+        self.saved_at = now;
+        self.changed = false;
+        let snapshot = encode(frontier, SystemTime::now());
+        let store = Arc::clone(store);
+        let spawned = thread::Builder::new()
+            .name("pace-saver".into())
+            .spawn(move || save(&store, &snapshot));
+        match spawned {
+            Ok(handle) => self.writing = Some(handle),
+            Err(error) => {
+                tracing::warn!(%error, "no thread to save the hosts' politeness state: tried again later");
+                self.changed = true;
+            }
         }
     }
 
     /// Saves the state as the run ends, whatever changed: `crawler stats` shows it.
     pub(crate) fn finish(mut self, store: &Store, frontier: &mut Frontier) {
+        self.join();
         frontier.take_pace_changed();
-        self.save(store, frontier, Instant::now());
+        save(store, &encode(frontier, SystemTime::now()));
     }
 
-    fn save(&mut self, store: &Store, frontier: &Frontier, now: Instant) {
-        self.saved_at = now;
-        self.changed = false;
-        if let Err(error) = store.save_politeness(&encode(frontier, SystemTime::now())) {
-            // Not worth stopping a crawl for: a resume starts those hosts from defaults.
-            tracing::error!(%error, "the hosts' politeness state could not be saved: a resumed crawl may start some hosts from the defaults");
-            self.changed = true;
+    /// Waits for the write under way; false if it failed.
+    fn join(&mut self) -> bool {
+        match self.writing.take().map(thread::JoinHandle::join) {
+            Some(Ok(saved)) => saved,
+            Some(Err(_)) => {
+                tracing::error!("the politeness state saver panicked");
+                false
+            }
+            None => true,
+        }
+    }
+}
+
+/// Writes a snapshot; false (and an error logged) if the store refused it.
+fn save(store: &Store, snapshot: &[u8]) -> bool {
+    match store.save_politeness(snapshot) {
+        Ok(()) => true,
+        Err(error) => {
+            // Not worth stopping a crawl for: a resume starts those hosts from older state.
+            tracing::error!(%error, "the hosts' politeness state could not be saved: a resumed crawl may start some hosts from older state");
+            false
         }
     }
 }
@@ -160,7 +202,8 @@ fn encode(frontier: &Frontier, now: SystemTime) -> Vec<u8> {
     let mut out = format!("{HEADER}\n{millis}\n").into_bytes();
     frontier.for_each_pace(|key, delay, level| {
         let nanos = u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX);
-        out.extend_from_slice(format!("{key}\t{nanos}\t{level}\n").as_bytes());
+        // Writing to a Vec cannot fail.
+        let _ = writeln!(out, "{key}\t{nanos}\t{level}");
     });
     out
 }

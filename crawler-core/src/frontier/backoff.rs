@@ -146,6 +146,10 @@ impl Frontier {
     /// and in auto mode its delay (held to this run's bounds). Its `Crawl-delay` comes
     /// back with its robots.txt.
     pub fn restore_pace(&mut self, key: &str, delay: Duration, backoff_level: u8) {
+        let auto = self.politeness.adaptive;
+        if auto.is_none() && backoff_level == 0 {
+            return;
+        }
         let Ok(url) = CanonicalUrl::parse(&format!("{key}/")) else {
             return;
         };
@@ -153,7 +157,6 @@ impl Frontier {
             return;
         }
         let id = self.host_id(&url);
-        let auto = self.politeness.adaptive;
         let host = &mut self.hosts[id];
         host.backoff_level = backoff_level;
         if let Some(auto) = auto {
