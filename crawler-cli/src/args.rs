@@ -120,6 +120,15 @@ pub struct CrawlSettings {
     /// No URL matching any of these regexes (repeatable).
     #[arg(long, help_heading = SCOPE, value_name = "REGEX")]
     pub deny: Vec<String>,
+    /// Within each host, URLs matching this regex go first (repeatable: an earlier one is stronger); with a budget, they are what it buys.
+    #[arg(long, help_heading = ORDER, value_name = "REGEX")]
+    pub prefer: Vec<String>,
+    /// Within each host, URLs matching this regex go last (repeatable; wins over --prefer).
+    #[arg(long, help_heading = ORDER, value_name = "REGEX")]
+    pub avoid: Vec<String>,
+    /// Keep at most N links of one page, in source order (what is cut is recorded as parse-limited); each kept link costs memory while its page is written.
+    #[arg(long, help_heading = LIMITS, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>, default_value_t = defaults().max_links_per_page)]
+    pub max_links_per_page: usize,
     /// Follow links at most N hops from a seed (seeds are depth 0).
     #[arg(long, help_heading = LIMITS, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u32>)]
     pub max_depth: Option<u32>,
@@ -202,6 +211,7 @@ pub struct CrawlSettings {
 
 // The headings of `crawl --help`, in the order a crawl meets them.
 const SCOPE: &str = "Scope";
+const ORDER: &str = "Order";
 const POLITENESS: &str = "Politeness";
 const FETCHING: &str = "Fetching";
 const LIMITS: &str = "Limits";
@@ -228,6 +238,9 @@ impl CrawlSettings {
             scope: self.scope,
             allow: self.allow.clone(),
             deny: self.deny.clone(),
+            prefer: self.prefer.clone(),
+            avoid: self.avoid.clone(),
+            max_links_per_page: self.max_links_per_page,
             max_depth: self.max_depth,
             max_pages: self.max_pages,
             max_pages_per_run: self.max_pages_per_run,

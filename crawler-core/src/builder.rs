@@ -14,6 +14,7 @@ use crate::crawl::Crawler;
 use crate::crawl_error::CrawlError;
 use crate::events::DEFAULT_EVENT_CAPACITY;
 use crate::hooks::{Hooks, PageHandler, PageSink, UrlFilter};
+use crate::priority::UrlScorer;
 use crate::seeds::{parse_seed, SeedFile};
 use crate::url::ScopeMode;
 
@@ -283,6 +284,14 @@ impl CrawlerBuilder {
     /// Decides which URLs may enter the frontier (see [`crate::hooks::UrlFilter`]).
     pub fn url_filter(mut self, filter: impl UrlFilter + 'static) -> CrawlerBuilder {
         self.hooks.filter = Some(Arc::new(filter));
+        self
+    }
+
+    /// Scores every new URL: higher goes first within its host, and hosts with
+    /// higher-scored work go first when workers are scarce (see
+    /// [`crate::priority`]). Replaces `prefer`/`avoid`.
+    pub fn scorer(mut self, scorer: impl UrlScorer + 'static) -> CrawlerBuilder {
+        self.hooks.scorer = Some(Arc::new(scorer));
         self
     }
 

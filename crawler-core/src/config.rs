@@ -14,6 +14,7 @@ use crate::fetch::{
     FetchSettings, FileCookie, HeaderRule, HostCredential, OverrideResolver, PerHost, ProxySetting,
     ResolveRule, SeedHosts,
 };
+use crate::priority::PreferAvoid;
 use crate::robots::ProductToken;
 use crate::url::{CanonicalUrl, ScopeMode};
 
@@ -165,6 +166,14 @@ pub struct CrawlConfig {
     pub allow: Vec<String>,
     /// Regular expressions no URL may match.
     pub deny: Vec<String>,
+    /// Regular expressions of URLs that go first within their host, the first
+    /// strongest (see [`crate::priority::PreferAvoid`]).
+    pub prefer: Vec<String>,
+    /// Regular expressions of URLs that go last within their host.
+    pub avoid: Vec<String>,
+    /// Links kept of one page at most (in source order; the rest are recorded as
+    /// `parse-limited`).
+    pub max_links_per_page: usize,
     /// Links deeper than this are not followed (seeds are depth 0).
     pub max_depth: Option<u32>,
     /// Pages fetched in the whole crawl at most, its earlier runs' stored pages
@@ -331,6 +340,9 @@ impl Default for CrawlConfig {
             max_delay: Duration::from_secs(30),
             scope: ScopeMode::Host,
             allow: Vec::new(),
+            prefer: Vec::new(),
+            avoid: Vec::new(),
+            max_links_per_page: crate::extract::DEFAULT_MAX_LINKS_PER_PAGE,
             deny: Vec::new(),
             max_depth: None,
             max_pages: None,
@@ -402,6 +414,8 @@ pub struct ValidConfig {
     pub allow: Vec<regex::Regex>,
     /// The compiled `deny` patterns.
     pub deny: Vec<regex::Regex>,
+    /// The compiled `prefer` and `avoid` patterns.
+    pub prefer_avoid: PreferAvoid,
     /// The parsed `resolve` rules.
     pub resolve: Vec<ResolveRule>,
     /// The parsed `allow_address` and `deny_address` networks.
@@ -482,6 +496,16 @@ impl CrawlConfig {
             .map_err(|e| invalid(e.setting(), e.to_string()))?;
         let allow = compile_all("allow", &self.allow)?;
         let deny = compile_all("deny", &self.deny)?;
+        if self.prefer.len() > usize::from(i8::MAX.unsigned_abs()) {
+            return Err(invalid(
+                "prefer",
+                format!("{} patterns; at most 127 are ranked", self.prefer.len()),
+            ));
+        }
+        let prefer_avoid = PreferAvoid::new(
+            compile_all("prefer", &self.prefer)?,
+            compile_all("avoid", &self.avoid)?,
+        );
         let resolve = self
             .resolve
             .iter()
@@ -525,6 +549,7 @@ impl CrawlConfig {
             config: self,
             allow,
             deny,
+            prefer_avoid,
             resolve,
             address_rules,
             robots_agent,
@@ -731,7 +756,7 @@ impl CrawlConfig {
     }
 
     /// Every whole-number setting with the values it may take.
-    fn whole_number_bounds(&self) -> [Bound; 13] {
+    fn whole_number_bounds(&self) -> [Bound; 14] {
         let widen = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
         let unlimited = "; leave it out for no limit";
         [
@@ -763,6 +788,12 @@ impl CrawlConfig {
             Bound::new("max-body", self.max_body, 1, MAX_BODY_LIMIT)
                 .note(" bytes (bodies are held in memory)"),
             Bound::new("max-redirects", u64::from(self.max_redirects), 0, 100),
+            Bound::new(
+                "max-links-per-page",
+                widen(self.max_links_per_page),
+                1,
+                widen(crate::extract::MAX_LINKS_PER_PAGE_LIMIT),
+            ),
             Bound::new("cache-mb", self.cache_mb, 1, 1 << 20).note(" MiB"),
             Bound::new("retries", u64::from(self.retries), 0, 100),
             Bound::new("park-after", u64::from(self.park_after), 1, u64::MAX),

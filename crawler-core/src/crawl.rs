@@ -21,6 +21,7 @@ use crate::frontier::{Frontier, StoreSpill};
 use crate::hooks::Hooks;
 use crate::messages::Report;
 use crate::pace::{self, SlowedHosts, NAMED_SLOWEST};
+use crate::priority::scorer_of;
 use crate::progress::{CrawlSummary, Progress};
 use crate::runs::{ListedHosts, RunRecord, SeedTally};
 use crate::scheduler::{Ended, RunBudgets, Scheduler, StopHandle};
@@ -59,9 +60,10 @@ impl Crawler {
 
     pub(crate) fn assemble(
         config: ValidConfig,
-        hooks: Hooks,
+        mut hooks: Hooks,
         event_capacity: usize,
     ) -> Result<Crawler, CrawlError> {
+        hooks.scorer = scorer_of(hooks.scorer.take(), &config.prefer_avoid);
         let store = Store::open(
             &config.config.store,
             StoreOptions {

@@ -37,7 +37,7 @@ pub enum ErrorKind {
     /// cap, or a path segment repeated too often; see `crate::traps`).
     TrapSuspected,
     /// Fetched, but not every link of the page was kept: it had more than
-    /// [`crate::extract::MAX_LINKS_PER_PAGE`].
+    /// [`crate::CrawlConfig::max_links_per_page`].
     ParseLimited,
     /// A redirect (301, 302, 303, 307, 308) without a `Location` that resolves to
     /// an http(s) URL.
@@ -133,7 +133,7 @@ impl ErrorKind {
             ErrorKind::TrapSuspected => {
                 "not fetched: over --max-url-len, or a path segment repeated too often"
             }
-            ErrorKind::ParseLimited => "fetched, but only the page's first 5,000 links were kept",
+            ErrorKind::ParseLimited => "fetched, but only the page's first links were kept (--max-links-per-page)",
             ErrorKind::RedirectInvalid => "a redirect without a Location that is an http(s) URL",
             ErrorKind::HookFailed => "fetched, but an embedder's hook failed on the page",
             ErrorKind::RobotsDisallowed => "not fetched: a robots.txt rule disallows it",

@@ -39,6 +39,7 @@ use scraper::Html;
 
 use crate::extract::budget::BigParse;
 use crate::extract::{parse_bounded, Link};
+use crate::priority::{ScoredUrl, UrlScorer};
 use crate::url::{CanonicalUrl, UrlError};
 
 /// What a hook returns when it fails; any error type converts into it with `?`.
@@ -168,7 +169,7 @@ impl<'a> Page<'a> {
     }
 
     /// The links the crawler extracted, canonical, in source order (at most
-    /// [`crate::extract::MAX_LINKS_PER_PAGE`]); nofollow ones are marked.
+    /// [`crate::CrawlConfig::max_links_per_page`]); nofollow ones are marked.
     pub fn links(&self) -> &'a [Link] {
         self.links
     }
@@ -231,11 +232,22 @@ pub(crate) struct Hooks {
     pub handler: Option<Arc<dyn PageHandler>>,
     pub filter: Option<Arc<dyn UrlFilter>>,
     pub sink: Option<Arc<dyn PageSink>>,
+    /// The crawl's scorer: an embedder's, or `--prefer`/`--avoid` (see
+    /// [`crate::priority`]).
+    pub scorer: Option<Arc<dyn UrlScorer>>,
     /// Bodies go to the sink only, not to the store.
     pub sink_instead: bool,
 }
 
 impl Hooks {
+    /// A new URL's priority: 0 without a scorer, or when the scorer panics.
+    pub(crate) fn priority(&self, url: &ScoredUrl<'_>) -> i8 {
+        let Some(scorer) = &self.scorer else {
+            return 0;
+        };
+        catch_unwind(AssertUnwindSafe(|| scorer.score(url))).unwrap_or(0)
+    }
+
     /// Whether the URL filter admits `url` (yes without one); `Err` when it panicked.
     pub(crate) fn admits(&self, url: &CanonicalUrl) -> Result<bool, String> {
         match &self.filter {

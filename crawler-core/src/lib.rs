@@ -93,6 +93,7 @@ pub mod hooks;
 mod messages;
 pub mod pace;
 mod pass_through;
+pub mod priority;
 pub mod progress;
 mod retry;
 pub mod robots;
@@ -125,6 +126,7 @@ pub use error_kind::{ErrorKind, UnknownErrorKind};
 pub use events::{CrawlEvent, DEFAULT_EVENT_CAPACITY};
 pub use handle::CrawlHandle;
 pub use hooks::{HookError, Page, PageActions, PageHandler, PageSink, StoredPage, UrlFilter};
+pub use priority::{ScoredUrl, UrlScorer};
 pub use progress::{CrawlSummary, Progress, Snapshot};
 pub use scheduler::StopHandle;
 pub use seeds::{

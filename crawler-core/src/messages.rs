@@ -66,6 +66,10 @@ pub struct Job {
     pub kind: JobKind,
     /// Fetch attempts already made (0 for a first try).
     pub attempts: u32,
+    /// Its priority within its host (see [`crate::priority`]).
+    pub priority: i8,
+    /// Its place among the URLs of its host the page that found it queued.
+    pub turn: u32,
     /// The host's only request in flight, and its last for a while (its turn ends, or
     /// nothing else of it is queued and it is not the turn's first page): its
     /// connection need not be kept.
@@ -87,6 +91,12 @@ pub struct Queued {
     pub kind: JobKind,
     /// Fetch attempts already made.
     pub attempts: u32,
+    /// Higher goes first within its host (see [`crate::priority`]).
+    pub priority: i8,
+    /// Its place among the URLs of its host that the page which found it queued (0
+    /// for the first): the fair order within a depth (see
+    /// [`crawler_storage::queue_order`]).
+    pub turn: u32,
 }
 
 impl Queued {
@@ -99,7 +109,14 @@ impl Queued {
             hops,
             kind: JobKind::Page,
             attempts: 0,
+            priority: 0,
+            turn: 0,
         }
+    }
+
+    /// Where it goes in its host's queue, lowest first.
+    pub fn order(&self) -> u64 {
+        crawler_storage::queue_order(self.priority, self.depth, self.turn)
     }
 }
 

@@ -20,6 +20,7 @@ use crawler_storage::{QueueEntry, Store, StoreError};
 use crate::fetch::Credentials;
 use crate::hooks::Hooks;
 use crate::messages::{JobKind, Queued};
+use crate::priority::ScoredUrl;
 use crate::progress::Progress;
 use crate::runs::ListedHosts;
 use crate::seen::SeenSet;
@@ -488,13 +489,21 @@ pub(crate) fn enqueue_seeds(
                 }
             }
             if claims.claim(seed.fingerprint())? {
+                let priority = hooks.priority(&ScoredUrl {
+                    url: &seed,
+                    depth: 0,
+                    anchor_text: None,
+                    source: None,
+                });
                 let entry = QueueEntry {
                     kind: kind.store_name(),
+                    priority,
                     ..QueueEntry::seed(seed.as_str(), seed.host_key().as_str())
                 };
                 entries.push((seed.fingerprint(), entry));
                 batch.push(Queued {
                     kind,
+                    priority,
                     ..Queued::page(seed, 0, None, 0)
                 });
             }

@@ -48,6 +48,8 @@ pub(crate) struct WorkerSettings {
     pub follow_nofollow: bool,
     /// URLs that look like crawler traps are recorded, not queued.
     pub traps: TrapRules,
+    /// Links kept of one page at most.
+    pub max_links_per_page: usize,
 }
 
 impl Settings {
@@ -81,6 +83,7 @@ impl Settings {
                 sitemaps: settings.sitemaps,
                 follow_nofollow: settings.follow_nofollow,
                 traps: settings.trap_rules(),
+                max_links_per_page: settings.max_links_per_page,
             },
             workers: settings.workers,
             max_pages: settings.max_pages,

@@ -12,7 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crawler_core::hooks::{HookError, Page, PageActions, StoredPage};
-use crawler_core::{CanonicalUrl, CrawlEvent, Crawler, CrawlerBuilder, Snapshot};
+use crawler_core::{CanonicalUrl, CrawlEvent, Crawler, CrawlerBuilder, ScoredUrl, Snapshot};
 use crawler_fixtures::{FixtureServer, ForwardProxy, RequestRecord, WebConfig};
 
 fn web(hosts: usize, pages: usize) -> FixtureServer {
@@ -322,6 +322,58 @@ fn a_url_filter_keeps_vetoed_urls_away_from_the_server() {
         .filter(|url| !url.contains("/page/1"))
         .count();
     assert_eq!(requested.len(), allowed);
+}
+
+#[test]
+fn a_scorer_decides_what_goes_first_within_each_host() {
+    let server = web(1, 2);
+    let dir = tempfile::tempdir().unwrap();
+    let shop = crawler_fixtures::order::shop_host(0);
+    // Products before the blog, which the shop's index lists first; every URL it
+    // scores was found on the index, one hop from the seed.
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let scored = Arc::clone(&seen);
+    let scorer = move |url: &ScoredUrl<'_>| {
+        scored
+            .lock()
+            .unwrap()
+            .push((url.depth, url.source.map(str::to_owned)));
+        i8::from(url.url.as_str().contains("/product/"))
+    };
+    Crawler::builder()
+        .store(dir.path().join("store"))
+        .seed(server.url(&shop, "/"))
+        .resolve(server.resolve_arg())
+        .workers(1)
+        .per_host_rate(0.0)
+        .scorer(scorer)
+        .build()
+        .unwrap()
+        .run()
+        .unwrap();
+
+    let served: Vec<String> = server
+        .log()
+        .iter()
+        .filter(|r| r.host == shop && r.path != "/robots.txt" && r.path != "/")
+        .map(|r| r.path.clone())
+        .collect();
+    let products = served.iter().filter(|p| p.starts_with("/product/")).count();
+    assert!(products > 0 && products < served.len(), "{served:?}");
+    assert!(
+        served[..products]
+            .iter()
+            .all(|p| p.starts_with("/product/")),
+        "{served:?}"
+    );
+    let seen = seen.lock().unwrap();
+    let index = server.url(&shop, "/");
+    assert!(seen.contains(&(0, None)), "the seed is scored: {seen:?}");
+    assert!(
+        seen.iter()
+            .any(|(depth, source)| *depth == 1 && source.as_deref() == Some(index.as_str())),
+        "{seen:?}"
+    );
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use crawler_core::extract::{decode_html, extract_links, MAX_LINKS_PER_PAGE};
+use crawler_core::extract::{decode_html, extract_links, DEFAULT_MAX_LINKS_PER_PAGE as MAX_LINKS_PER_PAGE};
 use crawler_core::url::CanonicalUrl;
 use libfuzzer_sys::fuzz_target;
 

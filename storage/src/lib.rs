@@ -74,8 +74,8 @@ mod writer;
 pub use error::StoreError;
 pub use query::{PageContent, PageFilter, Pages, PagesWithContent, StatusFilter};
 pub use record::{
-    now_ms, CrawlRun, HttpExchange, Link, PageRecord, ProxyUse, QueueEntry, QueueSlot, RequestHead,
-    ResponseHead, StoreStats,
+    now_ms, queue_order, CrawlRun, HttpExchange, Link, PageRecord, ProxyUse, QueueEntry, QueueSlot,
+    RequestHead, ResponseHead, StoreStats,
 };
 pub use store::check::{CheckReport, Fingerprint, Problem};
 pub use store::footprint::{Footprint, PartBytes};

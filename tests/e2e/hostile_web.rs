@@ -5,7 +5,7 @@
 use crate::hostile_support::{
     assert_normal_hosts_unaffected, crawl_measured, error_of, requests_to, small_web,
 };
-use crawler_core::extract::MAX_LINKS_PER_PAGE;
+use crawler_core::extract::DEFAULT_MAX_LINKS_PER_PAGE as MAX_LINKS_PER_PAGE;
 use crawler_fixtures::hostile::{
     INVALID_UTF8_TITLE, MANY_LINKS, META_CONTRADICTS_TITLE, SHIFT_JIS_TITLE, SINK_HOST,
     WINDOWS_1252_TITLE,

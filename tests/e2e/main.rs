@@ -20,6 +20,7 @@ mod hostile_support;
 mod hostile_web;
 mod in_use;
 mod logging;
+mod order;
 mod politeness;
 mod progress_bar;
 mod proxies;

@@ -13,7 +13,7 @@ use crawler_tests::{
 
 use crate::CRAWLER;
 
-fn crawl_args(
+pub(crate) fn crawl_args(
     server: &FixtureServer,
     store: &Path,
     seeds: &[String],
@@ -29,7 +29,12 @@ fn crawl_args(
     args
 }
 
-fn spawn_crawl(server: &FixtureServer, store: &Path, seeds: &[String], extra: &[&str]) -> Child {
+pub(crate) fn spawn_crawl(
+    server: &FixtureServer,
+    store: &Path,
+    seeds: &[String],
+    extra: &[&str],
+) -> Child {
     Command::new(CRAWLER)
         .args(crawl_args(server, store, seeds, extra))
         .stdout(Stdio::piped())

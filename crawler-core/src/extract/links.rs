@@ -64,17 +64,22 @@ pub struct ExtractedPage {
     /// The `content` of `<meta name="robots">`, lowercased; several such
     /// tags are joined with `", "`, since crawlers apply all of them.
     pub meta_robots: Option<String>,
-    /// Link elements past the first [`MAX_LINKS_PER_PAGE`] links, not kept.
+    /// Link elements past the links kept (see [`DEFAULT_MAX_LINKS_PER_PAGE`]), not kept.
     pub links_dropped: usize,
 }
 
-/// The most links kept from one page. Every link kept is stored with its page (and
-/// indexed as an inlink of its target, in the page's one atomic write), which costs
-/// the store kilobytes of memory per link while the write is built: 150 pages of
-/// 100,000 links crawled by 16 workers peaked at 4.7 GB with 10,000 kept per page,
-/// 1.0 GB with 5,000 and 0.54 GB with 1,000 (release build). Large real pages (a
-/// long encyclopedia article, a hub) have a few thousand.
-pub const MAX_LINKS_PER_PAGE: usize = 5_000;
+/// The most links kept from one page unless `--max-links-per-page` says otherwise.
+/// Every link kept is stored with its page (and indexed as an inlink of its target,
+/// in the page's one atomic write), which costs the store kilobytes of memory per
+/// link while the write is built: 150 pages of 100,000 links crawled by 16 workers
+/// peaked at 4.7 GB with 10,000 kept per page, 1.0 GB with 5,000 and 0.54 GB with
+/// 1,000 (release build). Large real pages (a long encyclopedia article, a hub) have a
+/// few thousand.
+pub const DEFAULT_MAX_LINKS_PER_PAGE: usize = 5_000;
+
+/// The highest `--max-links-per-page` accepted: beyond it a few pages at once would
+/// take gigabytes to write.
+pub const MAX_LINKS_PER_PAGE_LIMIT: usize = 100_000;
 
 impl ExtractedPage {
     /// What limited the reading of a page, said for its record; `None` when
@@ -82,8 +87,9 @@ impl ExtractedPage {
     pub fn limits(&self) -> Option<String> {
         (self.links_dropped > 0).then(|| {
             format!(
-                "{} more link elements past the first {MAX_LINKS_PER_PAGE} links were not kept",
-                self.links_dropped
+                "{} more link elements past the first {} links were not kept",
+                self.links_dropped,
+                self.links.len()
             )
         })
     }
@@ -96,6 +102,11 @@ impl ExtractedPage {
 /// empty references) is skipped silently, because one bad link must not cost
 /// the page's other links.
 pub fn extract_links(html: &str, page_url: &Url) -> ExtractedPage {
+    extract_links_up_to(html, page_url, DEFAULT_MAX_LINKS_PER_PAGE)
+}
+
+/// [`extract_links`], keeping at most `max_links` links.
+pub fn extract_links_up_to(html: &str, page_url: &Url, max_links: usize) -> ExtractedPage {
     // Held until the links are resolved: a big page's raw links are what costs
     // memory.
     let permit = super::budget::BigParse::for_text(html.len());
@@ -104,7 +115,7 @@ pub fn extract_links(html: &str, page_url: &Url) -> ExtractedPage {
         Scanned::Start(tag) => found.visit(tag),
         Scanned::FirstTitle(text) => found.title = collapse_whitespace(text),
     });
-    let page = found.resolve(page_url);
+    let page = found.resolve(page_url, max_links);
     drop(permit);
     page
 }
@@ -189,15 +200,15 @@ impl Found {
 
     /// Resolves the collected links against the base URL, dropping invalid
     /// ones and merging duplicates.
-    fn resolve(self, page_url: &Url) -> ExtractedPage {
+    fn resolve(self, page_url: &Url, max_links: usize) -> ExtractedPage {
         let base = self.base.and_then(|href| resolve_base(page_url, &href));
         let base = base.as_ref().unwrap_or(page_url);
-        let mut links = Links::with_capacity(self.links.len().min(MAX_LINKS_PER_PAGE));
+        let mut links = Links::with_capacity(self.links.len().min(max_links));
         let mut canonical = None;
         let mut links_dropped = 0;
         let total = self.links.len();
         for (index, raw) in self.links.into_iter().enumerate() {
-            if links.list.len() == MAX_LINKS_PER_PAGE {
+            if links.list.len() == max_links {
                 links_dropped = total - index;
                 break;
             }
@@ -584,11 +595,11 @@ mod tests {
 
     #[test]
     fn links_past_the_cap_are_counted_not_kept() {
-        let html: String = (0..MAX_LINKS_PER_PAGE + 25)
+        let html: String = (0..DEFAULT_MAX_LINKS_PER_PAGE + 25)
             .map(|i| format!("<a href=/l/{i}>{i}</a>"))
             .collect();
         let page = extract(&html);
-        assert_eq!(page.links.len(), MAX_LINKS_PER_PAGE);
+        assert_eq!(page.links.len(), DEFAULT_MAX_LINKS_PER_PAGE);
         assert_eq!(page.links_dropped, 25);
         assert_eq!(page.links[0].url.as_str(), "http://a.test/l/0");
         let said = page.limits().unwrap_or_default();
@@ -704,7 +715,7 @@ mod tests {
             });
         }
         found.title = found.title.filter(|title| !title.is_empty());
-        found.resolve(&page_url())
+        found.resolve(&page_url(), DEFAULT_MAX_LINKS_PER_PAGE)
     }
 
     /// The page's links as a set: which URLs, each nofollow or not.

@@ -40,4 +40,7 @@ pub use budget::{
     parse_bounded, parse_budget, BIG_PAGE, BIG_PARSES, PARSE_WORK_BASE, PARSE_WORK_PER_BYTE,
 };
 pub use charset::decode_html;
-pub use links::{extract_links, ExtractedPage, Link, LinkKind, MAX_LINKS_PER_PAGE};
+pub use links::{
+    extract_links, extract_links_up_to, ExtractedPage, Link, LinkKind, DEFAULT_MAX_LINKS_PER_PAGE,
+    MAX_LINKS_PER_PAGE_LIMIT,
+};

@@ -1,7 +1,9 @@
 //! One host's queue and what the frontier knows about the host: its robots.txt state,
 //! its spacing, its backoff and whether it is closed.
 //!
-//! URLs are bucketed by depth, so lower depths go first (breadth-first).
+//! URLs are bucketed by their order (`Queued::order`: priority, then depth, then the
+//! fair turn class), so higher priorities go first, then lower depths (breadth-first),
+//! then each page's first URLs before any page's later ones.
 //!
 //! A broad crawl knows a million hosts, most of them idle at any moment, so a host
 //! is kept small: its URL buffer is allocated only while it holds URLs, its robots.txt
@@ -53,12 +55,10 @@ pub enum Closed {
     Unreachable(Arc<str>),
 }
 
-/// The URLs a host holds in memory, by depth.
+/// The URLs a host holds in memory, by order (ascending; few orders per host).
 #[derive(Default)]
 struct Buffer {
-    by_depth: Vec<VecDeque<Queued>>,
-    /// Lowest depth that may hold URLs.
-    lowest: usize,
+    by_order: Vec<(u64, VecDeque<Queued>)>,
     len: usize,
 }
 
@@ -133,45 +133,56 @@ impl HostQueue {
     }
 
     fn bucket(&mut self, queued: &Queued) -> &mut VecDeque<Queued> {
-        let depth = usize::try_from(queued.depth)
-            .unwrap_or(usize::MAX)
-            .min(1 << 16);
-        let buffer = self.buffer.get_or_insert_with(|| {
-            Box::new(Buffer {
-                lowest: depth,
-                ..Buffer::default()
-            })
-        });
-        if buffer.by_depth.len() <= depth {
-            // Exact sizes: most hosts of a broad crawl hold one URL at one depth.
-            buffer
-                .by_depth
-                .reserve_exact(depth + 1 - buffer.by_depth.len());
-            buffer
-                .by_depth
-                .resize_with(depth + 1, || VecDeque::with_capacity(1));
-        }
-        buffer.lowest = buffer.lowest.min(depth);
+        let order = queued.order();
+        let buffer = self.buffer.get_or_insert_with(Box::default);
         buffer.len += 1;
-        &mut buffer.by_depth[depth]
+        let at = match buffer
+            .by_order
+            .binary_search_by_key(&order, |(order, _)| *order)
+        {
+            Ok(at) => at,
+            Err(at) => {
+                // Exact sizes: most hosts of a broad crawl hold one URL of one order.
+                buffer.by_order.reserve_exact(1);
+                buffer
+                    .by_order
+                    .insert(at, (order, VecDeque::with_capacity(1)));
+                at
+            }
+        };
+        &mut buffer.by_order[at].1
     }
 
     pub fn pop(&mut self) -> Option<Queued> {
         let buffer = self.buffer.as_mut()?;
-        let mut popped = None;
-        while buffer.lowest < buffer.by_depth.len() {
-            if let Some(queued) = buffer.by_depth[buffer.lowest].pop_front() {
-                buffer.len -= 1;
-                popped = Some(queued);
-                break;
-            }
-            buffer.lowest += 1;
+        let (_, first) = buffer.by_order.first_mut()?;
+        let popped = first.pop_front();
+        if first.is_empty() {
+            buffer.by_order.remove(0);
         }
+        buffer.len -= usize::from(popped.is_some());
         if buffer.len == 0 {
             // An idle host of a broad crawl keeps no buffer.
             self.buffer = None;
         }
         popped
+    }
+
+    /// The order of the URL that memory holds to go last.
+    pub fn worst_order(&self) -> Option<u64> {
+        let buffer = self.buffer.as_ref()?;
+        buffer.by_order.last().map(|(order, _)| *order)
+    }
+
+    /// The priority of the URL that goes next, if memory holds one.
+    pub fn best_priority(&self) -> Option<i8> {
+        let buffer = self.buffer.as_ref()?;
+        buffer
+            .by_order
+            .first()?
+            .1
+            .front()
+            .map(|queued| queued.priority)
     }
 
     /// URLs in memory.

@@ -59,6 +59,7 @@ mod moment;
 mod queues;
 mod ready;
 mod reasons;
+mod rings;
 mod robots;
 mod spill;
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use std::cmp::Reverse;
 use std::collections::hash_map::RandomState;
-use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap};
 use std::hash::BuildHasher;
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
@@ -19,6 +19,7 @@ use super::chunked::Chunked;
 use super::host::{far_future, HostQueue, RobotsState};
 use super::host_keys::HostKeys;
 use super::reasons::Reasons;
+use super::rings::ReadyRings;
 use crate::messages::{Answered, Closure, Health, HostId, Queued, Refused};
 use crate::robots::RobotsRules;
 use crate::url::CanonicalUrl;
@@ -106,10 +107,8 @@ pub struct Frontier {
     pub(super) ids: HashTable<u32>,
     pub(super) hasher: RandomState,
     pub(super) keys: HostKeys,
-    /// Hosts that may go now with their turn under way (see [`Frontier::next`]).
-    pub(super) ready: VecDeque<HostId>,
-    /// Hosts that may go now and wait for a turn.
-    pub(super) fresh: VecDeque<HostId>,
+    /// Hosts that may go now, by priority and turn (see [`Frontier::next`]).
+    pub(super) ready: ReadyRings,
     pub(super) waiting: BinaryHeap<Reverse<(Instant, HostId)>>,
     pub(super) limiter: Option<DefaultKeyedRateLimiter<HostId>>,
     pub(super) clock: DefaultClock,
@@ -159,8 +158,7 @@ impl Frontier {
             ids: HashTable::new(),
             hasher: RandomState::new(),
             keys: HostKeys::default(),
-            ready: VecDeque::new(),
-            fresh: VecDeque::new(),
+            ready: ReadyRings::default(),
             waiting: BinaryHeap::new(),
             limiter,
             clock: DefaultClock::default(),
@@ -204,7 +202,17 @@ impl Frontier {
         if queued.depth == 0 && queued.from.is_none() {
             host.seed = true;
         }
-        if host.spilled || (can_spill && (host.len() >= cap || memory_full)) {
+        // A spilled host's memory holds the best of its queue as it was; a URL that
+        // goes before some of it is held too (up to twice the buffer), or a page
+        // found after the host spilled would wait behind all the buffer holds. It is
+        // in the store as well: read again only once memory ran dry, and settled by then.
+        let goes_first = host.spilled
+            && !memory_full
+            && host.len() < 2 * cap
+            && host
+                .worst_order()
+                .is_some_and(|worst| queued.order() < worst);
+        if !goes_first && (host.spilled || (can_spill && (host.len() >= cap || memory_full))) {
             host.spilled = true;
             host.stored += 1;
         } else {
@@ -378,7 +386,6 @@ impl Frontier {
     pub fn is_exhausted(&self) -> bool {
         self.in_flight == 0
             && self.ready.is_empty()
-            && self.fresh.is_empty()
             && self.waiting.is_empty()
             && self.refused.is_empty()
     }

@@ -13,6 +13,12 @@
 //! taking every host in turn with a new connection for each request (20,000 hosts of 6
 //! requests: 119,465 connections, and twice the CPU of 200 hosts of 500 pages). A
 //! spent turn sends the host behind the waiting ones, so no host keeps the others out.
+//!
+//! **Priorities.** The rings are kept per priority of the host's next URL (see
+//! `crate::priority`), highest first: when workers are scarce, hosts with better work
+//! go first, and turns decide among hosts of one priority. A host's level is read when
+//! it is woken into a ring (from what memory holds of it: a host whose queue waits in
+//! the store counts as 0 until it is refilled).
 
 use std::cmp::Reverse;
 use std::time::{Duration, Instant};
@@ -94,6 +100,8 @@ impl Frontier {
                 hops: queued.hops,
                 kind: queued.kind,
                 attempts: queued.attempts,
+                priority: queued.priority,
+                turn: queued.turn,
                 last_of_turn,
             });
         }
@@ -103,13 +111,13 @@ impl Frontier {
         }
     }
 
-    /// The next host of the ready rings: a started one, else one whose turn starts.
+    /// The next host of the ready rings: of the highest priority, a started one, else
+    /// one whose turn starts.
     fn pop_ready(&mut self) -> Option<HostId> {
-        if let Some(id) = self.ready.pop_front() {
-            return Some(id);
+        let (id, starts) = self.ready.pop()?;
+        if starts {
+            self.hosts[id].turn = TURN;
         }
-        let id = self.fresh.pop_front()?;
-        self.hosts[id].turn = TURN;
         Some(id)
     }
 
@@ -151,12 +159,10 @@ impl Frontier {
     /// is under way.
     pub(super) fn wake(&mut self, id: HostId) {
         if self.hosts[id].slot == Slot::Idle && self.dispatchable(id) {
-            self.hosts[id].slot = Slot::Ready;
-            if self.hosts[id].turn > 0 {
-                self.ready.push_back(id);
-            } else {
-                self.fresh.push_back(id);
-            }
+            let host = &mut self.hosts[id];
+            host.slot = Slot::Ready;
+            let priority = host.best_priority().unwrap_or(0);
+            self.ready.push(id, priority, host.turn > 0);
         }
     }
 

@@ -85,6 +85,8 @@ fn queued_from_store(entry: QueueEntry) -> Result<Queued, StoreError> {
         hops: entry.hops,
         kind: JobKind::from_store_name(entry.kind.as_deref()),
         attempts: 0,
+        priority: entry.priority,
+        turn: entry.turn,
     })
 }
 

@@ -97,8 +97,8 @@ fn a_spilled_host_is_refilled_from_the_store_and_hands_out_each_url_once() {
             frontier.complete(job.host, None, Health::Fine);
         }
         assert!(
-            frontier.hosts[0].len() <= MAX_BUFFER,
-            "memory holds at most one buffer"
+            frontier.hosts[0].len() <= 2 * MAX_BUFFER,
+            "memory holds at most two buffers (one, and what goes before it)"
         );
     }
     assert!(
@@ -467,7 +467,7 @@ fn crawl_delay_sets_the_interval_within_the_cap_and_serializes_the_host() {
         max_crawl_delay: Duration::from_secs(5),
         ..Politeness::default()
     });
-    for i in 0..8 {
+    for i in 0..3 {
         frontier.push(queued(&format!("http://a.test/{i}"), 0));
         frontier.push(queued(&format!("http://b.test/{i}"), 0));
     }
@@ -602,6 +602,109 @@ fn repeated_connection_failures_park_the_host() {
         .iter()
         .all(|r| r.reason.kind().as_str() == "host-unreachable"));
     assert!(frontier.parked_hosts().contains_key("http://a.test:80"));
+}
+
+/// A link `turn`th among its page's links to its host, with `priority`.
+fn linked(url: &str, depth: u32, turn: u32, priority: i8) -> Queued {
+    Queued {
+        turn,
+        priority,
+        ..queued(url, depth)
+    }
+}
+
+fn take_all(frontier: &mut Frontier) -> Vec<String> {
+    let mut taken = Vec::new();
+    while let Some(job) = take(frontier) {
+        frontier.complete(job.host, None, Health::Fine);
+        taken.push(job.url.as_str().trim_start_matches("http://").to_owned());
+    }
+    taken
+}
+
+#[test]
+fn a_depth_is_taken_by_the_page_that_found_each_url_not_by_discovery_order() {
+    let mut frontier = unlimited(1);
+    // A farm page's eight links first, then two ordinary pages' one link each.
+    for turn in 0..8 {
+        frontier.push(linked(&format!("http://a.test/farm{turn}"), 2, turn, 0));
+    }
+    frontier.push(linked("http://a.test/p", 2, 0, 0));
+    frontier.push(linked("http://a.test/q", 2, 0, 0));
+    frontier.push(linked("http://a.test/shallow", 1, 5, 0));
+    assert_eq!(
+        take_all(&mut frontier),
+        [
+            "a.test/shallow",
+            "a.test/farm0",
+            "a.test/p",
+            "a.test/q",
+            "a.test/farm1",
+            "a.test/farm2",
+            "a.test/farm3",
+            "a.test/farm4",
+            "a.test/farm5",
+            "a.test/farm6",
+            "a.test/farm7",
+        ]
+    );
+}
+
+#[test]
+fn a_higher_priority_goes_first_within_a_host_and_across_hosts() {
+    let mut frontier = unlimited(1);
+    frontier.push(linked("http://a.test/about", 1, 0, 0));
+    frontier.push(linked("http://a.test/product/deep", 3, 0, 1));
+    frontier.push(linked("http://a.test/sorted", 1, 1, -1));
+    frontier.push(linked("http://b.test/about", 1, 0, 0));
+    frontier.push(linked("http://c.test/product/1", 2, 0, 1));
+    // One job at a time, as when workers are scarce.
+    let mut order = Vec::new();
+    while let Some(job) = take(&mut frontier) {
+        order.push(job.url.as_str().trim_start_matches("http://").to_owned());
+        frontier.complete(job.host, None, Health::Fine);
+    }
+    let at = |url: &str| order.iter().position(|u| u == url).unwrap();
+    assert!(at("a.test/product/deep") < at("a.test/about"), "{order:?}");
+    assert!(at("a.test/about") < at("a.test/sorted"), "{order:?}");
+    for preferred in ["a.test/product/deep", "c.test/product/1"] {
+        assert!(at(preferred) < at("b.test/about"), "{order:?}");
+        assert!(at(preferred) < at("a.test/about"), "{order:?}");
+    }
+}
+
+#[test]
+fn a_url_found_after_its_host_spilled_still_goes_before_the_worse_urls_memory_holds() {
+    let store = FakeStore::default();
+    let mut frontier = unlimited(1).with_spill(Box::new(store.clone()));
+    let discover = |frontier: &mut Frontier, entry: Queued| {
+        let key = (entry.depth, entry.url.as_str().to_owned());
+        store.0.lock().unwrap().insert(key, entry.clone());
+        frontier.push(entry);
+    };
+    for turn in 0..(2 * MAX_BUFFER as u32) {
+        discover(
+            &mut frontier,
+            linked(&format!("http://a.test/farm{turn}"), 2, turn, 0),
+        );
+    }
+    assert!(frontier.hosts[0].spilled);
+    discover(&mut frontier, linked("http://a.test/leaf", 2, 0, 0));
+    let first: Vec<String> = (0..3)
+        .filter_map(|_| {
+            let job = take(&mut frontier)?;
+            frontier.complete(job.host, None, Health::Fine);
+            Some(job.url.as_str().to_owned())
+        })
+        .collect();
+    assert_eq!(
+        first,
+        [
+            "http://a.test/farm0",
+            "http://a.test/leaf",
+            "http://a.test/farm1"
+        ]
+    );
 }
 
 fn auto(factor: f64, min_ms: u64, max_ms: u64) -> Frontier {

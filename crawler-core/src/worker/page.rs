@@ -1,5 +1,6 @@
 //! One page (or sitemap) fetch: fetch, decide on a retry, read the body, store.
 
+use std::collections::HashMap;
 use std::time::SystemTime;
 
 use crawler_storage::{PageRecord, PageWrite, QueueEntry, QueueSlot, StoreError};
@@ -9,10 +10,11 @@ use crate::budgets::OverBudget;
 use crate::config::BodyPolicy;
 use crate::error_kind::ErrorKind;
 use crate::events::CrawlEvent;
-use crate::extract::{decode_html, extract_links};
+use crate::extract::{decode_html, extract_links_up_to};
 use crate::fetch::{retry_after, BodyLimit, FetchOutcome, ResponseMeta};
 use crate::hooks::{guarded, Page, PageActions, StoredPage};
 use crate::messages::{Answered, Health, Job, JobKind, Queued, Report};
+use crate::priority::ScoredUrl;
 use crate::robots::PageDirectives;
 use crate::seen::Claims;
 use crate::sitemap::{self, SitemapKind, MAX_SITEMAP_BYTES, MAX_SITEMAP_NESTING};
@@ -25,6 +27,23 @@ struct Candidate {
     depth: u32,
     hops: u8,
     kind: JobKind,
+}
+
+/// Each host's next turn among the URLs one page queues (see `Queued::turn`).
+#[derive(Default)]
+struct Turns {
+    by_host: HashMap<String, u32>,
+}
+
+impl Turns {
+    fn next(&mut self, host: &str) -> u32 {
+        if let Some(turn) = self.by_host.get_mut(host) {
+            *turn += 1;
+            return *turn;
+        }
+        self.by_host.insert(host.to_owned(), 0);
+        0
+    }
 }
 
 /// What admitting a page's candidates yields: its new frontier entries (for the store),
@@ -137,6 +156,8 @@ impl WorkerContext {
                 hops: job.hops,
                 kind: job.kind,
                 attempts: attempt,
+                priority: job.priority,
+                turn: job.turn,
             }),
         }
     }
@@ -347,7 +368,8 @@ impl WorkerContext {
             return;
         }
         let (html, _encoding) = decode_html(body, response.content_type.as_deref());
-        let extracted = extract_links(&html, job.url.as_url());
+        let extracted =
+            extract_links_up_to(&html, job.url.as_url(), self.settings.max_links_per_page);
         if let Some(limits) = extracted.limits() {
             self.flag(page, ErrorKind::ParseLimited, limits);
         }
@@ -482,6 +504,7 @@ impl WorkerContext {
         let mut queued = Vec::new();
         let mut over_budget = OverBudget::default();
         let from_sitemap = matches!(job.kind, JobKind::Sitemap { .. });
+        let mut turns = Turns::default();
         for candidate in candidates {
             if !self.scope.admits(&candidate.url) {
                 continue;
@@ -529,6 +552,13 @@ impl WorkerContext {
                 over_budget.count(budget);
                 continue;
             }
+            let priority = self.hooks.priority(&ScoredUrl {
+                url: &candidate.url,
+                depth: candidate.depth,
+                anchor_text: None,
+                source: Some(job.url.as_str()),
+            });
+            let turn = turns.next(host.as_str());
             discovered.push((
                 fingerprint,
                 QueueEntry {
@@ -539,6 +569,8 @@ impl WorkerContext {
                     hops: candidate.hops,
                     kind: candidate.kind.store_name(),
                     retry_of: None,
+                    priority,
+                    turn,
                 },
             ));
             queued.push(Queued {
@@ -548,6 +580,8 @@ impl WorkerContext {
                 hops: candidate.hops,
                 kind: candidate.kind,
                 attempts: 0,
+                priority,
+                turn,
             });
         }
         Ok(Admitted {

@@ -101,16 +101,13 @@ impl WorkerContext {
                     from: from.clone(),
                     hops: 0,
                     kind: kind.store_name(),
-                    retry_of: None,
+                    ..QueueEntry::default()
                 },
             ));
             queued.push(Queued {
-                url,
-                depth: 0,
                 from: from.clone(),
-                hops: 0,
                 kind,
-                attempts: 0,
+                ..Queued::page(url, 0, None, 0)
             });
         }
         let written = if entries.is_empty() {

@@ -9,6 +9,7 @@ pub(crate) mod handles;
 pub(crate) mod queue_buckets;
 pub(crate) mod queue_entry;
 pub(crate) mod queue_files;
+pub(crate) mod queue_plan;
 pub(crate) mod seen_table;
 
 use std::fs::{File, OpenOptions};

@@ -36,16 +36,19 @@ pub(crate) fn warn_of_damage(path: &Path, whose: &str, offset: u64, len: u64) {
     );
 }
 
-/// `depth u32, hops u8, flags u8 (1: from, 2: kind, 4: retry_of), url, [from], [kind],
-/// [retry_of u64]`, strings as `u32 length + bytes`, little-endian. The host is the file's.
+/// `depth u32, hops u8, flags u8 (1: from, 2: kind, 4: retry_of, 16: order), url, [from],
+/// [kind], [retry_of u64], [priority i8, turn u32]`, strings as `u32 length + bytes`,
+/// little-endian. The host is the file's.
 pub(crate) fn encode_entry(entry: &QueueEntry) -> Vec<u8> {
     let mut out = Vec::with_capacity(entry.url.len() * 2 + 24);
+    let has_order = entry.priority != 0 || entry.turn != 0;
     out.extend_from_slice(&entry.depth.to_le_bytes());
     out.push(entry.hops);
     out.push(
         u8::from(entry.from.is_some())
             | (u8::from(entry.kind.is_some()) << 1)
-            | (u8::from(entry.retry_of.is_some()) << 2),
+            | (u8::from(entry.retry_of.is_some()) << 2)
+            | (u8::from(has_order) << 4),
     );
     let strings = [Some(&entry.url), entry.from.as_ref(), entry.kind.as_ref()];
     for text in strings.into_iter().flatten() {
@@ -55,6 +58,10 @@ pub(crate) fn encode_entry(entry: &QueueEntry) -> Vec<u8> {
     }
     if let Some(failed_at) = entry.retry_of {
         out.extend_from_slice(&failed_at.to_le_bytes());
+    }
+    if has_order {
+        out.extend_from_slice(&entry.priority.to_le_bytes());
+        out.extend_from_slice(&entry.turn.to_le_bytes());
     }
     out
 }
@@ -82,9 +89,20 @@ pub(crate) fn decode_entry(bytes: &[u8], host: &str) -> Option<QueueEntry> {
         None
     };
     let retry_of = if flags & 4 != 0 {
-        Some(u64::from_le_bytes(rest.get(..8)?.try_into().ok()?))
+        let failed_at = u64::from_le_bytes(rest.get(..8)?.try_into().ok()?);
+        rest = rest.get(8..)?;
+        Some(failed_at)
     } else {
         None
+    };
+    let (priority, turn) = if flags & 16 != 0 {
+        let priority = i8::from_le_bytes([*rest.first()?]);
+        (
+            priority,
+            u32::from_le_bytes(rest.get(1..5)?.try_into().ok()?),
+        )
+    } else {
+        (0, 0)
     };
     Some(QueueEntry {
         url,
@@ -94,5 +112,7 @@ pub(crate) fn decode_entry(bytes: &[u8], host: &str) -> Option<QueueEntry> {
         hops,
         kind,
         retry_of,
+        priority,
+        turn,
     })
 }

@@ -43,6 +43,7 @@ use super::frame;
 use super::handles::{self, OpenFiles};
 use super::queue_buckets::{self, bucket_of, BucketContents, Buckets, Compacted};
 use super::queue_entry::{decode_entry, encode_entry, warn_of_damage};
+use super::queue_plan::{EntryReader, Plans};
 use crate::record::QueueEntry;
 use crate::StoreError;
 
@@ -74,6 +75,8 @@ pub struct QueueFiles {
     /// open, so that asking about a host without one costs no `stat` (a million seed
     /// hosts asked a million times).
     own: Mutex<HashSet<u64>>,
+    /// How the hosts with files of their own are read best first.
+    plans: Plans,
 }
 
 /// One host's queue, as read: its own file from a cursor, or its entries in its bucket.
@@ -90,15 +93,6 @@ impl HostQueue {
             HostQueue::Shared(entries) => Ok(entries.next()),
         }
     }
-
-    /// Where the next entry is in the host's own file; 0 for a host without one (there
-    /// is no cursor in a shared file).
-    pub fn offset(&self) -> u64 {
-        match self {
-            HostQueue::Own(reader) => reader.offset,
-            HostQueue::Shared(_) => 0,
-        }
-    }
 }
 
 impl QueueFiles {
@@ -109,6 +103,7 @@ impl QueueFiles {
             handles: OpenFiles::new(MAX_OPEN),
             buckets: Buckets::open(&dir.join("shared")),
             own: Mutex::new(own_file_hashes(dir)),
+            plans: Plans::default(),
         }
     }
 
@@ -127,6 +122,7 @@ impl QueueFiles {
         self.lock_own().remove(&host_hash(host));
         self.lock_files().remove(host);
         self.handles.clear();
+        self.plans.forget(host);
     }
 
     fn lock_files(&self) -> MutexGuard<'_, HashMap<String, Arc<HostFile>>> {
@@ -173,8 +169,10 @@ impl QueueFiles {
         // bucket (a batch of seeds of 10,000 hosts is a few thousand writes, not
         // 10,000).
         let mut by_bucket: HashMap<u64, Vec<HostEntries>> = HashMap::new();
+        let mut orders: HashMap<&str, Vec<u64>> = HashMap::new();
         for entry in entries {
             let host = entry.host.as_str();
+            orders.entry(host).or_default().push(entry.order());
             let hosts = by_bucket.entry(bucket_of(host)).or_default();
             match hosts.iter_mut().find(|(h, _)| *h == host) {
                 Some((_, encoded)) => encoded.push(encode_entry(entry)),
@@ -203,7 +201,9 @@ impl QueueFiles {
                 for entry in &encoded {
                     frame::push(&mut frames, entry);
                 }
-                self.append_frames(&file, host, &frames)?;
+                let offset = self.append_frames(&file, host, &frames)?;
+                let appended = orders.remove(host).unwrap_or_default();
+                self.plans.appended(host, offset, appended);
             }
         }
         Ok(touched)
@@ -269,21 +269,48 @@ impl QueueFiles {
             frame::push(&mut bytes, &encode_entry(entry));
         }
         super::write_whole(&self.path(host), &bytes)?;
+        self.plans.forget(host);
         self.lock_own().insert(host_hash(host));
         self.own_file(host);
         Ok(())
     }
 
-    fn append_frames(&self, file: &HostFile, host: &str, frames: &[u8]) -> Result<(), StoreError> {
+    /// Appends `frames` to `host`'s file; returns the offset they start at.
+    fn append_frames(&self, file: &HostFile, host: &str, frames: &[u8]) -> Result<u64, StoreError> {
         let _append = file.append.lock().unwrap_or_else(|p| p.into_inner());
         let open = self
             .handles
             .get(&host.to_owned(), || self.open_for_append(&file.path, host))
             .map_err(|e| StoreError::io(&file.path, e))?;
         *file.unsynced.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        // Appends to this file are serialized by the mutex held: its length is where
+        // these frames go.
+        let offset = open
+            .metadata()
+            .map_err(|e| StoreError::io(&file.path, e))?
+            .len();
         (&*open)
             .write_all(frames)
-            .map_err(|e| StoreError::io(&file.path, e))
+            .map_err(|e| StoreError::io(&file.path, e))?;
+        Ok(offset)
+    }
+
+    /// The first `limit` entries of `host`'s own file from `cursor` by order, not
+    /// `settled`, and where its cursor may move to (see `super::queue_plan`).
+    pub fn take_in_order(
+        &self,
+        host: &str,
+        cursor: u64,
+        limit: usize,
+        settled: impl Fn(&QueueEntry) -> Result<bool, StoreError>,
+    ) -> Result<(Vec<QueueEntry>, Option<u64>), StoreError> {
+        self.plans.take(
+            host,
+            cursor,
+            limit,
+            |offset| self.own_reader(host, offset),
+            settled,
+        )
     }
 
     /// Opens a host's file for appending; a new file gets its magic and host frame.
@@ -452,6 +479,7 @@ impl QueueFiles {
     /// Deletes every queue file (and forgets their open handles). Only for a frontier
     /// whose entries are all settled, with nothing being appended.
     pub fn remove_all(&self) -> Result<(), StoreError> {
+        self.plans.clear();
         self.lock_own().clear();
         self.lock_files().clear();
         self.handles.clear();
@@ -490,6 +518,16 @@ pub struct QueueReader {
     /// Whether damage read past is logged (a crawl's readers); `crawler check` reports
     /// it itself.
     pub warn: bool,
+}
+
+impl EntryReader for QueueReader {
+    fn next_entry(&mut self) -> Result<Option<QueueEntry>, StoreError> {
+        QueueReader::next_entry(self)
+    }
+
+    fn offset(&self) -> u64 {
+        self.offset
+    }
 }
 
 impl QueueReader {
@@ -606,34 +644,6 @@ impl QueueReader {
     }
 }
 
-/// Reads entries of one host from its cursor, skipping settled ones and duplicates,
-/// until `limit` are found. Returns them and the new cursor: the offset after the
-/// settled entries at the front.
-pub fn load(
-    reader: &mut HostQueue,
-    limit: usize,
-    settled: impl Fn(&QueueEntry) -> Result<bool, StoreError>,
-) -> Result<(Vec<QueueEntry>, u64), StoreError> {
-    let mut cursor = reader.offset();
-    let mut taken = Vec::new();
-    let mut urls = HashSet::new();
-    while taken.len() < limit {
-        let Some(entry) = reader.next_entry()? else {
-            break;
-        };
-        if settled(&entry)? {
-            if taken.is_empty() {
-                cursor = reader.offset();
-            }
-            continue;
-        }
-        if urls.insert(entry.url.clone()) {
-            taken.push(entry);
-        }
-    }
-    Ok((taken, cursor))
-}
-
 /// A host's entries, encoded, in their order.
 type HostEntries<'a> = (&'a str, Vec<Vec<u8>>);
 
@@ -670,8 +680,12 @@ mod tests {
     }
 
     fn read_all(files: &QueueFiles, host: &str) -> Vec<QueueEntry> {
-        let mut reader = files.reader(host, 0).unwrap();
-        load(&mut reader, usize::MAX, |_| Ok(false)).unwrap().0
+        read_raw(files.reader(host, 0).unwrap())
+    }
+
+    /// Every entry `reader` reads, in file order.
+    fn read_raw(mut reader: HostQueue) -> Vec<QueueEntry> {
+        std::iter::from_fn(|| reader.next_entry().unwrap()).collect()
     }
 
     /// Gives `host` a file of its own, as a compaction does for a big host.
@@ -792,9 +806,7 @@ mod tests {
         let files = QueueFiles::open(dir.path());
         let mut reader = files.own_reader("a:80", 0).unwrap();
         reader.warn = false;
-        let read = load(&mut HostQueue::Own(reader), usize::MAX, |_| Ok(false))
-            .unwrap()
-            .0;
+        let read = read_raw(HostQueue::Own(reader));
         assert_eq!(read, [first.clone(), third.clone()]);
         let mut reader = files.own_reader("a:80", 0).unwrap();
         reader.warn = false;
@@ -826,24 +838,44 @@ mod tests {
     }
 
     #[test]
-    fn loading_skips_settled_entries_and_duplicates_and_moves_the_cursor_over_the_settled_front() {
+    fn taking_in_order_goes_round_robin_by_source_page_and_skips_settled_entries_and_duplicates() {
         let dir = tempfile::tempdir().unwrap();
         let files = QueueFiles::open(dir.path());
         own(&files, "a:80");
-        let urls = ["a/1", "a/2", "a/3", "a/2", "a/4", "a/5"];
-        let entries: Vec<_> = urls.iter().map(|u| entry("a:80", u, 1)).collect();
+        let link = |url: &str, turn: u32| QueueEntry {
+            turn,
+            ..entry("a:80", url, 2)
+        };
+        // A farm page's ten links, then two pages' one link each, then a duplicate.
+        let mut entries: Vec<_> = (0..10).map(|i| link(&format!("a/farm{i}"), i)).collect();
+        entries.extend([link("a/p", 0), link("a/q", 0), link("a/farm1", 0)]);
         files.append(&entries).unwrap();
-        let settled = |e: &QueueEntry| Ok(e.url == "a/1" || e.url == "a/3");
-        let mut reader = files.reader("a:80", 0).unwrap();
-        let (loaded, cursor) = load(&mut reader, 3, settled).unwrap();
-        let loaded: Vec<_> = loaded.iter().map(|e| e.url.as_str()).collect();
-        assert_eq!(loaded, ["a/2", "a/4", "a/5"]);
-        // Only a/1 is settled at the front; a/2 was handed out and may not be settled.
-        let mut reader = files.reader("a:80", cursor).unwrap();
-        let everything = |_: &QueueEntry| Ok(false);
-        let (again, _) = load(&mut reader, 10, everything).unwrap();
-        assert_eq!(again[0].url, "a/2");
-        assert_eq!(again.len(), 4);
+        // What a take hands out is fetched (settled) before the next.
+        let fetched = std::cell::RefCell::new(HashSet::from(["a/q".to_owned()]));
+        let settled = |e: &QueueEntry| Ok(fetched.borrow().contains(&e.url));
+        let take = |limit, cursor| {
+            let (taken, moved) = files.take_in_order("a:80", cursor, limit, settled).unwrap();
+            fetched
+                .borrow_mut()
+                .extend(taken.iter().map(|e| e.url.clone()));
+            (taken, moved)
+        };
+        let urls = |taken: &[QueueEntry]| taken.iter().map(|e| e.url.clone()).collect::<Vec<_>>();
+
+        let (first, _) = take(3, 0);
+        assert_eq!(urls(&first), ["a/farm0", "a/p", "a/farm1"]);
+        let (second, moved) = take(3, 0);
+        assert_eq!(urls(&second), ["a/farm2", "a/farm3", "a/farm4"]);
+        // Every entry before the farm's fifth link was read by the first two takes.
+        let moved = moved.unwrap();
+        assert!(moved > 0);
+        // A link appended now, of a better order than what is left, goes next.
+        files.append([&link("a/r", 0)]).unwrap();
+        let (third, _) = take(2, moved);
+        assert_eq!(urls(&third), ["a/r", "a/farm5"]);
+        let (rest, _) = take(10, moved);
+        assert_eq!(urls(&rest), ["a/farm6", "a/farm7", "a/farm8", "a/farm9"]);
+        assert!(take(10, moved).0.is_empty());
     }
 
     #[test]

@@ -8,14 +8,14 @@
 //! cursor (no key in sled): its few entries are checked each time they are read, and
 //! its bucket is compacted as its entries settle.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::MutexGuard;
 
 use super::Store;
 use crate::codec::json::from_be_u64;
 use crate::codec::keys::{self, url_key};
 use crate::codec::page_value;
-use crate::files::queue_files::{self, HostQueue};
+use crate::files::queue_files::HostQueue;
 use crate::record::QueueEntry;
 use crate::writer::submission::Submission;
 use crate::StoreError;
@@ -225,28 +225,48 @@ impl Store {
         self.count_past_cursor(host, |_| Ok(true))
     }
 
-    /// The first `limit` frontier entries of `host` not settled yet, in the order they
-    /// were discovered, without duplicates.
+    /// The first `limit` frontier entries of `host` not settled yet, best first by
+    /// [`QueueEntry::order`] (priority, depth, turn class), in discovery order within
+    /// one order, without duplicates.
     ///
-    /// The host's cursor moves past the settled entries at the front of its file. Call
-    /// it only when every entry it returned before is settled or still held by the
-    /// caller; anything else it returned before and not settled comes back again.
+    /// The host's cursor moves past what earlier calls read. Call it only when every
+    /// entry it returned before is settled or still held by the caller; anything else
+    /// it returned before and not settled comes back again.
     pub fn queued_for_host(&self, host: &str, limit: usize) -> Result<Vec<QueueEntry>, StoreError> {
-        let mut reader = self.reader_at_cursor(host)?;
-        let start = reader.offset();
-        let (entries, cursor) =
-            queue_files::load(&mut reader, limit, |entry| self.is_settled(entry))?;
-        if matches!(reader, HostQueue::Own(_)) && cursor != start {
-            // Through the writer, after the records that settle what it passes: a
-            // cursor on disk never passes a record that is not.
-            let mut submission = Submission::default();
-            submission
-                .changes
-                .insert(url_key(keys::CURSOR, host), &cursor.to_be_bytes()[..]);
-            self.writer()?.submit(submission)?;
-            self.moved_cursors().insert(host.to_owned(), cursor);
+        let cursor = self.cursor(host)?;
+        let reader = self.queues.reader(host, cursor)?;
+        let HostQueue::Shared(entries) = reader else {
+            let (entries, moved) = self
+                .queues
+                .take_in_order(host, cursor, limit, |entry| self.is_settled(entry))?;
+            if let Some(moved) = moved {
+                self.move_cursor(host, moved)?;
+            }
+            return Ok(entries);
+        };
+        // A host without a file of its own has few entries: all of them, sorted.
+        let mut urls = HashSet::new();
+        let mut unsettled = Vec::new();
+        for entry in entries {
+            if !self.is_settled(&entry)? && urls.insert(entry.url.clone()) {
+                unsettled.push(entry);
+            }
         }
-        Ok(entries)
+        unsettled.sort_by_key(QueueEntry::order);
+        unsettled.truncate(limit);
+        Ok(unsettled)
+    }
+
+    /// Moves `host`'s cursor to `cursor`: through the writer, after the records that
+    /// settle what it passes, so a cursor on disk never passes a record that is not.
+    fn move_cursor(&self, host: &str, cursor: u64) -> Result<(), StoreError> {
+        let mut submission = Submission::default();
+        submission
+            .changes
+            .insert(url_key(keys::CURSOR, host), &cursor.to_be_bytes()[..]);
+        self.writer()?.submit(submission)?;
+        self.moved_cursors().insert(host.to_owned(), cursor);
+        Ok(())
     }
 
     /// Empties the frontier's files, for a crawl that ran its frontier dry: nothing in
@@ -280,7 +300,7 @@ mod tests {
     use crate::{PageRecord, PageWrite, QueueEntry, Store};
 
     #[test]
-    fn the_frontier_reads_back_per_host_in_discovery_order_without_settled_urls() {
+    fn the_frontier_reads_back_per_host_lowest_depth_first_without_settled_urls() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
         let entry = |host: &str, depth: u32, url: &str| QueueEntry {
@@ -309,11 +329,11 @@ mod tests {
         );
         assert_eq!(
             urls(store.queued_for_host("http://a.test:80", 10).unwrap()),
-            ["http://a.test/deep", "http://a.test/z", "http://a.test/y"]
+            ["http://a.test/z", "http://a.test/y", "http://a.test/deep"]
         );
         assert_eq!(
             store.queued_for_host("http://a.test:80", 1).unwrap(),
-            [entries[1].clone()]
+            [entries[2].clone()]
         );
         settle(&store, &[&entries[2], &entries[3]]);
         assert_eq!(

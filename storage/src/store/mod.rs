@@ -579,9 +579,7 @@ pub(crate) mod tests {
                 host: "http://a.test:80".into(),
                 depth: 1,
                 from: Some("http://a.test/".into()),
-                hops: 0,
-                kind: None,
-                retry_of: None,
+                ..QueueEntry::default()
             },
         )];
         store
