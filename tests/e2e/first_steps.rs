@@ -220,6 +220,7 @@ fn crawl_help_groups_its_flags_and_sets_the_global_ones_apart() {
             "Scope:",
             "Politeness:",
             "Fetching:",
+            "Order:",
             "Limits:",
             "Store:",
             "Output:",
