@@ -7,7 +7,9 @@ use std::ops::RangeInclusive;
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum, ValueHint};
 use clap_complete::Shell;
-use crawler_core::{BodyPolicy, ConfigError, CrawlConfig, ErrorKind, HostConfig, ScopeMode};
+use crawler_core::{
+    BodyPolicy, ConfigError, CrawlConfig, ErrorKind, HostConfig, PerHostRate, ScopeMode,
+};
 use crawler_storage::{StatusFilter, Via};
 
 use crate::config_file::Origins;
@@ -103,9 +105,9 @@ pub struct CrawlSettings {
     /// Requests in flight at once per host (scheme + host + port).
     #[arg(long, help_heading = POLITENESS, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>, default_value_t = defaults().per_host_concurrency)]
     pub per_host_concurrency: usize,
-    /// Requests per second per host, evenly spaced; 0 for no limit.
-    #[arg(long, help_heading = POLITENESS, value_name = "R", allow_negative_numbers = true, default_value_t = defaults().per_host_rate)]
-    pub per_host_rate: f64,
+    /// Requests per second per host, evenly spaced; 0 for no limit. Or auto: wait --delay-factor times the host's last fetch time, within --min-delay and --max-delay, longer after 429, 503 and timeouts.
+    #[arg(long, help_heading = POLITENESS, value_name = "R|auto", allow_negative_numbers = true, default_value_t = defaults().per_host_rate)]
+    pub per_host_rate: PerHostRate,
     /// Worker threads.
     #[arg(long, help_heading = FETCHING, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>, default_value_t = defaults().workers)]
     pub workers: usize,
@@ -327,6 +329,15 @@ pub struct PolitenessSettings {
     /// Longest pause of a host, Retry-After included (seconds, or with units: 5m).
     #[arg(long, help_heading = POLITENESS, value_name = "SECS", allow_negative_numbers = true, default_value_t = Seconds(defaults().max_backoff))]
     pub max_backoff: Seconds,
+    /// With --per-host-rate auto: a host's delay is F times its last fetch's time (body included).
+    #[arg(long, help_heading = POLITENESS, value_name = "F", allow_negative_numbers = true, default_value_t = defaults().delay_factor)]
+    pub delay_factor: f64,
+    /// With --per-host-rate auto: the shortest delay between a host's requests (seconds, or with units: 250ms).
+    #[arg(long, help_heading = POLITENESS, value_name = "SECS", allow_negative_numbers = true, default_value_t = Seconds(defaults().min_delay))]
+    pub min_delay: Seconds,
+    /// With --per-host-rate auto: the longest delay between a host's requests, however slow or overloaded it is.
+    #[arg(long, help_heading = POLITENESS, value_name = "SECS", allow_negative_numbers = true, default_value_t = Seconds(defaults().max_delay))]
+    pub max_delay: Seconds,
     /// Park a host after N connection failures in a row: its queue is recorded as host-unreachable.
     #[arg(long, help_heading = POLITENESS, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u32>, default_value_t = defaults().park_after)]
     pub park_after: u32,
@@ -374,6 +385,9 @@ impl PolitenessSettings {
         config.max_crawl_delay = self.max_crawl_delay.0;
         config.retry_backoff = self.retry_backoff.0;
         config.max_backoff = self.max_backoff.0;
+        config.delay_factor = self.delay_factor;
+        config.min_delay = self.min_delay.0;
+        config.max_delay = self.max_delay.0;
     }
 }
 

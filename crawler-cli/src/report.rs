@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+use crawler_core::pace::HostPace;
 use crawler_core::{CrawlSummary, Progress, Snapshot};
 use crawler_storage::{CrawlRun, StoreStats};
 use crossbeam_channel::{bounded, Sender};
@@ -306,6 +307,11 @@ fn print_politeness(out: &mut impl Write, summary: &CrawlSummary) -> io::Result<
             summary.crawl_delay_capped_unnamed
         )?;
     }
+    print_slowest(
+        out,
+        &summary.slowed.slowest_hosts,
+        summary.slowed.hosts_slowed,
+    )?;
     for (host, why) in &summary.parked_hosts {
         writeln!(out, "  parked: {}: {}", escaped(host), escaped(why))?;
     }
@@ -314,6 +320,31 @@ fn print_politeness(out: &mut impl Write, summary: &CrawlSummary) -> io::Result<
             out,
             "  parked: {} more hosts (their URLs are recorded as host-unreachable)",
             summary.parked_hosts_unnamed
+        )?;
+    }
+    Ok(())
+}
+
+/// The hosts spaced out the most (their delay between requests, their backoff), and
+/// how many are slowed in all: a broad crawl's million hosts are counted, not listed.
+pub fn print_slowest(out: &mut impl Write, slowest: &[HostPace], count: u64) -> io::Result<()> {
+    if count == 0 {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "  slowed hosts: {count} (delay above a new host's, or backing off); the slowest:"
+    )?;
+    for host in slowest {
+        let backoff = match host.backoff_level {
+            0 => String::new(),
+            level => format!("  (backing off, level {level})"),
+        };
+        writeln!(
+            out,
+            "    {:>9}  {}{backoff}",
+            format!("{:.3} s", host.delay_secs),
+            escaped(&host.host)
         )?;
     }
     Ok(())

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::{BodyPolicy, ConfigError, CrawlConfig, HostConfig};
+use crate::config::{BodyPolicy, ConfigError, CrawlConfig, HostConfig, PerHostRate};
 use crate::crawl::Crawler;
 use crate::crawl_error::CrawlError;
 use crate::events::DEFAULT_EVENT_CAPACITY;
@@ -106,13 +106,25 @@ impl CrawlerBuilder {
         self
     }
 
+    /// Requests per second per host, evenly spaced (0 for no limit), or
+    /// [`PerHostRate::Auto`]: a delay that follows the host's response time.
+    /// `--per-host-rate`.
+    pub fn per_host_rate(mut self, rate: impl Into<PerHostRate>) -> CrawlerBuilder {
+        self.config.per_host_rate = rate.into();
+        self
+    }
+
     setters! {
         /// Worker threads fetching in parallel. `--workers`.
         workers: usize;
         /// Requests in flight at once per host. `--per-host-concurrency`.
         per_host_concurrency: usize;
-        /// Requests per second per host, evenly spaced; 0 for no limit. `--per-host-rate`.
-        per_host_rate: f64;
+        /// With an auto rate: the delay is this times the last fetch's duration. `--delay-factor`.
+        delay_factor: f64;
+        /// With an auto rate: the shortest delay between a host's requests. `--min-delay`.
+        min_delay: Duration;
+        /// With an auto rate: the longest delay between a host's requests. `--max-delay`.
+        max_delay: Duration;
         /// Which hosts the seeds admit. `--scope`.
         scope: ScopeMode;
         /// Total time for one request, body included. `--timeout`.

@@ -60,6 +60,82 @@ impl std::str::FromStr for BodyPolicy {
     }
 }
 
+/// How a host's requests are spaced: a fixed rate, or a delay that follows how fast
+/// the host answers (`auto`, see [`CrawlConfig::delay_factor`]).
+///
+/// Stored as a number (requests per second) or the text `"auto"`, so the settings of
+/// crawls stored before `auto` existed read back unchanged.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum PerHostRate {
+    /// Requests per second, evenly spaced; 0 means no limit.
+    PerSecond(f64),
+    /// Wait `delay_factor` times the last fetch's duration, within `min_delay` and
+    /// `max_delay`; longer after 429, 503 and timeouts.
+    Auto,
+}
+
+impl PerHostRate {
+    /// The fixed rate, 0 (no limit) in auto mode, where delays space the requests.
+    pub fn fixed(self) -> f64 {
+        match self {
+            PerHostRate::PerSecond(rate) => rate,
+            PerHostRate::Auto => 0.0,
+        }
+    }
+}
+
+impl From<f64> for PerHostRate {
+    fn from(rate: f64) -> PerHostRate {
+        PerHostRate::PerSecond(rate)
+    }
+}
+
+impl std::fmt::Display for PerHostRate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PerHostRate::PerSecond(rate) => write!(f, "{rate}"),
+            PerHostRate::Auto => f.write_str("auto"),
+        }
+    }
+}
+
+impl std::str::FromStr for PerHostRate {
+    type Err = String;
+    fn from_str(text: &str) -> Result<PerHostRate, String> {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case("auto") {
+            return Ok(PerHostRate::Auto);
+        }
+        text.parse::<f64>()
+            .map(PerHostRate::PerSecond)
+            .map_err(|_| format!("{text:?} is neither a number of requests per second nor auto"))
+    }
+}
+
+impl Serialize for PerHostRate {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            PerHostRate::PerSecond(rate) => s.serialize_f64(*rate),
+            PerHostRate::Auto => s.serialize_str("auto"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for PerHostRate {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<PerHostRate, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Stored {
+            Number(f64),
+            Text(String),
+        }
+        match Stored::deserialize(d)? {
+            Stored::Number(rate) => Ok(PerHostRate::PerSecond(rate)),
+            Stored::Text(text) => text.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
 /// Every setting of a crawl. `Default` gives the documented defaults.
 ///
 /// It serializes to JSON (the store keeps the first run's settings, so that a resumed
@@ -73,8 +149,16 @@ pub struct CrawlConfig {
     pub workers: usize,
     /// Requests in flight at once to one host (scheme + host + port).
     pub per_host_concurrency: usize,
-    /// Requests per second to one host, evenly spaced; 0 means no limit.
-    pub per_host_rate: f64,
+    /// Requests per second to one host, evenly spaced (0 means no limit), or `auto`:
+    /// a delay that follows the host's response time.
+    pub per_host_rate: PerHostRate,
+    /// With `per_host_rate` auto: a host's delay is this times its last fetch's
+    /// duration (body included), within `min_delay` and `max_delay`.
+    pub delay_factor: f64,
+    /// With `per_host_rate` auto: the shortest delay between a host's requests.
+    pub min_delay: Duration,
+    /// With `per_host_rate` auto: the longest delay, however slow or overloaded the host.
+    pub max_delay: Duration,
     /// Which hosts the seeds admit.
     #[serde(serialize_with = "display", deserialize_with = "from_str")]
     pub scope: ScopeMode,
@@ -238,6 +322,13 @@ pub const DEFAULT_MAX_SITEMAP_URLS: u64 = 50_000;
 /// 170 MB of store, and no crawl at a polite rate gets through them in days.
 pub const DEFAULT_MAX_QUEUED_PER_HOST: u64 = 1_000_000;
 
+/// The default `delay_factor`, Heritrix's: with one request at a time, a host spends
+/// at most a sixth of one connection's time on the crawl.
+pub const DEFAULT_DELAY_FACTOR: f64 = 5.0;
+
+/// The largest `delay_factor`: past it the delay is `max_delay` for any real host.
+pub const MAX_DELAY_FACTOR: f64 = 1000.0;
+
 /// The default `User-Agent`: the crawler's name and version.
 pub const DEFAULT_USER_AGENT: &str = concat!("crawler/", env!("CARGO_PKG_VERSION"));
 
@@ -247,7 +338,10 @@ impl Default for CrawlConfig {
             store: PathBuf::from("crawl.store"),
             workers: 16,
             per_host_concurrency: 1,
-            per_host_rate: 2.0,
+            per_host_rate: PerHostRate::PerSecond(2.0),
+            delay_factor: DEFAULT_DELAY_FACTOR,
+            min_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
             scope: ScopeMode::Host,
             allow: Vec::new(),
             prefer: Vec::new(),
@@ -367,6 +461,21 @@ impl CrawlConfig {
                 )
             })?,
         };
+        if self.min_delay > self.max_delay {
+            let setting = if self.max_delay == CrawlConfig::default().max_delay {
+                "min-delay"
+            } else {
+                "max-delay"
+            };
+            return Err(invalid(
+                setting,
+                format!(
+                    "min-delay ({}) is longer than max-delay ({}); lengthen max-delay or shorten min-delay",
+                    seconds_text(self.min_delay),
+                    seconds_text(self.max_delay)
+                ),
+            ));
+        }
         if self.retry_backoff > self.max_backoff {
             // Name the one that moved from its default: that is the one typed.
             let setting = if self.max_backoff == CrawlConfig::default().max_backoff {
@@ -600,6 +709,8 @@ impl CrawlConfig {
             ("retry-backoff", self.retry_backoff, false),
             ("max-backoff", self.max_backoff, false),
             ("robots-ttl", self.robots_ttl, true),
+            ("min-delay", self.min_delay, false),
+            ("max-delay", self.max_delay, true),
         ];
         for (setting, duration, positive) in durations {
             if duration > MAX_SETTING_DURATION {
@@ -612,7 +723,14 @@ impl CrawlConfig {
                 return Err(invalid(setting, "must be more than 0 seconds"));
             }
         }
-        let rate = self.per_host_rate;
+        let factor = self.delay_factor;
+        if !factor.is_finite() || !(0.0..=MAX_DELAY_FACTOR).contains(&factor) {
+            return Err(invalid(
+                "delay-factor",
+                format!("{factor} is not a number between 0 and {MAX_DELAY_FACTOR} (a host's delay is this times its last fetch's duration)"),
+            ));
+        }
+        let rate = self.per_host_rate.fixed();
         if !rate.is_finite() || rate < 0.0 {
             return Err(invalid(
                 "per-host-rate",
@@ -796,7 +914,7 @@ mod tests {
     #[test]
     fn settings_survive_a_round_trip_through_json() {
         let config = CrawlConfig {
-            per_host_rate: 5.0,
+            per_host_rate: PerHostRate::Auto,
             scope: ScopeMode::Domain,
             timeout: Duration::from_millis(1500),
             deny: vec!["x".into()],
@@ -808,6 +926,47 @@ mod tests {
         let sparse: CrawlConfig = serde_json::from_str(r#"{"workers": 3}"#).unwrap();
         assert_eq!(sparse.workers, 3);
         assert_eq!(sparse.per_host_rate, CrawlConfig::default().per_host_rate);
+        // auto is stored as text; a rate stored before auto existed reads back as it was.
+        assert_eq!(json["per_host_rate"], "auto");
+        let old: CrawlConfig = serde_json::from_str(r#"{"per_host_rate": 5.0}"#).unwrap();
+        assert_eq!(old.per_host_rate, PerHostRate::PerSecond(5.0));
+        assert!(serde_json::from_str::<CrawlConfig>(r#"{"per_host_rate": "fast"}"#).is_err());
+    }
+
+    #[test]
+    fn bad_delay_settings_are_refused_naming_the_setting() {
+        let check = |config: CrawlConfig| config.validate().err().map(|e| e.setting);
+        let auto = || CrawlConfig {
+            per_host_rate: PerHostRate::Auto,
+            ..CrawlConfig::default()
+        };
+        assert_eq!(check(auto()), None);
+        for factor in [-1.0, f64::NAN, f64::INFINITY, 1e4] {
+            let config = CrawlConfig {
+                delay_factor: factor,
+                ..auto()
+            };
+            assert_eq!(check(config), Some("delay-factor"), "{factor}");
+        }
+        let min_over_max = CrawlConfig {
+            min_delay: Duration::from_secs(60),
+            ..auto()
+        };
+        assert_eq!(check(min_over_max), Some("min-delay"));
+        let max_under_min = CrawlConfig {
+            max_delay: Duration::from_millis(100),
+            ..auto()
+        };
+        assert_eq!(check(max_under_min), Some("max-delay"));
+        let zero_max = CrawlConfig {
+            min_delay: Duration::ZERO,
+            max_delay: Duration::ZERO,
+            ..auto()
+        };
+        assert_eq!(check(zero_max), Some("max-delay"));
+        assert_eq!("auto".parse(), Ok(PerHostRate::Auto));
+        assert_eq!("2.5".parse(), Ok(PerHostRate::PerSecond(2.5)));
+        assert!("soon".parse::<PerHostRate>().unwrap_err().contains("soon"));
     }
 
     #[test]
@@ -886,7 +1045,7 @@ mod tests {
         );
         assert_eq!(
             bad(CrawlConfig {
-                per_host_rate: 1e300,
+                per_host_rate: PerHostRate::PerSecond(1e300),
                 ..d()
             }),
             Some("per-host-rate")
@@ -994,14 +1153,14 @@ mod tests {
         );
         assert_eq!(
             bad(CrawlConfig {
-                per_host_rate: -1.0,
+                per_host_rate: PerHostRate::PerSecond(-1.0),
                 ..d()
             }),
             Some("per-host-rate")
         );
         assert_eq!(
             bad(CrawlConfig {
-                per_host_rate: f64::NAN,
+                per_host_rate: PerHostRate::PerSecond(f64::NAN),
                 ..d()
             }),
             Some("per-host-rate")

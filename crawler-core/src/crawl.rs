@@ -20,6 +20,7 @@ use crate::fetch::{FetchSettings, Fetcher, SeedHosts};
 use crate::frontier::{Frontier, StoreSpill};
 use crate::hooks::Hooks;
 use crate::messages::Report;
+use crate::pace::{self, SlowedHosts, NAMED_SLOWEST};
 use crate::priority::scorer_of;
 use crate::progress::{CrawlSummary, Progress};
 use crate::runs::{ListedHosts, RunRecord, SeedTally};
@@ -254,6 +255,7 @@ impl Crawler {
                 pages: self.page_allowance(fetched_before),
             },
         )
+        .keeping_pace(Arc::clone(&self.store))
         .run();
         // It stops at its next batch once the crawl stops.
         if intake.join().is_err() {
@@ -371,6 +373,7 @@ impl Crawler {
                 Arc::clone(&self.store),
                 self.settings.politeness.max_pages_per_host.is_some(),
             )?));
+        pace::restore(&self.store, &mut frontier)?;
         for host in self.store.queued_hosts() {
             frontier.resume_host(&host?);
         }
@@ -468,6 +471,11 @@ impl Crawler {
         summary.parked_hosts_unnamed = parked.saturating_sub(summary.parked_hosts.len() as u64);
         summary.crawl_delay_capped_unnamed =
             capped.saturating_sub(summary.crawl_delay_capped.len() as u64);
+        let (slowest_hosts, hosts_slowed) = frontier.slowest_hosts(NAMED_SLOWEST);
+        summary.slowed = Box::new(SlowedHosts {
+            slowest_hosts,
+            hosts_slowed,
+        });
         summary
     }
 

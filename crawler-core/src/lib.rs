@@ -91,6 +91,7 @@ pub mod frontier;
 mod handle;
 pub mod hooks;
 mod messages;
+pub mod pace;
 mod pass_through;
 pub mod priority;
 pub mod progress;
@@ -116,8 +117,8 @@ pub use scraper;
 
 pub use builder::{CrawlerBuilder, MAX_EVENT_CAPACITY};
 pub use config::{
-    BasicAuthConfig, BodyPolicy, ConfigError, CrawlConfig, HostConfig, ValidConfig,
-    DEFAULT_USER_AGENT,
+    BasicAuthConfig, BodyPolicy, ConfigError, CrawlConfig, HostConfig, PerHostRate, ValidConfig,
+    DEFAULT_DELAY_FACTOR, DEFAULT_USER_AGENT,
 };
 pub use crawl::Crawler;
 pub use crawl_error::CrawlError;

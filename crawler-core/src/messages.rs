@@ -229,9 +229,21 @@ pub enum Health {
     Unreachable {
         /// What failed, for the record of a parked host.
         reason: String,
+        /// It was a timeout: the host may be overloaded (an auto delay grows).
+        timed_out: bool,
     },
     /// Nothing was sent.
     NotContacted,
+}
+
+/// A page fetch that reached its host: when the response began, and how long the
+/// whole fetch took (body included), which an auto delay follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Answered {
+    /// When the response began.
+    pub at: Instant,
+    /// From the request's start to its body's end (or its failure).
+    pub took: Duration,
 }
 
 /// The meaning of a finished robots.txt fetch, for the frontier.
@@ -270,8 +282,9 @@ pub(crate) enum Report {
     /// A page fetch is settled (stored, or to be retried); these URLs are new.
     Page {
         host: HostId,
-        /// When the response began (`None` when no request was made).
-        answered: Option<Instant>,
+        /// When the response began and how long the fetch took (`None` when no
+        /// request was made).
+        answered: Option<Answered>,
         health: Health,
         discovered: Vec<Queued>,
         /// The URL again, when the fetch failed and is to be tried once more.

@@ -105,6 +105,10 @@ pub struct CrawlSummary {
     pub parked_hosts_unnamed: u64,
     /// Hosts whose `Crawl-delay` was capped beyond those named in `crawl_delay_capped`.
     pub crawl_delay_capped_unnamed: u64,
+    /// The hosts spaced out the most as the run ended (boxed: an event carries the
+    /// summary).
+    #[serde(flatten)]
+    pub slowed: Box<crate::pace::SlowedHosts>,
     /// Responses by status class (`2xx`, `3xx`, ...).
     pub by_status_class: BTreeMap<String, u64>,
     /// Failed fetches and refused URLs by error kind.
@@ -293,6 +297,7 @@ impl Progress {
             parked_hosts: BTreeMap::new(),
             parked_hosts_unnamed: 0,
             crawl_delay_capped_unnamed: 0,
+            slowed: Box::default(),
             bytes: snapshot.bytes,
             elapsed_secs: snapshot.elapsed_secs,
             pages_per_sec: snapshot.pages_per_sec,

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crawler_storage::StoreError;
+use crawler_storage::{Store, StoreError};
 use crossbeam_channel::{select, Receiver, Sender};
 
 use crate::budgets::QueueBudgets;
@@ -20,6 +20,7 @@ use crate::closure_log::ClosureLog;
 use crate::events::{CrawlEvent, Events};
 use crate::frontier::Frontier;
 use crate::messages::{Health, Next, Report, Task};
+use crate::pace::PaceKeeper;
 use crate::progress::Progress;
 use crate::worker::WorkerPool;
 
@@ -106,6 +107,8 @@ pub(crate) struct Scheduler {
     /// The seed intake has not said it is done: the frontier may be empty only
     /// because the seeds are not all in yet.
     seeds_pending: bool,
+    /// Where the hosts' politeness state is saved as it changes, and when it was.
+    pace: Option<(Arc<Store>, PaceKeeper)>,
 }
 
 /// What the scheduler holds the run to: room in the hosts' queues, and the page
@@ -164,7 +167,14 @@ impl Scheduler {
             counted_hosts_at: None,
             seeds_pending: true,
             closures: ClosureLog::default(),
+            pace: None,
         }
+    }
+
+    /// Saves the hosts' politeness state in `store` as it changes, and at the end.
+    pub(crate) fn keeping_pace(mut self, store: Arc<Store>) -> Scheduler {
+        self.pace = Some((store, PaceKeeper::new()));
+        self
     }
 
     /// Runs the crawl's rounds until it ends , then
@@ -172,6 +182,9 @@ impl Scheduler {
     pub(crate) fn run(mut self) -> Ended {
         self.rounds();
         self.closures.flush();
+        if let Some((store, keeper)) = self.pace.take() {
+            keeper.finish(&store, &mut self.frontier);
+        }
         let Scheduler {
             frontier,
             workers,
@@ -361,5 +374,8 @@ impl Scheduler {
             });
         }
         self.closures.tick(now);
+        if let Some((store, keeper)) = &mut self.pace {
+            keeper.tick(store, &mut self.frontier, now);
+        }
     }
 }

@@ -5,8 +5,8 @@
 //! Each setting is copied from the configuration here and nowhere else, so a new
 //! setting is wired in one place and a part sees only what it uses.
 
-use crate::config::{BodyPolicy, ValidConfig};
-use crate::frontier::Politeness;
+use crate::config::{BodyPolicy, PerHostRate, ValidConfig};
+use crate::frontier::{AutoDelay, Politeness};
 use crate::robots::ProductToken;
 use crate::traps::TrapRules;
 
@@ -61,7 +61,12 @@ impl Settings {
         Settings {
             politeness: Politeness {
                 concurrency: settings.per_host_concurrency,
-                rate: settings.per_host_rate,
+                rate: settings.per_host_rate.fixed(),
+                adaptive: (settings.per_host_rate == PerHostRate::Auto).then_some(AutoDelay {
+                    factor: settings.delay_factor,
+                    min: settings.min_delay,
+                    max: settings.max_delay,
+                }),
                 max_pages_per_host: settings.max_pages_per_host,
                 obey_robots: !settings.ignore_robots,
                 robots_ttl: settings.robots_ttl,

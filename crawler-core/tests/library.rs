@@ -14,7 +14,7 @@ fn config(server: &FixtureServer, dir: &tempfile::TempDir) -> CrawlConfig {
     CrawlConfig {
         store: dir.path().join("store"),
         resolve: server.resolve_args(),
-        per_host_rate: 0.0,
+        per_host_rate: 0.0.into(),
         ..CrawlConfig::default()
     }
 }

@@ -106,7 +106,7 @@ fn bad_config_files_name_the_key_and_line_and_say_what_is_expected() {
             &[
                 "crawl.toml:1: per-host-rate:",
                 "fast",
-                "expected R (Requests per second",
+                "expected R|auto (Requests per second",
             ],
         ),
         (

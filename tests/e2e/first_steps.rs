@@ -220,6 +220,7 @@ fn crawl_help_groups_its_flags_and_sets_the_global_ones_apart() {
             "Scope:",
             "Politeness:",
             "Fetching:",
+            "Order:",
             "Limits:",
             "Store:",
             "Output:",
@@ -235,7 +236,7 @@ fn crawl_help_groups_its_flags_and_sets_the_global_ones_apart() {
         lines.collect::<Vec<_>>().join("\n")
     };
     assert!(section("Scope:").contains("--scope <SCOPE>"));
-    assert!(section("Politeness:").contains("--per-host-rate <R>"));
+    assert!(section("Politeness:").contains("--per-host-rate <R|auto>"));
     assert!(section("Global options:").contains("-v, --verbose"));
     assert!(!section("Options:").contains("--verbose"));
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `crawler` binary (and the library) against the fixtures
 //! web, judged from the server's request log and from what the store holds.
 
+mod adaptive;
 mod bad_input;
 mod breadth;
 mod budgets;

@@ -35,7 +35,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode, Failure> {
         .collect::<Result<Vec<_>, _>>()?;
     let config = CrawlConfig {
         store: store.clone(),
-        per_host_rate: args.per_host_rate,
+        per_host_rate: args.per_host_rate.into(),
         resolve: vec![server.resolve_arg()],
         ..CrawlConfig::default()
     };

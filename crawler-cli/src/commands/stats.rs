@@ -3,12 +3,13 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
+use crawler_core::pace::{self, NAMED_SLOWEST};
 use crawler_storage::{PageFilter, StoreStats};
 
 use super::reading::{host_and_port, open};
 use crate::args::StatsArgs;
 use crate::escape::escaped;
-use crate::report::{human_bytes, plural};
+use crate::report::{human_bytes, plural, print_slowest};
 use crate::time::rfc3339_secs;
 use crate::Failure;
 
@@ -26,6 +27,14 @@ pub fn run(args: StatsArgs) -> Result<ExitCode, Failure> {
         }
     };
     let speed = Speed::of(&stats, args.host.is_none());
+    // Each host's delay as the crawl last saved it: a figure of the whole crawl.
+    let paces = match &args.host {
+        None => pace::read(&store)?,
+        Some(_) => None,
+    };
+    let (slowest, slowed) = paces
+        .as_ref()
+        .map_or((Vec::new(), 0), |paces| paces.slowest(NAMED_SLOWEST));
     let mut out = io::stdout().lock();
     if args.json {
         let mut value = serde_json::to_value(&stats)?;
@@ -40,12 +49,23 @@ pub fn run(args: StatsArgs) -> Result<ExitCode, Failure> {
                 object.remove("queued");
                 object.remove("proxies");
             }
+            if let Some(paces) = &paces {
+                object.insert("slowest_hosts".into(), serde_json::to_value(&slowest)?);
+                object.insert("hosts_slowed".into(), slowed.into());
+                let saved = paces
+                    .saved_at
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |since| since.as_millis());
+                let saved = u64::try_from(saved).unwrap_or(u64::MAX);
+                object.insert("delays_saved_at".into(), rfc3339_secs(saved).into());
+            }
         }
         serde_json::to_writer(&mut out, &value)?;
         writeln!(out)?;
         return Ok(ExitCode::SUCCESS);
     }
     print_text(&mut out, &stats, &speed, args.top, args.host.is_none())?;
+    print_slowest(&mut out, &slowest, slowed)?;
     Ok(ExitCode::SUCCESS)
 }
 

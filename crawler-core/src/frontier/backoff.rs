@@ -1,11 +1,18 @@
-//! Backoff and parking: what a finished request says about its host's health, and
-//! what the frontier does about it.
+//! Backoff, parking and the auto delay: what a finished request says about its host's
+//! health and pace, and what the frontier does about it.
 //!
 //! 429 and 503 pause the host for their `Retry-After`, or else an exponential backoff;
 //! other 5xx and connection failures back off too. After `park_after` connection
 //! failures in a row the host is parked, and a closed host's URLs (parked, or its
 //! robots.txt unavailable) are refused instead of fetched.
+//!
+//! With `--per-host-rate auto` a host's interval is its [`AutoDelay`]: it follows the
+//! host's last fetch's duration, grows on 429, 503 and timeouts, and relaxes again
+//! when the host answers quickly. It is kept in the host's interval (no field more per
+//! host), with the robots.txt `Crawl-delay` as a floor.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,6 +20,60 @@ use super::host::Closed;
 use super::queues::{Frontier, NAMED_HOSTS};
 use crate::error_kind::ErrorKind;
 use crate::messages::{Closure, Health, HostId, Refusal, Refused};
+use crate::pace::HostPace;
+use crate::url::CanonicalUrl;
+
+/// The rule of `--per-host-rate auto`: how a host's delay follows its response time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AutoDelay {
+    /// The delay is this times the last fetch's duration (Heritrix's delay factor).
+    pub factor: f64,
+    /// The shortest delay.
+    pub min: Duration,
+    /// The longest delay, after any number of slow-downs.
+    pub max: Duration,
+}
+
+/// What a finished fetch says about its host's pace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Pace {
+    /// It answered; the fetch took this long.
+    Answered(Duration),
+    /// 429, 503 or a timeout: the host asks for less.
+    SlowDown,
+}
+
+/// A slow-down doubles the delay from at least this, so a zero `min` still grows.
+const SLOW_DOWN_FROM: Duration = Duration::from_millis(100);
+
+impl AutoDelay {
+    /// The delay after a fetch, from the delay before it. An answer sets it to `factor`
+    /// times the fetch's duration when that is longer (a host turning slow is spaced
+    /// out at once), and relaxes it by at most half when shorter (so a host that just
+    /// asked for less is not rushed at again). A slow-down doubles it. Always within
+    /// `min` and `max`.
+    pub(super) fn next(&self, current: Duration, pace: Pace) -> Duration {
+        let next = match pace {
+            Pace::Answered(took) => {
+                let target = Duration::try_from_secs_f64(took.as_secs_f64() * self.factor)
+                    .unwrap_or(self.max);
+                let target = self.within(target);
+                if target >= current {
+                    target
+                } else {
+                    target.max(current / 2)
+                }
+            }
+            Pace::SlowDown => current.max(SLOW_DOWN_FROM).saturating_mul(2),
+        };
+        self.within(next)
+    }
+
+    /// `delay` held to `min` and `max` (`max` wins should they cross).
+    pub(super) fn within(&self, delay: Duration) -> Duration {
+        delay.max(self.min).min(self.max)
+    }
+}
 
 impl Frontier {
     /// Takes in what a finished page fetch said about its host: a good answer clears
@@ -22,6 +83,7 @@ impl Frontier {
         let state = &mut self.hosts[host];
         match health {
             Health::Fine => {
+                self.pace_changed |= state.backoff_level > 0;
                 state.backoff_level = 0;
                 state.failures = 0;
             }
@@ -33,13 +95,99 @@ impl Frontier {
                 self.hosts[host].failures = 0;
                 self.back_off(host, now, None);
             }
-            Health::Unreachable { reason } => {
+            Health::Unreachable { reason, .. } => {
                 self.hosts[host].failures += 1;
                 self.back_off(host, now, None);
                 self.park_if_failing(host, &reason);
             }
             Health::NotContacted => {}
         }
+    }
+
+    /// In auto mode, moves the host's delay after a page fetch ([`AutoDelay::next`]);
+    /// its robots.txt `Crawl-delay` stays a floor. Other failures (refused connections,
+    /// nothing sent) say nothing of its pace.
+    pub(super) fn adapt(&mut self, host: HostId, took: Option<Duration>, health: &Health) {
+        let Some(auto) = self.politeness.adaptive else {
+            return;
+        };
+        let pace = match (health, took) {
+            (
+                Health::Overloaded { .. }
+                | Health::Unreachable {
+                    timed_out: true, ..
+                },
+                _,
+            ) => Pace::SlowDown,
+            (Health::Fine | Health::ServerError, Some(took)) => Pace::Answered(took),
+            _ => return,
+        };
+        let floor = self.crawl_delay_floor(host);
+        let state = &mut self.hosts[host];
+        let delay = auto.next(state.interval(), pace).max(floor);
+        if delay != state.interval() {
+            state.set_interval(delay);
+            self.pace_changed = true;
+        }
+    }
+
+    /// Calls `each` with the key, delay and backoff level of every host whose state is
+    /// not a new host's (a delay other than the start's, or backing off): what a
+    /// resumed crawl takes back. Walks every host: call it now and then.
+    pub fn for_each_pace<'a>(&'a self, mut each: impl FnMut(&'a str, Duration, u8)) {
+        for (id, host) in self.hosts.iter().enumerate() {
+            if host.backoff_level > 0 || host.interval() != self.period {
+                each(&self.keys[id], host.interval(), host.backoff_level);
+            }
+        }
+    }
+
+    /// Takes back a host's politeness state from an earlier run: its backoff level,
+    /// and in auto mode its delay (held to this run's bounds). Its `Crawl-delay` comes
+    /// back with its robots.txt.
+    pub fn restore_pace(&mut self, key: &str, delay: Duration, backoff_level: u8) {
+        let auto = self.politeness.adaptive;
+        if auto.is_none() && backoff_level == 0 {
+            return;
+        }
+        let Ok(url) = CanonicalUrl::parse(&format!("{key}/")) else {
+            return;
+        };
+        if url.host_key().as_str() != key {
+            return;
+        }
+        let id = self.host_id(&url);
+        let host = &mut self.hosts[id];
+        host.backoff_level = backoff_level;
+        if let Some(auto) = auto {
+            host.set_interval(auto.within(delay));
+        }
+    }
+
+    /// The `n` hosts with the longest delay (slowest first, then by key), and how many
+    /// hosts [`Frontier::for_each_pace`] would name. Walks every host.
+    pub fn slowest_hosts(&self, n: usize) -> (Vec<HostPace>, u64) {
+        let mut slowest: BinaryHeap<Reverse<(Duration, Reverse<&str>, u8)>> = BinaryHeap::new();
+        let mut count = 0;
+        self.for_each_pace(|key, delay, level| {
+            count += 1;
+            slowest.push(Reverse((delay, Reverse(key), level)));
+            if slowest.len() > n {
+                slowest.pop();
+            }
+        });
+        let mut named: Vec<_> = slowest.into_iter().map(|Reverse(entry)| entry).collect();
+        named.sort_by(|a, b| b.cmp(a));
+        let named = named
+            .into_iter()
+            .map(|(delay, Reverse(key), level)| HostPace::new(key, delay, level))
+            .collect();
+        (named, count)
+    }
+
+    /// Whether a host's delay or backoff level changed since the last call.
+    pub fn take_pace_changed(&mut self) -> bool {
+        std::mem::take(&mut self.pace_changed)
     }
 
     /// Moves a closed host's queue to the refused list.
@@ -64,6 +212,7 @@ impl Frontier {
         let politeness = self.politeness;
         let state = &mut self.hosts[host];
         state.backoff_level = state.backoff_level.saturating_add(1);
+        self.pace_changed = true;
         let exponent = state.backoff_level.saturating_sub(1).min(30);
         let backoff = politeness.backoff.saturating_mul(1u32 << exponent);
         let pause = retry_after.unwrap_or(backoff).min(politeness.max_backoff);
@@ -90,5 +239,43 @@ impl Frontier {
                 reason: why.to_string(),
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_delay_rule() {
+        let ms = Duration::from_millis;
+        let rule = AutoDelay {
+            factor: 5.0,
+            min: ms(500),
+            max: ms(30_000),
+        };
+        let answered = |took| Pace::Answered(ms(took));
+        // Five times the fetch, within the bounds.
+        assert_eq!(rule.next(ms(500), answered(200)), ms(1000));
+        assert_eq!(rule.next(ms(500), answered(10)), ms(500));
+        assert_eq!(rule.next(ms(500), answered(60_000)), ms(30_000));
+        // Slower at once, quicker by at most half an answer.
+        assert_eq!(rule.next(ms(1000), answered(2000)), ms(10_000));
+        assert_eq!(rule.next(ms(10_000), answered(10)), ms(5000));
+        assert_eq!(rule.next(ms(10_000), answered(1600)), ms(8000));
+        // A slow-down doubles, up to the longest.
+        assert_eq!(rule.next(ms(500), Pace::SlowDown), ms(1000));
+        assert_eq!(rule.next(ms(20_000), Pace::SlowDown), ms(30_000));
+        // A zero minimum still grows; a huge factor is the longest, not an overflow.
+        let zero = AutoDelay {
+            min: Duration::ZERO,
+            ..rule
+        };
+        assert_eq!(zero.next(Duration::ZERO, Pace::SlowDown), ms(200));
+        let huge = AutoDelay {
+            factor: 1e300,
+            ..rule
+        };
+        assert_eq!(huge.next(ms(500), answered(1)), ms(30_000));
     }
 }

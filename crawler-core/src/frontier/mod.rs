@@ -21,6 +21,9 @@
 //!   rules are cached for `robots_ttl`, then fetched again.
 //! - **Crawl-delay** raises the host's interval (capped by `max_crawl_delay`) and limits
 //!   it to one request at a time.
+//! - **Auto delay** (`--per-host-rate auto`, [`AutoDelay`]): the host's interval follows
+//!   its last fetch's duration times a factor, doubles on 429, 503 and timeouts, and
+//!   relaxes by at most half per quick answer; its `Crawl-delay` stays a floor.
 //! - **Slow-down and failures** ([`Health`]): 429 and 503 pause the host for their
 //!   `Retry-After` or else an exponential backoff; other 5xx and connection failures back
 //!   off too. Retries come back through [`Frontier::retry`] and wait like any URL. After
@@ -63,7 +66,9 @@ mod spill;
 mod tests;
 
 pub use crate::messages::{
-    Closure, Health, HostId, Job, JobKind, Next, Queued, Refusal, Refused, RobotsJob, RobotsResult,
+    Answered, Closure, Health, HostId, Job, JobKind, Next, Queued, Refusal, Refused, RobotsJob,
+    RobotsResult,
 };
+pub use backoff::AutoDelay;
 pub use queues::{Frontier, Politeness, QueueSpill, NAMED_HOSTS};
 pub(crate) use spill::StoreSpill;

@@ -14,12 +14,13 @@ use hashbrown::HashTable;
 
 use crawler_storage::StoreError;
 
+use super::backoff::AutoDelay;
 use super::chunked::Chunked;
 use super::host::{far_future, HostQueue, RobotsState};
 use super::host_keys::HostKeys;
 use super::reasons::Reasons;
 use super::rings::ReadyRings;
-use crate::messages::{Closure, Health, HostId, Queued, Refused};
+use crate::messages::{Answered, Closure, Health, HostId, Queued, Refused};
 use crate::robots::RobotsRules;
 use crate::url::CanonicalUrl;
 
@@ -38,6 +39,9 @@ pub struct Politeness {
     pub concurrency: usize,
     /// Requests per second; 0 for no limit.
     pub rate: f64,
+    /// `--per-host-rate auto`: each host's interval follows its response time (the
+    /// rate is then 0).
+    pub adaptive: Option<AutoDelay>,
     /// Page fetches per host at most in the whole crawl (earlier runs counted).
     pub max_pages_per_host: Option<u64>,
     /// Fetch and obey robots.txt.
@@ -61,6 +65,7 @@ impl Default for Politeness {
         Politeness {
             concurrency: 1,
             rate: 0.0,
+            adaptive: None,
             max_pages_per_host: None,
             obey_robots: true,
             robots_ttl: Duration::from_secs(24 * 3600),
@@ -108,8 +113,12 @@ pub struct Frontier {
     pub(super) limiter: Option<DefaultKeyedRateLimiter<HostId>>,
     pub(super) clock: DefaultClock,
     pub(super) politeness: Politeness,
-    /// The even spacing the rate asks for (zero without a rate).
+    /// The even spacing the rate asks for (zero without a rate); in auto mode, the
+    /// delay a host starts from (`min`).
     pub(super) period: Duration,
+    /// A host's delay or backoff level changed since the last
+    /// [`Frontier::take_pace_changed`]: the saved politeness state is behind.
+    pub(super) pace_changed: bool,
     pub(super) queued: usize,
     /// URLs held in hosts' buffers (the rest of `queued` is in the store).
     pub(super) in_memory: usize,
@@ -140,7 +149,10 @@ pub struct Frontier {
 impl Frontier {
     /// An empty frontier with these politeness settings.
     pub fn new(politeness: Politeness) -> Frontier {
-        let (period, limiter) = rate_limiter(politeness.rate);
+        let (period, limiter) = match politeness.adaptive {
+            Some(auto) => (auto.min, None),
+            None => rate_limiter(politeness.rate),
+        };
         Frontier {
             hosts: Chunked::default(),
             ids: HashTable::new(),
@@ -152,6 +164,7 @@ impl Frontier {
             clock: DefaultClock::default(),
             politeness,
             period,
+            pace_changed: false,
             queued: 0,
             in_memory: 0,
             memory_budget: MEMORY_BUDGET,
@@ -282,11 +295,12 @@ impl Frontier {
         Some(self.refused.split_off(keep))
     }
 
-    /// A page fetch of `host` finished (whatever its outcome). `answered` is when its
+    /// A page fetch of `host` finished (whatever its outcome). `answered.at` is when its
     /// response began: the server had the request by then, so waiting a full interval
     /// from it guarantees the spacing as the server sees it, whatever the delays
-    /// between dispatch, send and arrival (a new connection costs milliseconds).
-    pub fn complete(&mut self, host: HostId, answered: Option<Instant>, health: Health) {
+    /// between dispatch, send and arrival (a new connection costs milliseconds). In
+    /// auto mode the interval is first moved by what the fetch said of the host's pace.
+    pub fn complete(&mut self, host: HostId, answered: Option<Answered>, health: Health) {
         let Some(state) = self.hosts.get_mut(host) else {
             return;
         };
@@ -296,6 +310,9 @@ impl Frontier {
             // A robots job that was abandoned: fetch robots.txt again.
             state.robots = RobotsState::Unknown;
         }
+        self.adapt(host, answered.map(|answered| answered.took), &health);
+        let state = &mut self.hosts[host];
+        let answered = answered.map(|answered| answered.at);
         if let Some(answered) = answered.filter(|_| !state.interval().is_zero()) {
             state.hold_until(answered + state.interval());
         }

@@ -80,14 +80,16 @@ impl Frontier {
 
     /// A robots.txt fetch of `host` finished.
     pub fn robots_done(&mut self, host: HostId, answered: Option<Instant>, result: RobotsResult) {
-        let period = self.period;
+        let (period, auto) = (self.period, self.politeness.adaptive.is_some());
         let Some(state) = self.hosts.get_mut(host) else {
             return;
         };
         state.in_flight = state.in_flight.saturating_sub(1);
         self.in_flight = self.in_flight.saturating_sub(1);
-        if let Some(answered) = answered.filter(|_| !period.is_zero()) {
-            state.hold_until(answered + period);
+        // An auto delay is the host's own (perhaps restored from an earlier run).
+        let spacing = if auto { state.interval() } else { period };
+        if let Some(answered) = answered.filter(|_| !spacing.is_zero()) {
+            state.hold_until(answered + spacing);
         }
         let now = answered.unwrap_or_else(Instant::now);
         match result {
@@ -157,9 +159,29 @@ impl Frontier {
         let state = &mut self.hosts[host];
         let delay = asked.min(cap);
         if delay > self.period {
-            state.set_interval(delay);
+            // An auto delay already longer stays: the Crawl-delay is its floor.
+            let current = match self.politeness.adaptive {
+                Some(_) => state.interval(),
+                None => Duration::ZERO,
+            };
+            let interval = delay.max(current);
+            self.pace_changed |= interval != state.interval();
+            state.set_interval(interval);
             state.one_at_a_time = true;
             state.hold_until(now + delay);
+        }
+    }
+
+    /// The host's `Crawl-delay` within the cap, zero when its rules give none.
+    pub(super) fn crawl_delay_floor(&self, host: HostId) -> Duration {
+        match &self.hosts[host].robots {
+            RobotsState::Ready { rules, .. } => rules
+                .crawl_delay()
+                .and_then(|delay| Duration::try_from_secs_f64(delay).ok())
+                .map_or(Duration::ZERO, |delay| {
+                    delay.min(self.politeness.max_crawl_delay)
+                }),
+            _ => Duration::ZERO,
         }
     }
 }

@@ -24,6 +24,14 @@ fn unlimited(concurrency: usize) -> Frontier {
     })
 }
 
+/// A fetch whose response began `at` and took no time.
+fn answered(at: Instant) -> Option<Answered> {
+    Some(Answered {
+        at,
+        took: Duration::ZERO,
+    })
+}
+
 fn take(frontier: &mut Frontier) -> Option<Job> {
     match frontier.next(Instant::now()) {
         Next::Job(job) => Some(job),
@@ -518,12 +526,12 @@ fn overload_pauses_only_that_host_for_its_retry_after() {
     let b = take(&mut frontier).unwrap();
     frontier.complete(
         a.host,
-        Some(now),
+        answered(now),
         Health::Overloaded {
             retry_after: Some(Duration::from_secs(7)),
         },
     );
-    frontier.complete(b.host, Some(now), Health::Fine);
+    frontier.complete(b.host, answered(now), Health::Fine);
     let next = take(&mut frontier).unwrap();
     assert_eq!(next.url.as_str(), "http://b.test/2");
     assert_eq!(
@@ -550,7 +558,7 @@ fn backoff_doubles_and_retries_go_first() {
             other => panic!("{other:?}"),
         };
         assert_eq!(job.url.as_str(), "http://a.test/1");
-        frontier.complete(job.host, Some(at), Health::ServerError);
+        frontier.complete(job.host, answered(at), Health::ServerError);
         frontier.retry(Queued {
             attempts: job.attempts + 1,
             ..queued(job.url.as_str(), 0)
@@ -583,6 +591,7 @@ fn repeated_connection_failures_park_the_host() {
             None,
             Health::Unreachable {
                 reason: "connect: refused".into(),
+                timed_out: false,
             },
         );
     }
@@ -696,4 +705,156 @@ fn a_url_found_after_its_host_spilled_still_goes_before_the_worse_urls_memory_ho
             "http://a.test/farm1"
         ]
     );
+}
+
+fn auto(factor: f64, min_ms: u64, max_ms: u64) -> Frontier {
+    Frontier::new(Politeness {
+        adaptive: Some(AutoDelay {
+            factor,
+            min: Duration::from_millis(min_ms),
+            max: Duration::from_millis(max_ms),
+        }),
+        obey_robots: false,
+        backoff: Duration::ZERO,
+        ..Politeness::default()
+    })
+}
+
+/// Completes the host's next job as `health`, the fetch having taken `took_ms`, and
+/// returns how long the host must then wait.
+fn wait_after(frontier: &mut Frontier, at: Instant, took_ms: u64, health: Health) -> Duration {
+    let job = match frontier.next(at) {
+        Next::Job(job) => job,
+        other => panic!("{other:?}"),
+    };
+    let took = Duration::from_millis(took_ms);
+    frontier.complete(job.host, Some(Answered { at, took }), health);
+    match frontier.next(at) {
+        Next::WaitUntil(until) => until - at,
+        other => panic!("the host must wait: {other:?}"),
+    }
+}
+
+#[test]
+fn an_auto_delay_follows_the_fetch_time_grows_on_slow_downs_and_relaxes_by_halves() {
+    let mut frontier = auto(2.0, 10, 1000);
+    for i in 0..13 {
+        frontier.push(queued(&format!("http://a.test/{i}"), 0));
+    }
+    let ms = Duration::from_millis;
+    let mut at = Instant::now();
+    let mut waits = Vec::new();
+    let steps = [
+        (20, Health::Fine),                             // 2 x 20 = 40
+        (150, Health::Fine),                            // slower: 300 at once
+        (10, Health::Fine),                             // quick again: half of 300
+        (10, Health::Overloaded { retry_after: None }), // doubled
+        (
+            10,
+            Health::Unreachable {
+                reason: "timeout".into(),
+                timed_out: true,
+            },
+        ), // doubled
+        (
+            10,
+            Health::Unreachable {
+                reason: "connect: refused".into(),
+                timed_out: false,
+            },
+        ), // not a pace: unchanged
+        (10, Health::Fine),                             // 300
+        (1, Health::Fine),                              // 250
+        (1, Health::Fine),                              // 125
+        (1, Health::Fine),                              // 62.5
+        (1, Health::Fine),                              // 31.25
+        (1, Health::Fine),                              // the floor, min 10 (2 x 1 under it)
+    ];
+    for (took, health) in steps {
+        let wait = wait_after(&mut frontier, at, took, health);
+        waits.push(wait);
+        at += wait;
+    }
+    assert_eq!(
+        waits,
+        [
+            ms(40),
+            ms(300),
+            ms(150),
+            ms(300),
+            ms(600),
+            ms(600),
+            ms(300),
+            ms(150),
+            ms(75),
+            Duration::from_micros(37_500),
+            ms(19) - Duration::from_micros(250),
+            ms(10),
+        ]
+    );
+}
+
+#[test]
+fn an_auto_delay_stays_above_the_crawl_delay_and_one_slow_host_slows_no_other() {
+    let mut frontier = Frontier::new(Politeness {
+        adaptive: Some(AutoDelay {
+            factor: 1.0,
+            min: Duration::from_millis(10),
+            max: Duration::from_secs(10),
+        }),
+        concurrency: 4,
+        ..Politeness::default()
+    });
+    for i in 0..8 {
+        frontier.push(queued(&format!("http://a.test/{i}"), 0));
+        frontier.push(queued(&format!("http://b.test/{i}"), 0));
+    }
+    let at = Instant::now();
+    let rules = |text: &str| {
+        let agent = crate::robots::ProductToken::parse("crawler").unwrap();
+        RobotsResult::Rules(Arc::new(
+            crate::robots::RobotsTxt::parse(text.as_bytes()).rules_for(&agent),
+        ))
+    };
+    for _ in 0..2 {
+        let Next::Robots(job) = frontier.next(at) else {
+            panic!("robots.txt goes first");
+        };
+        let text = if job.url.as_str().starts_with("http://a.test") {
+            "User-agent: *\nCrawl-delay: 2\n"
+        } else {
+            ""
+        };
+        frontier.robots_done(job.host, None, rules(text));
+    }
+    let mut jobs = Vec::new();
+    while let Next::Job(job) = frontier.next(at) {
+        jobs.push(job);
+    }
+    // a waits for its Crawl-delay; b goes at once, and its spacing follows its own time.
+    assert_eq!(jobs.len(), 4, "{jobs:?}");
+    for job in jobs {
+        assert!(job.url.as_str().starts_with("http://b.test"));
+        let took = Duration::from_millis(30);
+        frontier.complete(job.host, Some(Answered { at, took }), Health::Fine);
+    }
+    assert_eq!(
+        frontier.next(at),
+        Next::WaitUntil(at + Duration::from_millis(30))
+    );
+    // A quick answer of a relaxes its delay to half, but not under its Crawl-delay.
+    let later = at + Duration::from_secs(3);
+    let a = loop {
+        match frontier.next(later) {
+            Next::Job(job) if job.url.as_str().starts_with("http://a.test") => break job,
+            Next::Job(_) => {}
+            other => panic!("{other:?}"),
+        }
+    };
+    let took = Duration::from_millis(1);
+    frontier.complete(a.host, Some(Answered { at: later, took }), Health::Fine);
+    let (slowest, count) = frontier.slowest_hosts(1);
+    assert_eq!(count, 2);
+    assert_eq!(slowest[0].host, "http://a.test:80");
+    assert_eq!(slowest[0].delay_secs, 2.0);
 }

@@ -20,7 +20,7 @@ use crate::events::CrawlEvent;
 use crate::extract::{decode_html, extract_css, extract_page, Link};
 use crate::fetch::{retry_after, BodyLimit, FetchOutcome, ResponseMeta};
 use crate::hooks::{guarded, Page, PageActions, StoredPage};
-use crate::messages::{Health, Job, JobKind, Queued, Report, Via};
+use crate::messages::{Answered, Health, Job, JobKind, Queued, Report, Via};
 use crate::priority::ScoredUrl;
 use crate::robots::PageDirectives;
 use crate::seen::Claims;
@@ -140,7 +140,10 @@ impl WorkerContext {
         self.announce_stored(&page, admitted.queued.len());
         Ok(Report::Page {
             host: job.host,
-            answered: Some(outcome.answered),
+            answered: Some(Answered {
+                at: outcome.answered,
+                took: outcome.elapsed,
+            }),
             health,
             discovered: admitted.queued,
             retry: None,
@@ -173,7 +176,10 @@ impl WorkerContext {
         tracing::debug!(url = job.url.as_str(), attempt, "will retry");
         Report::Page {
             host: job.host,
-            answered: Some(outcome.answered),
+            answered: Some(Answered {
+                at: outcome.answered,
+                took: outcome.elapsed,
+            }),
             health,
             discovered: Vec::new(),
             retry: Some(Queued {
@@ -761,6 +767,7 @@ fn health(outcome: &FetchOutcome) -> Health {
         (Some(response), _) if (500..600).contains(&response.status) => Health::ServerError,
         (_, Some(error)) if error.kind.is_connection_failure() => Health::Unreachable {
             reason: format!("{}: {}", error.kind, error.message),
+            timed_out: error.kind == ErrorKind::Timeout,
         },
         // An answer, or a failure that is not the host being away (TLS, protocol).
         (Some(_), _) | (None, Some(_)) => Health::Fine,

@@ -4,7 +4,8 @@
 //!
 //! Its methods are split by job: the write path (`write`), the frontier and the
 //! seen-set (`frontier`), reading pages back (`pages`), the runs (`runs`) and their
-//! seeds (`seeds`), its size beside the data it holds (`footprint`); queries
+//! seeds (`seeds`), its size beside the data it holds (`footprint`), the hosts'
+//! politeness state (`politeness`); queries
 //! and statistics are in `crate::query`.
 
 pub(crate) mod check;
@@ -14,6 +15,7 @@ pub(crate) mod frontier;
 pub(crate) mod holder;
 pub(crate) mod leftovers;
 pub(crate) mod pages;
+pub(crate) mod politeness;
 pub(crate) mod repair;
 pub(crate) mod runs;
 pub(crate) mod seeds;
