@@ -10,7 +10,7 @@ use clap_complete::Shell;
 use crawler_core::{
     BodyPolicy, ConfigError, CrawlConfig, ErrorKind, HostConfig, PerHostRate, ScopeMode,
 };
-use crawler_storage::StatusFilter;
+use crawler_storage::{StatusFilter, Via};
 
 use crate::config_file::Origins;
 use crate::exit;
@@ -356,6 +356,9 @@ pub struct PolitenessSettings {
     /// Queue rel="nofollow" links too.
     #[arg(long, help_heading = SCOPE)]
     pub follow_nofollow: bool,
+    /// Also fetch what stored pages embed (images, stylesheets and their fonts, scripts, media), on any host, one embed hop outside the scope.
+    #[arg(long, help_heading = SCOPE)]
+    pub requisites: bool,
 }
 
 /// A switch's help with its default, as clap writes one for a flag with a value.
@@ -368,6 +371,7 @@ impl PolitenessSettings {
         // Switches change their setting only when given (the last of a pair wins).
         config.ignore_robots |= self.ignore_robots;
         config.follow_nofollow |= self.follow_nofollow;
+        config.requisites |= self.requisites;
         if self.sitemaps {
             config.sitemaps = true;
         } else if self.no_sitemaps {
@@ -411,6 +415,16 @@ pub struct FilterArgs {
     /// Only pages fetched before TIME (same forms as --since).
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
+    /// Only pages reached this way (embed: a page's requisite, with --requisites).
+    #[arg(long, value_name = "HOW", value_parser = via())]
+    pub via: Option<Via>,
+}
+
+/// How a URL was reached, by its name; clap lists the names.
+fn via() -> impl clap::builder::TypedValueParser<Value = Via> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(Via::ALL.map(Via::as_str))
+        .try_map(|name| Via::from_name(&name).ok_or("not a way a URL is reached"))
 }
 
 /// An error kind by its stored name. Clap lists the kinds in `--help`, and refuses
@@ -546,6 +560,8 @@ pub enum Column {
     From,
     /// When it was fetched.
     Fetched,
+    /// How it was reached: seed, link, embed, redirect or sitemap.
+    Via,
 }
 
 #[derive(Args, Debug)]

@@ -157,6 +157,8 @@ impl CrawlerBuilder {
         sitemaps: bool;
         /// Queue `rel="nofollow"` links too. `--follow-nofollow`.
         follow_nofollow: bool;
+        /// Also queue what pages embed, on any host (one embed hop). `--requisites`.
+        requisites: bool;
         /// Speak HTTP/1.1 only, not HTTP/2 where a server offers it. `--http1.1`.
         http1_only: bool;
         /// Accept any TLS certificate (self-signed, expired, another name's). `--insecure`.

@@ -239,6 +239,10 @@ pub struct CrawlConfig {
     pub sitemap_urls: Vec<String>,
     /// Queue `rel="nofollow"` links too.
     pub follow_nofollow: bool,
+    /// Also queue what stored pages embed (images, stylesheets, scripts, media, fonts),
+    /// on any host, one embed hop outside the scope (see [`crate::worker`]'s page
+    /// module and the README's "Page requisites").
+    pub requisites: bool,
     /// Longest canonical URL fetched, in bytes; longer ones are recorded as
     /// `trap-suspected` (see [`crate::traps`]).
     pub max_url_len: usize,
@@ -372,6 +376,7 @@ impl Default for CrawlConfig {
             sitemaps: true,
             sitemap_urls: Vec::new(),
             follow_nofollow: false,
+            requisites: false,
             max_url_len: 2048,
             max_segment_repeats: 3,
             credentials: Credentials::default(),

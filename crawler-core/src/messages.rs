@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crawler_storage::StoreError;
+pub use crawler_storage::Via;
 
 use crate::error_kind::ErrorKind;
 use crate::robots::RobotsRules;
@@ -70,6 +71,11 @@ pub struct Job {
     pub priority: i8,
     /// Its place among the URLs of its host the page that found it queued.
     pub turn: u32,
+    /// How it was reached.
+    pub via: Via,
+    /// Embed hops in a row that led here (0 unless reached by an embed, or by a
+    /// redirect from one).
+    pub embeds: u8,
     /// The host's only request in flight, and its last for a while (its turn ends, or
     /// nothing else of it is queued and it is not the turn's first page): its
     /// connection need not be kept.
@@ -97,12 +103,17 @@ pub struct Queued {
     /// for the first): the fair order within a depth (see
     /// [`crawler_storage::queue_order`]).
     pub turn: u32,
+    /// How it was reached.
+    pub via: Via,
+    /// Embed hops in a row that led here (see [`Job::embeds`]).
+    pub embeds: u8,
 }
 
 impl Queued {
-    /// A page URL on its first try.
+    /// A page URL on its first try, reached as a seed (no `from`) or a link.
     pub fn page(url: CanonicalUrl, depth: u32, from: Option<String>, hops: u8) -> Queued {
         Queued {
+            via: Via::presumed(from.as_deref()),
             url,
             depth,
             from,
@@ -111,6 +122,7 @@ impl Queued {
             attempts: 0,
             priority: 0,
             turn: 0,
+            embeds: 0,
         }
     }
 

@@ -3,7 +3,7 @@
 //! them again puts them back into the store's frontier, where the next run finds them
 //! as it finds any queued URL; their new records replace the failed ones.
 
-use crawler_storage::{PageFilter, QueueEntry, Store, StoreError};
+use crawler_storage::{PageFilter, QueueEntry, Store, StoreError, Via};
 
 use crate::error_kind::ErrorKind;
 use crate::url::CanonicalUrl;
@@ -31,6 +31,7 @@ pub(crate) fn requeue_failed(store: &Store, kinds: &[ErrorKind]) -> Result<u64, 
             };
             let entry = QueueEntry {
                 depth: record.depth,
+                via: record.via.or(Some(Via::presumed(record.from.as_deref()))),
                 from: record.from,
                 retry_of: Some(record.fetched_at_ms),
                 ..QueueEntry::seed(url.as_str(), url.host_key().as_str())

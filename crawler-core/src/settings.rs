@@ -46,6 +46,8 @@ pub(crate) struct WorkerSettings {
     pub sitemaps: bool,
     /// Queue `rel="nofollow"` links too.
     pub follow_nofollow: bool,
+    /// Queue what pages and stylesheets embed (`--requisites`).
+    pub requisites: bool,
     /// URLs that look like crawler traps are recorded, not queued.
     pub traps: TrapRules,
     /// Links kept of one page at most.
@@ -82,6 +84,7 @@ impl Settings {
                 retries: settings.retries,
                 sitemaps: settings.sitemaps,
                 follow_nofollow: settings.follow_nofollow,
+                requisites: settings.requisites,
                 traps: settings.trap_rules(),
                 max_links_per_page: settings.max_links_per_page,
             },

@@ -377,6 +377,43 @@ fn a_scorer_decides_what_goes_first_within_each_host() {
 }
 
 #[test]
+fn the_scorer_is_shown_the_anchor_text_of_links_and_none_for_embeds() {
+    let server = web(1, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let seen = Arc::new(Mutex::new(BTreeMap::new()));
+    let scored = Arc::clone(&seen);
+    let scorer = move |url: &ScoredUrl<'_>| {
+        let text = url.anchor_text.map(str::to_owned);
+        scored
+            .lock()
+            .unwrap()
+            .insert(url.url.as_str().to_owned(), text);
+        0
+    };
+    let styled = crawler_fixtures::STYLED_HOST;
+    Crawler::builder()
+        .store(dir.path().join("store"))
+        .seed(server.url(styled, "/"))
+        .resolve(server.resolve_arg())
+        .per_host_rate(0.0)
+        .requisites(true)
+        .scorer(scorer)
+        .build()
+        .unwrap()
+        .run()
+        .unwrap();
+    let seen = seen.lock().unwrap();
+    let about = server.url(styled, "/about");
+    assert_eq!(
+        seen.get(&about),
+        Some(&Some("About us".to_owned())),
+        "{seen:?}"
+    );
+    let logo = server.url(styled, "/img/logo.png");
+    assert_eq!(seen.get(&logo), Some(&None), "{seen:?}");
+}
+
+#[test]
 fn a_page_handler_extracts_data_adds_urls_and_vetoes_outlinks() {
     let server = web(1, 20);
     let dir = tempfile::tempdir().unwrap();

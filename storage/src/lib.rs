@@ -75,7 +75,7 @@ pub use error::StoreError;
 pub use query::{PageContent, PageFilter, Pages, PagesWithContent, StatusFilter};
 pub use record::{
     now_ms, queue_order, CrawlRun, HttpExchange, Link, PageRecord, ProxyUse, QueueEntry, QueueSlot,
-    RequestHead, ResponseHead, StoreStats,
+    RequestHead, ResponseHead, StoreStats, Via,
 };
 pub use store::check::{CheckReport, Fingerprint, Problem};
 pub use store::footprint::{Footprint, PartBytes};

@@ -74,6 +74,80 @@ pub struct PageRecord {
     /// The proxy the request went through (`--proxy`), its credentials masked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy: Option<String>,
+    /// How the crawl reached this URL; `None` in stores written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<Via>,
+}
+
+/// How the crawl reached a URL.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Via {
+    /// A seed.
+    Seed,
+    /// A link of a page (`<a>`, `<area>`, `<iframe>`, ...), or a URL a page handler
+    /// added.
+    #[default]
+    Link,
+    /// Embedded by a page or a stylesheet (`--requisites`): an image, a stylesheet, a
+    /// script, a font, ...
+    Embed,
+    /// The target of a redirect.
+    Redirect,
+    /// Listed in a sitemap, or a sitemap named by robots.txt.
+    Sitemap,
+}
+
+impl Via {
+    /// Every value, in the order of the enum.
+    pub const ALL: [Via; 5] = [
+        Via::Seed,
+        Via::Link,
+        Via::Embed,
+        Via::Redirect,
+        Via::Sitemap,
+    ];
+
+    /// The lowercase name the JSON and the CLI use (`seed`, `link`, `embed`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::Seed => "seed",
+            Via::Link => "link",
+            Via::Embed => "embed",
+            Via::Redirect => "redirect",
+            Via::Sitemap => "sitemap",
+        }
+    }
+
+    /// The value named `name` (as [`Via::as_str`] spells it).
+    pub fn from_name(name: &str) -> Option<Via> {
+        Via::ALL.into_iter().find(|via| via.as_str() == name)
+    }
+
+    /// A one-byte code, for binary forms.
+    pub(crate) fn code(self) -> u8 {
+        self as u8
+    }
+
+    pub(crate) fn from_code(code: u8) -> Option<Via> {
+        Via::ALL.get(usize::from(code)).copied()
+    }
+
+    /// What a frontier entry without a stored `via` was: a seed without a source
+    /// page, else a link.
+    pub fn presumed(from: Option<&str>) -> Via {
+        if from.is_none() {
+            Via::Seed
+        } else {
+            Via::Link
+        }
+    }
+}
+
+impl std::fmt::Display for Via {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl PageRecord {
@@ -143,6 +217,19 @@ pub struct QueueEntry {
     /// the page that found them (see [`queue_order`]).
     #[serde(default)]
     pub turn: u32,
+    /// How the URL was reached; `None` in entries written before it was kept (then
+    /// [`Via::presumed`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<Via>,
+    /// Embed hops in a row that led here (`--requisites`): 0 for a seed or a link, 1
+    /// for what a page embeds, 2 for what that embeds (a stylesheet's font), ...; a
+    /// redirect keeps its source's.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub embeds: u8,
+}
+
+fn is_zero(value: &u8) -> bool {
+    *value == 0
 }
 
 /// The order a host's queue is taken in, lowest first: higher priority, then lower
@@ -171,6 +258,7 @@ impl QueueEntry {
             depth: 0,
             from: None,
             hops: 0,
+            via: Some(Via::Seed),
             ..QueueEntry::default()
         }
     }
@@ -178,6 +266,12 @@ impl QueueEntry {
     /// Where the entry goes in its host's queue (see [`queue_order`]).
     pub fn order(&self) -> u64 {
         queue_order(self.priority, self.depth, self.turn)
+    }
+
+    /// How the URL was reached: as stored, else [`Via::presumed`].
+    pub fn via(&self) -> Via {
+        self.via
+            .unwrap_or_else(|| Via::presumed(self.from.as_deref()))
     }
 }
 

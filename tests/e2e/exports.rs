@@ -49,7 +49,10 @@ fn crawled() -> Crawled {
 
 /// What the server sends for `url`, fetched over a raw socket: the status, the
 /// headers (names lowercased) and the body (gunzipped when it came gzipped).
-fn fetch_raw(server: &FixtureServer, url: &str) -> (u16, BTreeMap<String, String>, Vec<u8>) {
+pub(crate) fn fetch_raw(
+    server: &FixtureServer,
+    url: &str,
+) -> (u16, BTreeMap<String, String>, Vec<u8>) {
     let rest = url.strip_prefix("http://").unwrap();
     let (authority, path) = rest.split_at(rest.find('/').unwrap());
     let host = authority.split(':').next().unwrap();
@@ -204,6 +207,23 @@ fn warcio_python() -> Option<PathBuf> {
     None
 }
 
+/// What [`READ_WARC`] says of `file`, which warcio must read; `None` without warcio
+/// (see [`warcio_python`]).
+pub(crate) fn read_warc(file: &Path) -> Option<Value> {
+    let python = warcio_python()?;
+    let read = Command::new(python)
+        .args(["-c", READ_WARC])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        read.status.success(),
+        "warcio could not read the export:\n{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    Some(serde_json::from_slice(&read.stdout).unwrap())
+}
+
 /// Reads a WARC file with warcio, verifying every digest, and describes each record;
 /// also counts the file's gzip members.
 const READ_WARC: &str = r#"
@@ -255,20 +275,9 @@ fn warc_export_reads_back_in_warcio_with_the_payloads_the_server_sent() {
         "{}",
         out.stderr()
     );
-    let Some(python) = warcio_python() else {
+    let Some(result) = read_warc(&file) else {
         return;
     };
-    let read = Command::new(python)
-        .args(["-c", READ_WARC])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        read.status.success(),
-        "warcio could not read the export:\n{}",
-        String::from_utf8_lossy(&read.stderr)
-    );
-    let result: Value = serde_json::from_slice(&read.stdout).unwrap();
     let records = result["records"].as_array().unwrap();
     assert_eq!(
         result["members"],

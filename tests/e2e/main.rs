@@ -27,6 +27,7 @@ mod proxies;
 mod queries;
 mod readme;
 mod request_options;
+mod requisites;
 mod resources;
 mod resume;
 mod security;

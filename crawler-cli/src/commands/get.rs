@@ -120,6 +120,7 @@ fn print_info(out: &mut impl Write, store: &Store, page: &PageRecord) -> Result<
         ("error message", page.error_message.clone()),
         ("depth", Some(page.depth.to_string())),
         ("from", page.from.clone()),
+        ("via", page.via.map(|via| via.as_str().to_owned())),
         ("title", page.title.clone()),
         ("content type", page.content_type.clone()),
         ("bytes", Some(page.bytes.to_string())),

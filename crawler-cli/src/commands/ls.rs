@@ -14,7 +14,7 @@ use crate::Failure;
 use anstyle::{AnsiColor, Style};
 
 /// Columns of the JSON and CSV forms, in order.
-const COLUMNS: [&str; 10] = [
+const COLUMNS: [&str; 11] = [
     "url",
     "host",
     "status",
@@ -25,6 +25,7 @@ const COLUMNS: [&str; 10] = [
     "title",
     "from",
     "fetched_at",
+    "via",
 ];
 
 pub fn run(args: LsArgs) -> Result<ExitCode, Failure> {
@@ -159,6 +160,7 @@ fn header(column: Column) -> (&'static str, Align) {
         Column::Title => ("title", Align::Text),
         Column::From => ("from", Align::Text),
         Column::Fetched => ("fetched", Align::Left),
+        Column::Via => ("via", Align::Left),
     }
 }
 
@@ -178,6 +180,7 @@ fn cell(page: &PageRecord, column: Column) -> Cell {
         Column::Title => Cell::plain(text(&page.title)),
         Column::From => Cell::plain(text(&page.from)),
         Column::Fetched => Cell::plain(fetched_at(page)),
+        Column::Via => Cell::plain(via(page).to_owned()),
     }
 }
 
@@ -207,7 +210,13 @@ pub fn summary_json(page: &PageRecord) -> serde_json::Value {
         "title": page.title,
         "from": page.from,
         "fetched_at": (page.fetched_at_ms > 0).then(|| fetched_at(page)),
+        "via": page.via,
     })
+}
+
+/// How the page was reached; empty for a record from before that was kept.
+fn via(page: &PageRecord) -> &'static str {
+    page.via.map_or("", |via| via.as_str())
 }
 
 /// The header line of the CSV form (shared with `export --format csv`).
@@ -233,6 +242,7 @@ pub fn csv_line(page: &PageRecord) -> String {
         } else {
             String::new()
         },
+        via(page).to_owned(),
     ];
     fields
         .iter()
@@ -355,10 +365,11 @@ mod tests {
         let page = PageRecord {
             status: Some(200),
             title: Some("A, B".into()),
+            via: Some(crawler_storage::Via::Embed),
             ..PageRecord::new("http://a.test/", "a.test", 0)
         };
         let line = csv_line(&page);
-        assert_eq!(line, "http://a.test/,a.test,200,,0,,0,\"A, B\",,");
+        assert_eq!(line, "http://a.test/,a.test,200,,0,,0,\"A, B\",,,embed");
         let json = summary_json(&page);
         assert_eq!(json.as_object().map(|o| o.len()), Some(COLUMNS.len()));
     }

@@ -50,6 +50,7 @@ pub fn page_filter(args: &FilterArgs) -> Result<PageFilter, Failure> {
         depth: args.depth.clone(),
         fetched_since_ms: time("--since", &args.since)?,
         fetched_before_ms: time("--until", &args.until)?,
+        via: args.via,
     })
 }
 

@@ -68,10 +68,15 @@ pub(super) enum Scanned<'t> {
     /// The text of the first HTML `<title>`, as one piece (character references
     /// decoded).
     FirstTitle(&'t str),
+    /// Text outside `<template>`s and the first title, in pieces (a `<style>`'s
+    /// text too: the tokenizer reads it as text).
+    Text(&'t str),
+    /// The end tag of an element outside any `<template>`.
+    End(&'t LocalName),
 }
 
-/// Scans `html`, calling `read` with every start tag outside `<template>`s and
-/// the text of the first HTML title.
+/// Scans `html`, calling `read` with every start and end tag and every piece of
+/// text outside `<template>`s, and the text of the first HTML title.
 pub(super) fn scan(html: &str, read: impl FnMut(Scanned<'_>)) {
     let input = BufferQueue::default();
     input.push_back(StrTendril::from_slice(html));
@@ -139,7 +144,21 @@ impl<R: FnMut(Scanned<'_>)> ScanState<R> {
         if tag.name == local_name!("title") {
             self.end_title();
         }
+        if !self.open.in_template() {
+            (self.read)(Scanned::End(&tag.name));
+        }
         self.open.end(tag);
+    }
+
+    fn text(&mut self, text: &str) {
+        if let Title::Reading(title) = &mut self.title {
+            title.push_str(text);
+            return;
+        }
+        self.open.text();
+        if !self.open.in_template() {
+            (self.read)(Scanned::Text(text));
+        }
     }
 
     fn end_title(&mut self) {
@@ -160,13 +179,7 @@ impl<R: FnMut(Scanned<'_>)> TokenSink for TagScan<R> {
                 TagKind::StartTag => return state.start_tag(tag),
                 TagKind::EndTag => state.end_tag(&tag),
             },
-            Token::CharacterTokens(text) => {
-                if let Title::Reading(title) = &mut state.title {
-                    title.push_str(&text);
-                } else {
-                    state.open.text();
-                }
-            }
+            Token::CharacterTokens(text) => state.text(&text),
             Token::EOFToken => state.end_title(),
             Token::NullCharacterToken
             | Token::CommentToken(_)

@@ -85,6 +85,14 @@ impl ResponseMeta {
                 || mime.eq_ignore_ascii_case("application/xhtml+xml")
         })
     }
+
+    /// Whether the `Content-Type` says a stylesheet (`text/css`).
+    pub fn is_css(&self) -> bool {
+        self.content_type.as_deref().is_some_and(|ct| {
+            let mime = ct.split(';').next().unwrap_or_default().trim();
+            mime.eq_ignore_ascii_case("text/css")
+        })
+    }
 }
 
 /// What one fetch produced: a response (maybe with a body), an error, or both

@@ -102,6 +102,8 @@ impl Frontier {
                 attempts: queued.attempts,
                 priority: queued.priority,
                 turn: queued.turn,
+                via: queued.via,
+                embeds: queued.embeds,
                 last_of_turn,
             });
         }

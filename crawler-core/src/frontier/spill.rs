@@ -79,6 +79,8 @@ fn queued_from_store(entry: QueueEntry) -> Result<Queued, StoreError> {
         reason: format!("frontier entry is not a crawlable URL: {e}"),
     })?;
     Ok(Queued {
+        via: entry.via(),
+        embeds: entry.embeds,
         url,
         depth: entry.depth,
         from: entry.from,

@@ -136,6 +136,13 @@ impl Scope {
         self.mode_admits(url) && self.patterns_admit(url.as_str())
     }
 
+    /// Whether an embed may fetch `url` (`--requisites`): on any host and whatever
+    /// `allow` says, since a page's images and stylesheets are often elsewhere, but
+    /// never what `deny` refuses.
+    pub fn admits_embed(&self, url: &CanonicalUrl) -> bool {
+        !self.deny.iter().any(|re| re.is_match(url.as_str()))
+    }
+
     fn mode_admits(&self, url: &CanonicalUrl) -> bool {
         self.mode == ScopeMode::All || self.keys.contains(&self.key(url))
     }

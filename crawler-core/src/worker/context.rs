@@ -105,6 +105,7 @@ impl WorkerContext {
                 let mut record =
                     PageRecord::new(queued.url.as_str(), queued.url.host(), queued.depth);
                 record.from = queued.from.clone();
+                record.via = Some(queued.via);
                 record.attempts = queued.attempts;
                 record.fetched_at_ms = now;
                 record.error = Some(refused.reason.kind().as_str().to_owned());

@@ -1,4 +1,11 @@
 //! One page (or sitemap) fetch: fetch, decide on a retry, read the body, store.
+//!
+//! With `--requisites`, what a page embeds is queued besides its links, and the
+//! embed hop rules live here ([`WorkerContext::read_page`], `read_stylesheet`,
+//! `admit`): an embed is admitted on any host (only `--deny` refuses it), one level
+//! past `--max-depth`; what was reached outside the scope has none of its links
+//! followed, and only a stylesheet's embeds are (fonts, images, `@import`s), up to
+//! [`MAX_EMBED_HOPS`] embeds in a row.
 
 use std::collections::HashMap;
 use std::time::SystemTime;
@@ -10,10 +17,10 @@ use crate::budgets::OverBudget;
 use crate::config::BodyPolicy;
 use crate::error_kind::ErrorKind;
 use crate::events::CrawlEvent;
-use crate::extract::{decode_html, extract_links_up_to};
+use crate::extract::{decode_html, extract_css, extract_page, Link};
 use crate::fetch::{retry_after, BodyLimit, FetchOutcome, ResponseMeta};
 use crate::hooks::{guarded, Page, PageActions, StoredPage};
-use crate::messages::{Answered, Health, Job, JobKind, Queued, Report};
+use crate::messages::{Answered, Health, Job, JobKind, Queued, Report, Via};
 use crate::priority::ScoredUrl;
 use crate::robots::PageDirectives;
 use crate::seen::Claims;
@@ -21,12 +28,38 @@ use crate::sitemap::{self, SitemapKind, MAX_SITEMAP_BYTES, MAX_SITEMAP_NESTING};
 use crate::traps::trap_record;
 use crate::url::{CanonicalUrl, HostKey};
 
+/// Embeds in a row the crawl follows: a page, its stylesheet, the stylesheet that one
+/// `@import`s, and that one's font. Bounds what a stylesheet outside the scope can
+/// lead to.
+pub const MAX_EMBED_HOPS: u8 = 3;
+
 /// A URL found on a page (or in a sitemap), before scope and dedup.
 struct Candidate {
     url: CanonicalUrl,
     depth: u32,
     hops: u8,
     kind: JobKind,
+    via: Via,
+    /// Embed hops in a row (see [`Job::embeds`]); above 0, the URL is admitted on
+    /// any host.
+    embeds: u8,
+    /// The text of the `<a>` that linked to it, for the scorer.
+    anchor_text: Option<String>,
+}
+
+impl Candidate {
+    /// A page reached by a link (or added by a page handler) at `depth`.
+    fn link(url: CanonicalUrl, depth: u32, anchor_text: Option<String>) -> Candidate {
+        Candidate {
+            url,
+            depth,
+            hops: 0,
+            kind: JobKind::Page,
+            via: Via::Link,
+            embeds: 0,
+            anchor_text,
+        }
+    }
 }
 
 /// Each host's next turn among the URLs one page queues (see `Queued::turn`).
@@ -158,6 +191,8 @@ impl WorkerContext {
                 attempts: attempt,
                 priority: job.priority,
                 turn: job.turn,
+                via: job.via,
+                embeds: job.embeds,
             }),
         }
     }
@@ -173,6 +208,7 @@ impl WorkerContext {
     ) -> PageRecord {
         let mut page = PageRecord::new(job.url.as_str(), job.url.host(), job.depth);
         page.from = job.from.clone();
+        page.via = Some(job.via);
         page.attempts = attempt;
         page.fetched_at_ms = fetched_at_ms;
         page.fetch_ms = u64::try_from(outcome.elapsed.as_millis()).unwrap_or(u64::MAX);
@@ -218,6 +254,9 @@ impl WorkerContext {
                             self.flag(page, ErrorKind::RedirectInvalid, problem);
                         }
                     }
+                    (200..=299, JobKind::Page) if response.is_css() => {
+                        self.read_stylesheet(job, response, fetched, page, &mut reading)
+                    }
                     (200..=299, JobKind::Page) => {
                         let headers = (outcome.exchange.as_ref())
                             .map(|exchange| exchange.response.headers.as_slice())
@@ -229,7 +268,10 @@ impl WorkerContext {
                     }
                     _ => {}
                 }
-                let keep = response.is_html() || self.settings.bodies == BodyPolicy::All;
+                // A requisite is kept whatever its type: an archive needs it to show
+                // its page.
+                let keep =
+                    response.is_html() || self.settings.bodies == BodyPolicy::All || job.embeds > 0;
                 body = keep.then_some(outcome.body.as_slice());
             }
         }
@@ -368,8 +410,18 @@ impl WorkerContext {
             return;
         }
         let (html, _encoding) = decode_html(body, response.content_type.as_deref());
-        let extracted =
-            extract_links_up_to(&html, job.url.as_url(), self.settings.max_links_per_page);
+        let in_scope = job.embeds == 0 || self.scope.admits(&job.url);
+        // A page's requisites: those of a page in scope that was within the depth
+        // limit (an HTML page reached as an embed past it has none followed).
+        let requisites = self.settings.requisites
+            && in_scope
+            && self.settings.max_depth.is_none_or(|max| job.depth <= max);
+        let extracted = extract_page(
+            &html,
+            job.url.as_url(),
+            self.settings.max_links_per_page,
+            requisites,
+        );
         if let Some(limits) = extracted.limits() {
             self.flag(page, ErrorKind::ParseLimited, limits);
         }
@@ -386,7 +438,8 @@ impl WorkerContext {
         page.noindex = directives.noindex;
         let next_depth = job.depth.saturating_add(1);
         let deep_enough = self.settings.max_depth.is_none_or(|max| next_depth <= max);
-        let follow = !directives.nofollow && deep_enough;
+        // Nothing reached outside the scope (by an embed) has its links followed.
+        let follow = !directives.nofollow && deep_enough && in_scope;
         let mut actions = PageActions::default();
         if let Some(handler) = &self.hooks.handler {
             let view = Page {
@@ -410,24 +463,41 @@ impl WorkerContext {
                 && (self.settings.follow_nofollow || !link.nofollow)
                 && actions.follows(&link.url)
             {
-                reading.candidates.push(Candidate {
-                    url: link.url,
-                    depth: next_depth,
-                    hops: 0,
-                    kind: JobKind::Page,
-                });
+                let candidate = Candidate::link(link.url, next_depth, link.anchor_text);
+                reading.candidates.push(candidate);
             }
         }
-        if deep_enough {
+        if deep_enough && in_scope {
             for url in actions.added {
-                reading.candidates.push(Candidate {
-                    url,
-                    depth: next_depth,
-                    hops: 0,
-                    kind: JobKind::Page,
-                });
+                reading
+                    .candidates
+                    .push(Candidate::link(url, next_depth, None));
             }
         }
+        // `nofollow` is about links: a page that says it is still shown with its
+        // images.
+        embeds_of(job, extracted.embeds, reading);
+    }
+
+    /// Reads a 2xx stylesheet (`--requisites`): its `@import`s and `url()`s are queued
+    /// as embeds, whether it is in the scope or not, up to [`MAX_EMBED_HOPS`].
+    fn read_stylesheet(
+        &self,
+        job: &Job,
+        response: &ResponseMeta,
+        body: &[u8],
+        page: &mut PageRecord,
+        reading: &mut Reading,
+    ) {
+        if !self.settings.requisites {
+            return;
+        }
+        let (css, _encoding) = decode_html(body, response.content_type.as_deref());
+        let extracted = extract_css(&css, job.url.as_url());
+        if let Some(limits) = extracted.limits() {
+            self.flag(page, ErrorKind::ParseLimited, limits);
+        }
+        embeds_of(job, extracted.embeds, reading);
     }
 
     /// Reads a 2xx sitemap: its URLs become outlinks, pages one level deeper, nested
@@ -484,6 +554,9 @@ impl WorkerContext {
                     depth,
                     hops: 0,
                     kind,
+                    via: Via::Sitemap,
+                    embeds: 0,
+                    anchor_text: None,
                 });
             }
         }
@@ -506,7 +579,12 @@ impl WorkerContext {
         let from_sitemap = matches!(job.kind, JobKind::Sitemap { .. });
         let mut turns = Turns::default();
         for candidate in candidates {
-            if !self.scope.admits(&candidate.url) {
+            let admitted = if candidate.embeds > 0 {
+                self.scope.admits_embed(&candidate.url)
+            } else {
+                self.scope.admits(&candidate.url)
+            };
+            if !admitted {
                 continue;
             }
             match self.hooks.admits(&candidate.url) {
@@ -523,7 +601,9 @@ impl WorkerContext {
             }
             let from = Some(job.url.as_str().to_owned());
             if let Some(trap) = self.settings.traps.check(&candidate.url) {
-                let record = trap_record(&candidate.url, candidate.depth, from, &trap, unix_ms());
+                let mut record =
+                    trap_record(&candidate.url, candidate.depth, from, &trap, unix_ms());
+                record.via = Some(candidate.via);
                 self.progress.record_error(ErrorKind::TrapSuspected);
                 settled.push((fingerprint, record));
                 continue;
@@ -535,6 +615,7 @@ impl WorkerContext {
                     candidate.depth,
                 );
                 record.from = from;
+                record.via = Some(candidate.via);
                 record.attempts = 0;
                 record.fetched_at_ms = unix_ms();
                 record.error = Some(ErrorKind::TooManyRedirects.as_str().to_owned());
@@ -555,7 +636,7 @@ impl WorkerContext {
             let priority = self.hooks.priority(&ScoredUrl {
                 url: &candidate.url,
                 depth: candidate.depth,
-                anchor_text: None,
+                anchor_text: candidate.anchor_text.as_deref(),
                 source: Some(job.url.as_str()),
             });
             let turn = turns.next(host.as_str());
@@ -571,6 +652,8 @@ impl WorkerContext {
                     retry_of: None,
                     priority,
                     turn,
+                    via: Some(candidate.via),
+                    embeds: candidate.embeds,
                 },
             ));
             queued.push(Queued {
@@ -582,6 +665,8 @@ impl WorkerContext {
                 attempts: 0,
                 priority,
                 turn,
+                via: candidate.via,
+                embeds: candidate.embeds,
             });
         }
         Ok(Admitted {
@@ -628,16 +713,41 @@ fn follow_redirect(
     match target {
         Ok(target) => {
             reading.outlinks.push(target.as_str().to_owned());
+            // A redirected embed is still one: it keeps its hops, and its host need
+            // not be in the scope.
             reading.candidates.push(Candidate {
                 url: target,
                 depth: job.depth,
                 hops: job.hops.saturating_add(1),
                 kind: job.kind,
+                via: Via::Redirect,
+                embeds: job.embeds,
+                anchor_text: None,
             });
             Ok(())
         }
         Err(error) if is_redirect => Err(format!("{} to no usable URL: {error}", response.status)),
         Err(_) => Ok(()),
+    }
+}
+
+/// Queues what `job`'s response embeds, one level deeper than it and one embed hop
+/// further, unless that is past [`MAX_EMBED_HOPS`]. Embeds are outlinks too.
+fn embeds_of(job: &Job, embeds: Vec<Link>, reading: &mut Reading) {
+    let hops = job.embeds.saturating_add(1);
+    for embed in embeds {
+        reading.outlinks.push(embed.url.as_str().to_owned());
+        if hops <= MAX_EMBED_HOPS {
+            reading.candidates.push(Candidate {
+                url: embed.url,
+                depth: job.depth.saturating_add(1),
+                hops: 0,
+                kind: JobKind::Page,
+                via: Via::Embed,
+                embeds: hops,
+                anchor_text: None,
+            });
+        }
     }
 }
 

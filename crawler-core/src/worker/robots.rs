@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crawler_storage::{QueueEntry, StoreError};
+use crawler_storage::{QueueEntry, StoreError, Via};
 
 use super::context::WorkerContext;
 use crate::fetch::BodyLimit;
@@ -101,12 +101,14 @@ impl WorkerContext {
                     from: from.clone(),
                     hops: 0,
                     kind: kind.store_name(),
+                    via: Some(Via::Sitemap),
                     ..QueueEntry::default()
                 },
             ));
             queued.push(Queued {
                 from: from.clone(),
                 kind,
+                via: Via::Sitemap,
                 ..Queued::page(url, 0, None, 0)
             });
         }

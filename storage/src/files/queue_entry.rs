@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::record::QueueEntry;
+use crate::record::{QueueEntry, Via};
 
 /// The damage every reader of this process has warned about, so that a stretch read
 /// past at every refill of its host is logged once.
@@ -36,9 +36,11 @@ pub(crate) fn warn_of_damage(path: &Path, whose: &str, offset: u64, len: u64) {
     );
 }
 
-/// `depth u32, hops u8, flags u8 (1: from, 2: kind, 4: retry_of, 16: order), url, [from],
-/// [kind], [retry_of u64], [priority i8, turn u32]`, strings as `u32 length + bytes`,
-/// little-endian. The host is the file's.
+/// `depth u32, hops u8, flags u8 (1: from, 2: kind, 4: retry_of, 8: via, 16: order), url,
+/// [from], [kind], [retry_of u64], [priority i8, turn u32], [via u8, embeds u8]`, strings
+/// as `u32 length + bytes`, little-endian. The host is the file's. `via` is written only
+/// when it is not what [`Via::presumed`] says or `embeds` is not 0, so most entries keep
+/// their size.
 pub(crate) fn encode_entry(entry: &QueueEntry) -> Vec<u8> {
     let mut out = Vec::with_capacity(entry.url.len() * 2 + 24);
     let has_order = entry.priority != 0 || entry.turn != 0;
@@ -48,6 +50,7 @@ pub(crate) fn encode_entry(entry: &QueueEntry) -> Vec<u8> {
         u8::from(entry.from.is_some())
             | (u8::from(entry.kind.is_some()) << 1)
             | (u8::from(entry.retry_of.is_some()) << 2)
+            | (u8::from(writes_via(entry)) << 3)
             | (u8::from(has_order) << 4),
     );
     let strings = [Some(&entry.url), entry.from.as_ref(), entry.kind.as_ref()];
@@ -63,7 +66,15 @@ pub(crate) fn encode_entry(entry: &QueueEntry) -> Vec<u8> {
         out.extend_from_slice(&entry.priority.to_le_bytes());
         out.extend_from_slice(&entry.turn.to_le_bytes());
     }
+    if writes_via(entry) {
+        out.push(entry.via().code());
+        out.push(entry.embeds);
+    }
     out
+}
+
+fn writes_via(entry: &QueueEntry) -> bool {
+    entry.embeds != 0 || entry.via() != Via::presumed(entry.from.as_deref())
 }
 
 pub(crate) fn decode_entry(bytes: &[u8], host: &str) -> Option<QueueEntry> {
@@ -97,12 +108,16 @@ pub(crate) fn decode_entry(bytes: &[u8], host: &str) -> Option<QueueEntry> {
     };
     let (priority, turn) = if flags & 16 != 0 {
         let priority = i8::from_le_bytes([*rest.first()?]);
-        (
-            priority,
-            u32::from_le_bytes(rest.get(1..5)?.try_into().ok()?),
-        )
+        let turn = u32::from_le_bytes(rest.get(1..5)?.try_into().ok()?);
+        rest = rest.get(5..)?;
+        (priority, turn)
     } else {
         (0, 0)
+    };
+    let (via, embeds) = if flags & 8 != 0 {
+        (Some(Via::from_code(*rest.first()?)?), *rest.get(1)?)
+    } else {
+        (Some(Via::presumed(from.as_deref())), 0)
     };
     Some(QueueEntry {
         url,
@@ -114,5 +129,46 @@ pub(crate) fn decode_entry(bytes: &[u8], host: &str) -> Option<QueueEntry> {
         retry_of,
         priority,
         turn,
+        via,
+        embeds,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn via_and_embeds_round_trip_and_old_entries_read_as_presumed() {
+        let seed = QueueEntry::seed("http://a.test/", "h");
+        let link = QueueEntry {
+            from: Some("http://a.test/".to_owned()),
+            via: Some(Via::Link),
+            ..seed.clone()
+        };
+        let embed = QueueEntry {
+            via: Some(Via::Embed),
+            embeds: 2,
+            retry_of: Some(7),
+            kind: Some("sitemap:1".to_owned()),
+            ..link.clone()
+        };
+        for entry in [&seed, &link, &embed] {
+            assert_eq!(
+                decode_entry(&encode_entry(entry), "h").as_ref(),
+                Some(entry)
+            );
+        }
+        // What `via` presumes costs no byte: entries written before it read the same.
+        let old = QueueEntry {
+            via: None,
+            ..link.clone()
+        };
+        assert_eq!(encode_entry(&old), encode_entry(&link));
+        assert_eq!(decode_entry(&encode_entry(&old), "h"), Some(link));
+        let mut bad = encode_entry(&embed);
+        let last = bad.len() - 2;
+        bad[last] = 200;
+        assert_eq!(decode_entry(&bad, "h"), None);
+    }
 }

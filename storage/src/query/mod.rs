@@ -15,7 +15,7 @@ use std::ops::RangeInclusive;
 use crate::codec::keys::{self, named_prefix};
 use crate::codec::page_value::{self, Parts};
 use crate::index::{page_index, page_keys};
-use crate::record::{HttpExchange, Link, PageRecord};
+use crate::record::{HttpExchange, Link, PageRecord, Via};
 use crate::store::Store;
 use crate::StoreError;
 
@@ -40,6 +40,9 @@ pub struct PageFilter {
     pub fetched_since_ms: Option<u64>,
     /// Fetched before this time (ms since the Unix epoch).
     pub fetched_before_ms: Option<u64>,
+    /// Reached this way (no index: read from each record the other conditions leave;
+    /// records from before `via` was kept match none).
+    pub via: Option<Via>,
 }
 
 /// A condition on a page's HTTP status.
@@ -91,6 +94,7 @@ impl PageFilter {
             && self
                 .fetched_before_ms
                 .is_none_or(|before| page.fetched_at_ms < before)
+            && self.via.is_none_or(|via| page.via == Some(via))
     }
 
     /// The index range that narrows this filter most, in a fixed order of preference:
@@ -441,6 +445,7 @@ mod tests {
         let p = PageRecord {
             fetched_at_ms: 1000,
             depth: 2,
+            via: Some(Via::Embed),
             ..page("http://a.test/", "a.test", Some(200))
         };
         let mut filter = PageFilter {
@@ -452,8 +457,12 @@ mod tests {
             fetched_since_ms: Some(1000),
             fetched_before_ms: Some(1001),
             error: None,
+            via: Some(Via::Embed),
         };
         assert!(filter.matches(&p));
+        filter.via = Some(Via::Link);
+        assert!(!filter.matches(&p));
+        filter.via = Some(Via::Embed);
         filter.fetched_before_ms = Some(1000);
         assert!(!filter.matches(&p));
         filter.fetched_before_ms = None;

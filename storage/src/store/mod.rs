@@ -579,6 +579,7 @@ pub(crate) mod tests {
                 host: "http://a.test:80".into(),
                 depth: 1,
                 from: Some("http://a.test/".into()),
+                via: Some(crate::Via::Link),
                 ..QueueEntry::default()
             },
         )];
