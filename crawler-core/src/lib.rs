@@ -103,6 +103,7 @@ mod seeds;
 mod seen;
 mod settings;
 pub mod sitemap;
+mod slowed;
 pub mod traps;
 pub mod url;
 mod worker;

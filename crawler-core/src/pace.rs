@@ -17,9 +17,9 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crawler_storage::{Store, StoreError};
-use serde::{Deserialize, Serialize};
 
 use crate::frontier::Frontier;
+pub use crate::slowed::{HostPace, SlowedHosts, NAMED_SLOWEST};
 
 /// How often a changing state is saved at least apart, for each 10,000 hosts known
 /// (at least once a [`SAVE_EVERY`], at most once a [`SAVE_AT_MOST_EVERY`]).
@@ -29,43 +29,7 @@ pub(crate) const SAVE_EVERY: Duration = Duration::from_secs(2);
 /// The longest time between two saves of a changing state (a broad crawl's).
 const SAVE_AT_MOST_EVERY: Duration = Duration::from_secs(60);
 
-/// Hosts the summary and `crawler stats` name, slowest first; the rest are counted.
-pub const NAMED_SLOWEST: usize = 10;
-
 const HEADER: &str = "crawler-politeness 1";
-
-/// One host's pace: the least time between its requests now, and its backoff.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct HostPace {
-    /// The host's key: `scheme://host:port`.
-    pub host: String,
-    /// Seconds from one response's start to the host's next request: its rate's
-    /// spacing, its `Crawl-delay`, or with `--per-host-rate auto` its current delay.
-    pub delay_secs: f64,
-    /// Slow-down answers and failures since its last good answer (0: not backing off).
-    pub backoff_level: u8,
-}
-
-impl HostPace {
-    pub(crate) fn new(host: &str, delay: Duration, backoff_level: u8) -> HostPace {
-        HostPace {
-            host: host.to_owned(),
-            delay_secs: delay.as_secs_f64(),
-            backoff_level,
-        }
-    }
-}
-
-/// The hosts spaced out the most, and how many are slowed in all.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct SlowedHosts {
-    /// Slowest first, the first [`NAMED_SLOWEST`]: by their `Crawl-delay`, by backoff,
-    /// or with `--per-host-rate auto` by their current delay.
-    pub slowest_hosts: Vec<HostPace>,
-    /// Hosts whose delay is not a new host's (above the rate's spacing, or in auto
-    /// mode above `min_delay`) or that are backing off, named or not.
-    pub hosts_slowed: u64,
-}
 
 /// A saved politeness state, as `crawler stats` reads it.
 #[derive(Clone, Debug, PartialEq)]

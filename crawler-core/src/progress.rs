@@ -108,7 +108,7 @@ pub struct CrawlSummary {
     /// The hosts spaced out the most as the run ended (boxed: an event carries the
     /// summary).
     #[serde(flatten)]
-    pub slowed: Box<crate::pace::SlowedHosts>,
+    pub slowed: Box<crate::slowed::SlowedHosts>,
     /// Responses by status class (`2xx`, `3xx`, ...).
     pub by_status_class: BTreeMap<String, u64>,
     /// Failed fetches and refused URLs by error kind.

@@ -51,6 +51,7 @@
 //! them imports it. The messages it exchanges with the scheduler live in `messages.rs`
 //! and are re-exported here.
 
+mod auto_delay;
 mod backoff;
 mod chunked;
 mod host;
@@ -69,6 +70,6 @@ pub use crate::messages::{
     Answered, Closure, Health, HostId, Job, JobKind, Next, Queued, Refusal, Refused, RobotsJob,
     RobotsResult,
 };
-pub use backoff::AutoDelay;
+pub use auto_delay::AutoDelay;
 pub use queues::{Frontier, Politeness, QueueSpill, NAMED_HOSTS};
 pub(crate) use spill::StoreSpill;

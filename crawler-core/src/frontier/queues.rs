@@ -14,7 +14,7 @@ use hashbrown::HashTable;
 
 use crawler_storage::StoreError;
 
-use super::backoff::AutoDelay;
+use super::auto_delay::AutoDelay;
 use super::chunked::Chunked;
 use super::host::{far_future, HostQueue, RobotsState};
 use super::host_keys::HostKeys;
