@@ -3,11 +3,15 @@
 //! reached (`via`). Judged by the fixture server's log and by `ls --via`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use crawler_fixtures::{CDN_HOST, REQUISITES, REQUISITES_NEVER, STYLED_HOST};
-use crawler_tests::{Crawled, RequestRecord, Scenario, WebConfig};
+use crawler_tests::{wait_until, Crawled, RequestRecord, Scenario, WebConfig};
 
 use crate::exports::{fetch_raw, read_warc};
 
@@ -191,4 +195,123 @@ fn each_record_says_how_it_was_reached() {
             .all(|page| page["via"] == "sitemap" && page["host"] == "robots-sitemap.test"),
         "{sitemap_urls:?}"
     );
+}
+
+/// pywb's `wayback` and `wb-manager`: beside the Python the WARC tests use, or in the
+/// venv `.ci/run` makes. Required on CI; elsewhere the replay test says it skips.
+fn pywb() -> Option<PathBuf> {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/warcio-venv/bin");
+    let beside_python = std::env::var_os("CRAWLER_TEST_PYTHON")
+        .and_then(|python| Path::new(&python).parent().map(Path::to_path_buf));
+    let found = beside_python
+        .into_iter()
+        .chain([venv])
+        .find(|bin| bin.join("wayback").is_file() && bin.join("wb-manager").is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "pywb is required on CI: .ci/run installs it into target/warcio-venv"
+        );
+        eprintln!(
+            "NOTICE: skipping the replay in pywb: no pywb found \
+             (target/warcio-venv/bin/pip install pywb)"
+        );
+    }
+    found
+}
+
+/// A pywb server, stopped when dropped.
+struct Wayback(Child);
+
+impl Drop for Wayback {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `GET target` from a server on loopback `port`: the status and the body.
+fn http_get(port: u16, target: &str) -> Option<(u16, Vec<u8>)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(
+        stream,
+        "GET {target} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).ok()?;
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&response[..split]).ok()?;
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    Some((status, response[split + 4..].to_vec()))
+}
+
+#[test]
+fn the_warc_export_of_a_page_and_its_requisites_replays_in_pywb() {
+    let crawled = styled()
+        .flags(&["--requisites", "--per-host-rate", "0"])
+        .crawl();
+    let Some(bin) = pywb() else {
+        return;
+    };
+    let dir = crawled.workspace().path("pywb");
+    std::fs::create_dir_all(&dir).unwrap();
+    let warc = dir.join("site.warc.gz");
+    let warc = warc.to_str().expect("a UTF-8 path");
+    crawled.query("export", &["-o", warc]);
+    let manage = |args: &[&str]| {
+        let run = Command::new(bin.join("wb-manager"))
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(run.status.success(), "wb-manager {args:?}: {stderr}");
+    };
+    manage(&["init", "crawl"]);
+    manage(&["add", "crawl", warc]);
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .unwrap()
+        .port();
+    let log = std::fs::File::create(dir.join("wayback.log")).unwrap();
+    let _wayback = Wayback(
+        Command::new(bin.join("wayback"))
+            .args(["-p", &port.to_string(), "-b", "127.0.0.1"])
+            .current_dir(&dir)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    wait_until("pywb serves the collection", || {
+        http_get(port, "/crawl/").is_some_and(|(status, _)| status == 200)
+    });
+
+    // Each of them, as archived: what the server sent.
+    let server = crawled.server();
+    let page = server.url(STYLED_HOST, "/");
+    let mut urls = requisite_urls(&crawled);
+    urls.insert(page.clone());
+    for url in &urls {
+        let (_, _, sent) = fetch_raw(server, url);
+        let replayed = http_get(port, &format!("/crawl/id_/{url}"));
+        assert!(
+            replayed == Some((200, sent)),
+            "{url} is not replayed as sent"
+        );
+    }
+    // The page as a browser replays it: its stylesheet, script and images are taken
+    // from the archive.
+    let (status, html) = http_get(port, &format!("/crawl/mp_/{page}")).unwrap();
+    assert_eq!(status, 200);
+    let html = String::from_utf8_lossy(&html);
+    for (kind, host, path) in [
+        ("cs_", STYLED_HOST, "/css/site.css"),
+        ("js_", STYLED_HOST, "/js/app.js"),
+        ("im_", CDN_HOST, "/photo.png"),
+    ] {
+        let archived = format!("{kind}/{}", server.url(host, path));
+        assert!(html.contains(&archived), "{archived} not in {html}");
+    }
 }
