@@ -169,14 +169,15 @@ impl QueueFiles {
         // bucket (a batch of seeds of 10,000 hosts is a few thousand writes, not
         // 10,000).
         let mut by_bucket: HashMap<u64, Vec<HostEntries>> = HashMap::new();
-        let mut orders: HashMap<&str, Vec<u64>> = HashMap::new();
         for entry in entries {
             let host = entry.host.as_str();
-            orders.entry(host).or_default().push(entry.order());
             let hosts = by_bucket.entry(bucket_of(host)).or_default();
-            match hosts.iter_mut().find(|(h, _)| *h == host) {
-                Some((_, encoded)) => encoded.push(encode_entry(entry)),
-                None => hosts.push((host, vec![encode_entry(entry)])),
+            match hosts.iter_mut().find(|(h, _, _)| *h == host) {
+                Some((_, encoded, orders)) => {
+                    encoded.push(encode_entry(entry));
+                    orders.push(entry.order());
+                }
+                None => hosts.push((host, vec![encode_entry(entry)], vec![entry.order()])),
             }
         }
         let mut touched = Vec::new();
@@ -185,9 +186,9 @@ impl QueueFiles {
             // of its own holds it.
             let mut guard = self.buckets.lock(bucket);
             let (mut shared, mut own) = (Vec::new(), Vec::new());
-            for (host, encoded) in hosts {
+            for (host, encoded, orders) in hosts {
                 match self.own_file(host) {
-                    Some(file) => own.push((host, file, encoded)),
+                    Some(file) => own.push((host, file, encoded, orders)),
                     None => shared.push((host, encoded)),
                 }
             }
@@ -196,14 +197,13 @@ impl QueueFiles {
                 touched.push(bucket);
             }
             drop(guard);
-            for (host, file, encoded) in own {
+            for (host, file, encoded, orders) in own {
                 let mut frames = Vec::new();
                 for entry in &encoded {
                     frame::push(&mut frames, entry);
                 }
                 let offset = self.append_frames(&file, host, &frames)?;
-                let appended = orders.remove(host).unwrap_or_default();
-                self.plans.appended(host, offset, appended);
+                self.plans.appended(host, offset, orders);
             }
         }
         Ok(touched)
@@ -650,8 +650,8 @@ impl QueueReader {
     }
 }
 
-/// A host's entries, encoded, in their order.
-type HostEntries<'a> = (&'a str, Vec<Vec<u8>>);
+/// A host's entries, encoded, in their order, and their orders (for its read plan).
+type HostEntries<'a> = (&'a str, Vec<Vec<u8>>, Vec<u64>);
 
 /// The name a host's own file is known by.
 fn host_hash(host: &str) -> u64 {
