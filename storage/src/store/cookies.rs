@@ -12,7 +12,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
 use super::Store;
-use crate::files::sync_dir;
+use crate::files::{read_whole, sync_dir};
 use crate::StoreError;
 
 const COOKIES_FILE: &str = "cookies.jar";
@@ -20,12 +20,7 @@ const COOKIES_FILE: &str = "cookies.jar";
 impl Store {
     /// The cookie jar last saved with [`Store::save_cookie_jar`], if any.
     pub fn cookie_jar(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        let path = self.cookies_path();
-        match std::fs::read(&path) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(StoreError::io(&path, e)),
-        }
+        read_whole(&self.cookies_path())
     }
 
     /// Replaces the saved cookie jar with `jar`, durably: a crash leaves this jar or

@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use super::Store;
-use crate::files::write_whole;
+use crate::files::{read_whole, write_whole};
 use crate::StoreError;
 
 const POLITENESS_FILE: &str = "politeness.state";
@@ -16,12 +16,7 @@ const POLITENESS_FILE: &str = "politeness.state";
 impl Store {
     /// The snapshot last saved with [`Store::save_politeness`], if any.
     pub fn politeness(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        let path = self.politeness_path();
-        match std::fs::read(&path) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(StoreError::io(&path, e)),
-        }
+        read_whole(&self.politeness_path())
     }
 
     /// Replaces the saved snapshot with `snapshot`, durably: a crash leaves this one
