@@ -160,17 +160,12 @@ impl ExtractedPage {
 /// empty references) is skipped silently, because one bad link must not cost
 /// the page's other links.
 pub fn extract_links(html: &str, page_url: &Url) -> ExtractedPage {
-    extract_links_up_to(html, page_url, DEFAULT_MAX_LINKS_PER_PAGE)
+    extract_page(html, page_url, DEFAULT_MAX_LINKS_PER_PAGE, false)
 }
 
-/// [`extract_links`], keeping at most `max_links` links.
-pub fn extract_links_up_to(html: &str, page_url: &Url, max_links: usize) -> ExtractedPage {
-    extract_page(html, page_url, max_links, false)
-}
-
-/// [`extract_links_up_to`], and with `embeds` what the page embeds too
-/// ([`ExtractedPage::embeds`], at most `max_links` of them): `img`/`source` `src` and
-/// every `srcset` candidate, `link rel=stylesheet|icon|apple-touch-icon|preload|
+/// [`extract_links`] keeping at most `max_links` links, and with `embeds` what the
+/// page embeds too ([`ExtractedPage::embeds`], at most `max_links` of them):
+/// `img`/`source` `src` and every `srcset` candidate, `link rel=stylesheet|icon|apple-touch-icon|preload|
 /// modulepreload`, `script src`, `video`/`audio` `src` and `poster`, `track src`,
 /// `embed src`, `object data`, and the `url()`s and `@import`s of `<style>` elements
 /// and `style` attributes.

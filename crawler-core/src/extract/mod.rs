@@ -42,6 +42,6 @@ pub use budget::{
 };
 pub use charset::decode_html;
 pub use links::{
-    extract_css, extract_links, extract_links_up_to, extract_page, ExtractedPage, Link, LinkKind,
+    extract_css, extract_links, extract_page, ExtractedPage, Link, LinkKind,
     DEFAULT_MAX_LINKS_PER_PAGE, MAX_ANCHOR_TEXT, MAX_LINKS_PER_PAGE_LIMIT,
 };
