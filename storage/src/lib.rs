@@ -77,10 +77,12 @@ pub use record::{
     now_ms, queue_order, CrawlRun, HttpExchange, Link, PageRecord, ProxyUse, QueueEntry, QueueSlot,
     RequestHead, ResponseHead, StoreStats, Via,
 };
+pub use record::{Change, Visit};
 pub use store::check::{CheckReport, Fingerprint, Problem};
 pub use store::footprint::{Footprint, PartBytes};
 pub use store::holder::without_userinfo;
 pub use store::repair::RepairReport;
+pub use store::revisits::DueIndex;
 pub use store::seeds::StoredSeeds;
-pub use store::write::PageWrite;
+pub use store::write::{PageWrite, Revisit};
 pub use store::{Store, StoreOptions, FORMAT_VERSION};

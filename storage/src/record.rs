@@ -77,6 +77,117 @@ pub struct PageRecord {
     /// How the crawl reached this URL; `None` in stores written before it was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<Via>,
+    /// The payload's digest, `sha1:` and the base32 SHA-1 of the body received
+    /// (decoded), as WARC and CDX name it: how a revisit tells an unchanged 200 from a
+    /// changed one. Set for a complete body of a 2xx response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// Visits of this URL so far, this one included (0 in stores written before
+    /// revisits were kept: read it through [`PageRecord::visit_count`]).
+    #[serde(default, skip_serializing_if = "is_at_most_one")]
+    pub visits: u32,
+    /// What this visit found, compared with the one before; `None` on a URL's first
+    /// visit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<Change>,
+    /// When the content stored now (body, outlinks, the response head that came with
+    /// them) was fetched, when an earlier visit than this one fetched it (a 304 or an
+    /// identical payload keeps it); `None`: this visit's. See
+    /// [`PageRecord::captured_at_ms`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub captured_ms: Option<u64>,
+    /// The URL's own revisit interval (ms), kept by an adaptive revisit policy: it is
+    /// due again at `fetched_at_ms + revisit_ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revisit_ms: Option<u64>,
+}
+
+fn is_at_most_one(value: &u32) -> bool {
+    *value <= 1
+}
+
+/// What a visit of a URL found, against the visit before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Change {
+    /// `304 Not Modified` to a conditional request: the stored content is kept.
+    NotModified,
+    /// A full response whose payload digest is the stored one: the stored content is
+    /// kept, no second copy of the body.
+    Unchanged,
+    /// New content: its body, links and head replace the stored ones.
+    Changed,
+    /// 404 or 410 where there was a page: the URL is gone (kept, with its history).
+    Gone,
+}
+
+impl Change {
+    /// Every value, in the order of the enum.
+    pub const ALL: [Change; 4] = [
+        Change::NotModified,
+        Change::Unchanged,
+        Change::Changed,
+        Change::Gone,
+    ];
+
+    /// The name the JSON and the CLI use (`not-modified`, `unchanged`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::NotModified => "not-modified",
+            Change::Unchanged => "unchanged",
+            Change::Changed => "changed",
+            Change::Gone => "gone",
+        }
+    }
+
+    /// Whether the visit kept the stored content (a 304, or the same payload).
+    pub fn kept_content(self) -> bool {
+        matches!(self, Change::NotModified | Change::Unchanged)
+    }
+}
+
+impl std::fmt::Display for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One visit of a URL, as its history keeps it ([`crate::Store::history`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Visit {
+    /// When the fetch started (ms since the Unix epoch).
+    pub fetched_at_ms: u64,
+    /// The HTTP status, if a response came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The error kind, if the visit failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The payload digest of what the visit received or kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// What it found against the visit before (`None`: the first visit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<Change>,
+    /// Whether the store still holds the body this visit brought (the current one, or
+    /// an older version kept by `--keep-versions`); a visit that kept an earlier
+    /// visit's content (a 304, the same payload) brought none.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub body_kept: bool,
+}
+
+impl Visit {
+    /// The visit a record describes.
+    pub fn of(page: &PageRecord) -> Visit {
+        Visit {
+            fetched_at_ms: page.fetched_at_ms,
+            status: page.status,
+            error: page.error.clone(),
+            digest: page.digest.clone(),
+            change: page.change,
+            body_kept: false,
+        }
+    }
 }
 
 /// How the crawl reached a URL.
@@ -160,6 +271,28 @@ impl PageRecord {
             attempts: 1,
             ..PageRecord::default()
         }
+    }
+
+    /// Visits of this URL so far, this one included (at least 1).
+    pub fn visit_count(&self) -> u32 {
+        self.visits.max(1)
+    }
+
+    /// When the content stored now was fetched: this visit, unless it kept an earlier
+    /// visit's content (a 304, or the same payload). `ls --changed-since` reads it.
+    pub fn captured_at_ms(&self) -> u64 {
+        self.captured_ms.unwrap_or(self.fetched_at_ms)
+    }
+
+    /// When an adaptive revisit policy has this URL due again.
+    pub fn due_at_ms(&self) -> Option<u64> {
+        self.revisit_ms
+            .map(|interval| self.fetched_at_ms.saturating_add(interval))
+    }
+
+    /// Whether the URL is gone: a revisit found a 404 or 410 where a page was.
+    pub fn is_gone(&self) -> bool {
+        self.change == Some(Change::Gone)
     }
 
     /// `"2xx"`, `"3xx"`, ... or `"error"`.
@@ -423,6 +556,12 @@ pub struct StoreStats {
     pub bytes: u64,
     /// Records per host.
     pub pages_per_host: BTreeMap<String, u64>,
+    /// URLs visited more than once (recrawls).
+    pub revisited: u64,
+    /// URLs by what their last visit found against the one before: `not-modified`
+    /// (304), `unchanged` (the same payload), `changed`, `gone`. URLs visited once are
+    /// in none.
+    pub by_change: BTreeMap<String, u64>,
     /// The earliest and latest fetch start (ms since the Unix epoch), if any page.
     pub first_fetch_ms: Option<u64>,
     /// See `first_fetch_ms`.
@@ -460,6 +599,15 @@ impl StoreStats {
         }
         if let Some(kind) = &page.error {
             *self.errors.entry(kind.clone()).or_default() += 1;
+        }
+        if page.visit_count() > 1 {
+            self.revisited += 1;
+        }
+        if let Some(change) = page.change {
+            *self
+                .by_change
+                .entry(change.as_str().to_owned())
+                .or_default() += 1;
         }
         if page.attempts > 0 {
             let at = page.fetched_at_ms;

@@ -51,6 +51,9 @@ pub fn page_filter(args: &FilterArgs) -> Result<PageFilter, Failure> {
         fetched_since_ms: time("--since", &args.since)?,
         fetched_before_ms: time("--until", &args.until)?,
         via: args.via,
+        due_before_ms: None,
+        changed_since_ms: None,
+        gone: None,
     })
 }
 

@@ -134,6 +134,7 @@ impl WorkerContext {
             discovered: &admitted.discovered,
             settled: &admitted.settled,
             released: &[job_slot(&job, &host_key)],
+            revisit: None,
         });
         drop(claims);
         written?;

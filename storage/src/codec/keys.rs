@@ -14,7 +14,8 @@
 //! The page index's keys are not in sled but in its runs (`crate::index::page_index`), spelled
 //! the same way: `h`, varint length, host, URL (pages by host); `c`, 2-byte big-endian
 //! status (0: no response), URL; `e`, varint length, error kind, URL; `t`, 8-byte
-//! big-endian fetch time (ms), URL. They carry the URL in the key, so a
+//! big-endian fetch time (ms), URL; `d`, 8-byte big-endian due time (ms), URL, for
+//! records with a revisit interval of their own. They carry the URL in the key, so a
 //! filtered read is a prefix or range read that costs in proportion to what it finds.
 //! Hosts and error kinds are length-prefixed so that no host is a prefix of another's
 //! entries. (Format 5 kept them in sled.)
@@ -53,6 +54,9 @@ pub const BY_STATUS: u8 = b'c';
 pub const BY_ERROR: u8 = b'e';
 /// `t` + big-endian u64 fetch time in ms + URL -> empty.
 pub const BY_TIME: u8 = b't';
+/// `d` + big-endian u64 due time in ms + URL -> empty: a record with its own revisit
+/// interval ([`crate::PageRecord::due_at_ms`]), for an adaptive recrawl's due URLs.
+pub const BY_DUE: u8 = b'd';
 
 pub fn url_key(kind: u8, url: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(url.len() + 1);
@@ -102,8 +106,17 @@ pub fn status_prefix(status: u16) -> Vec<u8> {
 
 /// The prefix of the time index entries at `ms`.
 pub fn time_prefix(ms: u64) -> Vec<u8> {
+    moment_prefix(BY_TIME, ms)
+}
+
+/// `d` + big-endian due time: where a record's due entry starts.
+pub fn due_prefix(ms: u64) -> Vec<u8> {
+    moment_prefix(BY_DUE, ms)
+}
+
+fn moment_prefix(kind: u8, ms: u64) -> Vec<u8> {
     let mut key = Vec::with_capacity(9);
-    key.push(BY_TIME);
+    key.push(kind);
     key.extend_from_slice(&ms.to_be_bytes());
     key
 }

@@ -5,6 +5,7 @@
 //! Every decoder here is checked: bytes that do not decode are a typed error, never a
 //! panic.
 
+pub(crate) mod history;
 pub(crate) mod json;
 pub(crate) mod keys;
 pub(crate) mod page_value;

@@ -18,11 +18,13 @@
 //! and a pointer in sled never runs ahead of its bytes.
 //!
 //! Layout: one byte of flags (bit 0 body, 1 outlinks, 2 HTTP heads, 3 record: which
-//! parts the page has; bit 4: the short layout). The short layout is what a page write
+//! parts the page has; bit 4: the short layout; bit 5 history, bit 6 the last visit's
+//! heads: parts only a revisit writes, always in the long layout). The short layout is what a page write
 //! leaves, its parts side by side in one segment in the order body, record, outlinks,
 //! heads: the segment (4 bytes) and offset (8) of the first, then each part's length
 //! (4 bytes each), 17 to 29 bytes in all. Otherwise (a part dropped by a repair) a
-//! 16-byte [`BodyPointer`] follows for each part present, in the order of the bits.
+//! 16-byte [`BodyPointer`] follows for each part present, in the order of the bits
+//! (the record's after the heads', then history and visit heads).
 //! Formats 5 to 9 had no record pointer (bit 3 clear) and the record as JSON after the
 //! pointers; such values are still read ([`RecordAt::Inline`]).
 
@@ -39,13 +41,35 @@ pub struct Parts {
     pub body: Option<BodyPointer>,
     /// The outlinks, one per line, encoded like bodies.
     pub outlinks: Option<BodyPointer>,
-    /// The [`crate::HttpExchange`] as JSON, encoded like bodies.
+    /// The [`crate::HttpExchange`] as JSON, encoded like bodies: the head of the
+    /// response that brought the body.
     pub exchange: Option<BodyPointer>,
+    /// The visits before the record's, newest first (`crate::codec::history`).
+    pub history: Option<BodyPointer>,
+    /// The last visit's [`crate::HttpExchange`], when that visit kept the content of
+    /// an earlier one (a 304, or the same payload) and `exchange` is that one's.
+    pub visit: Option<BodyPointer>,
 }
 
 impl Parts {
     fn each(&self) -> [Option<BodyPointer>; 3] {
         [self.body, self.outlinks, self.exchange]
+    }
+
+    /// Every part but the record: body, outlinks, heads, history, visit heads.
+    pub fn all(&self) -> [Option<BodyPointer>; 5] {
+        [
+            self.body,
+            self.outlinks,
+            self.exchange,
+            self.history,
+            self.visit,
+        ]
+    }
+
+    /// The parts only a revisit writes, after the record's pointer.
+    fn revisit_parts(&self) -> [(u8, Option<BodyPointer>); 2] {
+        [(HISTORY, self.history), (VISIT, self.visit)]
     }
 }
 
@@ -62,6 +86,9 @@ pub enum RecordAt<'a> {
 const RECORD: u8 = 1 << 3;
 /// The flag bit of the short layout: the parts lie side by side in one segment.
 const ADJACENT: u8 = 1 << 4;
+/// The flag bits of the history and of the last visit's heads.
+const HISTORY: u8 = 1 << 5;
+const VISIT: u8 = 1 << 6;
 /// Bytes of a part's length in the short layout.
 const LEN: usize = 4;
 
@@ -81,7 +108,8 @@ pub fn encode(parts: &Parts, record: RecordAt<'_>) -> Vec<u8> {
     let inline = match record {
         RecordAt::Logged(pointer) => {
             let in_order = [parts.body, Some(pointer), parts.outlinks, parts.exchange];
-            if let Some(first) = side_by_side(&in_order) {
+            let revisited = parts.history.is_some() || parts.visit.is_some();
+            if let Some(first) = side_by_side(&in_order).filter(|_| !revisited) {
                 let mut value = Vec::with_capacity(1 + 12 + 4 * LEN);
                 value.push(flags | RECORD | ADJACENT);
                 value.extend_from_slice(&first.segment.to_be_bytes());
@@ -103,6 +131,12 @@ pub fn encode(parts: &Parts, record: RecordAt<'_>) -> Vec<u8> {
     }
     if let RecordAt::Logged(pointer) = record {
         value.extend_from_slice(&pointer.encode());
+        for (bit, part) in parts.revisit_parts() {
+            if let Some(part) = part {
+                value[0] |= bit;
+                value.extend_from_slice(&part.encode());
+            }
+        }
     }
     value.extend_from_slice(inline);
     value
@@ -132,15 +166,19 @@ pub fn decode<'a>(key: &[u8], value: &'a [u8]) -> Result<(Parts, RecordAt<'a>), 
     let (&flags, mut rest) = value
         .split_first()
         .ok_or_else(|| corrupt("empty page record"))?;
-    if flags >> 5 != 0 || (flags & ADJACENT != 0 && flags & RECORD == 0) {
+    let revisited = flags & (HISTORY | VISIT) != 0;
+    if flags >> 7 != 0
+        || (flags & ADJACENT != 0 && (flags & RECORD == 0 || revisited))
+        || (revisited && flags & RECORD == 0)
+    {
         return Err(corrupt("unknown parts in a page record"));
     }
     if flags & ADJACENT != 0 {
         return decode_adjacent(flags, rest)
             .ok_or_else(|| corrupt("a page record's part pointers do not decode"));
     }
-    let mut found = [None; 4];
-    for (bit, slot) in found.iter_mut().enumerate() {
+    let mut found = [None; 6];
+    for (slot, bit) in found.iter_mut().zip([0, 1, 2, 3, 5, 6]) {
         if flags & (1 << bit) == 0 {
             continue;
         }
@@ -150,7 +188,7 @@ pub fn decode<'a>(key: &[u8], value: &'a [u8]) -> Result<(Parts, RecordAt<'a>), 
         *slot = BodyPointer::decode(bytes);
         rest = after;
     }
-    let [body, outlinks, exchange, record] = found;
+    let [body, outlinks, exchange, record, history, visit] = found;
     let record = match record {
         Some(_) if !rest.is_empty() => {
             return Err(corrupt("bytes after the pointers of a page record"))
@@ -162,6 +200,8 @@ pub fn decode<'a>(key: &[u8], value: &'a [u8]) -> Result<(Parts, RecordAt<'a>), 
         body,
         outlinks,
         exchange,
+        history,
+        visit,
     };
     Ok((parts, record))
 }
@@ -194,6 +234,7 @@ fn decode_adjacent(flags: u8, rest: &[u8]) -> Option<(Parts, RecordAt<'static>)>
         body,
         outlinks,
         exchange,
+        ..Parts::default()
     };
     rest.is_empty()
         .then_some((parts, RecordAt::Logged(record?)))
@@ -249,11 +290,13 @@ mod tests {
                 body: Some(pointer(5)),
                 outlinks: None,
                 exchange: Some(pointer(70)),
+                ..Parts::default()
             },
             Parts {
                 body: Some(pointer(1)),
                 outlinks: Some(pointer(2)),
                 exchange: Some(pointer(3)),
+                ..Parts::default()
             },
         ]
     }
@@ -270,6 +313,38 @@ mod tests {
     }
 
     #[test]
+    fn a_revisit_value_reads_back_with_its_history_and_visit_heads() {
+        let stored = Parts {
+            body: Some(pointer(1)),
+            outlinks: Some(pointer(11)),
+            exchange: Some(pointer(21)),
+            history: Some(pointer(500)),
+            visit: Some(pointer(600)),
+        };
+        for parts in [
+            stored,
+            Parts {
+                visit: None,
+                ..stored
+            },
+            Parts {
+                body: None,
+                history: None,
+                ..stored
+            },
+        ] {
+            let value = encode(&parts, RecordAt::Logged(pointer(31)));
+            assert_eq!(
+                decode(b"pk", &value).unwrap(),
+                (parts, RecordAt::Logged(pointer(31)))
+            );
+            for cut in 1..value.len() {
+                assert!(decode(b"pk", &value[..cut]).is_err(), "{cut}");
+            }
+        }
+    }
+
+    #[test]
     fn parts_side_by_side_take_the_short_layout_and_read_back() {
         let at = |offset, len| BodyPointer {
             segment: 7,
@@ -281,6 +356,7 @@ mod tests {
             body: Some(at(100, 50)),
             outlinks: Some(at(180, 20)),
             exchange: Some(at(200, 40)),
+            ..Parts::default()
         };
         let cases = [
             (whole, at(150, 30), 1 + 12 + 4 * LEN),

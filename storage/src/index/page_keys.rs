@@ -9,7 +9,8 @@
 use crate::codec::keys::{self, named_prefix, with_url};
 use crate::record::PageRecord;
 
-/// The index keys of `page`: by host, by status, by fetch time and by error kind.
+/// The index keys of `page`: by host, by status, by fetch time, by error kind and by
+/// due time (the last two when it has one).
 pub fn page_keys(page: &PageRecord) -> Vec<Vec<u8>> {
     let mut entries = Vec::with_capacity(4);
     entries.push(with_url(named_prefix(keys::BY_HOST, &page.host), &page.url));
@@ -20,6 +21,9 @@ pub fn page_keys(page: &PageRecord) -> Vec<Vec<u8>> {
     entries.push(with_url(keys::time_prefix(page.fetched_at_ms), &page.url));
     if let Some(kind) = &page.error {
         entries.push(with_url(named_prefix(keys::BY_ERROR, kind), &page.url));
+    }
+    if let Some(due) = page.due_at_ms() {
+        entries.push(with_url(keys::due_prefix(due), &page.url));
     }
     entries
 }
@@ -36,5 +40,7 @@ mod tests {
         let keys = page_keys(&page);
         assert_eq!(keys.len(), 4);
         assert!(keys.iter().all(|k| k.ends_with(b"http://a.test/x")));
+        page.revisit_ms = Some(1_000);
+        assert_eq!(page_keys(&page).len(), 5);
     }
 }

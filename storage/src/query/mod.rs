@@ -43,6 +43,14 @@ pub struct PageFilter {
     /// Reached this way (no index: read from each record the other conditions leave;
     /// records from before `via` was kept match none).
     pub via: Option<Via>,
+    /// Due for a revisit before this time by the record's own interval
+    /// ([`PageRecord::due_at_ms`]); records without one match none.
+    pub due_before_ms: Option<u64>,
+    /// Content captured at or after this time ([`PageRecord::captured_at_ms`]): new
+    /// or changed since then, not merely visited.
+    pub changed_since_ms: Option<u64>,
+    /// Gone (a revisit found 404 or 410 where a page was) or not; `None`: either.
+    pub gone: Option<bool>,
 }
 
 /// A condition on a page's HTTP status.
@@ -95,13 +103,28 @@ impl PageFilter {
                 .fetched_before_ms
                 .is_none_or(|before| page.fetched_at_ms < before)
             && self.via.is_none_or(|via| page.via == Some(via))
+            && self
+                .due_before_ms
+                .is_none_or(|before| page.due_at_ms().is_some_and(|due| due < before))
+            && self
+                .changed_since_ms
+                .is_none_or(|since| page.captured_at_ms() >= since)
+            && self.gone.is_none_or(|gone| page.is_gone() == gone)
     }
 
     /// The index range that narrows this filter most, in a fixed order of preference:
-    /// error kind, exact status (or no response), host, fetch time, status class.
+    /// error kind, due time, exact status (or no response), host, fetch time (a change
+    /// since a time is a fetch since it), status class.
     fn plan(&self) -> Plan {
         if let Some(kind) = &self.error {
             return Plan::prefix(named_prefix(keys::BY_ERROR, kind));
+        }
+        if let Some(before) = self.due_before_ms {
+            return Plan::Index {
+                start: keys::due_prefix(0),
+                end: Some(keys::due_prefix(before)),
+                url_at: 9,
+            };
         }
         match self.status {
             Some(StatusFilter::Code(code)) => return Plan::prefix(keys::status_prefix(code)),
@@ -111,8 +134,9 @@ impl PageFilter {
         if let Some(host) = &self.host {
             return Plan::prefix(named_prefix(keys::BY_HOST, host));
         }
-        if self.fetched_since_ms.is_some() || self.fetched_before_ms.is_some() {
-            let start = keys::time_prefix(self.fetched_since_ms.unwrap_or(0));
+        let since = self.fetched_since_ms.max(self.changed_since_ms);
+        if since.is_some() || self.fetched_before_ms.is_some() {
+            let start = keys::time_prefix(since.unwrap_or(0));
             let end = keys::time_prefix(self.fetched_before_ms.unwrap_or(u64::MAX));
             return Plan::Index {
                 start,
@@ -458,6 +482,9 @@ mod tests {
             fetched_before_ms: Some(1001),
             error: None,
             via: Some(Via::Embed),
+            due_before_ms: None,
+            changed_since_ms: Some(1000),
+            gone: Some(false),
         };
         assert!(filter.matches(&p));
         filter.via = Some(Via::Link);

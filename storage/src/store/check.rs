@@ -284,7 +284,8 @@ fn check_runs(
 
 /// Every part of `page` that cannot be read back whole, as the error reading it gave.
 pub(crate) fn damaged_parts(bodies: &BodyLog, page: &PageRecord, parts: &Parts) -> Vec<StoreError> {
-    [parts.body, parts.outlinks, parts.exchange]
+    parts
+        .all()
         .into_iter()
         .flatten()
         .filter_map(|pointer| match bodies.read(pointer) {

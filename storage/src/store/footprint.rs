@@ -82,8 +82,7 @@ impl Store {
                 page_value::RecordAt::Logged(pointer) => Some(pointer),
                 page_value::RecordAt::Inline(_) => None,
             };
-            live.bodies += [parts.body, parts.outlinks, parts.exchange, logged]
-                .into_iter()
+            live.bodies += (parts.all().into_iter().chain([logged]))
                 .flatten()
                 .map(|pointer| u64::from(pointer.len))
                 .sum::<u64>();

@@ -17,6 +17,7 @@ pub(crate) mod leftovers;
 pub(crate) mod pages;
 pub(crate) mod politeness;
 pub(crate) mod repair;
+pub(crate) mod revisits;
 pub(crate) mod runs;
 pub(crate) mod seeds;
 pub(crate) mod space;
@@ -64,9 +65,13 @@ use crate::StoreError;
 ///   sled's value of a page is its flags and pointers. A value of version 9 (or 8), its
 ///   record inline as JSON, reads as it is; such a store is marked 10 when opened for
 ///   writing, since an older build would not read the records written then.
-pub const FORMAT_VERSION: u32 = 10;
+/// - 11: revisits: a page's value may point to its history (`crate::codec::history`)
+///   and to its last visit's heads, and its record has a digest and what the visit
+///   found; a due index (`d`). Versions 8 to 10 read as they are and are marked 11 when
+///   opened for writing.
+pub const FORMAT_VERSION: u32 = 11;
 /// The older versions read as [`FORMAT_VERSION`]: their layouts are cases of this one.
-const READ_AS_CURRENT: [u32; 2] = [8, 9];
+const READ_AS_CURRENT: [u32; 3] = [8, 9, 10];
 
 /// How to open a store.
 #[derive(Clone, Debug)]
@@ -749,7 +754,7 @@ pub(crate) mod tests {
         assert!(matches!(err, StoreError::UnsupportedFormat { .. }), "{err}");
         let message = err.to_string();
         assert!(message.contains("format version 7"), "{message}");
-        assert!(message.contains("reads version 10"), "{message}");
+        assert!(message.contains("reads version 11"), "{message}");
     }
 
     #[test]

@@ -2,13 +2,14 @@
 //! each from the body log through the pointers its sled value holds.
 
 use super::Store;
+use crate::codec::history;
 use crate::codec::json::from_json;
 use crate::codec::keys::{self, url_key};
 use crate::codec::page_value::{self, Parts};
 use crate::codec::part;
 use crate::files::body_log::BodyPointer;
 use crate::index::inlinks::InlinkIndex;
-use crate::record::{HttpExchange, PageRecord};
+use crate::record::{HttpExchange, PageRecord, Visit};
 use crate::StoreError;
 
 impl Store {
@@ -102,6 +103,59 @@ impl Store {
         Ok(text
             .split(|b| *b == b'\n')
             .any(|line| line == target.as_bytes()))
+    }
+
+    /// The HTTP heads of the last visit of one URL when it kept an earlier visit's
+    /// content (a 304, or the same payload): what a WARC `revisit` record holds. `None`
+    /// when the last visit brought the stored content ([`Store::exchange`]).
+    pub fn visit_exchange(&self, url: &str) -> Result<Option<HttpExchange>, StoreError> {
+        self.exchange_at(url, self.parts(url)?.visit)
+    }
+
+    /// Every visit of one URL the store knows, newest first: its record's, then the
+    /// ones before it (at most `limit`). Empty for an unknown URL.
+    pub fn history(&self, url: &str, limit: usize) -> Result<Vec<Visit>, StoreError> {
+        let Some((page, parts)) = self.page_and_parts(url)? else {
+            return Ok(Vec::new());
+        };
+        let mut visits = vec![Visit {
+            body_kept: parts.body.is_some() && page.captured_ms.is_none(),
+            ..Visit::of(&page)
+        }];
+        let mut next = parts.history;
+        let mut kept: Option<Vec<u64>> = None;
+        while let Some(pointer) = next.filter(|_| visits.len() < limit) {
+            let framed = self.bodies.read(pointer).map_err(|e| e.of_page(url))?;
+            let link = history::decode(url, &framed)?;
+            // The newest link's list of kept bodies is the one that holds.
+            let kept = kept.get_or_insert_with(|| link.versions.iter().map(|v| v.0).collect());
+            let at = link.visit.fetched_at_ms;
+            visits.push(Visit {
+                body_kept: kept.contains(&at)
+                    || (page.captured_at_ms() == at && parts.body.is_some()),
+                ..link.visit
+            });
+            next = link.older.map(Into::into);
+        }
+        Ok(visits)
+    }
+
+    /// The body one URL had as captured at `captured_at_ms` (ms): the current one, or
+    /// an earlier one kept by `--keep-versions`.
+    pub fn version(&self, url: &str, captured_at_ms: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let Some((page, parts)) = self.page_and_parts(url)? else {
+            return Ok(None);
+        };
+        if page.captured_at_ms() == captured_at_ms {
+            return self.part(url, parts.body);
+        }
+        let Some(pointer) = parts.history else {
+            return Ok(None);
+        };
+        let framed = self.bodies.read(pointer).map_err(|e| e.of_page(url))?;
+        let link = history::decode(url, &framed)?;
+        let found = link.versions.iter().find(|(at, _)| *at == captured_at_ms);
+        self.part(url, found.map(|(_, place)| (*place).into()))
     }
 
     pub(crate) fn inlink_index(&self) -> &InlinkIndex {

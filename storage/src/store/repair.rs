@@ -168,6 +168,8 @@ impl Store {
             body: readable(parts.body),
             outlinks: readable(parts.outlinks),
             exchange: readable(parts.exchange),
+            history: readable(parts.history),
+            visit: readable(parts.visit),
         };
         #[derive(Serialize)]
         struct Quarantined<'a> {
@@ -184,6 +186,8 @@ impl Store {
             (parts.body, kept.body, "body"),
             (parts.outlinks, kept.outlinks, "outlinks"),
             (parts.exchange, kept.exchange, "HTTP heads"),
+            (parts.history, kept.history, "history"),
+            (parts.visit, kept.visit, "last visit's HTTP heads"),
         ]
         .into_iter()
         .filter(|(had, has, _)| had.is_some() && has.is_none())

@@ -9,12 +9,13 @@
 //! before the kill are unreferenced bytes in the body log).
 
 use super::Store;
+use crate::codec::history;
 use crate::codec::json::to_json;
 use crate::codec::keys::{self, url_key};
 use crate::codec::page_value::{self, Parts, RecordAt};
 use crate::codec::part;
 use crate::files::body_log::BodyPointer;
-use crate::record::{HttpExchange, PageRecord, QueueEntry, QueueSlot};
+use crate::record::{HttpExchange, PageRecord, QueueEntry, QueueSlot, Visit};
 use crate::writer::submission::Submission;
 use crate::StoreError;
 
@@ -39,6 +40,26 @@ pub struct PageWrite<'a> {
     /// (releases its lease): a queued URL with a page record is never handed out again.
     /// Each must therefore be `page` or among `settled` (checked in debug builds).
     pub released: &'a [QueueSlot<'a>],
+    /// `page` is a new visit of a URL the store may hold a record of: the record it
+    /// replaces goes into the URL's history (`crate::codec::history`), and when the new
+    /// record's `change` kept the content (a 304, or the same payload) the stored body,
+    /// outlinks and heads stay, and `exchange` is kept as this visit's own heads
+    /// (`body` and `outlinks` are then ignored).
+    pub revisit: Option<Revisit>,
+}
+
+/// How a revisit's write keeps what it replaces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Revisit {
+    /// Bodies the URL keeps: the current one and up to `versions - 1` earlier ones
+    /// (`--keep-versions`; at least 1).
+    pub versions: u32,
+}
+
+/// What a revisit's write takes from the value it replaces.
+struct Replaced {
+    parts: Parts,
+    link: history::Link,
 }
 
 impl Store {
@@ -83,16 +104,28 @@ impl Store {
         // the batch that points to them: the page's body, record, outlinks and heads
         // (the last three side by side, which an export reads together), then the
         // records of the settled URLs.
-        let mut encoded = Vec::with_capacity(4 + write.settled.len());
+        let replaced = match (write.page, write.revisit) {
+            (Some(page), Some(revisit)) => self.replaced(page, revisit)?,
+            _ => None,
+        };
+        let kept = replaced.is_some()
+            && write
+                .page
+                .and_then(|p| p.change)
+                .is_some_and(|c| c.kept_content());
+        let mut encoded = Vec::with_capacity(5 + write.settled.len());
         if let Some(page) = write.page {
             encoded.extend([
-                write.body.map(part::encode),
+                write.body.filter(|_| !kept).map(part::encode),
                 Some(page_value::encode_record(page)),
-                (!write.outlinks.is_empty())
+                (!write.outlinks.is_empty() && !kept)
                     .then(|| part::encode(write.outlinks.join("\n").as_bytes())),
                 write
                     .exchange
                     .map(|exchange| part::encode(&to_json(exchange))),
+                replaced
+                    .as_ref()
+                    .map(|replaced| history::encode(&replaced.link)),
             ]);
         }
         encoded.extend(
@@ -107,11 +140,20 @@ impl Store {
         if let Some(page) = write.page {
             let body = next();
             let record = logged(next())?;
-            let (outlinks, exchange) = (next(), next());
-            let parts = Parts {
-                body,
-                outlinks,
-                exchange,
+            let (outlinks, exchange, history) = (next(), next(), next());
+            let parts = match &replaced {
+                Some(replaced) if kept => Parts {
+                    history,
+                    visit: exchange,
+                    ..replaced.parts
+                },
+                _ => Parts {
+                    body,
+                    outlinks,
+                    exchange,
+                    history,
+                    visit: None,
+                },
             };
             let key = url_key(keys::PAGE, &page.url);
             submission
@@ -151,6 +193,46 @@ impl Store {
         // After the records: a compaction drops the entries they settle.
         buckets.extend(self.queues.settled(write.released.iter().map(|s| s.host)));
         self.compact_due(buckets)
+    }
+
+    /// What a revisit of `page` takes from the value it replaces: its parts, and the
+    /// history link of the visit it replaces (`None` when the URL has no record yet).
+    /// Read from sled as applied: a revisited URL's record is from an earlier run, and
+    /// runs start after a flush.
+    fn replaced(
+        &self,
+        page: &PageRecord,
+        revisit: Revisit,
+    ) -> Result<Option<Replaced>, StoreError> {
+        let key = url_key(keys::PAGE, &page.url);
+        let Some(value) = self.tree.get(&key)? else {
+            return Ok(None);
+        };
+        let (parts, at) = page_value::decode(&key, &value)?;
+        let old = page_value::read_record(&key, at, &self.bodies)?;
+        let older = match parts.history {
+            Some(pointer) => {
+                let framed = self
+                    .bodies
+                    .read(pointer)
+                    .map_err(|e| e.of_page(&page.url))?;
+                Some(history::decode(&page.url, &framed)?)
+            }
+            None => None,
+        };
+        let mut versions = older.map(|link| link.versions).unwrap_or_default();
+        let content_changes = !page.change.is_some_and(|c| c.kept_content());
+        if let (true, Some(body)) = (content_changes, parts.body) {
+            versions.insert(0, (old.captured_at_ms(), body.into()));
+        }
+        versions.truncate(revisit.versions.saturating_sub(1) as usize);
+        let link = history::Link {
+            // Whether its body is kept is read from the newest link (`Store::history`).
+            visit: Visit::of(&old),
+            older: parts.history.map(Into::into),
+            versions,
+        };
+        Ok(Some(Replaced { parts, link }))
     }
 
     /// Adds frontier entries (seeds) and marks them seen, atomically.

@@ -31,6 +31,12 @@ pub(crate) struct Totals {
     errors: BTreeMap<String, u64>,
     first_fetch_ms: Option<u64>,
     last_fetch_ms: Option<u64>,
+    /// Records whose URL was visited more than once.
+    #[serde(default)]
+    revisited: u64,
+    /// Records by what their last visit found (`not-modified`, ...).
+    #[serde(default)]
+    changes: BTreeMap<String, u64>,
 }
 
 impl Totals {
@@ -43,6 +49,12 @@ impl Totals {
         }
         if let Some(kind) = &page.error {
             *self.errors.entry(kind.clone()).or_default() += 1;
+        }
+        if page.visit_count() > 1 {
+            self.revisited += 1;
+        }
+        if let Some(change) = page.change {
+            *self.changes.entry(change.as_str().to_owned()).or_default() += 1;
         }
         if page.attempts > 0 {
             let at = page.fetched_at_ms;
@@ -62,6 +74,12 @@ impl Totals {
         }
         if let Some(kind) = &page.error {
             decrement(&mut self.errors, kind);
+        }
+        if page.visit_count() > 1 {
+            self.revisited = self.revisited.saturating_sub(1);
+        }
+        if let Some(change) = page.change {
+            decrement(&mut self.changes, &change.as_str().to_owned());
         }
     }
 
@@ -83,6 +101,8 @@ impl Totals {
             pages_per_host,
             first_fetch_ms: self.first_fetch_ms,
             last_fetch_ms: self.last_fetch_ms,
+            revisited: self.revisited,
+            by_change: self.changes.clone(),
             ..StoreStats::default()
         }
     }
