@@ -63,6 +63,7 @@
 #![warn(missing_docs)]
 
 mod codec;
+mod digest;
 mod error;
 mod files;
 mod index;
@@ -71,6 +72,7 @@ mod record;
 mod store;
 mod writer;
 
+pub use digest::payload_digest;
 pub use error::StoreError;
 pub use query::{PageContent, PageFilter, Pages, PagesWithContent, StatusFilter};
 pub use record::{
