@@ -418,6 +418,12 @@ pub struct FilterArgs {
     /// Only pages reached this way (embed: a page's requisite, with --requisites).
     #[arg(long, value_name = "HOW", value_parser = via())]
     pub via: Option<Via>,
+    /// Only pages new or changed at or after TIME (same forms as --since): their content was fetched then, not merely visited again (a 304 or the same payload is no change).
+    #[arg(long, value_name = "TIME")]
+    pub changed_since: Option<String>,
+    /// Only the URLs a revisit found gone (404 or 410 where a page was). ls leaves them out without it; links and export include them.
+    #[arg(long)]
+    pub gone: bool,
 }
 
 /// How a URL was reached, by its name; clap lists the names.
@@ -562,6 +568,10 @@ pub enum Column {
     Fetched,
     /// How it was reached: seed, link, embed, redirect or sitemap.
     Via,
+    /// How many times it was fetched (1, more after revisits).
+    Visits,
+    /// What its last revisit found: not-modified (304), unchanged (same payload), changed or gone; empty after one visit.
+    Change,
 }
 
 #[derive(Args, Debug)]
@@ -607,8 +617,10 @@ pub struct LsArgs {
     pub json: bool,
 }
 
+// `--version TIME` is get's own: the crawler's version is `crawler --version`.
 #[derive(Args, Debug)]
-#[command(group(ArgGroup::new("what").args(["body", "headers", "links", "inlinks", "json", "info"])))]
+#[command(disable_version_flag = true)]
+#[command(group(ArgGroup::new("what").args(["body", "headers", "links", "inlinks", "json", "info", "version"])))]
 pub struct GetArgs {
     /// The store of a crawl (finished, interrupted or stopped).
     #[arg(long, value_name = "DIR")]
@@ -636,6 +648,12 @@ pub struct GetArgs {
     /// Print the record as readable fields.
     #[arg(long)]
     pub info: bool,
+    /// Print every visit of the URL the store knows, newest first: fetch time, status or error, payload digest, what changed (new on the first visit), whether its body is kept. With --json, one JSON object per visit.
+    #[arg(long, conflicts_with_all = ["body", "headers", "request", "links", "inlinks", "info", "version"])]
+    pub history: bool,
+    /// Print the body as a visit at TIME captured it: the time --history shows (RFC 3339, or the milliseconds of --history --json). A visit that found no change (a 304, the same payload) shows the body it kept.
+    #[arg(long, value_name = "TIME")]
+    pub version: Option<String>,
 }
 
 /// How `links` prints the graph.
@@ -666,7 +684,7 @@ pub struct LinksArgs {
 pub enum ExportFormat {
     /// One JSON object per page: the record, outlinks and HTTP heads (body with --with-body).
     Jsonl,
-    /// WARC 1.1, one gzip member per record: warcinfo, then response + request per page.
+    /// WARC 1.1, one gzip member per record: warcinfo, then response + request per page (and revisit + request for a last visit that found it unchanged).
     Warc,
     /// The columns of `ls --format csv`, with a header line.
     Csv,

@@ -1,9 +1,12 @@
 //! Writing WARC 1.1 files (ISO 28500:2017), one gzip member per record.
 //!
 //! Each stored page with a response becomes a `response` record (status line,
-//! headers and body, as the crawler received them) followed by a `request` record
-//! (what it sent) that names the response in `WARC-Concurrent-To`; a `warcinfo`
-//! record opens the file. Each record is compressed as its own gzip member, so
+//! headers and body, as the crawler received them when it fetched that body) followed
+//! by a `request` record (what it sent) that names the response in
+//! `WARC-Concurrent-To`; a `warcinfo` record opens the file. A later visit that found
+//! the content unchanged (a `304 Not Modified`, or the same payload digest) becomes a
+//! `revisit` record (WARC 1.1 section 6.7: that visit's response head, and the
+//! response record it refers to) with its own `request` record. Each record is compressed as its own gzip member, so
 //! readers can seek to any record, as `.warc.gz` tools expect.
 //!
 //! Written here rather than with the `warc` crate, whose gzip writer compresses a whole
@@ -67,14 +70,52 @@ impl Truncated {
 pub struct Capture<'a> {
     /// The canonical URL (`WARC-Target-URI`).
     pub url: &'a str,
-    /// When the fetch started (ms since the Unix epoch): `WARC-Date`.
-    pub fetched_at_ms: u64,
+    /// When the fetch that brought the body started (ms since the Unix epoch):
+    /// `WARC-Date`.
+    pub captured_at_ms: u64,
     /// The request and response heads.
     pub exchange: &'a HttpExchange,
     /// The (decoded) body; empty when none was kept.
     pub payload: &'a [u8],
     /// Set when `payload` is not the whole body.
     pub truncated: Option<Truncated>,
+}
+
+/// How a revisit found the content unchanged: its `WARC-Profile`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Profile {
+    /// The server answered `304 Not Modified` to a conditional request.
+    ServerNotModified,
+    /// A full response whose payload digest is the captured one.
+    IdenticalPayloadDigest,
+}
+
+impl Profile {
+    fn uri(self) -> &'static str {
+        match self {
+            Profile::ServerNotModified => {
+                "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+            }
+            Profile::IdenticalPayloadDigest => {
+                "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+            }
+        }
+    }
+}
+
+/// A visit that kept an earlier capture's content.
+pub struct Revisit<'a> {
+    /// The canonical URL (`WARC-Target-URI` and `WARC-Refers-To-Target-URI`).
+    pub url: &'a str,
+    /// When this visit's fetch started: `WARC-Date`.
+    pub fetched_at_ms: u64,
+    /// When the capture it refers to was fetched (its response record's date).
+    pub captured_at_ms: u64,
+    pub profile: Profile,
+    /// The payload's digest (`sha1:BASE32`), the same as the capture's.
+    pub payload_digest: Option<&'a str>,
+    /// This visit's own request and response heads.
+    pub exchange: &'a HttpExchange,
 }
 
 /// Writes records to `out`; [`WarcWriter::new`] writes the `warcinfo` record.
@@ -116,10 +157,9 @@ impl<W: Write> WarcWriter<W> {
 
     /// Writes the `response` and `request` records of one fetch.
     pub fn write_capture(&mut self, capture: &Capture<'_>) -> io::Result<()> {
-        let date = crate::time::rfc3339_millis(capture.fetched_at_ms);
+        let date = crate::time::rfc3339_millis(capture.captured_at_ms);
         let url = clean(capture.url);
-        let response_id = record_id("response", capture.url, capture.fetched_at_ms);
-        let request_id = record_id("request", capture.url, capture.fetched_at_ms);
+        let response_id = record_id("response", capture.url, capture.captured_at_ms);
 
         let mut block = response_head(capture.exchange);
         block.extend_from_slice(capture.payload);
@@ -140,15 +180,74 @@ impl<W: Write> WarcWriter<W> {
             "application/http;msgtype=response".to_owned(),
         ));
         self.write_record(&fields, &block)?;
+        self.write_request(
+            capture.url,
+            capture.captured_at_ms,
+            response_id,
+            capture.exchange,
+        )
+    }
 
-        let block = request_head(capture.exchange);
+    /// Writes the `revisit` and `request` records of a visit that kept the content
+    /// of an earlier one. The block is the visit's response head: no payload.
+    pub fn write_revisit(&mut self, revisit: &Revisit<'_>) -> io::Result<()> {
+        let url = clean(revisit.url);
+        let revisit_id = record_id("revisit", revisit.url, revisit.fetched_at_ms);
+        let block = response_head(revisit.exchange);
+        let mut fields = vec![
+            ("WARC-Type", "revisit".to_owned()),
+            ("WARC-Record-ID", revisit_id.clone()),
+            ("WARC-Warcinfo-ID", self.info_id.clone()),
+            ("WARC-Target-URI", url.clone()),
+            (
+                "WARC-Date",
+                crate::time::rfc3339_millis(revisit.fetched_at_ms),
+            ),
+            ("WARC-Profile", revisit.profile.uri().to_owned()),
+            ("WARC-Refers-To-Target-URI", url),
+            (
+                "WARC-Refers-To-Date",
+                crate::time::rfc3339_millis(revisit.captured_at_ms),
+            ),
+            (
+                "WARC-Refers-To",
+                record_id("response", revisit.url, revisit.captured_at_ms),
+            ),
+            ("WARC-Block-Digest", sha1_digest(&block)),
+        ];
+        if let Some(digest) = revisit.payload_digest {
+            fields.push(("WARC-Payload-Digest", clean(digest)));
+        }
+        fields.push((
+            "Content-Type",
+            "application/http;msgtype=response".to_owned(),
+        ));
+        self.write_record(&fields, &block)?;
+        self.write_request(
+            revisit.url,
+            revisit.fetched_at_ms,
+            revisit_id,
+            revisit.exchange,
+        )
+    }
+
+    /// The `request` record of the fetch at `at_ms`, concurrent to the record
+    /// `concurrent_to` names.
+    fn write_request(
+        &mut self,
+        url: &str,
+        at_ms: u64,
+        concurrent_to: String,
+        exchange: &HttpExchange,
+    ) -> io::Result<()> {
+        let block = request_head(exchange);
         let fields = [
             ("WARC-Type", "request".to_owned()),
-            ("WARC-Record-ID", request_id),
+            ("WARC-Record-ID", record_id("request", url, at_ms)),
             ("WARC-Warcinfo-ID", self.info_id.clone()),
-            ("WARC-Concurrent-To", response_id),
-            ("WARC-Target-URI", url),
-            ("WARC-Date", date),
+            ("WARC-Concurrent-To", concurrent_to),
+            ("WARC-Target-URI", clean(url)),
+            ("WARC-Date", crate::time::rfc3339_millis(at_ms)),
             ("WARC-Block-Digest", sha1_digest(&block)),
             (
                 "Content-Type",
@@ -327,7 +426,7 @@ mod tests {
         writer
             .write_capture(&Capture {
                 url: "http://a.test/a?b",
-                fetched_at_ms: 1_700_000_000_123,
+                captured_at_ms: 1_700_000_000_123,
                 exchange: &exchange,
                 payload: b"hello",
                 truncated,
@@ -384,5 +483,56 @@ mod tests {
         let response_id = record_id("response", "http://a.test/a?b", 1_700_000_000_123);
         assert!(request.contains(&format!("WARC-Concurrent-To: {response_id}\r\n")));
         assert!(request.ends_with("\r\n\r\nGET /a?b HTTP/1.1\r\nhost: a.test\r\n\r\n\r\n\r\n"));
+    }
+
+    #[test]
+    fn a_revisit_refers_to_its_capture_and_holds_the_visits_head() {
+        let info = WarcInfo {
+            filename: None,
+            date_ms: 0,
+            fields: Vec::new(),
+        };
+        let mut writer = WarcWriter::new(Vec::new(), &info).unwrap();
+        let mut heads = exchange();
+        heads.response.status = 304;
+        heads.response.reason = "Not Modified".into();
+        heads.response.headers = vec![("etag".into(), "\"v1\"".into())];
+        let digest = sha1_digest(b"hello");
+        let (url, captured, visited) = ("http://a.test/a?b", 1_700_000_000_123, 1_700_000_100_000);
+        writer
+            .write_revisit(&Revisit {
+                url,
+                fetched_at_ms: visited,
+                captured_at_ms: captured,
+                profile: Profile::ServerNotModified,
+                payload_digest: Some(&digest),
+                exchange: &heads,
+            })
+            .unwrap();
+        let records = members(&writer.finish().unwrap());
+        assert_eq!(records.len(), 3);
+        let (head, block) = records[1].split_once("\r\n\r\n").unwrap();
+        let revisit_id = record_id("revisit", url, visited);
+        for field in [
+            "WARC-Type: revisit".to_owned(),
+            format!("WARC-Record-ID: {revisit_id}"),
+            "WARC-Date: 2023-11-14T22:15:00.000Z".to_owned(),
+            "WARC-Profile: http://netpreserve.org/warc/1.1/revisit/server-not-modified".to_owned(),
+            format!("WARC-Refers-To-Target-URI: {url}"),
+            "WARC-Refers-To-Date: 2023-11-14T22:13:20.123Z".to_owned(),
+            format!("WARC-Refers-To: {}", record_id("response", url, captured)),
+            format!("WARC-Payload-Digest: {digest}"),
+            "Content-Type: application/http;msgtype=response".to_owned(),
+            "Content-Length: 41".to_owned(),
+        ] {
+            assert!(head.lines().any(|line| line == field), "{field}: {head}");
+        }
+        assert_eq!(
+            block,
+            "HTTP/1.1 304 Not Modified\r\netag: \"v1\"\r\n\r\n\r\n\r\n"
+        );
+        assert!(records[2].contains("WARC-Type: request\r\n"));
+        assert!(records[2].contains(&format!("WARC-Concurrent-To: {revisit_id}\r\n")));
+        assert!(records[2].contains("WARC-Date: 2023-11-14T22:15:00.000Z\r\n"));
     }
 }

@@ -246,7 +246,9 @@ with open(sys.argv[1], 'rb') as f:
         out = {name: h.get_header(name) for name in [
             'WARC-Type', 'WARC-Record-ID', 'WARC-Target-URI', 'WARC-Date',
             'WARC-Concurrent-To', 'WARC-Warcinfo-ID', 'WARC-Truncated',
-            'WARC-Payload-Digest', 'WARC-Filename']}
+            'WARC-Payload-Digest', 'WARC-Filename', 'WARC-Profile', 'WARC-Refers-To',
+            'WARC-Refers-To-Target-URI', 'WARC-Refers-To-Date']}
+        out['rec_type'] = record.rec_type
         out['version'] = h.protocol
         if record.http_headers is not None:
             out['statusline'] = record.http_headers.statusline

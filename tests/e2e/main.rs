@@ -30,6 +30,7 @@ mod request_options;
 mod requisites;
 mod resources;
 mod resume;
+mod revisits;
 mod security;
 mod ssrf;
 

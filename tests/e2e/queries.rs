@@ -23,7 +23,8 @@ const SPECIALS: [&str; 6] = [
 ];
 
 /// The columns of `ls`: the CSV header, and the fields of each JSON line.
-const LS_COLUMNS: &str = "url,host,status,error,depth,content_type,bytes,title,from,fetched_at,via";
+const LS_COLUMNS: &str =
+    "url,host,status,error,depth,content_type,bytes,title,from,fetched_at,via,visits,change,digest,captured_at";
 
 /// A finished crawl of 3 hosts x 12 pages plus [`SPECIALS`] on `h0.test`.
 fn crawled() -> Crawled {

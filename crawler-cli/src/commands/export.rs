@@ -9,7 +9,9 @@ use std::sync::mpsc;
 use anyhow::Context;
 use base64::Engine;
 use crawler_core::ErrorKind;
-use crawler_storage::{HttpExchange, PageContent, PageFilter, PageRecord, Store, StoreError};
+use crawler_storage::{
+    Change, HttpExchange, PageContent, PageFilter, PageRecord, Store, StoreError,
+};
 use serde::Serialize;
 
 use super::ls::{csv_header, csv_line};
@@ -18,7 +20,7 @@ use crate::args::{ExportArgs, ExportFormat};
 use crate::report::plural;
 use crate::terminal::notice;
 use crate::time::now_ms;
-use crate::warc::{Capture, Truncated, WarcInfo, WarcWriter};
+use crate::warc::{Capture, Profile, Revisit, Truncated, WarcInfo, WarcWriter};
 use crate::Failure;
 
 pub fn run(args: ExportArgs) -> Result<ExitCode, Failure> {
@@ -94,6 +96,8 @@ fn format(args: &ExportArgs) -> Result<ExportFormat, Failure> {
 #[derive(Default)]
 struct Counts {
     pages: u64,
+    /// WARC `revisit` records written (one per page at most: its last visit's).
+    revisits: u64,
     /// Pages with no response: nothing to archive in a WARC.
     no_response: u64,
     /// Pages with a response but no stored HTTP heads.
@@ -111,6 +115,12 @@ impl Counts {
             plural(self.pages, "page"),
             path.display()
         );
+        if self.revisits > 0 {
+            text.push_str(&format!(
+                "; {} (visits that found the content unchanged)",
+                plural(self.revisits, "revisit record")
+            ));
+        }
         if self.no_response > 0 {
             text.push_str(&format!(
                 "; left out {} without a response",
@@ -144,6 +154,14 @@ impl Counts {
 struct ExportedPage<'a> {
     #[serde(flatten)]
     page: &'a PageRecord,
+    /// The revisit fields the record leaves out at a first visit's values (one visit,
+    /// no change, no digest), written here then, so that every line has them.
+    #[serde(rename = "visits", skip_serializing_if = "Option::is_none")]
+    one_visit: Option<u32>,
+    #[serde(rename = "change", skip_serializing_if = "Option::is_none")]
+    no_change: Option<()>,
+    #[serde(rename = "digest", skip_serializing_if = "Option::is_none")]
+    no_digest: Option<()>,
     fetched_at: String,
     links: Vec<String>,
     http: Option<HttpExchange>,
@@ -158,6 +176,9 @@ fn export_jsonl(reading: &Reading, with_body: bool, out: &mut Output) -> Result<
     let damaged = each_page_with_content(reading, with_body, |page, content| {
         let mut line = ExportedPage {
             page: &page,
+            one_visit: (page.visits <= 1).then_some(1),
+            no_change: page.change.is_none().then_some(()),
+            no_digest: page.digest.is_none().then_some(()),
             fetched_at: fetched_at(&page),
             links: content.outlinks,
             http: content.exchange,
@@ -211,23 +232,47 @@ fn export_warc(
         store: reading.store.path().to_path_buf(),
         ..Counts::default()
     };
+    // With --since, the visits since then: a capture before it is left out (a revisit
+    // since then refers to it).
+    let since = reading.filter.fetched_since_ms.unwrap_or(0);
     let damaged = each_page_with_content(reading, true, |page, content| {
         if page.status.is_none() {
             counts.no_response += 1;
             return Ok(());
         }
-        let Some(exchange) = content.exchange else {
-            counts.no_headers += 1;
-            return Ok(());
+        if page.captured_at_ms() >= since {
+            let Some(exchange) = content.exchange else {
+                counts.no_headers += 1;
+                return Ok(());
+            };
+            let payload = content.body.unwrap_or_default();
+            warc.write_capture(&Capture {
+                url: &page.url,
+                captured_at_ms: page.captured_at_ms(),
+                exchange: &exchange,
+                payload: &payload,
+                truncated: truncation(&page, payload.len()),
+            })?;
+        }
+        let profile = match page.change {
+            Some(Change::NotModified) => Some(Profile::ServerNotModified),
+            Some(Change::Unchanged) => Some(Profile::IdenticalPayloadDigest),
+            _ => None,
         };
-        let payload = content.body.unwrap_or_default();
-        warc.write_capture(&Capture {
-            url: &page.url,
-            fetched_at_ms: page.fetched_at_ms,
-            exchange: &exchange,
-            payload: &payload,
-            truncated: truncation(&page, payload.len()),
-        })?;
+        if let Some(profile) = profile {
+            // The last visit's own heads; a store without them has no revisit to write.
+            if let Some(exchange) = reading.store.visit_exchange(&page.url)? {
+                warc.write_revisit(&Revisit {
+                    url: &page.url,
+                    fetched_at_ms: page.fetched_at_ms,
+                    captured_at_ms: page.captured_at_ms(),
+                    profile,
+                    payload_digest: page.digest.as_deref(),
+                    exchange: &exchange,
+                })?;
+                counts.revisits += 1;
+            }
+        }
         counts.pages += 1;
         Ok(())
     })?;

@@ -8,6 +8,7 @@ use crawler_core::CanonicalUrl;
 use crawler_storage::{HttpExchange, PageRecord, Store};
 
 use super::reading::{fetched_at, open, outcome};
+use super::visits;
 use crate::args::GetArgs;
 use crate::escape::escaped;
 use crate::Failure;
@@ -42,7 +43,11 @@ pub fn run(args: GetArgs) -> Result<ExitCode, Failure> {
     let Some(page) = store.page(url)? else {
         return Err(not_stored(url, &args.store));
     };
-    if args.headers || args.request {
+    if args.history {
+        visits::print_history(&mut out, &store, url, args.json)?;
+    } else if let Some(time) = &args.version {
+        out.write_all(&visits::version(&store, url, time)?)?;
+    } else if args.headers || args.request {
         let exchange = store.exchange(url)?.ok_or_else(|| no_headers(&page))?;
         if args.request {
             print_request(&mut out, &exchange)?;
@@ -82,6 +87,10 @@ fn record_json(store: &Store, page: &PageRecord) -> Result<serde_json::Value, Fa
             "http".into(),
             serde_json::to_value(store.exchange(&page.url)?)?,
         );
+        // The revisit fields the record leaves out at a first visit's values.
+        object.insert("visits".into(), page.visit_count().into());
+        object.entry("change").or_insert(serde_json::Value::Null);
+        object.entry("digest").or_insert(serde_json::Value::Null);
     }
     Ok(value)
 }
@@ -135,6 +144,13 @@ fn print_info(out: &mut impl Write, store: &Store, page: &PageRecord) -> Result<
                 .then(|| "certificate not checked (--insecure)".to_owned()),
         ),
         ("fetched at", Some(fetched_at(page))),
+        (
+            "captured at",
+            page.captured_ms.map(crate::time::rfc3339_millis),
+        ),
+        ("visits", Some(page.visit_count().to_string())),
+        ("change", page.change.map(|c| c.as_str().to_owned())),
+        ("digest", page.digest.clone()),
         ("fetch ms", Some(page.fetch_ms.to_string())),
         ("proxy", page.proxy.clone()),
         ("outlinks", Some(page.outlinks.to_string())),

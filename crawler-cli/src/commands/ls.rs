@@ -10,11 +10,12 @@ use crate::args::{Column, ListFormat, LsArgs, SortKey};
 use crate::escape::escape;
 use crate::report::human_bytes;
 use crate::table::{self, Align, Cell};
+use crate::time::rfc3339_millis;
 use crate::Failure;
 use anstyle::{AnsiColor, Style};
 
 /// Columns of the JSON and CSV forms, in order.
-const COLUMNS: [&str; 11] = [
+const COLUMNS: [&str; 15] = [
     "url",
     "host",
     "status",
@@ -26,10 +27,16 @@ const COLUMNS: [&str; 11] = [
     "from",
     "fetched_at",
     "via",
+    "visits",
+    "change",
+    "digest",
+    "captured_at",
 ];
 
 pub fn run(args: LsArgs) -> Result<ExitCode, Failure> {
-    let filter = page_filter(&args.filter)?;
+    let mut filter = page_filter(&args.filter)?;
+    // A gone URL is no longer on the site: listed only when asked for (--gone).
+    filter.gone.get_or_insert(false);
     let format = match (args.format, args.json) {
         (Some(format), _) => format,
         (None, true) => ListFormat::Jsonl,
@@ -161,6 +168,8 @@ fn header(column: Column) -> (&'static str, Align) {
         Column::From => ("from", Align::Text),
         Column::Fetched => ("fetched", Align::Left),
         Column::Via => ("via", Align::Left),
+        Column::Visits => ("visits", Align::Right),
+        Column::Change => ("change", Align::Left),
     }
 }
 
@@ -181,6 +190,8 @@ fn cell(page: &PageRecord, column: Column) -> Cell {
         Column::From => Cell::plain(text(&page.from)),
         Column::Fetched => Cell::plain(fetched_at(page)),
         Column::Via => Cell::plain(via(page).to_owned()),
+        Column::Visits => Cell::plain(page.visit_count().to_string()),
+        Column::Change => Cell::plain(page.change.map_or("", |c| c.as_str()).to_owned()),
     }
 }
 
@@ -211,6 +222,10 @@ pub fn summary_json(page: &PageRecord) -> serde_json::Value {
         "from": page.from,
         "fetched_at": (page.fetched_at_ms > 0).then(|| fetched_at(page)),
         "via": page.via,
+        "visits": page.visit_count(),
+        "change": page.change,
+        "digest": page.digest,
+        "captured_at": (page.fetched_at_ms > 0).then(|| rfc3339_millis(page.captured_at_ms())),
     })
 }
 
@@ -243,6 +258,14 @@ pub fn csv_line(page: &PageRecord) -> String {
             String::new()
         },
         via(page).to_owned(),
+        page.visit_count().to_string(),
+        page.change.map_or("", |c| c.as_str()).to_owned(),
+        optional(&page.digest),
+        if page.fetched_at_ms > 0 {
+            rfc3339_millis(page.captured_at_ms())
+        } else {
+            String::new()
+        },
     ];
     fields
         .iter()
@@ -369,7 +392,10 @@ mod tests {
             ..PageRecord::new("http://a.test/", "a.test", 0)
         };
         let line = csv_line(&page);
-        assert_eq!(line, "http://a.test/,a.test,200,,0,,0,\"A, B\",,,embed");
+        assert_eq!(
+            line,
+            "http://a.test/,a.test,200,,0,,0,\"A, B\",,,embed,1,,,"
+        );
         let json = summary_json(&page);
         assert_eq!(json.as_object().map(|o| o.len()), Some(COLUMNS.len()));
     }

@@ -141,6 +141,10 @@ fn examples_of(command: &str) -> &'static [(&'static str, &'static str)] {
                 "What timed out in the last two hours:",
                 "crawler ls --store site.store --error timeout --since 2h",
             ),
+            (
+                "What a recrawl found new or changed in the last day:",
+                "crawler ls --store site.store --changed-since 1d",
+            ),
         ],
         "get" => &[
             ("A stored page's body:", "crawler get --store site.store https://example.test/a"),
@@ -151,6 +155,10 @@ fn examples_of(command: &str) -> &'static [(&'static str, &'static str)] {
             (
                 "Who links here:",
                 "crawler get --store site.store https://example.test/a --inlinks",
+            ),
+            (
+                "Every visit of a recrawled page, newest first:",
+                "crawler get --store site.store https://example.test/a --history",
             ),
         ],
         "links" => &[(
@@ -172,6 +180,10 @@ fn examples_of(command: &str) -> &'static [(&'static str, &'static str)] {
             (
                 "JSON lines with the bodies, of one host:",
                 "crawler export --store site.store -o pages.jsonl --with-body --host example.test",
+            ),
+            (
+                "A recrawl's visits of the last day, unchanged pages as revisit records:",
+                "crawler export --store site.store -o today.warc.gz --since 1d",
             ),
         ],
         "robots" => &[(

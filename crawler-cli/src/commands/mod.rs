@@ -14,3 +14,4 @@ mod reading;
 pub mod repair;
 pub mod robots;
 pub mod stats;
+mod visits;

@@ -52,8 +52,9 @@ pub fn page_filter(args: &FilterArgs) -> Result<PageFilter, Failure> {
         fetched_before_ms: time("--until", &args.until)?,
         via: args.via,
         due_before_ms: None,
-        changed_since_ms: None,
-        gone: None,
+        changed_since_ms: time("--changed-since", &args.changed_since)?,
+        // Without --gone, either: `ls` hides gone URLs itself (see `ls::run`).
+        gone: args.gone.then_some(true),
     })
 }
 

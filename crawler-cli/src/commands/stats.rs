@@ -4,7 +4,7 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use crawler_core::pace::{self, NAMED_SLOWEST};
-use crawler_storage::{PageFilter, StoreStats};
+use crawler_storage::{Change, PageFilter, StoreStats};
 
 use super::reading::{host_and_port, open};
 use crate::args::StatsArgs;
@@ -39,6 +39,12 @@ pub fn run(args: StatsArgs) -> Result<ExitCode, Failure> {
     if args.json {
         let mut value = serde_json::to_value(&stats)?;
         if let Some(object) = value.as_object_mut() {
+            // Every change kind, 0 included, so that a script need not know which
+            // ones the crawl met.
+            let by_change: serde_json::Map<String, serde_json::Value> = change_counts(&stats)
+                .map(|(change, n)| (change.as_str().to_owned(), n.into()))
+                .collect();
+            object.insert("by_change".into(), by_change.into());
             // One elapsed time, in two units: the one the speed is measured over.
             object.insert("elapsed_ms".into(), speed.ms.into());
             object.insert("elapsed_secs".into(), speed.secs.into());
@@ -102,6 +108,31 @@ impl Speed {
     }
 }
 
+/// What the last revisit of each revisited URL found, when the crawl revisited any:
+/// `revisits: 12 URLs (not-modified: 9, unchanged: 2, changed: 1, gone: 0)`.
+fn print_revisits(out: &mut impl Write, stats: &StoreStats) -> io::Result<()> {
+    if stats.revisited == 0 {
+        return Ok(());
+    }
+    let kinds: Vec<String> = change_counts(stats)
+        .map(|(change, n)| format!("{change}: {n}"))
+        .collect();
+    writeln!(
+        out,
+        "revisits:  {} ({})",
+        plural(stats.revisited, "URL"),
+        kinds.join(", ")
+    )
+}
+
+/// URLs by what their last revisit found, for every kind (0 when none).
+fn change_counts(stats: &StoreStats) -> impl Iterator<Item = (Change, u64)> + '_ {
+    Change::ALL.into_iter().map(|change| {
+        let n = stats.by_change.get(change.as_str()).copied().unwrap_or(0);
+        (change, n)
+    })
+}
+
 fn print_text(
     out: &mut impl Write,
     stats: &StoreStats,
@@ -153,6 +184,7 @@ fn print_text(
     for (kind, n) in &stats.errors {
         writeln!(out, "error {}: {n}", escaped(kind))?;
     }
+    print_revisits(out, stats)?;
     for proxy in &stats.proxies {
         let outages = match proxy.outages {
             0 => String::new(),
