@@ -281,7 +281,7 @@ impl CrawlSettings {
 /// Fetching stored URLs again (a recrawl) with conditional requests.
 #[derive(Args, Debug)]
 pub struct RecrawlSettings {
-    /// Fetch again the stored URLs last fetched longer than this ago (30m, 12h, 1d; 0: all of them), with If-None-Match / If-Modified-Since: a 304 or the same content keeps what is stored. With --revisit adaptive: each URL's first interval [default: 1d].
+    /// Fetch again the stored URLs last fetched longer than this ago (30m, 12h, 1d; 0: all of them), with If-None-Match / If-Modified-Since: a 304 or the same content keeps what is stored. With --revisit adaptive: each URL's first interval (1d if not given).
     #[arg(long, help_heading = RECRAWL, value_name = "TIME")]
     pub revisit_after: Option<Seconds>,
     /// fixed: every URL is due --revisit-after after its last fetch. adaptive: each URL has its own interval, halved when it changed, half as long again when not, within --revisit-min and --revisit-max.

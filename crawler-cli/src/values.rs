@@ -95,6 +95,10 @@ impl FromStr for Seconds {
 
 impl fmt::Display for Seconds {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.0.as_secs();
+        if secs >= 86_400 && secs % 86_400 == 0 && self.0.subsec_nanos() == 0 {
+            return write!(f, "{}d", secs / 86_400);
+        }
         match SignedDuration::try_from(self.0) {
             Ok(length) if !length.is_zero() => write!(f, "{length:#}"),
             _ => write!(f, "{}s", self.0.as_secs_f64()),
@@ -210,7 +214,8 @@ mod tests {
 
     #[test]
     fn lengths_of_time_read_back_as_shown() {
-        for millis in [0, 500, 1000, 1500, 30_000, 90_000, 86_400_000] {
+        assert_eq!(Seconds(Duration::from_secs(30 * 86_400)).to_string(), "30d");
+        for millis in [0, 500, 1000, 1500, 30_000, 90_000, 86_400_000, 90_000_000] {
             let shown = Seconds(Duration::from_millis(millis)).to_string();
             assert_eq!(
                 shown.parse::<Seconds>().map(|s| s.0.as_millis()),
