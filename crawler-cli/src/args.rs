@@ -2,13 +2,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use std::ops::RangeInclusive;
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum, ValueHint};
 use clap_complete::Shell;
 use crawler_core::{
-    BodyPolicy, ConfigError, CrawlConfig, ErrorKind, HostConfig, PerHostRate, ScopeMode,
+    BodyPolicy, ConfigError, CrawlConfig, ErrorKind, HostConfig, PerHostRate, RevisitPolicy,
+    ScopeMode,
 };
 use crawler_storage::{StatusFilter, Via};
 
@@ -204,6 +206,8 @@ pub struct CrawlSettings {
     pub traps: TrapSettings,
     #[command(flatten)]
     pub proxies: ProxySettings,
+    #[command(flatten)]
+    pub recrawl: RecrawlSettings,
     /// No progress bar, even on a terminal (-q implies it).
     #[arg(long, help_heading = OUTPUT)]
     pub no_progress: bool,
@@ -216,6 +220,7 @@ const POLITENESS: &str = "Politeness";
 const FETCHING: &str = "Fetching";
 const LIMITS: &str = "Limits";
 const STORE: &str = "Store";
+const RECRAWL: &str = "Recrawl";
 const OUTPUT: &str = "Output";
 
 /// The defaults of every crawl setting: the one place they are written.
@@ -268,7 +273,61 @@ impl CrawlSettings {
         self.politeness.apply(&mut config);
         self.traps.apply(&mut config);
         self.proxies.apply(&mut config);
+        self.recrawl.apply(&mut config);
         Ok(config)
+    }
+}
+
+/// Fetching stored URLs again (a recrawl) with conditional requests.
+#[derive(Args, Debug)]
+pub struct RecrawlSettings {
+    /// Fetch again the stored URLs last fetched longer than this ago (30m, 12h, 1d; 0: all of them), with If-None-Match / If-Modified-Since: a 304 or the same content keeps what is stored. With --revisit adaptive: each URL's first interval (1d if not given).
+    #[arg(long, help_heading = RECRAWL, value_name = "TIME")]
+    pub revisit_after: Option<Seconds>,
+    /// fixed: every URL is due --revisit-after after its last fetch. adaptive: each URL has its own interval, halved when it changed, half as long again when not, within --revisit-min and --revisit-max.
+    #[arg(long, help_heading = RECRAWL, value_name = "POLICY", value_enum)]
+    pub revisit: Option<RevisitMode>,
+    /// With --revisit adaptive: the shortest interval of a URL.
+    #[arg(long, help_heading = RECRAWL, value_name = "TIME", default_value_t = Seconds(DEFAULT_REVISIT_MIN))]
+    pub revisit_min: Seconds,
+    /// With --revisit adaptive: the longest interval of a URL.
+    #[arg(long, help_heading = RECRAWL, value_name = "TIME", default_value_t = Seconds(DEFAULT_REVISIT_MAX))]
+    pub revisit_max: Seconds,
+    /// Bodies a URL keeps as it changes: the current one and up to N-1 earlier ones (crawler get URL --version TIME).
+    #[arg(long, help_heading = RECRAWL, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u32>, default_value_t = defaults().keep_versions)]
+    pub keep_versions: u32,
+}
+
+/// `--revisit`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RevisitMode {
+    Fixed,
+    Adaptive,
+}
+
+/// `--revisit-min`'s default: an hour.
+const DEFAULT_REVISIT_MIN: Duration = Duration::from_secs(3600);
+/// `--revisit-max`'s default: 30 days.
+const DEFAULT_REVISIT_MAX: Duration = Duration::from_secs(30 * 24 * 3600);
+/// A URL's first interval under `--revisit adaptive` without `--revisit-after`.
+const DEFAULT_REVISIT_FIRST: Duration = Duration::from_secs(24 * 3600);
+
+impl RecrawlSettings {
+    fn apply(&self, config: &mut CrawlConfig) {
+        config.keep_versions = self.keep_versions;
+        let after = self.revisit_after.map(|after| after.0);
+        config.revisit = match (self.revisit, after) {
+            (Some(RevisitMode::Adaptive), after) => Some(RevisitPolicy::Adaptive {
+                initial: after.unwrap_or(DEFAULT_REVISIT_FIRST),
+                min: self.revisit_min.0,
+                max: self.revisit_max.0,
+            }),
+            (_, Some(after)) => Some(RevisitPolicy::Fixed { after }),
+            (Some(RevisitMode::Fixed), None) => Some(RevisitPolicy::Fixed {
+                after: DEFAULT_REVISIT_FIRST,
+            }),
+            (None, None) => None,
+        };
     }
 }
 

@@ -100,6 +100,7 @@ fn setting_of_flag(id: &str) -> &str {
         "no_sitemaps" => "sitemaps",
         "sitemap" => "sitemap_urls",
         "header" => "headers",
+        "revisit_after" | "revisit_min" | "revisit_max" => "revisit",
         other => other,
     }
 }

@@ -59,7 +59,20 @@ impl FromStr for Seconds {
     type Err = String;
     fn from_str(text: &str) -> Result<Seconds, String> {
         let trimmed = text.trim();
-        let accepted = "give seconds (30, 1.5) or a length with units (500ms, 30s, 2m, 1h30m)";
+        let accepted = "give seconds (30, 1.5) or a length with units (500ms, 30s, 2m, 1h30m, 1d)";
+        // Days, which the parser below leaves to calendars: `7d`, `1d12h`.
+        if let Some((days, rest)) = trimmed.split_once(['d', 'D']) {
+            if let Ok(days) = days.parse::<u32>() {
+                let rest = match rest {
+                    "" => Duration::ZERO,
+                    rest => rest.parse::<Seconds>()?.0,
+                };
+                return Duration::from_secs(u64::from(days) * 86_400)
+                    .checked_add(rest)
+                    .map(Seconds)
+                    .ok_or_else(|| format!("{trimmed} is too long (a year at most)"));
+            }
+        }
         if let Ok(secs) = trimmed.parse::<f64>() {
             if secs.is_nan() || secs < 0.0 {
                 return Err(format!("{trimmed} is not 0 or more seconds: {accepted}"));
@@ -82,6 +95,10 @@ impl FromStr for Seconds {
 
 impl fmt::Display for Seconds {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.0.as_secs();
+        if secs >= 86_400 && secs % 86_400 == 0 && self.0.subsec_nanos() == 0 {
+            return write!(f, "{}d", secs / 86_400);
+        }
         match SignedDuration::try_from(self.0) {
             Ok(length) if !length.is_zero() => write!(f, "{length:#}"),
             _ => write!(f, "{}s", self.0.as_secs_f64()),
@@ -176,7 +193,18 @@ mod tests {
         assert_eq!(secs("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(secs("2m"), Ok(Duration::from_secs(120)));
         assert_eq!(secs("1h30m"), Ok(Duration::from_secs(5400)));
-        for bad in ["-1", "-2s", "nan", "soon", "", "99999999999999999999"] {
+        assert_eq!(secs("1d"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(secs("2d12h"), Ok(Duration::from_secs(216_000)));
+        for bad in [
+            "-1",
+            "-2s",
+            "nan",
+            "soon",
+            "",
+            "99999999999999999999",
+            "1dd",
+            "d",
+        ] {
             assert!(secs(bad).is_err(), "{bad}");
         }
         assert!(secs("99999999999999999999")
@@ -186,7 +214,8 @@ mod tests {
 
     #[test]
     fn lengths_of_time_read_back_as_shown() {
-        for millis in [0, 500, 1000, 1500, 30_000, 90_000, 86_400_000] {
+        assert_eq!(Seconds(Duration::from_secs(30 * 86_400)).to_string(), "30d");
+        for millis in [0, 500, 1000, 1500, 30_000, 90_000, 86_400_000, 90_000_000] {
             let shown = Seconds(Duration::from_millis(millis)).to_string();
             assert_eq!(
                 shown.parse::<Seconds>().map(|s| s.0.as_millis()),

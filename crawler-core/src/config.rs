@@ -15,6 +15,7 @@ use crate::fetch::{
     ResolveRule, SeedHosts,
 };
 use crate::priority::PreferAvoid;
+use crate::revisit::RevisitPolicy;
 use crate::robots::ProductToken;
 use crate::url::{CanonicalUrl, ScopeMode};
 
@@ -285,6 +286,13 @@ pub struct CrawlConfig {
     /// `*` for all); it replaces `NO_PROXY`. Not stored, like `proxy`.
     #[serde(skip)]
     pub no_proxy: Option<String>,
+    /// When stored URLs are due again ([`crate::revisit`]): what
+    /// [`crate::Crawler::queue_revisits`] queues, and how a revisit sets a URL's own
+    /// interval (adaptive). `None`: a run fetches what is queued, as a first crawl.
+    pub revisit: Option<RevisitPolicy>,
+    /// Bodies a revisited URL keeps: the current one and up to `keep_versions - 1`
+    /// earlier ones (at least 1).
+    pub keep_versions: u32,
 }
 
 /// The settings of one host (`[hosts."HOST"]` in a config file).
@@ -389,6 +397,8 @@ impl Default for CrawlConfig {
             cookies_file: None,
             proxy: Vec::new(),
             no_proxy: None,
+            revisit: None,
+            keep_versions: 1,
         }
     }
 }
@@ -712,6 +722,28 @@ impl CrawlConfig {
             ("min-delay", self.min_delay, false),
             ("max-delay", self.max_delay, true),
         ];
+        let revisit = match self.revisit {
+            Some(RevisitPolicy::Fixed { after }) => vec![("revisit-after", after, false)],
+            Some(RevisitPolicy::Adaptive { initial, min, max }) => vec![
+                ("revisit-after", initial, false),
+                ("revisit-min", min, true),
+                ("revisit-max", max, true),
+            ],
+            None => Vec::new(),
+        };
+        if let Some(RevisitPolicy::Adaptive { min, max, .. }) = self.revisit {
+            if min > max {
+                return Err(invalid(
+                    "revisit-min",
+                    format!(
+                        "{} is longer than --revisit-max {}",
+                        seconds_text(min),
+                        seconds_text(max)
+                    ),
+                ));
+            }
+        }
+        let durations = durations.into_iter().chain(revisit);
         for (setting, duration, positive) in durations {
             if duration > MAX_SETTING_DURATION {
                 return Err(invalid(
@@ -761,10 +793,12 @@ impl CrawlConfig {
     }
 
     /// Every whole-number setting with the values it may take.
-    fn whole_number_bounds(&self) -> [Bound; 14] {
+    fn whole_number_bounds(&self) -> [Bound; 15] {
         let widen = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
         let unlimited = "; leave it out for no limit";
         [
+            Bound::new("keep-versions", u64::from(self.keep_versions), 1, 100)
+                .note(" (the current body and up to 99 earlier ones)"),
             Bound::new("workers", widen(self.workers), 1, 4096),
             Bound::new(
                 "per-host-concurrency",

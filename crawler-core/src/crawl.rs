@@ -23,6 +23,7 @@ use crate::messages::Report;
 use crate::pace::{self, SlowedHosts, NAMED_SLOWEST};
 use crate::priority::scorer_of;
 use crate::progress::{CrawlSummary, Progress};
+use crate::revisit::RevisitsQueued;
 use crate::runs::{ListedHosts, RunRecord, SeedTally};
 use crate::scheduler::{Ended, RunBudgets, Scheduler, StopHandle};
 use crate::seeds::{enqueue_seeds, SeedFile, SeedStream};
@@ -46,6 +47,8 @@ pub struct Crawler {
     hooks: Hooks,
     events: Events,
     event_receiver: Receiver<CrawlEvent>,
+    /// Revisits this run queued: they refetch pages the budget counted already.
+    revisits_queued: u64,
 }
 
 impl Crawler {
@@ -92,6 +95,7 @@ impl Crawler {
             hooks,
             events,
             event_receiver,
+            revisits_queued: 0,
         })
     }
 
@@ -133,6 +137,20 @@ impl Crawler {
     /// and its new record replaces the failed one. Returns how many were queued.
     pub fn retry_errors(&mut self, kinds: &[ErrorKind]) -> Result<u64, CrawlError> {
         Ok(crate::retry::requeue_failed(&self.store, kinds)?)
+    }
+
+    /// Queues, as revisits, the stored URLs the configured
+    /// [`RevisitPolicy`](crate::RevisitPolicy) has due
+    /// now and no earlier pass queued (see [`crate::revisit`]); nothing without one.
+    /// Call it before [`Crawler::run`]: the run then fetches them again with
+    /// conditional requests, beside whatever else is queued.
+    pub fn queue_revisits(&mut self) -> Result<RevisitsQueued, CrawlError> {
+        let Some(policy) = self.config.config.revisit else {
+            return Ok(RevisitsQueued::default());
+        };
+        let queued = crate::revisit::queue_due(&self.store, &policy, crawler_storage::now_ms())?;
+        self.revisits_queued += queued.queued;
+        Ok(queued)
     }
 
     /// Live counters, readable from any thread while the crawl runs.
@@ -315,10 +333,14 @@ impl Crawler {
         Ok(stats.urls.saturating_sub(unfetched))
     }
 
-    /// Page fetches this run may start: what is left of the crawl's budget, and at most
-    /// the per-run limit.
+    /// Page fetches this run may start: what is left of the crawl's budget (a
+    /// revisit this run queued refetches a page it counted already, so it spends none
+    /// of it), and at most the per-run limit.
     fn page_allowance(&self, fetched_before: u64) -> Option<u64> {
-        let left = (self.settings.max_pages).map(|max| max.saturating_sub(fetched_before));
+        let left = (self.settings.max_pages).map(|max| {
+            max.saturating_sub(fetched_before)
+                .saturating_add(self.revisits_queued)
+        });
         match (left, self.settings.max_pages_per_run) {
             (Some(left), Some(per_run)) => Some(left.min(per_run)),
             (left, per_run) => left.or(per_run),

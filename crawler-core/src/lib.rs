@@ -96,6 +96,7 @@ mod pass_through;
 pub mod priority;
 pub mod progress;
 mod retry;
+pub mod revisit;
 pub mod robots;
 mod runs;
 mod scheduler;
@@ -128,7 +129,8 @@ pub use events::{CrawlEvent, DEFAULT_EVENT_CAPACITY};
 pub use handle::CrawlHandle;
 pub use hooks::{HookError, Page, PageActions, PageHandler, PageSink, StoredPage, UrlFilter};
 pub use priority::{ScoredUrl, UrlScorer};
-pub use progress::{CrawlSummary, Progress, Snapshot};
+pub use progress::{CrawlSummary, Progress, Revisits, Snapshot};
+pub use revisit::{RevisitPolicy, RevisitsQueued};
 pub use scheduler::StopHandle;
 pub use seeds::{
     parse_seed, read_seeds, read_seeds_and_credentials, read_seeds_with, BadSeedLine, SeedError,

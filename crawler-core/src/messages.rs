@@ -76,6 +76,10 @@ pub struct Job {
     /// Embed hops in a row that led here (0 unless reached by an embed, or by a
     /// redirect from one).
     pub embeds: u8,
+    /// A revisit: the store holds a record of the URL (a recrawl's, or
+    /// `--retry-errors`'), whose validators the request sends and whose content a
+    /// 304 or the same payload keeps ([`crate::revisit`]).
+    pub revisit: bool,
     /// The host's only request in flight, and its last for a while (its turn ends, or
     /// nothing else of it is queued and it is not the turn's first page): its
     /// connection need not be kept.
@@ -107,6 +111,8 @@ pub struct Queued {
     pub via: Via,
     /// Embed hops in a row that led here (see [`Job::embeds`]).
     pub embeds: u8,
+    /// A revisit of a stored record (see [`Job::revisit`]).
+    pub revisit: bool,
 }
 
 impl Queued {
@@ -123,6 +129,7 @@ impl Queued {
             priority: 0,
             turn: 0,
             embeds: 0,
+            revisit: false,
         }
     }
 

@@ -10,6 +10,8 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crawler_storage::Change;
+
 use crate::error_kind::ErrorKind;
 use crate::frontier::Refusal;
 
@@ -38,6 +40,8 @@ pub struct Progress {
     hook_failures: AtomicU64,
     events_dropped: AtomicU64,
     not_queued: AtomicU64,
+    /// Revisits by what they found, in the order of [`Change::ALL`].
+    revisits: [AtomicU64; Change::ALL.len()],
     paused: AtomicBool,
 }
 
@@ -136,6 +140,10 @@ pub struct CrawlSummary {
     /// Hosts moved off a `--proxy` while it was out.
     #[serde(skip_serializing_if = "is_zero")]
     pub proxy_hosts_moved: u64,
+    /// What revisits of stored URLs found; left out of the JSON when there were none
+    /// (boxed: an event carries the summary).
+    #[serde(skip_serializing_if = "Revisits::is_empty")]
+    pub revisits: Box<Revisits>,
 }
 
 impl Default for Progress {
@@ -159,6 +167,7 @@ impl Default for Progress {
             hook_failures: AtomicU64::new(0),
             events_dropped: AtomicU64::new(0),
             not_queued: AtomicU64::new(0),
+            revisits: Default::default(),
             paused: AtomicBool::new(false),
         }
     }
@@ -240,6 +249,13 @@ impl Progress {
         self.not_queued.fetch_add(urls, Relaxed);
     }
 
+    /// A stored URL fetched again, and what the visit found.
+    pub(crate) fn record_revisit(&self, change: Change) {
+        if let Some(at) = Change::ALL.iter().position(|c| *c == change) {
+            self.revisits[at].fetch_add(1, Relaxed);
+        }
+    }
+
     pub(crate) fn record_event_dropped(&self) {
         self.events_dropped.fetch_add(1, Relaxed);
     }
@@ -307,7 +323,47 @@ impl Progress {
             stopped,
             proxies: Vec::new(),
             proxy_hosts_moved: 0,
+            revisits: Box::new(self.revisits_summary(snapshot.fetched)),
         }
+    }
+
+    fn revisits_summary(&self, fetched: u64) -> Revisits {
+        let [not_modified, unchanged, changed, gone] =
+            std::array::from_fn(|at| self.revisits[at].load(Relaxed));
+        let revisited = not_modified + unchanged + changed + gone;
+        Revisits {
+            revisited,
+            not_modified,
+            unchanged,
+            changed,
+            gone,
+            new: fetched.saturating_sub(revisited),
+        }
+    }
+}
+
+/// What a run's revisits of stored URLs found (see [`crate::revisit`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Revisits {
+    /// Stored URLs fetched again.
+    pub revisited: u64,
+    /// Of those, answered `304 Not Modified`: the stored content kept.
+    pub not_modified: u64,
+    /// Answered in full with the stored payload (same digest): the stored content
+    /// kept, no second copy of the body.
+    pub unchanged: u64,
+    /// Answered with new content: stored, its links followed.
+    pub changed: u64,
+    /// Answered 404 or 410 where a page was.
+    pub gone: u64,
+    /// Pages fetched for the first time in the run.
+    pub new: u64,
+}
+
+impl Revisits {
+    /// Whether the run revisited nothing (the summary then leaves the figures out).
+    pub fn is_empty(&self) -> bool {
+        self.revisited == 0
     }
 }
 

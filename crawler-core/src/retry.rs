@@ -3,10 +3,10 @@
 //! them again puts them back into the store's frontier, where the next run finds them
 //! as it finds any queued URL; their new records replace the failed ones.
 
-use crawler_storage::{PageFilter, QueueEntry, Store, StoreError, Via};
+use crawler_storage::{PageFilter, Store, StoreError};
 
 use crate::error_kind::ErrorKind;
-use crate::url::CanonicalUrl;
+use crate::revisit::{enqueue_batch, refetch_entry};
 
 /// Entries written to the frontier at once.
 const BATCH: usize = 1_000;
@@ -24,31 +24,12 @@ pub(crate) fn requeue_failed(store: &Store, kinds: &[ErrorKind]) -> Result<u64, 
         };
         let mut batch = Vec::with_capacity(BATCH);
         for record in store.query(&filter) {
-            let record = record?;
-            // Stored URLs are canonical; one that no longer parses is left as it is.
-            let Ok(url) = CanonicalUrl::parse(&record.url) else {
-                continue;
-            };
-            let entry = QueueEntry {
-                depth: record.depth,
-                via: record.via.or(Some(Via::presumed(record.from.as_deref()))),
-                from: record.from,
-                retry_of: Some(record.fetched_at_ms),
-                ..QueueEntry::seed(url.as_str(), url.host_key().as_str())
-            };
-            batch.push((url.fingerprint(), entry));
+            batch.extend(refetch_entry(record?));
             if batch.len() == BATCH {
-                requeued += write(store, &mut batch)?;
+                requeued += enqueue_batch(store, &mut batch)?;
             }
         }
-        requeued += write(store, &mut batch)?;
+        requeued += enqueue_batch(store, &mut batch)?;
     }
     Ok(requeued)
-}
-
-fn write(store: &Store, batch: &mut Vec<(u128, QueueEntry)>) -> Result<u64, StoreError> {
-    store.enqueue(batch)?;
-    let written = batch.len() as u64;
-    batch.clear();
-    Ok(written)
 }

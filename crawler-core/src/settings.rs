@@ -7,6 +7,7 @@
 
 use crate::config::{BodyPolicy, PerHostRate, ValidConfig};
 use crate::frontier::{AutoDelay, Politeness};
+use crate::revisit::RevisitPolicy;
 use crate::robots::ProductToken;
 use crate::traps::TrapRules;
 
@@ -52,6 +53,10 @@ pub(crate) struct WorkerSettings {
     pub traps: TrapRules,
     /// Links kept of one page at most.
     pub max_links_per_page: usize,
+    /// How a revisit sets a URL's own interval (adaptive), if at all.
+    pub revisit: Option<RevisitPolicy>,
+    /// Bodies a revisited URL keeps (`--keep-versions`).
+    pub keep_versions: u32,
 }
 
 impl Settings {
@@ -87,6 +92,8 @@ impl Settings {
                 requisites: settings.requisites,
                 traps: settings.trap_rules(),
                 max_links_per_page: settings.max_links_per_page,
+                revisit: settings.revisit,
+                keep_versions: settings.keep_versions,
             },
             workers: settings.workers,
             max_pages: settings.max_pages,

@@ -13,6 +13,7 @@
 mod context;
 mod page;
 mod pool;
+mod revisit;
 mod robots;
 
 pub(crate) use context::{unix_ms, WorkerContext};

@@ -84,7 +84,6 @@ pub use store::check::{CheckReport, Fingerprint, Problem};
 pub use store::footprint::{Footprint, PartBytes};
 pub use store::holder::without_userinfo;
 pub use store::repair::RepairReport;
-pub use store::revisits::DueIndex;
 pub use store::seeds::StoredSeeds;
 pub use store::write::{PageWrite, Revisit};
 pub use store::{Store, StoreOptions, FORMAT_VERSION};

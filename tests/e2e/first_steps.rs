@@ -223,6 +223,7 @@ fn crawl_help_groups_its_flags_and_sets_the_global_ones_apart() {
             "Order:",
             "Limits:",
             "Store:",
+            "Recrawl:",
             "Output:",
             "Global options:",
             "Exit codes:"

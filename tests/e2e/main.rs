@@ -26,6 +26,7 @@ mod progress_bar;
 mod proxies;
 mod queries;
 mod readme;
+mod recrawl;
 mod request_options;
 mod requisites;
 mod resources;

@@ -42,7 +42,8 @@ use crawler_fixtures::{fanout_path, page_path, plain_host, synthetic_host};
 
 #[derive(Parser)]
 struct Args {
-    /// Scenarios to run: throughput, politeness, memory, resume, breadth, dispatch.
+    /// Scenarios to run: throughput, politeness, memory, resume, breadth, dispatch,
+    /// recrawl (not by default).
     #[arg(
         long,
         value_delimiter = ',',
@@ -104,6 +105,10 @@ struct Args {
     /// HOSTSxPAGES each, crawled alternately `--runs` times.
     #[arg(long, value_delimiter = ',', default_value = "20000x5,200x500", value_parser = parse_web)]
     dispatch_webs: Vec<(usize, usize)>,
+    /// Scenario 7: unchanged recrawls after the one with changes (the store's growth
+    /// per visit).
+    #[arg(long, default_value_t = 3)]
+    recrawl_more: usize,
     /// Our crawler is killed if its resident memory passes this, in scenarios 3 to 6
     /// (and larger memory targets are skipped), so the machine is never starved.
     #[arg(long, default_value_t = 12 * 1024)]
@@ -131,6 +136,8 @@ struct Args {
     #[arg(last = true)]
     crawl_flags: Vec<String>,
 }
+
+mod recrawl;
 
 fn main() {
     let args = Args::parse();
@@ -176,6 +183,17 @@ fn run(args: &Args) -> Result<(), String> {
             "resume" => resume(args, &paths, work.path(), &mut report)?,
             "breadth" => breadth(args, &paths, work.path(), &mut report)?,
             "dispatch" => dispatch_at_breadth(args, &paths, work.path(), &mut report)?,
+            "recrawl" => {
+                let setup = recrawl::Setup {
+                    crawler: &paths.crawler,
+                    hosts: args.throughput_hosts,
+                    pages: args.throughput_pages,
+                    workers: args.workers,
+                    more: args.recrawl_more,
+                    extra: &args.crawl_flags,
+                };
+                report.table(&recrawl::run(&setup, work.path())?)?
+            }
             other => return Err(format!("unknown scenario {other:?}")),
         }
     }
@@ -255,6 +273,9 @@ fn space_needed(args: &Args, tools: &[Tool]) -> u64 {
             "dispatch" => {
                 let pages = args.dispatch_webs.iter().map(|&(h, p)| (h * p) as u64);
                 pages.max().unwrap_or(0) * STORE_BYTES_PER_PAGE
+            }
+            "recrawl" => {
+                (args.throughput_hosts * args.throughput_pages) as u64 * STORE_BYTES_PER_PAGE * 2
             }
             _ => 0,
         })

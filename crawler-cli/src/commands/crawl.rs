@@ -103,6 +103,7 @@ pub fn run(args: CrawlArgs) -> Result<ExitCode, Failure> {
         show_progress,
         overrides: &overrides,
         retry: &retry,
+        revisit: args.given.contains("revisit"),
     };
     crawl(config, seeds, &run).map_err(|failure| match failure {
         Failure::Setting(e) => bad_setting(&e, &args.origins),
@@ -119,6 +120,9 @@ pub struct Run<'a> {
     pub overrides: &'a [String],
     /// Error kinds whose stored URLs are queued again (`--retry-errors`).
     pub retry: &'a [ErrorKind],
+    /// Queue the stored URLs the revisit policy has due (`--revisit-after`,
+    /// `--revisit` given to this run).
+    pub revisit: bool,
 }
 
 /// `--retry-errors timeout,connect` or `all` (every kind).
@@ -206,6 +210,7 @@ fn crawl_into(config: CrawlConfig, seeds: Seeds, run: &Run) -> Result<ExitCode, 
         show_progress,
         overrides,
         retry,
+        revisit,
     } = *run;
     let store_path = config.store.clone();
     let max_pages = config.max_pages;
@@ -223,6 +228,14 @@ fn crawl_into(config: CrawlConfig, seeds: Seeds, run: &Run) -> Result<ExitCode, 
         notice(&format!(
             "--retry-errors: {requeued} stored URL{} queued again",
             if requeued == 1 { "" } else { "s" }
+        ));
+    }
+    if revisit {
+        let due = crawler.queue_revisits()?;
+        notice(&format!(
+            "revisit: {} stored URL{} due, queued to be fetched again",
+            due.queued,
+            if due.queued == 1 { "" } else { "s" }
         ));
     }
     // A few seeds, to say whether they were stored already when nothing is fetched.

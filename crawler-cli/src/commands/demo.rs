@@ -44,6 +44,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode, Failure> {
         show_progress: true,
         overrides: &[],
         retry: &[],
+        revisit: false,
     };
     let code = super::crawl::crawl(config, super::crawl::Seeds::urls(seeds), &run)?;
     let first = server.seeds().into_iter().next().unwrap_or_default();

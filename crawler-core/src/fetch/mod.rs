@@ -333,7 +333,24 @@ impl Fetcher {
     /// [`Fetcher::fetch`] with another body limit: robots.txt files are read up to what
     /// is parsed, sitemaps up to the protocol's 50 MB.
     pub fn fetch_with_limit(&self, url: &Url, limit: BodyLimit) -> FetchOutcome {
-        self.fetch_keeping(url, limit, Keep::Connection)
+        self.fetch_keeping(url, limit, Keep::Connection, None)
+    }
+
+    /// [`Fetcher::fetch_with_limit`] (or [`Fetcher::fetch_closing`] when `closing`)
+    /// as a conditional request: it also sends `validators`, so an unchanged page
+    /// may answer `304 Not Modified` with no body.
+    pub fn fetch_if_changed(
+        &self,
+        url: &Url,
+        limit: BodyLimit,
+        closing: bool,
+        validators: &Validators,
+    ) -> FetchOutcome {
+        let keep = match closing {
+            true => Keep::Nothing,
+            false => Keep::Connection,
+        };
+        self.fetch_keeping(url, limit, keep, Some(validators))
     }
 
     /// [`Fetcher::fetch_with_limit`] for a host's last request for a while: its
@@ -341,30 +358,33 @@ impl Fetcher {
     /// place among those that may keep one is given back at once, not after the idle
     /// timeout.
     pub fn fetch_closing(&self, url: &Url, limit: BodyLimit) -> FetchOutcome {
-        self.fetch_keeping(url, limit, Keep::Nothing)
+        self.fetch_keeping(url, limit, Keep::Nothing, None)
     }
 
-    fn fetch_keeping(&self, url: &Url, limit: BodyLimit, keep: Keep) -> FetchOutcome {
+    fn fetch_keeping(
+        &self,
+        url: &Url,
+        limit: BodyLimit,
+        keep: Keep,
+        validators: Option<&Validators>,
+    ) -> FetchOutcome {
+        let way = Way {
+            limit,
+            keep,
+            validators,
+        };
         match &*self.routes {
-            Routes::Direct(clients) => self.fetch_through(url, limit, keep, clients, None).0,
-            Routes::Proxied(proxied) => self.fetch_proxied(proxied, url, limit, keep),
+            Routes::Direct(clients) => self.fetch_through(url, &way, clients, None).0,
+            Routes::Proxied(proxied) => self.fetch_proxied(proxied, url, &way),
         }
     }
 
     /// A fetch through the pool: through the host's proxy, and when a proxy fails
     /// it, through the next live one, each proxy at most once.
-    fn fetch_proxied(
-        &self,
-        proxied: &Proxied,
-        url: &Url,
-        limit: BodyLimit,
-        keep: Keep,
-    ) -> FetchOutcome {
+    fn fetch_proxied(&self, proxied: &Proxied, url: &Url, way: &Way<'_>) -> FetchOutcome {
         let host = url.host_str().unwrap_or_default();
         if proxied.no_proxy.matches(host) {
-            return self
-                .fetch_through(url, limit, keep, &proxied.direct, None)
-                .0;
+            return self.fetch_through(url, way, &proxied.direct, None).0;
         }
         let pool = &proxied.pool;
         let key = ProxyPool::host_key(host);
@@ -398,8 +418,7 @@ impl Fetcher {
                 pool.host(index),
                 url.scheme() == "http" && proxied_in_clear(pool.shown(index)),
             ));
-            let (mut outcome, fault) =
-                self.fetch_through(url, limit, keep, &proxied.via[index], through);
+            let (mut outcome, fault) = self.fetch_through(url, way, &proxied.via[index], through);
             outcome.proxy = Some(Arc::clone(pool.shown(index)));
             let Some(fault) = fault else {
                 if let Some((first, fault, detail)) = suspect.take() {
@@ -440,12 +459,12 @@ impl Fetcher {
     fn fetch_through(
         &self,
         url: &Url,
-        limit: BodyLimit,
-        keep: Keep,
+        way: &Way<'_>,
         clients: &Pools,
         through: Option<(&str, bool)>,
     ) -> (FetchOutcome, Option<proxy::Fault>) {
-        let (max_body, truncate) = match limit {
+        let keep = way.keep;
+        let (max_body, truncate) = match way.limit {
             BodyLimit::Refuse(max) => (max, false),
             BodyLimit::Truncate(max) => (max, true),
         };
@@ -462,8 +481,12 @@ impl Fetcher {
         // Looked up once: every try sends, and the record shows, the same headers,
         // credential and cookies.
         let cookie = self.cookies.as_ref().and_then(|jar| jar.header_for(url));
+        let headers = self.request_headers.for_url(url);
+        let conditional = way
+            .validators
+            .map(|validators| validators.added_to(headers));
         let asked = Asked {
-            headers: self.request_headers.for_url(url),
+            headers: conditional.as_ref().unwrap_or(headers),
             credential: self.credentials.for_url(url),
             cookie: cookie.as_ref(),
         };
@@ -567,6 +590,50 @@ impl Fetcher {
             Routes::Direct(_) => None,
             Routes::Proxied(proxied) => Some((proxied.pool.reports(), proxied.pool.hosts_moved())),
         }
+    }
+}
+
+/// How one fetch is made: the body limit, whether its connection is kept, and the
+/// validators of a conditional request.
+struct Way<'a> {
+    limit: BodyLimit,
+    keep: Keep,
+    validators: Option<&'a Validators>,
+}
+
+/// What a conditional request sends (RFC 9110 §13.1): the stored `ETag` as
+/// `If-None-Match` and the stored `Last-Modified` as `If-Modified-Since`. A value
+/// that is not a valid header value is left out.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Validators {
+    /// The `ETag` the stored response had.
+    pub etag: Option<String>,
+    /// The `Last-Modified` the stored response had.
+    pub last_modified: Option<String>,
+}
+
+impl Validators {
+    /// Whether there is anything to send.
+    pub fn is_empty(&self) -> bool {
+        self.etag.is_none() && self.last_modified.is_none()
+    }
+
+    /// `headers` with the conditional headers added, in the order they are sent.
+    fn added_to(&self, headers: &HeaderMap) -> HeaderMap {
+        let mut headers = headers.clone();
+        let pairs = [
+            (header::IF_NONE_MATCH, &self.etag),
+            (header::IF_MODIFIED_SINCE, &self.last_modified),
+        ];
+        for (name, value) in pairs {
+            let Some(value) = value.as_deref() else {
+                continue;
+            };
+            if let Ok(value) = header::HeaderValue::from_str(value) {
+                headers.insert(name, value);
+            }
+        }
+        headers
     }
 }
 

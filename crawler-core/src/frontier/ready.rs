@@ -104,6 +104,7 @@ impl Frontier {
                 turn: queued.turn,
                 via: queued.via,
                 embeds: queued.embeds,
+                revisit: queued.revisit,
                 last_of_turn,
             });
         }

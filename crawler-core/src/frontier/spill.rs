@@ -89,6 +89,7 @@ fn queued_from_store(entry: QueueEntry) -> Result<Queued, StoreError> {
         attempts: 0,
         priority: entry.priority,
         turn: entry.turn,
+        revisit: entry.retry_of.is_some(),
     })
 }
 

@@ -10,9 +10,10 @@
 use std::collections::HashMap;
 use std::time::SystemTime;
 
-use crawler_storage::{PageRecord, PageWrite, QueueEntry, QueueSlot, StoreError};
+use crawler_storage::{payload_digest, PageRecord, PageWrite, QueueEntry, QueueSlot, StoreError};
 
 use super::context::{unix_ms, WorkerContext};
+use super::revisit::Previous;
 use crate::budgets::OverBudget;
 use crate::config::BodyPolicy;
 use crate::error_kind::ErrorKind;
@@ -103,8 +104,9 @@ impl WorkerContext {
     /// record the response, read it, admit the URLs it leads to, hand it to the sink,
     /// store it all in one write and report.
     pub(super) fn process(&self, job: Job) -> Result<Report, StoreError> {
+        let previous = self.previous(&job)?;
         let fetched_at_ms = unix_ms();
-        let outcome = self.fetch(&job);
+        let outcome = self.fetch(&job, previous.as_ref());
         let health = health(&outcome);
         let attempt = job.attempts.saturating_add(1);
         let retrying = is_retryable(&outcome) && attempt <= self.settings.retries;
@@ -114,7 +116,20 @@ impl WorkerContext {
         }
         self.progress.record_fetched();
         let mut page = self.record_fetch(&job, &outcome, attempt, fetched_at_ms);
-        let (mut reading, body) = self.read_response(&job, &outcome, &mut page);
+        let kept = (previous.as_ref()).and_then(|p| Some((p, p.kept_by(&outcome)?)));
+        let (mut reading, body) = match kept {
+            // The stored content stands: nothing to read again.
+            Some((previous, change)) => {
+                self.record_answer(&outcome, &mut page);
+                self.keep_content(&mut page, previous, change);
+                (Reading::default(), None)
+            }
+            None => {
+                let read = self.read_response(&job, &outcome, &mut page);
+                self.note_visit(&mut page, previous.as_ref());
+                read
+            }
+        };
         let candidates = std::mem::take(&mut reading.candidates);
         // Released when dropped: after the write below, or on an error or a panic before it.
         let mut claims = self.seen.claims();
@@ -134,7 +149,7 @@ impl WorkerContext {
             discovered: &admitted.discovered,
             settled: &admitted.settled,
             released: &[job_slot(&job, &host_key)],
-            revisit: None,
+            revisit: self.revisit_write(&job),
         });
         drop(claims);
         written?;
@@ -153,11 +168,15 @@ impl WorkerContext {
 
     /// Fetches the job's URL (a sitemap within the protocol's size limit), closing the
     /// connection when the host's turn ends with it.
-    fn fetch(&self, job: &Job) -> FetchOutcome {
+    fn fetch(&self, job: &Job, previous: Option<&Previous>) -> FetchOutcome {
         let limit = match job.kind {
             JobKind::Page => BodyLimit::Refuse(self.fetcher.max_body()),
             JobKind::Sitemap { .. } => BodyLimit::Refuse(MAX_SITEMAP_BYTES),
         };
+        if let Some(validators) = previous.and_then(Previous::validators) {
+            let closing = job.last_of_turn;
+            return (self.fetcher).fetch_if_changed(job.url.as_url(), limit, closing, &validators);
+        }
         if job.last_of_turn {
             self.fetcher.fetch_closing(job.url.as_url(), limit)
         } else {
@@ -194,6 +213,7 @@ impl WorkerContext {
                 turn: job.turn,
                 via: job.via,
                 embeds: job.embeds,
+                revisit: job.revisit,
             }),
         }
     }
@@ -236,19 +256,13 @@ impl WorkerContext {
     ) -> (Reading, Option<&'o [u8]>) {
         let mut reading = Reading::default();
         let mut body: Option<&[u8]> = None;
+        self.record_answer(outcome, page);
         if let Some(response) = &outcome.response {
-            self.progress
-                .record_response(response.status, outcome.bytes);
-            page.status = Some(response.status);
-            page.content_type = response.content_type.clone();
-            page.content_length = response.content_length;
-            page.last_modified = response.last_modified.clone();
-            page.etag = response.etag.clone();
-            page.location = response.location.clone();
-            page.http_version = Some(response.http_version.clone());
-            page.tls_unverified = response.tls_unverified;
             if outcome.error.is_none() {
                 let fetched = outcome.body.as_slice();
+                if (200..=299).contains(&response.status) {
+                    page.digest = Some(payload_digest(fetched));
+                }
                 match (response.status, job.kind) {
                     (300..=399, _) => {
                         if let Err(problem) = follow_redirect(job, response, &mut reading) {
@@ -278,6 +292,24 @@ impl WorkerContext {
         }
         page.outlinks = u32::try_from(reading.outlinks.len()).unwrap_or(u32::MAX);
         (reading, body)
+    }
+
+    /// Records the response's status and headers (counted in the progress), if one
+    /// came.
+    fn record_answer(&self, outcome: &FetchOutcome, page: &mut PageRecord) {
+        let Some(response) = &outcome.response else {
+            return;
+        };
+        self.progress
+            .record_response(response.status, outcome.bytes);
+        page.status = Some(response.status);
+        page.content_type = response.content_type.clone();
+        page.content_length = response.content_length;
+        page.last_modified = response.last_modified.clone();
+        page.etag = response.etag.clone();
+        page.location = response.location.clone();
+        page.http_version = Some(response.http_version.clone());
+        page.tls_unverified = response.tls_unverified;
     }
 
     /// Hands the page, as it is about to be stored, to the embedder's sink (if any); a
@@ -668,6 +700,7 @@ impl WorkerContext {
                 turn,
                 via: candidate.via,
                 embeds: candidate.embeds,
+                revisit: false,
             });
         }
         Ok(Admitted {

@@ -288,10 +288,6 @@ impl Store {
         for key in self.tree.scan_prefix([keys::CURSOR]).keys() {
             batch.remove(key?);
         }
-        // No revisit is queued any more: the next pass starts from the beginning.
-        for index in crate::store::revisits::DueIndex::ALL {
-            batch.remove(index.key());
-        }
         self.tree.apply_batch(batch)?;
         self.db.flush()?;
         self.moved_cursors().clear();

@@ -18,6 +18,17 @@ impl Store {
         Ok(self.page_and_parts(url)?.map(|(page, _)| page))
     }
 
+    /// The record of one URL as the writer last applied it, without waiting for the
+    /// writer: what a worker reads before revisiting a URL, whose record an earlier
+    /// run wrote (a run's revisits are queued after a flush).
+    pub fn applied_page(&self, url: &str) -> Result<Option<PageRecord>, StoreError> {
+        let key = url_key(keys::PAGE, url);
+        self.tree
+            .get(&key)?
+            .map(|value| page_value::record(&key, &value, &self.bodies))
+            .transpose()
+    }
+
     /// The record of one URL and where its parts are.
     pub(crate) fn page_and_parts(
         &self,

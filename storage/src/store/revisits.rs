@@ -1,55 +1,42 @@
-//! How far revisit passes have queued: the mark that makes a recrawl's pass safe to
-//! run again after a kill or a stop.
+//! How far revisit passes have queued: the marks that make a recrawl's pass safe to
+//! run again after a kill or a stop, and cheap however many visits the store holds.
 //!
 //! A pass walks an index in time order (fetch time for a fixed interval, due time for
 //! URLs with an interval of their own) and queues every due URL as a revisit entry.
 //! Its mark is the time up to which it has queued, saved after each batch is in the
-//! queue files; the next pass starts there. A URL revisited since has a later fetch
-//! (and due) time than any pass before, so it is found again; one queued and not yet
-//! revisited lies below the mark and is not queued twice. A run that drains the
-//! frontier clears the marks with it ([`Store::clear_frontier`]).
+//! queue files; the next pass of that kind starts there. A URL revisited since has a
+//! later fetch (and due) time than any pass before, so it is found again; one queued
+//! and not yet revisited lies below the mark and is not queued twice; and the index
+//! entries of visits replaced since (an index keeps them: `crate::index::page_keys`)
+//! lie below it too, so a pass reads only what became due since the last one.
+//! The engine names its kinds of pass; the store keeps one mark per name.
 
 use super::Store;
 use crate::codec::json::from_be_u64;
 use crate::codec::keys;
 use crate::StoreError;
 
-/// The index a revisit pass walks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DueIndex {
-    /// By fetch time: every record is due a fixed time after its last visit.
-    FetchTime,
-    /// By due time: records with a revisit interval of their own.
-    DueTime,
-}
-
-impl DueIndex {
-    pub(crate) fn key(self) -> Vec<u8> {
-        keys::meta_key(match self {
-            DueIndex::FetchTime => "revisits-queued-by-fetch-time",
-            DueIndex::DueTime => "revisits-queued-by-due-time",
-        })
-    }
-
-    pub(crate) const ALL: [DueIndex; 2] = [DueIndex::FetchTime, DueIndex::DueTime];
+fn mark_key(pass: &str) -> Vec<u8> {
+    keys::meta_key(&format!("revisits-queued-before/{pass}"))
 }
 
 impl Store {
-    /// The time (ms) before which an earlier pass over `index` queued every due URL
-    /// that is still in the frontier; 0 when none did.
-    pub fn revisits_queued_before(&self, index: DueIndex) -> Result<u64, StoreError> {
-        let key = index.key();
+    /// The time (ms) before which the passes named `pass` queued every URL they found
+    /// due; 0 when none ran.
+    pub fn revisits_queued_before(&self, pass: &str) -> Result<u64, StoreError> {
+        let key = mark_key(pass);
         match self.tree().get(&key)? {
             Some(value) => from_be_u64(&key, &value, "a revisit mark"),
             None => Ok(0),
         }
     }
 
-    /// Records that every due URL of `index` before `ms` is queued (after the entries
-    /// are written: [`Store::enqueue`]). Durable when it returns.
-    pub fn set_revisits_queued_before(&self, index: DueIndex, ms: u64) -> Result<(), StoreError> {
+    /// Records that the passes named `pass` queued every URL they found due before
+    /// `ms` (call it after the entries are written: [`Store::enqueue`]). Durable when
+    /// it returns.
+    pub fn set_revisits_queued_before(&self, pass: &str, ms: u64) -> Result<(), StoreError> {
         self.check_writable()?;
-        self.tree.insert(index.key(), &ms.to_be_bytes())?;
+        self.tree.insert(mark_key(pass), &ms.to_be_bytes())?;
         self.db.flush()?;
         Ok(())
     }
@@ -57,9 +44,8 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::record::{Change, HttpExchange, PageRecord, ResponseHead};
-    use crate::{PageFilter, PageWrite, Revisit, StoreOptions};
+    use crate::{PageFilter, PageWrite, Revisit, Store, StoreOptions};
 
     fn visit(at: u64, status: u16, change: Option<Change>, digest: &str) -> PageRecord {
         PageRecord {
@@ -206,13 +192,8 @@ mod tests {
             ..PageFilter::default()
         };
         assert_eq!(urls(due), ["http://a.test/new", "http://a.test/old"]);
-        assert_eq!(store.revisits_queued_before(DueIndex::DueTime).unwrap(), 0);
-        store
-            .set_revisits_queued_before(DueIndex::DueTime, 600)
-            .unwrap();
-        assert_eq!(
-            store.revisits_queued_before(DueIndex::DueTime).unwrap(),
-            600
-        );
+        assert_eq!(store.revisits_queued_before("due").unwrap(), 0);
+        store.set_revisits_queued_before("due", 600).unwrap();
+        assert_eq!(store.revisits_queued_before("due").unwrap(), 600);
     }
 }

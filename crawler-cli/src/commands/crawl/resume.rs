@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crawler_core::CrawlConfig;
+use crawler_core::{CrawlConfig, RevisitPolicy};
 use crawler_storage::{Store, StoreError, StoreOptions};
 use serde_json::Value;
 
@@ -63,6 +63,17 @@ pub fn settings(
 
 /// A setting's value as a flag takes it: `30s`, `10M`, `unlimited`, `a.test b.test`.
 fn shown(key: &str, value: &Value) -> String {
+    if let Ok(policy) = serde_json::from_value::<RevisitPolicy>(value.clone()) {
+        return match policy {
+            RevisitPolicy::Fixed { after } => format!("after {}", Seconds(after)),
+            RevisitPolicy::Adaptive { initial, min, max } => format!(
+                "adaptive from {} within {}..{}",
+                Seconds(initial),
+                Seconds(min),
+                Seconds(max)
+            ),
+        };
+    }
     if let Ok(duration) = serde_json::from_value::<Duration>(value.clone()) {
         return Seconds(duration).to_string();
     }

@@ -1,0 +1,225 @@
+//! Recrawls: which stored URLs are due again, how each one's interval adapts, and the
+//! pass that queues the due ones.
+//!
+//! A revisit is an ordinary frontier entry that names the record it refetches
+//! (`QueueEntry::retry_of`, as `--retry-errors` does): it is settled when that record
+//! is replaced, not by it. So a recrawl runs through the same frontier, politeness,
+//! robots.txt rules and store writes as a first crawl, and a kill during one is
+//! resumed like any crawl. The worker sends the stored validators (`If-None-Match`,
+//! `If-Modified-Since`) and keeps the stored content when the answer is a 304 or the
+//! same payload (`worker/page.rs`).
+//!
+//! The pass reads the store's indexes in time order from where the last pass of its
+//! kind stopped (`Store::revisits_queued_before`): the fetch-time index for a fixed
+//! interval; the due-time index for URLs with an interval of their own (adaptive),
+//! plus the fetch-time index for the URLs an earlier, non-adaptive run left without
+//! one. So a pass costs in proportion to what became due since the last one, never a
+//! read of every record.
+
+use std::time::Duration;
+
+use crawler_storage::{Change, PageFilter, PageRecord, QueueEntry, Store, StoreError, Via};
+use serde::{Deserialize, Serialize};
+
+use crate::url::CanonicalUrl;
+
+/// Entries written to the frontier at once (and the mark saved after each batch).
+const BATCH: usize = 1_000;
+
+/// When stored URLs are due to be fetched again.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "policy", rename_all = "kebab-case")]
+pub enum RevisitPolicy {
+    /// Every URL is due this long after its last visit (`--revisit-after`; 0: all).
+    Fixed {
+        /// The interval.
+        after: Duration,
+    },
+    /// Each URL has its own interval, starting at `initial`: halved when a visit
+    /// finds the page changed, half as long again when it does not, within
+    /// `min..=max` (`--revisit adaptive`; see [`RevisitPolicy::next_interval`]).
+    Adaptive {
+        /// A URL's first interval.
+        initial: Duration,
+        /// The shortest interval.
+        min: Duration,
+        /// The longest interval.
+        max: Duration,
+    },
+}
+
+impl RevisitPolicy {
+    /// The interval a URL gets after a visit that found `change`, from the one it had
+    /// (`None`: its first, or it had none); `None` under a fixed policy.
+    ///
+    /// The rule is multiplicative increase and decrease, as Nutch's adaptive schedule
+    /// and Heritrix's wait evaluators have it: a change halves the interval (a page
+    /// that changes is looked at soon, and more often while it keeps changing), no
+    /// change makes it 1.5 times longer (backing off slowly, so one quiet visit of a
+    /// busy page does not send it far away). The interval then settles within a
+    /// factor of about two of how often the page really changes, in a few visits. A
+    /// page that is gone is looked at the longest interval later.
+    pub fn next_interval(&self, had: Option<Duration>, change: Option<Change>) -> Option<Duration> {
+        let RevisitPolicy::Adaptive { initial, min, max } = *self else {
+            return None;
+        };
+        let had = had.unwrap_or(initial);
+        let next = match change {
+            None => initial,
+            Some(Change::Changed) => had / 2,
+            Some(Change::NotModified | Change::Unchanged) => had.mul_f64(1.5),
+            Some(Change::Gone) => max,
+        };
+        Some(next.clamp(min, max.max(min)))
+    }
+}
+
+/// What a pass queued.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RevisitsQueued {
+    /// URLs queued for a revisit.
+    pub queued: u64,
+}
+
+/// The names of the passes' marks in the store, one per index and use.
+const BY_FETCH_TIME: &str = "fixed";
+const BY_DUE_TIME: &str = "adaptive";
+const UNSCHEDULED: &str = "adaptive-unscheduled";
+
+/// Queues every stored URL that `policy` has due at `now_ms` and no earlier pass
+/// queued, as a revisit of its record. Flushes first: a pending record is not in the
+/// indexes a pass reads, and would settle a revisit of its URL.
+pub(crate) fn queue_due(
+    store: &Store,
+    policy: &RevisitPolicy,
+    now_ms: u64,
+) -> Result<RevisitsQueued, StoreError> {
+    store.flush()?;
+    let mut queued = RevisitsQueued::default();
+    match *policy {
+        RevisitPolicy::Fixed { after } => {
+            let before = now_ms.saturating_sub(millis(after));
+            queued.queued += queue_range(store, BY_FETCH_TIME, before, |_| true)?;
+        }
+        RevisitPolicy::Adaptive { initial, .. } => {
+            queued.queued += queue_range(store, BY_DUE_TIME, now_ms, |_| true)?;
+            let before = now_ms.saturating_sub(millis(initial));
+            queued.queued += queue_range(store, UNSCHEDULED, before, |record| {
+                record.revisit_ms.is_none()
+            })?;
+        }
+    }
+    Ok(queued)
+}
+
+/// Queues the records of one pass's index from its mark to `before` that `wanted`
+/// accepts, saving the mark after each batch; returns how many.
+fn queue_range(
+    store: &Store,
+    pass: &str,
+    before: u64,
+    wanted: impl Fn(&PageRecord) -> bool,
+) -> Result<u64, StoreError> {
+    let from = store.revisits_queued_before(pass)?;
+    if from >= before {
+        return Ok(0);
+    }
+    let by_due = pass == BY_DUE_TIME;
+    let filter = if by_due {
+        PageFilter {
+            due_before_ms: Some(before),
+            ..PageFilter::default()
+        }
+    } else {
+        PageFilter {
+            fetched_since_ms: Some(from),
+            fetched_before_ms: Some(before),
+            ..PageFilter::default()
+        }
+    };
+    let time_of = |record: &PageRecord| match by_due {
+        true => record.due_at_ms().unwrap_or(0),
+        false => record.fetched_at_ms,
+    };
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut queued = 0;
+    for record in store.query(&filter) {
+        let record = record?;
+        // The due index is read from its start: what lies below the mark was queued.
+        if time_of(&record) < from || !wanted(&record) {
+            continue;
+        }
+        let at = time_of(&record);
+        batch.extend(refetch_entry(record));
+        if batch.len() == BATCH {
+            queued += enqueue_batch(store, &mut batch)?;
+            // Every record before `at` is queued; those at `at` may straddle batches
+            // and are read again by the next pass (a few duplicates at most).
+            store.set_revisits_queued_before(pass, at)?;
+        }
+    }
+    queued += enqueue_batch(store, &mut batch)?;
+    store.set_revisits_queued_before(pass, before)?;
+    Ok(queued)
+}
+
+/// The frontier entry that fetches a stored URL again, at its recorded depth and
+/// referrer, settled once its record is replaced; `None` for a stored URL that no
+/// longer parses (it is left as it is). Revisits and `--retry-errors` both queue it.
+pub(crate) fn refetch_entry(record: PageRecord) -> Option<(u128, QueueEntry)> {
+    let url = CanonicalUrl::parse(&record.url).ok()?;
+    let entry = QueueEntry {
+        depth: record.depth,
+        via: record.via.or(Some(Via::presumed(record.from.as_deref()))),
+        from: record.from,
+        retry_of: Some(record.fetched_at_ms),
+        ..QueueEntry::seed(url.as_str(), url.host_key().as_str())
+    };
+    Some((url.fingerprint(), entry))
+}
+
+/// Writes `batch` to the store's frontier and empties it; returns how many.
+pub(crate) fn enqueue_batch(
+    store: &Store,
+    batch: &mut Vec<(u128, QueueEntry)>,
+) -> Result<u64, StoreError> {
+    store.enqueue(batch)?;
+    let written = batch.len() as u64;
+    batch.clear();
+    Ok(written)
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_adaptive_interval_halves_on_change_and_grows_by_half_within_bounds() {
+        let hour = Duration::from_secs(3600);
+        let policy = RevisitPolicy::Adaptive {
+            initial: 8 * hour,
+            min: hour,
+            max: 24 * hour,
+        };
+        assert_eq!(policy.next_interval(None, None), Some(8 * hour));
+        let changed = Some(Change::Changed);
+        let same = Some(Change::NotModified);
+        assert_eq!(
+            policy.next_interval(Some(8 * hour), changed),
+            Some(4 * hour)
+        );
+        assert_eq!(policy.next_interval(Some(8 * hour), same), Some(12 * hour));
+        assert_eq!(policy.next_interval(Some(hour), changed), Some(hour));
+        assert_eq!(policy.next_interval(Some(20 * hour), same), Some(24 * hour));
+        assert_eq!(
+            policy.next_interval(Some(2 * hour), Some(Change::Gone)),
+            Some(24 * hour)
+        );
+        let fixed = RevisitPolicy::Fixed { after: hour };
+        assert_eq!(fixed.next_interval(Some(hour), changed), None);
+    }
+}

@@ -1,0 +1,134 @@
+//! A revisit's part of a page task: the stored record it refetches, the validators
+//! its request sends, and what the answer means against the record (see
+//! [`crate::revisit`]). A 304, or a full answer with the stored payload, keeps the
+//! stored content: the new record takes the old one's content fields, and neither
+//! links nor body are read again.
+
+use std::time::Duration;
+
+use crawler_storage::{payload_digest, Change, PageRecord, Revisit, StoreError};
+
+use super::context::WorkerContext;
+use crate::fetch::{FetchOutcome, Validators};
+use crate::messages::Job;
+
+/// The stored record a job revisits, when it is a revisit and the store has one.
+pub(super) struct Previous {
+    pub(super) record: PageRecord,
+}
+
+impl WorkerContext {
+    /// The record `job` revisits (read without waiting for the store's writer: it is
+    /// an earlier run's).
+    pub(super) fn previous(&self, job: &Job) -> Result<Option<Previous>, StoreError> {
+        if !job.revisit {
+            return Ok(None);
+        }
+        Ok(self
+            .store
+            .applied_page(job.url.as_str())?
+            .map(|record| Previous { record }))
+    }
+
+    /// How the task's write keeps what it replaces, for a revisit.
+    pub(super) fn revisit_write(&self, job: &Job) -> Option<Revisit> {
+        job.revisit.then_some(Revisit {
+            versions: self.settings.keep_versions,
+        })
+    }
+
+    /// Completes the record of a revisit that did not keep the stored content: what
+    /// it found, the visit count and, under an adaptive policy, the URL's interval.
+    /// A first visit under an adaptive policy gets its first interval.
+    pub(super) fn note_visit(&self, page: &mut PageRecord, previous: Option<&Previous>) {
+        if let Some(previous) = previous {
+            let before = &previous.record;
+            let gone = matches!(page.status, Some(404 | 410))
+                && !matches!(before.status, Some(404 | 410) | None);
+            page.change = Some(match gone {
+                true => Change::Gone,
+                false => Change::Changed,
+            });
+            page.visits = before.visit_count().saturating_add(1);
+            self.progress
+                .record_revisit(page.change.unwrap_or(Change::Changed));
+        }
+        self.schedule(page, previous);
+    }
+
+    /// Makes `page` the record of a visit that kept the stored content (`change`: a
+    /// 304, or the same payload): the stored record's content fields, this visit's
+    /// status, time and validators.
+    pub(super) fn keep_content(&self, page: &mut PageRecord, previous: &Previous, change: Change) {
+        let before = &previous.record;
+        page.change = Some(change);
+        page.visits = before.visit_count().saturating_add(1);
+        page.captured_ms = Some(before.captured_at_ms());
+        page.digest.clone_from(&before.digest);
+        page.content_type.clone_from(&before.content_type);
+        page.content_length = before.content_length;
+        page.title.clone_from(&before.title);
+        page.outlinks = before.outlinks;
+        page.noindex = before.noindex;
+        page.canonical.clone_from(&before.canonical);
+        page.body_stored = before.body_stored;
+        // A 304 may leave a validator out; the stored one still holds (RFC 9110 §15.4.5).
+        if page.etag.is_none() {
+            page.etag.clone_from(&before.etag);
+        }
+        if page.last_modified.is_none() {
+            page.last_modified.clone_from(&before.last_modified);
+        }
+        self.progress.record_revisit(change);
+        self.schedule(page, Some(previous));
+    }
+
+    /// The URL's next interval under an adaptive policy.
+    fn schedule(&self, page: &mut PageRecord, previous: Option<&Previous>) {
+        let Some(policy) = &self.settings.revisit else {
+            return;
+        };
+        let had = previous
+            .and_then(|p| p.record.revisit_ms)
+            .map(Duration::from_millis);
+        page.revisit_ms = policy
+            .next_interval(had, page.change)
+            .map(|interval| u64::try_from(interval.as_millis()).unwrap_or(u64::MAX));
+    }
+}
+
+impl Previous {
+    /// The validators of the stored response, when it brought content worth keeping.
+    pub(super) fn validators(&self) -> Option<Validators> {
+        let record = &self.record;
+        let validators = Validators {
+            etag: record.etag.clone(),
+            last_modified: record.last_modified.clone(),
+        };
+        (self.has_content() && !validators.is_empty()).then_some(validators)
+    }
+
+    /// Whether the stored record holds content a new answer may leave as it is: a
+    /// complete 2xx response.
+    fn has_content(&self) -> bool {
+        let record = &self.record;
+        matches!(record.status, Some(200..=299))
+            && record.error.is_none()
+            && record.digest.is_some()
+    }
+
+    /// Whether `outcome` leaves the stored content as it is: a 304, or a complete 2xx
+    /// answer with the stored payload digest.
+    pub(super) fn kept_by(&self, outcome: &FetchOutcome) -> Option<Change> {
+        if !self.has_content() || outcome.error.is_some() {
+            return None;
+        }
+        match outcome.response.as_ref()?.status {
+            304 => Some(Change::NotModified),
+            200..=299 if self.record.digest == Some(payload_digest(&outcome.body)) => {
+                Some(Change::Unchanged)
+            }
+            _ => None,
+        }
+    }
+}
