@@ -7,7 +7,7 @@
 //! visit of each page, then a second one that found it unchanged, changed or gone), so
 //! that each command is judged on visits whose times and outcomes are known.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::Path;
 
@@ -15,7 +15,7 @@ use crawler_storage::{
     payload_digest, Change, HttpExchange, PageRecord, PageWrite, RequestHead, ResponseHead,
     Revisit, Store, StoreOptions,
 };
-use crawler_tests::{run, Run, Workspace};
+use crawler_tests::{run, Run, Scenario, WebConfig, Workspace};
 use serde_json::Value;
 
 use crate::exports::read_warc;
@@ -504,5 +504,106 @@ fn warc_export_writes_revisit_records_that_refer_to_their_capture() {
             assert!(revisit["WARC-Refers-To"].is_string(), "{revisit}");
             assert!(revisit["statusline"].is_string(), "{revisit}");
         }
+    }
+}
+
+/// The real thing: a crawl, a change on the server, a recrawl with conditional
+/// requests, and the archive of the recrawl: the changed pages as responses, the rest
+/// as revisit records, which warcio reads.
+#[test]
+fn the_archive_of_a_recrawl_holds_the_changed_pages_and_revisits_of_the_rest() {
+    let crawled = Scenario::web(WebConfig {
+        hosts: 1,
+        pages: 12,
+        ..WebConfig::default()
+    })
+    .flags(&["--per-host-rate", "0"])
+    .crawl();
+    let server = crawled.server();
+    server.set_generation(1, 400);
+    let changed = server.changed_urls();
+    let all = crawled.stored_urls();
+    assert!(
+        !changed.is_empty() && changed.len() < all.len(),
+        "{changed:?}"
+    );
+    crawled
+        .resume(&["--json", "--revisit-after", "0", "--per-host-rate", "0"])
+        .success();
+
+    // Every record is a recrawl visit now: the earliest of them is when it began.
+    let lines = crawled
+        .query("ls", &["--json", "--sort", "fetched"])
+        .json_lines();
+    let began = lines.last().unwrap()["fetched_at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let listed = |flags: &[&str]| -> BTreeSet<String> {
+        crawled
+            .query("ls", flags)
+            .json_lines()
+            .iter()
+            .map(|line| line["url"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(listed(&["--json", "--changed-since", &began]), changed);
+
+    let ws = crawled.workspace();
+    let file = ws.path("recrawl.warc.gz");
+    crawled.query("export", &["--since", &began, "-o", file.to_str().unwrap()]);
+    let records = warc_records(&file);
+    let of = |kind: &str| -> BTreeSet<String> {
+        records
+            .iter()
+            .filter(|(f, _)| f["WARC-Type"] == kind)
+            .map(|(f, _)| f["WARC-Target-URI"].clone())
+            .collect()
+    };
+    assert_eq!(of("response"), changed);
+    let unchanged: BTreeSet<String> = all.difference(&changed).cloned().collect();
+    assert_eq!(of("revisit"), unchanged);
+    for (fields, block) in records.iter().filter(|(f, _)| f["WARC-Type"] == "revisit") {
+        // The fixture answers a conditional request for an unchanged page with a 304.
+        assert_eq!(
+            fields["WARC-Profile"],
+            "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+        );
+        assert!(block.starts_with("HTTP/1.1 304"), "{block}");
+    }
+
+    // The whole store's archive: each revisit refers to a response record in it.
+    let whole = ws.path("all.warc.gz");
+    crawled.query("export", &["-o", whole.to_str().unwrap()]);
+    let records = warc_records(&whole);
+    let ids: BTreeSet<(&str, &str)> = records
+        .iter()
+        .filter(|(f, _)| f["WARC-Type"] == "response")
+        .map(|(f, _)| (f["WARC-Record-ID"].as_str(), f["WARC-Target-URI"].as_str()))
+        .collect();
+    let revisits: Vec<_> = records
+        .iter()
+        .filter(|(f, _)| f["WARC-Type"] == "revisit")
+        .collect();
+    assert_eq!(revisits.len(), unchanged.len());
+    for (fields, _) in revisits {
+        let target = (
+            fields["WARC-Refers-To"].as_str(),
+            fields["WARC-Target-URI"].as_str(),
+        );
+        assert!(
+            ids.contains(&target),
+            "{fields:?} refers to no response record"
+        );
+    }
+    for file in [&file, &whole] {
+        let Some(read) = read_warc(file) else { return };
+        let records = read["records"].as_array().unwrap();
+        assert!(records.iter().all(|r| r["digests"] != false), "{read}");
+        let revisits = records
+            .iter()
+            .filter(|r| r["rec_type"] == "revisit")
+            .count();
+        assert_eq!(revisits, unchanged.len());
     }
 }

@@ -143,7 +143,7 @@ fn parse_visit_time(text: &str) -> Result<VisitTime, Failure> {
     })?;
     Ok(VisitTime {
         ms,
-        whole: !text.contains('.') && ms % 1000 == 0,
+        whole: !text.contains('.') && ms.is_multiple_of(1000),
     })
 }
 
