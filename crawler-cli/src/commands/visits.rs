@@ -99,14 +99,17 @@ fn body(visit: &Visit) -> &'static str {
 pub fn version(store: &Store, url: &str, time: &str) -> Result<Vec<u8>, Failure> {
     let at = parse_visit_time(time)?;
     let visits = store.history(url, usize::MAX)?;
+    let listing = format!(
+        "crawler get --store {} --history {url}",
+        store.path().display()
+    );
     let (visit, captured) = visit_at(&visits, at).map_err(|found| match found {
-        0 => anyhow!(
-            "{url} has no visit at {time} (`crawler get --history {url}` lists its visits \
-             with their times)"
-        ),
+        0 => {
+            anyhow!("{url} has no visit at {time} (`{listing}` lists its visits with their times)")
+        }
         n => anyhow!(
             "{url} has {n} visits within the second {time}: give the time with its \
-             milliseconds, as `crawler get --history {url}` shows it"
+             milliseconds, as `{listing}` shows it"
         ),
     })?;
     let when = rfc3339_millis(visit.fetched_at_ms);
@@ -119,9 +122,12 @@ pub fn version(store: &Store, url: &str, time: &str) -> Result<Vec<u8>, Failure>
         None => None,
     };
     kept.ok_or_else(|| {
-        let captured = captured.map_or(String::new(), |at| {
-            format!(" (captured at {})", rfc3339_millis(at))
-        });
+        // A visit that kept an earlier capture: say which one it saw.
+        let captured = captured
+            .filter(|at| *at != visit.fetched_at_ms)
+            .map_or(String::new(), |at| {
+                format!(" (captured at {})", rfc3339_millis(at))
+            });
         anyhow!(
             "the body {url} had at {when}{captured} is not kept in the store: a crawl keeps \
              the newest body of each URL, and earlier ones only with --keep-versions"
