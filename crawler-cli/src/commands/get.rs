@@ -87,10 +87,6 @@ fn record_json(store: &Store, page: &PageRecord) -> Result<serde_json::Value, Fa
             "http".into(),
             serde_json::to_value(store.exchange(&page.url)?)?,
         );
-        // The revisit fields the record leaves out at a first visit's values.
-        object.insert("visits".into(), page.visit_count().into());
-        object.entry("change").or_insert(serde_json::Value::Null);
-        object.entry("digest").or_insert(serde_json::Value::Null);
     }
     Ok(value)
 }
