@@ -96,7 +96,7 @@ impl FromStr for Seconds {
 impl fmt::Display for Seconds {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let secs = self.0.as_secs();
-        if secs >= 86_400 && secs % 86_400 == 0 && self.0.subsec_nanos() == 0 {
+        if secs >= 86_400 && secs.is_multiple_of(86_400) && self.0.subsec_nanos() == 0 {
             return write!(f, "{}d", secs / 86_400);
         }
         match SignedDuration::try_from(self.0) {

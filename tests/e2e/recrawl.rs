@@ -3,7 +3,11 @@
 
 use std::path::Path;
 
-use crawler_tests::{files_under, wait_until_holding, FixtureServer, Scenario, WebConfig};
+use crawler_fixtures::news::{self, NEWS_PAGES};
+use crawler_fixtures::{Edit, NEWS_HOST};
+use crawler_tests::{
+    files_under, wait_until, wait_until_holding, Crawled, FixtureServer, Scenario, WebConfig,
+};
 
 use crate::resume::spawn_crawl;
 
@@ -54,7 +58,15 @@ fn a_recrawl_of_an_unchanged_web_fetches_every_page_again_and_keeps_one_copy_of_
         grown < first / 4,
         "the body log grew by {grown} bytes of {first}"
     );
-    // A second pass finds nothing due a day after its last visit.
+    // The stored validators hold on: a second recrawl is all 304s, no body sent.
+    crawled.server().clear_log();
+    let twice = crawled.resume(&["--json", "--revisit-after", "0", "--per-host-rate", "0"]);
+    assert_eq!(twice.success().json()["revisits"]["not_modified"], 30);
+    assert!(crawled
+        .page_requests()
+        .iter()
+        .all(|r| r.status == 304 && r.body_len == 0));
+    // A pass finds nothing due a day after its last visit.
     let later = crawled
         .resume(&["--json", "--revisit-after", "1d"])
         .success();
@@ -109,5 +121,191 @@ fn a_recrawl_killed_mid_way_is_resumed_and_revisits_every_page_once() {
     assert!(
         twice <= 16,
         "refetched beyond the in-flight ones: {asked:?}"
+    );
+}
+
+/// The news site crawled once, then edited: `/` links to a new page, `/world` has
+/// new text, `/sports` is gone (410); the other five pages are as they were.
+fn news_site_crawled_then_edited() -> Crawled {
+    let scenario = Scenario::web(small_web());
+    let seed = scenario.server().news_seed();
+    let crawled = scenario
+        .seeds([seed])
+        .flags(&["--per-host-rate", "0"])
+        .crawl();
+    assert_eq!(crawled.stored_urls().len(), NEWS_PAGES.len());
+    let server = crawled.server();
+    server
+        .edit_page(NEWS_HOST, news::FRONT, Edit::AddLink("/new/1".into()))
+        .unwrap();
+    server
+        .edit_page(
+            NEWS_HOST,
+            "/world",
+            Edit::Change("Elections: results".into()),
+        )
+        .unwrap();
+    server
+        .edit_page(NEWS_HOST, "/sports", Edit::Remove(410))
+        .unwrap();
+    server.clear_log();
+    crawled
+}
+
+#[test]
+fn a_recrawl_sends_the_stored_validators_and_stores_only_what_changed() {
+    let crawled = news_site_crawled_then_edited();
+    let url = |path: &str| crawled.server().url(NEWS_HOST, path);
+    let before = crawled.record(&url("/science"));
+    let again = crawled.resume(&["--json", "--revisit-after", "0", "--per-host-rate", "0"]);
+    let summary = again.success().json();
+    let revisits = &summary["revisits"];
+    let counts: Vec<u64> = [
+        "revisited",
+        "not_modified",
+        "unchanged",
+        "changed",
+        "gone",
+        "new",
+    ]
+    .iter()
+    .map(|name| revisits[*name].as_u64().unwrap_or(u64::MAX))
+    .collect();
+    // 304: science, weather, markets; same payload: about, live; changed: / and
+    // world; gone: sports; new: the page / links to now.
+    assert_eq!(counts, [8, 3, 2, 2, 1, 1], "{revisits}");
+
+    // The server saw each page's own validators, and sent bodies only where needed.
+    let log = crawled.page_requests();
+    let request = |path: &str| {
+        let asked: Vec<_> = log
+            .iter()
+            .filter(|r| r.host == NEWS_HOST && r.path == path)
+            .collect();
+        assert_eq!(asked.len(), 1, "{path}: {asked:?}");
+        asked[0].clone()
+    };
+    let weather = request(news::ETAG_ONLY);
+    assert!(weather.if_none_match.is_some() && weather.if_modified_since.is_none());
+    assert_eq!((weather.status, weather.body_len), (304, 0));
+    let markets = request(news::LAST_MODIFIED_ONLY);
+    assert!(markets.if_none_match.is_none() && markets.if_modified_since.is_some());
+    assert_eq!((markets.status, markets.body_len), (304, 0));
+    let science = request("/science");
+    assert_eq!(science.if_none_match.as_deref(), before["etag"].as_str());
+    assert_eq!(
+        science.if_modified_since.as_deref(),
+        before["last_modified"].as_str()
+    );
+    assert_eq!(science.status, 304);
+    let about = request(news::NO_VALIDATORS);
+    assert!(about.if_none_match.is_none() && about.if_modified_since.is_none());
+    assert_eq!(about.status, 200);
+    assert_eq!(request(news::IGNORES_CONDITIONALS).status, 200);
+    assert_eq!(request("/world").status, 200);
+    assert!(request("/world").body_len > 0);
+    assert_eq!(request("/sports").status, 410);
+    assert_eq!(
+        request("/new/1").if_none_match,
+        None,
+        "a new page has nothing to send"
+    );
+
+    // The store: what each visit found, the content kept where nothing changed.
+    let record = |path: &str| crawled.record(&url(path));
+    assert_eq!(record("/science")["change"], "not-modified");
+    assert_eq!(record("/science")["status"], 304);
+    assert_eq!(record("/science")["title"], before["title"]);
+    assert_eq!(record("/science")["digest"], before["digest"]);
+    let body = crawled.query("get", &[&url("/science")]).stdout();
+    assert!(body.contains("<html"), "the stored body is kept: {body}");
+    assert_eq!(record(news::NO_VALIDATORS)["change"], "unchanged");
+    assert_eq!(record(news::IGNORES_CONDITIONALS)["change"], "unchanged");
+    assert_eq!(record("/world")["change"], "changed");
+    assert_ne!(record("/world")["digest"], before["digest"]);
+    let world = crawled.query("get", &[&url("/world")]).stdout();
+    assert!(world.contains("Elections: results"), "{world}");
+    assert_eq!(record("/sports")["change"], "gone");
+    assert_eq!(
+        record("/new/1")["visits"],
+        serde_json::Value::Null,
+        "a first visit"
+    );
+    let stats = crawled.stats();
+    assert_eq!(stats["urls"], 9, "{stats}");
+    assert_eq!(stats["revisited"], 8, "{stats}");
+    let by_change = &stats["by_change"];
+    assert_eq!(
+        (
+            &by_change["not-modified"],
+            &by_change["unchanged"],
+            &by_change["changed"],
+            &by_change["gone"]
+        ),
+        (&3.into(), &2.into(), &2.into(), &1.into()),
+        "{stats}"
+    );
+}
+
+#[test]
+fn an_adaptive_recrawl_gives_each_url_its_own_interval_and_queues_what_is_due() {
+    let crawled = news_site_crawled_then_edited();
+    let url = |path: &str| crawled.server().url(NEWS_HOST, path);
+    let interval = |path: &str| crawled.record(&url(path))["revisit_ms"].as_u64();
+    let adaptive = |min: &str| {
+        let flags = [
+            "--json",
+            "--revisit",
+            "adaptive",
+            "--revisit-after",
+            "0",
+            "--revisit-min",
+            min,
+            "--revisit-max",
+            "8d",
+            "--per-host-rate",
+            "0",
+        ];
+        crawled.resume(&flags).success()
+    };
+    // The first adaptive pass takes every URL (none has an interval yet, and the first
+    // is 0): each gets the shortest, but the gone page, which gets the longest.
+    let first = adaptive("100ms");
+    assert!(
+        first.stderr().contains("revisit: 8 stored URLs due"),
+        "{}",
+        first.stderr()
+    );
+    let done = std::time::Instant::now();
+    for path in ["/world", "/science", news::FRONT, "/new/1"] {
+        assert_eq!(interval(path), Some(100), "{path}");
+    }
+    assert_eq!(interval("/sports"), Some(8 * 86_400_000));
+    // Due by the clock: 100 ms after each visit, all of which ended before `done`.
+    wait_until("the intervals of the first pass to pass", || {
+        done.elapsed() > std::time::Duration::from_millis(150)
+    });
+    crawled
+        .server()
+        .edit_page(
+            NEWS_HOST,
+            "/world",
+            Edit::Change("Elections: recount".into()),
+        )
+        .unwrap();
+    let second = adaptive("10ms");
+    // Due from the store's due index: every URL but the gone one.
+    assert!(
+        second.stderr().contains("revisit: 8 stored URLs due"),
+        "{}",
+        second.stderr()
+    );
+    // A change halves a URL's interval, no change makes it half as long again.
+    assert_eq!(interval("/world"), Some(50));
+    assert_eq!(interval("/science"), Some(150));
+    assert_eq!(
+        interval("/sports"),
+        Some(8 * 86_400_000),
+        "not due, not visited"
     );
 }

@@ -137,6 +137,7 @@ struct Args {
     crawl_flags: Vec<String>,
 }
 
+#[path = "compare/recrawl.rs"]
 mod recrawl;
 
 fn main() {

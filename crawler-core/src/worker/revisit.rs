@@ -109,10 +109,11 @@ impl Previous {
     }
 
     /// Whether the stored record holds content a new answer may leave as it is: a
-    /// complete 2xx response.
+    /// complete 2xx response, or a visit that kept one (a 304 among them).
     fn has_content(&self) -> bool {
         let record = &self.record;
-        matches!(record.status, Some(200..=299))
+        let kept = record.change.is_some_and(|change| change.kept_content());
+        (matches!(record.status, Some(200..=299)) || kept)
             && record.error.is_none()
             && record.digest.is_some()
     }
