@@ -126,7 +126,7 @@ fn a_recrawl_killed_mid_way_is_resumed_and_revisits_every_page_once() {
 
 /// The news site crawled once, then edited: `/` links to a new page, `/world` has
 /// new text, `/sports` is gone (410); the other five pages are as they were.
-fn news_site_crawled_then_edited() -> Crawled {
+pub(crate) fn news_site_crawled_then_edited() -> Crawled {
     let scenario = Scenario::web(small_web());
     let seed = scenario.server().news_seed();
     let crawled = scenario

@@ -18,7 +18,11 @@ use crawler_storage::{
 use crawler_tests::{run, Run, Scenario, WebConfig, Workspace};
 use serde_json::Value;
 
+use crawler_fixtures::news::{self, NEWS_PAGES};
+use crawler_fixtures::NEWS_HOST;
+
 use crate::exports::read_warc;
+use crate::recrawl::news_site_crawled_then_edited;
 use crate::CRAWLER;
 
 /// The first visit of every page: 2027-01-15T08:00:00Z.
@@ -605,5 +609,85 @@ fn the_archive_of_a_recrawl_holds_the_changed_pages_and_revisits_of_the_rest() {
             .filter(|r| r["rec_type"] == "revisit")
             .count();
         assert_eq!(revisits, unchanged.len());
+    }
+}
+
+/// The news site recrawled after an edit (two pages changed, one new, one gone, three
+/// answering 304, two the same payload): what `ls` lists and what the archive of the
+/// recrawl holds, each kind of visit as WARC 1.1 has it.
+#[test]
+fn a_news_recrawl_lists_what_is_gone_and_archives_each_kind_of_visit() {
+    let crawled = news_site_crawled_then_edited();
+    let url = |path: &str| crawled.server().url(NEWS_HOST, path);
+    crawled
+        .resume(&["--json", "--revisit-after", "0", "--per-host-rate", "0"])
+        .success();
+    let listed = |flags: &[&str]| -> BTreeSet<String> {
+        let mut args = vec!["--json"];
+        args.extend_from_slice(flags);
+        crawled
+            .query("ls", &args)
+            .json_lines()
+            .iter()
+            .map(|line| line["url"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(listed(&["--gone"]), BTreeSet::from([url("/sports")]));
+    let shown = listed(&[]);
+    assert_eq!(shown.len(), NEWS_PAGES.len(), "{shown:?}");
+    assert!(!shown.contains(&url("/sports")));
+    let exported = crawled.query("export", &["--format", "jsonl"]).json_lines();
+    assert_eq!(exported.len(), NEWS_PAGES.len() + 1, "the gone page too");
+
+    // The recrawl began with its earliest visit: all the records are its visits now.
+    let earliest = exported
+        .iter()
+        .min_by_key(|line| line["fetched_at_ms"].as_u64())
+        .unwrap();
+    let began = earliest["fetched_at"].as_str().unwrap().to_owned();
+    let fresh = BTreeSet::from([url(news::FRONT), url("/world"), url("/new/1")]);
+    assert_eq!(listed(&["--changed-since", &began]), fresh);
+
+    let file = crawled.workspace().path("news.warc.gz");
+    crawled.query("export", &["--since", &began, "-o", file.to_str().unwrap()]);
+    let records = warc_records(&file);
+    let of = |kind: &str| -> BTreeMap<String, String> {
+        records
+            .iter()
+            .filter(|(f, _)| f["WARC-Type"] == kind)
+            .map(|(f, _)| {
+                let profile = f.get("WARC-Profile").cloned().unwrap_or_default();
+                (f["WARC-Target-URI"].clone(), profile)
+            })
+            .collect()
+    };
+    let responses: BTreeSet<String> = of("response").into_keys().collect();
+    let mut expected = fresh.clone();
+    expected.insert(url("/sports"));
+    assert_eq!(
+        responses, expected,
+        "the new captures, the gone page's 410 too"
+    );
+    let profile = |name: &str| format!("http://netpreserve.org/warc/1.1/revisit/{name}");
+    let revisits = of("revisit");
+    let expected: BTreeMap<String, String> = [
+        ("/science", "server-not-modified"),
+        (news::ETAG_ONLY, "server-not-modified"),
+        (news::LAST_MODIFIED_ONLY, "server-not-modified"),
+        (news::NO_VALIDATORS, "identical-payload-digest"),
+        (news::IGNORES_CONDITIONALS, "identical-payload-digest"),
+    ]
+    .into_iter()
+    .map(|(path, name)| (url(path), profile(name)))
+    .collect();
+    assert_eq!(revisits, expected);
+    let Some(read) = read_warc(&file) else { return };
+    let records = read["records"].as_array().unwrap();
+    assert!(records.iter().all(|r| r["digests"] != false), "{read}");
+    for record in records.iter().filter(|r| r["rec_type"] == "revisit") {
+        let status = record["statusline"].as_str().unwrap();
+        let same = record["WARC-Profile"] == profile("identical-payload-digest");
+        assert_eq!(status.starts_with("200"), same, "{record}");
+        assert_eq!(status.starts_with("304"), !same, "{record}");
     }
 }
