@@ -71,7 +71,10 @@ fn visit(store: &Store, page: &PageRecord, body: &[u8], exchange: &HttpExchange)
             page: Some(page),
             body: Some(body),
             exchange: Some(exchange),
-            revisit: Some(Revisit { versions: 2 }),
+            revisit: Some(Revisit {
+                versions: 2,
+                replaces: None,
+            }),
             ..PageWrite::default()
         })
         .unwrap();

@@ -149,7 +149,7 @@ impl WorkerContext {
             discovered: &admitted.discovered,
             settled: &admitted.settled,
             released: &[job_slot(&job, &host_key)],
-            revisit: self.revisit_write(&job),
+            revisit: self.revisit_write(&job, previous.as_ref()),
         });
         drop(claims);
         written?;

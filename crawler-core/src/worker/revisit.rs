@@ -31,9 +31,14 @@ impl WorkerContext {
     }
 
     /// How the task's write keeps what it replaces, for a revisit.
-    pub(super) fn revisit_write(&self, job: &Job) -> Option<Revisit> {
+    pub(super) fn revisit_write<'a>(
+        &self,
+        job: &Job,
+        previous: Option<&'a Previous>,
+    ) -> Option<Revisit<'a>> {
         job.revisit.then_some(Revisit {
             versions: self.settings.keep_versions,
+            replaces: previous.map(|previous| &previous.record),
         })
     }
 

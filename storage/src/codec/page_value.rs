@@ -246,6 +246,15 @@ pub fn read_record(
     record: RecordAt<'_>,
     bodies: &BodyLog,
 ) -> Result<PageRecord, StoreError> {
+    read_json(key, record, bodies)
+}
+
+/// The record at `record` as `T` (the whole record, or some of its fields).
+fn read_json<T: serde::de::DeserializeOwned>(
+    key: &[u8],
+    record: RecordAt<'_>,
+    bodies: &BodyLog,
+) -> Result<T, StoreError> {
     match record {
         RecordAt::Inline(json) => from_json(key, json),
         RecordAt::Logged(pointer) => {
@@ -264,6 +273,18 @@ pub fn record_and_parts(
 ) -> Result<(PageRecord, Parts), StoreError> {
     let (parts, record) = decode(key, value)?;
     Ok((read_record(key, record, bodies)?, parts))
+}
+
+/// When a stored value's record was fetched: its record's one field a queued refetch
+/// is settled by, read without building the rest of the record (a recrawl asks it of
+/// every entry its queue files hold as they are read and compacted).
+pub fn fetched_at(key: &[u8], value: &[u8], bodies: &BodyLog) -> Result<u64, StoreError> {
+    #[derive(serde::Deserialize)]
+    struct FetchedAt {
+        fetched_at_ms: u64,
+    }
+    let (_, at) = decode(key, value)?;
+    Ok(read_json::<FetchedAt>(key, at, bodies)?.fetched_at_ms)
 }
 
 /// The record of a stored value.

@@ -62,10 +62,7 @@ impl Store {
         };
         match self.tree.get(&key)? {
             // Replaced by a later fetch, whatever its outcome.
-            Some(value) => {
-                let record = page_value::record(&key, &value, &self.bodies)?;
-                Ok(record.fetched_at_ms != failed_at)
-            }
+            Some(value) => Ok(page_value::fetched_at(&key, &value, &self.bodies)? != failed_at),
             None => Ok(false),
         }
     }

@@ -76,7 +76,10 @@ mod tests {
                 body: Some(body),
                 outlinks: &links,
                 exchange: Some(&heads(status)),
-                revisit: Some(Revisit { versions }),
+                revisit: Some(Revisit {
+                    versions,
+                    replaces: None,
+                }),
                 ..PageWrite::default()
             })
             .unwrap();

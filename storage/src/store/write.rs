@@ -45,15 +45,18 @@ pub struct PageWrite<'a> {
     /// record's `change` kept the content (a 304, or the same payload) the stored body,
     /// outlinks and heads stay, and `exchange` is kept as this visit's own heads
     /// (`body` and `outlinks` are then ignored).
-    pub revisit: Option<Revisit>,
+    pub revisit: Option<Revisit<'a>>,
 }
 
 /// How a revisit's write keeps what it replaces.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Revisit {
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Revisit<'a> {
     /// Bodies the URL keeps: the current one and up to `versions - 1` earlier ones
     /// (`--keep-versions`; at least 1).
     pub versions: u32,
+    /// The record being replaced, when the caller read it already
+    /// ([`Store::applied_page`]): spares reading it again. It must be the applied one.
+    pub replaces: Option<&'a PageRecord>,
 }
 
 /// What a revisit's write takes from the value it replaces.
@@ -202,15 +205,24 @@ impl Store {
     fn replaced(
         &self,
         page: &PageRecord,
-        revisit: Revisit,
+        revisit: Revisit<'_>,
     ) -> Result<Option<Replaced>, StoreError> {
         let key = url_key(keys::PAGE, &page.url);
         let Some(value) = self.tree.get(&key)? else {
             return Ok(None);
         };
         let (parts, at) = page_value::decode(&key, &value)?;
-        let old = page_value::read_record(&key, at, &self.bodies)?;
-        let older = match parts.history {
+        let read;
+        let old = match revisit.replaces {
+            Some(old) => old,
+            None => {
+                read = page_value::read_record(&key, at, &self.bodies)?;
+                &read
+            }
+        };
+        // Only the older versions are read from the link before: one version kept
+        // needs none of them.
+        let older = match parts.history.filter(|_| revisit.versions > 1) {
             Some(pointer) => {
                 let framed = self
                     .bodies
@@ -228,7 +240,7 @@ impl Store {
         versions.truncate(revisit.versions.saturating_sub(1) as usize);
         let link = history::Link {
             // Whether its body is kept is read from the newest link (`Store::history`).
-            visit: Visit::of(&old),
+            visit: Visit::of(old),
             older: parts.history.map(Into::into),
             versions,
         };
