@@ -336,9 +336,16 @@ fn printed_summary(stdout: &str) -> Option<serde_json::Value> {
             })
             .collect::<serde_json::Map<String, serde_json::Value>>()
     };
+    // `  revisited: 30 (not modified 30, ...); new pages 0`
+    let revisited = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("  revisited: "))
+        .and_then(|rest| rest.split(' ').next()?.parse::<u64>().ok())
+        .unwrap_or(0);
     Some(serde_json::json!({
         "errors": counts("  errors: "),
         "by_status_class": counts("  responses: "),
+        "revisits": {"revisited": revisited},
     }))
 }
 

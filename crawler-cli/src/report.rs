@@ -158,6 +158,19 @@ pub fn print_summary(
     if !summary.errors.is_empty() {
         writeln!(out, "  errors: {}", counts(&summary.errors))?;
     }
+    let revisits = &summary.revisits;
+    if !revisits.is_empty() {
+        writeln!(
+            out,
+            "  revisited: {} (not modified {}, unchanged {}, changed {}, gone {}); new pages {}",
+            revisits.revisited,
+            revisits.not_modified,
+            revisits.unchanged,
+            revisits.changed,
+            revisits.gone,
+            revisits.new
+        )?;
+    }
     if summary.queued_left > 0 {
         writeln!(
             out,

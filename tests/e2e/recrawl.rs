@@ -66,6 +66,16 @@ fn a_recrawl_of_an_unchanged_web_fetches_every_page_again_and_keeps_one_copy_of_
         .page_requests()
         .iter()
         .all(|r| r.status == 304 && r.body_len == 0));
+    // Told as text too; a 304's record still says what it holds.
+    let text = crawled.resume(&["--revisit-after", "0", "--per-host-rate", "0"]);
+    let text = text.success().stdout();
+    assert!(text.contains("revisited: 30 (not modified 30,"), "{text}");
+    let root = crawled.server().url("h0.test", "/");
+    let record = crawled.record(&root);
+    assert_eq!(record["status"], 304, "{record}");
+    assert!(record["bytes"].as_u64() > Some(1_000), "{record}");
+    assert_eq!(record["body_stored"], true, "{record}");
+    assert_eq!(crawled.stats()["bytes"], stats["bytes"]);
     // A pass finds nothing due a day after its last visit.
     let later = crawled
         .resume(&["--json", "--revisit-after", "1d"])

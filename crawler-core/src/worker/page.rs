@@ -136,7 +136,9 @@ impl WorkerContext {
         let admitted = self.admit(&job, candidates, &mut claims, &mut reading.hook_failures)?;
         self.record_over_budget(&job, &mut page, admitted.over_budget);
         let body = body.filter(|_| !self.hooks.sink_instead);
-        page.body_stored = body.is_some();
+        if kept.is_none() {
+            page.body_stored = body.is_some();
+        }
         // Before the sink, so that it sees the record as stored.
         self.record_hook_failures(&job, &mut page, &reading.hook_failures);
         self.hand_to_sink(&job, &mut page, &outcome, &reading.outlinks);

@@ -77,6 +77,9 @@ impl WorkerContext {
         page.noindex = before.noindex;
         page.canonical.clone_from(&before.canonical);
         page.body_stored = before.body_stored;
+        // The length of the body the record holds (what came this time is counted in
+        // the summary: nothing for a 304).
+        page.bytes = before.bytes;
         // A 304 may leave a validator out; the stored one still holds (RFC 9110 §15.4.5).
         if page.etag.is_none() {
             page.etag.clone_from(&before.etag);
