@@ -23,7 +23,7 @@ use crate::messages::Report;
 use crate::pace::{self, SlowedHosts, NAMED_SLOWEST};
 use crate::priority::scorer_of;
 use crate::progress::{CrawlSummary, Progress};
-use crate::revisit::RevisitsQueued;
+use crate::revisit::{RevisitLedger, RevisitsQueued};
 use crate::runs::{ListedHosts, RunRecord, SeedTally};
 use crate::scheduler::{Ended, RunBudgets, Scheduler, StopHandle};
 use crate::seeds::{enqueue_seeds, SeedFile, SeedStream};
@@ -424,6 +424,7 @@ impl Crawler {
             settings: self.settings.worker.clone(),
             hooks: self.hooks.clone(),
             events: self.events.clone(),
+            revisits: RevisitLedger::read(&self.store)?,
         };
         Ok(WorkerPool::start(Arc::new(context), self.settings.workers)?)
     }

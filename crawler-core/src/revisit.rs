@@ -16,6 +16,8 @@
 //! one. So a pass costs in proportion to what became due since the last one, never a
 //! read of every record.
 
+use std::collections::HashSet;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use crawler_storage::{Change, PageFilter, PageRecord, QueueEntry, Store, StoreError, Via};
@@ -79,6 +81,54 @@ impl RevisitPolicy {
 pub struct RevisitsQueued {
     /// URLs queued for a revisit.
     pub queued: u64,
+}
+
+/// What a run knows of the revisits queued before it started (the passes' marks) and
+/// of those a sitemap's `<lastmod>` queued since, so that no URL is queued for a
+/// revisit twice.
+pub(crate) struct RevisitLedger {
+    /// When the run started: a URL fetched since is not fetched again for a sitemap.
+    started_ms: u64,
+    fixed: u64,
+    due: u64,
+    unscheduled: u64,
+    /// URLs a sitemap's `<lastmod>` queued again in this run.
+    refetched: Mutex<HashSet<u128>>,
+}
+
+impl RevisitLedger {
+    /// The marks as the store has them now (read after the run's pass).
+    pub(crate) fn read(store: &Store) -> Result<RevisitLedger, StoreError> {
+        Ok(RevisitLedger {
+            started_ms: crawler_storage::now_ms(),
+            fixed: store.revisits_queued_before(BY_FETCH_TIME)?,
+            due: store.revisits_queued_before(BY_DUE_TIME)?,
+            unscheduled: store.revisits_queued_before(UNSCHEDULED)?,
+            refetched: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// Whether `record`'s URL may be queued again in this run, for a sitemap: it was
+    /// fetched before the run, and no pass queued it (its fetch or due time is below
+    /// the mark of a pass that took it, and it was not revisited since).
+    pub(crate) fn may_refetch(&self, record: &PageRecord) -> bool {
+        record.fetched_at_ms < self.started_ms && !self.queued_by_pass(record)
+    }
+
+    fn queued_by_pass(&self, record: &PageRecord) -> bool {
+        record.fetched_at_ms < self.fixed
+            || record.due_at_ms().is_some_and(|due| due < self.due)
+            || (record.revisit_ms.is_none() && record.fetched_at_ms < self.unscheduled)
+    }
+
+    /// Takes `fingerprint` for a refetch in this run: `false` when it was taken before.
+    pub(crate) fn take(&self, fingerprint: u128) -> bool {
+        let mut refetched = self
+            .refetched
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        refetched.insert(fingerprint)
+    }
 }
 
 /// The names of the passes' marks in the store, one per index and use.
@@ -172,6 +222,7 @@ pub(crate) fn refetch_entry(record: PageRecord) -> Option<(u128, QueueEntry)> {
         depth: record.depth,
         via: record.via.or(Some(Via::presumed(record.from.as_deref()))),
         from: record.from,
+        kind: record.kind,
         retry_of: Some(record.fetched_at_ms),
         ..QueueEntry::seed(url.as_str(), url.host_key().as_str())
     };

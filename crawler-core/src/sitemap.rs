@@ -59,6 +59,9 @@ pub struct Sitemap {
     pub locs: Vec<String>,
     /// URLs past [`MAX_SITEMAP_URLS`], not read.
     pub dropped: usize,
+    /// Each URL's `<lastmod>` (ms since the Unix epoch), in the order of `locs`;
+    /// `None` when it has none, or one that is not a W3C date.
+    pub lastmods: Vec<Option<u64>>,
 }
 
 /// Why a sitemap file was not read.
@@ -117,22 +120,22 @@ fn gunzip_if_compressed(body: &[u8]) -> Result<Cow<'_, [u8]>, SitemapError> {
 }
 
 fn parse_text(text: &str) -> Sitemap {
-    let mut sitemap = Sitemap {
-        kind: SitemapKind::Text,
-        locs: Vec::new(),
-        dropped: 0,
-    };
+    let mut sitemap = empty(SitemapKind::Text);
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        push_loc(&mut sitemap, line.to_owned());
+        push_loc(&mut sitemap, line.to_owned(), None);
     }
     sitemap
 }
 
-fn push_loc(sitemap: &mut Sitemap, loc: String) {
+/// Adds a URL and its `<lastmod>`; whether it was kept (not past the limit).
+fn push_loc(sitemap: &mut Sitemap, loc: String, lastmod: Option<u64>) -> bool {
     if sitemap.locs.len() < MAX_SITEMAP_URLS {
         sitemap.locs.push(loc);
+        sitemap.lastmods.push(lastmod);
+        true
     } else {
         sitemap.dropped += 1;
+        false
     }
 }
 
@@ -141,8 +144,13 @@ fn parse_xml(text: &str) -> Result<Sitemap, SitemapError> {
     reader.config_mut().trim_text(false);
     let xml_error = |e: quick_xml::Error| SitemapError::Xml(e.to_string());
     let mut sitemap: Option<Sitemap> = None;
-    // The text of the `<loc>` being read, when inside one.
+    // The text of the `<loc>` or `<lastmod>` being read, when inside one.
     let mut loc: Option<String> = None;
+    let mut reading_lastmod = false;
+    // The current `<url>`'s `<lastmod>` read before its `<loc>`, and where its `<loc>`
+    // went, once read.
+    let mut lastmod: Option<u64> = None;
+    let mut entry: Option<usize> = None;
     loop {
         match reader.read_event().map_err(xml_error)? {
             Event::DocType(doctype) if doctype.borrow().into_inner().contains("<!ENTITY") => {
@@ -156,6 +164,11 @@ fn parse_xml(text: &str) -> Result<Sitemap, SitemapError> {
                     (None, "sitemapindex") => sitemap = Some(empty(SitemapKind::Index)),
                     (None, other) => return Err(SitemapError::UnknownRoot(other.to_owned())),
                     (Some(_), "loc") => loc = Some(String::new()),
+                    (Some(_), "lastmod") => {
+                        loc = Some(String::new());
+                        reading_lastmod = true;
+                    }
+                    (Some(_), "url" | "sitemap") => (lastmod, entry) = (None, None),
                     _ => {}
                 }
             }
@@ -187,12 +200,18 @@ fn parse_xml(text: &str) -> Result<Sitemap, SitemapError> {
             Event::End(end) => {
                 let name = end.local_name();
                 let name: &str = name.as_ref();
-                if name == "loc" {
+                if name == "loc" && !reading_lastmod {
                     if let (Some(text), Some(sitemap)) = (loc.take(), sitemap.as_mut()) {
                         let text = text.trim();
-                        if !text.is_empty() {
-                            push_loc(sitemap, text.to_owned());
+                        if !text.is_empty() && push_loc(sitemap, text.to_owned(), lastmod) {
+                            entry = Some(sitemap.locs.len() - 1);
                         }
+                    }
+                } else if name == "lastmod" && reading_lastmod {
+                    reading_lastmod = false;
+                    lastmod = loc.take().and_then(|text| w3c_datetime_ms(text.trim()));
+                    if let (Some(at), Some(sitemap)) = (entry, sitemap.as_mut()) {
+                        sitemap.lastmods[at] = lastmod;
                     }
                 }
             }
@@ -208,7 +227,76 @@ fn empty(kind: SitemapKind) -> Sitemap {
         kind,
         locs: Vec::new(),
         dropped: 0,
+        lastmods: Vec::new(),
     }
+}
+
+/// A W3C datetime, the form `<lastmod>` takes (`2024-05-01`,
+/// `2024-05-01T10:30:00+02:00`, `2024-05-01T10:30:00.5Z`, `2024-05`, `2024`), as ms
+/// since the Unix epoch; `None` for anything else, or a time before 1970.
+pub fn w3c_datetime_ms(text: &str) -> Option<u64> {
+    let (date, time) = match text.split_once('T') {
+        Some((date, time)) => (date, Some(time)),
+        None => (text, None),
+    };
+    let mut parts = date.split('-');
+    let year: i64 = number(parts.next()?, 4)?;
+    let month: i64 = parts.next().map_or(Some(1), |m| number(m, 2))?;
+    let day: i64 = parts.next().map_or(Some(1), |d| number(d, 2))?;
+    if parts.next().is_some() || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let mut seconds = days_from_civil(year, month, day) * 86_400;
+    let mut millis = 0;
+    if let Some(time) = time {
+        let zone_at = time.find(['Z', '+', '-'])?;
+        let (clock, zone) = time.split_at(zone_at);
+        let mut clock = clock.split(':');
+        let hour: i64 = number(clock.next()?, 2)?;
+        let minute: i64 = number(clock.next()?, 2)?;
+        let (second, fraction) = match clock.next() {
+            Some(s) => match s.split_once('.') {
+                Some((s, f)) => (number(s, 2)?, f),
+                None => (number(s, 2)?, ""),
+            },
+            None => (0, ""),
+        };
+        if clock.next().is_some() || hour > 23 || minute > 59 || second > 60 {
+            return None;
+        }
+        if !fraction.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        millis = format!("{fraction:0<3}").get(..3)?.parse::<i64>().ok()?;
+        let offset = match zone {
+            "Z" => 0,
+            _ => {
+                let sign = if zone.starts_with('-') { -1 } else { 1 };
+                let (h, m) = zone.get(1..)?.split_once(':')?;
+                sign * (number::<i64>(h, 2)? * 3600 + number::<i64>(m, 2)? * 60)
+            }
+        };
+        seconds += hour * 3600 + minute * 60 + second - offset;
+    }
+    u64::try_from(seconds * 1000 + millis).ok()
+}
+
+/// A number of exactly `digits` ASCII digits.
+fn number<T: std::str::FromStr>(text: &str, digits: usize) -> Option<T> {
+    (text.len() == digits && text.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| text.parse().ok())
+        .flatten()
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month_index = (month + 9) % 12;
+    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
 }
 
 /// A character reference or one of XML's five predefined entities; anything else
@@ -231,6 +319,50 @@ fn resolve_reference(reference: &quick_xml::events::BytesRef<'_>) -> Result<char
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lastmod_is_read_as_a_w3c_datetime_beside_its_loc() {
+        let xml = br#"<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+          <url><lastmod>2024-05-01T10:30:00+02:00</lastmod><loc>http://a.test/1</loc></url>
+          <url><loc>http://a.test/2</loc><lastmod>2024-05-01</lastmod></url>
+          <url><loc>http://a.test/3</loc></url>
+          <url><loc>http://a.test/4</loc><lastmod>yesterday</lastmod></url>
+        </urlset>"#;
+        let sitemap = parse(xml).unwrap();
+        let day = 1_714_521_600_000;
+        assert_eq!(
+            sitemap.lastmods,
+            [
+                Some(day + 8 * 3_600_000 + 30 * 60_000),
+                Some(day),
+                None,
+                None
+            ]
+        );
+    }
+
+    #[test]
+    fn w3c_datetimes_take_every_precision_and_zone() {
+        let at = w3c_datetime_ms;
+        assert_eq!(at("1970-01-01"), Some(0));
+        assert_eq!(at("1970"), Some(0));
+        assert_eq!(at("1970-02"), Some(31 * 86_400_000));
+        assert_eq!(at("2000-03-01T00:00Z"), Some(951_868_800_000));
+        assert_eq!(at("2000-03-01T00:00:01.25Z"), Some(951_868_801_250));
+        assert_eq!(at("2000-03-01T01:00:00+01:00"), Some(951_868_800_000));
+        assert_eq!(at("2000-02-29T23:00:00-01:00"), Some(951_868_800_000));
+        for bad in [
+            "",
+            "24-01-01",
+            "2024-13-01",
+            "2024-01-01T25:00Z",
+            "2024-01-01T10:00",
+            "1969-12-31",
+            "2024-01-01T10:00:00.x1Z",
+        ] {
+            assert_eq!(at(bad), None, "{bad}");
+        }
+    }
     use std::io::Write;
 
     #[test]

@@ -100,6 +100,10 @@ pub struct PageRecord {
     /// due again at `fetched_at_ms + revisit_ms`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revisit_ms: Option<u64>,
+    /// What the engine fetched the URL as, when not an ordinary page (`sitemap:0`, as
+    /// [`QueueEntry::kind`]); opaque to the store. A revisit is queued as the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
 }
 
 fn is_at_most_one(value: &u32) -> bool {

@@ -319,3 +319,67 @@ fn an_adaptive_recrawl_gives_each_url_its_own_interval_and_queues_what_is_due() 
         "not due, not visited"
     );
 }
+
+#[test]
+fn a_sitemaps_lastmod_brings_back_what_changed_before_it_is_due() {
+    let crawled = news_site_crawled_then_edited();
+    // Nothing is due a day after the first crawl: only the sitemap says what changed
+    // (its `<lastmod>`s: `/` and `/world` were edited, `/sports` is gone from it).
+    let sitemap = crawled.server().url(NEWS_HOST, news::SITEMAP);
+    let flags = ["--json", "--revisit-after", "1d", "--per-host-rate", "0"];
+    let with_sitemap = [&flags[..], &["--sitemap", &sitemap]].concat();
+    let run = crawled.resume(&with_sitemap).success();
+    assert!(
+        run.stderr().contains("revisit: 0 stored URLs due"),
+        "{}",
+        run.stderr()
+    );
+    let revisits = &run.json()["revisits"];
+    assert_eq!(
+        (&revisits["revisited"], &revisits["changed"]),
+        (&2.into(), &2.into()),
+        "{revisits}"
+    );
+    let mut asked: Vec<String> = crawled
+        .page_requests()
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    asked.sort();
+    assert_eq!(asked, ["/", "/new/1", "/sitemap.xml", "/world"]);
+    let world = crawled
+        .query("get", &[&crawled.server().url(NEWS_HOST, "/world")])
+        .stdout();
+    assert!(world.contains("Elections: results"), "{world}");
+}
+
+#[test]
+fn a_recrawl_reads_a_sitemap_again_as_a_sitemap_once() {
+    let scenario = Scenario::web(small_web()).seed_urls(&[("robots-sitemap.test", "/")]);
+    let crawled = scenario.flags(&["--per-host-rate", "0"]).crawl();
+    let stored = crawled.stored_urls().len() as u64;
+    let index = crawled
+        .server()
+        .url("robots-sitemap.test", "/sitemaps/index.xml");
+    assert_eq!(crawled.record(&index)["kind"], "sitemap:0");
+    crawled.server().clear_log();
+    // Everything is due. The index is queued by the pass (as a sitemap) and not a
+    // second time when robots.txt names it again.
+    let again = crawled.resume(&["--json", "--revisit-after", "0", "--per-host-rate", "0"]);
+    let revisits = &again.success().json()["revisits"];
+    assert_eq!(revisits["revisited"], stored, "{revisits}");
+    let asked = crawled.page_requests();
+    let index_asked = asked
+        .iter()
+        .filter(|r| r.path == "/sitemaps/index.xml")
+        .count();
+    assert_eq!(index_asked, 1, "{asked:?}");
+    let record = crawled.record(&index);
+    assert_eq!(record["kind"], "sitemap:0", "{record}");
+    assert!(
+        record["title"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Sitemap:")),
+        "{record}"
+    );
+}

@@ -214,6 +214,9 @@ fn crawl_into(config: CrawlConfig, seeds: Seeds, run: &Run) -> Result<ExitCode, 
     } = *run;
     let store_path = config.store.clone();
     let max_pages = config.max_pages;
+    // A recrawl reads its sitemaps even when nothing is due: their `<lastmod>`s say
+    // what changed.
+    let reads_sitemaps = revisit && !config.sitemap_urls.is_empty();
     let pace = Pace {
         budget: config.max_pages,
         workers: config.workers as u64,
@@ -241,7 +244,7 @@ fn crawl_into(config: CrawlConfig, seeds: Seeds, run: &Run) -> Result<ExitCode, 
     // A few seeds, to say whether they were stored already when nothing is fetched.
     let seed_sample = seeds.first(SEED_SAMPLE)?;
     let already_queued = crawler.store().queued().next().is_some();
-    if seed_sample.is_empty() && !already_queued {
+    if seed_sample.is_empty() && !already_queued && !reads_sitemaps {
         let runs = crawler.store().runs()?;
         if runs.is_empty() {
             return Err(Failure::Usage(format!(

@@ -16,6 +16,7 @@ use crate::frontier::Refusal;
 use crate::hooks::{panic_text, Hooks};
 use crate::messages::{Health, HostId, Job, Refused, Report, RobotsJob, RobotsResult, Task};
 use crate::progress::Progress;
+use crate::revisit::RevisitLedger;
 use crate::seen::SeenSet;
 use crate::settings::WorkerSettings;
 use crate::url::{CanonicalUrl, HostKey, Scope};
@@ -34,6 +35,8 @@ pub(crate) struct WorkerContext {
     /// The embedder's page handler, URL filter and page sink.
     pub hooks: Hooks,
     pub events: Events,
+    /// The revisits queued before the run and since (sitemaps' `<lastmod>`).
+    pub revisits: RevisitLedger,
 }
 
 pub(crate) fn run_worker(

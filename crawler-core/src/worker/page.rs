@@ -46,6 +46,8 @@ struct Candidate {
     embeds: u8,
     /// The text of the `<a>` that linked to it, for the scorer.
     anchor_text: Option<String>,
+    /// The sitemap's `<lastmod>` of it (ms), when a sitemap listed it with one.
+    lastmod: Option<u64>,
 }
 
 impl Candidate {
@@ -59,6 +61,7 @@ impl Candidate {
             via: Via::Link,
             embeds: 0,
             anchor_text,
+            lastmod: None,
         }
     }
 }
@@ -232,6 +235,7 @@ impl WorkerContext {
         let mut page = PageRecord::new(job.url.as_str(), job.url.host(), job.depth);
         page.from = job.from.clone();
         page.via = Some(job.via);
+        page.kind = job.kind.store_name();
         page.attempts = attempt;
         page.fetched_at_ms = fetched_at_ms;
         page.fetch_ms = u64::try_from(outcome.elapsed.as_millis()).unwrap_or(u64::MAX);
@@ -578,7 +582,7 @@ impl WorkerContext {
             title.push_str(", nested too deep to follow");
         }
         page.title = Some(title);
-        for loc in sitemap.locs {
+        for (loc, lastmod) in sitemap.locs.into_iter().zip(sitemap.lastmods) {
             let Ok(url) = CanonicalUrl::parse(&loc) else {
                 continue;
             };
@@ -592,6 +596,7 @@ impl WorkerContext {
                     via: Via::Sitemap,
                     embeds: 0,
                     anchor_text: None,
+                    lastmod,
                 });
             }
         }
@@ -632,6 +637,24 @@ impl WorkerContext {
             }
             let fingerprint = candidate.url.fingerprint();
             if !claims.claim(fingerprint)? {
+                // Seen: fetched again only when a sitemap says it changed since.
+                let host = candidate.url.host_key();
+                if let Some(refetch) = self.refetch_listed(&candidate.url, candidate.lastmod)? {
+                    if self.budgets.reserve(&host, from_sitemap)?.is_ok() {
+                        queued.push(Queued {
+                            via: refetch.1.via(),
+                            kind: JobKind::from_store_name(refetch.1.kind.as_deref()),
+                            revisit: true,
+                            ..Queued::page(
+                                candidate.url,
+                                refetch.1.depth,
+                                refetch.1.from.clone(),
+                                0,
+                            )
+                        });
+                        discovered.push(refetch);
+                    }
+                }
                 continue;
             }
             let from = Some(job.url.as_str().to_owned());
@@ -759,6 +782,7 @@ fn follow_redirect(
                 via: Via::Redirect,
                 embeds: job.embeds,
                 anchor_text: None,
+                lastmod: None,
             });
             Ok(())
         }
@@ -782,6 +806,7 @@ fn embeds_of(job: &Job, embeds: Vec<Link>, reading: &mut Reading) {
                 via: Via::Embed,
                 embeds: hops,
                 anchor_text: None,
+                lastmod: None,
             });
         }
     }

@@ -6,11 +6,13 @@
 
 use std::time::Duration;
 
-use crawler_storage::{payload_digest, Change, PageRecord, Revisit, StoreError};
+use crawler_storage::{payload_digest, Change, PageRecord, QueueEntry, Revisit, StoreError};
 
 use super::context::WorkerContext;
 use crate::fetch::{FetchOutcome, Validators};
 use crate::messages::Job;
+use crate::revisit::refetch_entry;
+use crate::url::CanonicalUrl;
 
 /// The stored record a job revisits, when it is a revisit and the store has one.
 pub(super) struct Previous {
@@ -40,6 +42,31 @@ impl WorkerContext {
             versions: self.settings.keep_versions,
             replaces: previous.map(|previous| &previous.record),
         })
+    }
+
+    /// The refetch of a stored URL a sitemap lists with a `<lastmod>` later than its
+    /// record's fetch, when a revisit policy is set and no revisit of it is queued
+    /// (by a pass, or by another sitemap in this run): the page changed since. A
+    /// sitemap robots.txt names is one with a `<lastmod>` of always
+    /// (`u64::MAX`): a recrawl reads the sitemaps again for what changed.
+    pub(super) fn refetch_listed(
+        &self,
+        url: &CanonicalUrl,
+        lastmod_ms: Option<u64>,
+    ) -> Result<Option<(u128, QueueEntry)>, StoreError> {
+        let Some(lastmod_ms) = lastmod_ms.filter(|_| self.settings.revisit.is_some()) else {
+            return Ok(None);
+        };
+        let Some(record) = self.store.applied_page(url.as_str())? else {
+            return Ok(None);
+        };
+        if record.fetched_at_ms >= lastmod_ms || !self.revisits.may_refetch(&record) {
+            return Ok(None);
+        }
+        let Some(entry) = refetch_entry(record) else {
+            return Ok(None);
+        };
+        Ok(self.revisits.take(entry.0).then_some(entry))
     }
 
     /// Completes the record of a revisit that did not keep the stored content: what

@@ -81,6 +81,19 @@ impl WorkerContext {
                 }
             }
             if !claims.claim(url.fingerprint())? {
+                // Read again by a recrawl, to learn what changed since.
+                if let Some(refetch) = self.refetch_listed(&url, Some(u64::MAX))? {
+                    if self.budgets.reserve(&url.host_key(), false)?.is_ok() {
+                        queued.push(Queued {
+                            from: refetch.1.from.clone(),
+                            kind,
+                            via: Via::Sitemap,
+                            revisit: true,
+                            ..Queued::page(url, 0, None, 0)
+                        });
+                        entries.push(refetch);
+                    }
+                }
                 continue;
             }
             if self.budgets.reserve(&url.host_key(), false)?.is_err() {
