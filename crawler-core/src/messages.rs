@@ -80,6 +80,9 @@ pub struct Job {
     /// `--retry-errors`'), whose validators the request sends and whose content a
     /// 304 or the same payload keeps ([`crate::revisit`]).
     pub revisit: bool,
+    /// How often a sitemap said the URL changes (`<changefreq>`, seconds): its first
+    /// interval under an adaptive revisit policy.
+    pub changefreq_s: Option<u32>,
     /// The host's only request in flight, and its last for a while (its turn ends, or
     /// nothing else of it is queued and it is not the turn's first page): its
     /// connection need not be kept.
@@ -113,6 +116,8 @@ pub struct Queued {
     pub embeds: u8,
     /// A revisit of a stored record (see [`Job::revisit`]).
     pub revisit: bool,
+    /// A sitemap's `<changefreq>` of it (see [`Job::changefreq_s`]).
+    pub changefreq_s: Option<u32>,
 }
 
 impl Queued {
@@ -130,6 +135,7 @@ impl Queued {
             turn: 0,
             embeds: 0,
             revisit: false,
+            changefreq_s: None,
         }
     }
 

@@ -52,7 +52,8 @@ pub enum RevisitPolicy {
 
 impl RevisitPolicy {
     /// The interval a URL gets after a visit that found `change`, from the one it had
-    /// (`None`: its first, or it had none); `None` under a fixed policy.
+    /// (`None`: none; on a first visit, `change` is `None` and `had` is what a sitemap's
+    /// `<changefreq>` said, if anything); `None` under a fixed policy.
     ///
     /// The rule is multiplicative increase and decrease, as Nutch's adaptive schedule
     /// and Heritrix's wait evaluators have it: a change halves the interval (a page
@@ -65,11 +66,12 @@ impl RevisitPolicy {
         let RevisitPolicy::Adaptive { initial, min, max } = *self else {
             return None;
         };
-        let had = had.unwrap_or(initial);
         let next = match change {
-            None => initial,
-            Some(Change::Changed) => had / 2,
-            Some(Change::NotModified | Change::Unchanged) => had.mul_f64(1.5),
+            None => had.unwrap_or(initial),
+            Some(Change::Changed) => had.unwrap_or(initial) / 2,
+            Some(Change::NotModified | Change::Unchanged) => {
+                had.unwrap_or(initial).saturating_mul(3) / 2
+            }
             Some(Change::Gone) => max,
         };
         Some(next.clamp(min, max.max(min)))
@@ -257,6 +259,12 @@ mod tests {
             max: 24 * hour,
         };
         assert_eq!(policy.next_interval(None, None), Some(8 * hour));
+        // A sitemap's `<changefreq>` is a first visit's interval, within the bounds.
+        assert_eq!(policy.next_interval(Some(2 * hour), None), Some(2 * hour));
+        assert_eq!(
+            policy.next_interval(Some(Duration::MAX), None),
+            Some(24 * hour)
+        );
         let changed = Some(Change::Changed);
         let same = Some(Change::NotModified);
         assert_eq!(

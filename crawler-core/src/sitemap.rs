@@ -26,6 +26,7 @@
 
 use std::borrow::Cow;
 use std::io::Read;
+use std::time::Duration;
 
 use quick_xml::events::Event;
 use quick_xml::Reader;
@@ -62,6 +63,26 @@ pub struct Sitemap {
     /// Each URL's `<lastmod>` (ms since the Unix epoch), in the order of `locs`;
     /// `None` when it has none, or one that is not a W3C date.
     pub lastmods: Vec<Option<u64>>,
+    /// Each URL's `<changefreq>` as an interval, in the order of `locs` (see
+    /// [`changefreq_interval`]).
+    pub changefreqs: Vec<Option<Duration>>,
+}
+
+/// A `<changefreq>` as an interval: `hourly` an hour, `daily` a day, `weekly` 7 days,
+/// `monthly` 30, `yearly` 365; `always` none at all (as often as allowed) and `never`
+/// the longest there is (the policy's bounds clamp both). `None` for anything else.
+pub fn changefreq_interval(text: &str) -> Option<Duration> {
+    let hours = match text.trim().to_ascii_lowercase().as_str() {
+        "always" => 0,
+        "hourly" => 1,
+        "daily" => 24,
+        "weekly" => 7 * 24,
+        "monthly" => 30 * 24,
+        "yearly" => 365 * 24,
+        "never" => return Some(Duration::MAX),
+        _ => return None,
+    };
+    Some(Duration::from_secs(hours * 3600))
 }
 
 /// Why a sitemap file was not read.
@@ -122,16 +143,18 @@ fn gunzip_if_compressed(body: &[u8]) -> Result<Cow<'_, [u8]>, SitemapError> {
 fn parse_text(text: &str) -> Sitemap {
     let mut sitemap = empty(SitemapKind::Text);
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        push_loc(&mut sitemap, line.to_owned(), None);
+        push_loc(&mut sitemap, line.to_owned(), Hints::default());
     }
     sitemap
 }
 
-/// Adds a URL and its `<lastmod>`; whether it was kept (not past the limit).
-fn push_loc(sitemap: &mut Sitemap, loc: String, lastmod: Option<u64>) -> bool {
+/// Adds a URL with its `<lastmod>` and `<changefreq>`; whether it was kept (not past
+/// the limit).
+fn push_loc(sitemap: &mut Sitemap, loc: String, hints: Hints) -> bool {
     if sitemap.locs.len() < MAX_SITEMAP_URLS {
         sitemap.locs.push(loc);
-        sitemap.lastmods.push(lastmod);
+        sitemap.lastmods.push(hints.lastmod);
+        sitemap.changefreqs.push(hints.changefreq);
         true
     } else {
         sitemap.dropped += 1;
@@ -144,12 +167,12 @@ fn parse_xml(text: &str) -> Result<Sitemap, SitemapError> {
     reader.config_mut().trim_text(false);
     let xml_error = |e: quick_xml::Error| SitemapError::Xml(e.to_string());
     let mut sitemap: Option<Sitemap> = None;
-    // The text of the `<loc>` or `<lastmod>` being read, when inside one.
+    // The text of the `<loc>`, `<lastmod>` or `<changefreq>` being read, when inside one.
     let mut loc: Option<String> = None;
-    let mut reading_lastmod = false;
-    // The current `<url>`'s `<lastmod>` read before its `<loc>`, and where its `<loc>`
-    // went, once read.
-    let mut lastmod: Option<u64> = None;
+    let mut reading: &str = "";
+    // The current `<url>`'s hints read before its `<loc>`, and where its `<loc>` went,
+    // once read.
+    let mut hints = Hints::default();
     let mut entry: Option<usize> = None;
     loop {
         match reader.read_event().map_err(xml_error)? {
@@ -163,12 +186,12 @@ fn parse_xml(text: &str) -> Result<Sitemap, SitemapError> {
                     (None, "urlset") => sitemap = Some(empty(SitemapKind::UrlSet)),
                     (None, "sitemapindex") => sitemap = Some(empty(SitemapKind::Index)),
                     (None, other) => return Err(SitemapError::UnknownRoot(other.to_owned())),
-                    (Some(_), "loc") => loc = Some(String::new()),
-                    (Some(_), "lastmod") => {
-                        loc = Some(String::new());
-                        reading_lastmod = true;
+                    (Some(_), "loc") => (loc, reading) = (Some(String::new()), "loc"),
+                    (Some(_), "lastmod") => (loc, reading) = (Some(String::new()), "lastmod"),
+                    (Some(_), "changefreq") => {
+                        (loc, reading) = (Some(String::new()), "changefreq");
                     }
-                    (Some(_), "url" | "sitemap") => (lastmod, entry) = (None, None),
+                    (Some(_), "url" | "sitemap") => (hints, entry) = (Hints::default(), None),
                     _ => {}
                 }
             }
@@ -200,19 +223,31 @@ fn parse_xml(text: &str) -> Result<Sitemap, SitemapError> {
             Event::End(end) => {
                 let name = end.local_name();
                 let name: &str = name.as_ref();
-                if name == "loc" && !reading_lastmod {
-                    if let (Some(text), Some(sitemap)) = (loc.take(), sitemap.as_mut()) {
-                        let text = text.trim();
-                        if !text.is_empty() && push_loc(sitemap, text.to_owned(), lastmod) {
-                            entry = Some(sitemap.locs.len() - 1);
+                match (name, reading) {
+                    ("loc", "loc") => {
+                        if let (Some(text), Some(sitemap)) = (loc.take(), sitemap.as_mut()) {
+                            let text = text.trim();
+                            if !text.is_empty() && push_loc(sitemap, text.to_owned(), hints) {
+                                entry = Some(sitemap.locs.len() - 1);
+                            }
                         }
                     }
-                } else if name == "lastmod" && reading_lastmod {
-                    reading_lastmod = false;
-                    lastmod = loc.take().and_then(|text| w3c_datetime_ms(text.trim()));
-                    if let (Some(at), Some(sitemap)) = (entry, sitemap.as_mut()) {
-                        sitemap.lastmods[at] = lastmod;
+                    ("lastmod", "lastmod") => {
+                        hints.lastmod = loc.take().and_then(|text| w3c_datetime_ms(text.trim()));
+                        if let (Some(at), Some(sitemap)) = (entry, sitemap.as_mut()) {
+                            sitemap.lastmods[at] = hints.lastmod;
+                        }
                     }
+                    ("changefreq", "changefreq") => {
+                        hints.changefreq = loc.take().and_then(|text| changefreq_interval(&text));
+                        if let (Some(at), Some(sitemap)) = (entry, sitemap.as_mut()) {
+                            sitemap.changefreqs[at] = hints.changefreq;
+                        }
+                    }
+                    _ => {}
+                }
+                if name == reading {
+                    reading = "";
                 }
             }
             Event::Eof => break,
@@ -228,7 +263,15 @@ fn empty(kind: SitemapKind) -> Sitemap {
         locs: Vec::new(),
         dropped: 0,
         lastmods: Vec::new(),
+        changefreqs: Vec::new(),
     }
+}
+
+/// What a `<url>` says of how its page changes, beside its `<loc>`.
+#[derive(Clone, Copy, Default)]
+struct Hints {
+    lastmod: Option<u64>,
+    changefreq: Option<Duration>,
 }
 
 /// A W3C datetime, the form `<lastmod>` takes (`2024-05-01`,
@@ -329,6 +372,7 @@ mod tests {
           <url><loc>http://a.test/4</loc><lastmod>yesterday</lastmod></url>
         </urlset>"#;
         let sitemap = parse(xml).unwrap();
+        assert_eq!(sitemap.changefreqs, [None; 4]);
         let day = 1_714_521_600_000;
         assert_eq!(
             sitemap.lastmods,
@@ -339,6 +383,20 @@ mod tests {
                 None
             ]
         );
+    }
+
+    #[test]
+    fn changefreq_is_read_as_an_interval() {
+        let xml = br#"<urlset><url><changefreq>daily</changefreq><loc>http://a.test/1</loc></url>
+          <url><loc>http://a.test/2</loc><changefreq> Weekly </changefreq></url>
+          <url><loc>http://a.test/3</loc><changefreq>sometimes</changefreq></url></urlset>"#;
+        let day = Duration::from_secs(86_400);
+        assert_eq!(
+            parse(xml).unwrap().changefreqs,
+            [Some(day), Some(7 * day), None]
+        );
+        assert_eq!(changefreq_interval("never"), Some(Duration::MAX));
+        assert_eq!(changefreq_interval("always"), Some(Duration::ZERO));
     }
 
     #[test]

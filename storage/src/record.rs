@@ -363,6 +363,10 @@ pub struct QueueEntry {
     /// redirect keeps its source's.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub embeds: u8,
+    /// How often a sitemap says the URL changes (`<changefreq>`, in seconds): its
+    /// first revisit interval under an adaptive policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changefreq_s: Option<u32>,
 }
 
 fn is_zero(value: &u8) -> bool {

@@ -383,3 +383,41 @@ fn a_recrawl_reads_a_sitemap_again_as_a_sitemap_once() {
         "{record}"
     );
 }
+
+#[test]
+fn a_sitemaps_changefreq_is_a_new_urls_first_interval() {
+    let crawled = news_site_crawled_then_edited();
+    let sitemap = crawled.server().url(NEWS_HOST, news::SITEMAP);
+    // Nothing is due (a first interval of 30 days); the sitemap brings back `/` and
+    // `/world` (edited) and lists the new page as changing hourly.
+    let flags = [
+        "--json",
+        "--revisit",
+        "adaptive",
+        "--revisit-after",
+        "30d",
+        "--revisit-min",
+        "1m",
+        "--revisit-max",
+        "60d",
+        "--per-host-rate",
+        "0",
+        "--sitemap",
+        &sitemap,
+    ];
+    crawled.resume(&flags).success();
+    let interval = |path: &str| {
+        let url = crawled.server().url(NEWS_HOST, path);
+        crawled.record(&url)["revisit_ms"].as_u64()
+    };
+    assert_eq!(
+        interval("/new/1"),
+        Some(3_600_000),
+        "hourly, as the sitemap says"
+    );
+    assert_eq!(
+        interval("/world"),
+        Some(15 * 86_400_000),
+        "changed: half of 30 days"
+    );
+}

@@ -105,6 +105,7 @@ impl Frontier {
                 via: queued.via,
                 embeds: queued.embeds,
                 revisit: queued.revisit,
+                changefreq_s: queued.changefreq_s,
                 last_of_turn,
             });
         }

@@ -90,6 +90,7 @@ fn queued_from_store(entry: QueueEntry) -> Result<Queued, StoreError> {
         priority: entry.priority,
         turn: entry.turn,
         revisit: entry.retry_of.is_some(),
+        changefreq_s: entry.changefreq_s,
     })
 }
 

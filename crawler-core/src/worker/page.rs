@@ -48,6 +48,8 @@ struct Candidate {
     anchor_text: Option<String>,
     /// The sitemap's `<lastmod>` of it (ms), when a sitemap listed it with one.
     lastmod: Option<u64>,
+    /// The sitemap's `<changefreq>` of it, in seconds.
+    changefreq_s: Option<u32>,
 }
 
 impl Candidate {
@@ -62,6 +64,7 @@ impl Candidate {
             embeds: 0,
             anchor_text,
             lastmod: None,
+            changefreq_s: None,
         }
     }
 }
@@ -129,7 +132,7 @@ impl WorkerContext {
             }
             None => {
                 let read = self.read_response(&job, &outcome, &mut page);
-                self.note_visit(&mut page, previous.as_ref());
+                self.note_visit(&job, &mut page, previous.as_ref());
                 read
             }
         };
@@ -219,6 +222,7 @@ impl WorkerContext {
                 via: job.via,
                 embeds: job.embeds,
                 revisit: job.revisit,
+                changefreq_s: job.changefreq_s,
             }),
         }
     }
@@ -582,7 +586,10 @@ impl WorkerContext {
             title.push_str(", nested too deep to follow");
         }
         page.title = Some(title);
-        for (loc, lastmod) in sitemap.locs.into_iter().zip(sitemap.lastmods) {
+        let hints = sitemap.lastmods.into_iter().zip(sitemap.changefreqs);
+        for (loc, (lastmod, changefreq)) in sitemap.locs.into_iter().zip(hints) {
+            let changefreq_s =
+                changefreq.map(|interval| u32::try_from(interval.as_secs()).unwrap_or(u32::MAX));
             let Ok(url) = CanonicalUrl::parse(&loc) else {
                 continue;
             };
@@ -597,6 +604,7 @@ impl WorkerContext {
                     embeds: 0,
                     anchor_text: None,
                     lastmod,
+                    changefreq_s,
                 });
             }
         }
@@ -712,6 +720,7 @@ impl WorkerContext {
                     turn,
                     via: Some(candidate.via),
                     embeds: candidate.embeds,
+                    changefreq_s: candidate.changefreq_s,
                 },
             ));
             queued.push(Queued {
@@ -726,6 +735,7 @@ impl WorkerContext {
                 via: candidate.via,
                 embeds: candidate.embeds,
                 revisit: false,
+                changefreq_s: candidate.changefreq_s,
             });
         }
         Ok(Admitted {
@@ -783,6 +793,7 @@ fn follow_redirect(
                 embeds: job.embeds,
                 anchor_text: None,
                 lastmod: None,
+                changefreq_s: None,
             });
             Ok(())
         }
@@ -807,6 +818,7 @@ fn embeds_of(job: &Job, embeds: Vec<Link>, reading: &mut Reading) {
                 embeds: hops,
                 anchor_text: None,
                 lastmod: None,
+                changefreq_s: None,
             });
         }
     }

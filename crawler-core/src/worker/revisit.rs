@@ -72,7 +72,7 @@ impl WorkerContext {
     /// Completes the record of a revisit that did not keep the stored content: what
     /// it found, the visit count and, under an adaptive policy, the URL's interval.
     /// A first visit under an adaptive policy gets its first interval.
-    pub(super) fn note_visit(&self, page: &mut PageRecord, previous: Option<&Previous>) {
+    pub(super) fn note_visit(&self, job: &Job, page: &mut PageRecord, previous: Option<&Previous>) {
         if let Some(previous) = previous {
             let before = &previous.record;
             let gone = matches!(page.status, Some(404 | 410))
@@ -85,7 +85,11 @@ impl WorkerContext {
             self.progress
                 .record_revisit(page.change.unwrap_or(Change::Changed));
         }
-        self.schedule(page, previous);
+        // A first visit starts from what a sitemap said of how often it changes.
+        let hint = job
+            .changefreq_s
+            .map(|secs| Duration::from_secs(u64::from(secs)));
+        self.schedule(page, previous, hint);
     }
 
     /// Makes `page` the record of a visit that kept the stored content (`change`: a
@@ -115,17 +119,24 @@ impl WorkerContext {
             page.last_modified.clone_from(&before.last_modified);
         }
         self.progress.record_revisit(change);
-        self.schedule(page, Some(previous));
+        self.schedule(page, Some(previous), None);
     }
 
-    /// The URL's next interval under an adaptive policy.
-    fn schedule(&self, page: &mut PageRecord, previous: Option<&Previous>) {
+    /// The URL's next interval under an adaptive policy, from the one it had (or,
+    /// on a first visit, `first`).
+    fn schedule(
+        &self,
+        page: &mut PageRecord,
+        previous: Option<&Previous>,
+        first: Option<Duration>,
+    ) {
         let Some(policy) = &self.settings.revisit else {
             return;
         };
-        let had = previous
-            .and_then(|p| p.record.revisit_ms)
-            .map(Duration::from_millis);
+        let had = match previous {
+            Some(previous) => previous.record.revisit_ms.map(Duration::from_millis),
+            None => first,
+        };
         page.revisit_ms = policy
             .next_interval(had, page.change)
             .map(|interval| u64::try_from(interval.as_millis()).unwrap_or(u64::MAX));

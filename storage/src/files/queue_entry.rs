@@ -36,8 +36,9 @@ pub(crate) fn warn_of_damage(path: &Path, whose: &str, offset: u64, len: u64) {
     );
 }
 
-/// `depth u32, hops u8, flags u8 (1: from, 2: kind, 4: retry_of, 8: via, 16: order), url,
-/// [from], [kind], [retry_of u64], [priority i8, turn u32], [via u8, embeds u8]`, strings
+/// `depth u32, hops u8, flags u8 (1: from, 2: kind, 4: retry_of, 8: via, 16: order, 32:
+/// changefreq), url, [from], [kind], [retry_of u64], [priority i8, turn u32], [via u8,
+/// embeds u8], [changefreq_s u32]`, strings
 /// as `u32 length + bytes`, little-endian. The host is the file's. `via` is written only
 /// when it is not what [`Via::presumed`] says or `embeds` is not 0, so most entries keep
 /// their size.
@@ -51,7 +52,8 @@ pub(crate) fn encode_entry(entry: &QueueEntry) -> Vec<u8> {
             | (u8::from(entry.kind.is_some()) << 1)
             | (u8::from(entry.retry_of.is_some()) << 2)
             | (u8::from(writes_via(entry)) << 3)
-            | (u8::from(has_order) << 4),
+            | (u8::from(has_order) << 4)
+            | (u8::from(entry.changefreq_s.is_some()) << 5),
     );
     let strings = [Some(&entry.url), entry.from.as_ref(), entry.kind.as_ref()];
     for text in strings.into_iter().flatten() {
@@ -69,6 +71,9 @@ pub(crate) fn encode_entry(entry: &QueueEntry) -> Vec<u8> {
     if writes_via(entry) {
         out.push(entry.via().code());
         out.push(entry.embeds);
+    }
+    if let Some(secs) = entry.changefreq_s {
+        out.extend_from_slice(&secs.to_le_bytes());
     }
     out
 }
@@ -115,9 +120,16 @@ pub(crate) fn decode_entry(bytes: &[u8], host: &str) -> Option<QueueEntry> {
         (0, 0)
     };
     let (via, embeds) = if flags & 8 != 0 {
-        (Some(Via::from_code(*rest.first()?)?), *rest.get(1)?)
+        let read = (Some(Via::from_code(*rest.first()?)?), *rest.get(1)?);
+        rest = rest.get(2..)?;
+        read
     } else {
         (Some(Via::presumed(from.as_deref())), 0)
+    };
+    let changefreq_s = if flags & 32 != 0 {
+        Some(u32::from_le_bytes(rest.get(..4)?.try_into().ok()?))
+    } else {
+        None
     };
     Some(QueueEntry {
         url,
@@ -131,6 +143,7 @@ pub(crate) fn decode_entry(bytes: &[u8], host: &str) -> Option<QueueEntry> {
         turn,
         via,
         embeds,
+        changefreq_s,
     })
 }
 
@@ -153,7 +166,15 @@ mod tests {
             kind: Some("sitemap:1".to_owned()),
             ..link.clone()
         };
-        for entry in [&seed, &link, &embed] {
+        let listed = QueueEntry {
+            changefreq_s: Some(86_400),
+            ..embed.clone()
+        };
+        let listed_page = QueueEntry {
+            changefreq_s: Some(3_600),
+            ..seed.clone()
+        };
+        for entry in [&seed, &link, &embed, &listed, &listed_page] {
             assert_eq!(
                 decode_entry(&encode_entry(entry), "h").as_ref(),
                 Some(entry)
