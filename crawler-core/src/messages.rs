@@ -10,8 +10,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crawler_storage::StoreError;
 pub use crawler_storage::Via;
+use crawler_storage::{QueueEntry, StoreError};
 
 use crate::error_kind::ErrorKind;
 use crate::robots::RobotsRules;
@@ -136,6 +136,25 @@ impl Queued {
             embeds: 0,
             revisit: false,
             changefreq_s: None,
+        }
+    }
+
+    /// The queued URL a frontier entry stands for, its URL parsed already: a revisit
+    /// when the entry names a record it refetches.
+    pub fn from_entry(url: CanonicalUrl, entry: QueueEntry) -> Queued {
+        Queued {
+            via: entry.via(),
+            embeds: entry.embeds,
+            url,
+            depth: entry.depth,
+            from: entry.from,
+            hops: entry.hops,
+            kind: JobKind::from_store_name(entry.kind.as_deref()),
+            attempts: 0,
+            priority: entry.priority,
+            turn: entry.turn,
+            revisit: entry.retry_of.is_some(),
+            changefreq_s: entry.changefreq_s,
         }
     }
 

@@ -103,9 +103,9 @@ impl RevisitLedger {
     pub(crate) fn read(store: &Store) -> Result<RevisitLedger, StoreError> {
         Ok(RevisitLedger {
             started_ms: crawler_storage::now_ms(),
-            fixed: store.revisits_queued_before(BY_FETCH_TIME)?,
-            due: store.revisits_queued_before(BY_DUE_TIME)?,
-            unscheduled: store.revisits_queued_before(UNSCHEDULED)?,
+            fixed: store.revisits_queued_before(Pass::Fixed.name())?,
+            due: store.revisits_queued_before(Pass::Due.name())?,
+            unscheduled: store.revisits_queued_before(Pass::Unscheduled.name())?,
             refetched: Mutex::new(HashSet::new()),
         })
     }
@@ -134,9 +134,55 @@ impl RevisitLedger {
 }
 
 /// The names of the passes' marks in the store, one per index and use.
-const BY_FETCH_TIME: &str = "fixed";
-const BY_DUE_TIME: &str = "adaptive";
-const UNSCHEDULED: &str = "adaptive-unscheduled";
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// By fetch time, for a fixed interval.
+    Fixed,
+    /// By due time, for URLs with an interval of their own.
+    Due,
+    /// By fetch time, for the URLs an adaptive policy has no interval of yet.
+    Unscheduled,
+}
+
+impl Pass {
+    /// The name of its mark in the store.
+    fn name(self) -> &'static str {
+        match self {
+            Pass::Fixed => "fixed",
+            Pass::Due => "adaptive",
+            Pass::Unscheduled => "adaptive-unscheduled",
+        }
+    }
+
+    /// The records due in `from..before` by the index this pass walks, in time order.
+    fn filter(self, from: u64, before: u64) -> PageFilter {
+        match self {
+            Pass::Due => PageFilter {
+                due_since_ms: Some(from),
+                due_before_ms: Some(before),
+                ..PageFilter::default()
+            },
+            Pass::Fixed | Pass::Unscheduled => PageFilter {
+                fetched_since_ms: Some(from),
+                fetched_before_ms: Some(before),
+                ..PageFilter::default()
+            },
+        }
+    }
+
+    /// Whether this pass queues `record`, found by its filter.
+    fn takes(self, record: &PageRecord) -> bool {
+        self != Pass::Unscheduled || record.revisit_ms.is_none()
+    }
+
+    /// Where `record` is in the index this pass walks.
+    fn time_of(self, record: &PageRecord) -> u64 {
+        match self {
+            Pass::Due => record.due_at_ms().unwrap_or(0),
+            Pass::Fixed | Pass::Unscheduled => record.fetched_at_ms,
+        }
+    }
+}
 
 /// Queues every stored URL that `policy` has due at `now_ms` and no earlier pass
 /// queued, as a revisit of its record. Flushes first: a pending record is not in the
@@ -151,67 +197,42 @@ pub(crate) fn queue_due(
     match *policy {
         RevisitPolicy::Fixed { after } => {
             let before = now_ms.saturating_sub(millis(after));
-            queued.queued += queue_range(store, BY_FETCH_TIME, before, |_| true)?;
+            queued.queued += queue_range(store, Pass::Fixed, before)?;
         }
         RevisitPolicy::Adaptive { initial, .. } => {
-            queued.queued += queue_range(store, BY_DUE_TIME, now_ms, |_| true)?;
+            queued.queued += queue_range(store, Pass::Due, now_ms)?;
             let before = now_ms.saturating_sub(millis(initial));
-            queued.queued += queue_range(store, UNSCHEDULED, before, |record| {
-                record.revisit_ms.is_none()
-            })?;
+            queued.queued += queue_range(store, Pass::Unscheduled, before)?;
         }
     }
     Ok(queued)
 }
 
-/// Queues the records of one pass's index from its mark to `before` that `wanted`
-/// accepts, saving the mark after each batch; returns how many.
-fn queue_range(
-    store: &Store,
-    pass: &str,
-    before: u64,
-    wanted: impl Fn(&PageRecord) -> bool,
-) -> Result<u64, StoreError> {
-    let from = store.revisits_queued_before(pass)?;
+/// Queues the records of one pass's index from its mark to `before`, saving the mark
+/// after each batch; returns how many.
+fn queue_range(store: &Store, pass: Pass, before: u64) -> Result<u64, StoreError> {
+    let from = store.revisits_queued_before(pass.name())?;
     if from >= before {
         return Ok(0);
     }
-    let by_due = pass == BY_DUE_TIME;
-    let filter = if by_due {
-        PageFilter {
-            due_before_ms: Some(before),
-            ..PageFilter::default()
-        }
-    } else {
-        PageFilter {
-            fetched_since_ms: Some(from),
-            fetched_before_ms: Some(before),
-            ..PageFilter::default()
-        }
-    };
-    let time_of = |record: &PageRecord| match by_due {
-        true => record.due_at_ms().unwrap_or(0),
-        false => record.fetched_at_ms,
-    };
     let mut batch = Vec::with_capacity(BATCH);
     let mut queued = 0;
-    for record in store.query(&filter) {
+    for record in store.query(&pass.filter(from, before)) {
         let record = record?;
-        // The due index is read from its start: what lies below the mark was queued.
-        if time_of(&record) < from || !wanted(&record) {
+        if !pass.takes(&record) {
             continue;
         }
-        let at = time_of(&record);
+        let at = pass.time_of(&record);
         batch.extend(refetch_entry(record));
         if batch.len() == BATCH {
             queued += enqueue_batch(store, &mut batch)?;
             // Every record before `at` is queued; those at `at` may straddle batches
             // and are read again by the next pass (a few duplicates at most).
-            store.set_revisits_queued_before(pass, at)?;
+            store.set_revisits_queued_before(pass.name(), at)?;
         }
     }
     queued += enqueue_batch(store, &mut batch)?;
-    store.set_revisits_queued_before(pass, before)?;
+    store.set_revisits_queued_before(pass.name(), before)?;
     Ok(queued)
 }
 

@@ -51,6 +51,7 @@ pub fn page_filter(args: &FilterArgs) -> Result<PageFilter, Failure> {
         fetched_since_ms: time("--since", &args.since)?,
         fetched_before_ms: time("--until", &args.until)?,
         via: args.via,
+        due_since_ms: None,
         due_before_ms: None,
         changed_since_ms: time("--changed-since", &args.changed_since)?,
         // Without --gone, either: `ls` hides gone URLs itself (see `ls::run`).

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use crawler_storage::{PageFilter, QueueEntry, Store, StoreError};
 
 use super::queues::{Frontier, QueueSpill, MEMORY_BUDGET};
-use crate::messages::{HostId, JobKind, Queued};
+use crate::messages::{HostId, Queued};
 use crate::url::CanonicalUrl;
 
 const MIN_BUFFER: usize = 8;
@@ -78,20 +78,7 @@ fn queued_from_store(entry: QueueEntry) -> Result<Queued, StoreError> {
         key: entry.url.clone(),
         reason: format!("frontier entry is not a crawlable URL: {e}"),
     })?;
-    Ok(Queued {
-        via: entry.via(),
-        embeds: entry.embeds,
-        url,
-        depth: entry.depth,
-        from: entry.from,
-        hops: entry.hops,
-        kind: JobKind::from_store_name(entry.kind.as_deref()),
-        attempts: 0,
-        priority: entry.priority,
-        turn: entry.turn,
-        revisit: entry.retry_of.is_some(),
-        changefreq_s: entry.changefreq_s,
-    })
+    Ok(Queued::from_entry(url, entry))
 }
 
 impl Frontier {

@@ -649,17 +649,7 @@ impl WorkerContext {
                 let host = candidate.url.host_key();
                 if let Some(refetch) = self.refetch_listed(&candidate.url, candidate.lastmod)? {
                     if self.budgets.reserve(&host, from_sitemap)?.is_ok() {
-                        queued.push(Queued {
-                            via: refetch.1.via(),
-                            kind: JobKind::from_store_name(refetch.1.kind.as_deref()),
-                            revisit: true,
-                            ..Queued::page(
-                                candidate.url,
-                                refetch.1.depth,
-                                refetch.1.from.clone(),
-                                0,
-                            )
-                        });
+                        queued.push(Queued::from_entry(candidate.url, refetch.1.clone()));
                         discovered.push(refetch);
                     }
                 }

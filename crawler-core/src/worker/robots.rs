@@ -82,16 +82,16 @@ impl WorkerContext {
             }
             if !claims.claim(url.fingerprint())? {
                 // Read again by a recrawl, to learn what changed since.
-                if let Some(refetch) = self.refetch_listed(&url, Some(u64::MAX))? {
+                if let Some((fingerprint, entry)) = self.refetch_listed(&url, Some(u64::MAX))? {
                     if self.budgets.reserve(&url.host_key(), false)?.is_ok() {
-                        queued.push(Queued {
-                            from: refetch.1.from.clone(),
-                            kind,
-                            via: Via::Sitemap,
-                            revisit: true,
-                            ..Queued::page(url, 0, None, 0)
-                        });
-                        entries.push(refetch);
+                        // A sitemap, whatever an older record says it was fetched as.
+                        let entry = QueueEntry {
+                            kind: kind.store_name(),
+                            via: Some(Via::Sitemap),
+                            ..entry
+                        };
+                        queued.push(Queued::from_entry(url, entry.clone()));
+                        entries.push((fingerprint, entry));
                     }
                 }
                 continue;

@@ -43,8 +43,10 @@ pub struct PageFilter {
     /// Reached this way (no index: read from each record the other conditions leave;
     /// records from before `via` was kept match none).
     pub via: Option<Via>,
-    /// Due for a revisit before this time by the record's own interval
+    /// Due for a revisit at or after this time by the record's own interval
     /// ([`PageRecord::due_at_ms`]); records without one match none.
+    pub due_since_ms: Option<u64>,
+    /// Due for a revisit before this time (as `due_since_ms`).
     pub due_before_ms: Option<u64>,
     /// Content captured at or after this time ([`PageRecord::captured_at_ms`]): new
     /// or changed since then, not merely visited.
@@ -104,6 +106,9 @@ impl PageFilter {
                 .is_none_or(|before| page.fetched_at_ms < before)
             && self.via.is_none_or(|via| page.via == Some(via))
             && self
+                .due_since_ms
+                .is_none_or(|since| page.due_at_ms().is_some_and(|due| due >= since))
+            && self
                 .due_before_ms
                 .is_none_or(|before| page.due_at_ms().is_some_and(|due| due < before))
             && self
@@ -119,10 +124,10 @@ impl PageFilter {
         if let Some(kind) = &self.error {
             return Plan::prefix(named_prefix(keys::BY_ERROR, kind));
         }
-        if let Some(before) = self.due_before_ms {
+        if self.due_since_ms.is_some() || self.due_before_ms.is_some() {
             return Plan::Index {
-                start: keys::due_prefix(0),
-                end: Some(keys::due_prefix(before)),
+                start: keys::due_prefix(self.due_since_ms.unwrap_or(0)),
+                end: Some(keys::due_prefix(self.due_before_ms.unwrap_or(u64::MAX))),
                 url_at: 9,
             };
         }
@@ -482,6 +487,7 @@ mod tests {
             fetched_before_ms: Some(1001),
             error: None,
             via: Some(Via::Embed),
+            due_since_ms: None,
             due_before_ms: None,
             changed_since_ms: Some(1000),
             gone: Some(false),

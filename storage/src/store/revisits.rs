@@ -195,6 +195,12 @@ mod tests {
             ..PageFilter::default()
         };
         assert_eq!(urls(due), ["http://a.test/new", "http://a.test/old"]);
+        let due_since = PageFilter {
+            due_since_ms: Some(200),
+            due_before_ms: Some(600),
+            ..PageFilter::default()
+        };
+        assert_eq!(urls(due_since), ["http://a.test/new"]);
         assert_eq!(store.revisits_queued_before("due").unwrap(), 0);
         store.set_revisits_queued_before("due", 600).unwrap();
         assert_eq!(store.revisits_queued_before("due").unwrap(), 600);
