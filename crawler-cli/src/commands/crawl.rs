@@ -235,11 +235,11 @@ fn crawl_into(config: CrawlConfig, seeds: Seeds, run: &Run) -> Result<ExitCode, 
     }
     if revisit {
         let due = crawler.queue_revisits()?;
-        notice(&format!(
-            "revisit: {} stored URL{} due, queued to be fetched again",
-            due.queued,
-            if due.queued == 1 { "" } else { "s" }
-        ));
+        notice(&match due.queued {
+            0 => "revisit: 0 stored URLs due: none was last fetched that long ago".to_owned(),
+            1 => "revisit: 1 stored URL due, queued to be fetched again".to_owned(),
+            n => format!("revisit: {n} stored URLs due, queued to be fetched again"),
+        });
     }
     // A few seeds, to say whether they were stored already when nothing is fetched.
     let seed_sample = seeds.first(SEED_SAMPLE)?;
