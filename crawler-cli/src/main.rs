@@ -10,6 +10,8 @@ mod config_file;
 mod escape;
 mod exit;
 mod limits;
+#[cfg(unix)]
+mod live;
 mod logging;
 mod report;
 mod signals;

@@ -10,7 +10,7 @@ pub mod links;
 pub mod ls;
 mod maintenance;
 pub mod man;
-mod reading;
+pub mod reading;
 pub mod repair;
 pub mod robots;
 pub mod stats;

@@ -6,6 +6,9 @@
 //! advisory: it is written after the lock is taken, removed when the store is
 //! dropped, and only read when the lock is held by someone, so a file left by a
 //! killed process is overwritten by the next one to open the store.
+//!
+//! A running crawl also names here the Unix socket it answers queries on
+//! ([`advertise_socket`]), so that a query refused the store can ask the crawl instead.
 
 use std::path::{Path, PathBuf};
 
@@ -22,6 +25,9 @@ struct Holder {
     pid: u32,
     command: String,
     since_ms: u64,
+    /// The socket the holder answers queries on, once it listens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    socket: Option<PathBuf>,
 }
 
 fn file(store: &Path) -> PathBuf {
@@ -30,17 +36,46 @@ fn file(store: &Path) -> PathBuf {
 
 /// Records this process as the holder of `store`. Best effort: a failure to write
 /// only makes a refused process's message less specific.
-///
-/// The file is written whole under a new name of its own and renamed into place, so
-/// a link planted at `lock-holder` is replaced, never followed.
 pub fn claim(store: &Path) {
     let command: Vec<String> = std::env::args().map(|arg| without_userinfo(&arg)).collect();
-    let holder = Holder {
-        pid: std::process::id(),
-        command: command.join(" "),
-        since_ms: now_ms(),
-    };
-    let Ok(json) = serde_json::to_vec(&holder) else {
+    write(
+        store,
+        &Holder {
+            pid: std::process::id(),
+            command: command.join(" "),
+            since_ms: now_ms(),
+            socket: None,
+        },
+    );
+}
+
+/// Adds to this process's holder file the socket it answers queries on. Best effort,
+/// like [`claim`]: without it, queries are refused as before.
+pub fn advertise_socket(store: &Path, socket: &Path) {
+    if let Some(mut holder) = read(store).filter(|h| h.pid == std::process::id()) {
+        holder.socket = Some(socket.to_path_buf());
+        write(store, &holder);
+    }
+}
+
+/// The socket named by the holder file of another process, if it named one. The
+/// socket may be stale (its process killed): a client finds out by connecting.
+pub fn socket_of_holder(store: &Path) -> Option<PathBuf> {
+    read(store)
+        .filter(|h| h.pid != std::process::id())
+        .and_then(|h| h.socket)
+}
+
+fn read(store: &Path) -> Option<Holder> {
+    std::fs::read(file(store))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Holder>(&bytes).ok())
+}
+
+/// The file is written whole under a new name of its own and renamed into place, so
+/// a link planted at `lock-holder` is replaced, never followed.
+fn write(store: &Path, holder: &Holder) {
+    let Ok(json) = serde_json::to_vec(holder) else {
         return;
     };
     // This process's own name: only a dead process of the same pid can have left it.
@@ -76,28 +111,19 @@ pub fn without_userinfo(text: &str) -> String {
 
 /// Whether the holder file names a process other than this one.
 pub fn held_by_another(store: &Path) -> bool {
-    std::fs::read(file(store))
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<Holder>(&bytes).ok())
-        .is_some_and(|h| h.pid != std::process::id())
+    read(store).is_some_and(|h| h.pid != std::process::id())
 }
 
 /// Removes the holder file if this process wrote it.
 pub fn release(store: &Path) {
-    let path = file(store);
-    let ours = std::fs::read(&path)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<Holder>(&bytes).ok())
-        .is_some_and(|h| h.pid == std::process::id());
-    if ours {
-        let _ = std::fs::remove_file(path);
+    if read(store).is_some_and(|h| h.pid == std::process::id()) {
+        let _ = std::fs::remove_file(file(store));
     }
 }
 
 /// `pid 123, "crawler crawl --store s ...", open for 12 s`, if the holder said who it is.
 pub fn describe(store: &Path) -> Option<String> {
-    let bytes = std::fs::read(file(store)).ok()?;
-    let holder: Holder = serde_json::from_slice(&bytes).ok()?;
+    let holder = read(store)?;
     let mut command: String = holder.command.chars().take(MAX_COMMAND).collect();
     if command.len() < holder.command.len() {
         command.push_str(" ...");
@@ -129,11 +155,27 @@ mod tests {
             pid: std::process::id().wrapping_add(1),
             command: "x".repeat(500),
             since_ms: 0,
+            socket: Some("/run/s.sock".into()),
         };
         std::fs::write(file(dir.path()), serde_json::to_vec(&other).unwrap()).unwrap();
         release(dir.path());
         let text = describe(dir.path()).unwrap();
         assert!(text.contains(" ...`"), "{text}");
+        assert_eq!(socket_of_holder(dir.path()), Some("/run/s.sock".into()));
+    }
+
+    #[test]
+    fn a_socket_is_advertised_by_the_holder_only_and_not_read_back_by_it() {
+        let dir = tempfile::tempdir().unwrap();
+        advertise_socket(dir.path(), Path::new("/x.sock"));
+        assert_eq!(describe(dir.path()), None, "no claim, nothing written");
+        claim(dir.path());
+        advertise_socket(dir.path(), Path::new("/x.sock"));
+        assert_eq!(
+            read(dir.path()).and_then(|h| h.socket),
+            Some("/x.sock".into())
+        );
+        assert_eq!(socket_of_holder(dir.path()), None, "its own socket");
     }
 
     #[test]
