@@ -6,7 +6,11 @@
 //! advisory: it is written after the lock is taken, removed when the store is
 //! dropped, and only read when the lock is held by someone, so a file left by a
 //! killed process is overwritten by the next one to open the store.
+//!
+//! The holder may also advertise where it serves while it runs (a running crawl's
+//! `--listen` address, say), so a client given only the store finds it.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -22,6 +26,9 @@ struct Holder {
     pid: u32,
     command: String,
     since_ms: u64,
+    /// Where the holder serves, by name (`listen`: an HTTP address).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    services: BTreeMap<String, String>,
 }
 
 fn file(store: &Path) -> PathBuf {
@@ -39,8 +46,34 @@ pub fn claim(store: &Path) {
         pid: std::process::id(),
         command: command.join(" "),
         since_ms: now_ms(),
+        services: BTreeMap::new(),
     };
-    let Ok(json) = serde_json::to_vec(&holder) else {
+    write(store, &holder);
+}
+
+/// Adds `name = value` to the services this process advertises in the holder file of
+/// `store`, which it holds. Best effort, as [`claim`].
+pub fn advertise(store: &Path, name: &str, value: &str) {
+    let Some(mut holder) = read(store).filter(|h| h.pid == std::process::id()) else {
+        return;
+    };
+    holder.services.insert(name.to_owned(), value.to_owned());
+    write(store, &holder);
+}
+
+/// What the holder of `store` advertises as `name`, if a holder file names one; the
+/// holder may have died since (a client finds out when it connects).
+pub fn advertised(store: &Path, name: &str) -> Option<String> {
+    read(store)?.services.remove(name)
+}
+
+fn read(store: &Path) -> Option<Holder> {
+    let bytes = std::fs::read(file(store)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+fn write(store: &Path, holder: &Holder) {
+    let Ok(json) = serde_json::to_vec(holder) else {
         return;
     };
     // This process's own name: only a dead process of the same pid can have left it.
@@ -76,28 +109,19 @@ pub fn without_userinfo(text: &str) -> String {
 
 /// Whether the holder file names a process other than this one.
 pub fn held_by_another(store: &Path) -> bool {
-    std::fs::read(file(store))
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<Holder>(&bytes).ok())
-        .is_some_and(|h| h.pid != std::process::id())
+    read(store).is_some_and(|h| h.pid != std::process::id())
 }
 
 /// Removes the holder file if this process wrote it.
 pub fn release(store: &Path) {
-    let path = file(store);
-    let ours = std::fs::read(&path)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<Holder>(&bytes).ok())
-        .is_some_and(|h| h.pid == std::process::id());
-    if ours {
-        let _ = std::fs::remove_file(path);
+    if read(store).is_some_and(|h| h.pid == std::process::id()) {
+        let _ = std::fs::remove_file(file(store));
     }
 }
 
 /// `pid 123, "crawler crawl --store s ...", open for 12 s`, if the holder said who it is.
 pub fn describe(store: &Path) -> Option<String> {
-    let bytes = std::fs::read(file(store)).ok()?;
-    let holder: Holder = serde_json::from_slice(&bytes).ok()?;
+    let holder = read(store)?;
     let mut command: String = holder.command.chars().take(MAX_COMMAND).collect();
     if command.len() < holder.command.len() {
         command.push_str(" ...");
@@ -129,11 +153,28 @@ mod tests {
             pid: std::process::id().wrapping_add(1),
             command: "x".repeat(500),
             since_ms: 0,
+            services: BTreeMap::new(),
         };
         std::fs::write(file(dir.path()), serde_json::to_vec(&other).unwrap()).unwrap();
         release(dir.path());
         let text = describe(dir.path()).unwrap();
         assert!(text.contains(" ...`"), "{text}");
+    }
+
+    #[test]
+    fn a_service_is_advertised_by_the_holder_only_and_goes_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        advertise(dir.path(), "listen", "127.0.0.1:1");
+        assert_eq!(advertised(dir.path(), "listen"), None, "no holder file yet");
+        claim(dir.path());
+        advertise(dir.path(), "listen", "127.0.0.1:9184");
+        assert_eq!(
+            advertised(dir.path(), "listen").as_deref(),
+            Some("127.0.0.1:9184")
+        );
+        assert!(describe(dir.path()).is_some());
+        release(dir.path());
+        assert_eq!(advertised(dir.path(), "listen"), None);
     }
 
     #[test]
