@@ -10,6 +10,7 @@ mod config_file;
 mod escape;
 mod exit;
 mod limits;
+mod listen;
 mod logging;
 mod report;
 mod signals;
