@@ -211,6 +211,9 @@ pub struct CrawlSettings {
     /// No progress bar, even on a terminal (-q implies it).
     #[arg(long, help_heading = OUTPUT)]
     pub no_progress: bool,
+    /// Serve the live status while the crawl runs: /metrics (Prometheus), /status.json (crawler top), POST /pause, /resume, /stop (from loopback only). A port alone listens on 127.0.0.1; 0 picks a free port.
+    #[arg(long, help_heading = OUTPUT, value_name = "[ADDR:]PORT", value_parser = crate::listen::parse_address)]
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 // The headings of `crawl --help`, in the order a crawl meets them.

@@ -142,6 +142,7 @@ mod tests {
             "skip_bad_seeds",
             "retry_errors",
             "no_progress",
+            "listen",
             "verbose",
             "quiet",
             "log_format",

@@ -34,6 +34,8 @@ use crate::commands::reading::{Output, Screen};
 use crate::commands::{get, ls, stats};
 use crate::Failure;
 
+/// The name the socket is advertised by in the store's holder file.
+const SERVICE: &str = "queries";
 /// The socket's name in the store's directory.
 const SOCKET_NAME: &str = "query.sock";
 /// The longest socket path the kernel takes: `sun_path` is 108 bytes with a NUL.
@@ -84,7 +86,13 @@ impl Server {
                 return None;
             }
         };
-        crawler_storage::advertise_socket(store.path(), &path);
+        match path.to_str() {
+            Some(text) => store.advertise(SERVICE, text),
+            None => {
+                let _ = std::fs::remove_file(&path);
+                return None;
+            }
+        }
         let stopping = Arc::new(AtomicBool::new(false));
         let thread = {
             let stopping = Arc::clone(&stopping);
@@ -286,7 +294,7 @@ fn read_frame(input: &mut impl Read) -> io::Result<(u8, Vec<u8>)> {
 /// answers, sends it this process's command line and prints what comes back. `None`
 /// when there is no socket to ask (not a crawl, or a stale socket of a dead one).
 pub fn ask(store: &Path) -> Option<Result<ExitCode, Failure>> {
-    let socket = crawler_storage::socket_of_holder(store)?;
+    let socket = crawler_storage::advertised(store, SERVICE)?;
     let stream = UnixStream::connect(socket).ok()?;
     Some(converse(stream, store))
 }

@@ -10,6 +10,7 @@ mod config_file;
 mod escape;
 mod exit;
 mod limits;
+mod listen;
 #[cfg(unix)]
 mod live;
 mod logging;

@@ -9,6 +9,7 @@ use crossbeam_channel::Receiver;
 
 use crate::crawl_error::CrawlError;
 use crate::events::CrawlEvent;
+use crate::live::LiveStatus;
 use crate::progress::{CrawlSummary, Progress, Snapshot};
 use crate::scheduler::StopHandle;
 
@@ -71,6 +72,13 @@ impl CrawlHandle {
     /// The live counters now: a handful of atomic loads, cheap from any thread.
     pub fn stats(&self) -> Snapshot {
         self.progress.snapshot()
+    }
+
+    /// The live counters with latency histograms, each worker's URL and the hosts
+    /// that are busiest, failing, slowest or parked (see [`crate::live`]); what
+    /// `crawler crawl --listen` serves.
+    pub fn status(&self) -> LiveStatus {
+        self.progress.status()
     }
 
     /// The live counters, to be read from elsewhere (another thread, a service's

@@ -8,12 +8,13 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crawler_storage::Change;
 
 use crate::error_kind::ErrorKind;
 use crate::frontier::Refusal;
+use crate::live::{Live, LiveStatus};
 
 const CLASSES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"];
 
@@ -43,10 +44,12 @@ pub struct Progress {
     /// Revisits by what they found, in the order of [`Change::ALL`].
     revisits: [AtomicU64; Change::ALL.len()],
     paused: AtomicBool,
+    /// Histograms, the workers' tasks and the named hosts.
+    pub(crate) live: Live,
 }
 
 /// A copy of the counters at one instant.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
     /// Fetches completed (with a response or an error).
     pub fetched: u64,
@@ -169,6 +172,7 @@ impl Default for Progress {
             not_queued: AtomicU64::new(0),
             revisits: Default::default(),
             paused: AtomicBool::new(false),
+            live: Live::default(),
         }
     }
 }
@@ -283,26 +287,38 @@ impl Progress {
         }
     }
 
+    /// The counters with the live parts: histograms, the workers' tasks and the
+    /// hosts named (see [`crate::live`]). Cheap from any thread; it never waits on
+    /// the scheduler or a worker's fetch.
+    pub fn status(&self) -> LiveStatus {
+        self.live.status(
+            self.snapshot(),
+            self.by_status_class(),
+            self.errors_by_kind(),
+        )
+    }
+
+    /// Responses by status class; classes with none left out.
+    fn by_status_class(&self) -> BTreeMap<String, u64> {
+        nonzero(CLASSES.iter().copied().zip(&self.by_class))
+    }
+
+    /// Failed fetches and refused URLs by kind; kinds with none left out.
+    fn errors_by_kind(&self) -> BTreeMap<String, u64> {
+        nonzero(
+            ErrorKind::ALL
+                .iter()
+                .map(|kind| kind.as_str())
+                .zip(&self.by_error),
+        )
+    }
+
     pub(crate) fn summary(&self, stopped: bool) -> CrawlSummary {
         let snapshot = self.snapshot();
-        let nonzero =
-            |pairs: Vec<(String, u64)>| pairs.into_iter().filter(|(_, n)| *n > 0).collect();
         CrawlSummary {
             pages_fetched: snapshot.fetched,
-            by_status_class: nonzero(
-                CLASSES
-                    .iter()
-                    .zip(&self.by_class)
-                    .map(|(name, n)| (name.to_string(), n.load(Relaxed)))
-                    .collect(),
-            ),
-            errors: nonzero(
-                ErrorKind::ALL
-                    .iter()
-                    .zip(&self.by_error)
-                    .map(|(kind, n)| (kind.as_str().to_owned(), n.load(Relaxed)))
-                    .collect(),
-            ),
+            by_status_class: self.by_status_class(),
+            errors: self.errors_by_kind(),
             robots_fetched: self.robots_fetched.load(Relaxed),
             robots_failed: self.robots_failed.load(Relaxed),
             responses: self.responses.load(Relaxed),
@@ -365,6 +381,13 @@ impl Revisits {
     pub fn is_empty(&self) -> bool {
         self.revisited == 0
     }
+}
+
+fn nonzero<'a>(counts: impl Iterator<Item = (&'a str, &'a AtomicU64)>) -> BTreeMap<String, u64> {
+    counts
+        .map(|(name, n)| (name.to_owned(), n.load(Relaxed)))
+        .filter(|(_, n)| *n > 0)
+        .collect()
 }
 
 fn rate(count: u64, secs: f64) -> f64 {

@@ -19,6 +19,7 @@ use crate::budgets::QueueBudgets;
 use crate::closure_log::ClosureLog;
 use crate::events::{CrawlEvent, Events};
 use crate::frontier::Frontier;
+use crate::live::NAMED;
 use crate::messages::{Health, Next, Report, Task};
 use crate::pace::PaceKeeper;
 use crate::progress::Progress;
@@ -364,6 +365,10 @@ impl Scheduler {
             self.progress.set_host_counts(active, parked);
             self.frontier.forget_idle_rate_limits();
             self.counted_hosts_at = Some(now);
+        }
+        let live = &self.progress.live;
+        if live.board_due(self.frontier.hosts(), now) {
+            live.set_board(self.frontier.host_board(NAMED, now), now);
         }
         for closure in self.frontier.take_closures() {
             self.closures.record(&closure, now);

@@ -82,7 +82,7 @@ pub use record::{
 pub use record::{Change, Visit};
 pub use store::check::{CheckReport, Fingerprint, Problem};
 pub use store::footprint::{Footprint, PartBytes};
-pub use store::holder::{advertise_socket, socket_of_holder, without_userinfo};
+pub use store::holder::{advertised, without_userinfo};
 pub use store::repair::RepairReport;
 pub use store::seeds::StoredSeeds;
 pub use store::write::{PageWrite, Revisit};

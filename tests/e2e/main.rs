@@ -19,6 +19,7 @@ mod hostile_server;
 mod hostile_support;
 mod hostile_web;
 mod in_use;
+mod live;
 mod live_queries;
 mod logging;
 mod order;

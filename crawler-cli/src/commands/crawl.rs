@@ -2,6 +2,7 @@
 
 use std::fs::File;
 use std::io::{self, Write};
+use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -16,6 +17,7 @@ use tempfile::NamedTempFile;
 
 use crate::args::{CrawlArgs, RetryKind};
 use crate::config_file::Origins;
+use crate::listen::Endpoint;
 use crate::report::{self, print_complete, print_summary, Pace, ProgressBar};
 use crate::signals::SignalWatch;
 use crate::terminal::notice;
@@ -98,9 +100,11 @@ pub fn run(args: CrawlArgs) -> Result<ExitCode, Failure> {
         .map(|o| format!("{}: {} -> {}", o.setting, o.stored, o.now))
         .collect();
     let show_progress = !args.settings.no_progress;
+    let listener = args.settings.listen.map(listen_on).transpose()?;
     let run = Run {
         json: args.json,
         show_progress,
+        listener: listener.as_ref(),
         overrides: &overrides,
         retry: &retry,
         revisit: args.given.contains("revisit"),
@@ -123,6 +127,14 @@ pub struct Run<'a> {
     /// Queue the stored URLs the revisit policy has due (`--revisit-after`,
     /// `--revisit` given to this run).
     pub revisit: bool,
+    /// Where the live status is served (`--listen`), bound before the crawl starts.
+    pub listener: Option<&'a TcpListener>,
+}
+
+/// Binds `--listen`'s address, so a taken port fails before anything is fetched.
+fn listen_on(address: SocketAddr) -> Result<TcpListener, Failure> {
+    TcpListener::bind(address)
+        .map_err(|e| Failure::Usage(format!("--listen {address}: cannot listen there: {e}")))
 }
 
 /// `--retry-errors timeout,connect` or `all` (every kind).
@@ -211,6 +223,7 @@ fn crawl_into(config: CrawlConfig, seeds: Seeds, run: &Run) -> Result<ExitCode, 
         overrides,
         retry,
         revisit,
+        listener,
     } = *run;
     let store_path = config.store.clone();
     let max_pages = config.max_pages;
@@ -270,6 +283,10 @@ fn crawl_into(config: CrawlConfig, seeds: Seeds, run: &Run) -> Result<ExitCode, 
         crawler.add_seed_file(file);
     }
     let signals = SignalWatch::start(crawler.stop_handle())?;
+    let endpoint = match listener {
+        Some(listener) => Some(serve_live_status(&crawler, listener)?),
+        None => None,
+    };
     let bar = show_progress
         .then(|| ProgressBar::start(crawler.progress(), pace))
         .flatten();
@@ -283,6 +300,9 @@ fn crawl_into(config: CrawlConfig, seeds: Seeds, run: &Run) -> Result<ExitCode, 
         bar.finish();
     }
     let signal = signals.finish();
+    if let Some(endpoint) = endpoint {
+        endpoint.finish();
+    }
     drop(stdin_copy);
     lock(&skipped).finish();
     // The engine logs `crawl finished` with these figures.
@@ -328,6 +348,22 @@ fn crawl_into(config: CrawlConfig, seeds: Seeds, run: &Run) -> Result<ExitCode, 
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Starts `--listen`'s endpoint and says where it is, on the terminal and in the
+/// store's holder file (for `crawler top --store`).
+fn serve_live_status(crawler: &Crawler, listener: &TcpListener) -> Result<Endpoint, Failure> {
+    let endpoint = Endpoint::start(
+        listener.try_clone()?,
+        crawler.progress(),
+        crawler.stop_handle(),
+    )?;
+    let address = endpoint.address();
+    crawler.store().advertise("listen", &address.to_string());
+    notice(&format!(
+        "live status on http://{address}/ (/metrics, /status.json); watch it with: crawler top --connect {address}"
+    ));
+    Ok(endpoint)
 }
 
 /// Seeds looked up after a run that fetched nothing.

@@ -45,6 +45,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode, Failure> {
         overrides: &[],
         retry: &[],
         revisit: false,
+        listener: None,
     };
     let code = super::crawl::crawl(config, super::crawl::Seeds::urls(seeds), &run)?;
     let first = server.seeds().into_iter().next().unwrap_or_default();

@@ -161,6 +161,7 @@ impl Frontier {
         let politeness = self.politeness;
         let state = &mut self.hosts[host];
         state.backoff_level = state.backoff_level.saturating_add(1);
+        state.errors = state.errors.saturating_add(1);
         self.pace_changed = true;
         let exponent = state.backoff_level.saturating_sub(1).min(30);
         let backoff = politeness.backoff.saturating_mul(1u32 << exponent);

@@ -68,7 +68,7 @@ pub struct HostQueue {
     pub robots: RobotsState,
     pub closed: Option<Closed>,
     /// Failed robots.txt fetches since the last success.
-    pub robots_failures: u32,
+    pub robots_failures: u16,
     /// Whether a seed is on this host (its robots.txt sitemaps are read).
     pub seed: bool,
     pub in_flight: u32,
@@ -97,6 +97,9 @@ pub struct HostQueue {
     pub refusing: u32,
     /// Pages left in the host's turn (see `Frontier::next`); 0: it has none under way.
     pub turn: u8,
+    /// Failed fetches and slow-down answers this run (what a live status ranks by);
+    /// it stops at 65,535.
+    pub errors: u16,
 }
 
 impl HostQueue {
@@ -120,6 +123,7 @@ impl HostQueue {
             stored: 0,
             refusing: 0,
             turn: 0,
+            errors: 0,
         }
     }
 

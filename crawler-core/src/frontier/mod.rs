@@ -44,7 +44,7 @@
 //! bookkeeping (adding, completing, counting); `ready` the ready rings and turns, the timer heap
 //! and the rate limiter (which host goes next); `spill` spilling to and refilling from
 //! the store; `robots` each host's robots.txt state; `backoff` slowing down, parking and
-//! closing a host; `host` one host's queue and state; `reasons` the texts of
+//! closing a host; `board` naming hosts for a live status; `host` one host's queue and state; `reasons` the texts of
 //! why hosts were closed, each held once; `moment` instants in 8 bytes;
 //! `host_keys` every host's key in one string. Each adds methods to the
 //! `Frontier` of `queues`; this module only declares them and re-exports, so none of
@@ -53,6 +53,7 @@
 
 mod auto_delay;
 mod backoff;
+mod board;
 mod chunked;
 mod host;
 mod host_keys;

@@ -116,8 +116,8 @@ impl Frontier {
                 retry_after,
                 connection_failure,
             } => {
-                state.robots_failures += 1;
-                let attempts = state.robots_failures;
+                state.robots_failures = state.robots_failures.saturating_add(1);
+                let attempts = u32::from(state.robots_failures);
                 state.robots = RobotsState::Retrying;
                 if connection_failure {
                     state.failures += 1;

@@ -40,16 +40,25 @@ pub(crate) struct WorkerContext {
 }
 
 pub(crate) fn run_worker(
+    index: usize,
     context: Arc<WorkerContext>,
     tasks: Receiver<Task>,
     reports: Sender<Report>,
 ) {
+    let board = &context.progress.live.workers;
     for task in tasks {
         let report = match task {
-            Task::Page(job) => context.run_page(job),
-            Task::Robots(job) => context.run_robots(job),
+            Task::Page(job) => {
+                board.busy(index, job.url.as_str());
+                context.run_page(job)
+            }
+            Task::Robots(job) => {
+                board.busy(index, job.url.as_str());
+                context.run_robots(job)
+            }
             Task::Settle(batch) => context.settle(&batch),
         };
+        board.idle(index);
         if reports.send(report).is_err() {
             break;
         }

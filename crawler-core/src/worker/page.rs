@@ -8,7 +8,7 @@
 //! [`MAX_EMBED_HOPS`] embeds in a row.
 
 use std::collections::HashMap;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use crawler_storage::{payload_digest, PageRecord, PageWrite, QueueEntry, QueueSlot, StoreError};
 
@@ -113,6 +113,7 @@ impl WorkerContext {
         let previous = self.previous(&job)?;
         let fetched_at_ms = unix_ms();
         let outcome = self.fetch(&job, previous.as_ref());
+        self.progress.live.fetch_seconds.record(outcome.elapsed);
         let health = health(&outcome);
         let attempt = job.attempts.saturating_add(1);
         let retrying = is_retryable(&outcome) && attempt <= self.settings.retries;
@@ -149,6 +150,7 @@ impl WorkerContext {
         self.record_hook_failures(&job, &mut page, &reading.hook_failures);
         self.hand_to_sink(&job, &mut page, &outcome, &reading.outlinks);
         let host_key = job.url.host_key();
+        let writing = Instant::now();
         let written = self.store.write_page(&PageWrite {
             page: Some(&page),
             body,
@@ -160,6 +162,10 @@ impl WorkerContext {
             revisit: self.revisit_write(&job, previous.as_ref()),
         });
         drop(claims);
+        self.progress
+            .live
+            .store_write_seconds
+            .record(writing.elapsed());
         written?;
         self.announce_stored(&page, admitted.queued.len());
         Ok(Report::Page {

@@ -35,7 +35,7 @@ impl WorkerPool {
                 (Arc::clone(&context), job_rx.clone(), report_tx.clone());
             let spawned = thread::Builder::new()
                 .name(format!("worker-{index}"))
-                .spawn(move || run_worker(context, jobs, reports));
+                .spawn(move || run_worker(index, context, jobs, reports));
             match spawned {
                 Ok(handle) => workers.push(handle),
                 Err(e) => {

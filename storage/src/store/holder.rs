@@ -7,9 +7,10 @@
 //! dropped, and only read when the lock is held by someone, so a file left by a
 //! killed process is overwritten by the next one to open the store.
 //!
-//! A running crawl also names here the Unix socket it answers queries on
-//! ([`advertise_socket`]), so that a query refused the store can ask the crawl instead.
+//! The holder may also advertise where it serves while it runs (a running crawl's
+//! `--listen` address, say), so a client given only the store finds it.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -25,9 +26,9 @@ struct Holder {
     pid: u32,
     command: String,
     since_ms: u64,
-    /// The socket the holder answers queries on, once it listens.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    socket: Option<PathBuf>,
+    /// Where the holder serves, by name (`listen`: an HTTP address).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    services: BTreeMap<String, String>,
 }
 
 fn file(store: &Path) -> PathBuf {
@@ -36,44 +37,41 @@ fn file(store: &Path) -> PathBuf {
 
 /// Records this process as the holder of `store`. Best effort: a failure to write
 /// only makes a refused process's message less specific.
+///
+/// The file is written whole under a new name of its own and renamed into place, so
+/// a link planted at `lock-holder` is replaced, never followed.
 pub fn claim(store: &Path) {
     let command: Vec<String> = std::env::args().map(|arg| without_userinfo(&arg)).collect();
-    write(
-        store,
-        &Holder {
-            pid: std::process::id(),
-            command: command.join(" "),
-            since_ms: now_ms(),
-            socket: None,
-        },
-    );
+    let holder = Holder {
+        pid: std::process::id(),
+        command: command.join(" "),
+        since_ms: now_ms(),
+        services: BTreeMap::new(),
+    };
+    write(store, &holder);
 }
 
-/// Adds to this process's holder file the socket it answers queries on. Best effort,
-/// like [`claim`]: without it, queries are refused as before.
-pub fn advertise_socket(store: &Path, socket: &Path) {
-    if let Some(mut holder) = read(store).filter(|h| h.pid == std::process::id()) {
-        holder.socket = Some(socket.to_path_buf());
-        write(store, &holder);
-    }
+/// Adds `name = value` to the services this process advertises in the holder file of
+/// `store`, which it holds. Best effort, as [`claim`].
+pub fn advertise(store: &Path, name: &str, value: &str) {
+    let Some(mut holder) = read(store).filter(|h| h.pid == std::process::id()) else {
+        return;
+    };
+    holder.services.insert(name.to_owned(), value.to_owned());
+    write(store, &holder);
 }
 
-/// The socket named by the holder file of another process, if it named one. The
-/// socket may be stale (its process killed): a client finds out by connecting.
-pub fn socket_of_holder(store: &Path) -> Option<PathBuf> {
-    read(store)
-        .filter(|h| h.pid != std::process::id())
-        .and_then(|h| h.socket)
+/// What the holder of `store` advertises as `name`, if a holder file names one; the
+/// holder may have died since (a client finds out when it connects).
+pub fn advertised(store: &Path, name: &str) -> Option<String> {
+    read(store)?.services.remove(name)
 }
 
 fn read(store: &Path) -> Option<Holder> {
-    std::fs::read(file(store))
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<Holder>(&bytes).ok())
+    let bytes = std::fs::read(file(store)).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
-/// The file is written whole under a new name of its own and renamed into place, so
-/// a link planted at `lock-holder` is replaced, never followed.
 fn write(store: &Path, holder: &Holder) {
     let Ok(json) = serde_json::to_vec(holder) else {
         return;
@@ -155,27 +153,28 @@ mod tests {
             pid: std::process::id().wrapping_add(1),
             command: "x".repeat(500),
             since_ms: 0,
-            socket: Some("/run/s.sock".into()),
+            services: BTreeMap::new(),
         };
         std::fs::write(file(dir.path()), serde_json::to_vec(&other).unwrap()).unwrap();
         release(dir.path());
         let text = describe(dir.path()).unwrap();
         assert!(text.contains(" ...`"), "{text}");
-        assert_eq!(socket_of_holder(dir.path()), Some("/run/s.sock".into()));
     }
 
     #[test]
-    fn a_socket_is_advertised_by_the_holder_only_and_not_read_back_by_it() {
+    fn a_service_is_advertised_by_the_holder_only_and_goes_with_it() {
         let dir = tempfile::tempdir().unwrap();
-        advertise_socket(dir.path(), Path::new("/x.sock"));
-        assert_eq!(describe(dir.path()), None, "no claim, nothing written");
+        advertise(dir.path(), "listen", "127.0.0.1:1");
+        assert_eq!(advertised(dir.path(), "listen"), None, "no holder file yet");
         claim(dir.path());
-        advertise_socket(dir.path(), Path::new("/x.sock"));
+        advertise(dir.path(), "listen", "127.0.0.1:9184");
         assert_eq!(
-            read(dir.path()).and_then(|h| h.socket),
-            Some("/x.sock".into())
+            advertised(dir.path(), "listen").as_deref(),
+            Some("127.0.0.1:9184")
         );
-        assert_eq!(socket_of_holder(dir.path()), None, "its own socket");
+        assert!(describe(dir.path()).is_some());
+        release(dir.path());
+        assert_eq!(advertised(dir.path(), "listen"), None);
     }
 
     #[test]

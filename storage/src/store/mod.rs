@@ -264,6 +264,16 @@ impl Store {
         &self.path
     }
 
+    /// Advertises `name = value` (where this process serves, say) in the store's
+    /// holder file while this process holds it, for [`crate::advertised`] to find.
+    /// Best effort: a store opened read-only, or a file that cannot be written,
+    /// advertises nothing.
+    pub fn advertise(&self, name: &str, value: &str) {
+        if self.writer.is_some() {
+            holder::advertise(&self.path, name, value);
+        }
+    }
+
     /// The tree, once every write that returned before is applied to it: what the
     /// read API reads.
     pub(crate) fn tree(&self) -> &sled::Tree {

@@ -1,0 +1,146 @@
+//! The live status of a running crawl: what a monitor shows beyond the counters of a
+//! [`crate::Snapshot`]: latency histograms, what each worker is fetching, and the
+//! hosts that are busiest, failing, slowest or parked.
+//!
+//! Every part is read without stopping the crawl. Counters and histograms are atomics;
+//! the worker board is a lock held for a few lines; the hosts are named from a board
+//! the scheduler builds by walking the frontier at most once a second (and only while
+//! someone reads the status, or the crawl is small), which a reader takes whole. So a
+//! reader, however often it reads, costs the crawl at most that one walk a second.
+
+mod histogram;
+mod hosts;
+mod workers;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+pub use histogram::Histogram;
+pub(crate) use histogram::{LiveHistogram, FETCH_BOUNDS, STORE_WRITE_BOUNDS};
+pub(crate) use hosts::{HostBoard, NAMED};
+pub use hosts::{HostStatus, ParkedHost};
+pub(crate) use workers::WorkerBoard;
+pub use workers::WorkerStatus;
+
+use crate::progress::Snapshot;
+
+/// Everything a live view of a crawl shows, at one instant.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LiveStatus {
+    /// The counters ([`crate::CrawlHandle::stats`]).
+    pub counters: Snapshot,
+    /// Responses by status class (`2xx`, ...), robots.txt's not included.
+    pub responses_by_class: BTreeMap<String, u64>,
+    /// Failed fetches and refused URLs by error kind.
+    pub errors_by_kind: BTreeMap<String, u64>,
+    /// Hosts backing off after failures or slow-down answers.
+    pub hosts_backing_off: u64,
+    /// The hosts with the most URLs queued, most first.
+    pub hosts_by_queue: Vec<HostStatus>,
+    /// The hosts with the most errors, most first.
+    pub hosts_by_errors: Vec<HostStatus>,
+    /// The hosts with the longest delay or pause, longest first.
+    pub hosts_by_delay: Vec<HostStatus>,
+    /// Parked hosts (the first few) and why; `counters.hosts_parked` counts them all.
+    pub parked: Vec<ParkedHost>,
+    /// Milliseconds since the host lists were taken (they are refreshed each second).
+    pub hosts_age_ms: u64,
+    /// What each worker is fetching.
+    pub workers: Vec<WorkerStatus>,
+    /// How long page fetches took, body included (retried attempts counted).
+    pub fetch_seconds: Histogram,
+    /// How long the store took to write a page with its links and frontier changes.
+    pub store_write_seconds: Histogram,
+}
+
+/// The live parts beside the counters, shared by every thread of a crawl.
+#[derive(Debug)]
+pub(crate) struct Live {
+    started: Instant,
+    pub fetch_seconds: LiveHistogram,
+    pub store_write_seconds: LiveHistogram,
+    pub workers: WorkerBoard,
+    board: Mutex<(Arc<HostBoard>, Option<Instant>)>,
+    /// When a status was last read, in milliseconds since `started` (`u64::MAX`:
+    /// never).
+    read_at_ms: AtomicU64,
+}
+
+/// How often the scheduler walks the hosts for the board at most.
+const BOARD_EVERY: Duration = Duration::from_secs(1);
+/// How long after the last read the board is kept fresh.
+const WATCHED_FOR: Duration = Duration::from_secs(10);
+/// Below this many hosts the board is kept fresh whether read or not (a walk is cheap).
+const ALWAYS_BELOW_HOSTS: usize = 10_000;
+
+impl Default for Live {
+    fn default() -> Live {
+        Live {
+            started: Instant::now(),
+            fetch_seconds: LiveHistogram::new(FETCH_BOUNDS),
+            store_write_seconds: LiveHistogram::new(STORE_WRITE_BOUNDS),
+            workers: WorkerBoard::default(),
+            board: Mutex::new((Arc::default(), None)),
+            read_at_ms: AtomicU64::new(u64::MAX),
+        }
+    }
+}
+
+impl Live {
+    /// Whether the scheduler should walk the hosts for a new board now.
+    pub(crate) fn board_due(&self, hosts: usize, now: Instant) -> bool {
+        let read_at = self.read_at_ms.load(Relaxed);
+        let watched = read_at != u64::MAX
+            && self.millis_at(now).saturating_sub(read_at) <= millis(WATCHED_FOR);
+        if !watched && hosts >= ALWAYS_BELOW_HOSTS {
+            return false;
+        }
+        let board = self.board.lock().unwrap_or_else(|e| e.into_inner());
+        board
+            .1
+            .is_none_or(|at| now.saturating_duration_since(at) >= BOARD_EVERY)
+    }
+
+    pub(crate) fn set_board(&self, board: HostBoard, at: Instant) {
+        let board = Arc::new(board);
+        *self.board.lock().unwrap_or_else(|e| e.into_inner()) = (board, Some(at));
+    }
+
+    /// The status with these counters; marks the board as watched.
+    pub(crate) fn status(
+        &self,
+        counters: Snapshot,
+        responses_by_class: BTreeMap<String, u64>,
+        errors_by_kind: BTreeMap<String, u64>,
+    ) -> LiveStatus {
+        let now = Instant::now();
+        self.read_at_ms.store(self.millis_at(now), Relaxed);
+        let (board, taken_at) = self.board.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        LiveStatus {
+            counters,
+            responses_by_class,
+            errors_by_kind,
+            hosts_backing_off: board.backing_off,
+            hosts_by_queue: board.by_queue.clone(),
+            hosts_by_errors: board.by_errors.clone(),
+            hosts_by_delay: board.by_delay.clone(),
+            parked: board.parked.clone(),
+            hosts_age_ms: taken_at.map_or(0, |at| millis(now.saturating_duration_since(at))),
+            workers: self.workers.snapshot(),
+            fetch_seconds: self.fetch_seconds.snapshot(),
+            store_write_seconds: self.store_write_seconds.snapshot(),
+        }
+    }
+
+    fn millis_at(&self, now: Instant) -> u64 {
+        millis(now.saturating_duration_since(self.started))
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
