@@ -124,6 +124,7 @@ fn main() -> ExitCode {
         Command::Repair(args) => commands::repair::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Robots(args) => commands::robots::run(args),
+        Command::Top(args) => commands::top::run(args),
         Command::Completions(args) => commands::completions::run(args),
         Command::Man(args) => commands::man::run(args),
     };

@@ -36,6 +36,7 @@ mod resume;
 mod revisits;
 mod security;
 mod ssrf;
+mod top;
 
 /// The `crawler` binary Cargo built for these tests.
 pub const CRAWLER: crawler_tests::CrawlerBinary = crawler_tests::CrawlerBinary;

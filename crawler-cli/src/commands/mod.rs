@@ -14,4 +14,5 @@ pub mod reading;
 pub mod repair;
 pub mod robots;
 pub mod stats;
+pub mod top;
 mod visits;
