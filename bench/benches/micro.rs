@@ -15,6 +15,9 @@
 //!   as the scheduler drains it when a worker is always free: each host's robots.txt
 //!   (answered "no rules"), then its pages, each completed at once. Per item: one
 //!   dispatch (`Frontier::next` and its completion), robots.txt included;
+//! - `host_board`: the walk that names the hosts of a live status (`crawl --listen`),
+//!   over 1,000 to 1,000,000 hosts of one URL each: what a watched broad crawl's
+//!   scheduler spends once a second;
 //! - `seen`: the seen-set's costs as its public pieces show them: the fingerprint of
 //!   a canonical URL, and the store's seen marks (`Store::enqueue`, `Store::is_seen`).
 //!   The engine's seen-set itself is private to `crawler-core`.
@@ -177,6 +180,21 @@ fn dispatch(c: &mut Criterion) {
     group.finish();
 }
 
+/// The walk a watched crawl's scheduler makes once a second to name the hosts of its
+/// live status (`crawl --listen`), at breadth.
+fn host_board(c: &mut Criterion) {
+    let mut group = c.benchmark_group("host_board");
+    group.sample_size(10);
+    for hosts in [1_000, 10_000, 100_000, 1_000_000] {
+        let frontier = broad_frontier(hosts, 1);
+        group.throughput(Throughput::Elements(hosts as u64));
+        group.bench_function(format!("{hosts} hosts"), |b| {
+            b.iter(|| frontier.host_board(crawler_core::live::NAMED, Instant::now()))
+        });
+    }
+    group.finish();
+}
+
 fn seen(c: &mut Criterion) {
     let url = CanonicalUrl::parse("http://h12.test:8080/page/1234").unwrap();
     let mut group = c.benchmark_group("seen");
@@ -219,5 +237,5 @@ fn seen(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, canonical, extract, frontier, dispatch, seen);
+criterion_group!(benches, canonical, extract, frontier, dispatch, host_board, seen);
 criterion_main!(benches);

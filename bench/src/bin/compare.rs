@@ -19,6 +19,9 @@
 //!    host live with one page. Wall, peak RSS, store size, log lines.
 //! 6. `dispatch`: dispatch at breadth, our crawler on 20,000 hosts x 5 pages and on
 //!    200 x 500 (the same 100,000 pages), alternated. Pages/s of each, and their ratio.
+//! 7. `recrawl` (only when named): see `compare/recrawl.rs`.
+//! 8. `watched` (only when named): scenario 1's web with and without `--listen` and a
+//!    poller, alternated (`compare/watched.rs`).
 //!
 //! Runs alternate between tools (A B C A B C ...) so drift in the machine's speed
 //! spreads over all of them. Every tool run gets a fresh server, so its log holds that
@@ -42,8 +45,8 @@ use crawler_fixtures::{fanout_path, page_path, plain_host, synthetic_host};
 
 #[derive(Parser)]
 struct Args {
-    /// Scenarios to run: throughput, politeness, memory, resume, breadth, dispatch,
-    /// recrawl (not by default).
+    /// Scenarios to run: throughput, politeness, memory, resume, breadth, dispatch;
+    /// recrawl and watched (not by default).
     #[arg(
         long,
         value_delimiter = ',',
@@ -139,6 +142,8 @@ struct Args {
 
 #[path = "compare/recrawl.rs"]
 mod recrawl;
+#[path = "compare/watched.rs"]
+mod watched;
 
 fn main() {
     let args = Args::parse();
@@ -194,6 +199,17 @@ fn run(args: &Args) -> Result<(), String> {
                     extra: &args.crawl_flags,
                 };
                 report.table(&recrawl::run(&setup, work.path())?)?
+            }
+            "watched" => {
+                let setup = watched::Setup {
+                    crawler: &paths.crawler,
+                    hosts: args.throughput_hosts,
+                    pages: args.throughput_pages,
+                    workers: args.workers,
+                    runs: args.runs,
+                    extra: &args.crawl_flags,
+                };
+                report.table(&watched::run(&setup, work.path())?)?
             }
             other => return Err(format!("unknown scenario {other:?}")),
         }
@@ -277,6 +293,9 @@ fn space_needed(args: &Args, tools: &[Tool]) -> u64 {
             }
             "recrawl" => {
                 (args.throughput_hosts * args.throughput_pages) as u64 * STORE_BYTES_PER_PAGE * 2
+            }
+            "watched" => {
+                (args.throughput_hosts * args.throughput_pages) as u64 * STORE_BYTES_PER_PAGE
             }
             _ => 0,
         })

@@ -84,7 +84,11 @@ impl Endpoint {
                         if flag.load(Ordering::SeqCst) {
                             break;
                         }
-                        let Ok(stream) = stream else { continue };
+                        let Ok(stream) = stream else {
+                            // Out of descriptors, say: wait rather than spin.
+                            thread::sleep(Duration::from_millis(50));
+                            continue;
+                        };
                         // A full backlog closes the connection: the crawl never waits.
                         if let Err(TrySendError::Disconnected(_)) = handoff.try_send(stream) {
                             break;

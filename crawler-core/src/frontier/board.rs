@@ -45,7 +45,7 @@ impl Top {
 impl Frontier {
     /// Names the `n` hosts with the most URLs queued, the most errors and the longest
     /// delay, the first `n` parked, and counts those backing off. Walks every host.
-    pub(crate) fn host_board(&self, n: usize, now: Instant) -> HostBoard {
+    pub fn host_board(&self, n: usize, now: Instant) -> HostBoard {
         let (mut by_queue, mut by_errors, mut by_delay) = (Top::new(n), Top::new(n), Top::new(n));
         let mut parked = Vec::new();
         let mut backing_off = 0;

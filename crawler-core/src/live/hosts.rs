@@ -1,9 +1,9 @@
 //! The hosts a live status names: the ten with the most queued, the most failures and
 //! the longest delay, and the parked ones with why.
 //!
-//! The scheduler builds a [`HostBoard`] by walking every host, at most once a second
-//! and only while someone reads the live status, then hands it over whole: a reader
-//! takes the latest board and never touches the frontier.
+//! The scheduler builds a [`HostBoard`] by walking every host (see [`crate::live`] for
+//! how often), then hands it over whole: a reader takes the latest board and never
+//! touches the frontier.
 
 use serde::{Deserialize, Serialize};
 
@@ -43,11 +43,14 @@ pub struct ParkedHost {
     pub why: String,
 }
 
-/// The named hosts at one walk of the frontier.
+/// The named hosts at one walk of the frontier ([`crate::frontier::Frontier::host_board`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct HostBoard {
+pub struct HostBoard {
+    /// The most URLs queued first.
     pub by_queue: Vec<HostStatus>,
+    /// The most errors first.
     pub by_errors: Vec<HostStatus>,
+    /// The longest delay or pause first.
     pub by_delay: Vec<HostStatus>,
     /// The first parked hosts met in the walk.
     pub parked: Vec<ParkedHost>,
@@ -56,4 +59,4 @@ pub(crate) struct HostBoard {
 }
 
 /// Hosts named in each list of a live status.
-pub(crate) const NAMED: usize = 10;
+pub const NAMED: usize = 10;
