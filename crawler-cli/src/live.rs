@@ -147,6 +147,8 @@ fn serve(listener: &UnixListener, store: &Store, stopping: &AtomicBool) {
             return;
         }
         let Ok(stream) = connection else {
+            // Out of descriptors, say: wait rather than spin.
+            std::thread::sleep(Duration::from_millis(50));
             continue;
         };
         if !same_user(&stream) {
