@@ -1,7 +1,9 @@
 //! `crawler top`: driven in a real terminal (a tmux pane of 80x24) on a crawl running
 //! with `--listen`, found through its store; its screen is read back with tmux.
 
+use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 
 use crawler_tests::{wait_until, FixtureServer, WebConfig, Workspace};
 
@@ -129,17 +131,32 @@ fn top_shows_the_slow_and_failing_hosts_and_its_keys_pause_and_stop_the_crawl() 
         "{screen}"
     );
 
-    // Not a terminal: a plain line a second.
-    let plain = Command::new(CRAWLER.path())
+    // Not a terminal: a plain line a second, read as it comes.
+    let mut plain = Command::new(CRAWLER.path())
         .args(["top", "--connect", address.as_deref().unwrap()])
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let reader = {
+        let (stdout, lines) = (plain.stdout.take().unwrap(), Arc::clone(&lines));
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                lines.lock().unwrap().push(line.unwrap());
+            }
+        })
+    };
 
     tmux.keys("p");
     wait_until("the crawl to be paused, and top to say so", || {
         tmux.screen().contains("PAUSED")
+    });
+    wait_until("the plain lines to say so too", || {
+        let lines = lines.lock().unwrap();
+        lines
+            .iter()
+            .any(|l| l.starts_with("pages ") && l.ends_with("paused yes"))
     });
     tmux.keys("s");
     wait_until("top to ask before stopping", || {
@@ -152,17 +169,6 @@ fn top_shows_the_slow_and_failing_hosts_and_its_keys_pause_and_stop_the_crawl() 
     );
 
     // The endpoint is gone: the plain top ends too.
-    let out = plain.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        lines
-            .lines()
-            .any(|l| l.starts_with("pages ") && l.ends_with("paused yes")),
-        "{lines}"
-    );
+    assert!(plain.wait().unwrap().success());
+    reader.join().unwrap();
 }
