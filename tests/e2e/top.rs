@@ -1,11 +1,11 @@
 //! `crawler top`: driven in a real terminal (a tmux pane of 80x24) on a crawl running
 //! with `--listen`, found through its store; its screen is read back with tmux.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
-use crawler_tests::{wait_until, FixtureServer, WebConfig, Workspace};
+use crawler_tests::{closed_port, run, wait_until, FixtureServer, WebConfig, Workspace};
 
 use crate::CRAWLER;
 
@@ -135,7 +135,7 @@ fn top_shows_the_slow_and_failing_hosts_and_its_keys_pause_and_stop_the_crawl() 
     let mut plain = Command::new(CRAWLER.path())
         .args(["top", "--connect", address.as_deref().unwrap()])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let lines = Arc::new(Mutex::new(Vec::<String>::new()));
@@ -168,7 +168,34 @@ fn top_shows_the_slow_and_failing_hosts_and_its_keys_pause_and_stop_the_crawl() 
         "stopped as Ctrl-C stops it"
     );
 
-    // The endpoint is gone: the plain top ends too.
-    assert!(plain.wait().unwrap().success());
+    // The endpoint is gone: the plain top ends too, saying why.
+    let mut said = String::new();
+    plain
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut said)
+        .unwrap();
+    assert!(plain.wait().unwrap().success(), "{said}");
+    assert!(said.contains("has ended"), "{said}");
     reader.join().unwrap();
+}
+
+#[test]
+fn top_without_a_running_crawl_says_how_to_start_one() {
+    let ws = Workspace::new();
+    let store = ws.store();
+    let out = run(CRAWLER, &["top", "--store", store.to_str().unwrap()]);
+    assert_eq!(out.code(), Some(1), "{}", out.stderr());
+    assert!(
+        out.stderr().contains(store.to_str().unwrap()) && out.stderr().contains("--listen"),
+        "{}",
+        out.stderr()
+    );
+    let closed = format!("127.0.0.1:{}", closed_port());
+    let out = run(CRAWLER, &["top", "--connect", &closed]);
+    assert_eq!(out.code(), Some(1), "{}", out.stderr());
+    assert!(out.stderr().contains(&closed), "{}", out.stderr());
+    let out = run(CRAWLER, &["top"]);
+    assert_eq!(out.code(), Some(2), "{}", out.stderr());
 }

@@ -34,10 +34,15 @@ pub fn run(args: TopArgs) -> Result<ExitCode, Failure> {
     let first = status(address).map_err(|e| {
         anyhow!("cannot read the crawl's status at http://{address}/status.json: {e}")
     })?;
-    if io::stdout().is_terminal() {
-        full_screen(address, first)?;
+    let ended = if io::stdout().is_terminal() {
+        full_screen(address, first)?
     } else {
-        plain_lines(address, first)?;
+        plain_lines(address, first)?
+    };
+    if ended {
+        crate::terminal::notice(&format!(
+            "the crawl at http://{address} has ended (its status is no longer served)"
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -141,8 +146,9 @@ impl History {
     }
 }
 
-/// Not a terminal: one line a second, until the endpoint goes away (the crawl ended).
-fn plain_lines(address: SocketAddr, first: LiveStatus) -> Result<(), Failure> {
+/// Not a terminal: one line a second, until the endpoint goes away (the crawl ended:
+/// `true`).
+fn plain_lines(address: SocketAddr, first: LiveStatus) -> Result<bool, Failure> {
     let mut history = History::default();
     let mut out = io::stdout().lock();
     let mut current = first;
@@ -157,7 +163,7 @@ fn plain_lines(address: SocketAddr, first: LiveStatus) -> Result<(), Failure> {
         std::thread::sleep(REFRESH);
         match status(address) {
             Ok(next) => current = next,
-            Err(_) => return Ok(()),
+            Err(_) => return Ok(true),
         }
     }
 }
@@ -184,7 +190,8 @@ struct View {
     confirming_stop: bool,
 }
 
-fn full_screen(address: SocketAddr, first: LiveStatus) -> Result<(), Failure> {
+/// The full-screen view until `q` (`false`) or until the crawl ends (`true`).
+fn full_screen(address: SocketAddr, first: LiveStatus) -> Result<bool, Failure> {
     let mut terminal = ratatui::init();
     let result = screen_loop(&mut terminal, address, first);
     ratatui::restore();
@@ -195,7 +202,7 @@ fn screen_loop(
     terminal: &mut ratatui::DefaultTerminal,
     address: SocketAddr,
     first: LiveStatus,
-) -> Result<(), Failure> {
+) -> Result<bool, Failure> {
     let mut view = View {
         address,
         history: History::default(),
@@ -216,7 +223,7 @@ fn screen_loop(
                 let ctrl_c =
                     key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
                 match (view.confirming_stop, key.code) {
-                    _ if ctrl_c => return Ok(()),
+                    _ if ctrl_c => return Ok(false),
                     (true, KeyCode::Char('y' | 'Y')) => {
                         view.confirming_stop = false;
                         view.message = control(address, "/stop");
@@ -225,7 +232,7 @@ fn screen_loop(
                         view.confirming_stop = false;
                         view.message = "not stopped".into();
                     }
-                    (false, KeyCode::Char('q') | KeyCode::Esc) => return Ok(()),
+                    (false, KeyCode::Char('q') | KeyCode::Esc) => return Ok(false),
                     (false, KeyCode::Char('p')) => view.message = control(address, "/pause"),
                     (false, KeyCode::Char('r')) => view.message = control(address, "/resume"),
                     (false, KeyCode::Char('s')) => view.confirming_stop = true,
@@ -243,7 +250,7 @@ fn screen_loop(
                 view.history.add(&current);
             }
             // The crawl ended (or was killed): nothing more to show.
-            Err(_) => return Ok(()),
+            Err(_) => return Ok(true),
         }
     }
 }
