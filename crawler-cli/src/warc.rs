@@ -488,6 +488,37 @@ mod tests {
         out
     }
 
+    /// The span a capture returns is its response record's gzip member, whole.
+    #[test]
+    fn a_capture_returns_where_its_response_record_lies() {
+        let info = WarcInfo {
+            filename: None,
+            date_ms: 0,
+            fields: Vec::new(),
+        };
+        let mut writer = WarcWriter::new(Vec::new(), &info).unwrap();
+        let exchange = exchange();
+        let capture = |url| Capture {
+            url,
+            captured_at_ms: 1,
+            exchange: &exchange,
+            payload: b"hello",
+            truncated: None,
+        };
+        let first = writer.write_capture(&capture("http://a.test/1")).unwrap();
+        let second = writer.write_capture(&capture("http://a.test/2")).unwrap();
+        let file = writer.finish().unwrap();
+        assert!(first.offset > 0 && second.offset > first.offset + first.length);
+        for (span, url) in [(first, "http://a.test/1"), (second, "http://a.test/2")] {
+            let start = usize::try_from(span.offset).unwrap();
+            let end = start + usize::try_from(span.length).unwrap();
+            let records = members(&file[start..end]);
+            assert_eq!(records.len(), 1);
+            assert!(records[0].contains("WARC-Type: response\r\n"));
+            assert!(records[0].contains(&format!("WARC-Target-URI: {url}\r\n")));
+        }
+    }
+
     #[test]
     fn writes_one_gzip_member_per_record_with_exact_lengths() {
         let file = one_capture(0, None);
