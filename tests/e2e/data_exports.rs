@@ -6,10 +6,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use crawler_tests::Crawled;
+use crawler_tests::{run, Crawled, Workspace};
 use serde_json::Value;
 
 use crate::exports::{crawled, export, python_json, python_with};
+use crate::revisits::revisited;
+use crate::CRAWLER;
 
 /// The rows of a Parquet file as pyarrow reads them, its column types and row
 /// groups; `None` without pyarrow.
@@ -214,6 +216,60 @@ fn cdxj_beside_a_warc_export_frames_each_record_and_parquet_points_at_it() {
         );
         assert_eq!(row["url_surtkey"], line["key"]);
     }
+}
+
+/// A recrawl's revisit records are indexed too, after the capture they refer to.
+#[test]
+fn cdxj_indexes_revisit_records_after_their_captures() {
+    let ws = Workspace::new();
+    let store = revisited(&ws);
+    let (warc, cdxj) = (ws.path("recrawl.warc.gz"), ws.path("recrawl.cdxj"));
+    let path = |p: &Path| p.to_str().unwrap().to_owned();
+    let args = [
+        "export",
+        "--store",
+        &store,
+        "-o",
+        &path(&warc),
+        "--cdxj",
+        &path(&cdxj),
+    ];
+    run(CRAWLER, &args).success();
+    let Some(python) = python_with("surt", "the CDXJ check by warcio and surt") else {
+        return;
+    };
+    let lines = python_json(&python, CHECK_CDXJ, &[&warc, &cdxj]);
+    let described: Vec<String> = lines
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| {
+            assert_eq!(line["key"], line["surt"], "{line}");
+            assert_eq!(line["uri"], line["fields"]["url"], "{line}");
+            let fields = &line["fields"];
+            format!(
+                "{} {} {} {} {}",
+                line["key"].as_str().unwrap(),
+                line["timestamp"].as_str().unwrap(),
+                line["type"].as_str().unwrap(),
+                fields["mime"].as_str().unwrap(),
+                fields["status"].as_str().unwrap()
+            )
+        })
+        .collect();
+    // The first visit at 2027-01-15T08:00:00Z, the second an hour later.
+    assert_eq!(
+        described,
+        [
+            "test,a)/changed 20270115090000 response text/html 200",
+            "test,a)/gone 20270115090000 response text/html 404",
+            "test,a)/kept 20270115080000 response text/html 200",
+            "test,a)/kept 20270115090000 revisit warc/revisit 304",
+            "test,a)/once 20270115080000 response text/html 200",
+            "test,a)/same 20270115080000 response text/html 200",
+            "test,a)/same 20270115090000 revisit warc/revisit 200",
+        ]
+    );
 }
 
 /// What a WACZ holds: each entry's compression, the index's lines, the pages.
