@@ -165,7 +165,7 @@ fn cdxj_beside_a_warc_export_frames_each_record_and_parquet_points_at_it() {
         ws.path("crawl.parquet"),
     );
     let path = |p: &Path| p.to_str().unwrap().to_owned();
-    export(
+    let out = export(
         &c,
         &[
             "warc",
@@ -177,6 +177,12 @@ fn cdxj_beside_a_warc_export_frames_each_record_and_parquet_points_at_it() {
             &path(&parquet),
         ],
     );
+    let said = format!(
+        "; indexed in {}; indexed in {}",
+        cdxj.display(),
+        parquet.display()
+    );
+    assert!(out.stderr().contains(&said), "{}", out.stderr());
     let Some(python) = python_with("surt", "the CDXJ check by warcio and surt") else {
         return;
     };

@@ -153,6 +153,8 @@ struct Counts {
     damaged: u64,
     /// The store, to name in what to do about damage.
     store: PathBuf,
+    /// Files written beside a WARC that index it (`--cdxj`, `--parquet`).
+    indexes: Vec<PathBuf>,
 }
 
 impl Counts {
@@ -182,6 +184,9 @@ impl Counts {
         }
         if self.damaged > 0 {
             text.push_str(&format!("; {}", self.damaged_text(&self.store)));
+        }
+        for index in &self.indexes {
+            text.push_str(&format!("; indexed in {}", index.display()));
         }
         text
     }
@@ -310,12 +315,19 @@ fn export_warc_and_indexes(
         .as_deref()
         .map(|path| Output::create(Some(path)))
         .transpose()?;
-    let written = write_warc_and_indexes(reading, args, out, &mut cdxj_out, &mut table_out);
+    let mut written = write_warc_and_indexes(reading, args, out, &mut cdxj_out, &mut table_out);
     for beside in [cdxj_out, table_out].into_iter().flatten() {
         match written {
             Ok(_) => beside.commit()?,
             Err(_) => beside.abandon(),
         }
+    }
+    if let Ok(counts) = &mut written {
+        counts.indexes = [&args.cdxj, &args.parquet]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
     }
     written
 }
