@@ -161,14 +161,23 @@ mod tests {
     fn a_broad_crawl_walks_its_hosts_only_while_watched_and_at_most_once_a_second() {
         let live = Live::default();
         let start = Instant::now();
-        assert!(live.board_due(10, start), "a small crawl keeps its board fresh");
-        assert!(!live.board_due(1_000_000, start), "nobody watches a broad one");
+        assert!(
+            live.board_due(10, start),
+            "a small crawl keeps its board fresh"
+        );
+        assert!(
+            !live.board_due(1_000_000, start),
+            "nobody watches a broad one"
+        );
         live.status(Snapshot::default(), BTreeMap::new(), BTreeMap::new());
         assert!(live.board_due(1_000_000, start));
         live.set_board(HostBoard::default(), start);
         assert!(!live.board_due(10, start + Duration::from_millis(500)));
         assert!(live.board_due(10, start + BOARD_EVERY));
         let watched_until = Instant::now() + WATCHED_FOR + Duration::from_secs(1);
-        assert!(!live.board_due(1_000_000, watched_until), "the watcher left");
+        assert!(
+            !live.board_due(1_000_000, watched_until),
+            "the watcher left"
+        );
     }
 }
