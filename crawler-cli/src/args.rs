@@ -41,7 +41,7 @@ pub enum Command {
     Get(GetArgs),
     /// The link graph of stored pages: one edge per line, or Graphviz DOT.
     Links(LinksArgs),
-    /// Export stored pages as JSON lines or as a WARC 1.1 archive (.warc.gz).
+    /// Export stored pages as JSON lines, CSV, a WARC 1.1 archive (with its CDXJ index), a Parquet table or a WACZ.
     Export(ExportArgs),
     /// Verify every file of a store; name each problem (exit 1), or say it is sound.
     Check(CheckArgs),
@@ -763,10 +763,15 @@ pub enum ExportFormat {
     Warc,
     /// The columns of `ls --format csv`, with a header line.
     Csv,
+    /// A Parquet table, one row per page, in Common Crawl's index columns and ours (needs -o).
+    Parquet,
+    /// WACZ 1.1.1: the WARC, its CDXJ index and pages.jsonl in one zip (needs -o).
+    Wacz,
 }
 
 impl ExportFormat {
-    /// The format a file name's extension names: `.jsonl`/`.json`, `.warc`/`.warc.gz`, `.csv`.
+    /// The format a file name's extension names: `.jsonl`/`.json`, `.warc`/`.warc.gz`,
+    /// `.csv`, `.parquet`, `.wacz`.
     pub fn of_file(path: &std::path::Path) -> Option<ExportFormat> {
         let name = path.file_name()?.to_str()?.to_ascii_lowercase();
         // A WARC is gzipped member by member; the other formats are not compressed.
@@ -778,6 +783,8 @@ impl ExportFormat {
             "jsonl" | "json" | "ndjson" => Some(ExportFormat::Jsonl),
             "warc" => Some(ExportFormat::Warc),
             "csv" => Some(ExportFormat::Csv),
+            "parquet" => Some(ExportFormat::Parquet),
+            "wacz" => Some(ExportFormat::Wacz),
             _ => None,
         }
     }
@@ -788,12 +795,18 @@ pub struct ExportArgs {
     /// The store of a crawl (finished, interrupted or stopped).
     #[arg(long, value_name = "DIR")]
     pub store: PathBuf,
-    /// Output format [default: from -o's extension (.jsonl, .warc.gz, .csv)].
+    /// Output format [default: from -o's extension (.jsonl, .warc.gz, .csv, .parquet, .wacz)].
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<ExportFormat>,
     /// Write to FILE instead of standard output (written beside it, renamed when complete).
     #[arg(short = 'o', long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub output: Option<PathBuf>,
+    /// With --format warc and -o: also write the WARC's CDXJ index (sorted, as pywb loads it) to FILE.
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub cdxj: Option<PathBuf>,
+    /// With --format warc and -o: also write the Parquet table to FILE, with each page's WARC record (warc_filename, warc_record_offset, warc_record_length).
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub parquet: Option<PathBuf>,
     /// JSON lines: include each body (as `body` when UTF-8, else `body_base64`).
     #[arg(long)]
     pub with_body: bool,

@@ -4,6 +4,7 @@
 //! engine (`crawler-core`) and the store (`crawler-storage`) report typed errors.
 
 mod args;
+mod cdxj;
 mod command_line;
 mod commands;
 mod config_file;
@@ -14,12 +15,17 @@ mod listen;
 #[cfg(unix)]
 mod live;
 mod logging;
+#[cfg(feature = "parquet")]
+mod parquet_file;
 mod report;
 mod signals;
+mod surt;
 mod table;
 mod terminal;
 mod time;
 mod values;
+#[cfg(feature = "wacz")]
+mod wacz;
 mod warc;
 
 use std::process::ExitCode;

@@ -118,9 +118,18 @@ pub struct Revisit<'a> {
     pub exchange: &'a HttpExchange,
 }
 
+/// Where a record's gzip member lies in the file: what a CDX index points to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    pub offset: u64,
+    pub length: u64,
+}
+
 /// Writes records to `out`; [`WarcWriter::new`] writes the `warcinfo` record.
 pub struct WarcWriter<W: Write> {
     out: W,
+    /// Bytes written so far: the next record's offset.
+    written: u64,
     info_id: String,
     level: Compression,
 }
@@ -135,6 +144,7 @@ impl<W: Write> WarcWriter<W> {
         );
         let mut writer = WarcWriter {
             out,
+            written: 0,
             info_id: info_id.clone(),
             level: Compression::new(6),
         };
@@ -155,8 +165,9 @@ impl<W: Write> WarcWriter<W> {
         Ok(writer)
     }
 
-    /// Writes the `response` and `request` records of one fetch.
-    pub fn write_capture(&mut self, capture: &Capture<'_>) -> io::Result<()> {
+    /// Writes the `response` and `request` records of one fetch; returns where the
+    /// response record lies.
+    pub fn write_capture(&mut self, capture: &Capture<'_>) -> io::Result<Span> {
         let date = crate::time::rfc3339_millis(capture.captured_at_ms);
         let url = clean(capture.url);
         let response_id = record_id("response", capture.url, capture.captured_at_ms);
@@ -179,18 +190,20 @@ impl<W: Write> WarcWriter<W> {
             "Content-Type",
             "application/http;msgtype=response".to_owned(),
         ));
-        self.write_record(&fields, &block)?;
+        let span = self.write_record(&fields, &block)?;
         self.write_request(
             capture.url,
             capture.captured_at_ms,
             response_id,
             capture.exchange,
-        )
+        )?;
+        Ok(span)
     }
 
     /// Writes the `revisit` and `request` records of a visit that kept the content
-    /// of an earlier one. The block is the visit's response head: no payload.
-    pub fn write_revisit(&mut self, revisit: &Revisit<'_>) -> io::Result<()> {
+    /// of an earlier one (the block is the visit's response head: no payload); returns
+    /// where the revisit record lies.
+    pub fn write_revisit(&mut self, revisit: &Revisit<'_>) -> io::Result<Span> {
         let url = clean(revisit.url);
         let revisit_id = record_id("revisit", revisit.url, revisit.fetched_at_ms);
         let block = response_head(revisit.exchange);
@@ -222,13 +235,14 @@ impl<W: Write> WarcWriter<W> {
             "Content-Type",
             "application/http;msgtype=response".to_owned(),
         ));
-        self.write_record(&fields, &block)?;
+        let span = self.write_record(&fields, &block)?;
         self.write_request(
             revisit.url,
             revisit.fetched_at_ms,
             revisit_id,
             revisit.exchange,
-        )
+        )?;
+        Ok(span)
     }
 
     /// The `request` record of the fetch at `at_ms`, concurrent to the record
@@ -254,7 +268,7 @@ impl<W: Write> WarcWriter<W> {
                 "application/http;msgtype=request".to_owned(),
             ),
         ];
-        self.write_record(&fields, &block)
+        self.write_record(&fields, &block).map(|_| ())
     }
 
     /// Flushes and returns the output.
@@ -265,18 +279,44 @@ impl<W: Write> WarcWriter<W> {
 
     /// One record as one gzip member: version line, fields, `Content-Length`, a blank
     /// line, the block, two CRLFs.
-    fn write_record(&mut self, fields: &[(&str, String)], block: &[u8]) -> io::Result<()> {
+    fn write_record(&mut self, fields: &[(&str, String)], block: &[u8]) -> io::Result<Span> {
         let mut head = String::from("WARC/1.1\r\n");
         for (name, value) in fields {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
         head.push_str(&format!("Content-Length: {}\r\n\r\n", block.len()));
-        let mut gzip = GzEncoder::new(&mut self.out, self.level);
+        let offset = self.written;
+        let counted = Counted {
+            out: &mut self.out,
+            written: &mut self.written,
+        };
+        let mut gzip = GzEncoder::new(counted, self.level);
         gzip.write_all(head.as_bytes())?;
         gzip.write_all(block)?;
         gzip.write_all(b"\r\n\r\n")?;
         gzip.finish()?;
-        Ok(())
+        Ok(Span {
+            offset,
+            length: self.written - offset,
+        })
+    }
+}
+
+/// A writer that counts what passes through it.
+struct Counted<'a, W: Write> {
+    out: &'a mut W,
+    written: &'a mut u64,
+}
+
+impl<W: Write> Write for Counted<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.out.write(buf)?;
+        *self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
     }
 }
 
@@ -446,6 +486,37 @@ mod tests {
             bytes = decoder.into_inner();
         }
         out
+    }
+
+    /// The span a capture returns is its response record's gzip member, whole.
+    #[test]
+    fn a_capture_returns_where_its_response_record_lies() {
+        let info = WarcInfo {
+            filename: None,
+            date_ms: 0,
+            fields: Vec::new(),
+        };
+        let mut writer = WarcWriter::new(Vec::new(), &info).unwrap();
+        let exchange = exchange();
+        let capture = |url| Capture {
+            url,
+            captured_at_ms: 1,
+            exchange: &exchange,
+            payload: b"hello",
+            truncated: None,
+        };
+        let first = writer.write_capture(&capture("http://a.test/1")).unwrap();
+        let second = writer.write_capture(&capture("http://a.test/2")).unwrap();
+        let file = writer.finish().unwrap();
+        assert!(first.offset > 0 && second.offset > first.offset + first.length);
+        for (span, url) in [(first, "http://a.test/1"), (second, "http://a.test/2")] {
+            let start = usize::try_from(span.offset).unwrap();
+            let end = start + usize::try_from(span.length).unwrap();
+            let records = members(&file[start..end]);
+            assert_eq!(records.len(), 1);
+            assert!(records[0].contains("WARC-Type: response\r\n"));
+            assert!(records[0].contains(&format!("WARC-Target-URI: {url}\r\n")));
+        }
     }
 
     #[test]

@@ -24,7 +24,7 @@ const SPECIALS: [&str; 5] = [
     "/_fixture/big/200000",
 ];
 
-fn crawled() -> Crawled {
+pub(crate) fn crawled() -> Crawled {
     let scenario = Scenario::web(WebConfig {
         hosts: 2,
         pages: 8,
@@ -93,7 +93,7 @@ pub(crate) fn fetch_raw(
 }
 
 /// `crawler export --store STORE --format ARGS...`, which must succeed.
-fn export(crawled: &Crawled, format_and_flags: &[&str]) -> Run {
+pub(crate) fn export(crawled: &Crawled, format_and_flags: &[&str]) -> Run {
     let mut args = vec!["--format"];
     args.extend_from_slice(format_and_flags);
     crawled.query("export", &args)
@@ -179,9 +179,15 @@ fn jsonl_export_is_one_parseable_object_per_selected_page() {
     );
 }
 
-/// A Python with `warcio`: `CRAWLER_TEST_PYTHON`, the venv `.ci/run` makes under
-/// `target/`, or `python3`. `None` (with a notice) when there is none, except on CI.
+/// A Python with `warcio`: see [`python_with`].
 fn warcio_python() -> Option<PathBuf> {
+    python_with("warcio", "the WARC check by warcio")
+}
+
+/// A Python that imports `module`: `CRAWLER_TEST_PYTHON`, the venv `.ci/run` makes
+/// under `target/`, or `python3`. `None` (with a notice that `check` is skipped) when
+/// there is none, except on CI, where `.ci/run` installs it.
+pub(crate) fn python_with(module: &str, check: &str) -> Option<PathBuf> {
     let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/warcio-venv/bin/python");
     let candidates = std::env::var_os("CRAWLER_TEST_PYTHON")
         .map(PathBuf::from)
@@ -189,7 +195,7 @@ fn warcio_python() -> Option<PathBuf> {
         .chain([venv, PathBuf::from("python3")]);
     for python in candidates {
         let works = Command::new(&python)
-            .args(["-c", "import warcio"])
+            .args(["-c", &format!("import {module}")])
             .output()
             .is_ok_and(|o| o.status.success());
         if works {
@@ -198,11 +204,11 @@ fn warcio_python() -> Option<PathBuf> {
     }
     assert!(
         std::env::var_os("CI").is_none(),
-        "warcio is required on CI: .ci/run installs it into target/warcio-venv"
+        "{module} is required on CI: .ci/run installs it into target/warcio-venv"
     );
     eprintln!(
-        "NOTICE: skipping the WARC check by warcio: no Python with warcio found \
-         (python3 -m venv target/warcio-venv && target/warcio-venv/bin/pip install warcio)"
+        "NOTICE: skipping {check}: no Python with {module} found \
+         (python3 -m venv target/warcio-venv && target/warcio-venv/bin/pip install {module})"
     );
     None
 }
@@ -211,17 +217,22 @@ fn warcio_python() -> Option<PathBuf> {
 /// (see [`warcio_python`]).
 pub(crate) fn read_warc(file: &Path) -> Option<Value> {
     let python = warcio_python()?;
-    let read = Command::new(python)
-        .args(["-c", READ_WARC])
-        .arg(file)
+    Some(python_json(&python, READ_WARC, &[file]))
+}
+
+/// Runs `script` with `args`, which must succeed and print JSON.
+pub(crate) fn python_json(python: &Path, script: &str, args: &[&Path]) -> Value {
+    let out = Command::new(python)
+        .args(["-c", script])
+        .args(args)
         .output()
         .unwrap();
     assert!(
-        read.status.success(),
-        "warcio could not read the export:\n{}",
-        String::from_utf8_lossy(&read.stderr)
+        out.status.success(),
+        "the Python check failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    Some(serde_json::from_slice(&read.stdout).unwrap())
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// Reads a WARC file with warcio, verifying every digest, and describes each record;

@@ -10,6 +10,7 @@ mod config_file;
 mod cookies;
 mod crawl;
 mod damage;
+mod data_exports;
 mod exports;
 mod extraction;
 mod fetching;

@@ -258,7 +258,8 @@ fn the_warc_export_of_a_page_and_its_requisites_replays_in_pywb() {
     std::fs::create_dir_all(&dir).unwrap();
     let warc = dir.join("site.warc.gz");
     let warc = warc.to_str().expect("a UTF-8 path");
-    crawled.query("export", &["-o", warc]);
+    let cdxj = dir.join("site.cdxj");
+    crawled.query("export", &["-o", warc, "--cdxj", cdxj.to_str().unwrap()]);
     let manage = |args: &[&str]| {
         let run = Command::new(bin.join("wb-manager"))
             .args(args)
@@ -270,6 +271,11 @@ fn the_warc_export_of_a_page_and_its_requisites_replays_in_pywb() {
     };
     manage(&["init", "crawl"]);
     manage(&["add", "crawl", warc]);
+    // A second collection replays from our CDXJ index, not one pywb makes.
+    manage(&["init", "ours"]);
+    let ours = dir.join("collections/ours");
+    std::fs::copy(warc, ours.join("archive/site.warc.gz")).unwrap();
+    std::fs::copy(&cdxj, ours.join("indexes/index.cdxj")).unwrap();
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .unwrap()
@@ -295,11 +301,13 @@ fn the_warc_export_of_a_page_and_its_requisites_replays_in_pywb() {
     urls.insert(page.clone());
     for url in &urls {
         let (_, _, sent) = fetch_raw(server, url);
-        let replayed = http_get(port, &format!("/crawl/id_/{url}"));
-        assert!(
-            replayed == Some((200, sent)),
-            "{url} is not replayed as sent"
-        );
+        for collection in ["crawl", "ours"] {
+            let replayed = http_get(port, &format!("/{collection}/id_/{url}"));
+            assert!(
+                replayed.as_ref() == Some(&(200, sent.clone())),
+                "{url} is not replayed as sent from {collection}"
+            );
+        }
     }
     // The page as a browser replays it: its stylesheet, script and images are taken
     // from the archive.

@@ -83,7 +83,7 @@ fn visit(store: &Store, page: &PageRecord, body: &[u8], exchange: &HttpExchange)
 
 /// A store of [`PAGES`]: each fetched at [`FIRST`] (body `v1 of URL`), and all but the
 /// last again at [`SECOND`].
-fn revisited(ws: &Workspace) -> String {
+pub(crate) fn revisited(ws: &Workspace) -> String {
     let store = Store::open(&ws.store(), StoreOptions::default()).unwrap();
     for (url, second) in PAGES {
         let path = url.trim_start_matches("http://a.test/");

@@ -1,8 +1,9 @@
 //! Querying a stored crawl: build a store of a million synthetic pages through
 //! `Store::write_page` (the same call a crawl makes, so the same keys and indexes),
 //! then time the release `crawler` binary as a user runs it (`ls --host`, `get`,
-//! `stats`, `export --format jsonl`) and the same lookups in-process, where neither
-//! process start nor the opening of the store is counted.
+//! `stats`, `export --format jsonl` and `--format parquet`, run in turns) and the same
+//! lookups in-process, where neither process start nor the opening of the store is
+//! counted.
 //!
 //! The store is measured at each size of `--sizes` as it grows, so the cost of a host
 //! query can be compared across store sizes.
@@ -405,6 +406,13 @@ struct Report {
     cli_stats: f64,
     cli_export_s: f64,
     exported: u64,
+    /// `export --format parquet`: median wall time, and the largest peak RSS (KiB) and
+    /// file size of both exports.
+    cli_parquet_s: f64,
+    parquet_rss_kib: u64,
+    jsonl_rss_kib: u64,
+    parquet_bytes: u64,
+    jsonl_bytes: u64,
     open: f64,
     ls: Stat,
     get: Stat,
@@ -469,6 +477,18 @@ impl Report {
             self.exported,
             self.exported as f64 / self.cli_export_s
         );
+        println!(
+            "  export --format parquet -o FILE        {:>9.1}  ({:.0} pages/s)",
+            self.cli_parquet_s * 1000.0,
+            self.exported as f64 / self.cli_parquet_s
+        );
+        println!(
+            "  (peak RSS jsonl {} MiB, parquet {} MiB; files {} MiB and {} MiB)",
+            self.jsonl_rss_kib / 1024,
+            self.parquet_rss_kib / 1024,
+            self.jsonl_bytes >> 20,
+            self.parquet_bytes >> 20
+        );
         println!("in-process (Store::open once), ms: median / max");
         println!(
             "  Store::open                            {:>9.1}",
@@ -501,7 +521,7 @@ impl Report {
 
     fn header() {
         println!(
-            "{:>9} {:>8} | {:>6} {:>7} {:>7} {:>8} {:>10} | {:>6} {:>7} {:>7} {:>8} {:>8}",
+            "{:>9} {:>8} | {:>6} {:>7} {:>7} {:>8} {:>10} {:>10} | {:>6} {:>7} {:>7} {:>8} {:>8}",
             "pages",
             "MiB",
             "start",
@@ -509,6 +529,7 @@ impl Report {
             "get",
             "stats",
             "export/s",
+            "parquet/s",
             "open",
             "ls",
             "get",
@@ -519,7 +540,7 @@ impl Report {
 
     fn row(&self) {
         println!(
-            "{:>9} {:>8.0} | {:>6.1} {:>7.1} {:>7.1} {:>8.0} {:>10.0} | {:>6.1} {:>7.3} {:>7.3} {:>8.3} {:>8.0}",
+            "{:>9} {:>8.0} | {:>6.1} {:>7.1} {:>7.1} {:>8.0} {:>10.0} {:>10.0} | {:>6.1} {:>7.3} {:>7.3} {:>8.3} {:>8.0}",
             self.size,
             self.store_mib,
             self.cli_start,
@@ -527,6 +548,7 @@ impl Report {
             self.cli_get,
             self.cli_stats,
             self.exported as f64 / self.cli_export_s,
+            self.exported as f64 / self.cli_parquet_s,
             self.open,
             self.ls.median,
             self.get.median,
@@ -554,6 +576,65 @@ fn time_cli(
         walls.push(ms(measured.wall));
     }
     Ok(median(&mut walls))
+}
+
+/// The whole-store exports, JSON lines and Parquet in turns.
+struct Exports {
+    jsonl_s: f64,
+    parquet_s: f64,
+    jsonl_rss_kib: u64,
+    parquet_rss_kib: u64,
+    jsonl_bytes: u64,
+    parquet_bytes: u64,
+}
+
+fn time_exports(
+    args: &Args,
+    crawler: &Path,
+    store: &str,
+    dir: &Path,
+    size: u64,
+) -> Result<Exports, String> {
+    let mut figures = Exports {
+        jsonl_s: 0.0,
+        parquet_s: 0.0,
+        jsonl_rss_kib: 0,
+        parquet_rss_kib: 0,
+        jsonl_bytes: 0,
+        parquet_bytes: 0,
+    };
+    let (mut jsonl, mut parquet) = (Vec::new(), Vec::new());
+    for _ in 0..args.export_runs.max(1) {
+        for format in ["jsonl", "parquet"] {
+            let file = dir.join(format!("export.{format}"));
+            let path = file.to_str().ok_or("export path is not UTF-8")?;
+            let measured = measure(
+                Command::new(crawler)
+                    .args(["export", "--store", store, "--format", format, "-o", path]),
+            )?;
+            if !measured.success {
+                return Err(format!("crawler export --format {format} failed"));
+            }
+            let bytes = std::fs::metadata(&file).map_err(|e| e.to_string())?.len();
+            if format == "jsonl" {
+                let exported = count_lines(&file)?;
+                if exported != size {
+                    return Err(format!("export wrote {exported} lines for {size} pages"));
+                }
+                jsonl.push(measured.wall.as_secs_f64());
+                figures.jsonl_rss_kib = figures.jsonl_rss_kib.max(measured.peak_rss_kib);
+                figures.jsonl_bytes = bytes;
+            } else {
+                parquet.push(measured.wall.as_secs_f64());
+                figures.parquet_rss_kib = figures.parquet_rss_kib.max(measured.peak_rss_kib);
+                figures.parquet_bytes = bytes;
+            }
+            let _ = std::fs::remove_file(&file);
+        }
+    }
+    figures.jsonl_s = median(&mut jsonl);
+    figures.parquet_s = median(&mut parquet);
+    Ok(figures)
 }
 
 fn measure_size(
@@ -598,31 +679,7 @@ fn measure_size(
             false => Err(format!("stats does not show {size} pages:\n{out}")),
         },
     )?;
-    let export_file = dir.join("export.jsonl");
-    let export_path = export_file.to_str().ok_or("export path is not UTF-8")?;
-    let mut exports = Vec::new();
-    let mut exported = 0;
-    for _ in 0..args.export_runs.max(1) {
-        let measured = measure(Command::new(crawler).args([
-            "export",
-            "--store",
-            store,
-            "--format",
-            "jsonl",
-            "-o",
-            export_path,
-        ]))?;
-        if !measured.success {
-            return Err("crawler export failed".into());
-        }
-        exported = count_lines(&export_file)?;
-        exports.push(measured.wall.as_secs_f64());
-    }
-    if exported != size {
-        return Err(format!("export wrote {exported} lines for {size} pages"));
-    }
-    let _ = std::fs::remove_file(&export_file);
-    let cli_export_s = median(&mut exports);
+    let exports = time_exports(args, crawler, store, dir, size)?;
 
     // In-process: open once, then many lookups over different hosts and pages.
     let opened = Instant::now();
@@ -713,8 +770,13 @@ fn measure_size(
         cli_ls,
         cli_get,
         cli_stats,
-        cli_export_s,
-        exported,
+        cli_export_s: exports.jsonl_s,
+        exported: size,
+        cli_parquet_s: exports.parquet_s,
+        parquet_rss_kib: exports.parquet_rss_kib,
+        jsonl_rss_kib: exports.jsonl_rss_kib,
+        parquet_bytes: exports.parquet_bytes,
+        jsonl_bytes: exports.jsonl_bytes,
         open,
         ls: Stat::of(ls),
         get: Stat::of(get),

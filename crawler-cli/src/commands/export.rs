@@ -1,5 +1,6 @@
-//! `crawler export`: the stored pages the filters select, as JSON lines or as a WARC
-//! 1.1 archive.
+//! `crawler export`: the stored pages the filters select, as JSON lines, CSV, a WARC
+//! 1.1 archive (with its CDXJ index and Parquet table beside it, on request), a
+//! Parquet table, or a WACZ package.
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -17,26 +18,21 @@ use serde::Serialize;
 use super::ls::{csv_header, csv_line};
 use super::reading::{fetched_at, open, page_filter};
 use crate::args::{ExportArgs, ExportFormat};
+use crate::cdxj;
+#[cfg(feature = "parquet")]
+use crate::parquet_file::{Row, TableWriter};
 use crate::report::plural;
 use crate::terminal::notice;
 use crate::time::now_ms;
-use crate::warc::{Capture, Profile, Revisit, Truncated, WarcInfo, WarcWriter};
+#[cfg(feature = "wacz")]
+use crate::wacz;
+use crate::warc::{Capture, Profile, Revisit, Span, Truncated, WarcInfo, WarcWriter};
 use crate::Failure;
 
 pub fn run(args: ExportArgs) -> Result<ExitCode, Failure> {
     let filter = page_filter(&args.filter)?;
     let format = format(&args)?;
-    if args.with_body && format != ExportFormat::Jsonl {
-        return Err(Failure::Usage(
-            "--with-body is for --format jsonl (WARC records always carry the body; CSV has none)"
-                .into(),
-        ));
-    }
-    if args.output.is_none() && format == ExportFormat::Warc && io::stdout().is_terminal() {
-        return Err(Failure::Usage(
-            "a WARC export is gzip data: give -o FILE or redirect standard output".into(),
-        ));
-    }
+    check_usage(&args, format)?;
     let store = open(&args.store)?;
     let mut output = Output::create(args.output.as_deref())?;
     let reading = Reading {
@@ -46,8 +42,10 @@ pub fn run(args: ExportArgs) -> Result<ExitCode, Failure> {
     };
     let written = match format {
         ExportFormat::Jsonl => export_jsonl(&reading, args.with_body, &mut output),
-        ExportFormat::Warc => export_warc(&reading, args.output.as_deref(), &mut output),
+        ExportFormat::Warc => export_warc_and_indexes(&reading, &args, &mut output),
         ExportFormat::Csv => export_csv(&reading, &mut output),
+        ExportFormat::Parquet => export_parquet(&reading, &mut output),
+        ExportFormat::Wacz => export_wacz(&reading, args.output.as_deref(), &mut output),
     };
     let counts = match written {
         Ok(counts) => counts,
@@ -65,6 +63,52 @@ pub fn run(args: ExportArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Flags that do not go together, and formats this build left out.
+fn check_usage(args: &ExportArgs, format: ExportFormat) -> Result<(), Failure> {
+    if args.with_body && format != ExportFormat::Jsonl {
+        return Err(Failure::Usage(
+            "--with-body is for --format jsonl (WARC records always carry the body; CSV has none)"
+                .into(),
+        ));
+    }
+    for (flag, given) in [("--cdxj", &args.cdxj), ("--parquet", &args.parquet)] {
+        if given.is_some() && (format != ExportFormat::Warc || args.output.is_none()) {
+            return Err(Failure::Usage(format!(
+                "{flag} indexes a WARC file: give it with --format warc and -o FILE.warc.gz"
+            )));
+        }
+    }
+    let left_out = match format {
+        ExportFormat::Parquet => (!cfg!(feature = "parquet")).then_some("parquet"),
+        ExportFormat::Wacz => (!cfg!(feature = "wacz")).then_some("wacz"),
+        _ => None,
+    };
+    let left_out =
+        left_out.or((args.parquet.is_some() && !cfg!(feature = "parquet")).then_some("parquet"));
+    if let Some(feature) = left_out {
+        return Err(Failure::Usage(format!(
+            "this crawler was built without {feature} export (cargo feature `{feature}`, \
+             on by default); build it with `--features {feature}`"
+        )));
+    }
+    if args.output.is_none() {
+        let binary = match format {
+            ExportFormat::Parquet => {
+                Some("a Parquet file is written whole, footer last: give -o FILE")
+            }
+            ExportFormat::Wacz => Some("a WACZ is a zip archive: give -o FILE"),
+            ExportFormat::Warc if io::stdout().is_terminal() => {
+                Some("a WARC export is gzip data: give -o FILE or redirect standard output")
+            }
+            _ => None,
+        };
+        if let Some(message) = binary {
+            return Err(Failure::Usage(message.into()));
+        }
+    }
+    Ok(())
+}
+
 /// What an export reads: the pages `filter` selects in `store`, past damaged ones
 /// when `skip_damaged`.
 struct Reading<'a> {
@@ -80,13 +124,16 @@ fn format(args: &ExportArgs) -> Result<ExportFormat, Failure> {
     }
     let Some(path) = &args.output else {
         return Err(Failure::Usage(
-            "give --format jsonl|warc|csv (or -o FILE ending in .jsonl, .warc.gz or .csv)".into(),
+            "give --format jsonl|warc|csv|parquet|wacz (or -o FILE ending in .jsonl, .warc.gz, \
+             .csv, .parquet or .wacz)"
+                .into(),
         ));
     };
     ExportFormat::of_file(path).ok_or_else(|| {
         Failure::Usage(format!(
-            "-o {}: cannot tell the format from the file name; give --format jsonl|warc|csv \
-             (or name the file .jsonl, .warc.gz or .csv)",
+            "-o {}: cannot tell the format from the file name; give --format \
+             jsonl|warc|csv|parquet|wacz (or name the file .jsonl, .warc.gz, .csv, .parquet or \
+             .wacz)",
             path.display()
         ))
     })
@@ -106,6 +153,8 @@ struct Counts {
     damaged: u64,
     /// The store, to name in what to do about damage.
     store: PathBuf,
+    /// Files written beside a WARC that index it (`--cdxj`, `--parquet`).
+    indexes: Vec<PathBuf>,
 }
 
 impl Counts {
@@ -135,6 +184,9 @@ impl Counts {
         }
         if self.damaged > 0 {
             text.push_str(&format!("; {}", self.damaged_text(&self.store)));
+        }
+        for index in &self.indexes {
+            text.push_str(&format!("; indexed in {}", index.display()));
         }
         text
     }
@@ -221,10 +273,257 @@ fn export_csv(reading: &Reading, out: &mut Output) -> Result<Counts, Failure> {
     Ok(counts)
 }
 
-fn export_warc(
+/// `--format parquet`: one row per page the filter selects (records only, as CSV).
+#[cfg(feature = "parquet")]
+fn export_parquet(reading: &Reading, out: &mut Output) -> Result<Counts, Failure> {
+    let mut table = TableWriter::new(out.file_writer()?)?;
+    let mut counts = Counts {
+        store: reading.store.path().to_path_buf(),
+        ..Counts::default()
+    };
+    for page in reading.store.query(reading.filter) {
+        table.push(&Row {
+            page: &page?,
+            warc: None,
+        })?;
+        counts.pages += 1;
+    }
+    table.finish()?;
+    Ok(counts)
+}
+
+#[cfg(not(feature = "parquet"))]
+fn export_parquet(_: &Reading, _: &mut Output) -> Result<Counts, Failure> {
+    Err(Failure::Usage(
+        "this crawler was built without parquet export".into(),
+    ))
+}
+
+/// `--format warc`, and the indexes `--cdxj` and `--parquet` ask for beside it.
+fn export_warc_and_indexes(
+    reading: &Reading,
+    args: &ExportArgs,
+    out: &mut Output,
+) -> Result<Counts, Failure> {
+    let mut cdxj_out = args
+        .cdxj
+        .as_deref()
+        .map(|path| Output::create(Some(path)))
+        .transpose()?;
+    let mut table_out = args
+        .parquet
+        .as_deref()
+        .map(|path| Output::create(Some(path)))
+        .transpose()?;
+    let mut written = write_warc_and_indexes(reading, args, out, &mut cdxj_out, &mut table_out);
+    for beside in [cdxj_out, table_out].into_iter().flatten() {
+        match written {
+            Ok(_) => beside.commit()?,
+            Err(_) => beside.abandon(),
+        }
+    }
+    if let Ok(counts) = &mut written {
+        counts.indexes = [&args.cdxj, &args.parquet]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+    }
+    written
+}
+
+fn write_warc_and_indexes(
+    reading: &Reading,
+    args: &ExportArgs,
+    out: &mut Output,
+    cdxj_out: &mut Option<Output>,
+    table_out: &mut Option<Output>,
+) -> Result<Counts, Failure> {
+    let filename = args
+        .output
+        .as_deref()
+        .and_then(Path::file_name)
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut beside = Beside {
+        filename,
+        cdxj: cdxj_out
+            .as_ref()
+            .map(|_| cdxj::Sorter::new(cdxj::RUN_BYTES)),
+        #[cfg(feature = "parquet")]
+        table: match table_out {
+            Some(output) => Some(TableWriter::new(output.file_writer()?)?),
+            None => None,
+        },
+        pages: None,
+    };
+    #[cfg(not(feature = "parquet"))]
+    let _ = table_out;
+    let counts = export_warc(reading, args.output.as_deref(), out, &mut beside)?;
+    beside.finish(cdxj_out.as_mut())?;
+    Ok(counts)
+}
+
+/// `--format wacz`: the WARC, its index and the pages, each written to a temporary
+/// file beside the output, then zipped into it.
+#[cfg(feature = "wacz")]
+fn export_wacz(
     reading: &Reading,
     path: Option<&Path>,
     out: &mut Output,
+) -> Result<Counts, Failure> {
+    let dir = match path.and_then(Path::parent) {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let temporary = || {
+        tempfile::tempfile_in(dir)
+            .map(|file| BufWriter::with_capacity(1 << 16, file))
+            .with_context(|| format!("cannot create a temporary file in {}", dir.display()))
+    };
+    let (mut warc, mut pages, mut index) = (temporary()?, temporary()?, temporary()?);
+    writeln!(
+        pages,
+        r#"{{"format":"json-pages-1.0","id":"pages","title":"All Pages"}}"#
+    )?;
+    let mut beside = Beside {
+        filename: "data.warc.gz".to_owned(),
+        cdxj: Some(cdxj::Sorter::new(cdxj::RUN_BYTES)),
+        #[cfg(feature = "parquet")]
+        table: None,
+        pages: Some(&mut pages),
+    };
+    let counts = export_warc(
+        reading,
+        Some(Path::new("data.warc.gz")),
+        &mut warc,
+        &mut beside,
+    )?;
+    beside.finish(Some(&mut index))?;
+    let mut parts = Vec::new();
+    for (path, writer) in [
+        ("archive/data.warc.gz", warc),
+        ("indexes/index.cdx", index),
+        ("pages/pages.jsonl", pages),
+    ] {
+        let mut file = writer.into_inner().map_err(|e| e.into_error())?;
+        io::Seek::rewind(&mut file)?;
+        parts.push(wacz::Part {
+            path: path.to_owned(),
+            file,
+        });
+    }
+    let title = reading
+        .store
+        .path()
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned());
+    let created = crate::time::rfc3339_secs(now_ms());
+    wacz::write(out.file_writer()?, parts, title.as_deref(), &created)?;
+    Ok(counts)
+}
+
+#[cfg(not(feature = "wacz"))]
+fn export_wacz(_: &Reading, _: Option<&Path>, _: &mut Output) -> Result<Counts, Failure> {
+    Err(Failure::Usage(
+        "this crawler was built without wacz export".into(),
+    ))
+}
+
+/// What a WARC export writes beside the archive as it writes each record: the CDXJ
+/// index, the Parquet table, WACZ's list of pages.
+struct Beside<'a> {
+    /// The WARC file's name, as the indexes name it.
+    filename: String,
+    cdxj: Option<cdxj::Sorter>,
+    #[cfg(feature = "parquet")]
+    table: Option<TableWriter<&'a mut BufWriter<tempfile::NamedTempFile>>>,
+    /// `pages.jsonl`: a line per HTML page captured.
+    pages: Option<&'a mut dyn Write>,
+}
+
+/// A line of WACZ's `pages.jsonl`.
+#[derive(Serialize)]
+struct PageLine<'a> {
+    id: String,
+    url: &'a str,
+    ts: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<&'a str>,
+}
+
+impl Beside<'_> {
+    /// A response or revisit record was written at `span`.
+    fn record(
+        &mut self,
+        page: &PageRecord,
+        span: Span,
+        date_ms: u64,
+        status: u16,
+        revisit: bool,
+    ) -> Result<(), Failure> {
+        if let Some(sorter) = &mut self.cdxj {
+            sorter.push(cdxj::line(&cdxj::Entry {
+                url: &page.url,
+                date_ms,
+                mime: if revisit {
+                    Some("warc/revisit")
+                } else {
+                    cdxj::mime_type(page)
+                },
+                status: Some(status),
+                digest: cdxj::digest(page),
+                offset: span.offset,
+                length: span.length,
+                filename: &self.filename,
+            }))?;
+        }
+        let html = cdxj::mime_type(page).is_some_and(|mime| mime.contains("html"));
+        if let Some(pages) = self.pages.as_mut().filter(|_| html && !revisit) {
+            let line = PageLine {
+                id: format!("{:x}", span.offset),
+                url: &page.url,
+                ts: crate::time::rfc3339_millis(date_ms),
+                title: page.title.as_deref(),
+            };
+            serde_json::to_writer(&mut **pages, &line)?;
+            pages.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+
+    /// The page's row, with its response (or revisit) record's place.
+    fn row(&mut self, page: &PageRecord, span: Option<Span>) -> Result<(), Failure> {
+        #[cfg(feature = "parquet")]
+        if let Some(table) = &mut self.table {
+            table.push(&Row {
+                page,
+                warc: span.map(|span| (self.filename.as_str(), span)),
+            })?;
+        }
+        #[cfg(not(feature = "parquet"))]
+        let _ = (page, span);
+        Ok(())
+    }
+
+    /// Writes the sorted index to `cdxj_out`, and the table's last row group and footer.
+    fn finish(self, cdxj_out: Option<&mut (impl Write + ?Sized)>) -> Result<(), Failure> {
+        if let (Some(sorter), Some(out)) = (self.cdxj, cdxj_out) {
+            sorter.finish(out)?;
+        }
+        #[cfg(feature = "parquet")]
+        if let Some(table) = self.table {
+            table.finish()?;
+        }
+        Ok(())
+    }
+}
+
+fn export_warc(
+    reading: &Reading,
+    path: Option<&Path>,
+    out: &mut impl Write,
+    beside: &mut Beside,
 ) -> Result<Counts, Failure> {
     let info = warc_info(reading.store, path)?;
     let mut warc = WarcWriter::new(out, &info)?;
@@ -238,21 +537,25 @@ fn export_warc(
     let damaged = each_page_with_content(reading, true, |page, content| {
         if page.status.is_none() {
             counts.no_response += 1;
-            return Ok(());
+            return beside.row(&page, None);
         }
+        let mut span = None;
         if page.captured_at_ms() >= since {
             let Some(exchange) = content.exchange else {
                 counts.no_headers += 1;
-                return Ok(());
+                return beside.row(&page, None);
             };
             let payload = content.body.unwrap_or_default();
-            warc.write_capture(&Capture {
+            let written = warc.write_capture(&Capture {
                 url: &page.url,
                 captured_at_ms: page.captured_at_ms(),
                 exchange: &exchange,
                 payload: &payload,
                 truncated: truncation(&page, payload.len()),
             })?;
+            let status = exchange.response.status;
+            beside.record(&page, written, page.captured_at_ms(), status, false)?;
+            span = Some(written);
         }
         let profile = match page.change {
             Some(Change::NotModified) => Some(Profile::ServerNotModified),
@@ -262,7 +565,7 @@ fn export_warc(
         if let Some(profile) = profile {
             // The last visit's own heads; a store without them has no revisit to write.
             if let Some(exchange) = reading.store.visit_exchange(&page.url)? {
-                warc.write_revisit(&Revisit {
+                let written = warc.write_revisit(&Revisit {
                     url: &page.url,
                     fetched_at_ms: page.fetched_at_ms,
                     captured_at_ms: page.captured_at_ms(),
@@ -270,11 +573,14 @@ fn export_warc(
                     payload_digest: page.digest.as_deref(),
                     exchange: &exchange,
                 })?;
+                let status = exchange.response.status;
+                beside.record(&page, written, page.fetched_at_ms, status, true)?;
+                span = span.or(Some(written));
                 counts.revisits += 1;
             }
         }
         counts.pages += 1;
-        Ok(())
+        beside.row(&page, span)
     })?;
     counts.damaged = damaged;
     warc.finish()?;
@@ -436,6 +742,16 @@ impl Output {
             }
         }
         Ok(())
+    }
+
+    /// The file being written, for formats that cannot go to standard output (`run`
+    /// refuses them without -o).
+    #[cfg(any(feature = "parquet", feature = "wacz"))]
+    fn file_writer(&mut self) -> Result<&mut BufWriter<tempfile::NamedTempFile>, Failure> {
+        match self {
+            Output::File { writer, .. } => Ok(writer),
+            Output::Stdout(_) => Err(Failure::Usage("this format needs -o FILE".into())),
+        }
     }
 
     /// Removes a partial file after a failure.

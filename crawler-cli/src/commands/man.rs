@@ -185,6 +185,18 @@ fn examples_of(command: &str) -> &'static [(&'static str, &'static str)] {
                 "A recrawl's visits of the last day, unchanged pages as revisit records:",
                 "crawler export --store site.store -o today.warc.gz --since 1d",
             ),
+            (
+                "A Parquet table of the pages (Common Crawl's index columns and ours), for DuckDB:",
+                "crawler export --store site.store -o site.parquet",
+            ),
+            (
+                "A WARC and its CDXJ index, for pywb:",
+                "crawler export --store site.store -o site.warc.gz --cdxj site.cdxj",
+            ),
+            (
+                "The same in one WACZ, for ReplayWeb.page:",
+                "crawler export --store site.store -o site.wacz",
+            ),
         ],
         "robots" => &[(
             "How a crawl would judge two URLs, and by which rule:",
