@@ -49,6 +49,8 @@ pub enum Command {
     Repair(RepairArgs),
     /// Start a small synthetic web on loopback, crawl it, and show how to query the result.
     Demo(DemoArgs),
+    /// A running crawl's live view: pages/s and errors, the slowest, failing and parked hosts; keys to pause, resume, stop.
+    Top(TopArgs),
     /// Judge URLs against a robots.txt (a file or a URL) as a crawl would, naming the deciding rule.
     Robots(RobotsArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
@@ -634,6 +636,17 @@ pub enum Column {
     Visits,
     /// What its last revisit found: not-modified (304), unchanged (same payload), changed or gone; empty after one visit.
     Change,
+}
+
+#[derive(Args, Debug)]
+#[command(group(ArgGroup::new("crawl").required(true).args(["connect", "store"])))]
+pub struct TopArgs {
+    /// The address the crawl serves its status on (its --listen): [ADDR:]PORT.
+    #[arg(long, value_name = "[ADDR:]PORT", value_parser = crate::listen::parse_address)]
+    pub connect: Option<std::net::SocketAddr>,
+    /// Or the store of a crawl running with --listen: its address is read from the store.
+    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
+    pub store: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -12,6 +12,8 @@ mod escape;
 mod exit;
 mod limits;
 mod listen;
+#[cfg(unix)]
+mod live;
 mod logging;
 #[cfg(feature = "parquet")]
 mod parquet_file;
@@ -128,6 +130,7 @@ fn main() -> ExitCode {
         Command::Repair(args) => commands::repair::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Robots(args) => commands::robots::run(args),
+        Command::Top(args) => commands::top::run(args),
         Command::Completions(args) => commands::completions::run(args),
         Command::Man(args) => commands::man::run(args),
     };

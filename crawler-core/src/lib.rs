@@ -129,7 +129,7 @@ pub use error_kind::{ErrorKind, UnknownErrorKind};
 pub use events::{CrawlEvent, DEFAULT_EVENT_CAPACITY};
 pub use handle::CrawlHandle;
 pub use hooks::{HookError, Page, PageActions, PageHandler, PageSink, StoredPage, UrlFilter};
-pub use live::LiveStatus;
+pub use live::{HostStatus, LiveStatus, ParkedHost, WorkerStatus};
 pub use priority::{ScoredUrl, UrlScorer};
 pub use progress::{CrawlSummary, Progress, Revisits, Snapshot};
 pub use revisit::{RevisitPolicy, RevisitsQueued};

@@ -21,6 +21,7 @@ mod hostile_support;
 mod hostile_web;
 mod in_use;
 mod live;
+mod live_queries;
 mod logging;
 mod order;
 mod politeness;
@@ -36,6 +37,7 @@ mod resume;
 mod revisits;
 mod security;
 mod ssrf;
+mod top;
 
 /// The `crawler` binary Cargo built for these tests.
 pub const CRAWLER: crawler_tests::CrawlerBinary = crawler_tests::CrawlerBinary;

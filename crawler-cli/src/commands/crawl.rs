@@ -291,7 +291,11 @@ fn crawl_into(config: CrawlConfig, seeds: Seeds, run: &Run) -> Result<ExitCode, 
         .then(|| ProgressBar::start(crawler.progress(), pace))
         .flatten();
     let crawler_store = std::sync::Arc::clone(crawler.store());
+    #[cfg(unix)]
+    let queries = crate::live::Server::start(std::sync::Arc::clone(&crawler_store));
     let result = crawler.run();
+    #[cfg(unix)]
+    drop(queries);
     if let Some(bar) = bar {
         bar.finish();
     }

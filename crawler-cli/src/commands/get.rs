@@ -7,7 +7,7 @@ use anyhow::anyhow;
 use crawler_core::CanonicalUrl;
 use crawler_storage::{HttpExchange, PageRecord, Store};
 
-use super::reading::{fetched_at, open, outcome};
+use super::reading::{answer_from, fetched_at, outcome, Output};
 use super::visits;
 use crate::args::GetArgs;
 use crate::escape::escaped;
@@ -23,10 +23,16 @@ fn not_stored(url: &str, store: &std::path::Path) -> Failure {
 }
 
 pub fn run(args: GetArgs) -> Result<ExitCode, Failure> {
+    // A bad URL is refused before the store is looked for.
+    CanonicalUrl::parse(&args.url).map_err(|e| Failure::Usage(e.to_string()))?;
+    answer_from(&args.store, |store, out| answer(&args, store, out))
+}
+
+/// `get` on an open store (this process's, or a running crawl's asked for it).
+pub fn answer(args: &GetArgs, store: &Store, output: &mut Output) -> Result<(), Failure> {
     let url = CanonicalUrl::parse(&args.url).map_err(|e| Failure::Usage(e.to_string()))?;
     let url = url.as_str();
-    let store = open(&args.store)?;
-    let mut out = io::BufWriter::new(io::stdout().lock());
+    let out = &mut output.out;
     if args.inlinks {
         // Also for a URL never fetched (out of scope, or still queued): who links to it.
         let mut found = store.page(url)?.is_some();
@@ -37,42 +43,40 @@ pub fn run(args: GetArgs) -> Result<ExitCode, Failure> {
         if !found {
             return Err(not_stored(url, &args.store));
         }
-        out.flush()?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(());
     }
     let Some(page) = store.page(url)? else {
         return Err(not_stored(url, &args.store));
     };
     if args.history {
-        visits::print_history(&mut out, &store, url, args.json)?;
+        visits::print_history(out, store, url, args.json)?;
     } else if let Some(time) = &args.version {
-        out.write_all(&visits::version(&store, url, time)?)?;
+        out.write_all(&visits::version(store, url, time)?)?;
     } else if args.headers || args.request {
         let exchange = store.exchange(url)?.ok_or_else(|| no_headers(&page))?;
         if args.request {
-            print_request(&mut out, &exchange)?;
+            print_request(out, &exchange)?;
         }
         if args.headers {
             if args.request {
                 writeln!(out)?;
             }
-            print_response(&mut out, &exchange)?;
+            print_response(out, &exchange)?;
         }
     } else if args.links {
         for link in store.outlinks(url)? {
             writeln!(out, "{}", escaped(&link))?;
         }
     } else if args.json {
-        serde_json::to_writer(&mut out, &record_json(&store, &page)?)?;
+        serde_json::to_writer(&mut *out, &record_json(store, &page)?)?;
         writeln!(out)?;
     } else if args.info {
-        print_info(&mut out, &store, &page)?;
+        print_info(out, store, &page)?;
     } else {
         let body = store.body(url)?.ok_or_else(|| no_body(&page))?;
         out.write_all(&body)?;
     }
-    out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// The record, with `fetched_at`, the outlinks (`links`), the inlinks and the HTTP heads.

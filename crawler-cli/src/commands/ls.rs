@@ -1,11 +1,11 @@
 //! `crawler ls`: one line per stored URL that the filters select.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
-use crawler_storage::PageRecord;
+use crawler_storage::{PageFilter, PageRecord, Store};
 
-use super::reading::{fetched_at, open, outcome, page_filter};
+use super::reading::{answer_from, fetched_at, outcome, page_filter, Output, Screen};
 use crate::args::{Column, ListFormat, LsArgs, SortKey};
 use crate::escape::escape;
 use crate::report::human_bytes;
@@ -34,13 +34,20 @@ const COLUMNS: [&str; 15] = [
 ];
 
 pub fn run(args: LsArgs) -> Result<ExitCode, Failure> {
+    // Bad flags are refused before the store is looked for.
+    listing(&args, Screen::of_stdout())?;
+    answer_from(&args.store, |store, out| answer(&args, store, out))
+}
+
+/// What the flags ask for, shown on `screen`: the filter, and the format.
+fn listing(args: &LsArgs, screen: Screen) -> Result<(PageFilter, ListFormat), Failure> {
     let mut filter = page_filter(&args.filter)?;
     // A gone URL is no longer on the site: listed only when asked for (--gone).
     filter.gone.get_or_insert(false);
     let format = match (args.format, args.json) {
         (Some(format), _) => format,
         (None, true) => ListFormat::Jsonl,
-        (None, false) if io::stdout().is_terminal() => ListFormat::Table,
+        (None, false) if screen.terminal => ListFormat::Table,
         (None, false) => ListFormat::Jsonl,
     };
     if !args.columns.is_empty() && format != ListFormat::Table {
@@ -48,7 +55,12 @@ pub fn run(args: LsArgs) -> Result<ExitCode, Failure> {
             "--columns chooses the table's columns; --format jsonl and csv have every field".into(),
         ));
     }
-    let store = open(&args.store)?;
+    Ok((filter, format))
+}
+
+/// `ls` on an open store (this process's, or a running crawl's asked for it).
+pub fn answer(args: &LsArgs, store: &Store, output: &mut Output) -> Result<(), Failure> {
+    let (filter, format) = listing(args, output.screen)?;
     let limit = args.limit.unwrap_or(usize::MAX);
     let matches = store.query(&filter);
     // Sorting needs every match; the index's order streams.
@@ -61,7 +73,7 @@ pub fn run(args: LsArgs) -> Result<ExitCode, Failure> {
         }
     };
     let pages = pages.skip(args.offset).take(limit);
-    let mut out = io::BufWriter::new(io::stdout().lock());
+    let out = &mut output.out;
     match format {
         ListFormat::Table => {
             let pages = pages.collect::<Result<Vec<_>, _>>()?;
@@ -70,13 +82,13 @@ pub fn run(args: LsArgs) -> Result<ExitCode, Failure> {
             } else {
                 args.columns.clone()
             };
-            for line in table_lines(&pages, &columns, TableStyle::of_stdout()) {
+            for line in table_lines(&pages, &columns, TableStyle::of(output.screen)) {
                 writeln!(out, "{line}")?;
             }
         }
         ListFormat::Jsonl => {
             for page in pages {
-                serde_json::to_writer(&mut out, &summary_json(&page?))?;
+                serde_json::to_writer(&mut *out, &summary_json(&page?))?;
                 writeln!(out)?;
             }
         }
@@ -87,8 +99,7 @@ pub fn run(args: LsArgs) -> Result<ExitCode, Failure> {
             }
         }
     }
-    out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// `--sort`: URL and status ascending (no response last), size and time descending;
@@ -126,21 +137,11 @@ struct TableStyle {
 }
 
 impl TableStyle {
-    /// A terminal on stdout: its width, and colour unless `NO_COLOR` is set (to
-    /// anything but nothing, as no-color.org has it). Anything else: neither.
-    fn of_stdout() -> TableStyle {
-        let stdout = io::stdout();
-        if !stdout.is_terminal() {
-            return TableStyle {
-                width: None,
-                colour: false,
-            };
-        }
-        let width = terminal_size::terminal_size_of(&stdout).map(|(w, _)| usize::from(w.0));
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+    /// A terminal: its width, and colours if they may be used. Anything else: neither.
+    fn of(screen: Screen) -> TableStyle {
         TableStyle {
-            width,
-            colour: !no_color,
+            width: screen.width.filter(|_| screen.terminal),
+            colour: screen.colour && screen.terminal,
         }
     }
 }

@@ -202,6 +202,16 @@ fn examples_of(command: &str) -> &'static [(&'static str, &'static str)] {
             "How a crawl would judge two URLs, and by which rule:",
             "crawler robots --url https://example.test/robots.txt /private/x /public",
         )],
+        "top" => &[
+            (
+                "The live view of a crawl started with --listen 9184:",
+                "crawler top --connect 9184",
+            ),
+            (
+                "Or found through its store:",
+                "crawler top --store site.store",
+            ),
+        ],
         "check" => &[(
             "Verify every file of a store; exit 1 naming each problem:",
             "crawler check --store site.store",

@@ -1,9 +1,13 @@
-//! What the reading commands share: opening a store that must exist, and turning the
-//! filter flags into a [`PageFilter`].
+//! What the reading commands share: opening a store that must exist (or asking the
+//! crawl that holds it), where their output goes, and turning the filter flags into a
+//! [`PageFilter`].
 
+use std::io::{self, IsTerminal, Write};
 use std::path::Path;
+use std::process::ExitCode;
 
 use crawler_storage::{PageFilter, PageRecord, Store, StoreError, StoreOptions};
+use serde::{Deserialize, Serialize};
 
 use crate::args::FilterArgs;
 use crate::time::{now_ms, parse_time, rfc3339_millis};
@@ -12,12 +16,85 @@ use crate::Failure;
 /// Opens an existing store for reading (nothing is written to it). Fails at once (not
 /// after a wait) when a crawl holds it.
 pub fn open(path: &Path) -> Result<Store, Failure> {
-    Store::open(path, StoreOptions::read_only()).map_err(|error| match error {
+    Store::open(path, StoreOptions::read_only()).map_err(opening_failure)
+}
+
+fn opening_failure(error: StoreError) -> Failure {
+    match error {
         StoreError::Missing { .. } => Failure::Error(anyhow::anyhow!(
             "{error}: give the --store DIR a crawl wrote (crawler crawl --store DIR URL... makes one)"
         )),
         other => other.into(),
-    })
+    }
+}
+
+/// Where a reading command's output is shown: what `ls` picks its format and its
+/// table's width and colours by. A query a running crawl answers carries the
+/// asking process's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Screen {
+    /// The output is a terminal.
+    pub terminal: bool,
+    /// The terminal's width, when known.
+    pub width: Option<usize>,
+    /// Colours may be used: a terminal, and `NO_COLOR` not set (to anything but
+    /// nothing, as no-color.org has it).
+    pub colour: bool,
+}
+
+impl Screen {
+    /// This process's stdout.
+    pub fn of_stdout() -> Screen {
+        let stdout = io::stdout();
+        if !stdout.is_terminal() {
+            return Screen {
+                terminal: false,
+                width: None,
+                colour: false,
+            };
+        }
+        let width = terminal_size::terminal_size_of(&stdout).map(|(w, _)| usize::from(w.0));
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+        Screen {
+            terminal: true,
+            width,
+            colour: !no_color,
+        }
+    }
+}
+
+/// Where a reading command writes: this process's stdout, or (through the crawl's
+/// query socket) the stdout of the process that asked.
+pub struct Output<'a> {
+    pub out: &'a mut dyn Write,
+    pub screen: Screen,
+}
+
+/// Runs `answer` on the store at `path`, opened for reading, onto stdout. When a
+/// running crawl holds the store, that crawl is asked to run the same command on its
+/// open store (`crate::live`), and what it writes is printed instead.
+pub fn answer_from(
+    path: &Path,
+    answer: impl FnOnce(&Store, &mut Output) -> Result<(), Failure>,
+) -> Result<ExitCode, Failure> {
+    let opened = Store::open(path, StoreOptions::read_only());
+    #[cfg(unix)]
+    if let Err(StoreError::InUse { .. }) = &opened {
+        if let Some(answered) = crate::live::ask(path) {
+            return answered;
+        }
+    }
+    let store = opened.map_err(opening_failure)?;
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    answer(
+        &store,
+        &mut Output {
+            out: &mut out,
+            screen: Screen::of_stdout(),
+        },
+    )?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The filter the flags describe; a bad time is a usage error naming its flag.

@@ -4,9 +4,9 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use crawler_core::pace::{self, NAMED_SLOWEST};
-use crawler_storage::{Change, PageFilter, StoreStats};
+use crawler_storage::{Change, PageFilter, Store, StoreStats};
 
-use super::reading::{host_and_port, open};
+use super::reading::{answer_from, host_and_port, Output};
 use crate::args::StatsArgs;
 use crate::escape::escaped;
 use crate::report::{human_bytes, plural, print_slowest};
@@ -14,7 +14,15 @@ use crate::time::rfc3339_secs;
 use crate::Failure;
 
 pub fn run(args: StatsArgs) -> Result<ExitCode, Failure> {
-    let store = open(&args.store)?;
+    // A bad --host is refused before the store is looked for.
+    if let Some(text) = &args.host {
+        host_and_port(text).map_err(Failure::Usage)?;
+    }
+    answer_from(&args.store, |store, out| answer(&args, store, out))
+}
+
+/// `stats` on an open store (this process's, or a running crawl's asked for it).
+pub fn answer(args: &StatsArgs, store: &Store, output: &mut Output) -> Result<(), Failure> {
     let stats = match &args.host {
         None => store.stats()?,
         Some(text) => {
@@ -29,13 +37,13 @@ pub fn run(args: StatsArgs) -> Result<ExitCode, Failure> {
     let speed = Speed::of(&stats, args.host.is_none());
     // Each host's delay as the crawl last saved it: a figure of the whole crawl.
     let paces = match &args.host {
-        None => pace::read(&store)?,
+        None => pace::read(store)?,
         Some(_) => None,
     };
     let (slowest, slowed) = paces
         .as_ref()
         .map_or((Vec::new(), 0), |paces| paces.slowest(NAMED_SLOWEST));
-    let mut out = io::stdout().lock();
+    let out = &mut output.out;
     if args.json {
         let mut value = serde_json::to_value(&stats)?;
         if let Some(object) = value.as_object_mut() {
@@ -66,13 +74,13 @@ pub fn run(args: StatsArgs) -> Result<ExitCode, Failure> {
                 object.insert("delays_saved_at".into(), rfc3339_secs(saved).into());
             }
         }
-        serde_json::to_writer(&mut out, &value)?;
+        serde_json::to_writer(&mut *out, &value)?;
         writeln!(out)?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(());
     }
-    print_text(&mut out, &stats, &speed, args.top, args.host.is_none())?;
-    print_slowest(&mut out, &slowest, slowed)?;
-    Ok(ExitCode::SUCCESS)
+    print_text(out, &stats, &speed, args.top, args.host.is_none())?;
+    print_slowest(out, &slowest, slowed)?;
+    Ok(())
 }
 
 /// How long the crawl (or the host's part of it) took, and how fast it went.
