@@ -12,11 +12,11 @@ mod escape;
 mod exit;
 mod limits;
 mod listen;
-#[cfg(unix)]
-mod live;
 mod logging;
 #[cfg(feature = "parquet")]
 mod parquet_file;
+#[cfg(unix)]
+mod query_socket;
 mod report;
 mod signals;
 mod surt;

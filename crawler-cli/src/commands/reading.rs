@@ -80,7 +80,7 @@ pub fn answer_from(
     let opened = Store::open(path, StoreOptions::read_only());
     #[cfg(unix)]
     if let Err(StoreError::InUse { .. }) = &opened {
-        if let Some(answered) = crate::live::ask(path) {
+        if let Some(answered) = crate::query_socket::ask(path) {
             return answered;
         }
     }
