@@ -18,6 +18,7 @@ mod parquet_file;
 #[cfg(unix)]
 mod query_socket;
 mod report;
+mod screen;
 mod signals;
 mod surt;
 mod table;

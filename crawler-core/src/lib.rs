@@ -106,6 +106,7 @@ mod seen;
 mod settings;
 pub mod sitemap;
 mod slowed;
+mod snapshot;
 pub mod traps;
 pub mod url;
 mod worker;

@@ -292,7 +292,7 @@ fn crawl_into(config: CrawlConfig, seeds: Seeds, run: &Run) -> Result<ExitCode, 
         .flatten();
     let crawler_store = std::sync::Arc::clone(crawler.store());
     #[cfg(unix)]
-    let queries = crate::query_socket::Server::start(std::sync::Arc::clone(&crawler_store));
+    let queries = crate::query_socket::server::Server::start(std::sync::Arc::clone(&crawler_store));
     let result = crawler.run();
     #[cfg(unix)]
     drop(queries);

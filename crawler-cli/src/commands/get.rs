@@ -7,10 +7,11 @@ use anyhow::anyhow;
 use crawler_core::CanonicalUrl;
 use crawler_storage::{HttpExchange, PageRecord, Store};
 
-use super::reading::{answer_from, fetched_at, outcome, Output};
+use super::reading::{answer_from, fetched_at, outcome};
 use super::visits;
 use crate::args::GetArgs;
 use crate::escape::escaped;
+use crate::screen::Output;
 use crate::Failure;
 
 /// A URL the store knows nothing of, with how to see what it does hold.

@@ -5,10 +5,11 @@ use std::process::ExitCode;
 
 use crawler_storage::{PageFilter, PageRecord, Store};
 
-use super::reading::{answer_from, fetched_at, outcome, page_filter, Output, Screen};
+use super::reading::{answer_from, fetched_at, outcome, page_filter};
 use crate::args::{Column, ListFormat, LsArgs, SortKey};
 use crate::escape::escape;
 use crate::report::human_bytes;
+use crate::screen::{Output, Screen};
 use crate::table::{self, Align, Cell};
 use crate::time::rfc3339_millis;
 use crate::Failure;

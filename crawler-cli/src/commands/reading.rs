@@ -2,14 +2,14 @@
 //! crawl that holds it), where their output goes, and turning the filter flags into a
 //! [`PageFilter`].
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
 use crawler_storage::{PageFilter, PageRecord, Store, StoreError, StoreOptions};
-use serde::{Deserialize, Serialize};
 
 use crate::args::FilterArgs;
+use crate::screen::{Output, Screen};
 use crate::time::{now_ms, parse_time, rfc3339_millis};
 use crate::Failure;
 
@@ -28,51 +28,9 @@ fn opening_failure(error: StoreError) -> Failure {
     }
 }
 
-/// Where a reading command's output is shown: what `ls` picks its format and its
-/// table's width and colours by. A query a running crawl answers carries the
-/// asking process's.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Screen {
-    /// The output is a terminal.
-    pub terminal: bool,
-    /// The terminal's width, when known.
-    pub width: Option<usize>,
-    /// Colours may be used: a terminal, and `NO_COLOR` not set (to anything but
-    /// nothing, as no-color.org has it).
-    pub colour: bool,
-}
-
-impl Screen {
-    /// This process's stdout.
-    pub fn of_stdout() -> Screen {
-        let stdout = io::stdout();
-        if !stdout.is_terminal() {
-            return Screen {
-                terminal: false,
-                width: None,
-                colour: false,
-            };
-        }
-        let width = terminal_size::terminal_size_of(&stdout).map(|(w, _)| usize::from(w.0));
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
-        Screen {
-            terminal: true,
-            width,
-            colour: !no_color,
-        }
-    }
-}
-
-/// Where a reading command writes: this process's stdout, or (through the crawl's
-/// query socket) the stdout of the process that asked.
-pub struct Output<'a> {
-    pub out: &'a mut dyn Write,
-    pub screen: Screen,
-}
-
 /// Runs `answer` on the store at `path`, opened for reading, onto stdout. When a
 /// running crawl holds the store, that crawl is asked to run the same command on its
-/// open store (`crate::live`), and what it writes is printed instead.
+/// open store (`crate::query_socket`), and what it writes is printed instead.
 pub fn answer_from(
     path: &Path,
     answer: impl FnOnce(&Store, &mut Output) -> Result<(), Failure>,
@@ -80,7 +38,7 @@ pub fn answer_from(
     let opened = Store::open(path, StoreOptions::read_only());
     #[cfg(unix)]
     if let Err(StoreError::InUse { .. }) = &opened {
-        if let Some(answered) = crate::query_socket::ask(path) {
+        if let Some(answered) = crate::query_socket::client::ask(path) {
             return answered;
         }
     }

@@ -6,10 +6,11 @@ use std::process::ExitCode;
 use crawler_core::pace::{self, NAMED_SLOWEST};
 use crawler_storage::{Change, PageFilter, Store, StoreStats};
 
-use super::reading::{answer_from, host_and_port, Output};
+use super::reading::{answer_from, host_and_port};
 use crate::args::StatsArgs;
 use crate::escape::escaped;
 use crate::report::{human_bytes, plural, print_slowest};
+use crate::screen::Output;
 use crate::time::rfc3339_secs;
 use crate::Failure;
 

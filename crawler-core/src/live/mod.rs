@@ -27,7 +27,7 @@ pub use hosts::{HostBoard, HostStatus, ParkedHost, NAMED};
 pub(crate) use workers::WorkerBoard;
 pub use workers::WorkerStatus;
 
-use crate::progress::Snapshot;
+use crate::snapshot::Snapshot;
 
 /// Everything a live view of a crawl shows, at one instant.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -1,25 +1,10 @@
-//! Queries answered by a running crawl. A store is open in one process at a time, so
-//! while `crawler crawl` runs, `stats`, `ls` and `get` cannot open its store; instead
-//! the crawl listens on a Unix socket ([`Server`]), named in the store's lock-holder
-//! file, and a refused query sends it its command line ([`ask`]). The crawl runs the
-//! same command code on its own open store and sends back what it writes and the
-//! outcome: what the crawl has stored so far, consistent with its counters.
-//!
-//! The exchange is frames: a tag byte, a big-endian `u32` length, that many bytes.
-//! The client sends one `Q` frame (a JSON [`Request`]); the crawl answers with `O`
-//! frames (the command's output) and then one `E` frame (a JSON [`Outcome`]).
-//!
-//! One thread serves one query at a time. It holds no lock the crawl needs (the
-//! store's reads take none that writes wait on), a client that stops reading fails
-//! the query after [`WRITE_PATIENCE`], and when the crawl ends a query still running
-//! fails at its next write, so the end is not held up. Only the crawl's user may
-//! connect: the socket is made mode 0600, and each connection's peer is checked.
+//! The crawl's side of the query socket: one thread that answers one query at a time
+//! by running the command on the crawl's open store.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -27,37 +12,14 @@ use std::time::Duration;
 
 use clap::Parser;
 use crawler_storage::Store;
-use serde::{Deserialize, Serialize};
 
+use super::frames::{
+    read_frame, socket_path, write_frame, Outcome, Request, MAX_FRAME, SERVICE, WRITE_PATIENCE,
+};
 use crate::args::{Cli, Command};
-use crate::commands::reading::{Output, Screen};
 use crate::commands::{get, ls, stats};
+use crate::screen::Output;
 use crate::Failure;
-
-/// The name the socket is advertised by in the store's holder file.
-const SERVICE: &str = "queries";
-/// The socket's name in the store's directory.
-const SOCKET_NAME: &str = "query.sock";
-/// The longest socket path the kernel takes: `sun_path` is 108 bytes with a NUL.
-const MAX_SOCKET_PATH: usize = 107;
-/// How long a client may take to send its request, or to take a frame of output.
-const WRITE_PATIENCE: Duration = Duration::from_secs(10);
-/// The largest frame read; output is sent in frames of at most this many bytes.
-const MAX_FRAME: usize = 1 << 20;
-
-/// What a client asks: its command line, and where it shows the output.
-#[derive(Serialize, Deserialize)]
-struct Request {
-    args: Vec<String>,
-    screen: Screen,
-}
-
-/// How the query ended: the exit code, and the error line to print when it failed.
-#[derive(Serialize, Deserialize)]
-struct Outcome {
-    code: u8,
-    message: Option<String>,
-}
 
 /// The crawl's side: listens while it lives, then removes its socket.
 pub struct Server {
@@ -119,26 +81,6 @@ impl Drop for Server {
         }
         let _ = std::fs::remove_file(&self.path);
     }
-}
-
-/// Where the socket of the store at `store` goes: in the store, or when that path is
-/// too long for a socket, in `$XDG_RUNTIME_DIR` (else the temporary directory) under
-/// a name made of the store's path. Always absolute: clients run elsewhere.
-fn socket_path(store: &Path) -> Option<PathBuf> {
-    let store = std::path::absolute(store).ok()?;
-    let inside = store.join(SOCKET_NAME);
-    if inside.as_os_str().len() <= MAX_SOCKET_PATH {
-        return Some(inside);
-    }
-    let dir = std::env::var_os("XDG_RUNTIME_DIR")
-        .map(PathBuf::from)
-        .filter(|dir| dir.is_absolute() && dir.is_dir())
-        .unwrap_or_else(std::env::temp_dir);
-    use sha1::Digest;
-    let digest = sha1::Sha1::digest(store.as_os_str().as_encoded_bytes());
-    let name: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    let path = dir.join(format!("crawler-{name}.sock"));
-    (path.as_os_str().len() <= MAX_SOCKET_PATH).then_some(path)
 }
 
 fn serve(listener: &UnixListener, store: &Store, stopping: &AtomicBool) {
@@ -268,105 +210,5 @@ impl Write for Frames<'_> {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
-    }
-}
-
-fn write_frame(out: &mut impl Write, tag: u8, payload: &[u8]) -> io::Result<()> {
-    let len = u32::try_from(payload.len()).map_err(io::Error::other)?;
-    let mut head = [0u8; 5];
-    head[0] = tag;
-    head[1..].copy_from_slice(&len.to_be_bytes());
-    out.write_all(&head)?;
-    out.write_all(payload)
-}
-
-fn read_frame(input: &mut impl Read) -> io::Result<(u8, Vec<u8>)> {
-    let mut head = [0u8; 5];
-    input.read_exact(&mut head)?;
-    let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
-    if len > MAX_FRAME {
-        return Err(io::Error::other(format!("a frame of {len} bytes")));
-    }
-    let mut payload = vec![0; len];
-    input.read_exact(&mut payload)?;
-    Ok((head[0], payload))
-}
-
-/// The client's side: when the process holding `store` named a socket and it
-/// answers, sends it this process's command line and prints what comes back. `None`
-/// when there is no socket to ask (not a crawl, or a stale socket of a dead one).
-pub fn ask(store: &Path) -> Option<Result<ExitCode, Failure>> {
-    let socket = crawler_storage::advertised(store, SERVICE)?;
-    let stream = UnixStream::connect(socket).ok()?;
-    Some(converse(stream, store))
-}
-
-fn converse(mut stream: UnixStream, store: &Path) -> Result<ExitCode, Failure> {
-    let request = Request {
-        args: std::env::args_os()
-            .map(|arg| arg.to_string_lossy().into_owned())
-            .collect(),
-        screen: Screen::of_stdout(),
-    };
-    let lost = |error: io::Error| {
-        Failure::Error(anyhow::anyhow!(
-            "store {}: the crawl running on it stopped answering the query: {error}",
-            store.display()
-        ))
-    };
-    write_frame(&mut stream, b'Q', &serde_json::to_vec(&request)?).map_err(lost)?;
-    let mut stdout = io::stdout().lock();
-    loop {
-        let (tag, payload) = read_frame(&mut stream).map_err(lost)?;
-        match tag {
-            b'O' => stdout.write_all(&payload)?,
-            b'E' => {
-                stdout.flush()?;
-                let outcome: Outcome = serde_json::from_slice(&payload)?;
-                let message = outcome.message.unwrap_or_default();
-                return match outcome.code {
-                    crate::exit::DONE => Ok(ExitCode::SUCCESS),
-                    crate::exit::USAGE => Err(Failure::Usage(message)),
-                    _ => Err(Failure::Error(anyhow::anyhow!(message))),
-                };
-            }
-            other => {
-                return Err(lost(io::Error::other(format!(
-                    "an unknown frame {other:#04x}"
-                ))))
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_store_path_too_long_for_a_socket_gets_one_elsewhere_named_by_it() {
-        let short = socket_path(Path::new("/s")).unwrap();
-        assert_eq!(short, Path::new("/s").join(SOCKET_NAME));
-        let long = format!("/{}", "d".repeat(200));
-        let elsewhere = socket_path(Path::new(&long)).unwrap();
-        assert!(elsewhere.as_os_str().len() <= MAX_SOCKET_PATH);
-        assert_ne!(
-            elsewhere,
-            socket_path(Path::new(&format!("{long}2"))).unwrap()
-        );
-        assert_eq!(elsewhere, socket_path(Path::new(&long)).unwrap());
-    }
-
-    #[test]
-    fn frames_read_back_as_written_and_oversized_ones_are_refused() {
-        let mut bytes = Vec::new();
-        write_frame(&mut bytes, b'O', b"hello").unwrap();
-        assert_eq!(
-            read_frame(&mut &bytes[..]).unwrap(),
-            (b'O', b"hello".to_vec())
-        );
-        let mut huge = vec![b'O'];
-        huge.extend_from_slice(&u32::MAX.to_be_bytes());
-        assert!(read_frame(&mut &huge[..]).is_err());
     }
 }
