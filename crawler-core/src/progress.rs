@@ -257,11 +257,16 @@ impl Progress {
     /// hosts named (see [`crate::live`]). Cheap from any thread; it never waits on
     /// the scheduler or a worker's fetch.
     pub fn status(&self) -> LiveStatus {
-        self.live.status(
-            self.snapshot(),
-            self.by_status_class(),
-            self.errors_by_kind(),
-        )
+        LiveStatus {
+            retries: self.retries.load(Relaxed),
+            robots_fetched: self.robots_fetched.load(Relaxed),
+            robots_failed: self.robots_failed.load(Relaxed),
+            ..self.live.status(
+                self.snapshot(),
+                self.by_status_class(),
+                self.errors_by_kind(),
+            )
+        }
     }
 
     /// Responses by status class; classes with none left out.

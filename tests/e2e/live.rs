@@ -198,6 +198,17 @@ fn metrics_scraped_during_a_crawl_agree_with_its_summary_and_stats() {
         0.0,
         "a kind never met is 0"
     );
+    for (counter, field) in [
+        ("crawler_retries_total", "retries"),
+        ("crawler_robots_fetched_total", "robots_fetched"),
+        ("crawler_robots_failed_total", "robots_failed"),
+    ] {
+        assert_eq!(
+            Some(value(&paused, counter, &[])),
+            summary[field].as_f64(),
+            "{field}"
+        );
+    }
     // Every attempt is timed: the final ones and any retried.
     let attempts = fetched + summary["retries"].as_f64().unwrap();
     assert_eq!(

@@ -16,7 +16,22 @@ const STATUS_CLASSES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"];
 pub fn encode(status: &LiveStatus) -> String {
     let c = &status.counters;
     let mut out = String::with_capacity(8 * 1024);
-    let counters: [(&str, &str, u64); 5] = [
+    let counters: [(&str, &str, u64); 8] = [
+        (
+            "crawler_retries_total",
+            "Failed fetches tried again.",
+            status.retries,
+        ),
+        (
+            "crawler_robots_fetched_total",
+            "robots.txt fetches that got a response, of any status.",
+            status.robots_fetched,
+        ),
+        (
+            "crawler_robots_failed_total",
+            "robots.txt fetches that got no response.",
+            status.robots_failed,
+        ),
         (
             "crawler_pages_fetched_total",
             "Page fetches completed, with a response or an error (retried attempts not counted).",
@@ -193,6 +208,7 @@ mod tests {
         };
         let text = encode(&status);
         assert!(text.contains("\ncrawler_pages_fetched_total 7\n"), "{text}");
+        assert!(text.contains("\ncrawler_retries_total 0\n"), "{text}");
         assert!(text.contains("crawler_errors_total{kind=\"timeout\"} 2\n"));
         assert!(text.contains("crawler_errors_total{kind=\"connect\"} 0\n"));
         assert!(text.contains("crawler_responses_total{class=\"2xx\"} 0\n"));

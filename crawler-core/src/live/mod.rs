@@ -29,8 +29,11 @@ pub use workers::WorkerStatus;
 
 use crate::snapshot::Snapshot;
 
-/// Everything a live view of a crawl shows, at one instant.
+/// Everything a live view of a crawl shows, at one instant. A field a reader does not
+/// know is skipped, and one missing takes its default, so a `crawler top` and a crawl
+/// of different versions still understand each other.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct LiveStatus {
     /// The counters ([`crate::CrawlHandle::stats`]).
     pub counters: Snapshot,
@@ -38,6 +41,12 @@ pub struct LiveStatus {
     pub responses_by_class: BTreeMap<String, u64>,
     /// Failed fetches and refused URLs by error kind.
     pub errors_by_kind: BTreeMap<String, u64>,
+    /// Failed fetches tried again.
+    pub retries: u64,
+    /// robots.txt fetches that got a response (of any status).
+    pub robots_fetched: u64,
+    /// robots.txt fetches that got none.
+    pub robots_failed: u64,
     /// Hosts backing off after failures or slow-down answers.
     pub hosts_backing_off: u64,
     /// The hosts with the most URLs queued, most first.
@@ -132,6 +141,9 @@ impl Live {
             counters,
             responses_by_class,
             errors_by_kind,
+            retries: 0,
+            robots_fetched: 0,
+            robots_failed: 0,
             hosts_backing_off: board.backing_off,
             hosts_by_queue: board.by_queue.clone(),
             hosts_by_errors: board.by_errors.clone(),
