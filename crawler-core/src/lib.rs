@@ -92,6 +92,7 @@ mod handle;
 pub mod hooks;
 pub mod live;
 mod messages;
+mod millis;
 pub mod pace;
 mod pass_through;
 pub mod priority;

@@ -23,6 +23,7 @@ use std::time::Duration;
 use crawler_storage::{Change, PageFilter, PageRecord, QueueEntry, Store, StoreError, Via};
 use serde::{Deserialize, Serialize};
 
+use crate::millis::millis;
 use crate::url::CanonicalUrl;
 
 /// Entries written to the frontier at once (and the mark saved after each batch).
@@ -261,10 +262,6 @@ pub(crate) fn enqueue_batch(
     let written = batch.len() as u64;
     batch.clear();
     Ok(written)
-}
-
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use super::host::{Closed, HostQueue, RobotsState};
 use super::queues::Frontier;
 use crate::live::{HostBoard, HostStatus, ParkedHost};
 use crate::messages::HostId;
+use crate::millis::millis;
 
 /// The `n` largest by a key, kept in a heap of `n` (ties: the lower id first).
 struct Top {
@@ -125,8 +126,4 @@ fn queued(host: &HostQueue) -> u64 {
 
 fn paused_ms(host: &HostQueue, now: Instant) -> u64 {
     millis(host.not_before().saturating_duration_since(now))
-}
-
-fn millis(duration: std::time::Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }

@@ -27,6 +27,7 @@ pub use hosts::{HostBoard, HostStatus, ParkedHost, NAMED};
 pub(crate) use workers::WorkerBoard;
 pub use workers::WorkerStatus;
 
+use crate::millis::millis;
 use crate::snapshot::Snapshot;
 
 /// Everything a live view of a crawl shows, at one instant. A field a reader does not
@@ -159,10 +160,6 @@ impl Live {
     fn millis_at(&self, now: Instant) -> u64 {
         millis(now.saturating_duration_since(self.started))
     }
-}
-
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use crate::millis::millis;
+
 /// One worker's task as a live status shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkerStatus {
@@ -50,9 +52,9 @@ impl WorkerBoard {
             .map(|(worker, slot)| WorkerStatus {
                 worker,
                 url: slot.as_ref().map(|(url, _)| url.clone()),
-                for_ms: slot.as_ref().map_or(0, |(_, since)| {
-                    u64::try_from(now.duration_since(*since).as_millis()).unwrap_or(u64::MAX)
-                }),
+                for_ms: slot
+                    .as_ref()
+                    .map_or(0, |(_, since)| millis(now.duration_since(*since))),
             })
             .collect()
     }

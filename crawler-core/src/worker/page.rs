@@ -22,6 +22,7 @@ use crate::extract::{decode_html, extract_css, extract_page, Link};
 use crate::fetch::{retry_after, BodyLimit, FetchOutcome, ResponseMeta};
 use crate::hooks::{guarded, Page, PageActions, StoredPage};
 use crate::messages::{Answered, Health, Job, JobKind, Queued, Report, Via};
+use crate::millis::millis;
 use crate::priority::ScoredUrl;
 use crate::robots::PageDirectives;
 use crate::seen::Claims;
@@ -248,7 +249,7 @@ impl WorkerContext {
         page.kind = job.kind.store_name();
         page.attempts = attempt;
         page.fetched_at_ms = fetched_at_ms;
-        page.fetch_ms = u64::try_from(outcome.elapsed.as_millis()).unwrap_or(u64::MAX);
+        page.fetch_ms = millis(outcome.elapsed);
         page.bytes = outcome.bytes;
         page.proxy = outcome.proxy.as_deref().map(str::to_owned);
         if let Some(error) = &outcome.error {

@@ -11,6 +11,7 @@ use crawler_storage::{payload_digest, Change, PageRecord, QueueEntry, Revisit, S
 use super::context::WorkerContext;
 use crate::fetch::{FetchOutcome, Validators};
 use crate::messages::Job;
+use crate::millis::millis;
 use crate::revisit::refetch_entry;
 use crate::url::CanonicalUrl;
 
@@ -137,9 +138,7 @@ impl WorkerContext {
             Some(previous) => previous.record.revisit_ms.map(Duration::from_millis),
             None => first,
         };
-        page.revisit_ms = policy
-            .next_interval(had, page.change)
-            .map(|interval| u64::try_from(interval.as_millis()).unwrap_or(u64::MAX));
+        page.revisit_ms = policy.next_interval(had, page.change).map(millis);
     }
 }
 

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use super::fault::Fault;
 use super::spec::ProxyUrl;
+use crate::millis::millis;
 
 /// The first outage's length; each outage in a row doubles it.
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
@@ -197,7 +198,7 @@ impl ProxyPool {
         let backoff = FIRST_BACKOFF
             .saturating_mul(1 << in_a_row.min(16))
             .min(MAX_BACKOFF);
-        let until = now.saturating_add(u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX));
+        let until = now.saturating_add(millis(backoff));
         // Another worker may have taken it out meanwhile: announced once.
         if member.out_until_ms.swap(until, Ordering::AcqRel) == 0 {
             member.strikes.store(0, Ordering::Relaxed);
