@@ -17,7 +17,8 @@ use crate::frontier::Refusal;
 use crate::live::{Live, LiveStatus};
 pub use crate::snapshot::Snapshot;
 
-const CLASSES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"];
+/// The status classes responses are counted by, in order (`other`: outside 100-599).
+pub const STATUS_CLASSES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"];
 
 /// Counters shared by every thread of a crawl.
 #[derive(Debug)]
@@ -29,7 +30,7 @@ pub struct Progress {
     queued: AtomicU64,
     in_flight: AtomicU64,
     hosts: AtomicU64,
-    by_class: [AtomicU64; CLASSES.len()],
+    by_class: [AtomicU64; STATUS_CLASSES.len()],
     /// URLs recorded with an error, by kind (refused URLs included).
     by_error: [AtomicU64; ErrorKind::ALL.len()],
     robots_fetched: AtomicU64,
@@ -271,7 +272,7 @@ impl Progress {
 
     /// Responses by status class; classes with none left out.
     fn by_status_class(&self) -> BTreeMap<String, u64> {
-        nonzero(CLASSES.iter().copied().zip(&self.by_class))
+        nonzero(STATUS_CLASSES.iter().copied().zip(&self.by_class))
     }
 
     /// Failed fetches and refused URLs by kind; kinds with none left out.

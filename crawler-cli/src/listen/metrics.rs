@@ -9,9 +9,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use crawler_core::live::Histogram;
+use crawler_core::progress::STATUS_CLASSES;
 use crawler_core::{ErrorKind, LiveStatus};
-
-const STATUS_CLASSES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"];
 
 pub fn encode(status: &LiveStatus) -> String {
     let c = &status.counters;
