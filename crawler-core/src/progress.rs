@@ -258,15 +258,24 @@ impl Progress {
     /// hosts named (see [`crate::live`]). Cheap from any thread; it never waits on
     /// the scheduler or a worker's fetch.
     pub fn status(&self) -> LiveStatus {
+        let live = &self.live;
+        let (board, hosts_age_ms) = live.watched_board();
         LiveStatus {
+            counters: self.snapshot(),
+            responses_by_class: self.by_status_class(),
+            errors_by_kind: self.errors_by_kind(),
             retries: self.retries.load(Relaxed),
             robots_fetched: self.robots_fetched.load(Relaxed),
             robots_failed: self.robots_failed.load(Relaxed),
-            ..self.live.status(
-                self.snapshot(),
-                self.by_status_class(),
-                self.errors_by_kind(),
-            )
+            hosts_backing_off: board.backing_off,
+            hosts_by_queue: board.by_queue.clone(),
+            hosts_by_errors: board.by_errors.clone(),
+            hosts_by_delay: board.by_delay.clone(),
+            parked: board.parked.clone(),
+            hosts_age_ms,
+            workers: live.workers.snapshot(),
+            fetch_seconds: live.fetch_seconds.snapshot(),
+            store_write_seconds: live.store_write_seconds.snapshot(),
         }
     }
 

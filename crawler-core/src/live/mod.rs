@@ -128,33 +128,14 @@ impl Live {
         *self.board.lock().unwrap_or_else(|e| e.into_inner()) = (board, Some(at), took);
     }
 
-    /// The status with these counters; marks the board as watched.
-    pub(crate) fn status(
-        &self,
-        counters: Snapshot,
-        responses_by_class: BTreeMap<String, u64>,
-        errors_by_kind: BTreeMap<String, u64>,
-    ) -> LiveStatus {
+    /// The latest host board and its age in milliseconds, for a status being read:
+    /// marks the board as watched, so the scheduler keeps it fresh.
+    pub(crate) fn watched_board(&self) -> (Arc<HostBoard>, u64) {
         let now = Instant::now();
         self.read_at_ms.store(self.millis_at(now), Relaxed);
         let (board, taken_at, _) = self.board.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        LiveStatus {
-            counters,
-            responses_by_class,
-            errors_by_kind,
-            retries: 0,
-            robots_fetched: 0,
-            robots_failed: 0,
-            hosts_backing_off: board.backing_off,
-            hosts_by_queue: board.by_queue.clone(),
-            hosts_by_errors: board.by_errors.clone(),
-            hosts_by_delay: board.by_delay.clone(),
-            parked: board.parked.clone(),
-            hosts_age_ms: taken_at.map_or(0, |at| millis(now.saturating_duration_since(at))),
-            workers: self.workers.snapshot(),
-            fetch_seconds: self.fetch_seconds.snapshot(),
-            store_write_seconds: self.store_write_seconds.snapshot(),
-        }
+        let age_ms = taken_at.map_or(0, |at| millis(now.saturating_duration_since(at)));
+        (board, age_ms)
     }
 
     fn millis_at(&self, now: Instant) -> u64 {
@@ -178,7 +159,7 @@ mod tests {
             !live.board_due(1_000_000, start),
             "nobody watches a broad one"
         );
-        live.status(Snapshot::default(), BTreeMap::new(), BTreeMap::new());
+        live.watched_board();
         assert!(live.board_due(1_000_000, start));
         live.set_board(HostBoard::default(), start);
         assert!(!live.board_due(10, start + Duration::from_millis(500)));
