@@ -134,6 +134,13 @@ pub struct Measured {
     pub stdout: String,
 }
 
+impl Measured {
+    /// CPU time, user and system, in seconds.
+    pub fn cpu_secs(&self) -> f64 {
+        (self.user + self.system).as_secs_f64()
+    }
+}
+
 /// Runs `command` to completion, measuring it with `wait4` (the kernel's own figures).
 pub fn measure(command: &mut Command) -> Result<Measured, String> {
     measure_capped(command, None).map(|(measured, _)| measured)

@@ -515,7 +515,7 @@ fn alternate(
                 tool.name(),
                 round + 1,
                 measured.wall.as_secs_f64(),
-                cpu(&measured),
+                measured.cpu_secs(),
                 mib(&measured),
                 judgement.pages,
                 expected.len(),
@@ -611,10 +611,6 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
     std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn cpu(m: &Measured) -> f64 {
-    (m.user + m.system).as_secs_f64()
-}
-
 fn mib(m: &Measured) -> f64 {
     m.peak_rss_kib as f64 / 1024.0
 }
@@ -676,7 +672,7 @@ fn throughput(
             runs.len(),
             spread_of(&runs, |r| r.measured.wall.as_secs_f64()).show(2),
             spread_of(&runs, |r| pages(r) / r.measured.wall.as_secs_f64()).show(0),
-            spread_of(&runs, |r| cpu(&r.measured)).show(1),
+            spread_of(&runs, |r| r.measured.cpu_secs()).show(1),
             spread_of(&runs, |r| mib(&r.measured)).show(0),
             spread_of(&runs, pages).show(0),
             spread_of(&runs, |r| r.judgement.requests as f64).show(0),
@@ -741,7 +737,7 @@ fn politeness(
             spread_of(&runs, |r| r.judgement.max_open_per_host as f64).show(0),
             spread_of(&runs, |r| r.judgement.pages as f64).show(0),
             spread_of(&runs, |r| r.judgement.requests as f64).show(0),
-            spread_of(&runs, |r| cpu(&r.measured)).show(1),
+            spread_of(&runs, |r| r.measured.cpu_secs()).show(1),
             spread_of(&runs, |r| mib(&r.measured)).show(0),
         );
     }
@@ -864,7 +860,7 @@ fn memory(args: &Args, paths: &Paths, work: &Path, report: &mut Report) -> Resul
                 "| {millions} M | {max_pages} | killed at {} MiB | | | {:.1} | {:.1} | > {} | {store_mib:.0} |",
                 args.max_rss_mib,
                 measured.wall.as_secs_f64(),
-                cpu(measured),
+                measured.cpu_secs(),
                 args.max_rss_mib,
             )
         } else {
@@ -872,7 +868,7 @@ fn memory(args: &Args, paths: &Paths, work: &Path, report: &mut Report) -> Resul
                 "| {millions} M | {max_pages} | {} | {fetched} | {queued} | {:.1} | {:.1} | {:.0} | {store_mib:.0} |",
                 fetched + queued,
                 measured.wall.as_secs_f64(),
-                cpu(measured),
+                measured.cpu_secs(),
                 mib(measured),
             )
         };
@@ -1166,7 +1162,7 @@ fn breadth_line(hosts: usize, web: &str, run: &BreadthRun) -> String {
         "| {} | {web} | {:.1} | {:.1} | {:.0} | {:.0} | {} | {pages} | {requests} | {code} | {} |\n",
         thousands(hosts as u64),
         run.measured.wall.as_secs_f64(),
-        cpu(&run.measured),
+        run.measured.cpu_secs(),
         mib(&run.measured),
         run.store_bytes as f64 / 1048576.0,
         thousands(run.log_lines as u64),
@@ -1200,7 +1196,7 @@ fn dispatch_at_breadth(
             println!(
                 "dispatch {name} run {round}: {:.2} s wall, {:.1} CPU s, {:.0} MiB, {} of {} pages, {} requests",
                 run.measured.wall.as_secs_f64(),
-                cpu(&run.measured),
+                run.measured.cpu_secs(),
                 mib(&run.measured),
                 judgement.pages,
                 web.hosts * web.pages,
@@ -1237,7 +1233,7 @@ fn dispatch_at_breadth(
             runs.len(),
             spread(&|r| r.measured.wall.as_secs_f64()).show(2),
             rate.show(0),
-            spread(&|r| cpu(&r.measured)).show(1),
+            spread(&|r| r.measured.cpu_secs()).show(1),
             spread(&|r| mib(&r.measured)).show(0),
             spread(&|r| r.judgement.as_ref().map_or(0.0, |j| j.requests as f64)).show(0),
             spread(&|r| r.judgement.as_ref().map_or(0.0, |j| j.missing as f64)).show(0),

@@ -68,7 +68,7 @@ pub fn run(setup: &Setup, work: &Path) -> Result<String, String> {
             "recrawl {:<22} {:>6.2} s wall, {:>5.1} CPU s, {:>7.1} MB received, store {:.1} MB, revisits {}",
             step.name,
             step.measured.wall.as_secs_f64(),
-            cpu(&step.measured),
+            step.measured.cpu_secs(),
             bytes(&step) as f64 / 1e6,
             step.store_bytes as f64 / 1e6,
             step.summary["revisits"]
@@ -89,10 +89,6 @@ pub fn run(setup: &Setup, work: &Path) -> Result<String, String> {
     }
     let _ = std::fs::remove_dir_all(&store);
     Ok(table(setup, &steps))
-}
-
-fn cpu(m: &Measured) -> f64 {
-    (m.user + m.system).as_secs_f64()
 }
 
 /// Body bytes the crawl received (decompressed), from its summary.
@@ -120,8 +116,8 @@ fn table(setup: &Setup, steps: &[Step]) -> String {
             "| {} | {:.2} | {:.1} | {:.0}% | {:.1} | {:.1}% | {} | {} | {} | {} | {:.1} | {:.1} |",
             step.name,
             step.measured.wall.as_secs_f64(),
-            cpu(&step.measured),
-            100.0 * cpu(&step.measured) / cpu(&first.measured).max(1e-9),
+            step.measured.cpu_secs(),
+            100.0 * step.measured.cpu_secs() / first.measured.cpu_secs().max(1e-9),
             bytes(step) as f64 / 1e6,
             100.0 * bytes(step) as f64 / bytes(first).max(1) as f64,
             count("not_modified"),

@@ -80,7 +80,7 @@ pub fn run(setup: &Setup, work: &Path) -> Result<String, String> {
                 if listen { "polled" } else { "plain" },
                 run + 1,
                 measured.wall.as_secs_f64(),
-                cpu(&measured)
+                measured.cpu_secs()
             );
             let _ = std::fs::remove_dir_all(&store);
             if listen { &mut watched } else { &mut plain }.push(measured);
@@ -130,10 +130,6 @@ fn get(address: &str, path: &str) -> std::io::Result<()> {
     }
 }
 
-fn cpu(m: &Measured) -> f64 {
-    (m.user + m.system).as_secs_f64()
-}
-
 fn table(setup: &Setup, plain: &[Measured], watched: &[Measured], polled: &Polled) -> String {
     let spread = |runs: &[Measured], of: fn(&Measured) -> f64| {
         Spread::of(runs.iter().map(of)).map_or("-".to_owned(), |s| {
@@ -155,13 +151,13 @@ fn table(setup: &Setup, plain: &[Measured], watched: &[Measured], polled: &Polle
         text,
         "| plain | {} | {} |",
         spread(plain, wall),
-        spread(plain, cpu)
+        spread(plain, Measured::cpu_secs)
     );
     let _ = writeln!(
         text,
         "| polled | {} | {} |",
         spread(watched, wall),
-        spread(watched, cpu)
+        spread(watched, Measured::cpu_secs)
     );
     let took = Spread::of(polled.took.iter().copied());
     let _ = writeln!(
@@ -169,7 +165,7 @@ fn table(setup: &Setup, plain: &[Measured], watched: &[Measured], polled: &Polle
         "\nPolled over plain: wall {:.3}, CPU {:.3}. Answers: {} ({} failed), each in {} ms \
          median, {} ms at most.",
         median(watched, wall) / median(plain, wall).max(1e-9),
-        median(watched, cpu) / median(plain, cpu).max(1e-9),
+        median(watched, Measured::cpu_secs) / median(plain, Measured::cpu_secs).max(1e-9),
         polled.answers,
         polled.failures,
         took.as_ref()
