@@ -31,7 +31,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -39,7 +39,8 @@ use clap::Parser;
 use crawler_bench::server_log::{self, Judgement};
 use crawler_bench::tools::{self, Pace, Paths, RunSetup, Tool};
 use crawler_bench::{
-    dir_size, measure, measure_capped, sibling_binary, thousands, FixtureProcess, Measured, Spread,
+    dir_size, http_get, measure, measure_capped, sibling_binary, thousands, FixtureProcess,
+    Measured, Spread,
 };
 use crawler_fixtures::{fanout_path, page_path, plain_host, synthetic_host};
 
@@ -1253,16 +1254,9 @@ fn dispatch_at_breadth(
 
 /// A request the harness makes itself, to mark an instant in the server's log.
 fn request_marker(port: u16, path: &str) -> Result<(), String> {
-    let mut stream =
-        std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: h0.test\r\nConnection: close\r\n\r\n"
-    )
-    .map_err(|e| e.to_string())?;
-    let mut reply = Vec::new();
-    stream.read_to_end(&mut reply).map_err(|e| e.to_string())?;
-    Ok(())
+    http_get(&format!("127.0.0.1:{port}"), "h0.test", path)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -5,12 +5,10 @@
 //! invocation: its CPU time, the body bytes it received, and what the store grew by.
 
 use std::fmt::Write as _;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::Command;
 
-use crawler_bench::{dir_size, measure, FixtureProcess, Measured};
+use crawler_bench::{dir_size, http_get, measure, FixtureProcess, Measured};
 
 /// One crawl of the scenario: what it cost, its summary, the store's size after.
 struct Step {
@@ -135,22 +133,13 @@ fn table(setup: &Setup, steps: &[Step]) -> String {
 /// Asks the fixture server to change `per_mille` of its pages (generation
 /// `generation`); returns what it answered.
 fn set_generation(port: u16, generation: u32, per_mille: u32) -> Result<String, String> {
-    let mut stream =
-        TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("fixture server: {e}"))?;
-    let request = format!(
-        "GET /_fixture/generation?set={generation}&per-mille={per_mille} HTTP/1.1\r\n\
-         Host: h0.test\r\nConnection: close\r\n\r\n"
-    );
-    stream
-        .write_all(request.as_bytes())
-        .map_err(|e| e.to_string())?;
-    let mut answer = String::new();
-    stream
-        .read_to_string(&mut answer)
-        .map_err(|e| e.to_string())?;
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
-    if !head.starts_with("HTTP/1.1 200") {
-        return Err(format!("the fixture server refused the generation: {head}"));
+    let path = format!("/_fixture/generation?set={generation}&per-mille={per_mille}");
+    let (status, body) = http_get(&format!("127.0.0.1:{port}"), "h0.test", &path)
+        .map_err(|e| format!("fixture server: {e}"))?;
+    if status != 200 {
+        return Err(format!(
+            "the fixture server refused the generation ({status}): {body}"
+        ));
     }
     Ok(body.trim().to_owned())
 }

@@ -5,8 +5,6 @@
 //! slowest answer shows whether the endpoint ever waited on the crawl.
 
 use std::fmt::Write as _;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,7 +12,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crawler_bench::{measure, FixtureProcess, Measured, Spread};
+use crawler_bench::{http_get, measure, FixtureProcess, Measured, Spread};
 
 /// What the scenario needs of `compare`'s arguments.
 pub struct Setup<'a> {
@@ -118,15 +116,9 @@ fn poll(store: &Path, done: &AtomicBool) -> Polled {
 }
 
 fn get(address: &str, path: &str) -> std::io::Result<()> {
-    let mut stream = TcpStream::connect(address)?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\n\r\n")?;
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer)?;
-    if answer.starts_with(b"HTTP/1.1 200") {
-        Ok(())
-    } else {
-        Err(std::io::Error::other("not a 200"))
+    match http_get(address, address, path)? {
+        (200, _) => Ok(()),
+        (status, _) => Err(std::io::Error::other(format!("answered {status}"))),
     }
 }
 
