@@ -2,36 +2,22 @@
 //! fixture server's gate holds the crawl still, checked against the figures the crawl
 //! ends with; and its pause, resume and stop.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use crawler_core::LiveStatus;
 use crawler_fixtures::latency::BUSY_503;
 use crawler_tests::{
-    closed_port, run, wait_until, wait_until_holding, FixtureServer, WebConfig, Workspace,
+    closed_port, http_exchange, run, wait_until, wait_until_holding, FixtureServer, WebConfig,
+    Workspace,
 };
 
 use crate::CRAWLER;
 
 /// One request, one answer (the endpoint closes the connection): status and body.
 fn request(address: &str, method: &str, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\n\r\n"
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, body.to_owned())
+    let (status, body) = http_exchange(address, method, path).unwrap();
+    (status, String::from_utf8(body).unwrap())
 }
 
 fn status(address: &str) -> LiveStatus {

@@ -3,15 +3,14 @@
 //! reached (`via`). Judged by the fixture server's log and by `ls --via`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use crawler_fixtures::{CDN_HOST, REQUISITES, REQUISITES_NEVER, STYLED_HOST};
-use crawler_tests::{wait_until, Crawled, RequestRecord, Scenario, WebConfig};
+use crawler_tests::{http_exchange, wait_until, Crawled, RequestRecord, Scenario, WebConfig};
 
 use crate::exports::{fetch_raw, read_warc};
 
@@ -232,18 +231,7 @@ impl Drop for Wayback {
 
 /// `GET target` from a server on loopback `port`: the status and the body.
 fn http_get(port: u16, target: &str) -> Option<(u16, Vec<u8>)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    write!(
-        stream,
-        "GET {target} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).ok()?;
-    let split = response.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = std::str::from_utf8(&response[..split]).ok()?;
-    let status = head.split(' ').nth(1)?.parse().ok()?;
-    Some((status, response[split + 4..].to_vec()))
+    http_exchange(&format!("127.0.0.1:{port}"), "GET", target).ok()
 }
 
 #[test]
