@@ -504,6 +504,7 @@ impl WorkerContext {
                 text: &html,
                 links: &extracted.links,
                 title: page.title.as_deref(),
+                rendered: false,
                 html: Default::default(),
             };
             if let Err(failure) = guarded("page handler", || handler.handle(&view, &mut actions)) {

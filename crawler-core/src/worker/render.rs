@@ -28,7 +28,8 @@ use super::context::{unix_ms, WorkerContext};
 use super::page::Candidate;
 use super::render_queue::{RenderJob, RenderTask};
 use crate::error_kind::ErrorKind;
-use crate::extract::{decode_html, extract_page};
+use crate::extract::{decode_html, extract_page, ExtractedPage};
+use crate::hooks::{guarded, Page, PageActions};
 use crate::messages::{Job, JobKind, Report, Via};
 use crate::render::{
     Browsers, PausedRequest, RenderResources, RenderSettings, RenderTab, Rendered, Reply,
@@ -367,7 +368,8 @@ impl WorkerContext {
             .filter(|href| matches!(href.scheme(), "http" | "https"))
             .unwrap_or_else(|| job.url.as_url().clone());
         let extracted = extract_page(&html, &base, self.settings.max_links_per_page, false);
-        record.title = extracted.title;
+        record.title = extracted.title.clone();
+        let mut actions = self.handle_rendered(job, &html, &extracted, record);
         let directives = PageDirectives::read(
             extracted.meta_robots.as_deref(),
             &[],
@@ -381,16 +383,53 @@ impl WorkerContext {
             .filter(|url| *url != job.url);
         for link in extracted.links {
             outlinks.push(link.url.as_str().to_owned());
-            if follow && (self.settings.follow_nofollow || !link.nofollow) {
+            let wanted = self.settings.follow_nofollow || !link.nofollow;
+            if follow && wanted && actions.follows(&link.url) {
                 candidates.push(Candidate::link(link.url, depth, link.anchor_text));
             }
         }
-        for url in moved {
+        let added = std::mem::take(&mut actions.added);
+        for url in moved.chain(added.into_iter().filter(|_| follow)) {
             outlinks.push(url.as_str().to_owned());
-            if follow {
+            if follow && actions.follows(&url) {
                 candidates.push(Candidate::link(url, depth, None));
             }
         }
         candidates
+    }
+
+    /// The embedder's page handler on the rendered DOM: what it asks of the links. A
+    /// failure is recorded against the rendering (`hook-failed`).
+    fn handle_rendered(
+        &self,
+        job: &Job,
+        html: &str,
+        extracted: &ExtractedPage,
+        record: &mut PageRecord,
+    ) -> PageActions {
+        let mut actions = PageActions::default();
+        let Some(handler) = &self.hooks.handler else {
+            return actions;
+        };
+        let view = Page {
+            url: &job.url,
+            depth: job.depth,
+            status: 200,
+            headers: &[],
+            text: html,
+            links: &extracted.links,
+            title: extracted.title.as_deref(),
+            rendered: true,
+            html: Default::default(),
+        };
+        if let Err(failure) = guarded("page handler", || handler.handle(&view, &mut actions)) {
+            tracing::warn!(url = record.url, message = failure, "hook failed");
+            self.progress.record_hook_failure();
+            if record.error.is_none() {
+                self.render_error(record, ErrorKind::HookFailed, failure);
+            }
+            actions = PageActions::default();
+        }
+        actions
     }
 }
