@@ -74,7 +74,14 @@ fn a_single_page_apps_links_are_found_only_by_rendering_and_its_api_fetched_once
 
     let crawled = plain
         .then()
-        .flags(&["--per-host-rate", "0", "--render", "always"])
+        .flags(&[
+            "--per-host-rate",
+            "0",
+            "--render",
+            "always",
+            "--render-timeout",
+            "120",
+        ])
         .crawl();
     let log = crawled.server().log();
     for link in SPA_LINKS {
@@ -111,6 +118,8 @@ fn urls_a_page_moves_to_with_push_state_are_followed() {
             "0",
             "--render",
             "always",
+            "--render-timeout",
+            "120",
             "--max-depth",
             "1",
         ])
@@ -158,7 +167,15 @@ fn every_request_of_a_rendered_page_is_robots_checked_and_spaced_by_its_hosts_ra
         return;
     }
     let crawled = scripted(BUSY_HOST, "/")
-        .flags(&["--per-host-rate", "2", "--render", "always"])
+        // Thirteen requests at two a second: settled long before this timeout.
+        .flags(&[
+            "--per-host-rate",
+            "2",
+            "--render",
+            "always",
+            "--render-timeout",
+            "120",
+        ])
         .crawl();
     let log = crawled.server().log();
     for (host, paths) in [(BUSY_HOST, &BUSY_OWN[..]), (ASSETS_HOST, &BUSY_OTHER[..])] {
