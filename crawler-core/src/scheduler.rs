@@ -218,6 +218,9 @@ impl Scheduler {
             let stopping = self.stop.is_stopped() || self.failure.is_some();
             let budget_spent = self.max_pages.is_some_and(|max| self.dispatched >= max);
             let exhausted = self.frontier.is_exhausted() && !self.seeds_pending;
+            if stopping || budget_spent {
+                self.workers.close_renders();
+            }
             // A page being rendered may still queue what it asks for and links.
             let rendering = self.workers.renders_pending() > 0 && self.failure.is_none();
             if self.frontier.in_flight() == 0

@@ -88,6 +88,13 @@ impl WorkerPool {
         (self.context.render.as_ref()).map_or(0, |queue| queue.pending().load(Ordering::SeqCst))
     }
 
+    /// The scheduler dispatches nothing more: rendering pages stop waiting for fetches.
+    pub(crate) fn close_renders(&self) {
+        if let Some(queue) = &self.context.render {
+            queue.close();
+        }
+    }
+
     /// A render's last report was taken.
     pub(crate) fn render_done(&self) {
         if let Some(queue) = &self.context.render {

@@ -145,7 +145,9 @@ impl Renderer {
     }
 }
 
-/// Answers one page's requests through the engine (see the module docs).
+/// Answers one page's requests through the engine (see the module docs). Once the
+/// crawl dispatches nothing more (stopping, or its page budget spent), a URL not yet
+/// stored fails at once.
 struct EngineResolver {
     context: Arc<WorkerContext>,
     job: Job,
@@ -209,7 +211,8 @@ impl EngineResolver {
                     return Ok(Reply::Fail);
                 }
             }
-            if closing.load(Ordering::SeqCst) || Instant::now() >= self.until {
+            let dispatching = (self.context.render.as_ref()).is_some_and(|q| !q.is_closed());
+            if !dispatching || closing.load(Ordering::SeqCst) || Instant::now() >= self.until {
                 return Ok(Reply::Fail);
             }
             thread::sleep(LOOK_EVERY);

@@ -5,7 +5,7 @@
 //! The worker only queues: rendering waits for the page's embeds, which the workers
 //! fetch, so it runs on threads of its own (`render.rs`), one per tab.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender};
@@ -34,6 +34,10 @@ pub(crate) struct RenderQueue {
     /// Renders queued and not yet reported done (the scheduler decrements it when it
     /// takes a render's last report; a worker increments it before its page's report).
     pending: Arc<AtomicUsize>,
+    /// Set once the scheduler dispatches nothing more (stopping, or the page budget
+    /// spent): a rendering page's request for a URL not yet stored then fails at once
+    /// instead of waiting for a fetch that will not come.
+    closed: AtomicBool,
 }
 
 impl RenderQueue {
@@ -43,6 +47,7 @@ impl RenderQueue {
         let queue = RenderQueue {
             tasks,
             pending: Arc::new(AtomicUsize::new(0)),
+            closed: AtomicBool::new(false),
         };
         (queue, taken)
     }
@@ -58,6 +63,16 @@ impl RenderQueue {
         if self.tasks.send(RenderTask::Page(job)).is_err() {
             self.pending.fetch_sub(1, Ordering::SeqCst);
         }
+    }
+
+    /// No more fetches will be dispatched (see `closed`).
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`RenderQueue::close`] was called.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
     }
 
     /// Tells `threads` render threads to end once the queue is drained.
