@@ -6,6 +6,7 @@
 
 use crate::error::ClusterError;
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// The default lease: a dead node's partitions pass to the living within about this.
@@ -40,6 +41,9 @@ pub struct ClusterConfig {
     /// The partition count, used only when this node creates the crawl id; a node
     /// joining an existing crawl uses the stored one.
     pub partitions: u32,
+    /// For `rediss://`: a PEM file of the certificates to trust instead of the
+    /// system's roots (a private CA).
+    pub tls_ca: Option<PathBuf>,
 }
 
 impl ClusterConfig {
@@ -52,6 +56,7 @@ impl ClusterConfig {
             lease: DEFAULT_LEASE,
             max_deliveries: DEFAULT_MAX_DELIVERIES,
             partitions: DEFAULT_PARTITIONS,
+            tls_ca: None,
         };
         config.validate()?;
         Ok(config)
@@ -79,6 +84,12 @@ impl ClusterConfig {
             return Err(ClusterError::BadUrl {
                 url: self.masked_url(),
                 reason: "no host".into(),
+            });
+        }
+        if self.tls_ca.is_some() && parsed.scheme() != "rediss" {
+            return Err(ClusterError::BadConfig {
+                name: "TLS CA",
+                reason: format!("a CA file is for rediss:// URLs, not {}", self.masked_url()),
             });
         }
         check_name("crawl id", &self.crawl_id)?;
@@ -118,6 +129,7 @@ impl fmt::Debug for ClusterConfig {
             .field("lease", &self.lease)
             .field("max_deliveries", &self.max_deliveries)
             .field("partitions", &self.partitions)
+            .field("tls_ca", &self.tls_ca)
             .finish()
     }
 }

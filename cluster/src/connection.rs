@@ -6,6 +6,7 @@
 //! here: whether a command may be repeated is the caller's to decide.
 
 use crate::error::ClusterError;
+use std::path::Path;
 use std::time::Duration;
 
 /// How long to wait for a connection, and for an answer, before calling Redis
@@ -23,15 +24,34 @@ pub struct Connection {
 
 impl Connection {
     /// Checks the URL and connects once, so that an unreachable server is reported
-    /// here, naming the masked URL.
-    pub fn open(url: &str, masked_url: &str) -> Result<Connection, ClusterError> {
+    /// here, naming the masked URL. `tls_ca`: certificates to trust for `rediss://`
+    /// instead of the system's.
+    pub fn open(
+        url: &str,
+        masked_url: &str,
+        tls_ca: Option<&Path>,
+    ) -> Result<Connection, ClusterError> {
         if url.starts_with("rediss://") {
             // The redis crate's rustls backend uses the process's default provider;
             // an embedding program may have installed one already, which is fine.
             let _ = rustls::crypto::ring::default_provider().install_default();
         }
         let secrets = secrets_of(url);
-        let client = redis::Client::open(url).map_err(|e| ClusterError::BadUrl {
+        let client = match tls_ca {
+            Some(path) => {
+                let pem = std::fs::read(path).map_err(|e| ClusterError::BadConfig {
+                    name: "TLS CA",
+                    reason: format!("{}: {e}", path.display()),
+                })?;
+                let certificates = redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem),
+                };
+                redis::Client::build_with_tls(url, certificates)
+            }
+            None => redis::Client::open(url),
+        };
+        let client = client.map_err(|e| ClusterError::BadUrl {
             url: masked_url.to_string(),
             reason: scrub(&e.to_string(), &secrets),
         })?;

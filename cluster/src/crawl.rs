@@ -86,7 +86,8 @@ impl Crawl {
             });
         }
         let keys = Keys::new(&config.crawl_id);
-        let mut conn = Connection::open(&config.url, &config.masked_url())?;
+        let mut conn =
+            Connection::open(&config.url, &config.masked_url(), config.tls_ca.as_deref())?;
         let mut invocation = OPEN.key(keys.settings());
         invocation.arg(config.partitions).arg(overrides.len());
         for name in overrides {

@@ -21,7 +21,7 @@ impl Session {
         let config = crawl.config();
         Ok(Session {
             crawl: crawl.clone(),
-            conn: Connection::open(&config.url, &config.masked_url())?,
+            conn: Connection::open(&config.url, &config.masked_url(), config.tls_ca.as_deref())?,
         })
     }
 

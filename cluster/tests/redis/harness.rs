@@ -13,7 +13,13 @@ pub fn redis() -> Option<RedisServer> {
 
 /// [`redis`] requiring a password.
 pub fn redis_with(password: Option<&str>) -> Option<RedisServer> {
-    match RedisServer::start_with(password, &[]) {
+    available(RedisServer::start_with(password, &[]))
+}
+
+/// The started server, or `None` (after saying so) when `redis-server` is not
+/// installed outside CI.
+pub fn available(started: Result<RedisServer, RedisServerError>) -> Option<RedisServer> {
+    match started {
         Ok(server) => Some(server),
         Err(RedisServerError::NotInstalled) => {
             assert!(

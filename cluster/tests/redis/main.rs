@@ -12,3 +12,4 @@ mod harness;
 mod restart;
 mod secrets;
 mod settings;
+mod tls;

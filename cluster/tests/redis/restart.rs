@@ -2,6 +2,7 @@
 
 use crate::harness::{claim_when_free, config, enqueue_all, join, redis, urls};
 use crawler_cluster::Session;
+use crawler_fixtures::RedisServer;
 use std::time::Duration;
 
 #[test]
@@ -34,4 +35,21 @@ fn what_redis_acknowledged_survives_a_kill_and_restart() {
     // The lease and its epoch survived too: the owner goes on writing.
     assert_eq!(session.ack(&lease, &taken[4..]).unwrap(), 6);
     session.renew(&lease).unwrap();
+}
+
+#[test]
+fn a_node_can_tell_whether_redis_keeps_what_it_acknowledged() {
+    let Some(server) = redis() else { return };
+    let (_, mut session) = join(config(&server, "shop", "n1"));
+    let durability = session.durability().unwrap();
+    assert!(durability.aof);
+    assert_eq!(durability.fsync.as_deref(), Some("everysec"));
+    assert_eq!(durability.warning(), None);
+
+    let volatile = RedisServer::start_with(None, &["--appendonly", "no"]).unwrap();
+    let (_, mut session) = join(config(&volatile, "shop", "n1"));
+    let durability = session.durability().unwrap();
+    assert!(!durability.aof);
+    let warning = durability.warning().unwrap();
+    assert!(warning.contains("append-only file off"), "{warning}");
 }
