@@ -12,4 +12,5 @@ mod harness;
 mod restart;
 mod secrets;
 mod settings;
+mod slots;
 mod tls;
