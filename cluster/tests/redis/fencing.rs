@@ -1,7 +1,7 @@
 //! A node whose lease lapsed cannot write for the partition once another took it.
 
 use crate::harness::{claim_when_free, config, join, redis, take_all};
-use crawler_cluster::{Claim, ClusterError, Entry, HostState};
+use crawler_cluster::{Claim, ClusterError, Entry, HostState, RobotsState};
 use std::time::Duration;
 
 #[test]
@@ -71,6 +71,12 @@ fn a_lapsed_owner_is_fenced_and_its_in_flight_entries_pass_to_the_new_owner() {
         ..HostState::default()
     };
     fenced(a.store_host(&a_lease, "h1.test", &later), "politeness");
+    let robots = RobotsState {
+        fetched_at_ms: 5,
+        status: 200,
+        body: "User-agent: *\nDisallow: /private".into(),
+    };
+    fenced(a.store_robots(&a_lease, "h1.test", &robots), "robots.txt");
     fenced(a.renew(&a_lease), "renew");
     fenced(a.release(&a_lease).map(drop), "release");
     let err = a.renew(&a_lease).unwrap_err().to_string();
@@ -96,6 +102,13 @@ fn a_lapsed_owner_is_fenced_and_its_in_flight_entries_pass_to_the_new_owner() {
     assert_eq!(b.ack(&b_lease, &b_taken).unwrap(), 5);
     b.store_host(&b_lease, "h1.test", &later).unwrap();
     assert_eq!(b.hosts(p, &["h1.test"]).unwrap(), [Some(later)]);
+    assert_eq!(b.robots(p, "h1.test").unwrap(), None);
+    b.store_robots(&b_lease, "h1.test", &robots).unwrap();
+    assert_eq!(
+        a.robots(p, "h1.test").unwrap(),
+        Some(robots),
+        "anyone reads it"
+    );
     assert_eq!(b.in_flight(p).unwrap(), 0);
 }
 

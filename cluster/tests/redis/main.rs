@@ -14,3 +14,4 @@ mod secrets;
 mod settings;
 mod slots;
 mod tls;
+mod totals;
