@@ -92,3 +92,68 @@ fn three_nodes_share_the_partitions_evenly_and_a_leaver_moves_only_its_own() {
         "skew: {counts:?}"
     );
 }
+
+#[test]
+fn a_dead_nodes_partitions_pass_to_the_living_with_its_in_flight_entries() {
+    let Some(server) = redis() else { return };
+    let mut short = config(&server, "shop", "doomed");
+    short.lease = Duration::from_millis(400);
+    let mut doomed = Node {
+        session: join(short).1,
+        held: BTreeMap::new(),
+    };
+    let mut survivor = Node {
+        session: join(config(&server, "shop", "survivor")).1,
+        held: BTreeMap::new(),
+    };
+    settle(std::slice::from_mut(&mut doomed));
+    settle(std::slice::from_mut(&mut survivor));
+    let partitions = survivor.session.crawl().partitions() as usize;
+    assert_eq!(
+        doomed.held.len(),
+        partitions,
+        "the first node takes everything"
+    );
+    let all = crate::harness::urls(40, 400);
+    assert_eq!(
+        crate::harness::enqueue_all(&mut survivor.session, &all),
+        400
+    );
+    let mut in_flight = 0;
+    for lease in doomed.held.values() {
+        in_flight += doomed
+            .session
+            .take(lease, 3, Duration::from_secs(600))
+            .unwrap()
+            .deliveries
+            .len();
+    }
+    assert!(in_flight > 0);
+
+    // The doomed node stops without a word (no release, no leave): once its
+    // heartbeat and leases lapse, the survivor's rounds take every partition over.
+    drop(doomed);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while survivor.held.len() < partitions {
+        survivor.session.rebalance(&mut survivor.held).unwrap();
+        assert!(
+            Instant::now() < deadline,
+            "holds {} of {partitions}",
+            survivor.held.len()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(survivor.session.live_nodes().unwrap(), ["survivor"]);
+    let mut seen = std::collections::BTreeSet::new();
+    for lease in survivor.held.values() {
+        assert_eq!(lease.epoch, 2, "one takeover");
+        for delivery in crate::harness::take_all(&mut survivor.session, lease) {
+            assert!(seen.insert(delivery.payload().to_vec()), "handed out twice");
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        400,
+        "every URL, the dead node's in-flight ones included"
+    );
+}
