@@ -82,7 +82,7 @@ pub use record::{
     RequestHead, ResponseHead, StoreStats, Via,
 };
 pub use record::{Change, Visit};
-pub use store::check::{CheckReport, Fingerprint, Problem};
+pub use store::check::{CheckReport, Fingerprint, Problem, Requeue};
 pub use store::footprint::{Footprint, PartBytes};
 pub use store::holder::{advertised, without_userinfo};
 pub use store::repair::RepairReport;
