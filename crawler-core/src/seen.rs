@@ -4,7 +4,8 @@
 //! frontier entry a URL gets and before the batch of the page that found it. Memory
 //! holds only a Bloom filter over it (about 1.2 bytes per URL), so most new URLs are
 //! known to be new without touching disk (a filter hit costs one lookup in the table,
-//! a few `pread`s, remembered: see below), and a small set of *pending*
+//! a few `pread`s, remembered: see below; the filter grows with the crawl, see
+//! [`crawler_storage::GrowingFilter`]), and a small set of *pending*
 //! fingerprints: claimed by a worker whose batch is not written yet. Without the pending
 //! set, two workers finding the same new link at once could both see it missing from
 //! the store and queue it twice.
@@ -23,22 +24,22 @@ use std::collections::HashSet;
 use std::hash::BuildHasherDefault;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crawler_storage::{Store, StoreError};
-use fastbloom::BloomFilter;
+use crawler_storage::{GrowingFilter, Store, StoreError};
 
 use crate::pass_through::PassThrough;
 
 const SHARDS: usize = 64;
-/// The filter is sized for at least this many URLs (about 12 MB at a 1% false-positive
-/// rate); more than that raises the false-positive rate, which costs store reads, not
-/// correctness.
-const MIN_EXPECTED: usize = 10_000_000;
+/// The filter's first part is sized for at least this many URLs (about 2.4 MB at a 1%
+/// false-positive rate), the next for four times as many, and so on: 10 million URLs
+/// take the 12 MB one filter for 10 million did, and a crawl of 100,000 a fifth of it.
+/// A false positive costs a store read, never correctness.
+const MIN_EXPECTED: usize = 2_000_000;
 const FALSE_POSITIVE_RATE: f64 = 0.01;
 /// Confirmed fingerprints remembered per shard and generation (about 5 MB in all).
 const RECENT_PER_SHARD: usize = 2048;
 
 struct Shard {
-    filter: BloomFilter,
+    filter: GrowingFilter,
     /// Claimed, and not yet known to be in the store.
     pending: HashSet<u128, BuildHasherDefault<PassThrough>>,
     /// Found in the store lately: the newer generation, then the older.
@@ -73,8 +74,7 @@ impl SeenSet {
         let shards = (0..SHARDS)
             .map(|_| {
                 Mutex::new(Shard {
-                    filter: BloomFilter::with_false_pos(FALSE_POSITIVE_RATE)
-                        .expected_items(expected.max(1)),
+                    filter: GrowingFilter::new(expected, FALSE_POSITIVE_RATE),
                     pending: HashSet::default(),
                     recent: Default::default(),
                 })

@@ -66,6 +66,7 @@ mod codec;
 mod digest;
 mod error;
 mod files;
+mod growing_filter;
 mod index;
 mod query;
 mod record;
@@ -74,13 +75,14 @@ mod writer;
 
 pub use digest::payload_digest;
 pub use error::StoreError;
+pub use growing_filter::GrowingFilter;
 pub use query::{PageContent, PageFilter, Pages, PagesWithContent, StatusFilter};
 pub use record::{
     now_ms, queue_order, CrawlRun, HttpExchange, Link, PageRecord, ProxyUse, QueueEntry, QueueSlot,
     RequestHead, ResponseHead, StoreStats, Via,
 };
 pub use record::{Change, Visit};
-pub use store::check::{CheckReport, Fingerprint, Problem};
+pub use store::check::{CheckReport, Fingerprint, Problem, Requeue};
 pub use store::footprint::{Footprint, PartBytes};
 pub use store::holder::{advertised, without_userinfo};
 pub use store::repair::RepairReport;

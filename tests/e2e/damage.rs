@@ -155,6 +155,21 @@ fn a_damaged_record_is_an_error_found_by_check_and_repair_drops_its_page() {
         "{}",
         gone.stderr()
     );
+    assert!(said.contains("1 dropped pages queued again"), "{said}");
+
+    // The dropped page stays seen; its entry is what gets it fetched again.
+    let root_fetches = || {
+        let log = crawled.server().log();
+        log.iter()
+            .filter(|r| r.host == "h0.test" && r.path == "/")
+            .count()
+    };
+    let before = root_fetches();
+    crawled.resume(&[]).success();
+    assert_eq!(root_fetches(), before + 1, "fetched again, once");
+    assert_eq!(listed(&crawled, "h0.test"), 10);
+    crawled.query("get", &[&root]);
+    crawled.query("check", &[]);
 }
 
 #[test]

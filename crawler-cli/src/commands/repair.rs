@@ -6,13 +6,13 @@ use std::process::ExitCode;
 
 use crawler_storage::Store;
 
-use super::maintenance::fingerprint;
+use super::maintenance::{fingerprint, queue_again};
 use crate::args::RepairArgs;
 use crate::escape::escaped;
 use crate::Failure;
 
 pub fn run(args: RepairArgs) -> Result<ExitCode, Failure> {
-    let report = Store::repair(&args.store, &fingerprint)?;
+    let report = Store::repair(&args.store, &fingerprint, &queue_again)?;
     let mut out = io::stdout().lock();
     for line in &report.rebuilt {
         writeln!(out, "rebuilt: {}", escaped(line))?;

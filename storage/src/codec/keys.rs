@@ -8,7 +8,8 @@
 //! | `p` | URL | where the page's body, outlinks, HTTP heads and [`crate::PageRecord`] are in the body log (`crate::codec::page_value`) |
 //! | `Q` | host key | 8-byte big-endian offset: the cursor of the host's queue file |
 //! | `m` | name | metadata (format version, runs, the open mark, the inlink and page indexes' manifests) |
-//! | `y` | host | 8-byte big-endian count of the host's page records (running totals) |
+//! | `x` | 2-byte big-endian bucket | the page counts of the bucket's hosts (running totals: `crate::writer::host_counts`) |
+//! | `y` | host | format 11 and before: 8-byte big-endian count of the host's page records, moved into `x` buckets when a writer opens the store |
 //! | `z` | | the whole-crawl running totals as JSON |
 //!
 //! The page index's keys are not in sled but in its runs (`crate::index::page_index`), spelled
@@ -30,6 +31,8 @@
 //! number of keys and they hold one entry per URL discovered. sled keeps one cursor
 //! per host.
 
+use crate::codec::leb128;
+
 /// `p` + URL -> the page's parts and record (`crate::codec::page_value`).
 pub const PAGE: u8 = b'p';
 /// `Q` + host key -> big-endian u64 offset in the host's queue file before which every
@@ -37,12 +40,16 @@ pub const PAGE: u8 = b'p';
 pub const CURSOR: u8 = b'Q';
 /// `m` + name -> metadata (format version, runs).
 pub const META: u8 = b'm';
-/// `y` + host -> big-endian u64 count of the host's page records (`crate::writer::totals`).
+/// `x` + big-endian u16 bucket -> the page counts of the bucket's hosts
+/// (`crate::writer::host_counts`).
 ///
 /// The running totals are rewritten by every page write, so they sort after every
 /// other key, away from the metadata: sled splits a leaf at 16 keys and rewrites a
 /// leaf whole now and then as it is updated, and a leaf shared with the runs (whose
 /// settings and seed list can be megabytes) would be rewritten with them.
+pub const HOST_COUNTS: u8 = b'x';
+/// `y` + host -> big-endian u64 count of the host's page records: format 11 and
+/// before, one key per host (`crate::writer::host_counts` reads and moves them).
 pub const HOST_COUNT: u8 = b'y';
 /// `z` -> the whole-crawl running totals (`crate::writer::totals`), the last key of all.
 pub const TOTALS: u8 = b'z';
@@ -78,16 +85,7 @@ pub fn url_of(key: &[u8]) -> String {
 pub fn named_prefix(kind: u8, name: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(name.len() + 3);
     key.push(kind);
-    let mut len = name.len();
-    loop {
-        let byte = (len & 0x7f) as u8;
-        len >>= 7;
-        if len == 0 {
-            key.push(byte);
-            break;
-        }
-        key.push(byte | 0x80);
-    }
+    leb128::push(&mut key, name.len() as u64);
     key.extend_from_slice(name.as_bytes());
     key
 }

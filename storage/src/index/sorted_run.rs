@@ -28,6 +28,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::codec::leb128;
 use crate::index::run_file::{self, RunWriter};
 use crate::StoreError;
 
@@ -43,25 +44,15 @@ fn damaged(path: &Path, offset: u64, what: &str) -> StoreError {
     StoreError::damaged(store, path, offset, &format!("a damaged index run: {what}"))
 }
 
-fn push_len(out: &mut Vec<u8>, mut len: usize) {
-    while len >= 0x80 {
-        out.push((len as u8) | 0x80);
-        len >>= 7;
-    }
-    out.push(len as u8);
+fn push_len(out: &mut Vec<u8>, len: usize) {
+    leb128::push(out, len as u64);
 }
 
 /// A LEB128 length at the start of `bytes`, and the bytes it took; `None` when it is
 /// cut short or longer than a `u32`'s five bytes.
 fn read_len(bytes: &[u8]) -> Option<(usize, usize)> {
-    let mut len = 0usize;
-    for (i, byte) in bytes.iter().take(5).enumerate() {
-        len |= usize::from(byte & 0x7f) << (7 * i);
-        if byte & 0x80 == 0 {
-            return Some((len, i + 1));
-        }
-    }
-    None
+    let (len, took) = leb128::read(bytes, 5)?;
+    Some((usize::try_from(len).ok()?, took))
 }
 
 /// Splits the key at the start of `bytes` off: the key and what follows it.

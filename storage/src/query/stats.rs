@@ -5,12 +5,13 @@
 use super::PageFilter;
 use crate::record::{ProxyUse, StoreStats};
 use crate::store::Store;
-use crate::writer::totals::{read_host_counts, Totals};
+use crate::writer::host_counts;
+use crate::writer::totals::Totals;
 use crate::StoreError;
 
 impl Store {
     /// Totals over every record, the frontier and the runs. The record totals are kept
-    /// as the store is written (see `crate::writer::totals`), so this reads one key per host, not
+    /// as the store is written (see `crate::writer::totals`), so this reads the buckets of host counts, not
     /// every record.
     pub fn stats(&self) -> Result<StoreStats, StoreError> {
         let mut stats = self.record_stats()?;
@@ -33,7 +34,7 @@ impl Store {
         let tree = self.tree();
         // No totals yet: no page was written.
         let crawl = Totals::read(tree)?.unwrap_or_default();
-        Ok(crawl.to_stats(read_host_counts(tree)?))
+        Ok(crawl.to_stats(host_counts::read_all(tree)?))
     }
 
     /// Totals over the pages `filter` selects (through its index: the statistics of

@@ -27,7 +27,7 @@ use crate::index::manifest::Manifest;
 use crate::index::page_index::{self, PageIndex};
 use crate::index::page_keys::page_keys;
 use crate::index::sorted_run::{Cursor, SortedRun, MERGE_READ};
-use crate::record::PageRecord;
+use crate::record::{PageRecord, QueueEntry};
 use crate::writer::totals::Recount;
 use crate::StoreError;
 
@@ -56,6 +56,10 @@ pub struct CheckReport {
 /// A URL's fingerprint as the engine computes it (the key of the seen-set), passed in
 /// because this crate knows nothing of URL syntax; `None` for a URL it would not store.
 pub type Fingerprint<'a> = &'a dyn Fn(&str) -> Option<u128>;
+
+/// The frontier entry that queues a URL again as the engine would queue a seed (its
+/// host's politeness key is the engine's to say); `None` for a URL it would not crawl.
+pub type Requeue<'a> = &'a dyn Fn(&str) -> Option<QueueEntry>;
 
 /// The inlink index's and the page index's manifests, by folder.
 pub(crate) const INDEXES: [(&str, &str); 2] = [("index", "page-index"), ("inlinks", "inlinks")];

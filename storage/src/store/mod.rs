@@ -34,6 +34,7 @@ use crate::files::queue_files::QueueFiles;
 use crate::files::seen_table::SeenTable;
 use crate::index::inlinks::{self, InlinkIndex};
 use crate::index::page_index::{self, PageIndex};
+use crate::writer::host_counts;
 use crate::writer::totals::{self, RunningTotals};
 use crate::writer::write_log::WriteLog;
 use crate::writer::{Beside, RecordWriter};
@@ -69,9 +70,12 @@ use crate::StoreError;
 ///   and to its last visit's heads, and its record has a digest and what the visit
 ///   found; a due index (`d`). Versions 8 to 10 read as they are and are marked 11 when
 ///   opened for writing.
-pub const FORMAT_VERSION: u32 = 11;
+/// - 12: host page counts in a fixed number of buckets (`x` + bucket), not one `y` key
+///   per host (`crate::writer::host_counts`). Older stores read as they are; a writer
+///   moves their `y` keys into buckets when it opens them.
+pub const FORMAT_VERSION: u32 = 12;
 /// The older versions read as [`FORMAT_VERSION`]: their layouts are cases of this one.
-const READ_AS_CURRENT: [u32; 3] = [8, 9, 10];
+const READ_AS_CURRENT: [u32; 4] = [8, 9, 10, 11];
 
 /// How to open a store.
 #[derive(Clone, Debug)]
@@ -205,10 +209,9 @@ impl Store {
         let writer = if options.read_only {
             None
         } else {
-            let totals = RunningTotals::starting_from(
-                totals::Totals::read(&tree)?.unwrap_or_default(),
-                totals::read_host_counts(&tree)?,
-            );
+            let totals =
+                RunningTotals::starting_from(totals::Totals::read(&tree)?.unwrap_or_default());
+            host_counts::move_legacy_counts(&tree)?;
             let (log, logged) = WriteLog::open(path, &bodies)?;
             let writer = RecordWriter::start(
                 db.clone(),
@@ -764,7 +767,10 @@ pub(crate) mod tests {
         assert!(matches!(err, StoreError::UnsupportedFormat { .. }), "{err}");
         let message = err.to_string();
         assert!(message.contains("format version 7"), "{message}");
-        assert!(message.contains("reads version 11"), "{message}");
+        assert!(
+            message.contains(&format!("reads version {FORMAT_VERSION}")),
+            "{message}"
+        );
     }
 
     #[test]
@@ -797,6 +803,57 @@ pub(crate) mod tests {
         assert_eq!(writer.queued_for_host(host, 10).unwrap(), [entry]);
         let current = FORMAT_VERSION.to_string();
         assert_eq!(format(&writer).as_deref(), Some(current.as_bytes()));
+    }
+
+    #[test]
+    fn a_format_11_store_keeps_its_host_counts_read_and_moved_into_buckets() {
+        let dir = tempfile::tempdir().unwrap();
+        let on = |host: &str, i: u32| PageRecord {
+            host: host.into(),
+            ..page(&format!("http://{host}/{i}"), 200)
+        };
+        {
+            let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+            for record in [on("a.test", 1), on("a.test", 2), on("b.test", 1)] {
+                store
+                    .write_page(&PageWrite {
+                        page: Some(&record),
+                        ..PageWrite::default()
+                    })
+                    .unwrap();
+            }
+            store.flush().unwrap();
+            // What format 11 kept: a `y` key per host, no buckets.
+            let buckets: Vec<_> = store.tree.scan_prefix([keys::HOST_COUNTS]).keys().collect();
+            for key in buckets {
+                store.tree.remove(key.unwrap()).unwrap();
+            }
+            for (host, count) in [("a.test", 2u64), ("b.test", 1)] {
+                let key = keys::url_key(keys::HOST_COUNT, host);
+                store.tree.insert(key, &count.to_be_bytes()).unwrap();
+            }
+            store.tree.insert(keys::meta_key("format"), "11").unwrap();
+            store.flush().unwrap();
+        }
+        let expected = |a: u64, b: u64| {
+            std::collections::BTreeMap::from([("a.test".to_owned(), a), ("b.test".to_owned(), b)])
+        };
+        let reader = Store::open(dir.path(), StoreOptions::read_only()).unwrap();
+        assert_eq!(reader.stats().unwrap().pages_per_host, expected(2, 1));
+        drop(reader);
+        let store = Store::open(dir.path(), StoreOptions::existing()).unwrap();
+        assert_eq!(store.tree.scan_prefix([keys::HOST_COUNT]).count(), 0);
+        store
+            .write_page(&PageWrite {
+                page: Some(&on("b.test", 2)),
+                ..PageWrite::default()
+            })
+            .unwrap();
+        store.flush().unwrap();
+        assert_eq!(store.stats().unwrap().pages_per_host, expected(2, 2));
+        drop(store);
+        let report = Store::check(dir.path(), &|_| None).unwrap();
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
     }
 
     /// Rewrites every page value of the store at `dir` as format 9 wrote it (the record

@@ -7,7 +7,8 @@
 //! URL. The rest of the body log and the queue files are primary too; a damaged part of
 //! a page is dropped from its record (the record itself is kept, and written as it was
 //! to `quarantine/`), a page whose record cannot be read back is dropped (its sled
-//! value moved to `quarantine/`), and a queue file with damage is moved to `quarantine/`
+//! value moved to `quarantine/`) and its URL queued again, so that a resumed crawl
+//! fetches it again (it stays seen: without the entry, nothing would), and a queue file with damage is moved to `quarantine/`
 //! and written again from the entries that read back whole. Nothing is deleted: the old
 //! indexes are moved to `quarantine/` as well.
 
@@ -16,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::check::{damaged_parts, Fingerprint, INDEXES};
+use super::check::{damaged_parts, Fingerprint, Requeue, INDEXES};
 use super::{check_format, check_path, open_sled, Store, StoreOptions};
 use crate::codec::keys::{self, url_key};
 use crate::codec::page_value::{self, Parts, RecordAt};
@@ -44,9 +45,14 @@ impl Store {
     /// Repairs the store at `path`: takes its lock (fails when it is in use), moves the
     /// page index and the inlink index to `quarantine/`, rebuilds them, the running
     /// totals and the seen marks from the records, drops damaged parts from their
-    /// records and rewrites damaged queue files from what reads back whole. Afterwards
-    /// [`Store::check`] finds nothing wrong, unless sled itself cannot be read.
-    pub fn repair(path: &Path, fingerprint: Fingerprint<'_>) -> Result<RepairReport, StoreError> {
+    /// records, queues again (with `requeue`) the URLs of pages it drops, and rewrites
+    /// damaged queue files from what reads back whole. Afterwards [`Store::check`] finds
+    /// nothing wrong, unless sled itself cannot be read.
+    pub fn repair(
+        path: &Path,
+        fingerprint: Fingerprint<'_>,
+        requeue: Requeue<'_>,
+    ) -> Result<RepairReport, StoreError> {
         check_path(path, false)?;
         let quarantine = path.join("quarantine").join(now_ms().to_string());
         let mut report = RepairReport {
@@ -85,7 +91,8 @@ impl Store {
             }
             Ok(())
         };
-        let recount = store.rebuild_from_records(&quarantine, &mut report, &mut mark)?;
+        let (recount, dropped) = store.rebuild_from_records(&quarantine, &mut report, &mut mark)?;
+        store.queue_again(&dropped, fingerprint, requeue, &mut report)?;
         store.rewrite_damaged_queues(&quarantine, fingerprint, &mut report, &mut mark)?;
         recount.store(store.tree())?;
         report.rebuilt.push("the running totals (stats)".into());
@@ -97,14 +104,16 @@ impl Store {
     }
 
     /// Appends every record's index entries and postings again, marks its URL seen,
-    /// counts it, and drops the parts of it that cannot be read back.
+    /// counts it, and drops the parts of it that cannot be read back. Returns the
+    /// counts and the URLs of the pages dropped whole.
     fn rebuild_from_records(
         &self,
         quarantine: &Path,
         report: &mut RepairReport,
         mark: &mut dyn FnMut(&str) -> Result<(), StoreError>,
-    ) -> Result<Recount, StoreError> {
+    ) -> Result<(Recount, Vec<String>), StoreError> {
         let mut recount = Recount::default();
+        let mut dropped = Vec::new();
         let mut round = Vec::new();
         let tree = self.tree().clone();
         for entry in tree.scan_prefix([keys::PAGE]) {
@@ -119,6 +128,7 @@ impl Store {
                     let kept = quarantine.join(format!("record-{:08}", report.lost.len()));
                     write_new(&kept, &value)?;
                     tree.remove(&key)?;
+                    dropped.push(keys::url_of(&key));
                     report.lost.push(format!(
                         "{error}: the page's record could not be read back and the page is dropped (its value in sled was moved to {})",
                         kept.display()
@@ -139,7 +149,32 @@ impl Store {
             mark(&page.url)?;
         }
         self.page_index.append(round, true)?;
-        Ok(recount)
+        Ok((recount, dropped))
+    }
+
+    /// Queues the URLs of dropped pages again: they stay seen, so only an entry gets
+    /// them fetched by a resumed crawl. Their depth and referrer were in the lost
+    /// record: they are queued as seeds.
+    fn queue_again(
+        &self,
+        urls: &[String],
+        fingerprint: Fingerprint<'_>,
+        requeue: Requeue<'_>,
+        report: &mut RepairReport,
+    ) -> Result<(), StoreError> {
+        let entries: Vec<(u128, QueueEntry)> = urls
+            .iter()
+            .filter_map(|url| Some((fingerprint(url)?, requeue(url)?)))
+            .collect();
+        if entries.is_empty() {
+            return Ok(());
+        }
+        self.enqueue(&entries)?;
+        report.rebuilt.push(format!(
+            "{} dropped pages queued again: a resumed crawl fetches them again",
+            entries.len()
+        ));
+        Ok(())
     }
 
     /// `parts` without those that cannot be read back; when there are any, the record

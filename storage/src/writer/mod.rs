@@ -32,12 +32,13 @@
 //! records they replace out, and writes the totals in the round's batch, so the totals
 //! on disk are always those of the records on disk.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+pub(crate) mod host_counts;
 pub(crate) mod recorded_keys;
 pub(crate) mod submission;
 pub(crate) mod totals;
@@ -346,8 +347,8 @@ impl Shared {
         let mut marks = Vec::new();
         // The latest record of each key written in this round, for a key written twice.
         let mut written: HashMap<Vec<u8>, PageRecord> = HashMap::new();
-        // The hosts whose counts the round changes: of the records added and replaced.
-        let mut hosts = BTreeSet::new();
+        // How the round changes its hosts' counts: of the records added and replaced.
+        let mut hosts = host_counts::Deltas::new();
         let mut totals = self.totals.lock();
         for submission in round {
             let mut removed = Vec::new();
@@ -362,9 +363,7 @@ impl Shared {
             }
             submission.changes.add_to(&mut batch);
             let added: Vec<&PageRecord> = submission.records.iter().map(|(_, r)| r).collect();
-            totals.count(&removed, &added);
-            let changed = removed.iter().chain(added.iter().copied());
-            hosts.extend(changed.map(|record| record.host.clone()));
+            totals.count(&removed, &added, &mut hosts);
             for (key, record) in submission.records {
                 written.insert(key, record);
             }
@@ -373,7 +372,9 @@ impl Shared {
         // A round of cursors only leaves the totals as they are.
         if !written.is_empty() {
             let mut counts = Changes::default();
-            totals.write(&mut counts, hosts.iter().map(String::as_str));
+            totals
+                .write(&mut counts, &self.tree, &hosts)
+                .map_err(|e| e.to_string())?;
             counts.add_to(&mut batch);
         }
         drop(totals);
@@ -570,8 +571,8 @@ mod tests {
         };
         writer.submit(page_write(&writer, &moved, None)).unwrap();
         writer.close().unwrap();
-        let counts = crate::writer::totals::read_host_counts(&tree).unwrap();
-        assert_eq!(counts.get("a.test"), Some(&0), "{counts:?}");
+        let counts = host_counts::read_all(&tree).unwrap();
+        assert_eq!(counts.get("a.test"), None, "{counts:?}");
         assert_eq!(counts.get("b.test"), Some(&1), "{counts:?}");
     }
 

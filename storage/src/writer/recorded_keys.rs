@@ -9,63 +9,38 @@
 //! only costs the lookup it would have made anyway. A writer that found pages in the
 //! store when it was opened looks every key up.
 
-use fastbloom::BloomFilter;
+use crate::growing_filter::GrowingFilter;
 
 /// False-positive rate of each filter.
 const FALSE_POSITIVES: f64 = 0.01;
 /// Keys the first filter is sized for; each next one takes four times as many.
 const FIRST_CAPACITY: usize = 1 << 16;
 
-/// The keys written since the store was opened, in filters of growing size (a Bloom
-/// filter cannot grow, so a full one is kept and a larger one started).
+/// The keys written since the store was opened.
 pub(crate) struct RecordedKeys {
     /// `None`: the tree held pages when the writer started; every key may have one.
-    filters: Option<Vec<Filter>>,
-}
-
-struct Filter {
-    keys: BloomFilter,
-    added: usize,
-    capacity: usize,
+    filter: Option<GrowingFilter>,
 }
 
 impl RecordedKeys {
     /// For a tree that held no page record (`empty`), or one that did.
     pub(crate) fn new(empty: bool) -> RecordedKeys {
         RecordedKeys {
-            filters: empty.then(Vec::new),
+            filter: empty.then(|| GrowingFilter::new(FIRST_CAPACITY, FALSE_POSITIVES)),
         }
     }
 
     /// Whether `key` may have a record: `false` only when it certainly has none.
     pub(crate) fn may_have(&self, key: &[u8]) -> bool {
-        match &self.filters {
-            None => true,
-            Some(filters) => filters.iter().any(|filter| filter.keys.contains(key)),
-        }
+        self.filter
+            .as_ref()
+            .is_none_or(|filter| filter.contains(key))
     }
 
     /// Notes that `key` now has a record.
     pub(crate) fn add(&mut self, key: &[u8]) {
-        let Some(filters) = &mut self.filters else {
-            return;
-        };
-        let full = filters
-            .last()
-            .is_none_or(|last| last.added >= last.capacity);
-        if full {
-            let capacity = filters
-                .last()
-                .map_or(FIRST_CAPACITY, |last| last.capacity * 4);
-            filters.push(Filter {
-                keys: BloomFilter::with_false_pos(FALSE_POSITIVES).expected_items(capacity),
-                added: 0,
-                capacity,
-            });
-        }
-        if let Some(last) = filters.last_mut() {
-            last.keys.insert(key);
-            last.added += 1;
+        if let Some(filter) = &mut self.filter {
+            filter.insert(key);
         }
     }
 }

@@ -5,19 +5,20 @@
 //! The store's writer (`crate::writer`) counts every record it applies in (and the
 //! record it replaces out) of totals held in memory, and puts the new totals into the
 //! same sled batch as the records: the whole-crawl figures under `z` and the count of
-//! each host written under `y` + host (keys that sort after all others: see
-//! `keys::HOST_COUNT`). One thread counts, in the order it applies, and the batch is
+//! each host written in its bucket of host counts (`crate::writer::host_counts`; keys
+//! that sort after all others but `z`: see `keys::HOST_COUNTS`). One thread counts, in the order it applies, and the batch is
 //! atomic, so the totals on disk are always those of the records on disk, after a
 //! crash too.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
-use crate::codec::json::{from_be_u64, from_json, to_json};
-use crate::codec::keys::{self, url_key};
+use crate::codec::json::{from_json, to_json};
+use crate::codec::keys;
 use crate::record::{PageRecord, StoreStats};
+use crate::writer::host_counts::{self, Deltas};
 use crate::writer::submission::Changes;
 use crate::StoreError;
 
@@ -125,17 +126,6 @@ fn decrement<K: Ord>(counts: &mut BTreeMap<K, u64>, key: &K) {
     }
 }
 
-/// The per-host page counts stored under `y` + host, in host order.
-pub(crate) fn read_host_counts(tree: &sled::Tree) -> Result<BTreeMap<String, u64>, StoreError> {
-    let mut counts = BTreeMap::new();
-    for entry in tree.scan_prefix([keys::HOST_COUNT]) {
-        let (key, value) = entry?;
-        let count = from_be_u64(&key, &value, "a host's page count")?;
-        counts.insert(keys::url_of(&key), count);
-    }
-    Ok(counts)
-}
-
 /// The totals of a store open for writing, shared by its writers.
 /// Totals counted afresh from every record, to hold the stored ones to (`crawler check`)
 /// or to replace them (`crawler repair`).
@@ -168,7 +158,7 @@ impl Recount {
                 self.crawl.urls, self.crawl.responses, self.crawl.bytes
             ));
         }
-        let hosts = read_host_counts(tree)?;
+        let hosts = host_counts::read_all(tree)?;
         let stored_hosts: BTreeMap<&String, &u64> = hosts.iter().filter(|(_, n)| **n > 0).collect();
         let counted: BTreeMap<&String, &u64> = self.hosts.iter().collect();
         if stored_hosts != counted {
@@ -188,13 +178,8 @@ impl Recount {
     /// Replaces the stored totals with the recount.
     pub(crate) fn store(&self, tree: &sled::Tree) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
-        for key in tree.scan_prefix([keys::HOST_COUNT]).keys() {
-            batch.remove(key?);
-        }
+        host_counts::replace_all(tree, &self.hosts, &mut batch)?;
         batch.insert(&[keys::TOTALS][..], to_json(&self.crawl));
-        for (host, count) in &self.hosts {
-            batch.insert(url_key(keys::HOST_COUNT, host), &count.to_be_bytes()[..]);
-        }
         tree.apply_batch(batch)?;
         Ok(())
     }
@@ -208,20 +193,17 @@ pub(crate) struct RunningTotals {
 #[derive(Default)]
 struct State {
     crawl: Totals,
-    hosts: HashMap<String, u64>,
 }
 
 /// The totals locked for one write: see [`RunningTotals::lock`].
 pub(crate) struct Locked<'a>(MutexGuard<'a, State>);
 
 impl RunningTotals {
-    /// Totals that start from `crawl` and `hosts` (what the store holds).
-    pub(crate) fn starting_from(crawl: Totals, hosts: BTreeMap<String, u64>) -> RunningTotals {
+    /// Totals that start from `crawl` (what the store holds). Host counts are not held:
+    /// each round reads and rewrites the buckets it changes.
+    pub(crate) fn starting_from(crawl: Totals) -> RunningTotals {
         RunningTotals {
-            state: Mutex::new(State {
-                crawl,
-                hosts: hosts.into_iter().collect(),
-            }),
+            state: Mutex::new(State { crawl }),
         }
     }
 
@@ -238,29 +220,35 @@ impl RunningTotals {
 
 impl Locked<'_> {
     /// Counts `removed` out, then `added` in (a record replaced in the same write
-    /// as it was added must be counted in a call before).
-    pub(crate) fn count(&mut self, removed: &[PageRecord], added: &[&PageRecord]) {
+    /// as it was added must be counted in a call before); their hosts' changes go
+    /// into `hosts`.
+    pub(crate) fn count(
+        &mut self,
+        removed: &[PageRecord],
+        added: &[&PageRecord],
+        hosts: &mut Deltas,
+    ) {
         let state = &mut *self.0;
         for page in removed {
             state.crawl.remove(page);
-            if let Some(count) = state.hosts.get_mut(&page.host) {
-                *count = count.saturating_sub(1);
-            }
+            *hosts.entry(page.host.clone()).or_default() -= 1;
         }
         for page in added {
             state.crawl.add(page);
-            *state.hosts.entry(page.host.clone()).or_default() += 1;
+            *hosts.entry(page.host.clone()).or_default() += 1;
         }
     }
 
-    /// Puts the totals of the crawl and the counts of `hosts` into `changes`.
-    pub(crate) fn write<'h>(&self, changes: &mut Changes, hosts: impl Iterator<Item = &'h str>) {
-        let state = &*self.0;
-        changes.insert(&[keys::TOTALS][..], to_json(&state.crawl));
-        for host in hosts {
-            let count = state.hosts.get(host).copied().unwrap_or(0);
-            changes.insert(url_key(keys::HOST_COUNT, host), &count.to_be_bytes()[..]);
-        }
+    /// Puts the totals of the crawl, and the host counts changed by `hosts` (read from
+    /// `tree`, which only the writer writes), into `changes`.
+    pub(crate) fn write(
+        &self,
+        changes: &mut Changes,
+        tree: &sled::Tree,
+        hosts: &Deltas,
+    ) -> Result<(), StoreError> {
+        changes.insert(&[keys::TOTALS][..], to_json(&self.0.crawl));
+        host_counts::apply(tree, hosts, changes)
     }
 }
 
@@ -284,10 +272,11 @@ mod tests {
         let failed = page("http://a.test/", "a.test", None, Some("timeout"));
         let fetched = page("http://a.test/", "a.test", Some(200), None);
         let other = page("http://b.test/", "b.test", Some(404), None);
-        totals.lock().count(&[], &[&failed, &other]);
+        let mut hosts = Deltas::new();
+        totals.lock().count(&[], &[&failed, &other], &mut hosts);
         totals
             .lock()
-            .count(std::slice::from_ref(&failed), &[&fetched]);
+            .count(std::slice::from_ref(&failed), &[&fetched], &mut hosts);
         let state = totals.lock();
         let stats = state.0.crawl.to_stats(BTreeMap::new());
         assert_eq!(stats.urls, 2);
@@ -296,7 +285,7 @@ mod tests {
         assert!(stats.errors.is_empty(), "{:?}", stats.errors);
         assert_eq!(stats.by_status_class["2xx"], 1);
         assert_eq!(stats.by_status_class["4xx"], 1);
-        assert_eq!(state.0.hosts["a.test"], 1);
-        assert_eq!(state.0.hosts["b.test"], 1);
+        assert_eq!(hosts["a.test"], 1);
+        assert_eq!(hosts["b.test"], 1);
     }
 }

@@ -1,0 +1,17 @@
+//! The cluster crate against a real `redis-server` (started per test by
+//! `crawler_fixtures::RedisServer` on a free loopback port).
+//!
+//! Without `redis-server` installed, every test fails on CI (`CI=true`; `.ci/run`
+//! installs it) and is skipped with a message elsewhere.
+
+mod balance;
+mod dead_letter;
+mod enqueue;
+mod fencing;
+mod harness;
+mod restart;
+mod secrets;
+mod settings;
+mod slots;
+mod tls;
+mod totals;
