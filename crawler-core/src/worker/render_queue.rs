@@ -71,6 +71,7 @@ impl RenderQueue {
     }
 
     /// Whether [`RenderQueue::close`] was called.
+    #[cfg_attr(not(feature = "render"), allow(dead_code))]
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::SeqCst)
     }
