@@ -28,9 +28,10 @@ use super::settings::RenderSettings;
 #[error("{0}")]
 pub struct BrowserError(pub String);
 
-/// How long the connection to the browser may see no event before the crate gives
-/// it up: a crawl may leave its tabs idle for long.
-const IDLE_CONNECTION: Duration = Duration::from_secs(7 * 24 * 3600);
+/// The shortest time a call to the browser may take before it is given up (a hung
+/// tab); it is also how long the crate keeps a connection that sees no message, so an
+/// idle render thread pings the browser more often ([`Browsers::keep_alive_every`]).
+const MIN_CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Where unintercepted requests are sent: a privileged loopback port no one serves.
 const CLOSED_PROXY: &str = "--proxy-server=http://127.0.0.1:1";
@@ -38,6 +39,8 @@ const CLOSED_PROXY: &str = "--proxy-server=http://127.0.0.1:1";
 /// The crawl's browser, started on first use and again after a crash.
 pub struct Browsers {
     chrome: PathBuf,
+    /// How long a call may take (see [`MIN_CALL_TIMEOUT`]).
+    call_timeout: Duration,
     /// The running browser and its generation (how many were started before it).
     current: Mutex<Option<(u64, Arc<Browser>)>>,
     started: Mutex<u64>,
@@ -49,6 +52,7 @@ impl Browsers {
     pub fn start(settings: &RenderSettings) -> Result<Browsers, BrowserError> {
         let browsers = Browsers {
             chrome: settings.chrome.clone(),
+            call_timeout: (settings.timeout + Duration::from_secs(30)).max(MIN_CALL_TIMEOUT),
             current: Mutex::new(None),
             started: Mutex::new(0),
         };
@@ -81,20 +85,46 @@ impl Browsers {
 
     /// Whether the browser of `generation` still answers.
     pub fn answers(&self, generation: u64) -> bool {
-        let current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
-        match current.as_ref() {
-            Some((g, browser)) if *g == generation => browser.get_version().is_ok(),
-            _ => false,
+        let browser = {
+            let current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+            match current.as_ref() {
+                Some((g, browser)) if *g == generation => Arc::clone(browser),
+                _ => return false,
+            }
+        };
+        browser.get_version().is_ok()
+    }
+
+    /// How often an idle render thread asks the browser something, so that the
+    /// connection, which is given up after a call timeout without a message, stays.
+    pub fn keep_alive_every(&self) -> Duration {
+        self.call_timeout / 3
+    }
+
+    /// Asks the running browser for its version (see [`Browsers::keep_alive_every`]);
+    /// one that does not answer is started again on next use.
+    pub fn keep_alive(&self) {
+        let running = self
+            .current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some((generation, browser)) = running {
+            if browser.get_version().is_err() {
+                self.failed(generation);
+            }
         }
     }
 
+    /// The running browser, started if there is none. The lock is held while one
+    /// starts, so that one start serves every tab waiting for it.
     fn browser(&self) -> Result<(u64, Arc<Browser>), BrowserError> {
         let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some((generation, browser)) = current.as_ref() {
             return Ok((*generation, Arc::clone(browser)));
         }
         let mut started = self.started.lock().unwrap_or_else(PoisonError::into_inner);
-        let browser = Arc::new(launch(&self.chrome)?);
+        let browser = Arc::new(launch(&self.chrome, self.call_timeout)?);
         *started += 1;
         tracing::info!(
             chrome = %self.chrome.display(),
@@ -107,7 +137,7 @@ impl Browsers {
 }
 
 /// Starts `chrome` headless, its network closed (see the module docs).
-fn launch(chrome: &Path) -> Result<Browser, BrowserError> {
+fn launch(chrome: &Path, call_timeout: Duration) -> Result<Browser, BrowserError> {
     let wrapper = pdeathsig_wrapper(chrome)?;
     let path = wrapper
         .as_ref()
@@ -131,7 +161,7 @@ fn launch(chrome: &Path) -> Result<Browser, BrowserError> {
         sandbox: !running_as_root(),
         path: Some(path.to_owned()),
         args,
-        idle_browser_timeout: IDLE_CONNECTION,
+        idle_browser_timeout: call_timeout,
         ..LaunchOptions::default()
     };
     let browser = Browser::new(options).map_err(|error| {

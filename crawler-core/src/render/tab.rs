@@ -49,9 +49,6 @@ const READ_PAGE: &str = r#"JSON.stringify({
 /// How often the settling is looked at.
 const LOOK_EVERY: Duration = Duration::from_millis(20);
 
-/// How long reading the DOM may take before the tab is taken to hang.
-const READ_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// A rendered page.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Rendered {
@@ -66,7 +63,9 @@ pub struct Rendered {
     pub timed_out: bool,
 }
 
-/// A tab that could not render (the browser crashed, or the tab hung).
+/// A tab that could not render: the browser crashed, or a call to it (loading the
+/// page, reading the DOM) went unanswered past the browser's call timeout (a hung tab;
+/// `browser.rs`).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct TabError(pub String);
@@ -92,7 +91,6 @@ pub struct RenderTab {
 impl RenderTab {
     /// Prepares `tab`.
     pub fn new(tab: Arc<Tab>) -> Result<RenderTab, TabError> {
-        tab.set_default_timeout(READ_TIMEOUT);
         tab.call_method(AddScriptToEvaluateOnNewDocument {
             source: WATCH_HISTORY.to_owned(),
             world_name: None,

@@ -22,7 +22,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crawler_storage::{payload_digest, PageRecord, PageWrite, StoreError};
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::context::{unix_ms, WorkerContext};
 use super::page::Candidate;
@@ -83,9 +83,14 @@ struct Renderer {
 
 impl Renderer {
     fn run(mut self, tasks: &Receiver<RenderTask>) {
-        for task in tasks {
-            let RenderTask::Page(page) = task else {
-                break;
+        loop {
+            let page = match tasks.recv_timeout(self.browsers.keep_alive_every()) {
+                Ok(RenderTask::Page(page)) => page,
+                Ok(RenderTask::Quit) | Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    self.browsers.keep_alive();
+                    continue;
+                }
             };
             let rendered = self.render(&page);
             let report = match self.context.store_rendered(&page.job, rendered) {
