@@ -8,6 +8,7 @@ use std::ops::RangeInclusive;
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum, ValueHint};
 use clap_complete::Shell;
+use crawler_core::render::{RenderMode, RenderResources};
 use crawler_core::{
     BodyPolicy, ConfigError, CrawlConfig, ErrorKind, HostConfig, PerHostRate, RevisitPolicy,
     ScopeMode,
@@ -210,6 +211,8 @@ pub struct CrawlSettings {
     pub proxies: ProxySettings,
     #[command(flatten)]
     pub recrawl: RecrawlSettings,
+    #[command(flatten)]
+    pub render: RenderFlags,
     /// No progress bar, even on a terminal (-q implies it).
     #[arg(long, help_heading = OUTPUT)]
     pub no_progress: bool,
@@ -226,6 +229,7 @@ const FETCHING: &str = "Fetching";
 const LIMITS: &str = "Limits";
 const STORE: &str = "Store";
 const RECRAWL: &str = "Recrawl";
+const RENDERING: &str = "Rendering";
 const OUTPUT: &str = "Output";
 
 /// The defaults of every crawl setting: the one place they are written.
@@ -279,6 +283,7 @@ impl CrawlSettings {
         self.traps.apply(&mut config);
         self.proxies.apply(&mut config);
         self.recrawl.apply(&mut config);
+        self.render.apply(&mut config);
         Ok(config)
     }
 }
@@ -333,6 +338,40 @@ impl RecrawlSettings {
             }),
             (None, None) => None,
         };
+    }
+}
+
+/// JavaScript rendering in a headless Chromium whose every request the crawler makes.
+#[derive(Args, Debug)]
+pub struct RenderFlags {
+    /// Render pages in a headless Chromium after fetching them and read their links from the rendered DOM too: off, always. Every request a page makes is fetched by the crawler (robots.txt, scope, politeness) and stored (via render).
+    #[arg(long, help_heading = RENDERING, value_name = "WHEN", value_parser = named::<RenderMode, 2>(["off", "always"]), default_value_t = defaults().render)]
+    pub render: RenderMode,
+    /// Browser tabs rendering at once.
+    #[arg(long, help_heading = RENDERING, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>, default_value_t = defaults().render_tabs)]
+    pub render_tabs: usize,
+    /// A rendering page is settled once none of its requests was pending this long.
+    #[arg(long, help_heading = RENDERING, value_name = "SECS", allow_negative_numbers = true, default_value_t = Seconds(defaults().render_idle))]
+    pub render_idle: Seconds,
+    /// A rendering page not settled by then is stored as it is, as render-timeout.
+    #[arg(long, help_heading = RENDERING, value_name = "SECS", allow_negative_numbers = true, default_value_t = Seconds(defaults().render_timeout))]
+    pub render_timeout: Seconds,
+    /// What a rendering page's images, fonts and media get: needed (an empty answer, nothing fetched), all (fetched like scripts).
+    #[arg(long, help_heading = RENDERING, value_name = "WHICH", value_parser = named::<RenderResources, 2>(["needed", "all"]), default_value_t = defaults().render_resources)]
+    pub render_resources: RenderResources,
+    /// The browser to render with. Default: chromium, chromium-browser, google-chrome, google-chrome-stable or chrome on PATH.
+    #[arg(long, help_heading = RENDERING, value_name = "PATH", value_hint = ValueHint::FilePath)]
+    pub chrome: Option<PathBuf>,
+}
+
+impl RenderFlags {
+    fn apply(&self, config: &mut CrawlConfig) {
+        config.render = self.render;
+        config.render_tabs = self.render_tabs;
+        config.render_idle = self.render_idle.0;
+        config.render_timeout = self.render_timeout.0;
+        config.render_resources = self.render_resources;
+        config.chrome = self.chrome.clone();
     }
 }
 
@@ -729,6 +768,9 @@ pub struct GetArgs {
     /// Print the body as a visit at TIME captured it: the time --history shows (RFC 3339, or the milliseconds of --history --json). A visit that found no change (a 304, the same payload) shows the body it kept.
     #[arg(long, value_name = "TIME")]
     pub version: Option<String>,
+    /// The page as a browser rendered it (crawl --render): its DOM, or with --links, --json or --info, its rendering's links and record (keyed URL#rendered).
+    #[arg(long)]
+    pub rendered: bool,
 }
 
 /// How `links` prints the graph.

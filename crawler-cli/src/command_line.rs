@@ -149,8 +149,9 @@ mod tests {
             "help",
             "version",
         ];
-        // Settings never stored with the crawl (they may hold credentials).
-        let unstored = ["proxy", "no_proxy"];
+        // Settings never stored with the crawl (they may hold credentials, or name
+        // this machine's browser).
+        let unstored = ["proxy", "no_proxy", "chrome"];
         let mut cli = Cli::command();
         cli.build();
         let crawl = cli.find_subcommand("crawl").unwrap();

@@ -15,6 +15,7 @@ use crate::crawl_error::CrawlError;
 use crate::events::DEFAULT_EVENT_CAPACITY;
 use crate::hooks::{Hooks, PageHandler, PageSink, UrlFilter};
 use crate::priority::UrlScorer;
+use crate::render::{RenderMode, RenderResources};
 use crate::seeds::{parse_seed, SeedFile};
 use crate::url::ScopeMode;
 
@@ -159,6 +160,23 @@ impl CrawlerBuilder {
         follow_nofollow: bool;
         /// Also queue what pages embed, on any host (one embed hop). `--requisites`.
         requisites: bool;
+        /// Render fetched HTML pages in a headless Chromium, every request of theirs
+        /// fetched by the engine; a page handler then also sees the rendered DOM
+        /// ([`crate::Page::rendered`]). `--render`.
+        render: RenderMode;
+        /// Browser tabs rendering at once. `--render-tabs`.
+        render_tabs: usize;
+        /// A rendering page is settled once none of its requests was pending this long.
+        /// `--render-idle`.
+        render_idle: Duration;
+        /// A rendering page not settled by then is stored as it is. `--render-timeout`.
+        render_timeout: Duration;
+        /// Whether images, fonts and media of a rendering page are fetched.
+        /// `--render-resources`.
+        render_resources: RenderResources;
+        /// The browser; by default the first of [`crate::render::BROWSER_NAMES`] on
+        /// `PATH`. `--chrome`.
+        chrome: Option<PathBuf>;
         /// Speak HTTP/1.1 only, not HTTP/2 where a server offers it. `--http1.1`.
         http1_only: bool;
         /// Accept any TLS certificate (self-signed, expired, another name's). `--insecure`.

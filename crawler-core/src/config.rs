@@ -15,6 +15,7 @@ use crate::fetch::{
     ResolveRule, SeedHosts,
 };
 use crate::priority::PreferAvoid;
+use crate::render::{find_browser, RenderMode, RenderResources, RenderSettings};
 use crate::revisit::RevisitPolicy;
 use crate::robots::ProductToken;
 use crate::url::{CanonicalUrl, ScopeMode};
@@ -250,6 +251,22 @@ pub struct CrawlConfig {
     /// Times one path segment may appear in a URL's path before it is recorded as
     /// `trap-suspected`; 0 for no limit.
     pub max_segment_repeats: u32,
+    /// Which fetched pages are rendered in a headless browser (`--render`; see
+    /// [`crate::render`]): their links are then read from the rendered DOM too.
+    pub render: RenderMode,
+    /// Browser tabs rendering at once, each driven by a thread of its own.
+    pub render_tabs: usize,
+    /// A rendering page is settled once none of its requests was pending this long.
+    pub render_idle: Duration,
+    /// A rendering page not settled by then is taken as it is (`render-timeout`).
+    pub render_timeout: Duration,
+    /// What a rendering page's images, fonts and media get: an empty answer
+    /// (`needed`), or a fetch like any other request (`all`).
+    pub render_resources: RenderResources,
+    /// The browser (`--chrome`); by default the first of
+    /// [`crate::render::BROWSER_NAMES`] on `PATH`. Not stored: it is this machine's.
+    #[serde(skip)]
+    pub chrome: Option<PathBuf>,
     /// Basic credentials by origin, sent with every request to that origin: what
     /// seed URLs' userinfo becomes ([`crate::parse_seed`]). Never stored with the
     /// crawl's settings, so a resumed crawl needs them given again.
@@ -385,6 +402,12 @@ impl Default for CrawlConfig {
             sitemap_urls: Vec::new(),
             follow_nofollow: false,
             requisites: false,
+            render: RenderMode::Off,
+            render_tabs: 2,
+            render_idle: Duration::from_millis(500),
+            render_timeout: Duration::from_secs(15),
+            render_resources: RenderResources::Needed,
+            chrome: None,
             max_url_len: 2048,
             max_segment_repeats: 3,
             credentials: Credentials::default(),
@@ -451,6 +474,8 @@ pub struct ValidConfig {
     pub file_cookies: Vec<FileCookie>,
     /// The parsed `proxy` and `no_proxy`.
     pub proxy: ProxySetting,
+    /// The rendering asked for, with the browser found (`None`: no rendering).
+    pub render: Option<RenderSettings>,
 }
 
 impl CrawlConfig {
@@ -560,6 +585,7 @@ impl CrawlConfig {
             Some(path) => read_cookies_file(path).map_err(|e| invalid("cookies", e.to_string()))?,
             None => Vec::new(),
         };
+        let render = self.render_settings()?;
         Ok(ValidConfig {
             config: self,
             allow,
@@ -575,7 +601,35 @@ impl CrawlConfig {
             root_certificates,
             file_cookies,
             proxy,
+            render,
         })
+    }
+
+    /// The rendering asked for, its browser found: one missing is an error that says
+    /// what to install.
+    fn render_settings(&self) -> Result<Option<RenderSettings>, ConfigError> {
+        if self.render == RenderMode::Off {
+            return Ok(None);
+        }
+        if !cfg!(feature = "render") {
+            return Err(invalid(
+                "render",
+                "this crawler was built without rendering (the `render` feature)",
+            ));
+        }
+        let setting = if self.chrome.is_some() {
+            "chrome"
+        } else {
+            "render"
+        };
+        let chrome = find_browser(self.chrome.as_deref()).map_err(|e| invalid(setting, e))?;
+        Ok(Some(RenderSettings {
+            chrome,
+            tabs: self.render_tabs,
+            idle: self.render_idle,
+            timeout: self.render_timeout,
+            resources: self.render_resources,
+        }))
     }
 }
 
@@ -721,6 +775,8 @@ impl CrawlConfig {
             ("robots-ttl", self.robots_ttl, true),
             ("min-delay", self.min_delay, false),
             ("max-delay", self.max_delay, true),
+            ("render-idle", self.render_idle, true),
+            ("render-timeout", self.render_timeout, true),
         ];
         let revisit = match self.revisit {
             Some(RevisitPolicy::Fixed { after }) => vec![("revisit-after", after, false)],
@@ -793,13 +849,14 @@ impl CrawlConfig {
     }
 
     /// Every whole-number setting with the values it may take.
-    fn whole_number_bounds(&self) -> [Bound; 15] {
+    fn whole_number_bounds(&self) -> [Bound; 16] {
         let widen = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
         let unlimited = "; leave it out for no limit";
         [
             Bound::new("keep-versions", u64::from(self.keep_versions), 1, 100)
                 .note(" (the current body and up to 99 earlier ones)"),
             Bound::new("workers", widen(self.workers), 1, 4096),
+            Bound::new("render-tabs", widen(self.render_tabs), 1, 64),
             Bound::new(
                 "per-host-concurrency",
                 widen(self.per_host_concurrency),

@@ -30,7 +30,7 @@ use crate::seeds::{enqueue_seeds, SeedFile, SeedStream};
 use crate::seen::SeenSet;
 use crate::settings::Settings;
 use crate::url::{CanonicalUrl, Scope};
-use crate::worker::{WorkerContext, WorkerPool};
+use crate::worker::{RenderQueue, WorkerContext, WorkerPool};
 
 /// A crawl ready to run over its store: [`Crawler::run`] blocks until it ends,
 /// [`Crawler::spawn`] runs it on a thread of its own and returns a [`CrawlHandle`](crate::CrawlHandle).
@@ -425,8 +425,24 @@ impl Crawler {
             hooks: self.hooks.clone(),
             events: self.events.clone(),
             revisits: RevisitLedger::read(&self.store)?,
+            render: None,
         };
-        Ok(WorkerPool::start(Arc::new(context), self.settings.workers)?)
+        let (context, render_tasks) = match self.settings.worker.render.is_some() {
+            true => {
+                let (queue, tasks) = RenderQueue::new();
+                let context = WorkerContext {
+                    render: Some(queue),
+                    ..context
+                };
+                (context, Some(tasks))
+            }
+            false => (context, None),
+        };
+        Ok(WorkerPool::start(
+            Arc::new(context),
+            self.settings.workers,
+            render_tasks,
+        )?)
     }
 
     /// Starts the seed intake (a thread named `seed-intake`): it stores the seeds a

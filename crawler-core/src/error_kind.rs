@@ -65,11 +65,17 @@ pub enum ErrorKind {
     /// Not fetched: every `--proxy` was out, or each one tried failed to carry the
     /// request (the message says how). Not held against the host.
     Proxy,
+    /// Rendered (`--render`), but the page had not settled (network idle for
+    /// `--render-idle`) within `--render-timeout`: what was rendered by then is kept.
+    RenderTimeout,
+    /// `--render` could not render the page (the browser crashed or the tab hung);
+    /// the page as fetched is kept.
+    RenderFailed,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order (the order of per-kind counters).
-    pub const ALL: [ErrorKind; 20] = [
+    pub const ALL: [ErrorKind; 22] = [
         ErrorKind::Timeout,
         ErrorKind::Connect,
         ErrorKind::Dns,
@@ -90,6 +96,8 @@ impl ErrorKind {
         ErrorKind::BudgetExceeded,
         ErrorKind::AddressRefused,
         ErrorKind::Proxy,
+        ErrorKind::RenderTimeout,
+        ErrorKind::RenderFailed,
     ];
 
     /// The name stored and printed: `timeout`, `connect`, `dns`, ...
@@ -115,6 +123,8 @@ impl ErrorKind {
             ErrorKind::BudgetExceeded => "budget-exceeded",
             ErrorKind::AddressRefused => "address-refused",
             ErrorKind::Proxy => "proxy",
+            ErrorKind::RenderTimeout => "render-timeout",
+            ErrorKind::RenderFailed => "render-failed",
         }
     }
 
@@ -155,6 +165,10 @@ impl ErrorKind {
             ErrorKind::Proxy => {
                 "not fetched: every --proxy was out, or each one tried failed to carry the request"
             }
+            ErrorKind::RenderTimeout => {
+                "rendered, but not settled within --render-timeout; what was rendered is kept"
+            }
+            ErrorKind::RenderFailed => "--render could not render the page (browser crashed, tab hung)",
         }
     }
 

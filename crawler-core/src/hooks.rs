@@ -125,6 +125,8 @@ pub struct Page<'a> {
     pub(crate) text: &'a str,
     pub(crate) links: &'a [Link],
     pub(crate) title: Option<&'a str>,
+    /// The page as a browser rendered it (`--render`), not as fetched.
+    pub(crate) rendered: bool,
     /// The tree, with the big-page permit it holds while alive (see
     /// [`crate::extract::BIG_PARSES`]).
     pub(crate) html: OnceCell<(Html, Option<BigParse>)>,
@@ -139,6 +141,14 @@ impl<'a> Page<'a> {
     /// Link hops from a seed (seeds are 0).
     pub fn depth(&self) -> u32 {
         self.depth
+    }
+
+    /// Whether this is the page as a browser rendered it (`--render`): then
+    /// [`Page::text`] is the rendered DOM, [`Page::links`] its links, and there are no
+    /// headers. With rendering, a handler sees each page twice: as fetched, then as
+    /// rendered; what it adds or vetoes applies to the links of that view.
+    pub fn rendered(&self) -> bool {
+        self.rendered
     }
 
     /// The response's status code (2xx).

@@ -97,6 +97,7 @@ pub mod pace;
 mod pass_through;
 pub mod priority;
 pub mod progress;
+pub mod render;
 mod retry;
 pub mod revisit;
 pub mod robots;

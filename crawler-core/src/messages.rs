@@ -337,6 +337,10 @@ pub(crate) enum Report {
         discovered: Vec<Queued>,
         end: Option<Result<(), StoreError>>,
     },
+    /// From a render thread (not a worker): URLs a rendering page asked for or its
+    /// rendered DOM leads to; `done` when the page's rendering is stored.
+    #[cfg_attr(not(feature = "render"), allow(dead_code))]
+    Rendered { discovered: Vec<Queued>, done: bool },
     /// The store refused a write: the crawl must stop.
     StoreFailed {
         /// The host whose request this was (`None` for a refused batch).

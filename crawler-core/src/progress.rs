@@ -159,6 +159,13 @@ impl Progress {
         self.record_answer();
     }
 
+    /// A page's rendering was stored (`--render`): a 2xx record the store counts
+    /// too, though no server sent it.
+    #[cfg_attr(not(feature = "render"), allow(dead_code))]
+    pub(crate) fn record_rendered(&self) {
+        self.by_class[1].fetch_add(1, Relaxed);
+    }
+
     /// A server answered (any status; a page's or robots.txt's).
     pub(crate) fn record_answer(&self) {
         self.responses.fetch_add(1, Relaxed);

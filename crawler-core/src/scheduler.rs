@@ -218,7 +218,15 @@ impl Scheduler {
             let stopping = self.stop.is_stopped() || self.failure.is_some();
             let budget_spent = self.max_pages.is_some_and(|max| self.dispatched >= max);
             let exhausted = self.frontier.is_exhausted() && !self.seeds_pending;
-            if self.frontier.in_flight() == 0 && (stopping || budget_spent || exhausted) {
+            if stopping || budget_spent {
+                self.workers.close_renders();
+            }
+            // A page being rendered may still queue what it asks for and links.
+            let rendering = self.workers.renders_pending() > 0 && self.failure.is_none();
+            if self.frontier.in_flight() == 0
+                && !rendering
+                && (stopping || budget_spent || exhausted)
+            {
                 return;
             }
             let timeout = wake_at
@@ -293,8 +301,8 @@ impl Scheduler {
     }
 
     fn handle(&mut self, report: Report) {
-        // Every report but the seed intake's ends a worker's task.
-        if !matches!(report, Report::Seeds { .. }) {
+        // Every report but the seed intake's and the render threads' ends a worker's task.
+        if !matches!(report, Report::Seeds { .. } | Report::Rendered { .. }) {
             self.idle_workers += 1;
         }
         match report {
@@ -322,6 +330,12 @@ impl Scheduler {
                 self.frontier.push_all(discovered);
             }
             Report::Settled { hosts } => self.frontier.settled(&hosts),
+            Report::Rendered { discovered, done } => {
+                self.frontier.push_all(discovered);
+                if done {
+                    self.workers.render_done();
+                }
+            }
             Report::Seeds { discovered, end } => {
                 self.frontier.push_all(discovered);
                 match end {

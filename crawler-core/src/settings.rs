@@ -7,6 +7,7 @@
 
 use crate::config::{BodyPolicy, PerHostRate, ValidConfig};
 use crate::frontier::{AutoDelay, Politeness};
+use crate::render::RenderSettings;
 use crate::revisit::RevisitPolicy;
 use crate::robots::ProductToken;
 use crate::traps::TrapRules;
@@ -57,6 +58,8 @@ pub(crate) struct WorkerSettings {
     pub revisit: Option<RevisitPolicy>,
     /// Bodies a revisited URL keeps (`--keep-versions`).
     pub keep_versions: u32,
+    /// How pages are rendered (`--render`), if they are.
+    pub render: Option<RenderSettings>,
 }
 
 impl Settings {
@@ -94,6 +97,7 @@ impl Settings {
                 max_links_per_page: settings.max_links_per_page,
                 revisit: settings.revisit,
                 keep_versions: settings.keep_versions,
+                render: config.render.clone(),
             },
             workers: settings.workers,
             max_pages: settings.max_pages,

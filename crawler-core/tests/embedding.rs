@@ -599,3 +599,46 @@ fn a_proxy_pool_set_on_the_builder_carries_every_request_and_is_summarized() {
     let requests: u64 = summary.proxies.iter().map(|p| p.requests).sum();
     assert_eq!(requests as usize, through);
 }
+
+#[test]
+fn with_rendering_a_page_handler_sees_the_dom_scripts_built() {
+    let present = crawler_core::render::BROWSER_NAMES
+        .iter()
+        .any(|name| crawler_core::render::find_program(name).is_ok());
+    if !present {
+        assert!(
+            std::env::var_os("CI").is_none_or(|ci| ci != "true"),
+            "Chromium is needed for rendering in CI (apt-get install chromium)"
+        );
+        eprintln!("skipped: no Chromium on this machine (apt-get install chromium)");
+        return;
+    }
+    let server = web(1, 1);
+    let dir = tempfile::tempdir().unwrap();
+    // What the handler saw of each view: whether it was rendered, and its links.
+    type Views = Vec<(bool, Vec<String>)>;
+    let seen: Arc<Mutex<Views>> = Arc::default();
+    let views = Arc::clone(&seen);
+    let spa = server.url(crawler_fixtures::SPA_HOST, "/");
+    let handler = move |page: &Page<'_>, _: &mut PageActions| -> Result<(), HookError> {
+        let anchor = "a".parse().unwrap();
+        let hrefs = (page.html().select(&anchor)).filter_map(|a| a.value().attr("href"));
+        let hrefs = hrefs.map(str::to_owned).collect();
+        views.lock().unwrap().push((page.rendered(), hrefs));
+        Ok(())
+    };
+    let crawler = Crawler::builder()
+        .store(dir.path().join("store"))
+        .seed(spa.clone())
+        .resolve(server.resolve_arg())
+        .per_host_rate(0.0)
+        .max_depth(0)
+        .render(crawler_core::render::RenderMode::Always)
+        .page_handler(handler)
+        .build()
+        .unwrap();
+    crawler.run().unwrap();
+    let views = seen.lock().unwrap().clone();
+    let expected: Vec<String> = crawler_fixtures::SPA_LINKS.map(str::to_owned).into();
+    assert_eq!(views, vec![(false, Vec::new()), (true, expected)], "{spa}");
+}

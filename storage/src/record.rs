@@ -211,16 +211,20 @@ pub enum Via {
     Redirect,
     /// Listed in a sitemap, or a sitemap named by robots.txt.
     Sitemap,
+    /// Requested by a page as a browser rendered it (`--render`): a script, a
+    /// stylesheet, the JSON a script fetched, ...
+    Render,
 }
 
 impl Via {
     /// Every value, in the order of the enum.
-    pub const ALL: [Via; 5] = [
+    pub const ALL: [Via; 6] = [
         Via::Seed,
         Via::Link,
         Via::Embed,
         Via::Redirect,
         Via::Sitemap,
+        Via::Render,
     ];
 
     /// The lowercase name the JSON and the CLI use (`seed`, `link`, `embed`, ...).
@@ -231,6 +235,7 @@ impl Via {
             Via::Embed => "embed",
             Via::Redirect => "redirect",
             Via::Sitemap => "sitemap",
+            Via::Render => "render",
         }
     }
 

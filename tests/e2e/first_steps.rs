@@ -224,6 +224,7 @@ fn crawl_help_groups_its_flags_and_sets_the_global_ones_apart() {
             "Limits:",
             "Store:",
             "Recrawl:",
+            "Rendering:",
             "Output:",
             "Global options:",
             "Exit codes:"

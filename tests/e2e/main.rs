@@ -30,6 +30,7 @@ mod proxies;
 mod queries;
 mod readme;
 mod recrawl;
+mod render;
 mod request_options;
 mod requisites;
 mod resources;

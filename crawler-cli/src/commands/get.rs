@@ -4,6 +4,7 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use anyhow::anyhow;
+use crawler_core::render::RENDERED_FRAGMENT;
 use crawler_core::CanonicalUrl;
 use crawler_storage::{HttpExchange, PageRecord, Store};
 
@@ -17,6 +18,12 @@ use crate::Failure;
 /// A URL the store knows nothing of, with how to see what it does hold.
 fn not_stored(url: &str, store: &std::path::Path) -> Failure {
     let store = store.display();
+    if let Some(page) = url.strip_suffix(RENDERED_FRAGMENT) {
+        return anyhow!(
+            "{page} has no rendering in the store {store} (crawl --render renders pages)"
+        )
+        .into();
+    }
     anyhow!(
         "{url} is not in the store {store} (crawler ls --store {store} lists the URLs it holds)"
     )
@@ -32,7 +39,13 @@ pub fn run(args: GetArgs) -> Result<ExitCode, Failure> {
 /// `get` on an open store (this process's, or a running crawl's asked for it).
 pub fn answer(args: &GetArgs, store: &Store, output: &mut Output) -> Result<(), Failure> {
     let url = CanonicalUrl::parse(&args.url).map_err(|e| Failure::Usage(e.to_string()))?;
-    let url = url.as_str();
+    // A rendering is stored as a record of its own (see `crawler_core::render`).
+    let rendered = format!("{}{RENDERED_FRAGMENT}", url.as_str());
+    let url = if args.rendered {
+        rendered.as_str()
+    } else {
+        url.as_str()
+    };
     let out = &mut output.out;
     if args.inlinks {
         // Also for a URL never fetched (out of scope, or still queued): who links to it.

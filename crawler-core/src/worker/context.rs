@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crawler_storage::{PageRecord, PageWrite, QueueSlot, Store};
 use crossbeam_channel::{Receiver, Sender};
 
+use super::render_queue::RenderQueue;
 use crate::budgets::QueueBudgets;
 use crate::error_kind::ErrorKind;
 use crate::events::{CrawlEvent, Events};
@@ -37,6 +38,8 @@ pub(crate) struct WorkerContext {
     pub events: Events,
     /// The revisits queued before the run and since (sitemaps' `<lastmod>`).
     pub revisits: RevisitLedger,
+    /// Where stored pages go to be rendered (`--render`).
+    pub render: Option<RenderQueue>,
 }
 
 pub(crate) fn run_worker(

@@ -13,6 +13,7 @@ use std::time::{Instant, SystemTime};
 use crawler_storage::{payload_digest, PageRecord, PageWrite, QueueEntry, QueueSlot, StoreError};
 
 use super::context::{unix_ms, WorkerContext};
+use super::render_queue::RenderJob;
 use super::revisit::Previous;
 use crate::budgets::OverBudget;
 use crate::config::BodyPolicy;
@@ -35,27 +36,27 @@ use crate::url::{CanonicalUrl, HostKey};
 /// lead to.
 pub const MAX_EMBED_HOPS: u8 = 3;
 
-/// A URL found on a page (or in a sitemap), before scope and dedup.
-struct Candidate {
-    url: CanonicalUrl,
-    depth: u32,
-    hops: u8,
-    kind: JobKind,
-    via: Via,
+/// A URL found on a page (or in a sitemap, or by rendering), before scope and dedup.
+pub(super) struct Candidate {
+    pub url: CanonicalUrl,
+    pub depth: u32,
+    pub hops: u8,
+    pub kind: JobKind,
+    pub via: Via,
     /// Embed hops in a row (see [`Job::embeds`]); above 0, the URL is admitted on
     /// any host.
-    embeds: u8,
+    pub embeds: u8,
     /// The text of the `<a>` that linked to it, for the scorer.
-    anchor_text: Option<String>,
+    pub anchor_text: Option<String>,
     /// The sitemap's `<lastmod>` of it (ms), when a sitemap listed it with one.
-    lastmod: Option<u64>,
+    pub lastmod: Option<u64>,
     /// The sitemap's `<changefreq>` of it, in seconds.
-    changefreq_s: Option<u32>,
+    pub changefreq_s: Option<u32>,
 }
 
 impl Candidate {
     /// A page reached by a link (or added by a page handler) at `depth`.
-    fn link(url: CanonicalUrl, depth: u32, anchor_text: Option<String>) -> Candidate {
+    pub(super) fn link(url: CanonicalUrl, depth: u32, anchor_text: Option<String>) -> Candidate {
         Candidate {
             url,
             depth,
@@ -90,11 +91,11 @@ impl Turns {
 /// What admitting a page's candidates yields: its new frontier entries (for the store),
 /// the records of URLs settled without a fetch, the new URLs (for the frontier), and
 /// how many new URLs a budget kept out.
-struct Admitted {
-    discovered: Vec<(u128, QueueEntry)>,
-    settled: Vec<(u128, PageRecord)>,
-    queued: Vec<Queued>,
-    over_budget: OverBudget,
+pub(super) struct Admitted {
+    pub discovered: Vec<(u128, QueueEntry)>,
+    pub settled: Vec<(u128, PageRecord)>,
+    pub queued: Vec<Queued>,
+    pub over_budget: OverBudget,
 }
 
 /// What reading a response yields besides the record.
@@ -169,6 +170,9 @@ impl WorkerContext {
             .record(writing.elapsed());
         written?;
         self.announce_stored(&page, admitted.queued.len());
+        if kept.is_none() {
+            self.render_later(&job, &outcome);
+        }
         Ok(Report::Page {
             host: job.host,
             answered: Some(Answered {
@@ -500,6 +504,7 @@ impl WorkerContext {
                 text: &html,
                 links: &extracted.links,
                 title: page.title.as_deref(),
+                rendered: false,
                 html: Default::default(),
             };
             if let Err(failure) = guarded("page handler", || handler.handle(&view, &mut actions)) {
@@ -620,7 +625,7 @@ impl WorkerContext {
     /// Scope and dedup: which candidates become frontier entries, and which are
     /// settled without a fetch (redirect chains past the hop limit). Every fingerprint
     /// returned is claimed in the seen-set, in `claims`: the caller drops them once written.
-    fn admit(
+    pub(super) fn admit(
         &self,
         job: &Job,
         candidates: Vec<Candidate>,
@@ -741,6 +746,28 @@ impl WorkerContext {
             queued,
             over_budget,
         })
+    }
+}
+
+impl WorkerContext {
+    /// Queues a page just stored for rendering, when the crawl renders and it is an
+    /// HTML page fetched as itself (not a page's embed, which its page renders).
+    fn render_later(&self, job: &Job, outcome: &FetchOutcome) {
+        let (Some(queue), Some(response)) = (&self.render, &outcome.response) else {
+            return;
+        };
+        let renders = job.kind == JobKind::Page
+            && job.embeds == 0
+            && outcome.error.is_none()
+            && (200..=299).contains(&response.status)
+            && response.is_html();
+        if renders {
+            queue.submit(RenderJob {
+                job: job.clone(),
+                body: outcome.body.clone(),
+                content_type: response.content_type.clone(),
+            });
+        }
     }
 }
 

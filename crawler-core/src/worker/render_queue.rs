@@ -1,0 +1,85 @@
+//! How a worker hands a stored page to the render pool (`--render`): a
+//! [`RenderQueue`] of [`RenderTask`]s, and the count of renders not yet reported,
+//! which the scheduler holds the crawl's end to.
+//!
+//! The worker only queues: rendering waits for the page's embeds, which the workers
+//! fetch, so it runs on threads of its own (`render.rs`), one per tab.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, Sender};
+
+use crate::messages::Job;
+
+/// A page to render, as the engine fetched it.
+#[cfg_attr(not(feature = "render"), allow(dead_code))]
+pub(crate) struct RenderJob {
+    pub job: Job,
+    pub body: Vec<u8>,
+    pub content_type: Option<String>,
+}
+
+/// What a render thread is handed.
+#[cfg_attr(not(feature = "render"), allow(dead_code))]
+pub(crate) enum RenderTask {
+    Page(RenderJob),
+    /// The crawl is over: end.
+    Quit,
+}
+
+/// Where workers queue pages for rendering.
+pub(crate) struct RenderQueue {
+    tasks: Sender<RenderTask>,
+    /// Renders queued and not yet reported done (the scheduler decrements it when it
+    /// takes a render's last report; a worker increments it before its page's report).
+    pending: Arc<AtomicUsize>,
+    /// Set once the scheduler dispatches nothing more (stopping, or the page budget
+    /// spent): a rendering page's request for a URL not yet stored then fails at once
+    /// instead of waiting for a fetch that will not come.
+    closed: AtomicBool,
+}
+
+impl RenderQueue {
+    /// A queue and the end the render threads take tasks from.
+    pub(crate) fn new() -> (RenderQueue, Receiver<RenderTask>) {
+        let (tasks, taken) = crossbeam_channel::unbounded();
+        let queue = RenderQueue {
+            tasks,
+            pending: Arc::new(AtomicUsize::new(0)),
+            closed: AtomicBool::new(false),
+        };
+        (queue, taken)
+    }
+
+    /// The count of renders not yet reported done.
+    pub(crate) fn pending(&self) -> Arc<AtomicUsize> {
+        Arc::clone(&self.pending)
+    }
+
+    /// Queues `job`, counted as pending until the scheduler takes its last report.
+    pub(crate) fn submit(&self, job: RenderJob) {
+        self.pending.fetch_add(1, Ordering::SeqCst);
+        if self.tasks.send(RenderTask::Page(job)).is_err() {
+            self.pending.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// No more fetches will be dispatched (see `closed`).
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`RenderQueue::close`] was called.
+    #[cfg_attr(not(feature = "render"), allow(dead_code))]
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    /// Tells `threads` render threads to end once the queue is drained.
+    pub(crate) fn quit(&self, threads: usize) {
+        for _ in 0..threads {
+            let _ = self.tasks.send(RenderTask::Quit);
+        }
+    }
+}
