@@ -34,30 +34,10 @@ pub fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
 }
 
 /// One request to a service a test started on loopback (the crawler's `--listen`
-/// endpoint, a replay server), as HTTP/1.0 so the answer ends with the connection:
-/// its status and body. An answer slower than [`PATIENCE`] is an error.
+/// endpoint, a replay server): its status and body
+/// ([`crawler_fixtures::http_exchange`]). An answer slower than [`PATIENCE`] is an error.
 pub fn http_exchange(address: &str, method: &str, target: &str) -> std::io::Result<(u16, Vec<u8>)> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(address)?;
-    stream.set_read_timeout(Some(PATIENCE))?;
-    write!(
-        stream,
-        "{method} {target} HTTP/1.0\r\nHost: {address}\r\nContent-Length: 0\r\n\r\n"
-    )?;
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer)?;
-    let bad = || std::io::Error::other("not an HTTP answer");
-    let split = answer
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(bad)?;
-    let head = String::from_utf8_lossy(&answer[..split]);
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(bad)?;
-    Ok((status, answer[split + 4..].to_vec()))
+    crawler_fixtures::http_exchange(address, method, address, target, PATIENCE)
 }
 
 /// Waits until `server` holds a request back (see [`FixtureServer::hold_after`]):

@@ -12,7 +12,7 @@
 pub mod server_log;
 pub mod tools;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -134,26 +134,14 @@ pub struct Measured {
     pub stdout: String,
 }
 
-/// `GET path` with `Host: host` from a server on loopback at `address`, over a
-/// connection of its own that the server closes after answering: the status and the
-/// body. For a benchmark's own requests (fixture controls, log markers, the crawler's
-/// endpoint), never for what it measures.
+/// `GET path` with `Host: host` from a server on loopback at `address`
+/// ([`crawler_fixtures::http_exchange`]): the status and the body as text. For a
+/// benchmark's own requests (fixture controls, log markers, the crawler's endpoint),
+/// never for what it measures.
 pub fn http_get(address: &str, host: &str, path: &str) -> std::io::Result<(u16, String)> {
-    let mut stream = std::net::TcpStream::connect(address)?;
-    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer)?;
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("not an HTTP answer: {head}")))?;
-    Ok((status, body.to_owned()))
+    let (status, body) =
+        crawler_fixtures::http_exchange(address, "GET", host, path, Duration::from_secs(60))?;
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }
 
 impl Measured {

@@ -8,9 +8,9 @@
 //! a page is dropped from its record (the record itself is kept, and written as it was
 //! to `quarantine/`), a page whose record cannot be read back is dropped (its sled
 //! value moved to `quarantine/`) and its URL queued again, so that a resumed crawl
-//! fetches it again (it stays seen: without the entry, nothing would), and a queue file with damage is moved to `quarantine/`
-//! and written again from the entries that read back whole. Nothing is deleted: the old
-//! indexes are moved to `quarantine/` as well.
+//! fetches it again (it stays seen: without the entry, nothing would), and a queue file
+//! with damage is moved to `quarantine/` and written again from the entries that read
+//! back whole. Nothing is deleted: the old indexes are moved to `quarantine/` as well.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
