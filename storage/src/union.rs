@@ -352,6 +352,23 @@ mod tests {
     }
 
     #[test]
+    fn an_index_query_keeps_its_order_across_stores() {
+        let [(_d1, one), (_d2, two)] = two_stores();
+        let union = StoreUnion::new(vec![&one, &two]);
+        // A time range reads the fetch-time index: oldest first.
+        let since = PageFilter {
+            fetched_since_ms: Some(11),
+            ..PageFilter::default()
+        };
+        assert_eq!(urls(union.query(&since)), [B, C, A, D]);
+        let host = PageFilter {
+            host: Some("a.test".into()),
+            ..PageFilter::default()
+        };
+        assert_eq!(urls(union.query(&host)), [A, B, C, D]);
+    }
+
+    #[test]
     fn links_and_inlinks_follow_the_newest_records() {
         let [(_d1, one), (_d2, two)] = two_stores();
         let union = StoreUnion::new(vec![&one, &two]);
