@@ -182,6 +182,7 @@ impl WorkerContext {
             health,
             discovered: admitted.queued,
             retry: None,
+            recorded: Some(job.url.as_str().to_owned()),
         })
     }
 
@@ -235,6 +236,7 @@ impl WorkerContext {
                 revisit: job.revisit,
                 changefreq_s: job.changefreq_s,
             }),
+            recorded: None,
         }
     }
 
