@@ -7,9 +7,9 @@
 //! URL once, its newest record with that record's body, outlinks and HTTP heads. The
 //! runs of every store are kept in the order given, so the first store's first run
 //! gives the merged crawl its settings; the seeds of all, once each; the URLs still
-//! queued in any store and recorded in none. Left out: the visits before each
-//! record (`get --history`), a revisit's own heads, the saved host delays, and every
-//! cookie jar but the first store's.
+//! queued in any store and recorded in none, and the retries of the failed records it
+//! keeps. Left out: the visits before each record (`get --history`), a revisit's own
+//! heads, the saved host delays, and every cookie jar but the first store's.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashSet;
@@ -126,13 +126,15 @@ fn merge(crawl: &StoreUnion, merged: &Store) -> Result<Merged, Failure> {
         }
     }
     merged.mark_seen(&marks)?;
+    // A retry is queued only once the record it retries is applied.
+    merged.flush()?;
     written.older = records.saturating_sub(written.pages);
     written.queued = merge_frontiers(crawl, merged)?;
     Ok(written)
 }
 
 /// Queues in `merged` every URL queued in a store that it has not seen (recorded or
-/// queued already); returns how many.
+/// queued already), and every retry of a failed record it kept; returns how many.
 fn merge_frontiers(crawl: &StoreUnion, merged: &Store) -> Result<u64, StoreError> {
     let mut queued = 0;
     let mut batch: Vec<(u128, QueueEntry)> = Vec::with_capacity(BATCH);
@@ -143,7 +145,14 @@ fn merge_frontiers(crawl: &StoreUnion, merged: &Store) -> Result<u64, StoreError
             let Some(mark) = fingerprint(&entry.url) else {
                 continue;
             };
-            if in_batch.contains(&mark) || merged.is_seen(mark)? {
+            let wanted = match entry.retry_of {
+                // A retry of the failed record the merge kept (not of one it left out).
+                Some(failed_at) => merged
+                    .page(&entry.url)?
+                    .is_some_and(|page| page.fetched_at_ms == failed_at),
+                None => !merged.is_seen(mark)?,
+            };
+            if !wanted || in_batch.contains(&mark) {
                 continue;
             }
             in_batch.insert(mark);
@@ -170,7 +179,75 @@ fn hash(seed: &str) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use crawler_storage::PageRecord;
+
     use super::*;
+
+    fn store(dir: &Path) -> Store {
+        Store::open(dir, StoreOptions::default()).unwrap()
+    }
+
+    fn queued(store: &Store) -> Vec<String> {
+        let mut urls: Vec<String> = store.queued().map(|e| e.unwrap().url).collect();
+        urls.sort();
+        urls
+    }
+
+    #[test]
+    fn what_is_still_queued_is_queued_once_with_the_retries_of_the_kept_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let (one, two) = (store(&dir.path().join("1")), store(&dir.path().join("2")));
+        let entry = |url: &str| QueueEntry::seed(url, "http://a.test:80");
+        let failed = |at| PageRecord {
+            error: Some("timeout".into()),
+            fetched_at_ms: at,
+            attempts: 1,
+            ..PageRecord::new("http://a.test/f", "a.test", 0)
+        };
+        let (newer, older) = ("http://a.test/f", "http://a.test/g");
+        for (store, at) in [(&one, 20), (&two, 10)] {
+            store
+                .write_page(&PageWrite {
+                    page: Some(&failed(at)),
+                    ..PageWrite::default()
+                })
+                .unwrap();
+            let other = PageRecord {
+                url: older.into(),
+                ..failed(30 - at)
+            };
+            store
+                .write_page(&PageWrite {
+                    page: Some(&other),
+                    ..PageWrite::default()
+                })
+                .unwrap();
+            store.flush().unwrap();
+            let retry = |url: &str, at| QueueEntry {
+                retry_of: Some(at),
+                ..entry(url)
+            };
+            let queue = [
+                retry(newer, at),
+                retry(older, 30 - at),
+                entry("http://a.test/q"),
+            ];
+            let marked: Vec<(u128, QueueEntry)> = queue
+                .into_iter()
+                .map(|e| (fingerprint(&e.url).unwrap(), e))
+                .collect();
+            store.enqueue(&marked).unwrap();
+            store.flush().unwrap();
+        }
+        // f's newest record is store 1's (20): its retry is kept, store 2's (of 10) is
+        // not; g's is store 2's (20); q was queued in both and is queued once.
+        let merged = store(&dir.path().join("merged"));
+        let Ok(written) = merge(&StoreUnion::new(vec![&one, &two]), &merged) else {
+            panic!("the merge failed");
+        };
+        assert_eq!((written.pages, written.older, written.queued), (2, 2, 3));
+        assert_eq!(queued(&merged), [newer, older, "http://a.test/q"]);
+    }
 
     #[test]
     fn only_an_absent_or_empty_directory_is_merged_into() {
