@@ -312,11 +312,7 @@ fn a_node_killed_mid_crawl_loses_nothing() {
     let (code, stderr) = survivor.finish();
     assert_eq!(code, Some(0), "{stderr}");
 
-    let counts = request_counts(&web.log());
-    let fetched: BTreeSet<String> = (counts.keys())
-        .filter(|(_, path)| path != "/robots.txt")
-        .map(|(host, path)| web.url(host, path))
-        .collect();
+    let fetched = pages_fetched(&web);
     same_urls(&fetched, &web.expected_urls(), "the pages fetched");
     // Restarted with its name and store, the killed node finds the crawl over and
     // exits; its store's last writes are applied on the way (a killed store keeps
@@ -400,6 +396,14 @@ fn a_node_joining_with_a_conflicting_setting_is_refused_naming_it() {
     );
 }
 
+/// The pages the log shows fetched (robots.txt files aside).
+fn pages_fetched(web: &FixtureServer) -> BTreeSet<String> {
+    (request_counts(&web.log()).keys())
+        .filter(|(_, path)| path != "/robots.txt")
+        .map(|(host, path)| web.url(host, path))
+        .collect()
+}
+
 /// Pages fetched more than once, by the log.
 fn pages_fetched_twice(web: &FixtureServer) -> usize {
     (request_counts(&web.log()).iter())
@@ -456,10 +460,7 @@ fn a_node_paused_past_its_lease_is_fenced_and_drops_its_partitions() {
     let (code, stderr) = other.finish();
     assert_eq!(code, Some(0), "{stderr}");
 
-    let fetched: BTreeSet<String> = (request_counts(&web.log()).keys())
-        .filter(|(_, path)| path != "/robots.txt")
-        .map(|(host, path)| web.url(host, path))
-        .collect();
+    let fetched = pages_fetched(&web);
     same_urls(&fetched, &web.expected_urls(), "the pages fetched");
     // What the paused node had taken: its room of 64 deliveries at most.
     let twice = pages_fetched_twice(&web);
@@ -489,14 +490,57 @@ fn redis_killed_and_restarted_mid_crawl_loses_nothing() {
         let (code, stderr) = node.finish();
         assert_eq!(code, Some(0), "{stderr}");
     }
-    let fetched: BTreeSet<String> = (request_counts(&web.log()).keys())
-        .filter(|(_, path)| path != "/robots.txt")
-        .map(|(host, path)| web.url(host, path))
-        .collect();
+    let fetched = pages_fetched(&web);
     same_urls(&fetched, &web.expected_urls(), "the pages fetched");
     let mut union = stored(&store(1));
     union.extend(stored(&store(2)));
     same_urls(&union, &web.expected_urls(), "the nodes' stores");
     let stats = cluster_stats(&redis, "crash");
     assert_eq!(stats["finished"], true, "{stats}");
+}
+
+/// Ctrl-C on one node: its fetches finish, its partitions are released at once (not
+/// after its 30-second lease), it exits 130, and the other node finishes the crawl.
+#[test]
+fn ctrl_c_on_a_node_releases_its_partitions_at_once_and_the_others_finish() {
+    let Some(redis) = redis() else { return };
+    let (web, workspace, seeds) = web_with_seeds(60);
+    let store = |i: usize| workspace.path(&format!("n{i}")).display().to_string();
+    let args = |node: &str, i: usize| {
+        let mut args = node_args_at("4", &redis, &web, "stop", node, &store(i));
+        let at = args
+            .iter()
+            .position(|a| a == "--lease")
+            .expect("a --lease flag");
+        args[at + 1] = "30".into();
+        args
+    };
+    let stopped = Node::start(&args("n2", 2));
+    wait_for("the node to stop holding partitions", || {
+        partitions_held(&redis, "stop", "n2") > 0
+    });
+    let mut first = args("n1", 1);
+    first.extend(["--seeds".to_string(), seeds.clone()]);
+    let other = Node::start(&first);
+    wait_for("the node to stop fetching", || stored_count(&store(2)) >= 5);
+    let pid = libc::pid_t::try_from(stopped.child.id()).expect("a pid");
+    // SAFETY: kill only sends a signal to a child of this test; no memory is involved.
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    let (code, stderr) = stopped.finish();
+    assert_eq!(code, Some(130), "{stderr}");
+    assert_eq!(
+        partitions_held(&redis, "stop", "n2"),
+        0,
+        "its leases were released as it exited"
+    );
+    let (code, stderr) = other.finish();
+    assert_eq!(code, Some(0), "{stderr}");
+    same_urls(
+        &pages_fetched(&web),
+        &web.expected_urls(),
+        "the pages fetched",
+    );
+    let mut union = stored(&store(1));
+    union.extend(stored(&store(2)));
+    same_urls(&union, &web.expected_urls(), "the nodes' stores");
 }
