@@ -44,6 +44,8 @@ pub enum Command {
     Links(LinksArgs),
     /// Export stored pages as JSON lines, CSV, a WARC 1.1 archive (with its CDXJ index), a Parquet table or a WACZ.
     Export(ExportArgs),
+    /// Fold several stores (a cluster crawl's nodes') into one new store: each URL once, its newest record winning.
+    Merge(MergeArgs),
     /// Verify every file of a store; name each problem (exit 1), or say it is sound.
     Check(CheckArgs),
     /// Rebuild what a store derives from its records; move what cannot be trusted to DIR/quarantine/.
@@ -713,9 +715,9 @@ pub struct TopArgs {
 
 #[derive(Args, Debug)]
 pub struct StatsArgs {
-    /// The store of a crawl (finished, interrupted or stopped).
+    /// The store of a crawl (finished, interrupted or stopped). Give it once per store to read several (a cluster crawl's nodes') as one crawl: each URL once, its newest record winning.
     #[arg(long, value_name = "DIR", required_unless_present = "cluster")]
-    pub store: Option<PathBuf>,
+    pub store: Vec<PathBuf>,
     /// The totals of a crawl shared through the Redis at URL, all nodes together (with --crawl-id).
     #[arg(long, value_name = "URL", conflicts_with_all = ["store", "host"], requires = "crawl_id")]
     pub cluster: Option<String>,
@@ -735,9 +737,9 @@ pub struct StatsArgs {
 
 #[derive(Args, Debug)]
 pub struct LsArgs {
-    /// The store of a crawl (finished, interrupted or stopped).
-    #[arg(long, value_name = "DIR")]
-    pub store: PathBuf,
+    /// The store of a crawl (finished, interrupted or stopped). Give it once per store to read several (a cluster crawl's nodes') as one crawl: each URL once, its newest record winning.
+    #[arg(long, value_name = "DIR", required = true)]
+    pub store: Vec<PathBuf>,
     #[command(flatten)]
     pub filter: FilterArgs,
     /// Stop after N lines.
@@ -765,9 +767,9 @@ pub struct LsArgs {
 #[command(disable_version_flag = true)]
 #[command(group(ArgGroup::new("what").args(["body", "headers", "links", "inlinks", "json", "info", "version"])))]
 pub struct GetArgs {
-    /// The store of a crawl (finished, interrupted or stopped).
-    #[arg(long, value_name = "DIR")]
-    pub store: PathBuf,
+    /// The store of a crawl (finished, interrupted or stopped). Give it once per store to read several (a cluster crawl's nodes') as one crawl: each URL once, its newest record winning.
+    #[arg(long, value_name = "DIR", required = true)]
+    pub store: Vec<PathBuf>,
     /// The URL (any spelling; it is canonicalized).
     pub url: String,
     /// Print the stored body, as stored (bytes). This is the default.
@@ -814,9 +816,9 @@ pub enum GraphFormat {
 
 #[derive(Args, Debug)]
 pub struct LinksArgs {
-    /// The store of a crawl (finished, interrupted or stopped).
-    #[arg(long, value_name = "DIR")]
-    pub store: PathBuf,
+    /// The store of a crawl (finished, interrupted or stopped). Give it once per store to read several (a cluster crawl's nodes') as one crawl: each URL once, its newest record winning.
+    #[arg(long, value_name = "DIR", required = true)]
+    pub store: Vec<PathBuf>,
     /// The links of the pages these flags select.
     #[command(flatten)]
     pub filter: FilterArgs,
@@ -863,9 +865,9 @@ impl ExportFormat {
 
 #[derive(Args, Debug)]
 pub struct ExportArgs {
-    /// The store of a crawl (finished, interrupted or stopped).
-    #[arg(long, value_name = "DIR")]
-    pub store: PathBuf,
+    /// The store of a crawl (finished, interrupted or stopped). Give it once per store to read several (a cluster crawl's nodes') as one crawl: each URL once, its newest record winning.
+    #[arg(long, value_name = "DIR", required = true)]
+    pub store: Vec<PathBuf>,
     /// Output format [default: from -o's extension (.jsonl, .warc.gz, .csv, .parquet, .wacz)].
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<ExportFormat>,
@@ -887,6 +889,16 @@ pub struct ExportArgs {
     /// The pages these flags select.
     #[command(flatten)]
     pub filter: FilterArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// The store to write: a new (absent or empty) directory.
+    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
+    pub into: PathBuf,
+    /// A store to fold in; give it once per store. On equal fetch times the store given first wins; the merged store keeps the first store's settings.
+    #[arg(long, value_name = "DIR", required = true, value_hint = ValueHint::DirPath)]
+    pub store: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -127,6 +127,7 @@ fn main() -> ExitCode {
         Command::Get(args) => commands::get::run(args),
         Command::Links(args) => commands::links::run(args),
         Command::Export(args) => commands::export::run(args),
+        Command::Merge(args) => commands::merge::run(args),
         Command::Check(args) => commands::check::run(args),
         Command::Repair(args) => commands::repair::run(args),
         Command::Demo(args) => commands::demo::run(args),
@@ -161,13 +162,22 @@ fn main() -> ExitCode {
 /// The store a query or maintenance command reads.
 fn queried_store(command: &Command) -> Option<std::path::PathBuf> {
     match command {
-        Command::Stats(args) => args.store.clone(),
-        Command::Ls(args) => Some(args.store.clone()),
-        Command::Get(args) => Some(args.store.clone()),
-        Command::Links(args) => Some(args.store.clone()),
-        Command::Export(args) => Some(args.store.clone()),
+        Command::Stats(args) => one_store(&args.store),
+        Command::Ls(args) => one_store(&args.store),
+        Command::Get(args) => one_store(&args.store),
+        Command::Links(args) => one_store(&args.store),
+        Command::Export(args) => one_store(&args.store),
         Command::Check(args) => Some(args.store.clone()),
         Command::Repair(args) => Some(args.store.clone()),
+        _ => None,
+    }
+}
+
+/// The store a reading command names, when it names one (several name themselves in
+/// their errors).
+fn one_store(stores: &[std::path::PathBuf]) -> Option<std::path::PathBuf> {
+    match stores {
+        [store] => Some(store.clone()),
         _ => None,
     }
 }

@@ -27,6 +27,8 @@
 //!   that one merger (`merger`) merges for both;
 //! - `query`: [`Store::query`] with a [`PageFilter`], inlinks, the link graph,
 //!   [`Store::stats`];
+//! - `union`: [`StoreUnion`], several stores (a cluster crawl's nodes') read as one
+//!   crawl, each URL once with its newest record;
 //! - `codec`: how keys and values are laid out in bytes.
 //!
 //! Reading a crawl back is cheap at any size: the page index's entries are appended
@@ -71,6 +73,7 @@ mod index;
 mod query;
 mod record;
 mod store;
+mod union;
 mod writer;
 
 pub use digest::payload_digest;
@@ -89,3 +92,4 @@ pub use store::repair::RepairReport;
 pub use store::seeds::StoredSeeds;
 pub use store::write::{PageWrite, Revisit};
 pub use store::{Store, StoreOptions, FORMAT_VERSION};
+pub use union::{StoreUnion, UnionPages};

@@ -24,6 +24,7 @@ mod in_use;
 mod live;
 mod live_queries;
 mod logging;
+mod multi_store;
 mod order;
 mod politeness;
 mod progress_bar;

@@ -11,12 +11,12 @@ use anyhow::Context;
 use base64::Engine;
 use crawler_core::ErrorKind;
 use crawler_storage::{
-    Change, HttpExchange, PageContent, PageFilter, PageRecord, Store, StoreError,
+    Change, HttpExchange, PageContent, PageFilter, PageRecord, StoreError, StoreUnion,
 };
 use serde::Serialize;
 
 use super::ls::{csv_header, csv_line};
-use super::reading::{fetched_at, open, page_filter};
+use super::reading::{fetched_at, open_all, page_filter};
 use crate::args::{ExportArgs, ExportFormat};
 use crate::cdxj;
 #[cfg(feature = "parquet")]
@@ -33,10 +33,11 @@ pub fn run(args: ExportArgs) -> Result<ExitCode, Failure> {
     let filter = page_filter(&args.filter)?;
     let format = format(&args)?;
     check_usage(&args, format)?;
-    let store = open(&args.store)?;
+    let stores = open_all(&args.store)?;
     let mut output = Output::create(args.output.as_deref())?;
     let reading = Reading {
-        store: &store,
+        crawl: &StoreUnion::new(stores.iter().collect()),
+        paths: &args.store,
         filter: &filter,
         skip_damaged: args.skip_damaged,
     };
@@ -109,10 +110,11 @@ fn check_usage(args: &ExportArgs, format: ExportFormat) -> Result<(), Failure> {
     Ok(())
 }
 
-/// What an export reads: the pages `filter` selects in `store`, past damaged ones
-/// when `skip_damaged`.
+/// What an export reads: the pages `filter` selects in the stores at `paths` read as
+/// one crawl, past damaged ones when `skip_damaged`.
 struct Reading<'a> {
-    store: &'a Store,
+    crawl: &'a StoreUnion<'a>,
+    paths: &'a [PathBuf],
     filter: &'a PageFilter,
     skip_damaged: bool,
 }
@@ -151,8 +153,8 @@ struct Counts {
     no_headers: u64,
     /// Pages left out because a stored part of theirs is damaged (`--skip-damaged`).
     damaged: u64,
-    /// The store, to name in what to do about damage.
-    store: PathBuf,
+    /// The stores, to name in what to do about damage.
+    stores: Vec<PathBuf>,
     /// Files written beside a WARC that index it (`--cdxj`, `--parquet`).
     indexes: Vec<PathBuf>,
 }
@@ -183,7 +185,7 @@ impl Counts {
             ));
         }
         if self.damaged > 0 {
-            text.push_str(&format!("; {}", self.damaged_text(&self.store)));
+            text.push_str(&format!("; {}", self.damaged_text(&self.stores)));
         }
         for index in &self.indexes {
             text.push_str(&format!("; indexed in {}", index.display()));
@@ -191,12 +193,15 @@ impl Counts {
         text
     }
 
-    fn damaged_text(&self, store: &Path) -> String {
+    fn damaged_text(&self, stores: &[PathBuf]) -> String {
+        let check = match stores {
+            [store] => format!("`crawler check --store {}`", store.display()),
+            _ => "`crawler check --store DIR` of each store".to_owned(),
+        };
         format!(
-            "skipped {} damaged page{} (`crawler check --store {}` lists the damage)",
+            "skipped {} damaged page{} ({check} lists the damage)",
             self.damaged,
             if self.damaged == 1 { "" } else { "s" },
-            store.display()
         )
     }
 }
@@ -253,7 +258,7 @@ fn export_jsonl(reading: &Reading, with_body: bool, out: &mut Output) -> Result<
     Ok(Counts {
         pages,
         damaged,
-        store: reading.store.path().to_path_buf(),
+        stores: reading.paths.to_vec(),
         ..Counts::default()
     })
 }
@@ -262,11 +267,11 @@ fn export_jsonl(reading: &Reading, with_body: bool, out: &mut Output) -> Result<
 /// part is read, so there is nothing damaged to skip).
 fn export_csv(reading: &Reading, out: &mut Output) -> Result<Counts, Failure> {
     let mut counts = Counts {
-        store: reading.store.path().to_path_buf(),
+        stores: reading.paths.to_vec(),
         ..Counts::default()
     };
     writeln!(out, "{}", csv_header())?;
-    for page in reading.store.query(reading.filter) {
+    for page in reading.crawl.query(reading.filter) {
         writeln!(out, "{}", csv_line(&page?))?;
         counts.pages += 1;
     }
@@ -278,10 +283,10 @@ fn export_csv(reading: &Reading, out: &mut Output) -> Result<Counts, Failure> {
 fn export_parquet(reading: &Reading, out: &mut Output) -> Result<Counts, Failure> {
     let mut table = TableWriter::new(out.file_writer()?)?;
     let mut counts = Counts {
-        store: reading.store.path().to_path_buf(),
+        stores: reading.paths.to_vec(),
         ..Counts::default()
     };
-    for page in reading.store.query(reading.filter) {
+    for page in reading.crawl.query(reading.filter) {
         table.push(&Row {
             page: &page?,
             warc: None,
@@ -414,9 +419,9 @@ fn export_wacz(
         });
     }
     let title = reading
-        .store
-        .path()
-        .file_name()
+        .paths
+        .first()
+        .and_then(|path| path.file_name())
         .map(|name| name.to_string_lossy().into_owned());
     let created = crate::time::rfc3339_secs(now_ms());
     wacz::write(out.file_writer()?, parts, title.as_deref(), &created)?;
@@ -525,10 +530,10 @@ fn export_warc(
     out: &mut impl Write,
     beside: &mut Beside,
 ) -> Result<Counts, Failure> {
-    let info = warc_info(reading.store, path)?;
+    let info = warc_info(reading.crawl, path)?;
     let mut warc = WarcWriter::new(out, &info)?;
     let mut counts = Counts {
-        store: reading.store.path().to_path_buf(),
+        stores: reading.paths.to_vec(),
         ..Counts::default()
     };
     // With --since, the visits since then: a capture before it is left out (a revisit
@@ -564,7 +569,7 @@ fn export_warc(
         };
         if let Some(profile) = profile {
             // The last visit's own heads; a store without them has no revisit to write.
-            if let Some(exchange) = reading.store.visit_exchange(&page.url)? {
+            if let Some(exchange) = reading.crawl.visit_exchange(&page.url)? {
                 let written = warc.write_revisit(&Revisit {
                     url: &page.url,
                     fetched_at_ms: page.fetched_at_ms,
@@ -603,11 +608,11 @@ fn each_page_with_content(
     type Chunk = Vec<Result<(PageRecord, PageContent), StoreError>>;
     let (sender, receiver) = mpsc::sync_channel::<Chunk>(4);
     let skips = |error: &StoreError| reading.skip_damaged && is_page_damage(error);
-    let (store, filter) = (reading.store, reading.filter);
+    let (crawl, filter) = (reading.crawl, reading.filter);
     std::thread::scope(|scope| {
         scope.spawn(move || {
             let mut chunk = Vec::with_capacity(CHUNK);
-            for item in store.query(filter).with_content(with_bodies) {
+            for item in crawl.query(filter).with_content(with_bodies) {
                 let failed = item.as_ref().is_err_and(|error| !skips(error));
                 chunk.push(item);
                 if chunk.len() == CHUNK || failed {
@@ -655,7 +660,11 @@ fn truncation(page: &PageRecord, payload_len: usize) -> Option<Truncated> {
     }
 }
 
-fn warc_info(store: &Store, path: Option<&Path>) -> Result<WarcInfo, Failure> {
+/// The `warcinfo` record: the software, and the first store's name and crawl's User-Agent.
+fn warc_info(crawl: &StoreUnion, path: Option<&Path>) -> Result<WarcInfo, Failure> {
+    let Some(store) = crawl.stores().first() else {
+        return Err(Failure::Usage("give the --store to export".into()));
+    };
     let runs = store.runs()?;
     let mut fields = vec![
         (

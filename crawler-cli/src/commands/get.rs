@@ -1,33 +1,32 @@
 //! `crawler get`: one stored URL, by any spelling of it.
 
 use std::io::{self, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::anyhow;
 use crawler_core::render::RENDERED_FRAGMENT;
 use crawler_core::CanonicalUrl;
-use crawler_storage::{HttpExchange, PageRecord, Store};
+use crawler_storage::{HttpExchange, PageRecord, Store, StoreUnion};
 
-use super::reading::{answer_from, fetched_at, outcome};
+use super::reading::{answer_from, fetched_at, outcome, store_flags};
 use super::visits;
 use crate::args::GetArgs;
 use crate::escape::escaped;
 use crate::screen::Output;
 use crate::Failure;
 
-/// A URL the store knows nothing of, with how to see what it does hold.
-fn not_stored(url: &str, store: &std::path::Path) -> Failure {
-    let store = store.display();
+/// A URL the stores know nothing of, with how to see what they do hold.
+fn not_stored(url: &str, stores: &[PathBuf]) -> Failure {
+    let flags = store_flags(stores);
+    let (these, it) = match stores {
+        [store] => (format!("the store {}", store.display()), "it holds"),
+        _ => ("any of the stores".to_owned(), "they hold"),
+    };
     if let Some(page) = url.strip_suffix(RENDERED_FRAGMENT) {
-        return anyhow!(
-            "{page} has no rendering in the store {store} (crawl --render renders pages)"
-        )
-        .into();
+        return anyhow!("{page} has no rendering in {these} (crawl --render renders pages)").into();
     }
-    anyhow!(
-        "{url} is not in the store {store} (crawler ls --store {store} lists the URLs it holds)"
-    )
-    .into()
+    anyhow!("{url} is not in {these} (crawler ls {flags} lists the URLs {it})").into()
 }
 
 pub fn run(args: GetArgs) -> Result<ExitCode, Failure> {
@@ -36,8 +35,9 @@ pub fn run(args: GetArgs) -> Result<ExitCode, Failure> {
     answer_from(&args.store, |store, out| answer(&args, store, out))
 }
 
-/// `get` on an open store (this process's, or a running crawl's asked for it).
-pub fn answer(args: &GetArgs, store: &Store, output: &mut Output) -> Result<(), Failure> {
+/// `get` on open stores read as one crawl (this process's, or a running crawl's one
+/// store asked for it): the URL's newest record and what its store holds with it.
+pub fn answer(args: &GetArgs, crawl: &StoreUnion, output: &mut Output) -> Result<(), Failure> {
     let url = CanonicalUrl::parse(&args.url).map_err(|e| Failure::Usage(e.to_string()))?;
     // A rendering is stored as a record of its own (see `crawler_core::render`).
     let rendered = format!("{}{RENDERED_FRAGMENT}", url.as_str());
@@ -49,9 +49,9 @@ pub fn answer(args: &GetArgs, store: &Store, output: &mut Output) -> Result<(), 
     let out = &mut output.out;
     if args.inlinks {
         // Also for a URL never fetched (out of scope, or still queued): who links to it.
-        let mut found = store.page(url)?.is_some();
-        for link in store.inlinks(url) {
-            writeln!(out, "{}", escaped(&link?))?;
+        let mut found = crawl.page(url)?.is_some();
+        for link in crawl.inlinks(url)? {
+            writeln!(out, "{}", escaped(&link))?;
             found = true;
         }
         if !found {
@@ -59,7 +59,7 @@ pub fn answer(args: &GetArgs, store: &Store, output: &mut Output) -> Result<(), 
         }
         return Ok(());
     }
-    let Some(page) = store.page(url)? else {
+    let Some((store, page)) = crawl.page(url)? else {
         return Err(not_stored(url, &args.store));
     };
     if args.history {
@@ -82,10 +82,10 @@ pub fn answer(args: &GetArgs, store: &Store, output: &mut Output) -> Result<(), 
             writeln!(out, "{}", escaped(&link))?;
         }
     } else if args.json {
-        serde_json::to_writer(&mut *out, &record_json(store, &page)?)?;
+        serde_json::to_writer(&mut *out, &record_json(crawl, store, &page)?)?;
         writeln!(out)?;
     } else if args.info {
-        print_info(out, store, &page)?;
+        print_info(out, crawl, &page)?;
     } else {
         let body = store.body(url)?.ok_or_else(|| no_body(&page))?;
         out.write_all(&body)?;
@@ -93,10 +93,15 @@ pub fn answer(args: &GetArgs, store: &Store, output: &mut Output) -> Result<(), 
     Ok(())
 }
 
-/// The record, with `fetched_at`, the outlinks (`links`), the inlinks and the HTTP heads.
-fn record_json(store: &Store, page: &PageRecord) -> Result<serde_json::Value, Failure> {
+/// The record, with `fetched_at`, the outlinks (`links`), the inlinks and the HTTP heads
+/// (those of `store`, the one that holds the record).
+fn record_json(
+    crawl: &StoreUnion,
+    store: &Store,
+    page: &PageRecord,
+) -> Result<serde_json::Value, Failure> {
     let mut value = serde_json::to_value(page)?;
-    let inlinks = store.inlinks(&page.url).collect::<Result<Vec<_>, _>>()?;
+    let inlinks = crawl.inlinks(&page.url)?;
     if let Some(object) = value.as_object_mut() {
         object.insert("fetched_at".into(), fetched_at(page).into());
         object.insert("links".into(), store.outlinks(&page.url)?.into());
@@ -134,8 +139,8 @@ fn print_request(out: &mut impl Write, exchange: &HttpExchange) -> io::Result<()
     print_headers(out, &request.headers)
 }
 
-fn print_info(out: &mut impl Write, store: &Store, page: &PageRecord) -> Result<(), Failure> {
-    let inlinks = store.inlinks(&page.url).count();
+fn print_info(out: &mut impl Write, crawl: &StoreUnion, page: &PageRecord) -> Result<(), Failure> {
+    let inlinks = crawl.inlinks(&page.url)?.len();
     let fields = [
         ("url", Some(page.url.clone())),
         ("status", page.status.map(|s| s.to_string())),

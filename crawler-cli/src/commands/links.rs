@@ -3,19 +3,22 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use super::reading::{open, page_filter};
+use crawler_storage::StoreUnion;
+
+use super::reading::{open_all, page_filter};
 use crate::args::{GraphFormat, LinksArgs};
 use crate::escape::{escape, escaped};
 use crate::Failure;
 
 pub fn run(args: LinksArgs) -> Result<ExitCode, Failure> {
     let filter = page_filter(&args.filter)?;
-    let store = open(&args.store)?;
+    let stores = open_all(&args.store)?;
+    let crawl = StoreUnion::new(stores.iter().collect());
     let mut out = io::BufWriter::new(io::stdout().lock());
     if args.format == GraphFormat::Dot {
         writeln!(out, "digraph crawl {{")?;
     }
-    for link in store.links(&filter) {
+    for link in crawl.links(&filter) {
         let link = link?;
         match args.format {
             GraphFormat::Edges => writeln!(out, "{}\t{}", escaped(&link.from), escaped(&link.to))?,

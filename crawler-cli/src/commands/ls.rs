@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use crawler_storage::{PageFilter, PageRecord, Store};
+use crawler_storage::{PageFilter, PageRecord, StoreUnion};
 
 use super::reading::{answer_from, fetched_at, outcome, page_filter};
 use crate::args::{Column, ListFormat, LsArgs, SortKey};
@@ -59,11 +59,12 @@ fn listing(args: &LsArgs, screen: Screen) -> Result<(PageFilter, ListFormat), Fa
     Ok((filter, format))
 }
 
-/// `ls` on an open store (this process's, or a running crawl's asked for it).
-pub fn answer(args: &LsArgs, store: &Store, output: &mut Output) -> Result<(), Failure> {
+/// `ls` on open stores read as one crawl (this process's, or a running crawl's one
+/// store asked for it).
+pub fn answer(args: &LsArgs, crawl: &StoreUnion, output: &mut Output) -> Result<(), Failure> {
     let (filter, format) = listing(args, output.screen)?;
     let limit = args.limit.unwrap_or(usize::MAX);
-    let matches = store.query(&filter);
+    let matches = crawl.query(&filter);
     // Sorting needs every match; the index's order streams.
     let pages: Box<dyn Iterator<Item = Result<PageRecord, Failure>>> = match args.sort {
         None => Box::new(matches.map(|page| page.map_err(Failure::from))),

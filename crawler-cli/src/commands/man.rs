@@ -145,6 +145,10 @@ fn examples_of(command: &str) -> &'static [(&'static str, &'static str)] {
                 "What a recrawl found new or changed in the last day:",
                 "crawler ls --store site.store --changed-since 1d",
             ),
+            (
+                "A cluster crawl's node stores as one crawl (each URL once, the newest record):",
+                "crawler ls --store n1.store --store n2.store",
+            ),
         ],
         "get" => &[
             ("A stored page's body:", "crawler get --store site.store https://example.test/a"),
@@ -212,6 +216,10 @@ fn examples_of(command: &str) -> &'static [(&'static str, &'static str)] {
                 "crawler top --store site.store",
             ),
         ],
+        "merge" => &[(
+            "Fold a cluster crawl's node stores into one store:",
+            "crawler merge --into all.store --store n1.store --store n2.store",
+        )],
         "check" => &[(
             "Verify every file of a store; exit 1 naming each problem:",
             "crawler check --store site.store",

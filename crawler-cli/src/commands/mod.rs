@@ -10,6 +10,7 @@ pub mod links;
 pub mod ls;
 mod maintenance;
 pub mod man;
+pub mod merge;
 pub mod reading;
 pub mod repair;
 pub mod robots;

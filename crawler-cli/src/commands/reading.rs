@@ -1,12 +1,12 @@
-//! What the reading commands share: opening a store that must exist (or asking the
-//! crawl that holds it), where their output goes, and turning the filter flags into a
-//! [`PageFilter`].
+//! What the reading commands share: opening the stores they read as one crawl (or
+//! asking the crawl that holds the one store), where their output goes, and turning
+//! the filter flags into a [`PageFilter`].
 
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crawler_storage::{PageFilter, PageRecord, Store, StoreError, StoreOptions};
+use crawler_storage::{PageFilter, PageRecord, Store, StoreError, StoreOptions, StoreUnion};
 
 use crate::args::FilterArgs;
 use crate::screen::{Output, Screen};
@@ -28,24 +28,87 @@ fn opening_failure(error: StoreError) -> Failure {
     }
 }
 
-/// Runs `answer` on the store at `path`, opened for reading, onto stdout. When a
-/// running crawl holds the store, that crawl is asked to run the same command on its
-/// open store (`crate::query_socket`), and what it writes is printed instead.
-pub fn answer_from(
-    path: &Path,
-    answer: impl FnOnce(&Store, &mut Output) -> Result<(), Failure>,
-) -> Result<ExitCode, Failure> {
-    let opened = Store::open(path, StoreOptions::read_only());
-    #[cfg(unix)]
-    if let Err(StoreError::InUse { .. }) = &opened {
-        if let Some(answered) = crate::query_socket::client::ask(path) {
-            return answered;
-        }
+/// Opens the stores `--store` named, to read as one crawl: one as [`open`] does,
+/// several as [`open_each`] does.
+pub fn open_all(paths: &[PathBuf]) -> Result<Vec<Store>, Failure> {
+    match paths {
+        [path] => Ok(vec![open(path)?]),
+        _ => open_each(paths),
     }
-    let store = opened.map_err(opening_failure)?;
+}
+
+/// Opens every store of `paths` for reading. A path that is not a store, or a store
+/// named twice, is bad usage naming the path; a store a crawl holds is refused too
+/// (only a single store is asked through its crawl).
+pub fn open_each(paths: &[PathBuf]) -> Result<Vec<Store>, Failure> {
+    let mut named: Vec<(PathBuf, &Path)> = Vec::with_capacity(paths.len());
+    for path in paths {
+        let real = std::fs::canonicalize(path)
+            .map_err(|e| Failure::Usage(format!("--store {}: {e}", path.display())))?;
+        if let Some((_, first)) = named.iter().find(|(seen, _)| *seen == real) {
+            return Err(Failure::Usage(format!(
+                "--store {} is the store {} given before: give each store once",
+                path.display(),
+                first.display()
+            )));
+        }
+        named.push((real, path));
+    }
+    paths.iter().map(|path| open_one_of(path)).collect()
+}
+
+/// One store of several: what makes it unreadable is named with its path.
+fn open_one_of(path: &Path) -> Result<Store, Failure> {
+    let shown = path.display();
+    Store::open(path, StoreOptions::read_only()).map_err(|error| match error {
+        StoreError::InUse { .. } => Failure::Error(anyhow::anyhow!(
+            "{error}; ask it alone (--store {shown}) or when it has finished"
+        )),
+        StoreError::Missing { .. }
+        | StoreError::NotAStore { .. }
+        | StoreError::NotADirectory { .. }
+        | StoreError::Unusable { .. }
+        | StoreError::UnsupportedFormat { .. } => Failure::Usage(format!(
+            "--store {shown}: {error}: give stores a crawl wrote"
+        )),
+        other => Failure::Error(other.in_store(path).into()),
+    })
+}
+
+/// The `--store` flags that name these stores again, for a hint.
+pub fn store_flags(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|path| format!("--store {}", path.display()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Runs `answer` on the stores at `paths`, opened for reading and read as one crawl,
+/// onto stdout. When a running crawl holds the one store given, that crawl is asked
+/// to run the same command on its open store (`crate::query_socket`), and what it
+/// writes is printed instead.
+pub fn answer_from(
+    paths: &[PathBuf],
+    answer: impl FnOnce(&StoreUnion, &mut Output) -> Result<(), Failure>,
+) -> Result<ExitCode, Failure> {
+    let stores = match paths {
+        [path] => {
+            let opened = Store::open(path, StoreOptions::read_only());
+            #[cfg(unix)]
+            if let Err(StoreError::InUse { .. }) = &opened {
+                if let Some(answered) = crate::query_socket::client::ask(path) {
+                    return answered;
+                }
+            }
+            vec![opened.map_err(opening_failure)?]
+        }
+        _ => open_each(paths)?,
+    };
+    let crawl = StoreUnion::new(stores.iter().collect());
     let mut out = io::BufWriter::new(io::stdout().lock());
     answer(
-        &store,
+        &crawl,
         &mut Output {
             out: &mut out,
             screen: Screen::of_stdout(),

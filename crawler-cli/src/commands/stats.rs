@@ -4,7 +4,7 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use crawler_core::pace::{self, NAMED_SLOWEST};
-use crawler_storage::{Change, PageFilter, Store, StoreStats};
+use crawler_storage::{Change, PageFilter, StoreStats, StoreUnion};
 
 use super::reading::{answer_from, host_and_port};
 use crate::args::StatsArgs;
@@ -24,21 +24,22 @@ pub fn run(args: StatsArgs) -> Result<ExitCode, Failure> {
     if let Some(text) = &args.host {
         host_and_port(text).map_err(Failure::Usage)?;
     }
-    let Some(store) = &args.store else {
+    if args.store.is_empty() {
         return Err(Failure::Usage(
             "stats needs --store DIR or --cluster URL".into(),
         ));
-    };
-    answer_from(store, |store, out| answer(&args, store, out))
+    }
+    answer_from(&args.store, |crawl, out| answer(&args, crawl, out))
 }
 
-/// `stats` on an open store (this process's, or a running crawl's asked for it).
-pub fn answer(args: &StatsArgs, store: &Store, output: &mut Output) -> Result<(), Failure> {
+/// `stats` on open stores read as one crawl (this process's, or a running crawl's
+/// one store asked for it).
+pub fn answer(args: &StatsArgs, crawl: &StoreUnion, output: &mut Output) -> Result<(), Failure> {
     let stats = match &args.host {
-        None => store.stats()?,
+        None => crawl.stats()?,
         Some(text) => {
             let (host, port) = host_and_port(text).map_err(Failure::Usage)?;
-            store.stats_for(&PageFilter {
+            crawl.stats_for(&PageFilter {
                 host: Some(host),
                 port,
                 ..PageFilter::default()
@@ -46,10 +47,11 @@ pub fn answer(args: &StatsArgs, store: &Store, output: &mut Output) -> Result<()
         }
     };
     let speed = Speed::of(&stats, args.host.is_none());
-    // Each host's delay as the crawl last saved it: a figure of the whole crawl.
-    let paces = match &args.host {
-        None => pace::read(store)?,
-        Some(_) => None,
+    // Each host's delay as the crawl last saved it: a figure of the whole crawl, and
+    // of one store (the nodes of a cluster crawl share theirs elsewhere).
+    let paces = match (&args.host, crawl.stores()) {
+        (None, [store]) => pace::read(store)?,
+        _ => None,
     };
     let (slowest, slowed) = paces
         .as_ref()

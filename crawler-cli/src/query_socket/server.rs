@@ -11,7 +11,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use clap::Parser;
-use crawler_storage::Store;
+use crawler_storage::{Store, StoreUnion};
 
 use super::frames::{
     read_frame, socket_path, write_frame, Outcome, Request, MAX_FRAME, SERVICE, WRITE_PATIENCE,
@@ -150,10 +150,11 @@ fn answer(mut stream: &UnixStream, store: &Store, stopping: &AtomicBool) -> io::
     let (result, named) = match Cli::try_parse_from(&request.args) {
         Ok(cli) => {
             let named = crate::queried_store(&cli.command);
+            let crawl = StoreUnion::new(vec![store]);
             let result = match cli.command {
-                Command::Ls(args) => ls::answer(&args, store, &mut output),
-                Command::Get(args) => get::answer(&args, store, &mut output),
-                Command::Stats(args) => stats::answer(&args, store, &mut output),
+                Command::Ls(args) => ls::answer(&args, &crawl, &mut output),
+                Command::Get(args) => get::answer(&args, &crawl, &mut output),
+                Command::Stats(args) => stats::answer(&args, &crawl, &mut output),
                 _ => Err(Failure::Usage(
                     "a running crawl answers stats, ls and get only".into(),
                 )),

@@ -245,17 +245,33 @@ enum Source {
     },
 }
 
+/// A page a query found: the key that put it in the query's order (the index entry,
+/// or the page key of a scan), its record and where its parts are.
+pub(crate) struct Found {
+    pub(crate) key: Vec<u8>,
+    pub(crate) page: PageRecord,
+    pub(crate) parts: Parts,
+}
+
 impl<'a> Pages<'a> {
     /// The next page with where its parts are.
     fn next_with_parts(&mut self) -> Option<Result<(PageRecord, Parts), StoreError>> {
+        Some(self.next_found()?.map(|found| (found.page, found.parts)))
+    }
+
+    /// The next page with its order key and where its parts are. Every query over
+    /// stores of one format, with one filter, orders its pages by these keys' bytes,
+    /// which is what lets several stores' answers be merged (`crate::union`).
+    pub(crate) fn next_found(&mut self) -> Option<Result<Found, StoreError>> {
         loop {
-            let page = match &mut self.source {
+            let (key, page) = match &mut self.source {
                 Source::Scan(iter) => {
                     let (key, value) = match iter.next()? {
                         Ok(item) => item,
                         Err(e) => return Some(Err(e.into())),
                     };
-                    page_value::record_and_parts(&key, &value, self.store.bodies())
+                    let page = page_value::record_and_parts(&key, &value, self.store.bodies());
+                    (key.to_vec(), page)
                 }
                 Source::Index { keys, url_at } => {
                     let key = match keys.next()? {
@@ -263,7 +279,7 @@ impl<'a> Pages<'a> {
                         Err(e) => return Some(Err(e)),
                     };
                     let url = String::from_utf8_lossy(key.get(*url_at..).unwrap_or_default());
-                    match self.store.page_and_parts(&url) {
+                    let page = match self.store.page_and_parts(&url) {
                         // An entry of a record replaced since: not this page's now.
                         Ok(Some((page, _))) if !page_keys::page_keys(&page).contains(&key) => {
                             continue
@@ -272,12 +288,14 @@ impl<'a> Pages<'a> {
                         // An entry whose record is gone: not a page to return.
                         Ok(None) => continue,
                         Err(e) => Err(e),
-                    }
+                    };
+                    (key, page)
                 }
             };
             match page {
                 Ok((page, _)) if !self.filter.matches(&page) => continue,
-                other => return Some(other),
+                Ok((page, parts)) => return Some(Ok(Found { key, page, parts })),
+                Err(e) => return Some(Err(e)),
             }
         }
     }
@@ -326,18 +344,30 @@ impl Iterator for PagesWithContent<'_> {
             Ok(found) => found,
             Err(error) => return Some(Err(error)),
         };
-        let store = self.pages.store;
-        let content = (|| {
-            Ok(PageContent {
-                outlinks: store.outlinks_at(&page.url, parts.outlinks)?,
-                exchange: store.exchange_at(&page.url, parts.exchange)?,
-                body: match self.with_bodies {
-                    true => store.part(&page.url, parts.body)?,
-                    false => None,
-                },
-            })
-        })();
+        let content = self
+            .pages
+            .store
+            .content(&page.url, &parts, self.with_bodies);
         Some(content.map(|content| (page, content)))
+    }
+}
+
+impl Store {
+    /// What is stored with a page besides its record, read from where `parts` says.
+    pub(crate) fn content(
+        &self,
+        url: &str,
+        parts: &Parts,
+        with_bodies: bool,
+    ) -> Result<PageContent, StoreError> {
+        Ok(PageContent {
+            outlinks: self.outlinks_at(url, parts.outlinks)?,
+            exchange: self.exchange_at(url, parts.exchange)?,
+            body: match with_bodies {
+                true => self.part(url, parts.body)?,
+                false => None,
+            },
+        })
     }
 }
 
@@ -399,21 +429,25 @@ impl Store {
                 let targets = self.outlinks(&page.url)?;
                 Ok((page.url, targets))
             })
-            .flat_map(|item| {
-                let edges: Vec<Result<Link, StoreError>> = match item {
-                    Ok((from, targets)) => targets
-                        .into_iter()
-                        .map(|to| {
-                            Ok(Link {
-                                from: from.clone(),
-                                to,
-                            })
-                        })
-                        .collect(),
-                    Err(e) => vec![Err(e)],
-                };
-                edges
+            .flat_map(edges)
+    }
+}
+
+/// A page's outlinks as edges from it (or the error reading them).
+pub(crate) fn edges(
+    page: Result<(String, Vec<String>), StoreError>,
+) -> Vec<Result<Link, StoreError>> {
+    match page {
+        Ok((from, targets)) => targets
+            .into_iter()
+            .map(|to| {
+                Ok(Link {
+                    from: from.clone(),
+                    to,
+                })
             })
+            .collect(),
+        Err(e) => vec![Err(e)],
     }
 }
 

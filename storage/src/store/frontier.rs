@@ -33,6 +33,18 @@ impl Store {
         self.seen.contains(fingerprint)
     }
 
+    /// Marks URLs seen without queuing them: for a store built from the records of
+    /// others (`crawler merge`), whose URLs were queued there. A crawl marks a URL when
+    /// it queues it ([`Store::write_page`]); these marks are made durable by
+    /// [`Store::flush`].
+    pub fn mark_seen(&self, fingerprints: &[u128]) -> Result<(), StoreError> {
+        self.check_writable()?;
+        for fingerprint in fingerprints {
+            self.seen.insert(*fingerprint)?;
+        }
+        Ok(())
+    }
+
     /// How many fingerprints the seen-set holds.
     pub fn seen_count(&self) -> Result<u64, StoreError> {
         self.seen.count()
