@@ -1,6 +1,6 @@
 //! The names of every key a crawl uses.
 //!
-//! Crawl-wide keys are `crawl:{id}:settings`, `crawl:{id}:nodes` and `crawl:{id}:scope`; each is used
+//! Crawl-wide keys are `crawl:{id}:settings`, `crawl:{id}:nodes`, `crawl:{id}:scope` and `crawl:{id}:seeded`; each is used
 //! alone by any one command or script. Every key of partition `N` is
 //! `crawl:{id}:{pN}:...`: the braces make `pN` the key's *hash tag*, so on Redis
 //! Cluster all of a partition's keys live in one slot and a script may touch them
@@ -35,6 +35,11 @@ impl Keys {
     /// given, read from where a node last stopped.
     pub fn scope(&self) -> String {
         format!("{}:scope", self.prefix)
+    }
+
+    /// String: set once any URL was enqueued in the crawl.
+    pub fn seeded(&self) -> String {
+        format!("{}:seeded", self.prefix)
     }
 
     /// The keys of one partition.

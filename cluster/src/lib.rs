@@ -96,6 +96,7 @@
 //! to renew; it has no threads. The engine drives it.
 
 pub mod assign;
+mod backlog;
 mod config;
 mod connection;
 mod crawl;
@@ -114,6 +115,7 @@ pub mod seen;
 mod session;
 pub mod totals;
 
+pub use backlog::Backlog;
 pub use config::{
     mask_url, ClusterConfig, DEFAULT_LEASE, DEFAULT_MAX_DELIVERIES, DEFAULT_PARTITIONS,
     MAX_DELIVERIES_LIMIT,

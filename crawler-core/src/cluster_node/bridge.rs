@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crawler_cluster::{ClusterError, Delivery, Entry, Session};
+use crawler_cluster::{Backlog, ClusterError, Delivery, Entry, Session};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::held::Held;
@@ -26,7 +26,11 @@ use crate::url::SharedScopeKeys;
 /// The shortest and longest waits of an idle round: an idle node costs Redis a few
 /// commands a second at most.
 const IDLE_FIRST: Duration = Duration::from_millis(20);
-const IDLE_MOST: Duration = Duration::from_secs(2);
+const IDLE_MOST: Duration = Duration::from_secs(8);
+/// From this wait on, a round first reads every partition's backlog (one pipelined
+/// round trip): takes go only to partitions with something queued, and an empty
+/// backlog everywhere is the end of the crawl.
+const SLOW_IDLE: Duration = Duration::from_millis(500);
 /// How long a closing node keeps trying to hand over what it holds.
 const CLOSING_PATIENCE: Duration = Duration::from_secs(15);
 /// How long what was enqueued and acknowledged is kept to be done again after an
@@ -54,6 +58,8 @@ pub(super) struct Bridge {
     pub pending: VecDeque<ToBridge>,
     /// Messages handled (what [`LinkState::finished_at`] is compared with).
     pub handled: u64,
+    /// Whether this node marked the crawl as having had URLs enqueued.
+    pub seeded: bool,
     /// The writes of the last [`REPLAY_WINDOW`], oldest first.
     pub recent: VecDeque<(Instant, Replay)>,
 }
@@ -63,7 +69,6 @@ impl Bridge {
         let lease = self.session.crawl().config().lease;
         let mut next_balance = Instant::now();
         let mut idle = IDLE_FIRST;
-        let mut next_finish_check = Instant::now();
         let mut outage: Option<Instant> = None;
         let mut closing: Option<Instant> = None;
         loop {
@@ -82,7 +87,15 @@ impl Bridge {
                     next_balance = Instant::now() + lease / 3;
                 }
                 if closing.is_none() {
-                    busy |= self.supply()?;
+                    let backlog = match idle >= SLOW_IDLE {
+                        true => Some(self.session.backlog()?),
+                        false => None,
+                    };
+                    let queued = backlog.as_ref().map(|(b, _)| b.as_slice());
+                    busy |= self.supply(queued)?;
+                    if let Some((backlog, seeded)) = backlog.filter(|_| !busy) {
+                        self.check_finished(&backlog, seeded);
+                    }
                 }
                 Ok(())
             })();
@@ -116,9 +129,6 @@ impl Bridge {
                 if done || since.elapsed() >= CLOSING_PATIENCE {
                     break;
                 }
-            } else if outage.is_none() && !busy && Instant::now() >= next_finish_check {
-                self.check_finished();
-                next_finish_check = Instant::now() + idle.max(Duration::from_millis(500));
             }
             idle = if busy {
                 IDLE_FIRST
@@ -159,6 +169,10 @@ impl Bridge {
             let now = Instant::now();
             match message {
                 ToBridge::Forward(queued) => {
+                    if !self.seeded {
+                        self.session.mark_seeded()?;
+                        self.seeded = true;
+                    }
                     for (p, entries) in enqueue(&mut self.session, queued)? {
                         self.recent.push_back((now, Replay::Enqueue(p, entries)));
                     }
@@ -202,11 +216,12 @@ impl Bridge {
         Ok(())
     }
 
-    /// Reads new scope keys, then takes entries up to the room left; true when it
-    /// took any.
-    fn supply(&mut self) -> Result<bool, ClusterError> {
+    /// Reads new scope keys, then takes entries up to the room left (with a
+    /// `backlog`, only from partitions with something queued); true when it took any.
+    fn supply(&mut self, backlog: Option<&[Backlog]>) -> Result<bool, ClusterError> {
         let room = self.room.saturating_sub(self.held.outstanding());
-        if room == 0 || self.held.partitions() == 0 {
+        let queued = |p: u32| backlog.is_none_or(|b| b.get(p as usize).is_some_and(|b| b.queued > 0));
+        if room == 0 || !self.held.any(queued) {
             return Ok(false);
         }
         loop {
@@ -218,7 +233,7 @@ impl Bridge {
             self.learned.extend(keys.iter().map(String::as_str));
         }
         let hold = self.session.crawl().config().lease * 10;
-        let takings = self.held.take(&mut self.session, room, hold)?;
+        let takings = self.held.take(&mut self.session, room, hold, queued)?;
         for url in &takings.dead {
             tracing::warn!(
                 url,
@@ -235,18 +250,12 @@ impl Bridge {
             .is_ok())
     }
 
-    /// Says the crawl is over when nothing is queued or in flight anywhere and
-    /// nothing waits here.
-    fn check_finished(&mut self) {
-        if !self.pending.is_empty() || self.held.outstanding() > 0 {
-            return;
-        }
-        match self.session.totals() {
-            Ok(totals) if totals.queued == 0 && totals.in_flight == 0 && totals.seen > 0 => {
-                self.state.finished_at.store(self.handled, Ordering::SeqCst);
-            }
-            Ok(_) => {}
-            Err(error) => tracing::debug!(%error, "cannot read the cluster's totals"),
+    /// Says the crawl is over when nothing is queued or in flight anywhere (and
+    /// something ever was) and nothing waits here.
+    fn check_finished(&mut self, backlog: &[Backlog], seeded: bool) {
+        let empty = backlog.iter().all(|b| b.queued == 0 && b.in_flight == 0);
+        if seeded && empty && self.pending.is_empty() && self.held.outstanding() == 0 {
+            self.state.finished_at.store(self.handled, Ordering::SeqCst);
         }
     }
 

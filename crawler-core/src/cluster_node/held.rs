@@ -68,9 +68,9 @@ impl Held {
         self.outstanding.len()
     }
 
-    /// Partitions held (draining ones included).
-    pub fn partitions(&self) -> usize {
-        self.leases.len()
+    /// Whether a partition held and not draining is `wanted`.
+    pub fn any(&self, wanted: impl Fn(u32) -> bool) -> bool {
+        (self.leases.keys()).any(|&p| !self.draining.contains(&p) && wanted(p))
     }
 
     /// Heartbeats, renews every lease, and follows the plan: claims what it gives
@@ -138,6 +138,7 @@ impl Held {
         session: &mut Session,
         room: usize,
         hold: Duration,
+        wanted: impl Fn(u32) -> bool,
     ) -> Result<Takings, ClusterError> {
         let mut takings = Takings::default();
         let turn = self.next_turn;
@@ -145,7 +146,7 @@ impl Held {
         let ready = |p: &u32| self.ready_at.get(p).is_none_or(|&at| at <= now);
         let order: Vec<u32> = (self.leases.range(turn..).chain(self.leases.range(..turn)))
             .map(|(&p, _)| p)
-            .filter(|p| !self.draining.contains(p) && ready(p))
+            .filter(|&p| !self.draining.contains(&p) && ready(&p) && wanted(p))
             .collect();
         for p in order {
             let left = room.saturating_sub(takings.queued.len());

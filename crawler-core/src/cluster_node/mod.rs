@@ -118,6 +118,7 @@ impl ClusterLink {
             pending: VecDeque::new(),
             handled: 0,
             recent: VecDeque::new(),
+            seeded: false,
         };
         let thread = std::thread::Builder::new()
             .name("cluster".into())
