@@ -768,7 +768,7 @@ pub struct GetArgs {
     /// Print the body as a visit at TIME captured it: the time --history shows (RFC 3339, or the milliseconds of --history --json). A visit that found no change (a 304, the same payload) shows the body it kept.
     #[arg(long, value_name = "TIME")]
     pub version: Option<String>,
-    /// The page as a browser rendered it (crawl --render): its DOM, or with --links, --json or --info, its rendering's links and record (keyed URL#rendered).
+    /// The page as a browser rendered it (crawl --render): its DOM, or with --links, --json or --info, the links found in it and how it settled (idle, render-timeout, render-failed).
     #[arg(long)]
     pub rendered: bool,
 }

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crawler_storage::Change;
+use crawler_storage::{Change, Settled};
 
 use crate::error_kind::ErrorKind;
 use crate::frontier::Refusal;
@@ -19,6 +19,9 @@ pub use crate::snapshot::Snapshot;
 
 /// The status classes responses are counted by, in order (`other`: outside 100-599).
 pub const STATUS_CLASSES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"];
+
+/// How a rendering can settle, in the order they are counted.
+const SETTLED: [Settled; 3] = [Settled::Idle, Settled::RenderTimeout, Settled::RenderFailed];
 
 /// Counters shared by every thread of a crawl.
 #[derive(Debug)]
@@ -43,6 +46,9 @@ pub struct Progress {
     hook_failures: AtomicU64,
     events_dropped: AtomicU64,
     not_queued: AtomicU64,
+    /// Renderings stored (`--render`), by how they settled, in the order of
+    /// [`SETTLED`].
+    rendered: [AtomicU64; SETTLED.len()],
     /// Revisits by what they found, in the order of [`Change::ALL`].
     revisits: [AtomicU64; Change::ALL.len()],
     paused: AtomicBool,
@@ -65,6 +71,10 @@ pub struct CrawlSummary {
     pub responses: u64,
     /// Fetches that failed and were tried again.
     pub retries: u64,
+    /// What `--render` did; left out of the JSON when nothing was rendered (boxed:
+    /// an event carries the summary).
+    #[serde(skip_serializing_if = "RenderSummary::is_empty")]
+    pub rendering: Box<RenderSummary>,
     /// Whether robots.txt was ignored (`--ignore-robots`).
     pub ignored_robots: bool,
     /// Whether TLS certificates went unchecked (`--insecure`).
@@ -137,6 +147,7 @@ impl Default for Progress {
             hook_failures: AtomicU64::new(0),
             events_dropped: AtomicU64::new(0),
             not_queued: AtomicU64::new(0),
+            rendered: Default::default(),
             revisits: Default::default(),
             paused: AtomicBool::new(false),
             live: Live::default(),
@@ -159,11 +170,11 @@ impl Progress {
         self.record_answer();
     }
 
-    /// A page's rendering was stored (`--render`): a 2xx record the store counts
-    /// too, though no server sent it.
+    /// A page's rendering was stored (`--render`), as a part of the page.
     #[cfg_attr(not(feature = "render"), allow(dead_code))]
-    pub(crate) fn record_rendered(&self) {
-        self.by_class[1].fetch_add(1, Relaxed);
+    pub(crate) fn record_rendered(&self, settled: Settled) {
+        let at = SETTLED.iter().position(|s| *s == settled).unwrap_or(0);
+        self.rendered[at].fetch_add(1, Relaxed);
     }
 
     /// A server answered (any status; a page's or robots.txt's).
@@ -311,6 +322,9 @@ impl Progress {
             robots_failed: self.robots_failed.load(Relaxed),
             responses: self.responses.load(Relaxed),
             retries: self.retries.load(Relaxed),
+            rendering: Box::new(RenderSummary {
+                pages: nonzero(SETTLED.iter().map(|s| s.as_str()).zip(&self.rendered)),
+            }),
             ignored_robots: false,
             insecure: false,
             crawl_delay_capped: BTreeMap::new(),
@@ -343,6 +357,22 @@ impl Progress {
             gone,
             new: fetched.saturating_sub(revisited),
         }
+    }
+}
+
+/// What a run's rendering (`--render`) did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RenderSummary {
+    /// Pages rendered, by how their rendering settled (`idle`, `render-timeout`,
+    /// `render-failed`): each is one of `pages_fetched`, its rendering a part of its
+    /// record, not an error of it.
+    pub pages: BTreeMap<String, u64>,
+}
+
+impl RenderSummary {
+    /// Whether nothing was rendered or tried.
+    pub fn is_empty(&self) -> bool {
+        self.pages.is_empty()
     }
 }
 

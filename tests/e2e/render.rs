@@ -105,6 +105,21 @@ fn a_single_page_apps_links_are_found_only_by_rendering_and_its_api_fetched_once
         "{}",
         fetched.stdout()
     );
+    // The rendering is a part of its page: the store, its listing and the summary
+    // count each URL fetched once.
+    let urls: BTreeSet<String> = (log.iter())
+        .filter(|r| r.path != "/robots.txt")
+        .map(|r| crawled.server().url(&r.host, &r.path))
+        .collect();
+    assert_eq!(crawled.stored_urls(), urls);
+    let stats = crawled.query("stats", &["--json"]).json();
+    assert_eq!(stats["urls"], urls.len(), "{stats}");
+    let summary = crawled.summary();
+    assert_eq!(summary["pages_fetched"], urls.len(), "{summary}");
+    let rendered = &summary["rendering"]["pages"];
+    assert_eq!(rendered["idle"], 1 + SPA_LINKS.len(), "{summary}");
+    let root = crawled.record(&crawled.server().url(SPA_HOST, "/"));
+    assert_eq!(root["rendered"], "idle", "{root}");
 }
 
 #[test]
@@ -153,7 +168,11 @@ fn a_page_that_never_settles_is_kept_as_rendered_by_the_timeout() {
     let url = crawled.server().url(SPA_HOST, "/poll");
     let record = crawled.query("get", &[&url, "--rendered", "--json"]).json();
     assert_eq!(record["error"], "render-timeout", "{record}");
-    assert_eq!(crawled.summary()["errors"]["render-timeout"], 1);
+    let summary = crawled.summary();
+    assert_eq!(
+        summary["rendering"]["pages"]["render-timeout"], 1,
+        "{summary}"
+    );
     assert!(rendered(&crawled, SPA_HOST, "/poll").contains("href=\"/polled\""));
     let log = crawled.server().log();
     assert_eq!(times_asked(&log, SPA_HOST, "/polled"), 1, "{log:?}");

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::anyhow;
 use crawler_core::render::RENDERED_FRAGMENT;
 use crawler_core::CanonicalUrl;
-use crawler_storage::{HttpExchange, PageRecord, Store};
+use crawler_storage::{HttpExchange, PageRecord, Rendering, Store};
 
 use super::reading::{answer_from, fetched_at, outcome};
 use super::visits;
@@ -39,14 +39,22 @@ pub fn run(args: GetArgs) -> Result<ExitCode, Failure> {
 /// `get` on an open store (this process's, or a running crawl's asked for it).
 pub fn answer(args: &GetArgs, store: &Store, output: &mut Output) -> Result<(), Failure> {
     let url = CanonicalUrl::parse(&args.url).map_err(|e| Failure::Usage(e.to_string()))?;
-    // A rendering is stored as a record of its own (see `crawler_core::render`).
-    let rendered = format!("{}{RENDERED_FRAGMENT}", url.as_str());
-    let url = if args.rendered {
-        rendered.as_str()
+    let out = &mut output.out;
+    // The rendering has a DOM, links and how it settled; the rest is the page's.
+    let shows_rendering =
+        !(args.inlinks || args.history || args.version.is_some() || args.headers || args.request);
+    if args.rendered && shows_rendering {
+        if let Some(rendering) = store.rendering(url.as_str())? {
+            return print_rendering(out, args, store, url.as_str(), &rendering);
+        }
+    }
+    // A store of format 12 or older kept a rendering as a record of its own.
+    let old_rendering = format!("{}{RENDERED_FRAGMENT}", url.as_str());
+    let url = if args.rendered && shows_rendering {
+        old_rendering.as_str()
     } else {
         url.as_str()
     };
-    let out = &mut output.out;
     if args.inlinks {
         // Also for a URL never fetched (out of scope, or still queued): who links to it.
         let mut found = store.page(url)?.is_some();
@@ -93,6 +101,63 @@ pub fn answer(args: &GetArgs, store: &Store, output: &mut Output) -> Result<(), 
     Ok(())
 }
 
+/// A page's rendering (`crawl --render`): its DOM, or its links, or what it found.
+fn print_rendering(
+    out: &mut dyn Write,
+    args: &GetArgs,
+    store: &Store,
+    url: &str,
+    rendering: &Rendering,
+) -> Result<(), Failure> {
+    let error = rendering.settled.error();
+    if args.links {
+        for link in &rendering.links {
+            writeln!(out, "{}", escaped(link))?;
+        }
+    } else if args.json {
+        let value = serde_json::json!({
+            "url": url,
+            "settled": rendering.settled.as_str(),
+            "error": error,
+            "error_message": rendering.message,
+            "rendered_at": crate::time::rfc3339_millis(rendering.rendered_at_ms),
+            "title": rendering.title,
+            "bytes": rendering.bytes,
+            "links": rendering.links,
+        });
+        serde_json::to_writer(&mut *out, &value)?;
+        writeln!(out)?;
+    } else if args.info {
+        let fields = [
+            ("url", Some(url.to_owned())),
+            ("settled", Some(rendering.settled.as_str().to_owned())),
+            ("message", rendering.message.clone()),
+            (
+                "rendered at",
+                Some(crate::time::rfc3339_millis(rendering.rendered_at_ms)),
+            ),
+            ("title", rendering.title.clone()),
+            ("bytes", Some(rendering.bytes.to_string())),
+            ("links", Some(rendering.links.len().to_string())),
+        ];
+        for (name, value) in fields {
+            if let Some(value) = value {
+                writeln!(out, "{name:<15} {}", escaped(&value))?;
+            }
+        }
+    } else {
+        let dom = store.rendered_body(url)?.unwrap_or_default();
+        if dom.is_empty() && error.is_some() {
+            let why = rendering.message.as_deref().unwrap_or("no reason given");
+            return Err(
+                anyhow!("{url} could not be rendered ({why}); --info shows the rest").into(),
+            );
+        }
+        out.write_all(&dom)?;
+    }
+    Ok(())
+}
+
 /// The record, with `fetched_at`, the outlinks (`links`), the inlinks and the HTTP heads.
 fn record_json(store: &Store, page: &PageRecord) -> Result<serde_json::Value, Failure> {
     let mut value = serde_json::to_value(page)?;
@@ -105,6 +170,10 @@ fn record_json(store: &Store, page: &PageRecord) -> Result<serde_json::Value, Fa
             "http".into(),
             serde_json::to_value(store.exchange(&page.url)?)?,
         );
+        if let Some(rendering) = store.rendering(&page.url)? {
+            let settled = rendering.settled.as_str();
+            object.insert("rendered".into(), settled.into());
+        }
     }
     Ok(value)
 }
@@ -136,6 +205,9 @@ fn print_request(out: &mut impl Write, exchange: &HttpExchange) -> io::Result<()
 
 fn print_info(out: &mut impl Write, store: &Store, page: &PageRecord) -> Result<(), Failure> {
     let inlinks = store.inlinks(&page.url).count();
+    let rendered = store
+        .rendering(&page.url)?
+        .map(|r| r.settled.as_str().to_owned());
     let fields = [
         ("url", Some(page.url.clone())),
         ("status", page.status.map(|s| s.to_string())),
@@ -169,6 +241,7 @@ fn print_info(out: &mut impl Write, store: &Store, page: &PageRecord) -> Result<
         ("proxy", page.proxy.clone()),
         ("outlinks", Some(page.outlinks.to_string())),
         ("inlinks", Some(inlinks.to_string())),
+        ("rendered", rendered),
     ];
     for (name, value) in fields {
         if let Some(value) = value {

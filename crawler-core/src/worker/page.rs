@@ -162,6 +162,7 @@ impl WorkerContext {
             settled: &admitted.settled,
             released: &[job_slot(&job, &host_key)],
             revisit: self.revisit_write(&job, previous.as_ref()),
+            rendering: None,
         });
         drop(claims);
         self.progress
