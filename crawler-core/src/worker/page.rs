@@ -153,7 +153,7 @@ impl WorkerContext {
         self.hand_to_sink(&job, &mut page, &outcome, &reading.outlinks);
         let host_key = job.url.host_key();
         let writing = Instant::now();
-        let written = self.store.write_page(&PageWrite {
+        let written = self.write(&PageWrite {
             page: Some(&page),
             body,
             outlinks: &reading.outlinks,

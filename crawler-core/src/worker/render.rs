@@ -18,7 +18,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crawler_storage::{PageRecord, PageWrite, Rendering, RenderingWrite, Settled, StoreError};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
@@ -39,9 +39,6 @@ use crate::url::CanonicalUrl;
 /// Pages a tab renders before it is closed and another opened (what a page leaves
 /// behind in a tab, listeners and caches, does not pile up).
 const TAB_PAGES: u32 = 50;
-
-/// How often a request waiting for the engine looks at the store.
-const LOOK_EVERY: Duration = Duration::from_millis(20);
 
 /// Starts the browser and `settings.tabs` render threads (`render-0`, ...) taking
 /// tasks from `tasks` and reporting on `reports`.
@@ -203,8 +200,12 @@ impl EngineResolver {
     /// `url` as the store holds it, queued and waited for when it does not yet.
     fn fetched(&self, url: &CanonicalUrl, closing: &AtomicBool) -> Result<Reply, StoreError> {
         let store = &self.context.store;
+        let Some(renders) = &self.context.render else {
+            return Ok(Reply::Fail);
+        };
         let mut queued = false;
         loop {
+            let writes = renders.writes();
             if let Some(record) = store.page(url.as_str())? {
                 return self.stored(url, &record);
             }
@@ -214,11 +215,12 @@ impl EngineResolver {
                     return Ok(Reply::Fail);
                 }
             }
-            let dispatching = (self.context.render.as_ref()).is_some_and(|q| !q.is_closed());
-            if !dispatching || closing.load(Ordering::SeqCst) || Instant::now() >= self.until {
+            if renders.is_closed() || closing.load(Ordering::SeqCst) || Instant::now() >= self.until
+            {
                 return Ok(Reply::Fail);
             }
-            thread::sleep(LOOK_EVERY);
+            // Woken by the next write of a worker (the URL's record, or another).
+            renders.wait_for_write(writes, self.until);
         }
     }
 
@@ -250,7 +252,7 @@ impl EngineResolver {
         if admitted.discovered.is_empty() && admitted.settled.is_empty() {
             return Ok(true);
         }
-        context.store.write_page(&PageWrite {
+        context.write(&PageWrite {
             discovered: &admitted.discovered,
             settled: &admitted.settled,
             ..PageWrite::default()
@@ -335,7 +337,7 @@ impl WorkerContext {
         let mut claims = self.seen.claims();
         let mut failures = Vec::new();
         let admitted = self.admit(job, candidates, &mut claims, &mut failures)?;
-        self.store.write_page(&PageWrite {
+        self.write(&PageWrite {
             rendering: Some(RenderingWrite {
                 url: job.url.as_str(),
                 rendering: &found,
