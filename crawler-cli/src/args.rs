@@ -344,8 +344,8 @@ impl RecrawlSettings {
 /// JavaScript rendering in a headless Chromium whose every request the crawler makes.
 #[derive(Args, Debug)]
 pub struct RenderFlags {
-    /// Render pages in a headless Chromium after fetching them and read their links from the rendered DOM too: off, always. Every request a page makes is fetched by the crawler (robots.txt, scope, politeness) and stored (via render).
-    #[arg(long, help_heading = RENDERING, value_name = "WHEN", value_parser = named::<RenderMode, 2>(["off", "always"]), default_value_t = defaults().render)]
+    /// Render pages in a headless Chromium after fetching them and read their links from the rendered DOM too: off, always, auto (render each host's first 3 pages and keep rendering the hosts where that found more links or text). Every request a page makes is fetched by the crawler (robots.txt, scope, politeness) and stored (via render).
+    #[arg(long, help_heading = RENDERING, value_name = "WHEN", value_parser = named::<RenderMode, 3>(["off", "always", "auto"]), default_value_t = defaults().render)]
     pub render: RenderMode,
     /// Browser tabs rendering at once.
     #[arg(long, help_heading = RENDERING, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>, default_value_t = defaults().render_tabs)]

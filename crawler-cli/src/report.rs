@@ -191,13 +191,27 @@ pub fn print_summary(
     writeln!(out, "  store: {}", escaped(&store.display().to_string()))
 }
 
-/// `  rendered: idle 4, render-timeout 1 (crawler get URL --rendered)`.
+/// `  rendered: idle 4, render-timeout 1 (crawler get URL --rendered)`, and with
+/// `--render auto` a line per host tried: whether it is rendered, and why.
 fn print_rendering(out: &mut impl Write, rendering: &RenderSummary) -> io::Result<()> {
     if !rendering.pages.is_empty() {
         writeln!(
             out,
             "  rendered: {} (crawler get URL --rendered)",
             counts(&rendering.pages)
+        )?;
+    }
+    for (host, decided) in &rendering.hosts {
+        let verdict = if decided.rendered {
+            "rendered"
+        } else {
+            "not rendered"
+        };
+        writeln!(
+            out,
+            "    {}: {verdict}: {}",
+            escaped(host),
+            escaped(&decided.why)
         )?;
     }
     Ok(())

@@ -15,6 +15,7 @@ use crawler_storage::{Change, Settled};
 use crate::error_kind::ErrorKind;
 use crate::frontier::Refusal;
 use crate::live::{Live, LiveStatus};
+use crate::render::{AutoRender, HostRendering};
 pub use crate::snapshot::Snapshot;
 
 /// The status classes responses are counted by, in order (`other`: outside 100-599).
@@ -54,6 +55,9 @@ pub struct Progress {
     paused: AtomicBool,
     /// Histograms, the workers' tasks and the named hosts.
     pub(crate) live: Live,
+    /// With `--render auto`: the hosts' trials and what was decided (the render
+    /// threads decide, the workers ask, the summary tells).
+    pub(crate) render_hosts: AutoRender,
 }
 
 /// What a finished (or stopped) crawl did in this run.
@@ -148,6 +152,7 @@ impl Default for Progress {
             events_dropped: AtomicU64::new(0),
             not_queued: AtomicU64::new(0),
             rendered: Default::default(),
+            render_hosts: AutoRender::default(),
             revisits: Default::default(),
             paused: AtomicBool::new(false),
             live: Live::default(),
@@ -324,6 +329,7 @@ impl Progress {
             retries: self.retries.load(Relaxed),
             rendering: Box::new(RenderSummary {
                 pages: nonzero(SETTLED.iter().map(|s| s.as_str()).zip(&self.rendered)),
+                hosts: self.render_hosts.decisions(),
             }),
             ignored_robots: false,
             insecure: false,
@@ -367,12 +373,16 @@ pub struct RenderSummary {
     /// `render-failed`): each is one of `pages_fetched`, its rendering a part of its
     /// record, not an error of it.
     pub pages: BTreeMap<String, u64>,
+    /// With `--render auto`: each host tried, whether its pages are rendered and why
+    /// ([`crate::render::AutoRender`]).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub hosts: BTreeMap<String, HostRendering>,
 }
 
 impl RenderSummary {
     /// Whether nothing was rendered or tried.
     pub fn is_empty(&self) -> bool {
-        self.pages.is_empty()
+        self.pages.is_empty() && self.hosts.is_empty()
     }
 }
 

@@ -25,13 +25,13 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::context::{unix_ms, WorkerContext};
 use super::page::Candidate;
-use super::render_queue::{RenderJob, RenderTask};
+use super::render_queue::{AsFetched, RenderJob, RenderTask};
 use crate::extract::{decode_html, extract_page, ExtractedPage};
 use crate::hooks::{guarded, Page, PageActions};
 use crate::messages::{Job, JobKind, Report, Via};
 use crate::render::{
-    Browsers, PausedRequest, RenderResources, RenderSettings, RenderTab, Rendered, Reply,
-    RequestKind, Resolver, TabError,
+    visible_text, Browsers, Comparison, PausedRequest, RenderResources, RenderSettings, RenderTab,
+    Rendered, Reply, RequestKind, Resolver, TabError,
 };
 use crate::robots::PageDirectives;
 use crate::url::CanonicalUrl;
@@ -88,7 +88,7 @@ impl Renderer {
                 }
             };
             let rendered = self.render(&page);
-            let report = match self.context.store_rendered(&page.job, rendered) {
+            let report = match self.context.store_rendered(&page, rendered) {
                 Ok(discovered) => Report::Rendered {
                     discovered,
                     done: true,
@@ -308,9 +308,10 @@ impl WorkerContext {
     /// DOM leads to, and returns those that are new, for the frontier.
     fn store_rendered(
         &self,
-        job: &Job,
+        page: &RenderJob,
         rendered: Result<Rendered, TabError>,
     ) -> Result<Vec<crate::messages::Queued>, StoreError> {
+        let job = &page.job;
         let mut found = Rendering {
             settled: Settled::Idle,
             message: None,
@@ -321,6 +322,7 @@ impl WorkerContext {
         };
         let mut candidates = Vec::new();
         let mut dom = Vec::new();
+        let mut text_rendered = None;
         match rendered {
             Err(error) => self.render_error(job, &mut found, Settled::RenderFailed, error.0),
             Ok(rendered) => {
@@ -331,6 +333,9 @@ impl WorkerContext {
                 }
                 candidates = self.rendered_links(job, &rendered, &mut found);
                 found.bytes = rendered.html.len() as u64;
+                if let Some(fetched) = &page.trial {
+                    text_rendered = Some((fetched, visible_text(&rendered.html)));
+                }
                 dom = rendered.html.into_bytes();
             }
         }
@@ -349,7 +354,29 @@ impl WorkerContext {
         })?;
         drop(claims);
         self.progress.record_rendered(found.settled);
+        if page.trial.is_some() {
+            let comparison =
+                text_rendered.map(|(fetched, text)| self.compare(fetched, &found, text));
+            let host = job.url.host_key();
+            let path = job.url.as_url().path();
+            (self.progress.render_hosts).compared(host.as_str(), path, comparison);
+        }
         Ok(admitted.queued)
+    }
+
+    /// A trial page's rendering against the page as fetched (`--render auto`): the
+    /// links it found that the scope admits and the page had not, and its text.
+    fn compare(&self, fetched: &AsFetched, found: &Rendering, text: usize) -> Comparison {
+        let new_links = (found.links.iter())
+            .filter(|link| !fetched.links.contains(*link))
+            .filter_map(|link| CanonicalUrl::parse(link).ok())
+            .filter(|url| self.scope.admits(url))
+            .count();
+        Comparison {
+            new_links,
+            text_fetched: fetched.text,
+            text_rendered: text,
+        }
     }
 
     /// Records what went wrong with a rendering (the page as fetched is fine).

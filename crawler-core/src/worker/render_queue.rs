@@ -6,6 +6,7 @@
 //! The worker only queues: rendering waits for the page's embeds, which the workers
 //! fetch, so it runs on threads of its own (`render.rs`), one per tab.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Instant;
@@ -20,12 +21,22 @@ pub(crate) struct RenderJob {
     pub job: Job,
     pub body: Vec<u8>,
     pub content_type: Option<String>,
+    /// One of its host's trial pages (`--render auto`): what it had as fetched, to
+    /// compare its rendering with.
+    pub trial: Option<AsFetched>,
+}
+
+/// A trial page as fetched: its outlinks and its visible characters.
+#[cfg_attr(not(feature = "render"), allow(dead_code))]
+pub(crate) struct AsFetched {
+    pub links: HashSet<String>,
+    pub text: usize,
 }
 
 /// What a render thread is handed.
 #[cfg_attr(not(feature = "render"), allow(dead_code))]
 pub(crate) enum RenderTask {
-    Page(RenderJob),
+    Page(Box<RenderJob>),
     /// The crawl is over: end.
     Quit,
 }
@@ -69,7 +80,7 @@ impl RenderQueue {
     /// Queues `job`, counted as pending until the scheduler takes its last report.
     pub(crate) fn submit(&self, job: RenderJob) {
         self.pending.fetch_add(1, Ordering::SeqCst);
-        if self.tasks.send(RenderTask::Page(job)).is_err() {
+        if self.tasks.send(RenderTask::Page(Box::new(job))).is_err() {
             self.pending.fetch_sub(1, Ordering::SeqCst);
         }
     }
