@@ -134,6 +134,38 @@ impl Crawl {
         })
     }
 
+    /// The crawl `config.crawl_id` as it is, to read (`crawler stats --cluster`);
+    /// `None` when no node ever created it. Writes nothing.
+    pub fn existing(config: ClusterConfig) -> Result<Option<Crawl>, ClusterError> {
+        config.validate()?;
+        let keys = Keys::new(&config.crawl_id);
+        let mut conn =
+            Connection::open(&config.url, &config.masked_url(), config.tls_ca.as_deref())?;
+        let mut stored: BTreeMap<String, String> =
+            conn.run(|c| redis::cmd("HGETALL").arg(keys.settings()).query(c))?;
+        if stored.is_empty() {
+            return Ok(None);
+        }
+        let partitions = (stored.get(PARTITIONS_FIELD))
+            .and_then(|p| p.parse::<u32>().ok())
+            .filter(|&p| p > 0)
+            .ok_or_else(|| ClusterError::Corrupt {
+                url: config.masked_url(),
+                key: keys.settings(),
+                what: format!("{PARTITIONS_FIELD} is {:?}", stored.get(PARTITIONS_FIELD)),
+            })?;
+        stored.retain(|name, _| !name.starts_with('@'));
+        Ok(Some(Crawl {
+            inner: Arc::new(Inner {
+                config,
+                keys,
+                partitions,
+                settings: stored,
+                created: false,
+            }),
+        }))
+    }
+
     /// The configuration this node opened the crawl with.
     pub fn config(&self) -> &ClusterConfig {
         &self.inner.config

@@ -1,6 +1,6 @@
 //! The names of every key a crawl uses.
 //!
-//! Crawl-wide keys are `crawl:{id}:settings` and `crawl:{id}:nodes`; each is used
+//! Crawl-wide keys are `crawl:{id}:settings`, `crawl:{id}:nodes` and `crawl:{id}:scope`; each is used
 //! alone by any one command or script. Every key of partition `N` is
 //! `crawl:{id}:{pN}:...`: the braces make `pN` the key's *hash tag*, so on Redis
 //! Cluster all of a partition's keys live in one slot and a script may touch them
@@ -29,6 +29,12 @@ impl Keys {
     /// Sorted set: node name -> when its heartbeat lapses (Redis time, ms).
     pub fn nodes(&self) -> String {
         format!("{}:nodes", self.prefix)
+    }
+
+    /// List: the crawl's scope keys (what its seeds admit), appended as seeds are
+    /// given, read from where a node last stopped.
+    pub fn scope(&self) -> String {
+        format!("{}:scope", self.prefix)
     }
 
     /// The keys of one partition.

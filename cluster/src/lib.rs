@@ -109,6 +109,7 @@ mod partition;
 pub mod politeness;
 pub mod queue;
 mod record;
+mod scope;
 pub mod seen;
 mod session;
 pub mod totals;

@@ -88,6 +88,8 @@ pub struct CrawlArgs {
     /// Fetch again the stored URLs that failed with these error kinds (comma-separated, or all), e.g. after an outage; their new records replace the failed ones.
     #[arg(long, help_heading = STORE, value_name = "KIND[,KIND]|all", value_delimiter = ',', value_parser = retry_kind())]
     pub retry_errors: Vec<RetryKind>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     /// Where the settings taken from `--config` were written (key -> FILE:LINE).
     #[arg(skip)]
     pub origins: Origins,
@@ -98,6 +100,26 @@ pub struct CrawlArgs {
     /// (they override a resumed crawl's stored settings).
     #[arg(skip)]
     pub given: BTreeSet<String>,
+}
+
+/// Joining a crawl shared by several crawler processes through Redis.
+#[derive(Args, Debug, Default)]
+pub struct ClusterArgs {
+    /// Share this crawl with other crawler processes through the Redis at URL (redis://[:PASSWORD@]HOST[:PORT][/DB], or rediss:// for TLS); each keeps its own --store.
+    #[arg(long = "cluster", help_heading = CLUSTER, value_name = "URL")]
+    pub url: Option<String>,
+    /// The shared crawl's name: every node of one crawl gives the same (letters, digits, '.', '_', '-').
+    #[arg(long, help_heading = CLUSTER, value_name = "ID", requires = "url")]
+    pub crawl_id: Option<String>,
+    /// This node's name in the cluster [default: hostname-pid]; a node restarted with its name takes its partitions back at once.
+    #[arg(long, help_heading = CLUSTER, value_name = "NAME", requires = "url")]
+    pub node: Option<String>,
+    /// How long a node's hold on its share of the hosts lasts without renewal: a stopped node's hosts pass to the others after about this [default: 30s].
+    #[arg(long, help_heading = CLUSTER, value_name = "SECS", requires = "url")]
+    pub lease: Option<Seconds>,
+    /// Hand a URL out at most N times (a node that dies while fetching it counts one); then it is given up as a dead letter [default: 5].
+    #[arg(long, help_heading = CLUSTER, value_name = "N", requires = "url")]
+    pub max_deliveries: Option<u32>,
 }
 
 /// The crawl settings. A setting's default, shown in `--help`, is the value of
@@ -231,6 +253,7 @@ const STORE: &str = "Store";
 const RECRAWL: &str = "Recrawl";
 const RENDERING: &str = "Rendering";
 const OUTPUT: &str = "Output";
+const CLUSTER: &str = "Cluster";
 
 /// The defaults of every crawl setting: the one place they are written.
 fn defaults() -> CrawlConfig {
@@ -691,8 +714,14 @@ pub struct TopArgs {
 #[derive(Args, Debug)]
 pub struct StatsArgs {
     /// The store of a crawl (finished, interrupted or stopped).
-    #[arg(long, value_name = "DIR")]
-    pub store: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present = "cluster")]
+    pub store: Option<PathBuf>,
+    /// The totals of a crawl shared through the Redis at URL, all nodes together (with --crawl-id).
+    #[arg(long, value_name = "URL", conflicts_with_all = ["store", "host"], requires = "crawl_id")]
+    pub cluster: Option<String>,
+    /// The shared crawl's name (with --cluster).
+    #[arg(long, value_name = "ID", requires = "cluster")]
+    pub crawl_id: Option<String>,
     /// One JSON object.
     #[arg(long)]
     pub json: bool,

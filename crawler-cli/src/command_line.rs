@@ -141,6 +141,12 @@ mod tests {
             "force",
             "skip_bad_seeds",
             "retry_errors",
+            // Where the crawl is shared: the URL may hold a password.
+            "url",
+            "crawl_id",
+            "node",
+            "lease",
+            "max_deliveries",
             "no_progress",
             "listen",
             "verbose",

@@ -161,7 +161,7 @@ fn main() -> ExitCode {
 /// The store a query or maintenance command reads.
 fn queried_store(command: &Command) -> Option<std::path::PathBuf> {
     match command {
-        Command::Stats(args) => Some(args.store.clone()),
+        Command::Stats(args) => args.store.clone(),
         Command::Ls(args) => Some(args.store.clone()),
         Command::Get(args) => Some(args.store.clone()),
         Command::Links(args) => Some(args.store.clone()),

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::cluster_node::join_cluster;
 use crate::config::{BodyPolicy, ConfigError, CrawlConfig, HostConfig, PerHostRate};
 use crate::crawl::Crawler;
 use crate::crawl_error::CrawlError;
@@ -32,6 +33,7 @@ pub struct CrawlerBuilder {
     seed_files: Vec<SeedFile>,
     hooks: Hooks,
     event_capacity: usize,
+    cluster: Option<crawler_cluster::ClusterConfig>,
 }
 
 impl Default for CrawlerBuilder {
@@ -42,6 +44,7 @@ impl Default for CrawlerBuilder {
             seed_files: Vec::new(),
             hooks: Hooks::default(),
             event_capacity: DEFAULT_EVENT_CAPACITY,
+            cluster: None,
         }
     }
 }
@@ -338,6 +341,14 @@ impl CrawlerBuilder {
         self
     }
 
+    /// Joins a crawl shared through Redis (see [`crate::cluster`]): the first node
+    /// stores the crawl-wide settings ([`crate::SHARED_SETTINGS`]), a later one must
+    /// give the same. `build` connects, so an unreachable Redis is its error.
+    pub fn cluster(mut self, cluster: crawler_cluster::ClusterConfig) -> CrawlerBuilder {
+        self.cluster = Some(cluster);
+        self
+    }
+
     /// Checks every setting and seed (the error names the first bad one), then opens
     /// (or creates) the store.
     pub fn build(self) -> Result<Crawler, CrawlError> {
@@ -364,8 +375,20 @@ impl CrawlerBuilder {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let shared = match self.cluster {
+            Some(cluster) => {
+                config.clone().validate()?;
+                let (joined, crawl) = join_cluster(config, cluster, None)?;
+                config = joined;
+                Some(crawl)
+            }
+            None => None,
+        };
         let config = config.validate()?;
         let mut crawler = Crawler::assemble(config, self.hooks, self.event_capacity)?;
+        if let Some(crawl) = shared {
+            crawler.in_cluster(crawl);
+        }
         crawler.add_seeds(seeds);
         for file in self.seed_files {
             crawler.add_seed_file(file);

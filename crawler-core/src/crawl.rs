@@ -6,18 +6,21 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::thread;
+use std::time::Duration;
 
+use crawler_cluster::Crawl;
 use crawler_storage::{Store, StoreOptions};
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::budgets::QueueBudgets;
+use crate::cluster_node::{ClusterLink, Start};
 use crate::config::{CrawlConfig, ValidConfig};
 use crate::cookie_keeper::{open_jar, CookieKeeper};
 use crate::crawl_error::CrawlError;
 use crate::error_kind::ErrorKind;
 use crate::events::{CrawlEvent, Events, DEFAULT_EVENT_CAPACITY};
 use crate::fetch::{FetchSettings, Fetcher, SeedHosts};
-use crate::frontier::{Frontier, StoreSpill};
+use crate::frontier::{queued_from_store, Frontier, Queued, StoreSpill};
 use crate::hooks::Hooks;
 use crate::messages::Report;
 use crate::pace::{self, SlowedHosts, NAMED_SLOWEST};
@@ -29,7 +32,7 @@ use crate::scheduler::{Ended, RunBudgets, Scheduler, StopHandle};
 use crate::seeds::{enqueue_seeds, SeedFile, SeedStream};
 use crate::seen::SeenSet;
 use crate::settings::Settings;
-use crate::url::{CanonicalUrl, Scope};
+use crate::url::{CanonicalUrl, NameSet, Scope, SharedScopeKeys};
 use crate::worker::{RenderQueue, WorkerContext, WorkerPool};
 
 /// A crawl ready to run over its store: [`Crawler::run`] blocks until it ends,
@@ -49,6 +52,8 @@ pub struct Crawler {
     event_receiver: Receiver<CrawlEvent>,
     /// Revisits this run queued: they refetch pages the budget counted already.
     revisits_queued: u64,
+    /// The cluster crawl this node is part of, if any.
+    cluster: Option<Crawl>,
 }
 
 impl Crawler {
@@ -96,6 +101,7 @@ impl Crawler {
             events,
             event_receiver,
             revisits_queued: 0,
+            cluster: None,
         })
     }
 
@@ -118,6 +124,13 @@ impl Crawler {
         Ok(crate::CrawlHandle::new(
             thread, control, progress, events, store,
         ))
+    }
+
+    /// Makes this crawl a node of a cluster crawl, opened by [`crate::join_cluster`]
+    /// (which gives the configuration to build this crawler with): it takes its work
+    /// from the partitions it leases and hands what it finds to the cluster.
+    pub fn in_cluster(&mut self, crawl: Crawl) {
+        self.cluster = Some(crawl);
     }
 
     /// Adds seeds: they set the scope and start the crawl at depth 0.
@@ -218,11 +231,27 @@ impl Crawler {
         mut seed_files: Vec<SeedFile>,
     ) -> Result<CrawlSummary, CrawlError> {
         let SeedRules {
-            scope,
+            mut scope,
             mut fetch_settings,
             listed,
             tally,
+            shared_keys,
         } = self.seed_rules(&seeds, &mut seed_files)?;
+        let link = match &self.cluster {
+            Some(crawl) => {
+                let learned = Arc::new(SharedScopeKeys::default());
+                scope = scope.learning(Arc::clone(&learned));
+                Some(ClusterLink::start(Start {
+                    crawl: crawl.clone(),
+                    scope_keys: shared_keys,
+                    learned,
+                    journal: self.journal()?,
+                    room: (self.settings.workers * 8).max(64),
+                    settle: self.host_spacing(),
+                })?)
+            }
+            None => None,
+        };
         let cookies = self.keep_cookies()?;
         fetch_settings.cookies = cookies.as_ref().map(CookieKeeper::jar);
         let seen = Arc::new(SeenSet::load(Arc::clone(&self.store))?);
@@ -276,6 +305,7 @@ impl Crawler {
             },
         )
         .keeping_pace(Arc::clone(&self.store))
+        .linked(link)
         .run();
         // It stops at its next batch once the crawl stops.
         if intake.join().is_err() {
@@ -367,9 +397,16 @@ impl Crawler {
         );
         let mut hosts = SeedHosts::default();
         let resolver = self.config.seed_resolver();
+        let mut scope_keys = NameSet::default();
+        let mut shared_keys = Vec::new();
         let mut take = |seed: &CanonicalUrl| {
             scope.add_seed(seed);
             hosts.add(seed, &resolver);
+            if self.cluster.is_some() {
+                // Each key once: a million seeds on a thousand hosts share a thousand.
+                let key = scope.key_of(seed).filter(|key| scope_keys.insert(key));
+                shared_keys.extend(key);
+            }
         };
         let listed = ListedHosts::read(&self.store, &mut take)?;
         self.config.sitemap_urls.iter().for_each(&mut take);
@@ -388,10 +425,18 @@ impl Crawler {
             fetch_settings: self.config.fetch_settings_from(hosts, credentials),
             listed,
             tally,
+            shared_keys,
         })
     }
     /// The frontier, spilling to the store, with the hosts the store has URLs queued for.
+    /// A cluster node's frontier holds only what it takes from the cluster: the store's
+    /// queue is its journal, handed to the cluster at start ([`Crawler::journal`]).
     fn load_frontier(&self) -> Result<Frontier, CrawlError> {
+        if self.cluster.is_some() {
+            let mut frontier = Frontier::new(self.settings.politeness);
+            pace::restore(&self.store, &mut frontier)?;
+            return Ok(frontier);
+        }
         let mut frontier =
             Frontier::new(self.settings.politeness).with_spill(Box::new(StoreSpill::new(
                 Arc::clone(&self.store),
@@ -405,6 +450,40 @@ impl Crawler {
             Some(error) => Err(error.into()),
             None => Ok(frontier),
         }
+    }
+
+    /// The spacing of two requests to a host the settings ask for (auto: its
+    /// shortest).
+    fn host_spacing(&self) -> Duration {
+        let politeness = &self.settings.politeness;
+        if politeness.rate > 0.0 {
+            Duration::from_secs_f64(1.0 / politeness.rate)
+        } else if politeness.adaptive.is_some() {
+            self.config.config.min_delay
+        } else {
+            Duration::ZERO
+        }
+    }
+
+    /// What the store's queue holds: URLs this node found (in an earlier run) that
+    /// may never have reached the cluster. The cluster's seen-set drops those it has.
+    fn journal(&self) -> Result<Vec<Queued>, CrawlError> {
+        const CHUNK: usize = 10_000;
+        let mut journal = Vec::new();
+        for host in self.store.queued_hosts() {
+            let host = host?;
+            loop {
+                let entries = self.store.queued_for_host(&host, CHUNK)?;
+                let last = entries.len() < CHUNK;
+                for entry in entries {
+                    journal.push(queued_from_store(entry)?);
+                }
+                if last {
+                    break;
+                }
+            }
+        }
+        Ok(journal)
     }
 
     /// Starts the workers with the HTTP client (its address rules from the seeds),
@@ -549,4 +628,6 @@ struct SeedRules {
     fetch_settings: FetchSettings,
     listed: ListedHosts,
     tally: SeedTally,
+    /// The scope keys of this run's seeds, for the other nodes of a cluster crawl.
+    shared_keys: Vec<String>,
 }

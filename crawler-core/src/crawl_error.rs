@@ -22,6 +22,10 @@ pub enum CrawlError {
     #[error(transparent)]
     /// A seed list could not be read, or has a bad line its handler did not skip.
     Seeds(#[from] crate::seeds::SeedError),
+    #[error(transparent)]
+    /// The cluster's Redis is unreachable or refused this node (a setting that
+    /// conflicts with the crawl's, a bad URL).
+    Cluster(#[from] crawler_cluster::ClusterError),
     #[error("cannot start a thread: {0}")]
     /// A thread could not be started.
     Thread(#[from] std::io::Error),

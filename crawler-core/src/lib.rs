@@ -79,6 +79,7 @@
 mod budgets;
 mod builder;
 mod closure_log;
+mod cluster_node;
 pub mod config;
 mod cookie_keeper;
 mod crawl;
@@ -113,6 +114,8 @@ pub mod traps;
 pub mod url;
 mod worker;
 
+/// The Redis side of a crawl shared by several crawler processes ([`CrawlerBuilder::cluster`]).
+pub use crawler_cluster as cluster;
 /// The store a crawl writes, to read it back ([`storage::Store::open`] with
 /// [`storage::StoreOptions::read_only`], then `query`, `page`, `inlinks`, `stats`):
 /// `crawler_storage` under this name, so an embedder needs one dependency.
@@ -122,6 +125,7 @@ pub use crawler_storage as storage;
 pub use scraper;
 
 pub use builder::{CrawlerBuilder, MAX_EVENT_CAPACITY};
+pub use cluster_node::{join_cluster, SHARED_SETTINGS};
 pub use config::{
     BasicAuthConfig, BodyPolicy, ConfigError, CrawlConfig, HostConfig, PerHostRate, ValidConfig,
     DEFAULT_DELAY_FACTOR, DEFAULT_USER_AGENT,

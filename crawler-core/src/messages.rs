@@ -321,6 +321,8 @@ pub(crate) enum Report {
         discovered: Vec<Queued>,
         /// The URL again, when the fetch failed and is to be tried once more.
         retry: Option<Queued>,
+        /// The job's URL, now recorded in the store (`None` when it is to be retried).
+        recorded: Option<String>,
     },
     /// A robots.txt fetch finished; these URLs (its sitemaps) are new.
     Robots {
@@ -329,8 +331,11 @@ pub(crate) enum Report {
         result: RobotsResult,
         discovered: Vec<Queued>,
     },
-    /// A batch of refused URLs is recorded (one host entry per URL).
-    Settled { hosts: Vec<HostId> },
+    /// A batch of refused URLs is recorded (one host entry per URL, and the URLs).
+    Settled {
+        hosts: Vec<HostId>,
+        urls: Vec<String>,
+    },
     /// Seeds taken in and stored (from the seed intake, not a worker); `end` says the
     /// intake is over, and how it ended.
     Seeds {

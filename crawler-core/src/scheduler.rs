@@ -17,10 +17,11 @@ use crossbeam_channel::{select, Receiver, Sender};
 
 use crate::budgets::QueueBudgets;
 use crate::closure_log::ClosureLog;
+use crate::cluster_node::ClusterLink;
 use crate::events::{CrawlEvent, Events};
 use crate::frontier::Frontier;
 use crate::live::NAMED;
-use crate::messages::{Health, Next, Report, Task};
+use crate::messages::{Health, Next, Queued, Report, Task};
 use crate::pace::PaceKeeper;
 use crate::progress::Progress;
 use crate::worker::WorkerPool;
@@ -110,6 +111,8 @@ pub(crate) struct Scheduler {
     seeds_pending: bool,
     /// Where the hosts' politeness state is saved as it changes, and when it was.
     pace: Option<(Arc<Store>, PaceKeeper)>,
+    /// A cluster node's link: the frontier's URLs come from it, new ones go to it.
+    cluster: Option<ClusterLink>,
 }
 
 /// What the scheduler holds the run to: room in the hosts' queues, and the page
@@ -169,7 +172,14 @@ impl Scheduler {
             seeds_pending: true,
             closures: ClosureLog::default(),
             pace: None,
+            cluster: None,
         }
+    }
+
+    /// Takes the frontier's URLs from a cluster and hands it the new ones.
+    pub(crate) fn linked(mut self, cluster: Option<ClusterLink>) -> Scheduler {
+        self.cluster = cluster;
+        self
     }
 
     /// Saves the hosts' politeness state in `store` as it changes, and at the end.
@@ -191,9 +201,13 @@ impl Scheduler {
             workers,
             failure,
             dispatched,
+            cluster,
             ..
         } = self;
         workers.join();
+        if let Some(link) = cluster {
+            link.close();
+        }
         Ended {
             frontier,
             failure,
@@ -208,6 +222,7 @@ impl Scheduler {
             while let Ok(report) = self.workers.reports.try_recv() {
                 self.handle(report);
             }
+            self.take_deliveries();
             // Read before dispatching: a pause seen here holds for this round.
             let paused = self.stop.is_paused();
             let wake_at = self.dispatch(paused);
@@ -217,7 +232,9 @@ impl Scheduler {
             self.publish(paused);
             let stopping = self.stop.is_stopped() || self.failure.is_some();
             let budget_spent = self.max_pages.is_some_and(|max| self.dispatched >= max);
-            let exhausted = self.frontier.is_exhausted() && !self.seeds_pending;
+            let exhausted = self.frontier.is_exhausted()
+                && !self.seeds_pending
+                && self.cluster.as_ref().is_none_or(ClusterLink::finished);
             if stopping || budget_spent {
                 self.workers.close_renders();
             }
@@ -233,11 +250,21 @@ impl Scheduler {
                 .map(|at| at.saturating_duration_since(Instant::now()))
                 .unwrap_or(TICK)
                 .min(TICK);
+            let never = crossbeam_channel::never();
+            let deliveries = self
+                .cluster
+                .as_ref()
+                .map_or(&never, |link| &link.deliveries);
             select! {
                 recv(self.workers.reports) -> report => match report {
                     Ok(report) => self.handle(report),
                     Err(_) => return, // every worker is gone
                 },
+                recv(deliveries) -> batch => {
+                    if let Ok(batch) = batch {
+                        self.frontier.push_all(batch);
+                    }
+                }
                 recv(self.stop_signal) -> _ => {}
                 default(timeout) => {}
             }
@@ -312,13 +339,18 @@ impl Scheduler {
                 health,
                 discovered,
                 retry,
+                recorded,
             } => {
                 self.frontier.complete(host, answered, health);
                 if let Some(queued) = retry {
                     self.budgets.requeued(&queued.url.host_key());
                     self.frontier.retry(queued);
                 }
-                self.frontier.push_all(discovered);
+                // New URLs go to the cluster before the page is acknowledged.
+                self.push_all(discovered);
+                if let (Some(link), Some(url)) = (&mut self.cluster, recorded) {
+                    link.recorded(vec![url]);
+                }
             }
             Report::Robots {
                 host,
@@ -327,17 +359,22 @@ impl Scheduler {
                 discovered,
             } => {
                 self.frontier.robots_done(host, answered, result);
-                self.frontier.push_all(discovered);
+                self.push_all(discovered);
             }
-            Report::Settled { hosts } => self.frontier.settled(&hosts),
+            Report::Settled { hosts, urls } => {
+                self.frontier.settled(&hosts);
+                if let Some(link) = &mut self.cluster {
+                    link.recorded(urls);
+                }
+            }
             Report::Rendered { discovered, done } => {
-                self.frontier.push_all(discovered);
+                self.push_all(discovered);
                 if done {
                     self.workers.render_done();
                 }
             }
             Report::Seeds { discovered, end } => {
-                self.frontier.push_all(discovered);
+                self.push_all(discovered);
                 match end {
                     Some(Ok(())) => self.seeds_pending = false,
                     Some(Err(error)) => {
@@ -355,6 +392,23 @@ impl Scheduler {
                 }
                 self.failure.get_or_insert(error);
             }
+        }
+    }
+
+    /// Queues new URLs: in the frontier, or a cluster node's in the cluster (which
+    /// hands them to their partitions' owners, this node among them).
+    fn push_all(&mut self, discovered: Vec<Queued>) {
+        match &mut self.cluster {
+            Some(link) => link.forward(discovered),
+            None => self.frontier.push_all(discovered),
+        }
+    }
+
+    /// Puts what the cluster handed this node into the frontier.
+    fn take_deliveries(&mut self) {
+        let Some(link) = &self.cluster else { return };
+        while let Ok(deliveries) = link.deliveries.try_recv() {
+            self.frontier.push_all(deliveries);
         }
     }
 

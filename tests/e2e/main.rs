@@ -6,6 +6,7 @@ mod bad_input;
 mod breadth;
 mod budgets;
 mod cli;
+mod cluster;
 mod config_file;
 mod cookies;
 mod crawl;

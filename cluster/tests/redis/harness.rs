@@ -19,18 +19,7 @@ pub fn redis_with(password: Option<&str>) -> Option<RedisServer> {
 /// The started server, or `None` (after saying so) when `redis-server` is not
 /// installed outside CI.
 pub fn available(started: Result<RedisServer, RedisServerError>) -> Option<RedisServer> {
-    match started {
-        Ok(server) => Some(server),
-        Err(RedisServerError::NotInstalled) => {
-            assert!(
-                std::env::var_os("CI").is_none_or(|ci| ci != "true"),
-                "redis-server is required on CI: .ci/run installs it"
-            );
-            eprintln!("skipped: redis-server is not installed (apt-get install redis-server)");
-            None
-        }
-        Err(e) => panic!("{e}"),
-    }
+    RedisServer::for_test(started)
 }
 
 /// A configuration for `node` in crawl `crawl_id` on `server`.

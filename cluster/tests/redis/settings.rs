@@ -99,3 +99,54 @@ fn two_crawl_ids_on_one_redis_never_see_each_other() {
     assert_eq!((shop_totals.seen, news_totals.seen), (200, 200));
     assert!(!shop_totals.finished && !news_totals.finished);
 }
+
+#[test]
+fn scope_keys_added_by_one_node_are_read_by_another_from_where_it_stopped() {
+    let Some(server) = redis() else { return };
+    let (_, mut seeder) = join(config(&server, "shop", "n1"));
+    let (_, mut joiner) = join(config(&server, "shop", "n2"));
+    let (_, mut stranger) = join(config(&server, "other", "n3"));
+    assert!(joiner.scope_keys_from(0).unwrap().is_empty());
+
+    let first: Vec<String> = (0..25_000).map(|i| format!("h{i}.test")).collect();
+    seeder.add_scope_keys(&first).unwrap();
+    let mut read = Vec::new();
+    loop {
+        let more = joiner.scope_keys_from(read.len() as u64).unwrap();
+        if more.is_empty() {
+            break;
+        }
+        read.extend(more);
+    }
+    assert_eq!(
+        read, first,
+        "every key, in order, across reads of at most 10,000"
+    );
+
+    seeder.add_scope_keys(&["late.test".to_string()]).unwrap();
+    assert_eq!(
+        joiner.scope_keys_from(read.len() as u64).unwrap(),
+        vec!["late.test".to_string()]
+    );
+    assert!(
+        stranger.scope_keys_from(0).unwrap().is_empty(),
+        "another crawl id has its own scope"
+    );
+}
+
+#[test]
+fn reading_a_crawl_that_does_not_exist_creates_nothing() {
+    let Some(server) = redis() else { return };
+    assert!(Crawl::existing(config(&server, "nothing", "reader"))
+        .unwrap()
+        .is_none());
+    let (created, _) = join(config(&server, "shop", "n1"));
+    let read = Crawl::existing(config(&server, "shop", "reader"))
+        .unwrap()
+        .expect("the crawl exists");
+    assert_eq!(read.partitions(), created.partitions());
+    assert!(!read.created());
+    assert!(Crawl::existing(config(&server, "nothing", "reader"))
+        .unwrap()
+        .is_none());
+}

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crawler_core::cluster::Crawl;
 use crawler_core::fetch::{read_cookies_file, Credentials};
 use crawler_core::{
     parse_seed, CanonicalUrl, ConfigError, CrawlConfig, CrawlError, CrawlSummary, Crawler,
@@ -22,6 +23,7 @@ use crate::report::{self, print_complete, print_summary, Pace, ProgressBar};
 use crate::signals::SignalWatch;
 use crate::terminal::notice;
 
+mod cluster;
 mod resume;
 use crate::Failure;
 
@@ -88,6 +90,7 @@ pub fn run(args: CrawlArgs) -> Result<ExitCode, Failure> {
             },
         ));
     }
+    let (mut config, cluster) = cluster::join(config, &args.cluster, &args.given)?;
     config.credentials = credentials;
     for o in &overrides {
         notice(&format!(
@@ -108,6 +111,7 @@ pub fn run(args: CrawlArgs) -> Result<ExitCode, Failure> {
         overrides: &overrides,
         retry: &retry,
         revisit: args.given.contains("revisit"),
+        cluster: cluster.as_ref(),
     };
     crawl(config, seeds, &run).map_err(|failure| match failure {
         Failure::Setting(e) => bad_setting(&e, &args.origins),
@@ -129,6 +133,8 @@ pub struct Run<'a> {
     pub revisit: bool,
     /// Where the live status is served (`--listen`), bound before the crawl starts.
     pub listener: Option<&'a TcpListener>,
+    /// The cluster crawl this run is a node of (`--cluster`).
+    pub cluster: Option<&'a Crawl>,
 }
 
 /// Binds `--listen`'s address, so a taken port fails before anything is fetched.
@@ -224,6 +230,7 @@ fn crawl_into(config: CrawlConfig, seeds: Seeds, run: &Run) -> Result<ExitCode, 
         retry,
         revisit,
         listener,
+        cluster,
     } = *run;
     let store_path = config.store.clone();
     let max_pages = config.max_pages;
@@ -239,6 +246,9 @@ fn crawl_into(config: CrawlConfig, seeds: Seeds, run: &Run) -> Result<ExitCode, 
         CrawlError::Config(e) => Failure::Setting(e),
         other => Failure::Error(other.into()),
     })?;
+    if let Some(crawl) = cluster {
+        crawler.in_cluster(crawl.clone());
+    }
     if !retry.is_empty() {
         let requeued = crawler.retry_errors(retry)?;
         notice(&format!(
@@ -257,7 +267,8 @@ fn crawl_into(config: CrawlConfig, seeds: Seeds, run: &Run) -> Result<ExitCode, 
     // A few seeds, to say whether they were stored already when nothing is fetched.
     let seed_sample = seeds.first(SEED_SAMPLE)?;
     let already_queued = crawler.store().queued().next().is_some();
-    if seed_sample.is_empty() && !already_queued && !reads_sitemaps {
+    // A cluster node without seeds joins to take its share of the others'.
+    if seed_sample.is_empty() && !already_queued && !reads_sitemaps && cluster.is_none() {
         let runs = crawler.store().runs()?;
         if runs.is_empty() {
             return Err(Failure::Usage(format!(

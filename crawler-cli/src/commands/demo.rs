@@ -46,6 +46,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode, Failure> {
         retry: &[],
         revisit: false,
         listener: None,
+        cluster: None,
     };
     let code = super::crawl::crawl(config, super::crawl::Seeds::urls(seeds), &run)?;
     let first = server.seeds().into_iter().next().unwrap_or_default();

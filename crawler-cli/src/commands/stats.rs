@@ -14,12 +14,22 @@ use crate::screen::Output;
 use crate::time::rfc3339_secs;
 use crate::Failure;
 
+mod cluster;
+
 pub fn run(args: StatsArgs) -> Result<ExitCode, Failure> {
+    if let (Some(url), Some(crawl_id)) = (&args.cluster, &args.crawl_id) {
+        return cluster::run(url, crawl_id, args.json);
+    }
     // A bad --host is refused before the store is looked for.
     if let Some(text) = &args.host {
         host_and_port(text).map_err(Failure::Usage)?;
     }
-    answer_from(&args.store, |store, out| answer(&args, store, out))
+    let Some(store) = &args.store else {
+        return Err(Failure::Usage(
+            "stats needs --store DIR or --cluster URL".into(),
+        ));
+    };
+    answer_from(store, |store, out| answer(&args, store, out))
 }
 
 /// `stats` on an open store (this process's, or a running crawl's asked for it).

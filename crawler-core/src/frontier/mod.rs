@@ -73,4 +73,4 @@ pub use crate::messages::{
 };
 pub use auto_delay::AutoDelay;
 pub use queues::{Frontier, Politeness, QueueSpill, NAMED_HOSTS};
-pub(crate) use spill::StoreSpill;
+pub(crate) use spill::{queued_from_store, StoreSpill};

@@ -73,7 +73,7 @@ impl QueueSpill for StoreSpill {
     }
 }
 
-fn queued_from_store(entry: QueueEntry) -> Result<Queued, StoreError> {
+pub(crate) fn queued_from_store(entry: QueueEntry) -> Result<Queued, StoreError> {
     let url = CanonicalUrl::parse(&entry.url).map_err(|e| StoreError::Corrupt {
         key: entry.url.clone(),
         reason: format!("frontier entry is not a crawlable URL: {e}"),

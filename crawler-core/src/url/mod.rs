@@ -33,4 +33,4 @@ mod scope;
 
 pub use canonical::{CanonicalUrl, HostKey, UrlError, MAX_URL_LEN};
 pub use name_set::NameSet;
-pub use scope::{Scope, ScopeMode, ScopeModeError};
+pub use scope::{Scope, ScopeMode, ScopeModeError, SharedScopeKeys};

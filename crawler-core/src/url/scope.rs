@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{Arc, RwLock};
 
 use regex::Regex;
 use url::Host;
@@ -101,6 +102,32 @@ pub struct Scope {
     keys: NameSet,
     allow: Vec<Regex>,
     deny: Vec<Regex>,
+    /// Keys learned while the crawl runs: the seeds other nodes of a cluster crawl
+    /// were given (see [`SharedScopeKeys`]).
+    learned: Option<Arc<SharedScopeKeys>>,
+}
+
+/// Scope keys added while a crawl runs, shared by every clone of its [`Scope`]: a
+/// cluster node learns the seeds other nodes were given, as it goes.
+#[derive(Debug, Default)]
+pub struct SharedScopeKeys {
+    keys: RwLock<NameSet>,
+}
+
+impl SharedScopeKeys {
+    /// Adds keys as [`Scope::key_of`] made them.
+    pub fn extend<'a>(&self, keys: impl IntoIterator<Item = &'a str>) {
+        // Plain data: valid after a panic elsewhere.
+        let mut set = self.keys.write().unwrap_or_else(|p| p.into_inner());
+        for key in keys {
+            set.insert(key);
+        }
+    }
+
+    fn contains(&self, key: &str) -> bool {
+        let set = self.keys.read().unwrap_or_else(|p| p.into_inner());
+        set.contains(key)
+    }
 }
 
 impl Scope {
@@ -116,6 +143,7 @@ impl Scope {
             keys: NameSet::default(),
             allow,
             deny,
+            learned: None,
         };
         for seed in seeds {
             scope.add_seed(seed);
@@ -144,7 +172,23 @@ impl Scope {
     }
 
     fn mode_admits(&self, url: &CanonicalUrl) -> bool {
-        self.mode == ScopeMode::All || self.keys.contains(&self.key(url))
+        if self.mode == ScopeMode::All {
+            return true;
+        }
+        let key = self.key(url);
+        self.keys.contains(&key) || self.learned.as_ref().is_some_and(|l| l.contains(&key))
+    }
+
+    /// Lets keys learned while the crawl runs widen the scope too.
+    pub fn learning(mut self, learned: Arc<SharedScopeKeys>) -> Scope {
+        self.learned = Some(learned);
+        self
+    }
+
+    /// What a seed adds to the scope (`None` in mode `all`, where it adds nothing):
+    /// the key other nodes of a cluster crawl learn.
+    pub fn key_of(&self, seed: &CanonicalUrl) -> Option<String> {
+        (self.mode != ScopeMode::All).then(|| self.key(seed).into_owned())
     }
 
     fn patterns_admit(&self, url: &str) -> bool {

@@ -160,6 +160,9 @@ impl WorkerContext {
                 }
                 Report::Settled {
                     hosts: batch.iter().map(|r| r.host).collect(),
+                    urls: (batch.iter())
+                        .map(|r| r.queued.url.as_str().to_owned())
+                        .collect(),
                 }
             }
             Err(error) => {
@@ -209,6 +212,7 @@ impl WorkerContext {
                 health: Health::NotContacted,
                 discovered: Vec::new(),
                 retry: None,
+                recorded: Some(url.as_str().to_owned()),
             },
             Err(error) => Report::StoreFailed {
                 host: Some(host),

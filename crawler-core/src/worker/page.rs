@@ -184,6 +184,7 @@ impl WorkerContext {
             health,
             discovered: admitted.queued,
             retry: None,
+            recorded: Some(job.url.as_str().to_owned()),
         })
     }
 
@@ -237,6 +238,7 @@ impl WorkerContext {
                 revisit: job.revisit,
                 changefreq_s: job.changefreq_s,
             }),
+            recorded: None,
         }
     }
 

@@ -147,6 +147,20 @@ pub(crate) fn decode_entry(bytes: &[u8], host: &str) -> Option<QueueEntry> {
     })
 }
 
+impl QueueEntry {
+    /// The entry's compact binary form (the queue files'), without its host: for a
+    /// queue kept elsewhere, such as a cluster's shared one.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        encode_entry(self)
+    }
+
+    /// An entry read back from [`QueueEntry::to_bytes`], given its host; `None` for
+    /// bytes that are not one.
+    pub fn from_bytes(bytes: &[u8], host: &str) -> Option<QueueEntry> {
+        decode_entry(bytes, host)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

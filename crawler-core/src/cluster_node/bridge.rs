@@ -1,0 +1,222 @@
+//! The bridge thread: the one place a node talks to the cluster while it crawls.
+//!
+//! Each round it hands the cluster what the scheduler sent, in order (new URLs,
+//! each to its partition's queue; recorded URLs, acknowledged), renews and balances
+//! its leases every third of a lease, tops the scheduler's supply of deliveries up
+//! to a fixed room, and, once nothing is left here, asks whether the whole crawl is
+//! over. Order matters: a page's new URLs are enqueued before the page itself is
+//! acknowledged, so "nothing queued and nothing in flight" means no URL is still
+//! only in a node's hands. Redis errors are logged once per outage and retried with
+//! backoff; the messages wait meanwhile (the store's journal keeps new URLs too).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crawler_cluster::{ClusterError, Entry, Session};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+
+use super::held::Held;
+use super::link_state::{LinkState, ToBridge, NOT_FINISHED};
+use super::payload;
+use crate::messages::Queued;
+use crate::url::SharedScopeKeys;
+
+/// The shortest and longest waits of an idle round: an idle node costs Redis a few
+/// commands a second at most.
+const IDLE_FIRST: Duration = Duration::from_millis(20);
+const IDLE_MOST: Duration = Duration::from_secs(2);
+/// How long a closing node keeps trying to hand over what it holds.
+const CLOSING_PATIENCE: Duration = Duration::from_secs(15);
+
+pub(super) struct Bridge {
+    pub session: Session,
+    pub held: Held,
+    pub incoming: Receiver<ToBridge>,
+    pub deliveries: Sender<Vec<Queued>>,
+    pub state: Arc<LinkState>,
+    pub learned: Arc<SharedScopeKeys>,
+    /// Scope keys read so far.
+    pub scope_read: u64,
+    /// Deliveries handed to the scheduler and not recorded, at most.
+    pub room: usize,
+    pub pending: VecDeque<ToBridge>,
+    /// Messages handled (what [`LinkState::finished_at`] is compared with).
+    pub handled: u64,
+}
+
+impl Bridge {
+    pub fn run(mut self) {
+        let lease = self.session.crawl().config().lease;
+        let mut next_balance = Instant::now();
+        let mut idle = IDLE_FIRST;
+        let mut next_finish_check = Instant::now();
+        let mut outage: Option<Instant> = None;
+        let mut closing: Option<Instant> = None;
+        loop {
+            while let Ok(message) = self.incoming.try_recv() {
+                self.receive(message, &mut closing);
+            }
+            let mut busy = false;
+            let result = (|| -> Result<(), ClusterError> {
+                busy |= self.hand_over()?;
+                if Instant::now() >= next_balance {
+                    self.held.balance(&mut self.session)?;
+                    next_balance = Instant::now() + lease / 3;
+                }
+                if closing.is_none() {
+                    busy |= self.supply()?;
+                }
+                Ok(())
+            })();
+            match result {
+                Ok(()) => {
+                    if let Some(since) = outage.take() {
+                        tracing::info!(
+                            secs = since.elapsed().as_secs(),
+                            "Redis answers again: going on"
+                        );
+                    }
+                }
+                Err(error) => {
+                    if outage.is_none() {
+                        tracing::warn!(%error, "the cluster's Redis failed: retrying with backoff");
+                        outage = Some(Instant::now());
+                    }
+                    busy = false;
+                }
+            }
+            if let Some(since) = closing {
+                let done = self.pending.is_empty() && outage.is_none();
+                if done || since.elapsed() >= CLOSING_PATIENCE {
+                    break;
+                }
+            } else if outage.is_none() && !busy && Instant::now() >= next_finish_check {
+                self.check_finished();
+                next_finish_check = Instant::now() + idle.max(Duration::from_millis(500));
+            }
+            idle = if busy {
+                IDLE_FIRST
+            } else {
+                (idle * 2).min(IDLE_MOST)
+            };
+            if busy {
+                continue;
+            }
+            match self.incoming.recv_timeout(idle) {
+                Ok(message) => {
+                    self.receive(message, &mut closing);
+                    idle = IDLE_FIRST;
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    closing.get_or_insert_with(Instant::now);
+                }
+            }
+        }
+        self.leave();
+    }
+
+    fn receive(&mut self, message: ToBridge, closing: &mut Option<Instant>) {
+        self.state.finished_at.store(NOT_FINISHED, Ordering::SeqCst);
+        match message {
+            ToBridge::Close => {
+                closing.get_or_insert_with(Instant::now);
+            }
+            message => self.pending.push_back(message),
+        }
+    }
+
+    /// Hands the cluster the scheduler's messages, in order; true when there were any.
+    fn hand_over(&mut self) -> Result<bool, ClusterError> {
+        let any = !self.pending.is_empty();
+        while let Some(message) = self.pending.front() {
+            match message {
+                ToBridge::Forward(queued) => enqueue(&mut self.session, queued)?,
+                ToBridge::Recorded(urls) => self.held.recorded(&mut self.session, urls)?,
+                ToBridge::Close => {}
+            }
+            self.pending.pop_front();
+            self.handled += 1;
+            self.state.handled.store(self.handled, Ordering::SeqCst);
+        }
+        Ok(any)
+    }
+
+    /// Reads new scope keys, then takes entries up to the room left; true when it
+    /// took any.
+    fn supply(&mut self) -> Result<bool, ClusterError> {
+        let room = self.room.saturating_sub(self.held.outstanding());
+        if room == 0 || self.held.partitions() == 0 {
+            return Ok(false);
+        }
+        loop {
+            let keys = self.session.scope_keys_from(self.scope_read)?;
+            if keys.is_empty() {
+                break;
+            }
+            self.scope_read += keys.len() as u64;
+            self.learned.extend(keys.iter().map(String::as_str));
+        }
+        let hold = self.session.crawl().config().lease * 10;
+        let takings = self.held.take(&mut self.session, room, hold)?;
+        for url in &takings.dead {
+            tracing::warn!(
+                url,
+                "delivered too many times without being recorded: dead-lettered"
+            );
+        }
+        if takings.queued.is_empty() {
+            return Ok(false);
+        }
+        self.state.finished_at.store(NOT_FINISHED, Ordering::SeqCst);
+        Ok(self.deliveries.send(takings.queued).is_ok())
+    }
+
+    /// Says the crawl is over when nothing is queued or in flight anywhere and
+    /// nothing waits here.
+    fn check_finished(&mut self) {
+        if !self.pending.is_empty() || self.held.outstanding() > 0 {
+            return;
+        }
+        match self.session.totals() {
+            Ok(totals) if totals.queued == 0 && totals.in_flight == 0 && totals.seen > 0 => {
+                self.state.finished_at.store(self.handled, Ordering::SeqCst);
+            }
+            Ok(_) => {}
+            Err(error) => tracing::debug!(%error, "cannot read the cluster's totals"),
+        }
+    }
+
+    /// Releases every lease and leaves the live nodes, so the others go on at once.
+    fn leave(&mut self) {
+        let left = self
+            .held
+            .release_all(&mut self.session)
+            .and_then(|()| self.session.leave());
+        if let Err(error) = left {
+            tracing::warn!(%error, "could not release this node's partitions: they pass to other nodes when the leases lapse");
+        }
+        if !self.pending.is_empty() {
+            tracing::warn!(
+                messages = self.pending.len(),
+                "left the cluster with URLs not handed over: the store's journal has them for the next start"
+            );
+        }
+    }
+}
+
+/// Enqueues `queued` into their partitions' queues, one call per partition.
+fn enqueue(session: &mut Session, queued: &[Queued]) -> Result<(), ClusterError> {
+    let mut by_partition: BTreeMap<u32, Vec<Entry>> = BTreeMap::new();
+    for q in queued {
+        let p = session.crawl().partition_of(q.url.host_key().as_str());
+        let entry = Entry::new(q.url.as_str(), payload::encode(q));
+        by_partition.entry(p).or_default().push(entry);
+    }
+    for (p, entries) in by_partition {
+        session.enqueue(p, &entries)?;
+    }
+    Ok(())
+}

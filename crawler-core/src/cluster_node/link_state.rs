@@ -1,0 +1,29 @@
+//! What the scheduler and the bridge thread share: the messages one sends the other,
+//! and the counters the bridge keeps for the scheduler to read.
+
+use std::sync::atomic::AtomicU64;
+
+use crate::messages::Queued;
+
+/// [`LinkState::finished_at`] when the crawl is not known to be over.
+pub(crate) const NOT_FINISHED: u64 = u64::MAX;
+
+/// What the scheduler sends the bridge.
+pub(crate) enum ToBridge {
+    /// New URLs (stored in the journal already): to their partitions' queues.
+    Forward(Vec<Queued>),
+    /// URLs whose records are stored: their deliveries are done.
+    Recorded(Vec<String>),
+    /// The crawl is over here: hand over what is left, release the leases.
+    Close,
+}
+
+/// What the bridge tells the scheduler without a message.
+#[derive(Default)]
+pub(crate) struct LinkState {
+    /// Messages the bridge has handled.
+    pub(super) handled: AtomicU64,
+    /// How many messages the bridge had handled when it saw the whole crawl over
+    /// with nothing left here ([`NOT_FINISHED`] otherwise).
+    pub(super) finished_at: AtomicU64,
+}
