@@ -201,6 +201,14 @@ fn print_rendering(out: &mut impl Write, rendering: &RenderSummary) -> io::Resul
             counts(&rendering.pages)
         )?;
     }
+    if rendering.hosts_tried > 0 {
+        writeln!(
+            out,
+            "  --render auto: {} of {} rendered",
+            rendering.hosts_rendered,
+            plural(rendering.hosts_tried, "host")
+        )?;
+    }
     for (host, decided) in &rendering.hosts {
         let verdict = if decided.rendered {
             "rendered"

@@ -327,10 +327,7 @@ impl Progress {
             robots_failed: self.robots_failed.load(Relaxed),
             responses: self.responses.load(Relaxed),
             retries: self.retries.load(Relaxed),
-            rendering: Box::new(RenderSummary {
-                pages: nonzero(SETTLED.iter().map(|s| s.as_str()).zip(&self.rendered)),
-                hosts: self.render_hosts.decisions(),
-            }),
+            rendering: Box::new(self.render_summary()),
             ignored_robots: false,
             insecure: false,
             crawl_delay_capped: BTreeMap::new(),
@@ -348,6 +345,16 @@ impl Progress {
             proxies: Vec::new(),
             proxy_hosts_moved: 0,
             revisits: Box::new(self.revisits_summary(snapshot.fetched)),
+        }
+    }
+
+    fn render_summary(&self) -> RenderSummary {
+        let (hosts, hosts_tried, hosts_rendered) = self.render_hosts.decisions();
+        RenderSummary {
+            pages: nonzero(SETTLED.iter().map(|s| s.as_str()).zip(&self.rendered)),
+            hosts,
+            hosts_tried,
+            hosts_rendered,
         }
     }
 
@@ -373,10 +380,16 @@ pub struct RenderSummary {
     /// `render-failed`): each is one of `pages_fetched`, its rendering a part of its
     /// record, not an error of it.
     pub pages: BTreeMap<String, u64>,
-    /// With `--render auto`: each host tried, whether its pages are rendered and why
-    /// ([`crate::render::AutoRender`]).
+    /// With `--render auto`: hosts tried, whether their pages are rendered and why
+    /// ([`crate::render::AutoRender`]); the first 100, rendered ones first.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub hosts: BTreeMap<String, HostRendering>,
+    /// With `--render auto`: hosts tried (each named in `hosts` up to 100).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub hosts_tried: u64,
+    /// With `--render auto`: hosts whose pages are rendered.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub hosts_rendered: u64,
 }
 
 impl RenderSummary {

@@ -226,6 +226,7 @@ fn crawl_help_groups_its_flags_and_sets_the_global_ones_apart() {
             "Recrawl:",
             "Rendering:",
             "Output:",
+            "Cluster:",
             "Global options:",
             "Exit codes:"
         ],

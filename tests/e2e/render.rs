@@ -341,8 +341,6 @@ fn render_auto_keeps_rendering_the_single_page_app_and_stops_on_the_plain_site_a
         "0",
         "--render",
         "auto",
-        "--render-idle",
-        "0.2",
         "--render-timeout",
         "120",
     ])
@@ -382,5 +380,7 @@ fn render_auto_keeps_rendering_the_single_page_app_and_stops_on_the_plain_site_a
     let (plain, why) = decided(PLAIN_HOST);
     assert_eq!(plain, false, "{summary}");
     assert!(why.contains("first 3 pages"), "{why}");
+    assert_eq!(summary["rendering"]["hosts_tried"], 2, "{summary}");
+    assert_eq!(summary["rendering"]["hosts_rendered"], 1, "{summary}");
     assert_eq!(summary["rendering"]["pages"]["idle"], 4 + 3, "{summary}");
 }

@@ -25,6 +25,8 @@ pub const MIN_NEW_LINKS: usize = 1;
 /// Visible characters more than the page as fetched had, at least, for its text to
 /// count as more (beside half as much again).
 pub const MIN_MORE_TEXT: usize = 100;
+/// Hosts the summary names (rendered ones first): a broad crawl tries every host.
+pub const NAMED_HOSTS: usize = 100;
 
 /// A page as fetched and as rendered, in what the rule compares.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -132,11 +134,17 @@ impl AutoRender {
         hosts.insert(host.to_owned(), Trial::Decided(decided));
     }
 
-    /// Every host tried, with what was decided (a host with fewer pages than a
-    /// trial is not rendered further).
-    pub fn decisions(&self) -> BTreeMap<String, HostRendering> {
+    /// The first [`NAMED_HOSTS`] hosts tried, rendered ones first, with what was
+    /// decided (a host with fewer pages than a trial is not rendered further); and how
+    /// many hosts were tried, and rendered.
+    pub fn decisions(&self) -> (BTreeMap<String, HostRendering>, u64, u64) {
         let hosts = self.hosts.lock().unwrap_or_else(PoisonError::into_inner);
-        (hosts.iter())
+        let rendered = |trial: &Trial| matches!(trial, Trial::Decided(d) if d.rendered);
+        let mut named: Vec<(&String, &Trial)> = hosts.iter().collect();
+        named.sort_by_key(|(host, trial)| (!rendered(trial), *host));
+        named.truncate(NAMED_HOSTS);
+        let rendered_hosts = hosts.values().filter(|trial| rendered(trial)).count();
+        let named = (named.into_iter())
             .map(|(host, trial)| {
                 let decided = match trial {
                     Trial::Decided(decided) => decided.clone(),
@@ -149,7 +157,8 @@ impl AutoRender {
                 };
                 (host.clone(), decided)
             })
-            .collect()
+            .collect();
+        (named, hosts.len() as u64, rendered_hosts as u64)
     }
 }
 
@@ -222,7 +231,8 @@ mod tests {
         };
         auto.compared("app", "/", Some(app));
         assert_eq!(auto.page("app"), Render::Yes);
-        let decisions = auto.decisions();
+        let (decisions, tried, rendered) = auto.decisions();
+        assert_eq!((tried, rendered), (2, 1));
         assert!(decisions["app"].rendered);
         assert_eq!(decisions["app"].why, "/: 3 links found only by rendering");
         assert!(!decisions["plain"].rendered);
