@@ -17,7 +17,7 @@ use crossbeam_channel::{select, Receiver, Sender};
 
 use crate::budgets::QueueBudgets;
 use crate::closure_log::ClosureLog;
-use crate::cluster_node::ClusterLink;
+use crate::cluster_node::{ClusterLink, FromBridge};
 use crate::events::{CrawlEvent, Events};
 use crate::frontier::Frontier;
 use crate::live::NAMED;
@@ -25,6 +25,7 @@ use crate::messages::{Health, Next, Queued, Report, Task};
 use crate::pace::PaceKeeper;
 use crate::progress::Progress;
 use crate::worker::WorkerPool;
+use crawler_cluster::partition_of;
 
 /// Asks a running crawl to stop, or to pause: no new fetches; fetches in flight
 /// finish and are stored. Cheap to clone and to call from any thread.
@@ -260,9 +261,9 @@ impl Scheduler {
                     Ok(report) => self.handle(report),
                     Err(_) => return, // every worker is gone
                 },
-                recv(deliveries) -> batch => {
-                    if let Ok(batch) = batch {
-                        self.frontier.push_all(batch);
+                recv(deliveries) -> news => {
+                    if let Ok(news) = news {
+                        self.take_news(news);
                     }
                 }
                 recv(self.stop_signal) -> _ => {}
@@ -406,9 +407,22 @@ impl Scheduler {
 
     /// Puts what the cluster handed this node into the frontier.
     fn take_deliveries(&mut self) {
-        let Some(link) = &self.cluster else { return };
-        while let Ok(deliveries) = link.deliveries.try_recv() {
-            self.frontier.push_all(deliveries);
+        while let Some(news) = (self.cluster.as_ref()).and_then(|l| l.deliveries.try_recv().ok()) {
+            self.take_news(news);
+        }
+    }
+
+    fn take_news(&mut self, news: FromBridge) {
+        match news {
+            FromBridge::Deliveries(queued) => self.frontier.push_all(queued),
+            FromBridge::Lost { partitions, of } => {
+                let dropped = (self.frontier)
+                    .drop_queued(|host| partitions.contains(&partition_of(host, of)));
+                tracing::warn!(
+                    dropped,
+                    "URLs of lost partitions dropped: their new owner fetches them"
+                );
+            }
         }
     }
 

@@ -47,6 +47,18 @@ fn node_args(
     node: &str,
     store: &str,
 ) -> Vec<String> {
+    node_args_at(RATE, redis, web, id, node, store)
+}
+
+/// [`node_args`] with another `--per-host-rate`.
+fn node_args_at(
+    rate: &str,
+    redis: &RedisServer,
+    web: &FixtureServer,
+    id: &str,
+    node: &str,
+    store: &str,
+) -> Vec<String> {
     [
         "crawl",
         "--cluster",
@@ -64,7 +76,7 @@ fn node_args(
         "--allow-address",
         "127.0.0.0/8",
         "--per-host-rate",
-        RATE,
+        rate,
         "--workers",
         "4",
         "--lease",
@@ -164,6 +176,17 @@ fn shortest_gap(web: &FixtureServer) -> Duration {
         .unwrap_or(Duration::MAX)
 }
 
+/// Polls `ready` (each poll runs the crawler: a few a second) until it holds; panics
+/// naming `what` after the harness's patience.
+fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+    let mut polls = 0u32;
+    wait_until(what, || {
+        polls += 1;
+        // Every tenth call of the harness's 20 ms polls.
+        polls % 10 == 1 && ready()
+    });
+}
+
 /// What a `crawler` command printed as JSON, `None` when it printed none (a wait
 /// asks before there is an answer).
 fn json_of(args: &[&str]) -> Option<serde_json::Value> {
@@ -221,7 +244,7 @@ fn three_nodes_fetch_every_page_once_spaced_per_host_and_all_end() {
             ))
         })
         .collect();
-    wait_until("the seedless nodes holding partitions", || {
+    wait_for("the seedless nodes holding partitions", || {
         holds_partitions(&redis, "shop", "n2") && holds_partitions(&redis, "shop", "n3")
     });
     let mut first = node_args(&redis, &web, "shop", "n1", &stores[0]);
@@ -274,13 +297,13 @@ fn a_node_killed_mid_crawl_loses_nothing() {
     // The node to kill starts first, without seeds, so it holds partitions when the
     // seeds come.
     let mut victim = Node::start(&node_args(&redis, &web, "kill", "n2", &store(2)));
-    wait_until("the first node holding partitions", || {
+    wait_for("the first node holding partitions", || {
         holds_partitions(&redis, "kill", "n2")
     });
     let mut first = node_args(&redis, &web, "kill", "n1", &store(1));
     first.extend(["--seeds".to_string(), seeds.clone()]);
     let survivor = Node::start(&first);
-    wait_until("the node to kill fetching", || stored_count(&store(2)) >= 5);
+    wait_for("the node to kill fetching", || stored_count(&store(2)) >= 5);
     victim.child.kill().expect("the node is killed");
     let _ = victim.child.wait();
     if let Some(watchdog) = victim.watchdog.take() {
@@ -289,11 +312,7 @@ fn a_node_killed_mid_crawl_loses_nothing() {
     let (code, stderr) = survivor.finish();
     assert_eq!(code, Some(0), "{stderr}");
 
-    let counts = request_counts(&web.log());
-    let fetched: BTreeSet<String> = (counts.keys())
-        .filter(|(_, path)| path != "/robots.txt")
-        .map(|(host, path)| web.url(host, path))
-        .collect();
+    let fetched = pages_fetched(&web);
     same_urls(&fetched, &web.expected_urls(), "the pages fetched");
     // Restarted with its name and store, the killed node finds the crawl over and
     // exits; its store's last writes are applied on the way (a killed store keeps
@@ -375,4 +394,153 @@ fn a_node_joining_with_a_conflicting_setting_is_refused_naming_it() {
         "{}",
         refused.stderr()
     );
+}
+
+/// The pages the log shows fetched (robots.txt files aside).
+fn pages_fetched(web: &FixtureServer) -> BTreeSet<String> {
+    (request_counts(&web.log()).keys())
+        .filter(|(_, path)| path != "/robots.txt")
+        .map(|(host, path)| web.url(host, path))
+        .collect()
+}
+
+/// Pages fetched more than once, by the log.
+fn pages_fetched_twice(web: &FixtureServer) -> usize {
+    (request_counts(&web.log()).iter())
+        .filter(|((_, path), &n)| path != "/robots.txt" && n > 1)
+        .count()
+}
+
+/// How many partitions `node` holds (0 before the crawl exists).
+fn partitions_held(redis: &RedisServer, id: &str, node: &str) -> usize {
+    let url = redis.url();
+    let Some(stats) = json_of(&["stats", "--cluster", &url, "--crawl-id", id, "--json"]) else {
+        return 0;
+    };
+    (stats["nodes"].as_array().into_iter().flatten())
+        .filter(|n| n["name"] == node)
+        .filter_map(|n| n["partitions"].as_array().map(Vec::len))
+        .sum()
+}
+
+/// A node paused (SIGSTOP) past its lease: another takes its partitions over; when it
+/// goes on (SIGCONT) its writes for them are refused, it drops them, and nothing is
+/// fetched twice beyond what it had taken.
+#[test]
+fn a_node_paused_past_its_lease_is_fenced_and_drops_its_partitions() {
+    let Some(redis) = redis() else { return };
+    let (web, workspace, seeds) = web_with_seeds(60);
+    let store = |i: usize| workspace.path(&format!("n{i}")).display().to_string();
+    // Slow hosts: the crawl outlasts the pause.
+    let args = |node: &str, i: usize| node_args_at("4", &redis, &web, "pause", node, &store(i));
+    let paused = Node::start(&args("n2", 2));
+    wait_for("the node to pause holding partitions", || {
+        partitions_held(&redis, "pause", "n2") > 0
+    });
+    let mut first = args("n1", 1);
+    first.extend(["--seeds".to_string(), seeds.clone()]);
+    let other = Node::start(&first);
+    wait_for("the node to pause fetching", || {
+        stored_count(&store(2)) >= 5
+    });
+    let pid = libc::pid_t::try_from(paused.child.id()).expect("a pid");
+    // SAFETY: kill only sends a signal to a child of this test; no memory is involved.
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    wait_for("the other node taking every partition over", || {
+        partitions_held(&redis, "pause", "n1") == 64
+    });
+    // SAFETY: as above.
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+    let (code, stderr) = paused.finish();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("partition lost"),
+        "the paused node noticed it lost its partitions: {stderr}"
+    );
+    let (code, stderr) = other.finish();
+    assert_eq!(code, Some(0), "{stderr}");
+
+    let fetched = pages_fetched(&web);
+    same_urls(&fetched, &web.expected_urls(), "the pages fetched");
+    // What the paused node had taken: its room of 64 deliveries at most.
+    let twice = pages_fetched_twice(&web);
+    assert!(twice <= 64, "{twice} pages fetched twice");
+    let mut union = stored(&store(1));
+    union.extend(stored(&store(2)));
+    same_urls(&union, &web.expected_urls(), "the nodes' stores");
+}
+
+/// Redis killed (SIGKILL) and started again mid-crawl: the nodes wait, go on, write
+/// again what it may have lost, and every page is fetched and stored.
+#[test]
+fn redis_killed_and_restarted_mid_crawl_loses_nothing() {
+    let Some(mut redis) = redis() else { return };
+    let (web, workspace, seeds) = web_with_seeds(60);
+    let store = |i: usize| workspace.path(&format!("n{i}")).display().to_string();
+    let second = Node::start(&node_args_at("4", &redis, &web, "crash", "n2", &store(2)));
+    wait_for("the first node holding partitions", || {
+        partitions_held(&redis, "crash", "n2") > 0
+    });
+    let mut first = node_args_at("4", &redis, &web, "crash", "n1", &store(1));
+    first.extend(["--seeds".to_string(), seeds.clone()]);
+    let first = Node::start(&first);
+    wait_until("some pages fetched", || web.log().len() >= 100);
+    redis.restart().expect("redis-server starts again");
+    for node in [first, second] {
+        let (code, stderr) = node.finish();
+        assert_eq!(code, Some(0), "{stderr}");
+    }
+    let fetched = pages_fetched(&web);
+    same_urls(&fetched, &web.expected_urls(), "the pages fetched");
+    let mut union = stored(&store(1));
+    union.extend(stored(&store(2)));
+    same_urls(&union, &web.expected_urls(), "the nodes' stores");
+    let stats = cluster_stats(&redis, "crash");
+    assert_eq!(stats["finished"], true, "{stats}");
+}
+
+/// Ctrl-C on one node: its fetches finish, its partitions are released at once (not
+/// after its 30-second lease), it exits 130, and the other node finishes the crawl.
+#[test]
+fn ctrl_c_on_a_node_releases_its_partitions_at_once_and_the_others_finish() {
+    let Some(redis) = redis() else { return };
+    let (web, workspace, seeds) = web_with_seeds(60);
+    let store = |i: usize| workspace.path(&format!("n{i}")).display().to_string();
+    let args = |node: &str, i: usize| {
+        let mut args = node_args_at("4", &redis, &web, "stop", node, &store(i));
+        let at = args
+            .iter()
+            .position(|a| a == "--lease")
+            .expect("a --lease flag");
+        args[at + 1] = "30".into();
+        args
+    };
+    let stopped = Node::start(&args("n2", 2));
+    wait_for("the node to stop holding partitions", || {
+        partitions_held(&redis, "stop", "n2") > 0
+    });
+    let mut first = args("n1", 1);
+    first.extend(["--seeds".to_string(), seeds.clone()]);
+    let other = Node::start(&first);
+    wait_for("the node to stop fetching", || stored_count(&store(2)) >= 5);
+    let pid = libc::pid_t::try_from(stopped.child.id()).expect("a pid");
+    // SAFETY: kill only sends a signal to a child of this test; no memory is involved.
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    let (code, stderr) = stopped.finish();
+    assert_eq!(code, Some(130), "{stderr}");
+    assert_eq!(
+        partitions_held(&redis, "stop", "n2"),
+        0,
+        "its leases were released as it exited"
+    );
+    let (code, stderr) = other.finish();
+    assert_eq!(code, Some(0), "{stderr}");
+    same_urls(
+        &pages_fetched(&web),
+        &web.expected_urls(),
+        "the pages fetched",
+    );
+    let mut union = stored(&store(1));
+    union.extend(stored(&store(2)));
+    same_urls(&union, &web.expected_urls(), "the nodes' stores");
 }

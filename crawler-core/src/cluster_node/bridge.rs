@@ -14,11 +14,11 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crawler_cluster::{ClusterError, Entry, Session};
+use crawler_cluster::{ClusterError, Delivery, Entry, Session};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::held::Held;
-use super::link_state::{LinkState, ToBridge, NOT_FINISHED};
+use super::link_state::{FromBridge, LinkState, ToBridge, NOT_FINISHED};
 use super::payload;
 use crate::messages::Queued;
 use crate::url::SharedScopeKeys;
@@ -29,12 +29,22 @@ const IDLE_FIRST: Duration = Duration::from_millis(20);
 const IDLE_MOST: Duration = Duration::from_secs(2);
 /// How long a closing node keeps trying to hand over what it holds.
 const CLOSING_PATIENCE: Duration = Duration::from_secs(15);
+/// How long what was enqueued and acknowledged is kept to be done again after an
+/// outage: a Redis that crashed and restarted has lost at most its last second of
+/// writes (`appendfsync everysec`), and the same writes done twice change nothing.
+const REPLAY_WINDOW: Duration = Duration::from_secs(5);
+
+/// A write kept for [`REPLAY_WINDOW`].
+pub(super) enum Replay {
+    Enqueue(u32, Vec<Entry>),
+    Ack(u32, Vec<Delivery>),
+}
 
 pub(super) struct Bridge {
     pub session: Session,
     pub held: Held,
     pub incoming: Receiver<ToBridge>,
-    pub deliveries: Sender<Vec<Queued>>,
+    pub deliveries: Sender<FromBridge>,
     pub state: Arc<LinkState>,
     pub learned: Arc<SharedScopeKeys>,
     /// Scope keys read so far.
@@ -44,6 +54,8 @@ pub(super) struct Bridge {
     pub pending: VecDeque<ToBridge>,
     /// Messages handled (what [`LinkState::finished_at`] is compared with).
     pub handled: u64,
+    /// The writes of the last [`REPLAY_WINDOW`], oldest first.
+    pub recent: VecDeque<(Instant, Replay)>,
 }
 
 impl Bridge {
@@ -60,6 +72,10 @@ impl Bridge {
             }
             let mut busy = false;
             let result = (|| -> Result<(), ClusterError> {
+                if outage.is_some() {
+                    // What a restarted Redis may have lost is written again first.
+                    self.replay()?;
+                }
                 busy |= self.hand_over()?;
                 if Instant::now() >= next_balance {
                     self.held.balance(&mut self.session)?;
@@ -70,6 +86,14 @@ impl Bridge {
                 }
                 Ok(())
             })();
+            let lost = self.held.take_lost();
+            if !lost.is_empty() {
+                let of = self.session.crawl().partitions();
+                let _ = self.deliveries.send(FromBridge::Lost {
+                    partitions: lost,
+                    of,
+                });
+            }
             match result {
                 Ok(()) => {
                     if let Some(since) = outage.take() {
@@ -132,16 +156,50 @@ impl Bridge {
     fn hand_over(&mut self) -> Result<bool, ClusterError> {
         let any = !self.pending.is_empty();
         while let Some(message) = self.pending.front() {
+            let now = Instant::now();
             match message {
-                ToBridge::Forward(queued) => enqueue(&mut self.session, queued)?,
-                ToBridge::Recorded(urls) => self.held.recorded(&mut self.session, urls)?,
+                ToBridge::Forward(queued) => {
+                    for (p, entries) in enqueue(&mut self.session, queued)? {
+                        self.recent.push_back((now, Replay::Enqueue(p, entries)));
+                    }
+                }
+                ToBridge::Recorded(urls) => {
+                    let mut acked = Vec::new();
+                    let result = self.held.recorded(&mut self.session, urls, &mut acked);
+                    for (p, deliveries) in acked {
+                        self.recent.push_back((now, Replay::Ack(p, deliveries)));
+                    }
+                    result?;
+                }
                 ToBridge::Close => {}
+            }
+            while (self.recent.front()).is_some_and(|(at, _)| now - *at > REPLAY_WINDOW) {
+                self.recent.pop_front();
             }
             self.pending.pop_front();
             self.handled += 1;
             self.state.handled.store(self.handled, Ordering::SeqCst);
         }
         Ok(any)
+    }
+
+    /// Does the writes of the last [`REPLAY_WINDOW`] again, in order.
+    fn replay(&mut self) -> Result<(), ClusterError> {
+        for (_, write) in &self.recent {
+            match write {
+                Replay::Enqueue(p, entries) => {
+                    self.session.enqueue(*p, entries)?;
+                }
+                Replay::Ack(p, deliveries) => {
+                    self.held.ack_again(&mut self.session, *p, deliveries)?;
+                }
+            }
+        }
+        tracing::info!(
+            writes = self.recent.len(),
+            "the last seconds' writes done again after the outage"
+        );
+        Ok(())
     }
 
     /// Reads new scope keys, then takes entries up to the room left; true when it
@@ -171,7 +229,10 @@ impl Bridge {
             return Ok(false);
         }
         self.state.finished_at.store(NOT_FINISHED, Ordering::SeqCst);
-        Ok(self.deliveries.send(takings.queued).is_ok())
+        Ok(self
+            .deliveries
+            .send(FromBridge::Deliveries(takings.queued))
+            .is_ok())
     }
 
     /// Says the crawl is over when nothing is queued or in flight anywhere and
@@ -207,16 +268,20 @@ impl Bridge {
     }
 }
 
-/// Enqueues `queued` into their partitions' queues, one call per partition.
-fn enqueue(session: &mut Session, queued: &[Queued]) -> Result<(), ClusterError> {
+/// Enqueues `queued` into their partitions' queues, one call per partition; returns
+/// what it enqueued, by partition.
+fn enqueue(
+    session: &mut Session,
+    queued: &[Queued],
+) -> Result<Vec<(u32, Vec<Entry>)>, ClusterError> {
     let mut by_partition: BTreeMap<u32, Vec<Entry>> = BTreeMap::new();
     for q in queued {
         let p = session.crawl().partition_of(q.url.host_key().as_str());
         let entry = Entry::new(q.url.as_str(), payload::encode(q));
         by_partition.entry(p).or_default().push(entry);
     }
-    for (p, entries) in by_partition {
-        session.enqueue(p, &entries)?;
+    for (p, entries) in &by_partition {
+        session.enqueue(*p, entries)?;
     }
-    Ok(())
+    Ok(by_partition.into_iter().collect())
 }

@@ -36,6 +36,8 @@ pub(super) struct Held {
     per_partition: BTreeMap<u32, usize>,
     /// Where the next round of takes starts, so that every partition gets its turn.
     next_turn: u32,
+    /// Partitions lost since the scheduler was last told.
+    lost: Vec<u32>,
 }
 
 /// What one round of takes got.
@@ -57,6 +59,7 @@ impl Held {
             outstanding: HashMap::new(),
             per_partition: BTreeMap::new(),
             next_turn: 0,
+            lost: Vec::new(),
         }
     }
 
@@ -193,7 +196,12 @@ impl Held {
     /// Acknowledges the deliveries of `urls` (their records are stored), one call per
     /// partition. URLs that were no delivery (this node's own retries, robots.txt) are
     /// skipped.
-    pub fn recorded(&mut self, session: &mut Session, urls: &[String]) -> Result<(), ClusterError> {
+    pub fn recorded(
+        &mut self,
+        session: &mut Session,
+        urls: &[String],
+        acked: &mut Vec<(u32, Vec<Delivery>)>,
+    ) -> Result<(), ClusterError> {
         let mut by_partition: BTreeMap<u32, Vec<(String, Delivery)>> = BTreeMap::new();
         for url in urls {
             if let Some((p, delivery)) = self.outstanding.remove(url) {
@@ -213,6 +221,7 @@ impl Held {
                 Ok(()) | Err(ClusterError::Fenced { .. }) => {
                     let count = self.per_partition.entry(p).or_default();
                     *count = count.saturating_sub(done.len());
+                    acked.push((p, deliveries));
                 }
                 Err(e) => {
                     // Kept, to be acknowledged on the next try.
@@ -224,6 +233,23 @@ impl Held {
             }
         }
         Ok(())
+    }
+
+    /// Acknowledges again deliveries acknowledged before (a Redis that restarted may
+    /// have lost the first acknowledgement); skips partitions no longer held.
+    pub fn ack_again(
+        &mut self,
+        session: &mut Session,
+        p: u32,
+        deliveries: &[Delivery],
+    ) -> Result<(), ClusterError> {
+        let Some(lease) = self.leases.get(&p) else {
+            return Ok(());
+        };
+        match session.ack(lease, deliveries) {
+            Ok(_) | Err(ClusterError::Fenced { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Gives every lease up (their unacknowledged entries go back to the queues).
@@ -241,14 +267,24 @@ impl Held {
         Ok(())
     }
 
+    /// Partitions lost since the last call.
+    pub fn take_lost(&mut self) -> Vec<u32> {
+        std::mem::take(&mut self.lost)
+    }
+
+    /// Forgets a partition another node took over, and what was taken from it: the new
+    /// owner has it all back in its queue.
     fn drop_partition(&mut self, p: u32, why: &str) {
         if self.leases.remove(&p).is_some() {
             tracing::warn!(
                 partition = p,
                 why,
-                "partition lost: the new owner fetches what it had queued"
+                "partition lost: this node no longer fetches its hosts"
             );
+            self.lost.push(p);
         }
         self.draining.remove(&p);
+        self.outstanding.retain(|_, (of, _)| *of != p);
+        self.per_partition.remove(&p);
     }
 }

@@ -18,6 +18,19 @@ pub(crate) enum ToBridge {
     Close,
 }
 
+/// What the bridge sends the scheduler.
+pub(crate) enum FromBridge {
+    /// Entries taken from this node's partitions, for the frontier.
+    Deliveries(Vec<Queued>),
+    /// Partitions another node took over (this node was paused past its lease): the
+    /// frontier drops what it holds of their hosts.
+    Lost {
+        partitions: Vec<u32>,
+        /// The crawl's partition count, to place a host.
+        of: u32,
+    },
+}
+
 /// What the bridge tells the scheduler without a message.
 #[derive(Default)]
 pub(crate) struct LinkState {

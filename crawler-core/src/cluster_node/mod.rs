@@ -33,7 +33,7 @@ use crawler_cluster::{Crawl, Session};
 use crossbeam_channel::{Receiver, Sender};
 
 pub use join::{join_cluster, SHARED_SETTINGS};
-pub(crate) use link_state::{LinkState, ToBridge, NOT_FINISHED};
+pub(crate) use link_state::{FromBridge, LinkState, ToBridge, NOT_FINISHED};
 
 use crate::crawl_error::CrawlError;
 use crate::messages::Queued;
@@ -42,8 +42,8 @@ use crate::url::SharedScopeKeys;
 /// The scheduler's end of the link to the cluster.
 pub(crate) struct ClusterLink {
     to_bridge: Sender<ToBridge>,
-    /// Entries taken from this node's partitions, for the frontier.
-    pub(crate) deliveries: Receiver<Vec<Queued>>,
+    /// Entries taken from this node's partitions, and partitions lost.
+    pub(crate) deliveries: Receiver<FromBridge>,
     state: Arc<LinkState>,
     /// Messages sent to the bridge (Close aside).
     sent: u64,
@@ -117,6 +117,7 @@ impl ClusterLink {
             room: start.room,
             pending: VecDeque::new(),
             handled: 0,
+            recent: VecDeque::new(),
         };
         let thread = std::thread::Builder::new()
             .name("cluster".into())

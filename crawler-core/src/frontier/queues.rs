@@ -233,6 +233,24 @@ impl Frontier {
         self.wake(id);
     }
 
+    /// Drops the queued URLs (not those in flight) of the hosts whose key `lost`
+    /// names: a cluster node's hosts whose partition passed to another node, which
+    /// fetches them now. Returns how many were dropped.
+    pub fn drop_queued(&mut self, mut lost: impl FnMut(&str) -> bool) -> usize {
+        let mut dropped = 0;
+        for id in 0..self.hosts.len() {
+            if self.hosts[id].is_empty() || !lost(&self.keys[id]) {
+                continue;
+            }
+            while self.hosts[id].pop().is_some() {
+                dropped += 1;
+            }
+        }
+        self.queued -= dropped;
+        self.in_memory -= dropped;
+        dropped
+    }
+
     /// Records of refused URLs of these hosts were written.
     pub fn settled(&mut self, hosts: &[HostId]) {
         for &id in hosts {
