@@ -369,8 +369,8 @@ impl RecrawlSettings {
 /// JavaScript rendering in a headless Chromium whose every request the crawler makes.
 #[derive(Args, Debug)]
 pub struct RenderFlags {
-    /// Render pages in a headless Chromium after fetching them and read their links from the rendered DOM too: off, always. Every request a page makes is fetched by the crawler (robots.txt, scope, politeness) and stored (via render).
-    #[arg(long, help_heading = RENDERING, value_name = "WHEN", value_parser = named::<RenderMode, 2>(["off", "always"]), default_value_t = defaults().render)]
+    /// Render pages in a headless Chromium after fetching them and read their links from the rendered DOM too: off, always, auto (render each host's first 3 pages and keep rendering the hosts where that found more links or text). Every request a page makes is fetched by the crawler (robots.txt, scope, politeness) and stored (via render).
+    #[arg(long, help_heading = RENDERING, value_name = "WHEN", value_parser = named::<RenderMode, 3>(["off", "always", "auto"]), default_value_t = defaults().render)]
     pub render: RenderMode,
     /// Browser tabs rendering at once.
     #[arg(long, help_heading = RENDERING, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>, default_value_t = defaults().render_tabs)]
@@ -799,7 +799,7 @@ pub struct GetArgs {
     /// Print the body as a visit at TIME captured it: the time --history shows (RFC 3339, or the milliseconds of --history --json). A visit that found no change (a 304, the same payload) shows the body it kept.
     #[arg(long, value_name = "TIME")]
     pub version: Option<String>,
-    /// The page as a browser rendered it (crawl --render): its DOM, or with --links, --json or --info, its rendering's links and record (keyed URL#rendered).
+    /// The page as a browser rendered it (crawl --render): its DOM, or with --links, --json or --info, the links found in it and how it settled (idle, render-timeout, render-failed).
     #[arg(long)]
     pub rendered: bool,
 }

@@ -8,7 +8,7 @@ use std::thread;
 use std::time::Duration;
 
 use crawler_core::pace::HostPace;
-use crawler_core::{CrawlSummary, Progress, Snapshot};
+use crawler_core::{CrawlSummary, Progress, RenderSummary, Snapshot};
 use crawler_storage::{CrawlRun, StoreStats};
 use crossbeam_channel::{bounded, Sender};
 
@@ -158,6 +158,7 @@ pub fn print_summary(
     if !summary.errors.is_empty() {
         writeln!(out, "  errors: {}", counts(&summary.errors))?;
     }
+    print_rendering(&mut out, &summary.rendering)?;
     let revisits = &summary.revisits;
     if !revisits.is_empty() {
         writeln!(
@@ -188,6 +189,40 @@ pub fn print_summary(
     print_politeness(&mut out, summary)?;
     print_proxies(&mut out, summary)?;
     writeln!(out, "  store: {}", escaped(&store.display().to_string()))
+}
+
+/// `  rendered: idle 4, render-timeout 1 (crawler get URL --rendered)`, and with
+/// `--render auto` a line per host tried: whether it is rendered, and why.
+fn print_rendering(out: &mut impl Write, rendering: &RenderSummary) -> io::Result<()> {
+    if !rendering.pages.is_empty() {
+        writeln!(
+            out,
+            "  rendered: {} (crawler get URL --rendered)",
+            counts(&rendering.pages)
+        )?;
+    }
+    if rendering.hosts_tried > 0 {
+        writeln!(
+            out,
+            "  --render auto: {} of {} rendered",
+            rendering.hosts_rendered,
+            plural(rendering.hosts_tried, "host")
+        )?;
+    }
+    for (host, decided) in &rendering.hosts {
+        let verdict = if decided.rendered {
+            "rendered"
+        } else {
+            "not rendered"
+        };
+        writeln!(
+            out,
+            "    {}: {verdict}: {}",
+            escaped(host),
+            escaped(&decided.why)
+        )?;
+    }
+    Ok(())
 }
 
 /// `  proxies: http://127.0.0.1:3128 40 requests, socks5://***@10.0.0.2:1080 12

@@ -629,6 +629,7 @@ impl CrawlConfig {
             idle: self.render_idle,
             timeout: self.render_timeout,
             resources: self.render_resources,
+            auto: self.render == RenderMode::Auto,
         }))
     }
 }

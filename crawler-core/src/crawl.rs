@@ -216,8 +216,10 @@ impl Crawler {
             }
             (_, Some(error)) => tracing::error!(error, "crawl failed"),
         }
-        self.events
-            .finish(CrawlEvent::CrawlFinished { summary, error });
+        self.events.finish(CrawlEvent::CrawlFinished {
+            summary: Box::new(summary),
+            error,
+        });
         result
     }
 

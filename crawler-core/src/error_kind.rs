@@ -67,9 +67,13 @@ pub enum ErrorKind {
     Proxy,
     /// Rendered (`--render`), but the page had not settled (network idle for
     /// `--render-idle`) within `--render-timeout`: what was rendered by then is kept.
+    /// Now how a page's rendering settled ([`crawler_storage::Settled`]), not an
+    /// error of a record: only the `URL#rendered` records of a store of format 12 or
+    /// older have it.
     RenderTimeout,
     /// `--render` could not render the page (the browser crashed or the tab hung);
-    /// the page as fetched is kept.
+    /// the page as fetched is kept. Like [`ErrorKind::RenderTimeout`], only on the
+    /// records of older stores.
     RenderFailed,
 }
 

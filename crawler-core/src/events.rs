@@ -89,8 +89,8 @@ pub enum CrawlEvent {
     },
     /// The crawl ended; always the last event, always delivered.
     CrawlFinished {
-        /// What the crawl did.
-        summary: CrawlSummary,
+        /// What the crawl did (boxed: the largest event by far).
+        summary: Box<CrawlSummary>,
         /// Why the crawl failed, when it did (the store refused a write).
         error: Option<String>,
     },
@@ -151,7 +151,7 @@ mod tests {
 
     fn finished() -> CrawlEvent {
         CrawlEvent::CrawlFinished {
-            summary: CrawlSummary::default(),
+            summary: Box::default(),
             error: None,
         }
     }

@@ -138,7 +138,7 @@ pub use handle::CrawlHandle;
 pub use hooks::{HookError, Page, PageActions, PageHandler, PageSink, StoredPage, UrlFilter};
 pub use live::{HostStatus, LiveStatus, ParkedHost, WorkerStatus};
 pub use priority::{ScoredUrl, UrlScorer};
-pub use progress::{CrawlSummary, Progress, Revisits, Snapshot};
+pub use progress::{CrawlSummary, Progress, RenderSummary, Revisits, Snapshot};
 pub use revisit::{RevisitPolicy, RevisitsQueued};
 pub use scheduler::StopHandle;
 pub use seeds::{

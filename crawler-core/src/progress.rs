@@ -10,15 +10,19 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crawler_storage::Change;
+use crawler_storage::{Change, Settled};
 
 use crate::error_kind::ErrorKind;
 use crate::frontier::Refusal;
 use crate::live::{Live, LiveStatus};
+use crate::render::{AutoRender, HostRendering};
 pub use crate::snapshot::Snapshot;
 
 /// The status classes responses are counted by, in order (`other`: outside 100-599).
 pub const STATUS_CLASSES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"];
+
+/// How a rendering can settle, in the order they are counted.
+const SETTLED: [Settled; 3] = [Settled::Idle, Settled::RenderTimeout, Settled::RenderFailed];
 
 /// Counters shared by every thread of a crawl.
 #[derive(Debug)]
@@ -43,11 +47,17 @@ pub struct Progress {
     hook_failures: AtomicU64,
     events_dropped: AtomicU64,
     not_queued: AtomicU64,
+    /// Renderings stored (`--render`), by how they settled, in the order of
+    /// [`SETTLED`].
+    rendered: [AtomicU64; SETTLED.len()],
     /// Revisits by what they found, in the order of [`Change::ALL`].
     revisits: [AtomicU64; Change::ALL.len()],
     paused: AtomicBool,
     /// Histograms, the workers' tasks and the named hosts.
     pub(crate) live: Live,
+    /// With `--render auto`: the hosts' trials and what was decided (the render
+    /// threads decide, the workers ask, the summary tells).
+    pub(crate) render_hosts: AutoRender,
 }
 
 /// What a finished (or stopped) crawl did in this run.
@@ -65,6 +75,10 @@ pub struct CrawlSummary {
     pub responses: u64,
     /// Fetches that failed and were tried again.
     pub retries: u64,
+    /// What `--render` did; left out of the JSON when nothing was rendered (boxed:
+    /// an event carries the summary).
+    #[serde(skip_serializing_if = "RenderSummary::is_empty")]
+    pub rendering: Box<RenderSummary>,
     /// Whether robots.txt was ignored (`--ignore-robots`).
     pub ignored_robots: bool,
     /// Whether TLS certificates went unchecked (`--insecure`).
@@ -137,6 +151,8 @@ impl Default for Progress {
             hook_failures: AtomicU64::new(0),
             events_dropped: AtomicU64::new(0),
             not_queued: AtomicU64::new(0),
+            rendered: Default::default(),
+            render_hosts: AutoRender::default(),
             revisits: Default::default(),
             paused: AtomicBool::new(false),
             live: Live::default(),
@@ -159,11 +175,11 @@ impl Progress {
         self.record_answer();
     }
 
-    /// A page's rendering was stored (`--render`): a 2xx record the store counts
-    /// too, though no server sent it.
+    /// A page's rendering was stored (`--render`), as a part of the page.
     #[cfg_attr(not(feature = "render"), allow(dead_code))]
-    pub(crate) fn record_rendered(&self) {
-        self.by_class[1].fetch_add(1, Relaxed);
+    pub(crate) fn record_rendered(&self, settled: Settled) {
+        let at = SETTLED.iter().position(|s| *s == settled).unwrap_or(0);
+        self.rendered[at].fetch_add(1, Relaxed);
     }
 
     /// A server answered (any status; a page's or robots.txt's).
@@ -311,6 +327,7 @@ impl Progress {
             robots_failed: self.robots_failed.load(Relaxed),
             responses: self.responses.load(Relaxed),
             retries: self.retries.load(Relaxed),
+            rendering: Box::new(self.render_summary()),
             ignored_robots: false,
             insecure: false,
             crawl_delay_capped: BTreeMap::new(),
@@ -331,6 +348,16 @@ impl Progress {
         }
     }
 
+    fn render_summary(&self) -> RenderSummary {
+        let (hosts, hosts_tried, hosts_rendered) = self.render_hosts.decisions();
+        RenderSummary {
+            pages: nonzero(SETTLED.iter().map(|s| s.as_str()).zip(&self.rendered)),
+            hosts,
+            hosts_tried,
+            hosts_rendered,
+        }
+    }
+
     fn revisits_summary(&self, fetched: u64) -> Revisits {
         let [not_modified, unchanged, changed, gone] =
             std::array::from_fn(|at| self.revisits[at].load(Relaxed));
@@ -343,6 +370,32 @@ impl Progress {
             gone,
             new: fetched.saturating_sub(revisited),
         }
+    }
+}
+
+/// What a run's rendering (`--render`) did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RenderSummary {
+    /// Pages rendered, by how their rendering settled (`idle`, `render-timeout`,
+    /// `render-failed`): each is one of `pages_fetched`, its rendering a part of its
+    /// record, not an error of it.
+    pub pages: BTreeMap<String, u64>,
+    /// With `--render auto`: hosts tried, whether their pages are rendered and why
+    /// ([`crate::render::AutoRender`]); the first 100, rendered ones first.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub hosts: BTreeMap<String, HostRendering>,
+    /// With `--render auto`: hosts tried (each named in `hosts` up to 100).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub hosts_tried: u64,
+    /// With `--render auto`: hosts whose pages are rendered.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub hosts_rendered: u64,
+}
+
+impl RenderSummary {
+    /// Whether nothing was rendered or tried.
+    pub fn is_empty(&self) -> bool {
+        self.pages.is_empty() && self.hosts.is_empty()
     }
 }
 

@@ -89,6 +89,10 @@ pub enum StoreError {
     /// A record that does not decode: the store is damaged (or was edited).
     #[error("store: damaged record under key {key:?}: {reason}")]
     Corrupt { key: String, reason: String },
+    /// A write of a part of a page the store holds no record of (a rendering of a
+    /// page whose own write failed).
+    #[error("store: {url} has no record to add its {part} to")]
+    NoRecord { url: String, part: &'static str },
     /// A file of the store fails its check at `offset` (a flipped bit, a cut file): what
     /// it holds there is not served. `url` is the page it belongs to, when known.
     #[error(

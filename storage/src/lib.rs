@@ -72,6 +72,7 @@ mod growing_filter;
 mod index;
 mod query;
 mod record;
+mod rendering;
 mod store;
 mod union;
 mod writer;
@@ -85,11 +86,12 @@ pub use record::{
     RequestHead, ResponseHead, StoreStats, Via,
 };
 pub use record::{Change, Visit};
+pub use rendering::{Rendering, Settled};
 pub use store::check::{CheckReport, Fingerprint, Problem, Requeue};
 pub use store::footprint::{Footprint, PartBytes};
 pub use store::holder::{advertised, without_userinfo};
 pub use store::repair::RepairReport;
 pub use store::seeds::StoredSeeds;
-pub use store::write::{PageWrite, Revisit};
+pub use store::write::{PageWrite, RenderingWrite, Revisit};
 pub use store::{Store, StoreOptions, FORMAT_VERSION};
 pub use union::{StoreUnion, UnionPages};

@@ -1,4 +1,4 @@
-//! JavaScript rendering (`--render always`): links a script adds are found, and every
+//! JavaScript rendering (`--render always`, `auto`): links a script adds are found, and every
 //! request a rendered page makes is one of the crawler's, in the server's log: once,
 //! after robots.txt, spaced by the host's politeness. Needs Chromium (`.ci/run`
 //! installs it): without one the tests fail in CI and are skipped elsewhere.
@@ -8,7 +8,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crawler_fixtures::{
-    ASSETS_HOST, BUSY_DISALLOWED, BUSY_HOST, BUSY_OTHER, BUSY_OWN, SPA_HOST, SPA_LINKS,
+    plain_stylesheet, ASSETS_HOST, BUSY_DISALLOWED, BUSY_HOST, BUSY_OTHER, BUSY_OWN, PLAIN_HOST,
+    PLAIN_PAGES, SPA_HOST, SPA_LINKS,
 };
 use crawler_tests::{
     run_with_env, wait_until, Crawled, CrawlerBinary, RequestRecord, Scenario, WebConfig,
@@ -105,6 +106,21 @@ fn a_single_page_apps_links_are_found_only_by_rendering_and_its_api_fetched_once
         "{}",
         fetched.stdout()
     );
+    // The rendering is a part of its page: the store, its listing and the summary
+    // count each URL fetched once.
+    let urls: BTreeSet<String> = (log.iter())
+        .filter(|r| r.path != "/robots.txt")
+        .map(|r| crawled.server().url(&r.host, &r.path))
+        .collect();
+    assert_eq!(crawled.stored_urls(), urls);
+    let stats = crawled.query("stats", &["--json"]).json();
+    assert_eq!(stats["urls"], urls.len(), "{stats}");
+    let summary = crawled.summary();
+    assert_eq!(summary["pages_fetched"], urls.len(), "{summary}");
+    let rendered = &summary["rendering"]["pages"];
+    assert_eq!(rendered["idle"], 1 + SPA_LINKS.len(), "{summary}");
+    let root = crawled.record(&crawled.server().url(SPA_HOST, "/"));
+    assert_eq!(root["rendered"], "idle", "{root}");
 }
 
 #[test]
@@ -153,7 +169,11 @@ fn a_page_that_never_settles_is_kept_as_rendered_by_the_timeout() {
     let url = crawled.server().url(SPA_HOST, "/poll");
     let record = crawled.query("get", &[&url, "--rendered", "--json"]).json();
     assert_eq!(record["error"], "render-timeout", "{record}");
-    assert_eq!(crawled.summary()["errors"]["render-timeout"], 1);
+    let summary = crawled.summary();
+    assert_eq!(
+        summary["rendering"]["pages"]["render-timeout"], 1,
+        "{summary}"
+    );
     assert!(rendered(&crawled, SPA_HOST, "/poll").contains("href=\"/polled\""));
     let log = crawled.server().log();
     assert_eq!(times_asked(&log, SPA_HOST, "/polled"), 1, "{log:?}");
@@ -303,4 +323,64 @@ fn a_crawler_killed_with_sigkill_leaves_no_browser_behind() {
     wait_until("the browser to end with the crawler", || {
         browser.iter().all(|pid| !alive(*pid))
     });
+}
+
+#[test]
+fn render_auto_keeps_rendering_the_single_page_app_and_stops_on_the_plain_site_after_its_trial() {
+    if !chromium_present() {
+        return;
+    }
+    let crawled = Scenario::web(WebConfig {
+        hosts: 1,
+        pages: 1,
+        ..WebConfig::default()
+    })
+    .seed_urls(&[(SPA_HOST, "/"), (PLAIN_HOST, "/")])
+    .flags(&[
+        "--per-host-rate",
+        "0",
+        "--render",
+        "auto",
+        "--render-timeout",
+        "120",
+    ])
+    .crawl();
+    let log = crawled.server().log();
+    // The app: rendered from its first page on, so the pages its script led to are
+    // rendered too (a browser asks for their stylesheets).
+    assert_eq!(times_asked(&log, SPA_HOST, "/app.js"), 1, "{log:?}");
+    for link in SPA_LINKS {
+        let stylesheet = plain_stylesheet(link);
+        assert_eq!(times_asked(&log, SPA_HOST, &stylesheet), 1, "{log:?}");
+    }
+    // The plain site: every page fetched, its first three rendered, no more.
+    let pages: Vec<&str> = ["/"].into_iter().chain(PLAIN_PAGES).collect();
+    for page in &pages {
+        assert_eq!(times_asked(&log, PLAIN_HOST, page), 1, "{page}: {log:?}");
+    }
+    let rendered: Vec<&&str> = (pages.iter())
+        .filter(|page| times_asked(&log, PLAIN_HOST, &plain_stylesheet(page)) > 0)
+        .collect();
+    assert_eq!(rendered.len(), 3, "{rendered:?}: {log:?}");
+    assert!(rendered.contains(&&"/"), "{rendered:?}");
+    // The summary says which hosts were rendered, and why.
+    let summary = crawled.summary();
+    let hosts = summary["rendering"]["hosts"]
+        .as_object()
+        .expect("hosts tried");
+    let decided = |name: &str| {
+        let (_, decided) = (hosts.iter())
+            .find(|(host, _)| host.contains(name))
+            .unwrap_or_else(|| panic!("{name} not in {summary}"));
+        (decided["rendered"].clone(), decided["why"].to_string())
+    };
+    let (spa, why) = decided(SPA_HOST);
+    assert_eq!(spa, true, "{summary}");
+    assert!(why.contains("3 links found only by rendering"), "{why}");
+    let (plain, why) = decided(PLAIN_HOST);
+    assert_eq!(plain, false, "{summary}");
+    assert!(why.contains("first 3 pages"), "{why}");
+    assert_eq!(summary["rendering"]["hosts_tried"], 2, "{summary}");
+    assert_eq!(summary["rendering"]["hosts_rendered"], 1, "{summary}");
+    assert_eq!(summary["rendering"]["pages"]["idle"], 4 + 3, "{summary}");
 }

@@ -356,6 +356,7 @@ fn build(dir: &Path, synth: &Synthetic, from: u64, to: u64, threads: u64) -> Res
                                 settled: &[],
                                 released: &[entry.slot()],
                                 revisit: None,
+                                rendering: None,
                             })
                             .map_err(|e| format!("writing {}: {e}", page.url))?;
                         if i % 100_000 == 99_999 {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::anyhow;
 use crawler_core::render::RENDERED_FRAGMENT;
 use crawler_core::CanonicalUrl;
-use crawler_storage::{HttpExchange, PageRecord, Store, StoreUnion};
+use crawler_storage::{HttpExchange, PageRecord, Rendering, Store, StoreUnion};
 
 use super::reading::{answer_from, fetched_at, outcome, store_flags};
 use super::visits;
@@ -39,14 +39,25 @@ pub fn run(args: GetArgs) -> Result<ExitCode, Failure> {
 /// store asked for it): the URL's newest record and what its store holds with it.
 pub fn answer(args: &GetArgs, crawl: &StoreUnion, output: &mut Output) -> Result<(), Failure> {
     let url = CanonicalUrl::parse(&args.url).map_err(|e| Failure::Usage(e.to_string()))?;
-    // A rendering is stored as a record of its own (see `crawler_core::render`).
-    let rendered = format!("{}{RENDERED_FRAGMENT}", url.as_str());
-    let url = if args.rendered {
-        rendered.as_str()
+    let out = &mut output.out;
+    // The rendering has a DOM, links and how it settled; the rest is the page's.
+    let shows_rendering =
+        !(args.inlinks || args.history || args.version.is_some() || args.headers || args.request);
+    if args.rendered && shows_rendering {
+        // The rendering is a part of the newest record's page.
+        if let Some((store, _)) = crawl.page(url.as_str())? {
+            if let Some(rendering) = store.rendering(url.as_str())? {
+                return print_rendering(out, args, store, url.as_str(), &rendering);
+            }
+        }
+    }
+    // A store of format 12 or older kept a rendering as a record of its own.
+    let old_rendering = format!("{}{RENDERED_FRAGMENT}", url.as_str());
+    let url = if args.rendered && shows_rendering {
+        old_rendering.as_str()
     } else {
         url.as_str()
     };
-    let out = &mut output.out;
     if args.inlinks {
         // Also for a URL never fetched (out of scope, or still queued): who links to it.
         let mut found = crawl.page(url)?.is_some();
@@ -85,10 +96,67 @@ pub fn answer(args: &GetArgs, crawl: &StoreUnion, output: &mut Output) -> Result
         serde_json::to_writer(&mut *out, &record_json(crawl, store, &page)?)?;
         writeln!(out)?;
     } else if args.info {
-        print_info(out, crawl, &page)?;
+        print_info(out, crawl, store, &page)?;
     } else {
         let body = store.body(url)?.ok_or_else(|| no_body(&page))?;
         out.write_all(&body)?;
+    }
+    Ok(())
+}
+
+/// A page's rendering (`crawl --render`): its DOM, or its links, or what it found.
+fn print_rendering(
+    out: &mut dyn Write,
+    args: &GetArgs,
+    store: &Store,
+    url: &str,
+    rendering: &Rendering,
+) -> Result<(), Failure> {
+    let error = rendering.settled.error();
+    if args.links {
+        for link in &rendering.links {
+            writeln!(out, "{}", escaped(link))?;
+        }
+    } else if args.json {
+        let value = serde_json::json!({
+            "url": url,
+            "settled": rendering.settled.as_str(),
+            "error": error,
+            "error_message": rendering.message,
+            "rendered_at": crate::time::rfc3339_millis(rendering.rendered_at_ms),
+            "title": rendering.title,
+            "bytes": rendering.bytes,
+            "links": rendering.links,
+        });
+        serde_json::to_writer(&mut *out, &value)?;
+        writeln!(out)?;
+    } else if args.info {
+        let fields = [
+            ("url", Some(url.to_owned())),
+            ("settled", Some(rendering.settled.as_str().to_owned())),
+            ("message", rendering.message.clone()),
+            (
+                "rendered at",
+                Some(crate::time::rfc3339_millis(rendering.rendered_at_ms)),
+            ),
+            ("title", rendering.title.clone()),
+            ("bytes", Some(rendering.bytes.to_string())),
+            ("links", Some(rendering.links.len().to_string())),
+        ];
+        for (name, value) in fields {
+            if let Some(value) = value {
+                writeln!(out, "{name:<15} {}", escaped(&value))?;
+            }
+        }
+    } else {
+        let dom = store.rendered_body(url)?.unwrap_or_default();
+        if dom.is_empty() && error.is_some() {
+            let why = rendering.message.as_deref().unwrap_or("no reason given");
+            return Err(
+                anyhow!("{url} could not be rendered ({why}); --info shows the rest").into(),
+            );
+        }
+        out.write_all(&dom)?;
     }
     Ok(())
 }
@@ -110,6 +178,10 @@ fn record_json(
             "http".into(),
             serde_json::to_value(store.exchange(&page.url)?)?,
         );
+        if let Some(rendering) = store.rendering(&page.url)? {
+            let settled = rendering.settled.as_str();
+            object.insert("rendered".into(), settled.into());
+        }
     }
     Ok(value)
 }
@@ -139,8 +211,16 @@ fn print_request(out: &mut impl Write, exchange: &HttpExchange) -> io::Result<()
     print_headers(out, &request.headers)
 }
 
-fn print_info(out: &mut impl Write, crawl: &StoreUnion, page: &PageRecord) -> Result<(), Failure> {
+fn print_info(
+    out: &mut impl Write,
+    crawl: &StoreUnion,
+    store: &Store,
+    page: &PageRecord,
+) -> Result<(), Failure> {
     let inlinks = crawl.inlinks(&page.url)?.len();
+    let rendered = store
+        .rendering(&page.url)?
+        .map(|r| r.settled.as_str().to_owned());
     let fields = [
         ("url", Some(page.url.clone())),
         ("status", page.status.map(|s| s.to_string())),
@@ -174,6 +254,7 @@ fn print_info(out: &mut impl Write, crawl: &StoreUnion, page: &PageRecord) -> Re
         ("proxy", page.proxy.clone()),
         ("outlinks", Some(page.outlinks.to_string())),
         ("inlinks", Some(inlinks.to_string())),
+        ("rendered", rendered),
     ];
     for (name, value) in fields {
         if let Some(value) = value {

@@ -220,7 +220,8 @@ impl Bridge {
     /// `backlog`, only from partitions with something queued); true when it took any.
     fn supply(&mut self, backlog: Option<&[Backlog]>) -> Result<bool, ClusterError> {
         let room = self.room.saturating_sub(self.held.outstanding());
-        let queued = |p: u32| backlog.is_none_or(|b| b.get(p as usize).is_some_and(|b| b.queued > 0));
+        let queued =
+            |p: u32| backlog.is_none_or(|b| b.get(p as usize).is_some_and(|b| b.queued > 0));
         if room == 0 || !self.held.any(queued) {
             return Ok(false);
         }

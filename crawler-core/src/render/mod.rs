@@ -21,8 +21,10 @@
 //!   kept), since "load" fires before a script's `fetch` and some pages never stop.
 //!
 //! `settings.rs` (what the configuration holds) is built without the `render`
-//! feature too, so a configuration that asks for rendering is refused by name.
+//! feature too, so a configuration that asks for rendering is refused by name;
+//! `auto.rs` is `--render auto`'s rule (which hosts are rendered), plain data.
 
+mod auto;
 mod settings;
 
 #[cfg(feature = "render")]
@@ -32,6 +34,10 @@ mod request;
 #[cfg(feature = "render")]
 mod tab;
 
+pub use auto::{
+    visible_text, AutoRender, Comparison, HostRendering, Render, MIN_MORE_TEXT, MIN_NEW_LINKS,
+    TRIAL_PAGES,
+};
 #[cfg(feature = "render")]
 pub use browser::{BrowserError, Browsers};
 #[cfg(feature = "render")]

@@ -20,6 +20,9 @@ pub enum RenderMode {
     /// Every HTML page reached by a seed, a link, a redirect or a sitemap (not the
     /// embeds a page loads).
     Always,
+    /// Those of the hosts where rendering finds more than the pages as fetched have:
+    /// each host's first pages are rendered and compared (`auto.rs`).
+    Auto,
 }
 
 /// What a rendered page's images, fonts and media (audio, video) are answered with.
@@ -47,6 +50,7 @@ impl RenderMode {
         match self {
             RenderMode::Off => "off",
             RenderMode::Always => "always",
+            RenderMode::Auto => "auto",
         }
     }
 }
@@ -78,7 +82,7 @@ impl FromStr for RenderMode {
     fn from_str(text: &str) -> Result<RenderMode, UnknownRenderValue> {
         named(
             text,
-            [RenderMode::Off, RenderMode::Always],
+            [RenderMode::Off, RenderMode::Always, RenderMode::Auto],
             RenderMode::as_str,
         )
     }
@@ -119,6 +123,8 @@ pub struct RenderSettings {
     pub timeout: Duration,
     /// What images, fonts and media get.
     pub resources: RenderResources,
+    /// Only where rendering finds more (`--render auto`), not every page.
+    pub auto: bool,
 }
 
 /// What a rendered DOM's record is keyed by: the page's URL and this fragment (no
@@ -169,14 +175,17 @@ mod tests {
 
     #[test]
     fn values_read_back_from_their_names_and_others_are_refused_naming_the_choices() {
-        for mode in [RenderMode::Off, RenderMode::Always] {
+        for mode in [RenderMode::Off, RenderMode::Always, RenderMode::Auto] {
             assert_eq!(mode.as_str().parse::<RenderMode>(), Ok(mode));
         }
         for kind in [RenderResources::Needed, RenderResources::All] {
             assert_eq!(kind.to_string().parse::<RenderResources>(), Ok(kind));
         }
-        let error = "auto".parse::<RenderMode>().unwrap_err();
-        assert_eq!(error.to_string(), "\"auto\" is not one of off, always");
+        let error = "sometimes".parse::<RenderMode>().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "\"sometimes\" is not one of off, always, auto"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use crawler_storage::{PageRecord, PageWrite, QueueSlot, Store};
+use crawler_storage::{PageRecord, PageWrite, QueueSlot, Store, StoreError};
 use crossbeam_channel::{Receiver, Sender};
 
 use super::render_queue::RenderQueue;
@@ -138,7 +138,7 @@ impl WorkerContext {
                 url: refused.queued.url.as_str(),
             })
             .collect();
-        match self.store.write_page(&PageWrite {
+        match self.write(&PageWrite {
             settled: &records,
             released: &released,
             ..PageWrite::default()
@@ -201,7 +201,7 @@ impl WorkerContext {
             depth,
             url: url.as_str(),
         };
-        match self.store.write_page(&PageWrite {
+        match self.write(&PageWrite {
             page: Some(&page),
             released: &[slot],
             ..PageWrite::default()
@@ -219,6 +219,18 @@ impl WorkerContext {
                 error,
             },
         }
+    }
+}
+
+impl WorkerContext {
+    /// Writes to the store, then wakes the rendering pages' requests waiting for a
+    /// record (`--render`): every write of the crawl's pages goes through here.
+    pub(crate) fn write(&self, write: &PageWrite<'_>) -> Result<(), StoreError> {
+        let written = self.store.write_page(write);
+        if let Some(render) = &self.render {
+            render.wrote();
+        }
+        written
     }
 }
 

@@ -13,7 +13,7 @@ use std::time::{Instant, SystemTime};
 use crawler_storage::{payload_digest, PageRecord, PageWrite, QueueEntry, QueueSlot, StoreError};
 
 use super::context::{unix_ms, WorkerContext};
-use super::render_queue::RenderJob;
+use super::render_queue::{AsFetched, RenderJob};
 use super::revisit::Previous;
 use crate::budgets::OverBudget;
 use crate::config::BodyPolicy;
@@ -25,6 +25,7 @@ use crate::hooks::{guarded, Page, PageActions, StoredPage};
 use crate::messages::{Answered, Health, Job, JobKind, Queued, Report, Via};
 use crate::millis::millis;
 use crate::priority::ScoredUrl;
+use crate::render::{visible_text, Render};
 use crate::robots::PageDirectives;
 use crate::seen::Claims;
 use crate::sitemap::{self, SitemapKind, MAX_SITEMAP_BYTES, MAX_SITEMAP_NESTING};
@@ -153,7 +154,7 @@ impl WorkerContext {
         self.hand_to_sink(&job, &mut page, &outcome, &reading.outlinks);
         let host_key = job.url.host_key();
         let writing = Instant::now();
-        let written = self.store.write_page(&PageWrite {
+        let written = self.write(&PageWrite {
             page: Some(&page),
             body,
             outlinks: &reading.outlinks,
@@ -162,6 +163,7 @@ impl WorkerContext {
             settled: &admitted.settled,
             released: &[job_slot(&job, &host_key)],
             revisit: self.revisit_write(&job, previous.as_ref()),
+            rendering: None,
         });
         drop(claims);
         self.progress
@@ -171,7 +173,7 @@ impl WorkerContext {
         written?;
         self.announce_stored(&page, admitted.queued.len());
         if kept.is_none() {
-            self.render_later(&job, &outcome);
+            self.render_later(&job, &outcome, &reading.outlinks);
         }
         Ok(Report::Page {
             host: job.host,
@@ -753,8 +755,9 @@ impl WorkerContext {
 
 impl WorkerContext {
     /// Queues a page just stored for rendering, when the crawl renders and it is an
-    /// HTML page fetched as itself (not a page's embed, which its page renders).
-    fn render_later(&self, job: &Job, outcome: &FetchOutcome) {
+    /// HTML page fetched as itself (not a page's embed, which its page renders); with
+    /// `--render auto`, when its host is rendered or tried (`crate::render::AutoRender`).
+    fn render_later(&self, job: &Job, outcome: &FetchOutcome, outlinks: &[String]) {
         let (Some(queue), Some(response)) = (&self.render, &outcome.response) else {
             return;
         };
@@ -763,13 +766,32 @@ impl WorkerContext {
             && outcome.error.is_none()
             && (200..=299).contains(&response.status)
             && response.is_html();
-        if renders {
-            queue.submit(RenderJob {
-                job: job.clone(),
-                body: outcome.body.clone(),
-                content_type: response.content_type.clone(),
-            });
+        if !renders {
+            return;
         }
+        let auto = self.settings.render.as_ref().is_some_and(|s| s.auto);
+        let render = match auto {
+            true => self.progress.render_hosts.page(job.url.host_key().as_str()),
+            false => Render::Yes,
+        };
+        let trial = match render {
+            Render::No => return,
+            Render::Yes => None,
+            Render::Compare => {
+                let content_type = response.content_type.as_deref();
+                let (html, _) = decode_html(&outcome.body, content_type);
+                Some(AsFetched {
+                    links: outlinks.iter().cloned().collect(),
+                    text: visible_text(&html),
+                })
+            }
+        };
+        queue.submit(RenderJob {
+            job: job.clone(),
+            body: outcome.body.clone(),
+            content_type: response.content_type.clone(),
+            trial,
+        });
     }
 }
 

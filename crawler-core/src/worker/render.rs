@@ -11,29 +11,27 @@
 //! from it. A render thread never fetches, and the workers never wait for a render,
 //! so no thread waits for one that waits for it.
 //!
-//! The rendered DOM is stored as a record of its own, keyed by the page's URL with
-//! `#rendered` added (a URL no fetch has: canonical URLs have no fragment), `via`
-//! render, `from` the page: its links are its outlinks, and `render-timeout` or
-//! `render-failed` is its error.
+//! The rendering is stored as a part of the page's own record (`Store::rendering`):
+//! its DOM, how it settled (`idle`, `render-timeout`, `render-failed`) and the links
+//! found in it, so a rendered page is one page to every count.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crawler_storage::{payload_digest, PageRecord, PageWrite, StoreError};
+use crawler_storage::{PageRecord, PageWrite, Rendering, RenderingWrite, Settled, StoreError};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::context::{unix_ms, WorkerContext};
 use super::page::Candidate;
-use super::render_queue::{RenderJob, RenderTask};
-use crate::error_kind::ErrorKind;
+use super::render_queue::{AsFetched, RenderJob, RenderTask};
 use crate::extract::{decode_html, extract_page, ExtractedPage};
 use crate::hooks::{guarded, Page, PageActions};
 use crate::messages::{Job, JobKind, Report, Via};
 use crate::render::{
-    Browsers, PausedRequest, RenderResources, RenderSettings, RenderTab, Rendered, Reply,
-    RequestKind, Resolver, TabError, RENDERED_FRAGMENT,
+    visible_text, Browsers, Comparison, PausedRequest, RenderResources, RenderSettings, RenderTab,
+    Rendered, Reply, RequestKind, Resolver, TabError,
 };
 use crate::robots::PageDirectives;
 use crate::url::CanonicalUrl;
@@ -41,9 +39,6 @@ use crate::url::CanonicalUrl;
 /// Pages a tab renders before it is closed and another opened (what a page leaves
 /// behind in a tab, listeners and caches, does not pile up).
 const TAB_PAGES: u32 = 50;
-
-/// How often a request waiting for the engine looks at the store.
-const LOOK_EVERY: Duration = Duration::from_millis(20);
 
 /// Starts the browser and `settings.tabs` render threads (`render-0`, ...) taking
 /// tasks from `tasks` and reporting on `reports`.
@@ -93,7 +88,7 @@ impl Renderer {
                 }
             };
             let rendered = self.render(&page);
-            let report = match self.context.store_rendered(&page.job, rendered) {
+            let report = match self.context.store_rendered(&page, rendered) {
                 Ok(discovered) => Report::Rendered {
                     discovered,
                     done: true,
@@ -205,8 +200,12 @@ impl EngineResolver {
     /// `url` as the store holds it, queued and waited for when it does not yet.
     fn fetched(&self, url: &CanonicalUrl, closing: &AtomicBool) -> Result<Reply, StoreError> {
         let store = &self.context.store;
+        let Some(renders) = &self.context.render else {
+            return Ok(Reply::Fail);
+        };
         let mut queued = false;
         loop {
+            let writes = renders.writes();
             if let Some(record) = store.page(url.as_str())? {
                 return self.stored(url, &record);
             }
@@ -216,11 +215,12 @@ impl EngineResolver {
                     return Ok(Reply::Fail);
                 }
             }
-            let dispatching = (self.context.render.as_ref()).is_some_and(|q| !q.is_closed());
-            if !dispatching || closing.load(Ordering::SeqCst) || Instant::now() >= self.until {
+            if renders.is_closed() || closing.load(Ordering::SeqCst) || Instant::now() >= self.until
+            {
                 return Ok(Reply::Fail);
             }
-            thread::sleep(LOOK_EVERY);
+            // Woken by the next write of a worker (the URL's record, or another).
+            renders.wait_for_write(writes, self.until);
         }
     }
 
@@ -252,7 +252,7 @@ impl EngineResolver {
         if admitted.discovered.is_empty() && admitted.settled.is_empty() {
             return Ok(true);
         }
-        context.store.write_page(&PageWrite {
+        context.write(&PageWrite {
             discovered: &admitted.discovered,
             settled: &admitted.settled,
             ..PageWrite::default()
@@ -308,56 +308,87 @@ impl WorkerContext {
     /// DOM leads to, and returns those that are new, for the frontier.
     fn store_rendered(
         &self,
-        job: &Job,
+        page: &RenderJob,
         rendered: Result<Rendered, TabError>,
     ) -> Result<Vec<crate::messages::Queued>, StoreError> {
-        let url = format!("{}{RENDERED_FRAGMENT}", job.url.as_str());
-        let mut record = PageRecord::new(&url, job.url.host(), job.depth);
-        record.from = Some(job.url.as_str().to_owned());
-        record.via = Some(Via::Render);
-        record.fetched_at_ms = unix_ms();
+        let job = &page.job;
+        let mut found = Rendering {
+            settled: Settled::Idle,
+            message: None,
+            rendered_at_ms: unix_ms(),
+            title: None,
+            bytes: 0,
+            links: Vec::new(),
+        };
         let mut candidates = Vec::new();
-        let mut outlinks = Vec::new();
-        let mut body = None;
+        let mut dom = Vec::new();
+        let mut text_rendered = None;
         match rendered {
-            Err(error) => self.render_error(&mut record, ErrorKind::RenderFailed, error.0),
+            Err(error) => self.render_error(job, &mut found, Settled::RenderFailed, error.0),
             Ok(rendered) => {
                 if rendered.timed_out {
                     let message =
                         "not settled within --render-timeout: the DOM as it was then is kept";
-                    self.render_error(&mut record, ErrorKind::RenderTimeout, message.to_owned());
+                    self.render_error(job, &mut found, Settled::RenderTimeout, message.into());
                 }
-                candidates = self.rendered_links(job, &rendered, &mut record, &mut outlinks);
-                record.status = Some(200);
-                self.progress.record_rendered();
-                record.content_type = Some("text/html; charset=utf-8".to_owned());
-                record.bytes = rendered.html.len() as u64;
-                record.digest = Some(payload_digest(rendered.html.as_bytes()));
-                record.body_stored = true;
-                body = Some(rendered.html.into_bytes());
+                candidates = self.rendered_links(job, &rendered, &mut found);
+                found.bytes = rendered.html.len() as u64;
+                if let Some(fetched) = &page.trial {
+                    text_rendered = Some((fetched, visible_text(&rendered.html)));
+                }
+                dom = rendered.html.into_bytes();
             }
         }
         let mut claims = self.seen.claims();
         let mut failures = Vec::new();
         let admitted = self.admit(job, candidates, &mut claims, &mut failures)?;
-        record.outlinks = u32::try_from(outlinks.len()).unwrap_or(u32::MAX);
-        self.store.write_page(&PageWrite {
-            page: Some(&record),
-            body: body.as_deref(),
-            outlinks: &outlinks,
+        self.write(&PageWrite {
+            rendering: Some(RenderingWrite {
+                url: job.url.as_str(),
+                rendering: &found,
+                dom: &dom,
+            }),
             discovered: &admitted.discovered,
             settled: &admitted.settled,
             ..PageWrite::default()
         })?;
         drop(claims);
+        self.progress.record_rendered(found.settled);
+        if page.trial.is_some() {
+            let comparison =
+                text_rendered.map(|(fetched, text)| self.compare(fetched, &found, text));
+            let host = job.url.host_key();
+            let path = job.url.as_url().path();
+            (self.progress.render_hosts).compared(host.as_str(), path, comparison);
+        }
         Ok(admitted.queued)
     }
 
-    fn render_error(&self, record: &mut PageRecord, kind: ErrorKind, message: String) {
-        tracing::debug!(url = record.url, kind = kind.as_str(), message, "rendering");
-        record.error = Some(kind.as_str().to_owned());
-        record.error_message = Some(message);
-        self.progress.record_error(kind);
+    /// A trial page's rendering against the page as fetched (`--render auto`): the
+    /// links it found that the scope admits and the page had not, and its text.
+    fn compare(&self, fetched: &AsFetched, found: &Rendering, text: usize) -> Comparison {
+        let new_links = (found.links.iter())
+            .filter(|link| !fetched.links.contains(*link))
+            .filter_map(|link| CanonicalUrl::parse(link).ok())
+            .filter(|url| self.scope.admits(url))
+            .count();
+        Comparison {
+            new_links,
+            text_fetched: fetched.text,
+            text_rendered: text,
+        }
+    }
+
+    /// Records what went wrong with a rendering (the page as fetched is fine).
+    fn render_error(&self, job: &Job, found: &mut Rendering, settled: Settled, message: String) {
+        tracing::debug!(
+            url = job.url.as_str(),
+            settled = settled.as_str(),
+            message,
+            "rendering"
+        );
+        found.settled = settled;
+        found.message = Some(message);
     }
 
     /// The links of the rendered DOM (`<a>` and the rest, as in a fetched page) and
@@ -367,8 +398,7 @@ impl WorkerContext {
         &self,
         job: &Job,
         rendered: &Rendered,
-        record: &mut PageRecord,
-        outlinks: &mut Vec<String>,
+        found: &mut Rendering,
     ) -> Vec<Candidate> {
         let (html, _) = decode_html(rendered.html.as_bytes(), Some("text/html; charset=utf-8"));
         let base = url::Url::parse(&rendered.href)
@@ -376,8 +406,9 @@ impl WorkerContext {
             .filter(|href| matches!(href.scheme(), "http" | "https"))
             .unwrap_or_else(|| job.url.as_url().clone());
         let extracted = extract_page(&html, &base, self.settings.max_links_per_page, false);
-        record.title = extracted.title.clone();
-        let mut actions = self.handle_rendered(job, &html, &extracted, record);
+        found.title = extracted.title.clone();
+        let mut actions = self.handle_rendered(job, &html, &extracted, found);
+        let outlinks = &mut found.links;
         let directives = PageDirectives::read(
             extracted.meta_robots.as_deref(),
             &[],
@@ -407,13 +438,13 @@ impl WorkerContext {
     }
 
     /// The embedder's page handler on the rendered DOM: what it asks of the links. A
-    /// failure is recorded against the rendering (`hook-failed`).
+    /// failure is counted (`hook-failed`) and said in the rendering's message.
     fn handle_rendered(
         &self,
         job: &Job,
         html: &str,
         extracted: &ExtractedPage,
-        record: &mut PageRecord,
+        found: &mut Rendering,
     ) -> PageActions {
         let mut actions = PageActions::default();
         let Some(handler) = &self.hooks.handler else {
@@ -431,11 +462,9 @@ impl WorkerContext {
             html: Default::default(),
         };
         if let Err(failure) = guarded("page handler", || handler.handle(&view, &mut actions)) {
-            tracing::warn!(url = record.url, message = failure, "hook failed");
+            tracing::warn!(url = job.url.as_str(), message = failure, "hook failed");
             self.progress.record_hook_failure();
-            if record.error.is_none() {
-                self.render_error(record, ErrorKind::HookFailed, failure);
-            }
+            found.message.get_or_insert(failure);
             actions = PageActions::default();
         }
         actions

@@ -19,12 +19,15 @@
 //!
 //! Layout: one byte of flags (bit 0 body, 1 outlinks, 2 HTTP heads, 3 record: which
 //! parts the page has; bit 4: the short layout; bit 5 history, bit 6 the last visit's
-//! heads: parts only a revisit writes, always in the long layout). The short layout is what a page write
+//! heads: parts only a revisit writes, always in the long layout; bit 7 a rendering,
+//! `crawl --render`: two parts, what it found and its DOM, written after the page, so
+//! in the long layout too). The short layout is what a page write
 //! leaves, its parts side by side in one segment in the order body, record, outlinks,
 //! heads: the segment (4 bytes) and offset (8) of the first, then each part's length
 //! (4 bytes each), 17 to 29 bytes in all. Otherwise (a part dropped by a repair) a
 //! 16-byte [`BodyPointer`] follows for each part present, in the order of the bits
-//! (the record's after the heads', then history and visit heads).
+//! (the record's after the heads', then history and visit heads, then the rendering's
+//! two). Bit 7 is format 13's: an older build refuses such a value as damaged.
 //! Formats 5 to 9 had no record pointer (bit 3 clear) and the record as JSON after the
 //! pointers; such values are still read ([`RecordAt::Inline`]).
 
@@ -49,6 +52,9 @@ pub struct Parts {
     /// The last visit's [`crate::HttpExchange`], when that visit kept the content of
     /// an earlier one (a 304, or the same payload) and `exchange` is that one's.
     pub visit: Option<BodyPointer>,
+    /// The page's rendering (`crate::Rendering` as JSON, encoded like bodies) and its
+    /// DOM (encoded like bodies): both or neither.
+    pub rendering: Option<(BodyPointer, BodyPointer)>,
 }
 
 impl Parts {
@@ -56,14 +62,17 @@ impl Parts {
         [self.body, self.outlinks, self.exchange]
     }
 
-    /// Every part but the record: body, outlinks, heads, history, visit heads.
-    pub fn all(&self) -> [Option<BodyPointer>; 5] {
+    /// Every part but the record: body, outlinks, heads, history, visit heads, the
+    /// rendering and its DOM.
+    pub fn all(&self) -> [Option<BodyPointer>; 7] {
         [
             self.body,
             self.outlinks,
             self.exchange,
             self.history,
             self.visit,
+            self.rendering.map(|(found, _)| found),
+            self.rendering.map(|(_, dom)| dom),
         ]
     }
 
@@ -89,6 +98,8 @@ const ADJACENT: u8 = 1 << 4;
 /// The flag bits of the history and of the last visit's heads.
 const HISTORY: u8 = 1 << 5;
 const VISIT: u8 = 1 << 6;
+/// The flag bit of a rendering (two pointers).
+const RENDERED: u8 = 1 << 7;
 /// Bytes of a part's length in the short layout.
 const LEN: usize = 4;
 
@@ -108,7 +119,8 @@ pub fn encode(parts: &Parts, record: RecordAt<'_>) -> Vec<u8> {
     let inline = match record {
         RecordAt::Logged(pointer) => {
             let in_order = [parts.body, Some(pointer), parts.outlinks, parts.exchange];
-            let revisited = parts.history.is_some() || parts.visit.is_some();
+            let revisited =
+                parts.history.is_some() || parts.visit.is_some() || parts.rendering.is_some();
             if let Some(first) = side_by_side(&in_order).filter(|_| !revisited) {
                 let mut value = Vec::with_capacity(1 + 12 + 4 * LEN);
                 value.push(flags | RECORD | ADJACENT);
@@ -136,6 +148,11 @@ pub fn encode(parts: &Parts, record: RecordAt<'_>) -> Vec<u8> {
                 value[0] |= bit;
                 value.extend_from_slice(&part.encode());
             }
+        }
+        if let Some((found, dom)) = parts.rendering {
+            value[0] |= RENDERED;
+            value.extend_from_slice(&found.encode());
+            value.extend_from_slice(&dom.encode());
         }
     }
     value.extend_from_slice(inline);
@@ -166,9 +183,8 @@ pub fn decode<'a>(key: &[u8], value: &'a [u8]) -> Result<(Parts, RecordAt<'a>), 
     let (&flags, mut rest) = value
         .split_first()
         .ok_or_else(|| corrupt("empty page record"))?;
-    let revisited = flags & (HISTORY | VISIT) != 0;
-    if flags >> 7 != 0
-        || (flags & ADJACENT != 0 && (flags & RECORD == 0 || revisited))
+    let revisited = flags & (HISTORY | VISIT | RENDERED) != 0;
+    if (flags & ADJACENT != 0 && (flags & RECORD == 0 || revisited))
         || (revisited && flags & RECORD == 0)
     {
         return Err(corrupt("unknown parts in a page record"));
@@ -177,8 +193,9 @@ pub fn decode<'a>(key: &[u8], value: &'a [u8]) -> Result<(Parts, RecordAt<'a>), 
         return decode_adjacent(flags, rest)
             .ok_or_else(|| corrupt("a page record's part pointers do not decode"));
     }
-    let mut found = [None; 6];
-    for (slot, bit) in found.iter_mut().zip([0, 1, 2, 3, 5, 6]) {
+    let mut found = [None; 8];
+    // The rendering's bit stands for its two pointers.
+    for (slot, bit) in found.iter_mut().zip([0, 1, 2, 3, 5, 6, 7, 7]) {
         if flags & (1 << bit) == 0 {
             continue;
         }
@@ -188,7 +205,7 @@ pub fn decode<'a>(key: &[u8], value: &'a [u8]) -> Result<(Parts, RecordAt<'a>), 
         *slot = BodyPointer::decode(bytes);
         rest = after;
     }
-    let [body, outlinks, exchange, record, history, visit] = found;
+    let [body, outlinks, exchange, record, history, visit, found, dom] = found;
     let record = match record {
         Some(_) if !rest.is_empty() => {
             return Err(corrupt("bytes after the pointers of a page record"))
@@ -202,6 +219,7 @@ pub fn decode<'a>(key: &[u8], value: &'a [u8]) -> Result<(Parts, RecordAt<'a>), 
         exchange,
         history,
         visit,
+        rendering: found.zip(dom),
     };
     Ok((parts, record))
 }
@@ -334,18 +352,28 @@ mod tests {
     }
 
     #[test]
-    fn a_revisit_value_reads_back_with_its_history_and_visit_heads() {
+    fn a_revisit_or_rendered_value_reads_back_with_its_history_visit_heads_and_rendering() {
         let stored = Parts {
             body: Some(pointer(1)),
             outlinks: Some(pointer(11)),
             exchange: Some(pointer(21)),
             history: Some(pointer(500)),
             visit: Some(pointer(600)),
+            rendering: Some((pointer(700), pointer(710))),
         };
         for parts in [
             stored,
             Parts {
                 visit: None,
+                ..stored
+            },
+            Parts {
+                history: None,
+                visit: None,
+                ..stored
+            },
+            Parts {
+                rendering: None,
                 ..stored
             },
             Parts {

@@ -73,9 +73,14 @@ use crate::StoreError;
 /// - 12: host page counts in a fixed number of buckets (`x` + bucket), not one `y` key
 ///   per host (`crate::writer::host_counts`). Older stores read as they are; a writer
 ///   moves their `y` keys into buckets when it opens them.
-pub const FORMAT_VERSION: u32 = 12;
+/// - 13: a page's rendering (`crawl --render`) is a part of the page
+///   (`crate::rendering`, `crate::codec::page_value`'s bit 7), not a record of its own
+///   keyed `URL#rendered`. Older stores read as they are (their `#rendered` records
+///   stay records) and are marked 13 when opened for writing, since an older build
+///   would refuse a value with a rendering as damaged.
+pub const FORMAT_VERSION: u32 = 13;
 /// The older versions read as [`FORMAT_VERSION`]: their layouts are cases of this one.
-const READ_AS_CURRENT: [u32; 4] = [8, 9, 10, 11];
+const READ_AS_CURRENT: [u32; 5] = [8, 9, 10, 11, 12];
 
 /// How to open a store.
 #[derive(Clone, Debug)]

@@ -146,6 +146,9 @@ impl Store {
                 let outlinks = self.outlinks_at(&page.url, parts.outlinks)?;
                 self.inlinks.append(&page.url, &outlinks)?;
             }
+            if let Some(rendering) = self.rendering_at(&page.url, parts)? {
+                self.inlinks.append(&page.url, &rendering.links)?;
+            }
             mark(&page.url)?;
         }
         self.page_index.append(round, true)?;
@@ -205,6 +208,9 @@ impl Store {
             exchange: readable(parts.exchange),
             history: readable(parts.history),
             visit: readable(parts.visit),
+            // Both parts or neither.
+            rendering: (parts.rendering)
+                .filter(|(found, dom)| readable(Some(*found)).and(readable(Some(*dom))).is_some()),
         };
         #[derive(Serialize)]
         struct Quarantined<'a> {
@@ -223,6 +229,11 @@ impl Store {
             (parts.exchange, kept.exchange, "HTTP heads"),
             (parts.history, kept.history, "history"),
             (parts.visit, kept.visit, "last visit's HTTP heads"),
+            (
+                parts.rendering.map(|(found, _)| found),
+                kept.rendering.map(|(found, _)| found),
+                "rendering",
+            ),
         ]
         .into_iter()
         .filter(|(had, has, _)| had.is_some() && has.is_none())

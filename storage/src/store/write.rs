@@ -16,6 +16,7 @@ use crate::codec::page_value::{self, Parts, RecordAt};
 use crate::codec::part;
 use crate::files::body_log::BodyPointer;
 use crate::record::{HttpExchange, PageRecord, QueueEntry, QueueSlot, Visit};
+use crate::rendering::Rendering;
 use crate::writer::submission::Submission;
 use crate::StoreError;
 
@@ -46,6 +47,20 @@ pub struct PageWrite<'a> {
     /// outlinks and heads stay, and `exchange` is kept as this visit's own heads
     /// (`body` and `outlinks` are then ignored).
     pub revisit: Option<Revisit<'a>>,
+    /// A rendering of a stored page (with `page` `None`): it becomes a part of that
+    /// page, whose record and other parts stay as they are.
+    pub rendering: Option<RenderingWrite<'a>>,
+}
+
+/// A page's rendering, to store with the page (`crate::rendering`).
+#[derive(Clone, Copy, Debug)]
+pub struct RenderingWrite<'a> {
+    /// The page rendered: a URL the store holds a record of.
+    pub url: &'a str,
+    /// What the rendering found.
+    pub rendering: &'a Rendering,
+    /// The rendered DOM (empty when it failed).
+    pub dom: &'a [u8],
 }
 
 /// How a revisit's write keeps what it replaces.
@@ -103,6 +118,10 @@ impl Store {
                 self.inlinks.append(&page.url, write.outlinks)?;
             }
         }
+        let rendered = match write.rendering {
+            Some(rendering) => Some(self.rendered(rendering)?),
+            None => None,
+        };
         // Every part, the records' included, goes to the body log in one write before
         // the batch that points to them: the page's body, record, outlinks and heads
         // (the last three side by side, which an export reads together), then the
@@ -131,6 +150,12 @@ impl Store {
                     .map(|replaced| history::encode(&replaced.link)),
             ]);
         }
+        if let (Some(rendering), Some(_)) = (write.rendering, &rendered) {
+            encoded.extend([
+                Some(part::encode(&to_json(rendering.rendering))),
+                Some(part::encode(rendering.dom)),
+            ]);
+        }
         encoded.extend(
             write
                 .settled
@@ -156,6 +181,7 @@ impl Store {
                     exchange,
                     history,
                     visit: None,
+                    rendering: None,
                 },
             };
             let key = url_key(keys::PAGE, &page.url);
@@ -163,6 +189,18 @@ impl Store {
                 .changes
                 .insert(key.clone(), page_value::encode(&parts, record));
             submission.records.push((key, page.clone()));
+        }
+        if let Some((key, parts, record)) = rendered {
+            let found = appended(next())?;
+            let dom = appended(next())?;
+            let parts = Parts {
+                rendering: Some((found, dom)),
+                ..parts
+            };
+            // Not a record: the page's record, its totals and index entries stay.
+            submission
+                .changes
+                .insert(key, page_value::encode(&parts, record));
         }
         for (fingerprint, record) in write.settled {
             let logged = logged(next())?;
@@ -247,6 +285,35 @@ impl Store {
         Ok(Some(Replaced { parts, link }))
     }
 
+    /// The page a rendering is written to: its key, its parts and its record's place,
+    /// read once the writer has applied every write before (the page's own among
+    /// them: a page is rendered after it is stored). Its rendering's links are
+    /// recorded as the page's inlink candidates, like its outlinks.
+    ///
+    /// A page is rendered once per fetch, by one render thread, and written again only
+    /// by a later run: nothing else writes its value between this read and the write.
+    fn rendered(
+        &self,
+        write: RenderingWrite<'_>,
+    ) -> Result<(Vec<u8>, Parts, RecordAt<'static>), StoreError> {
+        let key = url_key(keys::PAGE, write.url);
+        let no_record = || StoreError::NoRecord {
+            url: write.url.to_owned(),
+            part: "rendering",
+        };
+        let value = self.tree().get(&key)?.ok_or_else(no_record)?;
+        let (parts, at) = page_value::decode(&key, &value)?;
+        // A record of this build is in the body log; one inline (format 9) is from a
+        // run long gone, never rendered now.
+        let RecordAt::Logged(pointer) = at else {
+            return Err(no_record());
+        };
+        if !write.rendering.links.is_empty() {
+            self.inlinks.append(write.url, &write.rendering.links)?;
+        }
+        Ok((key, parts, RecordAt::Logged(pointer)))
+    }
+
     /// Adds frontier entries (seeds) and marks them seen, atomically.
     pub fn enqueue(&self, entries: &[(u128, QueueEntry)]) -> Result<(), StoreError> {
         self.write_page(&PageWrite {
@@ -259,10 +326,13 @@ impl Store {
 /// Where an appended record part is: a part appended always has a pointer, so `None`
 /// is a bug, reported rather than stored.
 fn logged(pointer: Option<BodyPointer>) -> Result<RecordAt<'static>, StoreError> {
-    pointer
-        .map(RecordAt::Logged)
-        .ok_or_else(|| StoreError::Corrupt {
-            key: "body".into(),
-            reason: "a record part was appended without a pointer".into(),
-        })
+    appended(pointer).map(RecordAt::Logged)
+}
+
+/// The pointer to a part that was appended.
+fn appended(pointer: Option<BodyPointer>) -> Result<BodyPointer, StoreError> {
+    pointer.ok_or_else(|| StoreError::Corrupt {
+        key: "body".into(),
+        reason: "a part was appended without a pointer".into(),
+    })
 }
