@@ -439,15 +439,17 @@ fn a_node_paused_past_its_lease_is_fenced_and_drops_its_partitions() {
     });
     let mut first = args("n1", 1);
     first.extend(["--seeds".to_string(), seeds.clone()]);
-    let other = Node::start(&first);
+    let mut other = Node::start(&first);
     wait_for("the node to pause fetching", || {
         stored_count(&store(2)) >= 5
     });
     let pid = libc::pid_t::try_from(paused.child.id()).expect("a pid");
     // SAFETY: kill only sends a signal to a child of this test; no memory is involved.
     unsafe { libc::kill(pid, libc::SIGSTOP) };
+    // Or the other node is done already: it took them over, finished and left.
     wait_for("the other node taking every partition over", || {
         partitions_held(&redis, "pause", "n1") == 64
+            || other.child.try_wait().is_ok_and(|status| status.is_some())
     });
     // SAFETY: as above.
     unsafe { libc::kill(pid, libc::SIGCONT) };
@@ -543,4 +545,35 @@ fn ctrl_c_on_a_node_releases_its_partitions_at_once_and_the_others_finish() {
     let mut union = stored(&store(1));
     union.extend(stored(&store(2)));
     same_urls(&union, &web.expected_urls(), "the nodes' stores");
+}
+
+/// A node that joins a running crawl gets partitions from the node already at work
+/// (once what that node took from them is stored), fetches its share, and nothing is
+/// fetched twice.
+#[test]
+fn a_node_joining_a_running_crawl_gets_its_share_and_nothing_is_fetched_twice() {
+    let Some(redis) = redis() else { return };
+    let (web, workspace, seeds) = web_with_seeds(60);
+    let store = |i: usize| workspace.path(&format!("n{i}")).display().to_string();
+    let mut first = node_args_at("4", &redis, &web, "join", "n1", &store(1));
+    first.extend(["--seeds".to_string(), seeds.clone()]);
+    let first = Node::start(&first);
+    wait_for("the first node fetching", || stored_count(&store(1)) >= 20);
+    let late = Node::start(&node_args_at("4", &redis, &web, "join", "n2", &store(2)));
+    for node in [first, late] {
+        let (code, stderr) = node.finish();
+        assert_eq!(code, Some(0), "{stderr}");
+    }
+    let stats = cluster_stats(&redis, "join");
+    let late_pages = (stats["nodes"].as_array().into_iter().flatten())
+        .find(|n| n["name"] == "n2")
+        .and_then(|n| n["pages"].as_u64())
+        .unwrap_or(0);
+    assert!(late_pages > 0, "the late node fetched nothing: {stats}");
+    same_urls(
+        &pages_fetched(&web),
+        &web.expected_urls(),
+        "the pages fetched",
+    );
+    assert_eq!(pages_fetched_twice(&web), 0, "a page was fetched twice");
 }

@@ -31,6 +31,8 @@ const IDLE_MOST: Duration = Duration::from_secs(8);
 /// round trip): takes go only to partitions with something queued, and an empty
 /// backlog everywhere is the end of the crawl.
 const SLOW_IDLE: Duration = Duration::from_millis(500);
+/// How often the live nodes are read between balancing rounds.
+const LOOK_FOR_NODES: Duration = Duration::from_secs(1);
 /// How long a closing node keeps trying to hand over what it holds.
 const CLOSING_PATIENCE: Duration = Duration::from_secs(15);
 /// How long what was enqueued and acknowledged is kept to be done again after an
@@ -68,6 +70,8 @@ impl Bridge {
     pub fn run(mut self) {
         let lease = self.session.crawl().config().lease;
         let mut next_balance = Instant::now();
+        let mut next_look = Instant::now();
+        let mut live: Vec<String> = Vec::new();
         let mut idle = IDLE_FIRST;
         let mut outage: Option<Instant> = None;
         let mut closing: Option<Instant> = None;
@@ -82,9 +86,22 @@ impl Bridge {
                     self.replay()?;
                 }
                 busy |= self.hand_over()?;
+                // A node joining or leaving is seen within a second, not at the next
+                // renewal: the plan moves partitions to it at once.
+                if Instant::now() >= next_look {
+                    let now_live = self.session.live_nodes()?;
+                    if now_live != live {
+                        next_balance = Instant::now();
+                        live = now_live;
+                    }
+                    next_look = Instant::now() + LOOK_FOR_NODES;
+                }
                 if Instant::now() >= next_balance {
-                    self.held.balance(&mut self.session)?;
-                    next_balance = Instant::now() + lease / 3;
+                    // Short of its share, a node looks again soon: the others release
+                    // what they drain as soon as it is recorded.
+                    let short = self.held.balance(&mut self.session)?;
+                    let every = if short { LOOK_FOR_NODES } else { lease / 3 };
+                    next_balance = Instant::now() + every.min(lease / 3);
                 }
                 if closing.is_none() {
                     let backlog = match idle >= SLOW_IDLE {
@@ -138,7 +155,10 @@ impl Bridge {
             if busy {
                 continue;
             }
-            match self.incoming.recv_timeout(idle) {
+            // Not past the next balancing round: a node short of its share looks again.
+            let until_balance = next_balance.saturating_duration_since(Instant::now());
+            let wait = idle.min(until_balance).max(IDLE_FIRST);
+            match self.incoming.recv_timeout(wait) {
                 Ok(message) => {
                     self.receive(message, &mut closing);
                     idle = IDLE_FIRST;

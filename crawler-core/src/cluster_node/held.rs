@@ -74,8 +74,9 @@ impl Held {
     }
 
     /// Heartbeats, renews every lease, and follows the plan: claims what it gives
-    /// this node, drains what it gives another, releases what has drained.
-    pub fn balance(&mut self, session: &mut Session) -> Result<(), ClusterError> {
+    /// this node, drains what it gives another, releases what has drained. True when
+    /// the plan gives this node a partition another node still holds (draining it).
+    pub fn balance(&mut self, session: &mut Session) -> Result<bool, ClusterError> {
         session.heartbeat()?;
         let live = session.live_nodes()?;
         let states = session.leases()?;
@@ -114,9 +115,12 @@ impl Held {
                 Err(e) => return Err(e),
             }
         }
+        let mut short = false;
         for p in 0..session.crawl().partitions() {
             if ours(p) && !self.leases.contains_key(&p) {
-                if let Claim::Won { lease, requeued } = session.claim(p)? {
+                let claim = session.claim(p)?;
+                short |= matches!(claim, Claim::Held { .. });
+                if let Claim::Won { lease, requeued } = claim {
                     tracing::debug!(
                         partition = p,
                         epoch = lease.epoch,
@@ -128,7 +132,7 @@ impl Held {
                 }
             }
         }
-        Ok(())
+        Ok(short)
     }
 
     /// Takes up to `room` entries from the partitions that are not draining, a
