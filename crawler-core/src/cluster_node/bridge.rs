@@ -20,8 +20,8 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use super::held::Held;
 use super::link_state::{FromBridge, LinkState, ToBridge, NOT_FINISHED};
 use super::payload;
+use super::scope_reader::ScopeReader;
 use crate::messages::Queued;
-use crate::url::SharedScopeKeys;
 
 /// The shortest and longest waits of an idle round: an idle node costs Redis a few
 /// commands a second at most.
@@ -52,9 +52,8 @@ pub(super) struct Bridge {
     pub incoming: Receiver<ToBridge>,
     pub deliveries: Sender<FromBridge>,
     pub state: Arc<LinkState>,
-    pub learned: Arc<SharedScopeKeys>,
-    /// Scope keys read so far.
-    pub scope_read: u64,
+    /// The crawl's scope keys, read as they are added.
+    pub scope: ScopeReader,
     /// Deliveries handed to the scheduler and not recorded, at most.
     pub room: usize,
     pub pending: VecDeque<ToBridge>,
@@ -245,14 +244,7 @@ impl Bridge {
         if room == 0 || !self.held.any(queued) {
             return Ok(false);
         }
-        loop {
-            let keys = self.session.scope_keys_from(self.scope_read)?;
-            if keys.is_empty() {
-                break;
-            }
-            self.scope_read += keys.len() as u64;
-            self.learned.extend(keys.iter().map(String::as_str));
-        }
+        self.scope.catch_up(&mut self.session)?;
         let hold = self.session.crawl().config().lease * 10;
         let takings = self.held.take(&mut self.session, room, hold, queued)?;
         for url in &takings.dead {

@@ -22,6 +22,7 @@ mod held;
 mod join;
 mod link_state;
 mod payload;
+mod scope_reader;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,6 +39,7 @@ pub(crate) use link_state::{FromBridge, LinkState, ToBridge, NOT_FINISHED};
 use crate::crawl_error::CrawlError;
 use crate::messages::Queued;
 use crate::url::SharedScopeKeys;
+use scope_reader::ScopeReader;
 
 /// The scheduler's end of the link to the cluster.
 pub(crate) struct ClusterLink {
@@ -81,15 +83,8 @@ impl ClusterLink {
             Err(error) => tracing::debug!(%error, "cannot read Redis's persistence settings"),
         }
         session.add_scope_keys(&start.scope_keys)?;
-        let mut scope_read = 0;
-        loop {
-            let keys = session.scope_keys_from(scope_read)?;
-            if keys.is_empty() {
-                break;
-            }
-            scope_read += keys.len() as u64;
-            start.learned.extend(keys.iter().map(String::as_str));
-        }
+        let mut scope = ScopeReader::new(start.learned);
+        scope.catch_up(&mut session)?;
         let (to_bridge, incoming) = crossbeam_channel::unbounded();
         let (supply, deliveries) = crossbeam_channel::unbounded();
         let state = Arc::new(LinkState {
@@ -112,8 +107,7 @@ impl ClusterLink {
             incoming,
             deliveries: supply,
             state,
-            learned: start.learned,
-            scope_read,
+            scope,
             room: start.room,
             pending: VecDeque::new(),
             handled: 0,

@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use crawler_core::cluster::{ClusterConfig, ClusterError, Crawl};
 use crawler_core::{CrawlConfig, CrawlError};
 
+use super::resume::as_object;
 use crate::args::ClusterArgs;
 use crate::Failure;
 
@@ -65,11 +66,4 @@ pub fn join(
 
 fn usage(error: &ClusterError) -> Failure {
     Failure::Usage(format!("--cluster: {error}"))
-}
-
-fn as_object(config: &CrawlConfig) -> serde_json::Map<String, serde_json::Value> {
-    match serde_json::to_value(config) {
-        Ok(serde_json::Value::Object(map)) => map,
-        _ => serde_json::Map::new(),
-    }
 }

@@ -111,7 +111,8 @@ fn first_run_settings(
     Ok(runs.first().and_then(|run| run.config.as_object().cloned()))
 }
 
-fn as_object(config: &CrawlConfig) -> serde_json::Map<String, Value> {
+/// The settings as JSON fields, named as stored (shared with `cluster.rs`).
+pub(super) fn as_object(config: &CrawlConfig) -> serde_json::Map<String, Value> {
     match serde_json::to_value(config) {
         Ok(Value::Object(map)) => map,
         _ => serde_json::Map::new(),
