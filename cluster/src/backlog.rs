@@ -24,16 +24,16 @@ impl Session {
             pipe.cmd("LLEN").arg(keys.queue());
             pipe.cmd("ZCARD").arg(keys.inflight());
         }
-        let (seeded, counts): (bool, Vec<u64>) = self.conn().run(|c| {
-            let mut values: Vec<redis::Value> = pipe.query(c)?;
-            let counts = values.split_off(1);
-            let seeded: bool = redis::FromRedisValue::from_redis_value(values.remove(0))?;
-            let counts = counts
-                .into_iter()
-                .map(redis::FromRedisValue::from_redis_value)
-                .collect::<Result<Vec<u64>, _>>()?;
-            Ok((seeded, counts))
-        })?;
+        let (seeded, counts): (bool, Vec<u64>) =
+            self.conn().run_pipeline(&pipe, |mut values| {
+                let counts = values.split_off(1);
+                let seeded: bool = redis::FromRedisValue::from_redis_value(values.remove(0))?;
+                let counts = counts
+                    .into_iter()
+                    .map(redis::FromRedisValue::from_redis_value)
+                    .collect::<Result<Vec<u64>, _>>()?;
+                Ok((seeded, counts))
+            })?;
         let backlog = counts
             .chunks(2)
             .map(|pair| Backlog {

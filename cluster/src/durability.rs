@@ -36,10 +36,12 @@ impl Durability {
 impl Session {
     /// Reads the server's persistence settings.
     pub fn durability(&mut self) -> Result<Durability, ClusterError> {
-        let info: String = self
-            .conn()
-            .run(|c| redis::cmd("INFO").arg("persistence").query(c))?;
-        let aof = info.lines().any(|line| line.trim() == "aof_enabled:1");
+        // On a Redis Cluster, every shard's primary must keep its writes.
+        let infos = self.conn().info("persistence")?;
+        let aof = !infos.is_empty()
+            && infos
+                .iter()
+                .all(|info| info.lines().any(|line| line.trim() == "aof_enabled:1"));
         let fsync: Option<Vec<String>> = self
             .conn()
             .run(|c| redis::cmd("CONFIG").arg("GET").arg("appendfsync").query(c))

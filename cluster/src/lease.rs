@@ -211,8 +211,10 @@ impl Session {
     /// Every partition's lease (one pipelined round trip).
     pub fn leases(&mut self) -> Result<Vec<LeaseState>, ClusterError> {
         let partitions = self.crawl().partitions();
+        // Read first, so a lease that lapses while the rest are read looks held: the
+        // safe side. (Not in the pipeline: a Redis Cluster's TIME has no shard.)
+        let now = self.now_ms()?;
         let mut pipe = redis::pipe();
-        pipe.cmd("TIME");
         for p in 0..partitions {
             pipe.cmd("HMGET")
                 .arg(self.crawl().keys().partition(p).lease())
@@ -222,17 +224,12 @@ impl Session {
         }
         // A lease row: owner, epoch, until.
         type Row = (Option<String>, Option<u64>, Option<u64>);
-        let (time, rows): ((u64, u64), Vec<Row>) = self.conn().run(|c| {
-            let mut values: Vec<redis::Value> = pipe.query(c)?;
-            let rows = values.split_off(1);
-            let time = FromRedisValue::from_redis_value(values.remove(0))?;
-            let rows = rows
+        let rows: Vec<Row> = self.conn().run_pipeline(&pipe, |values| {
+            Ok(values
                 .into_iter()
                 .map(FromRedisValue::from_redis_value)
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok((time, rows))
+                .collect::<Result<Vec<_>, _>>()?)
         })?;
-        let now = time.0 * 1000 + time.1 / 1000;
         Ok(rows
             .into_iter()
             .map(|(owner, epoch, until)| LeaseState {

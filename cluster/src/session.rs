@@ -30,6 +30,12 @@ impl Session {
         &self.crawl
     }
 
+    /// Whether the crawl's Redis is a Redis Cluster (its server said so when the
+    /// session connected), used through the cluster client.
+    pub fn on_redis_cluster(&self) -> bool {
+        self.conn.is_cluster()
+    }
+
     /// This node's name.
     pub fn node(&self) -> &str {
         &self.crawl.config().node

@@ -54,8 +54,7 @@ impl Session {
             pipe.cmd("HGETALL").arg(keys.pages());
         }
         type Row = (u64, u64, u64, Option<u64>, BTreeMap<String, u64>);
-        let rows: Vec<Row> = self.conn().run(|c| {
-            let values: Vec<redis::Value> = pipe.query(c)?;
+        let rows: Vec<Row> = self.conn().run_pipeline(&pipe, |values| {
             let mut values = values.into_iter();
             let mut rows = Vec::with_capacity(partitions as usize);
             while let (Some(a), Some(b), Some(d), Some(s), Some(pg)) = (

@@ -2,13 +2,20 @@
 
 use crate::harness::{claim_when_free, config, enqueue_all, join, redis, take_all, urls};
 use crawler_cluster::{Entry, Session};
+use crawler_fixtures::RedisUrl;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Barrier};
 
 #[test]
 fn eight_threads_submitting_the_same_urls_queue_each_once() {
     let Some(server) = redis() else { return };
-    let (crawl, mut session) = join(config(&server, "shop", "n1"));
+    eight_threads_queue_each_url_once(&server);
+}
+
+/// Eight threads submit the same 1,000 URLs (of 40 hosts) at once, each in its own
+/// order: every URL is found new by exactly one call and queued once.
+pub fn eight_threads_queue_each_url_once(server: &impl RedisUrl) {
+    let (crawl, mut session) = join(config(server, "shop", "n1"));
     let all = urls(40, 1000);
     let start = Arc::new(Barrier::new(8));
     let threads: Vec<_> = (0..8)

@@ -2,15 +2,23 @@
 
 use crate::harness::{claim_when_free, config, join, redis, take_all};
 use crawler_cluster::{Claim, ClusterError, Entry, HostState, RobotsState};
+use crawler_fixtures::RedisUrl;
 use std::time::Duration;
 
 #[test]
 fn a_lapsed_owner_is_fenced_and_its_in_flight_entries_pass_to_the_new_owner() {
     let Some(server) = redis() else { return };
-    let mut a_config = config(&server, "shop", "node-a");
+    a_lapsed_owner_is_fenced(&server);
+}
+
+/// Node A's lease lapses and node B takes the partition over: every write A makes
+/// for it after (ack, retry, take, enqueue, politeness, robots.txt, renew, release)
+/// is refused naming the new epoch and owner, and B gets A's in-flight entries.
+pub fn a_lapsed_owner_is_fenced(server: &impl RedisUrl) {
+    let mut a_config = config(server, "shop", "node-a");
     a_config.lease = Duration::from_millis(300);
     let (crawl, mut a) = join(a_config);
-    let (_, mut b) = join(config(&server, "shop", "node-b"));
+    let (_, mut b) = join(config(server, "shop", "node-b"));
     let p = crawl.partition_of("h1.test");
 
     let (a_lease, _) = claim_when_free(&mut a, p);

@@ -1,7 +1,8 @@
-//! What every test starts from: a Redis, a crawl on it, sessions as named nodes.
+//! What every test starts from: a Redis (one server, or a Redis Cluster of three
+//! shards), a crawl on it, sessions as named nodes.
 
 use crawler_cluster::{ClusterConfig, Crawl, Entry, Lease, Session};
-use crawler_fixtures::{RedisServer, RedisServerError};
+use crawler_fixtures::{RedisCluster, RedisServer, RedisServerError, RedisUrl};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -9,6 +10,11 @@ use std::time::{Duration, Instant};
 /// outside CI.
 pub fn redis() -> Option<RedisServer> {
     redis_with(None)
+}
+
+/// A fresh Redis Cluster of three shards, or `None` as for [`redis`].
+pub fn redis_cluster() -> Option<RedisCluster> {
+    RedisCluster::for_test(RedisCluster::start())
 }
 
 /// [`redis`] requiring a password.
@@ -22,8 +28,8 @@ pub fn available(started: Result<RedisServer, RedisServerError>) -> Option<Redis
     RedisServer::for_test(started)
 }
 
-/// A configuration for `node` in crawl `crawl_id` on `server`.
-pub fn config(server: &RedisServer, crawl_id: &str, node: &str) -> ClusterConfig {
+/// A configuration for `node` in crawl `crawl_id` on `server` (or cluster).
+pub fn config(server: &impl RedisUrl, crawl_id: &str, node: &str) -> ClusterConfig {
     let mut config = ClusterConfig::new(&server.url(), crawl_id).unwrap();
     config.node = node.to_string();
     config

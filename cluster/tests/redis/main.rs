@@ -1,5 +1,6 @@
 //! The cluster crate against a real `redis-server` (started per test by
-//! `crawler_fixtures::RedisServer` on a free loopback port).
+//! `crawler_fixtures::RedisServer` on a free loopback port; `shards` runs some of
+//! the same tests on a `RedisCluster` of three shards).
 //!
 //! Without `redis-server` installed, every test fails on CI (`CI=true`; `.ci/run`
 //! installs it) and is skipped with a message elsewhere.
@@ -12,6 +13,7 @@ mod harness;
 mod restart;
 mod secrets;
 mod settings;
+mod shards;
 mod slots;
 mod tls;
 mod totals;

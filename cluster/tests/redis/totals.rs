@@ -1,14 +1,21 @@
 //! Cluster-wide totals, and knowing when the crawl is over.
 
 use crate::harness::{config, enqueue_all, join, redis, urls};
+use crawler_fixtures::RedisUrl;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 #[test]
 fn the_crawl_is_finished_only_when_nothing_is_queued_in_flight_or_leased() {
     let Some(server) = redis() else { return };
-    let (crawl, mut a) = join(config(&server, "shop", "node-a"));
-    let (_, mut b) = join(config(&server, "shop", "node-b"));
+    finished_only_when_nothing_is_queued_in_flight_or_leased(&server);
+}
+
+/// Two nodes share 120 URLs of 12 hosts: the totals, the backlog and `finished`
+/// follow every step (enqueue, balance, take, ack, release).
+pub fn finished_only_when_nothing_is_queued_in_flight_or_leased(server: &impl RedisUrl) {
+    let (crawl, mut a) = join(config(server, "shop", "node-a"));
+    let (_, mut b) = join(config(server, "shop", "node-b"));
     let mut held_a = BTreeMap::new();
     let mut held_b = BTreeMap::new();
     assert!(
@@ -18,6 +25,12 @@ fn the_crawl_is_finished_only_when_nothing_is_queued_in_flight_or_leased() {
     a.rebalance(&mut held_a).unwrap();
     assert!(!a.totals().unwrap().finished, "leased");
     assert_eq!(enqueue_all(&mut b, &urls(12, 120)), 120);
+    let (backlog, seeded) = a.backlog().unwrap();
+    assert_eq!(backlog.len() as u32, crawl.partitions());
+    assert_eq!(backlog.iter().map(|p| p.queued).sum::<u64>(), 120);
+    assert!(!seeded, "no node said the crawl was seeded");
+    b.mark_seeded().unwrap();
+    assert!(a.backlog().unwrap().1, "seeded");
     // b joins: a hands over half, b claims it.
     b.rebalance(&mut held_b).unwrap();
     a.rebalance(&mut held_a).unwrap();
@@ -34,6 +47,11 @@ fn the_crawl_is_finished_only_when_nothing_is_queued_in_flight_or_leased() {
         }
     }
     assert_eq!(fetched, 120);
+    let (backlog, _) = b.backlog().unwrap();
+    assert!(
+        backlog.iter().all(|p| p.queued == 0 && p.in_flight == 0),
+        "{backlog:?}"
+    );
     let totals = a.totals().unwrap();
     assert_eq!((totals.pages, totals.queued, totals.in_flight), (120, 0, 0));
     assert!(!totals.finished, "partitions are still leased");
