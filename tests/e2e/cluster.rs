@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crawler_fixtures::{FixtureServer, RedisServer, WebConfig};
+use crawler_fixtures::{FixtureServer, RedisCluster, RedisServer, RedisUrl, WebConfig};
 use crawler_tests::{request_counts, run, wait_until, CrawlerBinary, Watchdog, Workspace};
 
 /// A fresh `redis-server`, or `None` (after saying so) when it is not installed
@@ -41,7 +41,7 @@ const SPACING: Duration = Duration::from_millis(50);
 
 /// The flags every node of crawl `id` is given.
 fn node_args(
-    redis: &RedisServer,
+    redis: &impl RedisUrl,
     web: &FixtureServer,
     id: &str,
     node: &str,
@@ -53,7 +53,7 @@ fn node_args(
 /// [`node_args`] with another `--per-host-rate`.
 fn node_args_at(
     rate: &str,
-    redis: &RedisServer,
+    redis: &impl RedisUrl,
     web: &FixtureServer,
     id: &str,
     node: &str,
@@ -198,7 +198,7 @@ fn json_of(args: &[&str]) -> Option<serde_json::Value> {
 }
 
 /// Whether `node` holds partitions of crawl `id` (false before the crawl exists).
-fn holds_partitions(redis: &RedisServer, id: &str, node: &str) -> bool {
+fn holds_partitions(redis: &impl RedisUrl, id: &str, node: &str) -> bool {
     let url = redis.url();
     let Some(stats) = json_of(&["stats", "--cluster", &url, "--crawl-id", id, "--json"]) else {
         return false;
@@ -207,7 +207,7 @@ fn holds_partitions(redis: &RedisServer, id: &str, node: &str) -> bool {
         .any(|n| n["name"] == node && n["partitions"].as_array().is_some_and(|p| !p.is_empty()))
 }
 
-fn cluster_stats(redis: &RedisServer, id: &str) -> serde_json::Value {
+fn cluster_stats(redis: &impl RedisUrl, id: &str) -> serde_json::Value {
     run(
         CrawlerBinary.path(),
         &[
@@ -223,11 +223,25 @@ fn cluster_stats(redis: &RedisServer, id: &str) -> serde_json::Value {
     .json()
 }
 
-/// Three nodes, one given the seeds: together they fetch every page of 100 hosts
-/// once, spaced per host across nodes, and each stops when the whole crawl is done.
 #[test]
 fn three_nodes_fetch_every_page_once_spaced_per_host_and_all_end() {
     let Some(redis) = redis() else { return };
+    three_nodes_fetch_every_page_once(&redis);
+}
+
+/// The same crawl on a Redis Cluster of three shards: the partitions' keys are
+/// spread over the shards, and no script or transaction spans two of them.
+#[test]
+fn three_nodes_on_a_redis_cluster_of_three_shards_fetch_every_page_once_and_all_end() {
+    let Some(cluster) = RedisCluster::for_test(RedisCluster::start()) else {
+        return;
+    };
+    three_nodes_fetch_every_page_once(&cluster);
+}
+
+/// Three nodes, one given the seeds: together they fetch every page of 100 hosts
+/// once, spaced per host across nodes, and each stops when the whole crawl is done.
+fn three_nodes_fetch_every_page_once(redis: &impl RedisUrl) {
     let (web, workspace, seeds) = web_with_seeds(100);
     let stores: Vec<String> = (1..=3)
         .map(|i| workspace.path(&format!("n{i}")).display().to_string())
@@ -236,7 +250,7 @@ fn three_nodes_fetch_every_page_once_spaced_per_host_and_all_end() {
     let mut nodes: Vec<Node> = (1..3)
         .map(|i| {
             Node::start(&node_args(
-                &redis,
+                redis,
                 &web,
                 "shop",
                 &format!("n{}", i + 1),
@@ -245,14 +259,15 @@ fn three_nodes_fetch_every_page_once_spaced_per_host_and_all_end() {
         })
         .collect();
     wait_for("the seedless nodes holding partitions", || {
-        holds_partitions(&redis, "shop", "n2") && holds_partitions(&redis, "shop", "n3")
+        holds_partitions(redis, "shop", "n2") && holds_partitions(redis, "shop", "n3")
     });
-    let mut first = node_args(&redis, &web, "shop", "n1", &stores[0]);
+    let mut first = node_args(redis, &web, "shop", "n1", &stores[0]);
     first.extend(["--seeds".to_string(), seeds.clone()]);
     nodes.push(Node::start(&first));
     for node in nodes {
         let (code, stderr) = node.finish();
         assert_eq!(code, Some(0), "{stderr}");
+        assert!(!stderr.contains("CROSSSLOT"), "{stderr}");
     }
 
     let counts = request_counts(&web.log());
@@ -280,7 +295,7 @@ fn three_nodes_fetch_every_page_once_spaced_per_host_and_all_end() {
         "the nodes' stores hold the crawl"
     );
 
-    let stats = cluster_stats(&redis, "shop");
+    let stats = cluster_stats(redis, "shop");
     assert_eq!(stats["finished"], true, "{stats}");
     assert_eq!(stats["pages"], 600, "{stats}");
     assert_eq!(stats["queued"], 0, "{stats}");
@@ -412,7 +427,7 @@ fn pages_fetched_twice(web: &FixtureServer) -> usize {
 }
 
 /// How many partitions `node` holds (0 before the crawl exists).
-fn partitions_held(redis: &RedisServer, id: &str, node: &str) -> usize {
+fn partitions_held(redis: &impl RedisUrl, id: &str, node: &str) -> usize {
     let url = redis.url();
     let Some(stats) = json_of(&["stats", "--cluster", &url, "--crawl-id", id, "--json"]) else {
         return 0;
