@@ -1,7 +1,8 @@
 //! The names of every key a crawl uses.
 //!
 //! Crawl-wide keys are `crawl:{id}:settings`, `crawl:{id}:nodes`, `crawl:{id}:scope` and `crawl:{id}:seeded`; each is used
-//! alone by any one command or script. Every key of partition `N` is
+//! alone by any one command or script (so they need no common hash tag, and on a
+//! Redis Cluster each lives on the shard of its own slot). Every key of partition `N` is
 //! `crawl:{id}:{pN}:...`: the braces make `pN` the key's *hash tag*, so on Redis
 //! Cluster all of a partition's keys live in one slot and a script may touch them
 //! together. No script is given keys of two partitions (the crawl id itself carries

@@ -60,9 +60,12 @@
 //! the whole cluster), a few keys, and a round of commands when a node looks for
 //! work. Every key of a partition carries the hash tag `{pN}` ([`keys`]) and no
 //! script touches two partitions, so the key layout runs unchanged on Redis Cluster
-//! (a test runs every operation on a one-node cluster, which refuses cross-slot
-//! scripts). The connection itself is a plain one: a cluster of several shards
-//! needs the `redis` crate's cluster client, not wired yet.
+//! (tests run every operation on a one-node cluster, which refuses cross-slot
+//! scripts, and the layer's main guarantees on a cluster of three shards). The
+//! connection finds out whether the URL's server runs in cluster mode (`INFO
+//! cluster`) and then uses the `redis` crate's cluster client, seeded from that
+//! URL: each script goes to its partition's shard, and the pipelines that read
+//! every partition at once (backlog, totals, leases) are split per shard.
 //! TLS: `rediss://` URLs go through the `redis` crate's rustls backend (the
 //! system's root certificates).
 //!
