@@ -142,6 +142,8 @@ struct Outcome {
     pages_by_node: BTreeMap<String, u64>,
     /// Partitions per node in the lease sample in the middle of the crawl.
     partitions_by_node: BTreeMap<String, usize>,
+    /// Hosts of the web in those partitions, per node.
+    hosts_by_node: BTreeMap<String, usize>,
     exit_codes: Vec<Option<i32>>,
     kill: Option<KillOutcome>,
 }
@@ -152,7 +154,7 @@ impl Outcome {
         format!(
             "{} node(s): {} pages, {:.1} pages/s over the log ({:.1} steady), wall {:.1} s, \
              missing {}, duplicates {}, robots {}, extra {}, pages by node {:?}, \
-             partitions by node {:?}, exits {:?}",
+             partitions by node {:?}, hosts by node {:?}, exits {:?}",
             self.nodes,
             j.pages,
             self.pages_per_sec,
@@ -164,6 +166,7 @@ impl Outcome {
             j.extra,
             self.pages_by_node,
             self.partitions_by_node,
+            self.hosts_by_node,
             self.exit_codes
         )
     }
@@ -191,6 +194,8 @@ struct KillOutcome {
     all_resumed: Option<Duration>,
     /// Of its partitions, how many had requests after the kill.
     resumed_partitions: usize,
+    /// From the kill to the first lease sample with all its partitions owned by others.
+    taken_over: Option<Duration>,
 }
 
 impl KillOutcome {
@@ -198,10 +203,12 @@ impl KillOutcome {
         let secs =
             |d: Option<Duration>| d.map_or("-".into(), |d| format!("{:.2} s", d.as_secs_f64()));
         format!(
-            "killed n2 holding {} partitions after {} pages; its hosts resumed after {} \
-             (first), {} (last of the {} partitions with work left)",
+            "killed n2 holding {} partitions after {} pages; all owned by others after {} \
+             (leases sampled every 0.5 s); its hosts resumed after {} (first), {} (last of \
+             the {} partitions with work left)",
             self.partitions.len(),
             self.pages_before,
+            secs(self.taken_over),
             secs(self.first_resumed),
             secs(self.all_resumed),
             self.resumed_partitions
@@ -296,6 +303,13 @@ fn crawl(
         _ => 0.0,
     };
     let pages_per_sec = judgement.pages as f64 / (judgement.span_us.max(1) as f64 / 1e6);
+    let middle = middle_sample(&watched.samples);
+    // The engine's politeness key, which picks a host's partition: scheme, host, port.
+    let mut hosts_in = vec![0; middle.len()];
+    for i in (0..web.hosts).filter(|_| !middle.is_empty()) {
+        let key = format!("http://{}:{port}", synthetic_host(i));
+        hosts_in[partition_of(&key, middle.len() as u32) as usize] += 1;
+    }
     let kill = match watched.killed {
         Some(killed) => {
             let marker = marker.ok_or("the kill marker is not in the server log")?;
@@ -310,7 +324,8 @@ fn crawl(
         steady_per_sec,
         wall,
         pages_by_node: watched.pages_by_node,
-        partitions_by_node: middle_sample(&watched.samples),
+        partitions_by_node: count_by_owner(&middle, |_| 1),
+        hosts_by_node: count_by_owner(&middle, |p| hosts_in[p as usize]),
         exit_codes: watched.exit_codes,
         kill,
     })
@@ -329,6 +344,10 @@ struct Watched {
 struct Killed {
     partitions: Vec<u32>,
     partition_count: u32,
+    /// When it was killed.
+    at: Instant,
+    /// From the kill to the first sample with all its partitions owned by others.
+    taken_over: Option<Duration>,
 }
 
 /// The request that dates a kill in the server's log: sent once the node is reaped.
@@ -400,7 +419,19 @@ fn watch(
                 killed = Some(Killed {
                     partitions,
                     partition_count: owners.len() as u32,
+                    at: Instant::now(),
+                    taken_over: None,
                 });
+            }
+        }
+        if let Some(k) = killed.as_mut().filter(|k| k.taken_over.is_none()) {
+            let owned_by_others = |p: &u32| {
+                owners
+                    .get(*p as usize)
+                    .is_some_and(|o| o.as_deref().is_some_and(|o| o != "n2"))
+            };
+            if k.partitions.iter().all(owned_by_others) {
+                k.taken_over = Some(k.at.elapsed());
             }
         }
         samples.push((started.elapsed().as_secs_f64(), owners));
@@ -441,9 +472,9 @@ fn pages_answered(log: &Path) -> usize {
         .unwrap_or(0)
 }
 
-/// Partitions per node in the sample halfway through the samples where every
+/// Each partition's owner in the sample halfway through the samples where every
 /// partition had an owner (the whole run's middle when none had).
-fn middle_sample(samples: &[(f64, Vec<Option<String>>)]) -> BTreeMap<String, usize> {
+fn middle_sample(samples: &[(f64, Vec<Option<String>>)]) -> Vec<Option<String>> {
     let full: Vec<_> = samples
         .iter()
         .filter(|(_, owners)| !owners.is_empty() && owners.iter().all(Option::is_some))
@@ -452,9 +483,19 @@ fn middle_sample(samples: &[(f64, Vec<Option<String>>)]) -> BTreeMap<String, usi
         Some(sample) => Some(*sample),
         None => samples.get(samples.len() / 2),
     };
+    pick.map(|(_, owners)| owners.clone()).unwrap_or_default()
+}
+
+/// `weight(partition)` summed per owner.
+fn count_by_owner(
+    owners: &[Option<String>],
+    weight: impl Fn(u32) -> usize,
+) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
-    for owner in pick.into_iter().flat_map(|(_, owners)| owners).flatten() {
-        *counts.entry(owner.clone()).or_insert(0) += 1;
+    for (p, owner) in (0u32..).zip(owners) {
+        if let Some(owner) = owner {
+            *counts.entry(owner.clone()).or_insert(0) += weight(p);
+        }
     }
     counts
 }
@@ -484,6 +525,7 @@ fn killed_outcome(lines: &[LogLine], killed: &Killed, marker: &LogLine, port: u1
         first_resumed: first_by_partition.values().min().map(|&us| after(us)),
         all_resumed: first_by_partition.values().max().map(|&us| after(us)),
         resumed_partitions: first_by_partition.len(),
+        taken_over: killed.taken_over,
     }
 }
 
@@ -497,8 +539,8 @@ fn print_scaling(runs: &BTreeMap<usize, Vec<Outcome>>) {
         .and_then(|r| Spread::of(r.iter().map(|o| o.steady_per_sec)))
         .map(|s| s.median);
     println!();
-    println!("| nodes | runs | pages/s (log span) | x one node | pages/s (steady, p10-p90) | x one node | wall s | duplicates | missing | pages per node max/min | partitions per node |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| nodes | runs | pages/s (log span) | x one node | pages/s (steady, p10-p90) | x one node | wall s | duplicates | missing | pages per node max/min | partitions per node | hosts per node |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (nodes, outcomes) in runs {
         let spread = |f: &dyn Fn(&Outcome) -> f64| Spread::of(outcomes.iter().map(f));
         let (Some(rate), Some(steady), Some(wall), Some(skew)) = (
@@ -522,8 +564,15 @@ fn print_scaling(runs: &BTreeMap<usize, Vec<Outcome>>) {
                 counts.join("/")
             })
             .collect();
+        let hosts: Vec<String> = outcomes
+            .iter()
+            .map(|o| {
+                let counts: Vec<String> = o.hosts_by_node.values().map(|c| c.to_string()).collect();
+                counts.join("/")
+            })
+            .collect();
         println!(
-            "| {nodes} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {nodes} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             outcomes.len(),
             rate.show(1),
             ratio(base, rate.median),
@@ -536,7 +585,8 @@ fn print_scaling(runs: &BTreeMap<usize, Vec<Outcome>>) {
                 .sum::<usize>(),
             outcomes.iter().map(|o| o.judgement.missing).sum::<usize>(),
             skew.show(2),
-            partitions.join(", ")
+            partitions.join(", "),
+            hosts.join(", ")
         );
     }
 }
