@@ -278,6 +278,40 @@ pub struct Answered {
     pub took: Duration,
 }
 
+/// A change to a host's politeness that a cluster node shares with the host's
+/// partition, so that whichever node owns the host next keeps to it.
+#[derive(Clone, Debug)]
+pub enum HostNews {
+    /// The rules of its robots.txt, fetched just now.
+    Robots {
+        /// The host's key.
+        host: String,
+        /// The rules that apply to this crawler.
+        rules: Arc<RobotsRules>,
+    },
+    /// The host is paused (a `Retry-After` or a backoff).
+    Paused {
+        /// The host's key.
+        host: String,
+        /// Nothing of it may be fetched for this long from now.
+        pause: Duration,
+        /// The backoff level it reached: what the next backoff doubles from.
+        backoff_level: u8,
+    },
+}
+
+/// What a host's former owner shared: what a cluster node adopts with its first
+/// delivery of the host.
+#[derive(Clone, Debug)]
+pub struct AdoptedHost {
+    /// The host's key.
+    pub host: String,
+    /// Its robots.txt rules, and how long ago they were fetched.
+    pub robots: Option<(Arc<RobotsRules>, Duration)>,
+    /// How long from now it stays paused, and its backoff level.
+    pub paused: Option<(Duration, u8)>,
+}
+
 /// The meaning of a finished robots.txt fetch, for the frontier.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RobotsResult {

@@ -20,6 +20,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use super::held::Held;
 use super::link_state::{FromBridge, LinkState, ToBridge, NOT_FINISHED};
 use super::payload;
+use super::politeness::SharedPoliteness;
 use super::scope_reader::ScopeReader;
 use crate::messages::Queued;
 
@@ -48,6 +49,8 @@ pub(super) enum Replay {
 
 pub(super) struct Bridge {
     pub session: Session,
+    /// The hosts' politeness shared through Redis.
+    pub politeness: SharedPoliteness,
     pub held: Held,
     pub incoming: Receiver<ToBridge>,
     pub deliveries: Sender<FromBridge>,
@@ -204,6 +207,9 @@ impl Bridge {
                     }
                     result?;
                 }
+                ToBridge::Politeness(news) => {
+                    (self.politeness).share(&mut self.session, &self.held, news)?;
+                }
                 ToBridge::Close => {}
             }
             while (self.recent.front()).is_some_and(|(at, _)| now - *at > REPLAY_WINDOW) {
@@ -257,10 +263,19 @@ impl Bridge {
             return Ok(false);
         }
         self.state.finished_at.store(NOT_FINISHED, Ordering::SeqCst);
-        Ok(self
-            .deliveries
-            .send(FromBridge::Deliveries(takings.queued))
-            .is_ok())
+        // Taken, so handed over even when reading the hosts' politeness fails: the
+        // outage is noticed on the next call.
+        let adopted = (self.politeness)
+            .adopted(&mut self.session, &self.held, &takings.queued)
+            .unwrap_or_else(|error| {
+                tracing::debug!(%error, "hosts' shared politeness not read");
+                Vec::new()
+            });
+        let deliveries = FromBridge::Deliveries {
+            queued: takings.queued,
+            adopted,
+        };
+        Ok(self.deliveries.send(deliveries).is_ok())
     }
 
     /// Says the crawl is over when nothing is queued or in flight anywhere (and

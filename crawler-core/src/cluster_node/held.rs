@@ -63,6 +63,11 @@ impl Held {
         }
     }
 
+    /// This node's lease of partition `p`, if it holds it.
+    pub fn lease(&self, p: u32) -> Option<&Lease> {
+        self.leases.get(&p)
+    }
+
     /// Deliveries not recorded yet.
     pub fn outstanding(&self) -> usize {
         self.outstanding.len()
