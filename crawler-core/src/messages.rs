@@ -197,6 +197,8 @@ pub enum Refusal {
     RobotsUnavailable(Arc<str>),
     /// The host is parked after failing again and again.
     HostUnreachable(Arc<str>),
+    /// A cluster handed it out this many times and no node recorded it.
+    DeadLetter(u32),
 }
 
 impl Refusal {
@@ -206,6 +208,7 @@ impl Refusal {
             Refusal::RobotsDisallowed(_) => ErrorKind::RobotsDisallowed,
             Refusal::RobotsUnavailable(_) => ErrorKind::RobotsUnavailable,
             Refusal::HostUnreachable(_) => ErrorKind::HostUnreachable,
+            Refusal::DeadLetter(_) => ErrorKind::DeadLetter,
         }
     }
 
@@ -217,6 +220,9 @@ impl Refusal {
                 format!("robots.txt unreachable, so nothing on the host is fetched ({why})")
             }
             Refusal::HostUnreachable(why) => format!("host parked after repeated failures ({why})"),
+            Refusal::DeadLetter(times) => format!(
+                "handed out {times} times by the cluster and never recorded: given up (--max-deliveries)"
+            ),
         }
     }
 }

@@ -424,6 +424,11 @@ impl Scheduler {
                     self.frontier.adopt(host, now);
                 }
             }
+            FromBridge::DeadLetters(dead) => {
+                for (queued, deliveries) in dead {
+                    self.frontier.refuse_dead_letter(queued, deliveries);
+                }
+            }
             FromBridge::Lost { partitions, of } => {
                 let dropped = (self.frontier)
                     .drop_queued(|host| partitions.contains(&partition_of(host, of)));

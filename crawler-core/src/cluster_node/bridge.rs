@@ -252,12 +252,22 @@ impl Bridge {
         }
         self.scope.catch_up(&mut self.session)?;
         let hold = self.session.crawl().config().lease * 10;
-        let takings = self.held.take(&mut self.session, room, hold, queued)?;
-        for url in &takings.dead {
-            tracing::warn!(
-                url,
-                "delivered too many times without being recorded: dead-lettered"
-            );
+        let mut takings = self.held.take(&mut self.session, room, hold, queued)?;
+        if !takings.dead.is_empty() {
+            for (queued, deliveries) in &takings.dead {
+                tracing::warn!(
+                    url = queued.url.as_str(),
+                    deliveries,
+                    "delivered too many times without being recorded: dead-lettered"
+                );
+            }
+            // Busy: the end is not judged before the scheduler has them to record.
+            self.state.finished_at.store(NOT_FINISHED, Ordering::SeqCst);
+            let dead = FromBridge::DeadLetters(std::mem::take(&mut takings.dead));
+            if takings.queued.is_empty() {
+                return Ok(self.deliveries.send(dead).is_ok());
+            }
+            let _ = self.deliveries.send(dead);
         }
         if takings.queued.is_empty() {
             return Ok(false);

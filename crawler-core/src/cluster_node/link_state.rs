@@ -28,6 +28,8 @@ pub(crate) enum FromBridge {
         queued: Vec<Queued>,
         adopted: Vec<AdoptedHost>,
     },
+    /// Entries given up after too many deliveries (with their counts): to record.
+    DeadLetters(Vec<(Queued, u32)>),
     /// Partitions another node took over (this node was paused past its lease): the
     /// frontier drops what it holds of their hosts.
     Lost {

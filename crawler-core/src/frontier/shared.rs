@@ -9,7 +9,7 @@ use std::time::Instant;
 use super::host::RobotsState;
 use super::moment::Moment;
 use super::queues::Frontier;
-use crate::messages::{AdoptedHost, HostNews};
+use crate::messages::{AdoptedHost, HostNews, Queued, Refusal, Refused};
 use crate::url::CanonicalUrl;
 
 impl Frontier {
@@ -33,6 +33,18 @@ impl Frontier {
         if let Some(kept) = &mut self.news {
             kept.push(news);
         }
+    }
+
+    /// Records `queued` without a fetch as a dead letter: the cluster handed it out
+    /// `deliveries` times and no node recorded it.
+    pub fn refuse_dead_letter(&mut self, queued: Queued, deliveries: u32) {
+        let id = self.host_id(&queued.url);
+        self.hosts[id].refusing += 1;
+        self.refused.push(Refused {
+            host: id,
+            queued,
+            reason: Refusal::DeadLetter(deliveries),
+        });
     }
 
     /// Takes up what a host's former owner shared: rules not yet expired (with their
