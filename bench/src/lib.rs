@@ -63,6 +63,17 @@ impl FixtureProcess {
         dir: &Path,
         log: Option<&Path>,
     ) -> Result<FixtureProcess, String> {
+        FixtureProcess::start_distant(web, Duration::ZERO, dir, log)
+    }
+
+    /// [`FixtureProcess::start_web`] whose every answer waits `latency` first
+    /// (`serve --latency-ms`): a web whose crawl is bound by latency, not CPU.
+    pub fn start_distant(
+        web: &WebConfig,
+        latency: Duration,
+        dir: &Path,
+        log: Option<&Path>,
+    ) -> Result<FixtureProcess, String> {
         let seeds_file = dir.join("seeds.txt");
         let binary = sibling_binary("crawler-fixtures");
         let mut command = Command::new(&binary);
@@ -77,6 +88,9 @@ impl FixtureProcess {
             command.args([flag, &n.to_string()]);
         }
         command.arg("--seeds-out").arg(&seeds_file);
+        if !latency.is_zero() {
+            command.args(["--latency-ms", &latency.as_millis().to_string()]);
+        }
         if let Some(log) = log {
             command.arg("--log").arg(log);
         }

@@ -131,7 +131,7 @@ pub use inflight::Taken;
 pub use keys::{Keys, PartitionKeys};
 pub use lease::{Claim, LeaseState, Moves};
 pub use partition::{partition_of, Fingerprint};
-pub use politeness::{HostState, RobotsState};
+pub use politeness::{HostState, RobotsState, SharedHost};
 pub use record::{Delivery, Entry};
 pub use session::Session;
 pub use totals::{NodeTotals, Totals};

@@ -25,6 +25,26 @@ return 1
     )
 });
 
+/// KEYS lease, robots hash, hosts hash; ARGV node, epoch, robots pairs, then field,
+/// value pairs: the first `robots pairs` go to the robots hash, the rest to the hosts'.
+static STORE_MANY: LazyLock<redis::Script> = LazyLock::new(|| {
+    fenced_script(
+        r#"
+local refused = fence(KEYS[1], ARGV[1], ARGV[2])
+if refused then return refused end
+local robots = tonumber(ARGV[3])
+local i = 4
+while i < #ARGV do
+  local key = KEYS[3]
+  if (i - 4) / 2 < robots then key = KEYS[2] end
+  redis.call('HSET', key, ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+return 1
+"#,
+    )
+});
+
 /// When a host may be fetched next, and why.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostState {
@@ -36,16 +56,27 @@ pub struct HostState {
     pub paused_until_ms: Option<u64>,
     /// The current backoff after errors (0: none).
     pub backoff_ms: u64,
+    /// Failures and slow-down answers in a row: what the next backoff doubles from.
+    #[serde(default)]
+    pub backoff_level: u8,
 }
 
 /// What the host's robots.txt said, when it was fetched.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RobotsState {
     pub fetched_at_ms: u64,
-    /// The answer's status (or 0 when the fetch failed).
+    /// The answer's status, 0 when the writer did not say (the engine shares the
+    /// rules it applies, whichever answer they came from).
     pub status: u16,
     /// The rules' text, as the engine keeps it.
     pub body: String,
+}
+
+/// What the cluster knows of one host's politeness.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SharedHost {
+    pub robots: Option<RobotsState>,
+    pub state: Option<HostState>,
 }
 
 impl Session {
@@ -92,6 +123,81 @@ impl Session {
         Ok(self.load_json(key, &[host])?.pop().flatten())
     }
 
+    /// Stores several hosts' robots.txt and politeness states, all of the lease's
+    /// partition, in one call.
+    pub fn store_politeness(
+        &mut self,
+        lease: &Lease,
+        robots: &[(&str, RobotsState)],
+        hosts: &[(&str, HostState)],
+    ) -> Result<(), ClusterError> {
+        if robots.is_empty() && hosts.is_empty() {
+            return Ok(());
+        }
+        let keys = self.crawl().keys().partition(lease.partition);
+        let mut pairs = Vec::with_capacity(2 * (robots.len() + hosts.len()));
+        for (host, state) in robots {
+            pairs.push(host.to_string());
+            pairs.push(self.json(&keys.robots(), state)?);
+        }
+        for (host, state) in hosts {
+            pairs.push(host.to_string());
+            pairs.push(self.json(&keys.hosts(), state)?);
+        }
+        self.conn()
+            .run_fenced(|c| {
+                STORE_MANY
+                    .key(keys.lease())
+                    .key(keys.robots())
+                    .key(keys.hosts())
+                    .arg(&lease.node)
+                    .arg(lease.epoch)
+                    .arg(robots.len())
+                    .arg(&pairs)
+                    .invoke::<i64>(c)
+            })?
+            .map_err(|refused| lease.fenced(refused))?;
+        Ok(())
+    }
+
+    /// What the cluster knows of `hosts` (all in `partition`), read in one round trip.
+    pub fn shared_hosts(
+        &mut self,
+        partition: u32,
+        hosts: &[&str],
+    ) -> Result<Vec<SharedHost>, ClusterError> {
+        if hosts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys = self.crawl().keys().partition(partition);
+        let (robots, states): (Vec<Option<String>>, Vec<Option<String>>) =
+            self.conn().run(|c| {
+                redis::pipe()
+                    .cmd("HMGET")
+                    .arg(keys.robots())
+                    .arg(hosts)
+                    .cmd("HMGET")
+                    .arg(keys.hosts())
+                    .arg(hosts)
+                    .query(c)
+            })?;
+        let robots = self.parse_all(&keys.robots(), hosts, robots)?;
+        let states = self.parse_all(&keys.hosts(), hosts, states)?;
+        Ok(robots
+            .into_iter()
+            .zip(states)
+            .map(|(robots, state)| SharedHost { robots, state })
+            .collect())
+    }
+
+    fn json<T: Serialize>(&mut self, key: &str, value: &T) -> Result<String, ClusterError> {
+        serde_json::to_string(value).map_err(|e| ClusterError::Corrupt {
+            url: self.conn().masked_url().to_string(),
+            key: key.to_owned(),
+            what: e.to_string(),
+        })
+    }
+
     fn store_json<T: Serialize>(
         &mut self,
         lease: &Lease,
@@ -99,11 +205,7 @@ impl Session {
         host: &str,
         value: &T,
     ) -> Result<(), ClusterError> {
-        let json = serde_json::to_string(value).map_err(|e| ClusterError::Corrupt {
-            url: self.conn().masked_url().to_string(),
-            key: key.clone(),
-            what: e.to_string(),
-        })?;
+        let json = self.json(&key, value)?;
         let lease_key = self.crawl().keys().partition(lease.partition).lease();
         self.conn()
             .run_fenced(|c| {
@@ -131,6 +233,16 @@ impl Session {
         let raw: Vec<Option<String>> = self
             .conn()
             .run(|c| redis::cmd("HMGET").arg(&key).arg(hosts).query(c))?;
+        self.parse_all(&key, hosts, raw)
+    }
+
+    /// The values of `hosts`' fields of hash `key`, parsed.
+    fn parse_all<T: DeserializeOwned>(
+        &mut self,
+        key: &str,
+        hosts: &[&str],
+        raw: Vec<Option<String>>,
+    ) -> Result<Vec<Option<T>>, ClusterError> {
         raw.into_iter()
             .zip(hosts)
             .map(|(json, host)| {

@@ -75,11 +75,15 @@ pub enum ErrorKind {
     /// the page as fetched is kept. Like [`ErrorKind::RenderTimeout`], only on the
     /// records of older stores.
     RenderFailed,
+    /// Not recorded: a cluster crawl handed the URL out `--max-deliveries` times and no
+    /// node recorded it (each that took it died or lost its partition first); it is
+    /// given up instead of handed out forever.
+    DeadLetter,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order (the order of per-kind counters).
-    pub const ALL: [ErrorKind; 22] = [
+    pub const ALL: [ErrorKind; 23] = [
         ErrorKind::Timeout,
         ErrorKind::Connect,
         ErrorKind::Dns,
@@ -102,6 +106,7 @@ impl ErrorKind {
         ErrorKind::Proxy,
         ErrorKind::RenderTimeout,
         ErrorKind::RenderFailed,
+        ErrorKind::DeadLetter,
     ];
 
     /// The name stored and printed: `timeout`, `connect`, `dns`, ...
@@ -129,6 +134,7 @@ impl ErrorKind {
             ErrorKind::Proxy => "proxy",
             ErrorKind::RenderTimeout => "render-timeout",
             ErrorKind::RenderFailed => "render-failed",
+            ErrorKind::DeadLetter => "dead-letter",
         }
     }
 
@@ -173,6 +179,9 @@ impl ErrorKind {
                 "rendered, but not settled within --render-timeout; what was rendered is kept"
             }
             ErrorKind::RenderFailed => "--render could not render the page (browser crashed, tab hung)",
+            ErrorKind::DeadLetter => {
+                "given up: a cluster handed it out --max-deliveries times and no node recorded it"
+            }
         }
     }
 
@@ -197,6 +206,7 @@ impl ErrorKind {
                 | ErrorKind::RobotsUnavailable
                 | ErrorKind::HostUnreachable
                 | ErrorKind::AddressRefused
+                | ErrorKind::DeadLetter
         )
     }
 

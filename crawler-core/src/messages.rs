@@ -197,6 +197,8 @@ pub enum Refusal {
     RobotsUnavailable(Arc<str>),
     /// The host is parked after failing again and again.
     HostUnreachable(Arc<str>),
+    /// A cluster handed it out this many times and no node recorded it.
+    DeadLetter(u32),
 }
 
 impl Refusal {
@@ -206,6 +208,7 @@ impl Refusal {
             Refusal::RobotsDisallowed(_) => ErrorKind::RobotsDisallowed,
             Refusal::RobotsUnavailable(_) => ErrorKind::RobotsUnavailable,
             Refusal::HostUnreachable(_) => ErrorKind::HostUnreachable,
+            Refusal::DeadLetter(_) => ErrorKind::DeadLetter,
         }
     }
 
@@ -217,6 +220,9 @@ impl Refusal {
                 format!("robots.txt unreachable, so nothing on the host is fetched ({why})")
             }
             Refusal::HostUnreachable(why) => format!("host parked after repeated failures ({why})"),
+            Refusal::DeadLetter(times) => format!(
+                "handed out {times} times by the cluster and never recorded: given up (--max-deliveries)"
+            ),
         }
     }
 }
@@ -276,6 +282,40 @@ pub struct Answered {
     pub at: Instant,
     /// From the request's start to its body's end (or its failure).
     pub took: Duration,
+}
+
+/// A change to a host's politeness that a cluster node shares with the host's
+/// partition, so that whichever node owns the host next keeps to it.
+#[derive(Clone, Debug)]
+pub enum HostNews {
+    /// The rules of its robots.txt, fetched just now.
+    Robots {
+        /// The host's key.
+        host: String,
+        /// The rules that apply to this crawler.
+        rules: Arc<RobotsRules>,
+    },
+    /// The host is paused (a `Retry-After` or a backoff).
+    Paused {
+        /// The host's key.
+        host: String,
+        /// Nothing of it may be fetched for this long from now.
+        pause: Duration,
+        /// The backoff level it reached: what the next backoff doubles from.
+        backoff_level: u8,
+    },
+}
+
+/// What a host's former owner shared: what a cluster node adopts with its first
+/// delivery of the host.
+#[derive(Clone, Debug)]
+pub struct AdoptedHost {
+    /// The host's key.
+    pub host: String,
+    /// Its robots.txt rules, and how long ago they were fetched.
+    pub robots: Option<(Arc<RobotsRules>, Duration)>,
+    /// How long from now it stays paused, and its backoff level.
+    pub paused: Option<(Duration, u8)>,
 }
 
 /// The meaning of a finished robots.txt fetch, for the frontier.

@@ -179,6 +179,9 @@ impl Scheduler {
 
     /// Takes the frontier's URLs from a cluster and hands it the new ones.
     pub(crate) fn linked(mut self, cluster: Option<ClusterLink>) -> Scheduler {
+        if cluster.is_some() {
+            self.frontier.share_politeness();
+        }
         self.cluster = cluster;
         self
     }
@@ -414,7 +417,18 @@ impl Scheduler {
 
     fn take_news(&mut self, news: FromBridge) {
         match news {
-            FromBridge::Deliveries(queued) => self.frontier.push_all(queued),
+            FromBridge::Deliveries { queued, adopted } => {
+                self.frontier.push_all(queued);
+                let now = Instant::now();
+                for host in adopted {
+                    self.frontier.adopt(host, now);
+                }
+            }
+            FromBridge::DeadLetters(dead) => {
+                for (queued, deliveries) in dead {
+                    self.frontier.refuse_dead_letter(queued, deliveries);
+                }
+            }
             FromBridge::Lost { partitions, of } => {
                 let dropped = (self.frontier)
                     .drop_queued(|host| partitions.contains(&partition_of(host, of)));
@@ -461,6 +475,9 @@ impl Scheduler {
             });
         }
         self.closures.tick(now);
+        if let Some(link) = &mut self.cluster {
+            link.share(self.frontier.take_host_news());
+        }
         if let Some((store, keeper)) = &mut self.pace {
             keeper.tick(store, &mut self.frontier, now);
         }

@@ -642,3 +642,70 @@ fn with_rendering_a_page_handler_sees_the_dom_scripts_built() {
     let expected: Vec<String> = crawler_fixtures::SPA_LINKS.map(str::to_owned).into();
     assert_eq!(views, vec![(false, Vec::new()), (true, expected)], "{spa}");
 }
+
+/// Two crawlers in one program join a crawl shared through Redis with the builder's
+/// `cluster`, and everything else as when alone: each one's page handler sees the
+/// pages it fetched, each ends with its summary and a `CrawlFinished` event, and
+/// together they fetch every page of the web once.
+#[test]
+fn embedded_crawlers_share_a_crawl_through_redis_with_hooks_and_events_as_alone() {
+    use crawler_core::cluster::ClusterConfig;
+    use crawler_fixtures::RedisServer;
+
+    let Some(redis) = RedisServer::for_test(RedisServer::start()) else {
+        return;
+    };
+    let server = web(12, 8);
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let seen: [Arc<Mutex<Vec<String>>>; 2] = Default::default();
+    let nodes: Vec<_> = (0..2)
+        .map(|i| {
+            let cluster = ClusterConfig {
+                node: format!("embedded-{i}"),
+                lease: Duration::from_secs(2),
+                ..ClusterConfig::new(&redis.url(), "embedded").unwrap()
+            };
+            let handled = Arc::clone(&seen[i]);
+            let handler = move |page: &Page<'_>, _: &mut PageActions| -> Result<(), HookError> {
+                handled.lock().unwrap().push(page.url().as_str().to_owned());
+                Ok(())
+            };
+            builder(&server, &dirs[i])
+                .per_host_rate(50.0)
+                .page_handler(handler)
+                .cluster(cluster)
+                .build()
+                .unwrap()
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut fetched_by_summaries = 0;
+    for (i, handle) in nodes.into_iter().enumerate() {
+        let events = handle.events().clone();
+        let summary = handle.join().unwrap();
+        let finished = events
+            .try_iter()
+            .filter(|event| matches!(event, CrawlEvent::CrawlFinished { error: None, .. }))
+            .count();
+        assert_eq!(finished, 1, "node {i}: one CrawlFinished event");
+        assert_eq!(
+            seen[i].lock().unwrap().len() as u64,
+            summary.pages_fetched,
+            "node {i}: its handler saw each page it fetched"
+        );
+        fetched_by_summaries += summary.pages_fetched;
+    }
+
+    let requested = page_urls(&server, &server.log());
+    let unique: BTreeSet<String> = requested.iter().cloned().collect();
+    assert_eq!(unique.len(), requested.len(), "a URL was fetched twice");
+    assert_eq!(unique, server.expected_urls());
+    let mut handled: Vec<String> = seen
+        .iter()
+        .flat_map(|s| s.lock().unwrap().clone())
+        .collect();
+    handled.sort();
+    assert_eq!(handled, unique.into_iter().collect::<Vec<_>>());
+    assert_eq!(fetched_by_summaries, 96);
+}

@@ -11,7 +11,7 @@ use crawler_tests::{request_counts, run, wait_until, CrawlerBinary, Watchdog, Wo
 
 /// A fresh `redis-server`, or `None` (after saying so) when it is not installed
 /// outside CI.
-fn redis() -> Option<RedisServer> {
+pub(super) fn redis() -> Option<RedisServer> {
     RedisServer::for_test(RedisServer::start())
 }
 
@@ -40,7 +40,7 @@ const RATE: &str = "20";
 const SPACING: Duration = Duration::from_millis(50);
 
 /// The flags every node of crawl `id` is given.
-fn node_args(
+pub(super) fn node_args(
     redis: &impl RedisUrl,
     web: &FixtureServer,
     id: &str,
@@ -89,13 +89,13 @@ fn node_args_at(
 }
 
 /// A node started in the background.
-struct Node {
-    child: Child,
-    watchdog: Option<Watchdog>,
+pub(super) struct Node {
+    pub(super) child: Child,
+    pub(super) watchdog: Option<Watchdog>,
 }
 
 impl Node {
-    fn start(args: &[String]) -> Node {
+    pub(super) fn start(args: &[String]) -> Node {
         let child = Command::new(CrawlerBinary.path())
             .args(args)
             .stdout(Stdio::piped())
@@ -107,7 +107,7 @@ impl Node {
     }
 
     /// Waits for the node's exit: its code, and what it printed on stderr.
-    fn finish(mut self) -> (Option<i32>, String) {
+    pub(super) fn finish(mut self) -> (Option<i32>, String) {
         let output = std::mem::replace(&mut self.child, dummy())
             .wait_with_output()
             .expect("the node is waited for");
@@ -178,7 +178,7 @@ fn shortest_gap(web: &FixtureServer) -> Duration {
 
 /// Polls `ready` (each poll runs the crawler: a few a second) until it holds; panics
 /// naming `what` after the harness's patience.
-fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+pub(super) fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
     let mut polls = 0u32;
     wait_until(what, || {
         polls += 1;
@@ -342,7 +342,7 @@ fn a_node_killed_mid_crawl_loses_nothing() {
 }
 
 /// Pages a node's store holds, read while the node runs (0 until it exists).
-fn stored_count(store: &str) -> usize {
+pub(super) fn stored_count(store: &str) -> usize {
     if !std::path::Path::new(store).exists() {
         return 0;
     }

@@ -7,6 +7,8 @@ mod breadth;
 mod budgets;
 mod cli;
 mod cluster;
+mod cluster_dead_letters;
+mod cluster_politeness;
 mod config_file;
 mod cookies;
 mod crawl;

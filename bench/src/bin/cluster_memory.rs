@@ -9,7 +9,9 @@
 //! flight. Bytes come from `MEMORY USAGE key SAMPLES 0` summed over each kind of
 //! key (the seen-set's buckets and state, the queues, the in-flight sets), and from
 //! `INFO memory`'s `used_memory` before and after each step; latency is client-side
-//! per call (loopback round trip included), and Redis's own `usec_per_call`.
+//! per call (loopback round trip included), and Redis's own `usec_per_call` and
+//! percentiles (`INFO latencystats`); redis-server's CPU time (`INFO cpu`, user and
+//! system) over the enqueues and over the takes.
 //!
 //! ```text
 //! cargo build --release -p crawler-bench --bin cluster_memory
@@ -61,6 +63,18 @@ fn run(args: Args) -> Result<(), String> {
     );
 
     let base = used_memory(&mut redis)?;
+    // Server-side percentiles of each command (Redis 7), counted from here.
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("latency-tracking")
+        .arg("yes")
+        .query::<()>(&mut redis)
+        .map_err(|e| e.to_string())?;
+    redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query::<()>(&mut redis)
+        .map_err(|e| e.to_string())?;
+    let cpu_before = redis_cpu(&mut redis)?;
     let mut latencies = Vec::new();
     let mut payload_bytes = 0u64;
     let started = Instant::now();
@@ -88,6 +102,7 @@ fn run(args: Args) -> Result<(), String> {
         i = end;
     }
     let enqueue_secs = started.elapsed().as_secs_f64();
+    let cpu_enqueue = redis_cpu(&mut redis)? - cpu_before;
     let after_enqueue = used_memory(&mut redis)?;
     let n = args.urls as f64;
     let seen = keys_memory(&mut redis, "crawl:bench:*:seen*")?;
@@ -103,6 +118,21 @@ fn run(args: Args) -> Result<(), String> {
     println!(
         "redis usec_per_call for evalsha: {}",
         info_field(&mut redis, "commandstats", "cmdstat_evalsha")?
+    );
+    println!(
+        "redis latencystats for evalsha: {}",
+        info_field(
+            &mut redis,
+            "latencystats",
+            "latency_percentiles_usec_evalsha"
+        )
+        .unwrap_or_else(|e| e)
+    );
+    println!(
+        "redis-server CPU (INFO cpu, user + sys) during the enqueues: {cpu_enqueue:.2} s \
+         = {:.1} µs per URL, {:.0}% of one core over {enqueue_secs:.1} s",
+        cpu_enqueue * 1e6 / n,
+        100.0 * cpu_enqueue / enqueue_secs
     );
     println!(
         "mean payload (the URL): {:.1} bytes",
@@ -154,6 +184,8 @@ fn run(args: Args) -> Result<(), String> {
     );
 
     // Everything into flight.
+    let cpu_before_take = redis_cpu(&mut redis)?;
+    let take_started = Instant::now();
     let mut taken = 0u64;
     for p in 0..crawl.partitions() {
         let Claim::Won { lease, .. } = session.claim(p).map_err(|e| e.to_string())? else {
@@ -169,6 +201,12 @@ fn run(args: Args) -> Result<(), String> {
             taken += batch.deliveries.len() as u64;
         }
     }
+    let cpu_take = redis_cpu(&mut redis)? - cpu_before_take;
+    println!(
+        "take: {taken} entries in {:.1} s, 1,000 a call; redis-server CPU {cpu_take:.2} s = {:.1} µs per URL",
+        take_started.elapsed().as_secs_f64(),
+        cpu_take * 1e6 / taken.max(1) as f64
+    );
     let after_take = used_memory(&mut redis)?;
     let inflight = keys_memory(&mut redis, "crawl:bench:*:inflight")?;
     println!(
@@ -187,6 +225,17 @@ fn used_memory(redis: &mut redis::Connection) -> Result<u64, String> {
     info_field(redis, "memory", "used_memory")?
         .parse()
         .map_err(|e| format!("used_memory: {e}"))
+}
+
+/// redis-server's CPU seconds so far, user and system, all its threads (`INFO cpu`).
+fn redis_cpu(redis: &mut redis::Connection) -> Result<f64, String> {
+    let mut total = 0.0;
+    for field in ["used_cpu_user", "used_cpu_sys"] {
+        total += info_field(redis, "cpu", field)?
+            .parse::<f64>()
+            .map_err(|e| format!("{field}: {e}"))?;
+    }
+    Ok(total)
 }
 
 fn info_field(redis: &mut redis::Connection, section: &str, field: &str) -> Result<String, String> {

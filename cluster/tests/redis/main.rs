@@ -10,6 +10,7 @@ mod dead_letter;
 mod enqueue;
 mod fencing;
 mod harness;
+mod politeness;
 mod restart;
 mod secrets;
 mod settings;

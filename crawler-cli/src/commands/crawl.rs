@@ -412,7 +412,9 @@ fn say_if_seeds_were_stored(
 /// Whether this run tried to fetch and no server gave any response, robots.txt
 /// included: wrong URLs, no network, a DNS or TLS failure.
 fn nothing_answered(summary: &CrawlSummary) -> bool {
-    summary.responses == 0 && !summary.stopped && !summary.errors.is_empty()
+    // A cluster node that only gave up dead letters asked no server anything.
+    let asked = (summary.errors.keys()).any(|kind| kind != ErrorKind::DeadLetter.as_str());
+    summary.responses == 0 && !summary.stopped && asked
 }
 
 /// What the store holds as the crawl starts (counting costs a scan of the frontier,

@@ -20,6 +20,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use super::held::Held;
 use super::link_state::{FromBridge, LinkState, ToBridge, NOT_FINISHED};
 use super::payload;
+use super::politeness::SharedPoliteness;
 use super::scope_reader::ScopeReader;
 use crate::messages::Queued;
 
@@ -48,6 +49,8 @@ pub(super) enum Replay {
 
 pub(super) struct Bridge {
     pub session: Session,
+    /// The hosts' politeness shared through Redis.
+    pub politeness: SharedPoliteness,
     pub held: Held,
     pub incoming: Receiver<ToBridge>,
     pub deliveries: Sender<FromBridge>,
@@ -204,6 +207,9 @@ impl Bridge {
                     }
                     result?;
                 }
+                ToBridge::Politeness(news) => {
+                    (self.politeness).share(&mut self.session, &self.held, news)?;
+                }
                 ToBridge::Close => {}
             }
             while (self.recent.front()).is_some_and(|(at, _)| now - *at > REPLAY_WINDOW) {
@@ -246,21 +252,40 @@ impl Bridge {
         }
         self.scope.catch_up(&mut self.session)?;
         let hold = self.session.crawl().config().lease * 10;
-        let takings = self.held.take(&mut self.session, room, hold, queued)?;
-        for url in &takings.dead {
-            tracing::warn!(
-                url,
-                "delivered too many times without being recorded: dead-lettered"
-            );
+        let mut takings = self.held.take(&mut self.session, room, hold, queued)?;
+        if !takings.dead.is_empty() {
+            for (queued, deliveries) in &takings.dead {
+                tracing::warn!(
+                    url = queued.url.as_str(),
+                    deliveries,
+                    "delivered too many times without being recorded: dead-lettered"
+                );
+            }
+            // Busy: the end is not judged before the scheduler has them to record.
+            self.state.finished_at.store(NOT_FINISHED, Ordering::SeqCst);
+            let dead = FromBridge::DeadLetters(std::mem::take(&mut takings.dead));
+            if takings.queued.is_empty() {
+                return Ok(self.deliveries.send(dead).is_ok());
+            }
+            let _ = self.deliveries.send(dead);
         }
         if takings.queued.is_empty() {
             return Ok(false);
         }
         self.state.finished_at.store(NOT_FINISHED, Ordering::SeqCst);
-        Ok(self
-            .deliveries
-            .send(FromBridge::Deliveries(takings.queued))
-            .is_ok())
+        // Taken, so handed over even when reading the hosts' politeness fails: the
+        // outage is noticed on the next call.
+        let adopted = (self.politeness)
+            .adopted(&mut self.session, &self.held, &takings.queued)
+            .unwrap_or_else(|error| {
+                tracing::debug!(%error, "hosts' shared politeness not read");
+                Vec::new()
+            });
+        let deliveries = FromBridge::Deliveries {
+            queued: takings.queued,
+            adopted,
+        };
+        Ok(self.deliveries.send(deliveries).is_ok())
     }
 
     /// Says the crawl is over when nothing is queued or in flight anywhere (and

@@ -44,8 +44,8 @@ pub(super) struct Held {
 #[derive(Default)]
 pub(super) struct Takings {
     pub queued: Vec<Queued>,
-    /// URLs given up after too many deliveries.
-    pub dead: Vec<String>,
+    /// Entries given up after too many deliveries, with their delivery counts.
+    pub dead: Vec<(Queued, u32)>,
 }
 
 impl Held {
@@ -61,6 +61,11 @@ impl Held {
             next_turn: 0,
             lost: Vec::new(),
         }
+    }
+
+    /// This node's lease of partition `p`, if it holds it.
+    pub fn lease(&self, p: u32) -> Option<&Lease> {
+        self.leases.get(&p)
     }
 
     /// Deliveries not recorded yet.
@@ -191,7 +196,7 @@ impl Held {
                 session.ack(&lease, &unreadable)?;
             }
             (takings.dead).extend(taken.dead.iter().filter_map(|delivery| {
-                payload::decode(delivery.payload()).map(|q| q.url.as_str().to_owned())
+                payload::decode(delivery.payload()).map(|q| (q, delivery.deliveries()))
             }));
             self.next_turn = p + 1;
         }

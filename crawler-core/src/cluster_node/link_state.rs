@@ -3,7 +3,7 @@
 
 use std::sync::atomic::AtomicU64;
 
-use crate::messages::Queued;
+use crate::messages::{AdoptedHost, HostNews, Queued};
 
 /// [`LinkState::finished_at`] when the crawl is not known to be over.
 pub(crate) const NOT_FINISHED: u64 = u64::MAX;
@@ -14,14 +14,22 @@ pub(crate) enum ToBridge {
     Forward(Vec<Queued>),
     /// URLs whose records are stored: their deliveries are done.
     Recorded(Vec<String>),
+    /// What the frontier learned of hosts' politeness: to their partitions.
+    Politeness(Vec<HostNews>),
     /// The crawl is over here: hand over what is left, release the leases.
     Close,
 }
 
 /// What the bridge sends the scheduler.
 pub(crate) enum FromBridge {
-    /// Entries taken from this node's partitions, for the frontier.
-    Deliveries(Vec<Queued>),
+    /// Entries taken from this node's partitions, for the frontier, and what former
+    /// owners shared of their hosts (to adopt once they are queued).
+    Deliveries {
+        queued: Vec<Queued>,
+        adopted: Vec<AdoptedHost>,
+    },
+    /// Entries given up after too many deliveries (with their counts): to record.
+    DeadLetters(Vec<(Queued, u32)>),
     /// Partitions another node took over (this node was paused past its lease): the
     /// frontier drops what it holds of their hosts.
     Lost {

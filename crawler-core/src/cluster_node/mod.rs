@@ -15,13 +15,15 @@
 //! The scheduler talks to one [`ClusterLink`]; the link's thread (`bridge.rs`) does
 //! all the talking to Redis, so a slow or lost Redis never stalls the scheduler.
 //! `held.rs` keeps the node's leases and deliveries, `join.rs` the shared settings,
-//! `payload.rs` the bytes of an entry.
+//! `payload.rs` the bytes of an entry, `politeness.rs` the hosts' politeness state
+//! shared through Redis.
 
 mod bridge;
 mod held;
 mod join;
 mod link_state;
 mod payload;
+mod politeness;
 mod scope_reader;
 
 use std::collections::VecDeque;
@@ -37,7 +39,7 @@ pub use join::{join_cluster, SHARED_SETTINGS};
 pub(crate) use link_state::{FromBridge, LinkState, ToBridge, NOT_FINISHED};
 
 use crate::crawl_error::CrawlError;
-use crate::messages::Queued;
+use crate::messages::{HostNews, Queued};
 use crate::url::SharedScopeKeys;
 use scope_reader::ScopeReader;
 
@@ -101,8 +103,10 @@ impl ClusterLink {
         for chunk in start.journal.chunks(1024) {
             link.forward(chunk.to_vec());
         }
+        let politeness = politeness::SharedPoliteness::start(&mut session)?;
         let bridge = bridge::Bridge {
             session,
+            politeness,
             held: held::Held::new(start.settle),
             incoming,
             deliveries: supply,
@@ -132,6 +136,13 @@ impl ClusterLink {
     pub(crate) fn recorded(&mut self, urls: Vec<String>) {
         if !urls.is_empty() {
             self.send(ToBridge::Recorded(urls));
+        }
+    }
+
+    /// What the frontier learned of hosts' politeness, for their next owners.
+    pub(crate) fn share(&mut self, news: Vec<HostNews>) {
+        if !news.is_empty() {
+            self.send(ToBridge::Politeness(news));
         }
     }
 

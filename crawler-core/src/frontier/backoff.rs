@@ -20,7 +20,7 @@ use super::auto_delay::Pace;
 use super::host::Closed;
 use super::queues::{Frontier, NAMED_HOSTS};
 use crate::error_kind::ErrorKind;
-use crate::messages::{Closure, Health, HostId, Refusal, Refused};
+use crate::messages::{Closure, Health, HostId, HostNews, Refusal, Refused};
 use crate::slowed::HostPace;
 use crate::url::CanonicalUrl;
 
@@ -167,6 +167,15 @@ impl Frontier {
         let backoff = politeness.backoff.saturating_mul(1u32 << exponent);
         let pause = retry_after.unwrap_or(backoff).min(politeness.max_backoff);
         state.hold_until(now + pause);
+        let backoff_level = state.backoff_level;
+        if self.sharing() {
+            let host = self.keys[host].to_string();
+            self.tell(HostNews::Paused {
+                host,
+                pause,
+                backoff_level,
+            });
+        }
     }
 
     pub(super) fn park_if_failing(&mut self, host: HostId, reason: &str) {

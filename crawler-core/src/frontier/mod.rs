@@ -46,7 +46,8 @@
 //! the store; `robots` each host's robots.txt state; `backoff` slowing down, parking and
 //! closing a host; `board` naming hosts for a live status; `host` one host's queue and state; `reasons` the texts of
 //! why hosts were closed, each held once; `moment` instants in 8 bytes;
-//! `host_keys` every host's key in one string. Each adds methods to the
+//! `host_keys` every host's key in one string; `shared` the politeness a cluster node
+//! shares with the host's next owner and adopts from its last. Each adds methods to the
 //! `Frontier` of `queues`; this module only declares them and re-exports, so none of
 //! them imports it. The messages it exchanges with the scheduler live in `messages.rs`
 //! and are re-exported here.
@@ -63,13 +64,14 @@ mod ready;
 mod reasons;
 mod rings;
 mod robots;
+mod shared;
 mod spill;
 #[cfg(test)]
 mod tests;
 
 pub use crate::messages::{
-    Answered, Closure, Health, HostId, Job, JobKind, Next, Queued, Refusal, Refused, RobotsJob,
-    RobotsResult,
+    AdoptedHost, Answered, Closure, Health, HostId, HostNews, Job, JobKind, Next, Queued, Refusal,
+    Refused, RobotsJob, RobotsResult,
 };
 pub use auto_delay::AutoDelay;
 pub use queues::{Frontier, Politeness, QueueSpill, NAMED_HOSTS};

@@ -20,7 +20,7 @@ use super::host::{far_future, HostQueue, RobotsState};
 use super::host_keys::HostKeys;
 use super::reasons::Reasons;
 use super::rings::ReadyRings;
-use crate::messages::{Answered, Closure, Health, HostId, Queued, Refused};
+use crate::messages::{Answered, Closure, Health, HostId, HostNews, Queued, Refused};
 use crate::robots::RobotsRules;
 use crate::url::CanonicalUrl;
 
@@ -144,6 +144,9 @@ pub struct Frontier {
     pub(super) spill: Option<Box<dyn QueueSpill>>,
     /// A store error met while refilling a queue: the crawl must stop.
     pub(super) spill_error: Option<StoreError>,
+    /// What a cluster node shares of its hosts' politeness (see `shared`); `None`
+    /// when not a cluster node.
+    pub(super) news: Option<Vec<HostNews>>,
 }
 
 impl Frontier {
@@ -178,6 +181,7 @@ impl Frontier {
             closures: Vec::new(),
             spill: None,
             spill_error: None,
+            news: None,
         }
     }
 

@@ -14,7 +14,9 @@ use super::host::{robots_url, Closed, RobotsState};
 use super::moment::Moment;
 use super::queues::{Frontier, NAMED_HOSTS};
 use crate::error_kind::ErrorKind;
-use crate::messages::{Closure, HostId, Queued, Refusal, Refused, RobotsJob, RobotsResult};
+use crate::messages::{
+    Closure, HostId, HostNews, Queued, Refusal, Refused, RobotsJob, RobotsResult,
+};
 use crate::url::CanonicalUrl;
 
 /// URLs refused in one call to [`Frontier::next`] at most, so one host with a huge
@@ -99,6 +101,11 @@ impl Frontier {
                 state.robots_failures = 0;
                 if let Some(delay) = rules.crawl_delay() {
                     self.apply_crawl_delay(host, delay, now);
+                }
+                if self.sharing() {
+                    let host = self.keys[host].to_string();
+                    let rules = Arc::clone(&rules);
+                    self.tell(HostNews::Robots { host, rules });
                 }
                 self.hosts[host].robots = RobotsState::Ready {
                     rules,

@@ -858,3 +858,83 @@ fn an_auto_delay_stays_above_the_crawl_delay_and_one_slow_host_slows_no_other() 
     assert_eq!(slowest[0].host, "http://a.test:80");
     assert_eq!(slowest[0].delay_secs, 2.0);
 }
+
+fn shared_rules(file: &str) -> Arc<crate::robots::RobotsRules> {
+    match rules(file) {
+        RobotsResult::Rules(rules) => rules,
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn a_cluster_node_shares_rules_and_pauses_and_the_next_owner_adopts_them() {
+    let politeness = Politeness {
+        retries: 0,
+        ..Politeness::default()
+    };
+    let mut first = robots_frontier(politeness);
+    first.share_politeness();
+    first.push(queued("http://a.test/1", 0));
+    let now = Instant::now();
+    let job = robots_job(&mut first, now);
+    first.robots_done(
+        job.host,
+        Some(now),
+        rules("User-agent: *\nDisallow: /private\nCrawl-delay: 2\n"),
+    );
+    first.back_off(job.host, now, Some(Duration::from_secs(7)));
+    let news = first.take_host_news();
+    assert!(first.take_host_news().is_empty(), "news are taken once");
+    let (mut robots, mut paused) = (None, None);
+    for item in news {
+        match item {
+            HostNews::Robots { host, rules } => robots = Some((host, rules)),
+            HostNews::Paused { host, pause, .. } => paused = Some((host, pause)),
+        }
+    }
+    let (host, rules) = robots.expect("the rules are news");
+    assert_eq!(host, "http://a.test:80");
+    assert_eq!(paused, Some((host.clone(), Duration::from_secs(7))));
+
+    // The next owner: the rules apply without a robots.txt fetch, the pause holds.
+    let mut next = robots_frontier(politeness);
+    next.push(queued("http://a.test/private/x", 1));
+    next.push(queued("http://a.test/2", 1));
+    let later = Instant::now();
+    next.adopt(
+        AdoptedHost {
+            host,
+            robots: Some((rules, Duration::from_secs(60))),
+            paused: Some((Duration::from_secs(5), 3)),
+        },
+        later,
+    );
+    assert!(
+        matches!(next.next(later), Next::WaitUntil(at) if at >= later + Duration::from_secs(5))
+    );
+    let job = match next.next(later + Duration::from_secs(5)) {
+        Next::Job(job) => job,
+        other => panic!("a page, not robots.txt, once the pause is over: {other:?}"),
+    };
+    assert_eq!(job.url.as_str(), "http://a.test/2");
+    let refused = next
+        .take_refused(10)
+        .expect("the disallowed URL is refused");
+    assert_eq!(refused[0].queued.url.as_str(), "http://a.test/private/x");
+
+    // Rules older than the cache time are fetched again; a frontier outside a cluster
+    // keeps no news.
+    let mut stale = robots_frontier(politeness);
+    stale.push(queued("http://b.test/1", 0));
+    let old = shared_rules("User-agent: *\nDisallow: /\n");
+    stale.adopt(
+        AdoptedHost {
+            host: "http://b.test:80".into(),
+            robots: Some((old, politeness.robots_ttl)),
+            paused: None,
+        },
+        later,
+    );
+    robots_job(&mut stale, later);
+    assert!(stale.take_host_news().is_empty());
+}

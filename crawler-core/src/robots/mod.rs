@@ -56,6 +56,7 @@ mod directives;
 mod parse;
 mod pattern;
 mod response;
+mod shared;
 
 use std::sync::Arc;
 
