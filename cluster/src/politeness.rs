@@ -170,6 +170,8 @@ impl Session {
             return Ok(Vec::new());
         }
         let keys = self.crawl().keys().partition(partition);
+        // Both hashes are the partition's, in one slot: a plain pipeline goes whole to
+        // that slot's shard on a Redis Cluster too.
         let (robots, states): (Vec<Option<String>>, Vec<Option<String>>) =
             self.conn().run(|c| {
                 redis::pipe()
