@@ -67,6 +67,14 @@ fn entries_delivered_too_often_are_recorded_as_dead_letters() {
 
     let dead = with_error(&store("n2"), Some("dead-letter"));
     assert!(!dead.is_empty(), "no dead letter recorded: {stderr}");
+    // The log names the first ten and counts the rest.
+    let named = (stderr.lines())
+        .filter(|line| line.contains("dead-lettered") && line.contains("url="))
+        .count();
+    assert_eq!(named, dead.len().min(10), "{stderr}");
+    if dead.len() > 10 {
+        assert!(stderr.contains("more URLs dead-lettered"), "{stderr}");
+    }
     let stats = json_stats(&redis.url());
     assert_eq!(
         stats["dead_letters"].as_u64(),

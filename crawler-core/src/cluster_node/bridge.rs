@@ -41,6 +41,9 @@ const CLOSING_PATIENCE: Duration = Duration::from_secs(15);
 /// writes (`appendfsync everysec`), and the same writes done twice change nothing.
 const REPLAY_WINDOW: Duration = Duration::from_secs(5);
 
+/// Dead letters named one by one in the log; later ones are counted.
+const NAMED_DEAD_LETTERS: u64 = 10;
+
 /// A write kept for [`REPLAY_WINDOW`].
 pub(super) enum Replay {
     Enqueue(u32, Vec<Entry>),
@@ -64,6 +67,8 @@ pub(super) struct Bridge {
     pub handled: u64,
     /// Whether this node marked the crawl as having had URLs enqueued.
     pub seeded: bool,
+    /// URLs this node gave up after too many deliveries.
+    pub dead_letters: u64,
     /// The writes of the last [`REPLAY_WINDOW`], oldest first.
     pub recent: VecDeque<(Instant, Replay)>,
 }
@@ -254,11 +259,25 @@ impl Bridge {
         let hold = self.session.crawl().config().lease * 10;
         let mut takings = self.held.take(&mut self.session, room, hold, queued)?;
         if !takings.dead.is_empty() {
+            // The first few are named; later ones are counted, a line a take, so a
+            // run of crashes does not flood the log (the store records every one).
             for (queued, deliveries) in &takings.dead {
+                if self.dead_letters < NAMED_DEAD_LETTERS {
+                    tracing::warn!(
+                        url = queued.url.as_str(),
+                        deliveries,
+                        "delivered too many times without being recorded: dead-lettered"
+                    );
+                }
+                self.dead_letters += 1;
+            }
+            let unnamed = (self.dead_letters.saturating_sub(NAMED_DEAD_LETTERS))
+                .min(takings.dead.len() as u64);
+            if unnamed > 0 {
                 tracing::warn!(
-                    url = queued.url.as_str(),
-                    deliveries,
-                    "delivered too many times without being recorded: dead-lettered"
+                    unnamed,
+                    total = self.dead_letters,
+                    "more URLs dead-lettered (crawler ls --error dead-letter lists them)"
                 );
             }
             // Busy: the end is not judged before the scheduler has them to record.

@@ -117,6 +117,7 @@ impl ClusterLink {
             handled: 0,
             recent: VecDeque::new(),
             seeded: false,
+            dead_letters: 0,
         };
         let thread = std::thread::Builder::new()
             .name("cluster".into())
