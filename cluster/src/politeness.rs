@@ -13,21 +13,9 @@ use crate::session::Session;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::sync::LazyLock;
 
-/// KEYS lease, hash; ARGV node, epoch, field, value.
-static STORE: LazyLock<redis::Script> = LazyLock::new(|| {
-    fenced_script(
-        r#"
-local refused = fence(KEYS[1], ARGV[1], ARGV[2])
-if refused then return refused end
-redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
-return 1
-"#,
-    )
-});
-
 /// KEYS lease, robots hash, hosts hash; ARGV node, epoch, robots pairs, then field,
 /// value pairs: the first `robots pairs` go to the robots hash, the rest to the hosts'.
-static STORE_MANY: LazyLock<redis::Script> = LazyLock::new(|| {
+static STORE: LazyLock<redis::Script> = LazyLock::new(|| {
     fenced_script(
         r#"
 local refused = fence(KEYS[1], ARGV[1], ARGV[2])
@@ -87,8 +75,7 @@ impl Session {
         host: &str,
         state: &HostState,
     ) -> Result<(), ClusterError> {
-        let key = self.crawl().keys().partition(lease.partition).hosts();
-        self.store_json(lease, key, host, state)
+        self.store_politeness(lease, &[], &[(host, state.clone())])
     }
 
     /// The politeness state of `hosts` (all in `partition`), `None` for a host never
@@ -109,8 +96,7 @@ impl Session {
         host: &str,
         state: &RobotsState,
     ) -> Result<(), ClusterError> {
-        let key = self.crawl().keys().partition(lease.partition).robots();
-        self.store_json(lease, key, host, state)
+        self.store_politeness(lease, &[(host, state.clone())], &[])
     }
 
     /// `host`'s robots.txt state, if any node stored it.
@@ -146,7 +132,7 @@ impl Session {
         }
         self.conn()
             .run_fenced(|c| {
-                STORE_MANY
+                STORE
                     .key(keys.lease())
                     .key(keys.robots())
                     .key(keys.hosts())
@@ -198,30 +184,6 @@ impl Session {
             key: key.to_owned(),
             what: e.to_string(),
         })
-    }
-
-    fn store_json<T: Serialize>(
-        &mut self,
-        lease: &Lease,
-        key: String,
-        host: &str,
-        value: &T,
-    ) -> Result<(), ClusterError> {
-        let json = self.json(&key, value)?;
-        let lease_key = self.crawl().keys().partition(lease.partition).lease();
-        self.conn()
-            .run_fenced(|c| {
-                STORE
-                    .key(lease_key)
-                    .key(&key)
-                    .arg(&lease.node)
-                    .arg(lease.epoch)
-                    .arg(host)
-                    .arg(json)
-                    .invoke::<i64>(c)
-            })?
-            .map_err(|refused| lease.fenced(refused))?;
-        Ok(())
     }
 
     fn load_json<T: DeserializeOwned>(

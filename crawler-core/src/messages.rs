@@ -306,6 +306,15 @@ pub enum HostNews {
     },
 }
 
+impl HostNews {
+    /// The key of the host the news is about.
+    pub fn host(&self) -> &str {
+        match self {
+            HostNews::Robots { host, .. } | HostNews::Paused { host, .. } => host,
+        }
+    }
+}
+
 /// What a host's former owner shared: what a cluster node adopts with its first
 /// delivery of the host.
 #[derive(Clone, Debug)]

@@ -283,23 +283,17 @@ impl Bridge {
             // Busy: the end is not judged before the scheduler has them to record.
             self.state.finished_at.store(NOT_FINISHED, Ordering::SeqCst);
             let dead = FromBridge::DeadLetters(std::mem::take(&mut takings.dead));
+            let sent = self.deliveries.send(dead).is_ok();
             if takings.queued.is_empty() {
-                return Ok(self.deliveries.send(dead).is_ok());
+                return Ok(sent);
             }
-            let _ = self.deliveries.send(dead);
         }
         if takings.queued.is_empty() {
             return Ok(false);
         }
         self.state.finished_at.store(NOT_FINISHED, Ordering::SeqCst);
-        // Taken, so handed over even when reading the hosts' politeness fails: the
-        // outage is noticed on the next call.
-        let adopted = (self.politeness)
-            .adopted(&mut self.session, &self.held, &takings.queued)
-            .unwrap_or_else(|error| {
-                tracing::debug!(%error, "hosts' shared politeness not read");
-                Vec::new()
-            });
+        // Taken, so handed over even when reading the hosts' politeness fails.
+        let adopted = (self.politeness).adopted(&mut self.session, &self.held, &takings.queued);
         let deliveries = FromBridge::Deliveries {
             queued: takings.queued,
             adopted,

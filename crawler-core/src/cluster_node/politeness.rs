@@ -56,9 +56,7 @@ impl SharedPoliteness {
         type Writes<'a> = (Vec<(&'a str, RobotsState)>, Vec<(&'a str, HostState)>);
         let mut by_partition: BTreeMap<u32, Writes> = BTreeMap::new();
         for item in news {
-            let host = match item {
-                HostNews::Robots { host, .. } | HostNews::Paused { host, .. } => host.as_str(),
-            };
+            let host = item.host();
             let writes = by_partition
                 .entry(session.crawl().partition_of(host))
                 .or_default();
@@ -103,14 +101,16 @@ impl SharedPoliteness {
     }
 
     /// What former owners shared of the hosts of `queued` that were not read since
-    /// their partition was leased.
+    /// their partition was leased. A host is marked read once its read succeeded; a
+    /// failed read ends the round with what was read so far (the outage is seen by the
+    /// bridge's next call), and its hosts are read with their next delivery.
     pub fn adopted(
         &mut self,
         session: &mut Session,
         held: &Held,
         queued: &[Queued],
-    ) -> Result<Vec<AdoptedHost>, ClusterError> {
-        let mut new_hosts: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+    ) -> Vec<AdoptedHost> {
+        let mut new_hosts: BTreeMap<u32, HashMap<Fingerprint, String>> = BTreeMap::new();
         for q in queued {
             let key = q.url.host_key();
             let p = session.crawl().partition_of(key.as_str());
@@ -124,30 +124,26 @@ impl SharedPoliteness {
             if read.0 != epoch {
                 *read = (epoch, HashSet::new());
             }
-            if read.1.insert(Fingerprint::of(key.as_str())) {
-                new_hosts
-                    .entry(p)
-                    .or_default()
-                    .push(key.as_str().to_owned());
+            let fingerprint = Fingerprint::of(key.as_str());
+            if !read.1.contains(&fingerprint) {
+                (new_hosts.entry(p).or_default()).insert(fingerprint, key.as_str().to_owned());
             }
         }
         let mut adopted = Vec::new();
         for (p, hosts) in new_hosts {
-            let names: Vec<&str> = hosts.iter().map(String::as_str).collect();
+            let names: Vec<&str> = hosts.values().map(String::as_str).collect();
             let shared = match session.shared_hosts(p, &names) {
                 Ok(shared) => shared,
-                Err(e) => {
-                    // Read again on the next take.
-                    if let Some(read) = self.read.get_mut(&p) {
-                        for q in queued {
-                            read.1.remove(&Fingerprint::of(q.url.host_key().as_str()));
-                        }
-                    }
-                    return Err(e);
+                Err(error) => {
+                    tracing::debug!(%error, "hosts' shared politeness not read");
+                    break;
                 }
             };
+            if let Some(read) = self.read.get_mut(&p) {
+                read.1.extend(hosts.keys().copied());
+            }
             let now = self.now_ms();
-            for (host, shared) in hosts.into_iter().zip(shared) {
+            for (host, shared) in hosts.into_values().zip(shared) {
                 let robots = shared.robots.and_then(|robots| {
                     let rules = RobotsRules::from_shared(&robots.body)?;
                     let age = Duration::from_millis(now.saturating_sub(robots.fetched_at_ms));
@@ -167,7 +163,7 @@ impl SharedPoliteness {
                 }
             }
         }
-        Ok(adopted)
+        adopted
     }
 }
 

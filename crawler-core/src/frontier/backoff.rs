@@ -22,7 +22,6 @@ use super::queues::{Frontier, NAMED_HOSTS};
 use crate::error_kind::ErrorKind;
 use crate::messages::{Closure, Health, HostId, HostNews, Refusal, Refused};
 use crate::slowed::HostPace;
-use crate::url::CanonicalUrl;
 
 impl Frontier {
     /// Takes in what a finished page fetch said about its host: a good answer clears
@@ -99,13 +98,9 @@ impl Frontier {
         if auto.is_none() && backoff_level == 0 {
             return;
         }
-        let Ok(url) = CanonicalUrl::parse(&format!("{key}/")) else {
+        let Some(id) = self.host_id_of_key(key) else {
             return;
         };
-        if url.host_key().as_str() != key {
-            return;
-        }
-        let id = self.host_id(&url);
         let host = &mut self.hosts[id];
         host.backoff_level = backoff_level;
         if let Some(auto) = auto {

@@ -269,6 +269,13 @@ impl Frontier {
         }
     }
 
+    /// The id of the host `key` names (added if new); `None` for a string that is no
+    /// host key (state read back from a store or a cluster is not trusted blindly).
+    pub(super) fn host_id_of_key(&mut self, key: &str) -> Option<HostId> {
+        let url = CanonicalUrl::parse(&format!("{key}/")).ok()?;
+        (url.host_key().as_str() == key).then(|| self.host_id(&url))
+    }
+
     pub(super) fn host_id(&mut self, url: &CanonicalUrl) -> HostId {
         let key = url.host_key();
         let hash = self.hasher.hash_one(key.as_str());

@@ -10,7 +10,6 @@ use super::host::RobotsState;
 use super::moment::Moment;
 use super::queues::Frontier;
 use crate::messages::{AdoptedHost, HostNews, Queued, Refusal, Refused};
-use crate::url::CanonicalUrl;
 
 impl Frontier {
     /// Keeps [`HostNews`] from now on, for [`Frontier::take_host_news`].
@@ -51,13 +50,9 @@ impl Frontier {
     /// `Crawl-delay`, which also holds the host for one delay from now), and a pause
     /// not yet over. A host whose robots.txt this frontier already knows keeps its own.
     pub fn adopt(&mut self, adopted: AdoptedHost, now: Instant) {
-        let Ok(url) = CanonicalUrl::parse(&format!("{}/", adopted.host)) else {
+        let Some(id) = self.host_id_of_key(&adopted.host) else {
             return;
         };
-        if url.host_key().as_str() != adopted.host {
-            return;
-        }
-        let id = self.host_id(&url);
         let ttl = self.politeness.robots_ttl;
         if let Some((rules, age)) = adopted.robots.filter(|(_, age)| *age < ttl) {
             if matches!(self.hosts[id].robots, RobotsState::Unknown) {
